@@ -1,0 +1,1 @@
+"""metasift stage package: eval."""

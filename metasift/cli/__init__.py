@@ -1,0 +1,75 @@
+"""The ``metasift`` command line. One module per command group, each with ``register(app)``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from metasift import __version__
+from metasift.errors import MetasiftError
+
+app = typer.Typer(
+    name="metasift",
+    help="Systematic reviews in the terminal: import, deduplicate, screen, extract, analyse, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"metasift {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Systematic reviews in the terminal."""
+
+
+def _register_all() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"metasift.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command group still being written
+            if exc.name and exc.name.startswith("metasift.cli."):
+                continue
+            raise
+        module.register(app)
+
+
+# Order here is the order in --help.
+_COMMAND_MODULES = ["project", "records", "screening", "analysis"]
+_register_all()
+
+
+def main() -> None:
+    """Entry point: run the app; a MetasiftError becomes one red line and its exit code."""
+    from metasift.cli._common import err_console
+
+    try:
+        app(standalone_mode=False)
+    except MetasiftError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume.")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise

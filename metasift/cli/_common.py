@@ -1,0 +1,55 @@
+"""Shared CLI plumbing: consoles, JSON output, project lookup, error handling."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+console = Console()  # results: tables go to stdout
+err_console = Console(stderr=True)  # messages, warnings, progress go to stderr
+
+ProjectOption = typer.Option(
+    None, "--project", "-p", help="Review project directory (default: the current directory).",
+    envvar="METASIFT_PROJECT",
+)
+JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout (messages go to stderr).")
+
+
+def _clean(obj: Any) -> Any:
+    """Make numpy scalars, NaN and infinities JSON-safe (NaN/inf become null)."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        try:
+            obj = obj.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    """Write ``obj`` as JSON alone on stdout."""
+    sys.stdout.write(json.dumps(_clean(obj), indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def info(message: str) -> None:
+    err_console.print(message, highlight=False)
+
+
+def project_dir(project: Path | None) -> Path:
+    return (project or Path.cwd()).resolve()

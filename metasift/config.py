@@ -1,0 +1,160 @@
+"""The review protocol: ``review.toml`` loaded and validated with pydantic.
+
+A project directory holds ``review.toml`` (the protocol, edited by people) and ``metasift.db``
+(the store, written by metasift). Validation errors name the key path, e.g.
+``review.toml: criteria.2.stage: Input should be 'title_abstract' or 'full_text'``.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from metasift.errors import ConfigError
+
+CONFIG_NAME = "review.toml"
+STORE_NAME = "metasift.db"
+
+Stage = Literal["title_abstract", "full_text"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReviewInfo(_Strict):
+    title: str
+    question: str
+    keywords_include: list[str] = Field(default_factory=list)  # highlighted in the review TUI
+    keywords_exclude: list[str] = Field(default_factory=list)
+
+
+class Criterion(_Strict):
+    """One eligibility criterion. ``rule`` (optional) is a deterministic expression over record or
+    extracted fields, e.g. ``year > 2005``; it states when the criterion is *met*."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: str
+    stage: Stage
+    rule: str | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _rule_parses(cls, rule: str | None) -> str | None:
+        if rule is None:
+            return None
+        try:
+            ast.parse(rule, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"rule is not a valid expression: {exc.msg}") from None
+        return rule
+
+
+class Reviewer(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Literal["reviewer", "arbiter"] = "reviewer"
+
+
+class ScreeningSettings(_Strict):
+    humans_per_record: int = Field(1, ge=1, le=2)
+    model_counts_as_reviewer: bool = False
+    show_model_draft: bool = False
+
+
+class LLMConfig(_Strict):
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None  # None: the OpenAI API; any OpenAI-compatible endpoint otherwise
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    timeout: float = 60.0
+    max_retries: int = 4
+    concurrency: int = Field(4, ge=1, le=64)
+    structured_method: Literal["auto", "json_schema", "json_object", "tools", "text"] = "auto"
+    max_cost: float | None = None  # in the price table's currency; None: no budget
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # model -> {input, output} per 1M tokens
+
+
+class RoutingConfig(_Strict):
+    """When the model may exclude without a human (recall-first: both signals must agree)."""
+
+    llm_exclude_confidence: float = Field(0.9, ge=0, le=1)
+    ranker_exclude_probability: float = Field(0.05, ge=0, le=1)
+    target_recall: float = Field(0.98, gt=0, le=1)
+    auto_exclude: bool = True
+
+
+class StoreConfig(_Strict):
+    url: str | None = None  # default: sqlite:///<project>/metasift.db; a postgresql:// URL also works
+
+
+class AnalysisConfig(_Strict):
+    measure: str = "SMD"
+    method: str = "REML"
+    test: Literal["z", "knha"] = "z"
+    multilevel: bool = True
+    rve: Literal["CR2", "CR1", "none"] = "CR2"
+    moderators: list[str] = Field(default_factory=list)
+
+
+class Protocol(_Strict):
+    """The whole of ``review.toml``."""
+
+    review: ReviewInfo
+    criteria: list[Criterion] = Field(min_length=1)
+    reviewers: list[Reviewer] = Field(default_factory=list)
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Protocol":
+        seen: set[str] = set()
+        for crit in self.criteria:
+            if crit.id in seen:
+                raise ValueError(f"criterion id {crit.id!r} is used twice")
+            seen.add(crit.id)
+        return self
+
+    def criteria_for(self, stage: Stage) -> list[Criterion]:
+        return [c for c in self.criteria if c.stage == stage]
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{path}: {loc}: {first['msg']}{more}"
+
+
+def parse_protocol(text: str, path: Path | str = CONFIG_NAME) -> Protocol:
+    """Parse and validate protocol TOML text; errors name the file and key path."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(path, exc)) from None
+
+
+def load_protocol(project: Path) -> Protocol:
+    """Read ``project/review.toml``."""
+    path = project / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(f"{path}: not found — run `metasift init {project}` first")
+    return parse_protocol(path.read_text(encoding="utf-8"), path)
+
+
+def example_protocol_text() -> str:
+    """The bundled example protocol (social-media mental-health RCTs)."""
+    return resources.files("metasift").joinpath("data/example_review.toml").read_text(encoding="utf-8")

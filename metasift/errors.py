@@ -1,0 +1,47 @@
+"""One error tree for everything a user should see as a single red line.
+
+    MetasiftError            base: "show this to the user", never a bug
+    ├── ConfigError          review.toml missing or invalid (message carries the key path)
+    ├── ProjectError         no project here / already initialised / store too new
+    ├── ImportFormatError    a file we cannot parse (message is ``FILE:LINE: what``)
+    ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
+    └── LLMError             the configured endpoint failed or answered garbage
+
+The CLI catches ``MetasiftError``, prints its message on one line and exits with
+``exit_code``; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class MetasiftError(Exception):
+    """An error the user can act on; ``str(err)`` is the whole message."""
+
+    exit_code = 1
+
+
+class ConfigError(MetasiftError):
+    exit_code = 2
+
+
+class ProjectError(MetasiftError):
+    exit_code = 3
+
+
+class ImportFormatError(MetasiftError):
+    """A file we could not read. Built from the file, the 1-based line and what is wrong."""
+
+    exit_code = 4
+
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = str(path), line, what
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {what}")
+
+
+class AnalysisError(MetasiftError):
+    exit_code = 5
+
+
+class LLMError(MetasiftError):
+    exit_code = 6

@@ -1,0 +1,5 @@
+"""The project store: the single source of truth, reached only through ``Store``."""
+
+from metasift.store.repo import Store
+
+__all__ = ["Store"]
