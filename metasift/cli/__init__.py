@@ -50,26 +50,15 @@ _COMMAND_MODULES = ["project", "records", "screening", "analysis"]
 _register_all()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; a MetasiftError becomes one red line and its exit code."""
     from metasift.cli._common import err_console
 
     try:
-        app(standalone_mode=False)
+        app(args=argv, prog_name="metasift")
     except MetasiftError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume.")
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise

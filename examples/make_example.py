@@ -1,0 +1,234 @@
+"""Build the bundled example review from a table of known numbers (deterministic, seed 2026).
+
+Writes ``examples/social_media/``:
+- ``trials.csv``     the known trials (bibliographic data, arms, attrition, eligibility facts)
+- ``outcomes.csv``   per trial x outcome: baseline and post means/SDs/ns per arm (the truth the
+                     demo's extraction and pooled analysis must reproduce)
+- ``search/``        search results as three databases would export them (PubMed MEDLINE,
+                     Scopus CSV, PsycINFO RIS), with the trials and ~300 other records,
+                     overlapping so that deduplication has real work
+- ``labels.csv``     the reviewers' verdicts used by the demo's simulated reviewer
+
+Run: ``python examples/make_example.py`` (the outputs are committed; re-running reproduces them).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "social_media"
+SEED = 2026
+
+PLATFORMS = ["Facebook", "WhatsApp", "WeChat", "Instagram", "an online peer community", "Twitter"]
+POPULATIONS = ["university students", "new mothers", "older adults", "employees", "adolescents",
+               "international students", "caregivers", "first-year nursing students", "young adults",
+               "community-dwelling adults", "teachers", "postpartum women"]
+INTERVENTIONS = ["peer support", "mindfulness", "psychoeducation", "cognitive behavioural", "positive psychology",
+                 "stress management", "behavioural activation", "self-help"]
+OUTCOMES = [("depression", "PHQ-9", 27, 7.0, 4.5), ("anxiety", "GAD-7", 21, 6.0, 4.0),
+            ("stress", "PSS-10", 40, 18.0, 6.0)]
+SURNAMES = ["Chen", "Garcia", "Smith", "Nguyen", "Müller", "Kowalski", "Okafor", "Rossi", "Tanaka", "Silva",
+            "Johansson", "Haddad", "Kim", "O'Brien", "Novak", "Fernández", "Ali", "Dubois", "Park", "Ivanova",
+            "Santos", "Wang", "Yilmaz", "Brown", "Li", "Khan", "Schmidt", "Lopez", "Cohen", "Patel"]
+GIVEN = ["Anna", "Wei", "Maria", "James", "Thi Lan", "Lukas", "Chidi", "Giulia", "Haruto", "Ana", "Erik",
+         "Layla", "Min-jun", "Siobhan", "Petr", "Lucía", "Omar", "Claire", "Ji-woo", "Olga"]
+JOURNALS = [("Journal of Medical Internet Research", "J Med Internet Res"),
+            ("JMIR Mental Health", "JMIR Ment Health"), ("Internet Interventions", "Internet Interv"),
+            ("Computers in Human Behavior", "Comput Hum Behav"), ("BMC Psychiatry", "BMC Psychiatry"),
+            ("Journal of Affective Disorders", "J Affect Disord"), ("Frontiers in Psychology", "Front Psychol"),
+            ("Cyberpsychology, Behavior, and Social Networking", "Cyberpsychol Behav Soc Netw")]
+
+
+def _authors(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    return [(rng.choice(SURNAMES), rng.choice(GIVEN)) for _ in range(n)]
+
+
+def make_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """Twelve trials: nine meet every rule, three fail one full-text rule each."""
+    trials, outcomes = [], []
+    fails = {9: "n_per_arm", 10: "differential_attrition", 11: "baseline_balance"}
+    for i in range(12):
+        platform, pop = PLATFORMS[i % len(PLATFORMS)], POPULATIONS[i]
+        kind = INTERVENTIONS[i % len(INTERVENTIONS)]
+        year = 2012 + i
+        journal, abbrev = JOURNALS[i % len(JOURNALS)]
+        n_arm = rng.randint(45, 140) if fails.get(i) != "n_per_arm" else rng.randint(18, 26)
+        n1, n2 = n_arm + rng.randint(-4, 4), n_arm + rng.randint(-4, 4)
+        drop1 = rng.uniform(0.05, 0.18)
+        drop2 = drop1 + (rng.uniform(-0.05, 0.05) if fails.get(i) != "differential_attrition" else 0.22)
+        a1, a2 = round(n1 * (1 - drop1)), round(n2 * (1 - drop2))
+        outs = [OUTCOMES[i % 3]] + ([OUTCOMES[(i + 1) % 3]] if i % 2 == 0 else [])
+        short = f"{kind.split()[0].capitalize()}{platform.split()[-1].capitalize()}"
+        title = (f"A {platform}-delivered {kind} intervention for "
+                 f"{' and '.join(o[0] for o in outs)} among {pop}: a randomized controlled trial")
+        trial_id = f"T{i + 1:02d}"
+        trials.append({
+            "trial_id": trial_id, "acronym": short, "title": title, "year": year,
+            "authors": "; ".join(f"{s}, {g}" for s, g in _authors(rng, rng.randint(3, 6))),
+            "journal": journal, "journal_abbrev": abbrev, "volume": str(10 + i), "issue": str(1 + i % 4),
+            "pages": f"e{1000 + 37 * i}", "doi": f"10.9999/example.{2012 + i}.{100 + i}",
+            "pmid": str(30100000 + 7919 * i), "platform": platform, "population": pop, "intervention": kind,
+            "deliverer": "trained peer moderators" if i != 5 else "community health workers",
+            "n_randomised_1": n1, "n_randomised_2": n2, "n_analysed_1": a1, "n_analysed_2": a2,
+            "fails_rule": fails.get(i, ""),
+        })
+        for name, scale, top, mean, sd in outs:
+            base1 = mean + rng.uniform(-1, 1)
+            shift = 0.35 * sd if fails.get(i) == "baseline_balance" else rng.uniform(-0.08, 0.08) * sd
+            effect = rng.uniform(0.1, 0.55) * sd
+            outcomes.append({
+                "trial_id": trial_id, "outcome": name, "measure": scale, "items": {"PHQ-9": 9, "GAD-7": 7}.get(
+                    scale, 10), "timepoint": "post",
+                "baseline_mean_1": round(base1, 2), "baseline_sd_1": round(sd * rng.uniform(0.9, 1.1), 2),
+                "baseline_mean_2": round(base1 + shift, 2), "baseline_sd_2": round(sd * rng.uniform(0.9, 1.1), 2),
+                "post_mean_1": round(base1 - effect - rng.uniform(0, 0.5), 2),
+                "post_sd_1": round(sd * rng.uniform(0.85, 1.1), 2),
+                "post_mean_2": round(base1 + shift - rng.uniform(0, 0.5), 2),
+                "post_sd_2": round(sd * rng.uniform(0.85, 1.1), 2),
+                "n_1": a1, "n_2": a2,
+            })
+    return trials, outcomes
+
+
+DISTRACTOR_TEMPLATES = [
+    ("A {platform}-based {kind} programme for {pop}: study protocol for a randomized controlled trial",
+     "protocol", "This protocol describes a planned two-arm randomized controlled trial of a {kind} programme "
+     "delivered via {platform} to {pop}. Primary outcomes will be {o} symptoms."),
+    ("Social media use and {o} among {pop}: a systematic review and meta-analysis", "review",
+     "We systematically reviewed observational studies on social media use and {o} among {pop}."),
+    ("Associations between time spent on {platform} and {o} in {pop}: a cross-sectional survey", "article",
+     "In a cross-sectional survey of {n} {pop}, time on {platform} was associated with higher {o} scores."),
+    ("Effects of {kind} delivered in person on {o} in {pop}: a randomised trial", "article",
+     "We randomised {n} {pop} to face-to-face {kind} sessions or waitlist; {o} improved."),
+    ("Chronic mild stress in rats: effects of {kind}-like enrichment on {o}-like behaviour", "article",
+     "Male Wistar rats exposed to chronic mild stress showed {o}-like behaviour that enrichment reduced."),
+    ("Erratum: {platform} peer support for {o} in {pop}", "erratum",
+     "This erratum corrects a table in the original article."),
+    ("Feasibility of a {platform} group for {pop} with diagnosed major depressive disorder: an uncontrolled pilot",
+     "article", "An uncontrolled pilot study of {n} {pop} with diagnosed depression using a {platform} group."),
+    ("Online {kind} for {o}: a qualitative study of {pop}' experiences", "article",
+     "Semi-structured interviews with {n} {pop} explored experiences of online {kind}."),
+    ("Smartphone app-based {kind} for {o} in {pop}: randomized controlled trial", "article",
+     "A standalone smartphone app (no social-media component) was tested in {n} {pop}; {o} was the outcome."),
+    ("Use of bulletin boards for peer support among {pop} in 1999-2003", "article",
+     "An early internet bulletin board study of {pop} and {o}."),
+]
+
+
+def make_distractors(rng: random.Random, n: int) -> list[dict]:
+    out = []
+    for j in range(n):
+        template, ptype, abstract = DISTRACTOR_TEMPLATES[j % len(DISTRACTOR_TEMPLATES)]
+        fill = {"platform": rng.choice(PLATFORMS), "kind": rng.choice(INTERVENTIONS),
+                "pop": rng.choice(POPULATIONS), "o": rng.choice([o[0] for o in OUTCOMES]),
+                "n": rng.randint(40, 900)}
+        year = rng.randint(2000, 2004) if "1999" in template else rng.randint(2006, 2024)
+        journal, abbrev = rng.choice(JOURNALS)
+        out.append({
+            "key": f"D{j + 1:03d}", "title": template.format(**fill), "abstract": abstract.format(**fill),
+            "year": year, "authors": "; ".join(f"{s}, {g}" for s, g in _authors(rng, rng.randint(2, 5))),
+            "journal": journal, "journal_abbrev": abbrev, "volume": str(rng.randint(1, 40)),
+            "issue": str(rng.randint(1, 12)), "pages": f"{rng.randint(1, 900)}-{rng.randint(901, 999)}",
+            "doi": f"10.9999/distract.{j + 1}" if rng.random() < 0.8 else "",
+            "pmid": str(28000000 + 131 * j) if rng.random() < 0.7 else "",
+            "publication_type": ptype,
+        })
+    return out
+
+
+def trial_abstract(t: dict, outs: list[dict]) -> str:
+    names = " and ".join(f"{o['outcome']} ({o['measure']})" for o in outs)
+    return (f"Background: {t['population'].capitalize()} report high levels of {names.split(' (')[0]}. "
+            f"Methods: In this randomized controlled trial, {t['n_randomised_1'] + t['n_randomised_2']} "
+            f"{t['population']} were randomly assigned to a {t['intervention']} intervention delivered through "
+            f"{t['platform']} by {t['deliverer']} or to a waitlist control. Outcomes were {names}. "
+            f"Results: {t['n_analysed_1'] + t['n_analysed_2']} participants completed the post-test. "
+            f"Conclusions: Social-media-delivered {t['intervention']} may reduce symptoms.")
+
+
+def write_pubmed(path: Path, items: list[dict]) -> None:
+    lines: list[str] = []
+    for it in items:
+        lines += [f"PMID- {it['pmid'] or 99000000 + len(lines)}", "OWN - NLM", "STAT- MEDLINE",
+                  f"DP  - {it['year']}", f"TI  - {it['title']}", f"AB  - {it['abstract']}"]
+        for author in it["authors"].split("; "):
+            family, given = author.split(", ")
+            lines += [f"FAU - {family}, {given}", f"AU  - {family} {given[0]}"]
+        lines += [f"TA  - {it['journal_abbrev']}", f"JT  - {it['journal']}", f"VI  - {it['volume']}",
+                  f"IP  - {it['issue']}", f"PG  - {it['pages']}", "LA  - eng",
+                  f"PT  - {'Randomized Controlled Trial' if it.get('rct') else 'Journal Article'}"]
+        if it["doi"]:
+            lines.append(f"AID - {it['doi']} [doi]")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_scopus(path: Path, items: list[dict]) -> None:
+    cols = ["Authors", "Title", "Year", "Source title", "Volume", "Issue", "Page start", "Page end", "DOI",
+            "Abstract", "PubMed ID", "Document Type", "Source", "EID"]
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(cols)
+        for n, it in enumerate(items):
+            start, _, end = it["pages"].partition("-")
+            authors = ", ".join(f"{a.split(', ')[0]} {a.split(', ')[1][0]}." for a in it["authors"].split("; "))
+            writer.writerow([authors, it["title"], it["year"], it["journal"], it["volume"], it["issue"], start, end,
+                             it["doi"], it["abstract"], it["pmid"], "Article", "Scopus",
+                             f"2-s2.0-{85000000000 + n}"])
+
+
+def write_ris(path: Path, items: list[dict]) -> None:
+    lines: list[str] = []
+    for it in items:
+        lines += ["TY  - JOUR", f"TI  - {it['title']}"]
+        lines += [f"AU  - {a}" for a in it["authors"].split("; ")]
+        lines += [f"PY  - {it['year']}//", f"JO  - {it['journal']}", f"VL  - {it['volume']}",
+                  f"IS  - {it['issue']}", f"SP  - {it['pages'].split('-')[0]}", f"AB  - {it['abstract']}",
+                  "DB  - APA PsycInfo"]
+        if it["doi"]:
+            lines.append(f"DO  - https://doi.org/{it['doi']}")
+        lines += ["ER  - ", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    trials, outcomes = make_trials(rng)
+    distractors = make_distractors(rng, 300)
+    (OUT / "search").mkdir(parents=True, exist_ok=True)
+    for name, rows in (("trials.csv", trials), ("outcomes.csv", outcomes)):
+        with open(OUT / name, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    items = []
+    for t in trials:
+        outs = [o for o in outcomes if o["trial_id"] == t["trial_id"]]
+        items.append({**t, "key": t["trial_id"], "abstract": trial_abstract(t, outs), "rct": True,
+                      "publication_type": "article"})
+    items += distractors
+    pubmed, scopus, psycinfo = [], [], []
+    for it in items:
+        r = rng.random()
+        pubmed.append(it) if r < 0.75 or it["key"].startswith("T") else None
+        scopus.append(it) if r > 0.35 else None
+        psycinfo.append(it) if r < 0.2 or r > 0.9 else None
+    write_pubmed(OUT / "search" / "pubmed.nbib", pubmed)
+    write_scopus(OUT / "search" / "scopus.csv", scopus)
+    write_ris(OUT / "search" / "psycinfo.ris", psycinfo)
+    with open(OUT / "labels.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["key", "title", "year", "doi", "publication_type", "include_title_abstract",
+                         "include_full_text"])
+        for it in items:
+            ta = int(it["key"].startswith("T"))
+            ft = int(ta and not it.get("fails_rule"))
+            writer.writerow([it["key"], it["title"], it["year"], it["doi"], it["publication_type"], ta, ft])
+    print(f"wrote {len(trials)} trials, {len(outcomes)} outcomes, {len(items)} unique records "
+          f"({len(pubmed)} PubMed, {len(scopus)} Scopus, {len(psycinfo)} PsycINFO) to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m metasift`` runs the CLI."""
+
+from metasift.cli import main
+
+main()

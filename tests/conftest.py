@@ -1,0 +1,81 @@
+"""Shared fixtures: a fresh review project per test, the shared data folder, and a network guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may talk to 127.0.0.1 only: any other connection attempt fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if isinstance(address, tuple) and address:
+            host = str(address[0])
+            try:
+                ok = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                ok = host == "localhost"
+            if not ok:
+                raise AssertionError(f"test tried to reach {address}: only 127.0.0.1 is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``../shared/data`` beside the repository; the test is skipped when it is absent."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip("../shared/data is not available")
+    return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A freshly initialised review project directory."""
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+
+    root = tmp_path / "review"
+    result = CliRunner().invoke(app, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+class CLIResult:
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = code, stdout, stderr
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``metasift ARGS...`` in-process through the real entry point (error handling included)."""
+    from metasift.cli import main
+
+    def run(*args: str) -> CLIResult:
+        capsys.readouterr()
+        code = 0
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return CLIResult(code, out.out, out.err)
+
+    return run

@@ -1,0 +1,70 @@
+"""The store: migrations, one transaction per write, nothing lost, WAL and foreign keys on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from metasift.errors import ProjectError
+from metasift.records import Record
+from metasift.store import Store
+from metasift.store.migrations import MIGRATIONS, migrate
+
+
+def test_store_is_migrated_once_and_records_it(project: Path) -> None:
+    store = Store.open(project)
+    with store.read() as conn:
+        names = [r[0] for r in conn.execute(text("select name from schema_migrations"))]
+        assert names == [m.__name__ for m in MIGRATIONS]
+        assert conn.execute(text("pragma journal_mode")).scalar() == "wal"
+        assert conn.execute(text("pragma foreign_keys")).scalar() == 1
+    with store.write() as conn:
+        assert migrate(conn) == []  # idempotent
+
+
+def test_newer_store_is_refused(project: Path) -> None:
+    store = Store.open(project)
+    with store.write() as conn:
+        conn.execute(text("insert into schema_migrations values ('m999_future', CURRENT_TIMESTAMP)"))
+    store.close()
+    with pytest.raises(ProjectError, match="newer metasift"):
+        Store.open(project)
+
+
+def test_failed_write_rolls_back_everything(project: Path) -> None:
+    store = Store.open(project)
+    recs = [Record(title="A trial", year=2020), Record(title="Another", year=2021)]
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            store.log_event(conn, "test")
+            raise RuntimeError("crash in the middle")
+    assert store.counts()["records_imported"] == 0
+    batch = store.add_import(path=project / "x.ris", sha256="0" * 64, source="Test", fmt="ris", layout=None,
+                             encoding="utf-8", warnings=[], records=recs)
+    assert batch == 1
+    ids, loaded = store.load_records()
+    assert [r.title for r in loaded] == ["A trial", "Another"] and ids == [1, 2]
+
+
+def test_decision_undo_keeps_the_row(project: Path) -> None:
+    store = Store.open(project)
+    store.add_import(path=project / "x.ris", sha256="1" * 64, source="Test", fmt="ris", layout=None,
+                     encoding="utf-8", warnings=[], records=[Record(title="T")])
+    did = store.add_decision(record_id=1, stage="title_abstract", decider_kind="human", decider="alice",
+                             label="exclude", reasons=["design_rct"])
+    store.retract_decision(did, "alice")
+    assert store.decisions() == []
+    kept = store.decisions(include_retracted=True)
+    assert kept[0]["label"] == "exclude" and kept[0]["retracted_at"] is not None
+    with store.read() as conn:
+        actions = [r[0] for r in conn.execute(text("select action from events order by id"))]
+    assert actions[-2:] == ["decide", "undo"]
+
+
+def test_foreign_keys_are_enforced(project: Path) -> None:
+    store = Store.open(project)
+    with pytest.raises(Exception):
+        store.add_decision(record_id=999, stage="title_abstract", decider_kind="human", decider="a", label="include")
+    assert store.decisions(include_retracted=True) == []
