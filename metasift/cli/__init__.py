@@ -46,7 +46,7 @@ def _register_all() -> None:
 
 
 # Order here is the order in --help.
-_COMMAND_MODULES = ["project", "records", "screening", "analysis"]
+_COMMAND_MODULES = ["project", "records", "screening", "fulltext", "analysis"]
 _register_all()
 
 
