@@ -57,24 +57,24 @@ def _lines(words: list[dict], tolerance: float = 3.0) -> list[list[dict]]:
     return [sorted(line, key=lambda w: w["x0"]) for line in lines]
 
 
-def _gutter(words: list[dict], width: float) -> float | None:
-    """The x of a column gutter, if the page has one: a vertical band few words cross, with enough
-    text on both sides (centred two-column pages and wide-text-plus-sidebar pages alike)."""
-    if len(words) < 40:
+def _gutter(lines: list[list[dict]], width: float) -> float | None:
+    """The x of a column gutter, if the page has one: few lines have a word across it and many lines
+    have words on both sides of it (centred two-column pages and text-plus-sidebar pages alike)."""
+    if len(lines) < 8:
         return None
     best, best_key = None, None
+    band = 4.0  # a gutter is a clear band, not just a gap between two words of one line
     for step in range(30, 76):
         x = width * step / 100
-        crossing = sum(1 for w in words if w["x0"] < x < w["x1"])
-        left = sum(1 for w in words if w["x1"] <= x)
-        right = sum(1 for w in words if w["x0"] >= x)
-        if min(left, right) < 0.15 * len(words):
+        crossing = sum(1 for line in lines if any(w["x0"] < x + band and w["x1"] > x - band for w in line))
+        both = sum(1 for line in lines
+                   if any(w["x1"] <= x for w in line) and any(w["x0"] >= x for w in line)
+                   and not any(w["x0"] < x < w["x1"] for w in line))
+        if crossing > 0.3 * len(lines) or both < 0.3 * len(lines):
             continue
         key = (crossing, abs(step - 50))
         if best_key is None or key < best_key:
             best, best_key = x, key
-    if best is None or best_key[0] > 0.05 * len(words):
-        return None
     return best
 
 
@@ -85,7 +85,7 @@ def _join(line: list[dict]) -> str:
 def page_text(words: list[dict], width: float) -> str:
     """Text of one page in reading order (two columns handled)."""
     lines = _lines(words)
-    gutter = _gutter(words, width)
+    gutter = _gutter(lines, width)
     if gutter is None:
         return "\n".join(_join(line) for line in lines)
     out: list[str] = []

@@ -1,0 +1,143 @@
+"""Checks that decide whether an extracted value can be trusted without a human.
+
+Pure functions: a quote must be on its page (fuzzy, forgiving PDF hyphenation and ligatures) and
+contain the number; arithmetic must hold (analysed <= randomised, arms sum to the total, SD > 0 and
+plausible for the scale). Each value ends ``auto_verified`` or ``needs_human`` with the reasons.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from extractor.schema import ExtractionResult
+
+# Known instruments: (min, max, items). Bounded scales give the largest possible SD, (max - min) / 2.
+SCALES: dict[str, tuple[float, float, int]] = {
+    "phq-9": (0, 27, 9), "phq-8": (0, 24, 8), "gad-7": (0, 21, 7), "pss-10": (0, 40, 10), "pss-14": (0, 56, 14),
+    "dass-21": (0, 63, 21), "bdi-ii": (0, 63, 21), "cesd": (0, 60, 20), "ces-d": (0, 60, 20),
+    "hads": (0, 21, 7), "stai": (20, 80, 20), "epds": (0, 30, 10), "k10": (10, 50, 10),
+}
+QUOTE_MIN_SCORE = 90.0
+
+
+def normalise_pdf_text(text: str) -> str:
+    """Undo PDF noise: ligatures, soft hyphens, line-break hyphenation, odd dashes and spacing."""
+    text = unicodedata.normalize("NFKC", text)  # ﬁ → fi, full-width digits...
+    text = text.replace("\u00ad", "").replace("\u2212", "-").replace("\u2013", "-").replace("\u2014", "-")
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def number_forms(value: float | int) -> list[str]:
+    """Ways a number may be printed: 6.84 → ["6.84"], 50 → ["50"], 4.3 → ["4.3", "4.30"]."""
+    if isinstance(value, int) or float(value).is_integer():
+        return [str(int(value))]
+    text = f"{value}"
+    forms = {text, f"{value:.2f}", f"{value:.1f}" if round(value, 1) == value else text}
+    return sorted(forms)
+
+
+def quote_on_page(quote: str, page_text: str) -> float:
+    """Similarity (0-100) of the quote to its best-matching span on the page."""
+    q, p = normalise_pdf_text(quote), normalise_pdf_text(page_text)
+    if not q:
+        return 0.0
+    if q in p:
+        return 100.0
+    return float(fuzz.partial_ratio(q, p))
+
+
+def quote_has_number(quote: str, value: float | int) -> bool:
+    text = normalise_pdf_text(quote)
+    return any(re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", text) for form in number_forms(value))
+
+
+def scale_of(measure: str | None) -> tuple[float, float, int] | None:
+    """The known range and item count of an instrument named in ``measure`` (e.g. "PHQ-9 (depression)")."""
+    low = (measure or "").lower().replace(" ", "")
+    for name, info in SCALES.items():
+        if name.replace(" ", "") in low:
+            return info
+    return None
+
+
+def items_of(measure: str | None) -> int | None:
+    """How many items an instrument has: from the table above, else from a name like "XYZ-12"."""
+    known = scale_of(measure)
+    if known:
+        return known[2]
+    match = re.search(r"[A-Za-z]-(\d{1,3})\b", measure or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class ValueCheck:
+    field: str
+    value: float | int | str | None
+    page: int | None
+    quote: str
+    status: str = "auto_verified"
+    reasons: list[str] = field(default_factory=list)
+
+    def fail(self, reason: str) -> None:
+        self.status = "needs_human"
+        self.reasons.append(reason)
+
+
+def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[ValueCheck]:
+    """Check every evidenced value of ``result`` against its page and against arithmetic."""
+    checks = {}
+    for ev in result.evidence:
+        vc = ValueCheck(ev.field, ev.value, ev.page, ev.quote)
+        text = pages.get(ev.page or -1, "")
+        score = quote_on_page(ev.quote, text)
+        if score < QUOTE_MIN_SCORE:
+            vc.fail(f"quote not found on page {ev.page} (similarity {score:.0f})")
+        if isinstance(ev.value, (int, float)) and not quote_has_number(ev.quote, ev.value):
+            vc.fail(f"quote does not contain {ev.value}")
+        checks[ev.field] = vc
+    _arithmetic(result, checks)
+    return list(checks.values())
+
+
+def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    def flag(field: str, reason: str) -> None:
+        if field in checks:
+            checks[field].fail(reason)
+
+    for i, arm in enumerate(result.arms):
+        if arm.n_randomised is not None and arm.n_analysed is not None and arm.n_analysed > arm.n_randomised:
+            flag(f"arms[{i}].n_analysed", f"analysed {arm.n_analysed} > randomised {arm.n_randomised}")
+        if None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \
+                arm.n_randomised - arm.n_analysed != arm.n_dropout:
+            flag(f"arms[{i}].n_dropout", f"randomised {arm.n_randomised} - analysed {arm.n_analysed} != "
+                                         f"dropout {arm.n_dropout}")
+        for j, b in enumerate(arm.baselines):
+            _check_mean_sd(b.measure, b.mean, b.sd, f"arms[{i}].baselines[{j}]", flag)
+    if result.n_total is not None and result.arms and all(a.n_randomised for a in result.arms):
+        total = sum(a.n_randomised or 0 for a in result.arms)
+        if total != result.n_total:
+            for i in range(len(result.arms)):
+                flag(f"arms[{i}].n_randomised", f"arms sum to {total}, total N stated as {result.n_total}")
+            flag("n_total", f"arms sum to {total}")
+    for i, o in enumerate(result.outcomes):
+        _check_mean_sd(o.measure, o.mean, o.sd, f"outcomes[{i}]", flag)
+        arm = result.arm(o.arm)
+        if arm and arm.n_analysed is not None and o.n is not None and o.n > (arm.n_randomised or o.n):
+            flag(f"outcomes[{i}].n", f"n {o.n} exceeds randomised {arm.n_randomised}")
+
+
+def _check_mean_sd(measure: str | None, mean: float | None, sd: float | None, prefix: str, flag) -> None:  # noqa: ANN001
+    if sd is not None and sd <= 0:
+        flag(f"{prefix}.sd", f"SD {sd} is not positive")
+    scale = scale_of(measure)
+    if scale and sd is not None and sd > (scale[1] - scale[0]) / 2:
+        flag(f"{prefix}.sd", f"SD {sd} is impossible for {measure} (range {scale[0]:g}-{scale[1]:g})")
+    if scale and mean is not None and not scale[0] <= mean <= scale[1]:
+        flag(f"{prefix}.mean", f"mean {mean} outside the {measure} range {scale[0]:g}-{scale[1]:g}")
+    if sd is not None and mean is not None and sd > 0 and scale is None and abs(mean) > 0 and sd / abs(mean) > 5:
+        flag(f"{prefix}.sd", f"SD {sd} is implausibly large for mean {mean} (an SE or a variance?)")

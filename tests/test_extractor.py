@@ -1,0 +1,114 @@
+"""The offline extractor on trial PDFs rendered from known numbers, and on damaged PDFs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from extractor.checks import check_extraction, quote_has_number, quote_on_page
+from extractor.eligibility import facts
+from extractor.pdf import PdfError, read_pdf
+from extractor.rules import extract
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_media"
+
+
+def _rows(name: str) -> list[dict]:
+    with open(EXAMPLE / name, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+TRIALS = _rows("trials.csv")
+OUTCOMES = _rows("outcomes.csv")
+
+
+@pytest.mark.parametrize("trial", TRIALS, ids=[t["trial_id"] for t in TRIALS])
+def test_round_trip_every_number(trial: dict) -> None:
+    """Every number the PDF was rendered from comes back, with evidence that checks out."""
+    doc = read_pdf(EXAMPLE / "pdfs" / f"{trial['trial_id']}.pdf")
+    result = extract(doc)
+    n1, n2 = int(trial["n_randomised_1"]), int(trial["n_randomised_2"])
+    assert result.n_total == n1 + n2
+    assert [a.name for a in result.arms] == ["Intervention", "Control"]
+    assert [a.n_randomised for a in result.arms] == [n1, n2]
+    assert [a.n_analysed for a in result.arms] == [int(trial["n_analysed_1"]), int(trial["n_analysed_2"])]
+    assert [a.n_dropout for a in result.arms] == [n1 - int(trial["n_analysed_1"]), n2 - int(trial["n_analysed_2"])]
+    truth = [o for o in OUTCOMES if o["trial_id"] == trial["trial_id"]]
+    got = {(o.arm, o.measure.split()[0]): o for o in result.outcomes}
+    assert len(result.outcomes) == 2 * len(truth)
+    for o in truth:
+        for arm, k in (("Intervention", 1), ("Control", 2)):
+            found = got[(arm, o["measure"])]
+            assert (found.mean, found.sd, found.n) == (float(o[f"post_mean_{k}"]), float(o[f"post_sd_{k}"]),
+                                                       int(o[f"n_{k}"]))
+            base = next(b for b in result.arms[k - 1].baselines if b.measure.startswith(o["measure"]))
+            assert (base.mean, base.sd) == (float(o[f"baseline_mean_{k}"]), float(o[f"baseline_sd_{k}"]))
+    pages = {p.number: p.text + "\n" + p.lines for p in doc.pages}
+    checks = check_extraction(result, pages)
+    assert checks and all(c.status == "auto_verified" for c in checks), [c for c in checks if c.reasons]
+
+
+def test_eligibility_facts_flag_the_failing_trials() -> None:
+    by_rule = {}
+    for trial in TRIALS:
+        f = facts(extract(read_pdf(EXAMPLE / "pdfs" / f"{trial['trial_id']}.pdf")))
+        failed = {name for name, limit in (("min_arm_n", 30), ("differential_attrition", 0.15),
+                                           ("baseline_diff_sd", 0.25))
+                  if (f[name]["value"] < limit if name == "min_arm_n" else f[name]["value"] >= limit)}
+        by_rule[trial["trial_id"]] = failed
+    expected = {"n_per_arm": {"min_arm_n"}, "differential_attrition": {"differential_attrition"},
+                "baseline_balance": {"baseline_diff_sd"}, "": set()}
+    for trial in TRIALS:
+        assert by_rule[trial["trial_id"]] == expected[trial["fails_rule"]], trial["trial_id"]
+
+
+def test_checks_catch_a_misquoted_value() -> None:
+    doc = read_pdf(EXAMPLE / "pdfs" / "T01.pdf")
+    result = extract(doc)
+    result.outcomes[0].sd = 40.0  # impossible for PHQ-9
+    result.evidence[-1].quote = "a sentence that is not in the paper at all 12.5"
+    checks = {c.field: c for c in check_extraction(result, {p.number: p.text for p in doc.pages})}
+    assert checks["outcomes[0].sd"].status == "needs_human"
+    assert any("impossible" in r for r in checks["outcomes[0].sd"].reasons)
+    assert checks[result.evidence[-1].field].status == "needs_human"
+
+
+def test_quote_matching_forgives_pdf_noise() -> None:
+    page = "The signiﬁcant effect was seen in partici-\npants randomised (n = 61)."
+    assert quote_on_page("significant effect was seen in participants randomised (n = 61)", page) >= 90
+    assert quote_has_number("4.30 (4.32)", 4.3)
+    assert not quote_has_number("14.30 (4.32)", 4.3)
+
+
+def test_truncated_pdf_is_reported_not_raised_as_a_crash(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes((EXAMPLE / "pdfs" / "T01.pdf").read_bytes()[:1500])
+    with pytest.raises(PdfError) as err:
+        read_pdf(broken)
+    assert err.value.status == "broken" and str(broken) in str(err.value)
+
+
+def test_pdf_without_text_layer(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    scanned = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(scanned))
+    c.rect(100, 100, 300, 500, fill=1)
+    c.showPage()
+    c.save()
+    with pytest.raises(PdfError) as err:
+        read_pdf(scanned)
+    assert err.value.status == "no_text"
+
+
+def test_extract_pdf_cli_contract(cli) -> None:
+    result = cli("extract-pdf", EXAMPLE / "pdfs" / "T03.pdf", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert set(data) >= {"arms", "outcomes", "evidence", "warnings"}
+    arm = data["arms"][0]
+    assert set(arm) >= {"name", "n_randomised", "n_analysed", "n_dropout", "baseline"}
+    assert set(arm["baseline"]) == {"measure", "mean", "sd", "n"}
+    assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
