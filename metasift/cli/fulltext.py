@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from metasift.cli._common import JsonOption, console, emit_json, warn
+from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
+                                  warn)
+from metasift.store import Store
 
 
 def extract_pdf(
@@ -45,5 +47,84 @@ def extract_pdf(
         warn(w)
 
 
+
+
+def attach(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of PDFs."),
+    all_records: bool = typer.Option(False, "--all", help="Match against every record, not only those "
+                                                          "included at title/abstract."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Match PDFs to included records (DOI in the text or metadata, else fuzzy title) and list the rest."""
+    from extractor.pipeline import attach_directory
+
+    store = Store.open(project_dir(project))
+    included = [rid for rid, label in store.final_labels("title_abstract").items() if label == "include"]
+    if all_records or not included:
+        if not all_records:
+            warn("no records are included at title/abstract yet; matching against all records")
+        included = [r["id"] for r in store.records_table(primary_only=True)]
+    with err_console.status("reading PDFs..."):
+        report = attach_directory(store, directory, included)
+    store.close()
+    if json_out:
+        emit_json(vars(report))
+        return
+    table = Table(title=f"Full texts from {directory}", header_style="bold")
+    for col in ("record", "file", "matched by"):
+        table.add_column(col)
+    for a in report.attached:
+        table.add_row(str(a["record_id"]), Path(a["path"]).name, f"{a['matched_by']} ({a['score']:.0f})")
+    console.print(table)
+    for path in report.unmatched:
+        warn(f"{path}: no matching record (attach by hand or check the record's DOI/title)")
+    for bad in report.unreadable:
+        warn(f"{bad['message']} — marked for a human")
+    if report.already:
+        info(f"{len(report.already)} PDF(s) were attached before")
+
+
+def extract_cmd(
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Extract arms, Ns, baseline and outcome values from every attached PDF into the store.
+
+    Values whose quote is on its page and whose arithmetic holds are auto-verified; the rest wait for
+    `metasift verify`. Values a human verified are never overwritten.
+    """
+    from rich.progress import Progress
+
+    from extractor.pipeline import extract_fulltext
+
+    store = Store.open(project_dir(project))
+    texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
+    summaries = []
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("extracting", total=len(texts))
+        for ft in texts:
+            summaries.append(extract_fulltext(store, ft))
+            progress.advance(task)
+    store.close()
+    if json_out:
+        emit_json({"fulltexts": summaries})
+        return
+    table = Table(title="Extraction", header_style="bold")
+    for col in ("full text", "status", "values", "need a human"):
+        table.add_column(col)
+    for s in summaries:
+        table.add_row(str(s["fulltext_id"]), s["status"], str(s["values"]), str(s.get("needs_human", "—")))
+    console.print(table)
+
+
+def _register_fulltext(app: typer.Typer) -> None:
+    group = typer.Typer(help="Attach PDFs to records.", no_args_is_help=True)
+    group.command("attach")(attach)
+    app.add_typer(group, name="fulltext")
+    app.command("extract")(extract_cmd)
+
+
 def register(app: typer.Typer) -> None:
     app.command("extract-pdf")(extract_pdf)
+    _register_fulltext(app)
