@@ -1,8 +1,8 @@
 """Schema migrations: small named steps applied in order and recorded in ``schema_migrations``.
 
-Add a step by appending a function ``mNNN_what(conn)`` to ``MIGRATIONS``. Steps after m001 must be
-idempotent against a fresh database (m001 creates the tables as ``schema.py`` defines them today), so
-check with ``inspect(conn)`` before altering.
+Add a step by appending a function ``mNNN_what(conn)`` to ``MIGRATIONS``. Each step creates the tables it
+introduced (``create_all(tables=[...], checkfirst=True)``); a column added to an existing table needs an
+``ALTER TABLE`` guarded by ``inspect(conn)``, because m001 builds tables from today's ``schema.py``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,19 @@ from metasift.store import schema
 
 
 def m001_initial(conn: Connection) -> None:
-    """Every table of the first release."""
-    schema.metadata.create_all(conn)
+    """The tables of the first release."""
+    first = [schema.schema_migrations, schema.import_batches, schema.records, schema.clusters,
+             schema.dedup_overrides, schema.decisions, schema.fulltexts, schema.extractions, schema.llm_calls,
+             schema.events]
+    schema.metadata.create_all(conn, tables=first, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
+def m002_rankings_routes(conn: Connection) -> None:
+    """Ranker scores and routing outcomes of screening."""
+    schema.metadata.create_all(conn, tables=[schema.rankings, schema.routes], checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_rankings_routes]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,7 +11,17 @@ import json
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
@@ -194,4 +204,31 @@ events = Table(
     Column("entity", String(40)),
     Column("entity_id", Integer),
     Column("payload", JSONText),
+)
+
+rankings = Table(
+    "rankings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("ranker", String(100), nullable=False),
+    Column("params", JSONText),
+    Column("score", Float, nullable=False),  # P(include)
+    Column("trained_on", Integer, nullable=False),  # number of human-labelled records behind the model
+    Column("run", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rankings_run", "run"),
+)
+
+routes = Table(
+    "routes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("route", String(20), nullable=False),  # auto_exclude | human | likely_include
+    Column("reason", Text),
+    Column("policy", JSONText),  # the thresholds in force
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("superseded_at", DateTime(timezone=True)),
+    Index("ix_routes_record", "record_id", "stage"),
 )

@@ -1,0 +1,74 @@
+"""The store's core: opening, migrating, transactions and the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine
+
+from metasift.config import CONFIG_NAME, STORE_NAME, load_protocol
+from metasift.errors import ProjectError
+from metasift.store import schema as t
+from metasift.store.db import make_engine, sqlite_url
+from metasift.store.migrations import migrate
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class StoreBase:
+    """Engine, transactions and the append-only event log shared by every repository part."""
+
+    def __init__(self, engine: Engine, project: Path | None = None) -> None:
+        self.engine = engine
+        self.project = project
+
+    # -- opening --------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, project: Path, *, create: bool = False) -> "Self":
+        """Open (and migrate) the store of the project in ``project``."""
+        project = Path(project)
+        if not (project / CONFIG_NAME).exists():
+            raise ProjectError(f"{project}: no {CONFIG_NAME} here — run `metasift init {project}` "
+                               "or pass --project DIR")
+        url = load_protocol(project).store.url or sqlite_url(project / STORE_NAME)
+        if url.startswith("sqlite") and not create and not (project / STORE_NAME).exists():
+            raise ProjectError(f"{project / STORE_NAME}: store missing — run `metasift init {project}`")
+        return cls.from_url(url, project)
+
+    @classmethod
+    def from_url(cls, url: str, project: Path | None = None) -> "Self":
+        store = cls(make_engine(url), project)
+        with store.engine.begin() as conn:
+            migrate(conn)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot that never waits on a writer."""
+        with self.engine.connect().execution_options(metasift_read=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @staticmethod
+    def log_event(conn: Connection, action: str, *, actor_kind: str = "system", actor: str = "metasift",
+                  entity: str | None = None, entity_id: int | None = None,
+                  payload: dict[str, Any] | None = None) -> None:
+        conn.execute(t.events.insert().values(at=now(), actor_kind=actor_kind, actor=actor, action=action,
+                                              entity=entity, entity_id=entity_id, payload=payload))
+

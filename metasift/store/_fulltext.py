@@ -1,0 +1,89 @@
+"""Repository part for full texts and extracted values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from metasift.errors import ProjectError
+from metasift.store import schema as t
+from metasift.store._base import StoreBase, now
+
+
+class FulltextRepo(StoreBase):
+    # -- full texts and extractions ----------------------------------------------------------
+    def add_fulltext(self, *, record_id: int, path: Path, sha256: str, n_pages: int | None, status: str,
+                     message: str | None, matched_by: str, actor: str = "metasift") -> int:
+        with self.write() as conn:
+            fid = conn.execute(t.fulltexts.insert().values(
+                record_id=record_id, path=str(path), sha256=sha256, n_pages=n_pages, status=status,
+                message=message, matched_by=matched_by, attached_at=now())).inserted_primary_key[0]
+            self.log_event(conn, "attach_fulltext", actor_kind="rule", actor=actor, entity="fulltext",
+                           entity_id=fid, payload={"record_id": record_id, "path": str(path), "status": status})
+        return fid
+
+    def fulltexts(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id))]
+
+    def set_fulltext_status(self, fulltext_id: int, status: str, message: str | None) -> None:
+        with self.write() as conn:
+            conn.execute(update(t.fulltexts).where(t.fulltexts.c.id == fulltext_id)
+                         .values(status=status, message=message))
+            self.log_event(conn, "fulltext_status", entity="fulltext", entity_id=fulltext_id,
+                           payload={"status": status, "message": message})
+
+    def replace_extractions(self, fulltext_id: int, record_id: int, rows: Sequence[dict[str, Any]], *,
+                            source: str, extractor: str, prompt_hash: str | None = None) -> int:
+        """Store one PDF's extracted values in one transaction, replacing earlier unverified drafts
+        from the same source (values a human verified or edited are kept)."""
+        x = t.extractions
+        with self.write() as conn:
+            conn.execute(x.delete().where((x.c.fulltext_id == fulltext_id) & (x.c.source == source)
+                                          & x.c.status.in_(["auto_verified", "needs_human"])))
+            reviewed = {(r.field, r.arm, r.measure, r.timepoint) for r in conn.execute(
+                select(x.c.field, x.c.arm, x.c.measure, x.c.timepoint).where(
+                    (x.c.fulltext_id == fulltext_id) & x.c.status.in_(["verified", "rejected"])))}
+            rows = [r for r in rows if (r["field"], r.get("arm"), r.get("measure"), r.get("timepoint"))
+                    not in reviewed]
+            stamp = now()
+            conn.execute(x.insert(), [{"record_id": record_id, "fulltext_id": fulltext_id, "source": source,
+                                       "extractor": extractor, "prompt_hash": prompt_hash, "created_at": stamp,
+                                       **row} for row in rows]) if rows else None
+            self.log_event(conn, "extract", actor_kind="model" if source == "model" else "rule", actor=extractor,
+                           entity="fulltext", entity_id=fulltext_id, payload={"values": len(rows)})
+        return len(rows)
+
+    def extractions(self, *, record_id: int | None = None, status: Sequence[str] | None = None
+                    ) -> list[dict[str, Any]]:
+        q = select(t.extractions).order_by(t.extractions.c.id)
+        if record_id is not None:
+            q = q.where(t.extractions.c.record_id == record_id)
+        if status:
+            q = q.where(t.extractions.c.status.in_(list(status)))
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
+                          reason: str | None = None) -> None:
+        """A human accepts (verified), edits (verified, new value) or rejects a value; the old value is
+        kept in the event log."""
+        x = t.extractions
+        with self.write() as conn:
+            old = conn.execute(select(x.c.value, x.c.status).where(x.c.id == extraction_id)).first()
+            if old is None:
+                raise ProjectError(f"no extracted value with id {extraction_id}")
+            values: dict[str, Any] = {"status": status, "updated_by": actor, "updated_at": now()}
+            if value is not None:
+                values["value"] = value
+            if reason:
+                values["reason"] = reason
+            conn.execute(update(x).where(x.c.id == extraction_id).values(**values))
+            self.log_event(conn, "verify_value", actor_kind="human", actor=actor, entity="extraction",
+                           entity_id=extraction_id, payload={"old_value": old.value, "old_status": old.status,
+                                                             "new_value": value, "status": status,
+                                                             "reason": reason})
+
