@@ -29,7 +29,12 @@ def m002_rankings_routes(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.rankings, schema.routes], checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_rankings_routes]
+def m003_rob(conn: Connection) -> None:
+    """Risk-of-bias (RoB 2) judgements per study and domain."""
+    schema.metadata.create_all(conn, tables=[schema.rob_assessments], checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_rankings_routes, m003_rob]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

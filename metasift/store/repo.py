@@ -3,7 +3,7 @@
 Each public write runs in one transaction together with its ``events`` row, so a crash or Ctrl-C
 leaves either all of a change or none of it. The methods live in small parts, one per entity group:
 ``_records`` (imports, records, clusters, counts), ``_screening`` (decisions, rankings, routes,
-LLM calls) and ``_fulltext`` (full texts, extractions).
+LLM calls) and ``_fulltext`` (full texts, extractions) and ``_rob`` (risk of bias).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 from metasift.store._base import StoreBase, now
 from metasift.store._fulltext import FulltextRepo
 from metasift.store._records import RECORD_FIELDS, RecordsRepo
+from metasift.store._rob import RobRepo
 from metasift.store._screening import ScreeningRepo
 
 __all__ = ["Store", "RECORD_FIELDS", "now"]
 
 
-class Store(RecordsRepo, ScreeningRepo, FulltextRepo, StoreBase):
+class Store(RecordsRepo, ScreeningRepo, FulltextRepo, RobRepo, StoreBase):
     """A review project's store (SQLite file in the project, or the URL set in review.toml)."""

@@ -232,3 +232,16 @@ routes = Table(
     Column("superseded_at", DateTime(timezone=True)),
     Index("ix_routes_record", "record_id", "stage"),
 )
+
+rob_assessments = Table(
+    "rob_assessments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("tool", String(20), nullable=False),  # "RoB2"
+    Column("domain", String(20), nullable=False),  # D1..D5, overall
+    Column("judgement", String(20), nullable=False),  # low | some_concerns | high
+    Column("support", Text),  # the assessor's reason / quote
+    Column("assessor", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("superseded_at", DateTime(timezone=True)),
+)
