@@ -1,0 +1,405 @@
+"""The async client for any OpenAI-compatible chat-completions endpoint.
+
+One ``complete()`` call: disk cache lookup, then the structured-output methods in fallback order, each
+attempt bounded by a semaphore and the budget, retried with backoff (honouring Retry-After) on 429/5xx/
+timeouts/connection errors/malformed bodies, one repair retry for an answer that does not validate, and an
+``Exchange`` for every attempt handed to ``on_exchange``. The SDK's own retries are off so these are ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import openai
+from openai import AsyncOpenAI
+from pydantic import BaseModel, ValidationError
+
+from metasift.errors import LLMError
+from metasift.llm.cache import DiskCache, cache_key
+from metasift.llm.cost import Budget, Usage, cost_of, find_price
+from metasift.llm.exchange import Exchange, LLMOutcome, utc_now
+from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
+from metasift.llm.settings import LLMSettings
+from metasift.llm.structured import (
+    METHODS,
+    Method,
+    answer_text,
+    prepare,
+    refuses,
+    repair_messages,
+    validate_answer,
+)
+
+if TYPE_CHECKING:
+    from metasift.templates import PromptTemplate
+
+T = TypeVar("T", bound=BaseModel)
+ExchangeHook = Callable[[Exchange], None]
+
+_FATAL_STATUS = {401: "the API key was rejected", 403: "access denied", 404: "not found (check base_url and model)"}
+
+
+class MethodMemory:
+    """Per endpoint and model, the structured-output method to start with (methods refused before are skipped)."""
+
+    def __init__(self) -> None:
+        self._start: dict[tuple[str, str], Method] = {}
+        self._token_param: dict[tuple[str, str], str] = {}
+
+    def methods(self, endpoint: str, model: str) -> tuple[Method, ...]:
+        """The methods still worth trying, in fallback order."""
+        start = self._start.get((endpoint, model), METHODS[0])
+        return METHODS[METHODS.index(start):]
+
+    def refused(self, endpoint: str, model: str, method: Method) -> None:
+        """Remember that ``method`` was refused: later calls start after it."""
+        idx = METHODS.index(method) + 1
+        current = METHODS.index(self._start.get((endpoint, model), METHODS[0]))
+        if idx < len(METHODS) and idx > current:
+            self._start[(endpoint, model)] = METHODS[idx]
+
+    def worked(self, endpoint: str, model: str, method: Method) -> None:
+        """Remember that ``method`` got an answer (unless a later method was already chosen)."""
+        self._start.setdefault((endpoint, model), method)
+
+    def get(self, endpoint: str, model: str) -> Method | None:
+        """The method calls to this endpoint start with, if anything was learnt."""
+        return self._start.get((endpoint, model))
+
+    def token_param(self, endpoint: str, model: str) -> str:
+        """The request field that caps the answer length for this endpoint and model."""
+        return self._token_param.get((endpoint, model), "max_tokens")
+
+    def use_max_completion_tokens(self, endpoint: str, model: str) -> None:
+        """Newer OpenAI models reject ``max_tokens``; remember to send ``max_completion_tokens``."""
+        self._token_param[(endpoint, model)] = "max_completion_tokens"
+
+
+DEFAULT_MEMORY = MethodMemory()
+
+
+@dataclass
+class _Reply:
+    """What one HTTP attempt produced, before interpretation."""
+
+    kind: str  # ok | status | timeout | connection | bad_body
+    duration_ms: float
+    created_at: Any
+    message: Any = None
+    model_served: str | None = None
+    usage: Usage | None = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    error: str | None = None
+    resend: bool = False  # a request field was renamed: send again without counting a retry
+    token_param: str = "max_tokens"  # the field that carried max_tokens in this attempt
+
+
+@dataclass
+class _Call:
+    """Running state of one ``complete()`` call across methods and attempts."""
+
+    record_id: int | str | None
+    purpose: str
+    template: str
+    template_hash: str
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = 0.0
+    model_served: str | None = None
+    answered: Method | None = None  # the method that got an HTTP 200 answer
+
+    def outcome(self, **kw: Any) -> LLMOutcome[Any]:
+        return LLMOutcome(attempts=self.attempts, input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                          cost=self.cost, model_served=self.model_served, **kw)
+
+
+class LLMClient:
+    """Structured, cached, budgeted, logged calls to one endpoint. Use within one event loop; ``aclose()`` after."""
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        on_exchange: ExchangeHook | None = None,
+        budget: Budget | None = None,
+        cache: DiskCache | None = None,
+        memory: MethodMemory | None = None,
+        api_key: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_exchange = on_exchange
+        self.budget = budget if budget is not None else Budget(settings.max_cost)
+        self.cache = cache if cache is not None else (DiskCache(settings.cache_dir) if settings.cache_dir else None)
+        self.memory = memory if memory is not None else DEFAULT_MEMORY
+        self._rng = rng or random.Random()
+        if self.budget.max_cost is not None and find_price(settings.prices, settings.model) is None:
+            raise LLMError(f"[llm] max_cost is set but [llm.prices] has no price for model {settings.model!r}: "
+                           "add one so the budget can be enforced")
+        key = api_key or os.environ.get(settings.api_key_env)
+        if not key:
+            if settings.base_url is None:
+                raise LLMError(f"no API key: set the {settings.api_key_env} environment variable "
+                               "(or [llm] base_url for a local endpoint)")
+            key = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) accept any key
+        self._openai = AsyncOpenAI(api_key=key, base_url=settings.endpoint, timeout=settings.timeout, max_retries=0)
+        self._sem = asyncio.Semaphore(settings.concurrency)
+        self._not_before = 0.0  # monotonic time before which no request starts (set by a 429)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._openai.close()
+
+    async def list_models(self) -> list[str]:
+        """Model ids the endpoint offers (``GET /models``): a cheap connectivity check."""
+        try:
+            page = await self._openai.models.list()
+        except openai.OpenAIError as exc:
+            raise LLMError(f"{self.settings.endpoint}: cannot list models: {exc}") from None
+        return [m.id for m in page.data]
+
+    async def ask(
+        self,
+        template: PromptTemplate,
+        output_model: type[T],
+        variables: dict[str, Any],
+        *,
+        record_id: int | str | None = None,
+        purpose: str = "",
+    ) -> LLMOutcome[T]:
+        """Render ``template`` with ``variables`` and ``complete()`` it."""
+        return await self.complete(template.render(**variables), output_model, template=template,
+                                   record_id=record_id, purpose=purpose or template.name)
+
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        output_model: type[T],
+        *,
+        template: PromptTemplate | None = None,
+        schema_name: str | None = None,
+        record_id: int | str | None = None,
+        purpose: str = "",
+    ) -> LLMOutcome[T]:
+        """Ask for an answer validated by ``output_model``; an answer that never validates is an error outcome.
+
+        Raises ``BudgetExceeded`` before a request once ``max_cost`` is spent, and ``LLMError`` when the
+        endpoint rejects the key or does not know the model (every later call would fail the same way).
+        """
+        s = self.settings
+        schema = output_model.model_json_schema()
+        name = schema_name or (template.output_schema if template is not None else output_model.__name__)
+        call = _Call(record_id, purpose, template.name if template else "", template.hash if template else "")
+        key = cache_key(endpoint=s.endpoint, model=s.model, template_hash=call.template_hash, messages=messages,
+                        params={"temperature": s.temperature, "max_tokens": s.max_tokens,
+                                "schema_name": name, "schema": schema})
+        if self.cache is not None:
+            hit = self._from_cache(key, messages, output_model, call)
+            if hit is not None:
+                return hit
+        if s.structured_method == "auto":
+            methods: tuple[Method, ...] = self.memory.methods(s.endpoint, s.model)
+        else:
+            methods = (s.structured_method,)  # type: ignore[assignment]
+        refused: list[str] = []
+        outcome: LLMOutcome[Any] | None = None
+        for method in methods:
+            outcome = await self._run_method(method, messages, output_model, name, schema, call)
+            if outcome is not None:
+                break
+            refused.append(method)
+            if s.structured_method == "auto":
+                self.memory.refused(s.endpoint, s.model, method)
+        if call.answered is not None and s.structured_method == "auto":
+            self.memory.worked(s.endpoint, s.model, call.answered)
+        if outcome is None:
+            hint = "" if s.structured_method == "auto" else '; try [llm] structured_method = "auto"'
+            outcome = call.outcome(error=f"the endpoint refused structured output ({', '.join(refused)}){hint}")
+        if outcome.ok and self.cache is not None:
+            self.cache.put(key, {"parsed": outcome.parsed, "method": outcome.method,
+                                 "model_served": outcome.model_served, "input_tokens": outcome.input_tokens,
+                                 "output_tokens": outcome.output_tokens, "cost": outcome.cost,
+                                 "created_at": utc_now().isoformat()})
+        return outcome
+
+    def _emit(self, exchange: Exchange) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange(exchange)
+
+    def _from_cache(
+        self, key: str, messages: list[dict[str, Any]], output_model: type[T], call: _Call
+    ) -> LLMOutcome[T] | None:
+        start = time.perf_counter()
+        entry = self.cache.get(key) if self.cache is not None else None
+        if entry is None or not isinstance(entry.get("parsed"), dict):
+            return None
+        try:
+            value = output_model.model_validate(entry["parsed"])
+        except ValidationError:
+            return None  # the output model changed since: ask again
+        self._emit(Exchange(
+            record_id=call.record_id, purpose=call.purpose, model_requested=self.settings.model,
+            model_served=entry.get("model_served"), template=call.template, template_hash=call.template_hash,
+            method=entry.get("method"), attempt=0, cached=True, messages=messages,
+            options={"cache_key": key}, parsed=entry["parsed"], input_tokens=0, output_tokens=0, cost=0.0,
+            duration_ms=(time.perf_counter() - start) * 1000))
+        return LLMOutcome(value=value, parsed=entry["parsed"], method=entry.get("method"),
+                          model_served=entry.get("model_served"), cached=True, cost=0.0)
+
+    async def _run_method(
+        self,
+        method: Method,
+        base_messages: list[dict[str, Any]],
+        output_model: type[T],
+        name: str,
+        schema: dict[str, Any],
+        call: _Call,
+    ) -> LLMOutcome[T] | None:
+        """Run one method to a final outcome, or return None when the endpoint refuses the method."""
+        s = self.settings
+        messages, extra = prepare(method, base_messages, name, schema)
+        retries, repaired = 0, False
+        while True:
+            reply = await self._send(messages, extra)
+            call.attempts += 1
+            options = {"temperature": s.temperature, reply.token_param: s.max_tokens, **extra}
+            base = {"record_id": call.record_id, "purpose": call.purpose, "model_requested": s.model,
+                    "template": call.template, "template_hash": call.template_hash, "method": method,
+                    "attempt": call.attempts, "messages": messages, "options": options,
+                    "duration_ms": reply.duration_ms, "created_at": reply.created_at}
+            if reply.kind == "ok":
+                call.answered = method
+                cost = self._account(reply, call)
+                text = answer_text(method, reply.message)
+                refusal = getattr(reply.message, "refusal", None)
+                if refusal:
+                    parsed, value, error = None, None, f"the model refused to answer: {refusal}"
+                else:
+                    parsed, value, error = validate_answer(text, output_model)
+                self._emit(Exchange(**base, model_served=reply.model_served, response=text, parsed=parsed,
+                                    error=error, input_tokens=reply.usage.input_tokens if reply.usage else None,
+                                    output_tokens=reply.usage.output_tokens if reply.usage else None, cost=cost))
+                if value is not None:
+                    return call.outcome(value=value, parsed=parsed, method=method)
+                if refusal or repaired:
+                    what = error if refusal else f"invalid answer after one repair retry: {error}"
+                    return call.outcome(error=what, parsed=parsed, method=method)
+                repaired = True
+                messages = repair_messages(messages, text, error or "invalid answer")
+                continue
+            self._emit(Exchange(**base, response=reply.body, error=reply.error, cost=0.0))
+            if reply.resend:
+                continue
+            if reply.kind == "status" and reply.status is not None:
+                if refuses(method, reply.status, reply.body or ""):
+                    return None
+                if reply.status in _FATAL_STATUS:
+                    raise LLMError(f"{s.endpoint}: HTTP {reply.status}, {_FATAL_STATUS[reply.status]}: "
+                                   f"{(reply.body or '')[:300]}")
+            retryable = reply.kind != "status" or is_retryable_status(reply.status or 0)
+            if not retryable or retries >= s.max_retries:
+                tail = f" after {call.attempts} attempts" if retryable else ""
+                return call.outcome(error=f"{reply.error}{tail}", method=method)
+            wait = parse_retry_after(reply.headers)
+            if wait is not None and wait > s.max_retry_after:
+                return call.outcome(error=f"{reply.error}; the endpoint asked to wait {wait:.0f} s "
+                                          f"(more than max_retry_after {s.max_retry_after:.0f} s)", method=method)
+            retries += 1
+            if wait is None:
+                wait = backoff_delay(retries, s.retry_base_delay, s.retry_max_delay, self._rng)
+            elif reply.status == 429:  # a rate limit applies to every request, not just this one
+                self._not_before = max(self._not_before, time.monotonic() + wait)
+            await asyncio.sleep(wait)
+
+    def _account(self, reply: _Reply, call: _Call) -> float | None:
+        """Add the reply's tokens and cost to the call and the budget; the cost, or None when unpriced."""
+        s = self.settings
+        call.model_served = reply.model_served or call.model_served
+        usage = reply.usage
+        price = find_price(s.prices, s.model, reply.model_served)
+        cost = cost_of(usage, price) if usage is not None and price is not None else None
+        if usage is not None:
+            call.input_tokens += usage.input_tokens
+            call.output_tokens += usage.output_tokens
+        call.cost = None if cost is None or call.cost is None else call.cost + cost
+        self.budget.add(cost)
+        return cost
+
+    def _token_param(self) -> str:
+        return self.memory.token_param(self.settings.endpoint, self.settings.model)
+
+    async def _send(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> _Reply:
+        """One HTTP attempt inside the concurrency bound; never raises for endpoint failures."""
+        async with self._sem:
+            self.budget.check()
+            pause = self._not_before - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            created, start = utc_now(), time.perf_counter()
+            token_param = self._token_param()
+            reply = await self._post(messages, extra, token_param, created, start)
+            reply.token_param = token_param
+            return reply
+
+    async def _post(
+        self, messages: list[dict[str, Any]], extra: dict[str, Any], token_param: str, created: Any, start: float
+    ) -> _Reply:
+        """POST one chat completion and classify what came back."""
+        s = self.settings
+        try:
+            raw = await self._openai.chat.completions.with_raw_response.create(
+                model=s.model, messages=messages, temperature=s.temperature,  # type: ignore[arg-type]
+                **{token_param: s.max_tokens}, **extra)
+        except openai.APITimeoutError:
+            return _Reply("timeout", _ms(start), created, error=f"timed out after {s.timeout:g} s")
+        except openai.APIStatusError as exc:
+            body = exc.response.text
+            resend = exc.status_code == 400 and token_param == "max_tokens" and "max_completion_tokens" in body
+            if resend:
+                self.memory.use_max_completion_tokens(s.endpoint, s.model)
+            return _Reply("status", _ms(start), created, status=exc.status_code,
+                          headers=dict(exc.response.headers), body=body, resend=resend,
+                          error=f"HTTP {exc.status_code}: {_short(body)}")
+        except openai.APIConnectionError as exc:
+            return _Reply("connection", _ms(start), created, error=f"connection failed: {exc}")
+        body = raw.http_response.text
+        try:
+            completion = raw.parse()
+            message = completion.choices[0].message
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:  # not a chat completion at all
+            return _Reply("bad_body", _ms(start), created, body=body,
+                          error=f"malformed response body ({type(exc).__name__})")
+        return _Reply("ok", _ms(start), created, message=message, model_served=completion.model,
+                      usage=_usage(completion.usage), body=body)
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0,
+                 cached_input_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,86 @@
+"""Title/abstract screening of one record by the LLM: the record rendered as delimited data, the answer checked.
+
+The record goes last, between ``<record>`` and ``</record>``; anything inside it that looks like one of those
+delimiters is neutralised first, so text in an abstract cannot close the data block and pose as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from metasift.llm.client import LLMClient
+from metasift.llm.exchange import LLMOutcome
+from metasift.templates import PromptTemplate
+from screener.schema import ScreeningAnswer, screening_model
+
+PURPOSE = "screen_title_abstract"
+
+# "<record>", "</ record >", "&lt;/record&gt;", full-width "＜record＞": anything a model could read as our tag.
+_LOOKALIKE = re.compile(r"(?:<|&lt;|\uff1c|\ufe64)\s*/?\s*record\b[^>\uff1e\ufe65]*?(?:>|&gt;|\uff1e|\ufe65)",
+                        re.IGNORECASE)
+_OPENERS = re.compile(r"<|&lt;|\uff1c|\ufe64", re.IGNORECASE)
+_CLOSERS = re.compile(r">|&gt;|\uff1e|\ufe65", re.IGNORECASE)
+
+_FIELDS = (("title", "Title"), ("abstract", "Abstract"), ("keywords", "Keywords"), ("year", "Year"),
+           ("journal", "Journal"), ("publication_type", "Publication type"), ("language", "Language"))
+
+
+def neutralise(text: str) -> str:
+    """Replace the angle brackets of record-tag look-alikes with ‹ › so they cannot end the data block."""
+    return _LOOKALIKE.sub(lambda m: _CLOSERS.sub("\u203a", _OPENERS.sub("\u2039", m.group(0))), text)
+
+
+def record_block(record: Mapping[str, Any]) -> str:
+    """The record as ``Field: value`` lines (title, abstract, keywords, year...), neutralised; empty fields left out."""
+    lines = []
+    for key, label in _FIELDS:
+        value = record.get(key)
+        if isinstance(value, (list, tuple)):
+            value = "; ".join(str(v) for v in value if v)
+        if value is None or str(value).strip() == "":
+            continue
+        lines.append(f"{label}: {neutralise(str(value).strip())}")
+    return "\n".join(lines)
+
+
+def _criteria_pairs(criteria: Sequence[Any]) -> list[tuple[str, str]]:
+    pairs = []
+    for c in criteria:
+        pairs.append((str(c.id), str(c.text)) if hasattr(c, "id") else (str(c[0]), str(c[1])))
+    return pairs
+
+
+def screening_messages(
+    template: PromptTemplate, criteria: Sequence[Any], question: str, record: Mapping[str, Any]
+) -> tuple[list[dict[str, str]], str]:
+    """(messages, record text shown to the model) for one record; criteria are (id, text) pairs or Criterion."""
+    text = record_block(record)
+    items = [{"id": cid, "text": ctext} for cid, ctext in _criteria_pairs(criteria)]
+    return template.render(question=question, criteria=items, record=text), text
+
+
+async def screen_record(
+    client: LLMClient,
+    template: PromptTemplate,
+    protocol_criteria: Sequence[Any],
+    question: str,
+    record: Mapping[str, Any],
+    *,
+    record_id: int | str | None = None,
+) -> LLMOutcome[ScreeningAnswer]:
+    """Ask the model to screen one record; quotes not found in the record are listed in ``warnings``.
+
+    A record with neither title nor abstract is not sent: it comes back as an error outcome.
+    """
+    pairs = _criteria_pairs(protocol_criteria)
+    model = screening_model([cid for cid, _ in pairs])
+    if not (str(record.get("title") or "").strip() or str(record.get("abstract") or "").strip()):
+        return LLMOutcome(error="the record has no title or abstract to screen")
+    messages, text = screening_messages(template, pairs, question, record)
+    outcome = await client.complete(messages, model, template=template, record_id=record_id, purpose=PURPOSE)
+    if outcome.value is not None:
+        for cid in outcome.value.check_quotes(text):
+            outcome.warnings.append(f"quote for {cid} is not in the record")
+    return outcome

@@ -1,0 +1,269 @@
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1 for tests (real HTTP, background thread).
+
+Replies come from a queue (``server.enqueue(...)``), else from ``server.rule(request)``; faults are just
+replies (429 + Retry-After, 500, 400 "response_format not supported", ``delay`` for timeouts, a malformed
+``body``, garbage ``content``). ``server.refuse`` makes it reject structured-output features the way vLLM or
+llama.cpp do. Every request is kept in ``server.requests``; ``server.max_in_flight`` is the peak concurrency.
+
+    from tests.llm_server import llm_server  # noqa: F401  (the pytest fixture)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Reply:
+    """One scripted answer. ``answer`` is JSON sent as a tool call when the request forces one, else as content."""
+
+    content: str | None = None
+    answer: Any = None
+    tool_call: dict[str, Any] | str | None = None  # function-call arguments (dict is JSON-encoded)
+    tool_name: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    model: str | None = None  # the model "served"; default: the one requested
+    usage: dict[str, int] | None = None  # {"prompt_tokens": .., "completion_tokens": ..}; default: len/4
+    body: str | bytes | None = None  # sent verbatim instead of a chat completion (malformed JSON...)
+    error: str | None = None  # error message for status >= 400
+    refusal: str | None = None
+
+
+@dataclass
+class ReceivedRequest:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list((self.body or {}).get("messages") or [])
+
+    @property
+    def response_format(self) -> str | None:
+        """``json_schema``, ``json_object`` or None."""
+        fmt = (self.body or {}).get("response_format")
+        return fmt.get("type") if isinstance(fmt, dict) else None
+
+    @property
+    def forced_tool(self) -> str | None:
+        """The function name the request forces, if any."""
+        choice = (self.body or {}).get("tool_choice")
+        if isinstance(choice, dict):
+            return (choice.get("function") or {}).get("name")
+        tools = (self.body or {}).get("tools") or []
+        if choice == "required" and tools:
+            return tools[0]["function"]["name"]
+        return None
+
+    @property
+    def method_used(self) -> str:
+        """Which structured-output method the request uses: json_schema, json_object, tools or text."""
+        if self.response_format in ("json_schema", "json_object"):
+            return self.response_format
+        return "tools" if (self.body or {}).get("tools") else "text"
+
+    @property
+    def last_user(self) -> str:
+        users = [m.get("content") or "" for m in self.messages if m.get("role") == "user"]
+        return users[-1] if users else ""
+
+
+Rule = Callable[[ReceivedRequest], "Reply | dict[str, Any] | str | None"]
+
+_REFUSALS = {
+    "json_schema": "response_format type 'json_schema' is not supported by this server",
+    "json_object": "response_format type 'json_object' is not supported",
+    "tools": "tools and tool_choice are not supported for this model",
+}
+
+
+class ScriptedLLMServer:
+    """The server; ``base_url`` ends in ``/v1``. Start with ``start()``, stop with ``stop()``."""
+
+    def __init__(self, model: str = "scripted-model") -> None:
+        self.model = model
+        self.queue: deque[Reply] = deque()
+        self.rule: Rule | None = None
+        self.refuse: set[str] = set()
+        self.requests: list[ReceivedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._count = 0
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting ---------------------------------------------------------------------------------
+    def enqueue(self, **reply: Any) -> None:
+        """Queue one reply (see ``Reply`` for the fields)."""
+        with self._lock:
+            self.queue.append(Reply(**reply))
+
+    def pending(self) -> int:
+        """Replies still queued."""
+        with self._lock:
+            return len(self.queue)
+
+    @property
+    def chat_requests(self) -> list[ReceivedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def start(self) -> ScriptedLLMServer:
+        handler = type("Handler", (_Handler,), {"scripted": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="llm-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # -- answering ---------------------------------------------------------------------------------
+    def _next_reply(self, request: ReceivedRequest) -> Reply:
+        for method, message in _REFUSALS.items():
+            if method in self.refuse and request.method_used == method:
+                return Reply(status=400, error=message)
+        with self._lock:
+            if self.queue:
+                return self.queue.popleft()
+        if self.rule is not None:
+            made = self.rule(request)
+            if isinstance(made, Reply):
+                return made
+            if isinstance(made, str):
+                return Reply(content=made)
+            if made is not None:
+                return Reply(answer=made)
+        return Reply(status=500, error="scripted server: no reply queued and no rule for this request")
+
+    def _completion(self, request: ReceivedRequest, reply: Reply) -> dict[str, Any]:
+        with self._lock:
+            self._count += 1
+            n = self._count
+        tool_args = reply.tool_call
+        if tool_args is None and reply.answer is not None and request.forced_tool:
+            tool_args = reply.answer
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": reply.refusal}
+        if tool_args is not None:
+            args = tool_args if isinstance(tool_args, str) else json.dumps(tool_args)
+            name = reply.tool_name or request.forced_tool or "answer"
+            message["tool_calls"] = [{"id": f"call_{n}", "type": "function",
+                                      "function": {"name": name, "arguments": args}}]
+            text, finish = args, "tool_calls"
+        else:
+            text = reply.content if reply.content is not None else (
+                json.dumps(reply.answer) if reply.answer is not None else "")
+            message["content"], finish = text, "stop"
+        usage = reply.usage or {"prompt_tokens": max(1, len(json.dumps(request.messages)) // 4),
+                                "completion_tokens": max(1, len(text) // 4)}
+        usage = {**usage, "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)}
+        return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+                "model": reply.model or (request.body or {}).get("model") or self.model,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    scripted: ScriptedLLMServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            merged = {"Content-Type": "application/json", **(headers or {})}
+            for key, value in merged.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer
+
+    def _record(self, body: Any) -> ReceivedRequest:
+        request = ReceivedRequest(self.command, self.path, dict(self.headers.items()), body, time.monotonic())
+        with self.scripted._lock:
+            self.scripted.requests.append(request)
+        return request
+
+    def do_GET(self) -> None:
+        self._record(None)
+        if self.path.rstrip("/").endswith("/models"):
+            data = {"object": "list", "data": [{"id": self.scripted.model, "object": "model", "created": 0,
+                                                 "owned_by": "scripted"}]}
+            self._send(200, json.dumps(data).encode())
+        else:
+            self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        request = self._record(body)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
+            return
+        server = self.scripted
+        with server._lock:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            reply = server._next_reply(request) if body is not None else Reply(status=400, error="invalid JSON")
+            if reply.delay:
+                time.sleep(reply.delay)
+            if reply.body is not None:
+                payload = reply.body if isinstance(reply.body, bytes) else reply.body.encode()
+            elif reply.status >= 400:
+                message = reply.error or HTTPStatus(reply.status).phrase
+                payload = json.dumps({"error": {"message": message, "type": "invalid_request_error",
+                                                "param": None, "code": reply.status}}).encode()
+            else:
+                payload = json.dumps(server._completion(request, reply)).encode()
+            self._send(reply.status, payload, reply.headers)
+        finally:
+            with server._lock:
+                server.in_flight -= 1
+
+
+@pytest.fixture
+def llm_server() -> Iterator[ScriptedLLMServer]:
+    """A started scripted server, stopped after the test."""
+    server = ScriptedLLMServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
