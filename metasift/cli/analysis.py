@@ -1,0 +1,498 @@
+"""``metasift meta``, ``bias``, ``influence``, ``subgroup`` and ``effect-size``: the analysis commands.
+
+Each reads a CSV (one row per effect size), runs the pure functions in ``analysis/`` and prints either
+rich tables laid out like metafor's output or, with ``--json``, one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from metasift.cli._common import JsonOption, console, emit_json, err_console, info, warn
+from metasift.errors import AnalysisError
+
+METHOD_HELP = ("tau² estimator: FE (fixed effect), DL, REML (default), ML, PM, HE, SJ, EB, HS — "
+               "as in metafor's rma().")
+FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                         help="CSV file with one row per effect size.")
+YiOption = typer.Option(..., "--yi", help="Column with the effect sizes.")
+ViOption = typer.Option(..., "--vi", help="Column with the sampling variances.")
+SlabOption = typer.Option(None, "--slab", help="Column with study labels (default: Study 1..k).")
+LevelOption = typer.Option(95.0, "--level", help="Confidence level in percent.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading the data
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read the CSV; an unreadable file becomes an AnalysisError."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"{path}: cannot read as CSV ({exc})") from None
+
+
+def column(df: pd.DataFrame, name: str) -> pd.Series:
+    """The named column, or an AnalysisError naming it and the columns that exist."""
+    if name not in df.columns:
+        raise AnalysisError(f"no column {name!r} in the data; available: {', '.join(map(str, df.columns))}")
+    return df[name]
+
+
+def numeric(df: pd.DataFrame, name: str) -> np.ndarray:
+    """The named column as floats; text that is not a number is an error naming the rows."""
+    col = column(df, name)
+    num = pd.to_numeric(col, errors="coerce")
+    bad = np.flatnonzero(num.isna() & col.notna())
+    if bad.size:
+        rows = ", ".join(f"row {i + 2} ({col.iloc[i]!r})" for i in bad[:5])
+        raise AnalysisError(f"column {name!r} has values that are not numbers: {rows}")
+    return num.to_numpy(dtype=float)
+
+
+def _labels(df: pd.DataFrame, slab: str | None) -> list[str] | None:
+    return None if slab is None else [str(s) for s in column(df, slab)]
+
+
+def _mods(df: pd.DataFrame, spec: str | None) -> pd.DataFrame | None:
+    if not spec:
+        return None
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    for n in names:
+        column(df, n)
+    return df[names].reset_index(drop=True)
+
+
+@contextmanager
+def progress_bar(label: str, total: int, quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr (for loops over studies); yields a callback taking the count done."""
+    if quiet or total < 100:
+        yield None
+        return
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda done: prog.update(task, completed=done)
+
+
+def print_table(table: Table) -> None:
+    """Print a table at its natural width (like R's printout, wide tables wrap in the terminal
+    rather than having their numbers cut to '0.44…')."""
+    from rich import box
+    from rich.measure import Measurement
+
+    table.box = box.SIMPLE_HEAD
+    needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    from rich.console import Console
+
+    wide = Console(width=needed, file=console.file, force_terminal=console.is_terminal,
+                   color_system=console.color_system, highlight=False)
+    wide.print(table)
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    return "NA" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# meta
+
+
+def _print_rma(fit: Any) -> None:
+    from analysis._rma import coef_rows, fit_header, heterogeneity_ci
+
+    console.print()
+    for line in fit_header(fit):
+        console.print(line, highlight=False)
+    if fit.method != "FE" and fit.int_only:
+        try:
+            ci = heterogeneity_ci(fit)
+            console.print(f"\n{ci.level:g}% Q-profile CIs: tau^2 {ci.tau2[1]:.4f} to {ci.tau2[2]:.4f}; "
+                          f"I^2 {ci.I2[1]:.2f}% to {ci.I2[2]:.2f}%; H^2 {ci.H2[1]:.2f} to {ci.H2[2]:.2f}",
+                          highlight=False, soft_wrap=True)
+        except AnalysisError as exc:
+            warn(f"no CI for tau²: {exc}")
+    head, rows = coef_rows(fit)
+    table = Table(title="Model Results", header_style="bold", title_justify="left")
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(*r)
+    print_table(table)
+    if fit.pi_lb is not None:
+        console.print(f"{fit.level:g}% prediction interval: {fit.pi_lb:.4f} to {fit.pi_ub:.4f}", highlight=False)
+    console.print("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1", style="dim")
+
+
+def meta(
+    file: Path = FileArg,
+    yi: str = YiOption,
+    vi: str = ViOption,
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    test: str = typer.Option("z", "--test", help="z (normal) or knha (Knapp–Hartung t and F tests)."),
+    mods: str = typer.Option(None, "--mods", help="Moderator columns, comma separated. Text columns become "
+                             "treatment-coded dummies named factor(col)level; numbers stay continuous."),
+    cluster: str = typer.Option(None, "--cluster", help="Cluster column (e.g. study): cluster-robust "
+                                "(RVE) standard errors with Satterthwaite df."),
+    rve: str = typer.Option("CR2", "--rve", help="Small-sample correction with --cluster: CR2 or CR1."),
+    rho: float = typer.Option(None, "--rho", help="With --cluster: assumed within-cluster correlation; "
+                              "uses robumeta's correlated-effects weights."),
+    multilevel: str = typer.Option(None, "--multilevel", help="STUDYCOL/ESCOL: three-level model, effect "
+                                   "sizes (ESCOL) nested in studies (STUDYCOL), as rma.mv."),
+    slab: str = SlabOption,
+    level: float = LevelOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Fit a meta-analysis (random or fixed effects, optional meta-regression) like metafor's rma().
+
+    Rows with missing yi, vi or moderators are dropped with a warning naming them.
+    With --multilevel and/or --cluster the three-level model and/or robust variance estimation are used.
+    """
+    df = read_table(file)
+    y, v = numeric(df, yi), numeric(df, vi)
+    mod_df = _mods(df, mods)
+    if test.lower() not in ("z", "knha"):
+        raise AnalysisError(f"--test must be z or knha, not {test!r}")
+    if multilevel or cluster:
+        fit = _fit_dependent(df, y, v, mod_df, method, test.lower(), level, multilevel, cluster, rve, rho)
+    else:
+        from analysis import rma
+
+        fit = rma(y, v, mod_df, method=method, test=test, level=level, labels=_labels(df, slab))
+    for w in getattr(fit, "warnings", []) or []:
+        warn(w)
+    if json_out:
+        out = fit.to_dict()
+        emit_json(out)
+        return
+    if hasattr(fit, "tau2") and hasattr(fit, "vt"):
+        _print_rma(fit)
+    else:
+        console.print(fit.summary(), highlight=False)
+
+
+def _fit_dependent(df: pd.DataFrame, y: np.ndarray, v: np.ndarray, mod_df: pd.DataFrame | None, method: str,
+                   test: str, level: float, multilevel: str | None, cluster: str | None, rve: str,
+                   rho: float | None) -> Any:
+    """Three-level model and/or RVE via engineer B's modules (imported only when asked for)."""
+    study = es = None
+    if multilevel:
+        parts = multilevel.split("/")
+        if len(parts) != 2 or not all(parts):
+            raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+        study, es = column(df, parts[0]).to_numpy(), column(df, parts[1]).to_numpy()
+    try:
+        if cluster:
+            from analysis.rve import meta_rve
+
+            ml_es = (study, es) if multilevel else None
+            return meta_rve(y, v, column(df, cluster).to_numpy(), mod_df, rve=rve, rho=rho,
+                            multilevel_es=ml_es, method=method.upper())
+        from analysis.multilevel import rma_mv
+
+        return rma_mv(y, v, study, es, mod_df, method=method.upper(), test="t" if test == "knha" else "z",
+                      level=level)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("analysis."):
+            raise AnalysisError("multilevel/RVE models are not available in this build") from None
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------
+# bias
+
+
+def bias(
+    file: Path = FileArg,
+    yi: str = YiOption,
+    vi: str = ViOption,
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    estimator: str = typer.Option("L0", "--estimator", help="Trim-and-fill estimator: L0 or R0."),
+    slab: str = SlabOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Small-study effects and publication bias tests, as metafor.
+
+    Egger's regression test (rma with sei as moderator, and the classic weighted lm), Begg's rank
+    correlation, trim and fill (L0 or R0; side from the Egger-type slope), fail-safe N (Rosenthal,
+    Orwin with target = mean/2, Rosenberg). The table also shows PET-PEESE.
+    """
+    from analysis import rma
+    from analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
+
+    df = read_table(file)
+    fit = rma(numeric(df, yi), numeric(df, vi), method=method, labels=_labels(df, slab))
+    for w in fit.warnings:
+        warn(w)
+    eg, eg_lm, rk = regtest(fit), regtest(fit, "lm"), ranktest(fit)
+    tf, fs = trimfill(fit, estimator), fsn(fit)
+    if json_out:
+        emit_json({"egger": {"z": eg.stat, "p": eg.p},
+                   "egger_lm": {"t": eg_lm.stat, "p": eg_lm.p, "df": eg_lm.df},
+                   "ranktest": {"tau": rk.tau, "p": rk.p},
+                   "trimfill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "se": tf.se},
+                   "fsn": {"rosenthal": fs.rosenthal, "orwin": fs.orwin, "rosenberg": fs.rosenberg}})
+        return
+    pp = pet_peese(fit)
+    table = Table(title=f"Small-study effects (k = {fit.k}; model {fit.method})", header_style="bold",
+                  title_justify="left")
+    for col in ("test", "statistic", "p", "detail"):
+        table.add_column(col, justify="left" if col in ("test", "detail") else "right")
+    stat_name = "t" if fit.test == "knha" else "z"
+    table.add_row("Egger (rma, sei)", f"{stat_name} = {eg.stat:.4f}", _p(eg.p),
+                  f"limit estimate {eg.estimate:.4f} [{eg.ci_lb:.4f}, {eg.ci_ub:.4f}]")
+    table.add_row("Egger (weighted lm)", f"t = {eg_lm.stat:.4f}", _p(eg_lm.p), f"df = {eg_lm.df:g}")
+    table.add_row("Rank correlation", f"tau = {rk.tau:.4f}", _p(rk.p),
+                  "exact p" if rk.exact else "normal approximation (ties)")
+    table.add_row(f"Trim and fill ({tf.estimator})", f"k0 = {tf.k0}", "",
+                  f"{tf.side} side; filled estimate {tf.estimate:.4f} (SE {tf.se:.4f})")
+    table.add_row("Fail-safe N (Rosenthal)", str(fs.rosenthal), _p(fs.rosenthal_p), "alpha 0.05, Stouffer")
+    table.add_row("Fail-safe N (Orwin)", str(fs.orwin), "", f"target {fs.orwin_target:.4f}")
+    table.add_row("Fail-safe N (Rosenberg)", str(fs.rosenberg), _p(fs.rosenberg_p), "alpha 0.05")
+    table.add_row("PET-PEESE", f"{pp.estimate:.4f}", "",
+                  f"{pp.chosen} chosen; PET {pp.pet_estimate:.4f} (p {_p(pp.pet_p)}), "
+                  f"PEESE {pp.peese_estimate:.4f}")
+    print_table(table)
+
+
+# ---------------------------------------------------------------------------------------------------
+# influence
+
+
+def influence(
+    file: Path = FileArg,
+    yi: str = YiOption,
+    vi: str = ViOption,
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    test: str = typer.Option("z", "--test", help="z or knha."),
+    mods: str = typer.Option(None, "--mods", help="Moderator columns (comma separated); leave-one-out "
+                             "is only computed without moderators."),
+    slab: str = SlabOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Leave-one-out and influence diagnostics, as metafor's leave1out() and influence().
+
+    Studentised deleted residuals, DFFITS, Cook's distance, COVRATIO, tau² and QE after deletion, hat
+    values and weights; '*' marks studies metafor would flag as influential.
+    """
+    from analysis import rma
+    from analysis.influence import influence as influence_fn
+    from analysis.influence import leave1out
+
+    df = read_table(file)
+    fit = rma(numeric(df, yi), numeric(df, vi), _mods(df, mods), method=method, test=test,
+              labels=_labels(df, slab))
+    for w in fit.warnings:
+        warn(w)
+    loo = None
+    if fit.int_only:
+        with progress_bar("leave-one-out", fit.k, json_out) as cb:
+            loo = leave1out(fit, progress=cb)
+    with progress_bar("influence", fit.k, json_out) as cb:
+        inf = influence_fn(fit, progress=cb)
+    if json_out:
+        emit_json({
+            "leave1out": [] if loo is None else [
+                {"estimate": float(loo.estimate[i]), "se": float(loo.se[i]), "tau2": float(loo.tau2[i]),
+                 "I2": float(loo.I2[i])} for i in range(fit.k)],
+            "influence": [{"rstudent": float(inf.rstudent[i]), "cook_d": float(inf.cook_d[i]),
+                           "hat": float(inf.hat[i]), "dffits": float(inf.dffits[i])} for i in range(fit.k)],
+        })
+        return
+    if loo is not None:
+        t = Table(title="Leave-one-out", header_style="bold", title_justify="left")
+        for h in ("omitted", "estimate", "se", "zval" if fit.test == "z" else "tval", "pval", "ci.lb", "ci.ub",
+                  "Q", "Qp", "tau2", "I2", "H2"):
+            t.add_column(h, justify="left" if h == "omitted" else "right")
+        for i, lab in enumerate(loo.labels):
+            t.add_row(lab, *(_fmt(x) for x in (loo.estimate[i], loo.se[i], loo.stat[i])), _p(loo.pval[i]),
+                      _fmt(loo.ci_lb[i]), _fmt(loo.ci_ub[i]), _fmt(loo.Q[i]), _p(loo.Qp[i]), _fmt(loo.tau2[i]),
+                      _fmt(loo.I2[i], 2), _fmt(loo.H2[i]))
+        print_table(t)
+    t = Table(title="Influence diagnostics", header_style="bold", title_justify="left")
+    for h in ("study", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight", "inf"):
+        t.add_column(h, justify="left" if h == "study" else "right")
+    for i, lab in enumerate(inf.labels):
+        t.add_row(lab, *(_fmt(getattr(inf, a)[i]) for a in ("rstudent", "dffits", "cook_d", "cov_r",
+                                                              "tau2_del", "QE_del", "hat")),
+                  _fmt(inf.weight[i], 2), "*" if inf.is_influential[i] else "")
+    print_table(t)
+
+
+def _p(p: float) -> str:
+    from analysis._rma import fmt_p
+
+    return fmt_p(p)
+
+
+# ---------------------------------------------------------------------------------------------------
+# subgroup
+
+
+def subgroup(
+    file: Path = FileArg,
+    yi: str = YiOption,
+    vi: str = ViOption,
+    by: str = typer.Option(..., "--by", help="Column holding the subgroup of each effect size."),
+    method: str = typer.Option("REML", "--method", help=METHOD_HELP),
+    test: str = typer.Option("z", "--test", help="z or knha."),
+    level: float = LevelOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Subgroup analysis with a test for subgroup differences.
+
+    Each group gets its own model (own tau²) and the between-groups Q test compares their estimates
+    (fixed-effect Q over the group estimates, df = groups − 1); the mixed-effects moderator test QM
+    with one common tau² is shown as well.
+    """
+    from analysis.subgroup import subgroup as subgroup_fn
+
+    df = read_table(file)
+    res = subgroup_fn(numeric(df, yi), numeric(df, vi), column(df, by).tolist(), method=method, test=test,
+                      level=level)
+    for w in res.warnings:
+        warn(w)
+    if json_out:
+        emit_json(res.to_dict())
+        return
+    t = Table(title=f"Subgroups by {by} ({method.upper()})", header_style="bold", title_justify="left")
+    for h in ("group", "k", "estimate", "se", "ci.lb", "ci.ub", "tau2", "I2"):
+        t.add_column(h, justify="left" if h == "group" else "right")
+    for lv, f in res.fits.items():
+        t.add_row(lv, str(f.k), _fmt(f.beta[0]), _fmt(f.se[0]), _fmt(f.ci_lb[0]), _fmt(f.ci_ub[0]),
+                  _fmt(f.tau2), f"{f.I2:.2f}%")
+    print_table(t)
+    console.print(f"Test for subgroup differences (separate tau²): Q_between(df = {res.Q_between_df}) = "
+                  f"{res.Q_between:.4f}, p-val {_p(res.Q_between_p)}", highlight=False)
+    stat = "F" if test.lower() == "knha" else "QM"
+    console.print(f"Moderator test (common tau²): {stat}(df = {res.QM_df}) = {res.QM:.4f}, p-val {_p(res.QMp)}",
+                  highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# effect-size
+
+
+def _col_or_value(df: pd.DataFrame, spec: str | None, what: str) -> np.ndarray | float:
+    """A column name, or a number used for every row (e.g. an assumed correlation)."""
+    if spec is None:
+        raise AnalysisError(f"this measure needs {what}")
+    if spec in df.columns:
+        return numeric(df, spec)
+    try:
+        return float(spec)
+    except ValueError:
+        column(df, spec)  # raises with the list of columns
+        raise
+
+
+def effect_size(
+    file: Path = FileArg,
+    measure: str = typer.Option(..., "--measure", help="SMD, MD, RR, OR, RD, SMCC or SMCR."),
+    out: Path = typer.Option(..., "--out", help="Write the input table plus yi and vi to this CSV."),
+    m1: str = typer.Option(None, "--m1", help="Mean of group 1 (SMD/MD) or post-test mean (SMCC/SMCR)."),
+    sd1: str = typer.Option(None, "--sd1", help="SD of group 1; for SMCR the pre-test SD."),
+    n1: str = typer.Option(None, "--n1", help="Size of group 1 (SMD/MD/t/F/p; with --ai for RR/OR/RD)."),
+    m2: str = typer.Option(None, "--m2", help="Mean of group 2 (SMD/MD) or pre-test mean (SMCC/SMCR)."),
+    sd2: str = typer.Option(None, "--sd2", help="SD of group 2; for SMCC the pre-test SD."),
+    n2: str = typer.Option(None, "--n2", help="Size of group 2 (with --ci for RR/OR/RD: group size)."),
+    ai: str = typer.Option(None, "--ai", help="Events in group 1 (RR/OR/RD)."),
+    bi: str = typer.Option(None, "--bi", help="Non-events in group 1 (or give --n1)."),
+    ci: str = typer.Option(None, "--ci", help="Events in group 2."),
+    di: str = typer.Option(None, "--di", help="Non-events in group 2 (or give --n2)."),
+    n: str = typer.Option(None, "--n", help="Sample size for SMCC/SMCR (one group measured twice)."),
+    r: str = typer.Option(None, "--r", help="Pre-post correlation for SMCC/SMCR: a column or a number "
+                          "(an assumed value, e.g. 0.5)."),
+    t: str = typer.Option(None, "--t", help="SMD from an independent-samples t statistic (with --n1/--n2)."),
+    f: str = typer.Option(None, "--f", help="SMD from F(1, df) (with --n1/--n2, sign from --sign)."),
+    p: str = typer.Option(None, "--p", help="SMD from a two-sided p value (with --n1/--n2, sign from --sign)."),
+    sign: str = typer.Option(None, "--sign", help="Column (or number) whose sign gives the direction for --f/--p."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Compute effect sizes (yi) and sampling variances (vi) per row, as metafor's escalc().
+
+    SMD: Hedges' g (exact correction, metafor's variance) from --m1 --sd1 --n1 --m2 --sd2 --n2.
+    SMD from a test: --t, --f or --p with --n1 --n2 (--sign gives the direction for F and p).
+    MD: raw mean difference from the same columns as SMD.
+    RR, OR (as logs) and RD: --ai --bi --ci --di, or --ai --n1 --ci --n2; zero cells get 0.5 added.
+    SMCC: mean change over the SD of the change (--m1 post, --m2 pre, --sd1, --sd2, --n, --r).
+    SMCR: mean change over the pre-test SD (--m1 post, --m2 pre, --sd1 pre-test SD, --n, --r).
+    """
+    from analysis import effect_sizes as es
+
+    df = read_table(file)
+    key = measure.upper()
+
+    def col(spec: str | None, what: str) -> Any:
+        return _col_or_value(df, spec, what)
+
+    if key == "SMD" and m1 is None and any(x is not None for x in (t, f, p)):
+        nn1, nn2 = col(n1, "--n1"), col(n2, "--n2")
+        sgn = col(sign, "--sign") if sign is not None else 1.0
+        if t is not None:
+            res = es.smd_from_t(col(t, "--t"), nn1, nn2)
+        elif f is not None:
+            res = es.smd_from_f(col(f, "--f"), nn1, nn2, sgn)
+        else:
+            res = es.smd_from_p(col(p, "--p"), nn1, nn2, sgn)
+    elif key in ("SMD", "MD"):
+        fn = es.smd if key == "SMD" else es.md
+        res = fn(col(m1, "--m1"), col(sd1, "--sd1"), col(n1, "--n1"), col(m2, "--m2"), col(sd2, "--sd2"),
+                 col(n2, "--n2"))
+    elif key in ("RR", "OR", "RD"):
+        a, c = col(ai, "--ai"), col(ci, "--ci")
+        b = col(bi, "--bi") if bi is not None else col(n1, "--bi or --n1") - a
+        d = col(di, "--di") if di is not None else col(n2, "--di or --n2") - c
+        if np.any(np.asarray(b) < 0) or np.any(np.asarray(d) < 0):
+            raise AnalysisError("event counts exceed group sizes in some rows")
+        res = {"RR": es.log_rr, "OR": es.log_or, "RD": es.rd}[key](a, b, c, d)
+    elif key == "SMCC":
+        res = es.smcc(col(m1, "--m1"), col(m2, "--m2"), col(sd1, "--sd1"), col(sd2, "--sd2"), col(r, "--r"),
+                      col(n, "--n"))
+    elif key == "SMCR":
+        res = es.smcr(col(m1, "--m1"), col(m2, "--m2"), col(sd1, "--sd1"), col(r, "--r"), col(n, "--n"))
+    else:
+        raise AnalysisError(f"unknown --measure {measure!r}; choose SMD, MD, RR, OR, RD, SMCC or SMCR")
+    outdf = df.copy()
+    for name in ("yi", "vi"):
+        if name in outdf.columns:
+            warn(f"column {name!r} already exists and is replaced")
+    outdf["yi"] = np.broadcast_to(res.yi, (len(df),))
+    outdf["vi"] = np.broadcast_to(res.vi, (len(df),))
+    missing = [int(i) + 2 for i in np.flatnonzero(np.isnan(outdf["yi"].to_numpy(float)))]
+    if missing:
+        warn(f"no effect size for CSV row(s) {', '.join(map(str, missing[:20]))}: missing or unusable inputs")
+    outdf.to_csv(out, index=False)
+    if json_out:
+        emit_json({"measure": key, "rows": len(outdf), "computed": len(outdf) - len(missing),
+                   "missing_rows": missing, "out": str(out)})
+        return
+    info(f"wrote {len(outdf) - len(missing)} {key} effect sizes to {out}")
+    table = Table(title=f"{key} (first rows)", header_style="bold", title_justify="left")
+    for h in ("row", "yi", "vi"):
+        table.add_column(h, justify="right")
+    for i in range(min(10, len(outdf))):
+        table.add_row(str(i + 2), _fmt(outdf["yi"].iloc[i]), _fmt(outdf["vi"].iloc[i]))
+    print_table(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the analysis commands to the metasift app."""
+    app.command("meta")(meta)
+    app.command("bias")(bias)
+    app.command("influence")(influence)
+    app.command("subgroup")(subgroup)
+    app.command("effect-size")(effect_size)
