@@ -1,0 +1,81 @@
+"""Meta-analysis plots in metafor's style: forest, contour-enhanced funnel and leave-one-out.
+
+Each public function draws from a fitted ``RMAFit``, writes the file named by ``path`` (PNG, SVG or PDF,
+chosen by its suffix) and returns that path. The ``build_*_figure`` functions return the matplotlib Figure
+without saving, for tests and for embedding. No pyplot: nothing is shown and nothing is left open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis._plot_common import save_figure
+from analysis._plot_forest import build_forest_figure
+from analysis._plot_funnel import build_funnel_figure
+from analysis._plot_leave1out import build_leave1out_figure
+from metasift.errors import AnalysisError
+
+__all__ = [
+    "build_forest_figure",
+    "build_funnel_figure",
+    "build_leave1out_figure",
+    "filled_studies",
+    "forest",
+    "funnel",
+    "leave1out_plot",
+    "save_figure",
+]
+
+
+def forest(fit: Any, path: str | Path, *, subgroups: Sequence[Any] | None = None, sort: str | None = None,
+           show_weights: bool = True, show_pi: bool = True, title: str | None = None,
+           transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
+           digits: int = 2) -> Path:
+    """Write a forest plot (studies, weights, pooled diamond, prediction interval) and return its path.
+
+    ``subgroups`` (one value per study) adds a header and a pooled diamond per group, fitted separately with
+    the same method, plus the between-groups Q test. ``sort`` is None (data order), "estimate",
+    "precision", "weight" or "label". ``transform=np.exp`` shows ratios on a log axis with the line at 1.
+    """
+    fig = build_forest_figure(fit, subgroups=subgroups, sort=sort, show_weights=show_weights,
+                              show_pi=show_pi, title=title, transform=transform, xlab=xlab, digits=digits)
+    return save_figure(fig, path, tight=False)
+
+
+def funnel(fit: Any, path: str | Path, *, contours: Sequence[float] = (0.90, 0.95, 0.99),
+           trimfill: Any = None, xlab: str | None = None, title: str | None = None) -> Path:
+    """Write a contour-enhanced funnel plot (regions of significance around 0) and return its path.
+
+    ``trimfill`` is a trim-and-fill result (``analysis.bias.trimfill``) or ``(yi, vi)`` of the filled
+    studies; they are drawn as open circles, with the adjusted estimate as a dashed line when known.
+    """
+    filled, est = filled_studies(trimfill)
+    fig = build_funnel_figure(fit, contours=contours, filled=filled, filled_estimate=est, xlab=xlab,
+                              title=title)
+    return save_figure(fig, path)
+
+
+def leave1out_plot(fit: Any, path: str | Path, *, loo: Any = None, xlab: str | None = None,
+                   title: str | None = None, transform: Callable[..., Any] | str | None = None) -> Path:
+    """Write the leave-one-out plot (estimate and CI with each study omitted; line at the full estimate)."""
+    fig = build_leave1out_figure(fit, loo=loo, xlab=xlab, title=title, transform=transform)
+    return save_figure(fig, path, tight=False)
+
+
+def filled_studies(trimfill: Any) -> tuple[tuple[np.ndarray, np.ndarray] | None, float | None]:
+    """The imputed studies ((yi, vi) or None) and adjusted estimate (or None) from a trim-and-fill result."""
+    if trimfill is None:
+        return None, None
+    if isinstance(trimfill, (tuple, list)):
+        if len(trimfill) != 2:
+            raise AnalysisError("give the filled studies as (yi, vi)")
+        return (np.asarray(trimfill[0], float), np.asarray(trimfill[1], float)), None
+    try:
+        yi, vi, est = trimfill.filled_yi, trimfill.filled_vi, trimfill.estimate
+    except AttributeError:
+        raise AnalysisError("trimfill must be an analysis.bias.trimfill() result or (yi, vi)") from None
+    return (np.asarray(yi, float), np.asarray(vi, float)), float(est)
