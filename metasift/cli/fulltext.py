@@ -118,13 +118,63 @@ def extract_cmd(
     console.print(table)
 
 
+def effects(
+    out: Path = typer.Option(..., "--out", "-o", help="CSV to write (one row per outcome x timepoint)."),
+    include_unverified: bool = typer.Option(False, "--include-unverified",
+                                            help="Also use values still waiting for a human."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Compute effect sizes (Hedges' g, intervention minus control) from verified outcome values.
+
+    Writes study_id and es_id columns for multilevel models (`metasift meta --multilevel study_id/es_id`).
+    Refuses values a human has not verified unless --include-unverified.
+    """
+    import csv
+
+    from extractor.effects import EffectRow, effect_rows
+
+    store = Store.open(project_dir(project))
+    rows, problems = effect_rows(store, include_unverified=include_unverified)
+    store.close()
+    for p in problems:
+        warn(p)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(EffectRow.model_fields), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r.model_dump() for r in rows)
+    if json_out:
+        emit_json({"path": str(out), "effects": len(rows), "studies": len({r.study_id for r in rows}),
+                   "left_out": problems})
+    else:
+        info(f"wrote {len(rows)} effect sizes from {len({r.study_id for r in rows})} studies to {out}")
+    if not rows:
+        raise typer.Exit(1)
+
+
 def _register_fulltext(app: typer.Typer) -> None:
     group = typer.Typer(help="Attach PDFs to records.", no_args_is_help=True)
     group.command("attach")(attach)
     app.add_typer(group, name="fulltext")
     app.command("extract")(extract_cmd)
+    app.command()(effects)
+    app.command()(verify)
 
 
 def register(app: typer.Typer) -> None:
     app.command("extract-pdf")(extract_pdf)
     _register_fulltext(app)
+
+
+def verify(
+    reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
+    all_values: bool = typer.Option(False, "--all", help="Also review values the checks auto-verified."),
+    project: Path = ProjectOption,
+) -> None:
+    """Verify doubtful extracted values beside the page text around their quote: a accept, e edit,
+    r reject, n/p move, q quit. Every change is saved at once with who and when."""
+    from metasift.tui.verify_app import VerifyApp
+
+    store = Store.open(project_dir(project))
+    VerifyApp(store, reviewer, include_auto=all_values).run()
+    store.close()
