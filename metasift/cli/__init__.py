@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -46,7 +47,7 @@ def _register_all() -> None:
 
 
 # Order here is the order in --help.
-_COMMAND_MODULES = ["project", "records", "screening", "fulltext", "analysis"]
+_COMMAND_MODULES = ["project", "records", "screening", "review", "fulltext", "analysis", "plots", "report"]
 _register_all()
 
 

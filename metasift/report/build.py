@@ -1,0 +1,104 @@
+"""``metasift report``: one self-contained HTML page (or Markdown) built from the store.
+
+Everything is recomputed from the store on each run (PRISMA counts, agreement, effect sizes, models,
+plots), so the report cannot disagree with the data. The numbers also go to ``report.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from metasift.config import Protocol
+from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
+from metasift.report.data import evidence_rows, screening_paths, versions
+from metasift.report.prisma import draw_prisma, prisma_counts
+from metasift.report.rob import study_label, summary_plot, traffic_light_plot
+from metasift.store import Store
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def _agreement(store: Store) -> list[dict[str, Any]]:
+    """Model vs human consensus and the first two humans against each other, where there is data."""
+    try:
+        from metasift.report.agreement_section import agreement_rows
+    except ImportError:  # pragma: no cover - the agreement audit lives with the review TUI
+        return []
+    return agreement_rows(store)
+
+
+def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
+    """Compute every section; write the images into ``out_dir``."""
+    from extractor.effects import effect_rows
+
+    humans = protocol.screening.humans_per_record
+    counts = prisma_counts(store, humans_needed=humans)
+    draw_prisma(counts, out_dir / "prisma.png")
+    draw_prisma(counts, out_dir / "prisma.svg")
+    ta = store.final_labels("title_abstract", humans_needed=humans)
+    ft = store.final_labels("full_text", humans_needed=humans)
+    studies, evidence = evidence_rows(store, {rid: ft.get(rid, lab) for rid, lab in ta.items()})
+    effects, left_out = effect_rows(store)
+    effects_dicts = [e.model_dump() for e in effects]
+    models, bias, plots = [], {}, {}
+    if len(effects) >= 2:
+        models = pooled_models(effects_dicts, protocol.analysis)
+        fit = models[0].pop("fit")
+        bias = bias_tests(fit)
+        plots = analysis_plots(fit, out_dir)
+    rob = store.rob()
+    labels = {r["id"]: study_label(r) for r in store.records_table()}
+    rob_images = []
+    if rob:
+        rob_images = [traffic_light_plot(rob, labels, out_dir / "rob_traffic_light.png"),
+                      summary_plot(rob, out_dir / "rob_summary.png")]
+    return {"title": protocol.review.title, "question": protocol.review.question,
+            "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "project": str(store.project), "prisma": counts.model_dump(),
+            "screening": {"paths": screening_paths(store), "calibration": _latest_calibration(store)},
+            "agreement": _agreement(store), "studies": studies, "evidence": evidence, "effects": effects_dicts,
+            "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
+            "bias": bias, "versions": versions(store),
+            "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
+
+
+def _latest_calibration(store: Store) -> dict[str, Any] | None:
+    from sqlalchemy import select
+
+    from metasift.store import schema as t
+
+    with store.read() as conn:
+        row = conn.execute(select(t.events.c.payload).where(t.events.c.action == "calibrate")
+                           .order_by(t.events.c.id.desc()).limit(1)).first()
+    return row.payload if row else None
+
+
+def write_report(store: Store, protocol: Protocol, out_dir: Path, fmt: str = "html") -> Path:
+    """Write report.html (self-contained) or report.md (+ PNGs), and report.json; return the report path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = gather(store, protocol, out_dir)
+    images = data.pop("_images")
+    (out_dir / "report.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    env = Environment(loader=PackageLoader("metasift.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    if fmt == "md":
+        rel = {"prisma": images["prisma"].name, "analysis": {k: Path(v).name for k, v in images["analysis"].items()},
+               "rob": [Path(p).name for p in images["rob"]]}
+        text = env.get_template("report.md.j2").render(**data, images=rel)
+        path = out_dir / "report.md"
+    else:
+        uris = {"prisma": _data_uri(images["prisma"]),
+                "analysis": {k: _data_uri(v) for k, v in images["analysis"].items()},
+                "rob": [_data_uri(p) for p in images["rob"]]}
+        text = env.get_template("report.html.j2").render(**data, images=uris)
+        path = out_dir / "report.html"
+    path.write_text(text, encoding="utf-8")
+    return path
