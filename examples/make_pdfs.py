@@ -19,6 +19,9 @@ from reportlab.platypus import (BaseDocTemplate, Frame, PageBreak, PageTemplate,
                                 TableStyle)
 
 HERE = Path(__file__).resolve().parent / "social_media"
+# One typesetting slip, as real papers have: T07's control-arm post-test PHQ-9 SD printed ten times too
+# large. The extractor's checks must send it to a human; verify_answers.csv holds the corrected value.
+MISPRINT = ("T07", "PHQ-9", "post_sd_2")
 STYLES = getSampleStyleSheet()
 BODY = ParagraphStyle("body", parent=STYLES["BodyText"], fontSize=9, leading=11.5)
 HEAD = ParagraphStyle("head", parent=STYLES["Heading3"], fontSize=10.5, spaceBefore=6, spaceAfter=3)
@@ -108,8 +111,11 @@ def story(t: dict, outs: list[dict], layout: int) -> list:
               Paragraph("Table 2. Outcomes at post-intervention.", CAPTION)]
     post = _group_headers(layout, a1, a2)  # post: completers
     for o in outs:
+        sd2 = o["post_sd_2"]
+        if (t["trial_id"], o["measure"], "post_sd_2") == MISPRINT:
+            sd2 = str(float(sd2) * 10)
         post.append([f"{o['measure']} ({o['outcome']})", *_cell(o["post_mean_1"], o["post_sd_1"], layout),
-                     *_cell(o["post_mean_2"], o["post_sd_2"], layout)])
+                     *_cell(o["post_mean_2"], sd2, layout)])
     parts += [_table(post, 2 if layout == 2 else 1), Spacer(1, 4 * mm),
               Paragraph("Discussion", HEAD),
               Paragraph("The findings suggest that brief social-media-delivered support is acceptable. Larger "
@@ -145,7 +151,14 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     for t in trials:
         render(t, [o for o in outcomes if o["trial_id"] == t["trial_id"]], out / f"{t['trial_id']}.pdf")
-    print(f"wrote {len(trials)} PDFs to {out}")
+    trial = next(t for t in trials if t["trial_id"] == MISPRINT[0])
+    truth = next(o for o in outcomes if o["trial_id"] == MISPRINT[0] and o["measure"] == MISPRINT[1])
+    with open(HERE / "verify_answers.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["doi", "field", "arm", "measure", "value"])
+        writer.writerow([trial["doi"], "outcome_sd", "Control", f"{truth['measure']} ({truth['outcome']})",
+                         truth["post_sd_2"]])
+    print(f"wrote {len(trials)} PDFs and verify_answers.csv to {out}")
 
 
 if __name__ == "__main__":

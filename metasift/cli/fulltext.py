@@ -159,6 +159,7 @@ def _register_fulltext(app: typer.Typer) -> None:
     app.command("extract")(extract_cmd)
     app.command()(effects)
     app.command()(verify)
+    app.command()(eligibility)
 
 
 def register(app: typer.Typer) -> None:
@@ -178,3 +179,32 @@ def verify(
     store = Store.open(project_dir(project))
     VerifyApp(store, reviewer, include_auto=all_values).run()
     store.close()
+
+
+def eligibility(
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Apply the full-text rules of review.toml (n per arm, differential attrition, baseline balance,
+    items per measure) to each study's extracted values, showing the numbers behind every verdict.
+
+    A reviewer overrides a verdict by deciding the record at full text (`metasift review --stage full_text`).
+    """
+    from extractor.eligibility_stage import apply_fulltext_rules
+    from metasift.config import load_protocol
+
+    root = project_dir(project)
+    store = Store.open(root)
+    results = apply_fulltext_rules(store, load_protocol(root))
+    titles = {r["id"]: r["title"] for r in store.records_table()}
+    store.close()
+    if json_out:
+        emit_json({"studies": results})
+        return
+    table = Table(title="Full-text rules", header_style="bold", show_lines=True)
+    for col in ("record", "verdict", "criteria"):
+        table.add_column(col)
+    for r in results:
+        lines = "\n".join(f"{c['id']}: {c['verdict']} — {c['reason']}" for c in r["criteria"])
+        table.add_row(f"{r['record_id']} {str(titles.get(r['record_id']))[:40]}", r["label"], lines)
+    console.print(table)
