@@ -1,0 +1,107 @@
+"""``read_file``: decode an export, recognise its format, parse it into normalised records."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from metasift.errors import ImportFormatError
+from metasift.importers import bibtex, csvfile, enw, medline, ris, wos
+from metasift.importers.decode import decode
+from metasift.importers.table import TITLE_COLUMNS
+from metasift.records import Record
+
+FORMATS = ("ris", "nbib", "csv", "bibtex", "wos", "enw")
+_ALIASES = {
+    "medline": "nbib",
+    "pubmed": "nbib",
+    "tsv": "csv",
+    "bib": "bibtex",
+    "endnote": "enw",
+    "wos-plaintext": "wos",
+}
+_PARSERS = {
+    "ris": ris.parse,
+    "nbib": medline.parse,
+    "csv": csvfile.parse,
+    "bibtex": bibtex.parse,
+    "wos": wos.parse,
+    "enw": enw.parse,
+}
+
+_RIS_TY = re.compile(r"^TY  -", re.MULTILINE)
+_MEDLINE_TAG = re.compile(r"^[A-Z][A-Z0-9 ]{3}- ")
+_WOS_TAG = re.compile(r"^(?:FN |VR |PT [A-Z]\b)")
+_ENW_TAG = re.compile(r"^%\S ")
+_BIBTEX_ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
+
+
+class ImportResult(BaseModel):
+    """One parsed export file: its records plus what was recognised and anything the user should check."""
+
+    path: str
+    format: str  # "ris" | "nbib" | "csv" | "bibtex" | "wos" (WoS plain text) | "enw" (EndNote tagged)
+    layout: str | None  # the exporter recognised: "scopus", "wos", "zotero", "rayyan", ..., "generic"
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "latin-1" (or "cp1252")
+    records: list[Record]
+    warnings: list[str]
+
+
+def detect_format(path: Path, text: str) -> str:
+    """The export format from the content, not the extension (exporters get it wrong); raises if unknown."""
+    head = text[:200_000]
+    lines = [line for line in head.split("\n", 400)[:400] if line.strip()]
+    if not lines:
+        raise ImportFormatError(str(path), None, "empty file (no records)")
+    first = lines[0]
+    if _RIS_TY.search("\n".join(lines[:60])):
+        return "ris"
+    if _MEDLINE_TAG.match(first):
+        return "nbib"
+    if _WOS_TAG.match(first):
+        return "wos"
+    if _ENW_TAG.match(first):
+        return "enw"
+    if _BIBTEX_ENTRY.search("\n".join(lines)):
+        return "bibtex"
+    if any(sep in first for sep in (",", "\t", ";")) or first.strip().strip('"').lower() in TITLE_COLUMNS:
+        return "csv"
+    raise ImportFormatError(
+        str(path),
+        1,
+        "unrecognised format: expected RIS, PubMed MEDLINE, CSV/TSV, BibTeX, "
+        f"Web of Science or EndNote tagged text, found '{first[:60]}'",
+    )
+
+
+def _format_name(path: Path, fmt: str) -> str:
+    name = fmt.strip().lower()
+    name = _ALIASES.get(name, name)
+    if name not in _PARSERS:
+        raise ImportFormatError(str(path), None, f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+    return name
+
+
+def read_file(path: str | Path, fmt: str | None = None) -> ImportResult:
+    """Parse an export file completely; ``fmt`` overrides detection. Raises ``ImportFormatError``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFormatError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from exc
+    text, encoding, warnings = decode(path, data)
+    del data  # a large export is not held as bytes and text at once
+    name = _format_name(path, fmt) if fmt else detect_format(path, text)
+    parsed = _PARSERS[name](path, text)
+    if not parsed.records:
+        raise ImportFormatError(str(path), None, f"no records found (read as {name})")
+    return ImportResult(
+        path=str(path),
+        format=name,
+        layout=parsed.layout,
+        encoding=encoding,
+        records=parsed.records,
+        warnings=warnings + parsed.warnings,
+    )

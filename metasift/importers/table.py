@@ -1,0 +1,99 @@
+"""Delimited text (CSV, TSV, WoS ``savedrecs.txt``) -> header + rows with their 1-based start lines.
+
+Uses the standard ``csv`` module rather than pandas: pandas cannot tell which line a row with an
+embedded newline starts on, and it either rejects or silently re-aligns ragged rows, while
+``csv.reader.line_num`` gives exact lines and ``strict=True`` turns broken quoting into an error
+naming the row. The header is found by looking for a title column in the first rows, which skips
+preambles such as Embase's ``"SEARCH QUERY","dinosaur:ti"`` block.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
+
+from metasift.errors import ImportFormatError
+
+csv.field_size_limit(16 * 1024 * 1024)  # Scopus "References" cells are long; a runaway quote still stops
+
+TITLE_COLUMNS = ("title", "primary_title", "article title", "document title", "ti", "t1")
+_DELIMITERS = (",", "\t", ";")
+_HEAD_ROWS = 30
+
+
+class Table(NamedTuple):
+    header: list[str]
+    header_line: int
+    rows: list[tuple[int, list[str]]]  # (1-based start line, cells) for every non-empty data row
+    delimiter: str
+    preamble: list[list[str]]  # rows before the header
+
+
+def _rows(path: Path, text: str, delimiter: str, limit: int | None = None):
+    """Yield ``(start_line, cells)``; a quoting error becomes ``ImportFormatError`` at the row's line."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    count = 0
+    while limit is None or count < limit:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFormatError(
+                str(path), start, f"CSV row cannot be parsed: {exc} (an unclosed quote?)"
+            ) from exc
+        count += 1
+        yield start, row
+
+
+def _is_header(row: list[str]) -> bool:
+    return any(cell.strip().lower() in TITLE_COLUMNS for cell in row)
+
+
+def find_header(path: Path, text: str) -> tuple[str, int]:
+    """The delimiter and the index (among the first rows) of the header row with a title column."""
+    found: list[tuple[int, int, str]] = []
+    widest: tuple[int, list[str]] = (0, [])
+    for delimiter in _DELIMITERS:
+        head = []
+        try:  # a broken row further down is reported by read_table, with its line
+            for item in islice(_rows(path, text, delimiter), _HEAD_ROWS):
+                head.append(item)  # noqa: PERF402 (keeps the rows read before a broken one)
+        except ImportFormatError:
+            pass
+        for index, (_, row) in enumerate(head):
+            if len(row) > widest[0]:
+                widest = (len(row), row)
+            if _is_header(row):
+                found.append((index, -len(row), delimiter))
+                break
+    if not found:
+        columns = ", ".join(c.strip() for c in widest[1][:12] if c.strip()) or "none"
+        raise ImportFormatError(
+            str(path), 1, f"no recognisable title column in the header (columns: {columns})"
+        )
+    index, _, delimiter = min(found)
+    return delimiter, index
+
+
+def read_table(path: Path, text: str) -> Table:
+    """Header, data rows (blank rows dropped) and any preamble rows of a delimited export."""
+    delimiter, index = find_header(path, text)
+    preamble: list[list[str]] = []
+    header: list[str] = []
+    header_line = 0
+    rows: list[tuple[int, list[str]]] = []
+    for i, (line, row) in enumerate(_rows(path, text, delimiter)):
+        if i < index:
+            preamble.append(row)
+        elif i == index:
+            header, header_line = [c.strip() for c in row], line
+        elif any(cell.strip() for cell in row):
+            rows.append((line, row))
+    while header and not header[-1]:  # trailing delimiter on the header line
+        header.pop()
+    return Table(header, header_line, rows, delimiter, preamble)
