@@ -1,11 +1,17 @@
-"""The end-to-end demo behind ``make demo``: offline, no API key.
+"""The end-to-end demo behind ``make demo``: offline, no API key, checks itself.
 
-Runs the CLI as a user would on the bundled example review (``examples/social_media``), printing
-each command and its figures. The project is written to ``demo-output/review``.
+Takes the bundled example review (``examples/social_media``, built by ``make_example.py`` and
+``make_pdfs.py`` from a table of known numbers) through the whole path as a user would run it:
+import → dedup → screening (rules + ranker; simulated reviewers answer from the example's labels in the
+real review sessions) → full texts (attach, extract, verify doubtful values from recorded answers,
+eligibility rules) → effect sizes → pooled analysis → report. At the end the pooled estimate is
+compared with the one computed directly from the known numbers: the demo fails if they differ.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -13,18 +19,21 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 EXAMPLE = REPO / "examples" / "social_media"
 OUT = REPO / "demo-output"
 PROJECT = OUT / "review"
 METASIFT = [sys.executable, "-m", "metasift"]
 
 
-def run(*args: str) -> str:
-    """Run one metasift command, echo it, stop the demo if it fails."""
+def run(*args: str, quiet: bool = False, project: bool = True) -> str:
+    """Run one metasift command as a user would, echo it, stop the demo if it fails."""
     print(f"\n$ metasift {' '.join(args)}", flush=True)
     start = time.perf_counter()
-    proc = subprocess.run([*METASIFT, *args], cwd=REPO, text=True, capture_output=True)
-    sys.stdout.write(proc.stdout)
+    argv = [*METASIFT, *args, *(["--project", str(PROJECT)] if project else [])]
+    proc = subprocess.run(argv, cwd=REPO, text=True, capture_output=True)
+    if not quiet:
+        sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         sys.exit(f"demo step failed (exit {proc.returncode}): metasift {' '.join(args)}")
@@ -32,19 +41,73 @@ def run(*args: str) -> str:
     return proc.stdout
 
 
+def step(title: str) -> None:
+    print(f"\n{'=' * 8} {title} {'=' * (60 - len(title))}", flush=True)
+
+
+def expected_pooled() -> tuple[float, float]:
+    """The REML estimate straight from the known numbers of the trials that meet every rule."""
+    from analysis import rma
+    from analysis.effect_sizes import smd
+
+    with open(EXAMPLE / "trials.csv", encoding="utf-8") as fh:
+        eligible = {t["trial_id"] for t in csv.DictReader(fh) if not t["fails_rule"]}
+    with open(EXAMPLE / "outcomes.csv", encoding="utf-8") as fh:
+        rows = [o for o in csv.DictReader(fh) if o["trial_id"] in eligible]
+    es = smd(*(([float(o[c]) for o in rows]) for c in ("post_mean_1", "post_sd_1", "n_1", "post_mean_2",
+                                                          "post_sd_2", "n_2")))
+    fit = rma(es.yi, es.vi, method="REML")
+    return float(fit.beta[0]), float(fit.se[0])
+
+
 def main() -> None:
+    from examples.demo_reviewers import answer_verifications, screen_stage
+
     start = time.perf_counter()
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    run("init", str(PROJECT))
     search = EXAMPLE / "search"
-    run("import", str(search / "pubmed.nbib"), str(search / "scopus.csv"), str(search / "psycinfo.ris"),
-        "--project", str(PROJECT))
-    run("import", str(search / "pubmed.nbib"), "--project", str(PROJECT))  # re-import: skipped by hash
-    run("dedup", "--project", str(PROJECT))
-    run("status", "--project", str(PROJECT))
-    run("export", "--format", "csv", "--out", str(OUT / "records.csv"), "--project", str(PROJECT))
-    print(f"\ndemo finished in {time.perf_counter() - start:.1f} s; project in {PROJECT}")
+
+    step("1. Identification")
+    run("init", str(PROJECT), project=False)
+    run("import", str(search / "pubmed.nbib"), str(search / "scopus.csv"), str(search / "psycinfo.ris"))
+    run("import", str(search / "pubmed.nbib"))  # the same file again: skipped by its hash
+    run("dedup")
+
+    step("2. Title/abstract screening")
+    run("screen")  # no endpoint configured: rules + ranker, and it says so
+    print("\nsimulated reviewers alice and bob screen in the ranked queue; carol resolves conflicts")
+    print(json.dumps(screen_stage(PROJECT, "title_abstract")))
+    run("agreement", "--a", "human:alice", "--b", "human:bob")
+
+    step("3. Full texts")
+    run("fulltext", "attach", str(EXAMPLE / "pdfs"))
+    run("extract")
+    print(f"\nrecorded answers settle the doubtful values: {answer_verifications(PROJECT)} verified")
+    run("eligibility", quiet=True)
+    print(json.dumps(screen_stage(PROJECT, "full_text")))
+
+    step("4. Analysis")
+    effects = OUT / "effects.csv"
+    run("effects", "--out", str(effects))
+    meta = json.loads(run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--method", "REML", "--json",
+                          quiet=True, project=False))
+    run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--multilevel", "study_id/es_id", project=False)
+    run("forest", str(effects), "--yi", "yi", "--vi", "vi", "--slab", "study", "--out", str(OUT / "forest.png"),
+        project=False)
+
+    step("5. Report")
+    run("rob", "import", str(EXAMPLE / "rob2.csv"), "--assessor", "alice")
+    run("status")
+    run("report", "--out", str(OUT / "report"))
+
+    step("Self-check")
+    est, se = expected_pooled()
+    got, got_se = meta["coefficients"][0]["estimate"], meta["coefficients"][0]["se"]
+    print(f"pooled g from the store: {got:.6f} (se {got_se:.6f}); from the known numbers: {est:.6f} (se {se:.6f})")
+    if abs(got - est) > 1e-9 or abs(got_se - se) > 1e-9:
+        sys.exit("demo self-check FAILED: the pipeline's pooled estimate differs from the known numbers")
+    print(f"\ndemo finished in {time.perf_counter() - start:.1f} s; report: {OUT / 'report' / 'report.html'}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from analysis.effect_sizes import smd
@@ -85,6 +86,6 @@ def effect_rows(store: Store, *, include_unverified: bool = False) -> tuple[list
             es = smd(m1, sd1, n1, m2, sd2, n2)
             rows.append(EffectRow(study_id=rid, es_id=len(rows) + 1, study=name, record_id=rid, measure=measure,
                                   timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1,
-                                  n1=int(n1), m2=m2, sd2=sd2, n2=int(n2), yi=float(es.yi[0]),
-                                  vi=float(es.vi[0]), verified=trusted))
+                                  n1=int(n1), m2=m2, sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]),
+                                  vi=float(np.ravel(es.vi)[0]), verified=trusted))
     return rows, problems

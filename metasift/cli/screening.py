@@ -1,0 +1,109 @@
+"""``metasift screen``: rules, the LLM's drafts, the ranker and the routing policy, in that order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir, warn
+from metasift.config import load_protocol
+from metasift.store import Store
+
+
+def _settings(root: Path, protocol, model: str | None, base_url: str | None, concurrency: int | None,  # noqa: ANN001
+              max_cost: float | None):
+    from metasift.llm import LLMSettings
+
+    return LLMSettings.from_config(protocol.llm, model=model, base_url=base_url, concurrency=concurrency,
+                                   max_cost=max_cost, cache_dir=root / ".metasift" / "cache")
+
+
+def endpoint_configured(settings) -> bool:  # noqa: ANN001
+    """An LLM is available when a base URL is set or the API key variable is."""
+    return bool(settings.base_url or os.environ.get(settings.api_key_env))
+
+
+def screen(
+    model: str = typer.Option(None, "--model", help="Model name (default: [llm] model in review.toml)."),
+    base_url: str = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
+                                 help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1."),
+    limit: int = typer.Option(None, "--limit", help="Draft at most N records this run."),
+    concurrency: int = typer.Option(None, "--concurrency", help="Requests in flight at once."),
+    max_cost: float = typer.Option(None, "--max-cost", help="Stop before spending more than this."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the rendered prompt and a token/cost estimate."),
+    no_llm: bool = typer.Option(False, "--no-llm", help="Rules and ranker only, even if an endpoint is set."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Screen titles and abstracts: rules decide what they can, the LLM drafts the rest criterion by
+    criterion, the ranker orders the human queue, and the routing policy sends every uncertain record
+    to a human. Resumable: re-running never decides a record twice.
+
+    With no endpoint configured it runs on rules and the ranker alone, and says so.
+    """
+    from screener.llm_stage import dry_run as llm_dry_run
+    from screener.llm_stage import run_llm_stage
+    from screener.ranker_stage import run_ranker_stage
+    from screener.routing_stage import run_routing_stage
+    from screener.rules_stage import apply_rules
+
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    store = Store.open(root)
+    settings = _settings(root, protocol, model, base_url, concurrency, max_cost)
+    use_llm = not no_llm and endpoint_configured(settings)
+    if dry_run:
+        est = llm_dry_run(store, protocol, settings, limit)
+        if json_out:
+            emit_json(est)
+        else:
+            for m in est["messages"]:
+                console.rule(m["role"])
+                console.print(m["content"], markup=False, highlight=False)
+            cost = f"{est['cost']:.4f}" if est.get("cost") is not None else "unknown (no price for this model)"
+            info(f"{est['records']} records to send, ~{est['input_tokens']:,} input tokens, estimated cost {cost}")
+        return
+    result: dict = {"llm": None}
+    result["rules"] = apply_rules(store, protocol).model_dump()
+    info(f"rules: {result['rules']['excluded']} excluded, {result['rules']['passed']} passed "
+         f"({result['rules']['skipped']} checked before)")
+    if use_llm:
+        with Progress(TextColumn("drafting with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=True) as progress:
+            task = progress.add_task("llm", total=None, model=settings.model)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            llm = run_llm_stage(store, protocol, settings, limit=limit, on_progress=advance)
+        result["llm"] = llm.model_dump()
+        info(f"model {llm.model}: {llm.drafted} drafted, {llm.errors} errors, {llm.skipped} drafted before"
+             + (f", cost {llm.cost:.4f}" if llm.cost else ""))
+        if llm.stopped:
+            warn(f"stopped early: {llm.stopped}")
+    else:
+        info("no LLM endpoint configured (set OPENAI_API_KEY or --base-url): screening with rules and the "
+             "ranker only")
+    result["ranker"] = run_ranker_stage(store, protocol).model_dump()
+    result["routing"] = run_routing_stage(store, protocol, use_ranker=result["ranker"]["usable_for_routing"]
+                                          ).model_dump()
+    store.close()
+    if json_out:
+        emit_json(result)
+        return
+    table = Table(title="Screening", header_style="bold")
+    table.add_column("path")
+    table.add_column("records", justify="right")
+    for route, n in result["routing"]["counts"].items():
+        table.add_row(route, str(n))
+    console.print(table)
+    if not result["ranker"]["usable_for_routing"]:
+        info("the ranker has no human includes and excludes to learn from yet: its scores only order the queue")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(screen)

@@ -1,0 +1,58 @@
+"""Screening stage 4: route every primary record from its rule verdict, latest model draft and ranker score.
+
+Records a human (or consensus) already decided are left out: routing only decides where undecided
+records go. Routes are stored with their reason and the policy in force (``Store.save_routes``);
+an ``auto_exclude`` stands as the record's label until a human decides otherwise.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from metasift.config import Protocol
+from metasift.store import Store
+from screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
+
+STAGE = "title_abstract"
+
+
+class RoutingSummary(BaseModel):
+    counts: dict[str, int]
+    decided_by_humans: int
+    policy: dict
+
+
+def gather_signals(store: Store, *, use_ranker: bool) -> tuple[dict[int, Signals], int]:
+    """Signals per undecided primary record, and how many records humans have already decided."""
+    by_record: dict[int, list[dict]] = {}
+    for d in store.decisions(STAGE):
+        by_record.setdefault(d["record_id"], []).append(d)
+    scores = store.latest_scores(STAGE) if use_ranker else {}
+    signals, human = {}, 0
+    for rec in store.records_table(primary_only=True):
+        ds = by_record.get(rec["id"], [])
+        if any(d["decider_kind"] in ("human", "consensus") for d in ds):
+            human += 1
+            continue
+        rules = [d for d in ds if d["decider_kind"] == "rule"]
+        models = [d for d in ds if d["decider_kind"] == "model"]
+        llm = None
+        if models:
+            m = models[-1]
+            llm = LLMSignal(decision=m["label"], confidence=m["confidence"],
+                            criteria={c["id"]: c["verdict"] for c in m["criteria"] or []})
+        last_rule = rules[-1] if rules else None
+        signals[rec["id"]] = Signals(
+            rule_exclude=bool(last_rule and last_rule["label"] == "exclude"),
+            rule_criteria=list(last_rule["reasons"] or []) if last_rule else [],
+            llm=llm, ranker_probability=scores.get(rec["id"]))
+    return signals, human
+
+
+def run_routing_stage(store: Store, protocol: Protocol, *, use_ranker: bool) -> RoutingSummary:
+    """Route the undecided records under the protocol's ``[routing]`` policy and store the routes."""
+    policy = RoutingPolicy.from_config(protocol.routing)
+    signals, human = gather_signals(store, use_ranker=use_ranker)
+    routes = route_all(signals, policy)
+    store.save_routes(STAGE, {rid: r.as_tuple() for rid, r in routes.items()}, policy.model_dump())
+    return RoutingSummary(counts=route_counts(routes), decided_by_humans=human, policy=policy.model_dump())
