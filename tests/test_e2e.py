@@ -1,0 +1,128 @@
+"""The whole path on the bundled example, in-process: identification → screening → full texts →
+effects → analysis → report; PRISMA counts checked by independent SQL, the HTML against the JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from examples.demo import EXAMPLE, expected_pooled
+from examples.demo_reviewers import answer_verifications, screen_stage
+
+pytestmark = pytest.mark.slow
+
+
+class _Cells(HTMLParser):
+    """Collects text of <td data-key=...> cells per enclosing table id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table: str | None = None
+        self.key: str | None = None
+        self.values: dict[tuple[str, str], str] = {}
+        self.images = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self.table = a.get("id") or a.get("data-model") or self.table
+        elif tag == "td" and a.get("data-key"):
+            self.key = a["data-key"]
+        elif tag == "img" and (a.get("src") or "").startswith("data:image/png;base64,"):
+            self.images += 1
+
+    def handle_data(self, data: str) -> None:
+        if self.key and data.strip():
+            self.values.setdefault((self.table or "", self.key), data.strip())
+            self.key = None
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project taken through the whole path once for the tests below."""
+    from metasift.cli import main
+
+    root = tmp_path_factory.mktemp("e2e") / "review"
+    search = EXAMPLE / "search"
+
+    def run(*args: object) -> None:
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
+
+    run("init", root)
+    p = ("--project", root)
+    run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
+    run("dedup", *p)
+    run("screen", *p)
+    screen_stage(root, "title_abstract")
+    run("fulltext", "attach", EXAMPLE / "pdfs", *p)
+    run("extract", *p)
+    assert answer_verifications(root) == 1  # the example's one misprint
+    run("eligibility", *p)
+    screen_stage(root, "full_text")
+    run("effects", "--out", root / "effects.csv", *p)
+    run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
+    run("report", "--out", root / "report", *p)
+    return root
+
+
+def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
+    counts = cli("prisma", "--json", "--project", reviewed).json()
+    db = sqlite3.connect(reviewed / "metasift.db")
+    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+    assert counts["records_identified"] == one("select count(*) from records") == 516
+    assert counts["records_screened"] == one("select count(*) from records where is_primary") == 312
+    assert counts["duplicates_removed"] == 516 - 312
+    assert counts["records_by_source"] == dict(db.execute(
+        "select b.source, count(*) from records r join import_batches b on r.batch_id = b.id group by b.source"))
+    included_ta = one("""select count(*) from (select record_id from decisions where stage='title_abstract'
+                         and retracted_at is null and decider_kind in ('human','consensus') group by record_id
+                         having sum(label='include') > 0 and (sum(decider_kind='consensus') = 0 or
+                         max(case when decider_kind='consensus' then id end) = max(case when decider_kind=
+                         'consensus' and label='include' then id end)))""")
+    assert counts["reports_sought"] == included_ta == 12
+    assert counts["reports_assessed"] == one("select count(distinct record_id) from fulltexts") == 12
+    assert counts["studies_included"] == 9 and counts["reports_excluded"] == 3
+    assert counts["reports_excluded_reasons"] == {"baseline_balance": 1, "differential_attrition": 1, "n_per_arm": 1}
+    assert counts["excluded_title_abstract"] == 312 - 12
+
+
+def test_pooled_estimate_equals_the_known_numbers(reviewed: Path, cli) -> None:
+    meta = cli("meta", reviewed / "effects.csv", "--yi", "yi", "--vi", "vi", "--json").json()
+    est, se = expected_pooled()
+    assert meta["coefficients"][0]["estimate"] == pytest.approx(est, abs=1e-12)
+    assert meta["coefficients"][0]["se"] == pytest.approx(se, abs=1e-12)
+    assert meta["k"] == 14
+
+
+def test_report_html_agrees_with_json(reviewed: Path, cli) -> None:
+    html = (reviewed / "report" / "report.html").read_text()
+    data = json.loads((reviewed / "report" / "report.json").read_text())
+    cells = _Cells()
+    cells.feed(html)
+    assert cells.images >= 5  # PRISMA, forest, funnel, leave-one-out, RoB: all embedded
+    assert int(cells.values[("prisma-counts", "studies_included")]) == data["prisma"]["studies_included"] == 9
+    assert int(cells.values[("prisma-counts", "records_screened")]) == 312
+    meta = cli("meta", reviewed / "effects.csv", "--yi", "yi", "--vi", "vi", "--json").json()
+    shown = float(cells.values[("rma", "estimate")])
+    assert shown == pytest.approx(meta["coefficients"][0]["estimate"], abs=5e-5)
+    assert data["models"][0]["coefficients"][0]["estimate"] == pytest.approx(meta["coefficients"][0]["estimate"],
+                                                                            abs=1e-12)
+    # every number in the studies table links to its evidence row
+    for ev in re.findall(r'href="#ev-(\d+)"', html):
+        assert f'id="ev-{ev}"' in html
+
+
+def test_model_free_screening_never_auto_excluded_by_model(reviewed: Path) -> None:
+    db = sqlite3.connect(reviewed / "metasift.db")
+    routes = dict(db.execute("select route, count(*) from routes where superseded_at is null group by route"))
+    reasons = [r for (r,) in db.execute("select reason from routes where route='auto_exclude'")]
+    assert all(r.startswith("rule:") for r in reasons)
+    assert routes.get("likely_include", 0) == 0  # no model ran: nothing pretends to be an LLM
