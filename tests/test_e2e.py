@@ -126,3 +126,27 @@ def test_model_free_screening_never_auto_excluded_by_model(reviewed: Path) -> No
     reasons = [r for (r,) in db.execute("select reason from routes where route='auto_exclude'")]
     assert all(r.startswith("rule:") for r in reasons)
     assert routes.get("likely_include", 0) == 0  # no model ran: nothing pretends to be an LLM
+
+
+def test_report_renders_in_headless_chromium(reviewed: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium is not installed (make test installs it where apt is available)")
+    shot = tmp_path / "report.png"
+    page = (reviewed / "report" / "report.html").resolve().as_uri()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
+    assert "PRISMA 2020 flow" in dom.stdout and "Pooled analysis" in dom.stdout
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2400", page],
+                   capture_output=True, timeout=120)
+    from PIL import Image
+
+    image = Image.open(shot)
+    assert image.size == (1200, 2400)
+    colours = image.convert("RGB").resize((60, 120)).getcolors(maxcolors=10_000) or []
+    assert len(colours) > 20  # a rendered page with text and figures, not a blank canvas

@@ -12,14 +12,16 @@ from metasift.store import Store
 
 def screening_paths(store: Store, stage: str = "title_abstract") -> dict[str, int]:
     """How many records each path decided: rules, the routing policy, humans, still open."""
-    routes = Counter(r["route"] for r in store.current_routes(stage).values())
+    current = store.current_routes(stage).values()
+    routes = Counter(r["route"] for r in current)
+    by_policy = sum(1 for r in current if r["route"] == "auto_exclude" and not (r["reason"] or "").startswith("rule:"))
     decisions = store.decisions(stage)
     rule_excluded = {d["record_id"] for d in decisions if d["decider_kind"] == "rule" and d["label"] == "exclude"}
     human = {d["record_id"] for d in decisions if d["decider_kind"] in ("human", "consensus")}
     model = {d["record_id"] for d in decisions if d["decider_kind"] == "model"}
     labels = store.final_labels(stage)
     out = {"excluded by rules": len(rule_excluded), "drafted by the model": len(model),
-           "auto-excluded by policy (model + ranker)": routes.get("auto_exclude", 0),
+           "auto-excluded by policy (model + ranker)": by_policy,
            "routed to humans": routes.get("human", 0), "routed as likely include": routes.get("likely_include", 0),
            "decided by humans": len(human), "settled include": sum(v == "include" for v in labels.values()),
            "settled exclude": sum(v == "exclude" for v in labels.values())}
