@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from metasift.config import Protocol
+from metasift.report.agreement_section import agreement_rows
 from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
 from metasift.report.data import evidence_rows, screening_paths, versions
 from metasift.report.prisma import draw_prisma, prisma_counts
@@ -24,15 +25,6 @@ from metasift.store import Store
 
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
-
-
-def _agreement(store: Store) -> list[dict[str, Any]]:
-    """Model vs human consensus and the first two humans against each other, where there is data."""
-    try:
-        from metasift.report.agreement_section import agreement_rows
-    except ImportError:  # pragma: no cover - the agreement audit lives with the review TUI
-        return []
-    return agreement_rows(store)
 
 
 def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
@@ -64,7 +56,7 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "project": str(store.project), "prisma": counts.model_dump(),
             "screening": {"paths": screening_paths(store), "calibration": _latest_calibration(store)},
-            "agreement": _agreement(store), "studies": studies, "evidence": evidence, "effects": effects_dicts,
+            "agreement": agreement_rows(store, protocol), "studies": studies, "evidence": evidence, "effects": effects_dicts,
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
             "bias": bias, "versions": versions(store),
             "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
