@@ -47,7 +47,7 @@ def _register_all() -> None:
 
 
 # Order here is the order in --help.
-_COMMAND_MODULES = ["project", "records", "screening", "review", "fulltext", "analysis", "plots", "report"]
+_COMMAND_MODULES = ["project", "records", "screening", "review", "fulltext", "analysis", "plots", "report", "simulate"]
 _register_all()
 
 
@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="metasift")
     except MetasiftError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume.")

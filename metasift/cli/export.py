@@ -18,8 +18,8 @@ from metasift.store import Store
 
 RECORD_COLUMNS = ["id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
                   "abstract", "source", "source_file", "cluster_id", "is_primary"]
-DECISION_COLUMNS = ["id", "record_id", "stage", "decider_kind", "decider", "label", "reasons", "confidence",
-                    "model", "prompt_hash", "note", "created_at"]
+DECISION_COLUMNS = ["id", "record_id", "stage", "decider_kind", "decider", "label", "reasons", "criteria",
+                    "confidence", "model", "prompt_hash", "note", "settings", "created_at", "retracted_at"]
 
 
 class Format(str, Enum):
@@ -34,6 +34,8 @@ class What(str, Enum):
 
 
 def _flat(value: Any) -> Any:
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -46,7 +48,7 @@ def records_rows(store: Store) -> list[dict[str, Any]]:
 
 
 def decisions_rows(store: Store) -> list[dict[str, Any]]:
-    return [{c: row.get(c) for c in DECISION_COLUMNS} for row in store.decisions()]
+    return [{c: row.get(c) for c in DECISION_COLUMNS} for row in store.decisions(include_retracted=True)]
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

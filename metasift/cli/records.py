@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir, warn
@@ -32,7 +33,7 @@ def import_(
             outcome = import_file(store, path, source=source, fmt=fmt)
         except MetasiftError as exc:
             failures.append(str(exc))
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             continue
         outcomes.append(outcome)
         for w in outcome.warnings:

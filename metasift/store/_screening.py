@@ -127,7 +127,7 @@ class ScreeningRepo(StoreBase):
     def log_llm_call(self, row: dict[str, Any]) -> None:
         cols = set(t.llm_calls.c.keys())
         with self.write() as conn:
-            conn.execute(t.llm_calls.insert().values(
-                **{k: v for k, v in row.items() if k in cols and k != "id"},
-                created_at=row.get("created_at") or now()))
+            values = {k: v for k, v in row.items() if k in cols and k != "id"}
+            values["created_at"] = values.get("created_at") or now()
+            conn.execute(t.llm_calls.insert().values(**values))
 
