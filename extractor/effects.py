@@ -27,6 +27,7 @@ class EffectRow(BaseModel):
     es_id: int
     study: str
     record_id: int
+    year: int | None
     measure: str
     timepoint: str
     intervention: str
@@ -84,7 +85,8 @@ def effect_rows(store: Store, *, include_unverified: bool = False) -> tuple[list
                 continue
             m1, sd1, n1, m2, sd2, n2 = (v["value"] for v in values)
             es = smd(m1, sd1, n1, m2, sd2, n2)
-            rows.append(EffectRow(study_id=rid, es_id=len(rows) + 1, study=name, record_id=rid, measure=measure,
+            rows.append(EffectRow(study_id=rid, es_id=len(rows) + 1, study=name, record_id=rid,
+                                  year=records.get(rid, {}).get("year"), measure=measure,
                                   timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1,
                                   n1=int(n1), m2=m2, sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]),
                                   vi=float(np.ravel(es.vi)[0]), verified=trusted))
