@@ -1,0 +1,48 @@
+"""What the review and conflict apps share: the app shell, help and quit, the stylesheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.screen import Screen
+
+from metasift.tui import render
+from metasift.tui.dialogs import HelpScreen, PanelKeys
+
+CSS = Path(__file__).with_name("review.tcss")
+STAGE_NAME = {"title_abstract": "title/abstract", "full_text": "full text"}
+
+
+class SessionScreen(PanelKeys, Screen[None]):
+    """A screen driving one session; ``HELP`` is the text ``?`` shows."""
+
+    HELP: ClassVar[str] = ""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        kw = session.protocol.review
+        self.include = render.keyword_pattern(kw.keywords_include)
+        self.exclude = render.keyword_pattern(kw.keywords_exclude)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.HELP))
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+
+class SessionApp(App[None]):
+    """An app with one screen (``SCREEN``) built around ``session``; everything is saved as it happens."""
+
+    CSS_PATH = CSS
+    SCREEN: ClassVar[type[SessionScreen]]
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.SCREEN(self.session)  # type: ignore[call-arg]

@@ -1,0 +1,186 @@
+"""Dialogs shared by the review and conflict screens: reason panel, one-line prompt, help."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.events import Key
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from metasift.tui.widgets import RecordPane
+
+PANEL_BINDINGS = [
+    Binding("escape", "panel_cancel", "cancel", show=False),
+    Binding("enter", "panel_confirm", "confirm", show=False),
+    Binding("space", "panel_toggle", show=False),
+    Binding("up", "panel_move(-1)", show=False),
+    Binding("down", "panel_move(1)", show=False),
+    *(Binding(str(i), f"panel_toggle_index({i - 1})", show=False) for i in range(1, 10)),
+]
+
+
+class ReasonPanel(Static):
+    """Tick criteria (1–9, or ↑/↓ and space); Enter confirms, Esc cancels (the callback gets None).
+
+    A panel inside the screen, driven by the screen's ``PANEL_BINDINGS`` (see ``PanelKeys``), rather than a
+    modal screen or a focused widget: opening and closing it switches no screen and moves no focus, so the
+    next record is drawn as fast after Enter here as after a one-key decision. The bindings are ordinary
+    (not priority) ones so keys typed fast are handled strictly in order ("e 3 Enter" in one burst).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.criteria: list[tuple[str, str]] = []
+        self.selected: list[str] = []
+        self.title_text = self.hint = ""
+        self.cursor = 0
+        self._done: Callable[[list[str] | None], None] | None = None
+        self.display = False
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.display)
+
+    def open(self, criteria: list[tuple[str, str]], selected: list[str], title: str, hint: str,
+             done: Callable[[list[str] | None], None]) -> None:
+        """Show the panel and take the keyboard; ``done`` gets the ticked ids (criteria order) or None."""
+        ids = [cid for cid, _ in criteria]
+        self.criteria, self.selected = criteria, [c for c in selected if c in ids]
+        self.title_text, self.hint, self.cursor, self._done = title, hint, 0, done
+        self.display = True
+        self._redraw()
+
+    def _redraw(self) -> None:
+        out = Text(self.title_text + "\n", style="bold")
+        if not self.criteria:
+            out.append("no criteria at this stage in review.toml\n", style="dim")
+        for i, (cid, text) in enumerate(self.criteria):
+            mark = "[x]" if cid in self.selected else "[ ]"
+            line = Text(f"{i + 1 if i < 9 else ' '} {mark} ")
+            line.append(cid, style="bold")
+            line.append(f"  {text}", style="" if i == self.cursor else "dim")
+            if i == self.cursor:
+                line.stylize("reverse")
+            out.append_text(line)
+            out.append("\n")
+        out.append(self.hint, style="dim")
+        self.update(out)
+
+    def _close(self, result: list[str] | None) -> None:
+        self.display = False
+        done, self._done = self._done, None
+        if done is not None:
+            done(result)
+
+    def toggle_index(self, index: int) -> None:
+        if 0 <= index < len(self.criteria):
+            cid = self.criteria[index][0]
+            self.selected = [c for c in self.selected if c != cid] if cid in self.selected else [*self.selected, cid]
+            self.cursor = index
+            self._redraw()
+
+    def toggle(self) -> None:
+        self.toggle_index(self.cursor)
+
+    def move(self, step: int) -> None:
+        if self.criteria:
+            self.cursor = (self.cursor + step) % len(self.criteria)
+            self._redraw()
+
+    def confirm(self) -> None:
+        order = [cid for cid, _ in self.criteria]
+        self._close(sorted(self.selected, key=order.index))
+
+    def cancel(self) -> None:
+        self._close(None)
+
+
+class PanelKeys:
+    """Mixin for a screen holding a ``ReasonPanel``: its keys act only while the panel is open, and the
+    screen's other bindings (except quit) are off meanwhile."""
+
+    @property
+    def panel(self) -> ReasonPanel:
+        return self.query_one(ReasonPanel)  # type: ignore[attr-defined]  # the Screen's
+
+    def open_panel(self, criteria: list[tuple[str, str]], selected: list[str], title: str, hint: str,
+                   done: Callable[[list[str] | None], None]) -> None:
+        """Open the reason panel; while it is open the record pane leaves ↑/↓ to it."""
+        pane = self.query_one(RecordPane)  # type: ignore[attr-defined]
+
+        def closed(reasons: list[str] | None) -> None:
+            pane.keys_to_screen = False
+            done(reasons)
+
+        pane.keys_to_screen = True
+        self.panel.open(criteria, selected, title, hint, closed)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action.startswith("panel_"):
+            return self.panel.is_open
+        return action == "quit" or not self.panel.is_open
+
+    def action_panel_toggle_index(self, index: int) -> None:
+        self.panel.toggle_index(index)
+
+    def action_panel_toggle(self) -> None:
+        self.panel.toggle()
+
+    def action_panel_move(self, step: int) -> None:
+        self.panel.move(step)
+
+    def action_panel_confirm(self) -> None:
+        self.panel.confirm()
+
+    def action_panel_cancel(self) -> None:
+        self.panel.cancel()
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text (a note, a search): Enter returns it, Esc returns None."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value, self.placeholder = title, value, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static("Enter to save · Esc to cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip())
+
+    def cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, and how blinding and dual screening work; any key closes it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Static("Keys", classes="dialog-title")
+            yield Static(self.text)
+            yield Static("any key closes this help", classes="hint")
+
+    def on_key(self, event: Key) -> None:
+        event.stop()
+        self.dismiss(None)
