@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -95,32 +96,27 @@ class ScreeningRepo(StoreBase):
             return {row.record_id: dict(row._mapping) for row in conn.execute(
                 select(rt).where(rt.c.stage == stage, rt.c.superseded_at.is_(None)))}
 
-    def final_labels(self, stage: str, *, humans_needed: int = 1) -> dict[int, str]:
-        """Each record's settled label at ``stage``: a consensus decision, else agreeing humans (at least
-        ``humans_needed``), else a rule exclusion. Records without a settled label are absent."""
+    def final_labels(self, stage: str, *, humans_needed: int = 1, model_counts: bool = False,
+                     automatic: bool = True) -> dict[int, str]:
+        """Each record's settled label at ``stage`` — the one definition every part of metasift uses.
+
+        A consensus decision wins; else the counted decisions (each human's latest include / exclude /
+        maybe, plus the model's latest when it counts as a reviewer) settle the record when there are
+        ``humans_needed`` of them and they agree (maybe counts as include; the label is "maybe" only when
+        all said maybe). With ``automatic``, a record no human decided is also settled as exclude by a
+        rule exclusion or an auto-exclude route. Records without a settled label are absent.
+        """
         by_record: dict[int, list[dict[str, Any]]] = {}
         for d in self.decisions(stage):
             by_record.setdefault(d["record_id"], []).append(d)
+        auto = {rid for rid, r in self.current_routes(stage).items() if r["route"] == "auto_exclude"} \
+            if automatic else set()
         labels: dict[int, str] = {}
-        for rid, ds in by_record.items():
-            consensus = [d for d in ds if d["decider_kind"] == "consensus"]
-            if consensus:
-                labels[rid] = consensus[-1]["label"]
-                continue
-            latest: dict[str, str] = {}
-            for d in ds:
-                if d["decider_kind"] == "human":
-                    latest[d["decider"]] = d["label"]
-            human = set(latest.values())
-            if len(latest) >= humans_needed and len(human) == 1 and human <= {"include", "exclude"}:
-                labels[rid] = human.pop()
-            elif not latest and any(d["decider_kind"] == "rule" and d["label"] == "exclude" for d in ds):
-                labels[rid] = "exclude"
-        # the routing policy's auto-exclusions stand until a human decides otherwise
-        for rid, route in self.current_routes(stage).items():
-            if route["route"] == "auto_exclude" and rid not in labels and not any(
-                    d["decider_kind"] in ("human", "consensus") for d in by_record.get(rid, [])):
-                labels[rid] = "exclude"
+        for rid in set(by_record) | auto:
+            label = settle(by_record.get(rid, []), humans_needed=humans_needed, model_counts=model_counts,
+                           automatic=automatic, auto_excluded=rid in auto)
+            if label is not None:
+                labels[rid] = label
         return labels
 
     # -- LLM exchanges ------------------------------------------------------------------------
@@ -131,3 +127,32 @@ class ScreeningRepo(StoreBase):
             values["created_at"] = values.get("created_at") or now()
             conn.execute(t.llm_calls.insert().values(**values))
 
+
+
+COUNTED = ("include", "exclude", "maybe")
+_AS_INCLUDE = {"include": True, "maybe": True, "exclude": False}
+
+
+def settle(decisions: Sequence[dict[str, Any]], *, humans_needed: int = 1, model_counts: bool = False,
+           automatic: bool = True, auto_excluded: bool = False) -> str | None:
+    """The settled label of one record from its active decisions (oldest first); None if unsettled."""
+    ordered = sorted(decisions, key=lambda d: d["id"])
+    consensus = [d for d in ordered if d["decider_kind"] == "consensus"]
+    if consensus:
+        return consensus[-1]["label"]
+    latest: dict[tuple[str, str], str] = {}
+    rule_excluded = False
+    for d in ordered:
+        if d["decider_kind"] == "human" and d["label"] in COUNTED:
+            latest[("human", d["decider"])] = d["label"]
+        elif d["decider_kind"] == "model" and model_counts and d["label"] in COUNTED:
+            latest[("model", "")] = d["label"]
+        elif d["decider_kind"] == "rule":
+            rule_excluded = d["label"] == "exclude"  # the latest rules version speaks
+    humans = any(kind == "human" for kind, _ in latest)
+    if len(latest) >= humans_needed and len({_AS_INCLUDE[v] for v in latest.values()}) == 1:
+        values = set(latest.values())
+        return "maybe" if values == {"maybe"} else ("exclude" if values == {"exclude"} else "include")
+    if automatic and not humans and (rule_excluded or auto_excluded):
+        return "exclude"
+    return None

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from metasift.store import schema as t
 from metasift.store.repo import Store
 
-COUNTED = ("include", "exclude", "maybe")
+from metasift.store._screening import COUNTED  # noqa: E402  (one definition of what counts)
 ScoreSource = Callable[[Store, str], dict[int, float]]
 
 
@@ -321,22 +321,13 @@ def conflicts(store: Store, stage: str, counting: Counting, *, with_maybe: bool 
 
 
 def settled_labels(store: Store, stage: str, counting: Counting, *, humans_only: bool = False) -> dict[int, str]:
-    """Each record's final label: its consensus decision, else the label of its counted decisions when there
-    are enough of them and they agree (maybe = include; the label is "maybe" only if all said maybe)."""
+    """Each record's final label (``Store.final_labels`` under this counting); ``humans_only`` leaves out the
+    model's decisions and the automatic (rule / routed) exclusions."""
     if humans_only:
-        counting = Counting(needed=max(1, counting.needed - counting.model_counts), model_counts=False)
-    out: dict[int, str] = {}
-    for rid, ds in _by_record(store.decisions(stage)).items():
-        consensus = [d for d in ds if d["decider_kind"] == "consensus"]
-        if consensus:
-            out[rid] = consensus[-1]["label"]
-            continue
-        counted = counted_decisions(ds, counting)
-        if len(counted) < counting.needed or len({binary(d["label"]) for d in counted}) != 1:
-            continue
-        labels = {d["label"] for d in counted}
-        out[rid] = "maybe" if labels == {"maybe"} else ("exclude" if labels == {"exclude"} else "include")
-    return out
+        return store.final_labels(stage, humans_needed=max(1, counting.needed - counting.model_counts),
+                                  model_counts=False, automatic=False)
+    return store.final_labels(stage, humans_needed=counting.needed, model_counts=counting.model_counts,
+                              automatic=False)
 
 
 # -- sides for the agreement audit ----------------------------------------------------------------------------
