@@ -55,3 +55,19 @@ def info(message: str) -> None:
 
 def project_dir(project: Path | None) -> Path:
     return (project or Path.cwd()).resolve()
+
+
+class LazyModule:
+    """A module imported on first attribute access: heavy libraries (pandas, scikit-learn) stay out of
+    the start-up of every ``metasift`` command and load only in the commands that use them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._module is None:
+            import importlib
+
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)

@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from metasift.cli._common import JsonOption, console, emit_json, err_console, info, warn
+from metasift.cli._common import JsonOption, LazyModule, console, emit_json, err_console, info, warn
 from metasift.errors import AnalysisError
+
+np = LazyModule("numpy")
+pd = LazyModule("pandas")
 
 METHOD_HELP = ("tau² estimator: FE (fixed effect), DL, REML (default), ML, PM, HE, SJ, EB, HS — "
                "as in metafor's rma().")

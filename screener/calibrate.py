@@ -1,0 +1,157 @@
+"""Calibrate the routing thresholds on a human-labelled random sample of records.
+
+Each sampled record carries its human label and the signals routing sees (rule verdict, LLM decision
+with confidence and criterion verdicts, ranker probability). We pick the LLM-confidence and
+ranker-probability thresholds that auto-exclude the largest share of the sample while the recall of
+includes among the records NOT auto-excluded keeps its one-sided Clopper-Pearson lower confidence bound
+at or above the target (default: recall 0.98 at 95 % confidence).
+
+The sample must hold enough includes for that: even if no include is lost, the bound on n includes is
+``(1 - confidence) ** (1 / n)``, so 0.98 at 95 % needs at least 149 includes. With fewer we refuse and
+say how many are needed. Caveat: the thresholds are chosen on the same sample the recall is measured
+on, so the achieved recall is slightly optimistic; a fresh sample checks it honestly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+from scipy.stats import beta
+
+from metasift.errors import AnalysisError
+from screener.routing import ROUTES, RoutingPolicy, Signals, route, route_counts
+
+
+class CalibrationItem(BaseModel):
+    """One human-labelled sample record and its routing signals."""
+
+    included: bool
+    signals: Signals
+
+
+class CalibrationResult(BaseModel):
+    """The chosen policy and what it does on the sample."""
+
+    policy: RoutingPolicy
+    target_recall: float
+    confidence: float
+    n_sample: int
+    n_included: int
+    auto_excluded: int
+    auto_excluded_share: float
+    includes_auto_excluded: int
+    recall: float  # includes not auto-excluded / all includes in the sample
+    recall_lower: float  # one-sided Clopper-Pearson lower bound at ``confidence``
+    routes: dict[str, int]  # records per route under the chosen policy
+    includes_by_route: dict[str, int]
+    note: str
+
+
+def clopper_pearson_lower(successes: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided lower confidence bound of a binomial proportion (exact, Clopper & Pearson 1934)."""
+    if n <= 0:
+        raise AnalysisError("a proportion needs at least one trial")
+    if successes <= 0:
+        return 0.0
+    # lower bound = Beta(alpha; x, n - x + 1) quantile
+    return float(beta.ppf(1.0 - confidence, successes, n - successes + 1))
+
+
+def includes_needed(target_recall: float, confidence: float = 0.95) -> int:
+    """Fewest includes for which losing none still gives a lower bound >= the target."""
+    # with x = n the bound is (1 - confidence) ** (1 / n)
+    return math.ceil(math.log(1.0 - confidence) / math.log(target_recall) - 1e-12)
+
+
+def max_missable(n_included: int, target_recall: float, confidence: float) -> int:
+    """Most includes that may be auto-excluded with the recall bound still >= the target (-1: none)."""
+    missable = -1
+    for missed in range(n_included + 1):
+        if clopper_pearson_lower(n_included - missed, n_included, confidence) < target_recall:
+            break
+        missable = missed
+    return missable
+
+
+def _eligible(s: Signals) -> bool:
+    """Could the LLM + ranker path exclude this record under some thresholds?"""
+    llm = s.llm
+    return (not s.rule_exclude and llm is not None and llm.decision == "exclude" and not llm.error
+            and llm.confidence is not None and s.ranker_probability is not None
+            and any(v == "not_met" for v in llm.criteria.values()))
+
+
+def calibrate_thresholds(items: Sequence[CalibrationItem], *, target_recall: float = 0.98,
+              confidence: float = 0.95) -> CalibrationResult:
+    """Thresholds that maximise auto-exclusion while the recall bound stays at or above the target."""
+    if not 0 < target_recall < 1 or not 0 < confidence < 1:
+        raise AnalysisError("target_recall and confidence must lie strictly between 0 and 1")
+    labels = np.array([it.included for it in items], dtype=bool)
+    n_inc = int(labels.sum())
+    budget = max_missable(n_inc, target_recall, confidence) if n_inc else -1
+    if budget < 0:
+        bound = clopper_pearson_lower(n_inc, n_inc, confidence) if n_inc else 0.0
+        raise AnalysisError(
+            f"the sample has {n_inc} includes among {len(items)} records: even if none were "
+            f"auto-excluded, the {confidence:.0%} lower bound on recall would be {bound:.3f} < target "
+            f"{target_recall}; at least {includes_needed(target_recall, confidence)} includes are needed "
+            "(label more records, or lower target_recall)")
+    rule = np.array([it.signals.rule_exclude for it in items], dtype=bool)
+    rule_missed = int((rule & labels).sum())
+    if rule_missed > budget:
+        bound = clopper_pearson_lower(n_inc - rule_missed, n_inc, confidence)
+        raise AnalysisError(f"the protocol rules alone exclude {rule_missed} of the sample's {n_inc} "
+                            f"includes (recall bound {bound:.3f} < target {target_recall}): check the rules")
+
+    elig = [i for i, it in enumerate(items) if _eligible(it.signals)]
+    conf = np.array([items[i].signals.llm.confidence for i in elig], dtype=float)  # type: ignore[union-attr]
+    prob = np.array([items[i].signals.ranker_probability for i in elig], dtype=float)
+    inc = labels[elig].astype(int)
+    best: tuple[int, int, float, float] | None = None  # (count, -missed, t_llm, -t_rank)
+    for t_llm in np.unique(conf)[::-1]:
+        chosen = conf >= t_llm
+        p_sorted, inc_sorted = _sort_by(prob[chosen], inc[chosen])
+        cum_inc = np.cumsum(inc_sorted)
+        last = np.r_[p_sorted[1:] != p_sorted[:-1], True]  # thresholds at each distinct probability
+        ok = np.flatnonzero(last & (cum_inc + rule_missed <= budget))
+        if ok.size:
+            j = ok[-1]
+            key = (j + 1, -int(cum_inc[j]), float(t_llm), -float(p_sorted[j]))
+            if best is None or key > best:
+                best = key
+    if best is None:
+        policy = RoutingPolicy(llm_exclude_confidence=1.0, ranker_exclude_probability=0.0,
+                               target_recall=target_recall, auto_exclude=False)
+        note = "no threshold pair keeps the recall bound: the model and ranker path stays off"
+    else:
+        policy = RoutingPolicy(llm_exclude_confidence=best[2], ranker_exclude_probability=-best[3],
+                               target_recall=target_recall, auto_exclude=True)
+        note = (f"thresholds chosen on this sample (n={len(items)}); the recall it reports is slightly "
+                "optimistic: check on a fresh random sample")
+    return _summarise(items, labels, policy, target_recall, confidence, note)
+
+
+def _sort_by(prob: np.ndarray, inc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(prob, kind="stable")
+    return prob[order], inc[order]
+
+
+def _summarise(items: Sequence[CalibrationItem], labels: np.ndarray, policy: RoutingPolicy,
+               target_recall: float, confidence: float, note: str) -> CalibrationResult:
+    """Route the sample under ``policy`` and count; this is what the policy really does."""
+    routes = {i: route(it.signals, policy) for i, it in enumerate(items)}
+    by_route = {name: 0 for name in ROUTES}
+    for i, r in routes.items():
+        by_route[r.route] += int(labels[i])
+    n_inc = int(labels.sum())
+    excluded = sum(r.route == "auto_exclude" for r in routes.values())
+    kept = n_inc - by_route["auto_exclude"]
+    return CalibrationResult(
+        policy=policy, target_recall=target_recall, confidence=confidence, n_sample=len(items),
+        n_included=n_inc, auto_excluded=excluded, auto_excluded_share=excluded / len(items),
+        includes_auto_excluded=by_route["auto_exclude"], recall=kept / n_inc,
+        recall_lower=clopper_pearson_lower(kept, n_inc, confidence), routes=route_counts(routes),
+        includes_by_route=by_route, note=note)

@@ -1,0 +1,4 @@
+"""Ranker ids and labels without importing scikit-learn (for CLI help and option checks)."""
+
+DEFAULT_RANKER = "logistic"
+RANKER_LABELS = {"logistic": "TF-IDF + logistic regression", "naive_bayes": "TF-IDF + naive Bayes"}
