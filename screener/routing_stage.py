@@ -22,8 +22,10 @@ class RoutingSummary(BaseModel):
     policy: dict
 
 
-def gather_signals(store: Store, *, use_ranker: bool) -> tuple[dict[int, Signals], int]:
-    """Signals per undecided primary record, and how many records humans have already decided."""
+def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = False
+                   ) -> tuple[dict[int, Signals], int]:
+    """Signals per primary record not yet decided by a human (all of them with ``include_decided``),
+    and how many records humans have already decided."""
     by_record: dict[int, list[dict]] = {}
     for d in store.decisions(STAGE):
         by_record.setdefault(d["record_id"], []).append(d)
@@ -33,7 +35,8 @@ def gather_signals(store: Store, *, use_ranker: bool) -> tuple[dict[int, Signals
         ds = by_record.get(rec["id"], [])
         if any(d["decider_kind"] in ("human", "consensus") for d in ds):
             human += 1
-            continue
+            if not include_decided:
+                continue
         rules = [d for d in ds if d["decider_kind"] == "rule"]
         models = [d for d in ds if d["decider_kind"] == "model"]
         llm = None

@@ -124,3 +124,26 @@ def test_dry_run_shows_prompt_and_estimate(screened_project: Path, cli, llm_serv
     assert est["records"] > 0 and est["input_tokens"] > 0
     assert est["messages"][-1]["content"].rstrip().endswith("</record>")
     assert llm_server.chat_requests == []
+
+
+def test_calibrate_on_a_random_sample(screened_project: Path, cli, llm_server) -> None:  # noqa: F811
+    from examples.demo_reviewers import _key, load_labels
+    from metasift.config import load_protocol
+    from metasift.store import Store
+    from metasift.tui.session import ReviewSession
+
+    p = screened_project
+    assert cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project", p).exit_code == 0
+    store, labels = Store.open(p), load_labels()
+    session = ReviewSession(store, load_protocol(p), "alice", sample=200, seed=3, include_auto=True)
+    while (rid := session.current_id()) is not None:
+        truth = labels[_key(session.record(rid)["title"])]["include_title_abstract"] == "1"
+        session.decide("include" if truth else "exclude")
+    store.close()
+    refused = cli("calibrate", "--project", p)  # 0.98 at 95 % needs >= 149 includes: refused, clearly
+    assert refused.exit_code != 0 and "149" in refused.stderr
+    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--project", p, "--json")
+    assert result.exit_code == 0, result.stderr
+    out = result.json()
+    assert out["recall_lower"] >= 0.75 and out["n_sample"] > 100
+    assert sum(out["routes"].values()) == out["n_sample"]

@@ -105,5 +105,73 @@ def screen(
         info("the ranker has no human includes and excludes to learn from yet: its scores only order the queue")
 
 
+
+
+def calibrate(
+    target_recall: float = typer.Option(None, "--target-recall", help="Default: [routing] target_recall (0.98)."),
+    confidence: float = typer.Option(0.95, "--confidence", help="One-sided confidence of the recall bound."),
+    apply: bool = typer.Option(False, "--apply", help="Write the chosen thresholds into review.toml."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Pick routing thresholds from a human-labelled random sample (`metasift review --sample N`) so that
+    recall of includes stays at the target with its exact lower confidence bound; report how many records
+    each path takes. Refuses when the sample has too few includes to show the target."""
+    import re
+
+    from screener.calibrate import CalibrationItem, calibrate_thresholds
+    from screener.ranker_stage import human_labels
+    from screener.routing_stage import gather_signals
+
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    store = Store.open(root)
+    sampled: set[int] = set()
+    from sqlalchemy import select
+
+    from metasift.store import schema as t
+
+    with store.read() as conn:
+        for (payload,) in conn.execute(select(t.events.c.payload).where(t.events.c.action == "review_sample")):
+            sampled.update(payload.get("records") or [])
+    labels = human_labels(store)
+    signals, _ = gather_signals(store, use_ranker=True, include_decided=True)
+    items = [CalibrationItem(included=bool(labels[rid]), signals=signals[rid])
+             for rid in sorted(sampled) if rid in labels and rid in signals]
+    if not items:
+        store.close()
+        raise typer.BadParameter("no human-labelled random sample yet: run `metasift review --sample N --seed S`")
+    result = calibrate_thresholds(items, target_recall=target_recall or protocol.routing.target_recall,
+                                  confidence=confidence)
+    with store.write() as conn:
+        store.log_event(conn, "calibrate", actor_kind="rule", actor="calibrate", payload={
+            "target_recall": result.target_recall, "recall": round(result.recall, 4),
+            "recall_lb": round(result.recall_lower, 4), "n_sample": result.n_sample,
+            "n_included": result.n_included, "policy": result.policy.model_dump(), "routes": result.routes})
+    store.close()
+    if apply:
+        toml = root / "review.toml"
+        text = toml.read_text(encoding="utf-8")
+        for key in ("llm_exclude_confidence", "ranker_exclude_probability"):
+            text = re.sub(rf"(?m)^{key}\s*=.*$", f"{key} = {getattr(result.policy, key)}", text)
+        toml.write_text(text, encoding="utf-8")
+        info(f"wrote the thresholds into {toml}")
+    if json_out:
+        emit_json(result.model_dump())
+        return
+    table = Table(title="Calibration", header_style="bold")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("sample (includes)", f"{result.n_sample} ({result.n_included})")
+    table.add_row("LLM exclude confidence ≥", f"{result.policy.llm_exclude_confidence:.3f}")
+    table.add_row("ranker P(include) ≤", f"{result.policy.ranker_exclude_probability:.3f}")
+    table.add_row("recall (lower bound)", f"{result.recall:.3f} ({result.recall_lower:.3f})")
+    for route, n in result.routes.items():
+        table.add_row(f"  {route}", str(n))
+    console.print(table)
+    info(result.note)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(screen)
+    app.command()(calibrate)
