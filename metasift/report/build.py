@@ -76,7 +76,8 @@ def _latest_calibration(store: Store) -> dict[str, Any] | None:
 def write_report(store: Store, protocol: Protocol, out_dir: Path, fmt: str = "html") -> Path:
     """Write report.html (self-contained) or report.md (+ PNGs), and report.json; return the report path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = gather(store, protocol, out_dir)
+    with store.frozen():  # the report only reads: let its sections share one read of the decisions
+        data = gather(store, protocol, out_dir)
     images = data.pop("_images")
     (out_dir / "report.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     env = Environment(loader=PackageLoader("metasift.report", "templates"),

@@ -27,6 +27,26 @@ class StoreBase:
     def __init__(self, engine: Engine, project: Path | None = None) -> None:
         self.engine = engine
         self.project = project
+        self._memo: dict[tuple[Any, ...], Any] | None = None
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Within this block, repeated bulk reads (decisions, routes) are answered from memory.
+
+        For read-only work such as building the report, which asks for the same decisions many times;
+        never wrap writes in it."""
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
+    def _memoised(self, key: tuple[Any, ...], load: Any) -> Any:
+        if self._memo is None:
+            return load()
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -72,3 +92,9 @@ class StoreBase:
         conn.execute(t.events.insert().values(at=now(), actor_kind=actor_kind, actor=actor, action=action,
                                               entity=entity, entity_id=entity_id, payload=payload))
 
+
+
+def as_dicts(result: Any) -> list[dict[str, Any]]:
+    """Rows of a SQLAlchemy result as plain dicts (keys read once, not per row: much faster in bulk)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from metasift.errors import ProjectError
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, now
+from metasift.store._base import StoreBase, as_dicts, now
 
 
 class FulltextRepo(StoreBase):
@@ -27,7 +27,7 @@ class FulltextRepo(StoreBase):
 
     def fulltexts(self) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id))]
+            return as_dicts(conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id)))
 
     def set_fulltext_status(self, fulltext_id: int, status: str, message: str | None) -> None:
         with self.write() as conn:
@@ -65,7 +65,7 @@ class FulltextRepo(StoreBase):
         if status:
             q = q.where(t.extractions.c.status.in_(list(status)))
         with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return as_dicts(conn.execute(q))
 
     def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
                           reason: str | None = None) -> None:

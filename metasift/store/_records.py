@@ -11,7 +11,7 @@ from sqlalchemy import Column, MetaData, Table, Text, bindparam, func, select, u
 
 from metasift.records import Record
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, now
+from metasift.store._base import StoreBase, as_dicts, now
 
 RECORD_FIELDS = ("title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
                  "issn", "keywords", "publication_type", "language", "url", "label")
@@ -55,7 +55,7 @@ class RecordsRepo(StoreBase):
 
     def batches(self) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t.import_batches).order_by(t.import_batches.c.id))]
+            return as_dicts(conn.execute(select(t.import_batches).order_by(t.import_batches.c.id)))
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self) -> tuple[list[int], list[Record]]:
@@ -82,7 +82,7 @@ class RecordsRepo(StoreBase):
         if primary_only:
             q = q.where(r.c.is_primary.is_(True))
         with self.read() as conn:
-            return [dict(row._mapping) for row in conn.execute(q)]
+            return as_dicts(conn.execute(q))
 
     def record(self, record_id: int) -> dict[str, Any] | None:
         with self.read() as conn:
@@ -121,7 +121,7 @@ class RecordsRepo(StoreBase):
 
     def overrides(self) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t.dedup_overrides))]
+            return as_dicts(conn.execute(select(t.dedup_overrides)))
 
     def add_override(self, a: int, b: int, verdict: str, decider: str) -> None:
         """Record a human's verdict on a borderline pair (honoured by every later dedup run)."""

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, now
+from metasift.store._base import StoreBase, as_dicts, now
 
 
 class ScreeningRepo(StoreBase):
@@ -38,13 +38,18 @@ class ScreeningRepo(StoreBase):
                            entity_id=decision_id)
 
     def decisions(self, stage: str | None = None, *, include_retracted: bool = False) -> list[dict[str, Any]]:
+        """Decisions in id order (active ones unless ``include_retracted``), all stages or one."""
         q = select(t.decisions).order_by(t.decisions.c.id)
         if stage:
             q = q.where(t.decisions.c.stage == stage)
         if not include_retracted:
             q = q.where(t.decisions.c.retracted_at.is_(None))
-        with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+
+        def load() -> list[dict[str, Any]]:
+            with self.read() as conn:
+                return as_dicts(conn.execute(q))
+
+        return self._memoised(("decisions", stage, include_retracted), load)
 
     # -- screening support: ranker scores and routes ---------------------------------------------
     def save_rankings(self, stage: str, ranker: str, params: dict[str, Any], scores: dict[int, float],

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, and_, func, or_, select
 
 from metasift.store import schema as t
+from metasift.store._base import as_dicts
 from metasift.store.repo import Store
 
 from metasift.store._screening import COUNTED  # noqa: E402  (one definition of what counts)
@@ -189,9 +190,9 @@ def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = "hum
     """The reviewer's active decisions at ``stage``, oldest first."""
     d = t.decisions
     with store.read() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(d).where(
+        return as_dicts(conn.execute(select(d).where(
             d.c.stage == stage, d.c.decider == reviewer, d.c.decider_kind == kind,
-            d.c.retracted_at.is_(None)).order_by(d.c.id))]
+            d.c.retracted_at.is_(None)).order_by(d.c.id)))
 
 
 def last_decision(store: Store, stage: str, reviewer: str, kind: str = "human") -> dict[str, Any] | None:
