@@ -19,7 +19,7 @@ SOURCE_NAMES = {
     "pubmed": "PubMed", "scopus": "Scopus", "wos": "Web of Science", "embase": "Embase",
     "psycinfo": "PsycINFO", "cinahl": "CINAHL", "cochrane": "Cochrane Library", "zotero": "Zotero",
     "endnote": "EndNote", "mendeley": "Mendeley", "rayyan": "Rayyan", "covidence": "Covidence",
-    "asreview": "ASReview",
+    "asreview": "ASReview", "eric": "ERIC", "ovid": "Ovid", "ebsco": "EBSCOhost",
 }
 
 
