@@ -16,6 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from extractor.checks import check_extraction
+from extractor.crosscheck import CrossCheck, store_rows
 from extractor.pdf import PdfDocument, PdfError, read_pdf
 from extractor.rules import extract
 from extractor.schema import ExtractionResult
@@ -122,20 +123,52 @@ def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[st
     return rows
 
 
-def extract_fulltext(store: Store, fulltext: dict[str, Any]) -> dict[str, Any]:
-    """Extract one attached PDF into the store (rule extractor); a bad PDF is marked, not raised."""
+def open_fulltext(store: Store, fulltext: dict[str, Any]) -> tuple[PdfDocument | None, dict[str, Any] | None]:
+    """The attached PDF, or None and the summary saying why not (the full text is marked for a human)."""
     try:
-        doc = read_pdf(fulltext["path"])
+        return read_pdf(fulltext["path"]), None
     except PdfError as exc:
         store.set_fulltext_status(fulltext["id"], exc.status, str(exc))
-        return {"fulltext_id": fulltext["id"], "status": exc.status, "message": str(exc), "values": 0}
+        return None, {"fulltext_id": fulltext["id"], "status": exc.status, "message": str(exc), "values": 0}
+
+
+def page_texts(doc: PdfDocument) -> dict[int, str]:
+    """Each page's text as the checks search it: reading order plus the full-width lines."""
+    return {p.number: p.text + "\n" + p.lines for p in doc.pages}
+
+
+def extract_fulltext(store: Store, fulltext: dict[str, Any]) -> dict[str, Any]:
+    """Extract one attached PDF into the store (rule extractor); a bad PDF is marked, not raised."""
+    doc, failed = open_fulltext(store, fulltext)
+    if doc is None:
+        return failed or {}
     result = extract(doc)
-    pages = {p.number: p.text + "\n" + p.lines for p in doc.pages}
+    pages = page_texts(doc)
     rows = result_rows(result, pages)
     n = store.replace_extractions(fulltext["id"], fulltext["record_id"], rows, source="rule",
                                   extractor="metasift-rules")
     return {"fulltext_id": fulltext["id"], "status": "ok", "values": n,
             "needs_human": sum(r["status"] == "needs_human" for r in rows), "warnings": result.warnings}
+
+
+def store_crosscheck(store: Store, fulltext: dict[str, Any], check: CrossCheck, *, model: str,
+                     prompt_hash: str) -> dict[str, Any]:
+    """Store a rule+model extraction: rule rows and model rows (with the prompt hash), each with its merged
+    status; a model that failed leaves rule rows only (and an event saying why)."""
+    rows = store_rows(check)
+    n = store.replace_extractions(fulltext["id"], fulltext["record_id"], rows["rule"], source="rule",
+                                  extractor="metasift-rules")
+    n += store.replace_extractions(fulltext["id"], fulltext["record_id"], rows["model"], source="model",
+                                   extractor=model, prompt_hash=prompt_hash)
+    if check.model_error:
+        with store.write() as conn:
+            store.log_event(conn, "model_error", actor_kind="model", actor=model, entity="fulltext",
+                            entity_id=fulltext["id"], payload={"error": check.model_error})
+    counts = check.counts()
+    return {"fulltext_id": fulltext["id"], "status": "ok", "values": n, "needs_human": counts["needs_human"],
+            "warnings": check.result.warnings,
+            "model": {"error": check.model_error, **{k: counts[k] for k in
+                                                     ("agree", "disagree", "rule_only", "model_only")}}}
 
 
 def study_result(rows: list[dict[str, Any]]) -> ExtractionResult:

@@ -13,6 +13,7 @@ from metasift.records import Record
 from metasift.store import Store
 from metasift.store import review_queue as rq
 from metasift.tui.session import ReviewSession
+from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"
 DUAL = rq.Counting(needed=2)
@@ -20,16 +21,9 @@ DUAL = rq.Counting(needed=2)
 
 def _setup(project: Path, n: int = 6, **toml: str) -> Store:
     """Records 1..n in the example project; ``toml`` replaces lines of review.toml (old=new)."""
-    path = project / "review.toml"
-    text = path.read_text(encoding="utf-8")
-    for old, new in toml.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    store = Store.open(project)
+    edit_protocol(project, **toml)
     recs = [Record(title=f"Trial {i} of peer support", abstract=f"Abstract {i}", year=2010 + i) for i in range(n)]
-    store.add_import(path=project / "x.ris", sha256="e" * 64, source="Test", fmt="ris", layout=None,
-                     encoding="utf-8", warnings=[], records=recs)
+    store = seed_store(project, recs, sha="e")
     return store
 
 

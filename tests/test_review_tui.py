@@ -16,6 +16,7 @@ from metasift.store import Store
 from metasift.tui.conflict_app import ConflictApp
 from metasift.tui.review_app import ReviewApp
 from metasift.tui.session import ConflictSession, ReviewSession, pick_reviewer
+from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"
 ABSTRACTS = [
@@ -28,17 +29,10 @@ ABSTRACTS = [
 
 
 def _setup(project: Path, n: int = 5, **toml: str) -> Store:
-    path = project / "review.toml"
-    text = path.read_text(encoding="utf-8")
-    for old, new in toml.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    store = Store.open(project)
+    edit_protocol(project, **toml)
     recs = [Record(title=f"Study {i}: peer support online", abstract=ABSTRACTS[i % len(ABSTRACTS)],
                    authors=["Smith, A", "Chen, B"], year=2015 + i % 5, journal="J Digital Health") for i in range(n)]
-    store.add_import(path=project / "x.ris", sha256="d" * 64, source="Test", fmt="ris", layout=None,
-                     encoding="utf-8", warnings=[], records=recs)
+    store = seed_store(project, recs, sha="d")
     return store
 
 

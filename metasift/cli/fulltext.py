@@ -12,23 +12,70 @@ from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json,
 from metasift.store import Store
 
 
+ModelOption = typer.Option(None, "--model", help="With --llm: the model name (default: [llm] model of "
+                                                 "review.toml for extract, gpt-4o-mini for extract-pdf).")
+BaseUrlOption = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
+                             help="With --llm: an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
+                                  "(default: the OpenAI API, which needs OPENAI_API_KEY).")
+
+
+def _require_endpoint(settings) -> None:  # noqa: ANN001
+    from metasift.cli.screening import endpoint_configured
+    from metasift.errors import LLMError
+
+    if not endpoint_configured(settings):
+        raise LLMError(f"--llm needs an endpoint: pass --base-url URL (or set OPENAI_BASE_URL) for a local or "
+                       f"other OpenAI-compatible server, or set {settings.api_key_env} for the OpenAI API")
+
+
+def _llm_check(doc, rule, model: str | None, base_url: str | None):  # noqa: ANN001, ANN202
+    """Ask the model about one PDF and cross-check its answer with the rule extractor's."""
+    from extractor.llm_extract import extract_many, merge_with_rules
+    from metasift.llm import LLMSettings
+
+    settings = LLMSettings.model_validate({k: v for k, v in (("model", model), ("base_url", base_url)) if v})
+    _require_endpoint(settings)
+    with err_console.status(f"asking {settings.model} to read {Path(doc.path).name}..."):
+        answers, run = extract_many([(None, doc)], settings)
+    model_result, outcome = answers[0]
+    if not outcome.ok:
+        warn(f"the model's answer could not be used ({outcome.error}): showing the rule extractor's values")
+    check = merge_with_rules(doc, model_result, outcome, rule=rule)
+    about = {"model": settings.model, "model_served": outcome.model_served, "prompt_hash": run.prompt_hash,
+             "method": outcome.method, "cached": outcome.cached, "cost": run.cost, "error": outcome.error}
+    return check, about
+
+
 def extract_pdf(
     pdf: Path = typer.Argument(..., exists=True, dir_okay=False, help="A trial report as PDF."),
-    llm: bool = typer.Option(False, "--llm", help="Also ask the configured LLM (default: offline rules only)."),
+    llm: bool = typer.Option(False, "--llm", help="Also ask an LLM and cross-check it with the rules: values both "
+                                                  "agree on are auto-verified, the rest are flagged."),
+    model: str = ModelOption,
+    base_url: str = BaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Extract arms, n randomised/analysed/dropout, baseline and outcome means and SDs from a PDF.
 
     Every value comes with the page and the line it was read from. Works outside any project.
+    With --llm the model's reading is merged with the rules' value by value; `warnings` lists every
+    disagreement and `values` gives each value's status (auto_verified / needs_human) and why.
+    The endpoint comes from --base-url / OPENAI_BASE_URL, or the OpenAI API with OPENAI_API_KEY.
     """
     from extractor.pdf import read_pdf
     from extractor.rules import extract
 
-    result = extract(read_pdf(pdf))
+    doc = read_pdf(pdf)
+    result = extract(doc)
+    check = None
     if llm:
-        warn("--llm: the LLM extractor needs a configured endpoint; showing the rule extractor's values")
+        check, about = _llm_check(doc, result, model, base_url)
+        result = check.result
     if json_out:
-        emit_json(result.model_dump())
+        data = result.model_dump()
+        if check is not None:
+            data["values"] = [v.model_dump() for v in check.values]
+            data["llm"] = about
+        emit_json(data)
         return
     arms = Table(title=f"Arms — {pdf.name}", header_style="bold")
     for col in ("arm", "randomised", "analysed", "dropout", "baseline measure", "mean", "SD"):
@@ -43,10 +90,28 @@ def extract_pdf(
     for o in result.outcomes:
         outs.add_row(o.arm, o.measure, o.timepoint, *(str(v) if v is not None else "—" for v in (o.mean, o.sd, o.n)))
     console.print(outs)
+    if check is not None:
+        _print_doubts(check)
     for w in result.warnings:
         warn(w)
 
 
+def _print_doubts(check) -> None:  # noqa: ANN001
+    """The merged values a human should look at, with each source's reading."""
+    counts = check.counts()
+    info(f"rule and model: {counts['agree']} agree, {counts['disagree']} disagree, {counts['rule_only']} rule "
+         f"only, {counts['model_only']} model only; {counts['needs_human']} need a human")
+    doubts = [v for v in check.values if v.status == "needs_human"]
+    if not doubts:
+        return
+    table = Table(title="Values for a human", header_style="bold")
+    for col in ("value", "arm", "measure", "rule", "model", "why"):
+        table.add_column(col)
+    for v in doubts:
+        said = {c.source: f"{c.value:g} (p. {c.page})" if c.page else f"{c.value:g}" for c in v.candidates}
+        where = " ".join(x for x in (v.measure, v.timepoint) if x)
+        table.add_row(v.name, v.arm or "", where, said.get("rule", "—"), said.get("model", "—"), v.reason or "")
+    console.print(table)
 
 
 def attach(
@@ -86,35 +151,67 @@ def attach(
 
 
 def extract_cmd(
+    llm: bool = typer.Option(False, "--llm", help="Also ask the [llm] endpoint of review.toml and cross-check: "
+                                                  "values both agree on are auto-verified, the rest wait for a "
+                                                  "human."),
+    model: str = ModelOption,
+    base_url: str = BaseUrlOption,
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Extract arms, Ns, baseline and outcome values from every attached PDF into the store.
 
     Values whose quote is on its page and whose arithmetic holds are auto-verified; the rest wait for
-    `metasift verify`. Values a human verified are never overwritten.
+    `metasift verify`. Values a human verified are never overwritten. With --llm the model's values are
+    stored too (source "model", with the prompt's hash): a disagreement keeps both, for a human to pick;
+    a value only the model found always waits for a human. Every exchange is logged in llm_calls.
     """
     from rich.progress import Progress
 
     from extractor.pipeline import extract_fulltext
 
-    store = Store.open(project_dir(project))
+    root = project_dir(project)
+    store = Store.open(root)
     texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
-    summaries = []
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("extracting", total=len(texts))
-        for ft in texts:
-            summaries.append(extract_fulltext(store, ft))
-            progress.advance(task)
+    summaries, run = [], None
+    if llm:
+        from extractor.llm_extract import extract_project_llm
+        from metasift.config import load_protocol
+        from metasift.llm import LLMSettings
+
+        settings = LLMSettings.from_config(load_protocol(root).llm, model=model, base_url=base_url,
+                                           cache_dir=root / ".metasift" / "cache")
+        _require_endpoint(settings)
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task(f"reading with {settings.model}", total=len(texts))
+            summaries, run = extract_project_llm(
+                store, texts, settings, on_progress=lambda done, total: progress.update(task, completed=done))
+        info(f"model {run.model}: {run.sent - run.errors} answered, {run.errors} failed"
+             + (f", cost {run.cost:.4f}" if run.cost else ""))
+        if run.stopped:
+            warn(f"stopped early: {run.stopped}")
+    else:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("extracting", total=len(texts))
+            for ft in texts:
+                summaries.append(extract_fulltext(store, ft))
+                progress.advance(task)
     store.close()
     if json_out:
-        emit_json({"fulltexts": summaries})
+        emit_json({"fulltexts": summaries, **({"llm": run.model_dump()} if run else {})})
         return
     table = Table(title="Extraction", header_style="bold")
-    for col in ("full text", "status", "values", "need a human"):
+    cols = ["full text", "status", "values", "need a human"] + (["agree", "disagree", "model only", "model error"]
+                                                                 if llm else [])
+    for col in cols:
         table.add_column(col)
     for s in summaries:
-        table.add_row(str(s["fulltext_id"]), s["status"], str(s["values"]), str(s.get("needs_human", "—")))
+        cells = [str(s["fulltext_id"]), s["status"], str(s["values"]), str(s.get("needs_human", "—"))]
+        if llm:
+            m = s.get("model") or {}
+            cells += [str(m.get("agree", "—")), str(m.get("disagree", "—")), str(m.get("model_only", "—")),
+                      m.get("error") or ""]
+        table.add_row(*cells)
     console.print(table)
 
 
