@@ -64,3 +64,19 @@ def test_attach_extract_and_human_edit(project: Path, tmp_path: Path, cli) -> No
     rebuilt = study_result(rows)
     assert [a.n_randomised for a in rebuilt.arms] == [61, 64]
     assert rebuilt.outcomes[0].mean == 4.35
+
+
+def test_verifying_one_candidate_settles_the_other(project: Path) -> None:
+    store = _seed(project)
+    fid = store.add_fulltext(record_id=1, path=EXAMPLE / "pdfs" / "T01.pdf", sha256="d" * 64, n_pages=2,
+                             status="ok", message=None, matched_by="manual")
+    key = {"field": "outcome_mean", "arm": "Control", "measure": "PHQ-9 (depression)", "timepoint": "post",
+           "page": 2, "quote": "", "status": "needs_human", "reason": "rule and model disagree"}
+    store.replace_extractions(fid, 1, [{**key, "value": 6.89}], source="rule", extractor="rules")
+    store.replace_extractions(fid, 1, [{**key, "value": 6.98}], source="model", extractor="m")
+    rule_row = next(r for r in store.extractions(record_id=1) if r["value"] == 6.89)
+    store.review_extraction(rule_row["id"], status="verified", actor="alice")
+    rows = {r["value"]: r for r in store.extractions(record_id=1)}
+    assert rows[6.89]["status"] == "verified"
+    assert rows[6.98]["status"] == "rejected" and "verified by alice" in rows[6.98]["reason"]
+    assert study_result([r for r in rows.values() if r["status"] != "rejected"]).outcomes[0].mean == 6.89

@@ -82,8 +82,22 @@ class FulltextRepo(StoreBase):
             if reason:
                 values["reason"] = reason
             conn.execute(update(x).where(x.c.id == extraction_id).values(**values))
+            if status == "verified":  # the other candidates for this value (rule vs model) are settled too
+                row = conn.execute(select(x.c.record_id, x.c.field, x.c.arm, x.c.measure, x.c.timepoint)
+                                   .where(x.c.id == extraction_id)).one()
+                conn.execute(update(x).where(
+                    x.c.id != extraction_id, x.c.record_id == row.record_id, x.c.field == row.field,
+                    _same(x.c.arm, row.arm), _same(x.c.measure, row.measure), _same(x.c.timepoint, row.timepoint),
+                    x.c.status == "needs_human").values(
+                    status="rejected", updated_by=actor, updated_at=now(),
+                    reason=f"another candidate (id {extraction_id}) verified by {actor}"))
             self.log_event(conn, "verify_value", actor_kind="human", actor=actor, entity="extraction",
                            entity_id=extraction_id, payload={"old_value": old.value, "old_status": old.status,
                                                              "new_value": value, "status": status,
                                                              "reason": reason})
 
+
+
+def _same(column: Any, value: Any) -> Any:
+    """column = value, where None matches NULL."""
+    return column.is_(None) if value is None else column == value
