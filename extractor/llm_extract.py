@@ -9,7 +9,6 @@ Calls go through ``LLMClient.complete``, so caching, retries, budget and exchang
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,8 @@ from extractor.pipeline import open_fulltext, page_texts, store_crosscheck
 from extractor.rules import extract
 from extractor.schema import ExtractionResult
 from metasift.llm import ExchangeHook, LLMClient, LLMOutcome, LLMSettings
-from metasift.llm.cost import Budget, BudgetExceeded
+from metasift.llm.batch import run_batch
+from metasift.llm.cost import BudgetExceeded
 from metasift.store import Store
 from metasift.templates import PromptTemplate, load_template
 
@@ -166,31 +166,19 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
     run = ModelRun(model=settings.model, prompt_hash=template.hash, sent=len(docs))
     results: list[tuple[ExtractionResult, LLMOutcome[TrialAnswer]] | None] = [None] * len(docs)
 
-    async def one(client: LLMClient, i: int) -> int:
-        record_id, doc = docs[i]
-        try:
-            results[i] = await llm_extract(doc, client, template, budget=budget, record_id=record_id)
-        except BudgetExceeded as exc:
-            run.stopped = str(exc)
-            results[i] = (ExtractionResult(path=doc.path), LLMOutcome(error=f"not sent: {exc}"))
-        return i
-
-    async def main() -> None:
-        spend = Budget(settings.max_cost)
-        async with LLMClient(extraction_settings(settings), on_exchange=on_exchange, budget=spend) as client:
-            tasks = [asyncio.ensure_future(one(client, i)) for i in range(len(docs))]
+    def job(i: int) -> Any:
+        async def call(client: LLMClient) -> None:
+            record_id, doc = docs[i]
             try:
-                for done, future in enumerate(asyncio.as_completed(tasks), start=1):
-                    await future
-                    if on_progress:
-                        on_progress(done, len(docs))
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        run.cost = spend.spent if not spend.unpriced else None
+                results[i] = await llm_extract(doc, client, template, budget=budget, record_id=record_id)
+            except BudgetExceeded as exc:  # the rule values still stand for this paper
+                run.stopped = str(exc)
+                results[i] = (ExtractionResult(path=doc.path), LLMOutcome(error=f"not sent: {exc}"))
+        return call
 
-    asyncio.run(main())
+    batch = run_batch(extraction_settings(settings), [job(i) for i in range(len(docs))], on_done=lambda _: None,
+                      on_exchange=on_exchange, on_progress=on_progress)
+    run.cost = batch.cost
     out = [r for r in results if r is not None]
     run.errors = sum(not outcome.ok for _, outcome in out)
     return out, run

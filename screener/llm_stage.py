@@ -8,15 +8,15 @@ goes to ``llm_calls``; an answer that never validates is an error there, never a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from metasift.config import Protocol
-from metasift.llm import LLMClient, LLMSettings
-from metasift.llm.cost import Budget, BudgetExceeded, find_price
+from metasift.llm import LLMSettings
+from metasift.llm.batch import run_batch
+from metasift.llm.cost import find_price
 from metasift.llm.screen import screen_record, screening_messages
 from metasift.store import Store
 from metasift.templates import load_template
@@ -84,31 +84,15 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
     def log_exchange(exchange: Any) -> None:
         store.log_llm_call(exchange.model_dump())
 
-    async def one(client: LLMClient, rec: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        return rec, await screen_record(client, template, criteria, protocol.review.question, rec,
-                                        record_id=rec["id"])
+    def job(rec: dict[str, Any]) -> Any:
+        async def call(client: Any) -> tuple[dict[str, Any], Any]:
+            return rec, await screen_record(client, template, criteria, protocol.review.question, rec,
+                                            record_id=rec["id"])
+        return call
 
-    async def main() -> None:
-        budget = Budget(settings.max_cost)
-        async with LLMClient(settings, on_exchange=log_exchange, budget=budget) as client:
-            tasks = [asyncio.ensure_future(one(client, rec)) for rec in todo]
-            try:
-                for done, future in enumerate(asyncio.as_completed(tasks), start=1):
-                    try:
-                        rec, outcome = await future
-                    except BudgetExceeded as exc:
-                        summary.stopped = str(exc)
-                        break
-                    _store_outcome(store, rec, outcome, template.hash, settings.model, summary)
-                    if on_progress:
-                        on_progress(done, len(todo))
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                summary.cost = budget.spent if not budget.unpriced else None
-
-    asyncio.run(main())
+    batch = run_batch(settings, [job(rec) for rec in todo], on_exchange=log_exchange, on_progress=on_progress,
+                      on_done=lambda done: _store_outcome(store, *done, template.hash, settings.model, summary))
+    summary.cost, summary.stopped = batch.cost, batch.stopped
     return summary
 
 
