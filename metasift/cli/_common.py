@@ -71,3 +71,15 @@ class LazyModule:
 
             self._module = importlib.import_module(self._name)
         return getattr(self._module, attr)
+
+
+def two_column_table(title: str, rows: Any, headers: tuple[str, str] = ("", "count")) -> Any:
+    """A rich table of (label, value) rows, values right-aligned: the shape of most command summaries."""
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    table.add_column(headers[0])
+    table.add_column(headers[1], justify="right")
+    for label, value in rows:
+        table.add_row(str(label), str(value))
+    return table

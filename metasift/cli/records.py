@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir, warn
+from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
+                                  two_column_table, warn)
 from metasift.errors import MetasiftError
 from metasift.identify import import_file, run_dedup
 from metasift.store import Store
@@ -68,16 +68,11 @@ def dedup(
     if json_out:
         emit_json(summary.model_dump())
         return
-    table = Table(title="Deduplication", header_style="bold")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_row("records", str(summary.records))
-    table.add_row("unique (clusters)", str(summary.clusters))
-    table.add_row("duplicates removed", str(summary.duplicates_removed))
-    for reason, n in sorted(summary.by_reason.items()):
-        table.add_row(f"  links by {reason}", str(n))
-    table.add_row("borderline pairs for a human", str(len(summary.borderline)))
-    console.print(table)
+    console.print(two_column_table("Deduplication", [
+        ("records", summary.records), ("unique (clusters)", summary.clusters),
+        ("duplicates removed", summary.duplicates_removed),
+        *((f"  links by {reason}", n) for reason, n in sorted(summary.by_reason.items())),
+        ("borderline pairs for a human", len(summary.borderline))]))
     if summary.borderline and not review:
         info("run `metasift dedup --review` to decide the borderline pairs")
 

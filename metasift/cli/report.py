@@ -41,9 +41,7 @@ def prisma(
     json_out: bool = JsonOption,
 ) -> None:
     """PRISMA 2020 flow counts from the store (and the diagram with --out)."""
-    from rich.table import Table
-
-    from metasift.cli._common import console
+    from metasift.cli._common import console, two_column_table
     from metasift.report.prisma import draw_prisma, prisma_counts
 
     root = project_dir(project)
@@ -57,12 +55,7 @@ def prisma(
     if json_out:
         emit_json(counts.model_dump())
         return
-    table = Table(title="PRISMA 2020 flow", header_style="bold")
-    table.add_column("box")
-    table.add_column("n", justify="right")
-    for key, value in counts.model_dump().items():
-        table.add_row(key, str(value))
-    console.print(table)
+    console.print(two_column_table("PRISMA 2020 flow", counts.model_dump().items(), ("box", "n")))
 
 
 def rob_import(

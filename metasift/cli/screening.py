@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir, warn
+from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
+                                  two_column_table, warn)
 from metasift.config import load_protocol
 from metasift.store import Store
 
@@ -95,12 +95,7 @@ def screen(
     if json_out:
         emit_json(result)
         return
-    table = Table(title="Screening", header_style="bold")
-    table.add_column("path")
-    table.add_column("records", justify="right")
-    for route, n in result["routing"]["counts"].items():
-        table.add_row(route, str(n))
-    console.print(table)
+    console.print(two_column_table("Screening", result["routing"]["counts"].items(), ("path", "records")))
     if not result["ranker"]["usable_for_routing"]:
         info("the ranker has no human includes and excludes to learn from yet: its scores only order the queue")
 
@@ -159,16 +154,12 @@ def calibrate(
     if json_out:
         emit_json(result.model_dump())
         return
-    table = Table(title="Calibration", header_style="bold")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_row("sample (includes)", f"{result.n_sample} ({result.n_included})")
-    table.add_row("LLM exclude confidence ≥", f"{result.policy.llm_exclude_confidence:.3f}")
-    table.add_row("ranker P(include) ≤", f"{result.policy.ranker_exclude_probability:.3f}")
-    table.add_row("recall (lower bound)", f"{result.recall:.3f} ({result.recall_lower:.3f})")
-    for route, n in result.routes.items():
-        table.add_row(f"  {route}", str(n))
-    console.print(table)
+    console.print(two_column_table("Calibration", [
+        ("sample (includes)", f"{result.n_sample} ({result.n_included})"),
+        ("LLM exclude confidence ≥", f"{result.policy.llm_exclude_confidence:.3f}"),
+        ("ranker P(include) ≤", f"{result.policy.ranker_exclude_probability:.3f}"),
+        ("recall (lower bound)", f"{result.recall:.3f} ({result.recall_lower:.3f})"),
+        *((f"  {route}", n) for route, n in result.routes.items())], ("", "value")))
     info(result.note)
 
 
