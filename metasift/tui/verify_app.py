@@ -82,7 +82,7 @@ class VerifyApp(App[None]):
         pane = self.query_one("#record", Static)
         item = self.current
         status.update(f"verify · {self.reviewer} · {self.done} settled this session · "
-                      f"{len(self.items) - self.done} to go")
+                      f"{len(self.items)} to go")
         if item is None:
             pane.update(Text("Nothing left to verify. Press q to quit.", style="bold green"))
             return
