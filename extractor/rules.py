@@ -1,282 +1,201 @@
-"""The offline rule extractor: CONSORT-flow numbers, total N, and baseline/outcome tables.
+"""The offline rule extractor: arms, participant flow, total N, baseline and outcome means and SDs.
 
-Works on ``PdfDocument`` pages: prose patterns run on the reading-order text, tables on physical
-lines (wide rows stay whole). Table cells in the usual layouts are understood: ``M (SD)``,
-``M ± SD`` and separate Mean / SD columns. Every value found carries its page and the line it came
-from as evidence; nothing is guessed — a value not found stays ``None``.
+Assembles what ``_consort`` reads from prose and flow diagrams and what ``_tables`` reads from
+per-arm tables into an ``ExtractionResult``. Every value carries its page and the line it came from
+as evidence; nothing is guessed. When sources disagree the more direct one wins (a sentence or the
+flow diagram over a table header) and the disagreement becomes a warning; a count that cannot be
+tied to one arm is left out. The n in a baseline table's header is taken as randomised only when
+the caption says so or nothing contradicts it (many tables describe the analysed population).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from extractor._consort import Count, diagram_counts, prose_counts, total_candidates
+from extractor._tables import Table, TableArm, find_tables
+from extractor._text import ALIASES, name_key, same_arm
 from extractor.pdf import PdfDocument
 from extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
-NUM = r"-?\d+(?:\.\d+)?"
-_PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|adults|adolescents|women|men|"
-           r"mothers|parents|employees|caregivers|children|respondents|users|volunteers)")
-_TOTAL_PATTERNS = [
-    re.compile(rf"(?:of the|a total of|in total,?|overall,?|altogether,?)\s+(\d{{2,5}})\s+(?:\w+\s+){{0,3}}{_PEOPLE}"
-               r"\s+(?:who\s+were\s+|were\s+)?(?:randomly\s+assigned|randomi[sz]ed|allocated)", re.I),
-    re.compile(rf"(\d{{2,5}})\s+(?:\w+\s+){{0,3}}{_PEOPLE}\s+(?:were\s+)?(?:randomly\s+assigned|randomi[sz]ed)", re.I),
-    re.compile(r"n\s*=\s*(\d{2,5})\)?\s+(?:\w+\s+){0,3}(?:were\s+)?(?:randomly\s+assigned|randomi[sz]ed)", re.I),
-    re.compile(r"\brandomi[sz]ed\s*\(\s*n\s*=\s*(\d{2,5})\s*\)", re.I),
-]
-_ALLOC_PAIR = re.compile(
-    r"(\d{1,5})\s+(?:were\s+)?(?:allocated|assigned|randomi[sz]ed)\s+to\s+(?:the\s+)?([A-Za-z][\w\- ]{1,40}?)\s+"
-    r"(?:group|arm|condition)\s+and\s+(\d{1,5})\s+to\s+(?:the\s+)?([A-Za-z][\w\- ]{1,40}?)\s+(?:group|arm|condition)",
-    re.I)
-_PER_GROUP_FLOW = re.compile(
-    r"in\s+the\s+([A-Za-z][\w\- ]{1,40}?)\s+(?:group|arm|condition),?\s+(\d{1,5})\s+(?:participants\s+)?were\s+"
-    r"(?:lost\s+to\s+follow[- ]?up|discontinued|withdr[ae]wn?|dropped\s+out)[^.;]*?(?:and|,)\s+(\d{1,5})\s+"
-    r"were\s+analy[sz]ed", re.I)
-_BOX_ALLOC = re.compile(r"allocated\s+to\s+([A-Za-z][\w\- ]{0,40}?)\s*\(\s*n\s*=\s*(\d{1,5})\s*\)", re.I)
-_BOX_LOST = re.compile(r"(?:lost\s+to\s+follow[- ]?up|discontinued(?:\s+intervention)?)[^()\n]{0,40}\(\s*n\s*=\s*"
-                       r"(\d{1,5})\s*\)", re.I)
-_BOX_ANALYSED = re.compile(r"analy[sz]ed\s*\(\s*n\s*=\s*(\d{1,5})\s*\)", re.I)
-_ARM_HEADER = re.compile(r"([A-Za-z][\w\-/+]*(?:\s+[A-Za-z][\w\-/+]*){0,2})?\s*\(\s*n\s*=\s*(\d{1,5})\s*\)", re.I)
-_HEADER_STOP = {"measure", "measures", "characteristic", "characteristics", "variable", "variables", "outcome",
-                "outcomes", "scale", "item", "items", "m", "sd", "mean", "se", "±"}
-_TOTAL_COLUMN = {"all", "total", "overall", "whole", "sample"}
-_CELL_PAREN = re.compile(rf"({NUM})\s*\(\s*({NUM})\s*\)")
-_CELL_PM = re.compile(rf"({NUM})\s*±\s*({NUM})")
-_TRAILING_NUMS = re.compile(rf"((?:\s+{NUM})+)\s*$")
-_TIMEPOINT = re.compile(r"(post[- ]?(?:intervention|treatment|test)|\d+\s*(?:-\s*)?(?:weeks?|months?|days?)|"
-                        r"follow[- ]?up|end of (?:treatment|intervention))", re.I)
-
-
-def _norm(text: str) -> str:
-    """Unicode minus/dashes to '-', collapse spaces: numbers then parse with plain regexes."""
-    return re.sub(r"[ \t]+", " ", text.replace("\u2212", "-").replace("\u2013", "–"))
-
-
-def _num(text: str) -> float:
-    return float(text)
+_RANK = {"prose": 0, "diagram": 1, "table": 2}
 
 
 @dataclass
-class _Table:
+class _Candidate:
+    value: int
     page: int
-    caption: str
-    kind: str  # baseline | outcome
-    timepoint: str
-    arms: list[tuple[str, int, str]]  # (name, n, header line)
-    rows: list[tuple[str, list[tuple[float, float]], str]]  # (label, [(mean, sd) per arm], line)
-    declared_mean_sd: bool
+    quote: str
+    source: str
 
 
-def _clean_arm_name(name: str | None) -> str:
-    words = [w for w in (name or "").split() if w.lower() not in _HEADER_STOP]
-    return " ".join(words).strip(" ,;:")
-
-
-def _header_arms(line: str, previous: str) -> list[tuple[str, int]]:
-    found = [(_clean_arm_name(m.group(1)), int(m.group(2))) for m in _ARM_HEADER.finditer(line)]
-    if len(found) >= 2 and sum(1 for name, _ in found if name) <= 1:
-        # names on the line above: "All Empagliflozin Placebo" / "Characteristic (n=105) (n=52) (n=53)"
-        names = [w for w in previous.split() if w.lower() not in _HEADER_STOP]
-        if len(names) >= len(found):
-            found = [(nm, n) for nm, (_, n) in zip(names[-len(found):], found)]
-    return found
-
-
-def _row_cells(line: str, n_arms: int, separate: bool) -> tuple[str, list[tuple[float, float]]] | None:
-    for pattern in (_CELL_PM, _CELL_PAREN):
-        cells = list(pattern.finditer(line))
-        if len(cells) >= n_arms:
-            label = line[:cells[0].start()].strip(" :")
-            return label, [(_num(c.group(1)), _num(c.group(2))) for c in cells]
-    if separate:
-        tail = _TRAILING_NUMS.search(line)
-        if tail:
-            nums = [float(x) for x in tail.group(1).split()]
-            if len(nums) >= 2 * n_arms and len(nums) % 2 == 0:
-                label = line[:tail.start()].strip(" :")
-                return label, [(nums[i], nums[i + 1]) for i in range(0, len(nums), 2)]
+def match_arm(name: str, arms: list[Arm]) -> Arm | None:
+    """The arm a printed name refers to: same words, else one kind word (control, intervention) shared."""
+    hits = [a for a in arms if same_arm(name, a.name)]
+    if len(hits) == 1:
+        return hits[0]
+    key = name_key(name)
+    for words in ALIASES.values():
+        if any(w in key.split() or w == key for w in words):
+            kin = [a for a in arms
+                   if any(w in name_key(a.name).split() or w == name_key(a.name) for w in words)]
+            if len(kin) == 1:
+                return kin[0]
     return None
 
 
-def _caption_kind(caption: str) -> tuple[str, str]:
-    low = caption.lower()
-    if "baseline" in low or "characteristic" in low or "demographic" in low:
-        return "baseline", "baseline"
-    match = _TIMEPOINT.search(caption)
-    timepoint = re.sub(r"\s+", " ", match.group(1).lower()) if match else "post"
-    if timepoint.startswith("post") or timepoint.startswith("end of"):
-        timepoint = "post"
-    return "outcome", timepoint
-
-
-def find_tables(doc: PdfDocument) -> list[_Table]:
-    """Tables with per-arm columns: a caption, a header naming arms with (n = X), then rows of cells."""
-    tables: list[_Table] = []
-    for page in doc.pages:
-        lines = [_norm(x) for x in page.lines.split("\n")]
-        i = 0
-        while i < len(lines):
-            if not re.match(r"^\s*table\s+\d+", lines[i], re.I):
-                i += 1
-                continue
-            caption = lines[i] + (" " + lines[i + 1] if i + 1 < len(lines) and "(n" not in lines[i + 1].lower()
-                                  else "")
-            kind, timepoint = _caption_kind(caption)
-            j, arms, header_line = i + 1, [], ""
-            while j < min(i + 6, len(lines)) and not arms:
-                found = _header_arms(lines[j], lines[j - 1])
-                if len(found) >= 2:
-                    arms, header_line = found, lines[j]
-                j += 1
-            if not arms:
-                i += 1
-                continue
-            if arms[0][0].lower() in _TOTAL_COLUMN or (
-                    len(arms) >= 3 and arms[0][1] == sum(n for _, n in arms[1:])):
-                arms = arms[1:]
-            separate = j < len(lines) and re.match(r"^\s*(?:mean\s+sd\s*)+$", lines[j], re.I) is not None
-            declared = bool(re.search(r"\bM\s*\(SD\)|mean\s*\(SD\)|M\s*±\s*SD|mean\s*±\s*SD", header_line, re.I)
-                            or separate)
-            rows = []
-            k = j + (1 if separate else 0)
-            while k < len(lines) and not re.match(r"^\s*table\s+\d+", lines[k], re.I):
-                parsed = _row_cells(lines[k], len(arms), separate)
-                if parsed and parsed[0]:
-                    rows.append((parsed[0], parsed[1][-len(arms):], lines[k]))
-                elif rows and not parsed and not re.search(r"\d", lines[k]) and len(lines[k]) > 60:
-                    break  # prose after the table
-                k += 1
-            tables.append(_Table(page.number, caption.strip(), kind, timepoint,
-                                 [(name or f"arm {n + 1}", size, header_line) for n, (name, size) in enumerate(arms)],
-                                 rows, declared))
-            i = k
-    return tables
-
-
-def _is_mean_sd_row(label: str, declared: bool) -> bool:
-    low = label.lower()
-    if "n (%)" in low or "%" in low or "median" in low or "iqr" in low or "no." in low:
-        return False
-    return declared or "mean" in low or "sd" in low
-
-
-def _match_arm(name: str, arms: list[Arm]) -> Arm | None:
-    low = name.lower()
-    for arm in arms:
-        a = arm.name.lower()
-        if a == low or a in low or low in a:
-            return arm
-    aliases = {"intervention": ("experimental", "treatment", "intervention"), "control": ("control", "waitlist",
-                                                                                            "wait-list", "usual")}
-    for arm in arms:
-        for key, words in aliases.items():
-            if key in low and any(w in arm.name.lower() for w in words):
-                return arm
-    return None
+def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
+    """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's."""
+    names: list[str] = []
+    with_n = [t for t in tables if any(a.n is not None for a in t.arms)]
+    for group in ([t for t in with_n if t.kind == "baseline"], with_n, tables):
+        if group:
+            for a in group[0].arms:  # once each: a table may repeat its arms under time point headings
+                if not a.total and not any(same_arm(a.name, n) for n in names):
+                    names.append(a.name)
+            return names
+    for c in counts:
+        if c.source == "prose" and c.arm and not any(same_arm(c.arm, n) for n in names):
+            names.append(c.arm)
+    if len(names) >= 2:
+        return names
+    diagram = [c for c in counts if c.source == "diagram" and c.field == "n_randomised"]
+    names = [c.arm for c in diagram]
+    return names if len(names) >= 2 and len({name_key(n) for n in names}) == len(names) else []
 
 
 def extract(doc: PdfDocument) -> ExtractionResult:
-    """Run every rule over the document and assemble arms, outcomes and evidence."""
+    """Run every rule over the document and assemble arms, counts, values and evidence."""
     result = ExtractionResult(path=doc.path)
-    evidence = result.evidence
-    tables = find_tables(doc)
+    counts = prose_counts(doc.pages) + diagram_counts(doc.pages)
+    prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
+    tables = find_tables(doc.pages, prose_names)
+    result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
 
-    # Arms from the first baseline table (else the first table), n there = baseline (randomised) n.
-    base_tables = [t for t in tables if t.kind == "baseline"] or tables[:1]
-    if base_tables:
-        for name, n, header in base_tables[0].arms:
-            result.arms.append(Arm(name=name, n_randomised=n))
-            evidence.append(Evidence(field=f"arms[{len(result.arms) - 1}].n_randomised", value=n,
-                                     page=base_tables[0].page, quote=header))
-
-    _consort(doc, result)
+    candidates: dict[tuple[int, str], list[_Candidate]] = {}
+    _count_candidates(counts, result, candidates)
+    _table_candidates(tables, result, candidates)
+    _settle_counts(result, candidates)
+    _total(doc, result)
+    for table in tables:
+        _table_values(table, result)
 
     if result.n_total is None and len(result.arms) >= 2 and all(a.n_randomised for a in result.arms):
-        result.warnings.append("total N not stated; taken as the sum of the arms")
-
-    for table in tables:
-        for idx, (label, cells, line) in enumerate(table.rows):
-            if not _is_mean_sd_row(label, table.declared_mean_sd):
-                continue
-            for (name, n, _header), (mean, sd) in zip(table.arms, cells):
-                arm = _match_arm(name, result.arms)
-                if table.kind == "baseline" and arm is not None:
-                    b = Baseline(measure=label, mean=mean, sd=sd, n=n)
-                    arm.baselines.append(b)
-                    if arm.baseline.measure is None:
-                        arm.baseline = b
-                    ai = result.arms.index(arm)
-                    bi = len(arm.baselines) - 1
-                    evidence += [Evidence(field=f"arms[{ai}].baselines[{bi}].mean", value=mean, page=table.page,
-                                          quote=line),
-                                 Evidence(field=f"arms[{ai}].baselines[{bi}].sd", value=sd, page=table.page,
-                                          quote=line)]
-                elif table.kind == "outcome":
-                    result.outcomes.append(Outcome(arm=arm.name if arm else name, measure=label,
-                                                   timepoint=table.timepoint, mean=mean, sd=sd, n=n))
-                    oi = len(result.outcomes) - 1
-                    evidence += [Evidence(field=f"outcomes[{oi}].mean", value=mean, page=table.page, quote=line),
-                                 Evidence(field=f"outcomes[{oi}].sd", value=sd, page=table.page, quote=line),
-                                 Evidence(field=f"outcomes[{oi}].n", value=n, page=table.page, quote=_header)]
+        result.warnings.append("total N not stated; the arms sum to "
+                               f"{sum(a.n_randomised or 0 for a in result.arms)}")
+    for i, arm in enumerate(result.arms):
+        if arm.n_dropout is None and arm.n_randomised is not None and arm.n_analysed is not None:
+            arm.n_dropout = arm.n_randomised - arm.n_analysed
+            result.warnings.append(f"arms[{i}].n_dropout computed as randomised - analysed")
+    skipped = sum(t.skipped for t in tables)
+    if skipped:
+        result.warnings.append(f"{skipped} table row(s) with numbers could not be matched to the arm columns")
     if not result.arms:
-        result.warnings.append("no arms found (no table header with '(n = X)' per group, no CONSORT allocation)")
+        result.warnings.append("no arms found (no table header with '(n = X)' per group, no CONSORT "
+                               "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
     return result
 
 
-def _sentences(text: str) -> str:
-    return re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
+def _total(doc: PdfDocument, result: ExtractionResult) -> None:
+    """Total N: the most trusted statement, unless another statement equals the arms' sum."""
+    found = total_candidates(doc.pages)
+    if not found:
+        return
+    arm_sum = sum(a.n_randomised or 0 for a in result.arms)
+    if len(result.arms) >= 2 and all(a.n_randomised for a in result.arms) and found[0][0] != arm_sum:
+        found = [f for f in found if f[0] == arm_sum] or found
+    value, page, quote = found[0]
+    result.n_total = value
+    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote))
 
 
-def _consort(doc: PdfDocument, result: ExtractionResult) -> None:
-    """Total N, allocation per arm, losses and analysed counts from prose or a CONSORT diagram."""
-    evidence = result.evidence
-    for page in doc.pages:
-        prose = _norm(_sentences(page.text))
-        if result.n_total is None:
-            for pattern in _TOTAL_PATTERNS:
-                m = pattern.search(prose) or pattern.search(_norm(page.lines))
-                if m:
-                    result.n_total = int(m.group(1))
-                    evidence.append(Evidence(field="n_total", value=result.n_total, page=page.number,
-                                             quote=m.group(0)))
-                    break
-        for m in _ALLOC_PAIR.finditer(prose):
-            for n_text, name in ((m.group(1), m.group(2)), (m.group(3), m.group(4))):
-                _set_arm(result, name, "n_randomised", int(n_text), page.number, m.group(0))
-        for m in _PER_GROUP_FLOW.finditer(prose):
-            _set_arm(result, m.group(1), "n_dropout", int(m.group(2)), page.number, m.group(0))
-            _set_arm(result, m.group(1), "n_analysed", int(m.group(3)), page.number, m.group(0))
-        lines = _norm(page.lines)
-        allocs = list(_BOX_ALLOC.finditer(lines))
-        if len(allocs) >= 2 and not any(e.field.endswith("n_randomised") and e.page == page.number
-                                        for e in evidence):
-            for m in allocs[:2]:
-                _set_arm(result, m.group(1) or "intervention", "n_randomised", int(m.group(2)), page.number,
-                         m.group(0))
-            arms = result.arms[:2]
-            for field, pattern in (("n_dropout", _BOX_LOST), ("n_analysed", _BOX_ANALYSED)):
-                found = list(pattern.finditer(lines))
-                if len(found) == 2:
-                    for arm, m in zip(arms, found):
-                        _set_arm(result, arm.name, field, int(m.group(1)), page.number, m.group(0))
-    for i, arm in enumerate(result.arms):
-        if arm.n_dropout is None and arm.n_randomised is not None and arm.n_analysed is not None:
-            arm.n_dropout = arm.n_randomised - arm.n_analysed
-            result.warnings.append(f"arms[{i}].n_dropout computed as randomised - analysed")
+def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
+    candidates.setdefault((arm, field), []).append(cand)
 
 
-def _set_arm(result: ExtractionResult, name: str, field: str, value: int, page: int, quote: str) -> None:
-    arm = _match_arm(name.strip(), result.arms)
-    if arm is None:
-        arm = Arm(name=name.strip())
-        result.arms.append(arm)
-    old = getattr(arm, field)
-    if old is not None and old != value:
-        result.warnings.append(f"{arm.name}: {field} is {old} in one place and {value} in another (page {page})")
-        if field == "n_randomised":
-            return  # the table header's baseline n stays; the disagreement goes to a human via the warning
-    setattr(arm, field, value)
-    result.evidence.append(Evidence(field=f"arms[{result.arms.index(arm)}].{field}", value=value, page=page,
-                                    quote=quote))
+def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict) -> None:
+    """Counts from sentences (by arm name) and from a flow diagram (by name, else by column position)."""
+    arms = result.arms
+    for c in counts:
+        if c.source != "prose":
+            continue
+        arm = match_arm(c.arm, arms)
+        if arm is not None:
+            _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "prose"))
+    diagram = [c for c in counts if c.source == "diagram"]
+    columns = sorted({c.position for c in diagram if c.position is not None})
+    by_name = {col: match_arm(next(c.arm for c in diagram if c.position == col), arms) for col in columns}
+    named = all(by_name.values()) and len({id(a) for a in by_name.values()}) == len(columns)
+    if not named and len(columns) == len(arms) >= 2:
+        by_name = {col: arms[i] for i, col in enumerate(columns)}
+        result.warnings.append("flow diagram boxes do not name the arms apart; columns taken left to right "
+                               "as " + ", ".join(a.name for a in arms))
+    elif not named:
+        return
+    for c in diagram:
+        arm = by_name.get(c.position)
+        if arm is not None:
+            _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "diagram"))
+
+
+def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:
+    """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed."""
+    arms = result.arms
+    for table in tables:
+        for tarm in table.arms:
+            arm = None if tarm.total or tarm.n is None else match_arm(tarm.name, arms)
+            if arm is None:
+                continue
+            i = arms.index(arm)
+            cand = _Candidate(tarm.n, table.page, tarm.quote, "table")
+            if table.kind == "baseline" and table.population != "analysed":
+                direct = [c for c in candidates.get((i, "n_analysed"), []) if c.source != "table"]
+                if table.population == "randomised" or not any(c.value == tarm.n for c in direct):
+                    _add(candidates, i, "n_randomised", cand)
+            elif table.population == "analysed" or table.kind == "outcome":
+                _add(candidates, i, "n_analysed", cand)
+
+
+def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
+    """Each arm's count from its most direct source; a disagreeing source becomes a warning."""
+    for (i, field), cands in sorted(candidates.items()):
+        cands.sort(key=lambda c: _RANK[c.source])
+        best = cands[0]
+        arm = result.arms[i]
+        setattr(arm, field, best.value)
+        result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
+                                        quote=best.quote))
+        for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
+            if field == "n_analysed" and other.source == "table":
+                continue  # an outcome table often counts fewer (one outcome's completers)
+            result.warnings.append(f"{arm.name}: {field} is {best.value} (page {best.page}) but "
+                                   f"{other.value} on page {other.page}")
+
+
+def _table_values(table: Table, result: ExtractionResult) -> None:
+    """A table's means and SDs as baselines (baseline tables) or outcomes, each with its evidence."""
+    arms, evidence = result.arms, result.evidence
+    for v in table.values:
+        tarm: TableArm = table.arms[v.arm]
+        arm = match_arm(tarm.name, arms)
+        if table.kind == "baseline":
+            if arm is None:
+                continue
+            b = Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n)
+            arm.baselines.append(b)
+            if arm.baseline.measure is None:
+                arm.baseline = b
+            path = f"arms[{arms.index(arm)}].baselines[{len(arm.baselines) - 1}]"
+            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
+                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
+        else:
+            result.outcomes.append(Outcome(arm=arm.name if arm else tarm.name, measure=v.measure, mean=v.mean,
+                                           timepoint=v.timepoint or table.timepoint, sd=v.sd, n=v.n))
+            path = f"outcomes[{len(result.outcomes) - 1}]"
+            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
+                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
+            if v.n is not None:
+                n_quote = v.quote if v.n != tarm.n else tarm.quote
+                evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))

@@ -1,0 +1,166 @@
+"""Benchmark: our simulated screening against ASReview's default model, same data, same priors, same seeds.
+
+For each labelled set in ../shared/data/screening and each seed, our simulation (``screener.simulate``, the
+default ranker) draws one included and one excluded prior record; ASReview (its default model, in its own
+venv ``bench/.venv-asreview``, made by ``bench/_asreview_venv.sh`` from PyPI) starts from those same rows
+with ``--seed`` set to the same number. Both screening orders are scored here by the same functions
+(``screener.simulate.wss`` / ``rrf``), over the records screened after the priors, so only the models differ.
+ASReview stops at the last include (its default); the unscreened rest are all excludes, so padding them
+changes neither metric.
+
+Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2] [--only adhd] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from screener.labelled import read_labelled_csv
+from screener.ranker import DEFAULT_RANKER, RANKERS
+from screener.simulate import rrf, run_simulation, screened_to_reach, wss
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "screening"
+VENV_SCRIPT = HERE / "_asreview_venv.sh"
+RUNNER = HERE / "_asreview_runner.py"
+ASREVIEW_PY = HERE / ".venv-asreview" / "bin" / "python"
+
+
+def ensure_asreview() -> None:
+    """Create the separate ASReview venv if it is missing (pip install from PyPI, never into .venv)."""
+    subprocess.run(["bash", str(VENV_SCRIPT)], check=True)
+
+
+def run_asreview(path: Path, priors: list[int], seed: int, ai: str | None) -> dict[str, Any]:
+    """One ASReview simulation in its own venv; the JSON its runner prints."""
+    cmd = [str(ASREVIEW_PY), str(RUNNER), str(path), "--prior-idx", *map(str, priors), "--seed", str(seed)]
+    if ai:
+        cmd += ["--ai", ai]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ASReview failed on {path.name} seed {seed}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def after_priors(labels: np.ndarray, order: list[int], priors: list[int]) -> np.ndarray:
+    """Labels in screening order after the priors, padded with the (all-exclude) records never screened."""
+    if sorted(order[:len(priors)]) != sorted(priors):
+        raise RuntimeError("the screening order does not start with the prior records")
+    if len(set(order)) != len(order):
+        raise RuntimeError("a record was screened twice")
+    seen = labels[np.asarray(order[len(priors):], dtype=int)]
+    missing = labels.size - len(order)
+    if missing and labels.sum() != labels[np.asarray(order, dtype=int)].sum():
+        raise RuntimeError("the run stopped before finding every include")
+    return np.concatenate([seen, np.zeros(missing, dtype=int)])
+
+
+def metrics(after: np.ndarray) -> dict[str, float]:
+    """WSS@95, recall after 10 % screened (RRF@10) and records to 95 % recall, for one screening order."""
+    return {"wss95": wss(after, 0.95), "recall10": rrf(after, 0.10), "n95": float(screened_to_reach(after, 0.95))}
+
+
+def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None) -> dict[str, Any]:
+    """Both sides on every seed for one labelled set."""
+    data = read_labelled_csv(path)
+    labels = np.asarray(data.labels, dtype=int)
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        ours = run_simulation(data.texts, data.labels, ranker=ranker, seed=seed)
+        ours_s = time.perf_counter() - t0
+        ours_m = metrics(after_priors(labels, ours.order, ours.prior_ids))
+        if abs(ours_m["wss95"] - ours.wss95) > 1e-12 or abs(ours_m["recall10"] - ours.rrf10) > 1e-12:
+            raise RuntimeError(f"{path.name}: rescoring our order disagrees with screener.simulate's own metrics")
+        t0 = time.perf_counter()
+        asr = run_asreview(path, ours.prior_ids, seed, ai)
+        asr_s = time.perf_counter() - t0
+        if asr["labels"] != data.labels:
+            raise RuntimeError(f"{path.name}: ASReview read different rows or labels than screener.labelled")
+        if asr["refused_connections"]:
+            raise RuntimeError(f"ASReview tried to reach the network: {asr['refused_connections']}")
+        asr_m = metrics(after_priors(labels, asr["order"], ours.prior_ids))
+        runs.append({"seed": seed, "priors": ours.prior_ids, "ours": ours_m, "asreview": asr_m,
+                     "ours_seconds": ours_s, "asreview_seconds": asr_s, "asreview_screened": len(asr["order"]),
+                     "asreview_version": asr["asreview"], "asreview_ai": asr["ai"]})
+        print(f"  {path.stem} seed {seed}: ours WSS@95 {ours_m['wss95']:.3f} R@10 {ours_m['recall10']:.3f} "
+              f"({ours_s:.1f} s) | ASReview WSS@95 {asr_m['wss95']:.3f} R@10 {asr_m['recall10']:.3f} "
+              f"({asr_s:.1f} s)", file=sys.stderr, flush=True)
+    return {"dataset": path.stem, "n": len(labels), "included": int(labels.sum()), "runs": runs}
+
+
+def _mean_sd(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.3f}±{sd:.3f}"
+
+
+def verdict(ours: list[float], theirs: list[float], margin: float = 0.01) -> str:
+    """'ours', 'ASReview' or 'tie' by mean, a difference under ``margin`` being a tie."""
+    diff = statistics.fmean(ours) - statistics.fmean(theirs)
+    return "tie" if abs(diff) < margin else ("ours" if diff > 0 else "ASReview")
+
+
+def print_table(results: list[dict[str, Any]], ranker: str) -> None:
+    """Side-by-side means ± SD over seeds, with the better side per metric."""
+    first = results[0]["runs"][0]
+    print(f"\nours: screener.simulate, ranker {ranker!r}; ASReview {first['asreview_version']}, model "
+          f"{first['asreview_ai']!r}; priors 1 include + 1 exclude, same rows and seeds on both sides; "
+          f"mean±SD over seeds {[r['seed'] for r in results[0]['runs']]}")
+    head = (f"{'dataset':<38s} {'N':>5s} {'incl':>4s} | {'WSS@95 ours':>12s} {'ASReview':>12s} {'better':>8s} | "
+            f"{'R@10% ours':>12s} {'ASReview':>12s} {'better':>8s} | {'n@95 ours':>9s} {'ASR':>6s} | "
+            f"{'s/run ours':>10s} {'ASR':>6s}")
+    print(head)
+    print("-" * len(head))
+    for res in results:
+        runs = res["runs"]
+        o = {k: [r["ours"][k] for r in runs] for k in ("wss95", "recall10", "n95")}
+        a = {k: [r["asreview"][k] for r in runs] for k in ("wss95", "recall10", "n95")}
+        print(f"{res['dataset'][:38]:<38s} {res['n']:5d} {res['included']:4d} | "
+              f"{_mean_sd(o['wss95']):>12s} {_mean_sd(a['wss95']):>12s} {verdict(o['wss95'], a['wss95']):>8s} | "
+              f"{_mean_sd(o['recall10']):>12s} {_mean_sd(a['recall10']):>12s} "
+              f"{verdict(o['recall10'], a['recall10']):>8s} | "
+              f"{statistics.fmean(o['n95']):9.0f} {statistics.fmean(a['n95']):6.0f} | "
+              f"{statistics.fmean(r['ours_seconds'] for r in runs):10.1f} "
+              f"{statistics.fmean(r['asreview_seconds'] for r in runs):6.1f}")
+    all_o = [r["ours"]["wss95"] for res in results for r in res["runs"]]
+    all_a = [r["asreview"]["wss95"] for res in results for r in res["runs"]]
+    print(f"\nmean WSS@95 over every set and seed: ours {statistics.fmean(all_o):.3f}, "
+          f"ASReview {statistics.fmean(all_a):.3f} ('better': mean difference of at least 0.01)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", nargs="+", help="datasets whose file name contains one of these words")
+    parser.add_argument("--ranker", choices=sorted(RANKERS), default=DEFAULT_RANKER)
+    parser.add_argument("--ai", default=None, help="ASReview model config (default: ASReview's default)")
+    parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # table after the progress lines
+    files = sorted(DATA.glob("*.csv"), key=lambda p: p.stat().st_size)
+    if args.only:
+        files = [f for f in files if any(w.lower() in f.name.lower() for w in args.only)]
+    if not files:
+        print(f"skipped: no labelled sets in {DATA}")
+        return 0
+    started = time.perf_counter()
+    ensure_asreview()
+    results = [one_dataset(path, args.seeds, args.ranker, args.ai) for path in files]
+    print_table(results, args.ranker)
+    print(f"total wall time {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Table body lines: the label, then the cells ("M (SD)", "M ± SD", numbers, "n (%)", ranges, P values).
+
+A line's cells are its trailing run of number-like words, so labels may hold numbers ("Type 2
+diabetes", "IL-6"). Footnote marks are dropped (raised marks, and marks glued to a number such as
+"12.3a" or "0.04†"); a raised digit glued to a unit ("kg/m2") stays in the label. Minus signs of
+any kind, also printed apart from their number ("− 0.12"), are read as "-".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractor._layout import Word
+from extractor._text import FOOTNOTE_MARKS, NUM, norm
+
+N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
+# A word that belongs to the cells at the end of a row: a number with brackets, signs, marks; ±; "to"; a dash.
+_CELLISH = re.compile(rf"^(?:[(\[]?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
+                      r"[(\[]?[-–—]+[)\]]?|"
+                      rf"±|to|[<>≤≥]|NA|NR|N/A|ns|[{FOOTNOTE_MARKS}]+)$")
+_MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,]|$)")
+_CELL = re.compile(
+    rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
+    rf"(?P<count>(?P<c0>\d+)\s*\(\s*(?P<c1>{N})\s*%\s*\))|"
+    rf"(?P<pair>(?P<p0>{N})\s*\(\s*(?P<p1>{N})\s*\))|"
+    rf"(?P<pm>(?P<m0>{N})\s*±\s*(?P<m1>{N}))|"
+    rf"(?P<p>[<>≤≥]\s*{N})|"
+    rf"(?P<num>(?P<n0>{N})%?)|"
+    r"(?P<empty>[-—]|NA|NR|N/A|ns)")
+
+
+_RAISED_MARK = re.compile(rf"[\w{FOOTNOTE_MARKS},]{{1,3}}")
+
+
+@dataclass
+class Cell:
+    """One value cell of a line and where it is printed."""
+
+    kind: str  # pair "M (SD)", pm "M ± SD", num, count "n (%)", range, p, empty
+    a: float | None
+    b: float | None
+    x0: float
+    x1: float
+
+    @property
+    def x(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+def drop_marks(words: list[Word]) -> list[Word]:
+    """Footnote marks printed as raised small text carry no value: "N = 10 ¹" is n = 10."""
+    return [w for w in words if not (w.mark == "sup" and _RAISED_MARK.fullmatch(w.text))]
+
+
+def _exponent(word: Word, line: list[Word]) -> bool:
+    """A raised digit glued to a unit ("m2", "msec2") is part of the label, not a footnote mark."""
+    before = [w for w in line if w.x1 <= word.x0 + 0.5 and w is not word]
+    return word.mark == "sup" and word.text.isdigit() and bool(before) and \
+        word.x0 - before[-1].x1 < 0.15 * word.size and before[-1].text[-1:].isalpha()
+
+
+def _glue_signs(words: list[Word]) -> list[Word]:
+    """A minus printed as its own word before a number ("− 0.12") joins it."""
+    out: list[Word] = []
+    for w in words:
+        prev = out[-1] if out else None
+        if prev is not None and norm(prev.text) == "-" and w.text[:1].isdigit() \
+                and w.x0 - prev.x1 < 0.6 * w.size:
+            out[-1] = Word("-" + w.text, prev.x0, w.x1, w.base, w.size, w.mark)
+        else:
+            out.append(w)
+    return out
+
+
+def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
+    """A body line as its label words and its cells (the trailing run of number-like words)."""
+    every = words = _glue_signs(words)
+    words = drop_marks(words)
+    start = len(words)
+    while start > 0 and _CELLISH.match(norm(words[start - 1].text)):
+        start -= 1
+    tail = words[start:]
+    label = [w for w in every if (start == len(words) or w.x0 < words[start].x0) and
+             (w in words[:start] or _exponent(w, every))]
+    if not tail or not any(ch.isdigit() for w in tail for ch in w.text):
+        return label, []
+    text, spans = "", []
+    for w in tail:
+        piece = _MARK_AFTER_NUM.sub("", norm(w.text))
+        if text:
+            text += " "
+        spans.append((len(text), len(text) + len(piece), w))
+        text += piece
+    cells = []
+    for m in _CELL.finditer(text):
+        hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
+        if not hit or not m.group().strip():
+            continue
+        kind = next(k for k in ("range", "count", "pair", "pm", "p", "num", "empty") if m.group(k))
+        a = b = None
+        if kind == "pair":
+            a, b = float(m.group("p0")), float(m.group("p1"))
+        elif kind == "pm":
+            a, b = float(m.group("m0")), float(m.group("m1"))
+        elif kind == "num":
+            a = float(m.group("n0"))
+            kind = "pct" if m.group().endswith("%") else "num"
+        elif kind == "count":
+            a, b = float(m.group("c0")), float(m.group("c1"))
+        cells.append(Cell(kind, a, b, hit[0].x0, hit[-1].x1))
+    return label, cells

@@ -1,0 +1,181 @@
+"""Participant flow: total N randomised, and per arm the numbers randomised, lost and analysed.
+
+Prose is read sentence by sentence on the reading-order text ("105 were randomly assigned (52 to
+empagliflozin and 53 to placebo)", "dabigatran (N = 99) or warfarin (N = 101)", "Six patients in
+the empagliflozin group and three in the placebo group withdrew", "(46 in the empagliflozin group
+and 50 in the placebo group)" in a sentence about the analysis). A CONSORT diagram is read column by
+column from word positions, so boxes of two arms printed side by side (at slightly different
+heights) are not mixed up; boxes that name both arms alike are told apart by position only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+from extractor._layout import join_words
+from extractor._text import COUNT, count_value, norm, sentences
+
+PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
+          r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")
+_RAND = r"(?:randomly\s+(?:assigned|allocated)|randomi[sz]ed)"
+_WORDS = r"(?:[\w-]+\s+)"
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a diagram box, then the rest
+    _rx(rf"(?:a\s+total\s+of|in\s+total,?|overall,?|altogether,?)\s+{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b"
+        rf".{{0,160}}?\b(?:were|was)\s+(?:subsequently\s+|then\s+)?{_RAND}"),
+    _rx(rf"\b{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b(?:(?!\d).){{0,100}}?\b(?:were|was)\s+"
+        rf"(?:subsequently\s+|then\s+|finally\s+)?{_RAND}"),
+    _rx(rf"(?:^|[,;:]\s+|\band\s+|\bwhom,?\s+){COUNT}\s+{_WORDS}{{0,5}}?(?:and\s+)?(?:were|was)\s+{_RAND}"
+        r"(?!\s+to\s+(?:the\s+)?[\w-]+\s+(?:group|arm)\s+and)"),
+    _rx(rf"\bn\s*=\s*(\d{{2,5}})\)?\s+{_WORDS}{{0,4}}?(?:and\s+)?(?:were\s+)?{_RAND}"),
+    _rx(r"\brandomi[sz]ed\s*\(\s*n\s*=\s*(\d{2,5})\s*\)"),
+    _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\s+underwent\s+(?:\d:\d\s+)?randomi[sz]ation"),
+    _rx(rf"\brandomi[sz]ed\s+{_WORDS}{{0,3}}(?:trial|study)\s+(?:that\s+)?(?:involved|included|enrolled)\s+"
+        rf"{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}"),
+    _rx(rf"\(?{COUNT}\s+{PEOPLE}\)?\s+(?:have\s+been|were|was)\s+(?:included|enrolled)\s+in\s+the\s+(?:trial|study)"),
+]
+_NAME = r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)"
+_GROUP = r"(?:\s+(?:group|arm|condition))?"
+_THE = r"(?:the\s+)?"
+_PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
+                      r"[nN]\s*=\s*(\d{1,5})\s*\)")
+_TO_PAIR = _rx(rf"(\d{{1,5}})\s+(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
+               r"to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+)(\d{{1,5}})\s+(?:were\s+)?(?:\w+\s+)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s*$)")
+_IN_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}\s*[,;]?\s*(?:and\s+)?{COUNT}\s+"
+               rf"(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s+\w|\s*$)")
+_OF_THE = _rx(rf"\bof\s+the\s+(\d{{1,5}})\s+{PEOPLE}\s+(?:randomly\s+assigned|randomi[sz]ed|allocated)\s+"
+              rf"(?:in)?to\s+{_THE}{_NAME}{_GROUP},\s*(\d{{1,5}})\s+(?:remained|completed|were\s+"
+              r"(?:included\s+in\s+the\s+analysis|analy[sz]ed)|had\s+complete)")
+_GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+)?were\s+"
+                  r"(?:lost\s+to\s+follow[- ]?up|discontinued|withdr[ae]wn?|dropped\s+out)[^.;]*?(?:and|,)\s+"
+                  r"(\d{1,5})\s+were\s+analy[sz]ed")
+_LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|"
+            r"did\s+not\s+(?:complete|receive)")
+_ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
+_ALLOCATION = _rx(r"randomi[sz]|assigned|allocated")
+_N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
+_BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}(.{{0,40}}?)\s*{_N_BOX}")
+_BOX_LOST = _rx(rf"lost\s+to\s+follow[- ]?up[^()]{{0,30}}(?:\([^()]*\)\s*)?{_N_BOX}")
+_BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
+
+
+@dataclass
+class Count:
+    field: str  # n_randomised | n_analysed | n_dropout
+    arm: str  # the arm as printed ("" when only its position in a diagram is known)
+    value: int
+    page: int
+    quote: str
+    source: str  # prose | diagram
+    position: int | None = None  # column of a flow diagram, left to right
+
+
+def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[extractor.pdf.Page]
+    """Every (N randomised, page, quote) statement in the paper, the most trusted kind first."""
+    texts = [(p.number, sentences(p.text), norm(p.lines)) for p in pages]
+    out = []
+    for pattern in TOTAL_PATTERNS:
+        for number, sents, lines in texts:
+            for text in sents + [lines]:
+                for m in pattern.finditer(text):
+                    value = count_value(m.group(1))
+                    if value is not None and value >= 2:
+                        out.append((value, number, m.group(0)))
+    return out
+
+
+def total_n(pages: list) -> tuple[int, int, str] | None:
+    """The most trusted statement of the total N randomised, if any."""
+    found = total_candidates(pages)
+    return found[0] if found else None
+
+
+_LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "randomly", "assigned",
+         "allocated", "randomized", "randomised", "receive", "received", "in", "of", "with", "vs", "versus"}
+
+
+def _clean(name: str) -> str:
+    """An arm name without the words a sentence puts before it ("were assigned to either dabigatran")."""
+    words = name.split()
+    while words and words[0].lower() in _LEAD:
+        words.pop(0)
+    return re.sub(r"\s+(?:group|arm|condition)$", "", " ".join(words), flags=re.IGNORECASE).strip()
+
+
+def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
+    """Per-arm numbers stated in sentences."""
+    out: list[Count] = []
+
+    def add(field: str, m: re.Match[str], name: int, value: int, page: int) -> None:
+        number = count_value(m.group(value))
+        if number is not None:
+            out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose"))
+
+    for page in pages:
+        p = page.number
+        for s in sentences(page.text):
+            loss, analysis = bool(_LOSS.search(s)), bool(_ANALYSIS.search(s))
+            if _ALLOCATION.search(s) and not loss:
+                named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
+                         for m in _PAREN_N.finditer(s)]
+                named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+                if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
+                    out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
+                for m in _TO_PAIR.finditer(s):  # "(52 to empagliflozin and 53 to placebo)"
+                    add("n_randomised", m, 2, 1, p)
+                    add("n_randomised", m, 4, 3, p)
+            for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
+                add("n_randomised", m, 2, 1, p)
+                add("n_analysed", m, 2, 3, p)
+            for m in _GROUP_FLOW.finditer(s):  # "in the X group 12 were lost to follow-up and 93 analysed"
+                add("n_dropout", m, 1, 2, p)
+                add("n_analysed", m, 1, 3, p)
+            if loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
+                for m in _IN_PAIR.finditer(s):
+                    add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
+                    add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
+    return out
+
+
+def diagram_counts(pages: list) -> list[Count]:
+    """Allocated / lost to follow-up / analysed per column of a CONSORT diagram (two or more side by side)."""
+    out: list[Count] = []
+    for page in pages:
+        hits = []  # (x0, row index) of each "Allocated to ... (n = X)"
+        for i, words in enumerate(page.rows):
+            text = norm(join_words(words))
+            for m in re.finditer(r"allocated\s+to", text, re.IGNORECASE):
+                before = len(text[:m.start()].split())
+                if before < len(words):
+                    hits.append((words[before].x0, i))
+        xs = sorted({round(x) for x, _ in hits})
+        if len(xs) < 2 or any(b - a < 60 for a, b in pairwise(xs)):
+            continue
+        cuts = [x - 5 for x in xs[1:]]  # a column runs up to where the next column's boxes start
+        first = min(i for _, i in hits)
+        for col in range(len(xs)):
+            lo = cuts[col - 1] if col else float("-inf")
+            hi = cuts[col] if col < len(cuts) else float("inf")
+            lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in page.rows[first:]]
+            text = norm(" ".join(line for line in lines if line))
+            alloc = _BOX_ALLOC.search(text)
+            if not alloc:
+                continue
+            name = _clean(alloc.group(1))
+            quote = alloc.group(0)
+            out.append(Count("n_randomised", name, int(alloc.group(2)), page.number, quote, "diagram", col))
+            for field, pattern in (("n_dropout", _BOX_LOST), ("n_analysed", _BOX_ANALYSED)):
+                found = pattern.findall(text)
+                if len(found) == 1:
+                    m = pattern.search(text)
+                    out.append(Count(field, name, int(m.group(1)), page.number, m.group(0), "diagram", col))
+    return out

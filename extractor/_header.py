@@ -1,0 +1,242 @@
+"""Table headers: the arms (name and n), totals columns, and the columns under each arm.
+
+An arm is found from "(n = X)" / "N = X" with its name on the same line or on a header line above,
+or from arm names already known from another table. A totals column ("All", "Total", or an n that
+is the sum of the others) is flagged by the caller. A sub-header line ("Baseline  Week 36  Change",
+"Mean  SD", "n  %") repeated once per arm splits each arm into columns; arms repeated under time
+point headings ("Baseline: A B | Week 12: A B") get those time points.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractor._cells import drop_marks
+from extractor._layout import Word, join_words
+from extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
+
+ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
+_LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",
+                "measure", "measures", "outcome", "outcomes", "item", "items", "scale", "final", "baseline",
+                "index"}
+TOTAL_NAMES = {"all", "total", "overall", "whole", "sample", "combined", "all participants", "all patients",
+               "total sample", "entire sample"}
+_TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment|intervention|test)|post|"
+         r"week\s*\d+|wk\s*\d+|month\s*\d+|day\s*\d+|\d+\s*(?:weeks?|wks?|months?|days?|years?)|"
+         r"follow[- ]?up|"
+         r"end of (?:treatment|intervention|study)|change|final|t\d\b")
+SUBCOL = re.compile(rf"(?P<tp>{_TIME})|"
+                    r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|\bmean\b|\bsd\b|"
+                    r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b)", re.IGNORECASE)
+
+
+@dataclass
+class Column:
+    """One column of a table body: which arm, what it holds, at which time point, where."""
+
+    arm: int  # index into the table's arms
+    kind: str  # value | n | mean | sd | pct | p | other
+    timepoint: str | None
+    x0: float
+    x1: float
+
+
+@dataclass
+class TableArm:
+    """An arm as a table header names it."""
+
+    name: str
+    n: int | None
+    quote: str  # the header line the n was read from
+    total: bool = False
+
+
+def line_text(words: list[Word]) -> str:
+    """A line's text with dashes and minus signs normalised."""
+    return norm(join_words(words))
+
+
+def caption_at(words: list[Word]) -> tuple[str, int] | None:
+    """(number, index of the word "Table") when a line holds a table caption (at its start or after a gap)."""
+    for j in range(len(words) - 1):
+        starts = j == 0 or words[j].x0 - words[j - 1].x1 > 3 * words[j].size
+        number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
+        if starts and words[j].text == "Table" and number:
+            return words[j + 1].text.rstrip(".:|"), j
+    return None
+
+
+def caption_kind(caption: str) -> tuple[str, str, str]:
+    """(kind, time point, population) from a caption."""
+    low = caption.lower()
+    population = ""
+    if re.search(r"completed|completer|\bm?itt\b|modified intention|analy[sz]ed|analysis set|per[- ]protocol",
+                 low):
+        population = "analysed"
+    elif "randomi" in low:
+        population = "randomised"
+    if re.search(r"baseline|characteristic|demographic", low) and not re.search(
+            r"change|follow|post|after|\bweeks?\b|months?|outcome|end of", low):
+        return "baseline", "baseline", population
+    m = re.search(_TIME, low)
+    tp = re.sub(r"\s+", " ", m.group()) if m else "post"
+    if tp.startswith(("post", "end of")) or tp in ("change", "baseline"):
+        tp = "post" if tp != "change" else "change"
+    return "outcome", tp, population
+
+
+def subcolumns(words: list[Word]) -> list[tuple[str, str, float, float]]:
+    """Sub-header tokens of a row as (kind, label, x0, x1), or [] if the row is not a sub-header."""
+    text, spans = "", []
+    for w in drop_marks(words):
+        if text:
+            text += " "
+        spans.append((len(text), len(text) + len(w.text), w))
+        text += norm(w.text)
+    found, rest = [], text
+    for m in SUBCOL.finditer(text):
+        hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
+        label = re.sub(r"\s+", " ", m.group().lower())
+        kind = "tp" if m.group("tp") else "stat"
+        found.append((kind, label, hit[0].x0, hit[-1].x1))
+        rest = rest.replace(m.group(), " ", 1)
+    leftover = re.sub(rf"[\s(){FOOTNOTE_MARKS}†,:;]+", "", rest)
+    if len(found) < 2 or len(leftover) > max(12, len(text) // 3):
+        return []
+    return found
+
+
+def _col_kind(kind: str, label: str) -> tuple[str, str | None]:
+    """(column kind, time point) of a sub-header token."""
+    if kind == "tp":
+        return "value", label
+    if label in ("mean", "m"):
+        return "mean", None
+    if label == "sd":
+        return "sd", None
+    if label == "n":
+        return "n", None
+    if label == "%":
+        return "pct", None
+    if label.startswith("p"):
+        return "p", None
+    if "sd" in label:
+        return "value", None
+    return "other", None
+
+
+def arms_in_header(rows: list[list[Word]], known: list[str]
+                   ) -> tuple[list[TableArm], list[tuple[float, float]]]:
+    """Arms and n from "(n = X)" anchors (names on the same or an earlier header line), else known names;
+    with the x-span of each arm's header words."""
+    anchors = []  # (n, x0, x1, row index, row text)
+    for i, words in enumerate(rows):
+        text = line_text(words)
+        for m in ANCHOR.finditer(text):
+            hit = _words_at(words, text, m.start(), m.end())
+            if hit:
+                anchors.append((int(m.group(1)), hit[0].x0, hit[-1].x1, i, join_words(words)))
+    arms, spans = [], []
+    if len(anchors) >= 2:
+        for n, x0, x1, i, quote in sorted(anchors, key=lambda a: a[1]):
+            name_words = _name_left_of(rows[i], x0, anchors, i)
+            j = i - 1
+            while not name_words and j >= 0:
+                name_words = [w for w in rows[j]
+                              if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
+                j -= 1
+            name = _clean_name(" ".join(w.text for w in name_words))
+            lo = min([x0] + [w.x0 for w in name_words])
+            hi = max([x1] + [w.x1 for w in name_words])
+            arms.append(TableArm(name or f"arm {len(arms) + 1}", n, quote))
+            spans.append((lo, hi))
+        return arms, spans
+    for words in rows:
+        found = []
+        for w in words:
+            for name in known:
+                if same_arm(w.text.strip(",;:*†‡"), name) and not any(same_arm(f[0], name) for f in found):
+                    found.append((name, w))
+        if len(found) >= 2:
+            return ([TableArm(name, None, join_words(words)) for name, _ in found],
+                    [(w.x0, w.x1) for _, w in found])
+    return [], []
+
+
+def _clean_name(text: str) -> str:
+    """An arm name without the column's statistic ("M (SD)", "[n (%)]", "Mean ± SD") or punctuation."""
+    stat = r"[\[(]?\b(?:mean|m|n|median)\s*(?:\(\s*(?:sd|%|iqr|se)\s*\)|±\s*sd\b)[\])]?"
+    text = re.sub(stat, " ", norm(text), flags=re.IGNORECASE)
+    return strip_marks(text).strip("([,;:)] ")
+
+
+def _words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
+    """The words of a line under the character span [start, end) of its text."""
+    out, pos = [], 0
+    for w in words:
+        piece = norm(w.text)
+        at = text.find(piece, pos)
+        if at < 0:
+            continue
+        if at < end and at + len(piece) > start:
+            out.append(w)
+        pos = at + len(piece)
+    return out
+
+
+def _name_left_of(words: list[Word], x0: float, anchors: list, row: int) -> list[Word]:
+    """The words naming an arm just left of its "(n = X)" on the same line (up to a wide gap or another n)."""
+    left = [w for w in words if w.x1 <= x0 + 0.5]
+    prev_anchor = max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
+    out: list[Word] = []
+    for w in reversed(left):
+        if w.x1 <= prev_anchor + 0.5 or w.text.lower().strip(":*") in _LABEL_HEADS:
+            break
+        edge = out[0].x0 if out else x0
+        if edge - w.x1 > 2.5 * w.size:
+            break
+        if re.fullmatch(r"[(\[]?", w.text):
+            continue
+        out.insert(0, w)
+    return [w for w in out if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
+
+
+def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
+                sub: list[tuple[str, str, float, float]]) -> list[Column]:
+    """Columns per arm: the sub-header tokens grouped once per arm, else one value column per arm."""
+    k = len(arms)
+    if sub and k:
+        for m in range(1, len(sub) // k + 1):
+            group = [s[1] for s in sub[:m]]
+            if all([s[1] for s in sub[i * m:(i + 1) * m]] == group for i in range(k)):
+                cols = []
+                for i in range(k):
+                    for kind, label, x0, x1 in sub[i * m:(i + 1) * m]:
+                        ckind, tp = _col_kind(kind, label)
+                        cols.append(Column(i, ckind, tp, x0, x1))
+                return cols
+    return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
+
+
+def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -> list[str] | None:
+    """Time points over repeated arm groups ("Baseline: A (n=20) B (n=20) | Week 12: A B"): for each arm
+    column, the nearest time point heading starting left of its right edge; None if there is none."""
+    heads = []
+    for words in header:
+        text, pos = "", []
+        for w in words:
+            pos.append((len(text) + (1 if text else 0), w))
+            text += (" " if text else "") + norm(w.text)
+        for m in re.finditer(_TIME, text, re.IGNORECASE):
+            hit = [w for at, w in pos if m.start() <= at < m.end()]
+            hit = hit or [w for at, w in pos if at <= m.start()][-1:]
+            if hit:
+                heads.append((hit[0].x0, re.sub(r"\s+", " ", m.group().lower())))
+    out = []
+    for _, x1 in spans:
+        before = [h for h in heads if h[0] <= x1]
+        if not before:
+            return None
+        out.append(max(before)[1])
+    return out

@@ -1,0 +1,209 @@
+"""Page geometry: characters to words, words to physical lines, lines to reading order.
+
+Pure functions over plain records, so they are tested without a PDF. Lines are grouped by the text
+baseline (not the glyph box: symbol fonts such as the "=" and "−" of many journal PDFs have boxes
+offset from their line); smaller raised or lowered words (footnote marks, exponents, subscripts)
+join the line they belong to and are flagged. A page is read column by column when a clear vertical
+gutter separates two blocks of text (two-column articles, text plus a sidebar).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+
+
+@dataclass(frozen=True)
+class Char:
+    text: str
+    x0: float
+    x1: float
+    base: float  # baseline, top-down page coordinates
+    size: float
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    x1: float
+    base: float  # baseline, top-down
+    size: float
+    mark: str = ""  # "sup" (raised and smaller: footnote mark, exponent), "sub" (lowered and smaller) or ""
+
+    @property
+    def top(self) -> float:
+        return self.base - 0.75 * self.size
+
+    @property
+    def bottom(self) -> float:
+        return self.base + 0.25 * self.size
+
+
+Line = list[Word]
+
+
+def words_from_chars(chars: list[Char | None]) -> list[Word]:
+    """Join characters (in content-stream order) into words; ``None`` or a space ends a word."""
+    words: list[Word] = []
+    cur: list[Char] = []
+
+    def close() -> None:
+        if cur:
+            text = "".join(c.text for c in cur)
+            words.append(Word(text, cur[0].x0, max(c.x1 for c in cur), median(c.base for c in cur),
+                              max(c.size for c in cur)))
+            cur.clear()
+
+    for c in chars:
+        if c is None or not c.text.strip():
+            close()
+            continue
+        if cur:
+            last = cur[-1]
+            size = max(last.size, c.size, 1.0)
+            ligature = abs(c.x0 - last.x0) < 0.05 * size and abs(c.x1 - last.x1) < 0.05 * size  # "ff" → f, f
+            if not ligature and (abs(c.base - last.base) > 0.25 * size
+                                 or not 0.85 <= c.size / max(last.size, 0.1) <= 1.18
+                                 or c.x0 - last.x1 > 0.2 * size or c.x0 < last.x1 - 0.6 * size):
+                close()
+        cur.append(c)
+    close()
+    return words
+
+
+def group_lines(words: list[Word]) -> list[Line]:
+    """Physical lines, top to bottom, each sorted left to right, with marks attached to their line."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.base, w.x0)):
+        for line in reversed(lines[-6:]):  # the open lines: same baseline band, same type size
+            head = line[0]
+            same_size = 0.85 <= word.size / head.size <= 1.18
+            if word.base - head.base <= 0.2 * max(word.size, head.size) and same_size:
+                line.append(word)
+                break
+        else:
+            lines.append([word])
+    lines = _attach_small_lines(lines)
+    merged: list[list[Word]] = []
+    for line in sorted(lines, key=_base):  # text of another size on exactly the same baseline
+        if merged and abs(_base(line) - _base(merged[-1])) <= 0.5:
+            merged[-1].extend(line)
+        else:
+            merged.append(line)
+    return [_flag_marks(sorted(line, key=lambda w: w.x0)) for line in merged]
+
+
+def _size(line: list[Word]) -> float:
+    return median(w.size for w in line)
+
+
+def _base(line: list[Word]) -> float:
+    return median(w.base for w in line)
+
+
+def _attach_small_lines(lines: list[list[Word]]) -> list[list[Word]]:
+    """A line of smaller text just above or below a bigger line, touching its words, is its exponents,
+    footnote marks or subscripts (a sidebar line at the same height is not: its words are far away)."""
+    keep = [True] * len(lines)
+    for i, line in enumerate(lines):
+        size, base = _size(line), _base(line)
+        best, best_key = None, None
+        for j in range(max(0, i - 10), min(len(lines), i + 11)):
+            if j == i or not keep[j]:
+                continue
+            other = lines[j]
+            osize = _size(other)
+            dist = abs(_base(other) - base)
+            if size > 0.85 * osize or dist > 0.6 * osize:
+                continue
+            gap = max(min(max(o.x0 - w.x1, w.x0 - o.x1, 0.0) for o in other) for w in line)
+            if gap <= 1.5 * osize and (best_key is None or (gap, dist) < best_key):
+                best, best_key = j, (gap, dist)
+        if best is not None:
+            lines[best].extend(line)
+            keep[i] = False
+    return [line for line, k in zip(lines, keep) if k]
+
+
+def _flag_marks(line: list[Word]) -> list[Word]:
+    size, base = _size(line), _base(line)
+    out = []
+    for w in line:
+        mark = ""
+        if w.size <= 0.85 * size:
+            if w.base < base - 0.1 * size:
+                mark = "sup"
+            elif w.base > base + 0.1 * size:
+                mark = "sub"
+        out.append(w if mark == w.mark else Word(w.text, w.x0, w.x1, w.base, w.size, mark))
+    return out
+
+
+def join_words(line: list[Word]) -> str:
+    """A line's text: words spaced, except a mark glued to a word (HbA1c, kg/m2) unless after a digit."""
+    out = ""
+    prev: Word | None = None
+    for w in line:
+        if prev is not None:
+            glued = (w.mark or prev.mark) and w.x0 - prev.x1 < 0.15 * max(w.size, prev.size)
+            out += "" if glued and not (w.mark and prev.text[-1:].isdigit()) else " "
+        out += w.text
+        prev = w
+    return out
+
+
+def gutter(lines: list[Line], width: float) -> float | None:
+    """The x of a column gutter, if the page has one: a clear vertical band few lines cross, with text on
+    both sides of it (two-column articles and text-plus-sidebar pages alike)."""
+    if len(lines) < 8:
+        return None
+    best, best_key = None, None
+    band = 4.0  # half-width of the clear band: a gutter, not the gap between two words
+    for step in range(30, 76):
+        x = width * step / 100
+        crossing = left = right = 0
+        for line in lines:
+            cross = any(w.x0 < x + band and w.x1 > x - band for w in line)
+            has_left = any(w.x1 <= x for w in line)
+            has_right = any(w.x0 >= x for w in line)
+            crossing += cross
+            left += has_left and not cross
+            right += has_right and not cross
+        n = len(lines)
+        if crossing > 0.25 * n or left < 0.25 * n or right < 0.2 * n:
+            continue
+        key = (crossing, abs(step - 50))
+        if best_key is None or key < best_key:
+            best, best_key = x, key
+    return best
+
+
+def reading_order(lines: list[Line], width: float) -> list[str]:
+    """Text lines in reading order: runs of split lines left column first, full-width lines in place."""
+    cut = gutter(lines, width)
+    if cut is None:
+        return [join_words(line) for line in lines]
+    out: list[str] = []
+    left: list[str] = []
+    right: list[str] = []
+
+    def flush() -> None:
+        out.extend(left)
+        out.extend(right)
+        left.clear()
+        right.clear()
+
+    for line in lines:
+        if any(w.x0 < cut < w.x1 for w in line):
+            flush()
+            out.append(join_words(line))
+            continue
+        lpart = [w for w in line if w.x1 <= cut]
+        rpart = [w for w in line if w.x0 >= cut]
+        if lpart:
+            left.append(join_words(lpart))
+        if rpart:
+            right.append(join_words(rpart))
+    flush()
+    return out

@@ -1,0 +1,238 @@
+"""Per-arm tables: find each by its caption, read its header (``_header``), body and footnotes (``_values``).
+
+Works on positioned words (``Page.rows``). A table starts at a line beginning "Table N" (or at a
+gap in a line, for a table in the right-hand column), its caption may wrap, its header runs to the
+first line of values, and its body ends at a footnote, prose, a bigger type or another caption;
+lines that only hold values right of the arms (differences, CIs, P) are skipped. A table continued
+on the next page ("Table 1 (continued)") shares the first part's caption and footnotes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from extractor._cells import drop_marks, split_row
+from extractor._header import (
+    ANCHOR,
+    TOTAL_NAMES,
+    Column,
+    TableArm,
+    arm_timepoints,
+    arms_in_header,
+    caption_at,
+    caption_kind,
+    columns_for,
+    line_text,
+    subcolumns,
+)
+from extractor._layout import Word, join_words
+from extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
+from extractor._values import BodyRow, TableValue, fill_values
+
+_FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS}]|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
+                       r"Abbreviations\b)")
+
+
+_Clip = Callable[[list[Word]], list[Word]]  # keeps the words of a line that belong to the table
+
+
+@dataclass
+class Table:
+    page: int
+    caption: str
+    kind: str  # baseline | outcome
+    timepoint: str  # for tables without time point columns
+    population: str  # randomised | analysed | "" (what the header n counts, from the caption)
+    arms: list[TableArm]
+    values: list[TableValue] = field(default_factory=list)
+    skipped: int = 0  # body rows with numbers that could not be placed in the columns
+    _parts: tuple = field(default=(), repr=False)
+
+
+def _contiguous(words: list[Word]) -> bool:
+    return all(b.x0 - a.x1 < 2.5 * max(a.size, b.size) for a, b in pairwise(words))
+
+
+def _prose_like(words: list[Word]) -> bool:
+    return len(words) >= 6 and _contiguous(words)
+
+
+def _rows_follow(rows: list[list[Word]], k: int, inside: _Clip, right_limit: float,
+                 arms: list[TableArm]) -> bool:
+    """Whether table rows (a cell per arm) come within the next few lines: a long text line is then a row
+    of the table ("Country of origin: ...") and not the prose after it."""
+    need = sum(not a.total for a in arms)
+    for words in rows[k:k + 6]:
+        if caption_at(words):
+            return False
+        cells = [c for c in split_row(inside(words))[1] if c.x0 < right_limit - 1 and c.kind != "empty"]
+        if len(cells) >= need:
+            return True
+    return False
+
+
+def _caption(rows: list[list[Word]], start: int, j: int, inside: _Clip) -> tuple[str, int]:
+    """The caption (its line and up to three wrapped lines) and the index of the line after it."""
+    caption = join_words(inside(rows[start]))
+    k = start + 1
+    while k < len(rows) and k <= start + 3:
+        words = inside(rows[k])
+        if not words or not _contiguous(words) or ANCHOR.search(line_text(words)) or subcolumns(words) \
+                or abs(words[0].x0 - rows[start][j].x0) > 8 or split_row(words)[1]:
+            break
+        caption += " " + join_words(words)
+        k += 1
+    return caption, k
+
+
+def _header(rows: list[list[Word]], k: int, inside: _Clip) -> tuple[list[list[Word]] | None, int]:
+    """The header lines (up to the first line of values) and the index after them; None at a caption."""
+    header: list[list[Word]] = []
+    while k < len(rows) and len(header) < 8:
+        words = inside(rows[k])
+        if caption_at(rows[k]):
+            return None, k
+        cells = split_row(words)[1]
+        if cells and not ANCHOR.search(line_text(words)) and not subcolumns(words):
+            break
+        header.append(drop_marks(words))
+        k += 1
+    return header, k
+
+
+def _mark_totals(arms: list[TableArm]) -> None:
+    """A totals column: named so, or (three or more columns) an n that is the sum of the others."""
+    ns = [a.n for a in arms]
+    for a in arms:
+        by_sum = a.n is not None and None not in ns and len(arms) >= 3 and 2 * a.n == sum(ns)
+        first_word = a.name.lower().split()[0]
+        a.total = a.name.lower() in TOTAL_NAMES or first_word in ("all", "total", "overall") or by_sum
+
+
+def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
+          spans: list[tuple[float, float]], columns: list[Column], right_limit: float
+          ) -> tuple[list[BodyRow], int]:
+    """The body lines up to the end of the table (a footnote, prose, a bigger font, another caption)."""
+    first_x = min(x0 for x0, _ in spans) - 12
+    body: list[BodyRow] = []
+    while k < len(rows):
+        words = inside(rows[k])
+        if caption_at(rows[k]) or not words:
+            break
+        sub_mid = subcolumns([w for w in words if w.x0 >= first_x])
+        if sub_mid and body and not split_row(words)[1]:  # a new sub-header ("M SD") part way down
+            columns = columns_for(arms, spans, sub_mid)
+            k += 1
+            continue
+        label, cells = split_row(words)
+        cells = [c for c in cells if c.x0 < right_limit - 1]
+        label_text = norm(join_words(label))
+        if not cells and not label:  # only a difference / CI / P right of the arms
+            k += 1
+            continue
+        if not cells and (_FOOTNOTE.match(label_text) or _prose_like(label)
+                          and not _rows_follow(rows, k + 1, inside, right_limit, arms)):
+            break
+        size = sorted(w.size for w in words)[len(words) // 2]
+        if body and not cells and size > 1.12 * body[-1].size:
+            break
+        x0 = label[0].x0 if label else words[0].x0
+        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns))
+        k += 1
+    return body, k
+
+
+def _notes(rows: list[list[Word]], k: int, inside, body: list[BodyRow]) -> tuple[list[str], int]:
+    """Footnote lines under the table: up to ten lines not bigger than the table's own type."""
+    notes, size = [], (sorted(r.size for r in body)[len(body) // 2] if body else 0)
+    while k < len(rows) and len(notes) < 10:
+        words = inside(rows[k])
+        if not words or caption_at(rows[k]) or min(w.size for w in words) > size + 0.3:
+            break
+        notes.append(norm(join_words(words)))
+        k += 1
+    return notes, k
+
+
+def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table]
+               ) -> tuple[Table | None, int]:
+    """The table whose caption is on ``rows[start]``; returns it (or None) and the row index after it."""
+    number, j = caption_at(rows[start])  # type: ignore[misc]
+    # a caption after other text on its line (a right-hand column): the table is right of it
+    x_start = rows[start][j].x0 - 5 if j else float("-inf")
+
+    def inside(words: list[Word]) -> list[Word]:
+        return [w for w in words if w.x0 >= x_start]
+
+    caption, k = _caption(rows, start, j, inside)
+    header, k = _header(rows, k, inside)
+    if header is None:
+        return None, k
+    arms, spans = arms_in_header(header, known)
+    if len(arms) < 2:
+        return None, start + 1
+    _mark_totals(arms)
+    if sum(not a.total for a in arms) < 2:
+        return None, start + 1
+    continued = re.search(r"\(cont", caption, re.IGNORECASE) and number in earlier
+    if continued:
+        first = earlier[number]
+        kind, timepoint, population, caption = first.kind, first.timepoint, first.population, first.caption
+        caption += " (continued)"
+    else:
+        kind, timepoint, population = caption_kind(caption)
+    first_x = min(x0 for x0, _ in spans) - 12
+    subs = [s for s in (subcolumns([w for w in h if w.x0 >= first_x]) for h in header
+                        if not ANCHOR.search(line_text(h))) if s]
+    columns = columns_for(arms, spans, subs[-1] if subs else [])
+    keys = [name_key(a.name) for a in arms]
+    if len(set(keys)) < len(keys):  # the same arms again under other time point headings
+        tps = None if any(c.timepoint for c in columns) else arm_timepoints(header, spans)
+        if tps is None or len(set(zip(keys, tps))) < len(arms):
+            return None, k
+        for c in columns:
+            c.timepoint = c.timepoint or tps[c.arm]
+    arm_right = max([c.x1 for c in columns] + [x1 for _, x1 in spans])
+    right_limit = min((w.x0 for h in header for w in h if w.x0 > arm_right + 2), default=float("inf"))
+    head_text = caption + " " + " ".join(join_words(h) for h in header)
+    body, k = _body(rows, k, inside, arms, spans, columns, right_limit)
+    notes, k = _notes(rows, k, inside, body)
+    kind = "outcome" if any(c.timepoint for c in columns) else kind
+    table = Table(page, caption, kind, timepoint, population, arms)
+    table._parts = (body, head_text, notes)  # read once every part of a continued table is known
+    return table, k
+
+
+def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[extractor.pdf.Page]
+    """Every per-arm table in the document, in page order; ``known`` arm names help read headers without n."""
+    tables: list[Table] = []
+    names = list(known)
+    earlier: dict[str, Table] = {}
+    numbers: list[str] = []
+    for page in pages:
+        rows = page.rows
+        i = 0
+        while i < len(rows):
+            if not caption_at(rows[i]):
+                i += 1
+                continue
+            number = caption_at(rows[i])[0]
+            table, i = read_table(rows, i, page.number, names, earlier)
+            if table is None:
+                continue
+            tables.append(table)
+            earlier.setdefault(number, table)
+            names += [a.name for a in table.arms
+                      if not a.total and not any(same_arm(a.name, n) for n in names)]
+            numbers.append(number)
+    parts = [t._parts for t in tables]
+    for table, number, (body, head_text, notes) in zip(tables, numbers, parts):
+        siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table
+                    for note in p[2]]
+        table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
+                                                  notes + siblings)
+        table._parts = ()
+    return tables

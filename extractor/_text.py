@@ -1,0 +1,90 @@
+"""Text helpers shared by the rule extractors: dash normalisation, number words, sentences, arm names."""
+
+from __future__ import annotations
+
+import re
+
+NUM = r"-?\d+(?:\.\d+)?"
+# Minus signs and dashes journals print for "-": unicode minus, en dash, (non-breaking) hyphens, figure dash.
+_DASHES = str.maketrans({c: "-" for c in "\u2212\u2013\u2011\u2010\u2012\ufe63\uff0d"})
+# "− 0.12" → "-0.12"; not "3 - 5" (a range needs a digit before the dash)
+_GLUE_MINUS = re.compile(r"(^|[\s(\[;,:=])-\s+(?=\d)")
+FOOTNOTE_MARKS = "*†‡§¶∥‖#"
+
+_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_UNITS = {w: i for i, w in enumerate(_SMALL)}
+_TENS = {w: 10 * i for i, w in enumerate(("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+                                          "eighty", "ninety")) if w}
+NUMBER_WORD = (r"(?:(?:one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and)?\s+)?"
+               r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|"
+               r"seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+               r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|(?:one|two|three|four|five|six|seven|eight|nine)"
+               r"\s+hundred)")
+# A count printed as digits or words ("Twenty-three"); not the "374" of a running head "20:374".
+COUNT = rf"(?<![\d:./-])(\d{{1,5}}|{NUMBER_WORD})\b"
+
+
+def norm(text: str) -> str:
+    """Dashes and minus signs to "-", a minus glued to its number, single spaces."""
+    text = _GLUE_MINUS.sub(r"\1-", text.translate(_DASHES))
+    return re.sub(r"[ \t\u00a0]+", " ", text)
+
+
+def count_value(text: str) -> int | None:
+    """``"23"`` → 23, ``"Twenty-three"`` → 23, ``"one hundred and five"`` → 105; else None."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text)
+    total, seen = 0, False
+    for word in re.split(r"[\s-]+", text):
+        if word == "and":
+            continue
+        if word == "hundred" and seen:
+            total *= 100
+        elif word in _UNITS:
+            total += _UNITS[word]
+        elif word in _TENS:
+            total += _TENS[word]
+        else:
+            return None
+        seen = True
+    return total if seen else None
+
+
+def sentences(text: str) -> list[str]:
+    """Reading-order page text as sentences: line-break hyphenation undone, lines joined."""
+    flat = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
+    return [s for s in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)) if s.strip()]
+
+
+def strip_marks(text: str) -> str:
+    """A label without footnote marks and doubled spaces: "Uric acid,‡ µmol/L" → "Uric acid, µmol/L"."""
+    text = re.sub(rf"[{FOOTNOTE_MARKS}]+", "", text)
+    return re.sub(r"\s+", " ", text).strip(" ,;:")
+
+
+_NAME_STOP = {"the", "a", "an", "either", "or", "and", "to", "into", "group", "groups", "arm", "arms",
+              "condition", "of", "in", "for", "with", "treatment", "were", "was", "randomized", "randomised",
+              "assigned", "allocated", "patients", "participants"}
+ALIASES = {  # words that name the same kind of arm in different places of one paper
+    "control": ("control", "waitlist", "wait-list", "wl", "usual care", "placebo", "tau", "cg"),
+    "intervention": ("intervention", "experimental", "treatment", "ig", "active"),
+}
+
+
+def name_key(name: str) -> str:
+    """Comparable form of an arm name: lower case, no punctuation or filler words."""
+    words = [w for w in re.findall(r"[a-z0-9][a-z0-9\-+/]*", name.lower()) if w not in _NAME_STOP]
+    return " ".join(words)
+
+
+def same_arm(a: str, b: str) -> bool:
+    """Whether two printed arm names denote the same arm (equal, or one contains the other word-wise)."""
+    ka, kb = name_key(a), name_key(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    wa, wb = set(ka.split()), set(kb.split())
+    return wa <= wb or wb <= wa

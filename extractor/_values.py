@@ -1,0 +1,193 @@
+"""Values of a table's body lines: what the numbers are, which column each cell is in, mean and SD per arm.
+
+A cell is only read as mean and SD where the table, the column or the line says so: "mean (SD)",
+"(SD)", "M ± SD", separate "Mean  SD" columns, or a footnote keyed by a mark on the line ("‡Mean
+(SD)"); "±" alone is taken as mean ± SD unless SE is declared. Counts ("n (%)", or "a (b)" with
+b = 100 a / n), medians, ranges, CIs and SEs are never read as SDs. Labels wrapped onto further lines
+are joined first, so a "mean (SD)" printed on the second line of a label counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from extractor._cells import Cell
+from extractor._header import Column, TableArm
+from extractor._text import FOOTNOTE_MARKS, strip_marks
+
+MEAN_SD = re.compile(r"mean\s*\(\s*(?:sd|s\.d\.|standard deviation)\s*\)|\bM\s*\(\s*SD\s*\)|"
+                     r"\(\s*M\s*,\s*SD\s*\)|"
+                     r"mean\s*(?:±|\+/-|\+-)\s*(?:sd|s\.d\.|standard deviation)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
+                     r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
+COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
+SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
+COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)
+MEDIAN_ROW = re.compile(r"median|\biqr\b|interquartile|\brange\b", re.IGNORECASE)
+
+
+@dataclass
+class TableValue:
+    arm: int
+    timepoint: str | None
+    measure: str
+    mean: float
+    sd: float
+    n: int | None
+    quote: str
+
+
+def declares(text: str) -> str:
+    """What a caption, header, label or footnote says the numbers are: mean_sd, se, count or ""."""
+    if MEAN_SD.search(text):
+        return "mean_sd"
+    if SE_DECL.search(text):
+        return "se"
+    if COUNT_DECL.search(text):
+        return "count"
+    return ""
+
+
+@dataclass
+class BodyRow:
+    label: str
+    cells: list[Cell]
+    quote: str
+    x0: float
+    size: float
+    columns: list[Column] = field(default_factory=list)
+
+
+def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
+    """Cells to columns: in order when the counts agree (and each cell is near its column), else each to the
+    nearest column; None when two cells claim one column."""
+    centers = [(c.x0 + c.x1) / 2 for c in columns]
+    gaps = [b - a for a, b in pairwise(centers) if b > a]
+    reach = 0.75 * min(gaps) if gaps else 60.0
+    if len(cells) == len(columns) and all(
+            abs(cell.x - centers[i]) <= max(reach, 8.0) or abs(cell.x - centers[i]) == min(
+                abs(cell.x - c) for c in centers) for i, cell in enumerate(cells)):
+        return list(zip(columns, cells, strict=True))
+    placed: dict[int, Cell] = {}
+    for cell in cells:
+        i = min(range(len(columns)), key=lambda k: abs(centers[k] - cell.x))
+        if abs(centers[i] - cell.x) > max(reach, 8.0):
+            continue
+        if i in placed:
+            return None
+        placed[i] = cell
+    return [(columns[i], cell) for i, cell in sorted(placed.items())]
+
+
+def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timepoint: str, table_decl: str,
+                row_decl: str) -> list[TableValue] | None:
+    """Mean/SD per arm and time point of one row; None if its cells cannot be placed."""
+    placed = _place(row.cells, columns)
+    if placed is None:
+        return None
+    label = strip_marks(row.label)
+    if COUNT_ROW.search(label) or (row_decl != "mean_sd" and (row_decl in ("count", "median", "se")
+                                                                or MEDIAN_ROW.search(label))):
+        return []
+    mean_sd = row_decl == "mean_sd" or (table_decl == "mean_sd" and row_decl == "")
+    se = row_decl == "se" or (table_decl == "se" and row_decl != "mean_sd")
+    got = {id(c): cell for c, cell in placed}
+    if row_decl != "mean_sd" and _percentages(placed, arms):
+        return []
+    out = []
+    for i, arm in enumerate(arms):
+        if arm.total:
+            continue
+        cols = [c for c in columns if c.arm == i]
+        n_cell = next((got.get(id(c)) for c in cols if c.kind == "n" and got.get(id(c))), None)
+        n = int(n_cell.a) if n_cell is not None and n_cell.kind == "num" and n_cell.a is not None \
+            and n_cell.a.is_integer() else arm.n
+        for c in cols:
+            cell = got.get(id(c))
+            if cell is None:
+                continue
+            tp = c.timepoint or timepoint
+            readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
+            if c.kind == "value" and readable and not se:
+                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
+            elif c.kind in ("mean", "n") and cell.kind == "num":
+                partner_kind = "sd" if c.kind == "mean" else "pct"
+                if c.kind == "n" and row_decl != "mean_sd":
+                    continue  # "n %" columns hold counts unless the row says "(M, SD)"
+                nxt = next((d for d in cols
+                            if d.kind == partner_kind and d.x0 > c.x0 and d.timepoint == c.timepoint), None)
+                sd = got.get(id(nxt)) if nxt is not None else None
+                if sd is not None and sd.kind == "num" and not se:
+                    n_here = arm.n if c.kind == "n" else n
+                    out.append(TableValue(i, tp, label, cell.a, sd.a, n_here, row.quote))
+    return out
+
+
+def _percentages(placed: list[tuple[Column, Cell]], arms: list[TableArm]) -> bool:
+    """Whether every "a (b)" cell of a row is a count and its percentage of the arm (b = 100 a / n): an
+    "n (%)" row in a table that also says "mean (SD)" somewhere."""
+    checked = 0
+    for col, cell in placed:
+        n = arms[col.arm].n
+        if cell.kind != "pair" or not n or arms[col.arm].total:
+            continue
+        if not (cell.a.is_integer() and abs(100 * cell.a / n - cell.b) <= 0.55):
+            return False
+        checked += 1
+    return checked > 0
+
+
+def _join_label(a: str, b: str) -> str:
+    return a[:-1] + b if a.endswith("-") and b[:1].islower() else f"{a} {b}"
+
+
+def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str]
+                ) -> tuple[list[TableValue], int]:
+    """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
+    notes are the footnotes of the whole table (a table split over pages has them under its last part)."""
+    marked: dict[str, str] = {}
+    table_decl = declares(head_text)
+    for note in notes:
+        if note[:1] in FOOTNOTE_MARKS:  # "*Mean (SD). †Number (%)." : one declaration per mark
+            for m in re.finditer(rf"([{FOOTNOTE_MARKS}]+)\s*([^{FOOTNOTE_MARKS}]+)", note):
+                for mark in m.group(1):
+                    marked[mark] = declares(m.group(2))
+                    if mark in head_text and marked[mark] and table_decl in ("", "count"):
+                        table_decl = marked[mark]
+        elif declares(note) and table_decl in ("", "count"):
+            table_decl = declares(note)
+    out: list[TableValue] = []
+    skipped = 0
+    rows: list[BodyRow] = []
+    pending: str | None = None
+    for idx, row in enumerate(body):
+        if row.cells:
+            if not row.label and pending:
+                row.label = pending
+            rows.append(row)
+            pending = None
+            continue
+        prev = rows[-1] if rows and idx > 0 and body[idx - 1] is rows[-1] else None
+        nxt = next((b for b in body[idx + 1:] if b.cells), None)
+        dx = row.x0 - prev.x0 if prev else 0.0
+        if prev is not None and (
+                row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
+                or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5)):
+            prev.label = _join_label(prev.label, row.label)
+            body[idx] = prev  # a further wrapped line continues the same row
+        else:
+            pending = row.label
+    for row in rows:
+        marks = set(re.findall(rf"[{FOOTNOTE_MARKS}]", row.label))
+        row_decl = declares(row.label)
+        for mark in marks:
+            row_decl = row_decl or marked.get(mark, "")
+        if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
+            row_decl = "count"
+        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl)
+        if values is None:
+            skipped += 1
+        else:
+            out.extend(values)
+    return out, skipped
