@@ -51,9 +51,17 @@ def quote_on_page(quote: str, page_text: str) -> float:
     return float(fuzz.partial_ratio(q, p))
 
 
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+
+
 def quote_has_number(quote: str, value: float | int) -> bool:
-    text = normalise_pdf_text(quote)
-    return any(re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", text) for form in number_forms(value))
+    """Whether the quote prints ``value`` (digits in any usual rounding, or a number word up to twenty)."""
+    text = normalise_pdf_text(quote).replace("\u2011", "-")
+    if any(re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", text) for form in number_forms(value)):
+        return True
+    whole = float(value).is_integer() and 0 <= value <= 20
+    return bool(whole and re.search(rf"\b{NUMBER_WORDS[int(value)]}\b", text))
 
 
 def scale_of(measure: str | None) -> tuple[float, float, int] | None:
@@ -125,19 +133,22 @@ def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None
                 flag(f"arms[{i}].n_randomised", f"arms sum to {total}, total N stated as {result.n_total}")
             flag("n_total", f"arms sum to {total}")
     for i, o in enumerate(result.outcomes):
-        _check_mean_sd(o.measure, o.mean, o.sd, f"outcomes[{i}]", flag)
+        _check_mean_sd(o.measure, o.mean, o.sd, f"outcomes[{i}]", flag, change="change" in (o.timepoint or ""))
         arm = result.arm(o.arm)
         if arm and arm.n_analysed is not None and o.n is not None and o.n > (arm.n_randomised or o.n):
             flag(f"outcomes[{i}].n", f"n {o.n} exceeds randomised {arm.n_randomised}")
 
 
-def _check_mean_sd(measure: str | None, mean: float | None, sd: float | None, prefix: str, flag) -> None:  # noqa: ANN001
+def _check_mean_sd(measure: str | None, mean: float | None, sd: float | None, prefix: str, flag,  # noqa: ANN001
+                   change: bool = False) -> None:
     if sd is not None and sd <= 0:
         flag(f"{prefix}.sd", f"SD {sd} is not positive")
     scale = scale_of(measure)
     if scale and sd is not None and sd > (scale[1] - scale[0]) / 2:
         flag(f"{prefix}.sd", f"SD {sd} is impossible for {measure} (range {scale[0]:g}-{scale[1]:g})")
-    if scale and mean is not None and not scale[0] <= mean <= scale[1]:
+    if scale and mean is not None and not change and not scale[0] <= mean <= scale[1]:
         flag(f"{prefix}.mean", f"mean {mean} outside the {measure} range {scale[0]:g}-{scale[1]:g}")
-    if sd is not None and mean is not None and sd > 0 and scale is None and abs(mean) > 0 and sd / abs(mean) > 5:
+    # a change score sits near zero, so a large SD/|mean| says nothing there
+    if sd is not None and mean is not None and sd > 0 and scale is None and not change and abs(mean) > 0 \
+            and sd / abs(mean) > 5:
         flag(f"{prefix}.sd", f"SD {sd} is implausibly large for mean {mean} (an SE or a variance?)")

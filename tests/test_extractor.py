@@ -120,3 +120,16 @@ def test_extract_pdf_cli_contract(cli) -> None:
     assert set(arm) >= {"name", "n_randomised", "n_analysed", "n_dropout", "baseline"}
     assert set(arm["baseline"]) == {"measure", "mean", "sd", "n"}
     assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
+
+
+def test_number_words_and_change_scores_pass_the_checks() -> None:
+    from extractor.checks import check_extraction
+    from extractor.schema import Evidence, ExtractionResult, Outcome
+
+    assert quote_has_number("Six patients withdrew consent", 6)
+    assert not quote_has_number("Six patients withdrew consent", 7)
+    result = ExtractionResult(outcomes=[Outcome(arm="A", measure="LVESVi, mL/m2", timepoint="change", mean=-0.4,
+                                                sd=9.1, n=50)],
+                              evidence=[Evidence(field="outcomes[0].sd", value=9.1, page=1, quote="-0.4 (9.1)")])
+    checks = {c.field: c for c in check_extraction(result, {1: "change -0.4 (9.1)"})}
+    assert checks["outcomes[0].sd"].status == "auto_verified"
