@@ -112,6 +112,8 @@ def run_dedup(store: Store, *, actor: str = "metasift") -> DedupSummary:
 def _apply_overrides(ids: Sequence[int], records: Sequence[Any], result: Any,
                      overrides: Sequence[dict[str, Any]]) -> tuple[list[list[int]], list[int], list[dict]]:
     """Merge pairs a human called duplicates and split pairs a human called distinct."""
+    from metasift.dedup.engine import primaries
+
     links = [{"a": p.a, "b": p.b, "score": p.score, "reason": p.reason} for p in result.pairs]
     if not overrides:
         return [list(c) for c in result.clusters], list(result.primary), links
@@ -137,5 +139,4 @@ def _apply_overrides(ids: Sequence[int], records: Sequence[Any], result: Any,
     for i in range(len(ids)):
         groups.setdefault(find(i), []).append(i)
     clusters = sorted(groups.values(), key=lambda members: members[0])
-    primary = [max(members, key=lambda i: (records[i].completeness(), -i)) for members in clusters]
-    return clusters, primary, links
+    return clusters, primaries(records, clusters), links

@@ -53,14 +53,12 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; a MetasiftError becomes one red line and its exit code."""
-    from metasift.cli._common import err_console
+    from metasift.cli._common import err_console, print_error
 
     try:
         app(args=argv, prog_name="metasift")
     except MetasiftError as exc:
-        from rich.markup import escape
-
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume.")

@@ -43,6 +43,13 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def print_error(exc: BaseException) -> None:
+    """The one red line a user sees for a ``MetasiftError``."""
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     from rich.markup import escape
 

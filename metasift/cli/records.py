@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
-                                  two_column_table, warn)
+from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, print_error,
+                                  project_dir, two_column_table, warn)
 from metasift.errors import MetasiftError
 from metasift.identify import import_file, run_dedup
 from metasift.store import Store
@@ -33,7 +32,7 @@ def import_(
             outcome = import_file(store, path, source=source, fmt=fmt)
         except MetasiftError as exc:
             failures.append(str(exc))
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(exc)
             continue
         outcomes.append(outcome)
         for w in outcome.warnings:

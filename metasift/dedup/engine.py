@@ -37,10 +37,15 @@ def find_duplicates(records: Sequence[Record], *, threshold: float = DEFAULT_THR
         _link_identifiers(feats, clusters, pairs, borderline)
         _link_fuzzy(feats, clusters, pairs, borderline, threshold, borderline_margin)
         groups = clusters.groups()
-        primary = [members[0] if len(members) == 1 else
-                   max(members, key=lambda i: (records[i].completeness(), -i)) for members in groups]
+        primary = primaries(records, groups)
     borderline.sort(key=lambda p: (-p.score, p.a, p.b))
     return DedupResult(clusters=groups, primary=primary, pairs=pairs, borderline=borderline)
+
+
+def primaries(records: Sequence[Record], groups: Sequence[Sequence[int]]) -> list[int]:
+    """Each cluster's primary: its most complete record, the earliest on a tie."""
+    return [members[0] if len(members) == 1 else
+            max(members, key=lambda i: (records[i].completeness(), -i)) for members in groups]
 
 
 @contextmanager

@@ -50,9 +50,7 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     decisions: dict[int, list[dict[str, Any]]] = {}
     for d in store.decisions("title_abstract"):
         decisions.setdefault(d["record_id"], []).append(d)
-    for d in store.decisions("full_text"):
-        if d["label"] == "exclude":
-            decisions.setdefault(-d["record_id"], []).append(d)
+    last_ft_exclusion = {d["record_id"]: d for d in store.decisions("full_text") if d["label"] == "exclude"}
     primary = {r["id"] for r in store.records_table(primary_only=True)}
     ta = {rid: label for rid, label in ta.items() if rid in primary}
     excluded = [rid for rid, label in ta.items() if label == "exclude"]
@@ -65,8 +63,8 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     ft_excluded = [rid for rid in retrieved if ft.get(rid) == "exclude"]
     reasons: Counter[str] = Counter()
     for rid in ft_excluded:
-        last = [d for d in decisions.get(-rid, [])][-1:]
-        for reason in (last[0]["reasons"] or ["unspecified"]) if last else ["unspecified"]:
+        last = last_ft_exclusion.get(rid)
+        for reason in (last and last["reasons"]) or ["unspecified"]:
             reasons[reason] += 1
     included = [rid for rid in retrieved if ft.get(rid) == "include"]
     return PrismaCounts(

@@ -138,6 +138,11 @@ COUNTED = ("include", "exclude", "maybe")
 _AS_INCLUDE = {"include": True, "maybe": True, "exclude": False}
 
 
+def as_include(label: str | None) -> bool | None:
+    """include/maybe → True, exclude → False, anything else (unsure, error, pass) → None."""
+    return _AS_INCLUDE.get(label or "")
+
+
 def settle(decisions: Sequence[dict[str, Any]], *, humans_needed: int = 1, model_counts: bool = False,
            automatic: bool = True, auto_excluded: bool = False) -> str | None:
     """The settled label of one record from its active decisions (oldest first); None if unsettled."""
@@ -155,7 +160,7 @@ def settle(decisions: Sequence[dict[str, Any]], *, humans_needed: int = 1, model
         elif d["decider_kind"] == "rule":
             rule_excluded = d["label"] == "exclude"  # the latest rules version speaks
     humans = any(kind == "human" for kind, _ in latest)
-    if len(latest) >= humans_needed and len({_AS_INCLUDE[v] for v in latest.values()}) == 1:
+    if len(latest) >= humans_needed and len({as_include(v) for v in latest.values()}) == 1:
         values = set(latest.values())
         return "maybe" if values == {"maybe"} else ("exclude" if values == {"exclude"} else "include")
     if automatic and not humans and (rule_excluded or auto_excluded):

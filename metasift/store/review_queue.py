@@ -24,7 +24,7 @@ from metasift.store import schema as t
 from metasift.store._base import as_dicts
 from metasift.store.repo import Store
 
-from metasift.store._screening import COUNTED  # noqa: E402  (one definition of what counts)
+from metasift.store._screening import COUNTED, as_include  # noqa: E402  (one definition of what counts)
 ScoreSource = Callable[[Store, str], dict[int, float]]
 
 
@@ -279,9 +279,7 @@ class Conflict(BaseModel):
     decisions: list[dict[str, Any]]  # id, decider_kind, decider, label, reasons, note
 
 
-def binary(label: str | None) -> bool | None:
-    """include/maybe → True, exclude → False, anything else (unsure, error, pass) → None."""
-    return {"include": True, "maybe": True, "exclude": False}.get(label or "")
+binary = as_include  # include/maybe → True, exclude → False, anything else → None
 
 
 def counted_decisions(ds: list[dict[str, Any]], counting: Counting) -> list[dict[str, Any]]:
