@@ -12,6 +12,7 @@ import hashlib
 import tomllib
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -77,6 +78,46 @@ class PromptTemplate(BaseModel):
                     for role in ("system", "user")]
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"prompt {self.name!r}: {exc.message}") from None
+
+
+    def partial(self, **fixed: Any) -> Callable[..., list[dict[str, str]]]:
+        """A renderer with ``fixed`` rendered once, so each call only fills in the other variables.
+
+        Equivalent to ``render(**fixed, **rest)``: the fast path (string substitution into the pre-rendered
+        text) is used only when two probe renders prove it gives the same messages; a template that filters
+        or tests one of the remaining variables is rendered in full each time.
+        """
+        rest = sorted(self._variables - fixed.keys())
+        slots = {name: f"\x00{name}\x00" for name in rest}
+        probes = [{name: f"probe {name} {i}\n  x " for name in rest} for i in (1, 2)]
+        try:
+            pre = {m["role"]: m["content"] for m in self._render_raw(**fixed, **slots)}
+            fast = all(self._substitute(pre, probe) == self.render(**fixed, **probe) for probe in probes)
+        except TemplateError:
+            fast = False
+
+        def render(**values: Any) -> list[dict[str, str]]:
+            if fast and values.keys() == slots.keys() and not any("\x00" in str(v) for v in values.values()):
+                return self._substitute(pre, values)
+            return self.render(**fixed, **values)
+
+        return render
+
+    def _render_raw(self, **variables: Any) -> list[dict[str, str]]:
+        try:
+            return [{"role": role, "content": self._compiled[role].render(**variables)} for role in ("system", "user")]
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"prompt {self.name!r}: {exc.message}") from None
+
+    @staticmethod
+    def _substitute(pre: dict[str, str], values: dict[str, Any]) -> list[dict[str, str]]:
+        out = []
+        for role in ("system", "user"):
+            text = pre[role]
+            for name, value in values.items():
+                text = text.replace(f"\x00{name}\x00", str(value))
+            out.append({"role": role, "content": text.strip()})
+        return out
 
 
 def parse_template(data: bytes, source: str) -> PromptTemplate:

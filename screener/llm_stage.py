@@ -1,13 +1,15 @@
 """Screening stage 2: the LLM drafts a decision per record, criterion by criterion.
 
-Each answer is written to the store as soon as it arrives (one transaction per record), so Ctrl-C or
-a crash loses at most the records in flight and a re-run resumes: a record already drafted by the
-same model with the same prompt template is never sent again. Every exchange, failed ones included,
+Each answer is in the answer cache the moment it arrives and in the store within half a second (one
+transaction per group of records: their exchanges and decisions), so Ctrl-C or a crash loses nothing
+paid for, and a re-run resumes: a record already drafted by the same model with the same prompt
+template is never sent again. Every exchange, failed ones included,
 goes to ``llm_calls``; an answer that never validates is an error there, never a decision.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,8 @@ from metasift.store import Store
 from metasift.templates import load_template
 
 STAGE = "title_abstract"
+FLUSH_SECONDS = 0.5  # answers are grouped into one store transaction per this many seconds (see _Writer)
+FLUSH_RECORDS = 500  # ... or per this many records, whichever comes first
 TEMPLATE = "screen_title_abstract"
 
 
@@ -81,8 +85,12 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
     summary = LLMSummary(model=settings.model, prompt_hash=template.hash, todo=len(todo), drafted=0, errors=0,
                          skipped=skipped, cost=0.0)
 
+    pending: dict[Any, list[dict[str, Any]]] = {}  # exchanges of records still in flight, by record id
+    writer = _Writer(store, template.hash, settings.model, summary,
+                     interval=FLUSH_SECONDS if settings.cache_dir is not None else 0.0)
+
     def log_exchange(exchange: Any) -> None:
-        store.log_llm_call(exchange.model_dump())
+        pending.setdefault(exchange.record_id, []).append(dict(exchange))  # fields as they are: no deep copy
 
     def job(rec: dict[str, Any]) -> Any:
         async def call(client: Any) -> tuple[dict[str, Any], Any]:
@@ -90,25 +98,62 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
                                             record_id=rec["id"])
         return call
 
-    batch = run_batch(settings, [job(rec) for rec in todo], on_exchange=log_exchange, on_progress=on_progress,
-                      on_done=lambda done: _store_outcome(store, *done, template.hash, settings.model, summary))
+    def done(result: tuple[dict[str, Any], Any]) -> None:
+        rec, outcome = result
+        writer.add(rec, outcome, pending.pop(rec["id"], []))
+
+    try:
+        batch = run_batch(settings, [job(rec) for rec in todo], on_exchange=log_exchange, on_progress=on_progress,
+                          on_done=done)
+    finally:  # what arrived is written, and the attempts of calls cut short (budget, Ctrl-C) are kept too
+        writer.flush()
+        store.log_llm_calls([row for rows in pending.values() for row in rows])
     summary.cost, summary.stopped = batch.cost, batch.stopped
     return summary
 
 
-def _store_outcome(store: Store, rec: dict[str, Any], outcome: Any, prompt_hash: str, model: str,
-                   summary: LLMSummary) -> None:
-    if not outcome.ok:
-        summary.errors += 1
-        with store.write() as conn:
-            store.log_event(conn, "model_error", actor_kind="model", actor=model, entity="record",
-                            entity_id=rec["id"], payload={"error": outcome.error})
-        return
-    answer = outcome.value
-    store.add_decision(
-        record_id=rec["id"], stage=STAGE, decider_kind="model", decider=model, label=answer.decision,
-        criteria=[c.model_dump() for c in answer.criteria],
-        reasons=[c.id for c in answer.criteria if c.verdict == "not_met"], confidence=answer.confidence,
-        model=outcome.model_served or model, prompt_hash=prompt_hash,
-        settings={"method": outcome.method, "cached": outcome.cached, "warnings": outcome.warnings})
-    summary.drafted += 1
+class _Writer:
+    """Writes answers to the store in one transaction per group of records that arrived within ``interval``.
+
+    Grouping saves most of the client's CPU at 16 requests in flight (one transaction per record cost
+    more than the HTTP itself). Every answer is in the answer cache the moment it arrives, so a hard crash
+    between two writes costs nothing: the re-run finds those answers in the cache without a request.
+    Without a cache (``interval`` 0) every record is written at once.
+    """
+
+    def __init__(self, store: Store, prompt_hash: str, model: str, summary: LLMSummary, *, interval: float) -> None:
+        self.store, self.prompt_hash, self.model, self.summary = store, prompt_hash, model, summary
+        self.interval = interval
+        self._buffer: list[tuple[dict[str, Any], Any, list[dict[str, Any]]]] = []
+        self._last = time.monotonic()
+
+    def add(self, rec: dict[str, Any], outcome: Any, exchanges: list[dict[str, Any]]) -> None:
+        self._buffer.append((rec, outcome, exchanges))
+        if time.monotonic() - self._last >= self.interval or len(self._buffer) >= FLUSH_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """One transaction: the exchanges, then each record's decision (or its error event)."""
+        self._last = time.monotonic()
+        if not self._buffer:
+            return
+        decisions, errors = [], []
+        for rec, outcome, _ in self._buffer:
+            if outcome.ok:
+                answer = outcome.value
+                decisions.append(dict(
+                    record_id=rec["id"], stage=STAGE, decider_kind="model", decider=self.model,
+                    label=answer.decision, criteria=[c.model_dump() for c in answer.criteria],
+                    reasons=[c.id for c in answer.criteria if c.verdict == "not_met"], confidence=answer.confidence,
+                    model=outcome.model_served or self.model, prompt_hash=self.prompt_hash,
+                    settings={"method": outcome.method, "cached": outcome.cached, "warnings": outcome.warnings}))
+            else:
+                errors.append({"action": "model_error", "actor_kind": "model", "actor": self.model,
+                               "entity": "record", "entity_id": rec["id"], "payload": {"error": outcome.error}})
+        with self.store.write() as conn:
+            self.store.log_llm_calls([row for _, _, rows in self._buffer for row in rows], conn=conn)
+            self.store.add_decisions(decisions, conn=conn)
+            self.store.log_events(conn, errors)
+        self.summary.drafted += len(decisions)
+        self.summary.errors += len(errors)
+        self._buffer = []

@@ -97,6 +97,8 @@ _ELLIPSIS = re.compile(r"\[(?:\.\.\.|\u2026)\]|\.\.\.|\u2026")
 
 def normalise_text(text: str) -> str:
     """NFKC, case-folded, typographic quotes/dashes made plain, whitespace collapsed."""
+    if text.isascii():  # NFKC and the typographic marks only touch non-ASCII text
+        return " ".join(text.lower().split())
     text = unicodedata.normalize("NFKC", text).translate(_QUOTE_MARKS).casefold()
     return " ".join(text.split())
 

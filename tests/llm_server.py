@@ -94,6 +94,10 @@ _REFUSALS = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops connections when 16 clients connect at once
+
+
 class ScriptedLLMServer:
     """The server; ``base_url`` ends in ``/v1``. Start with ``start()``, stop with ``stop()``."""
 
@@ -133,7 +137,7 @@ class ScriptedLLMServer:
 
     def start(self) -> ScriptedLLMServer:
         handler = type("Handler", (_Handler,), {"scripted": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sqlite3
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -33,6 +34,7 @@ from metasift.llm import (
     parse_retry_after,
     strict_schema,
 )
+from metasift.llm.cache import CACHE_FILE
 from metasift.llm.structured import refuses
 from tests.llm_server import Reply, ScriptedLLMServer, llm_server  # noqa: F401  (fixture)
 
@@ -426,9 +428,12 @@ def test_cache_key_and_atomic_store(tmp_path: Path) -> None:
                    {"messages": [{"role": "user", "content": "b"}]}):
         assert cache_key(**{**base, **change}) != key
     cache = DiskCache(tmp_path)
-    assert cache.get(key) is None
+    assert cache.get(key) is None and len(cache) == 0
     cache.put(key, {"parsed": {"a": 1}})
     assert cache.get(key) == {"parsed": {"a": 1}}
-    assert not list(tmp_path.glob("*/.tmp-*"))  # no temporary file left behind
-    (tmp_path / key[:2] / f"{key}.json").write_text("{half", encoding="utf-8")
-    assert cache.get(key) is None  # a corrupt entry is a miss, not a crash
+    cache.close()
+    again = DiskCache(tmp_path)  # another process opening the same directory sees the entry
+    assert again.get(key) == {"parsed": {"a": 1}} and len(again) == 1
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        db.execute("UPDATE answers SET entry = '{half' WHERE key = ?", (key,))
+    assert again.get(key) is None  # a corrupt entry is a miss, not a crash

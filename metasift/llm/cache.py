@@ -1,13 +1,37 @@
-"""Disk cache of validated answers: one JSON file per request key, written atomically, so re-runs cost nothing."""
+"""Disk cache of validated answers, keyed by everything that determines the answer, so re-runs cost nothing.
+
+One SQLite file (``answers.sqlite``) in the cache directory: a put is one small committed insert (no
+file per answer to create, fsync and rename), a get one indexed lookup, several processes can share it,
+and a crash never leaves half an entry. An unreadable entry counts as a miss.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
+
+import orjson
+
+CACHE_FILE = "answers.sqlite"
+
+
+def _canonical(value: Any) -> bytes:
+    """Sorted-key compact UTF-8 JSON: the same bytes for the same content, whatever the dict order."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def key_prefix(*, endpoint: str, model: str, template_hash: str, params: dict[str, Any]) -> str:
+    """sha256 of the parts shared by every call with the same settings and output schema (computed once)."""
+    return hashlib.sha256(_canonical({"endpoint": endpoint, "model": model, "template_hash": template_hash,
+                                      "params": params})).hexdigest()
+
+
+def key_for(prefix: str, messages: list[dict[str, Any]]) -> str:
+    """The cache key of one request: its settings prefix and its messages."""
+    return hashlib.sha256(prefix.encode("ascii") + _canonical(messages)).hexdigest()
 
 
 def cache_key(
@@ -19,41 +43,53 @@ def cache_key(
     params: dict[str, Any],
 ) -> str:
     """sha256 over the canonical JSON of everything that determines the answer (schema goes in ``params``)."""
-    payload = {"endpoint": endpoint, "model": model, "template_hash": template_hash,
-               "messages": messages, "params": params}
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return key_for(key_prefix(endpoint=endpoint, model=model, template_hash=template_hash, params=params), messages)
 
 
 class DiskCache:
-    """A directory of ``<key[:2]>/<key>.json`` files; an unreadable entry counts as a miss."""
+    """Answers in ``<directory>/answers.sqlite``; opened lazily, safe to share between threads and processes."""
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.directory / CACHE_FILE, timeout=30, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a crash may drop the last answers, never corrupt the file
+            db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, entry TEXT NOT NULL)")
+            self._db = db
+        return self._db
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored entry, or None when absent or corrupt."""
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with self._lock:
+                row = self._conn().execute("SELECT entry FROM answers WHERE key = ?", (key,)).fetchone()
+            data = orjson.loads(row[0]) if row else None
+        except (sqlite3.Error, orjson.JSONDecodeError, OSError):
             return None
         return data if isinstance(data, dict) else None
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
-        """Write the entry via a temporary file and rename, so a crash never leaves half a file."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, ensure_ascii=False, default=str)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Store (or replace) one entry, committed at once."""
+        text = orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS, default=str).decode("utf-8")
+        with self._lock:
+            self._conn().execute("INSERT OR REPLACE INTO answers (key, entry) VALUES (?, ?)", (key, text))
+
+    def close(self) -> None:
+        """Close the database file (reopened on next use)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.is_dir() else 0
+        if not (self.directory / CACHE_FILE).exists():
+            return 0
+        with self._lock:
+            return int(self._conn().execute("SELECT count(*) FROM answers").fetchone()[0])

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import openai
-from openai import AsyncOpenAI
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from metasift.errors import LLMError
-from metasift.llm.cache import DiskCache, cache_key
+from metasift.llm.cache import DiskCache, key_for, key_prefix
 from metasift.llm.cost import Budget, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome, utc_now
 from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
@@ -30,12 +29,14 @@ from metasift.llm.settings import LLMSettings
 from metasift.llm.structured import (
     METHODS,
     Method,
+    Plan,
     answer_text,
-    prepare,
+    plan,
     refuses,
     repair_messages,
     validate_answer,
 )
+from metasift.llm.transport import TransportError, TransportTimeout, make_transport
 
 if TYPE_CHECKING:
     from metasift.templates import PromptTemplate
@@ -140,6 +141,7 @@ class LLMClient:
         self.settings = settings
         self.on_exchange = on_exchange
         self.budget = budget if budget is not None else Budget(settings.max_cost)
+        self._owns_cache = cache is None
         self.cache = cache if cache is not None else (DiskCache(settings.cache_dir) if settings.cache_dir else None)
         self.memory = memory if memory is not None else DEFAULT_MEMORY
         self._rng = rng or random.Random()
@@ -152,7 +154,10 @@ class LLMClient:
                 raise LLMError(f"no API key: set the {settings.api_key_env} environment variable "
                                "(or [llm] base_url for a local endpoint)")
             key = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) accept any key
-        self._openai = AsyncOpenAI(api_key=key, base_url=settings.endpoint, timeout=settings.timeout, max_retries=0)
+        self._key = key
+        self._prefixes: dict[tuple[str, str, type], str] = {}
+        self._plans: dict[tuple[str, str, type], Plan] = {}
+        self._transport: Any = None  # made on first use, inside the event loop that uses it
         self._sem = asyncio.Semaphore(settings.concurrency)
         self._not_before = 0.0  # monotonic time before which no request starts (set by a 429)
 
@@ -164,15 +169,34 @@ class LLMClient:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._openai.close()
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
+
+    @property
+    def transport(self) -> Any:
+        """The HTTP transport, opened on first use."""
+        if self._transport is None:
+            s = self.settings
+            self._transport = make_transport(s.transport, s.endpoint, self._key, timeout=s.timeout,
+                                             connections=s.concurrency)
+        return self._transport
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint offers (``GET /models``): a cheap connectivity check."""
+        where = f"{self.settings.endpoint}: cannot list models"
         try:
-            page = await self._openai.models.list()
-        except openai.OpenAIError as exc:
-            raise LLMError(f"{self.settings.endpoint}: cannot list models: {exc}") from None
-        return [m.id for m in page.data]
+            resp = await self.transport.get("/models")
+        except TransportError as exc:
+            raise LLMError(f"{where}: {exc}") from None
+        if resp.status != 200:
+            raise LLMError(f"{where}: HTTP {resp.status}: {_short(resp.text)}")
+        try:
+            return [str(m["id"]) for m in orjson.loads(resp.text)["data"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise LLMError(f"{where}: the answer is not a model list: {_short(resp.text)}") from None
 
     async def ask(
         self,
@@ -206,9 +230,7 @@ class LLMClient:
         schema = _json_schema(output_model)
         name = schema_name or (template.output_schema if template is not None else output_model.__name__)
         call = _Call(record_id, purpose, template.name if template else "", template.hash if template else "")
-        key = cache_key(endpoint=s.endpoint, model=s.model, template_hash=call.template_hash, messages=messages,
-                        params={"temperature": s.temperature, "max_tokens": s.max_tokens,
-                                "schema_name": name, "schema": schema})
+        key = key_for(self._key_prefix(call.template_hash, name, output_model, schema), messages)
         if self.cache is not None:
             hit = self._from_cache(key, messages, output_model, call)
             if hit is not None:
@@ -238,6 +260,23 @@ class LLMClient:
                                  "created_at": utc_now().isoformat()})
         return outcome
 
+    def _key_prefix(self, template_hash: str, name: str, output_model: type, schema: dict[str, Any]) -> str:
+        """The cache-key prefix for these settings and this output schema, hashed once per client."""
+        memo = (template_hash, name, output_model)
+        if memo not in self._prefixes:
+            s = self.settings
+            self._prefixes[memo] = key_prefix(endpoint=s.endpoint, model=s.model, template_hash=template_hash,
+                                              params={"temperature": s.temperature, "max_tokens": s.max_tokens,
+                                                      "schema_name": name, "schema": schema})
+        return self._prefixes[memo]
+
+    def _plan(self, method: Method, name: str, output_model: type, schema: dict[str, Any]) -> Plan:
+        """The request shape for ``method``, built once per output model (a strict schema is a deep copy)."""
+        memo = (method, name, output_model)
+        if memo not in self._plans:
+            self._plans[memo] = plan(method, name, schema)
+        return self._plans[memo]
+
     def _emit(self, exchange: Exchange) -> None:
         if self.on_exchange is not None:
             self.on_exchange(exchange)
@@ -253,7 +292,7 @@ class LLMClient:
             value = output_model.model_validate(entry["parsed"])
         except ValidationError:
             return None  # the output model changed since: ask again
-        self._emit(Exchange(
+        self._emit(Exchange.model_construct(
             record_id=call.record_id, purpose=call.purpose, model_requested=self.settings.model,
             model_served=entry.get("model_served"), template=call.template, template_hash=call.template_hash,
             method=entry.get("method"), attempt=0, cached=True, messages=messages,
@@ -273,7 +312,8 @@ class LLMClient:
     ) -> LLMOutcome[T] | None:
         """Run one method to a final outcome, or return None when the endpoint refuses the method."""
         s = self.settings
-        messages, extra = prepare(method, base_messages, name, schema)
+        shape = self._plan(method, name, output_model, schema)
+        messages, extra = shape.messages(base_messages), shape.extra
         retries, repaired = 0, False
         while True:
             reply = await self._send(messages, extra)
@@ -287,14 +327,16 @@ class LLMClient:
                 call.answered = method
                 cost = self._account(reply, call)
                 text = answer_text(method, reply.message)
-                refusal = getattr(reply.message, "refusal", None)
+                refusal = reply.message.get("refusal")
                 if refusal:
                     parsed, value, error = None, None, f"the model refused to answer: {refusal}"
                 else:
                     parsed, value, error = validate_answer(text, output_model)
-                self._emit(Exchange(**base, model_served=reply.model_served, response=text, parsed=parsed,
-                                    error=error, input_tokens=reply.usage.input_tokens if reply.usage else None,
-                                    output_tokens=reply.usage.output_tokens if reply.usage else None, cost=cost))
+                usage = reply.usage
+                self._emit(Exchange.model_construct(
+                    **base, model_served=reply.model_served, response=text, parsed=parsed, error=error, cost=cost,
+                    input_tokens=usage.input_tokens if usage else None,
+                    output_tokens=usage.output_tokens if usage else None))
                 if value is not None:
                     return call.outcome(value=value, parsed=parsed, method=method)
                 if refusal or repaired:
@@ -303,7 +345,7 @@ class LLMClient:
                 repaired = True
                 messages = repair_messages(messages, text, error or "invalid answer")
                 continue
-            self._emit(Exchange(**base, response=reply.body, error=reply.error, cost=0.0))
+            self._emit(Exchange.model_construct(**base, response=reply.body, error=reply.error, cost=0.0))
             if reply.resend:
                 continue
             if reply.kind == "status" and reply.status is not None:
@@ -362,39 +404,45 @@ class LLMClient:
     ) -> _Reply:
         """POST one chat completion and classify what came back."""
         s = self.settings
+        body = {"model": s.model, "messages": messages, "temperature": s.temperature, token_param: s.max_tokens,
+                **extra}
         try:
-            raw = await self._openai.chat.completions.with_raw_response.create(
-                model=s.model, messages=messages, temperature=s.temperature,  # type: ignore[arg-type]
-                **{token_param: s.max_tokens}, **extra)
-        except openai.APITimeoutError:
+            resp = await self.transport.post_json("/chat/completions", body)
+        except TransportTimeout:
             return _Reply("timeout", _ms(start), created, error=f"timed out after {s.timeout:g} s")
-        except openai.APIStatusError as exc:
-            body = exc.response.text
-            resend = exc.status_code == 400 and token_param == "max_tokens" and "max_completion_tokens" in body
+        except TransportError as exc:
+            return _Reply("connection", _ms(start), created, error=f"connection failed: {exc}")
+        if resp.status != 200:
+            resend = resp.status == 400 and token_param == "max_tokens" and "max_completion_tokens" in resp.text
             if resend:
                 self.memory.use_max_completion_tokens(s.endpoint, s.model)
-            return _Reply("status", _ms(start), created, status=exc.status_code,
-                          headers=dict(exc.response.headers), body=body, resend=resend,
-                          error=f"HTTP {exc.status_code}: {_short(body)}")
-        except openai.APIConnectionError as exc:
-            return _Reply("connection", _ms(start), created, error=f"connection failed: {exc}")
-        body = raw.http_response.text
+            return _Reply("status", _ms(start), created, status=resp.status, headers=resp.headers, body=resp.text,
+                          resend=resend, error=f"HTTP {resp.status}: {_short(resp.text)}")
         try:
-            completion = raw.parse()
-            message = completion.choices[0].message
-        except (ValueError, TypeError, AttributeError, IndexError) as exc:  # not a chat completion at all
-            return _Reply("bad_body", _ms(start), created, body=body,
+            completion = orjson.loads(resp.text)
+            message = completion["choices"][0]["message"]
+            if not isinstance(message, dict):
+                raise TypeError("message is not an object")
+        except (orjson.JSONDecodeError, TypeError, KeyError, IndexError) as exc:  # not a chat completion at all
+            return _Reply("bad_body", _ms(start), created, body=resp.text,
                           error=f"malformed response body ({type(exc).__name__})")
-        return _Reply("ok", _ms(start), created, message=message, model_served=completion.model,
-                      usage=_usage(completion.usage), body=body)
+        served = completion.get("model")
+        return _Reply("ok", _ms(start), created, message=message, model_served=served if isinstance(served, str)
+                      else None, usage=_usage(completion.get("usage")), body=resp.text)
 
 
 def _usage(usage: Any) -> Usage | None:
-    if usage is None:
+    """Token counts from the answer's ``usage`` object (None when absent or not an object)."""
+    if not isinstance(usage, dict):
         return None
-    details = getattr(usage, "prompt_tokens_details", None)
-    return Usage(input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0,
-                 cached_input_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0)
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return Usage(input_tokens=_count(usage.get("prompt_tokens")), output_tokens=_count(usage.get("completion_tokens")),
+                 cached_input_tokens=_count(cached))
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def _ms(start: float) -> float:

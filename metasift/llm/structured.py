@@ -10,8 +10,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 Method = Literal["json_schema", "json_object", "tools", "text"]
@@ -79,38 +81,66 @@ def schema_instruction(schema: dict[str, Any]) -> str:
             "It must validate against this JSON Schema:\n" + json.dumps(schema, ensure_ascii=False))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How one method asks: extra request fields, and schema text for the system message (or None)."""
+
+    extra: dict[str, Any]
+    instruction: str | None = None
+
+    def messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The request's messages: copies, with the instruction added when the method needs one."""
+        if self.instruction is None:
+            return [dict(m) for m in messages]
+        return _with_instruction(messages, self.instruction)
+
+
+def plan(method: Method, schema_name: str, schema: dict[str, Any]) -> Plan:
+    """The request shape for ``method`` (the same for every call with this schema: callers may reuse it)."""
+    name = safe_name(schema_name)
+    if method == "json_schema":
+        return Plan({"response_format": {"type": "json_schema", "json_schema": {
+            "name": name, "schema": strict_schema(schema), "strict": True}}})
+    if method == "json_object":
+        return Plan({"response_format": {"type": "json_object"}}, schema_instruction(schema))
+    if method == "tools":
+        tool = {"type": "function", "function": {
+            "name": name, "description": "Record the answer; the arguments are the whole answer.", "parameters": schema}}
+        return Plan({"tools": [tool], "tool_choice": {"type": "function", "function": {"name": name}}})
+    return Plan({}, schema_instruction(schema))
+
+
 def prepare(
     method: Method, messages: list[dict[str, Any]], schema_name: str, schema: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The messages and extra request fields for ``method``."""
-    name = safe_name(schema_name)
-    if method == "json_schema":
-        fmt = {"type": "json_schema", "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
-        return [dict(m) for m in messages], {"response_format": fmt}
-    if method == "json_object":
-        return _with_instruction(messages, schema_instruction(schema)), {"response_format": {"type": "json_object"}}
-    if method == "tools":
-        tool = {"type": "function", "function": {
-            "name": name, "description": "Record the answer; the arguments are the whole answer.", "parameters": schema}}
-        return [dict(m) for m in messages], {
-            "tools": [tool], "tool_choice": {"type": "function", "function": {"name": name}}}
-    return _with_instruction(messages, schema_instruction(schema)), {}
+    shape = plan(method, schema_name, schema)
+    return shape.messages(messages), shape.extra
 
 
-def answer_text(method: Method, message: Any) -> str:
+def answer_text(method: Method, message: dict[str, Any]) -> str:
     """The text holding the answer: the forced tool call's arguments for ``tools``, else the content."""
     if method == "tools":
-        for call in getattr(message, "tool_calls", None) or []:
-            function = getattr(call, "function", None)
-            if function is not None and getattr(function, "arguments", None):
-                return str(function.arguments)
-    return getattr(message, "content", None) or ""
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and function.get("arguments"):
+                return str(function["arguments"])
+    content = message.get("content")
+    return content if isinstance(content, str) else ""
 
 
 def extract_json(text: str) -> dict[str, Any]:
     """The first JSON object in ``text``, looking inside ```json fences first; ValueError if there is none."""
     if not text or not text.strip():
         raise ValueError("the answer is empty")
+    if text.lstrip().startswith("{"):  # the usual case, a bare object: parsed at C speed
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if isinstance(obj, dict):
+                return obj
     decoder = json.JSONDecoder()
     for candidate in [m.group(1) for m in _FENCE.finditer(text)] + [text]:
         starts = [i for i, ch in enumerate(candidate) if ch == "{"][:_MAX_STARTS]

@@ -89,9 +89,21 @@ class StoreBase:
     def log_event(conn: Connection, action: str, *, actor_kind: str = "system", actor: str = "metasift",
                   entity: str | None = None, entity_id: int | None = None,
                   payload: dict[str, Any] | None = None) -> None:
-        conn.execute(t.events.insert().values(at=now(), actor_kind=actor_kind, actor=actor, action=action,
-                                              entity=entity, entity_id=entity_id, payload=payload))
+        """Append one event to the log, inside the caller's transaction."""
+        StoreBase.log_events(conn, [{"action": action, "actor_kind": actor_kind, "actor": actor, "entity": entity,
+                                     "entity_id": entity_id, "payload": payload}])
 
+    @staticmethod
+    def log_events(conn: Connection, events: list[dict[str, Any]]) -> None:
+        """Append events (``log_event``'s fields, one dict each) in one statement, inside ``conn``."""
+        if not events:
+            return
+        stamp = now()
+        # insert() with parameter dicts, not .values(): SQLAlchemy compiles it once and reuses it
+        conn.execute(t.events.insert(), [
+            {"at": stamp, "actor_kind": e.get("actor_kind", "system"), "actor": e.get("actor", "metasift"),
+             "action": e["action"], "entity": e.get("entity"), "entity_id": e.get("entity_id"),
+             "payload": e.get("payload")} for e in events])
 
 
 def as_dicts(result: Any) -> list[dict[str, Any]]:

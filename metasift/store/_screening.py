@@ -19,16 +19,28 @@ class ScreeningRepo(StoreBase):
                      prompt_hash: str | None = None, settings: dict[str, Any] | None = None,
                      conn: Connection | None = None) -> int:
         """Write one decision (and its event) in its own transaction, or in ``conn`` if given."""
-        values = dict(record_id=record_id, stage=stage, decider_kind=decider_kind, decider=decider, label=label,
-                      criteria=criteria, reasons=reasons, note=note, confidence=confidence, model=model,
-                      prompt_hash=prompt_hash, settings=settings, created_at=now())
+        row = dict(record_id=record_id, stage=stage, decider_kind=decider_kind, decider=decider, label=label,
+                   criteria=criteria, reasons=reasons, note=note, confidence=confidence, model=model,
+                   prompt_hash=prompt_hash, settings=settings)
+        return self.add_decisions([row], conn=conn)[0]
+
+    def add_decisions(self, rows: Sequence[dict[str, Any]], *, conn: Connection | None = None) -> list[int]:
+        """Write decisions (``add_decision``'s fields, one dict each) and their events in one transaction."""
         if conn is None:
             with self.write() as own:
-                return self.add_decision(**{k: v for k, v in values.items() if k != "created_at"}, conn=own)
-        decision_id = conn.execute(t.decisions.insert().values(**values)).inserted_primary_key[0]
-        self.log_event(conn, "decide", actor_kind=decider_kind, actor=decider, entity="decision",
-                       entity_id=decision_id, payload={"record_id": record_id, "stage": stage, "label": label})
-        return decision_id
+                return self.add_decisions(rows, conn=own)
+        if not rows:
+            return []
+        stamp = now()
+        values = [{c: row.get(c) for c in _DECISION_FIELDS} | {"created_at": stamp} for row in rows]
+        insert = t.decisions.insert().returning(t.decisions.c.id, sort_by_parameter_order=True)
+        ids = [int(r[0]) for r in conn.execute(insert, values)]
+        self.log_events(conn, [
+            {"action": "decide", "actor_kind": v["decider_kind"], "actor": v["decider"], "entity": "decision",
+             "entity_id": decision_id, "payload": {"record_id": v["record_id"], "stage": v["stage"],
+                                                   "label": v["label"]}}
+            for decision_id, v in zip(ids, values, strict=True)])
+        return ids
 
     def retract_decision(self, decision_id: int, actor: str) -> None:
         """Undo: the decision row stays, marked retracted, and the undo is logged."""
@@ -125,15 +137,26 @@ class ScreeningRepo(StoreBase):
         return labels
 
     # -- LLM exchanges ------------------------------------------------------------------------
-    def log_llm_call(self, row: dict[str, Any]) -> None:
-        cols = set(t.llm_calls.c.keys())
-        with self.write() as conn:
-            values = {k: v for k, v in row.items() if k in cols and k != "id"}
-            values["created_at"] = values.get("created_at") or now()
-            conn.execute(t.llm_calls.insert().values(**values))
+    def log_llm_call(self, row: dict[str, Any], *, conn: Connection | None = None) -> None:
+        """Keep one LLM exchange (an ``Exchange.model_dump()``) in its own transaction, or in ``conn``."""
+        self.log_llm_calls([row], conn=conn)
+
+    def log_llm_calls(self, rows: Sequence[dict[str, Any]], *, conn: Connection | None = None) -> None:
+        """Keep several LLM exchanges in one transaction (or in ``conn``); nothing to do for none."""
+        if not rows:
+            return
+        if conn is None:
+            with self.write() as own:
+                return self.log_llm_calls(rows, conn=own)
+        cols = _LLM_CALL_COLUMNS
+        stamp = now()
+        values = [{c: row.get(c) for c in cols} | {"created_at": row.get("created_at") or stamp} for row in rows]
+        conn.execute(t.llm_calls.insert(), values)
 
 
-
+_DECISION_FIELDS = ("record_id", "stage", "decider_kind", "decider", "label", "criteria", "reasons", "note",
+                    "confidence", "model", "prompt_hash", "settings")
+_LLM_CALL_COLUMNS = tuple(c for c in t.llm_calls.c.keys() if c != "id")
 COUNTED = ("include", "exclude", "maybe")
 _AS_INCLUDE = {"include": True, "maybe": True, "exclude": False}
 

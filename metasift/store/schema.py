@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Column,
@@ -38,6 +39,21 @@ class JSONText(TypeDecorator):
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         return None if value is None else json.loads(value)
+
+
+class ModelJSON(JSONText):
+    """``JSONText`` for what was exchanged with a model (JSON-native values only), written by orjson at a
+    tenth of the stdlib's cost: an LLM run writes several kilobytes of it per record."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            return orjson.dumps(value).decode("utf-8")
+        except TypeError:  # not JSON-native after all: the stdlib's conversions
+            return super().process_bind_param(value, dialect)
 
 
 metadata = MetaData()
@@ -182,10 +198,10 @@ llm_calls = Table(
     Column("method", String(20)),
     Column("attempt", Integer),
     Column("cached", Boolean),
-    Column("messages", JSONText),
-    Column("options", JSONText),
+    Column("messages", ModelJSON),
+    Column("options", ModelJSON),
     Column("response", Text),
-    Column("parsed", JSONText),
+    Column("parsed", ModelJSON),
     Column("error", Text),
     Column("input_tokens", Integer),
     Column("output_tokens", Integer),
