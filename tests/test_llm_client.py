@@ -8,6 +8,7 @@ import json
 import random
 import sqlite3
 import time
+from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
@@ -49,10 +50,22 @@ class Answer(BaseModel):
 GOOD = {"label": "yes", "score": 0.9}
 
 
+TRANSPORT = {"name": "aiohttp"}
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "openai"])
+def transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs over both HTTP transports: the lean aiohttp one and the openai SDK's."""
+    TRANSPORT["name"] = request.param
+    yield request.param
+    TRANSPORT["name"] = "aiohttp"
+
+
 def make_client(server: ScriptedLLMServer, **overrides: Any) -> tuple[LLMClient, list[Exchange]]:
     log: list[Exchange] = []
     settings = LLMSettings(**{"model": "test-model", "base_url": server.base_url, "retry_base_delay": 0.01,
-                              "retry_max_delay": 0.05, "timeout": 5.0, **overrides})
+                              "retry_max_delay": 0.05, "timeout": 5.0, "transport": TRANSPORT["name"],
+                              **overrides})
     return LLMClient(settings, on_exchange=log.append, memory=MethodMemory(), rng=random.Random(1)), log
 
 

@@ -147,3 +147,66 @@ def test_calibrate_on_a_random_sample(screened_project: Path, cli, llm_server) -
     out = result.json()
     assert out["recall_lower"] >= 0.75 and out["n_sample"] > 100
     assert sum(out["routes"].values()) == out["n_sample"]
+
+
+def test_a_killed_run_loses_no_answer_it_paid_for(screened_project: Path, cli, llm_server) -> None:  # noqa: F811
+    """SIGKILL mid-run: answers reach the cache at once and the store in groups; the re-run asks only for
+    what never arrived and ends with one decision per record."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.05)
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    args = ["screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project",
+            str(screened_project)]
+    proc = subprocess.Popen([sys.executable, "-m", "metasift", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(llm_server.chat_requests) < 40 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(llm_server.chat_requests) >= 40, "the run did not get going"
+    with sqlite3.connect(screened_project / ".metasift" / "cache" / "answers.sqlite") as cache:
+        cached = cache.execute("select count(*) from answers").fetchone()[0]
+    with sqlite3.connect(screened_project / "metasift.db") as db:
+        decided = db.execute("select count(*) from decisions where decider_kind='model'").fetchone()[0]
+    assert decided <= cached and cached >= 20
+
+    before = len(llm_server.chat_requests)
+    rerun = cli(*args, "--json")
+    assert rerun.exit_code == 0, rerun.stderr
+    llm = rerun.json()["llm"]
+    total = llm["skipped"] + llm["drafted"]
+    assert llm["skipped"] == decided and llm["errors"] == 0
+    assert len(llm_server.chat_requests) - before == total - cached  # nothing that arrived is asked for again
+    with sqlite3.connect(screened_project / "metasift.db") as db:
+        rows = db.execute("select count(*), count(distinct record_id) from decisions "
+                          "where decider_kind='model'").fetchone()
+    assert rows == (total, total)
+
+
+def test_a_spent_budget_stops_the_run_and_keeps_every_paid_answer(screened_project: Path, llm_server) -> None:  # noqa: F811
+    from metasift.config import load_protocol
+    from metasift.llm import LLMSettings
+    from metasift.store import Store
+    from screener.llm_stage import run_llm_stage
+
+    llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.02,
+                                            usage={"prompt_tokens": 1000, "completion_tokens": 0})
+    protocol = load_protocol(screened_project)
+    settings = LLMSettings.from_config(protocol.llm, model="scripted-model", base_url=llm_server.base_url,
+                                       concurrency=4, prices={"scripted-model": {"input": 1.0, "output": 1.0}},
+                                       max_cost=0.0095, cache_dir=screened_project / ".metasift" / "cache")
+    store = Store.open(screened_project)
+    summary = run_llm_stage(store, protocol, settings)
+    assert summary.stopped and "max_cost" in summary.stopped
+    answered = len(llm_server.chat_requests)
+    assert 10 <= answered <= 10 + 4  # requests in flight when the limit was crossed still finish
+    assert summary.drafted == answered < summary.todo  # every answer paid for became a decision
+    assert summary.cost == pytest.approx(answered * 0.001)
+    assert sum(d["decider_kind"] == "model" for d in store.decisions("title_abstract")) == answered
+    store.close()

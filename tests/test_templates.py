@@ -67,6 +67,22 @@ def test_a_missing_variable_is_an_error() -> None:
         template.render(question=QUESTION, criteria=[{"id": "a"}], record="x")
 
 
+def test_a_partial_renderer_gives_exactly_what_a_full_render_gives(tmp_path: Path) -> None:
+    template = load_template("screen_title_abstract")
+    criteria = [{"id": "population", "text": "Adults"}, {"id": "design", "text": "An RCT"}]
+    fill = template.partial(question=QUESTION, criteria=criteria)
+    for record in ("Title: x", "Title: {{ not jinja }}\n\nAbstract: trailing space   ", "", "Title: a\x00b"):
+        assert fill(record=record) == template.render(question=QUESTION, criteria=criteria, record=record)
+    # a template that transforms the remaining variable is rendered in full each call, still exact
+    path = template_file(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("{{ record }}", "{{ record | upper }}"),
+                    encoding="utf-8")
+    shouting = template_from_file(path)
+    fill = shouting.partial(question=QUESTION, criteria=criteria)
+    assert fill(record="Title: x") == shouting.render(question=QUESTION, criteria=criteria, record="Title: x")
+    assert "TITLE: X" in fill(record="Title: x")[1]["content"]
+
+
 def test_unknown_keys_and_bad_syntax_are_rejected(tmp_path: Path) -> None:
     path = template_file(tmp_path)
     text = path.read_text(encoding="utf-8")

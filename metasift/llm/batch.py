@@ -1,8 +1,8 @@
 """Run many LLM calls concurrently under one client and one budget, handling each result as it arrives.
 
 Screening and PDF extraction both use it: results are handed to ``on_done`` the moment they complete
-(so the caller stores them one transaction at a time), a spent budget stops the run, and Ctrl-C cancels
-what is in flight without losing what was already handled.
+(so the caller can store them at once), a spent budget stops the run, and Ctrl-C cancels what is in
+flight without losing what was already handled.
 """
 
 from __future__ import annotations
@@ -30,28 +30,40 @@ class BatchRun(BaseModel):
 def run_batch(settings: LLMSettings, jobs: Sequence[Job[Any]], *, on_done: Callable[[Any], None],
               on_exchange: ExchangeHook | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> BatchRun:
-    """Run every job (``async job(client) -> result``) with ``settings.concurrency`` in flight."""
+    """Run every job (``async job(client) -> result``) with ``settings.concurrency`` requests in flight.
+
+    Once the budget is spent no new job starts; jobs already past their last request finish and are
+    handed to ``on_done``, so an answer that was paid for is kept.
+    """
     run = BatchRun()
 
     async def main() -> None:
         budget = Budget(settings.max_cost)
+        pending = iter(jobs)  # shared by the workers; one event loop, so taking the next job is atomic
+
+        async def worker(client: LLMClient) -> None:
+            for job in pending:
+                if run.stopped:
+                    return
+                try:
+                    result = await job(client)
+                except BudgetExceeded as exc:
+                    run.stopped = run.stopped or str(exc)
+                    return
+                on_done(result)
+                run.done += 1
+                if on_progress:
+                    on_progress(run.done, len(jobs))
+
         async with LLMClient(settings, on_exchange=on_exchange, budget=budget) as client:
-            tasks = [asyncio.ensure_future(job(client)) for job in jobs]
+            # a bounded pool, not one task per job: 100,000 records keep ~2x concurrency coroutines alive
+            workers = [asyncio.ensure_future(worker(client)) for _ in range(min(len(jobs), 2 * settings.concurrency))]
             try:
-                for future in asyncio.as_completed(tasks):
-                    try:
-                        result = await future
-                    except BudgetExceeded as exc:
-                        run.stopped = str(exc)
-                        break
-                    on_done(result)
-                    run.done += 1
-                    if on_progress:
-                        on_progress(run.done, len(jobs))
+                await asyncio.gather(*workers)
             finally:
-                for task in tasks:
+                for task in workers:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*workers, return_exceptions=True)
                 run.cost = budget.spent if not budget.unpriced else None
 
     asyncio.run(main())
