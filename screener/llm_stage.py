@@ -90,7 +90,7 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
                      interval=FLUSH_SECONDS if settings.cache_dir is not None else 0.0)
 
     def log_exchange(exchange: Any) -> None:
-        pending.setdefault(exchange.record_id, []).append(dict(exchange))  # fields as they are: no deep copy
+        pending.setdefault(exchange.record_id, []).append(exchange.__dict__.copy())  # shallow: no deep copy
 
     def job(rec: dict[str, Any]) -> Any:
         async def call(client: Any) -> tuple[dict[str, Any], Any]:
