@@ -2,7 +2,8 @@
 
 Replies come from a queue (``server.enqueue(...)``), else from ``server.rule(request)``; faults are just
 replies (429 + Retry-After, 500, 400 "response_format not supported", ``delay`` for timeouts, a malformed
-``body``, garbage ``content``). ``server.refuse`` makes it reject structured-output features the way vLLM or
+``body``, garbage ``content``, an answer cut at max_tokens (``finish_reason="length"``), a transfer that
+breaks off (``cut_after``)). ``server.refuse`` makes it reject structured-output features the way vLLM or
 llama.cpp do. Every request is kept in ``server.requests``; ``server.max_in_flight`` is the peak concurrency.
 
     from tests.llm_server import llm_server  # noqa: F401  (the pytest fixture)
@@ -39,6 +40,8 @@ class Reply:
     body: str | bytes | None = None  # sent verbatim instead of a chat completion (malformed JSON...)
     error: str | None = None  # error message for status >= 400
     refusal: str | None = None
+    finish_reason: str | None = None  # default: "stop" (or "tool_calls"); "length" for an answer cut at max_tokens
+    cut_after: int | None = None  # send only this many bytes of the body, then drop the connection
 
 
 @dataclass
@@ -188,6 +191,7 @@ class ScriptedLLMServer:
             text = reply.content if reply.content is not None else (
                 json.dumps(reply.answer) if reply.answer is not None else "")
             message["content"], finish = text, "stop"
+        finish = reply.finish_reason or finish
         usage = reply.usage or {"prompt_tokens": max(1, len(json.dumps(request.messages)) // 4),
                                 "completion_tokens": max(1, len(text) // 4)}
         usage = {**usage, "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)}
@@ -204,7 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None,
+              cut_after: int | None = None) -> None:
         try:
             self.send_response(status)
             merged = {"Content-Type": "application/json", **(headers or {})}
@@ -212,6 +217,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
+            if cut_after is not None:  # a transfer that breaks off: Content-Length promised more
+                self.wfile.write(payload[:cut_after])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer
@@ -257,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                 "param": None, "code": reply.status}}).encode()
             else:
                 payload = json.dumps(server._completion(request, reply)).encode()
-            self._send(reply.status, payload, reply.headers)
+            self._send(reply.status, payload, reply.headers, reply.cut_after)
         finally:
             with server._lock:
                 server.in_flight -= 1

@@ -207,6 +207,22 @@ def test_a_timeout_is_retried(llm_server: ScriptedLLMServer) -> None:
     assert "timed out" in (log[0].error or "") and log[1].error is None
 
 
+def test_an_answer_cut_off_at_max_tokens_says_so(llm_server: ScriptedLLMServer) -> None:
+    llm_server.enqueue(content='{"label": "ye', finish_reason="length")
+    llm_server.enqueue(content='{"label": "yes", "sco', finish_reason="length")
+    [out], log, _ = ask(llm_server, max_tokens=8)
+    assert out.value is None and "cut off at max_tokens (8" in (out.error or "")
+    assert len(log) == 2 and "cut off" in (log[0].error or "")  # one repair retry, then an error
+
+
+def test_a_transfer_that_breaks_off_is_retried(llm_server: ScriptedLLMServer) -> None:
+    llm_server.enqueue(answer=GOOD, cut_after=25)
+    llm_server.enqueue(answer=GOOD)
+    [out], log, _ = ask(llm_server)
+    assert out.ok and out.attempts == 2
+    assert log[0].error and log[0].error.startswith("connection failed") and log[1].error is None
+
+
 def test_a_malformed_body_is_retried(llm_server: ScriptedLLMServer) -> None:
     llm_server.enqueue(body='{"id": "x", "choices": [')
     llm_server.enqueue(answer=GOOD)

@@ -102,6 +102,7 @@ class _Reply:
     error: str | None = None
     resend: bool = False  # a request field was renamed: send again without counting a retry
     token_param: str = "max_tokens"  # the field that carried max_tokens in this attempt
+    finish_reason: str | None = None  # "length": the answer was cut off at max_tokens
 
 
 @dataclass
@@ -332,6 +333,9 @@ class LLMClient:
                     parsed, value, error = None, None, f"the model refused to answer: {refusal}"
                 else:
                     parsed, value, error = validate_answer(text, output_model)
+                    if error and reply.finish_reason == "length":
+                        error = (f"the answer was cut off at max_tokens ({s.max_tokens}; raise [llm] max_tokens): "
+                                 f"{error}")
                 usage = reply.usage
                 self._emit(Exchange.model_construct(
                     **base, model_served=reply.model_served, response=text, parsed=parsed, error=error, cost=cost,
@@ -426,9 +430,10 @@ class LLMClient:
         except (orjson.JSONDecodeError, TypeError, KeyError, IndexError) as exc:  # not a chat completion at all
             return _Reply("bad_body", _ms(start), created, body=resp.text,
                           error=f"malformed response body ({type(exc).__name__})")
-        served = completion.get("model")
+        served, finish = completion.get("model"), completion["choices"][0].get("finish_reason")
         return _Reply("ok", _ms(start), created, message=message, model_served=served if isinstance(served, str)
-                      else None, usage=_usage(completion.get("usage")), body=resp.text)
+                      else None, usage=_usage(completion.get("usage")), body=resp.text,
+                      finish_reason=finish if isinstance(finish, str) else None)
 
 
 def _usage(usage: Any) -> Usage | None:
