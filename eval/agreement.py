@@ -54,7 +54,7 @@ def table_2x2(a: Sequence[bool], b: Sequence[bool]) -> list[list[int]]:
 
 
 def cohen_kappa(table: list[list[int]], level: float = 0.95) -> tuple[float | None, float | None, Interval | None]:
-    """Cohen's kappa, its asymptotic SE and Wald CI for a 2×2 table (None where undefined)."""
+    """Cohen's kappa, its asymptotic SE and Wald CI, clipped to [-1, 1], for a 2×2 table (None where undefined)."""
     n = sum(map(sum, table))
     if n == 0:
         return None, None, None
@@ -73,7 +73,8 @@ def cohen_kappa(table: list[list[int]], level: float = 0.95) -> tuple[float | No
     var = max((term_a + term_b - term_c) / ((1 - pe) ** 2 * n), 0.0)
     se = math.sqrt(var)
     z = float(norm.ppf(0.5 + level / 2))
-    return k, se, (k - z * se, k + z * se)
+    # the Wald interval clipped to kappa's range [-1, 1] (statsmodels leaves it unclipped: 0.86-1.04 happens)
+    return k, se, (max(k - z * se, -1.0), min(k + z * se, 1.0))
 
 
 def pabak(table: list[list[int]]) -> float | None:

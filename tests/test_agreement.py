@@ -64,6 +64,8 @@ def test_pabak_ac1_and_undefined_cases() -> None:
     assert pabak(t) == pytest.approx(0.4)
     assert gwet_ac1(t) == pytest.approx((0.7 - 0.495) / (1 - 0.495))
     assert cohen_kappa([[10, 0], [0, 0]]) == (None, None, None)  # one label only: kappa undefined
+    k, se, ci = cohen_kappa([[40, 1], [0, 9]])  # near-perfect agreement: the Wald interval would pass 1
+    assert k + 1.96 * se > 1 and ci[1] == 1.0 and ci[0] == pytest.approx(k - 1.959964 * se, rel=1e-6)
     assert gwet_ac1([[10, 0], [0, 0]]) == pytest.approx(1.0)  # AC1 stays defined
     assert agreement([], []).model_dump()["kappa"] is None
     assert table_2x2([True, True, False], [True, False, False]) == [[1, 1], [0, 1]]
@@ -122,7 +124,7 @@ def test_agreement_command_humans_json(project: Path, cli) -> None:
     bob = {d["record_id"]: d["label"] == "include" for d in ds if d["decider"] == "bob"}
     ref = sm_kappa(np.array(table_2x2([alice[r] for r in sorted(alice)], [bob[r] for r in sorted(alice)])))
     assert out["n"] == 40 and out["kappa"] == pytest.approx(ref.kappa)
-    assert out["kappa_ci"] == pytest.approx([ref.kappa_low, ref.kappa_upp])
+    assert out["kappa_ci"] == pytest.approx([max(ref.kappa_low, -1), min(ref.kappa_upp, 1)])
 
 
 def test_agreement_command_model_vs_consensus(project: Path, cli, tmp_path: Path) -> None:
