@@ -8,7 +8,12 @@ with ``--seed`` set to the same number. Both screening orders are scored here by
 ASReview stops at the last include (its default); the unscreened rest are all excludes, so padding them
 changes neither metric.
 
-Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2] [--only adhd] [--json out.json]
+An ASReview run is deterministic given (data file, prior rows, seed, model), so its output is cached in
+``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the file's size and mtime) and
+iterating on our ranker re-runs only our side. ``--fill-cache`` runs only ASReview (to fill the cache, e.g.
+in the background); ``--no-cache`` ignores and overwrites it.
+
+Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2 3 4] [--only adhd] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ import numpy as np
 
 from screener.labelled import read_labelled_csv
 from screener.ranker import DEFAULT_RANKER, RANKERS
-from screener.simulate import rrf, run_simulation, screened_to_reach, wss
+from screener.simulate import draw_priors, rrf, run_simulation, screened_to_reach, wss
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "screening"
 VENV_SCRIPT = HERE / "_asreview_venv.sh"
 RUNNER = HERE / "_asreview_runner.py"
 ASREVIEW_PY = HERE / ".venv-asreview" / "bin" / "python"
+CACHE = HERE / ".asreview-cache"
 
 
 def ensure_asreview() -> None:
@@ -49,6 +55,32 @@ def run_asreview(path: Path, priors: list[int], seed: int, ai: str | None) -> di
     if done.returncode != 0:
         raise RuntimeError(f"ASReview failed on {path.name} seed {seed}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
+
+
+def cache_path(path: Path, priors: list[int], seed: int, ai: str | None) -> Path:
+    """Where one ASReview run's output is cached."""
+    return CACHE / f"{path.stem}-s{seed}-p{'_'.join(map(str, priors))}-{ai or 'default'}.json"
+
+
+def cached_asreview(path: Path, priors: list[int], seed: int, ai: str | None,
+                    use_cache: bool = True) -> tuple[dict[str, Any], bool]:
+    """ASReview's output for one run, from the cache when it holds this exact run; (output, was_cached)."""
+    where = cache_path(path, priors, seed, ai)
+    stat = path.stat()
+    key = {"file": path.name, "size": stat.st_size, "mtime": stat.st_mtime, "priors": priors, "seed": seed,
+           "ai": ai, "runner_mtime": RUNNER.stat().st_mtime}
+    if use_cache and where.exists():
+        entry = json.loads(where.read_text())
+        if entry.get("key") == key:
+            return entry["output"], True
+    t0 = time.perf_counter()
+    output = run_asreview(path, priors, seed, ai)
+    output["wall_seconds"] = time.perf_counter() - t0  # with the subprocess's start-up and imports
+    CACHE.mkdir(exist_ok=True)
+    tmp = where.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "output": output}))
+    tmp.replace(where)
+    return output, False
 
 
 def after_priors(labels: np.ndarray, order: list[int], priors: list[int]) -> np.ndarray:
@@ -69,7 +101,19 @@ def metrics(after: np.ndarray) -> dict[str, float]:
     return {"wss95": wss(after, 0.95), "recall10": rrf(after, 0.10), "n95": float(screened_to_reach(after, 0.95))}
 
 
-def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None) -> dict[str, Any]:
+def fill_cache(path: Path, seeds: list[int], ai: str | None, use_cache: bool) -> None:
+    """Run (or find cached) ASReview alone on every seed, with the priors our simulation would draw."""
+    data = read_labelled_csv(path)
+    for seed in seeds:
+        priors = draw_priors(data.labels, 1, 1, seed).tolist()
+        t0 = time.perf_counter()
+        _, hit = cached_asreview(path, priors, seed, ai, use_cache)
+        print(f"  {path.stem} seed {seed}: {'cached' if hit else f'ran in {time.perf_counter() - t0:.1f} s'}",
+              file=sys.stderr, flush=True)
+
+
+def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None,
+                use_cache: bool = True) -> dict[str, Any]:
     """Both sides on every seed for one labelled set."""
     data = read_labelled_csv(path)
     labels = np.asarray(data.labels, dtype=int)
@@ -81,9 +125,8 @@ def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None) -> di
         ours_m = metrics(after_priors(labels, ours.order, ours.prior_ids))
         if abs(ours_m["wss95"] - ours.wss95) > 1e-12 or abs(ours_m["recall10"] - ours.rrf10) > 1e-12:
             raise RuntimeError(f"{path.name}: rescoring our order disagrees with screener.simulate's own metrics")
-        t0 = time.perf_counter()
-        asr = run_asreview(path, ours.prior_ids, seed, ai)
-        asr_s = time.perf_counter() - t0
+        asr, _ = cached_asreview(path, ours.prior_ids, seed, ai, use_cache)
+        asr_s = float(asr["wall_seconds"])  # measured when it ran (cached runs keep their time)
         if asr["labels"] != data.labels:
             raise RuntimeError(f"{path.name}: ASReview read different rows or labels than screener.labelled")
         if asr["refused_connections"]:
@@ -144,6 +187,8 @@ def main() -> int:
     parser.add_argument("--ranker", choices=sorted(RANKERS), default=DEFAULT_RANKER)
     parser.add_argument("--ai", default=None, help="ASReview model config (default: ASReview's default)")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
+    parser.add_argument("--fill-cache", action="store_true", help="only run ASReview, filling the cache")
+    parser.add_argument("--no-cache", action="store_true", help="re-run ASReview even when cached")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # table after the progress lines
     files = sorted(DATA.glob("*.csv"), key=lambda p: p.stat().st_size)
@@ -154,7 +199,11 @@ def main() -> int:
         return 0
     started = time.perf_counter()
     ensure_asreview()
-    results = [one_dataset(path, args.seeds, args.ranker, args.ai) for path in files]
+    if args.fill_cache:
+        for path in files:
+            fill_cache(path, args.seeds, args.ai, not args.no_cache)
+        return 0
+    results = [one_dataset(path, args.seeds, args.ranker, args.ai, not args.no_cache) for path in files]
     print_table(results, args.ranker)
     print(f"total wall time {time.perf_counter() - started:.0f} s")
     if args.json:

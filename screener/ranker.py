@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
+from sklearn.svm import LinearSVC
 
 from screener._features import Matrix, cosine_to, get_features
 
@@ -34,6 +35,8 @@ class Ranker(BaseEstimator):
 
     name = ""
     label = ""
+    probabilistic = True  # False: scores order records but are not P(include); routing must not use them
+    tfidf_defaults: dict[str, Any] = {}  # this model's tf-idf settings, under any the caller passes
 
     def __init__(self, features: str = "tfidf", feature_params: dict[str, Any] | None = None,
                  prior_text: str | None = None, seed: int = 0) -> None:
@@ -50,7 +53,8 @@ class Ranker(BaseEstimator):
     # -- features -------------------------------------------------------------------------------
     def prepare(self, corpus: Sequence[str]) -> Ranker:
         """Fit the feature extractor on every text that will be ranked (labelled or not)."""
-        self.features_ = get_features(self.features, **(self.feature_params or {})).fit(corpus)
+        params = {**(self.tfidf_defaults if self.features == "tfidf" else {}), **(self.feature_params or {})}
+        self.features_ = get_features(self.features, **params).fit(corpus)
         self.prior_vector_ = self.features_.transform([self.prior_text]) if self.prior_text else None
         return self
 
@@ -171,6 +175,50 @@ class NaiveBayesRanker(Ranker):
         model.fit(X, y, sample_weight=weights)
 
 
+class SVMRanker(Ranker):
+    """ASReview LAB 2's default model (ELAS u4) rebuilt: linear SVM on tf-idf, includes weighted up.
+
+    Settings as in ``asreview.models.models`` (elas_u4, tuned by ASReview on the SYNERGY datasets): squared
+    hinge loss, C 0.11; an exclude weighs ``n_includes / (include_ratio * n_excludes)`` of an include (all
+    weights rescaled to mean 1), so the includes together outweigh the excludes ``include_ratio`` times; tf-idf
+    over 1-2-grams with sublinear tf, no stop-word list, every term kept (min_df 1). ``predict_proba`` is the
+    logistic of the SVM margin: it orders records but is not a calibrated P(include) (``probabilistic`` False).
+    """
+
+    name = "svm"
+    label = "TF-IDF + linear SVM (ASReview ELAS u4 settings)"
+    probabilistic = False
+    tfidf_defaults = {"stop_words": None, "min_df": 1}
+
+    def __init__(self, features: str = "tfidf", feature_params: dict[str, Any] | None = None,
+                 prior_text: str | None = None, seed: int = 0, C: float = 0.11,
+                 include_ratio: float = 9.8) -> None:
+        super().__init__(features, feature_params, prior_text, seed)
+        self.C, self.include_ratio = C, include_ratio
+
+    def _make_model(self) -> LinearSVC:
+        return LinearSVC(C=self.C, loss="squared_hinge", random_state=self.seed)
+
+    def _fit_model(self, model: Any, X: Matrix, y: np.ndarray) -> None:
+        model.fit(X, y, sample_weight=ratio_weights(y, self.include_ratio))
+
+    def predict_proba_vectors(self, X: Matrix) -> np.ndarray:
+        """Logistic of the SVM margin per row, 1-D (prior scores while ``is_prior_``); not calibrated."""
+        self._check_fitted()
+        if not self.is_prior_:
+            margin = np.asarray(self.model_.decision_function(X), dtype=np.float64)
+            return 1.0 / (1.0 + np.exp(-margin))
+        return self._prior_scores(X)
+
+
+def ratio_weights(y: np.ndarray, include_ratio: float) -> np.ndarray:
+    """Sample weights making all includes weigh ``include_ratio`` times all excludes, mean weight 1."""
+    # asreview.models.balancers.Balanced (ASReview 2+): exclude weight n1 / (ratio * n0), include weight 1
+    n_pos, n_neg = int(y.sum()), int((y == 0).sum())
+    weights = np.where(y == 1, 1.0, n_pos / (include_ratio * n_neg))
+    return weights * (y.size / weights.sum())
+
+
 def _mean_row(X: Matrix) -> np.ndarray:
     return np.asarray(X.mean(axis=0)).ravel()
 
@@ -180,7 +228,7 @@ def order_by_score(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
 
 
-RANKERS: dict[str, type[Ranker]] = {cls.name: cls for cls in (LogisticRanker, NaiveBayesRanker)}
+RANKERS: dict[str, type[Ranker]] = {cls.name: cls for cls in (LogisticRanker, NaiveBayesRanker, SVMRanker)}
 DEFAULT_RANKER = LogisticRanker.name
 
 

@@ -104,6 +104,16 @@ def retrain_batch(n_screened: int, n_records: int) -> int:
     return int(min(math.ceil(n_screened / 20), max(10, math.ceil(n_records / 100))))
 
 
+def draw_priors(labels: Sequence[int], prior_included: int = 1, prior_excluded: int = 1,
+                seed: int = 0) -> np.ndarray:
+    """The seeded random prior records (indices, shuffled) a simulation with ``seed`` starts from."""
+    y = np.asarray(labels, dtype=int)
+    rng = np.random.default_rng(seed)
+    priors = np.concatenate([rng.choice(np.flatnonzero(y == 1), prior_included, replace=False),
+                             rng.choice(np.flatnonzero(y == 0), prior_excluded, replace=False)]).astype(int)
+    return rng.permutation(priors)
+
+
 def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str = DEFAULT_RANKER,
                    ranker_params: dict[str, Any] | None = None, prior_included: int = 1,
                    prior_excluded: int = 1, seed: int = 0,
@@ -124,10 +134,7 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
         raise AnalysisError(f"the data has {excluded.size} excludes, fewer than prior excluded "
                             f"{prior_excluded}")
 
-    rng = np.random.default_rng(seed)
-    priors = np.concatenate([rng.choice(included, prior_included, replace=False),
-                             rng.choice(excluded, prior_excluded, replace=False)]).astype(int)
-    priors = rng.permutation(priors)
+    priors = draw_priors(y, prior_included, prior_excluded, seed)
     params = {"seed": seed, **(ranker_params or {})}
     model = get_ranker(ranker, **params).prepare(list(texts))
     X = model.vectorize(list(texts))

@@ -168,3 +168,28 @@ def test_cli_ranker_names_match_the_registry() -> None:
 
     assert RANKER_LABELS == {name: cls.label for name, cls in RANKERS.items()}
     assert DEFAULT_RANKER == default
+
+
+def test_ratio_weights_make_includes_outweigh_excludes() -> None:
+    from screener.ranker import ratio_weights
+
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    w = ratio_weights(y, 9.8)
+    assert w.mean() == pytest.approx(1.0)
+    assert w[y == 1].sum() == pytest.approx(9.8 * w[y == 0].sum())
+    assert np.all(w[y == 1] == w[0]) and np.all(w[y == 0] == w[2])
+
+
+def test_svm_ranker_uses_asreview_settings_and_says_its_scores_are_not_probabilities(
+        corpus: tuple[list[str], list[int]]) -> None:
+    texts, labels = corpus
+    svm = get_ranker("svm").fit(texts[:300], labels[:300])
+    assert svm.probabilistic is False and get_ranker("logistic").probabilistic is True
+    assert (svm.C, svm.include_ratio) == (0.11, 9.8)
+    vocab = svm.features_.vectorizer_.vocabulary_
+    assert svm.features_.stop_words is None and svm.features_.min_df == 1
+    kept = get_ranker("svm", feature_params={"min_df": 2}).prepare(texts).features_
+    assert kept.min_df == 2 and kept.stop_words is None  # caller's settings override the model's
+    assert len(vocab) > len(get_ranker("logistic").prepare(texts[:300]).features_.vectorizer_.vocabulary_)
+    margin = svm.model_.decision_function(svm.vectorize(texts[300:]))
+    np.testing.assert_allclose(svm.predict_proba(texts[300:]), 1 / (1 + np.exp(-margin)))

@@ -13,6 +13,7 @@ from scipy.stats import hypergeom
 
 from metasift.errors import AnalysisError
 from screener.simulate import (
+    draw_priors,
     recall_points,
     retrain_batch,
     rrf,
@@ -84,6 +85,7 @@ def test_deterministic_per_seed(corpus: tuple[list[str], list[int]]) -> None:
     assert a.order == b.order and a.wss95 == b.wss95
     assert a.prior_ids != c.prior_ids and len(a.prior_ids) == 5
     assert sum(labels[i] for i in a.prior_ids) == 2
+    assert draw_priors(labels, 2, 3, seed=7).tolist() == a.prior_ids  # the benchmark gives ASReview these
 
 
 def test_starts_without_a_prior_include(corpus: tuple[list[str], list[int]]) -> None:
