@@ -63,6 +63,25 @@ def test_decision_undo_keeps_the_row(project: Path) -> None:
     assert actions[-2:] == ["decide", "undo"]
 
 
+@pytest.mark.parametrize("records", [[3, 1, 4, 2], [2, 2, 1, 2]])  # one per record, and repeats
+def test_bulk_decisions_return_their_ids_in_order_with_one_event_each(project: Path, records: list[int]) -> None:
+    store = Store.open(project)
+    store.add_import(path=project / "x.ris", sha256="2" * 64, source="Test", fmt="ris", layout=None,
+                     encoding="utf-8", warnings=[], records=[Record(title=f"T{i}") for i in range(4)])
+    store.add_decision(record_id=1, stage="title_abstract", decider_kind="human", decider="alice", label="maybe")
+    rows = [{"record_id": r, "stage": "title_abstract", "decider_kind": "model", "decider": "m",
+             "label": f"label{i}", "criteria": [{"id": "c", "verdict": "met"}]} for i, r in enumerate(records)]
+    ids = store.add_decisions(rows)
+    by_id = {d["id"]: d for d in store.decisions()}
+    assert [(by_id[i]["record_id"], by_id[i]["label"]) for i in ids] == [(r, f"label{n}") for n, r in
+                                                                          enumerate(records)]
+    assert by_id[ids[0]]["criteria"] == [{"id": "c", "verdict": "met"}]
+    with store.read() as conn:
+        events = conn.execute(text("select entity_id, payload from events where action = 'decide' "
+                                   "and actor = 'm' order by id")).all()
+    assert [e[0] for e in events] == ids and all(f'"record_id": {r}' in e[1] for e, r in zip(events, records))
+
+
 def test_foreign_keys_are_enforced(project: Path) -> None:
     store = Store.open(project)
     with pytest.raises(Exception):

@@ -33,8 +33,7 @@ class ScreeningRepo(StoreBase):
             return []
         stamp = now()
         values = [{c: row.get(c) for c in _DECISION_FIELDS} | {"created_at": stamp} for row in rows]
-        insert = t.decisions.insert().returning(t.decisions.c.id, sort_by_parameter_order=True)
-        ids = [int(r[0]) for r in conn.execute(insert, values)]
+        ids = _insert_returning_ids(conn, values)
         self.log_events(conn, [
             {"action": "decide", "actor_kind": v["decider_kind"], "actor": v["decider"], "entity": "decision",
              "entity_id": decision_id, "payload": {"record_id": v["record_id"], "stage": v["stage"],
@@ -152,6 +151,21 @@ class ScreeningRepo(StoreBase):
         stamp = now()
         values = [{c: row.get(c) for c in cols} | {"created_at": row.get("created_at") or stamp} for row in rows]
         conn.execute(t.llm_calls.insert(), values)
+
+
+def _insert_returning_ids(conn: Connection, values: list[dict[str, Any]]) -> list[int]:
+    """Insert decision rows; their ids in the order given.
+
+    With one row per record (an LLM batch) the rows go in multi-row statements and the ids are matched back
+    by record; otherwise SQLAlchemy's ordered RETURNING is used, which on SQLite means a statement per row.
+    """
+    records = [v["record_id"] for v in values]
+    if len(set(records)) == len(records):
+        rows = conn.execute(t.decisions.insert().returning(t.decisions.c.id, t.decisions.c.record_id), values)
+        by_record = {record_id: int(decision_id) for decision_id, record_id in rows}
+        return [by_record[r] for r in records]
+    insert = t.decisions.insert().returning(t.decisions.c.id, sort_by_parameter_order=True)
+    return [int(r[0]) for r in conn.execute(insert, values)]
 
 
 _DECISION_FIELDS = ("record_id", "stage", "decider_kind", "decider", "label", "criteria", "reasons", "note",
