@@ -60,10 +60,14 @@ class Reviewer(_Strict):
     role: Literal["reviewer", "arbiter"] = "reviewer"
 
 
+RankerName = Literal["logistic", "naive_bayes", "svm"]  # screener.ranker.RANKERS (a test keeps them equal)
+
+
 class ScreeningSettings(_Strict):
     humans_per_record: int = Field(1, ge=1, le=2)
     model_counts_as_reviewer: bool = False
     show_model_draft: bool = False
+    ranker: RankerName = "logistic"  # the active-learning model that orders the human queue
 
 
 class LLMConfig(_Strict):

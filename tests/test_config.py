@@ -42,3 +42,16 @@ def test_duplicate_criterion_ids_rejected() -> None:
 def test_toml_syntax_error_names_file() -> None:
     with pytest.raises(ConfigError, match=r"^review.toml: "):
         parse_protocol("[review\n", "review.toml")
+
+
+def test_the_ranker_setting_names_exactly_the_registered_rankers() -> None:
+    from typing import get_args
+
+    from metasift.config import RankerName, ScreeningSettings
+    from screener.ranker import RANKERS
+    from screener.ranker_names import RANKER_LABELS
+
+    assert set(get_args(RankerName)) == set(RANKERS) == set(RANKER_LABELS)
+    assert ScreeningSettings().ranker == "logistic"
+    with pytest.raises(ValueError):
+        ScreeningSettings(ranker="bert")

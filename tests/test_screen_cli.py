@@ -210,3 +210,13 @@ def test_a_spent_budget_stops_the_run_and_keeps_every_paid_answer(screened_proje
     assert summary.cost == pytest.approx(answered * 0.001)
     assert sum(d["decider_kind"] == "model" for d in store.decisions("title_abstract")) == answered
     store.close()
+
+
+def test_the_protocol_chooses_the_ranker(screened_project: Path, cli) -> None:
+    toml = screened_project / "review.toml"
+    toml.write_text(toml.read_text().replace("ranker = \"logistic\"", "ranker = \"svm\""))
+    result = cli("screen", "--no-llm", "--project", screened_project, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["ranker"]["ranker"] == "svm"
+    with sqlite3.connect(screened_project / "metasift.db") as db:
+        assert db.execute("select distinct ranker from rankings").fetchall() == [("svm",)]

@@ -88,7 +88,7 @@ def screen(
     else:
         info("no LLM endpoint configured (set OPENAI_API_KEY or --base-url): screening with rules and the "
              "ranker only")
-    result["ranker"] = run_ranker_stage(store, protocol).model_dump()
+    result["ranker"] = run_ranker_stage(store, protocol, ranker=protocol.screening.ranker).model_dump()
     result["routing"] = run_routing_stage(store, protocol, use_ranker=result["ranker"]["usable_for_routing"]
                                           ).model_dump()
     store.close()
