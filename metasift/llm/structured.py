@@ -26,6 +26,7 @@ _REFUSAL_WORDS: dict[str, re.Pattern[str]] = {
     "json_object": re.compile(r"response_format|json_object|json mode", re.IGNORECASE),
     "tools": re.compile(r"\btools?\b|tool_choice|function", re.IGNORECASE),
 }
+_VALIDATION_500 = re.compile(r"validation error|literal_error|Input should be", re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _MAX_STARTS = 200  # '{' positions tried per candidate before giving up
 
@@ -33,7 +34,10 @@ _MAX_STARTS = 200  # '{' positions tried per candidate before giving up
 def refuses(method: str, status: int, body: str) -> bool:
     """True when an HTTP error says the endpoint does not support ``method`` (so the next one is tried)."""
     words = _REFUSAL_WORDS.get(method)
-    return bool(words) and status in _REFUSAL_STATUS and bool(words.search(body or ""))
+    if not words or not words.search(body or ""):
+        return False
+    # llama-cpp-python's server answers a request it cannot validate with 500, naming the rejected field
+    return status in _REFUSAL_STATUS or (status == 500 and bool(_VALIDATION_500.search(body or "")))
 
 
 def safe_name(name: str) -> str:
