@@ -3,7 +3,8 @@
 One ``complete()`` call: disk cache lookup, then the structured-output methods in fallback order, each
 attempt bounded by a semaphore and the budget, retried with backoff (honouring Retry-After) on 429/5xx/
 timeouts/connection errors/malformed bodies, one repair retry for an answer that does not validate, and an
-``Exchange`` for every attempt handed to ``on_exchange``. The SDK's own retries are off so these are ours.
+``Exchange`` for every attempt handed to ``on_exchange``. HTTP goes through ``transport`` (aiohttp, or the
+openai SDK's stack with its own retries off), which only moves bytes: every retry decision is made here.
 """
 
 from __future__ import annotations
