@@ -12,6 +12,7 @@ llama.cpp do. Every request is kept in ``server.requests``; ``server.max_in_flig
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -115,6 +116,7 @@ class ScriptedLLMServer:
         self._lock = threading.Lock()
         self._count = 0
         self._httpd: ThreadingHTTPServer | None = None
+        self._scheme = "http"
         self._thread: threading.Thread | None = None
 
     # -- scripting ---------------------------------------------------------------------------------
@@ -136,11 +138,15 @@ class ScriptedLLMServer:
     @property
     def base_url(self) -> str:
         assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
-    def start(self) -> ScriptedLLMServer:
+    def start(self, tls: ssl.SSLContext | None = None) -> ScriptedLLMServer:
+        """Serve on a free 127.0.0.1 port; over HTTPS with ``tls`` (a server-side SSL context)."""
         handler = type("Handler", (_Handler,), {"scripted": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
+        self._scheme = "https" if tls is not None else "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},

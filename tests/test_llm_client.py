@@ -7,12 +7,14 @@ import asyncio
 import json
 import random
 import sqlite3
+import ssl
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
 
+import certifi
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -365,6 +367,29 @@ def test_every_attempt_reaches_the_exchange_hook(llm_server: ScriptedLLMServer) 
     assert log[2].messages[-1] == {"role": "user", "content": "q"}
     assert log[3].messages[-2] == {"role": "assistant", "content": "not json at all"}  # the repair turn
     json.loads(log[3].model_dump_json())  # storable as-is
+
+
+def test_https_endpoints_are_verified_against_the_configured_certificates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    server = ScriptedLLMServer().start(tls=server_tls)
+    try:
+        assert server.base_url.startswith("https://")
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "elsewhere.pem"))
+        ca.cert_pem.write_to_path(str(tmp_path / "elsewhere.pem"))
+        server.enqueue(answer=GOOD)
+        [out], _, _ = ask(server)
+        assert out.ok  # the test CA is trusted through SSL_CERT_FILE, as the openai SDK does it
+        monkeypatch.setenv("SSL_CERT_FILE", certifi.where())  # a bundle without the test CA: refused
+        [refused], log, _ = ask(server, max_retries=0)
+        assert refused.value is None and "connection failed" in (refused.error or "")
+        assert "certificate" in (log[0].error or "").lower()
+    finally:
+        server.stop()
 
 
 def test_list_models(llm_server: ScriptedLLMServer) -> None:
