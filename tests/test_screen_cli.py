@@ -220,3 +220,28 @@ def test_the_protocol_chooses_the_ranker(screened_project: Path, cli) -> None:
     assert result.json()["ranker"]["ranker"] == "svm"
     with sqlite3.connect(screened_project / "metasift.db") as db:
         assert db.execute("select distinct ranker from rankings").fetchall() == [("svm",)]
+
+
+def test_ctrl_c_says_what_it_means_and_keeps_every_answer(screened_project: Path, llm_server) -> None:  # noqa: F811
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.05)
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    proc = subprocess.Popen([sys.executable, "-m", "metasift", "screen", "--base-url", llm_server.base_url,
+                             "--model", "scripted-model", "--project", str(screened_project)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(llm_server.chat_requests) < 30 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: everything decided so far is saved" in err
+    with sqlite3.connect(screened_project / ".metasift" / "cache" / "answers.sqlite") as cache:
+        cached = cache.execute("select count(*) from answers").fetchone()[0]
+    with sqlite3.connect(screened_project / "metasift.db") as db:
+        decided = db.execute("select count(*) from decisions where decider_kind='model'").fetchone()[0]
+    assert decided == cached >= 20  # on Ctrl-C every answer that arrived reaches the store

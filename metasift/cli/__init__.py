@@ -61,5 +61,24 @@ def main(argv: list[str] | None = None) -> None:
         print_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume.")
+        err_console.print(_INTERRUPTED)
         sys.exit(130)
+    except SystemExit as exc:  # typer turns Ctrl-C into a silent exit 130: say what it means
+        if exc.code == 130 and _caused_by_interrupt(exc):
+            err_console.print(_INTERRUPTED)
+        raise
+
+
+_INTERRUPTED = "[yellow]interrupted[/yellow]: everything decided so far is saved; re-run to resume."
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """True when a KeyboardInterrupt is somewhere in the exception's chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
