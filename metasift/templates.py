@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from importlib import resources
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -79,7 +79,6 @@ class PromptTemplate(BaseModel):
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"prompt {self.name!r}: {exc.message}") from None
 
-
     def partial(self, **fixed: Any) -> Callable[..., list[dict[str, str]]]:
         """A renderer with ``fixed`` rendered once, so each call only fills in the other variables.
 
@@ -105,7 +104,8 @@ class PromptTemplate(BaseModel):
 
     def _render_raw(self, **variables: Any) -> list[dict[str, str]]:
         try:
-            return [{"role": role, "content": self._compiled[role].render(**variables)} for role in ("system", "user")]
+            return [{"role": role, "content": self._compiled[role].render(**variables)}
+                    for role in ("system", "user")]
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"prompt {self.name!r}: {exc.message}") from None
 

@@ -505,3 +505,9 @@ def test_cache_key_and_atomic_store(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / CACHE_FILE) as db:
         db.execute("UPDATE answers SET entry = '{half' WHERE key = ?", (key,))
     assert again.get(key) is None  # a corrupt entry is a miss, not a crash
+    again.close()
+    (tmp_path / CACHE_FILE).write_bytes(b"this is not a database" * 100)
+    broken = DiskCache(tmp_path)
+    assert broken.get(key) is None  # an unreadable file: every lookup misses...
+    with pytest.raises(LLMError, match="answer cache cannot be written"):  # ...and a write says where and why
+        broken.put(key, {"parsed": {"a": 1}})

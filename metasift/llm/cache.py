@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from metasift.errors import LLMError
+
 CACHE_FILE = "answers.sqlite"
 
 
@@ -78,8 +80,12 @@ class DiskCache:
     def put(self, key: str, entry: dict[str, Any]) -> None:
         """Store (or replace) one entry, committed at once."""
         text = orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS, default=str).decode("utf-8")
-        with self._lock:
-            self._conn().execute("INSERT OR REPLACE INTO answers (key, entry) VALUES (?, ?)", (key, text))
+        try:
+            with self._lock:
+                self._conn().execute("INSERT OR REPLACE INTO answers (key, entry) VALUES (?, ?)", (key, text))
+        except sqlite3.Error as exc:
+            raise LLMError(f"{self.directory / CACHE_FILE}: the answer cache cannot be written ({exc}); "
+                           "move the file away and run again (a new cache is started)") from None
 
     def close(self) -> None:
         """Close the database file (reopened on next use)."""

@@ -23,8 +23,6 @@ import orjson
 
 from metasift import __version__
 
-TRANSPORTS = ("aiohttp", "openai")
-
 
 @dataclass(frozen=True)
 class RawResponse:
