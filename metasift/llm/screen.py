@@ -6,6 +6,7 @@ delimiters is neutralised first, so text in an abstract cannot close the data bl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,7 +24,6 @@ _LOOKALIKE = re.compile(r"(?:<|&lt;|\uff1c|\ufe64)\s*/?\s*record\b[^>\uff1e\ufe6
 _OPENERS = re.compile(r"<|&lt;|\uff1c|\ufe64", re.IGNORECASE)
 _CLOSERS = re.compile(r">|&gt;|\uff1e|\ufe65", re.IGNORECASE)
 
-_RENDERERS: dict[tuple[Any, ...], Callable[..., list[dict[str, str]]]] = {}
 _FIELDS = (("title", "Title"), ("abstract", "Abstract"), ("keywords", "Keywords"), ("year", "Year"),
            ("journal", "Journal"), ("publication_type", "Publication type"), ("language", "Language"))
 
@@ -58,12 +58,14 @@ def screening_messages(
 ) -> tuple[list[dict[str, str]], str]:
     """(messages, record text shown to the model) for one record; criteria are (id, text) pairs or Criterion."""
     text = record_block(record)
-    pairs = tuple(_criteria_pairs(criteria))
-    key = (template.name, template.hash, question, pairs)
-    if key not in _RENDERERS:  # the protocol part is rendered once per run, the record filled in per call
-        items = [{"id": cid, "text": ctext} for cid, ctext in pairs]
-        _RENDERERS[key] = template.partial(question=question, criteria=items)
-    return _RENDERERS[key](record=text), text
+    return _renderer(template, question, tuple(_criteria_pairs(criteria)))(record=text), text
+
+
+@functools.lru_cache(maxsize=16)
+def _renderer(template: PromptTemplate, question: str,
+              pairs: tuple[tuple[str, str], ...]) -> Callable[..., list[dict[str, str]]]:
+    """The protocol part of the prompt rendered once per run; each call fills in only the record."""
+    return template.partial(question=question, criteria=[{"id": cid, "text": ctext} for cid, ctext in pairs])
 
 
 async def screen_record(

@@ -114,14 +114,6 @@ def plan(method: Method, schema_name: str, schema: dict[str, Any]) -> Plan:
     return Plan({}, schema_instruction(schema))
 
 
-def prepare(
-    method: Method, messages: list[dict[str, Any]], schema_name: str, schema: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The messages and extra request fields for ``method``."""
-    shape = plan(method, schema_name, schema)
-    return shape.messages(messages), shape.extra
-
-
 def answer_text(method: Method, message: dict[str, Any]) -> str:
     """The text holding the answer: the forced tool call's arguments for ``tools``, else the content."""
     if method == "tools":
