@@ -9,7 +9,7 @@ ASReview stops at the last include (its default); the unscreened rest are all ex
 changes neither metric.
 
 An ASReview run is deterministic given (data file, prior rows, seed, model), so its output is cached in
-``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the file's size and mtime) and
+``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the SHA-256 of the data file and of the runner script) and
 iterating on our ranker re-runs only our side. ``--fill-cache`` runs only ASReview (to fill the cache, e.g.
 in the background); ``--no-cache`` ignores and overwrites it.
 
@@ -19,6 +19,8 @@ Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2 3 4] [--only adhd] 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import statistics
 import subprocess
@@ -57,6 +59,12 @@ def run_asreview(path: Path, priors: list[int], seed: int, ai: str | None) -> di
     return json.loads(done.stdout)
 
 
+@functools.lru_cache(maxsize=None)
+def file_sha256(path: Path) -> str:
+    """Content hash for cache keys (mtimes change when data is re-synced or the repo is cloned)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def cache_path(path: Path, priors: list[int], seed: int, ai: str | None) -> Path:
     """Where one ASReview run's output is cached."""
     return CACHE / f"{path.stem}-s{seed}-p{'_'.join(map(str, priors))}-{ai or 'default'}.json"
@@ -66,9 +74,8 @@ def cached_asreview(path: Path, priors: list[int], seed: int, ai: str | None,
                     use_cache: bool = True) -> tuple[dict[str, Any], bool]:
     """ASReview's output for one run, from the cache when it holds this exact run; (output, was_cached)."""
     where = cache_path(path, priors, seed, ai)
-    stat = path.stat()
-    key = {"file": path.name, "size": stat.st_size, "mtime": stat.st_mtime, "priors": priors, "seed": seed,
-           "ai": ai, "runner_mtime": RUNNER.stat().st_mtime}
+    key = {"file": path.name, "sha256": file_sha256(path), "priors": priors, "seed": seed, "ai": ai,
+           "runner_sha256": file_sha256(RUNNER)}
     if use_cache and where.exists():
         entry = json.loads(where.read_text())
         if entry.get("key") == key:

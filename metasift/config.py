@@ -80,7 +80,7 @@ class LLMConfig(_Strict):
     max_retries: int = 4
     concurrency: int = Field(4, ge=1, le=64)
     structured_method: Literal["auto", "json_schema", "json_object", "tools", "text"] = "auto"
-    transport: Literal["aiohttp", "openai"] = "aiohttp"  # "openai": send through the openai SDK's HTTP stack
+    transport: Literal["http1", "aiohttp", "openai"] = "http1"  # see metasift.llm.transport
     max_cost: float | None = None  # in the price table's currency; None: no budget
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # model -> {input, output} per 1M tokens
 

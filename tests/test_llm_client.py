@@ -52,15 +52,15 @@ class Answer(BaseModel):
 GOOD = {"label": "yes", "score": 0.9}
 
 
-TRANSPORT = {"name": "aiohttp"}
+TRANSPORT = {"name": "http1"}
 
 
-@pytest.fixture(autouse=True, params=["aiohttp", "openai"])
+@pytest.fixture(autouse=True, params=["http1", "aiohttp", "openai"])
 def transport(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test runs over both HTTP transports: the lean aiohttp one and the openai SDK's."""
+    """Every test runs over each HTTP transport: metasift's own HTTP/1.1 client, aiohttp and the openai SDK's."""
     TRANSPORT["name"] = request.param
     yield request.param
-    TRANSPORT["name"] = "aiohttp"
+    TRANSPORT["name"] = "http1"
 
 
 def make_client(server: ScriptedLLMServer, **overrides: Any) -> tuple[LLMClient, list[Exchange]]:
