@@ -120,14 +120,14 @@ def fill_cache(path: Path, seeds: list[int], ai: str | None, use_cache: bool) ->
 
 
 def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None,
-                use_cache: bool = True) -> dict[str, Any]:
+                use_cache: bool = True, retrain: str = "every") -> dict[str, Any]:
     """Both sides on every seed for one labelled set."""
     data = read_labelled_csv(path)
     labels = np.asarray(data.labels, dtype=int)
     runs = []
     for seed in seeds:
         t0 = time.perf_counter()
-        ours = run_simulation(data.texts, data.labels, ranker=ranker, seed=seed)
+        ours = run_simulation(data.texts, data.labels, ranker=ranker, seed=seed, retrain=retrain)
         ours_s = time.perf_counter() - t0
         ours_m = metrics(after_priors(labels, ours.order, ours.prior_ids))
         if abs(ours_m["wss95"] - ours.wss95) > 1e-12 or abs(ours_m["recall10"] - ours.rrf10) > 1e-12:
@@ -192,6 +192,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", help="datasets whose file name contains one of these words")
     parser.add_argument("--ranker", choices=sorted(RANKERS), default=DEFAULT_RANKER)
+    parser.add_argument("--retrain", choices=["every", "adaptive"], default="every",
+                        help="our retraining schedule (ASReview retrains after every record)")
     parser.add_argument("--ai", default=None, help="ASReview model config (default: ASReview's default)")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--fill-cache", action="store_true", help="only run ASReview, filling the cache")
@@ -210,7 +212,7 @@ def main() -> int:
         for path in files:
             fill_cache(path, args.seeds, args.ai, not args.no_cache)
         return 0
-    results = [one_dataset(path, args.seeds, args.ranker, args.ai, not args.no_cache) for path in files]
+    results = [one_dataset(path, args.seeds, args.ranker, args.ai, not args.no_cache, args.retrain) for path in files]
     print_table(results, args.ranker)
     print(f"total wall time {time.perf_counter() - started:.0f} s")
     if args.json:

@@ -67,7 +67,7 @@ class ScreeningSettings(_Strict):
     humans_per_record: int = Field(1, ge=1, le=2)
     model_counts_as_reviewer: bool = False
     show_model_draft: bool = False
-    ranker: RankerName = "logistic"  # the active-learning model that orders the human queue
+    ranker: RankerName = "svm"  # the active-learning model that orders the human queue
 
 
 class LLMConfig(_Strict):

@@ -3,6 +3,9 @@
 scikit-learn manners: params-only ``__init__``, ``fit(texts, labels) -> self``, ``predict_proba(texts)``
 (P(include), 1-D), ``rank(texts)`` (indices, most likely include first), learned state in attributes ending
 in ``_``, ``get_params()``. Pick one by config id from ``RANKERS`` / ``get_ranker(name, **params)``.
+``score_vectors`` gives the scores that order records (the SVM's margins; P(include) for the others);
+``predict_proba_vectors`` gives probabilities, and ``gives_probabilities()`` says whether they are
+trustworthy enough for the routing policy.
 
 Features are fitted on the whole corpus once (``prepare(corpus)``, as ASReview does) and the classifier on
 the labelled rows; the ``*_vectors`` methods let a loop (the simulation, the screen command) reuse the
@@ -22,10 +25,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from screener._features import Matrix, cosine_to, get_features
+from screener.platt import fit_platt, platt_proba
 
 _NOT_FITTED = "this {} is not fitted yet: call fit(texts, labels) first"
 
@@ -35,7 +40,6 @@ class Ranker(BaseEstimator):
 
     name = ""
     label = ""
-    probabilistic = True  # False: scores order records but are not P(include); routing must not use them
     tfidf_defaults: dict[str, Any] = {}  # this model's tf-idf settings, under any the caller passes
 
     def __init__(self, features: str = "tfidf", feature_params: dict[str, Any] | None = None,
@@ -103,6 +107,15 @@ class Ranker(BaseEstimator):
             return np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
         return self._prior_scores(X)
 
+    def score_vectors(self, X: Matrix) -> np.ndarray:
+        """Scores that order feature rows, higher = more likely include (here P(include))."""
+        return self.predict_proba_vectors(X)
+
+    def gives_probabilities(self) -> bool:
+        """Whether ``predict_proba`` is a P(include) the routing policy may use (fitted, both classes)."""
+        self._check_fitted()
+        return not self.is_prior_
+
     def describe_params(self) -> dict[str, Any]:
         """``get_params()`` made JSON-safe for the store: callables (an encoder) become their names."""
         def clean(value: Any) -> Any:
@@ -116,7 +129,8 @@ class Ranker(BaseEstimator):
 
     def rank(self, texts: Sequence[str]) -> np.ndarray:
         """Indices of ``texts``, most likely include first (ties keep input order)."""
-        return order_by_score(self.predict_proba(texts))
+        self._check_fitted()
+        return order_by_score(self.score_vectors(self.vectorize(texts)))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "is_prior_"):
@@ -134,7 +148,7 @@ class Ranker(BaseEstimator):
 
 
 class LogisticRanker(Ranker):
-    """TF-IDF + logistic regression with balanced class weights: the metasift default."""
+    """TF-IDF (English stop words dropped, min_df 2) + logistic regression with balanced class weights."""
 
     name = "logistic"
     label = "TF-IDF + logistic regression"
@@ -181,13 +195,14 @@ class SVMRanker(Ranker):
     Settings as in ``asreview.models.models`` (elas_u4, tuned by ASReview on the SYNERGY datasets): squared
     hinge loss, C 0.11; an exclude weighs ``n_includes / (include_ratio * n_excludes)`` of an include (all
     weights rescaled to mean 1), so the includes together outweigh the excludes ``include_ratio`` times; tf-idf
-    over 1-2-grams with sublinear tf, no stop-word list, every term kept (min_df 1). ``predict_proba`` is the
-    logistic of the SVM margin: it orders records but is not a calibrated P(include) (``probabilistic`` False).
+    over 1-2-grams with sublinear tf, no stop-word list, every term kept (min_df 1). Records are ordered by
+    the SVM's margin. ``predict_proba`` is the margin through Platt's sigmoid, fitted on cross-validated
+    margins of the labelled records (``screener.platt``; at least two of each class, else the plain logistic
+    of the margin, which ``gives_probabilities()`` then disowns). The sigmoid never changes the order.
     """
 
     name = "svm"
     label = "TF-IDF + linear SVM (ASReview ELAS u4 settings)"
-    probabilistic = False
     tfidf_defaults = {"stop_words": None, "min_df": 1}
 
     def __init__(self, features: str = "tfidf", feature_params: dict[str, Any] | None = None,
@@ -201,14 +216,42 @@ class SVMRanker(Ranker):
 
     def _fit_model(self, model: Any, X: Matrix, y: np.ndarray) -> None:
         model.fit(X, y, sample_weight=ratio_weights(y, self.include_ratio))
+        self.training_, self.platt_ = (X, y), None  # the sigmoid is fitted on first use (see _sigmoid)
+
+    def score_vectors(self, X: Matrix) -> np.ndarray:
+        """The SVM's margin per row (prior scores while ``is_prior_``)."""
+        self._check_fitted()
+        if self.is_prior_:
+            return self._prior_scores(X)
+        return np.asarray(self.model_.decision_function(X), dtype=np.float64)
 
     def predict_proba_vectors(self, X: Matrix) -> np.ndarray:
-        """Logistic of the SVM margin per row, 1-D (prior scores while ``is_prior_``); not calibrated."""
+        """P(include) per row: the margin through Platt's sigmoid (prior scores while ``is_prior_``)."""
         self._check_fitted()
-        if not self.is_prior_:
-            margin = np.asarray(self.model_.decision_function(X), dtype=np.float64)
-            return 1.0 / (1.0 + np.exp(-margin))
-        return self._prior_scores(X)
+        if self.is_prior_:
+            return self._prior_scores(X)
+        a, b = self._sigmoid()
+        return platt_proba(self.score_vectors(X), a, b)
+
+    def gives_probabilities(self) -> bool:
+        self._check_fitted()
+        return not self.is_prior_ and min(self.n_included_, self.n_train_ - self.n_included_) >= 2
+
+    def _sigmoid(self) -> tuple[float, float]:
+        """Platt's (A, B) from cross-validated margins; (-1, 0), the plain logistic, with too few labels."""
+        if not self.gives_probabilities():
+            return -1.0, 0.0
+        if self.platt_ is None:
+            X, y = self.training_
+            folds = StratifiedKFold(min(5, self.n_included_, self.n_train_ - self.n_included_), shuffle=True,
+                                    random_state=self.seed)
+            margins = np.empty(y.size)
+            for train, test in folds.split(np.zeros(y.size), y):
+                model = self._make_model()
+                model.fit(X[train], y[train], sample_weight=ratio_weights(y[train], self.include_ratio))
+                margins[test] = model.decision_function(X[test])
+            self.platt_ = fit_platt(margins, y)
+        return self.platt_
 
 
 def ratio_weights(y: np.ndarray, include_ratio: float) -> np.ndarray:
@@ -229,7 +272,7 @@ def order_by_score(scores: np.ndarray) -> np.ndarray:
 
 
 RANKERS: dict[str, type[Ranker]] = {cls.name: cls for cls in (LogisticRanker, NaiveBayesRanker, SVMRanker)}
-DEFAULT_RANKER = LogisticRanker.name
+DEFAULT_RANKER = SVMRanker.name
 
 
 def get_ranker(name: str = DEFAULT_RANKER, **params: Any) -> Ranker:

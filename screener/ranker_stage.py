@@ -55,4 +55,4 @@ def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_
                               trained_on=len(labelled))
     return RankSummary(ranker=ranker, scored=len(records), trained_on=len(labelled),
                        includes_known=sum(labels[rid] for rid in labelled),
-                       usable_for_routing=not model.is_prior_ and model.probabilistic, run=run)
+                       usable_for_routing=model.gives_probabilities(), run=run)

@@ -52,6 +52,6 @@ def test_the_ranker_setting_names_exactly_the_registered_rankers() -> None:
     from screener.ranker_names import RANKER_LABELS
 
     assert set(get_args(RankerName)) == set(RANKERS) == set(RANKER_LABELS)
-    assert ScreeningSettings().ranker == "logistic"
+    assert ScreeningSettings().ranker == "svm"
     with pytest.raises(ValueError):
         ScreeningSettings(ranker="bert")

@@ -73,7 +73,7 @@ def test_every_registered_ranker_keeps_the_contract(name: str, corpus: tuple[lis
 
 
 def test_default_and_unknown_ranker() -> None:
-    assert DEFAULT_RANKER == "logistic" and isinstance(get_ranker(), RANKERS["logistic"])
+    assert DEFAULT_RANKER == "svm" and isinstance(get_ranker(), RANKERS["svm"])
     with pytest.raises(ValueError, match="naive_bayes"):
         get_ranker("svm-of-doom")
     with pytest.raises(ValueError, match="unknown features"):
@@ -180,16 +180,46 @@ def test_ratio_weights_make_includes_outweigh_excludes() -> None:
     assert np.all(w[y == 1] == w[0]) and np.all(w[y == 0] == w[2])
 
 
-def test_svm_ranker_uses_asreview_settings_and_says_its_scores_are_not_probabilities(
+def test_svm_ranker_uses_asreview_settings_orders_by_margin_and_calibrates_with_platt(
         corpus: tuple[list[str], list[int]]) -> None:
     texts, labels = corpus
     svm = get_ranker("svm").fit(texts[:300], labels[:300])
-    assert svm.probabilistic is False and get_ranker("logistic").probabilistic is True
     assert (svm.C, svm.include_ratio) == (0.11, 9.8)
     vocab = svm.features_.vectorizer_.vocabulary_
     assert svm.features_.stop_words is None and svm.features_.min_df == 1
     kept = get_ranker("svm", feature_params={"min_df": 2}).prepare(texts).features_
     assert kept.min_df == 2 and kept.stop_words is None  # caller's settings override the model's
     assert len(vocab) > len(get_ranker("logistic").prepare(texts[:300]).features_.vectorizer_.vocabulary_)
-    margin = svm.model_.decision_function(svm.vectorize(texts[300:]))
-    np.testing.assert_allclose(svm.predict_proba(texts[300:]), 1 / (1 + np.exp(-margin)))
+    X = svm.vectorize(texts[300:])
+    margin = svm.model_.decision_function(X)
+    np.testing.assert_allclose(svm.score_vectors(X), margin)
+    assert list(svm.rank(texts[300:])) == list(np.argsort(-margin, kind="stable"))
+    # P(include): Platt's sigmoid of the margin, fitted on 5-fold cross-validated margins; same order
+    assert svm.gives_probabilities()
+    proba = svm.predict_proba(texts[300:])
+    a, b = svm.platt_
+    assert a < 0 and np.all((proba > 0) & (proba < 1))
+    np.testing.assert_allclose(proba, 1 / (1 + np.exp(a * margin + b)))
+    assert list(np.argsort(-proba, kind="stable")) == list(np.argsort(-margin, kind="stable"))
+    includes = proba[np.asarray(labels[300:]) == 1]
+    assert includes.mean() > 0.3 > proba[np.asarray(labels[300:]) == 0].mean()
+    # with one include the sigmoid cannot be fitted: scores still order records, routing is told not to trust them
+    one = [i for i, y in enumerate(labels) if y == 1][:1] + [i for i, y in enumerate(labels) if y == 0][:20]
+    few = get_ranker("svm").fit([texts[i] for i in one], [labels[i] for i in one])
+    assert not few.gives_probabilities() and few.platt_ is None
+
+def test_platt_scaling_matches_scikit_learn_and_refuses_one_class() -> None:
+    from sklearn.calibration import _sigmoid_calibration  # reference implementation (private, tests only)
+
+    from screener.platt import fit_platt, platt_proba
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.1).astype(int)
+    margins = np.where(y == 1, rng.normal(0.4, 0.5, 400), rng.normal(-0.8, 0.4, 400))
+    a, b = fit_platt(margins, y)
+    ref_a, ref_b = _sigmoid_calibration(margins, y)
+    np.testing.assert_allclose([a, b], [ref_a, ref_b], rtol=1e-5, atol=1e-6)
+    p = platt_proba(margins, a, b)
+    assert abs(p.mean() - y.mean()) < 0.01  # calibrated: mean probability ~ include rate
+    with pytest.raises(ValueError, match="both classes"):
+        fit_platt(margins, np.zeros(400, dtype=int))

@@ -103,6 +103,21 @@ def test_bad_priors_are_refused(corpus: tuple[list[str], list[int]]) -> None:
 
 
 @pytest.mark.shared
+def test_default_ranker_screens_in_asreview_s_own_order(shared_dir: Path) -> None:
+    """With the svm ranker retrained after every record, the order is ASReview 3.0.8's (elas_u4), record
+    for record: tests/reference/asreview_adhd_seed0.json was made by bench/_asreview_runner.py."""
+    from screener.labelled import read_labelled_csv
+
+    ref = json.loads((Path(__file__).parent / "reference" / "asreview_adhd_seed0.json").read_text())
+    data = read_labelled_csv(shared_dir / "screening" / "cohen_adhd.csv")
+    assert draw_priors(data.labels, 1, 1, 0).tolist() == ref["prior_idx"]
+    res = run_simulation(data.texts, data.labels, seed=0)
+    assert res.ranker == "svm" and res.order[:len(ref["order"])] == ref["order"]  # to the last include
+    adaptive = run_simulation(data.texts, data.labels, seed=0, retrain="adaptive")
+    assert adaptive.n_refits < res.n_refits and adaptive.order[:100] == res.order[:100]
+
+
+@pytest.mark.shared
 @pytest.mark.slow
 def test_ptsd_set_is_fast_and_matches_asreview_figures(shared_dir: Path) -> None:
     from screener.labelled import read_labelled_csv
@@ -188,11 +203,13 @@ def test_cli_json_table_and_plot(cli, tmp_path: Path, corpus) -> None:
     out = json.loads(res.stdout)
     assert {"n_records", "n_included", "wss95", "wss100", "rrf10", "atd", "recall_curve", "seed",
             "ranker"} <= set(out)
-    assert out["n_records"] == 300 and out["seed"] == 2 and out["ranker"] == "logistic"
+    assert out["n_records"] == 300 and out["seed"] == 2 and out["ranker"] == "svm" and out["retrain"] == "every"
     assert len(out["recall_curve"]) <= 201 and out["recall_curve"][-1] == [298, sum(labels[:300]) - 1]
     assert (tmp_path / "curve.png").stat().st_size > 1000
-    table = cli("simulate", path, "--ranker", "naive_bayes", "--prior-included", "2")
+    table = cli("simulate", path, "--ranker", "naive_bayes", "--prior-included", "2", "--retrain", "adaptive")
     assert table.exit_code == 0 and "WSS@95" in table.stdout
+    bad = cli("simulate", path, "--retrain", "sometimes")
+    assert bad.exit_code != 0 and "sometimes" in bad.stderr
 
 
 def test_cli_names_the_missing_column(cli, tmp_path: Path) -> None:
