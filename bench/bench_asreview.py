@@ -59,7 +59,7 @@ def run_asreview(path: Path, priors: list[int], seed: int, ai: str | None) -> di
     return json.loads(done.stdout)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def file_sha256(path: Path) -> str:
     """Content hash for cache keys (mtimes change when data is re-synced or the repo is cloned)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -80,7 +80,7 @@ def test_keeps_one_connection_alive_for_sequential_requests_and_sends_the_reques
         t = transport(url)
         for i in range(5):
             r = await t.post_json("/chat/completions", {"i": i, "text": "é"})
-            assert (r.status, r.text) == (200, '{"n": %d}' % (i + 1))
+            assert (r.status, r.text) == (200, f'{{"n": {i + 1}}}')
             assert r.headers["content-type"] == "application/json"
         await t.aclose()
 
