@@ -165,7 +165,8 @@ def run_once(project: Path, base_url: str, concurrency: int, cache: Path) -> dic
 
     def progress(done: int, total: int) -> None:
         if done % 1000 == 0 or done == total:
-            print(f"    {done}/{total}  {time.perf_counter() - wall0:6.1f} s", file=sys.stderr, flush=True)
+            print(f"    {done}/{total}  {time.perf_counter() - wall0:6.1f} s  CPU {time.process_time() - cpu0:5.1f} s",
+                  file=sys.stderr, flush=True)
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
     summary = run_llm_stage(store, protocol, settings, on_progress=progress)

@@ -24,7 +24,7 @@ from metasift.store import Store
 from metasift.templates import load_template
 
 STAGE = "title_abstract"
-FLUSH_SECONDS = 0.5  # answers are grouped into one store transaction per this many seconds (see _Writer)
+FLUSH_SECONDS = 1.0  # answers are grouped into one store transaction per this many seconds (see _Writer)
 FLUSH_RECORDS = 500  # ... or per this many records, whichever comes first
 TEMPLATE = "screen_title_abstract"
 

@@ -8,7 +8,9 @@ flight without losing what was already handled.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+import gc
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -66,5 +68,21 @@ def run_batch(settings: LLMSettings, jobs: Sequence[Job[Any]], *, on_done: Calla
                 await asyncio.gather(*workers, return_exceptions=True)
                 run.cost = budget.spent if not budget.unpriced else None
 
-    asyncio.run(main())
+    with _frozen_heap():
+        asyncio.run(main())
     return run
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects alive at the start (records, prompts, caches) out of the cyclic GC's full passes.
+
+    They outlive the run anyway; at 10,000 records, re-scanning them cost ~12 % of the client's CPU.
+    Objects made during the run are collected as usual, and the frozen ones are handed back at the end.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -42,8 +42,9 @@ class JSONText(TypeDecorator):
 
 
 class ModelJSON(JSONText):
-    """``JSONText`` for what was exchanged with a model (JSON-native values only), written by orjson at a
-    tenth of the stdlib's cost: an LLM run writes several kilobytes of it per record."""
+    """``JSONText`` written by orjson at a tenth of the stdlib's cost, for what an LLM run writes per record
+    (exchanges, decisions). For JSON-native values: orjson writes NaN as null, so numbers that may be NaN
+    belong in ``JSONText``."""
 
     cache_ok = True
 
@@ -139,13 +140,13 @@ decisions = Table(
     Column("decider_kind", String(10), nullable=False),  # human | model | rule | consensus
     Column("decider", String(200), nullable=False),  # reviewer name, model name, or rule/criterion id
     Column("label", String(20), nullable=False),  # include | exclude | maybe | unsure | error
-    Column("criteria", JSONText),  # per-criterion details: [{id, verdict, quote, reason}]
-    Column("reasons", JSONText),  # exclusion reasons (criterion ids)
+    Column("criteria", ModelJSON),  # per-criterion details: [{id, verdict, quote, reason}]
+    Column("reasons", ModelJSON),  # exclusion reasons (criterion ids)
     Column("note", Text),
     Column("confidence", Float),
     Column("model", String(200)),
     Column("prompt_hash", String(64)),
-    Column("settings", JSONText),  # e.g. {"show_model_draft": false, "route": "human"}
+    Column("settings", ModelJSON),  # e.g. {"show_model_draft": false, "route": "human"}
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("retracted_at", DateTime(timezone=True)),  # undo: the row stays, marked retracted
     Index("ix_decisions_record_stage", "record_id", "stage"),
