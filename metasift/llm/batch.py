@@ -75,14 +75,18 @@ def run_batch(settings: LLMSettings, jobs: Sequence[Job[Any]], *, on_done: Calla
 
 @contextlib.contextmanager
 def _frozen_heap() -> Iterator[None]:
-    """Keep the objects alive at the start (records, prompts, caches) out of the cyclic GC's full passes.
+    """Spare the cyclic GC work during a run: at 10,000 records it cost ~12 % of the client's CPU.
 
-    They outlive the run anyway; at 10,000 records, re-scanning them cost ~12 % of the client's CPU.
-    Objects made during the run are collected as usual, and the frozen ones are handed back at the end.
+    The objects alive at the start (records, prompts, caches) outlive the run anyway, so they are frozen out
+    of its passes; and collections run every 10,000 new containers rather than 700, so most of each
+    request's short-lived objects are freed by reference counting before a pass ever sees them. Both are
+    undone at the end.
     """
-    gc.collect()
-    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.freeze()  # no collection first: at 10,000 records it costs more than the garbage it would free
+    gc.set_threshold(10_000, *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
