@@ -511,3 +511,22 @@ def test_cache_key_and_atomic_store(tmp_path: Path) -> None:
     assert broken.get(key) is None  # an unreadable file: every lookup misses...
     with pytest.raises(LLMError, match="answer cache cannot be written"):  # ...and a write says where and why
         broken.put(key, {"parsed": {"a": 1}})
+
+
+def test_run_batch_hands_every_result_over_and_leaves_the_garbage_collector_as_it_found_it(
+        llm_server: ScriptedLLMServer) -> None:
+    import gc
+
+    from metasift.llm.batch import run_batch
+
+    llm_server.rule = lambda request: GOOD
+    settings = LLMSettings(model="test-model", base_url=llm_server.base_url, concurrency=3,
+                           transport=TRANSPORT["name"])
+    messages = [{"role": "user", "content": "Say yes."}]
+    jobs = [lambda client, i=i: client.complete([*messages, {"role": "user", "content": str(i)}], Answer)
+            for i in range(10)]
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+    results: list[Any] = []
+    run = run_batch(settings, jobs, on_done=results.append)
+    assert run.done == 10 and all(r.ok and r.value == Answer(**GOOD) for r in results)
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
