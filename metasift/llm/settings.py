@@ -27,8 +27,8 @@ class LLMSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=64)  # requests in flight at once
     # "auto" tries json_schema -> json_object -> tools -> text; a named method is used alone.
     structured_method: StructuredMethod = "auto"
-    # "http1": metasift's lean HTTP/1.1 client (default, ~0.1 ms CPU a request; aiohttp behind a proxy);
-    # "aiohttp" (~0.35 ms); "openai": the openai SDK's HTTP stack
+    # "http1": metasift's lean HTTP/1.1 client (default, ~0.14 ms CPU a request; aiohttp behind a proxy);
+    # "aiohttp" (0.30-0.48 ms); "openai": the openai SDK's HTTP stack (~2.6 ms)
     transport: Literal["http1", "aiohttp", "openai"] = "http1"
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # model -> {input, output[, cached_input]}
     max_cost: float | None = Field(None, ge=0)  # in the price table's currency; None: no budget

@@ -3,9 +3,9 @@
 Three interchangeable transports, chosen by ``[llm] transport``:
 
 - ``http1`` (default): metasift's lean keep-alive HTTP/1.1 client (``metasift.llm.http1``, httptools'
-  parser), ~0.1 ms of client CPU per request at 16 in flight. An endpoint the environment routes through a
+  parser), ~0.14 ms of client CPU per request at 16 in flight. An endpoint the environment routes through a
   proxy (``HTTPS_PROXY`` / ``NO_PROXY``) goes through aiohttp instead.
-- ``aiohttp``: a bare aiohttp session, ~0.35 ms per request, against ~2.6 ms for the openai SDK
+- ``aiohttp``: a bare aiohttp session, 0.30-0.48 ms per request, against ~2.6 ms for the openai SDK
   (``bench/bench_screen_llm.py``).
 - ``openai``: the openai SDK's own HTTP stack (``AsyncOpenAI.post`` with the raw response, so the SDK neither
   rewrites the request nor builds response objects) for endpoints that need the SDK's manners.
