@@ -195,10 +195,17 @@ class SVMRanker(Ranker):
     Settings as in ``asreview.models.models`` (elas_u4, tuned by ASReview on the SYNERGY datasets): squared
     hinge loss, C 0.11; an exclude weighs ``n_includes / (include_ratio * n_excludes)`` of an include (all
     weights rescaled to mean 1), so the includes together outweigh the excludes ``include_ratio`` times; tf-idf
-    over 1-2-grams with sublinear tf, no stop-word list, every term kept (min_df 1). Records are ordered by
-    the SVM's margin. ``predict_proba`` is the margin through Platt's sigmoid, fitted on cross-validated
-    margins of the labelled records (``screener.platt``; at least two of each class, else the plain logistic
-    of the margin, which ``gives_probabilities()`` then disowns). The sigmoid never changes the order.
+    over 1-2-grams with sublinear tf, no stop-word list, every term kept (min_df 1).
+
+    One change: until ``early_includes`` includes are known (by default: while the single prior include is
+    the only one), the includes weigh ``early_ratio`` (30) times the excludes, which pulls the first queries
+    closer to that include; from then on the model is exactly ELAS u4. ``early_ratio=None`` gives pure
+    ELAS u4, whose simulated screening order is ASReview's own, record for record.
+
+    Records are ordered by the SVM's margin. ``predict_proba`` is the margin through Platt's sigmoid, fitted
+    on cross-validated margins of the labelled records (``screener.platt``; at least two of each class, else
+    the plain logistic of the margin, which ``gives_probabilities()`` then disowns). The sigmoid never
+    changes the order.
     """
 
     name = "svm"
@@ -206,16 +213,21 @@ class SVMRanker(Ranker):
     tfidf_defaults = {"stop_words": None, "min_df": 1}
 
     def __init__(self, features: str = "tfidf", feature_params: dict[str, Any] | None = None,
-                 prior_text: str | None = None, seed: int = 0, C: float = 0.11,
-                 include_ratio: float = 9.8) -> None:
+                 prior_text: str | None = None, seed: int = 0, C: float = 0.11, include_ratio: float = 9.8,
+                 early_ratio: float | None = 30.0, early_includes: int = 2) -> None:
         super().__init__(features, feature_params, prior_text, seed)
         self.C, self.include_ratio = C, include_ratio
+        self.early_ratio, self.early_includes = early_ratio, early_includes
 
     def _make_model(self) -> LinearSVC:
         return LinearSVC(C=self.C, loss="squared_hinge", random_state=self.seed)
 
+    def _weights(self, y: np.ndarray) -> np.ndarray:
+        early = self.early_ratio is not None and int(y.sum()) < self.early_includes
+        return ratio_weights(y, self.early_ratio if early else self.include_ratio)
+
     def _fit_model(self, model: Any, X: Matrix, y: np.ndarray) -> None:
-        model.fit(X, y, sample_weight=ratio_weights(y, self.include_ratio))
+        model.fit(X, y, sample_weight=self._weights(y))
         self.training_, self.platt_ = (X, y), None  # the sigmoid is fitted on first use (see _sigmoid)
 
     def score_vectors(self, X: Matrix) -> np.ndarray:
@@ -248,7 +260,7 @@ class SVMRanker(Ranker):
             margins = np.empty(y.size)
             for train, test in folds.split(np.zeros(y.size), y):
                 model = self._make_model()
-                model.fit(X[train], y[train], sample_weight=ratio_weights(y[train], self.include_ratio))
+                model.fit(X[train], y[train], sample_weight=self._weights(y[train]))
                 margins[test] = model.decision_function(X[test])
             self.platt_ = fit_platt(margins, y)
         return self.platt_

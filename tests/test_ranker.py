@@ -208,6 +208,24 @@ def test_svm_ranker_uses_asreview_settings_orders_by_margin_and_calibrates_with_
     few = get_ranker("svm").fit([texts[i] for i in one], [labels[i] for i in one])
     assert not few.gives_probabilities() and few.platt_ is None
 
+
+def test_svm_weighs_includes_30_to_1_only_until_the_second_include(corpus: tuple[list[str], list[int]]) -> None:
+    from sklearn.svm import LinearSVC
+
+    from screener.ranker import ratio_weights
+
+    texts, labels = corpus
+    inc = [i for i, y in enumerate(labels) if y == 1]
+    exc = [i for i, y in enumerate(labels) if y == 0][:40]
+    for n_inc, ratio in ((1, 30.0), (2, 9.8), (5, 9.8)):
+        rows = inc[:n_inc] + exc
+        svm = get_ranker("svm").fit([texts[i] for i in rows], [labels[i] for i in rows])
+        X, y = svm.training_
+        manual = LinearSVC(C=0.11, random_state=0).fit(X, y, sample_weight=ratio_weights(y, ratio))
+        np.testing.assert_allclose(svm.model_.coef_, manual.coef_)
+        pure = get_ranker("svm", early_ratio=None).fit([texts[i] for i in rows], [labels[i] for i in rows])
+        assert np.allclose(pure.model_.coef_, svm.model_.coef_) == (ratio == 9.8)
+
 def test_platt_scaling_matches_scikit_learn_and_refuses_one_class() -> None:
     from sklearn.calibration import _sigmoid_calibration  # reference implementation (private, tests only)
 
