@@ -9,8 +9,8 @@ ASReview stops at the last include (its default); the unscreened rest are all ex
 changes neither metric.
 
 An ASReview run is deterministic given (data file, prior rows, seed, model), so its output is cached in
-``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the SHA-256 of the data file and of the runner script) and
-iterating on our ranker re-runs only our side. ``--fill-cache`` runs only ASReview (to fill the cache, e.g.
+``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the SHA-256 of the data file
+and of the runner script) and iterating on our ranker re-runs only our side. ``--fill-cache`` runs only ASReview (to fill the cache, e.g.
 in the background); ``--no-cache`` ignores and overwrites it.
 
 Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2 3 4] [--only adhd] [--json out.json]
@@ -212,7 +212,8 @@ def main() -> int:
         for path in files:
             fill_cache(path, args.seeds, args.ai, not args.no_cache)
         return 0
-    results = [one_dataset(path, args.seeds, args.ranker, args.ai, not args.no_cache, args.retrain) for path in files]
+    results = [one_dataset(path, args.seeds, args.ranker, args.ai, not args.no_cache, args.retrain)
+               for path in files]
     print_table(results, args.ranker)
     print(f"total wall time {time.perf_counter() - started:.0f} s")
     if args.json:

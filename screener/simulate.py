@@ -175,8 +175,8 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
     td = time_to_discovery(after)
     return SimulationResult(
         ranker=ranker, ranker_params=model.describe_params(), retrain=retrain, seed=seed, n_records=n,
-        n_included=to_find,
-        n_prior_included=prior_included, n_prior_excluded=prior_excluded, prior_ids=[int(i) for i in priors],
+        n_included=to_find, n_prior_included=prior_included, n_prior_excluded=prior_excluded,
+        prior_ids=[int(i) for i in priors],
         order=order, found=np.cumsum(after).astype(int).tolist(),
         wss95=wss(after, 0.95), wss100=wss(after, 1.0), rrf10=rrf(after, 0.10), rrf25=rrf(after, 0.25),
         atd=float(td.mean() / after.size), atd_records=float(td.mean()),

@@ -74,7 +74,8 @@ def summary(result: Any) -> dict[str, Any]:
             "atd": result.atd,
             "atd_records": result.atd_records, "n_screened_95": result.n_screened_95,
             "n_screened_100": result.n_screened_100, "recall_curve": result.recall_points(200),
-            "seed": result.seed, "ranker": result.ranker, "retrain": result.retrain, "prior_ids": result.prior_ids,
+            "seed": result.seed, "ranker": result.ranker, "retrain": result.retrain,
+            "prior_ids": result.prior_ids,
             "prior_included": result.n_prior_included, "prior_excluded": result.n_prior_excluded,
             "n_refits": result.n_refits, "seconds": round(result.seconds, 3)}
 
