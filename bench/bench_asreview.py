@@ -10,8 +10,8 @@ changes neither metric.
 
 An ASReview run is deterministic given (data file, prior rows, seed, model), so its output is cached in
 ``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the SHA-256 of the data file
-and of the runner script) and iterating on our ranker re-runs only our side. ``--fill-cache`` runs only ASReview (to fill the cache, e.g.
-in the background); ``--no-cache`` ignores and overwrites it.
+and of the runner script) and iterating on our ranker re-runs only our side. ``--fill-cache`` runs only
+ASReview (to fill the cache, e.g. in the background); ``--no-cache`` ignores and overwrites it.
 
 Run: .venv/bin/python bench/bench_asreview.py [--seeds 0 1 2 3 4] [--only adhd] [--json out.json]
 """
