@@ -8,7 +8,7 @@ wall time instead of 7.4 % (``bench/bench_screen_llm.py``). Its scope is deliber
 chat-completions endpoint needs:
 
 - POST / GET to the one endpoint, a pool of keep-alive connections (at most ``connections``);
-- http and https (certificates as ``transport._ssl_context`` finds them), Content-Length, chunked and
+- http and https (certificates as ``transport.ssl_context`` finds them), Content-Length, chunked and
   read-until-close bodies, gzip / deflate;
 - one total timeout per request, covering connect, TLS, send and receive;
 - a reused connection the server had already closed is retried once on a fresh one (nothing was answered).
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from metasift import __version__
-from metasift.llm.transport import RawResponse, TransportError, TransportTimeout, _ssl_context, dumps
+from metasift.llm.transport import RawResponse, TransportError, TransportTimeout, dumps, ssl_context
 
 
 class _Connection(asyncio.Protocol):
@@ -133,7 +133,7 @@ class Http1Transport:
         self._host, self._tls = parts.hostname, parts.scheme == "https"
         self._port = parts.port or (443 if self._tls else 80)
         self._prefix, self._query = parts.path, f"?{parts.query}" if parts.query else ""
-        self._ssl = _ssl_context() if self._tls else None
+        self._ssl = ssl_context() if self._tls else None
         self._timeout = timeout
         default_port = self._port == (443 if self._tls else 80)
         host = f"[{self._host}]" if ":" in self._host else self._host

@@ -69,7 +69,7 @@ class AiohttpTransport:
         # trust_env aiohttp would also read ~/.netrc in a thread for every request
         self._proxy, self._proxy_auth = _env_proxy(self._endpoint)
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections, ssl=_ssl_context()),
+            connector=aiohttp.TCPConnector(limit=connections, ssl=ssl_context()),
             timeout=aiohttp.ClientTimeout(total=timeout))
 
     async def post_json(self, path: str, body: dict[str, Any]) -> RawResponse:
@@ -93,7 +93,7 @@ class AiohttpTransport:
         await self._session.close()
 
 
-def _ssl_context() -> ssl.SSLContext:
+def ssl_context() -> ssl.SSLContext:
     """Certificates as the openai SDK (httpx) finds them: ``SSL_CERT_FILE`` if set, else certifi's bundle
     (so HTTPS works on a Python without system certificates, such as python.org's macOS builds)."""
     cafile = os.environ.get("SSL_CERT_FILE")
