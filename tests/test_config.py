@@ -52,6 +52,10 @@ def test_the_ranker_setting_names_exactly_the_registered_rankers() -> None:
     from screener.ranker_names import RANKER_LABELS
 
     assert set(get_args(RankerName)) == set(RANKERS) == set(RANKER_LABELS)
-    assert ScreeningSettings().ranker == "svm"
+    from metasift.config import example_protocol_text, parse_protocol
+    from screener.ranker import DEFAULT_RANKER
+
+    assert ScreeningSettings().ranker == "svm" == DEFAULT_RANKER
+    assert parse_protocol(example_protocol_text()).screening.ranker == DEFAULT_RANKER  # what `init` writes
     with pytest.raises(ValueError):
         ScreeningSettings(ranker="bert")
