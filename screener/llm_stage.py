@@ -1,6 +1,6 @@
 """Screening stage 2: the LLM drafts a decision per record, criterion by criterion.
 
-Each answer is in the answer cache the moment it arrives and in the store within half a second (one
+Each answer is in the answer cache the moment it arrives and in the store within a second (one
 transaction per group of records: their exchanges and decisions), so Ctrl-C or a crash loses nothing
 paid for, and a re-run resumes: a record already drafted by the same model with the same prompt
 template is never sent again. Every exchange, failed ones included, goes to ``llm_calls``; an answer
