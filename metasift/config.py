@@ -32,6 +32,9 @@ class ReviewInfo(_Strict):
     question: str
     keywords_include: list[str] = Field(default_factory=list)  # highlighted in the review TUI
     keywords_exclude: list[str] = Field(default_factory=list)
+    # True in the starter protocol `init` writes: nothing is excluded automatically (rules and model
+    # exclusions go to a human) until `metasift confirm` records who confirmed the protocol and sets it false.
+    draft: bool = False
 
 
 class Criterion(_Strict):
@@ -53,6 +56,19 @@ class Criterion(_Strict):
         except SyntaxError as exc:
             raise ValueError(f"rule is not a valid expression: {exc.msg}") from None
         return rule
+
+
+class OutcomeSpec(_Strict):
+    """An outcome the review pools, e.g. depression, with the instruments that measure it.
+
+    ``instruments`` are names as papers print them (``PHQ-9``, ``BDI-II``, ``DASS-21 depression``); the
+    extractor, the LLM prompt, the eligibility gates and ``effects`` match measures against them
+    (case-insensitive, punctuation and spacing ignored). The first outcome listed is the primary one.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = ""
+    instruments: list[str] = Field(default_factory=list)
 
 
 class Reviewer(_Strict):
@@ -92,6 +108,9 @@ class RoutingConfig(_Strict):
     ranker_exclude_probability: float = Field(0.05, ge=0, le=1)
     target_recall: float = Field(0.98, gt=0, le=1)
     auto_exclude: bool = True
+    # Share (0..1) of automated exclusions (rule or model) sent to a human anyway, chosen at random but
+    # stably per record, to estimate the false-exclusion rate; 0 turns the audit off.
+    audit_sample: float = Field(0.0, ge=0, le=1)
 
 
 class StoreConfig(_Strict):
@@ -112,6 +131,7 @@ class Protocol(_Strict):
 
     review: ReviewInfo
     criteria: list[Criterion] = Field(min_length=1)
+    outcomes: list[OutcomeSpec] = Field(default_factory=list)
     reviewers: list[Reviewer] = Field(default_factory=list)
     screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
     llm: LLMConfig = Field(default_factory=LLMConfig)
@@ -126,6 +146,9 @@ class Protocol(_Strict):
             if crit.id in seen:
                 raise ValueError(f"criterion id {crit.id!r} is used twice")
             seen.add(crit.id)
+        outcome_ids = [o.id for o in self.outcomes]
+        if len(set(outcome_ids)) != len(outcome_ids):
+            raise ValueError("outcome ids must be unique")
         return self
 
     def criteria_for(self, stage: Stage) -> list[Criterion]:
