@@ -70,6 +70,7 @@ def main() -> None:
 
     step("1. Identification")
     run("init", str(PROJECT), project=False)
+    run("confirm", "--as", "alice")  # the starter protocol is this review's: its rules may now exclude
     run("import", str(search / "pubmed.nbib"), str(search / "scopus.csv"), str(search / "psycinfo.ris"))
     run("import", str(search / "pubmed.nbib"))  # the same file again: skipped by its hash
     run("dedup")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from extractor.outcomes import instrument_matches
 from extractor.schema import ExtractionResult
 
 # Known instruments: (min, max, items). Bounded scales give the largest possible SD, (max - min) / 2.
@@ -20,6 +21,7 @@ SCALES: dict[str, tuple[float, float, int]] = {
     "phq-9": (0, 27, 9), "phq-8": (0, 24, 8), "gad-7": (0, 21, 7), "pss-10": (0, 40, 10), "pss-14": (0, 56, 14),
     "dass-21": (0, 63, 21), "bdi-ii": (0, 63, 21), "cesd": (0, 60, 20), "ces-d": (0, 60, 20),
     "hads": (0, 21, 7), "stai": (20, 80, 20), "epds": (0, 30, 10), "k10": (10, 50, 10),
+    "bdi": (0, 63, 21), "bai": (0, 63, 21),
 }
 QUOTE_MIN_SCORE = 90.0
 
@@ -73,13 +75,25 @@ def scale_of(measure: str | None) -> tuple[float, float, int] | None:
     return None
 
 
+ITEMS_PHRASE = re.compile(r"\b(\d{1,3}|single|" + "|".join(NUMBER_WORDS[1:]) + r")[- ]?items?\b", re.IGNORECASE)
+
+
 def items_of(measure: str | None) -> int | None:
-    """How many items an instrument has: from the table above, else from a name like "XYZ-12"."""
-    known = scale_of(measure)
-    if known:
-        return known[2]
-    match = re.search(r"[A-Za-z]-(\d{1,3})\b", measure or "")
-    return int(match.group(1)) if match else None
+    """How many items the instrument named in ``measure`` has, or None when that is not known.
+
+    Only two sources count: a known instrument of ``SCALES`` (matched on whole tokens, full names too:
+    "Patient Health Questionnaire-9" → 9) or an explicit "12-item" / "12 items" / "single-item" phrase.
+    A number in any other name ("Growth differentiation factor-15", "IL-6") is not an item count.
+    """
+    scored = [(instrument_matches(name, measure), info[2]) for name, info in SCALES.items()]
+    best = max(scored)
+    if best[0]:
+        return best[1]
+    match = ITEMS_PHRASE.search(measure or "")
+    if not match:
+        return None
+    word = match.group(1).lower()
+    return int(word) if word.isdigit() else 1 if word == "single" else NUMBER_WORDS.index(word)
 
 
 @dataclass

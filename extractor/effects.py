@@ -2,24 +2,39 @@
 
 yi is Hedges' g of intervention minus control (``analysis.effect_sizes.smd``, metafor's exact J and
 vi); on symptom scales, where lower is better, a negative g favours the intervention. Rows carry a
-study id and an effect-size id so multilevel models can nest effects in studies.
+study id and an effect-size id so multilevel models can nest effects in studies, and the protocol
+outcome each measure belongs to (``outcome``; empty when the protocol names no outcomes).
+
+Only studies *included* at full text give effect sizes, and only for measures of the protocol's
+outcomes (``extractor.outcomes.match_outcome``). Every other study that reached full text is listed in
+``EffectSet.left_out`` with why: excluded at full text (which criterion, with the numbers), not yet
+decided at full text, no full text or no values, no data for the protocol's outcomes, an SD missing...
+Outcome cells of included studies that could not be used are listed in ``EffectSet.skipped``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
 from analysis.effect_sizes import smd
+from extractor.outcomes import match_outcome
+from metasift.config import OutcomeSpec
 from metasift.report.rob import study_label
 from metasift.store import Store
+from metasift.store._screening import COUNTED, as_include
 
 CONTROL = re.compile(r"control|wait[- ]?list|placebo|usual care|\btau\b|no[- ]intervention|comparison|sham",
-                     re.I)
+                     re.IGNORECASE)
 TRUSTED = ("auto_verified", "verified")
+STAGE = "full_text"
+FIELD_NAMES = {"outcome_mean": "mean", "outcome_sd": "SD", "outcome_n": "n"}
+TITLE_CHARS = 60
+SHOW = 6  # names listed when explaining what was found instead
 
 
 class EffectRow(BaseModel):
@@ -28,6 +43,7 @@ class EffectRow(BaseModel):
     study: str
     record_id: int
     year: int | None
+    outcome: str  # the protocol outcome id ("" when the protocol names no outcomes)
     measure: str
     timepoint: str
     intervention: str
@@ -43,6 +59,42 @@ class EffectRow(BaseModel):
     verified: bool
 
 
+class LeftOut(BaseModel):
+    """A study (or, in ``skipped``, one outcome cell of a study) that gives no effect size, and why."""
+
+    record_id: int
+    study: str  # "Family Year", as forest plots name studies
+    title: str  # the record's title, shortened
+    reason: str
+    measure: str | None = None
+    timepoint: str | None = None
+
+    def line(self) -> str:
+        """One line for warnings and error messages."""
+        cell = " at ".join(x for x in (self.measure, self.timepoint) if x)
+        return f"{self.study} (record {self.record_id}){': ' + cell if cell else ''}: {self.reason}"
+
+
+class EffectSet(BaseModel):
+    """What ``collect_effects`` found: the effect rows, the studies left out and the cells skipped."""
+
+    rows: list[EffectRow]
+    left_out: list[LeftOut]
+    skipped: list[LeftOut]
+
+    @property
+    def studies(self) -> int:
+        return len({r.study_id for r in self.rows})
+
+    def why_none(self) -> str:
+        """Why there is not a single effect size, naming every study left out and its reason."""
+        if not self.left_out:
+            return ("no effect sizes: no study is included at title/abstract, has a full text attached or has "
+                    "extracted values yet")
+        return (f"no effect sizes: all {len(self.left_out)} studies that reached full text were left out — "
+                + "; ".join(s.line() for s in self.left_out))
+
+
 def pick_arms(names: list[str]) -> tuple[str, str] | None:
     """(intervention, control) from arm names; None when no arm reads as a control."""
     controls = [n for n in names if CONTROL.search(n)]
@@ -52,42 +104,159 @@ def pick_arms(names: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def effect_rows(store: Store, *, include_unverified: bool = False) -> tuple[list[EffectRow], list[str]]:
-    """Effect sizes for every included study with outcome data; also the reasons rows were left out."""
+def _listing(measures: Sequence[str]) -> str:
+    names = [f'"{m}"' for m in dict.fromkeys(measures)]  # quoted: measure names hold commas
+    more = f" and {len(names) - SHOW} more" if len(names) > SHOW else ""
+    return ", ".join(names[:SHOW]) + more
+
+
+def _latest_rule(ds: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((d for d in reversed(ds) if d["decider_kind"] == "rule"), None)
+
+
+def exclusion_reason(ds: Sequence[dict[str, Any]]) -> str:
+    """Why a record is excluded at full text: who excluded it, on which criteria, with the rules' numbers."""
+    rule = _latest_rule(ds)
+    numbers = {c["id"]: c["reason"] for c in (rule or {}).get("criteria") or [] if c.get("verdict") == "not_met"}
+    consensus = [d for d in ds if d["decider_kind"] == "consensus"]
+    humans = {d["decider"]: d for d in ds if d["decider_kind"] == "human" and d["label"] in COUNTED}
+    deciders = consensus[-1:] or [d for d in humans.values() if d["label"] == "exclude"]
+    if deciders:
+        who = ", ".join(("consensus of " if d["decider_kind"] == "consensus" else "") + d["decider"]
+                        for d in deciders)
+        ids = sorted({r for d in deciders for r in d["reasons"] or []})
+        parts = [f"{cid} ({numbers[cid]})" if cid in numbers else cid for cid in ids]
+        notes = [d["note"] for d in deciders if d.get("note")]
+        return (f"excluded at full text by {who}" + (f": {'; '.join(parts)}" if parts else "")
+                + (f" — {'; '.join(notes)}" if notes else ""))
+    if numbers:
+        return "excluded at full text by the rules: " + "; ".join(f"{cid}: {why}" for cid, why in numbers.items())
+    return "excluded at full text"
+
+
+def undecided_reason(ds: Sequence[dict[str, Any]], *, has_fulltext: bool, has_values: bool) -> str:
+    """Why a record is not (yet) settled at full text, and what would settle it."""
+    head = "not yet decided at full text"
+    rule = _latest_rule(ds)
+    humans = {d["decider"] for d in ds if d["decider_kind"] == "human" and d["label"] in COUNTED}
+    if humans:
+        return (f"{head}: the decisions of {', '.join(sorted(humans))} do not settle it (more reviewers needed "
+                "or they disagree: metasift conflicts --stage full_text)")
+    if rule is not None and rule["label"] == "exclude":  # e.g. while the protocol is a draft
+        failed = "; ".join(f"{c['id']}: {c['reason']}" for c in rule["criteria"] or [] if c.get("verdict") == "not_met")
+        return f"{head}: the rules would exclude it ({failed}); a reviewer has to confirm (metasift review --stage " \
+               "full_text)"
+    if rule is not None and rule["label"] == "unsure":
+        return f"{head}: {rule['note'] or 'needs a human'} (metasift review --stage full_text)"
+    if rule is not None and rule["label"] == "pass":
+        return f"{head}: the rules raise no objection; no reviewer has included it (metasift review --stage full_text)"
+    if not has_fulltext:
+        return f"{head}: no full text attached (metasift fulltext attach)"
+    if not has_values:
+        return f"{head}: no values extracted from its full text (metasift extract)"
+    return f"{head}: the full-text rules have not run (metasift eligibility), no reviewer has decided"
+
+
+def _cell_problem(arms: dict[str, dict[str, dict[str, Any]]], include_unverified: bool
+                  ) -> tuple[str | None, tuple[str, str] | None, list[dict[str, Any]]]:
+    """(what is wrong with one measure x timepoint, the arm pair, the six values in order)."""
+    pair = pick_arms(list(arms))
+    if pair is None:
+        return f"cannot tell the control arm among {sorted(arms)}", None, []
+    missing = [f"{FIELD_NAMES[f]} missing for {a}" for a in pair for f in FIELD_NAMES if f not in arms[a]]
+    if missing:
+        return "; ".join(missing), pair, []
+    values = [arms[a][f] for a in pair for f in FIELD_NAMES]
+    if not include_unverified and not all(v["status"] in TRUSTED for v in values):
+        return "values not verified yet (metasift verify)", pair, values
+    return None, pair, values
+
+
+def collect_effects(store: Store, outcomes: Sequence[OutcomeSpec], *, include_unverified: bool = False,
+                    humans_needed: int = 1) -> EffectSet:
+    """Effect sizes of the studies included at full text, for the measures of ``outcomes`` (all measures
+    when it is empty), and every study or cell left out with why. ``humans_needed`` settles labels as
+    the protocol's ``screening.humans_per_record`` does for PRISMA and the report."""
     records = {r["id"]: r for r in store.records_table(primary_only=True)}
-    problems: list[str] = []
-    rows: list[EffectRow] = []
-    by_record: dict[int, list[dict[str, Any]]] = {}
+    values: dict[int, list[dict[str, Any]]] = {}
     for x in store.extractions():
-        if x["field"].startswith("outcome_") and x["status"] != "rejected":
-            by_record.setdefault(x["record_id"], []).append(x)
-    labels = store.final_labels("full_text")
-    for rid in sorted(by_record):
-        if labels.get(rid) == "exclude":
-            continue
-        cells: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-        for x in by_record[rid]:
+        if x["status"] != "rejected":
+            values.setdefault(x["record_id"], []).append(x)
+    fulltexts = {f["record_id"] for f in store.fulltexts()}
+    decisions: dict[int, list[dict[str, Any]]] = {}
+    for d in store.decisions(STAGE):
+        decisions.setdefault(d["record_id"], []).append(d)
+    labels = store.final_labels(STAGE, humans_needed=humans_needed)
+    screened_in = {rid for rid, lab in store.final_labels("title_abstract", humans_needed=humans_needed).items()
+                   if as_include(lab)}
+    found = EffectSet(rows=[], left_out=[], skipped=[])
+    for rid in sorted((screened_in | fulltexts | set(values) | set(decisions)) & set(records)):
+        record = records[rid]
+        ds = decisions.get(rid, [])
+        label = labels.get(rid)
+        if label == "exclude":
+            found.left_out.append(_left(record, exclusion_reason(ds)))
+        elif not as_include(label):
+            found.left_out.append(_left(record, undecided_reason(ds, has_fulltext=rid in fulltexts,
+                                                                 has_values=rid in values)))
+        else:
+            reason = _study_effects(found, record, values.get(rid, []), outcomes, include_unverified)
+            if reason:
+                found.left_out.append(_left(record, reason))
+    return found
+
+
+def short_title(title: str | None) -> str:
+    """The title cut at a word before ``TITLE_CHARS`` characters, with an ellipsis when cut."""
+    text = " ".join((title or "").split())
+    if len(text) <= TITLE_CHARS:
+        return text
+    return text[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+def _left(record: dict[str, Any], reason: str, measure: str | None = None, timepoint: str | None = None) -> LeftOut:
+    return LeftOut(record_id=record["id"], study=study_label(record), title=short_title(record.get("title")),
+                   reason=reason, measure=measure, timepoint=timepoint)
+
+
+def _study_effects(found: EffectSet, record: dict[str, Any], rows: list[dict[str, Any]],
+                   outcomes: Sequence[OutcomeSpec], include_unverified: bool) -> str | None:
+    """Add one included study's effect rows (and skipped cells) to ``found``; why it gave none, if so."""
+    if not rows:
+        return "included at full text, but no values extracted (metasift extract)"
+    cells: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = {}
+    for x in rows:
+        if x["field"].startswith("outcome_"):
             cells.setdefault((x["measure"], x["timepoint"]), {}).setdefault(x["arm"], {})[x["field"]] = x
-        name = study_label(records.get(rid, {}))
-        for (measure, timepoint), arms in sorted(cells.items()):
-            pair = pick_arms(list(arms))
-            if pair is None:
-                problems.append(f"{name}: {measure} at {timepoint}: cannot tell the control arm among "
-                                f"{sorted(arms)}")
-                continue
-            values = [arms[a].get(f) for a in pair for f in ("outcome_mean", "outcome_sd", "outcome_n")]
-            if any(v is None for v in values):
-                problems.append(f"{name}: {measure} at {timepoint}: mean, SD or n missing for an arm")
-                continue
-            trusted = all(v["status"] in TRUSTED for v in values)
-            if not trusted and not include_unverified:
-                problems.append(f"{name}: {measure} at {timepoint}: values not verified yet (metasift verify)")
-                continue
-            m1, sd1, n1, m2, sd2, n2 = (v["value"] for v in values)
-            es = smd(m1, sd1, n1, m2, sd2, n2)
-            rows.append(EffectRow(study_id=rid, es_id=len(rows) + 1, study=name, record_id=rid,
-                                  year=records.get(rid, {}).get("year"), measure=measure,
-                                  timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1,
-                                  n1=int(n1), m2=m2, sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]),
-                                  vi=float(np.ravel(es.vi)[0]), verified=trusted))
-    return rows, problems
+    if not cells:
+        return "included at full text, but no outcome values extracted"
+    problems: list[LeftOut] = []
+    other: list[str] = []
+    added = 0
+    for (measure, timepoint), arms in sorted(cells.items()):
+        match = match_outcome(measure, outcomes) if outcomes else None
+        if outcomes and match is None:
+            other.append(measure)
+            continue
+        problem, pair, vals = _cell_problem(arms, include_unverified)
+        if problem or pair is None:
+            problems.append(_left(record, problem or "unusable", measure, timepoint))
+            continue
+        m1, sd1, n1, m2, sd2, n2 = (v["value"] for v in vals)
+        es = smd(m1, sd1, n1, m2, sd2, n2)
+        found.rows.append(EffectRow(
+            study_id=record["id"], es_id=len(found.rows) + 1, study=study_label(record), record_id=record["id"],
+            year=record.get("year"), outcome=match.outcome_id if match else "", measure=measure,
+            timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1, n1=int(n1), m2=m2,
+            sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]), vi=float(np.ravel(es.vi)[0]),
+            verified=all(v["status"] in TRUSTED for v in vals)))
+        added += 1
+    names = ", ".join((o.label or o.id).lower() for o in outcomes)
+    if added:
+        found.skipped.extend(problems)
+        found.skipped.extend(_left(record, f"not one of the protocol's outcomes ({names})", m)
+                             for m in dict.fromkeys(other))
+        return None
+    if problems:
+        return "no usable outcome data: " + "; ".join(f"{p.measure} at {p.timepoint}: {p.reason}" for p in problems)
+    return f"no outcome data for the protocol's outcomes ({names}); measures found: {_listing(other)}"

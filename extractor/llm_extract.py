@@ -152,6 +152,7 @@ class ModelRun(BaseModel):
     errors: int = 0
     cost: float | None = 0.0
     stopped: str | None = None  # why the run stopped early (budget)
+    failed: str | None = None  # why the endpoint was given up on; the papers not answered keep their rule values
 
 
 def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLMSettings, *,
@@ -160,7 +161,8 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
                  ) -> tuple[list[tuple[ExtractionResult, LLMOutcome[TrialAnswer]]], ModelRun]:
     """Ask the model about every ``(record_id, doc)`` concurrently; results in the input order.
 
-    A spent budget turns the remaining calls into error outcomes (their rule values still stand).
+    A spent budget, or an endpoint given up on (``ModelRun.failed``), turns the remaining calls into error
+    outcomes: their rule values still stand and are stored.
     """
     template = load_template(TEMPLATE)
     run = ModelRun(model=settings.model, prompt_hash=template.hash, sent=len(docs))
@@ -177,8 +179,11 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
         return call
 
     batch = run_batch(extraction_settings(settings), [job(i) for i in range(len(docs))], on_done=lambda _: None,
-                      on_exchange=on_exchange, on_progress=on_progress)
-    run.cost = batch.cost
+                      on_exchange=on_exchange, on_progress=on_progress, report_failure=True)
+    run.cost, run.failed = batch.cost, batch.failed
+    for i, (_, doc) in enumerate(docs):
+        if results[i] is None and batch.failed:
+            results[i] = (ExtractionResult(path=doc.path), LLMOutcome(error=f"not answered: {batch.failed}"))
     out = [r for r in results if r is not None]
     run.errors = sum(not outcome.ok for _, outcome in out)
     return out, run

@@ -7,15 +7,23 @@ A project directory holds ``review.toml`` (the protocol, edited by people) and `
 
 from __future__ import annotations
 
-import ast
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from metasift.errors import ConfigError
+from metasift.rules import check_rule
 
 CONFIG_NAME = "review.toml"
 STORE_NAME = "metasift.db"
@@ -48,13 +56,13 @@ class Criterion(_Strict):
 
     @field_validator("rule")
     @classmethod
-    def _rule_parses(cls, rule: str | None) -> str | None:
-        if rule is None:
-            return None
-        try:
-            ast.parse(rule, mode="eval")
-        except SyntaxError as exc:
-            raise ValueError(f"rule is not a valid expression: {exc.msg}") from None
+    def _rule_can_fire(cls, rule: str | None, info: ValidationInfo) -> str | None:
+        """A rule must read fields its stage has, compare like with like and name values that exist."""
+        if rule is not None and "stage" in info.data:
+            try:
+                check_rule(rule, info.data.get("id", ""), info.data["stage"])
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         return rule
 
 
@@ -140,7 +148,7 @@ class Protocol(_Strict):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "Protocol":
+    def _unique_ids(self) -> Protocol:
         seen: set[str] = set()
         for crit in self.criteria:
             if crit.id in seen:
@@ -159,7 +167,8 @@ def _format_error(path: Path, exc: ValidationError) -> str:
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{path}: {loc}: {first['msg']}{more}"
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{path}: {loc}: {msg}{more}"
 
 
 def parse_protocol(text: str, path: Path | str = CONFIG_NAME) -> Protocol:

@@ -6,6 +6,9 @@
     ├── ImportFormatError    a file we cannot parse (message is ``FILE:LINE: what``)
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
     └── LLMError             the configured endpoint failed or answered garbage
+        ├── EndpointError    gave up on the endpoint: calls in a row failed on every attempt (llm.client)
+        ├── BudgetExceeded   max_cost would be passed (llm.cost)
+        └── MissingPrice     also a ConfigError (exit 2): an unpriced remote model with max_cost (llm.cost)
 
 The CLI catches ``MetasiftError``, prints its message on one line and exits with
 ``exit_code``; any other exception is a bug and keeps its traceback.

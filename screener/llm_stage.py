@@ -4,7 +4,8 @@ Each answer is in the answer cache the moment it arrives and in the store within
 transaction per group of records: their exchanges and decisions), so Ctrl-C or a crash loses nothing
 paid for, and a re-run resumes: a record already drafted by the same model with the same prompt
 template is never sent again. Every exchange, failed ones included, goes to ``llm_calls``; an answer
-that never validates is an error there, never a decision.
+that never validates is an error there, never a decision. An endpoint the client gives up on (down, or
+turning every request away) ends the run early with ``LLMSummary.failed`` saying why.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pydantic import BaseModel
 from metasift.config import Protocol
 from metasift.llm import LLMSettings
 from metasift.llm.batch import run_batch
+from metasift.llm.client import describe_causes, error_cause
 from metasift.llm.cost import find_price
-from metasift.llm.screen import screen_record, screening_messages
+from metasift.llm.screen import record_block, screen_record, screening_messages
 from metasift.store import Store
 from metasift.templates import load_template
 
@@ -38,6 +40,27 @@ class LLMSummary(BaseModel):
     skipped: int
     cost: float | None
     stopped: str | None = None  # why the run stopped early (budget)
+    endpoint: str = ""
+    error_causes: dict[str, int] = {}  # errors by cause ("HTTP 500", "timeout", "invalid answer" ...)
+    failed: str | None = None  # why the endpoint was given up on: the run ended early and must not look done
+
+    def line(self) -> str:
+        """The one-line account of the run: "model m: 3 drafted, 1 drafted before, cost 0.0012; 2 errors:
+        1× HTTP 500 at URL, 1× timeout"."""
+        text = f"model {self.model}: {self.drafted} drafted, {self.skipped} drafted before"
+        text += f", cost {self.cost:.4f}" if self.cost else ""
+        if self.errors:
+            text += f"; {self.errors} error{'s' if self.errors != 1 else ''}"
+            text += f": {describe_causes(self.error_causes, self.endpoint)}" if self.error_causes else ""
+        return text
+
+    def unusable(self) -> str | None:
+        """Why this run must not end as a success: the endpoint was given up on, or every record sent failed."""
+        if self.failed:
+            return self.failed
+        if self.errors and not self.drafted:
+            return f"no record was drafted: {self.errors} errors ({describe_causes(self.error_causes, self.endpoint)})"
+        return None
 
 
 def llm_criteria(protocol: Protocol) -> list[Any]:
@@ -69,7 +92,7 @@ def dry_run(store: Store, protocol: Protocol, settings: LLMSettings, limit: int 
     first, _ = screening_messages(template, criteria, protocol.review.question, todo[0])
     input_tokens = chars // 4  # ~4 characters per token for English text
     output_tokens = len(todo) * (60 * len(criteria) + 40)
-    price = find_price(settings.prices, settings.model)
+    price = find_price(settings.with_local_pricing().prices, settings.model)
     cost = (input_tokens * price.input + output_tokens * price.output) / 1e6 if price else None
     return {"records": len(todo), "skipped": skipped, "messages": first, "input_tokens": input_tokens,
             "output_tokens_estimate": output_tokens, "cost": cost, "model": settings.model,
@@ -83,7 +106,7 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
     todo, skipped = records_to_draft(store, settings.model, template.hash, limit)
     criteria = llm_criteria(protocol)
     summary = LLMSummary(model=settings.model, prompt_hash=template.hash, todo=len(todo), drafted=0, errors=0,
-                         skipped=skipped, cost=0.0)
+                         skipped=skipped, cost=0.0, endpoint=settings.endpoint)
 
     pending: dict[Any, list[dict[str, Any]]] = {}  # exchanges of records still in flight, by record id
     writer = _Writer(store, template.hash, settings.model, summary,
@@ -100,15 +123,18 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
 
     def done(result: tuple[dict[str, Any], Any]) -> None:
         rec, outcome = result
+        if not outcome.ok:
+            cause = error_cause(outcome.error)
+            summary.error_causes[cause] = summary.error_causes.get(cause, 0) + 1
         writer.add(rec, outcome, pending.pop(rec["id"], []))
 
     try:
         batch = run_batch(settings, [job(rec) for rec in todo], on_exchange=log_exchange, on_progress=on_progress,
-                          on_done=done)
-    finally:  # what arrived is written, and the attempts of calls cut short (budget, Ctrl-C) are kept too
+                          on_done=done, report_failure=True)
+    finally:  # what arrived is written, and the attempts of calls cut short (budget, Ctrl-C, failure) are kept too
         writer.flush()
         store.log_llm_calls([row for rows in pending.values() for row in rows])
-    summary.cost, summary.stopped = batch.cost, batch.stopped
+    summary.cost, summary.stopped, summary.failed = batch.cost, batch.stopped, batch.failed
     return summary
 
 
@@ -141,12 +167,13 @@ class _Writer:
         for rec, outcome, _ in self._buffer:
             if outcome.ok:
                 answer = outcome.value
-                decisions.append(dict(
-                    record_id=rec["id"], stage=STAGE, decider_kind="model", decider=self.model,
-                    label=answer.decision, criteria=[c.model_dump() for c in answer.criteria],
-                    reasons=[c.id for c in answer.criteria if c.verdict == "not_met"], confidence=answer.confidence,
-                    model=outcome.model_served or self.model, prompt_hash=self.prompt_hash,
-                    settings={"method": outcome.method, "cached": outcome.cached, "warnings": outcome.warnings}))
+                decisions.append({
+                    "record_id": rec["id"], "stage": STAGE, "decider_kind": "model", "decider": self.model,
+                    "label": answer.decision, "criteria": _criteria_with_grounding(answer, rec),
+                    "reasons": [c.id for c in answer.criteria if c.verdict == "not_met"],
+                    "confidence": answer.confidence, "model": outcome.model_served or self.model,
+                    "prompt_hash": self.prompt_hash, "settings": {
+                        "method": outcome.method, "cached": outcome.cached, "warnings": outcome.warnings}})
             else:
                 errors.append({"action": "model_error", "actor_kind": "model", "actor": self.model,
                                "entity": "record", "entity_id": rec["id"], "payload": {"error": outcome.error}})
@@ -157,3 +184,11 @@ class _Writer:
         self.summary.drafted += len(decisions)
         self.summary.errors += len(errors)
         self._buffer = []
+
+
+def _criteria_with_grounding(answer: Any, rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's criteria as it gave them (kept for audit), each with ``quote_found``: whether its quote is
+    in the record text the model was shown. Decided here, where that text is at hand, so routing can count
+    a ``not_met`` as evidence only when its quote was found (``screener.routing.LLMSignal.from_decision``)."""
+    found = answer.quotes_found(record_block(rec))
+    return [{**c.model_dump(), "quote_found": found[c.id]} for c in answer.criteria]

@@ -8,10 +8,13 @@ use its scores, and ``RankSummary.usable_for_routing`` says so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel
 
 from metasift.config import Protocol
 from metasift.store import Store
+from metasift.store._screening import as_include
 from screener.ranker import DEFAULT_RANKER, get_ranker
 
 STAGE = "title_abstract"
@@ -24,6 +27,33 @@ class RankSummary(BaseModel):
     includes_known: int
     usable_for_routing: bool
     run: int
+    excludes_known: int = 0
+    awaiting_agreement: int = 0  # records humans decided that are not settled: their reviewers disagree
+    needed_per_class: int = 1  # settled includes and excludes each it needs before routing may use it
+
+    def learning_note(self) -> str | None:
+        """Why routing cannot use the ranker yet, with the counts it learns from; None once it can."""
+        if self.usable_for_routing:
+            return None
+        waiting = ""
+        if self.awaiting_agreement:
+            n = self.awaiting_agreement
+            waiting = f", plus {_count(n, 'record')} where the reviewers disagree"
+        need = "one" if self.needed_per_class == 1 else str(self.needed_per_class)
+        return (f"the ranker learns from human labels (a reviewer's decision no other reviewer contradicts, "
+                f"or a consensus): "
+                f"{_count(self.includes_known, 'include')} and {_count(self.excludes_known, 'exclude')} so far"
+                f"{waiting}; it needs at least {need} of each before it can help routing")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def labels_needed(ranker: str) -> int:
+    """Settled includes and excludes each that ``ranker`` needs before ``gives_probabilities()``: the svm's
+    Platt scaling cross-validates, so two of each; one of each for the others."""
+    return 2 if ranker == "svm" else 1
 
 
 def record_text(rec: dict) -> str:
@@ -31,16 +61,26 @@ def record_text(rec: dict) -> str:
 
 
 def human_labels(store: Store, stage: str = STAGE) -> dict[int, int]:
-    """Labels humans settled (consensus or agreeing reviewers): 1 include, 0 exclude."""
+    """Labels humans gave without disagreeing (one reviewer's decision is enough; a consensus settles a
+    disagreement): 1 include (or maybe, which screening treats as include), 0 exclude."""
     humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in ("human", "consensus")}
-    return {rid: int(label == "include") for rid, label in store.final_labels(stage).items() if rid in humans}
+    return {rid: int(bool(as_include(label))) for rid, label in store.final_labels(stage).items()
+            if rid in humans and as_include(label) is not None}
+
+
+def awaiting_agreement(store: Store, settled: Mapping[int, int], stage: str = STAGE) -> int:
+    """Records with a human decision but no settled label (``settled``: ``human_labels``), because their
+    reviewers disagree: the ranker does not learn from them yet."""
+    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in ("human", "consensus")}
+    return len(humans - set(settled))
 
 
 def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_RANKER,
                      extra_labels: dict[int, int] | None = None) -> RankSummary:
     """Fit on the human labels (plus ``extra_labels``), score every primary record, store the scores."""
     records = store.records_table(primary_only=True)
-    labels = {**human_labels(store), **(extra_labels or {})}
+    settled = human_labels(store)
+    labels = {**settled, **(extra_labels or {})}
     prior = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
     model = get_ranker(ranker, prior_text=prior)
     texts = [record_text(r) for r in records]
@@ -53,6 +93,8 @@ def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_
     params = {k: v for k, v in model.get_params().items() if k != "prior_text"}
     run = store.save_rankings(STAGE, ranker, params, {r["id"]: float(s) for r, s in zip(records, scores)},
                               trained_on=len(labelled))
-    return RankSummary(ranker=ranker, scored=len(records), trained_on=len(labelled),
-                       includes_known=sum(labels[rid] for rid in labelled),
-                       usable_for_routing=model.gives_probabilities(), run=run)
+    includes = sum(labels[rid] for rid in labelled)
+    return RankSummary(ranker=ranker, scored=len(records), trained_on=len(labelled), includes_known=includes,
+                       excludes_known=len(labelled) - includes, awaiting_agreement=awaiting_agreement(store, settled),
+                       needed_per_class=labels_needed(ranker), usable_for_routing=model.gives_probabilities(),
+                       run=run)

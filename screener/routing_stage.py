@@ -42,11 +42,10 @@ def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = Fa
         llm = None
         if models:
             m = models[-1]
-            llm = LLMSignal(decision=m["label"], confidence=m["confidence"],
-                            criteria={c["id"]: c["verdict"] for c in m["criteria"] or []})
+            llm = LLMSignal.from_decision(m)  # a not_met whose quote is not in the record counts as unclear
         last_rule = rules[-1] if rules else None
         signals[rec["id"]] = Signals(
-            rule_exclude=bool(last_rule and last_rule["label"] == "exclude"),
+            rule_exclude=bool(last_rule and last_rule["label"] in ("exclude", "flag")),
             rule_criteria=list(last_rule["reasons"] or []) if last_rule else [],
             llm=llm, ranker_probability=scores.get(rec["id"]))
     return signals, human
@@ -54,7 +53,7 @@ def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = Fa
 
 def run_routing_stage(store: Store, protocol: Protocol, *, use_ranker: bool) -> RoutingSummary:
     """Route the undecided records under the protocol's ``[routing]`` policy and store the routes."""
-    policy = RoutingPolicy.from_config(protocol.routing)
+    policy = RoutingPolicy.from_config(protocol.routing).model_copy(update={"draft": protocol.review.draft})
     signals, human = gather_signals(store, use_ranker=use_ranker)
     routes = route_all(signals, policy)
     store.save_routes(STAGE, {rid: r.as_tuple() for rid, r in routes.items()}, policy.model_dump())

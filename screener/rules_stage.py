@@ -1,8 +1,11 @@
 """Screening stage 1: decide what the protocol's deterministic rules can decide.
 
-Every primary record gets one ``rule`` decision per rules version (the hash of the rule texts):
-``exclude`` when a rule criterion is clearly not met, else ``pass`` (no objection; the record goes on
-to the model and the humans). A rule never excludes on a missing value.
+Every primary record gets one ``rule`` decision per rules version (the hash of the rule texts, the
+protocol's draft state and the audit share): ``exclude`` when a rule criterion is clearly not met, else
+``pass`` (no objection; the record goes on to the model and the humans). A rule never excludes on a
+missing value. A record a rule would exclude is only ``flag``-ged — the rule's verdicts kept, a human
+decides — while the protocol is a draft or when the record is in the exclusion audit sample
+(``screener.routing.in_audit_sample``); routing then sends it to a human with that reason.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pydantic import BaseModel
 
 from metasift.config import Protocol
 from metasift.store import Store
+from screener.routing import in_audit_sample
 from screener.rules import Rule, classify_publication_type
 
 
@@ -22,6 +26,7 @@ class RuleSummary(BaseModel):
     rules_hash: str
     checked: int
     excluded: int
+    flagged: int  # a rule would exclude, but a human decides (draft protocol or exclusion audit)
     passed: int
     skipped: int
     by_criterion: dict[str, int]
@@ -34,19 +39,29 @@ def record_fields(record: dict[str, Any]) -> dict[str, Any]:
             "publication_type": classify_publication_type(record.get("title"), record.get("publication_type"))}
 
 
-def rules_hash(rules: list[tuple[str, str]]) -> str:
-    return hashlib.sha256("\n".join(f"{cid}:{expr}" for cid, expr in rules).encode()).hexdigest()[:16]
+def rules_hash(rules: list[tuple[str, str]], *, draft: bool = False, audit_sample: float = 0.0) -> str:
+    """The rules version: the rule texts plus the brakes that change what a failed rule does."""
+    brakes = [f"draft:{draft}", f"audit:{audit_sample}"] if draft or audit_sample else []
+    text = "\n".join([f"{cid}:{expr}" for cid, expr in rules] + brakes)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def held_for_human(record_id: int, protocol: Protocol) -> str | None:
+    """Why a rule exclusion of this record waits for a human ("draft" / "audit"), or None."""
+    if protocol.review.draft:
+        return "draft"
+    return "audit" if in_audit_sample(record_id, protocol.routing.audit_sample) else None
 
 
 def apply_rules(store: Store, protocol: Protocol, stage: str = "title_abstract") -> RuleSummary:
     """Run the stage's rule criteria over every primary record not yet checked by this rules version."""
     criteria = [(c.id, c.rule) for c in protocol.criteria_for(stage) if c.rule]  # type: ignore[arg-type]
-    version = rules_hash(criteria)
+    version = rules_hash(criteria, draft=protocol.review.draft, audit_sample=protocol.routing.audit_sample)
     compiled = [(cid, Rule(expr, cid)) for cid, expr in criteria]
     done = {d["record_id"] for d in store.decisions(stage)
             if d["decider_kind"] == "rule" and (d["settings"] or {}).get("rules_hash") == version}
     todo = [r for r in store.records_table(primary_only=True) if r["id"] not in done]
-    excluded = 0
+    excluded = flagged = 0
     by: dict[str, int] = {}
     for start in range(0, len(todo), 500):
         with store.write() as conn:
@@ -56,11 +71,14 @@ def apply_rules(store: Store, protocol: Protocol, stage: str = "title_abstract")
                              "reason": f"rule {rule.expression} on {', '.join(f'{f}={fields.get(f)!r}' for f in sorted(rule.fields))}"}
                             for cid, rule in compiled]
                 failed = [v["id"] for v in verdicts if v["verdict"] == "not_met"]
+                held = held_for_human(rec["id"], protocol) if failed else None
                 for cid in failed:
                     by[cid] = by.get(cid, 0) + 1
-                excluded += bool(failed)
+                excluded += bool(failed) and not held
+                flagged += bool(held)
+                label = ("flag" if held else "exclude") if failed else "pass"
+                settings = {"rules_hash": version} | ({"held": held} if held else {})
                 store.add_decision(record_id=rec["id"], stage=stage, decider_kind="rule", decider="rules",
-                                   label="exclude" if failed else "pass", criteria=verdicts, reasons=failed,
-                                   settings={"rules_hash": version}, conn=conn)
+                                   label=label, criteria=verdicts, reasons=failed, settings=settings, conn=conn)
     return RuleSummary(rules=[f"{cid}: {expr}" for cid, expr in criteria], rules_hash=version, checked=len(todo),
-                       excluded=excluded, passed=len(todo) - excluded, skipped=len(done), by_criterion=by)
+                       excluded=excluded, flagged=flagged, passed=len(todo) - excluded - flagged, skipped=len(done), by_criterion=by)

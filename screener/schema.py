@@ -63,8 +63,17 @@ class ScreeningAnswer(BaseModel):
 
     def check_quotes(self, record_text: str) -> list[str]:
         """Ids of criteria whose quote is not in the record (whitespace, case and quote marks normalised)."""
+        found = self.quotes_found(record_text)
+        return [c.id for c in self.criteria if c.quote.strip() and not found[c.id]]
+
+    def quotes_found(self, record_text: str) -> dict[str, bool]:
+        """Criterion id -> whether its quote is in the record: an empty quote is not found (it shows nothing).
+
+        ``record_text`` must be the text the model was shown (``metasift.llm.screen.record_block``): routing
+        counts a ``not_met`` as evidence only when its quote is found there.
+        """
         haystack = normalise_text(record_text)
-        return [c.id for c in self.criteria if c.quote.strip() and not quote_in_text(c.quote, haystack)]
+        return {c.id: quote_in_text(c.quote, haystack) for c in self.criteria}
 
 
 @lru_cache(maxsize=64)
@@ -95,17 +104,46 @@ _QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u20
 _ELLIPSIS = re.compile(r"\[(?:\.\.\.|\u2026)\]|\.\.\.|\u2026")
 
 
+# Invisible characters that are not of category Cf (format): the combining grapheme joiner, Hangul fillers,
+# variation selectors. With the Cf ones (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi
+# controls, tag characters) they can hide a word such as "record" from a pattern while a model still reads it.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u180b\u180c\u180d\u180f\u3164\uffa0")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+@lru_cache(maxsize=4096)
+def _invisible(char: str) -> bool:
+    return (unicodedata.category(char) == "Cf" or char in _INVISIBLE_EXTRA or "\ufe00" <= char <= "\ufe0f"
+            or "\U000e0100" <= char <= "\U000e01ef")
+
+
+def _drop_invisible(run: re.Match[str]) -> str:
+    return "".join(c for c in run.group(0) if not _invisible(c))
+
+
+def visible_text(text: str) -> str:
+    """``text`` in Unicode NFKC (full-width and other compatibility forms made plain) without invisible
+    characters, so what a pattern or a comparison sees is what a model reads. ASCII text is returned as is."""
+    if text.isascii():
+        return text
+    return _NON_ASCII_RUN.sub(_drop_invisible, unicodedata.normalize("NFKC", text))
+
+
 def normalise_text(text: str) -> str:
-    """NFKC, case-folded, typographic quotes/dashes made plain, whitespace collapsed."""
-    if text.isascii():  # NFKC and the typographic marks only touch non-ASCII text
+    """NFKC without invisible characters, case-folded, typographic quotes/dashes made plain, whitespace
+    collapsed."""
+    if text.isascii():  # NFKC, invisible characters and the typographic marks only touch non-ASCII text
         return " ".join(text.lower().split())
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_MARKS).casefold()
+    text = visible_text(text).translate(_QUOTE_MARKS).casefold()
     return " ".join(text.split())
 
 
 def quote_in_text(quote: str, normalised_text: str) -> bool:
-    """True when every part of ``quote`` (split at an ellipsis) occurs, in order, in the normalised text."""
-    position = 0
+    """True when every part of ``quote`` (split at an ellipsis) occurs, in order, in the normalised text.
+
+    A quote with no text in it ("", "...", '""') is never in the text: it shows nothing.
+    """
+    position, shown = 0, False
     for part in _ELLIPSIS.split(quote):
         part = normalise_text(part).strip(" \"'.,;:")
         if not part:
@@ -113,5 +151,5 @@ def quote_in_text(quote: str, normalised_text: str) -> bool:
         found = normalised_text.find(part, position)
         if found < 0:
             return False
-        position = found + len(part)
-    return True
+        position, shown = found + len(part), True
+    return shown

@@ -41,8 +41,8 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A freshly initialised review project directory."""
+def draft_project(tmp_path: Path) -> Path:
+    """A freshly initialised review project directory, its starter protocol not yet confirmed."""
     from typer.testing import CliRunner
 
     from metasift.cli import app
@@ -51,6 +51,18 @@ def project(tmp_path: Path) -> Path:
     result = CliRunner().invoke(app, ["init", str(root)])
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture
+def project(draft_project: Path) -> Path:
+    """A freshly initialised review project whose protocol is confirmed (rules may exclude)."""
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+
+    result = CliRunner().invoke(app, ["confirm", "--as", "tester", "--project", str(draft_project)])
+    assert result.exit_code == 0, result.output
+    return draft_project
 
 
 class CLIResult:

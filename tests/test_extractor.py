@@ -11,6 +11,7 @@ from extractor.checks import check_extraction, quote_has_number, quote_on_page
 from extractor.eligibility import facts
 from extractor.pdf import PdfError, read_pdf
 from extractor.rules import extract
+from metasift.config import example_protocol_text, parse_protocol
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_media"
 MISPRINT = ("T07", "PHQ-9", "post_sd_2")  # see examples/make_pdfs.py
@@ -59,12 +60,13 @@ def test_round_trip_every_number(trial: dict) -> None:
 
 
 def test_eligibility_facts_flag_the_failing_trials() -> None:
+    outcomes = parse_protocol(example_protocol_text()).outcomes
     by_rule = {}
     for trial in TRIALS:
-        f = facts(extract(read_pdf(EXAMPLE / "pdfs" / f"{trial['trial_id']}.pdf")))
+        f = facts(extract(read_pdf(EXAMPLE / "pdfs" / f"{trial['trial_id']}.pdf")), outcomes)
         failed = {name for name, limit in (("min_arm_n", 30), ("differential_attrition", 0.15),
                                            ("baseline_diff_sd", 0.25))
-                  if (f[name]["value"] < limit if name == "min_arm_n" else f[name]["value"] >= limit)}
+                  if (f[name].value < limit if name == "min_arm_n" else f[name].value >= limit)}
         by_rule[trial["trial_id"]] = failed
     expected = {"n_per_arm": {"min_arm_n"}, "differential_attrition": {"differential_attrition"},
                 "baseline_balance": {"baseline_diff_sd"}, "": set()}

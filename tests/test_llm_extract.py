@@ -472,3 +472,27 @@ def test_answer_arm_names_are_resolved_to_the_declared_arms() -> None:
     result = to_result(answer)
     assert [o.arm for o in result.outcomes] == ["Control", "Intervention", "Booster"]
     assert [a.name for a in result.arms] == ["Intervention", "Control", "Booster"]
+
+
+def test_a_dead_endpoint_fails_the_extraction_but_keeps_every_papers_rule_values(project: Path, cli, monkeypatch,
+                                                                                  tmp_path) -> None:
+    import socket
+
+    from tests.test_fulltext import _seed
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = _seed(project)
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    for name in ("T01.pdf", "T02.pdf", "T03.pdf", "T04.pdf"):
+        (pdfs / name).write_bytes((EXAMPLE / "pdfs" / name).read_bytes())
+    store.close()
+    assert cli("fulltext", "attach", pdfs, "--all", "--project", project).exit_code == 0
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = cli("extract", "--llm", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m", "--project", project)
+    assert result.exit_code == 6 and "refused" in result.stderr and "rule values" in result.stderr
+    db = sqlite3.connect(project / "metasift.db")
+    papers = db.execute("select count(distinct record_id) from extractions where source = 'rule'").fetchone()[0]
+    assert papers == 4

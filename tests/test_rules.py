@@ -45,3 +45,37 @@ def test_rule_fields() -> None:
 ])
 def test_publication_type(title: str, kind: str) -> None:
     assert classify_publication_type(title, None) == kind
+
+
+@pytest.mark.parametrize("rule, complaint", [
+    ("yeer > 2005", "'yeer' is not a field rules can read here (did you mean year?)"),
+    ("year > '2005'", "compares year (number) with '2005' (text)"),
+    ("title > 5", "compares title (text) with 5 (number)"),
+    ("title < 'm'", "'<'/'>' compare numbers"),
+    ("year in 2005", "'in' needs a list"),
+    ("year in [2005, '2006']", "a list mixes numbers and text"),
+    ("publication_type not in ['reveiw']", "publication_type is never 'reveiw'"),
+    ("len(year) > 1", "len() cannot take number"),
+    ("min_arm_n >= 30", "'min_arm_n' is not a field rules can read here"),  # a full-text field at title/abstract
+])
+def test_a_rule_that_could_never_fire_is_a_protocol_error_naming_its_criterion(rule: str, complaint: str) -> None:
+    from metasift.config import example_protocol_text, parse_protocol
+
+    text = example_protocol_text().replace('rule = "year > 2005"', f'rule = "{rule}"')
+    with pytest.raises(ConfigError) as err:
+        parse_protocol(text)
+    assert "published_after_2005" in str(err.value) and complaint in str(err.value)
+
+
+def test_text_in_a_rule_compares_case_insensitively() -> None:
+    assert Rule("language == 'English'", "c", "title_abstract").evaluate({"language": "english"}) == "met"
+    assert Rule("journal in ['BMJ']", "c", "title_abstract").evaluate({"journal": "bmj"}) == "met"
+
+
+def test_rules_know_every_publication_type_the_classifier_gives() -> None:
+    from typing import get_args
+
+    from metasift.rules import PUBLICATION_TYPES
+    from screener.pubtype import Kind
+
+    assert set(get_args(Kind)) == set(PUBLICATION_TYPES)

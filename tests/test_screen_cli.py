@@ -56,7 +56,8 @@ def test_screen_drafts_resumes_and_exports(screened_project: Path, cli, llm_serv
     second = cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project", p, "--json")
     out = second.json()
     passed = out["rules"]["passed"] + out["rules"]["skipped"] - out["rules"]["excluded"] * 0
-    assert out["llm"]["skipped"] == 50 and out["llm"]["drafted"] + 50 == first.json()["rules"]["passed"]
+    rules = first.json()["rules"]  # records a rule only flags (exclusion audit) are drafted too
+    assert out["llm"]["skipped"] == 50 and out["llm"]["drafted"] + 50 == rules["passed"] + rules["flagged"]
     assert passed >= 50
     db = sqlite3.connect(p / "metasift.db")
     drafted = db.execute("select record_id, count(*) from decisions where decider_kind='model' group by record_id "
@@ -66,7 +67,7 @@ def test_screen_drafts_resumes_and_exports(screened_project: Path, cli, llm_serv
     third = cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project", p, "--json")
     assert third.json()["llm"]["drafted"] == 0 and len(llm_server.chat_requests) == n_requests  # re-run is free
     calls = db.execute("select count(*), count(distinct record_id), min(template_hash) from llm_calls").fetchone()
-    assert calls[0] >= calls[1] == first.json()["rules"]["passed"] and len(calls[2]) == 64
+    assert calls[0] >= calls[1] == rules["passed"] + rules["flagged"] and len(calls[2]) == 64
 
     exported = cli("export", "--what", "decisions", "--format", "jsonl", "--project", p).stdout.splitlines()
     model_rows = [json.loads(line) for line in exported if '"model"' in line]

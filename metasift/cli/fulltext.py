@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -10,6 +11,9 @@ from rich.table import Table
 from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
                                   warn)
 from metasift.store import Store
+
+if TYPE_CHECKING:
+    from extractor.effects import LeftOut
 
 
 ModelOption = typer.Option(None, "--model", help="With --llm: the model name (default: [llm] model of "
@@ -197,6 +201,12 @@ def extract_cmd(
                 summaries.append(extract_fulltext(store, ft))
                 progress.advance(task)
     store.close()
+    if run and run.failed:  # the rule values are stored; the endpoint's failure still makes the run fail
+        if json_out:
+            emit_json({"fulltexts": summaries, "llm": run.model_dump()})
+        from metasift.llm.client import EndpointError
+
+        raise EndpointError(f"{run.failed} (rule values of every paper are saved; re-run to ask the model again)")
     if json_out:
         emit_json({"fulltexts": summaries, **({"llm": run.model_dump()} if run else {})})
         return
@@ -224,29 +234,56 @@ def effects(
 ) -> None:
     """Compute effect sizes (Hedges' g, intervention minus control) from verified outcome values.
 
-    Writes study_id and es_id columns for multilevel models (`metasift meta --multilevel study_id/es_id`).
-    Refuses values a human has not verified unless --include-unverified.
+    Uses the studies included at full text and, when review.toml lists [[outcomes]], only their measures
+    (the `outcome` column names which). Every other study that reached full text is listed as left out,
+    with why (excluded at full text on which criterion, not yet decided, no data for the protocol's
+    outcomes, an SD missing...). Writes study_id and es_id columns for multilevel models
+    (`metasift meta --multilevel study_id/es_id`). Refuses values a human has not verified unless
+    --include-unverified. No effect size at all is an error that names every study and why.
     """
     import csv
 
-    from extractor.effects import EffectRow, effect_rows
+    from extractor.effects import EffectRow, collect_effects
+    from metasift.config import load_protocol
+    from metasift.errors import MetasiftError
 
-    store = Store.open(project_dir(project))
-    rows, problems = effect_rows(store, include_unverified=include_unverified)
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    store = Store.open(root)
+    found = collect_effects(store, protocol.outcomes, include_unverified=include_unverified,
+                            humans_needed=protocol.screening.humans_per_record)
     store.close()
-    for p in problems:
-        warn(p)
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(EffectRow.model_fields), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(r.model_dump() for r in rows)
+        writer.writerows(r.model_dump() for r in found.rows)
     if json_out:
-        emit_json({"path": str(out), "effects": len(rows), "studies": len({r.study_id for r in rows}),
-                   "left_out": problems})
+        by_outcome: dict[str, int] = {}
+        for r in found.rows:
+            by_outcome[r.outcome] = by_outcome.get(r.outcome, 0) + 1
+        emit_json({"path": str(out), "effects": len(found.rows), "studies": found.studies,
+                   "by_outcome": by_outcome, "left_out": [x.model_dump() for x in found.left_out],
+                   "skipped": [x.model_dump() for x in found.skipped]})
     else:
-        info(f"wrote {len(rows)} effect sizes from {len({r.study_id for r in rows})} studies to {out}")
-    if not rows:
-        raise typer.Exit(1)
+        _print_left_out(found.left_out)
+        for x in found.skipped:
+            warn(x.line())
+        info(f"wrote {len(found.rows)} effect sizes from {found.studies} studies to {out}"
+             + (f"; {len(found.left_out)} studies left out" if found.left_out else ""))
+    if not found.rows:
+        raise MetasiftError(found.why_none())
+
+
+def _print_left_out(left_out: list[LeftOut]) -> None:
+    """The studies that give no effect size, with why."""
+    if not left_out:
+        return
+    table = Table(title="Studies left out", header_style="bold", show_lines=True)
+    for col in ("record", "study", "why"):
+        table.add_column(col)
+    for x in left_out:
+        table.add_row(str(x.record_id), f"{x.study}\n{x.title}", x.reason)
+    console.print(table)
 
 
 def _register_fulltext(app: typer.Typer) -> None:
@@ -278,6 +315,10 @@ def verify(
     store.close()
 
 
+VERDICT_SHOWN = {"exclude": "exclude", "flag": "would exclude (draft protocol): a human decides",
+                 "unsure": "needs a human", "pass": "pass"}
+
+
 def eligibility(
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
@@ -285,7 +326,10 @@ def eligibility(
     """Apply the full-text rules of review.toml (n per arm, differential attrition, baseline balance,
     items per measure) to each study's extracted values, showing the numbers behind every verdict.
 
-    A reviewer overrides a verdict by deciding the record at full text (`metasift review --stage full_text`).
+    Baseline balance and item counts read only the measures of the protocol's [[outcomes]]. A rule that
+    cannot be evaluated (e.g. the baseline of the outcome was not found) excludes nothing: the study
+    "needs a human". A reviewer overrides a verdict by deciding the record at full text
+    (`metasift review --stage full_text`).
     """
     from extractor.eligibility_stage import apply_fulltext_rules
     from metasift.config import load_protocol
@@ -296,12 +340,15 @@ def eligibility(
     titles = {r["id"]: r["title"] for r in store.records_table()}
     store.close()
     if json_out:
-        emit_json({"studies": results})
+        emit_json({"studies": [r.model_dump() for r in results]})
         return
     table = Table(title="Full-text rules", header_style="bold", show_lines=True)
     for col in ("record", "verdict", "criteria"):
         table.add_column(col)
     for r in results:
-        lines = "\n".join(f"{c['id']}: {c['verdict']} — {c['reason']}" for c in r["criteria"])
-        table.add_row(f"{r['record_id']} {str(titles.get(r['record_id']))[:40]}", r["label"], lines)
+        lines = "\n".join(f"{c['id']}: {c['verdict']} — {c['reason']}" for c in r.criteria)
+        table.add_row(f"{r.record_id} {str(titles.get(r.record_id))[:40]}", VERDICT_SHOWN[r.label], lines)
     console.print(table)
+    counts = {label: sum(r.label == label for r in results) for label in VERDICT_SHOWN}
+    info(f"{counts['pass']} pass, {counts['exclude']} excluded, {counts['unsure'] + counts['flag']} need a human "
+         "(metasift review --stage full_text)")

@@ -1,15 +1,27 @@
-"""``metasift init`` and ``metasift status``: create a review project and see where it stands."""
+"""``metasift init``, ``confirm`` and ``status``: create a review project, confirm its protocol, see where
+it stands."""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
+import re
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir
-from metasift.config import CONFIG_NAME, STORE_NAME, example_protocol_text, load_protocol
-from metasift.errors import ProjectError
+from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir, warn
+from metasift.config import (
+    CONFIG_NAME,
+    STORE_NAME,
+    Protocol,
+    example_protocol_text,
+    load_protocol,
+    parse_protocol,
+)
+from metasift.errors import ConfigError, ProjectError
 from metasift.store import Store
 
 
@@ -19,8 +31,9 @@ def init(
 ) -> None:
     """Start a review project: write review.toml (the protocol) and create the store.
 
-    The protocol written is the bundled example (RCTs of social-media interventions for depression,
-    anxiety and stress); edit its question, criteria and reviewers for your review.
+    The protocol written is a starter example (RCTs of social-media interventions for depression,
+    anxiety and stress) marked as a draft: edit its question, criteria, outcomes and reviewers for your
+    review, then run `metasift confirm`. Until then nothing is excluded automatically.
     """
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / CONFIG_NAME
@@ -32,23 +45,102 @@ def init(
     with store.write() as conn:
         store.log_event(conn, "init", actor_kind="human", actor="metasift", payload={"directory": str(directory)})
     store.close()
-    info(f"created review project in [bold]{directory}[/bold]: {CONFIG_NAME} (edit it) and {STORE_NAME}")
+    info(f"created review project in [bold]{directory}[/bold]: {CONFIG_NAME} and {STORE_NAME}")
+    warn(f"{CONFIG_NAME} is a starter example (a review of social-media interventions for depression, "
+         f"anxiety and stress): edit its question, criteria and outcomes for your review, then run "
+         f"`metasift confirm`. Until then rules and the model exclude nothing; every record goes to a human.")
     info(f"next: metasift import FILE... --project {directory}")
 
 
+_DRAFT_LINE = re.compile(r"(?m)^(\s*draft\s*=\s*)true\b")
+
+
+def confirm(
+    who: str = typer.Option(None, "--as", help="Who confirms the protocol (default: $METASIFT_REVIEWER, "
+                            "else the login name)."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Confirm review.toml as this review's protocol: from now on its rules, and the model where the
+    routing policy allows, may exclude records without a human.
+
+    Sets `draft = false` in review.toml and records who confirmed which protocol (its sha256) and when.
+    Review the criteria and rules shown first: they decide what no human sees.
+    """
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    path = root / CONFIG_NAME
+    text = path.read_text(encoding="utf-8")
+    if protocol.review.draft:
+        text, n = _DRAFT_LINE.subn(r"\1false", text, count=1)
+        if n != 1 or parse_protocol(text, path).review.draft:
+            raise ConfigError(f"{path}: cannot find the line `draft = true` under [review]: set it to false by hand")
+        protocol = parse_protocol(text, path)
+        tmp = path.with_suffix(".toml.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    actor = who or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    excluders = _exclusion_rules(protocol)
+    store = Store.open(root)
+    try:
+        with store.write() as conn:
+            store.log_event(conn, "protocol_confirmed", actor_kind="human", actor=actor,
+                            payload={"sha256": digest, "rules": excluders, "routing": protocol.routing.model_dump()})
+    finally:
+        store.close()
+    if json_out:
+        emit_json({"confirmed_by": actor, "sha256": digest, "rules": excluders,
+                   "routing": protocol.routing.model_dump()})
+        return
+    table = Table(title="Rules that may now exclude without a human", header_style="bold")
+    table.add_column("criterion")
+    table.add_column("stage")
+    table.add_column("met when")
+    for rule in excluders:
+        table.add_row(rule["id"], rule["stage"], rule["rule"])
+    console.print(table)
+    r = protocol.routing
+    model = (f"the model may exclude at confidence ≥ {r.llm_exclude_confidence} when the ranker agrees "
+             f"(P(include) ≤ {r.ranker_exclude_probability})" if r.auto_exclude else "the model never excludes")
+    audit = f"{r.audit_sample:.0%} of automated exclusions go to a human as an audit" if r.audit_sample \
+        else "no exclusion audit ([routing] audit_sample = 0)"
+    info(f"protocol confirmed by {actor} (sha256 {digest[:12]}); {model}; {audit}")
+
+
+def _exclusion_rules(protocol: Protocol) -> list[dict[str, str]]:
+    return [{"id": c.id, "stage": c.stage, "rule": c.rule} for c in protocol.criteria if c.rule]
+
+
 def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
-    """Show counts per stage: records imported per source, duplicates, screening decisions."""
+    """Where the review stands, in records: imported per source, duplicates, and per stage how many
+    records are included, excluded (by whom) and still awaiting a settled decision; the exclusion audit's
+    false-exclusion estimate; warnings while the protocol is an unconfirmed draft."""
+    from eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.store import review_queue as rq
+
     root = project_dir(project)
     protocol = load_protocol(root)
     store = Store.open(root)
-    counts = store.counts()
-    store.close()
+    try:
+        counts = store.counts()
+        counting = rq.Counting.of(protocol)
+        stages = [rq.record_tally(store, stage, counting) for stage in ("title_abstract", "full_text")]
+        audit = exclusion_audit(store, counting)
+    finally:
+        store.close()
+    draft = protocol.review.draft
     if json_out:
-        emit_json({"project": str(root), "title": protocol.review.title, **counts})
+        emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft, **counts,
+                   "stages": {t.stage: t.model_dump() for t in stages},
+                   "exclusion_audit": audit.model_dump(exclude={"exclusions"})})
         return
+    if draft:
+        warn(f"{CONFIG_NAME} is an unconfirmed draft: nothing is excluded automatically. Check its question, "
+             f"criteria, rules and outcomes, then run `metasift confirm`.")
     table = Table(title=protocol.review.title, show_header=True, header_style="bold")
-    table.add_column("stage")
-    table.add_column("count", justify="right")
+    table.add_column("")
+    table.add_column("records", justify="right")
     table.add_row("files imported", str(counts["files_imported"]))
     table.add_row("records imported", str(counts["records_imported"]))
     for source, n in counts["records_by_source"].items():
@@ -56,14 +148,23 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     dup = str(counts["duplicates_removed"]) if counts["deduplicated"] else "not run (metasift dedup)"
     table.add_row("duplicates removed", dup)
     table.add_row("unique records", str(counts["records_unique"]))
-    for stage, by in counts["decisions"].items():
-        for key, n in sorted(by.items()):
-            table.add_row(f"{stage}: {key}", str(n))
+    for tally in stages:
+        name = tally.stage.replace("_", "/") if tally.stage == "title_abstract" else "full text"
+        by = ", ".join(f"{n} by {k}" for k, n in sorted(tally.excluded_by.items()))
+        table.add_row(f"{name}: records to screen", str(tally.records))
+        table.add_row("  included", str(tally.included))
+        table.add_row("  excluded" + (f" ({by})" if by else ""), str(tally.excluded))
+        if tally.maybe:
+            table.add_row("  maybe", str(tally.maybe))
+        table.add_row("  awaiting a settled decision", str(tally.awaiting))
+        table.add_row("  [dim]reviewers' decisions (not records)[/dim]", f"[dim]{tally.human_decisions}[/dim]")
     table.add_row("full texts", str(counts["fulltexts"]))
     table.add_row("extracted values", str(counts["extractions"]))
     console.print(table)
+    info(f"automated exclusions: {summary_line(audit)}")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(init)
+    app.command()(confirm)
     app.command()(status)

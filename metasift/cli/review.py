@@ -36,19 +36,29 @@ def review(
                                     "for every reviewer; recorded with each decision)."),
     include_auto: bool = typer.Option(False, "--include-auto-excluded", help="Also show records excluded by "
                                       "a rule or the routing policy."),
+    audit_exclusions: bool = typer.Option(False, "--audit-exclusions", help="List every record excluded "
+                                          "without a human (rule or model) with its reason, and the exclusion "
+                                          "audit's estimate of how many are wrong; opens no app."),
     project: Path = ProjectOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """Screen records one at a time: i include, e exclude, m maybe, u undo, r reasons, n note, / search, ? help.
 
     Each keypress is saved at once; quit any time and re-open to resume where you stopped. You see only
     records that still need your decision (humans_per_record in review.toml) and never another reviewer's
     decision (blinded). The order is by the ranker's P(include) when there is one, else by record id.
+
+    With --audit-exclusions it lists the automated exclusions instead (use --include-auto-excluded to
+    screen them yourself).
     """
     from metasift.tui.review_app import ReviewApp
     from metasift.tui.session import ReviewSession, pick_reviewer
 
     root = project_dir(project)
     protocol = load_protocol(root)
+    if audit_exclusions:
+        _audit_exclusions(root, protocol, json_out)
+        return
     who = pick_reviewer(protocol, reviewer)
     if seed is not None and not sample:
         raise ConfigError("--seed only makes sense with --sample N")
@@ -67,6 +77,28 @@ def review(
         store.close()
 
 
+def _audit_exclusions(root: Path, protocol: Any, json_out: bool) -> None:
+    from eval.exclusion_audit import exclusion_audit, summary_line
+
+    store = Store.open(root)
+    try:
+        audit = exclusion_audit(store, rq.Counting.of(protocol))
+    finally:
+        store.close()
+    if json_out:
+        emit_json(audit.model_dump())
+        return
+    table = Table(title=f"Automated exclusions at title/abstract ({audit.automated}, "
+                        f"{audit.audited} held for the audit)", header_style="bold")
+    for col in ("record", "by", "reason", "audit", "title"):
+        table.add_column(col, overflow="fold")
+    for e in audit.exclusions:
+        audit_cell = (e.human_label or "awaiting a human") if e.audited else ""
+        table.add_row(str(e.record_id), e.by, e.reason, audit_cell, (e.title or "")[:70])
+    console.print(table)
+    info(summary_line(audit))
+
+
 def conflicts(
     stage: StageName = StageOption,
     resolve: bool = typer.Option(False, "--resolve", help="Go through them and record consensus decisions."),
@@ -82,7 +114,7 @@ def conflicts(
     'maybe' counts as include here, so only include-vs-exclude is a conflict. A resolution is saved as a
     decision of kind 'consensus' with its reasons and note; the original decisions stay.
     """
-    from metasift.tui.session import ConflictSession, counting_of, pick_reviewer
+    from metasift.tui.session import ConflictSession, pick_reviewer
 
     root = project_dir(project)
     protocol = load_protocol(root)
@@ -99,7 +131,7 @@ def conflicts(
             ConflictApp(session).run()
             info(f"{len(session.resolved)} conflict(s) resolved by {arbiter.name} — saved")
             return
-        found = rq.conflicts(store, stage.value, counting_of(protocol), with_maybe=with_maybe)
+        found = rq.conflicts(store, stage.value, rq.Counting.of(protocol), with_maybe=with_maybe)
     finally:
         store.close()
     if json_out:
@@ -132,10 +164,9 @@ def _reference_first(a: str, b: str) -> tuple[str, str, bool]:
 def agreement_report(store: Store, protocol: Any, stage: str, side_a: str, side_b: str) -> dict[str, Any]:
     """Pair the two sides' labels per record and compute the statistics, overall and per criterion."""
     from eval.agreement import agreement
-    from metasift.tui.session import counting_of
 
     side_a, side_b, with_ref = _reference_first(side_a, side_b)
-    counting = counting_of(protocol)
+    counting = rq.Counting.of(protocol)
     try:
         da = rq.side_decisions(store, stage, side_a, counting)
         db = rq.side_decisions(store, stage, side_b, counting)

@@ -4,27 +4,49 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
-                                  two_column_table, warn)
+from metasift.cli._common import (
+    JsonOption,
+    ProjectOption,
+    console,
+    emit_json,
+    err_console,
+    info,
+    project_dir,
+    two_column_table,
+    warn,
+)
 from metasift.config import load_protocol
 from metasift.store import Store
 
+if TYPE_CHECKING:
+    from metasift.config import Protocol
+    from metasift.llm import LLMSettings
 
-def _settings(root: Path, protocol, model: str | None, base_url: str | None, concurrency: int | None,  # noqa: ANN001
-              max_cost: float | None):
+
+def _settings(root: Path, protocol: Protocol, model: str | None, base_url: str | None, concurrency: int | None,
+              max_cost: float | None) -> LLMSettings:
     from metasift.llm import LLMSettings
 
     return LLMSettings.from_config(protocol.llm, model=model, base_url=base_url, concurrency=concurrency,
                                    max_cost=max_cost, cache_dir=root / ".metasift" / "cache")
 
 
-def endpoint_configured(settings) -> bool:  # noqa: ANN001
+def endpoint_configured(settings: LLMSettings) -> bool:
     """An LLM is available when a base URL is set or the API key variable is."""
     return bool(settings.base_url or os.environ.get(settings.api_key_env))
+
+
+def local_cost_note(settings: LLMSettings) -> str | None:
+    """The one line saying a budget does not apply to an unpriced model served locally, when one is set."""
+    if settings.max_cost is None or not settings.free_locally:
+        return None
+    return (f'no price for model "{settings.model}" at the local endpoint {settings.endpoint}: its answers '
+            "count as cost 0, so max_cost does not apply")
 
 
 def screen(
@@ -45,9 +67,10 @@ def screen(
 
     With no endpoint configured it runs on rules and the ranker alone, and says so.
     """
+    from metasift.llm.client import EndpointError
     from screener.llm_stage import dry_run as llm_dry_run
     from screener.llm_stage import run_llm_stage
-    from screener.ranker_stage import run_ranker_stage
+    from screener.ranker_stage import RankSummary, run_ranker_stage
     from screener.routing_stage import run_routing_stage
     from screener.rules_stage import apply_rules
 
@@ -56,6 +79,7 @@ def screen(
     store = Store.open(root)
     settings = _settings(root, protocol, model, base_url, concurrency, max_cost)
     use_llm = not no_llm and endpoint_configured(settings)
+    note = local_cost_note(settings)
     if dry_run:
         est = llm_dry_run(store, protocol, settings, limit)
         if json_out:
@@ -64,9 +88,16 @@ def screen(
             for m in est["messages"]:
                 console.rule(m["role"])
                 console.print(m["content"], markup=False, highlight=False)
-            cost = f"{est['cost']:.4f}" if est.get("cost") is not None else "unknown (no price for this model)"
+            cost = (f"{est['cost']:.4f}" if est.get("cost") is not None
+                    else f'unknown (no [llm.prices."{settings.model}"] in review.toml)')
             info(f"{est['records']} records to send, ~{est['input_tokens']:,} input tokens, estimated cost {cost}")
+            if note:
+                info(note)
         return
+    if use_llm:
+        settings.with_local_pricing().check_price()  # before anything is sent or stored
+        if note:
+            info(note)
     result: dict = {"llm": None}
     result["rules"] = apply_rules(store, protocol).model_dump()
     info(f"rules: {result['rules']['excluded']} excluded, {result['rules']['passed']} passed "
@@ -81,8 +112,7 @@ def screen(
 
             llm = run_llm_stage(store, protocol, settings, limit=limit, on_progress=advance)
         result["llm"] = llm.model_dump()
-        info(f"model {llm.model}: {llm.drafted} drafted, {llm.errors} errors, {llm.skipped} drafted before"
-             + (f", cost {llm.cost:.4f}" if llm.cost else ""))
+        info(llm.line())
         if llm.stopped:
             warn(f"stopped early: {llm.stopped}")
     else:
@@ -94,11 +124,14 @@ def screen(
     store.close()
     if json_out:
         emit_json(result)
-        return
-    console.print(two_column_table("Screening", result["routing"]["counts"].items(), ("path", "records")))
-    if not result["ranker"]["usable_for_routing"]:
-        info("the ranker has no human includes and excludes to learn from yet: its scores only order the queue")
-
+    else:
+        console.print(two_column_table("Screening", result["routing"]["counts"].items(), ("path", "records")))
+        ranker_note = RankSummary.model_validate(result["ranker"]).learning_note()
+        if ranker_note:
+            info(ranker_note)
+    failed = llm.unusable() if use_llm else None
+    if failed:  # last, so the one red line is what the terminal ends with; the exit code says it too
+        raise EndpointError(f"{failed}; what was decided so far is saved: re-run `metasift screen` to resume")
 
 
 

@@ -5,17 +5,29 @@ attempt bounded by a semaphore and the budget, retried with backoff (honouring R
 timeouts/connection errors/malformed bodies, one repair retry for an answer that does not validate, and an
 ``Exchange`` for every attempt handed to ``on_exchange``. HTTP goes through ``transport`` (aiohttp, or the
 openai SDK's stack with its own retries off), which only moves bytes: every retry decision is made here.
+
+A dead endpoint fails loudly instead of turning every call into an error: after ``GIVE_UP_AFTER`` calls in a
+row that got no usable answer on any attempt (connection refused, DNS, TLS, timeouts, 5xx/429, garbage
+bodies) the client raises ``EndpointError`` and sends nothing more; so does a 401/403/404. Until the endpoint
+has answered once, a refused connection (or DNS/TLS failure) is retried within about a second rather than
+with the full backoff, so a wrong ``base_url`` fails in a second or two rather than minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import os
 import random
+import re
+import socket
+import ssl
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import orjson
@@ -23,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from metasift.errors import LLMError
 from metasift.llm.cache import DiskCache, key_for, key_prefix
-from metasift.llm.cost import Budget, Usage, cost_of, find_price
+from metasift.llm.cost import Budget, MissingPrice, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome, utc_now
 from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
 from metasift.llm.settings import LLMSettings
@@ -45,7 +57,24 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound=BaseModel)
 ExchangeHook = Callable[[Exchange], None]
 
-_FATAL_STATUS = {401: "the API key was rejected", 403: "access denied", 404: "not found (check base_url and model)"}
+GIVE_UP_AFTER = 3  # calls in a row with no usable answer on any attempt before the endpoint counts as down
+_UNREACHED_DELAY = (0.1, 0.5)  # backoff (base, cap) in seconds for a hard connection error before any answer
+
+
+class EndpointError(LLMError):
+    """The endpoint is down or turns every request away (unreachable, key rejected, model unknown, or calls
+    failing in a row): nothing more is sent. What was answered before stays answered. Exit code 6, as
+    ``LLMError`` ("the configured endpoint failed"); the message names the cause and the endpoint."""
+
+
+def _fatal_status(status: int, endpoint: str, model: str, key_env: str, body: str) -> EndpointError | None:
+    """The error for an HTTP status that every later request would get too (401, 403, 404), else None."""
+    hints = {401: f"the API key was rejected: check {key_env}",
+             403: f"check {key_env} and whether it may use model {model!r}",
+             404: f"check base_url and the model name {model!r}"}
+    if status not in hints:
+        return None
+    return EndpointError(f"HTTP {status} {_phrase(status)} at {endpoint}: {hints[status]} ({_error_message(body)})")
 
 
 class MethodMemory:
@@ -104,6 +133,23 @@ class _Reply:
     resend: bool = False  # a request field was renamed: send again without counting a retry
     token_param: str = "max_tokens"  # the field that carried max_tokens in this attempt
     finish_reason: str | None = None  # "length": the answer was cut off at max_tokens
+    cause: str = ""  # short label of a failure: "connection refused", "timeout", "HTTP 500" ...
+    detail: str = ""  # what the failure said beyond its cause (the OS error, the error body)
+
+    @property
+    def answered(self) -> bool:
+        """True when an HTTP answer came back at all (any status): the endpoint exists and listens."""
+        return self.kind in ("ok", "status", "bad_body")
+
+    @property
+    def usable(self) -> bool:
+        """True when the endpoint is working: an answer, or a status no retry would change (400, 422 ...)."""
+        return self.kind == "ok" or (self.kind == "status" and not is_retryable_status(self.status or 0))
+
+    @property
+    def hard(self) -> bool:
+        """True for a connection error that waiting seldom cures: refused, DNS, TLS, no route."""
+        return self.kind == "connection" and self.cause in _HARD_CAUSES
 
 
 @dataclass
@@ -120,6 +166,8 @@ class _Call:
     cost: float | None = 0.0
     model_served: str | None = None
     answered: Method | None = None  # the method that got an HTTP 200 answer
+    usable: bool = False  # some attempt got a usable answer (see ``_Reply.usable``)
+    failure: str = ""  # the last failed attempt: "<cause> at <endpoint> (<detail>)"
 
     def outcome(self, **kw: Any) -> LLMOutcome[Any]:
         return LLMOutcome(attempts=self.attempts, input_tokens=self.input_tokens, output_tokens=self.output_tokens,
@@ -148,8 +196,7 @@ class LLMClient:
         self.memory = memory if memory is not None else DEFAULT_MEMORY
         self._rng = rng or random.Random()
         if self.budget.max_cost is not None and find_price(settings.prices, settings.model) is None:
-            raise LLMError(f"[llm] max_cost is set but [llm.prices] has no price for model {settings.model!r}: "
-                           "add one so the budget can be enforced")
+            raise MissingPrice(settings.model)
         key = api_key or os.environ.get(settings.api_key_env)
         if not key:
             if settings.base_url is None:
@@ -162,6 +209,9 @@ class LLMClient:
         self._transport: Any = None  # made on first use, inside the event loop that uses it
         self._sem = asyncio.Semaphore(settings.concurrency)
         self._not_before = 0.0  # monotonic time before which no request starts (set by a 429)
+        self._reached = False  # some HTTP answer came back from the endpoint
+        self._failed_in_row = 0  # calls in a row that got no usable answer on any attempt
+        self.failure: EndpointError | None = None  # set once the endpoint is given up on; no request after
 
     async def __aenter__(self) -> Self:
         return self
@@ -225,8 +275,10 @@ class LLMClient:
     ) -> LLMOutcome[T]:
         """Ask for an answer validated by ``output_model``; an answer that never validates is an error outcome.
 
-        Raises ``BudgetExceeded`` before a request once ``max_cost`` is spent, and ``LLMError`` when the
-        endpoint rejects the key or does not know the model (every later call would fail the same way).
+        Raises ``BudgetExceeded`` before a request once ``max_cost`` is spent, and ``EndpointError`` when the
+        endpoint rejects the key or does not know the model (every later call would fail the same way), or
+        once ``GIVE_UP_AFTER`` calls in a row got no usable answer (the call completing that run still
+        returns its error outcome; the next call raises).
         """
         s = self.settings
         schema = _json_schema(output_model)
@@ -255,6 +307,7 @@ class LLMClient:
         if outcome is None:
             hint = "" if s.structured_method == "auto" else '; try [llm] structured_method = "auto"'
             outcome = call.outcome(error=f"the endpoint refused structured output ({', '.join(refused)}){hint}")
+        self._track_health(call, outcome)
         if outcome.ok and self.cache is not None:
             self.cache.put(key, {"parsed": outcome.parsed, "method": outcome.method,
                                  "model_served": outcome.model_served, "input_tokens": outcome.input_tokens,
@@ -278,6 +331,17 @@ class LLMClient:
         if memo not in self._plans:
             self._plans[memo] = plan(method, name, schema)
         return self._plans[memo]
+
+    def _track_health(self, call: _Call, outcome: LLMOutcome[Any]) -> None:
+        """Count calls in a row that got no usable answer on any attempt; give up on the endpoint at
+        ``GIVE_UP_AFTER`` (a single failing record is the record's problem, three in a row the endpoint's)."""
+        if outcome.ok or call.usable or call.attempts == 0:
+            self._failed_in_row = 0
+            return
+        self._failed_in_row += 1
+        if self._failed_in_row >= GIVE_UP_AFTER and self.failure is None:
+            self.failure = EndpointError(f"{call.failure}; {self._failed_in_row} calls in a row failed on every "
+                                         "attempt, so no more requests are sent")
 
     def _emit(self, exchange: Exchange) -> None:
         if self.on_exchange is not None:
@@ -320,6 +384,11 @@ class LLMClient:
         while True:
             reply = await self._send(messages, extra)
             call.attempts += 1
+            self._reached = self._reached or reply.answered
+            call.usable = call.usable or reply.usable
+            if not reply.usable:
+                detail = f" ({_short(reply.detail, 200)})" if reply.detail else ""
+                call.failure = f"{reply.cause} at {s.endpoint}{detail}"
             options = {"temperature": s.temperature, reply.token_param: s.max_tokens, **extra}
             base = {"record_id": call.record_id, "purpose": call.purpose, "model_requested": s.model,
                     "template": call.template, "template_hash": call.template_hash, "method": method,
@@ -356,9 +425,10 @@ class LLMClient:
             if reply.kind == "status" and reply.status is not None:
                 if refuses(method, reply.status, reply.body or ""):
                     return None
-                if reply.status in _FATAL_STATUS:
-                    raise LLMError(f"{s.endpoint}: HTTP {reply.status}, {_FATAL_STATUS[reply.status]}: "
-                                   f"{(reply.body or '')[:300]}")
+                fatal = _fatal_status(reply.status, s.endpoint, s.model, s.api_key_env, reply.body or "")
+                if fatal is not None:
+                    self.failure = self.failure or fatal
+                    raise fatal
             retryable = reply.kind != "status" or is_retryable_status(reply.status or 0)
             if not retryable or retries >= s.max_retries:
                 tail = f" after {call.attempts} attempts" if retryable else ""
@@ -369,10 +439,18 @@ class LLMClient:
                                           f"(more than max_retry_after {s.max_retry_after:.0f} s)", method=method)
             retries += 1
             if wait is None:
-                wait = backoff_delay(retries, s.retry_base_delay, s.retry_max_delay, self._rng)
+                wait = backoff_delay(retries, *self._backoff(reply), self._rng)
             elif reply.status == 429:  # a rate limit applies to every request, not just this one
                 self._not_before = max(self._not_before, time.monotonic() + wait)
             await asyncio.sleep(wait)
+
+    def _backoff(self, reply: _Reply) -> tuple[float, float]:
+        """(base, cap) of the backoff after ``reply``: short for a hard connection error to an endpoint that
+        never answered (a wrong URL or a server not running fails in about a second), else the settings'."""
+        s = self.settings
+        if reply.hard and not self._reached:
+            return min(s.retry_base_delay, _UNREACHED_DELAY[0]), min(s.retry_max_delay, _UNREACHED_DELAY[1])
+        return s.retry_base_delay, s.retry_max_delay
 
     def _account(self, reply: _Reply, call: _Call) -> float | None:
         """Add the reply's tokens and cost to the call and the budget; the cost, or None when unpriced."""
@@ -392,8 +470,11 @@ class LLMClient:
         return self.memory.token_param(self.settings.endpoint, self.settings.model)
 
     async def _send(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> _Reply:
-        """One HTTP attempt inside the concurrency bound; never raises for endpoint failures."""
+        """One HTTP attempt inside the concurrency bound; an endpoint failure is a ``_Reply``, not an exception
+        (but once the endpoint is given up on, ``self.failure`` is raised instead of sending)."""
         async with self._sem:
+            if self.failure is not None:
+                raise self.failure
             self.budget.check()
             pause = self._not_before - time.monotonic()
             if pause > 0:
@@ -414,15 +495,20 @@ class LLMClient:
         try:
             resp = await self.transport.post_json("/chat/completions", body)
         except TransportTimeout:
-            return _Reply("timeout", _ms(start), created, error=f"timed out after {s.timeout:g} s")
+            return _Reply("timeout", _ms(start), created, error=f"timed out after {s.timeout:g} s", cause="timeout",
+                          detail=f"no answer within {s.timeout:g} s")
         except TransportError as exc:
-            return _Reply("connection", _ms(start), created, error=f"connection failed: {exc}")
+            cause = connection_cause(exc)
+            label = "" if cause == "connection failed" else f"{cause}: "
+            return _Reply("connection", _ms(start), created, error=f"connection failed: {label}{exc}", cause=cause,
+                          detail=str(exc))
         if resp.status != 200:
             resend = resp.status == 400 and token_param == "max_tokens" and "max_completion_tokens" in resp.text
             if resend:
                 self.memory.use_max_completion_tokens(s.endpoint, s.model)
             return _Reply("status", _ms(start), created, status=resp.status, headers=resp.headers, body=resp.text,
-                          resend=resend, error=f"HTTP {resp.status}: {_short(resp.text)}")
+                          resend=resend, error=f"HTTP {resp.status}: {_short(resp.text)}", cause=f"HTTP {resp.status}",
+                          detail=_error_message(resp.text))
         try:
             completion = orjson.loads(resp.text)
             message = completion["choices"][0]["message"]
@@ -430,11 +516,114 @@ class LLMClient:
                 raise TypeError("message is not an object")
         except (orjson.JSONDecodeError, TypeError, KeyError, IndexError) as exc:  # not a chat completion at all
             return _Reply("bad_body", _ms(start), created, body=resp.text,
-                          error=f"malformed response body ({type(exc).__name__})")
+                          error=f"malformed response body ({type(exc).__name__})", cause="malformed response",
+                          detail=f"not a chat completion: {_short(resp.text, 80)}")
         served, finish = completion.get("model"), completion["choices"][0].get("finish_reason")
         return _Reply("ok", _ms(start), created, message=message, model_served=served if isinstance(served, str)
                       else None, usage=_usage(completion.get("usage")), body=resp.text,
                       finish_reason=finish if isinstance(finish, str) else None)
+
+
+_HARD_CAUSES = ("connection refused", "host not found (DNS)", "TLS failed", "network unreachable")
+# Failures as the text of the exception (the fallback when no OSError with an errno is in its chain):
+# asyncio reports a refused localhost (::1 and 127.0.0.1) as one plain OSError("Multiple exceptions: ...").
+_CAUSE_PATTERNS = (  # in this order: aiohttp's "Cannot connect to host h:443 ssl:default [...]" names ssl
+    ("connection refused", re.compile(r"refused|connect call failed", re.IGNORECASE)),
+    ("host not found (DNS)", re.compile(r"name or service not known|nodename nor servname|getaddrinfo|"
+                                        r"name resolution|no address associated", re.IGNORECASE)),
+    ("network unreachable", re.compile(r"unreachable|no route to host", re.IGNORECASE)),
+    ("TLS failed", re.compile(r"\[SSL|certificate|\bTLS\b|handshake", re.IGNORECASE)),
+)
+_ERRNO_CAUSES = {errno.ECONNREFUSED: "connection refused", errno.ENETUNREACH: "network unreachable",
+                 errno.EHOSTUNREACH: "network unreachable"}
+
+
+def connection_cause(exc: BaseException) -> str:
+    """What kind of connection failure ``exc`` is: "connection refused", "host not found (DNS)", "TLS failed",
+    "network unreachable", or plain "connection failed".
+
+    The transports re-raise as ``TransportError``; the original exception is still in its ``__context__`` /
+    ``__cause__`` chain (aiohttp's and httpx's wrappers keep theirs too), so the chain is searched first.
+    """
+    for link in _exception_chain(exc):
+        if isinstance(link, ssl.SSLError):
+            return "TLS failed"
+        if isinstance(link, socket.gaierror):
+            return "host not found (DNS)"
+        if isinstance(link, OSError) and link.errno in _ERRNO_CAUSES:
+            return _ERRNO_CAUSES[link.errno]
+    text = " ".join(str(link) for link in _exception_chain(exc))
+    for cause, pattern in _CAUSE_PATTERNS:
+        if pattern.search(text):
+            return cause
+    return "connection failed"
+
+
+def _exception_chain(exc: BaseException, limit: int = 8) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, nearest first (cycles cut)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < limit and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+_ERROR_CAUSES = (  # an outcome's error text (as this module writes it) -> a short cause label
+    (re.compile(r"^(HTTP \d{3})"), None),  # None: the label is the first group
+    (re.compile(r"^timed out"), "timeout"),
+    (re.compile(r"^connection failed: (" + "|".join(re.escape(c) for c in _HARD_CAUSES) + "): "), None),
+    (re.compile(r"^connection failed"), "connection failed"),
+    (re.compile(r"^malformed response body"), "malformed response"),
+    (re.compile(r"^invalid answer"), "invalid answer"),
+    (re.compile(r"^the model refused"), "the model refused"),
+    (re.compile(r"^the endpoint refused structured output"), "structured output refused"),
+)
+_ENDPOINT_CAUSES = re.compile(r"^(HTTP \d|timeout|connection|host not found|TLS|network|malformed)")
+
+
+def error_cause(error: str | None) -> str:
+    """A short label for an error outcome's text, for counting errors by cause ("HTTP 500", "timeout",
+    "connection refused", "invalid answer" ...); other texts give their first clause."""
+    text = (error or "").strip()
+    for pattern, label in _ERROR_CAUSES:
+        match = pattern.search(text)
+        if match:
+            return label or match.group(1)
+    return _short(re.split(r"[:;]", text, maxsplit=1)[0], 60) or "unknown error"
+
+
+def describe_causes(causes: Mapping[str, int], endpoint: str, most: int = 3) -> str:
+    """"2× HTTP 500 at URL, 1× timeout": error counts by cause, commonest first; the first cause that is the
+    endpoint's (HTTP status, connection, timeout) names it."""
+    ranked = Counter(causes).most_common()
+    parts, named = [], False
+    for cause, n in ranked[:most]:
+        where = ""
+        if not named and _ENDPOINT_CAUSES.search(cause):
+            where, named = f" at {endpoint}", True
+        parts.append(f"{n}× {cause}{where}")
+    rest = sum(n for _, n in ranked[most:])
+    return ", ".join(parts) + (f", {rest}× other" if rest else "")
+
+
+def _error_message(body: str) -> str:
+    """The message of an error body: OpenAI's ``{"error": {"message": ...}}``, Ollama's ``{"error": "..."}``,
+    else the body itself (shortened)."""
+    try:
+        error = orjson.loads(body)["error"]
+        message = error if isinstance(error, str) else error["message"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _short(body, 200)
+    return _short(str(message), 200)
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of an HTTP status ("Unauthorized"), or "" for an unknown code."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -6,11 +6,25 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from metasift.errors import LLMError
+from metasift.errors import ConfigError, LLMError
 
 
 class BudgetExceeded(LLMError):
     """The configured ``max_cost`` is spent; no further request is started."""
+
+
+class MissingPrice(ConfigError, LLMError):
+    """``max_cost`` is set but the model has no price, so the budget could not be kept.
+
+    A review.toml problem (a ``ConfigError``, exit 2) that the LLM layer finds before its first request;
+    still an ``LLMError`` for callers that catch those. The message names the entry to add.
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        key = '"' + model.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        super().__init__(f"no price for model {key} in review.toml: add [llm.prices.{key}] input = ... "
+                         "output = ... (per 1M tokens), or drop max_cost")
 
 
 class Price(BaseModel):

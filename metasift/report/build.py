@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from metasift.report.data import evidence_rows, screening_paths, versions
 from metasift.report.prisma import draw_prisma, prisma_counts
 from metasift.report.rob import study_label, summary_plot, traffic_light_plot
 from metasift.store import Store
+from metasift.store import review_queue as rq
 
 
 def _data_uri(path: Path) -> str:
@@ -29,7 +30,8 @@ def _data_uri(path: Path) -> str:
 
 def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     """Compute every section; write the images into ``out_dir``."""
-    from extractor.effects import effect_rows
+    from eval.exclusion_audit import exclusion_audit, summary_line
+    from extractor.effects import collect_effects
 
     humans = protocol.screening.humans_per_record
     counts = prisma_counts(store, humans_needed=humans)
@@ -38,7 +40,9 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     ta = store.final_labels("title_abstract", humans_needed=humans)
     ft = store.final_labels("full_text", humans_needed=humans)
     studies, evidence = evidence_rows(store, {rid: ft.get(rid, lab) for rid, lab in ta.items()})
-    effects, left_out = effect_rows(store)
+    found = collect_effects(store, protocol.outcomes, humans_needed=humans)
+    effects, left_out = found.rows, [x.model_dump() for x in [*found.left_out, *found.skipped]]
+    audit = exclusion_audit(store, rq.Counting.of(protocol))
     effects_dicts = [e.model_dump() for e in effects]
     models, bias, plots = [], {}, {}
     if len(effects) >= 2:
@@ -53,9 +57,12 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
         rob_images = [traffic_light_plot(rob, labels, out_dir / "rob_traffic_light.png"),
                       summary_plot(rob, out_dir / "rob_summary.png")]
     return {"title": protocol.review.title, "question": protocol.review.question,
-            "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "project": str(store.project), "prisma": counts.model_dump(),
-            "screening": {"paths": screening_paths(store), "calibration": _latest_calibration(store)},
+            "protocol_draft": protocol.review.draft,
+            "screening": {"paths": screening_paths(store), "calibration": _latest_calibration(store),
+                          "exclusion_audit": summary_line(audit), "exclusion_audit_figures": audit.model_dump(
+                              exclude={"exclusions"})},
             "agreement": agreement_rows(store, protocol), "studies": studies, "evidence": evidence, "effects": effects_dicts,
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
             "bias": bias, "versions": versions(store),

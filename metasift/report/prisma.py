@@ -15,13 +15,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from metasift.store import Store
+from metasift.store.review_queue import excluder
 
 
 class PrismaCounts(BaseModel):
     records_by_source: dict[str, int]
     records_identified: int
     duplicates_removed: int
-    records_screened: int
+    records_screened: int  # records with a settled title/abstract label (not those awaiting one)
     excluded_title_abstract: int
     excluded_by: dict[str, int]  # human / model / rule
     awaiting_screening: int
@@ -33,13 +34,6 @@ class PrismaCounts(BaseModel):
     awaiting_full_text: int
     studies_included: int
     reports_included: int
-
-
-def _excluder(decisions: list[dict[str, Any]]) -> str:
-    kinds = {d["decider_kind"] for d in decisions if d["label"] == "exclude"}
-    if "human" in kinds or "consensus" in kinds:
-        return "human"
-    return "rule" if "rule" in kinds else "model"
 
 
 def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
@@ -54,7 +48,7 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     primary = {r["id"] for r in store.records_table(primary_only=True)}
     ta = {rid: label for rid, label in ta.items() if rid in primary}
     excluded = [rid for rid, label in ta.items() if label == "exclude"]
-    by = Counter(_excluder(decisions.get(rid, [])) for rid in excluded)
+    by = Counter(excluder(decisions.get(rid, [])) for rid in excluded)
     included_ta = [rid for rid, label in ta.items() if label == "include"]
     texts = {}
     for f in store.fulltexts():
@@ -69,7 +63,7 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     included = [rid for rid in retrieved if ft.get(rid) == "include"]
     return PrismaCounts(
         records_by_source=counts["records_by_source"], records_identified=counts["records_imported"],
-        duplicates_removed=counts["duplicates_removed"], records_screened=len(primary),
+        duplicates_removed=counts["duplicates_removed"], records_screened=len(ta),
         excluded_title_abstract=len(excluded), excluded_by=dict(by),
         awaiting_screening=len(primary) - len(ta), reports_sought=len(included_ta),
         reports_not_retrieved=len(included_ta) - len(retrieved), reports_assessed=len(retrieved),
@@ -78,7 +72,7 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
         studies_included=len(included), reports_included=sum(len(texts.get(rid, [])) for rid in included))
 
 
-def _box(ax, x: float, y: float, w: float, h: float, text: str, *, fill: str = "white") -> None:  # noqa: ANN001
+def _box(ax, x: float, y: float, w: float, h: float, text: str, *, fill: str = "white") -> None:
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.005,rounding_size=0.01",
@@ -86,7 +80,7 @@ def _box(ax, x: float, y: float, w: float, h: float, text: str, *, fill: str = "
     ax.text(x + 0.012, y + h - 0.012, text, ha="left", va="top", fontsize=7.5, wrap=True)
 
 
-def _arrow(ax, x0: float, y0: float, x1: float, y1: float) -> None:  # noqa: ANN001
+def _arrow(ax, x0: float, y0: float, x1: float, y1: float) -> None:
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "lw": 0.9})
 
 

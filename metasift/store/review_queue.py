@@ -22,9 +22,9 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from metasift.store import schema as t
 from metasift.store._base import as_dicts
+from metasift.store._screening import COUNTED, as_include
 from metasift.store.repo import Store
 
-from metasift.store._screening import COUNTED, as_include  # noqa: E402  (one definition of what counts)
 ScoreSource = Callable[[Store, str], dict[int, float]]
 
 
@@ -33,6 +33,12 @@ class Counting(BaseModel):
 
     needed: int = 1
     model_counts: bool = False
+
+    @classmethod
+    def of(cls, protocol: Any) -> Counting:
+        """From review.toml's ``[screening]``."""
+        return cls(needed=protocol.screening.humans_per_record,
+                   model_counts=protocol.screening.model_counts_as_reviewer)
 
 
 class Queue(BaseModel):
@@ -392,3 +398,44 @@ def _titles(store: Store, ids: list[int]) -> dict[int, str | None]:
             out.update({row.id: row.title for row in conn.execute(
                 select(r.c.id, r.c.title).where(r.c.id.in_(ids[start:start + 900])))})
     return out
+
+
+# -- progress in records ---------------------------------------------------------------------------------------
+class RecordTally(BaseModel):
+    """Where a stage stands, counted in records (a reviewer's unit), not decisions."""
+
+    stage: str
+    records: int  # records the stage screens
+    included: int
+    excluded: int
+    maybe: int
+    awaiting: int  # no settled label yet (undecided, or waiting for a second reviewer or a consensus)
+    excluded_by: dict[str, int]  # human (incl. consensus) / rule / model
+    human_decisions: int  # every reviewer's active decisions (two per record under dual screening)
+
+
+def record_tally(store: Store, stage: str, counting: Counting) -> RecordTally:
+    """Settled labels per record at ``stage`` (``Store.final_labels``, automatic exclusions included)."""
+    scope = stage_scope(store, stage, counting)
+    records = set(primary_ids(store)) if scope is None else scope
+    labels = {rid: label for rid, label in store.final_labels(
+        stage, humans_needed=counting.needed, model_counts=counting.model_counts).items() if rid in records}
+    by_record = _by_record([d for d in store.decisions(stage) if d["record_id"] in records])
+    excluded_by: dict[str, int] = {}
+    for rid, label in labels.items():
+        if label == "exclude":
+            who = excluder(by_record.get(rid, []))
+            excluded_by[who] = excluded_by.get(who, 0) + 1
+    values = list(labels.values())
+    human = sum(d["decider_kind"] == "human" for ds in by_record.values() for d in ds)
+    return RecordTally(stage=stage, records=len(records), included=values.count("include"),
+                       excluded=values.count("exclude"), maybe=values.count("maybe"),
+                       awaiting=len(records) - len(labels), excluded_by=excluded_by, human_decisions=human)
+
+
+def excluder(decisions: Iterable[dict[str, Any]]) -> str:
+    """Who excluded a record settled as exclude: human (or consensus) first, else a rule, else the model."""
+    kinds = {d["decider_kind"] for d in decisions if d["label"] == "exclude"}
+    if kinds & {"human", "consensus"}:
+        return "human"
+    return "rule" if "rule" in kinds else "model"

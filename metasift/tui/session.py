@@ -39,8 +39,7 @@ def pick_reviewer(protocol: Protocol, name: str | None, *, arbiter: bool = False
 
 
 def counting_of(protocol: Protocol) -> rq.Counting:
-    return rq.Counting(needed=protocol.screening.humans_per_record,
-                       model_counts=protocol.screening.model_counts_as_reviewer)
+    return rq.Counting.of(protocol)
 
 
 class Outcome(BaseModel):
