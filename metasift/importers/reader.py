@@ -47,6 +47,7 @@ class ImportResult(BaseModel):
     encoding: str  # "utf-8", "utf-8-sig", "utf-16", "latin-1" (or "cp1252")
     records: list[Record]
     warnings: list[str]
+    skipped: list[str] = []  # with skip_bad: the entries left out, each as "FILE:LINE: what is wrong"
 
 
 def detect_format(path: Path, text: str) -> str:
@@ -84,8 +85,11 @@ def _format_name(path: Path, fmt: str) -> str:
     return name
 
 
-def read_file(path: str | Path, fmt: str | None = None) -> ImportResult:
-    """Parse an export file completely; ``fmt`` overrides detection. Raises ``ImportFormatError``."""
+def read_file(path: str | Path, fmt: str | None = None, *, encoding: str | None = None,
+              skip_bad: bool = False) -> ImportResult:
+    """Parse an export file completely; ``fmt`` overrides detection, ``encoding`` the detected encoding.
+    Raises ``ImportFormatError`` on the first bad entry, or with ``skip_bad`` keeps the good entries and
+    lists the bad ones in ``ImportResult.skipped``. (encoding/skip_bad: being implemented.)"""
     path = Path(path)
     try:
         data = path.read_bytes()
