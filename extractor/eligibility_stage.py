@@ -56,10 +56,19 @@ def _needs_human(rule: Rule, found: dict[str, Fact]) -> str:
     return f"needs a human: {what}"
 
 
+TRUSTED = ("auto_verified", "verified")  # extraction statuses a rule may exclude on
+
+
 def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int = 0) -> StudyVerdict:
-    """The full-text rules' verdicts for one study from its stored extraction rows."""
+    """The full-text rules' verdicts for one study from its stored extraction rows.
+
+    A rule excludes only on trusted numbers: a criterion that fails with the values still waiting for a
+    human check (``needs_human``) but not with the trusted ones alone is unclear, and a human is asked.
+    """
     found = facts(study_result([r for r in rows if r["status"] != "rejected"]), protocol.outcomes)
     values = {k: v.value for k, v in found.items()}
+    trusted = {k: v.value for k, v in facts(study_result([r for r in rows if r["status"] in TRUSTED]),
+                                            protocol.outcomes).items()}
     criteria: list[dict[str, Any]] = []
     failed: list[str] = []
     unclear: list[str] = []
@@ -71,11 +80,15 @@ def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int 
         verdict = rule.evaluate(values)
         why = "; ".join(found[f].why for f in sorted(rule.fields) if f in found)
         reason = f"{c.rule}: {why}"
+        unverified = verdict == "not_met" and rule.evaluate(trusted) != "not_met"
+        if unverified:
+            verdict = "unclear"
         if verdict == "not_met":
             failed.append(c.id)
         elif verdict == "unclear":
             unclear.append(c.id)
-            needs.append(_needs_human(rule, found))
+            needs.append("needs a human: it fails only on values not verified yet (metasift verify)" if unverified
+                         else _needs_human(rule, found))
             reason = f"{needs[-1]} — {reason}"
         criteria.append({"id": c.id, "verdict": verdict, "quote": "", "reason": reason})
     label: Label = ("flag" if protocol.review.draft else "exclude") if failed else "unsure" if unclear else "pass"

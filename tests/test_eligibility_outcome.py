@@ -287,3 +287,14 @@ def test_a_draft_protocol_lets_no_full_text_rule_exclude() -> None:
     assert evaluate(PROTOCOL, rows).label == "exclude"
     held = evaluate(DRAFT, rows)
     assert held.label == "flag" and held.failed == ["baseline_balance"] and "unconfirmed draft" in (held.note or "")
+
+
+def test_a_gate_that_fails_only_on_unverified_values_needs_a_human() -> None:
+    rows = _values(n=(12, 60), dropout=(1, 5), baseline={"PHQ-9": PHQ_BALANCED}, post={"PHQ-9": PHQ_POST})
+    assert evaluate(PROTOCOL, rows).failed == ["n_per_arm"]
+    for r in rows:
+        if r["field"] == "n_randomised" and r["value"] == 12:
+            r["status"] = "needs_human"
+    held = evaluate(PROTOCOL, rows)
+    assert held.label == "unsure" and held.failed == [] and "n_per_arm" in held.unclear
+    assert "not verified yet" in (held.note or "")
