@@ -24,6 +24,7 @@ from extractor.schema import ExtractionResult
 from metasift.llm import ExchangeHook, LLMClient, LLMOutcome, LLMSettings
 from metasift.llm.batch import run_batch
 from metasift.llm.cost import BudgetExceeded
+from metasift.llm.guard import delimiter_guard
 from metasift.store import Store
 from metasift.templates import PromptTemplate, load_template
 
@@ -33,13 +34,10 @@ DEFAULT_BUDGET = 48_000  # characters of page text per request, about 12k tokens
 MIN_MAX_TOKENS = 4096  # a full answer with a quote per number needs more than a screening answer's 1024
 
 _KEYWORDS = re.compile(r"randomi[sz]|randomly assigned|allocated|\btable\b|\bmean\b|\bsd\b|±|standard deviation|"
-                       r"baseline|analy[sz]ed|lost to follow|drop[- ]?outs?|withdr[ae]w|discontinued", re.I)
+                       r"baseline|analy[sz]ed|lost to follow|drop[- ]?outs?|withdr[ae]w|discontinued", re.IGNORECASE)
 _NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 # "<page n=3>", "</ page >", "&lt;/page&gt;", full-width "＜/page＞": anything a model could read as our tag.
-_LOOKALIKE = re.compile(r"(?:<|&lt;|\uff1c|\ufe64)\s*/?\s*page\b[^>\uff1e\ufe65]*?(?:>|&gt;|\uff1e|\ufe65)",
-                        re.IGNORECASE)
-_OPENERS = re.compile(r"<|&lt;|\uff1c|\ufe64", re.I)
-_CLOSERS = re.compile(r">|&gt;|\uff1e|\ufe65", re.I)
+_GUARD = delimiter_guard("page")
 TABLE_ROWS_NOTE = "[table rows as printed across the page]"
 
 
@@ -53,8 +51,9 @@ class PageSelection(BaseModel):
 
 
 def neutralise(text: str) -> str:
-    """Replace the angle brackets of page-tag look-alikes with ‹ › so they cannot end a page block."""
-    return _LOOKALIKE.sub(lambda m: _CLOSERS.sub("\u203a", _OPENERS.sub("\u2039", m.group(0))), text)
+    """Page text made visible, with page-tag look-alikes and chat-template tokens defused
+    (``metasift.llm.guard``) so it can neither end a page block nor the turn."""
+    return _GUARD(text)
 
 
 def model_page_text(page: Page) -> str:

@@ -7,7 +7,6 @@ the ids (so ``json_schema`` endpoints can only answer those) and validation requ
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -15,6 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from metasift.llm.guard import visible_text
 from screener.rules import Verdict
 
 Decision = Literal["include", "exclude", "unsure"]
@@ -102,31 +102,6 @@ def screening_model(criterion_ids: Sequence[str]) -> type[ScreeningAnswer]:
 _QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                               "\u2014": "-", "\u2212": "-", "\u00a0": " "})
 _ELLIPSIS = re.compile(r"\[(?:\.\.\.|\u2026)\]|\.\.\.|\u2026")
-
-
-# Invisible characters that are not of category Cf (format): the combining grapheme joiner, Hangul fillers,
-# variation selectors. With the Cf ones (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi
-# controls, tag characters) they can hide a word such as "record" from a pattern while a model still reads it.
-_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u180b\u180c\u180d\u180f\u3164\uffa0")
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-
-
-@lru_cache(maxsize=4096)
-def _invisible(char: str) -> bool:
-    return (unicodedata.category(char) == "Cf" or char in _INVISIBLE_EXTRA or "\ufe00" <= char <= "\ufe0f"
-            or "\U000e0100" <= char <= "\U000e01ef")
-
-
-def _drop_invisible(run: re.Match[str]) -> str:
-    return "".join(c for c in run.group(0) if not _invisible(c))
-
-
-def visible_text(text: str) -> str:
-    """``text`` in Unicode NFKC (full-width and other compatibility forms made plain) without invisible
-    characters, so what a pattern or a comparison sees is what a model reads. ASCII text is returned as is."""
-    if text.isascii():
-        return text
-    return _NON_ASCII_RUN.sub(_drop_invisible, unicodedata.normalize("NFKC", text))
 
 
 def normalise_text(text: str) -> str:

@@ -8,59 +8,26 @@ text in an abstract cannot close the data block or the user turn and pose as ins
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from metasift.llm.client import LLMClient
 from metasift.llm.exchange import LLMOutcome
+from metasift.llm.guard import delimiter_guard
 from metasift.templates import PromptTemplate
-from screener.schema import ScreeningAnswer, screening_model, visible_text
+from screener.schema import ScreeningAnswer, screening_model
 
 PURPOSE = "screen_title_abstract"
-
-# The text is made visible first (NFKC, so full-width "＜／ｒｅｃｏｒｄ＞" is "</record>"; zero-width and
-# other invisible characters removed, so "</rec\u200bord>" is too): the patterns see what a model reads.
-_OPEN = r"(?:<|&lt;|&#0*60;|&#x0*3c;)"
-_CLOSE = r"(?:>|&gt;|&#0*62;|&#x0*3e;)"
-_SPECIAL_WORDS = ("s", "bos", "eos", "pad", "unk", "start_of_turn", "end_of_turn", "think", "tool_call",
-                  "tool_response", "system", "user", "assistant")
-_SQUARE_WORDS = ("INST", "SYSTEM_PROMPT", "AVAILABLE_TOOLS", "TOOL_CALLS", "TOOL_RESULTS", "TOOL_CONTENT")
-_DELIMITER = re.compile(
-    # our tag in any spelling, closed or not: "<record>", "</ record >", "&lt;/record&gt;", "</record" alone
-    rf"{_OPEN}\s*/?\s*record\b(?:[^<>\n]*?{_CLOSE})?"
-    # chat-template tokens: "<|im_end|>", "<|eot_id|>", "<|endoftext|>"... any "<|...|>"
-    rf"|{_OPEN}\s*\|[^<>|\n]{{0,64}}\|\s*{_CLOSE}"
-    rf"|{_OPEN}{{2}}\s*/?\s*SYS\s*{_CLOSE}{{2}}"  # Llama 2's "<<SYS>>", "<</SYS>>"
-    rf"|{_OPEN}\s*/?\s*(?:{'|'.join(_SPECIAL_WORDS)})\s*{_CLOSE}"  # "<s>", "</s>", "<start_of_turn>"...
-    rf"|\[\s*/?\s*(?:{'|'.join(_SQUARE_WORDS)})\s*\]",  # "[INST]", "[/INST]", Mistral's "[TOOL_CALLS]"...
-    re.IGNORECASE)
-_BRACKETS = re.compile(rf"{_OPEN}|{_CLOSE}|\[|\]", re.IGNORECASE)
-_OPENER = re.compile(_OPEN, re.IGNORECASE)
-_REPLACEMENT = {"<": "\u2039", ">": "\u203a", "[": "\u27e6", "]": "\u27e7"}  # ‹ › ⟦ ⟧
+_GUARD = delimiter_guard("record")
 
 _FIELDS = (("title", "Title"), ("abstract", "Abstract"), ("keywords", "Keywords"), ("year", "Year"),
            ("journal", "Journal"), ("publication_type", "Publication type"), ("language", "Language"))
 
 
 def neutralise(text: str) -> str:
-    """``text`` made visible (``screener.schema.visible_text``: NFKC, no invisible characters), with the
-    brackets of record-tag look-alikes and chat-template tokens replaced (‹ › ⟦ ⟧) so they can neither end
-    the data block nor the turn; everything else is left as it is ("p < 0.05" stays)."""
-    return _DELIMITER.sub(_defuse, visible_text(text))
-
-
-def _defuse(match: re.Match[str]) -> str:
-    """One look-alike with its brackets (or their HTML entities) replaced by harmless ones."""
-    return _BRACKETS.sub(_harmless, match.group(0))
-
-
-def _harmless(bracket: re.Match[str]) -> str:
-    """‹ for an opening angle bracket (or ``&lt;``, ``&#60;``), › for a closing one, ⟦ ⟧ for square ones."""
-    token = bracket.group(0)
-    if token in "[]":
-        return _REPLACEMENT[token]
-    return _REPLACEMENT["<"] if _OPENER.fullmatch(token) else _REPLACEMENT[">"]
+    """``text`` made visible, with record-tag look-alikes and chat-template tokens defused
+    (``metasift.llm.guard``): it can neither end the ``<record>`` data block nor the turn."""
+    return _GUARD(text)
 
 
 def record_block(record: Mapping[str, Any]) -> str:

@@ -79,6 +79,8 @@ def draft_text(draft: dict[str, Any] | None) -> Text:
             head.append(f" — {c['reason']}")
         if c.get("quote"):
             head.append(f"  “{c['quote']}”", style="italic")
+        if c.get("quote_found") is False and c.get("verdict") == "not_met":
+            head.append("  (quote not in the record: not evidence)", style="bold red")
     return head
 
 
