@@ -1,12 +1,20 @@
 """Effect sizes and their sampling variances, vectorised and pure, matching metafor 3.8 ``escalc()``.
 
 Every function takes array-likes (broadcast against each other) and returns ``EffectSizes(yi, vi)``.
-Missing inputs give NaN in that row (the model drops such rows with a warning); impossible inputs
-(negative SDs, group sizes ≤ 0, events > group size, |r| > 1) raise ``AnalysisError``.
+
+Two kinds of bad input, kept apart so that no ±inf or unexplained NaN ever reaches a table:
+
+* impossible inputs (negative SDs or counts, group sizes ≤ 0, events > group size, |r| > 1, a 2×2 group
+  with nobody in it) raise ``InvalidInput``, an ``AnalysisError`` carrying the positions of the rows at
+  fault, so a caller can name them;
+* inputs metafor turns into NA and carries on with (a missing value; a pooled SD of 0, where escalc
+  recodes the ±Inf it computes to NA with a warning; too few participants for Hedges' J) give NaN in
+  that row, and ``EffectSizes.why`` says why, for the caller's warning.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +28,24 @@ MEASURES = ("SMD", "MD", "RR", "OR", "RD", "SMCC", "SMCR")
 
 @dataclass(frozen=True)
 class EffectSizes:
-    """Effect sizes ``yi`` with sampling variances ``vi``, and the measure they are on."""
+    """Effect sizes ``yi`` with sampling variances ``vi``, and the measure they are on.
+
+    ``why`` has, per row, the reason ``yi`` is NaN ("" where it is a number); None when not recorded.
+    """
 
     yi: np.ndarray
     vi: np.ndarray
     measure: str
+    why: np.ndarray | None = None
+
+
+class InvalidInput(AnalysisError):
+    """Inputs no effect size can come from; ``rows`` are the 0-based positions of the rows at fault."""
+
+    def __init__(self, what: str, rows: Sequence[int] = ()) -> None:
+        self.what, self.rows = what, [int(i) for i in rows]
+        shown = ", ".join(str(i + 1) for i in self.rows[:10]) + (", ..." if len(self.rows) > 10 else "")
+        super().__init__(f"{what} (input row {shown})" if self.rows else what)
 
 
 def _arr(*xs: Any) -> list[np.ndarray]:
@@ -32,8 +53,30 @@ def _arr(*xs: Any) -> list[np.ndarray]:
 
 
 def _check(cond: np.ndarray, message: str) -> None:
-    if np.any(np.nan_to_num(cond, nan=0.0).astype(bool)):
-        raise AnalysisError(message)
+    """Raise ``InvalidInput`` naming the rows where ``cond`` holds (NaN counts as not holding)."""
+    hit = np.atleast_1d(np.nan_to_num(np.asarray(cond, dtype=float), nan=0.0).astype(bool))
+    if np.any(hit):
+        raise InvalidInput(message, np.flatnonzero(hit) if np.ndim(cond) else [])
+
+
+def _na(yi: Any, vi: Any, measure: str, inputs: dict[str, np.ndarray],
+        degenerate: Sequence[tuple[Any, str]] = (), known: np.ndarray | None = None) -> EffectSizes:
+    """``EffectSizes`` with every row that has no finite effect size set to NaN and its reason in ``why``.
+
+    A row is NA when ``known`` already gives a reason, when an input is missing (named), when a
+    ``degenerate`` condition holds (its reason), or when yi or vi came out ±inf/NaN anyway — metafor's
+    escalc recodes such values to NA too.
+    """
+    yi, vi = np.broadcast_arrays(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float))
+    why = np.full(yi.shape, "", dtype=object) if known is None else np.broadcast_to(known, yi.shape)
+    for name, x in inputs.items():
+        why = np.where((why == "") & np.isnan(np.broadcast_to(x, yi.shape)), f"{name} is missing", why)
+    for cond, reason in degenerate:
+        hit = np.nan_to_num(np.broadcast_to(np.asarray(cond, dtype=float), yi.shape), nan=0.0).astype(bool)
+        why = np.where((why == "") & hit, reason, why)
+    bad = (why != "") | ~np.isfinite(yi) | ~np.isfinite(vi)
+    why = np.where(bad & (why == ""), "the effect size or its variance is not finite", why)
+    return EffectSizes(np.where(bad, np.nan, yi), np.where(bad, np.nan, vi), measure, why)
 
 
 def hedges_j(m: Any) -> np.ndarray:
@@ -44,10 +87,14 @@ def hedges_j(m: Any) -> np.ndarray:
     return np.where(m <= 1, np.nan, out)
 
 
-def _g_and_var(d: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> EffectSizes:
-    """Hedges' g = J·d with metafor's large-sample variance (vtype "LS")."""
-    g = hedges_j(n1 + n2 - 2) * d
-    return EffectSizes(g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2)), "SMD")
+def _g_and_var(d: np.ndarray, n1: np.ndarray, n2: np.ndarray, inputs: dict[str, np.ndarray],
+               degenerate: Sequence[tuple[Any, str]] = ()) -> EffectSizes:
+    """Hedges' g = J·d with metafor's large-sample variance (vtype "LS"); NA rows say why."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = hedges_j(n1 + n2 - 2) * d
+        v = 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+    few = (n1 + n2 <= 2, "n1 + n2 must be at least 3 for Hedges' correction (metafor gives NA)")
+    return _na(g, v, "SMD", inputs, [few, *degenerate])
 
 
 def smd(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> EffectSizes:
@@ -55,9 +102,12 @@ def smd(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> EffectSizes:
     m1, sd1, n1, m2, sd2, n2 = _arr(m1, sd1, n1, m2, sd2, n2)
     _check((sd1 < 0) | (sd2 < 0), "standard deviations must not be negative")
     _check((n1 <= 0) | (n2 <= 0), "group sizes must be > 0")
-    sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _g_and_var((m1 - m2) / sdp, n1, n2)
+        sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
+        d = (m1 - m2) / sdp
+    zero_sd = (sdp == 0, "the pooled SD is 0 (both SDs are 0, or 0 in the only group with n > 1): "
+                         + "metafor gives NA")
+    return _g_and_var(d, n1, n2, {"m1": m1, "sd1": sd1, "n1": n1, "m2": m2, "sd2": sd2, "n2": n2}, [zero_sd])
 
 
 def smd_change(mc1: Any, sdc1: Any, n1: Any, mc2: Any, sdc2: Any, n2: Any) -> EffectSizes:
@@ -70,28 +120,35 @@ def md(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> EffectSizes:
     m1, sd1, n1, m2, sd2, n2 = _arr(m1, sd1, n1, m2, sd2, n2)
     _check((sd1 < 0) | (sd2 < 0), "standard deviations must not be negative")
     _check((n1 <= 0) | (n2 <= 0), "group sizes must be > 0")
-    return EffectSizes(m1 - m2, sd1**2 / n1 + sd2**2 / n2, "MD")
+    return _na(m1 - m2, sd1**2 / n1 + sd2**2 / n2, "MD",
+               {"m1": m1, "sd1": sd1, "n1": n1, "m2": m2, "sd2": sd2, "n2": n2})
+
+
+def _from_t(t: np.ndarray, n1: np.ndarray, n2: np.ndarray, inputs: dict[str, np.ndarray]) -> EffectSizes:
+    """Hedges' g from t and the group sizes; ``inputs`` are the caller's inputs, named for NA reasons."""
+    _check((n1 <= 0) | (n2 <= 0), "group sizes must be > 0")
+    return _g_and_var(t * np.sqrt(1 / n1 + 1 / n2), n1, n2, inputs)
 
 
 def smd_from_t(t: Any, n1: Any, n2: Any) -> EffectSizes:
     """Hedges' g from an independent-samples t statistic: d = t·√(1/n1 + 1/n2) (escalc SMD with ti)."""
     t, n1, n2 = _arr(t, n1, n2)
-    _check((n1 <= 0) | (n2 <= 0), "group sizes must be > 0")
-    return _g_and_var(t * np.sqrt(1 / n1 + 1 / n2), n1, n2)
+    return _from_t(t, n1, n2, {"t": t, "n1": n1, "n2": n2})
 
 
 def smd_from_f(f: Any, n1: Any, n2: Any, sign: Any = 1) -> EffectSizes:
     """Hedges' g from a two-group F test with 1 numerator df: t = sign·√F."""
-    f, sign = _arr(f, sign)
+    f, n1, n2, sign = _arr(f, n1, n2, sign)
     _check(f < 0, "F statistics must not be negative")
-    return smd_from_t(np.sign(sign) * np.sqrt(f), n1, n2)
+    return _from_t(np.sign(sign) * np.sqrt(f), n1, n2, {"f": f, "n1": n1, "n2": n2, "sign": sign})
 
 
 def smd_from_p(p: Any, n1: Any, n2: Any, sign: Any = 1) -> EffectSizes:
     """Hedges' g from a two-sided p value of a t test: t = sign·t_{n1+n2−2}(1 − p/2)."""
     p, n1, n2, sign = _arr(p, n1, n2, sign)
     _check((p <= 0) | (p > 1), "p values must be in (0, 1]")
-    return smd_from_t(np.sign(sign) * stats.t.isf(p / 2, n1 + n2 - 2), n1, n2)
+    t = np.sign(sign) * stats.t.isf(p / 2, n1 + n2 - 2)
+    return _from_t(t, n1, n2, {"p": p, "n1": n1, "n2": n2, "sign": sign})
 
 
 def smd_from_or(log_or: Any, var_log_or: Any) -> EffectSizes:
@@ -100,7 +157,7 @@ def smd_from_or(log_or: Any, var_log_or: Any) -> EffectSizes:
     Same as metafor's "OR2DL"; no small-sample correction is applied.
     """
     lo, v = _arr(log_or, var_log_or)
-    return EffectSizes(lo * np.sqrt(3) / np.pi, v * 3 / np.pi**2, "SMD")
+    return _na(lo * np.sqrt(3) / np.pi, v * 3 / np.pi**2, "SMD", {"log_or": lo, "var_log_or": v})
 
 
 def smcc(m1: Any, m2: Any, sd1: Any, sd2: Any, r: Any, n: Any) -> EffectSizes:
@@ -113,9 +170,13 @@ def smcc(m1: Any, m2: Any, sd1: Any, sd2: Any, r: Any, n: Any) -> EffectSizes:
     _check((sd1 < 0) | (sd2 < 0), "standard deviations must not be negative")
     _check(np.abs(r) > 1, "correlations must be between -1 and 1")
     _check(n <= 0, "sample sizes must be > 0")
-    sdd = np.sqrt(sd1**2 + sd2**2 - 2 * r * sd1 * sd2)
-    g = hedges_j(n - 1) * (m1 - m2) / sdd
-    return EffectSizes(g, 1 / n + g**2 / (2 * n), "SMCC")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sdd = np.sqrt(sd1**2 + sd2**2 - 2 * r * sd1 * sd2)
+        g = hedges_j(n - 1) * (m1 - m2) / sdd
+        v = 1 / n + g**2 / (2 * n)
+    return _na(g, v, "SMCC", {"m1": m1, "m2": m2, "sd1": sd1, "sd2": sd2, "r": r, "n": n},
+               [(n < 2, "n must be at least 2 for Hedges' correction (metafor gives NA)"),
+                (sdd == 0, "the SD of the change is 0; metafor gives NA")])
 
 
 def smcr(m_post: Any, m_pre: Any, sd_pre: Any, r: Any, n: Any) -> EffectSizes:
@@ -127,8 +188,12 @@ def smcr(m_post: Any, m_pre: Any, sd_pre: Any, r: Any, n: Any) -> EffectSizes:
     _check(sd_pre < 0, "standard deviations must not be negative")
     _check(np.abs(r) > 1, "correlations must be between -1 and 1")
     _check(n <= 0, "sample sizes must be > 0")
-    g = hedges_j(n - 1) * (m_post - m_pre) / sd_pre
-    return EffectSizes(g, 2 * (1 - r) / n + g**2 / (2 * n), "SMCR")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = hedges_j(n - 1) * (m_post - m_pre) / sd_pre
+        v = 2 * (1 - r) / n + g**2 / (2 * n)
+    return _na(g, v, "SMCR", {"m_post": m_post, "m_pre": m_pre, "sd_pre": sd_pre, "r": r, "n": n},
+               [(n < 2, "n must be at least 2 for Hedges' correction (metafor gives NA)"),
+                (sd_pre == 0, "the pre-test SD is 0; metafor gives NA")])
 
 
 def smd_prepost(m_post1: Any, m_pre1: Any, sd_pre1: Any, n1: Any,
@@ -140,41 +205,50 @@ def smd_prepost(m_post1: Any, m_pre1: Any, sd_pre1: Any, n1: Any,
     """
     a = smcr(m_post1, m_pre1, sd_pre1, r, n1)
     b = smcr(m_post2, m_pre2, sd_pre2, r, n2)
-    return EffectSizes(a.yi - b.yi, a.vi + b.vi, "SMD")
+    wa, wb = np.broadcast_arrays(np.asarray(a.why, dtype=object), np.asarray(b.why, dtype=object))
+    why = np.where(wa != "", "group 1: " + wa, np.where(wb != "", "group 2: " + wb, ""))
+    return _na(a.yi - b.yi, a.vi + b.vi, "SMD", {}, known=why)
 
 
-def _cells(ai: Any, bi: Any, ci: Any, di: Any) -> list[np.ndarray]:
-    """2×2 counts with 0.5 added to every cell of a study that has a zero cell (add=1/2, to="only0")."""
+def _cells(ai: Any, bi: Any, ci: Any, di: Any) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """2×2 counts with 0.5 added to every cell of a study that has a zero cell (add=1/2, to="only0"),
+    and the raw counts by name (for NA reasons).
+
+    A group with nobody in it (ai + bi = 0 or ci + di = 0) is an error: metafor would add 1/2 and report
+    a risk of 0.5/1 in a group that does not exist; there is no effect size to give.
+    """
     ai, bi, ci, di = _arr(ai, bi, ci, di)
     _check((ai < 0) | (bi < 0) | (ci < 0) | (di < 0), "2x2 counts must not be negative")
+    _check((ai + bi == 0) | (ci + di == 0), "a group has no participants (ai + bi = 0 or ci + di = 0)")
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
-    return [np.where(zero, x + 0.5, x) for x in (ai, bi, ci, di)]
+    return [np.where(zero, x + 0.5, x) for x in (ai, bi, ci, di)], {"ai": ai, "bi": bi, "ci": ci, "di": di}
 
 
 def log_rr(ai: Any, bi: Any, ci: Any, di: Any) -> EffectSizes:
     """Log risk ratio from events/non-events (ai, bi treated; ci, di control), escalc "RR"."""
-    ai, bi, ci, di = _cells(ai, bi, ci, di)
+    (ai, bi, ci, di), raw = _cells(ai, bi, ci, di)
     n1, n2 = ai + bi, ci + di
-    return EffectSizes(np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2, "RR")
+    return _na(np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2, "RR", raw)
 
 
 def log_or(ai: Any, bi: Any, ci: Any, di: Any) -> EffectSizes:
     """Log odds ratio with Woolf's variance 1/a + 1/b + 1/c + 1/d, escalc "OR"."""
-    ai, bi, ci, di = _cells(ai, bi, ci, di)
-    return EffectSizes(np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di, "OR")
+    (ai, bi, ci, di), raw = _cells(ai, bi, ci, di)
+    return _na(np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di, "OR", raw)
 
 
 def rd(ai: Any, bi: Any, ci: Any, di: Any) -> EffectSizes:
     """Risk difference with large-sample variance p(1−p)/n per group, escalc "RD" (vtype "LS")."""
-    ai, bi, ci, di = _cells(ai, bi, ci, di)
+    (ai, bi, ci, di), raw = _cells(ai, bi, ci, di)
     n1, n2 = ai + bi, ci + di
     p1, p2 = ai / n1, ci / n2
-    return EffectSizes(p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2, "RD")
+    return _na(p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2, "RD", raw)
 
 
 def counts_from_n(events1: Any, n1: Any, events2: Any, n2: Any) -> tuple[np.ndarray, ...]:
     """2×2 cells (ai, bi, ci, di) from event counts and group sizes."""
     e1, n1, e2, n2 = _arr(events1, n1, events2, n2)
+    _check((e1 < 0) | (e2 < 0) | (n1 < 0) | (n2 < 0), "event counts and group sizes must not be negative")
     _check((e1 > n1) | (e2 > n2), "event counts cannot exceed group sizes")
     return e1, n1 - e1, e2, n2 - e2
 

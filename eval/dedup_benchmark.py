@@ -37,7 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from metasift.dedup import DedupResult
-from metasift.dedup.normalise import split_title
+from metasift.dedup.normalise import STOPWORDS, split_title, title_kind, title_numbers
 from metasift.records import Record
 
 SCREENING = REPO.parent / "shared" / "data" / "screening"
@@ -138,11 +138,16 @@ class BenchmarkScore(BaseModel):
     hard_negatives: dict[str, TypeScore]  # per type: how often wrongly merged with its base
 
 
-def load_screening_bases(folder: Path = SCREENING) -> list[Base]:
-    """Distinct works from the screening CSVs (empty titles and repeated normalised titles dropped)."""
+def load_screening_bases(folder: Path = SCREENING, names: Sequence[str] | None = None) -> list[Base]:
+    """Distinct works from the screening CSVs (empty titles and repeated normalised titles dropped).
+
+    ``names`` (file stems) restricts the load to some of the sets, to measure on sets not tuned to.
+    """
     bases: list[Base] = []
     seen: set[str] = set()
     for path in sorted(Path(folder).glob("*.csv")):
+        if names is not None and path.stem not in names:
+            continue
         with open(path, encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 title = (row.get("title") or "").strip()
@@ -266,6 +271,12 @@ def _initials(author: str, rng: random.Random) -> str:
     return f"{family.strip()}, {'. '.join(letters)}." if rng.random() < 0.5 else f"{family.strip()} {letters}"
 
 
+def _kind(title: str) -> str:
+    """The item kind a title announces (article, erratum, comment, ...), as the matcher reads it."""
+    full, _ = split_title(title)
+    return title_kind(full, None, title)
+
+
 def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
@@ -291,7 +302,10 @@ def _perturb(rec: Record, name: str, rng: random.Random, alt_year: int | None) -
     if name == "author_initials":
         return {"authors": [_initials(a, rng) for a in rec.authors]}
     if name == "truncated_subtitle":
-        return {"title": title.split(":", 1)[0].strip()}
+        cut = title.split(":", 1)[0].strip()
+        if _kind(cut) != _kind(title):  # "X: Erratum" cut to "X" is the article's title, not the erratum's
+            return {}
+        return {"title": cut}
     if name == "journal_abbrev":
         return {"journal": _abbrev_of(rec.journal)}
     if name == "year_off_by_one":  # epub vs print: one other year per work, the same for every copy
@@ -447,6 +461,104 @@ def make_hard_negative(rec: Record, name: str, rng: random.Random, other_abstrac
     raise ValueError(name)
 
 
+# -- issue #18: short cut titles, supplement pages, ISO journal abbreviations -----------------------
+
+# Journals NOT in JOURNALS (the matcher was not tuned on them), with their ISO 4 / MEDLINE abbreviations.
+HELD_OUT_JOURNALS = (
+    ("Journal of Adolescent Health", "J Adolesc Health"), ("Child Abuse & Neglect", "Child Abuse Negl"),
+    ("Psychiatry Research", "Psychiatry Res"), ("Comprehensive Psychiatry", "Compr Psychiatry"),
+    ("American Journal of Epidemiology", "Am J Epidemiol"), ("Journal of Abnormal Psychology", "J Abnorm Psychol"),
+    ("Psychological Trauma: Theory, Research, Practice, and Policy", "Psychol Trauma"),
+    ("International Journal of Geriatric Psychiatry", "Int J Geriatr Psychiatry"),
+    ("Australian and New Zealand Journal of Psychiatry", "Aust N Z J Psychiatry"),
+    ("Journal of Nervous and Mental Disease", "J Nerv Ment Dis"), ("Zeitschrift für Kardiologie", "Z Kardiol"),
+    ("Nederlands Tijdschrift voor Geneeskunde", "Ned Tijdschr Geneeskd"), ("Acta Psychiatrica Scandinavica",
+                                                                        "Acta Psychiatr Scand"),
+    ("Journal of Neurology, Neurosurgery, and Psychiatry", "J Neurol Neurosurg Psychiatry"),
+    ("Anxiety, Stress, and Coping", "Anxiety Stress Coping"), ("Journal of Human Hypertension", "J Hum Hypertens"),
+    ("Clinical and Experimental Hypertension", "Clin Exp Hypertens"), ("Current Medical Research and Opinion",
+                                                                       "Curr Med Res Opin"),
+    ("European Journal of Psychotraumatology", "Eur J Psychotraumatol"), ("Deutsche Medizinische Wochenschrift",
+                                                                          "Dtsch Med Wochenschr"),
+)
+ISSUE18_DUPLICATES = ("short_cut_title", "supplement_pages", "journal_iso")
+ISSUE18_HARD = ("short_title_other_team", "short_title_other_subtitle")
+
+
+def _short_head(title: str) -> str | None:
+    """The main title before the colon when it has two or three content tokens ("Not alone"), else None."""
+    full, main = split_title(title)
+    if not main or ":" not in title:
+        return None
+    head = title.split(":", 1)[0].strip()
+    if split_title(head)[1] or _kind(head) != _kind(title) or title_numbers(main) != title_numbers(full):
+        return None  # "X - Y: Z", "X: design and methods", "X: II. Costs" are no cuts a database makes
+    tokens = [t for t in main.split() if t not in STOPWORDS]
+    return head if 2 <= len(tokens) <= 3 else None
+
+
+def build_issue18_set(bases: Sequence[Base], *, seed: int = 18) -> LabelledSet:
+    """A labelled set for the causes named in issue #18, from base works (a separate RNG stream).
+
+    Duplicates: the title cut at the colon when the main title is two or three words, without a DOI
+    (``short_cut_title``); a conference abstract's page "S836" exported as "S836-S836" or "836"
+    (``supplement_pages``); a held-out journal's full name against its ISO abbreviation (``journal_iso``).
+    Hard non-duplicates: another team's paper in the same journal and year whose title is only the short
+    main title (``short_title_other_team``), and another paper with the same short main title and another
+    subtitle (``short_title_other_subtitle``).
+    """
+    rng = random.Random(seed)
+    rows: list[tuple[Record, int, str, list[str], int]] = []
+    n_works = 0
+
+    def add(rec: Record, work: int, role: str, tags: list[str], base_row: int) -> int:
+        rows.append((rec, work, role, tags, base_row))
+        return len(rows) - 1
+
+    for serial, base in enumerate(bases):
+        rec = _base_record(base, rng, serial)
+        head = _short_head(rec.title or "")
+        cause = "short_cut_title" if head else rng.choice(["supplement_pages", "journal_iso", None, None, None])
+        if cause == "supplement_pages":
+            first = rng.randint(1, 999)
+            rec = rec.model_copy(update={"volume": f"{rng.randint(1, 60)} Suppl 1", "pages": f"S{first}",
+                                         "publication_type": "Conference Abstract"})
+        if cause == "journal_iso":
+            full, abbrev = rng.choice(HELD_OUT_JOURNALS)
+            rec = rec.model_copy(update={"journal": full})
+        work = n_works
+        n_works += 1
+        row = add(rec, work, "base", [], len(rows))
+        if cause is None:
+            continue
+        dup = rec.model_copy(update={"doi": None, "pmid": None})
+        if cause == "short_cut_title":
+            dup = dup.model_copy(update={"title": head})
+        elif cause == "supplement_pages":
+            dup = dup.model_copy(update={"pages": rng.choice([f"{rec.pages}-{rec.pages}", (rec.pages or "")[1:]])})
+        else:
+            dup = dup.model_copy(update={"journal": abbrev})
+        add(dup, work, "duplicate", [cause], row)
+        first = rng.randint(1, 2400)
+        elsewhere = {"doi": None, "pmid": None, "abstract": None, "authors": [_person(rng) for _ in range(3)],
+                     "pages": f"{first}-{first + rng.randint(3, 14)}" if rng.random() < 0.5 else None}
+        if head and rng.random() < 0.5:
+            other = rec.model_copy(update={**elsewhere, "title": head})
+            add(other, n_works, "hard", ["short_title_other_team"], row)
+            n_works += 1
+        elif head:
+            t = f"{head}: {rng.choice(['a qualitative study', 'a pilot trial in primary care', 'two case reports'])}"
+            other = rec.model_copy(update={**elsewhere, "title": t})
+            add(other, n_works, "hard", ["short_title_other_subtitle"], row)
+            n_works += 1
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    position = {old: new for new, old in enumerate(order)}
+    return LabelledSet(records=[rows[o][0] for o in order], work=[rows[o][1] for o in order],
+                       role=[rows[o][2] for o in order], tags=[rows[o][3] for o in order],
+                       base_of=[position[rows[o][4]] for o in order])
+
+
 # -- building and scoring ---------------------------------------------------------------------------
 
 def build_benchmark(bases: Sequence[Base], *, seed: int = 13, dup_fraction: float = 0.3,
@@ -565,6 +677,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     bases = load_screening_bases()
     print(f"{len(bases)} distinct base works from {SCREENING}")
     print(format_score(run(bases)))
+    for stem in sorted(p.stem for p in SCREENING.glob("*.csv")):
+        score = run(load_screening_bases(names=[stem]))
+        print(f"  {stem:<40} P {score.precision:.4f}  R {score.recall:.4f}  borderline {score.borderline}")
+    from metasift.dedup import find_duplicates
+
+    data = build_issue18_set(bases)
+    print("\nissue #18 set (short cut titles, supplement pages, held-out ISO journal abbreviations):")
+    print(format_score(evaluate(data, find_duplicates(data.records))))
     return 0
 
 

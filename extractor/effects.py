@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from analysis.effect_sizes import smd
+from analysis.effect_sizes import InvalidInput, smd
 from extractor.outcomes import match_outcome
 from metasift.config import OutcomeSpec
 from metasift.report.rob import study_label
@@ -243,7 +243,15 @@ def _study_effects(found: EffectSet, record: dict[str, Any], rows: list[dict[str
             problems.append(_left(record, problem or "unusable", measure, timepoint))
             continue
         m1, sd1, n1, m2, sd2, n2 = (v["value"] for v in vals)
-        es = smd(m1, sd1, n1, m2, sd2, n2)
+        try:
+            es = smd(m1, sd1, n1, m2, sd2, n2)
+        except InvalidInput as exc:  # one impossible extraction leaves its cell out, not the whole run
+            problems.append(_left(record, exc.what, measure, timepoint))
+            continue
+        why = "" if es.why is None else str(np.ravel(es.why)[0])
+        if why:  # metafor's NA: no effect size, and the reason
+            problems.append(_left(record, f"no effect size: {why}", measure, timepoint))
+            continue
         found.rows.append(EffectRow(
             study_id=record["id"], es_id=len(found.rows) + 1, study=study_label(record), record_id=record["id"],
             year=record.get("year"), outcome=match.outcome_id if match else "", measure=measure,

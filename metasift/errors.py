@@ -2,7 +2,8 @@
 
     MetasiftError            base: "show this to the user", never a bug
     ├── ConfigError          review.toml missing or invalid (message carries the key path)
-    ├── ProjectError         no project here / already initialised / store too new
+    ├── ProjectError         no project here / already initialised / store too new, damaged or missing
+    │   (AlreadyImported, store._records: the same file imported by another process meanwhile)
     ├── ImportFormatError    a file we cannot parse (message is ``FILE:LINE: what``)
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
     └── LLMError             the configured endpoint failed or answered garbage

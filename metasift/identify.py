@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from metasift.store import Store
+from metasift.store.repo import AlreadyImported
 
 SOURCE_NAMES = {
     "pubmed": "PubMed", "scopus": "Scopus", "wos": "Web of Science", "embase": "Embase",
@@ -29,10 +30,21 @@ class ImportOutcome(BaseModel):
     source: str
     format: str | None = None
     layout: str | None = None
+    encoding: str | None = None
     n_records: int = 0
     batch_id: int | None = None
     warnings: list[str] = []
+    skipped_entries: list[str] = []  # with skip_bad: each entry left out, as "FILE:LINE: what is wrong"
     message: str = ""
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during one file's import. ``batch_id`` is None when the file's transaction was rolled back
+    (nothing of it is in the store), else the batch it was committed as just before the interrupt landed."""
+
+    def __init__(self, path: Path, batch_id: int | None) -> None:
+        self.path, self.batch_id = path, batch_id
+        super().__init__(str(path))
 
 
 def file_sha256(path: Path) -> str:
@@ -53,29 +65,54 @@ def source_name(layout: str | None, path: Path, given: str | None) -> str:
 
 
 def import_file(store: Store, path: Path, *, source: str | None = None, fmt: str | None = None,
+                encoding: str | None = None, skip_bad: bool = False,
                 actor: str = "metasift") -> ImportOutcome:
-    """Parse ``path`` completely, then store it in one transaction; skip a file already imported.
+    """Parse ``path`` completely, then store it in one transaction; skip a file already imported, also when
+    another process imports the same file at the same moment.
 
-    Raises ``ImportFormatError`` (store untouched) when the file cannot be read.
+    ``encoding`` and ``skip_bad`` go to ``read_file``; entries left out with ``skip_bad`` are returned in
+    ``skipped_entries`` and kept with the batch's warnings. Raises ``ImportFormatError`` (store untouched)
+    when the file cannot be read, and ``ImportInterrupted`` on Ctrl-C, saying whether the file got in.
     """
     from metasift.importers import read_file
 
     path = Path(path)
-    sha = file_sha256(path)
-    seen = store.batch_by_hash(sha)
-    if seen:
-        return ImportOutcome(path=str(path), status="skipped", source=seen["source"], format=seen["format"],
-                             n_records=seen["n_records"], batch_id=seen["id"],
-                             message=f"already imported on {seen['imported_at']:%Y-%m-%d %H:%M} "
-                                     f"as batch {seen['id']} ({seen['filename']})")
-    result = read_file(path, fmt)
-    src = source_name(result.layout, path, source)
-    batch_id = store.add_import(path=path.resolve(), sha256=sha, source=src, fmt=result.format,
-                                layout=result.layout, encoding=result.encoding, warnings=result.warnings,
-                                records=result.records, actor=actor)
+    sha: str | None = None
+    try:
+        sha = file_sha256(path)
+        seen = store.batch_by_hash(sha)
+        if seen:
+            return _skipped(path, seen)
+        result = read_file(path, fmt, encoding=encoding, skip_bad=skip_bad)
+        src = source_name(result.layout, path, source)
+        warnings = [*result.warnings, *(f"skipped {entry}" for entry in result.skipped)]
+        batch_id = store.add_import(path=path.resolve(), sha256=sha, source=src, fmt=result.format,
+                                    layout=result.layout, encoding=result.encoding, warnings=warnings,
+                                    records=result.records, actor=actor)
+    except AlreadyImported as exc:  # another process committed this file after our check above
+        return _skipped(path, exc.batch)
+    except KeyboardInterrupt as exc:
+        raise ImportInterrupted(path, _committed_batch(store, sha) if sha else None) from exc
     return ImportOutcome(path=str(path), status="imported", source=src, format=result.format,
-                         layout=result.layout, n_records=len(result.records), batch_id=batch_id,
-                         warnings=result.warnings)
+                         layout=result.layout, encoding=result.encoding, n_records=len(result.records),
+                         batch_id=batch_id, warnings=result.warnings, skipped_entries=result.skipped)
+
+
+def _skipped(path: Path, seen: dict[str, Any]) -> ImportOutcome:
+    return ImportOutcome(path=str(path), status="skipped", source=seen["source"], format=seen["format"],
+                         layout=seen["layout"], encoding=seen["encoding"], n_records=seen["n_records"],
+                         batch_id=seen["id"],
+                         message=f"already imported on {seen['imported_at']:%Y-%m-%d %H:%M} "
+                                 f"as batch {seen['id']} ({seen['filename']}); to import it again, "
+                                 f"e.g. with another --encoding, first `metasift import --undo {seen['id']}`")
+
+
+def _committed_batch(store: Store, sha: str) -> int | None:
+    """After Ctrl-C: the batch id if the file's commit finished before the interrupt landed, else None.
+
+    The interrupt is raised at the next Python instruction, which may come after SQLite's commit."""
+    seen = store.batch_by_hash(sha)
+    return seen["id"] if seen else None
 
 
 class DedupSummary(BaseModel):
@@ -85,6 +122,25 @@ class DedupSummary(BaseModel):
     duplicates_removed: int
     by_reason: dict[str, int]
     borderline: list[dict[str, Any]]
+
+
+class BatchRemoval(BaseModel):
+    batch_id: int
+    path: str
+    source: str
+    n_records: int
+    clusters_dissolved: int
+    dedup: DedupSummary | None = None  # the re-run, when dedup had run before
+
+
+def remove_batch(store: Store, batch_id: int, *, actor: str) -> BatchRemoval:
+    """Remove an imported file and its records (refused while decisions or other work hang off them);
+    when the removal dissolved duplicate clusters, re-run dedup so every record is clustered again."""
+    removed = store.remove_batch(batch_id, actor=actor)
+    summary = run_dedup(store, actor=actor) if removed["clusters_dissolved"] else None
+    return BatchRemoval(batch_id=batch_id, path=removed["path"], source=removed["source"],
+                        n_records=removed["n_records"], clusters_dissolved=removed["clusters_dissolved"],
+                        dedup=summary)
 
 
 def run_dedup(store: Store, *, actor: str = "metasift") -> DedupSummary:

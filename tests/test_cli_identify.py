@@ -80,8 +80,8 @@ def test_broken_file_leaves_store_byte_for_byte_unchanged(project: Path, tmp_pat
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     broken = tmp_path / "broken.ris"
     good = (SEARCH / "psycinfo.ris").read_text().split("ER  - ")
-    # second record never closed, then a new TY: malformed at a known line
-    text = good[0] + "ER  - \nTY  - JOUR\nTI  - unterminated record\nTY  - JOUR\nTI  - next\nER  - \n"
+    # the last record is never closed: malformed at a known line
+    text = good[0] + "ER  - \nTY  - JOUR\nTI  - unterminated record\n"
     broken.write_text(text)
     result = cli("import", broken, "--project", p)
     assert result.exit_code == 4

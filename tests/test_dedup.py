@@ -16,6 +16,7 @@ from metasift.dedup.normalise import (
     journal_match,
     journal_tokens,
     norm_doi,
+    pages_agree,
     split_title,
     title_kind,
 )
@@ -30,6 +31,7 @@ from eval.dedup_benchmark import (
     HARD_NEGATIVES,
     PERTURBATIONS,
     build_benchmark,
+    build_issue18_set,
     evaluate,
     load_screening_bases,
     make_duplicate,
@@ -304,6 +306,105 @@ def test_normalisation_helpers() -> None:
 ])
 def test_journal_abbreviations(a: str, b: str, expected: str) -> None:
     assert journal_match(journal_tokens(a), journal_tokens(b)) == expected
+
+
+# -- issue #18: titles cut at the colon, supplement pages, ISO journal abbreviations ------------------
+
+SHORT = "Not alone: a randomised trial of peer support for first-year students with social anxiety"
+
+
+def test_title_cut_to_two_words_merges_when_author_year_and_journal_agree() -> None:
+    records = [article(title=SHORT, abstract=None), other_database(title="Not alone", abstract=None)]
+    result = find_duplicates(records)
+    assert together(result, 0, 1), result
+
+
+def test_title_cut_to_two_words_with_epub_year_needs_pages_too() -> None:
+    records = [article(title=SHORT, abstract=None), other_database(title="Calm campus", abstract=None),
+               article(title="Calm campus: mindfulness for staff", abstract=None, doi="10.1/calm", pmid=None),
+               other_database(title="Not alone", abstract=None, year=2003, pages=None)]
+    result = find_duplicates(records)
+    assert not together(result, 0, 3)
+    assert any({p.a, p.b} == {0, 3} for p in result.borderline), "left for a human, not dropped"
+    assert together(find_duplicates([records[0], other_database(title="Not alone", abstract=None, year=2003)]), 0, 1)
+
+
+@pytest.mark.parametrize("changes", [
+    {"authors": ["Okafor, Chidi"]},  # another team's "Not alone"
+    {"year": 2003, "pages": None},  # a year apart with no page to pin it
+    {"journal": "Journal of Anxiety Disorders", "pages": None},  # another venue
+    {"title": "Not alonee"},  # a short cut must equal the main title exactly
+])
+def test_title_cut_to_two_words_is_not_merged_without_strong_agreement(changes: dict) -> None:
+    records = [article(title=SHORT, abstract=None), other_database(**{"title": "Not alone", "abstract": None, **changes})]
+    assert not together(find_duplicates(records), 0, 1)
+
+
+def test_same_short_main_title_with_other_subtitles_is_not_merged() -> None:
+    records = [article(title=SHORT), other_database(title="Not alone: a qualitative study of carers' networks")]
+    assert not together(find_duplicates(records), 0, 1)
+
+
+def test_one_word_main_title_is_never_taken_for_a_cut() -> None:
+    records = [article(title="Resilience: a cohort study of veterans", abstract=None),
+               other_database(title="Resilience", abstract=None)]
+    assert not together(find_duplicates(records), 0, 1)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("S836", "S836-S836", "same"), ("S836", "836", "compatible"), ("836-42", "836-842", "same"),
+    ("S836", "S837", "different"), ("836", "837-840", "different"), ("S836", None, "missing"),
+])
+def test_page_forms(a: str, b: str | None, expected: str) -> None:
+    from metasift.dedup.normalise import first_page
+
+    assert pages_agree(first_page(a), first_page(b)) == expected
+
+
+@pytest.mark.parametrize("pages", ["S836-S836", "836"])
+def test_conference_abstract_pages_in_either_form_merge(pages: str) -> None:
+    meeting = {"volume": "45 Suppl 1", "publication_type": "Conference Abstract", "abstract": None}
+    records = [article(pages="S836", **meeting), other_database(pages=pages, **meeting)]
+    assert together(find_duplicates(records), 0, 1)
+    records = [article(pages="S836", **meeting), other_database(pages="S838", **meeting)]
+    assert not together(find_duplicates(records), 0, 1)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("Psychological Trauma: Theory, Research, Practice, and Policy", "Psychol Trauma", "same"),
+    ("Zeitschrift für Kardiologie", "Z Kardiol", "same"),
+    ("Nederlands Tijdschrift voor Geneeskunde", "Ned Tijdschr Geneeskd", "same"),
+    ("Journal of Hypertension", "Hypertension", "different"),
+    ("Hypertension", "J Hypertens", "different"),
+])
+def test_journal_iso_abbreviations_and_subtitles(a: str, b: str, expected: str) -> None:
+    assert journal_match(journal_tokens(a), journal_tokens(b)) == expected
+
+
+def test_accented_letter_inside_an_html_tag_is_dropped_with_the_tag() -> None:
+    assert split_title("Postraumatic &lt;i&gt;symptoms&lt;/í&gt; and suicide risk")[0] == \
+        "postraumatic symptoms and suicide risk"
+
+
+def test_issue18_set_on_synthetic_titles() -> None:
+    bases = synthetic_bases(600, seed=8) + [(SHORT, ABSTRACT, None, 2002),
+                                            ("Calm campus: a cluster trial of mindfulness", None, None, 2019)]
+    data = build_issue18_set(bases, seed=3)
+    score = evaluate(data, find_duplicates(data.records))
+    assert score.precision == 1.0, score
+    assert score.recall >= 0.995, score
+    assert score.duplicates["short_cut_title"].pairs >= 2
+
+
+def test_benchmark_never_cuts_the_subtitle_that_names_the_item_kind() -> None:
+    rng = random.Random(4)
+    erratum = article(title='"Positive factors and PTSD among police officers": Erratum')
+    cut = 0
+    for _ in range(80):
+        dup, tags = make_duplicate(erratum, rng)
+        cut += "truncated_subtitle" in tags
+        assert ":" in (dup.title or ""), tags
+    assert cut, "the perturbation was drawn and left the title whole"
 
 
 # -- benchmark ------------------------------------------------------------------------------------------

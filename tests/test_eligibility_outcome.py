@@ -298,3 +298,18 @@ def test_a_gate_that_fails_only_on_unverified_values_needs_a_human() -> None:
     held = evaluate(PROTOCOL, rows)
     assert held.label == "unsure" and held.failed == [] and "n_per_arm" in held.unclear
     assert "not verified yet" in (held.note or "")
+
+
+
+def test_a_cell_with_zero_sds_is_left_out_with_its_reason_not_written_as_infinity(project: Path, cli) -> None:
+    store = seed_store(project, [Record(title="A trial whose outcome SDs were both read as 0", year=2020)])
+    fid = store.add_fulltext(record_id=1, path=project / "a.pdf", sha256="a" * 64, n_pages=1, status="ok",
+                             message=None, matched_by="manual")
+    store.replace_extractions(fid, 1, _values(baseline={"PHQ-9": PHQ_BALANCED}, post={"PHQ-9": ((7.0, 0.0), (9.0, 0.0))}),
+                              source="rule", extractor="rules")
+    for decider in ("alice", "bob"):
+        for stage in ("title_abstract", "full_text"):
+            store.add_decision(record_id=1, stage=stage, decider_kind="human", decider=decider, label="include")
+    store.close()
+    out = cli("effects", "--out", project / "effects.csv", "--project", project, "--json")
+    assert out.exit_code != 0 and "pooled sd" in out.stderr.lower() and "inf" not in out.stdout

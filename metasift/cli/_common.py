@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,21 +44,50 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+# C0/C1 controls (ESC starts terminal escape sequences), DEL, and the bidi overrides that reorder text.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_KEEP_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, one_line: bool = True, limit: int | None = None) -> str:
+    """``text`` safe to print on a terminal: control characters and escape sequences (from file names or
+    file contents) shown escaped as ``\\x1b`` instead of acting on the terminal, newlines too when
+    ``one_line``; cut to ``limit`` characters with an ellipsis."""
+    pattern = _UNPRINTABLE if one_line else _KEEP_LINES
+    text = pattern.sub(lambda m: repr(m.group())[1:-1], text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+ERROR_LIMIT = 1500  # an error is one line: a path, a line, what is wrong (and, for effects, each study why)
+
+
 def print_error(exc: BaseException) -> None:
-    """The one red line a user sees for a ``MetasiftError``."""
+    """The one red line a user sees for a ``MetasiftError`` (control characters escaped, length capped)."""
     from rich.markup import escape
 
-    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(printable(str(exc), limit=ERROR_LIMIT))}", highlight=False,
+                      soft_wrap=True)
 
 
 def warn(message: str) -> None:
     from rich.markup import escape
 
-    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+    text = escape(printable(message, one_line=False))
+    err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
 
 
 def info(message: str) -> None:
-    err_console.print(message, highlight=False)
+    """A message on stderr; ``message`` may carry rich markup, so put names in it through ``shown``."""
+    err_console.print(printable(message, one_line=False), highlight=False)
+
+
+def shown(name: object) -> str:
+    """A file name or other outside text for an ``info`` message: rich markup and control characters inert."""
+    from rich.markup import escape
+
+    return escape(printable(str(name)))
 
 
 def project_dir(project: Path | None) -> Path:

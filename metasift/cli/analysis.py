@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from metasift.cli._common import JsonOption, LazyModule, console, emit_json, err_console, info, warn
+from metasift.csvsafe import LINE_END, safe_cell
 from metasift.errors import AnalysisError
 
 np = LazyModule("numpy")
@@ -400,6 +401,38 @@ def _col_or_value(df: pd.DataFrame, spec: str | None, what: str) -> np.ndarray |
         raise
 
 
+def _where(i: int, labels: list[str] | None) -> str:
+    """Row ``i`` (0-based) of the data as users see it: 1-based data row, CSV line, study label."""
+    label = f", study {labels[i]!r}" if labels is not None else ""
+    return f"data row {i + 1} (line {i + 2}{label})"
+
+
+def _study_labels(df: pd.DataFrame, slab: str | None) -> list[str] | None:
+    """The --slab column, else a column named ``study`` when there is one, else None."""
+    if slab is not None:
+        return _labels(df, slab)
+    return _labels(df, "study") if "study" in df.columns else None
+
+
+def _name_rows(err: Any, labels: list[str] | None) -> AnalysisError:
+    """``InvalidInput`` from ``analysis.effect_sizes`` restated with each row's data row and study."""
+    if not err.rows:
+        return AnalysisError(err.what)
+    shown = "; ".join(_where(i, labels) for i in err.rows[:10])
+    more = f" and {len(err.rows) - 10} more" if len(err.rows) > 10 else ""
+    return AnalysisError(f"{err.what}: {shown}{more}")
+
+
+def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with text cells and column names a spreadsheet would run as formulas prefixed with ``'``;
+    numbers (yi, vi, a negative mean) stay numbers."""
+    out = df.rename(columns=lambda c: safe_cell(c) if isinstance(c, str) else c)
+    for name in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[name]):  # object or pandas' string dtype
+            out[name] = out[name].map(safe_cell, na_action="ignore")
+    return out
+
+
 def effect_size(
     file: Path = FileArg,
     measure: str = typer.Option(..., "--measure", help="SMD, MD, RR, OR, RD, SMCC or SMCR."),
@@ -421,6 +454,8 @@ def effect_size(
     f: str = typer.Option(None, "--f", help="SMD from F(1, df) (with --n1/--n2, sign from --sign)."),
     p: str = typer.Option(None, "--p", help="SMD from a two-sided p value (with --n1/--n2, sign from --sign)."),
     sign: str = typer.Option(None, "--sign", help="Column (or number) whose sign gives the direction for --f/--p."),
+    slab: str = typer.Option(None, "--slab", help="Column with study labels, named in errors and warnings "
+                             "(default: a column called 'study', if any)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Compute effect sizes (yi) and sampling variances (vi) per row, as metafor's escalc().
@@ -431,11 +466,35 @@ def effect_size(
     RR, OR (as logs) and RD: --ai --bi --ci --di, or --ai --n1 --ci --n2; zero cells get 0.5 added.
     SMCC: mean change over the SD of the change (--m1 post, --m2 pre, --sd1, --sd2, --n, --r).
     SMCR: mean change over the pre-test SD (--m1 post, --m2 pre, --sd1 pre-test SD, --n, --r).
+
+    Impossible inputs (a negative SD or count, a group of size 0, more events than participants, |r| > 1)
+    are an error naming each data row and study. Rows metafor gives NA (a missing value, a pooled SD of 0)
+    are written with empty yi and vi and a warning naming each row and why; never ±inf.
+    Text cells a spreadsheet would run as formulas are written with a leading '.
     """
     from analysis import effect_sizes as es
 
     df = read_table(file)
+    labels = _study_labels(df, slab)
+    try:
+        res = _compute(es, df, measure, m1=m1, sd1=sd1, n1=n1, m2=m2, sd2=sd2, n2=n2, ai=ai, bi=bi, ci=ci,
+                       di=di, n=n, r=r, t=t, f=f, p=p, sign=sign)
+    except es.InvalidInput as exc:
+        raise _name_rows(exc, labels) from None
+    _write_effects(df, res, out, labels, json_out)
+
+
+def _non_events(es: Any, events: Any, size: Any) -> np.ndarray:
+    """Group size − events, once ``counts_from_n`` has checked them (no negatives, events ≤ size)."""
+    return es.counts_from_n(events, size, 0.0, 0.0)[1]
+
+
+def _compute(es: Any, df: pd.DataFrame, measure: str, **opt: str | None) -> Any:
+    """The effect sizes the options ask for (``analysis.effect_sizes.EffectSizes``)."""
     key = measure.upper()
+    m1, sd1, n1, m2, sd2, n2 = (opt[k] for k in ("m1", "sd1", "n1", "m2", "sd2", "n2"))
+    ai, bi, ci, di, n, r = (opt[k] for k in ("ai", "bi", "ci", "di", "n", "r"))
+    t, f, p, sign = (opt[k] for k in ("t", "f", "p", "sign"))
 
     def col(spec: str | None, what: str) -> Any:
         return _col_or_value(df, spec, what)
@@ -455,10 +514,8 @@ def effect_size(
                  col(n2, "--n2"))
     elif key in ("RR", "OR", "RD"):
         a, c = col(ai, "--ai"), col(ci, "--ci")
-        b = col(bi, "--bi") if bi is not None else col(n1, "--bi or --n1") - a
-        d = col(di, "--di") if di is not None else col(n2, "--di or --n2") - c
-        if np.any(np.asarray(b) < 0) or np.any(np.asarray(d) < 0):
-            raise AnalysisError("event counts exceed group sizes in some rows")
+        b = col(bi, "--bi") if bi is not None else _non_events(es, a, col(n1, "--bi or --n1"))
+        d = col(di, "--di") if di is not None else _non_events(es, c, col(n2, "--di or --n2"))
         res = {"RR": es.log_rr, "OR": es.log_or, "RD": es.rd}[key](a, b, c, d)
     elif key == "SMCC":
         res = es.smcc(col(m1, "--m1"), col(m2, "--m2"), col(sd1, "--sd1"), col(sd2, "--sd2"), col(r, "--r"),
@@ -467,19 +524,32 @@ def effect_size(
         res = es.smcr(col(m1, "--m1"), col(m2, "--m2"), col(sd1, "--sd1"), col(r, "--r"), col(n, "--n"))
     else:
         raise AnalysisError(f"unknown --measure {measure!r}; choose SMD, MD, RR, OR, RD, SMCC or SMCR")
+    return res
+
+
+def _write_effects(df: pd.DataFrame, res: Any, out: Path, labels: list[str] | None, json_out: bool) -> None:
+    """Write the table plus yi and vi (NA rows empty, each named in a warning with its reason)."""
+    key = res.measure
     outdf = df.copy()
     for name in ("yi", "vi"):
         if name in outdf.columns:
             warn(f"column {name!r} already exists and is replaced")
-    outdf["yi"] = np.broadcast_to(res.yi, (len(df),))
-    outdf["vi"] = np.broadcast_to(res.vi, (len(df),))
-    missing = [int(i) + 2 for i in np.flatnonzero(np.isnan(outdf["yi"].to_numpy(float)))]
-    if missing:
-        warn(f"no effect size for CSV row(s) {', '.join(map(str, missing[:20]))}: missing or unusable inputs")
-    outdf.to_csv(out, index=False)
+    yi = np.broadcast_to(res.yi, (len(df),)).astype(float)
+    vi = np.broadcast_to(res.vi, (len(df),)).astype(float)
+    why = np.broadcast_to(np.asarray(res.why if res.why is not None else "", dtype=object), (len(df),))
+    bad = ~(np.isfinite(yi) & np.isfinite(vi))  # the module already gives NaN; never write ±inf regardless
+    outdf["yi"], outdf["vi"] = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
+    left_out = [{"row": int(i) + 1, "line": int(i) + 2, "study": labels[i] if labels is not None else None,
+                 "why": str(why[i]) or "no finite effect size"} for i in np.flatnonzero(bad)]
+    for item in left_out[:20]:
+        warn(f"{key}: {_where(item['row'] - 1, labels)} left out: {item['why']}")
+    if len(left_out) > 20:
+        warn(f"{key}: {len(left_out) - 20} more rows left out (--json lists them all)")
+    missing = [item["line"] for item in left_out]
+    _neutralised(outdf).to_csv(out, index=False, lineterminator=LINE_END)
     if json_out:
         emit_json({"measure": key, "rows": len(outdf), "computed": len(outdf) - len(missing),
-                   "missing_rows": missing, "out": str(out)})
+                   "missing_rows": missing, "left_out": left_out, "out": str(out)})
         return
     info(f"wrote {len(outdf) - len(missing)} {key} effect sizes to {out}")
     table = Table(title=f"{key} (first rows)", header_style="bold", title_justify="left")

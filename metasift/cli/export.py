@@ -1,4 +1,7 @@
-"""``metasift export``: records or decisions as CSV, RIS or JSON lines."""
+"""``metasift export``: records or decisions as CSV, RIS or JSON lines.
+
+CSV text cells a spreadsheet would run as formulas are prefixed with ``'`` (``metasift.csvsafe``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 import typer
 
 from metasift.cli._common import ProjectOption, info, project_dir
+from metasift.csvsafe import LINE_END, safe_row
 from metasift.errors import MetasiftError
 from metasift.store import Store
 
@@ -33,6 +37,11 @@ class What(str, Enum):
     decisions = "decisions"
 
 
+class Stage(str, Enum):
+    title_abstract = "title_abstract"
+    full_text = "full_text"
+
+
 def _flat(value: Any) -> Any:
     if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
         return json.dumps(value, ensure_ascii=False)
@@ -43,8 +52,23 @@ def _flat(value: Any) -> Any:
     return "" if value is None else value
 
 
-def records_rows(store: Store) -> list[dict[str, Any]]:
-    return [{c: row.get(c) for c in RECORD_COLUMNS} for row in store.records_table()]
+def records_rows(store: Store, only: set[int] | None = None) -> list[dict[str, Any]]:
+    """Every record (or those whose id is in ``only``) with the export columns."""
+    return [{c: row.get(c) for c in RECORD_COLUMNS} for row in store.records_table()
+            if only is None or row["id"] in only]
+
+
+def included_ids(store: Store, protocol: Any, stage: str) -> set[int]:
+    """Records settled as "include" at ``stage``: the ones ``status`` counts as included (``record_tally``:
+    ``Store.final_labels`` with the protocol's ``Counting``, within the stage's records — primary records,
+    or at full text those through title/abstract). "maybe", unsettled and excluded are left out."""
+    from metasift.store import review_queue as rq
+
+    counting = rq.Counting.of(protocol)
+    scope = rq.stage_scope(store, stage, counting)
+    records = set(rq.primary_ids(store)) if scope is None else scope
+    labels = store.final_labels(stage, humans_needed=counting.needed, model_counts=counting.model_counts)
+    return {rid for rid, label in labels.items() if label == "include" and rid in records}
 
 
 def decisions_rows(store: Store) -> list[dict[str, Any]]:
@@ -52,15 +76,23 @@ def decisions_rows(store: Store) -> list[dict[str, Any]]:
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV text (CRLF lines, so a carriage return inside a cell is quoted); cells a spreadsheet would read
+    as formulas get a leading ``'`` (``csvsafe``)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator=LINE_END)
     writer.writeheader()
-    writer.writerows({k: _flat(v) for k, v in row.items()} for row in rows)
+    writer.writerows(safe_row({k: _flat(v) for k, v in row.items()}) for row in rows)
     return buf.getvalue()
 
 
 def to_ris(rows: list[dict[str, Any]]) -> str:
+    """RIS text, each reference starting at its ``TY`` line (rispy's numbered ``1.`` headers are dropped:
+    reference managers read them as stray text before the first tag)."""
     import rispy
+
+    class PlainRisWriter(rispy.RisWriter):
+        def set_header(self, count: int) -> str:
+            return ""
 
     entries = []
     for row in rows:
@@ -76,23 +108,41 @@ def to_ris(rows: list[dict[str, Any]]) -> str:
         if row["pmid"]:
             entry["accession_number"] = row["pmid"]
         entries.append({k: v for k, v in entry.items() if v not in ("", [])})
-    return rispy.dumps(entries)
+    return rispy.dumps(entries, implementation=PlainRisWriter)
 
 
 def export(
     fmt: Format = typer.Option(Format.csv, "--format", "-f", help="csv, ris or jsonl."),
     what: What = typer.Option(What.records, "--what", help="records (with cluster ids) or decisions."),
     out: Path = typer.Option(None, "--out", "-o", help="Output file (default: stdout)."),
+    included: bool = typer.Option(False, "--included",
+                                  help="Only the records settled as included at --stage (as status counts)."),
+    stage: Stage = typer.Option(Stage.title_abstract, "--stage", help="Stage for --included."),
     project: Path = ProjectOption,
 ) -> None:
     """Export all records (id, title, authors, year, journal, doi, pmid, source_file, cluster_id,
-    is_primary) or all decisions (record_id, stage, decider_kind, decider, label, reasons, created_at)."""
-    store = Store.open(project_dir(project))
-    if what is What.records:
-        rows, columns = records_rows(store), RECORD_COLUMNS
-    else:
-        rows, columns = decisions_rows(store), DECISION_COLUMNS
-    store.close()
+    is_primary) or all decisions (record_id, stage, decider_kind, decider, label, reasons, created_at).
+
+    --included keeps only the records settled as "include" at --stage (default title_abstract), counted
+    as `metasift status` counts them. In CSV, text cells that would be read as formulas start with '.
+    """
+    root = project_dir(project)
+    if included and what is not What.records:
+        raise MetasiftError("--included selects records; drop it or use --what records")
+    protocol = None
+    if included:
+        from metasift.config import load_protocol
+
+        protocol = load_protocol(root)
+    store = Store.open(root)
+    try:
+        if what is What.records:
+            only = included_ids(store, protocol, stage.value) if included else None
+            rows, columns = records_rows(store, only), RECORD_COLUMNS
+        else:
+            rows, columns = decisions_rows(store), DECISION_COLUMNS
+    finally:
+        store.close()
     if fmt is Format.csv:
         text = to_csv(rows, columns)
     elif fmt is Format.jsonl:
@@ -102,7 +152,7 @@ def export(
             raise MetasiftError("RIS export is for records; use --format csv or jsonl for decisions")
         text = to_ris(rows)
     if out:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(text, encoding="utf-8", newline="")
         info(f"wrote {len(rows)} {what.value} to {out}")
     else:
         sys.stdout.write(text)

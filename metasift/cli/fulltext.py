@@ -10,10 +10,12 @@ from rich.table import Table
 
 from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
                                   warn)
+from metasift.csvsafe import LINE_END, safe_row
 from metasift.store import Store
 
 if TYPE_CHECKING:
     from extractor.effects import LeftOut
+    from extractor.pipeline import AttachReport
 
 
 ModelOption = typer.Option(None, "--model", help="With --llm: the model name (default: [llm] model of "
@@ -119,39 +121,76 @@ def _print_doubts(check) -> None:  # noqa: ANN001
 
 
 def attach(
-    directory: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of PDFs."),
+    target: Path = typer.Argument(..., help="A folder of PDFs (*.pdf, any case), or one PDF file."),
+    record: int = typer.Option(None, "--record", help="With one PDF file: attach it to this record id "
+                                                      "instead of matching by DOI or title."),
     all_records: bool = typer.Option(False, "--all", help="Match against every record, not only those "
                                                           "included at title/abstract."),
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Match PDFs to included records (DOI in the text or metadata, else fuzzy title) and list the rest."""
-    from extractor.pipeline import attach_directory
+    """Match PDFs to included records (DOI in the text or metadata, else fuzzy title) and list the rest.
+
+    Each PDF is copied into the project (fulltext/, named by its sha256), so the project folder can be
+    moved; attaching the same content again does nothing. Entries named *.pdf that are no PDF file (a
+    folder, a FIFO, a broken symlink) are listed and skipped. `attach FILE.pdf --record ID` attaches one
+    file by hand, even one that cannot be read (it is kept, marked for a human).
+    """
+    from extractor.pipeline import attach_paths
 
     store = Store.open(project_dir(project))
     included = [rid for rid, label in store.final_labels("title_abstract").items() if label == "include"]
-    if all_records or not included:
+    if (all_records or not included) and record is None:
         if not all_records:
             warn("no records are included at title/abstract yet; matching against all records")
         included = [r["id"] for r in store.records_table(primary_only=True)]
-    with err_console.status("reading PDFs..."):
-        report = attach_directory(store, directory, included)
-    store.close()
+    try:
+        with err_console.status("reading PDFs..."):
+            report = attach_paths(store, target, included, record_id=record)
+    finally:
+        store.close()
     if json_out:
         emit_json(vars(report))
-        return
-    table = Table(title=f"Full texts from {directory}", header_style="bold")
-    for col in ("record", "file", "matched by"):
+    _fail_single_file(target, report)
+    if not json_out:
+        _print_attach(target, report)
+
+
+def _print_attach(target: Path, report: AttachReport) -> None:
+    """One table of attached PDFs, then one line for every file that was not attached and why."""
+    table = Table(title=f"Full texts from {target}", header_style="bold")
+    for col in ("record", "file", "stored as", "matched by"):
         table.add_column(col)
     for a in report.attached:
-        table.add_row(str(a["record_id"]), Path(a["path"]).name, f"{a['matched_by']} ({a['score']:.0f})")
-    console.print(table)
+        how = "by hand" if a["matched_by"] == "manual" else f"{a['matched_by']} ({a['score']:.0f})"
+        table.add_row(str(a["record_id"]), Path(a["path"]).name, a["stored"], how)
+    if report.attached:
+        console.print(table)
     for path in report.unmatched:
-        warn(f"{path}: no matching record (attach by hand or check the record's DOI/title)")
+        warn(f"{path}: no matching record (check the record's DOI/title, or attach it by hand: "
+             f"metasift fulltext attach {path} --record ID)")
     for bad in report.unreadable:
-        warn(f"{bad['message']} — marked for a human")
+        warn(f"{bad['message']} — not attached; attach it by hand with --record ID to keep it for a human")
+    for odd in report.skipped:
+        warn(f"{odd['path']}: {odd['why']}; skipped")
+    for old in report.outside:
+        warn(f"full text {old['fulltext_id']} ({old['path']}): {old['why']}; not copied into the project")
+    if report.copied_in:
+        info(f"copied {len(report.copied_in)} earlier full text(s) into the project's fulltext/ folder")
     if report.already:
         info(f"{len(report.already)} PDF(s) were attached before")
+
+
+def _fail_single_file(target: Path, report: AttachReport) -> None:
+    """A single PDF named on the command line that was not attached makes the run fail, with why."""
+    from metasift.errors import MetasiftError
+
+    if target.is_dir() or report.attached or report.already:
+        return
+    if report.unreadable:
+        raise MetasiftError(f"{report.unreadable[0]['message']}; pass --record ID to attach it for a human")
+    if report.unmatched:
+        raise MetasiftError(f"{target}: no record has its DOI or title; pass --record ID to attach it by hand")
 
 
 def extract_cmd(
@@ -254,9 +293,9 @@ def effects(
                             humans_needed=protocol.screening.humans_per_record)
     store.close()
     with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(EffectRow.model_fields), lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=list(EffectRow.model_fields), lineterminator=LINE_END)
         writer.writeheader()
-        writer.writerows(r.model_dump() for r in found.rows)
+        writer.writerows(safe_row(r.model_dump()) for r in found.rows)  # no live formulas from record text
     if json_out:
         by_outcome: dict[str, int] = {}
         for r in found.rows:

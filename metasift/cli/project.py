@@ -7,12 +7,13 @@ import getpass
 import hashlib
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir, warn
+from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir, shown, warn
 from metasift.config import (
     CONFIG_NAME,
     STORE_NAME,
@@ -23,6 +24,7 @@ from metasift.config import (
 )
 from metasift.errors import ConfigError, ProjectError
 from metasift.store import Store
+from metasift.store.db import BACKUP_DIR, sqlite_path
 
 
 def init(
@@ -33,23 +35,95 @@ def init(
 
     The protocol written is a starter example (RCTs of social-media interventions for depression,
     anxiety and stress) marked as a draft: edit its question, criteria, outcomes and reviewers for your
-    review, then run `metasift confirm`. Until then nothing is excluded automatically.
+    review, then run `metasift confirm`. Until then nothing is excluded automatically. In a project whose
+    store is missing, `init` creates an empty store and keeps review.toml.
     """
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / CONFIG_NAME
     if config.exists() and not force:
-        raise ProjectError(f"{config}: already exists (use --force to overwrite the protocol; the store is kept)")
+        _init_missing_store(directory)
+        return
     config.write_text(example_protocol_text(), encoding="utf-8")
     load_protocol(directory)  # the shipped file must validate
     store = Store.open(directory, create=True)
     with store.write() as conn:
         store.log_event(conn, "init", actor_kind="human", actor="metasift", payload={"directory": str(directory)})
     store.close()
-    info(f"created review project in [bold]{directory}[/bold]: {CONFIG_NAME} and {STORE_NAME}")
+    info(f"created review project in [bold]{shown(directory)}[/bold]: {CONFIG_NAME} and {STORE_NAME}")
     warn(f"{CONFIG_NAME} is a starter example (a review of social-media interventions for depression, "
          f"anxiety and stress): edit its question, criteria and outcomes for your review, then run "
          f"`metasift confirm`. Until then rules and the model exclude nothing; every record goes to a human.")
-    info(f"next: metasift import FILE... --project {directory}")
+    info(f"next: metasift import FILE... --project {shown(directory)}")
+
+
+def _init_missing_store(directory: Path) -> None:
+    """``init`` where review.toml exists: create the store if (and only if) it is missing; keep the
+    protocol."""
+    config = directory / CONFIG_NAME
+    url = load_protocol(directory).store.url
+    store_file = sqlite_path(url) if url else directory / STORE_NAME
+    if store_file is None or store_file.exists():
+        raise ProjectError(f"{config}: already exists, and so does its store (use --force to overwrite the "
+                           "protocol; the store is kept)")
+    store = Store.open(directory, create=True)
+    try:
+        with store.write() as conn:
+            store.log_event(conn, "init", actor_kind="human", actor="metasift",
+                            payload={"directory": str(directory), "store_only": True})
+    finally:
+        store.close()
+    info(f"created an empty store {shown(store_file)}; kept {shown(config)} as it is")
+
+
+_BACKUP_OUT = typer.Option(None, "--out", "-o", help="Write the copy here (default: "
+                          "backups/metasift-YYYYmmdd-HHMMSS.db in the project).")
+
+
+def backup(
+    out: Path = _BACKUP_OUT,
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Copy the store to a backup file while it may be in use (SQLite's online backup API), check the
+    copy's integrity and record the backup. To restore, copy the file back to metasift.db."""
+    root = project_dir(project)
+    url = load_protocol(root).store.url
+    if url and sqlite_path(url) is None:
+        raise ProjectError(f"{CONFIG_NAME}: the store is a server database ([store] url); `metasift backup` "
+                           "copies SQLite stores only: back it up with pg_dump")
+    store = Store.open(root)
+    try:
+        dest = out or _default_backup_path(root)
+        made = store.backup(dest, actor=os.environ.get("METASIFT_REVIEWER") or getpass.getuser())
+    finally:
+        store.close()
+    if json_out:
+        emit_json(made)
+        return
+    info(f"backup written: {shown(made['path'])} ({made['bytes']:,} bytes, "
+         f"integrity_check {made['integrity_check']})")
+
+
+def _default_backup_path(root: Path) -> Path:
+    """``backups/metasift-YYYYmmdd-HHMMSS.db`` (local time), with a suffix if that second is taken."""
+    stem = f"metasift-{datetime.now():%Y%m%d-%H%M%S}"
+    path = root / BACKUP_DIR / f"{stem}.db"
+    n = 1
+    while path.exists():
+        path, n = root / BACKUP_DIR / f"{stem}-{n}.db", n + 1
+    return path
+
+
+def _say_last_backup(store: Store) -> dict | None:
+    """One line for ``status``: when the store was last backed up (a warning when never; SQLite only)."""
+    if store.sqlite_file is None:
+        return None
+    last = store.last_backup()
+    if last is None:
+        warn("last backup: never — run `metasift backup`")
+    else:
+        info(f"last backup: {last['at'].astimezone():%Y-%m-%d %H:%M} ({shown(last.get('path', '?'))})")
+    return last
 
 
 _DRAFT_LINE = re.compile(r"(?m)^(\s*draft\s*=\s*)true\b")
@@ -127,11 +201,13 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         counting = rq.Counting.of(protocol)
         stages = [rq.record_tally(store, stage, counting) for stage in ("title_abstract", "full_text")]
         audit = exclusion_audit(store, counting)
+        last_backup = _say_last_backup(store)
     finally:
         store.close()
     draft = protocol.review.draft
     if json_out:
         emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft, **counts,
+                   "last_backup": last_backup,
                    "stages": {t.stage: t.model_dump() for t in stages},
                    "exclusion_audit": audit.model_dump(exclude={"exclusions"})})
         return
@@ -168,3 +244,4 @@ def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(confirm)
     app.command()(status)
+    app.command()(backup)

@@ -1,7 +1,7 @@
 """Union-find over record indices that refuses merges its members contradict (cannot-link).
 
 Each cluster keeps a summary of what its members assert (DOIs, PMIDs, year range, item kinds,
-venues, journals, volumes, first pages); two clusters are joined only when no member of one
+venues, journals, volumes, first pages' digits); two clusters are joined only when no member of one
 contradicts a member of the other, so a chain A~B~C cannot glue an erratum to its article or two
 different DOIs together through a record that lacks the field.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from metasift.dedup.compare import Features
-from metasift.dedup.normalise import journal_match
+from metasift.dedup.normalise import journal_match, page_number
 
 
 @dataclass(slots=True)
@@ -63,7 +63,7 @@ class ClusterSet:
                 dois={f.doi} if f.doi else set(), pmids={f.pmid} if f.pmid else set(),
                 ymin=f.year, ymax=f.year, kinds={f.kind} if f.full else set(),
                 venues={f.venue} if f.venue else set(), journals={f.journal} if f.journal else set(),
-                volumes={f.volume} if f.volume else set(), pages={f.page} if f.page else set())
+                volumes={f.volume} if f.volume else set(), pages={page_number(f.page)} if f.page else set())
         return found
 
     def find(self, x: int) -> int:

@@ -36,17 +36,20 @@ _DOI_SHAPE = re.compile(r"^10\.\d{3,9}/\S+$")
 STOPWORDS = frozenset(
     "a an the of in on for and or with to by from at as is are was were be been its their his her this that "
     "these those into than vs versus via".split())
-_JOURNAL_STOP = frozenset("the of and for in on de la le der die und des du et".split())
+# "fur"/"voor"/"van": Zeitschrift fur Kardiologie = Z Kardiol, Nederlands Tijdschrift voor Geneeskunde = Ned
+# Tijdschr Geneeskd (ISO 4 drops prepositions and articles in every language)
+_JOURNAL_STOP = frozenset("the of and for in on de la le der die und des du et fur voor van del di y".split())
+_JOURNAL_SUBTITLE = re.compile(r"\s*:\s+")
 
 
 def fold(text: str) -> str:
     """Unescape HTML (twice: double-encoded exports), drop tags, "&" as "and", strip diacritics, lower-case."""
     if "&" in text:
         text = html.unescape(html.unescape(text)).replace("&", " and ")
+    if not text.isascii():  # before tags: an accent inside a tag ("</í>") would otherwise keep it as a word
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_FOLD)))
     if "<" in text:
         text = _TAG.sub(" ", text)
-    if not text.isascii():
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_FOLD)))
     return text.lower()
 
 
@@ -211,6 +214,10 @@ def journal_tokens(journal: str | None) -> tuple[str, ...]:
     if not journal:
         return ()
     j = re.sub(r"\([^)]*\)", " ", fold(journal))
+    head = _JOURNAL_SUBTITLE.split(j, maxsplit=1)[0]
+    tokens = tuple(t for t in _NON_WORD.split(head) if t and t not in _JOURNAL_STOP)
+    if len(tokens) >= 2:  # "Psychological Trauma: Theory, Research, Practice, and Policy" is "Psychol Trauma"
+        return tokens
     return tuple(t for t in _NON_WORD.split(j) if t and t not in _JOURNAL_STOP)
 
 
@@ -277,6 +284,25 @@ def first_page(pages: str | None) -> str | None:
     if p[0] == "e":
         p = p[1:]
     return p.lstrip("0") or p
+
+
+def page_number(page: str | None) -> str | None:
+    """A ``first_page`` token without its letter prefix ("s836" -> "836"), for comparing across exports.
+
+    One database keeps the supplement's "S" and another drops it; the digits still have to agree.
+    """
+    if not page:
+        return None
+    return page[1:] if page[0].isalpha() else page
+
+
+def pages_agree(a: str | None, b: str | None) -> str:
+    """"same" (equal start pages), "compatible" ("S836" vs "836"), "different", or "missing"."""
+    if not a or not b:
+        return "missing"
+    if a == b:
+        return "same"
+    return "compatible" if page_number(a) == page_number(b) else "different"
 
 
 @lru_cache(maxsize=50_000)

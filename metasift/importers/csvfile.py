@@ -1,7 +1,7 @@
 """CSV/TSV exports: recognise the exporter from the header and map its columns to ``Record`` fields.
 
 Layouts: Scopus, Web of Science tab-delimited, Embase, PubMed, Zotero, Rayyan, Covidence, Cochrane,
-CINAHL, ASReview and a generic fallback (any file with a title column). Column names are matched
+CINAHL, ASReview, Springer Link and a generic fallback (any file with a title column). Column names are matched
 case-insensitively; every layout falls back to the generic aliases for columns it does not name.
 """
 
@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from metasift.errors import ImportFormatError
 from metasift.importers import wos
 from metasift.importers.normalize import (
     build_record,
@@ -25,7 +24,7 @@ from metasift.importers.normalize import (
     split_outside_parens,
 )
 from metasift.importers.table import TITLE_COLUMNS, Table, read_table
-from metasift.importers.tagged import Parsed, TaggedRecord
+from metasift.importers.tagged import BadEntries, Parsed, TaggedRecord
 
 _EXCEL_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # CINAHL writes ="19326203" so Excel keeps leading zeros
 _SCOPUS_ID = re.compile(r"\s*\(\d+\)\s*$")
@@ -36,6 +35,7 @@ _EMBASE_SOURCE = re.compile(
 _ARTICLE_NUMBER = re.compile(r"Article Number: (\S+?)\.?(?:\s|$)")
 _PUBMED_CITATION = re.compile(r";\s*(?P<volume>[^(:;\s]+)?(?:\((?P<issue>[^)]*)\))?:(?P<pages>[^.;\s]+)")
 _ZOTERO_PMID = re.compile(r"PMID:\s*(\d+)")
+_GLUED_NAME = re.compile(r"(?<=[^\W\d_])(?=[A-Z\u00C0-\u00DE])")  # a letter, then a capital: a possible seam
 
 
 class Row:
@@ -89,19 +89,19 @@ def generic(row: Row) -> dict:
             "t2",
             "source",
         ),
-        "volume": row.get("volume", "vl"),
-        "issue": row.get("issue", "number", "is"),
+        "volume": row.get("volume", "vl", "journal volume"),
+        "issue": row.get("issue", "number", "is", "journal issue"),
         "pages": row.get("pages", "page")
         or norm_pages(
             row.get("page start", "first page", "start_page", "sp"),
             row.get("page end", "last page", "end_page", "ep"),
         ),
-        "doi": row.get("doi", "di", "do"),
+        "doi": row.get("doi", "di", "do", "item doi"),
         "pmid": row.get("pmid", "pubmed id", "pubmed_id", "medline pmid", "pm"),
         "issn": row.get("issn", "sn"),
         "keywords": split_list(row.all("keywords", "author keywords", "kw"), ";"),
         "publication_type": row.get(
-            "document type", "publication type", "item type", "type", "type_of_reference"
+            "document type", "publication type", "item type", "type", "type_of_reference", "content type"
         ),
         "language": row.get("language"),
         "url": first_url(*row.all("url", "link")),
@@ -210,6 +210,46 @@ def cinahl(row: Row) -> dict:
     return out
 
 
+def unglue_authors(cell: str | None) -> list[str]:
+    """Springer Link writes its "Authors" cell with the names run together ("Jane SmithJohn R. Doe").
+
+    A seam is a letter followed by a capital where the text on both sides is a whole name (has a space),
+    so "McDonald" or "DiCaprio" inside one name is not cut.
+    """
+    if not cell:
+        return []
+    names: list[str] = []
+    rest = cell.strip()
+    while True:
+        cut = next(
+            (
+                m.start()
+                for m in _GLUED_NAME.finditer(rest)
+                if " " in rest[: m.start()].strip() and " " in _next_name(rest[m.start() :])
+            ),
+            None,
+        )
+        if cut is None:
+            names.append(rest)
+            return [n for n in (name.strip() for name in names) if n]
+        names.append(rest[:cut])
+        rest = rest[cut:]
+
+
+def _next_name(text: str) -> str:
+    """The text up to the next seam (or the end): the name a seam would start."""
+    seam = _GLUED_NAME.search(text, 1)
+    return text[: seam.start()] if seam else text
+
+
+def springer(row: Row) -> dict:
+    """Springer Link search-results CSV: run-together author names, series title when no journal."""
+    out = generic(row)
+    out["authors"] = unglue_authors(row.get("authors"))
+    out["journal"] = row.get("publication title", "book series title")
+    return out
+
+
 def _is_wos(h: set[str]) -> bool:
     return {"pt", "au", "ti", "ut"} <= h and sum(len(c) == 2 for c in h) > 0.8 * len(h)
 
@@ -227,6 +267,7 @@ LAYOUTS: list[tuple[str, Callable[[set[str]], bool], Callable[[Row], dict]]] = [
     ("zotero", lambda h: {"key", "item type", "publication year", "author", "title"} <= h, zotero),
     ("rayyan", lambda h: {"key", "title", "authors"} <= h and bool({"pubmed_id", "pmc_id"} & h), rayyan),
     ("covidence", lambda h: "covidence #" in h, semicolon_authors("authors")),
+    ("springer", lambda h: {"item title", "item doi", "content type"} <= h, springer),
     ("cochrane", lambda h: "central id" in h, semicolon_authors("author(s)")),
     ("cinahl", lambda h: "plink" in h or {"article title", "journal title", "accession number"} <= h, cinahl),
     (
@@ -269,9 +310,10 @@ def _scopus_realign(header: list[str], row: list[str]) -> list[str] | None:
 
 
 def _cells(
-    path: Path, table: Table, names: list[str], layout: str, line: int, row: list[str], short: list[int]
-) -> dict[str, str]:
-    """Column -> non-empty cell of one row; extra cells must be empty or a known exporter quirk."""
+    table: Table, names: list[str], layout: str, line: int, row: list[str], short: list[int], bad: BadEntries
+) -> dict[str, str] | None:
+    """Column -> non-empty cell of one row; extra cells must be empty or a known exporter quirk
+    (otherwise ``bad`` is told and, with skip_bad, ``None`` leaves the row out)."""
     header = table.header
     if len(row) > len(header):
         if not any(c.strip() for c in row[len(header) :]):
@@ -279,12 +321,11 @@ def _cells(
         else:
             realigned = _scopus_realign(header, row) if layout == "scopus" else None
             if realigned is None:
-                raise ImportFormatError(
-                    str(path),
+                bad(
                     line,
-                    f"row has {len(row)} fields but the header "
-                    f"(line {table.header_line}) has {len(table.header)}",
+                    f"row has {len(row)} fields but the header (line {table.header_line}) has {len(header)}",
                 )
+                return None
             names = _unique(realigned)
     elif len(row) < len(header):
         short.append(line)
@@ -297,9 +338,10 @@ def _cells(
     return cells
 
 
-def parse(path: Path, text: str) -> Parsed:
+def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
     """Parse a delimited export (raises ``ImportFormatError`` naming the offending row's line)."""
-    table = read_table(path, text)
+    bad = BadEntries(path, skip_bad)
+    table = read_table(path, text, bad)
     layout, mapper = detect_layout(table.header)
     warnings: list[str] = []
     known = layout == "embase" and table.preamble[:1] and table.preamble[0][:1] == ["SEARCH QUERY"]
@@ -308,11 +350,13 @@ def parse(path: Path, text: str) -> Parsed:
     records, short = [], []
     names = _unique(table.header)
     for line, row in table.rows:
-        cells = _cells(path, table, names, layout, line, row, short)
+        cells = _cells(table, names, layout, line, row, short, bad)
+        if cells is None:
+            continue
         records.append(build_record(raw=cells, line=line, **mapper(Row(cells))))
     if short:
         where = ", ".join(map(str, short[:5])) + (" ..." if len(short) > 5 else "")
         warnings.append(
             f"{len(short)} rows have fewer fields than the header (missing ones left empty): lines {where}"
         )
-    return Parsed(records, layout, warnings + record_warnings(records))
+    return Parsed(records, layout, warnings + record_warnings(records), bad.listed())

@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 
 from metasift.importers.normalize import build_record, record_warnings, split_list
-from metasift.importers.tagged import Parsed, TaggedRecord, lines_of, split_blocks
+from metasift.importers.tagged import (
+    BadEntries,
+    Parsed,
+    TaggedRecord,
+    lines_of,
+    split_blocks,
+    truncation_warning,
+)
 from metasift.records import Record
 
 _TAG = re.compile(r"(%\S)(?: |$)")  # the tag keeps its "%" ("%T"); the value is the rest of the line
@@ -22,9 +29,10 @@ def _tag_of(line: str) -> tuple[str, str] | None:
     return (match.group(1), line[match.end() :].strip()) if match else None
 
 
-def split_enw(path: Path, text: str) -> list[TaggedRecord]:
+def split_enw(path: Path, text: str, bad: BadEntries | None = None) -> list[TaggedRecord]:
     """Blank-line separated records; untagged lines continue the field above them."""
-    return split_blocks(path, text, _tag_of, lambda line: True, "an EndNote tag such as '%0' or '%T'")
+    expected = "an EndNote tag such as '%0' or '%T'"
+    return split_blocks(text, _tag_of, lambda line: True, expected, bad or BadEntries(path, skip_bad=False))
 
 
 def to_record(rec: TaggedRecord) -> Record:
@@ -50,7 +58,10 @@ def to_record(rec: TaggedRecord) -> Record:
     )
 
 
-def parse(path: Path, text: str) -> Parsed:
+def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
     """Parse an EndNote tagged export (raises ``ImportFormatError`` with the offending line)."""
-    records = [to_record(r) for r in split_enw(path, text)]
-    return Parsed(records, "generic", record_warnings(records))
+    bad = BadEntries(path, skip_bad)
+    tagged = split_enw(path, text, bad)
+    records = [to_record(r) for r in tagged]
+    cut = truncation_warning(tagged, text)
+    return Parsed(records, "generic", [*([cut] if cut else []), *record_warnings(records)], bad.listed())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from metasift.errors import ImportFormatError
 from metasift.importers.normalize import (
     RIS_TYPES,
     asreview_label,
@@ -25,7 +24,7 @@ from metasift.importers.normalize import (
     record_warnings,
     split_list,
 )
-from metasift.importers.tagged import Parsed, TaggedRecord, iter_lines, lines_of
+from metasift.importers.tagged import BadEntries, Parsed, TaggedRecord, iter_lines, lines_of, quote
 from metasift.records import Record
 
 # "XX  - value": two-character tags per the RIS spec, plus 3-4 letter tags some exporters add (PMID).
@@ -36,55 +35,85 @@ _DOI_TAGS = ("DO", "DI", "L3", "M3", "UR", "L2", "LK")  # DOI field first, then 
 _URL_TAGS = {"UR", "L2", "LK"}
 
 
-def split_ris(path: Path, text: str) -> tuple[list[TaggedRecord], list[str]]:
-    """Records with their start lines, plus the exporter header lines seen between records."""
+def split_ris(
+    path: Path, text: str, bad: BadEntries | None = None
+) -> tuple[list[TaggedRecord], list[str], list[str]]:
+    """Records with their start lines, the exporter header lines seen between records, and warnings.
+
+    A ``TY`` line inside an open record starts a new one (the open record is kept, with a warning):
+    some exporters leave out ``ER`` before the next record. ``%`` comment lines are ignored outside a
+    record, and inside one when a ``TY`` follows them (they cannot be told from wrapped text otherwise).
+    """
+    bad = bad or BadEntries(path, skip_bad=False)
     records: list[TaggedRecord] = []
     headers: list[str] = []
+    unclosed: list[int] = []  # start lines of records a TY closed instead of ER
+    comments: list[str] = []  # "%" lines inside a record, kept as text unless a TY follows
     cur: TaggedRecord | None = None
     closed: TaggedRecord | None = None  # the record whose ER we just passed (Ovid writes tags after it)
     closed_tags_ok = False
-    where = str(path)
     for n, line in enumerate(iter_lines(text), 1):
         match = _TAG.match(line) if "  -" in line[:7] else None
         if match:
             tag, value = match.group(1), line[match.end() :].strip()
             if cur is not None and tag != "TY" and tag != "ER":  # the common case first
+                _keep_comments(cur, comments)
                 cur.add(tag, value)
             elif tag == "TY":
                 if cur is not None:
-                    raise ImportFormatError(
-                        where, cur.line, f"record is not closed by ER before the next TY at line {n}"
-                    )
+                    records.append(cur)
+                    unclosed.append(cur.line)
+                comments.clear()
                 cur = TaggedRecord(n)
                 cur.add("TY", value)
                 closed = None
             elif cur is not None:  # ER
+                _keep_comments(cur, comments)
                 records.append(cur)
                 closed, closed_tags_ok, cur = cur, True, None
             elif tag == "ER":
-                raise ImportFormatError(where, n, "ER without a TY line opening the record")
+                bad(n, "ER without a TY line opening the record")
             elif closed is not None and closed_tags_ok:
                 closed.add(tag, value)  # Ovid: "NL  - ..." right after ER belongs to that record
             elif not records:
-                raise ImportFormatError(where, n, f"text before the first TY: '{line[:60]}'")
+                bad(n, f"text before the first TY: {quote(line)}")
             else:
-                raise ImportFormatError(where, n, f"{tag} line outside a record (missing TY line?)")
+                bad(n, f"{tag} line outside a record (missing TY line?)")
             continue
         if cur is not None:
-            cur.cont(line.strip())
+            if line.startswith("%"):
+                comments.append(line.strip())
+            else:
+                _keep_comments(cur, comments)
+                cur.cont(line.strip())
         elif not line.strip():
             closed_tags_ok = False
         elif _HEADER.match(line):
-            headers.append(line.strip())
+            headers.append(line.strip()[:200])
         elif closed is not None and line.startswith(_OVID_LINK):
             closed.add("_untagged", line.strip())
+        elif line.startswith("%"):
+            continue  # a comment line between records
         elif not records:
-            raise ImportFormatError(where, n, f"text before the first TY: '{line[:60]}'")
+            bad(n, f"text before the first TY: {quote(line)}")
         else:
-            raise ImportFormatError(where, n, f"text outside a record: '{line[:60]}'")
+            bad(n, f"text outside a record: {quote(line)}")
     if cur is not None:
-        raise ImportFormatError(where, cur.line, "record is not closed by ER (end of file reached)")
-    return records, headers
+        bad(cur.line, "record is not closed by ER (end of file reached: the file may be cut off)")
+    warnings = []
+    if unclosed:
+        where = ", ".join(map(str, unclosed[:5])) + (" ..." if len(unclosed) > 5 else "")
+        warnings.append(
+            f"{len(unclosed)} records not closed by ER before the next TY (read as ending there): lines {where}"
+        )
+    return records, headers, warnings
+
+
+def _keep_comments(rec: TaggedRecord, comments: list[str]) -> None:
+    """``%`` lines not followed by a TY were wrapped text after all: they continue the last value."""
+    for line in comments:
+        rec.cont(line)
+    comments.clear()
 
 
 def detect_layout(records: list[TaggedRecord], headers: list[str]) -> str:
@@ -178,9 +207,10 @@ def to_record(rec: TaggedRecord, layout: str) -> Record:
     )
 
 
-def parse(path: Path, text: str) -> Parsed:
+def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
     """Parse a RIS export into records (raises ``ImportFormatError`` with the offending line)."""
-    tagged, headers = split_ris(path, text)
+    bad = BadEntries(path, skip_bad)
+    tagged, headers, warnings = split_ris(path, text, bad)
     layout = detect_layout(tagged, headers)
     records = [to_record(r, layout) for r in tagged]
-    return Parsed(records, layout, record_warnings(records))
+    return Parsed(records, layout, warnings + record_warnings(records), bad.listed())

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from metasift.errors import ImportFormatError
+from metasift.importers.tagged import QUOTE_MAX, BadEntries
 
 csv.field_size_limit(16 * 1024 * 1024)  # Scopus "References" cells are long; a runaway quote still stops
 
-TITLE_COLUMNS = ("title", "primary_title", "article title", "document title", "ti", "t1")
+TITLE_COLUMNS = ("title", "primary_title", "article title", "document title", "item title", "ti", "t1")
 _DELIMITERS = (",", "\t", ";")
 _HEAD_ROWS = 30
 
@@ -32,8 +33,9 @@ class Table(NamedTuple):
     preamble: list[list[str]]  # rows before the header
 
 
-def _rows(path: Path, text: str, delimiter: str, limit: int | None = None):
-    """Yield ``(start_line, cells)``; a quoting error becomes ``ImportFormatError`` at the row's line."""
+def _rows(path: Path, text: str, delimiter: str, limit: int | None = None, bad: BadEntries | None = None):
+    """Yield ``(start_line, cells)``; a quoting error becomes ``ImportFormatError`` at the row's line,
+    or with ``bad`` (skip_bad) is reported there and reading goes on after the broken row."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     count = 0
     while limit is None or count < limit:
@@ -43,9 +45,13 @@ def _rows(path: Path, text: str, delimiter: str, limit: int | None = None):
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFormatError(
-                str(path), start, f"CSV row cannot be parsed: {exc} (an unclosed quote?)"
-            ) from exc
+            what = f"CSV row cannot be parsed: {str(exc)[:QUOTE_MAX]} (an unclosed quote?)"
+            if bad is None:
+                raise ImportFormatError(str(path), start, what) from exc
+            bad(start, what)
+            if reader.line_num < start:  # nothing consumed: stop rather than loop
+                return
+            continue
         count += 1
         yield start, row
 
@@ -72,7 +78,8 @@ def find_header(path: Path, text: str) -> tuple[str, int]:
                 found.append((index, -len(row), delimiter))
                 break
     if not found:
-        columns = ", ".join(c.strip() for c in widest[1][:12] if c.strip()) or "none"
+        columns = ", ".join(c.strip()[:30] for c in widest[1][:12] if c.strip()) or "none"
+        columns = columns if len(columns) <= 2 * QUOTE_MAX else columns[: 2 * QUOTE_MAX] + " ..."
         raise ImportFormatError(
             str(path), 1, f"no recognisable title column in the header (columns: {columns})"
         )
@@ -80,14 +87,14 @@ def find_header(path: Path, text: str) -> tuple[str, int]:
     return delimiter, index
 
 
-def read_table(path: Path, text: str) -> Table:
+def read_table(path: Path, text: str, bad: BadEntries | None = None) -> Table:
     """Header, data rows (blank rows dropped) and any preamble rows of a delimited export."""
     delimiter, index = find_header(path, text)
     preamble: list[list[str]] = []
     header: list[str] = []
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
-    for i, (line, row) in enumerate(_rows(path, text, delimiter)):
+    for i, (line, row) in enumerate(_rows(path, text, delimiter, bad=bad)):
         if i < index:
             preamble.append(row)
         elif i == index:

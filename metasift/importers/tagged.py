@@ -9,6 +9,10 @@ from typing import NamedTuple
 from metasift.errors import ImportFormatError
 from metasift.records import Record
 
+QUOTE_MAX = 60  # characters of a bad line quoted back in a message: never a whole header or huge line
+_SKIPPED_MAX = 1000  # skipped entries listed one by one; beyond that only counted
+SKIP_HINT = "(--skip-bad imports the other entries)"
+
 
 class Parsed(NamedTuple):
     """What a format parser hands back to ``read_file``."""
@@ -16,6 +20,39 @@ class Parsed(NamedTuple):
     records: list[Record]
     layout: str | None
     warnings: list[str]
+    skipped: list[str]
+
+
+def quote(text: str) -> str:
+    """``text`` as quoted in an error message: one line, at most ``QUOTE_MAX`` characters."""
+    text = text.strip().replace("\t", " ")
+    return f"'{text[:QUOTE_MAX]}...'" if len(text) > QUOTE_MAX else f"'{text}'"
+
+
+class BadEntries:
+    """Where a parser reports an entry it cannot read: an error (all-or-nothing) or, with ``skip_bad``,
+    a line ``FILE:LINE: what`` in ``skipped`` so the good entries are still imported."""
+
+    __slots__ = ("more", "path", "skip_bad", "skipped")
+
+    def __init__(self, path: Path | str, skip_bad: bool) -> None:
+        self.path, self.skip_bad = str(path), skip_bad
+        self.skipped: list[str] = []
+        self.more = 0
+
+    def __call__(self, line: int | None, what: str) -> None:
+        """Raise ``ImportFormatError`` naming the line, or (with ``skip_bad``) note the entry as skipped."""
+        if not self.skip_bad:
+            raise ImportFormatError(self.path, line, f"{what} {SKIP_HINT}")
+        if len(self.skipped) < _SKIPPED_MAX:
+            self.skipped.append(f"{self.path}:{line}: {what}" if line else f"{self.path}: {what}")
+        else:
+            self.more += 1
+
+    def listed(self) -> list[str]:
+        """The skipped entries, with a last line counting those beyond the listing cap."""
+        extra = [f"{self.path}: ... and {self.more} more skipped entries"] if self.more else []
+        return self.skipped + extra
 
 
 class TaggedRecord:
@@ -25,19 +62,35 @@ class TaggedRecord:
     a newline, so wrapped text and one-item-per-line lists (EndNote keywords, WoS authors) both survive.
     """
 
-    __slots__ = ("_last", "line", "tags")
+    __slots__ = ("_last", "_parts", "_tags", "last_tag", "line")
 
     def __init__(self, line: int) -> None:
         self.line = line
-        self.tags: dict[str, list[str]] = {}
+        self._tags: dict[str, list[str]] = {}
         self._last: list[str] | None = None
+        self._parts: list[str] = []  # continuation lines of the last value, joined on the next read
+        self.last_tag: str | None = None  # the last tag read (truncation checks compare it across records)
+
+    @property
+    def tags(self) -> dict[str, list[str]]:
+        """Tag -> values (continuation lines joined to their value with newlines)."""
+        self._flush()
+        return self._tags
+
+    def _flush(self) -> None:
+        if self._parts and self._last is not None:
+            head = self._last[-1]
+            self._last[-1] = "\n".join([head, *self._parts] if head else self._parts)
+        self._parts = []
 
     def add(self, tag: str, value: str) -> None:
-        values = self.tags.get(tag)
+        self._flush()
+        values = self._tags.get(tag)
         if values is None:
-            values = self.tags[tag] = []
+            values = self._tags[tag] = []
         values.append(value)
         self._last = values
+        self.last_tag = tag
 
     def cont(self, text: str) -> None:
         if not text:
@@ -45,7 +98,7 @@ class TaggedRecord:
         if self._last is None:
             self.add("", text)
         else:
-            self._last[-1] = f"{self._last[-1]}\n{text}" if self._last[-1] else text
+            self._parts.append(text)  # a list, not string concatenation: 100k wrapped lines stay linear
 
     def get(self, *tags: str) -> str | None:
         """The first non-empty value of the first tag (in order) that has one."""
@@ -78,22 +131,26 @@ def iter_lines(text: str) -> Iterator[str]:
 
 
 def split_blocks(
-    path: Path,
     text: str,
     tag_of: Callable[[str], tuple[str, str] | None],
     continues: Callable[[str], bool],
     expected: str,
+    bad: BadEntries,
 ) -> list[TaggedRecord]:
     """Blank-line separated records of tag lines (MEDLINE, EndNote tagged).
 
     ``tag_of(line)`` gives ``(tag, value)`` for a tag line; an untagged line continues the last field
-    when ``continues(line)``, otherwise it is an ``ImportFormatError`` naming the line.
+    when ``continues(line)``, otherwise ``bad`` is told (an error naming the line, or with skip_bad the
+    block up to the next blank line is left out).
     """
     records: list[TaggedRecord] = []
     cur: TaggedRecord | None = None
+    skipping = False  # inside a bad block: ignored up to the next blank line
     for n, line in enumerate(iter_lines(text), 1):
         if not line.strip():
-            cur = None
+            cur, skipping = None, False
+            continue
+        if skipping:
             continue
         tagged = tag_of(line)
         if tagged:
@@ -104,12 +161,31 @@ def split_blocks(
         elif cur is not None and continues(line):
             cur.cont(line.strip())
         elif cur is None:
-            raise ImportFormatError(str(path), n, f"expected {expected}, found '{line[:60]}'")
+            bad(n, f"expected {expected}, found {quote(line)}")
+            skipping = True
         else:
-            raise ImportFormatError(
-                str(path), n, f"line is neither a tag nor an indented continuation: '{line[:60]}'"
-            )
+            bad(n, f"line is neither a tag nor an indented continuation: {quote(line)}")
+            records.pop()  # the record this line is in is left out whole
+            cur, skipping = None, True
     return records
+
+
+def truncation_warning(records: list[TaggedRecord], text: str) -> str | None:
+    """A warning when the last record looks cut off (formats with no end-of-record marker).
+
+    The other records show what a whole one looks like: when they all end with the same tag (PubMed
+    writes ``SO`` last) and the last record does not, the export was probably truncated (an interrupted
+    download). Missing tags alone prove nothing (real PubMed records differ in DCOM, PL ...).
+    """
+    if len(records) < 2:
+        return None
+    *whole, last = records
+    ends = {r.last_tag for r in whole}
+    if len(ends) != 1 or last.last_tag in ends:
+        return None
+    end = "" if text.endswith("\n\n") else "; the file ends without a blank line"
+    end = "; the file ends mid-line" if not text.endswith("\n") else end
+    return f"last record (line {last.line}) may be cut off: it does not end with a {next(iter(ends))} line like the others{end}"
 
 
 def lines_of(value: str | None) -> list[str]:

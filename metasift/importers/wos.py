@@ -11,63 +11,59 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from metasift.errors import ImportFormatError
 from metasift.importers.normalize import build_record, norm_pages, record_warnings, split_list
-from metasift.importers.tagged import Parsed, TaggedRecord, iter_lines
+from metasift.importers.tagged import BadEntries, Parsed, TaggedRecord, iter_lines, quote
 from metasift.records import Record
 
 _TAG = re.compile(r"([A-Z][A-Z0-9])(?: |$)")  # the value is the rest of the line
 _FILE_TAGS = {"FN", "VR", "EF"}
 
 
-def split_wos(path: Path, text: str) -> list[TaggedRecord]:
-    """Records with their start lines; anything outside ``PT``...``ER`` but file headers is an error."""
+def split_wos(path: Path, text: str, bad: BadEntries | None = None) -> list[TaggedRecord]:
+    """Records with their start lines; anything outside ``PT``...``ER`` but file headers is bad."""
+    bad = bad or BadEntries(path, skip_bad=False)
     records: list[TaggedRecord] = []
     cur: TaggedRecord | None = None
-    where = str(path)
     for n, line in enumerate(iter_lines(text), 1):
         if not line.strip():
             continue
         if line.startswith(" "):
             if cur is None:
-                raise ImportFormatError(
-                    where, n, f"continuation line outside a record: '{line.strip()[:60]}'"
-                )
-            cur.cont(line.strip())
+                bad(n, f"continuation line outside a record: {quote(line)}")
+            else:
+                cur.cont(line.strip())
             continue
         match = _TAG.match(line.rstrip())
         if not match:
-            raise ImportFormatError(
-                where, n, f"expected a two-letter Web of Science tag, found '{line[:60]}'"
-            )
+            bad(n, f"expected a two-letter Web of Science tag, found {quote(line)}")
+            continue
         tag, value = match.group(1), line[match.end() :].strip()
         if tag == "PT":
             if cur is not None:
-                raise ImportFormatError(
-                    where, cur.line, f"record is not closed by ER before the next PT at line {n}"
-                )
+                bad(cur.line, f"record is not closed by ER before the next PT at line {n}")
             cur = TaggedRecord(n)
             cur.add(tag, value)
         elif tag == "ER":
             if cur is None:
-                raise ImportFormatError(where, n, "ER without a PT line opening the record")
-            records.append(cur)
-            cur = None
+                bad(n, "ER without a PT line opening the record")
+            else:
+                records.append(cur)
+                cur = None
         elif cur is not None:
             if tag in ("FN", "EF"):
-                raise ImportFormatError(
-                    where, cur.line, f"record is not closed by ER before {tag} at line {n}"
-                )
-            cur.add(tag, value)
+                bad(cur.line, f"record is not closed by ER before {tag} at line {n}")
+                cur = None
+            else:
+                cur.add(tag, value)
         elif tag not in _FILE_TAGS:
-            what = (
+            bad(
+                n,
                 "text before the first PT"
                 if not records
-                else f"{tag} line outside a record (missing PT line?)"
+                else f"{tag} line outside a record (missing PT line?)",
             )
-            raise ImportFormatError(where, n, what)
     if cur is not None:
-        raise ImportFormatError(where, cur.line, "record is not closed by ER (end of file reached)")
+        bad(cur.line, "record is not closed by ER (end of file reached: the file may be cut off)")
     return records
 
 
@@ -106,7 +102,8 @@ def to_record(rec: TaggedRecord) -> Record:
     return build_record(raw=rec.raw(), line=rec.line, **fields(rec))
 
 
-def parse(path: Path, text: str) -> Parsed:
+def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
     """Parse a WoS plain-text export (raises ``ImportFormatError`` with the offending line)."""
-    records = [to_record(r) for r in split_wos(path, text)]
-    return Parsed(records, "wos", record_warnings(records))
+    bad = BadEntries(path, skip_bad)
+    records = [to_record(r) for r in split_wos(path, text, bad)]
+    return Parsed(records, "wos", record_warnings(records), bad.listed())

@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from metasift.config import CONFIG_NAME, STORE_NAME, load_protocol
 from metasift.errors import ProjectError
 from metasift.store import schema as t
-from metasift.store.db import make_engine, sqlite_url
+from metasift.store.db import (
+    BACKUP_DIR,
+    damaged_store,
+    is_damage,
+    latest_backup,
+    make_engine,
+    sqlite_path,
+    sqlite_url,
+)
 from metasift.store.migrations import migrate
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def missing_store_message(project: Path, path: Path) -> str:
+    """What to do when review.toml is there but the SQLite store is not: ``init`` creates an empty store
+    and keeps review.toml; a backup, if any, holds the data."""
+    backup = latest_backup(path)
+    restore = f" — or restore the latest backup: cp {backup} {path}" if backup else \
+        f" (no backup in {path.parent / BACKUP_DIR})"
+    return (f"{path}: store missing — `metasift init {project}` creates an empty store and keeps "
+            f"{CONFIG_NAME}{restore}")
 
 
 class StoreBase:
@@ -51,14 +71,21 @@ class StoreBase:
     # -- opening --------------------------------------------------------------------------------
     @classmethod
     def open(cls, project: Path, *, create: bool = False) -> "Self":
-        """Open (and migrate) the store of the project in ``project``."""
+        """Open (and migrate) the store of the project in ``project``.
+
+        A missing or empty SQLite file is refused unless ``create``: creating it silently would hide a
+        lost store behind an empty one."""
         project = Path(project)
         if not (project / CONFIG_NAME).exists():
             raise ProjectError(f"{project}: no {CONFIG_NAME} here — run `metasift init {project}` "
                                "or pass --project DIR")
         url = load_protocol(project).store.url or sqlite_url(project / STORE_NAME)
-        if url.startswith("sqlite") and not create and not (project / STORE_NAME).exists():
-            raise ProjectError(f"{project / STORE_NAME}: store missing — run `metasift init {project}`")
+        path = sqlite_path(url)
+        if path is not None and not create:
+            if not path.exists():
+                raise ProjectError(missing_store_message(project, path))
+            if path.stat().st_size == 0:
+                raise damaged_store(path, "file is empty (0 bytes)")
         return cls.from_url(url, project)
 
     @classmethod
@@ -67,6 +94,58 @@ class StoreBase:
         with store.engine.begin() as conn:
             migrate(conn)
         return store
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The store's SQLite file; None for a server database (PostgreSQL)."""
+        return sqlite_path(self.engine.url.render_as_string(hide_password=False))
+
+    # -- backups ------------------------------------------------------------------------------
+    def backup(self, dest: Path, *, actor: str = "metasift") -> dict[str, Any]:
+        """Write a consistent copy of the store to ``dest`` with SQLite's online backup API, check the copy
+        (``PRAGMA integrity_check``) and record a ``backup`` event; return what was written.
+
+        The copy is made from one read snapshot, so writers in other processes may go on meanwhile; it is
+        written to a temporary name and renamed, so ``dest`` is never a half-written file."""
+        source = self.sqlite_file
+        if source is None:
+            raise ProjectError(f"{self.engine.url.render_as_string()}: `metasift backup` copies SQLite "
+                               "stores only; back up a PostgreSQL store with pg_dump")
+        dest = Path(dest)
+        if dest.exists():
+            raise ProjectError(f"{dest}: already exists; choose another --out")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(dest.name + ".partial")
+        src = sqlite3.connect(source, timeout=30)
+        try:
+            out = sqlite3.connect(partial)
+            try:
+                src.backup(out)  # all pages in one step: one consistent snapshot
+                check = out.execute("PRAGMA integrity_check").fetchone()[0]
+            finally:
+                out.close()
+        except BaseException as exc:
+            partial.unlink(missing_ok=True)
+            if is_damage(exc):
+                raise damaged_store(source) from exc
+            raise
+        finally:
+            src.close()
+        if check != "ok":
+            partial.unlink(missing_ok=True)
+            raise damaged_store(source, check)
+        os.replace(partial, dest)
+        info = {"path": str(dest.resolve()), "bytes": dest.stat().st_size, "integrity_check": check}
+        with self.write() as conn:
+            self.log_event(conn, "backup", actor_kind="human", actor=actor, payload=info)
+        return info
+
+    def last_backup(self) -> dict[str, Any] | None:
+        """The latest ``backup`` event (``at`` plus its payload), or None when no backup was ever made."""
+        with self.read() as conn:
+            row = conn.execute(select(t.events.c.at, t.events.c.payload).where(t.events.c.action == "backup")
+                               .order_by(t.events.c.id.desc()).limit(1)).first()
+        return {"at": row.at, **(row.payload or {})} if row else None
 
     def close(self) -> None:
         self.engine.dispose()

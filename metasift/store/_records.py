@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, func, select, update
+from sqlalchemy import Column, Connection, MetaData, Table, Text, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from metasift.errors import MetasiftError, ProjectError
 from metasift.records import Record
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, as_dicts, now
@@ -23,39 +25,139 @@ _RECORDS_BULK = Table("records", MetaData(), *(Column(c.name, Text if c.name in 
                                                       primary_key=c.primary_key) for c in t.records.columns))
 
 
+class AlreadyImported(MetasiftError):
+    """A file with this content is in the store already (``batch``: its import_batches row)."""
+
+    def __init__(self, batch: dict[str, Any]) -> None:
+        self.batch = batch
+        super().__init__(f"{batch['filename']}: already imported as batch {batch['id']}")
+
+
+def _batch_by_hash(conn: Connection, sha256: str) -> dict[str, Any] | None:
+    row = conn.execute(select(t.import_batches).where(t.import_batches.c.sha256 == sha256)).first()
+    return dict(row._mapping) if row else None
+
+
+# What may hang off a record, and how to say it: (table, what it is, plural).
+_DOWNSTREAM = ((t.decisions, "decision"), (t.routes, "screening route"), (t.rankings, "ranker score"),
+               (t.fulltexts, "full text"), (t.extractions, "extracted value"),
+               (t.rob_assessments, "risk-of-bias judgement"))
+
+
+def _dependents(conn: Connection, record_ids: Any) -> list[str]:
+    """What downstream rows refer to the given records, one phrase per kind with a few record ids."""
+    found: list[str] = []
+    for table, what in _DOWNSTREAM:
+        rows = conn.execute(select(table.c.record_id, func.count()).where(table.c.record_id.in_(record_ids))
+                            .group_by(table.c.record_id).order_by(table.c.record_id)).all()
+        if rows:
+            found.append(_phrase(sum(n for _, n in rows), what, [rid for rid, _ in rows]))
+    o = t.dedup_overrides
+    rows = conn.execute(select(o.c.record_a, o.c.record_b).where(
+        o.c.record_a.in_(record_ids) | o.c.record_b.in_(record_ids))).all()
+    if rows:
+        found.append(_phrase(len(rows), "dedup verdict", sorted({rid for row in rows for rid in row})))
+    return found
+
+
+def _phrase(n: int, what: str, record_ids: list[int], shown: int = 8) -> str:
+    ids = ", ".join(map(str, record_ids[:shown])) + (f" and {len(record_ids) - shown} more"
+                                                     if len(record_ids) > shown else "")
+    return f"{n} {what}{'s' if n != 1 else ''} on record{'s' if len(record_ids) != 1 else ''} {ids}"
+
+
 class RecordsRepo(StoreBase):
     # -- imports ------------------------------------------------------------------------------
     def batch_by_hash(self, sha256: str) -> dict[str, Any] | None:
         with self.read() as conn:
-            row = conn.execute(select(t.import_batches).where(t.import_batches.c.sha256 == sha256)).first()
-        return dict(row._mapping) if row else None
+            return _batch_by_hash(conn, sha256)
 
     def add_import(self, *, path: Path, sha256: str, source: str, fmt: str, layout: str | None,
                    encoding: str | None, warnings: list[str], records: Sequence[Record],
                    actor: str = "metasift") -> int:
-        """Store one imported file and all its records in a single transaction; return the batch id."""
-        with self.write() as conn:
-            batch_id = conn.execute(t.import_batches.insert().values(
-                path=str(path), filename=path.name, source=source, format=fmt, layout=layout,
-                encoding=encoding, sha256=sha256, n_records=len(records), warnings=warnings,
-                imported_at=now(), imported_by=actor)).inserted_primary_key[0]
-            dump = json.JSONEncoder(ensure_ascii=False, default=str).encode
-            rows = [{**{f: getattr(rec, f) for f in RECORD_FIELDS}, "batch_id": batch_id, "position": i,
-                     "source_line": rec.line, "raw": rec.raw, "is_primary": True}
-                    for i, rec in enumerate(records)]
-            for row in rows:  # JSON encoded here once: the bulk insert below binds plain text (much faster)
-                for key in _JSON_FIELDS:
-                    row[key] = None if row[key] is None else dump(row[key])
-            for start in range(0, len(rows), 5000):
-                conn.execute(_RECORDS_BULK.insert(), rows[start:start + 5000])
-            self.log_event(conn, "import", actor_kind="human", actor=actor, entity="import_batch",
-                           entity_id=batch_id, payload={"path": str(path), "source": source, "format": fmt,
-                                                        "n_records": len(records), "sha256": sha256})
+        """Store one imported file and all its records in a single transaction; return the batch id.
+
+        Raises ``AlreadyImported`` (nothing written) when a file with this sha256 is in the store, including
+        one another process committed after the caller's own check: the check is repeated inside the write
+        lock, and the unique constraint on sha256 is the last word (PostgreSQL takes no lock up front)."""
+        try:
+            with self.write() as conn:
+                seen = _batch_by_hash(conn, sha256)
+                if seen:
+                    raise AlreadyImported(seen)
+                batch_id = self._insert_batch(conn, path=path, sha256=sha256, source=source, fmt=fmt,
+                                              layout=layout, encoding=encoding, warnings=warnings,
+                                              records=records, actor=actor)
+        except IntegrityError as exc:
+            seen = self.batch_by_hash(sha256)
+            if seen is None:
+                raise
+            raise AlreadyImported(seen) from exc
+        return batch_id
+
+    def _insert_batch(self, conn: Connection, *, path: Path, sha256: str, source: str, fmt: str,
+                      layout: str | None, encoding: str | None, warnings: list[str],
+                      records: Sequence[Record], actor: str) -> int:
+        """The rows of one import inside ``conn``: the batch, its records (bulk, pre-encoded), the event."""
+        batch_id = conn.execute(t.import_batches.insert().values(
+            path=str(path), filename=path.name, source=source, format=fmt, layout=layout,
+            encoding=encoding, sha256=sha256, n_records=len(records), warnings=warnings,
+            imported_at=now(), imported_by=actor)).inserted_primary_key[0]
+        dump = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        rows = [{**{f: getattr(rec, f) for f in RECORD_FIELDS}, "batch_id": batch_id, "position": i,
+                 "source_line": rec.line, "raw": rec.raw, "is_primary": True}
+                for i, rec in enumerate(records)]
+        for row in rows:  # JSON encoded here once: the bulk insert below binds plain text (much faster)
+            for key in _JSON_FIELDS:
+                row[key] = None if row[key] is None else dump(row[key])
+        for start in range(0, len(rows), 5000):
+            conn.execute(_RECORDS_BULK.insert(), rows[start:start + 5000])
+        self.log_event(conn, "import", actor_kind="human", actor=actor, entity="import_batch",
+                       entity_id=batch_id, payload={"path": str(path), "source": source, "format": fmt,
+                                                    "n_records": len(records), "sha256": sha256})
         return batch_id
 
     def batches(self) -> list[dict[str, Any]]:
         with self.read() as conn:
             return as_dicts(conn.execute(select(t.import_batches).order_by(t.import_batches.c.id)))
+
+    def batch(self, batch_id: int) -> dict[str, Any] | None:
+        with self.read() as conn:
+            row = conn.execute(select(t.import_batches).where(t.import_batches.c.id == batch_id)).first()
+        return dict(row._mapping) if row else None
+
+    def remove_batch(self, batch_id: int, *, actor: str) -> dict[str, Any]:
+        """Remove one imported file and its records, in one transaction with a ``import_removed`` event.
+
+        Refused (``ProjectError``, nothing changed) while anything downstream hangs off its records: a
+        decision (retracted ones too: they are the audit trail), a route or ranking from screening, a
+        full text, an extraction, a risk-of-bias judgement or a human dedup verdict. Duplicate clusters
+        touching the batch are dissolved (their other members become unclustered primaries): they are
+        recomputed by the next ``dedup``. Returns the batch row plus ``clusters_dissolved``."""
+        r = t.records
+        with self.write() as conn:
+            batch = conn.execute(select(t.import_batches).where(t.import_batches.c.id == batch_id)).first()
+            if batch is None:
+                raise ProjectError(f"no import batch {batch_id} (see `metasift import --list`)")
+            batch = dict(batch._mapping)
+            mine = select(r.c.id).where(r.c.batch_id == batch_id)
+            blockers = _dependents(conn, mine)
+            if blockers:
+                raise ProjectError(f"batch {batch_id} ({batch['filename']}) is not removed: "
+                                   + "; ".join(blockers))
+            touched = select(r.c.cluster_id).where(r.c.batch_id == batch_id, r.c.cluster_id.is_not(None))
+            cluster_ids = list(conn.execute(touched.distinct()).scalars())
+            if cluster_ids:
+                conn.execute(update(r).where(r.c.cluster_id.in_(cluster_ids)).values(cluster_id=None,
+                                                                                   is_primary=True))
+                conn.execute(t.clusters.delete().where(t.clusters.c.id.in_(cluster_ids)))
+            removed = conn.execute(r.delete().where(r.c.batch_id == batch_id)).rowcount
+            conn.execute(t.import_batches.delete().where(t.import_batches.c.id == batch_id))
+            self.log_event(conn, "import_removed", actor_kind="human", actor=actor, entity="import_batch",
+                           entity_id=batch_id, payload={"path": batch["path"], "sha256": batch["sha256"],
+                                                        "source": batch["source"], "n_records": removed,
+                                                        "clusters_dissolved": len(cluster_ids)})
+        return {**batch, "n_records": removed, "clusters_dissolved": len(cluster_ids)}
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self) -> tuple[list[int], list[Record]]:

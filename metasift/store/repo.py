@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from metasift.store._base import StoreBase, now
 from metasift.store._fulltext import FulltextRepo
-from metasift.store._records import RECORD_FIELDS, RecordsRepo
+from metasift.store._records import RECORD_FIELDS, AlreadyImported, RecordsRepo
 from metasift.store._rob import RobRepo
 from metasift.store._screening import ScreeningRepo
 
-__all__ = ["Store", "RECORD_FIELDS", "now"]
+__all__ = ["RECORD_FIELDS", "AlreadyImported", "Store", "now"]
 
 
 class Store(RecordsRepo, ScreeningRepo, FulltextRepo, RobRepo, StoreBase):
