@@ -63,13 +63,20 @@ def words_from_chars(chars: list[Char | None]) -> list[Word]:
             last = cur[-1]
             size = max(last.size, c.size, 1.0)
             ligature = abs(c.x0 - last.x0) < 0.05 * size and abs(c.x1 - last.x1) < 0.05 * size  # "ff" → f, f
-            if not ligature and (abs(c.base - last.base) > 0.25 * size
-                                 or not 0.85 <= c.size / max(last.size, 0.1) <= 1.18
+            if not ligature and (abs(c.base - last.base) > 0.25 * size or not same_size(c.size, last.size)
                                  or c.x0 - last.x1 > 0.2 * size or c.x0 < last.x1 - 0.6 * size):
                 close()
         cur.append(c)
     close()
     return words
+
+
+def same_size(size: float, other: float) -> bool:
+    """Whether two type sizes belong to one run of text (within -15% / +18% of ``other``).
+
+    Total over any size: a damaged or invisible-text PDF gives glyphs of size 0, which must not divide
+    (``other`` counts as at least 0.1 pt)."""
+    return 0.85 <= size / max(other, 0.1) <= 1.18
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -78,8 +85,7 @@ def group_lines(words: list[Word]) -> list[Line]:
     for word in sorted(words, key=lambda w: (w.base, w.x0)):
         for line in reversed(lines[-6:]):  # the open lines: same baseline band, same type size
             head = line[0]
-            same_size = 0.85 <= word.size / head.size <= 1.18
-            if word.base - head.base <= 0.2 * max(word.size, head.size) and same_size:
+            if word.base - head.base <= 0.2 * max(word.size, head.size) and same_size(word.size, head.size):
                 line.append(word)
                 break
         else:

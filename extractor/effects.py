@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from analysis.effect_sizes import InvalidInput, smd
 from extractor.outcomes import match_outcome
 from metasift.config import OutcomeSpec
-from metasift.report.rob import study_label
+from metasift.records import study_label
 from metasift.store import Store
 from metasift.store._screening import COUNTED, as_include
 

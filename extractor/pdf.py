@@ -4,14 +4,20 @@ Characters come from PDFium (``pypdfium2``, which pdfplumber already depends on)
 faster than pdfminer on journal PDFs with heavy figures, and it gives each glyph's baseline origin,
 which keeps symbol-font glyphs ("=", "−", "±") on their line. Rotated text (a journal's vertical
 sidebar) is dropped; a page whose text mostly runs sideways is read in its own frame. Geometry is in
-``_layout``. A PDF without a text layer, an encrypted or a truncated one raises ``PdfError`` with a
-clear status, so the caller can mark it for a human and go on.
+``_layout``. A PDF without a text layer, an encrypted, a truncated or a damaged one raises ``PdfError``
+with a clear status, so the caller can mark it for a human and go on; a path that is not a regular file
+(a directory, a FIFO, a device) is refused before it is opened, so reading never blocks on it. Glyphs
+PDFium reports with no size or no finite position (a damaged content stream, invisible text) are not
+drawn, so they are not read.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import math
+import os
+import stat
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +26,8 @@ from pathlib import Path
 from extractor._layout import Char, Line, Word, group_lines, join_words, reading_order, words_from_chars
 from metasift.errors import MetasiftError
 
-__all__ = ["Page", "PdfDocument", "PdfError", "Word", "page_text", "read_pdf"]
+__all__ = ["Page", "PdfDocument", "PdfError", "Word", "check_regular_file", "page_text", "read_pdf",
+           "read_regular"]
 
 # PDFium's private codes: 0x02 is a hyphen it found at a line end; the others carry no text.
 _CHAR_MAP = {0x02: "-", 0xAD: "", 0x01: "", 0x200B: "", 0xFEFF: "", 0x2002: " ", 0x2003: " ", 0x2009: " ",
@@ -28,12 +35,13 @@ _CHAR_MAP = {0x02: "-", 0xAD: "", 0x01: "", 0x200B: "", 0xFEFF: "", 0x2002: " ",
 
 
 class PdfError(MetasiftError):
-    """A PDF we cannot read; ``status`` is one of no_text, encrypted, broken."""
+    """A PDF we cannot read; ``status`` is one of no_text, encrypted, broken, or not_a_file (a directory,
+    FIFO, device or dangling symlink: nothing to mark for a human, only to skip)."""
 
     exit_code = 7
 
     def __init__(self, path: Path | str, status: str, what: str) -> None:
-        self.path, self.status = str(path), status
+        self.path, self.status, self.what = str(path), status, what
         super().__init__(f"{path}: {what}")
 
 
@@ -95,6 +103,9 @@ def _page_chars(page) -> tuple[list[Char | None], float]:
         raw.FPDFText_GetLooseCharBox(tp, i, box)
         scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
         size = raw.FPDFText_GetFontSize(tp, i) * scale
+        if not _drawn(size, x.value, y.value, box.left, box.right, box.bottom, box.top):
+            raw_chars.append(None)  # ends the word it would have joined
+            continue
         turn = round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) % 4
         raw_chars.append((text, (box.left, box.right, box.bottom, box.top), x.value, y.value, size, turn))
     textpage.close()
@@ -118,9 +129,48 @@ def _page_chars(page) -> tuple[list[Char | None], float]:
     return out, (height if frame % 2 else width)
 
 
+def _drawn(size: float, *coords: float) -> bool:
+    """Whether a glyph is drawn: a positive finite size and finite coordinates (a damaged stream or a
+    zero text matrix gives glyphs of size 0, which the layout must not see)."""
+    return math.isfinite(size) and size > 0 and all(math.isfinite(c) for c in coords)
+
+
 def _across(x: float, y: float, frame: int, width: float) -> float:
     """Top-down position of a baseline in a rotated frame (1: text runs up, 2: upside down, 3: runs down)."""
     return {1: x, 2: y, 3: width - x}[frame]
+
+
+def check_regular_file(path: Path) -> None:
+    """Raise ``PdfError`` (status ``not_a_file``) unless ``path``, its symlink followed, is a regular file.
+
+    Checked with ``stat`` before anything opens the path: opening a FIFO blocks forever, a directory or a
+    device is no PDF, and a dangling symlink or a symlink loop cannot be read."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        why = "a symlink to a missing file" if path.is_symlink() else "file not found"
+        raise PdfError(path, "not_a_file", why) from None
+    except OSError as exc:
+        why = "a symlink loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror or exc})"
+        raise PdfError(path, "not_a_file", why) from None
+    if stat.S_ISDIR(mode):
+        raise PdfError(path, "not_a_file", "a directory, not a PDF file")
+    if not stat.S_ISREG(mode):
+        raise PdfError(path, "not_a_file", "not a regular file (a FIFO, socket or device)")
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, opened non-blocking and checked again on the open descriptor (the
+    path may have been swapped for a FIFO since ``check_regular_file`` looked)."""
+    check_regular_file(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise PdfError(path, "not_a_file", f"cannot be opened ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PdfError(path, "not_a_file", "not a regular file (a FIFO, socket or device)")
+        return fh.read()
 
 
 def read_pdf(path: str | Path, *, tables: bool = False) -> PdfDocument:
@@ -128,8 +178,7 @@ def read_pdf(path: str | Path, *, tables: bool = False) -> PdfDocument:
     import pypdfium2 as pdfium
 
     path = Path(path)
-    if not path.exists():
-        raise PdfError(path, "broken", "file not found")
+    check_regular_file(path)
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
@@ -164,7 +213,13 @@ def read_pdf(path: str | Path, *, tables: bool = False) -> PdfDocument:
 def _with_tables(path: Path, pages: list[Page]) -> list[Page]:
     """pdfplumber's ruled-table cells per page (slower; only when asked)."""
     import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+    from pdfplumber.utils.exceptions import PdfminerException
 
-    with pdfplumber.open(path) as pdf:
-        return [Page(p.number, p.text, p.lines, pdf.pages[p.number - 1].extract_tables(), p.rows, p.width)
-                for p in pages]
+    try:
+        with pdfplumber.open(path) as pdf:
+            return [Page(p.number, p.text, p.lines, pdf.pages[p.number - 1].extract_tables(), p.rows, p.width)
+                    for p in pages]
+    except (PdfminerException, PSException, PDFSyntaxError) as exc:
+        raise PdfError(path, "broken", f"its tables cannot be read ({exc}); it may be damaged") from None

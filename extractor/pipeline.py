@@ -1,12 +1,17 @@
 """Full texts in a project: attach PDFs to records, extract values into the store, read them back.
 
 I/O edge of the extractor: pure parts live in ``pdf``, ``rules``, ``checks`` and ``eligibility``.
-One bad PDF never stops a batch: it is marked (no_text / encrypted / broken) for a human.
+One bad PDF never stops a batch: it is marked (no_text / encrypted / broken) for a human, and an entry
+that is no PDF file at all (a directory, a FIFO, a dangling symlink named ``*.pdf``) is reported and
+skipped. Attached PDFs are copied into the project (``fulltext/``, named by content hash) and stored by
+project-relative path, so the project folder can move; rows of older projects that hold absolute paths
+are still read, and copied in on the next attach.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,25 +22,75 @@ from rapidfuzz import fuzz
 
 from extractor.checks import check_extraction
 from extractor.crosscheck import CrossCheck, store_rows
-from extractor.pdf import PdfDocument, PdfError, read_pdf
+from extractor.pdf import PdfDocument, PdfError, check_regular_file, read_pdf, read_regular
 from extractor.rules import extract
 from extractor.schema import ExtractionResult
+from metasift.errors import ProjectError
 from metasift.store import Store
 
-DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.I)
+DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
 TITLE_MATCH_MIN = 90.0
+
+
+FULLTEXT_DIR = "fulltext"  # the project's copies of attached PDFs, named by content hash
+_STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
 class AttachReport:
+    """What one ``fulltext attach`` did with each file it looked at (one line each for the user)."""
+
     attached: list[dict[str, Any]] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     unreadable: list[dict[str, Any]] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # not a PDF file at all: {"path", "why"}
+    copied_in: list[dict[str, Any]] = field(default_factory=list)  # earlier absolute-path rows now in the project
+    outside: list[dict[str, Any]] = field(default_factory=list)  # earlier rows whose file cannot be copied in
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def pdf_entries(directory: Path) -> tuple[list[Path], list[dict[str, str]]]:
+    """The regular files in ``directory`` whose name ends in .pdf (any case), sorted; and every other
+    entry named like a PDF with why it is skipped. Nothing is opened here, so a FIFO cannot block."""
+    files: list[Path] = []
+    skipped: list[dict[str, str]] = []
+    for path in sorted(directory.iterdir(), key=lambda p: p.name):
+        if not path.name.lower().endswith(".pdf"):
+            continue
+        try:
+            check_regular_file(path)
+        except PdfError as exc:
+            skipped.append({"path": str(path), "why": exc.what})
+            continue
+        files.append(path)
+    return files, skipped
+
+
+def stored_name(sha: str, source: Path) -> str:
+    """Project-relative path of a full text's copy: ``fulltext/ab/<sha256>-<stem>.pdf``. The content hash
+    makes it unique and lets a second attach of the same bytes reuse it; the source's stem (made safe,
+    shortened) keeps the folder readable for people."""
+    stem = _STEM_UNSAFE.sub("_", source.stem).strip("._")[:60]
+    name = f"{sha}-{stem}.pdf" if stem else f"{sha}.pdf"
+    return f"{FULLTEXT_DIR}/{sha[:2]}/{name}"
+
+
+def copy_in(root: Path, relative: str, data: bytes) -> None:
+    """Write ``data`` to ``root / relative`` unless an equal copy is there (write to a temporary name, then
+    rename: a crash never leaves a half-written PDF under a content-hash name)."""
+    target = root / relative
+    if target.is_file() and target.stat().st_size == len(data):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def _project_root(store: Store) -> Path:
+    if store.project is None:
+        raise ProjectError("full texts are copied into the project folder: open the store with Store.open(DIR)")
+    return Path(store.project).absolute()
 
 
 def _dois(doc: PdfDocument) -> set[str]:
@@ -61,32 +116,99 @@ def match_record(doc: PdfDocument, records: list[dict[str, Any]]) -> tuple[int, 
     return best
 
 
-def attach_directory(store: Store, directory: Path, record_ids: Iterable[int]) -> AttachReport:
-    """Match every PDF in ``directory`` to one of ``record_ids`` and store the link."""
+def attach_paths(store: Store, target: Path, record_ids: Iterable[int], *, record_id: int | None = None
+                 ) -> AttachReport:
+    """Attach ``target`` (a folder of PDFs, or one PDF) to the records it reports, copying each into the
+    project by content hash. ``record_id`` attaches one file to that record without matching (and keeps
+    an unreadable one there, marked for a human). In a folder, odd entries are reported and skipped,
+    never fatal; a single file that is no regular file is the run's ``PdfError``. Earlier full texts
+    stored by absolute path are copied in on the way."""
+    root = _project_root(store)
+    if record_id is not None and store.record(record_id) is None:
+        raise ProjectError(f"--record {record_id}: no record with that id (see `metasift export`)")
+    single = not target.is_dir()
+    if record_id is not None and not single:
+        raise ProjectError(f"{target}: --record attaches one PDF file, not a folder")
+    if single:
+        check_regular_file(target)
+    report = AttachReport()
+    _copy_in_earlier(store, root, report)
+    files, report.skipped = ([target], []) if single else pdf_entries(target)
     wanted = set(record_ids)
     records = [r for r in store.records_table(primary_only=True) if r["id"] in wanted]
-    known = {(f["record_id"], f["sha256"]) for f in store.fulltexts()}
-    report = AttachReport()
-    for pdf in sorted(directory.glob("*.pdf")):
-        sha = _sha256(pdf)
+    for pdf in files:
         try:
-            doc = read_pdf(pdf)
-        except PdfError as exc:
-            report.unreadable.append({"path": str(pdf), "status": exc.status, "message": str(exc)})
-            continue
-        match = match_record(doc, records)
+            _attach_one(store, root, pdf, records, report, record_id=record_id)
+        except PdfError as exc:  # replaced by a FIFO or removed since it was listed
+            if single:
+                raise
+            report.skipped.append({"path": str(pdf), "why": exc.what})
+    return report
+
+
+def attach_directory(store: Store, directory: Path, record_ids: Iterable[int]) -> AttachReport:
+    """Match every PDF in ``directory`` to one of ``record_ids`` and store the link (see ``attach_paths``)."""
+    return attach_paths(store, directory, record_ids)
+
+
+def _attach_one(store: Store, root: Path, pdf: Path, records: list[dict[str, Any]], report: AttachReport, *,
+                record_id: int | None) -> None:
+    """Hash, read, match, copy in and store one PDF; the outcome lands in ``report``."""
+    data = read_regular(pdf)
+    sha = hashlib.sha256(data).hexdigest()
+    stored = {f["sha256"]: f for f in store.fulltexts()}
+    earlier = stored.get(sha)
+    if earlier is not None and (record_id is None or record_id == earlier["record_id"]):
+        report.already.append(str(pdf))  # the same bytes are attached already: nothing to do
+        return
+    doc: PdfDocument | None = None
+    failure: PdfError | None = None
+    try:
+        doc = read_pdf(pdf)
+    except PdfError as exc:
+        failure = exc
+    if record_id is None:
+        if failure is not None:
+            report.unreadable.append({"path": str(pdf), "status": failure.status, "message": str(failure)})
+            return
+        match = match_record(doc, records) if doc is not None else None
         if match is None:
             report.unmatched.append(str(pdf))
-            continue
+            return
         record_id, how, score = match
-        if (record_id, sha) in known:
-            report.already.append(str(pdf))
+    else:
+        how, score = "manual", 100.0
+    relative = earlier["stored_path"] if earlier and not Path(earlier["stored_path"]).is_absolute() \
+        else stored_name(sha, pdf)
+    copy_in(root, relative, data)
+    fid = store.add_fulltext(record_id=record_id, path=relative, sha256=sha,
+                             n_pages=len(doc.pages) if doc else None, status=failure.status if failure else "ok",
+                             message=str(failure) if failure else None, matched_by=how, source=str(pdf))
+    report.attached.append({"fulltext_id": fid, "record_id": record_id, "path": str(pdf), "stored": relative,
+                            "sha256": sha, "matched_by": how, "score": score,
+                            "status": failure.status if failure else "ok"})
+
+
+def _copy_in_earlier(store: Store, root: Path, report: AttachReport) -> None:
+    """Copy full texts that earlier versions stored by absolute path into the project, so moving the
+    project folder no longer breaks them; a file that is gone or changed is reported and left as it is."""
+    for f in store.fulltexts():
+        if not Path(f["stored_path"]).is_absolute():
             continue
-        fid = store.add_fulltext(record_id=record_id, path=pdf.resolve(), sha256=sha, n_pages=len(doc.pages),
-                                 status="ok", message=None, matched_by=how)
-        report.attached.append({"fulltext_id": fid, "record_id": record_id, "path": str(pdf), "matched_by": how,
-                                "score": score})
-    return report
+        source = Path(f["stored_path"])
+        try:
+            data = read_regular(source)
+        except PdfError as exc:
+            report.outside.append({"fulltext_id": f["id"], "path": str(source), "why": exc.what})
+            continue
+        if hashlib.sha256(data).hexdigest() != f["sha256"]:
+            report.outside.append({"fulltext_id": f["id"], "path": str(source),
+                                   "why": "changed since it was attached (its sha256 differs)"})
+            continue
+        relative = stored_name(f["sha256"], source)
+        copy_in(root, relative, data)
+        store.move_fulltext(f["id"], relative, source=str(source))
+        report.copied_in.append({"fulltext_id": f["id"], "path": str(source), "stored": relative})
 
 
 def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[str, Any]]:
@@ -124,11 +246,13 @@ def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[st
 
 
 def open_fulltext(store: Store, fulltext: dict[str, Any]) -> tuple[PdfDocument | None, dict[str, Any] | None]:
-    """The attached PDF, or None and the summary saying why not (the full text is marked for a human)."""
+    """The attached PDF, or None and the summary saying why not. A PDF that cannot be read is marked for a
+    human; a file that is missing (or no regular file) is not marked, since it may come back."""
     try:
-        return read_pdf(fulltext["path"]), None
+        return read_pdf(fulltext["path"]), None  # Store.fulltexts() gives the path inside the project
     except PdfError as exc:
-        store.set_fulltext_status(fulltext["id"], exc.status, str(exc))
+        if exc.status != "not_a_file":
+            store.set_fulltext_status(fulltext["id"], exc.status, str(exc))
         return None, {"fulltext_id": fulltext["id"], "status": exc.status, "message": str(exc), "values": 0}
 
 

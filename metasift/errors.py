@@ -6,6 +6,7 @@
     │   (AlreadyImported, store._records: the same file imported by another process meanwhile)
     ├── ImportFormatError    a file we cannot parse (message is ``FILE:LINE: what``)
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
+    ├── PdfError             a full text that is not a readable PDF (extractor.pdf; exit 7)
     └── LLMError             the configured endpoint failed or answered garbage
         ├── EndpointError    gave up on the endpoint: calls in a row failed on every attempt (llm.client)
         ├── BudgetExceeded   max_cost would be passed (llm.cost)

@@ -46,3 +46,9 @@ class Record(BaseModel):
         fields = (self.title, self.abstract, self.year, self.journal, self.volume, self.issue,
                   self.pages, self.doi, self.pmid, self.issn)
         return sum(1 for f in fields if f) + (1 if self.authors else 0)
+
+
+def study_label(record: dict[str, Any]) -> str:
+    """"Family Year" from a record, the way forest plots and RoB tables name studies."""
+    first = (record.get("authors") or ["Anon"])[0]
+    return f"{first.split(',')[0].strip()} {record.get('year') or ''}".strip()

@@ -21,7 +21,7 @@ from metasift.llm import LLMSettings
 from metasift.llm.batch import run_batch
 from metasift.llm.client import describe_causes, error_cause
 from metasift.llm.cost import find_price
-from metasift.llm.screen import record_block, screen_record, screening_messages
+from screener.llm_call import record_block, screen_record, screening_messages
 from metasift.store import Store
 from metasift.templates import load_template
 

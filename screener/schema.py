@@ -69,7 +69,7 @@ class ScreeningAnswer(BaseModel):
     def quotes_found(self, record_text: str) -> dict[str, bool]:
         """Criterion id -> whether its quote is in the record: an empty quote is not found (it shows nothing).
 
-        ``record_text`` must be the text the model was shown (``metasift.llm.screen.record_block``): routing
+        ``record_text`` must be the text the model was shown (``screener.llm_call.record_block``): routing
         counts a ``not_met`` as evidence only when its quote is found there.
         """
         haystack = normalise_text(record_text)

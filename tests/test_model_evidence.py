@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from metasift.llm.screen import neutralise, record_block, screening_messages
+from screener.llm_call import neutralise, record_block, screening_messages
 from metasift.records import Record
 from metasift.store import Store
 from metasift.templates import load_template

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from metasift.cli._common import (JsonOption, ProjectOption, console, emit_json, err_console, info, project_dir,
-                                  warn)
+from metasift.cli._common import (
+    JsonOption,
+    ProjectOption,
+    console,
+    emit_json,
+    err_console,
+    info,
+    project_dir,
+    warn,
+)
 from metasift.csvsafe import LINE_END, safe_row
 from metasift.store import Store
 
@@ -25,7 +33,7 @@ BaseUrlOption = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
                                   "(default: the OpenAI API, which needs OPENAI_API_KEY).")
 
 
-def _require_endpoint(settings) -> None:  # noqa: ANN001
+def _require_endpoint(settings) -> None:
     from metasift.cli.screening import endpoint_configured
     from metasift.errors import LLMError
 
@@ -34,7 +42,7 @@ def _require_endpoint(settings) -> None:  # noqa: ANN001
                        f"other OpenAI-compatible server, or set {settings.api_key_env} for the OpenAI API")
 
 
-def _llm_check(doc, rule, model: str | None, base_url: str | None):  # noqa: ANN001, ANN202
+def _llm_check(doc, rule, model: str | None, base_url: str | None):
     """Ask the model about one PDF and cross-check its answer with the rule extractor's."""
     from extractor.llm_extract import extract_many, merge_with_rules
     from metasift.llm import LLMSettings
@@ -102,7 +110,7 @@ def extract_pdf(
         warn(w)
 
 
-def _print_doubts(check) -> None:  # noqa: ANN001
+def _print_doubts(check) -> None:
     """The merged values a human should look at, with each source's reading."""
     counts = check.counts()
     info(f"rule and model: {counts['agree']} agree, {counts['disagree']} disagree, {counts['rule_only']} rule "

@@ -5,7 +5,6 @@ from metasift.llm.client import DEFAULT_MEMORY, ExchangeHook, LLMClient, MethodM
 from metasift.llm.cost import Budget, BudgetExceeded, Price, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome
 from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
-from metasift.llm.screen import neutralise, record_block, screen_record, screening_messages
 from metasift.llm.settings import LLMSettings
 from metasift.llm.structured import METHODS, Method, extract_json, strict_schema
 
@@ -30,10 +29,6 @@ __all__ = [
     "extract_json",
     "find_price",
     "is_retryable_status",
-    "neutralise",
     "parse_retry_after",
-    "record_block",
-    "screen_record",
-    "screening_messages",
     "strict_schema",
 ]

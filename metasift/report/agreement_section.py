@@ -26,7 +26,7 @@ def _row(label: str, r: dict[str, Any]) -> dict[str, Any]:
 
 
 def agreement_rows(store: Store, protocol: Protocol, stage: str = "title_abstract") -> list[dict[str, Any]]:
-    from metasift.cli.review import agreement_report
+    from eval.agreement_report import agreement_report
 
     humans = [r.name for r in protocol.reviewers if r.role == "reviewer"]
     pairs = []

@@ -15,11 +15,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from metasift.config import Protocol
+from metasift.records import study_label
 from metasift.report.agreement_section import agreement_rows
 from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
 from metasift.report.data import evidence_rows, screening_paths, versions
 from metasift.report.prisma import draw_prisma, prisma_counts
-from metasift.report.rob import study_label, summary_plot, traffic_light_plot
+from metasift.report.rob import summary_plot, traffic_light_plot
 from metasift.store import Store
 from metasift.store import review_queue as rq
 

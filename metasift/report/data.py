@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from metasift import __version__
-from metasift.report.rob import study_label
+from metasift.records import study_label
 from metasift.store import Store
 
 

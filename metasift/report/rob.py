@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from metasift.errors import ImportFormatError
+from metasift.records import study_label
 
 DOMAINS = {"D1": "Randomisation process", "D2": "Deviations from intended interventions",
            "D3": "Missing outcome data", "D4": "Measurement of the outcome",
@@ -26,12 +27,6 @@ SYMBOLS = {"low": "+", "some_concerns": "−", "high": "×"}
 
 def normalise_judgement(text: str) -> str | None:
     return JUDGEMENTS.get(text.strip().lower())
-
-
-def study_label(record: dict[str, Any]) -> str:
-    """"Family Year" from a record, the way forest plots and RoB tables name studies."""
-    first = (record.get("authors") or ["Anon"])[0]
-    return f"{first.split(',')[0].strip()} {record.get('year') or ''}".strip()
 
 
 def read_rob_csv(path: Path, records: list[dict[str, Any]]) -> dict[int, dict[str, tuple[str, str | None]]]:

@@ -15,19 +15,46 @@ from metasift.store._base import StoreBase, as_dicts, now
 
 class FulltextRepo(StoreBase):
     # -- full texts and extractions ----------------------------------------------------------
-    def add_fulltext(self, *, record_id: int, path: Path, sha256: str, n_pages: int | None, status: str,
-                     message: str | None, matched_by: str, actor: str = "metasift") -> int:
+    def add_fulltext(self, *, record_id: int, path: Path | str, sha256: str, n_pages: int | None, status: str,
+                     message: str | None, matched_by: str, actor: str = "metasift", source: str | None = None
+                     ) -> int:
+        """Link a full text to a record. ``path`` is project-relative (the copy under ``fulltext/``) or, in
+        older projects and tests, absolute; ``source`` is the file it was copied from (kept in the event)."""
+        payload = {"record_id": record_id, "path": str(path), "status": status, "sha256": sha256}
+        if source is not None:
+            payload["source"] = source
         with self.write() as conn:
             fid = conn.execute(t.fulltexts.insert().values(
                 record_id=record_id, path=str(path), sha256=sha256, n_pages=n_pages, status=status,
                 message=message, matched_by=matched_by, attached_at=now())).inserted_primary_key[0]
             self.log_event(conn, "attach_fulltext", actor_kind="rule", actor=actor, entity="fulltext",
-                           entity_id=fid, payload={"record_id": record_id, "path": str(path), "status": status})
+                           entity_id=fid, payload=payload)
         return fid
 
     def fulltexts(self) -> list[dict[str, Any]]:
+        """Every attached full text; ``path`` is the file to open (a project-relative path joined to the
+        project folder, wherever it is now) and ``stored_path`` the value as stored."""
         with self.read() as conn:
-            return as_dicts(conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id)))
+            rows = as_dicts(conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id)))
+        for row in rows:
+            row["stored_path"] = row["path"]
+            row["path"] = str(self.fulltext_file(row["path"]))
+        return rows
+
+    def fulltext_file(self, stored: str) -> Path:
+        """The file a stored full-text path names: absolute paths (older projects) as they are, relative
+        ones inside the project folder."""
+        path = Path(stored)
+        if path.is_absolute() or self.project is None:
+            return path
+        return Path(self.project).absolute() / path
+
+    def move_fulltext(self, fulltext_id: int, path: str, *, source: str) -> None:
+        """Point a full text at its copy inside the project (``path`` project-relative), with its event."""
+        with self.write() as conn:
+            conn.execute(update(t.fulltexts).where(t.fulltexts.c.id == fulltext_id).values(path=path))
+            self.log_event(conn, "fulltext_copied_in", entity="fulltext", entity_id=fulltext_id,
+                           payload={"from": source, "path": path})
 
     def set_fulltext_status(self, fulltext_id: int, status: str, message: str | None) -> None:
         with self.write() as conn:
