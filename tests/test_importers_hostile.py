@@ -253,3 +253,15 @@ def test_a_record_with_many_wrapped_lines_is_read_in_linear_time(tmp_path: Path)
     record = read_file(write(tmp_path, "long.ris", text)).records[0]
     assert time.perf_counter() - started < 15
     assert record.abstract is not None and record.abstract.startswith("start")
+
+
+def test_an_entry_megabytes_long_is_a_bad_entry_not_a_minutes_long_parse(tmp_path: Path) -> None:
+    path = tmp_path / "huge.bib"
+    path.write_text("@article{a, title={Kept}, year=2020}\n@article{k1,\n title={T},\nAB  - " + '"' * 2_000_000
+                    + "\n year={2020}\n}\n", encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(ImportFormatError, match=r"huge.bib:2: @article entry is 2,000,0\d\d characters long"):
+        read_file(path)
+    result = read_file(path, skip_bad=True)
+    assert [r.title for r in result.records] == ["Kept"] and len(result.skipped) == 1
+    assert time.perf_counter() - start < 5

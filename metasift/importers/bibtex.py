@@ -37,6 +37,9 @@ _AND = re.compile(r"(\s+and\s+|[{}])", re.IGNORECASE)  # BibTeX's name separator
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 # bibtexparser logs every parse failure at ERROR level; we raise ImportFormatError with the line instead
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+# bibtexparser's pyparsing grammar costs ~8 µs a character on odd input (a 3 MB line of quotes took
+# minutes); real entries in the shared exports are under 3,000 characters, so 100,000 leaves room.
+MAX_ENTRY_CHARS = 100_000
 
 
 class Chunk:
@@ -270,6 +273,10 @@ def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
     records, warnings = [], []
     for chunk in split_entries(path, text, bad):
         if chunk.kind in _NO_PARSE:
+            continue
+        if len(chunk.text) > MAX_ENTRY_CHARS:
+            bad(chunk.line, f"@{chunk.kind} entry is {len(chunk.text):,} characters long (more than "
+                            f"{MAX_ENTRY_CHARS:,}): not a bibliographic record")
             continue
         body, key = (chunk.text, None) if chunk.kind == "string" else _fix_key(chunk)
         before = len(parser.bib_database.entries)
