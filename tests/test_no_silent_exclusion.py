@@ -116,3 +116,14 @@ def test_status_and_prisma_count_records_not_decisions(project: Path, cli) -> No
     prisma = cli("prisma", "--project", project, "--json").json()
     assert prisma["records_screened"] == 5 and prisma["awaiting_screening"] == 15
 
+
+
+def test_record_text_in_tables_is_never_markup_or_terminal_codes(project: Path, cli,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per table row
+    hostile = "A trial [/bold] of [red]peer[/red] support \x1b[31m in 1999"
+    seed_store(project, [Record(title=hostile, year=1999, abstract="Randomised.")]).close()
+    _screen(cli, project)
+    listed = cli("review", "--audit-exclusions", "--project", project)
+    assert listed.exit_code == 0, listed.stderr
+    assert "[/bold]" in listed.stdout and "[red]peer[/red]" in listed.stdout and "\x1b" not in listed.stdout

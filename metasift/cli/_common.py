@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-console = Console()  # results: tables go to stdout
+
 err_console = Console(stderr=True)  # messages, warnings, progress go to stderr
 
 ProjectOption = typer.Option(
@@ -58,6 +58,17 @@ def printable(text: str, *, one_line: bool = True, limit: int | None = None) -> 
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+class _SafeConsole(Console):
+    """A console whose strings (table cells included) show control characters escaped: a record's title
+    with a terminal escape sequence prints as ``\x1b[31m`` instead of recolouring the terminal."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(printable(text, one_line=False), **kwargs)
+
+
+console = _SafeConsole(markup=False)  # results: tables go to stdout; record text in them is never markup
 
 
 ERROR_LIMIT = 1500  # an error is one line: a path, a line, what is wrong (and, for effects, each study why)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir, shown, warn
 from metasift.config import (
@@ -191,6 +192,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     records are included, excluded (by whom) and still awaiting a settled decision; the exclusion audit's
     false-exclusion estimate; warnings while the protocol is an unconfirmed draft."""
     from eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.kinds import Stage
     from metasift.store import review_queue as rq
 
     root = project_dir(project)
@@ -199,7 +201,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     try:
         counts = store.counts()
         counting = rq.Counting.of(protocol)
-        stages = [rq.record_tally(store, stage, counting) for stage in ("title_abstract", "full_text")]
+        stages = [rq.record_tally(store, stage, counting) for stage in Stage]
         audit = exclusion_audit(store, counting)
         last_backup = _say_last_backup(store)
     finally:
@@ -225,7 +227,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     table.add_row("duplicates removed", dup)
     table.add_row("unique records", str(counts["records_unique"]))
     for tally in stages:
-        name = tally.stage.replace("_", "/") if tally.stage == "title_abstract" else "full text"
+        name = tally.stage.replace("_", "/") if tally.stage == Stage.TITLE_ABSTRACT else "full text"
         by = ", ".join(f"{n} by {k}" for k, n in sorted(tally.excluded_by.items()))
         table.add_row(f"{name}: records to screen", str(tally.records))
         table.add_row("  included", str(tally.included))
@@ -233,7 +235,8 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         if tally.maybe:
             table.add_row("  maybe", str(tally.maybe))
         table.add_row("  awaiting a settled decision", str(tally.awaiting))
-        table.add_row("  [dim]reviewers' decisions (not records)[/dim]", f"[dim]{tally.human_decisions}[/dim]")
+        table.add_row(Text("  reviewers' decisions (not records)", style="dim"),
+                      Text(str(tally.human_decisions), style="dim"))
     table.add_row("full texts", str(counts["fulltexts"]))
     table.add_row("extracted values", str(counts["extractions"]))
     console.print(table)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.text import Text
 from rich.table import Table
 
 from metasift.cli._common import (
@@ -183,8 +184,9 @@ def _review_pairs(store: Store, pairs: list[dict], reviewer: str) -> None:
         console.rule(f"records {p['a']} and {p['b']} — score {p['score']:.3f} ({p['reason']})")
         for rid in (p["a"], p["b"]):
             rec = store.record(rid) or {}
-            console.print(f"[bold]{rid}[/bold] {rec.get('title')}\n    {', '.join((rec.get('authors') or [])[:3])}"
-                          f" · {rec.get('year')} · {rec.get('journal')} · doi {rec.get('doi')}")
+            console.print(Text.assemble((str(rid), "bold"), f" {rec.get('title')}\n    "
+                                        f"{', '.join((rec.get('authors') or [])[:3])} · {rec.get('year')} · "
+                                        f"{rec.get('journal')} · doi {rec.get('doi')}"))
         answer = typer.prompt("duplicate? [y]es / [n]o / [s]kip / [q]uit", default="s").strip().lower()[:1]
         if answer == "q":
             break
