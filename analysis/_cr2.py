@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from analysis import _dist
 from metasift.errors import AnalysisError
 
 
@@ -125,9 +125,9 @@ def wald_tests(cr: CRResult, beta: np.ndarray, C: np.ndarray) -> dict[str, dict[
     Q = float(cb @ np.linalg.solve(C @ cr.vcov @ C.T, cb))
     out = {
         "chi-sq": {"Fstat": Q / q, "delta": 1.0, "df_num": q, "df_denom": np.inf,
-                   "p_val": float(stats.chi2.sf(Q, q))},
+                   "p_val": float(_dist.chi2_sf(Q, q))},
         "Naive-F": {"Fstat": Q / q, "delta": 1.0, "df_num": q, "df_denom": J - 1.0,
-                    "p_val": float(stats.f.sf(Q / q, q, J - 1))},
+                    "p_val": float(_dist.f_sf(Q / q, q, J - 1))},
     }
     Hc = np.einsum("qp,jpu->jqu", C, cr.H)                     # J x q x u
     GG = np.stack([(C @ g) @ (C @ g).T for g in cr.G])          # J x q x q
@@ -149,5 +149,5 @@ def wald_tests(cr: CRResult, beta: np.ndarray, C: np.ndarray) -> dict[str, dict[
     df2 = nu - q + 1
     F = delta * Q / q
     out["HTZ"] = {"Fstat": F, "delta": delta, "df_num": q, "df_denom": df2,
-                  "p_val": float(stats.f.sf(F, q, df2)) if df2 > 0 else float("nan")}
+                  "p_val": float(_dist.f_sf(F, q, df2)) if df2 > 0 else float("nan")}
     return out

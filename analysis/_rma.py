@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis import _dist
 from analysis._tau2 import METHODS, Control, estimate_tau2, q_profile_ci
 from metasift.errors import AnalysisError
 
@@ -266,15 +266,15 @@ def fit_rma(y: np.ndarray, v: np.ndarray, X: np.ndarray, names: list[str], label
     if test == "knha":
         ddf: float | None = float(k - p)
         qm /= m
-        qmp = float(stats.f.sf(qm, m, k - p)) if k > p else float("nan")
-        pval = 2 * stats.t.sf(np.abs(zval), k - p) if k > p else np.full(p, np.nan)
-        crit = float(stats.t.isf(alpha / 2, k - p)) if k > p else float("nan")
+        qmp = float(_dist.f_sf(qm, m, k - p)) if k > p else float("nan")
+        pval = 2 * _dist.t_sf(np.abs(zval), k - p) if k > p else np.full(p, np.nan)
+        crit = float(_dist.t_isf(alpha / 2, k - p)) if k > p else float("nan")
         qm_df: tuple[int, int | None] = (m, k - p)
     else:
         ddf = None
-        qmp = float(stats.chi2.sf(qm, m))
-        pval = 2 * stats.norm.sf(np.abs(zval))
-        crit = float(stats.norm.isf(alpha / 2))
+        qmp = float(_dist.chi2_sf(qm, m))
+        pval = 2 * _dist.norm_sf(np.abs(zval))
+        crit = float(_dist.norm_isf(alpha / 2))
         qm_df = (m, None)
     ci_lb, ci_ub = beta - crit * se, beta + crit * se
 
@@ -284,7 +284,7 @@ def fit_rma(y: np.ndarray, v: np.ndarray, X: np.ndarray, names: list[str], label
 
         ps = _PStats(X, 1.0 / v)
         qe = max(0.0, ps.quad(y - y.mean()))
-        qep = float(stats.chi2.sf(qe, k - p))
+        qep = float(_dist.chi2_sf(qe, k - p))
         vt = (k - p) / ps.trace()  # Higgins & Thompson's typical within-study variance, general form
         if method == "FE":
             i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0

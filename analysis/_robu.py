@@ -7,7 +7,8 @@ Pure computation on arrays; ``analysis.rve.robu`` adds input checks and the resu
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from analysis import _dist
 
 
 def _inv_sqrt_eig(x: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -134,11 +135,11 @@ def robu_core(
             gram[np.diag_indices(N)] += s_diag[:, i]
             df[i] = np.trace(gram) ** 2 / np.sum(gram**2)
     t = b_r / se
-    crit = stats.t.ppf(1 - (1 - level) / 2, df)
+    crit = _dist.t_ppf(1 - (1 - level) / 2, df)
     unsort = np.empty(M, dtype=int)
     unsort[order] = np.arange(M)
     return {
         "beta": b_r, "se": se, "vb": vb, "VR": VR, "stat": t, "df": df,
-        "pval": 2 * stats.t.sf(np.abs(t), df), "ci_lb": b_r - crit * se, "ci_ub": b_r + crit * se,
+        "pval": 2 * _dist.t_sf(np.abs(t), df), "ci_lb": b_r - crit * se, "ci_ub": b_r + crit * se,
         "r_weights": rw[unsort], "resid": e_r[unsort], "N": N, "M": M, **info,
     }

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
+from analysis import _dist
 from metasift.errors import AnalysisError
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
@@ -225,8 +226,8 @@ def q_profile_ci(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, lev
     alpha = (100.0 - level) / 100.0 if level >= 1 else 1 - level
     tau2_min = min(0.0, tau2)
     tau2_max = con.tau2_max if con.tau2_max is not None else max(100.0, tau2 * 10, tau2_min * 10)
-    crit_u = stats.chi2.ppf(1 - alpha / 2, k - p)
-    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    crit_u = _dist.chi2_ppf(1 - alpha / 2, k - p)
+    crit_l = _dist.chi2_ppf(alpha / 2, k - p)
     q_max = _q_of_tau2(tau2_max, yi, vi, X)
     q_min = _q_of_tau2(tau2_min, yi, vi, X)
 

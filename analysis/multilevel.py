@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis import _dist
 from analysis._mlfit import Blocks, maximise
 from analysis._rma import _drop_redundant, design_matrix
 from metasift.errors import AnalysisError
@@ -256,22 +256,22 @@ def rma_mv(
     stat = beta / se
     if test == "t":
         df: float | None = float(k - p)
-        pval = 2 * stats.t.sf(np.abs(stat), df)
-        crit = stats.t.ppf(1 - (1 - lev) / 2, df)
+        pval = 2 * _dist.t_sf(np.abs(stat), df)
+        crit = _dist.t_ppf(1 - (1 - lev) / 2, df)
     else:
         df = None
-        pval = 2 * stats.norm.sf(np.abs(stat))
-        crit = stats.norm.ppf(1 - (1 - lev) / 2)
+        pval = 2 * _dist.norm_sf(np.abs(stat))
+        crit = _dist.norm_ppf(1 - (1 - lev) / 2)
     # omnibus test of the moderators (the intercept alone when there are none), as metafor
     btt = np.arange(1, p) if p > 1 else np.arange(1)
     m = len(btt)
     qm = float(beta[btt] @ np.linalg.solve(vb[np.ix_(btt, btt)], beta[btt]))
     if test == "t":
         qm /= m
-        qmp = float(stats.f.sf(qm, m, k - p))
+        qmp = float(_dist.f_sf(qm, m, k - p))
         qmdf: tuple[int, int | None] = (m, k - p)
     else:
-        qmp = float(stats.chi2.sf(qm, m))
+        qmp = float(_dist.chi2_sf(qm, m))
         qmdf = (m, None)
     v_typ = typical_within_variance(vi_a)
     total = sig.sum() + v_typ
@@ -290,7 +290,7 @@ def rma_mv(
         yi=yi_a, vi=vi_a, X=X, study=np.asarray(pd.Series(study_a).astype(str)), es_id=es_a,
         rows=np.flatnonzero(keep), coef_names=names, method=method, test=test, level=100 * lev,
         beta=beta, se=se, vb=vb, stat=stat, pval=pval, ci_lb=beta - crit * se, ci_ub=beta + crit * se,
-        df=df, sigma2=[float(sig[0]), float(sig[1])], QE=qe, QEp=float(stats.chi2.sf(qe, k - p)),
+        df=df, sigma2=[float(sig[0]), float(sig[1])], QE=qe, QEp=float(_dist.chi2_sf(qe, k - p)),
         QM=qm, QMp=qmp, QMdf=qmdf, I2=levels["total"], H2=total / v_typ, I2_levels=levels,
         typical_v=v_typ, k=k, p=p, n_studies=n_studies, logLik=ll, AIC=-2 * ll + 2 * n_par,
         BIC=-2 * ll + n_par * np.log(n_eff),

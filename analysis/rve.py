@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis import _dist
 from analysis._cr2 import CRResult, cluster_index, cr_vcov, satterthwaite_df, wald_tests
 from analysis._robu import robu_core
 from analysis.multilevel import Mods, MultilevelFit, _num, finish_design, model_matrix, rma_mv
@@ -140,8 +140,8 @@ def robust(fit: Any, cluster: Sequence[Any] | np.ndarray, *, type: str = "CR2") 
     df = satterthwaite_df(cr)
     stat = beta / se
     lev = float(fit.level) / 100 if float(fit.level) > 1 else float(fit.level)
-    crit = stats.t.ppf(1 - (1 - lev) / 2, df)
-    pval = 2 * stats.t.sf(np.abs(stat), df)
+    crit = _dist.t_ppf(1 - (1 - lev) / 2, df)
+    pval = 2 * _dist.t_sf(np.abs(stat), df)
     warns: list[str] = []
     if all(len(ix) == 1 for ix in index):
         warns.append("every cluster holds a single effect size: the robust SEs ignore no dependence")
@@ -301,7 +301,7 @@ def robu(
             cb = C @ res["beta"]
             q = p - 1
             qm = float(cb @ np.linalg.solve(C @ res["vb"] @ C.T, cb)) / q
-            qmp = float(stats.f.sf(qm, q, N - p))
+            qmp = float(_dist.f_sf(qm, q, N - p))
             qmdf, qm_test = (float(q), float(N - p)), "Naive-Fp"
     return RobuFit(
         yi=y, vi=v, study=st, X=X, model=model, rho=float(rho) if model == "CORR" else None, small=small,

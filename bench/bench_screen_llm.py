@@ -182,8 +182,8 @@ def sdk_floor(base_url: str, records: list[Any], concurrency: int) -> dict[str, 
     from openai import AsyncOpenAI
 
     from metasift.config import example_protocol_text, parse_protocol
-    from screener.llm_call import screening_messages
     from metasift.templates import load_template
+    from screener.llm_call import screening_messages
     from screener.llm_stage import TEMPLATE, llm_criteria
 
     protocol = parse_protocol(example_protocol_text())

@@ -11,13 +11,15 @@ human look were wrongly excluded.
 from __future__ import annotations
 
 from pydantic import BaseModel
-from scipy.stats import beta
 
+from metasift.kinds import Label, RouteName, Stage
+from metasift.labels import HUMAN_KINDS
 from metasift.store import Store
 from metasift.store import review_queue as rq
+from screener.calibrate import clopper_pearson_upper
 from screener.routing import AUDIT_REASON
 
-STAGE = "title_abstract"
+STAGE = Stage.TITLE_ABSTRACT
 
 
 class AutomatedExclusion(BaseModel):
@@ -47,21 +49,19 @@ class ExclusionAudit(BaseModel):
 
 def upper_bound(k: int, n: int, confidence: float = 0.95) -> float | None:
     """Exact (Clopper–Pearson) one-sided upper confidence bound of a proportion k/n; None when n = 0."""
-    if n == 0:
-        return None
-    return 1.0 if k >= n else float(beta.ppf(confidence, k + 1, n - k))
+    return clopper_pearson_upper(k, n, confidence) if n else None
 
 
 def exclusion_audit(store: Store, counting: rq.Counting) -> ExclusionAudit:
     """Every automated exclusion at title/abstract and the audit's false-exclusion estimate."""
-    humans_decided = {d["record_id"] for d in store.decisions(STAGE) if d["decider_kind"] in ("human", "consensus")}
+    humans_decided = {d["record_id"] for d in store.decisions(STAGE) if d["decider_kind"] in HUMAN_KINDS}
     settled = rq.settled_labels(store, STAGE, counting, humans_only=True)
     routes = store.current_routes(STAGE)
     titles = {r["id"]: r["title"] for r in store.records_table(primary_only=True)}
     rows: list[AutomatedExclusion] = []
     for rid, r in sorted(routes.items()):
         audited = r["reason"].startswith(AUDIT_REASON)
-        automated = r["route"] == "auto_exclude" and rid not in humans_decided
+        automated = r["route"] == RouteName.AUTO_EXCLUDE and rid not in humans_decided
         if not (audited or automated):
             continue
         reason = r["reason"].split(": ", 1)[1] if audited else r["reason"]
@@ -69,7 +69,7 @@ def exclusion_audit(store: Store, counting: rq.Counting) -> ExclusionAudit:
                                        audited=audited, human_label=settled.get(rid) if audited else None))
     auto = [e for e in rows if not e.audited]
     checked = [e for e in rows if e.audited and e.human_label is not None]
-    wrong = sum(e.human_label in ("include", "maybe") for e in checked)
+    wrong = sum(e.human_label in (Label.INCLUDE, Label.MAYBE) for e in checked)
     ub = upper_bound(wrong, len(checked))
     by: dict[str, int] = {}
     for e in auto:

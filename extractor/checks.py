@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from extractor.outcomes import instrument_matches
 from extractor.schema import ExtractionResult
+from metasift.kinds import ExtractionStatus
 
 # Known instruments: (min, max, items). Bounded scales give the largest possible SD, (max - min) / 2.
 SCALES: dict[str, tuple[float, float, int]] = {
@@ -102,11 +103,11 @@ class ValueCheck:
     value: float | int | str | None
     page: int | None
     quote: str
-    status: str = "auto_verified"
+    status: str = ExtractionStatus.AUTO_VERIFIED
     reasons: list[str] = field(default_factory=list)
 
     def fail(self, reason: str) -> None:
-        self.status = "needs_human"
+        self.status = ExtractionStatus.NEEDS_HUMAN
         self.reasons.append(reason)
 
 

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 
 from extractor.checks import check_extraction, normalise_pdf_text
 from extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
+from metasift.kinds import ExtractionStatus
 
 Agreement = Literal["agree", "disagree", "rule_only", "model_only"]
 Status = Literal["auto_verified", "needs_human"]
@@ -365,7 +366,7 @@ def crosscheck(rule: ExtractionResult, model: ExtractionResult | None, pages: di
         merged.evidence += [ev.model_copy(update={"field": path}) for ev in quotes if ev.source == "model"]
         drafts.append((MergedValue(field=path, name=slot.store_name, arm=slot.arm, measure=slot.measure,
                                    timepoint=slot.timepoint, value=value, agreement=agreement,
-                                   status="auto_verified", candidates=cands), bool(quotes)))
+                                   status=ExtractionStatus.AUTO_VERIFIED, candidates=cands), bool(quotes)))
 
     checks = {c.field: c for c in check_extraction(merged.model_copy(update={"evidence": lead_evidence}), pages)}
     for mv, quoted in drafts:
@@ -396,7 +397,7 @@ def _judge(mv: MergedValue, quoted: bool, check: Any) -> None:
     if check is not None:
         reasons += [r for r in check.reasons if r not in seen]  # the arithmetic (quote problems are above)
     if reasons:
-        mv.status = "needs_human"
+        mv.status = ExtractionStatus.NEEDS_HUMAN
         mv.reason = "; ".join(reasons)
     elif mv.agreement == "agree":
         model = next(c for c in mv.candidates if c.source == "model")

@@ -24,14 +24,16 @@ from pydantic import BaseModel
 from analysis.effect_sizes import InvalidInput, smd
 from extractor.outcomes import match_outcome
 from metasift.config import OutcomeSpec
+from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store
 from metasift.store._screening import COUNTED, as_include
 
 CONTROL = re.compile(r"control|wait[- ]?list|placebo|usual care|\btau\b|no[- ]intervention|comparison|sham",
                      re.IGNORECASE)
-TRUSTED = ("auto_verified", "verified")
-STAGE = "full_text"
+TRUSTED = (ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.VERIFIED)
+STAGE = Stage.FULL_TEXT
+STAGE_BEFORE = Stage.TITLE_ABSTRACT
 FIELD_NAMES = {"outcome_mean": "mean", "outcome_sd": "SD", "outcome_n": "n"}
 TITLE_CHARS = 60
 SHOW = 6  # names listed when explaining what was found instead
@@ -111,18 +113,18 @@ def _listing(measures: Sequence[str]) -> str:
 
 
 def _latest_rule(ds: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((d for d in reversed(ds) if d["decider_kind"] == "rule"), None)
+    return next((d for d in reversed(ds) if d["decider_kind"] == DeciderKind.RULE), None)
 
 
 def exclusion_reason(ds: Sequence[dict[str, Any]]) -> str:
     """Why a record is excluded at full text: who excluded it, on which criteria, with the rules' numbers."""
     rule = _latest_rule(ds)
     numbers = {c["id"]: c["reason"] for c in (rule or {}).get("criteria") or [] if c.get("verdict") == "not_met"}
-    consensus = [d for d in ds if d["decider_kind"] == "consensus"]
-    humans = {d["decider"]: d for d in ds if d["decider_kind"] == "human" and d["label"] in COUNTED}
-    deciders = consensus[-1:] or [d for d in humans.values() if d["label"] == "exclude"]
+    consensus = [d for d in ds if d["decider_kind"] == DeciderKind.CONSENSUS]
+    humans = {d["decider"]: d for d in ds if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
+    deciders = consensus[-1:] or [d for d in humans.values() if d["label"] == Label.EXCLUDE]
     if deciders:
-        who = ", ".join(("consensus of " if d["decider_kind"] == "consensus" else "") + d["decider"]
+        who = ", ".join(("consensus of " if d["decider_kind"] == DeciderKind.CONSENSUS else "") + d["decider"]
                         for d in deciders)
         ids = sorted({r for d in deciders for r in d["reasons"] or []})
         parts = [f"{cid} ({numbers[cid]})" if cid in numbers else cid for cid in ids]
@@ -138,17 +140,17 @@ def undecided_reason(ds: Sequence[dict[str, Any]], *, has_fulltext: bool, has_va
     """Why a record is not (yet) settled at full text, and what would settle it."""
     head = "not yet decided at full text"
     rule = _latest_rule(ds)
-    humans = {d["decider"] for d in ds if d["decider_kind"] == "human" and d["label"] in COUNTED}
+    humans = {d["decider"] for d in ds if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
     if humans:
         return (f"{head}: the decisions of {', '.join(sorted(humans))} do not settle it (more reviewers needed "
                 "or they disagree: metasift conflicts --stage full_text)")
-    if rule is not None and rule["label"] == "exclude":  # e.g. while the protocol is a draft
+    if rule is not None and rule["label"] == Label.EXCLUDE:  # e.g. while the protocol is a draft
         failed = "; ".join(f"{c['id']}: {c['reason']}" for c in rule["criteria"] or [] if c.get("verdict") == "not_met")
         return f"{head}: the rules would exclude it ({failed}); a reviewer has to confirm (metasift review --stage " \
                "full_text)"
-    if rule is not None and rule["label"] == "unsure":
+    if rule is not None and rule["label"] == Label.UNSURE:
         return f"{head}: {rule['note'] or 'needs a human'} (metasift review --stage full_text)"
-    if rule is not None and rule["label"] == "pass":
+    if rule is not None and rule["label"] == Label.PASS:
         return f"{head}: the rules raise no objection; no reviewer has included it (metasift review --stage full_text)"
     if not has_fulltext:
         return f"{head}: no full text attached (metasift fulltext attach)"
@@ -180,21 +182,21 @@ def collect_effects(store: Store, outcomes: Sequence[OutcomeSpec], *, include_un
     records = {r["id"]: r for r in store.records_table(primary_only=True)}
     values: dict[int, list[dict[str, Any]]] = {}
     for x in store.extractions():
-        if x["status"] != "rejected":
+        if x["status"] != ExtractionStatus.REJECTED:
             values.setdefault(x["record_id"], []).append(x)
     fulltexts = {f["record_id"] for f in store.fulltexts()}
     decisions: dict[int, list[dict[str, Any]]] = {}
     for d in store.decisions(STAGE):
         decisions.setdefault(d["record_id"], []).append(d)
     labels = store.final_labels(STAGE, humans_needed=humans_needed)
-    screened_in = {rid for rid, lab in store.final_labels("title_abstract", humans_needed=humans_needed).items()
+    screened_in = {rid for rid, lab in store.final_labels(STAGE_BEFORE, humans_needed=humans_needed).items()
                    if as_include(lab)}
     found = EffectSet(rows=[], left_out=[], skipped=[])
     for rid in sorted((screened_in | fulltexts | set(values) | set(decisions)) & set(records)):
         record = records[rid]
         ds = decisions.get(rid, [])
         label = labels.get(rid)
-        if label == "exclude":
+        if label == Label.EXCLUDE:
             found.left_out.append(_left(record, exclusion_reason(ds)))
         elif not as_include(label):
             found.left_out.append(_left(record, undecided_reason(ds, has_fulltext=rid in fulltexts,

@@ -25,18 +25,19 @@ from pydantic import BaseModel
 from extractor.eligibility import Fact, facts
 from extractor.pipeline import study_result
 from metasift.config import Protocol
-from metasift.store import Store
+from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.rules import Rule
+from metasift.store import Store
 
-STAGE = "full_text"
-Label = Literal["exclude", "flag", "unsure", "pass"]
+STAGE = Stage.FULL_TEXT
+GateLabel = Literal["exclude", "flag", "unsure", "pass"]  # the Label values a full-text gate writes
 
 
 class StudyVerdict(BaseModel):
     """The full-text rules' decision on one study, with the numbers behind each criterion's verdict."""
 
     record_id: int
-    label: Label
+    label: GateLabel
     criteria: list[dict[str, Any]]  # {id, verdict, quote, reason}: stored with the decision
     failed: list[str]  # criterion ids clearly not met
     unclear: list[str]  # criterion ids that need a human
@@ -56,7 +57,8 @@ def _needs_human(rule: Rule, found: dict[str, Fact]) -> str:
     return f"needs a human: {what}"
 
 
-TRUSTED = ("auto_verified", "verified")  # extraction statuses a rule may exclude on
+# extraction statuses a rule may exclude on
+TRUSTED = (ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.VERIFIED)
 
 
 def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int = 0) -> StudyVerdict:
@@ -65,7 +67,8 @@ def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int 
     A rule excludes only on trusted numbers: a criterion that fails with the values still waiting for a
     human check (``needs_human``) but not with the trusted ones alone is unclear, and a human is asked.
     """
-    found = facts(study_result([r for r in rows if r["status"] != "rejected"]), protocol.outcomes)
+    kept = [r for r in rows if r["status"] != ExtractionStatus.REJECTED]
+    found = facts(study_result(kept), protocol.outcomes)
     values = {k: v.value for k, v in found.items()}
     trusted = {k: v.value for k, v in facts(study_result([r for r in rows if r["status"] in TRUSTED]),
                                             protocol.outcomes).items()}
@@ -91,8 +94,9 @@ def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int 
                          else _needs_human(rule, found))
             reason = f"{needs[-1]} — {reason}"
         criteria.append({"id": c.id, "verdict": verdict, "quote": "", "reason": reason})
-    label: Label = ("flag" if protocol.review.draft else "exclude") if failed else "unsure" if unclear else "pass"
-    if label == "flag":
+    label: GateLabel = ((Label.FLAG if protocol.review.draft else Label.EXCLUDE) if failed
+                        else Label.UNSURE if unclear else Label.PASS)
+    if label == Label.FLAG:
         needs.append("needs a human: the protocol is an unconfirmed draft (metasift confirm), so no rule excludes")
     return StudyVerdict(record_id=record_id, label=label, criteria=criteria, failed=failed, unclear=unclear,
                         needs_human=needs)
@@ -109,7 +113,7 @@ def apply_fulltext_rules(store: Store, protocol: Protocol) -> list[StudyVerdict]
         by_record.setdefault(row["record_id"], []).append(row)
     previous = {}
     for d in store.decisions(STAGE):
-        if d["decider_kind"] == "rule":
+        if d["decider_kind"] == DeciderKind.RULE:
             previous[d["record_id"]] = d
     out = []
     for rid, rows in sorted(by_record.items()):
@@ -118,7 +122,7 @@ def apply_fulltext_rules(store: Store, protocol: Protocol) -> list[StudyVerdict]
         if old is None or old["criteria"] != verdict.criteria or old["label"] != verdict.label:
             if old is not None:
                 store.retract_decision(old["id"], "rules")
-            store.add_decision(record_id=rid, stage=STAGE, decider_kind="rule", decider="rules",
+            store.add_decision(record_id=rid, stage=STAGE, decider_kind=DeciderKind.RULE, decider="rules",
                                label=verdict.label, criteria=verdict.criteria,
                                reasons=verdict.failed if verdict.failed else verdict.unclear, note=verdict.note)
         out.append(verdict)

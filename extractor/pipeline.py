@@ -26,6 +26,7 @@ from extractor.pdf import PdfDocument, PdfError, check_regular_file, read_pdf, r
 from extractor.rules import extract
 from extractor.schema import ExtractionResult
 from metasift.errors import ProjectError
+from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 
 DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
@@ -223,7 +224,7 @@ def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[st
         check = checks.get(path)
         rows.append({"field": field_name, "arm": arm, "measure": measure, "timepoint": timepoint, "value": value,
                      "page": check.page if check else None, "quote": check.quote if check else "",
-                     "status": check.status if check else "auto_verified",
+                     "status": check.status if check else ExtractionStatus.AUTO_VERIFIED,
                      "reason": "; ".join(check.reasons) if check and check.reasons else
                      (None if check else "computed from other values")})
 
@@ -272,7 +273,8 @@ def extract_fulltext(store: Store, fulltext: dict[str, Any]) -> dict[str, Any]:
     n = store.replace_extractions(fulltext["id"], fulltext["record_id"], rows, source="rule",
                                   extractor="metasift-rules")
     return {"fulltext_id": fulltext["id"], "status": "ok", "values": n,
-            "needs_human": sum(r["status"] == "needs_human" for r in rows), "warnings": result.warnings}
+            "needs_human": sum(r["status"] == ExtractionStatus.NEEDS_HUMAN for r in rows),
+            "warnings": result.warnings}
 
 
 def store_crosscheck(store: Store, fulltext: dict[str, Any], check: CrossCheck, *, model: str,

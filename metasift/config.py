@@ -28,7 +28,7 @@ from metasift.rules import check_rule
 CONFIG_NAME = "review.toml"
 STORE_NAME = "metasift.db"
 
-Stage = Literal["title_abstract", "full_text"]
+Stage = Literal["title_abstract", "full_text"]  # metasift.kinds.Stage's values (a test keeps them equal)
 
 
 class _Strict(BaseModel):
@@ -104,9 +104,25 @@ class LLMConfig(_Strict):
     max_retries: int = 4
     concurrency: int = Field(4, ge=1, le=64)
     structured_method: Literal["auto", "json_schema", "json_object", "tools", "text"] = "auto"
-    transport: Literal["http1", "aiohttp", "openai"] = "http1"  # see metasift.llm.transport
+    # "openai" (any OpenAI-compatible endpoint; Azure OpenAI by its URL), "azure", or "langchain:<model_provider>"
+    # such as "langchain:anthropic" (needs the metasift[langchain] extra); see metasift.llm.provider
+    provider: str = "openai"
+    api_version: str | None = None  # Azure OpenAI's api-version (default: a current GA version)
     max_cost: float | None = None  # in the price table's currency; None: no budget
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # model -> {input, output} per 1M tokens
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_transport(cls, data: object) -> object:
+        """``[llm] transport`` chose among three HTTP stacks; there is one now (the openai SDK). An old
+        review.toml that still sets it loads, with a warning saying the line can go."""
+        import warnings  # here, not at the top: this validator is all of config.py that warns
+
+        if isinstance(data, dict) and "transport" in data:
+            warnings.warn(f"review.toml: [llm] transport = {data['transport']!r} is ignored (requests always go "
+                          "through the openai SDK now); remove the line", FutureWarning, stacklevel=2)
+            data = {k: v for k, v in data.items() if k != "transport"}
+        return data
 
 
 class RoutingConfig(_Strict):
@@ -190,6 +206,28 @@ def load_protocol(project: Path) -> Protocol:
     if not path.exists():
         raise ConfigError(f"{path}: not found — run `metasift init {project}` first")
     return parse_protocol(path.read_text(encoding="utf-8"), path)
+
+
+def write_protocol_values(project: Path, table: str, values: dict[str, float | bool | str]) -> Path:
+    """Set existing keys of one ``[table]`` in ``project/review.toml``, keeping comments and layout (tomlkit).
+
+    Refuses (``ConfigError``, nothing written) when the table or any key is not in the file, so a caller
+    never reports writing a value that was not written; the edited text must still be a valid protocol."""
+    import tomlkit
+
+    path = project / CONFIG_NAME
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    section = doc.get(table)
+    missing = [k for k in values if section is None or k not in section]
+    if missing:
+        raise ConfigError(f"{path}: [{table}] has no {', '.join(missing)} to write; add "
+                          f"{' and '.join(f'{k} = ...' for k in missing)} under [{table}] and re-run")
+    for key, value in values.items():
+        section[key] = value
+    text = tomlkit.dumps(doc)
+    parse_protocol(text, path)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def example_protocol_text() -> str:

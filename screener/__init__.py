@@ -8,7 +8,7 @@ import importlib
 from typing import Any
 
 _SOURCES = {
-    "Ranker": "ranker", "LogisticRanker": "ranker", "NaiveBayesRanker": "ranker", "RANKERS": "ranker",
+    "Ranker": "ranker", "LogisticRanker": "ranker", "NaiveBayesRanker": "ranker", "SVMRanker": "ranker", "RANKERS": "ranker",
     "DEFAULT_RANKER": "ranker", "get_ranker": "ranker", "order_by_score": "ranker",
     "FEATURES": "_features", "get_features": "_features", "record_text": "_features",
     "SimulationResult": "simulate", "run_simulation": "simulate", "wss": "simulate", "rrf": "simulate",
@@ -18,7 +18,7 @@ _SOURCES = {
     "RoutingPolicy": "routing", "LLMSignal": "routing", "Signals": "routing", "Route": "routing",
     "route": "routing", "route_all": "routing", "route_counts": "routing",
     "CalibrationItem": "calibrate", "CalibrationResult": "calibrate", "calibrate_thresholds": "calibrate",
-    "clopper_pearson_lower": "calibrate",
+    "clopper_pearson_lower": "calibrate", "clopper_pearson_upper": "calibrate",
 }
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "LabelledData",
     "LogisticRanker",
     "NaiveBayesRanker",
+    "SVMRanker",
     "Ranker",
     "Route",
     "RoutingPolicy",
@@ -39,6 +40,7 @@ __all__ = [
     "StoppingEstimate",
     "calibrate_thresholds",
     "clopper_pearson_lower",
+    "clopper_pearson_upper",
     "estimate_stopping",
     "get_features",
     "get_ranker",

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from scipy.stats import beta
 
 from metasift.errors import AnalysisError
+from metasift.kinds import Label, RouteName
 from screener.routing import ROUTES, RoutingPolicy, Signals, route, route_counts
 
 
@@ -60,6 +61,16 @@ def clopper_pearson_lower(successes: int, n: int, confidence: float = 0.95) -> f
     return float(beta.ppf(1.0 - confidence, successes, n - successes + 1))
 
 
+def clopper_pearson_upper(successes: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided upper confidence bound of a binomial proportion (exact, Clopper & Pearson 1934)."""
+    if n <= 0:
+        raise AnalysisError("a proportion needs at least one trial")
+    if successes >= n:
+        return 1.0
+    # upper bound = Beta(confidence; x + 1, n - x) quantile
+    return float(beta.ppf(confidence, successes + 1, n - successes))
+
+
 def includes_needed(target_recall: float, confidence: float = 0.95) -> int:
     """Fewest includes for which losing none still gives a lower bound >= the target."""
     # with x = n the bound is (1 - confidence) ** (1 / n)
@@ -79,7 +90,7 @@ def max_missable(n_included: int, target_recall: float, confidence: float) -> in
 def _eligible(s: Signals) -> bool:
     """Could the LLM + ranker path exclude this record under some thresholds?"""
     llm = s.llm
-    return (not s.rule_exclude and llm is not None and llm.decision == "exclude" and not llm.error
+    return (not s.rule_exclude and llm is not None and llm.decision == Label.EXCLUDE and not llm.error
             and llm.confidence is not None and s.ranker_probability is not None
             and any(v == "not_met" for v in llm.criteria.values()))
 
@@ -147,11 +158,11 @@ def _summarise(items: Sequence[CalibrationItem], labels: np.ndarray, policy: Rou
     for i, r in routes.items():
         by_route[r.route] += int(labels[i])
     n_inc = int(labels.sum())
-    excluded = sum(r.route == "auto_exclude" for r in routes.values())
-    kept = n_inc - by_route["auto_exclude"]
+    excluded = sum(r.route == RouteName.AUTO_EXCLUDE for r in routes.values())
+    kept = n_inc - by_route[RouteName.AUTO_EXCLUDE]
     return CalibrationResult(
         policy=policy, target_recall=target_recall, confidence=confidence, n_sample=len(items),
         n_included=n_inc, auto_excluded=excluded, auto_excluded_share=excluded / len(items),
-        includes_auto_excluded=by_route["auto_exclude"], recall=kept / n_inc,
+        includes_auto_excluded=by_route[RouteName.AUTO_EXCLUDE], recall=kept / n_inc,
         recall_lower=clopper_pearson_lower(kept, n_inc, confidence), routes=route_counts(routes),
         includes_by_route=by_route, note=note)

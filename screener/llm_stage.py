@@ -17,15 +17,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from metasift.config import Protocol
+from metasift.kinds import DeciderKind, Label, Stage
 from metasift.llm import LLMSettings
 from metasift.llm.batch import run_batch
 from metasift.llm.client import describe_causes, error_cause
 from metasift.llm.cost import find_price
-from screener.llm_call import record_block, screen_record, screening_messages
 from metasift.store import Store
 from metasift.templates import load_template
+from screener.llm_call import record_block, screen_record, screening_messages
 
-STAGE = "title_abstract"
+STAGE = Stage.TITLE_ABSTRACT
 FLUSH_SECONDS = 1.0  # answers are grouped into one store transaction per this many seconds (see _Writer)
 FLUSH_RECORDS = 500  # ... or per this many records, whichever comes first
 TEMPLATE = "screen_title_abstract"
@@ -71,9 +72,11 @@ def llm_criteria(protocol: Protocol) -> list[Any]:
 def records_to_draft(store: Store, model: str, prompt_hash: str, limit: int | None = None) -> tuple[list[dict], int]:
     """Primary records not excluded by a rule and not yet drafted by this model and prompt."""
     decisions = store.decisions(STAGE)
-    rule_out = {d["record_id"] for d in decisions if d["decider_kind"] == "rule" and d["label"] == "exclude"}
+    rule_out = {d["record_id"] for d in decisions
+                if d["decider_kind"] == DeciderKind.RULE and d["label"] == Label.EXCLUDE}
     drafted = {d["record_id"] for d in decisions
-               if d["decider_kind"] == "model" and d["model"] == model and d["prompt_hash"] == prompt_hash}
+               if d["decider_kind"] == DeciderKind.MODEL and d["model"] == model
+               and d["prompt_hash"] == prompt_hash}
     todo = [r for r in store.records_table(primary_only=True) if r["id"] not in rule_out and r["id"] not in drafted]
     return (todo[:limit] if limit else todo), len(drafted)
 
@@ -168,8 +171,8 @@ class _Writer:
             if outcome.ok:
                 answer = outcome.value
                 decisions.append({
-                    "record_id": rec["id"], "stage": STAGE, "decider_kind": "model", "decider": self.model,
-                    "label": answer.decision, "criteria": _criteria_with_grounding(answer, rec),
+                    "record_id": rec["id"], "stage": STAGE, "decider_kind": DeciderKind.MODEL,
+                    "decider": self.model, "label": answer.decision, "criteria": _criteria_with_grounding(answer, rec),
                     "reasons": [c.id for c in answer.criteria if c.verdict == "not_met"],
                     "confidence": answer.confidence, "model": outcome.model_served or self.model,
                     "prompt_hash": self.prompt_hash, "settings": {

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from metasift.config import Protocol
+from metasift.kinds import Stage
+from metasift.labels import HUMAN_KINDS
 from metasift.store import Store
 from metasift.store._screening import as_include
 from screener.ranker import DEFAULT_RANKER, get_ranker
 
-STAGE = "title_abstract"
+STAGE = Stage.TITLE_ABSTRACT
 
 
 class RankSummary(BaseModel):
@@ -63,7 +65,7 @@ def record_text(rec: dict) -> str:
 def human_labels(store: Store, stage: str = STAGE) -> dict[int, int]:
     """Labels humans gave without disagreeing (one reviewer's decision is enough; a consensus settles a
     disagreement): 1 include (or maybe, which screening treats as include), 0 exclude."""
-    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in ("human", "consensus")}
+    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in HUMAN_KINDS}
     return {rid: int(bool(as_include(label))) for rid, label in store.final_labels(stage).items()
             if rid in humans and as_include(label) is not None}
 
@@ -71,7 +73,7 @@ def human_labels(store: Store, stage: str = STAGE) -> dict[int, int]:
 def awaiting_agreement(store: Store, settled: Mapping[int, int], stage: str = STAGE) -> int:
     """Records with a human decision but no settled label (``settled``: ``human_labels``), because their
     reviewers disagree: the ranker does not learn from them yet."""
-    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in ("human", "consensus")}
+    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in HUMAN_KINDS}
     return len(humans - set(settled))
 
 

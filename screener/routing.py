@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metasift.kinds import Label, RouteName
 from screener.rules import Verdict
 
-RouteName = Literal["auto_exclude", "human", "likely_include"]
-ROUTES: tuple[RouteName, ...] = ("auto_exclude", "human", "likely_include")
+ROUTES: tuple[RouteName, ...] = tuple(RouteName)
 
 
 class RoutingPolicy(BaseModel):
@@ -105,7 +105,7 @@ class LLMSignal(BaseModel):
     @classmethod
     def failed(cls, error: str) -> LLMSignal:
         """The LLM call failed or answered garbage."""
-        return cls(decision="error", error=error)
+        return cls(decision=Label.ERROR, error=error)
 
 
 def _quote_backs(criterion: Mapping[str, Any]) -> bool:
@@ -143,12 +143,13 @@ def route(signals: Signals, policy: RoutingPolicy, record_id: int | None = None)
     """Route one record under ``policy``; an auto-exclusion is held for a human while the protocol is a
     draft, or when ``record_id`` falls in the audit sample."""
     decided = _route(signals, policy)
-    if decided.route != "auto_exclude":
+    if decided.route != RouteName.AUTO_EXCLUDE:
         return decided
     if policy.draft:
-        return Route(route="human", reason=f"{DRAFT_REASON} (metasift confirm): {decided.reason}")
+        return Route(route=RouteName.HUMAN, reason=f"{DRAFT_REASON} (metasift confirm): {decided.reason}")
     if record_id is not None and in_audit_sample(record_id, policy.audit_sample):
-        return Route(route="human", reason=f"{AUDIT_REASON} ({policy.audit_sample:.0%} sample): {decided.reason}")
+        return Route(route=RouteName.HUMAN,
+                     reason=f"{AUDIT_REASON} ({policy.audit_sample:.0%} sample): {decided.reason}")
     return decided
 
 
@@ -164,34 +165,35 @@ def in_audit_sample(record_id: int, share: float) -> bool:
 def _route(signals: Signals, policy: RoutingPolicy) -> Route:
     if signals.rule_exclude:
         which = ", ".join(signals.rule_criteria) or "a criterion"
-        return Route(route="auto_exclude", reason=f"rule: {which} not met")
+        return Route(route=RouteName.AUTO_EXCLUDE, reason=f"rule: {which} not met")
     llm = signals.llm
     if llm is None:
-        return Route(route="human", reason="no model verdict yet")
-    if llm.decision == "error" or llm.error:
-        return Route(route="human", reason=f"model error: {llm.error or 'no usable answer'}")
-    if llm.decision == "unsure":
-        return Route(route="human", reason="model unsure")
-    if llm.decision == "include":
-        return Route(route="likely_include", reason=f"model includes{_conf(llm)}; a human confirms")
+        return Route(route=RouteName.HUMAN, reason="no model verdict yet")
+    if llm.decision == Label.ERROR or llm.error:
+        return Route(route=RouteName.HUMAN, reason=f"model error: {llm.error or 'no usable answer'}")
+    if llm.decision == Label.UNSURE:
+        return Route(route=RouteName.HUMAN, reason="model unsure")
+    if llm.decision == Label.INCLUDE:
+        return Route(route=RouteName.LIKELY_INCLUDE, reason=f"model includes{_conf(llm)}; a human confirms")
     # the model says exclude: auto-exclude only if every condition holds
     not_met = [cid for cid, verdict in llm.criteria.items() if verdict == "not_met"]
     p = signals.ranker_probability
     if not policy.auto_exclude:
-        return Route(route="human", reason=f"model excludes{_conf(llm)}; auto-exclusion is off")
+        return Route(route=RouteName.HUMAN, reason=f"model excludes{_conf(llm)}; auto-exclusion is off")
     if not not_met:
-        return Route(route="human",
+        return Route(route=RouteName.HUMAN,
                      reason=f"model excludes{_conf(llm)} but names no criterion clearly not met"
                             f"{llm.ungrounded_note()}")
     if llm.confidence is None or llm.confidence < policy.llm_exclude_confidence:
-        return Route(route="human", reason=f"model excludes{_conf(llm)}, below the "
-                                           f"{policy.llm_exclude_confidence:.2f} needed")
+        return Route(route=RouteName.HUMAN, reason=f"model excludes{_conf(llm)}, below the "
+                                                   f"{policy.llm_exclude_confidence:.2f} needed")
     if p is None:
-        return Route(route="human", reason=f"model excludes{_conf(llm)}; no ranker score to agree")
+        return Route(route=RouteName.HUMAN, reason=f"model excludes{_conf(llm)}; no ranker score to agree")
     if p > policy.ranker_exclude_probability:
-        return Route(route="human", reason=f"model excludes{_conf(llm)} but ranker P(include)={p:.3f} "
-                                           f"> {policy.ranker_exclude_probability:.3f}")
-    return Route(route="auto_exclude",
+        return Route(route=RouteName.HUMAN,
+                     reason=f"model excludes{_conf(llm)} but ranker P(include)={p:.3f} "
+                            f"> {policy.ranker_exclude_probability:.3f}")
+    return Route(route=RouteName.AUTO_EXCLUDE,
                  reason=f"model excludes ({', '.join(not_met)} not met, confidence {llm.confidence:.2f}) "
                         f"and ranker agrees "
                         f"(P(include)={p:.3f} <= {policy.ranker_exclude_probability:.3f})")

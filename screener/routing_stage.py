@@ -10,10 +10,11 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from metasift.config import Protocol
+from metasift.kinds import DeciderKind, Label, Stage
 from metasift.store import Store
 from screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
 
-STAGE = "title_abstract"
+STAGE = Stage.TITLE_ABSTRACT
 
 
 class RoutingSummary(BaseModel):
@@ -33,19 +34,19 @@ def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = Fa
     signals, human = {}, 0
     for rec in store.records_table(primary_only=True):
         ds = by_record.get(rec["id"], [])
-        if any(d["decider_kind"] in ("human", "consensus") for d in ds):
+        if any(d["decider_kind"] in (DeciderKind.HUMAN, DeciderKind.CONSENSUS) for d in ds):
             human += 1
             if not include_decided:
                 continue
-        rules = [d for d in ds if d["decider_kind"] == "rule"]
-        models = [d for d in ds if d["decider_kind"] == "model"]
+        rules = [d for d in ds if d["decider_kind"] == DeciderKind.RULE]
+        models = [d for d in ds if d["decider_kind"] == DeciderKind.MODEL]
         llm = None
         if models:
             m = models[-1]
             llm = LLMSignal.from_decision(m)  # a not_met whose quote is not in the record counts as unclear
         last_rule = rules[-1] if rules else None
         signals[rec["id"]] = Signals(
-            rule_exclude=bool(last_rule and last_rule["label"] in ("exclude", "flag")),
+            rule_exclude=bool(last_rule and last_rule["label"] in (Label.EXCLUDE, Label.FLAG)),
             rule_criteria=list(last_rule["reasons"] or []) if last_rule else [],
             llm=llm, ranker_probability=scores.get(rec["id"]))
     return signals, human

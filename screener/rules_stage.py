@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from metasift.config import Protocol
+from metasift.kinds import DeciderKind, Label, Stage
 from metasift.store import Store
 from screener.routing import in_audit_sample
 from screener.rules import Rule, classify_publication_type
@@ -53,13 +54,13 @@ def held_for_human(record_id: int, protocol: Protocol) -> str | None:
     return "audit" if in_audit_sample(record_id, protocol.routing.audit_sample) else None
 
 
-def apply_rules(store: Store, protocol: Protocol, stage: str = "title_abstract") -> RuleSummary:
+def apply_rules(store: Store, protocol: Protocol, stage: str = Stage.TITLE_ABSTRACT) -> RuleSummary:
     """Run the stage's rule criteria over every primary record not yet checked by this rules version."""
     criteria = [(c.id, c.rule) for c in protocol.criteria_for(stage) if c.rule]  # type: ignore[arg-type]
     version = rules_hash(criteria, draft=protocol.review.draft, audit_sample=protocol.routing.audit_sample)
     compiled = [(cid, Rule(expr, cid)) for cid, expr in criteria]
     done = {d["record_id"] for d in store.decisions(stage)
-            if d["decider_kind"] == "rule" and (d["settings"] or {}).get("rules_hash") == version}
+            if d["decider_kind"] == DeciderKind.RULE and (d["settings"] or {}).get("rules_hash") == version}
     todo = [r for r in store.records_table(primary_only=True) if r["id"] not in done]
     excluded = flagged = 0
     by: dict[str, int] = {}
@@ -76,9 +77,10 @@ def apply_rules(store: Store, protocol: Protocol, stage: str = "title_abstract")
                     by[cid] = by.get(cid, 0) + 1
                 excluded += bool(failed) and not held
                 flagged += bool(held)
-                label = ("flag" if held else "exclude") if failed else "pass"
+                label = (Label.FLAG if held else Label.EXCLUDE) if failed else Label.PASS
                 settings = {"rules_hash": version} | ({"held": held} if held else {})
-                store.add_decision(record_id=rec["id"], stage=stage, decider_kind="rule", decider="rules",
-                                   label=label, criteria=verdicts, reasons=failed, settings=settings, conn=conn)
+                store.add_decision(record_id=rec["id"], stage=stage, decider_kind=DeciderKind.RULE,
+                                   decider="rules", label=label, criteria=verdicts, reasons=failed,
+                                   settings=settings, conn=conn)
     return RuleSummary(rules=[f"{cid}: {expr}" for cid, expr in criteria], rules_hash=version, checked=len(todo),
                        excluded=excluded, flagged=flagged, passed=len(todo) - excluded - flagged, skipped=len(done), by_criterion=by)

@@ -9,7 +9,6 @@ import random
 import sqlite3
 import ssl
 import time
-from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +37,7 @@ from metasift.llm import (
     strict_schema,
 )
 from metasift.llm.cache import CACHE_FILE
+from metasift.llm.client import EndpointError
 from metasift.llm.structured import refuses
 from tests.llm_server import Reply, ScriptedLLMServer, llm_server  # noqa: F401  (fixture)
 
@@ -52,22 +52,10 @@ class Answer(BaseModel):
 GOOD = {"label": "yes", "score": 0.9}
 
 
-TRANSPORT = {"name": "http1"}
-
-
-@pytest.fixture(autouse=True, params=["http1", "aiohttp", "openai"])
-def transport(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test runs over each HTTP transport: metasift's own HTTP/1.1 client, aiohttp and the openai SDK's."""
-    TRANSPORT["name"] = request.param
-    yield request.param
-    TRANSPORT["name"] = "http1"
-
-
 def make_client(server: ScriptedLLMServer, **overrides: Any) -> tuple[LLMClient, list[Exchange]]:
     log: list[Exchange] = []
     settings = LLMSettings(**{"model": "test-model", "base_url": server.base_url, "retry_base_delay": 0.01,
-                              "retry_max_delay": 0.05, "timeout": 5.0, "transport": TRANSPORT["name"],
-                              **overrides})
+                              "retry_max_delay": 0.05, "timeout": 5.0, **overrides})
     return LLMClient(settings, on_exchange=log.append, memory=MethodMemory(), rng=random.Random(1)), log
 
 
@@ -370,7 +358,7 @@ def test_every_attempt_reaches_the_exchange_hook(llm_server: ScriptedLLMServer) 
 
 
 def test_https_endpoints_are_verified_against_the_configured_certificates(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import trustme
 
     ca = trustme.CA()
@@ -407,6 +395,42 @@ def test_settings_from_the_protocol_config() -> None:
     settings = LLMSettings.from_config(LLMConfig(concurrency=2), cache_dir=Path("/tmp/c"), model=None)
     assert settings.concurrency == 2 and settings.model == "gpt-4o-mini" and settings.cache_dir == Path("/tmp/c")
     assert settings.endpoint == "https://api.openai.com/v1"
+
+
+def test_an_old_transport_setting_is_accepted_with_a_warning() -> None:
+    from metasift.config import LLMConfig
+
+    with pytest.warns(FutureWarning, match=r"\[llm\] transport = 'http1' is ignored.*remove the line"):
+        config = LLMConfig.model_validate({"transport": "http1", "concurrency": 3})
+    settings = LLMSettings.from_config(config)
+    assert settings.concurrency == 3 and settings.provider == "openai" and "transport" not in config.model_dump()
+    assert LLMSettings.model_validate({"transport": "aiohttp"}).provider == "openai"
+
+
+def test_an_unknown_provider_is_a_clear_error(llm_server: ScriptedLLMServer) -> None:
+    with pytest.raises(LLMError, match=r"provider = 'gemini' is not known: use \"openai\", \"azure\""):
+        ask(llm_server, provider="gemini")
+    assert llm_server.requests == []
+
+
+def test_azure_urls_are_recognised() -> None:
+    from metasift.llm.openai_provider import azure_endpoint, is_azure_url, is_azure_v1
+
+    assert is_azure_url("https://res.openai.azure.com/openai/v1") and is_azure_v1("https://res.openai.azure.com/openai/v1/")
+    assert is_azure_url("https://res.cognitiveservices.azure.com") and not is_azure_v1("https://res.openai.azure.com")
+    assert not is_azure_url("https://api.openai.com/v1") and not is_azure_url("https://openai.azure.com.evil.org/v1")
+    assert azure_endpoint("https://res.openai.azure.com/openai/deployments/x") == "https://res.openai.azure.com"
+
+
+def test_azure_sends_the_api_key_header_to_the_deployment_with_an_api_version(
+        llm_server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    with pytest.raises(EndpointError, match=r"HTTP 404 Not Found at .*check base_url and the model name"):
+        ask(llm_server, provider="azure", api_key_env="AZURE_OPENAI_API_KEY", api_version="2024-10-21")
+    [request] = llm_server.requests  # the scripted server only routes /chat/completions without a query
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    assert request.path == "/openai/deployments/test-model/chat/completions?api-version=2024-10-21"
+    assert headers["api-key"] == "azure-key" and "authorization" not in headers
 
 
 def test_a_missing_api_key_for_openai_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -513,20 +537,39 @@ def test_cache_key_and_atomic_store(tmp_path: Path) -> None:
         broken.put(key, {"parsed": {"a": 1}})
 
 
-def test_run_batch_hands_every_result_over_and_leaves_the_garbage_collector_as_it_found_it(
+def test_run_batch_hands_every_result_over_through_one_bounded_connection_pool(
         llm_server: ScriptedLLMServer) -> None:
-    import gc
-
     from metasift.llm.batch import run_batch
 
-    llm_server.rule = lambda request: GOOD
-    settings = LLMSettings(model="test-model", base_url=llm_server.base_url, concurrency=3,
-                           transport=TRANSPORT["name"])
+    llm_server.rule = lambda request: Reply(answer=GOOD, delay=0.05)
+    settings = LLMSettings(model="test-model", base_url=llm_server.base_url, concurrency=3)
     messages = [{"role": "user", "content": "Say yes."}]
     jobs = [lambda client, i=i: client.complete([*messages, {"role": "user", "content": str(i)}], Answer)
             for i in range(10)]
-    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
     results: list[Any] = []
     run = run_batch(settings, jobs, on_done=results.append)
     assert run.done == 10 and all(r.ok and r.value == Answer(**GOOD) for r in results)
-    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
+    assert 1 <= llm_server.max_in_flight <= 3
+
+
+def test_the_sdk_client_keeps_at_most_concurrency_connections(llm_server: ScriptedLLMServer) -> None:
+    """The openai provider alone (no semaphore in front): its connection pool is what bounds the requests."""
+    from metasift.llm.openai_provider import OpenAIProvider
+    from metasift.llm.provider import ChatRequest
+
+    llm_server.rule = lambda request: Reply(answer=GOOD, delay=0.2)
+    settings = LLMSettings(model="test-model", base_url=llm_server.base_url, concurrency=2)
+
+    async def go() -> list[int]:
+        provider = OpenAIProvider(settings, "k")
+        request = ChatRequest(model="test-model", messages=[{"role": "user", "content": "q"}], temperature=0,
+                              max_tokens=10)
+        try:
+            return [r.status for r in await asyncio.gather(*(provider.chat(request) for _ in range(6)))]
+        finally:
+            await provider.aclose()
+
+    assert asyncio.run(go()) == [200] * 6
+    assert llm_server.max_in_flight == 2
+    headers = {k.lower(): v for k, v in llm_server.chat_requests[0].headers.items()}
+    assert headers["authorization"] == "Bearer k" and headers["user-agent"].startswith("metasift/")

@@ -297,3 +297,21 @@ def test_two_review_processes_on_one_store(project: Path) -> None:
     assert sorted(d["id"] for d in ds) == sorted(i for _, mine in results for i in mine)
     assert sorted((d["record_id"], d["decider"]) for d in ds) == sorted(
         (rid, who) for rid in range(1, n + 1) for who in ("alice", "bob"))
+
+
+def test_a_drawn_calibration_sample_is_kept_as_rows_in_the_transaction_of_its_event(project: Path) -> None:
+    from sqlalchemy import select
+
+    from metasift.store import schema as t
+
+    store = _setup(project, 30)
+    session = ReviewSession(store, load_protocol(project), "alice", sample=8, seed=5)
+    assert store.calibration_sample_ids() == set(session.queue) and len(session.queue) == 8
+    assert store.calibration_sample_ids("full_text") == set()
+    event = [e for e in _events(store) if e["action"] == "review_sample"][-1]
+    cs = t.calibration_samples
+    with store.read() as conn:
+        rows = conn.execute(select(cs.c.event_id, cs.c.record_id, cs.c.seed, cs.c.size, cs.c.drawn_by)
+                            .order_by(cs.c.position)).all()
+    assert [r.record_id for r in rows] == rq.sample_queue(store, 8, seed=5).ids
+    assert {(r.event_id, r.seed, r.size, r.drawn_by) for r in rows} == {(event["id"], 5, 8, "alice")}

@@ -79,3 +79,11 @@ def test_rules_know_every_publication_type_the_classifier_gives() -> None:
     from screener.pubtype import Kind
 
     assert set(get_args(Kind)) == set(PUBLICATION_TYPES)
+
+
+def test_every_name_the_screener_package_lists_can_be_imported() -> None:
+    import screener
+
+    assert "SVMRanker" in screener.__all__
+    for name in screener.__all__:
+        assert getattr(screener, name) is not None, name

@@ -246,3 +246,52 @@ def test_ctrl_c_says_what_it_means_and_keeps_every_answer(screened_project: Path
     with sqlite3.connect(screened_project / "metasift.db") as db:
         decided = db.execute("select count(*) from decisions where decider_kind='model'").fetchone()[0]
     assert decided == cached >= 20  # on Ctrl-C every answer that arrived reaches the store
+
+
+def _label_a_sample(project: Path, cli, llm_server) -> None:  # noqa: ANN001, F811
+    from examples.demo_reviewers import _key, load_labels
+    from metasift.config import load_protocol
+    from metasift.store import Store
+    from metasift.tui.session import ReviewSession
+
+    assert cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project",
+               project).exit_code == 0
+    store, labels = Store.open(project), load_labels()
+    session = ReviewSession(store, load_protocol(project), "alice", sample=200, seed=3, include_auto=True)
+    while (rid := session.current_id()) is not None:
+        truth = labels[_key(session.record(rid)["title"])]["include_title_abstract"] == "1"
+        session.decide("include" if truth else "exclude")
+    store.close()
+
+
+def test_calibrate_apply_writes_the_thresholds_and_keeps_comments(screened_project: Path, cli,
+                                                                   llm_server) -> None:  # noqa: F811
+    from metasift.config import load_protocol
+
+    p = screened_project
+    _label_a_sample(p, cli, llm_server)
+    toml = p / "review.toml"
+    toml.write_text(toml.read_text().replace("llm_exclude_confidence = 0.9",
+                                             "llm_exclude_confidence = 0.9  # the model's bar"))
+    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--apply", "--project", p, "--json")
+    assert result.exit_code == 0, result.stderr
+    chosen = result.json()["policy"]
+    routing = load_protocol(p).routing
+    assert routing.llm_exclude_confidence == chosen["llm_exclude_confidence"]
+    assert routing.ranker_exclude_probability == chosen["ranker_exclude_probability"]
+    text = toml.read_text()
+    assert "# the model's bar" in text and "# a random 10% of automated exclusions" in text
+
+
+def test_calibrate_apply_fails_in_one_line_when_review_toml_lacks_the_keys(screened_project: Path, cli,
+                                                                            llm_server) -> None:  # noqa: F811
+    p = screened_project
+    _label_a_sample(p, cli, llm_server)
+    toml = p / "review.toml"
+    toml.write_text(re.sub(r"(?m)^ranker_exclude_probability = .*\n", "", toml.read_text()))
+    before = toml.read_text()
+    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--apply", "--project", p)
+    assert result.exit_code != 0
+    assert "ranker_exclude_probability" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "wrote the thresholds" not in result.stderr + result.stdout
+    assert toml.read_text() == before

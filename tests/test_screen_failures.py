@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from metasift.llm import LLMClient, LLMSettings, MethodMemory
 from metasift.llm.client import GIVE_UP_AFTER, EndpointError, connection_cause, describe_causes, error_cause
+from metasift.llm.provider import ProviderError
 from metasift.llm.settings import is_local_url
-from metasift.llm.transport import TransportError
 from tests.llm_server import Reply, ScriptedLLMServer, llm_server  # noqa: F401  (fixture)
 from tests.test_screen_cli import answer_for
 
@@ -273,14 +273,14 @@ def test_a_refused_connection_before_any_answer_is_retried_within_a_second() -> 
 
 # -- causes -------------------------------------------------------------------------------------------------
 
-def _raised_from(cause: OSError) -> TransportError:
-    """A ``TransportError`` raised ``from None`` while handling ``cause``, as the transports raise them."""
+def _raised_from(cause: OSError) -> ProviderError:
+    """A ``ProviderError`` raised ``from None`` while handling ``cause``, as the providers raise them."""
     try:
         try:
             raise cause
         except OSError:
-            raise TransportError(str(cause)) from None
-    except TransportError as exc:
+            raise ProviderError(str(cause)) from None
+    except ProviderError as exc:
         return exc
 
 
@@ -297,8 +297,8 @@ def test_connection_failures_are_named_by_cause(exc: OSError, cause: str) -> Non
     assert connection_cause(_raised_from(exc)) == cause
 
 
-def test_a_refused_or_untrusted_endpoint_is_named_over_every_transport(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_or_untrusted_endpoint_is_named_by_its_cause(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import trustme
 
     ca = trustme.CA()
@@ -307,15 +307,14 @@ def test_a_refused_or_untrusted_endpoint_is_named_over_every_transport(tmp_path:
     server = ScriptedLLMServer().start(tls=server_tls)  # its CA is not in the bundle the client trusts
     refused = f"http://127.0.0.1:{refused_port()}/v1"
 
-    async def first_error(url: str, transport: str) -> str:
-        async with client_for(url, max_retries=0, transport=transport) as client:
+    async def first_error(url: str) -> str:
+        async with client_for(url, max_retries=0) as client:
             out = await client.complete([{"role": "user", "content": "q"}], Answer)
         return error_cause(out.error)
 
     try:
-        for transport in ("http1", "aiohttp", "openai"):
-            assert asyncio.run(first_error(refused, transport)) == "connection refused", transport
-            assert asyncio.run(first_error(server.base_url, transport)) == "TLS failed", transport
+        assert asyncio.run(first_error(refused)) == "connection refused"
+        assert asyncio.run(first_error(server.base_url)) == "TLS failed"
     finally:
         server.stop()
 

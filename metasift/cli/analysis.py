@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from metasift.cli._common import JsonOption, LazyModule, console, emit_json, err_console, info, warn
@@ -81,6 +80,8 @@ def progress_bar(label: str, total: int, quiet: bool) -> Iterator[Any]:
     if quiet or total < 100:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as prog:
         task = prog.add_task(label, total=total)

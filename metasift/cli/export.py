@@ -11,14 +11,16 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from metasift.cli._common import ProjectOption, info, project_dir
 from metasift.csvsafe import LINE_END, safe_row
 from metasift.errors import MetasiftError
-from metasift.store import Store
+
+if TYPE_CHECKING:  # the store loads in the command (start-up, issue #15)
+    from metasift.store import Store
 
 RECORD_COLUMNS = ["id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
                   "abstract", "source", "source_file", "cluster_id", "is_primary"]
@@ -62,13 +64,14 @@ def included_ids(store: Store, protocol: Any, stage: str) -> set[int]:
     """Records settled as "include" at ``stage``: the ones ``status`` counts as included (``record_tally``:
     ``Store.final_labels`` with the protocol's ``Counting``, within the stage's records — primary records,
     or at full text those through title/abstract). "maybe", unsettled and excluded are left out."""
+    from metasift.kinds import Label
     from metasift.store import review_queue as rq
 
     counting = rq.Counting.of(protocol)
     scope = rq.stage_scope(store, stage, counting)
     records = set(rq.primary_ids(store)) if scope is None else scope
     labels = store.final_labels(stage, humans_needed=counting.needed, model_counts=counting.model_counts)
-    return {rid for rid, label in labels.items() if label == "include" and rid in records}
+    return {rid for rid, label in labels.items() if label == Label.INCLUDE and rid in records}
 
 
 def decisions_rows(store: Store) -> list[dict[str, Any]]:
@@ -134,6 +137,8 @@ def export(
         from metasift.config import load_protocol
 
         protocol = load_protocol(root)
+    from metasift.store import Store
+
     store = Store.open(root)
     try:
         if what is What.records:

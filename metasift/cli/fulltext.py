@@ -19,7 +19,6 @@ from metasift.cli._common import (
     warn,
 )
 from metasift.csvsafe import LINE_END, safe_row
-from metasift.store import Store
 
 if TYPE_CHECKING:
     from extractor.effects import LeftOut
@@ -145,9 +144,11 @@ def attach(
     file by hand, even one that cannot be read (it is kept, marked for a human).
     """
     from extractor.pipeline import attach_paths
+    from metasift.kinds import Label, Stage
+    from metasift.store import Store
 
     store = Store.open(project_dir(project))
-    included = [rid for rid, label in store.final_labels("title_abstract").items() if label == "include"]
+    included = [rid for rid, label in store.final_labels(Stage.TITLE_ABSTRACT).items() if label == Label.INCLUDE]
     if (all_records or not included) and record is None:
         if not all_records:
             warn("no records are included at title/abstract yet; matching against all records")
@@ -222,6 +223,8 @@ def extract_cmd(
     from extractor.pipeline import extract_fulltext
 
     root = project_dir(project)
+    from metasift.store import Store
+
     store = Store.open(root)
     texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
     summaries, run = [], None
@@ -296,6 +299,8 @@ def effects(
 
     root = project_dir(project)
     protocol = load_protocol(root)
+    from metasift.store import Store
+
     store = Store.open(root)
     found = collect_effects(store, protocol.outcomes, include_unverified=include_unverified,
                             humans_needed=protocol.screening.humans_per_record)
@@ -355,6 +360,7 @@ def verify(
 ) -> None:
     """Verify doubtful extracted values beside the page text around their quote: a accept, e edit,
     r reject, n/p move, q quit. Every change is saved at once with who and when."""
+    from metasift.store import Store
     from metasift.tui.verify_app import VerifyApp
 
     store = Store.open(project_dir(project))
@@ -382,6 +388,8 @@ def eligibility(
     from metasift.config import load_protocol
 
     root = project_dir(project)
+    from metasift.store import Store
+
     store = Store.open(root)
     results = apply_fulltext_rules(store, load_protocol(root))
     titles = {r["id"]: r["title"] for r in store.records_table()}

@@ -6,10 +6,11 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
 
 from metasift.cli._common import (
     JsonOption,
@@ -26,8 +27,10 @@ from metasift.cli._common import (
     warn,
 )
 from metasift.errors import MetasiftError
-from metasift.identify import ImportInterrupted, ImportOutcome, import_file, remove_batch, run_dedup
-from metasift.store import Store
+
+if TYPE_CHECKING:  # the store and the importers load in the commands (start-up, issue #15)
+    from metasift.identify import ImportInterrupted, ImportOutcome
+    from metasift.store import Store
 
 
 def import_(
@@ -53,6 +56,8 @@ def import_(
     Ctrl-C rolls back the file being imported (files before it stay)."""
     if sum((bool(files), list_batches, undo is not None)) != 1:
         raise typer.BadParameter("give FILES to import, or --list, or --undo BATCH (one of them)")
+    from metasift.store import Store
+
     store = Store.open(project_dir(project))
     try:
         if list_batches:
@@ -68,6 +73,8 @@ def import_(
 
 def _import_files(store: Store, files: list[Path], json_out: bool, **options: object) -> None:
     """Import each file in its own transaction; on Ctrl-C say exactly what got in and exit 130."""
+    from metasift.identify import ImportInterrupted, import_file
+
     outcomes, failures = [], []
     interrupted: ImportInterrupted | None = None
     for path in files:
@@ -136,6 +143,8 @@ def _list_batches(store: Store, json_out: bool) -> None:
 
 def _undo_batch(store: Store, batch_id: int, json_out: bool) -> None:
     """Remove one batch (refused with the reason while work hangs off it) and re-cluster if dedup had run."""
+    from metasift.identify import remove_batch
+
     removal = remove_batch(store, batch_id, actor=os.environ.get("METASIFT_REVIEWER") or getpass.getuser())
     if json_out:
         emit_json(removal.model_dump())
@@ -155,6 +164,9 @@ def dedup(
 ) -> None:
     """Find duplicate records (exact DOI/PMID, then fuzzy title/author/year/journal) and keep one
     primary per cluster. All members are kept; borderline pairs are listed for a human."""
+    from metasift.identify import run_dedup
+    from metasift.store import Store
+
     store = Store.open(project_dir(project))
     with err_console.status("deduplicating..."):
         summary = run_dedup(store)

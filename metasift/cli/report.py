@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from metasift.cli._common import JsonOption, ProjectOption, emit_json, err_console, info, project_dir
-from metasift.config import load_protocol
-from metasift.store import Store
 
 
 def report(
@@ -24,6 +22,9 @@ def report(
     if fmt not in ("html", "md"):
         raise typer.BadParameter("--format must be html or md")
     root = project_dir(project)
+    from metasift.config import load_protocol  # the protocol and the store load here (start-up, issue #15)
+    from metasift.store import Store
+
     protocol = load_protocol(root)
     store = Store.open(root)
     with err_console.status("building the report..."):
@@ -45,6 +46,9 @@ def prisma(
     from metasift.report.prisma import draw_prisma, prisma_counts
 
     root = project_dir(project)
+    from metasift.config import load_protocol  # the protocol and the store load here (start-up, issue #15)
+    from metasift.store import Store
+
     protocol = load_protocol(root)
     store = Store.open(root)
     counts = prisma_counts(store, humans_needed=protocol.screening.humans_per_record)
@@ -66,6 +70,7 @@ def rob_import(
 ) -> None:
     """Import RoB 2 judgements per study from CSV (all rows or none)."""
     from metasift.report.rob import read_rob_csv
+    from metasift.store import Store
 
     store = Store.open(project_dir(project))
     judgements = read_rob_csv(csv_file, store.records_table(primary_only=True))

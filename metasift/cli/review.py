@@ -10,12 +10,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from eval.agreement_report import agreement_report
 from metasift.cli._common import JsonOption, ProjectOption, console, emit_json, info, project_dir, warn
-from metasift.config import load_protocol
 from metasift.errors import ConfigError
-from metasift.store import Store
-from metasift.store import review_queue as rq
 
 
 class StageName(str, Enum):
@@ -56,6 +52,9 @@ def review(
     from metasift.tui.session import ReviewSession, pick_reviewer
 
     root = project_dir(project)
+    from metasift.config import load_protocol  # loads here, not at start-up (issue #15)
+    from metasift.store import Store
+
     protocol = load_protocol(root)
     if audit_exclusions:
         _audit_exclusions(root, protocol, json_out)
@@ -80,6 +79,8 @@ def review(
 
 def _audit_exclusions(root: Path, protocol: Any, json_out: bool) -> None:
     from eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.store import Store
+    from metasift.store import review_queue as rq
 
     store = Store.open(root)
     try:
@@ -115,6 +116,9 @@ def conflicts(
     'maybe' counts as include here, so only include-vs-exclude is a conflict. A resolution is saved as a
     decision of kind 'consensus' with its reasons and note; the original decisions stay.
     """
+    from metasift.config import load_protocol  # loads here, not at start-up (issue #15)
+    from metasift.store import Store
+    from metasift.store import review_queue as rq
     from metasift.tui.session import ConflictSession, pick_reviewer
 
     root = project_dir(project)
@@ -173,6 +177,10 @@ def agreement_cmd(
     'not_met' vs the criterion named among a human's exclusion reasons (exclusions without reasons are
     left out; include/maybe = no criterion failed). Default sides: the first two reviewers.
     """
+    from eval.agreement_report import agreement_report  # scipy: 1.4 s of every start-up before (issue #15)
+    from metasift.config import load_protocol
+    from metasift.store import Store
+
     root = project_dir(project)
     protocol = load_protocol(root)
     if bool(side_a) != bool(side_b):

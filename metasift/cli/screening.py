@@ -145,8 +145,8 @@ def calibrate(
     """Pick routing thresholds from a human-labelled random sample (`metasift review --sample N`) so that
     recall of includes stays at the target with its exact lower confidence bound; report how many records
     each path takes. Refuses when the sample has too few includes to show the target."""
-    import re
-
+    from metasift.config import write_protocol_values
+    from metasift.kinds import DeciderKind, Stage
     from screener.calibrate import CalibrationItem, calibrate_thresholds
     from screener.ranker_stage import human_labels
     from screener.routing_stage import gather_signals
@@ -154,14 +154,7 @@ def calibrate(
     root = project_dir(project)
     protocol = load_protocol(root)
     store = Store.open(root)
-    sampled: set[int] = set()
-    from sqlalchemy import select
-
-    from metasift.store import schema as t
-
-    with store.read() as conn:
-        for (payload,) in conn.execute(select(t.events.c.payload).where(t.events.c.action == "review_sample")):
-            sampled.update(payload.get("records") or [])
+    sampled = store.calibration_sample_ids(Stage.TITLE_ABSTRACT)
     labels = human_labels(store)
     signals, _ = gather_signals(store, use_ranker=True, include_decided=True)
     items = [CalibrationItem(included=bool(labels[rid]), signals=signals[rid])
@@ -172,18 +165,15 @@ def calibrate(
     result = calibrate_thresholds(items, target_recall=target_recall or protocol.routing.target_recall,
                                   confidence=confidence)
     with store.write() as conn:
-        store.log_event(conn, "calibrate", actor_kind="rule", actor="calibrate", payload={
+        store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate", payload={
             "target_recall": result.target_recall, "recall": round(result.recall, 4),
             "recall_lb": round(result.recall_lower, 4), "n_sample": result.n_sample,
             "n_included": result.n_included, "policy": result.policy.model_dump(), "routes": result.routes})
     store.close()
     if apply:
-        toml = root / "review.toml"
-        text = toml.read_text(encoding="utf-8")
-        for key in ("llm_exclude_confidence", "ranker_exclude_probability"):
-            text = re.sub(rf"(?m)^{key}\s*=.*$", f"{key} = {getattr(result.policy, key)}", text)
-        toml.write_text(text, encoding="utf-8")
-        info(f"wrote the thresholds into {toml}")
+        thresholds = {key: getattr(result.policy, key)
+                      for key in ("llm_exclude_confidence", "ranker_exclude_probability")}
+        info(f"wrote the thresholds into {write_protocol_values(root, 'routing', thresholds)}")
     if json_out:
         emit_json(result.model_dump())
         return

@@ -1,9 +1,11 @@
-"""The LLM layer: an OpenAI-compatible async client with structured output, retries, cache, budget and logging."""
+"""The LLM layer: an async client (through a ``Provider``: the openai SDK by default) with structured output,
+retries, cache, budget and logging."""
 
 from metasift.llm.cache import DiskCache, cache_key
 from metasift.llm.client import DEFAULT_MEMORY, ExchangeHook, LLMClient, MethodMemory
 from metasift.llm.cost import Budget, BudgetExceeded, Price, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome
+from metasift.llm.provider import PROVIDERS, ChatRequest, Provider, ProviderReply
 from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
 from metasift.llm.settings import LLMSettings
 from metasift.llm.structured import METHODS, Method, extract_json, strict_schema
@@ -11,8 +13,10 @@ from metasift.llm.structured import METHODS, Method, extract_json, strict_schema
 __all__ = [
     "DEFAULT_MEMORY",
     "METHODS",
+    "PROVIDERS",
     "Budget",
     "BudgetExceeded",
+    "ChatRequest",
     "DiskCache",
     "Exchange",
     "ExchangeHook",
@@ -22,6 +26,8 @@ __all__ = [
     "Method",
     "MethodMemory",
     "Price",
+    "Provider",
+    "ProviderReply",
     "Usage",
     "backoff_delay",
     "cache_key",

@@ -9,9 +9,7 @@ losing what was already handled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -66,6 +64,7 @@ def run_batch(settings: LLMSettings, jobs: Sequence[Job[Any]], *, on_done: Calla
                 if client.failure is not None:  # this job's error completed a run of failures: stop all
                     raise client.failure
 
+        # one client, so one openai SDK client and one connection pool of ``concurrency`` for the whole batch
         async with LLMClient(settings, on_exchange=on_exchange, budget=budget) as client:
             # a bounded pool, not one task per job: 100,000 records keep ~2x concurrency coroutines alive
             workers = [asyncio.ensure_future(worker(client)) for _ in range(min(len(jobs), 2 * settings.concurrency))]
@@ -80,27 +79,8 @@ def run_batch(settings: LLMSettings, jobs: Sequence[Job[Any]], *, on_done: Calla
                 await asyncio.gather(*workers, return_exceptions=True)
                 run.cost = budget.spent if not budget.unpriced else None
 
-    with _lighter_gc():
-        asyncio.run(main())
+    asyncio.run(main())
     if failure and not report_failure:
         raise failure[0]
     return run
 
-
-@contextlib.contextmanager
-def _lighter_gc() -> Iterator[None]:
-    """Spare the cyclic GC work during a run: at 10,000 records it cost ~12 % of the client's CPU.
-
-    The objects alive at the start (records, prompts, caches) outlive the run anyway, so they are frozen out
-    of its passes; and collections run every 10,000 new containers rather than 700, so most of each
-    request's short-lived objects are freed by reference counting before a pass ever sees them. Both are
-    undone at the end.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()  # no collection first: at 10,000 records it costs more than the garbage it would free
-    gc.set_threshold(10_000, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()

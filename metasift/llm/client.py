@@ -3,8 +3,9 @@
 One ``complete()`` call: disk cache lookup, then the structured-output methods in fallback order, each
 attempt bounded by a semaphore and the budget, retried with backoff (honouring Retry-After) on 429/5xx/
 timeouts/connection errors/malformed bodies, one repair retry for an answer that does not validate, and an
-``Exchange`` for every attempt handed to ``on_exchange``. HTTP goes through ``transport`` (aiohttp, or the
-openai SDK's stack with its own retries off), which only moves bytes: every retry decision is made here.
+``Exchange`` for every attempt handed to ``on_exchange``. Requests go through a ``Provider``
+(``metasift.llm.provider``: the openai SDK by default, its own retries off), which only moves them: every
+retry decision is made here, the same way for every provider.
 
 A dead endpoint fails loudly instead of turning every call into an error: after ``GIVE_UP_AFTER`` calls in a
 row that got no usable answer on any attempt (connection refused, DNS, TLS, timeouts, 5xx/429, garbage
@@ -37,6 +38,14 @@ from metasift.errors import LLMError
 from metasift.llm.cache import DiskCache, key_for, key_prefix
 from metasift.llm.cost import Budget, MissingPrice, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome, utc_now
+from metasift.llm.provider import (
+    ChatRequest,
+    Provider,
+    ProviderError,
+    ProviderTimeout,
+    make_provider,
+    provider_family,
+)
 from metasift.llm.retry import backoff_delay, is_retryable_status, parse_retry_after
 from metasift.llm.settings import LLMSettings
 from metasift.llm.structured import (
@@ -49,7 +58,6 @@ from metasift.llm.structured import (
     repair_messages,
     validate_answer,
 )
-from metasift.llm.transport import TransportError, TransportTimeout, make_transport
 
 if TYPE_CHECKING:
     from metasift.templates import PromptTemplate
@@ -198,15 +206,15 @@ class LLMClient:
         if self.budget.max_cost is not None and find_price(settings.prices, settings.model) is None:
             raise MissingPrice(settings.model)
         key = api_key or os.environ.get(settings.api_key_env)
-        if not key:
-            if settings.base_url is None:
+        if not key:  # a LangChain integration reads its own variable (ANTHROPIC_API_KEY ...)
+            if settings.base_url is None and provider_family(settings.provider) != "langchain":
                 raise LLMError(f"no API key: set the {settings.api_key_env} environment variable "
                                "(or [llm] base_url for a local endpoint)")
             key = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) accept any key
         self._key = key
         self._prefixes: dict[tuple[str, str, type], str] = {}
         self._plans: dict[tuple[str, str, type], Plan] = {}
-        self._transport: Any = None  # made on first use, inside the event loop that uses it
+        self._provider: Provider | None = None  # made on first use, inside the event loop that uses it
         self._sem = asyncio.Semaphore(settings.concurrency)
         self._not_before = 0.0  # monotonic time before which no request starts (set by a 429)
         self._reached = False  # some HTTP answer came back from the endpoint
@@ -221,34 +229,25 @@ class LLMClient:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        if self._transport is not None:
-            await self._transport.aclose()
-            self._transport = None
+        if self._provider is not None:
+            await self._provider.aclose()
+            self._provider = None
         if self._owns_cache and self.cache is not None:
             self.cache.close()
 
     @property
-    def transport(self) -> Any:
-        """The HTTP transport, opened on first use."""
-        if self._transport is None:
-            s = self.settings
-            self._transport = make_transport(s.transport, s.endpoint, self._key, timeout=s.timeout,
-                                             connections=s.concurrency)
-        return self._transport
+    def provider(self) -> Provider:
+        """The provider ``[llm] provider`` names (one SDK client and connection pool), made on first use."""
+        if self._provider is None:
+            self._provider = make_provider(self.settings, self._key)
+        return self._provider
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint offers (``GET /models``): a cheap connectivity check."""
-        where = f"{self.settings.endpoint}: cannot list models"
         try:
-            resp = await self.transport.get("/models")
-        except TransportError as exc:
-            raise LLMError(f"{where}: {exc}") from None
-        if resp.status != 200:
-            raise LLMError(f"{where}: HTTP {resp.status}: {_short(resp.text)}")
-        try:
-            return [str(m["id"]) for m in orjson.loads(resp.text)["data"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            raise LLMError(f"{where}: the answer is not a model list: {_short(resp.text)}") from None
+            return await self.provider.list_models()
+        except LLMError as exc:
+            raise LLMError(f"{self.settings.endpoint}: cannot list models: {exc}") from None
 
     async def ask(
         self,
@@ -382,7 +381,7 @@ class LLMClient:
         messages, extra = shape.messages(base_messages), shape.extra
         retries, repaired = 0, False
         while True:
-            reply = await self._send(messages, extra)
+            reply = await self._send(messages, extra, method, name, schema)
             call.attempts += 1
             self._reached = self._reached or reply.answered
             call.usable = call.usable or reply.usable
@@ -469,7 +468,8 @@ class LLMClient:
     def _token_param(self) -> str:
         return self.memory.token_param(self.settings.endpoint, self.settings.model)
 
-    async def _send(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> _Reply:
+    async def _send(self, messages: list[dict[str, Any]], extra: dict[str, Any], method: Method, name: str,
+                    schema: dict[str, Any]) -> _Reply:
         """One HTTP attempt inside the concurrency bound; an endpoint failure is a ``_Reply``, not an exception
         (but once the endpoint is given up on, ``self.failure`` is raised instead of sending)."""
         async with self._sem:
@@ -480,24 +480,24 @@ class LLMClient:
             if pause > 0:
                 await asyncio.sleep(pause)
             created, start = utc_now(), time.perf_counter()
-            token_param = self._token_param()
-            reply = await self._post(messages, extra, token_param, created, start)
-            reply.token_param = token_param
+            s = self.settings
+            request = ChatRequest(model=s.model, messages=messages, temperature=s.temperature,
+                                  max_tokens=s.max_tokens, method=method, schema_name=name, schema=schema,
+                                  extra=extra, token_param=self._token_param())
+            reply = await self._post(request, created, start)
+            reply.token_param = request.token_param
             return reply
 
-    async def _post(
-        self, messages: list[dict[str, Any]], extra: dict[str, Any], token_param: str, created: Any, start: float
-    ) -> _Reply:
-        """POST one chat completion and classify what came back."""
+    async def _post(self, request: ChatRequest, created: Any, start: float) -> _Reply:
+        """Send one chat completion through the provider and classify what came back."""
         s = self.settings
-        body = {"model": s.model, "messages": messages, "temperature": s.temperature, token_param: s.max_tokens,
-                **extra}
+        token_param = request.token_param
         try:
-            resp = await self.transport.post_json("/chat/completions", body)
-        except TransportTimeout:
+            resp = await self.provider.chat(request)
+        except ProviderTimeout:
             return _Reply("timeout", _ms(start), created, error=f"timed out after {s.timeout:g} s", cause="timeout",
                           detail=f"no answer within {s.timeout:g} s")
-        except TransportError as exc:
+        except ProviderError as exc:
             cause = connection_cause(exc)
             label = "" if cause == "connection failed" else f"{cause}: "
             return _Reply("connection", _ms(start), created, error=f"connection failed: {label}{exc}", cause=cause,
@@ -510,11 +510,13 @@ class LLMClient:
                           resend=resend, error=f"HTTP {resp.status}: {_short(resp.text)}", cause=f"HTTP {resp.status}",
                           detail=_error_message(resp.text))
         try:
-            completion = orjson.loads(resp.text)
+            completion = resp.completion
+            if completion is None:
+                raise TypeError("the body is not JSON")
             message = completion["choices"][0]["message"]
             if not isinstance(message, dict):
                 raise TypeError("message is not an object")
-        except (orjson.JSONDecodeError, TypeError, KeyError, IndexError) as exc:  # not a chat completion at all
+        except (TypeError, KeyError, IndexError) as exc:  # not a chat completion at all
             return _Reply("bad_body", _ms(start), created, body=resp.text,
                           error=f"malformed response body ({type(exc).__name__})", cause="malformed response",
                           detail=f"not a chat completion: {_short(resp.text, 80)}")
@@ -527,7 +529,7 @@ class LLMClient:
 _HARD_CAUSES = ("connection refused", "host not found (DNS)", "TLS failed", "network unreachable")
 # Failures as the text of the exception (the fallback when no OSError with an errno is in its chain):
 # asyncio reports a refused localhost (::1 and 127.0.0.1) as one plain OSError("Multiple exceptions: ...").
-_CAUSE_PATTERNS = (  # in this order: aiohttp's "Cannot connect to host h:443 ssl:default [...]" names ssl
+_CAUSE_PATTERNS = (  # in this order: a refusal whose text also names ssl is still a refusal
     ("connection refused", re.compile(r"refused|connect call failed", re.IGNORECASE)),
     ("host not found (DNS)", re.compile(r"name or service not known|nodename nor servname|getaddrinfo|"
                                         r"name resolution|no address associated", re.IGNORECASE)),
@@ -542,8 +544,8 @@ def connection_cause(exc: BaseException) -> str:
     """What kind of connection failure ``exc`` is: "connection refused", "host not found (DNS)", "TLS failed",
     "network unreachable", or plain "connection failed".
 
-    The transports re-raise as ``TransportError``; the original exception is still in its ``__context__`` /
-    ``__cause__`` chain (aiohttp's and httpx's wrappers keep theirs too), so the chain is searched first.
+    Providers re-raise as ``ProviderError``; the original exception is still in its ``__context__`` /
+    ``__cause__`` chain (the openai SDK's and httpx's wrappers keep theirs too), so the chain is searched first.
     """
     for link in _exception_chain(exc):
         if isinstance(link, ssl.SSLError):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metasift.llm.cost import MissingPrice, find_price
 
@@ -35,15 +35,24 @@ class LLMSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=64)  # requests in flight at once
     # "auto" tries json_schema -> json_object -> tools -> text; a named method is used alone.
     structured_method: StructuredMethod = "auto"
-    # "http1": metasift's lean HTTP/1.1 client (default, ~0.14 ms CPU a request; aiohttp behind a proxy);
-    # "aiohttp" (0.30-0.48 ms); "openai": the openai SDK's HTTP stack (~2.6 ms)
-    transport: Literal["http1", "aiohttp", "openai"] = "http1"
+    # "openai" (any OpenAI-compatible endpoint; Azure OpenAI by its URL), "azure", or "langchain:<model_provider>"
+    # ("langchain:anthropic" ...: the metasift[langchain] extra); see metasift.llm.provider
+    provider: str = "openai"
+    api_version: str | None = None  # Azure OpenAI's api-version; None: openai_provider.AZURE_API_VERSION
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # model -> {input, output[, cached_input]}
     max_cost: float | None = Field(None, ge=0)  # in the price table's currency; None: no budget
     cache_dir: Path | None = None  # None: no disk cache
     retry_base_delay: float = Field(1.0, ge=0)  # first backoff step in seconds; doubles per retry
     retry_max_delay: float = Field(60.0, ge=0)  # cap on one backoff step
     max_retry_after: float = Field(120.0, ge=0)  # a Retry-After longer than this is not waited for
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_transport(cls, data: Any) -> Any:
+        """Accept and drop the retired ``transport`` key (``LLMConfig`` warns about it once, at load)."""
+        if isinstance(data, dict) and "transport" in data:
+            data = {k: v for k, v in data.items() if k != "transport"}
+        return data
 
     @property
     def endpoint(self) -> str:

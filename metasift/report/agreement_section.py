@@ -6,6 +6,7 @@ from typing import Any
 
 from metasift.config import Protocol
 from metasift.errors import MetasiftError
+from metasift.kinds import DeciderKind, Stage
 from metasift.store import Store
 
 
@@ -25,14 +26,15 @@ def _row(label: str, r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def agreement_rows(store: Store, protocol: Protocol, stage: str = "title_abstract") -> list[dict[str, Any]]:
+def agreement_rows(store: Store, protocol: Protocol,
+                   stage: str = Stage.TITLE_ABSTRACT) -> list[dict[str, Any]]:
     from eval.agreement_report import agreement_report
 
     humans = [r.name for r in protocol.reviewers if r.role == "reviewer"]
     pairs = []
     if len(humans) >= 2:
         pairs.append((f"{humans[0]} vs {humans[1]}", f"human:{humans[0]}", f"human:{humans[1]}"))
-    if any(d["decider_kind"] == "model" for d in store.decisions(stage)):
+    if any(d["decider_kind"] == DeciderKind.MODEL for d in store.decisions(stage)):
         pairs.append(("model vs human consensus", "model", "consensus"))
     rows = []
     for label, a, b in pairs:

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from metasift.config import Protocol
+from metasift.kinds import Stage
 from metasift.records import study_label
 from metasift.report.agreement_section import agreement_rows
 from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
@@ -38,8 +39,8 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     counts = prisma_counts(store, humans_needed=humans)
     draw_prisma(counts, out_dir / "prisma.png")
     draw_prisma(counts, out_dir / "prisma.svg")
-    ta = store.final_labels("title_abstract", humans_needed=humans)
-    ft = store.final_labels("full_text", humans_needed=humans)
+    ta = store.final_labels(Stage.TITLE_ABSTRACT, humans_needed=humans)
+    ft = store.final_labels(Stage.FULL_TEXT, humans_needed=humans)
     studies, evidence = evidence_rows(store, {rid: ft.get(rid, lab) for rid, lab in ta.items()})
     found = collect_effects(store, protocol.outcomes, humans_needed=humans)
     effects, left_out = found.rows, [x.model_dump() for x in [*found.left_out, *found.skipped]]

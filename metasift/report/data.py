@@ -6,32 +6,39 @@ from collections import Counter
 from typing import Any
 
 from metasift import __version__
+from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stage
+from metasift.labels import HUMAN_KINDS
 from metasift.records import study_label
 from metasift.store import Store
 
 
-def screening_paths(store: Store, stage: str = "title_abstract") -> dict[str, int]:
+def screening_paths(store: Store, stage: str = Stage.TITLE_ABSTRACT) -> dict[str, int]:
     """How many records each path decided: rules, the routing policy, humans, still open."""
     current = store.current_routes(stage).values()
     routes = Counter(r["route"] for r in current)
-    by_policy = sum(1 for r in current if r["route"] == "auto_exclude" and not (r["reason"] or "").startswith("rule:"))
+    by_policy = sum(1 for r in current
+                    if r["route"] == RouteName.AUTO_EXCLUDE and not (r["reason"] or "").startswith("rule:"))
     decisions = store.decisions(stage)
-    rule_excluded = {d["record_id"] for d in decisions if d["decider_kind"] == "rule" and d["label"] == "exclude"}
-    human = {d["record_id"] for d in decisions if d["decider_kind"] in ("human", "consensus")}
-    model = {d["record_id"] for d in decisions if d["decider_kind"] == "model"}
+    rule_excluded = {d["record_id"] for d in decisions
+                     if d["decider_kind"] == DeciderKind.RULE and d["label"] == Label.EXCLUDE}
+    human = {d["record_id"] for d in decisions if d["decider_kind"] in HUMAN_KINDS}
+    model = {d["record_id"] for d in decisions if d["decider_kind"] == DeciderKind.MODEL}
     labels = store.final_labels(stage)
     out = {"excluded by rules": len(rule_excluded), "drafted by the model": len(model),
            "auto-excluded by policy (model + ranker)": by_policy,
-           "routed to humans": routes.get("human", 0), "routed as likely include": routes.get("likely_include", 0),
-           "decided by humans": len(human), "settled include": sum(v == "include" for v in labels.values()),
-           "settled exclude": sum(v == "exclude" for v in labels.values())}
+           "routed to humans": routes.get(RouteName.HUMAN, 0),
+           "routed as likely include": routes.get(RouteName.LIKELY_INCLUDE, 0),
+           "decided by humans": len(human),
+           "settled include": sum(v == Label.INCLUDE for v in labels.values()),
+           "settled exclude": sum(v == Label.EXCLUDE for v in labels.values())}
     return out
 
 
 def versions(store: Store) -> dict[str, str]:
     """metasift's version, the models and prompt templates that made decisions, the rankers used."""
     out = {"metasift": __version__}
-    models = Counter((d["model"], d["prompt_hash"]) for d in store.decisions() if d["decider_kind"] == "model")
+    models = Counter((d["model"], d["prompt_hash"]) for d in store.decisions()
+                     if d["decider_kind"] == DeciderKind.MODEL)
     for (model, prompt), n in sorted(models.items(), key=lambda kv: -kv[1]):
         out[f"model {model}"] = f"prompt {str(prompt)[:12]}…, {n} decisions"
     try:
@@ -50,14 +57,15 @@ def evidence_rows(store: Store, labels: dict[int, str]) -> tuple[list[dict[str, 
     evidence: list[dict[str, Any]] = []
     studies: list[dict[str, Any]] = []
     for rid, label in sorted(labels.items()):
-        if label != "include" or rid not in records:
+        if label != Label.INCLUDE or rid not in records:
             continue
-        rows = [r for r in store.extractions(record_id=rid) if r["status"] != "rejected"]
+        rows = [r for r in store.extractions(record_id=rid) if r["status"] != ExtractionStatus.REJECTED]
         name = study_label(records[rid])
         arms: dict[str, dict[str, Any]] = {}
         for row in rows:
-            verifier = (f"verified by {row['updated_by']}" if row["status"] == "verified"
-                        else "auto-verified by checks" if row["status"] == "auto_verified" else "needs a human")
+            verifier = (f"verified by {row['updated_by']}" if row["status"] == ExtractionStatus.VERIFIED
+                        else "auto-verified by checks" if row["status"] == ExtractionStatus.AUTO_VERIFIED
+                        else "needs a human")
             item = {"id": row["id"], "study": name, "field": row["field"] + (f" [{row['arm']}]" if row["arm"] else "")
                     + (f" {row['measure']}" if row["measure"] else ""), "value": row["value"], "page": row["page"],
                     "quote": row["quote"] or "", "verifier": verifier}

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from metasift.kinds import Label, Stage
 from metasift.store import Store
 from metasift.store.review_queue import excluder
 
@@ -39,28 +40,29 @@ class PrismaCounts(BaseModel):
 def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     """Every PRISMA box from the store's records, decisions and full texts."""
     counts = store.counts()
-    ta = store.final_labels("title_abstract", humans_needed=humans_needed)
-    ft = store.final_labels("full_text", humans_needed=humans_needed)
+    ta = store.final_labels(Stage.TITLE_ABSTRACT, humans_needed=humans_needed)
+    ft = store.final_labels(Stage.FULL_TEXT, humans_needed=humans_needed)
     decisions: dict[int, list[dict[str, Any]]] = {}
-    for d in store.decisions("title_abstract"):
+    for d in store.decisions(Stage.TITLE_ABSTRACT):
         decisions.setdefault(d["record_id"], []).append(d)
-    last_ft_exclusion = {d["record_id"]: d for d in store.decisions("full_text") if d["label"] == "exclude"}
+    last_ft_exclusion = {d["record_id"]: d for d in store.decisions(Stage.FULL_TEXT)
+                         if d["label"] == Label.EXCLUDE}
     primary = {r["id"] for r in store.records_table(primary_only=True)}
     ta = {rid: label for rid, label in ta.items() if rid in primary}
-    excluded = [rid for rid, label in ta.items() if label == "exclude"]
+    excluded = [rid for rid, label in ta.items() if label == Label.EXCLUDE]
     by = Counter(excluder(decisions.get(rid, [])) for rid in excluded)
-    included_ta = [rid for rid, label in ta.items() if label == "include"]
+    included_ta = [rid for rid, label in ta.items() if label == Label.INCLUDE]
     texts = {}
     for f in store.fulltexts():
         texts.setdefault(f["record_id"], []).append(f)
     retrieved = [rid for rid in included_ta if any(f["status"] != "not_retrieved" for f in texts.get(rid, []))]
-    ft_excluded = [rid for rid in retrieved if ft.get(rid) == "exclude"]
+    ft_excluded = [rid for rid in retrieved if ft.get(rid) == Label.EXCLUDE]
     reasons: Counter[str] = Counter()
     for rid in ft_excluded:
         last = last_ft_exclusion.get(rid)
         for reason in (last and last["reasons"]) or ["unspecified"]:
             reasons[reason] += 1
-    included = [rid for rid in retrieved if ft.get(rid) == "include"]
+    included = [rid for rid in retrieved if ft.get(rid) == Label.INCLUDE]
     return PrismaCounts(
         records_by_source=counts["records_by_source"], records_identified=counts["records_imported"],
         duplicates_removed=counts["duplicates_removed"], records_screened=len(ta),

@@ -173,6 +173,14 @@ class StoreBase:
                                      "entity_id": entity_id, "payload": payload}])
 
     @staticmethod
+    def log_event_id(conn: Connection, action: str, *, actor_kind: str = "system", actor: str = "metasift",
+                     payload: dict[str, Any] | None = None) -> int:
+        """``log_event`` for an event other rows point at: returns the new event's id."""
+        row = conn.execute(t.events.insert().returning(t.events.c.id), {
+            "at": now(), "actor_kind": actor_kind, "actor": actor, "action": action, "payload": payload})
+        return int(row.scalar_one())
+
+    @staticmethod
     def log_events(conn: Connection, events: list[dict[str, Any]]) -> None:
         """Append events (``log_event``'s fields, one dict each) in one statement, inside ``conn``."""
         if not events:

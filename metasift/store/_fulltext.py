@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from metasift.errors import ProjectError
+from metasift.kinds import ExtractionStatus
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, as_dicts, now
 
+_OPEN = [ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.NEEDS_HUMAN]  # a re-extraction replaces these
+_SETTLED = [ExtractionStatus.VERIFIED, ExtractionStatus.REJECTED]  # a human decided these
 
 class FulltextRepo(StoreBase):
     # -- full texts and extractions ----------------------------------------------------------
@@ -70,10 +73,10 @@ class FulltextRepo(StoreBase):
         x = t.extractions
         with self.write() as conn:
             conn.execute(x.delete().where((x.c.fulltext_id == fulltext_id) & (x.c.source == source)
-                                          & x.c.status.in_(["auto_verified", "needs_human"])))
+                                          & x.c.status.in_(_OPEN)))
             reviewed = {(r.field, r.arm, r.measure, r.timepoint) for r in conn.execute(
                 select(x.c.field, x.c.arm, x.c.measure, x.c.timepoint).where(
-                    (x.c.fulltext_id == fulltext_id) & x.c.status.in_(["verified", "rejected"])))}
+                    (x.c.fulltext_id == fulltext_id) & x.c.status.in_(_SETTLED)))}
             rows = [r for r in rows if (r["field"], r.get("arm"), r.get("measure"), r.get("timepoint"))
                     not in reviewed]
             stamp = now()
@@ -109,14 +112,15 @@ class FulltextRepo(StoreBase):
             if reason:
                 values["reason"] = reason
             conn.execute(update(x).where(x.c.id == extraction_id).values(**values))
-            if status == "verified":  # the other candidates for this value (rule vs model) are settled too
+            # the other candidates for this value (rule vs model) are settled too
+            if status == ExtractionStatus.VERIFIED:
                 row = conn.execute(select(x.c.record_id, x.c.field, x.c.arm, x.c.measure, x.c.timepoint)
                                    .where(x.c.id == extraction_id)).one()
                 conn.execute(update(x).where(
                     x.c.id != extraction_id, x.c.record_id == row.record_id, x.c.field == row.field,
                     _same(x.c.arm, row.arm), _same(x.c.measure, row.measure), _same(x.c.timepoint, row.timepoint),
-                    x.c.status == "needs_human").values(
-                    status="rejected", updated_by=actor, updated_at=now(),
+                    x.c.status == ExtractionStatus.NEEDS_HUMAN).values(
+                    status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=now(),
                     reason=f"another candidate (id {extraction_id}) verified by {actor}"))
             self.log_event(conn, "verify_value", actor_kind="human", actor=actor, entity="extraction",
                            entity_id=extraction_id, payload={"old_value": old.value, "old_status": old.status,

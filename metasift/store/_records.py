@@ -41,7 +41,7 @@ def _batch_by_hash(conn: Connection, sha256: str) -> dict[str, Any] | None:
 # What may hang off a record, and how to say it: (table, what it is, plural).
 _DOWNSTREAM = ((t.decisions, "decision"), (t.routes, "screening route"), (t.rankings, "ranker score"),
                (t.fulltexts, "full text"), (t.extractions, "extracted value"),
-               (t.rob_assessments, "risk-of-bias judgement"))
+               (t.rob_assessments, "risk-of-bias judgement"), (t.calibration_samples, "calibration-sample draw"))
 
 
 def _dependents(conn: Connection, record_ids: Any) -> list[str]:

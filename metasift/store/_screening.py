@@ -1,4 +1,5 @@
-"""Repository part for screening: decisions, ranker scores, routes, settled labels, LLM exchanges."""
+"""Repository part for screening: decisions, ranker scores, routes, settled labels, calibration samples,
+LLM exchanges. The settled-label rules themselves are pure and live in ``metasift.labels``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from metasift.kinds import DeciderKind, Label, RouteName, Stage
+from metasift.labels import COUNTED, as_include, settle
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, as_dicts, now
+
+__all__ = ["COUNTED", "ScreeningRepo", "as_include", "settle"]  # the rules live in metasift.labels
 
 
 class ScreeningRepo(StoreBase):
@@ -45,7 +50,7 @@ class ScreeningRepo(StoreBase):
         """Undo: the decision row stays, marked retracted, and the undo is logged."""
         with self.write() as conn:
             conn.execute(update(t.decisions).where(t.decisions.c.id == decision_id).values(retracted_at=now()))
-            self.log_event(conn, "undo", actor_kind="human", actor=actor, entity="decision",
+            self.log_event(conn, "undo", actor_kind=DeciderKind.HUMAN, actor=actor, entity="decision",
                            entity_id=decision_id)
 
     def decisions(self, stage: str | None = None, *, include_retracted: bool = False) -> list[dict[str, Any]]:
@@ -73,7 +78,7 @@ class ScreeningRepo(StoreBase):
                      "trained_on": trained_on, "run": run, "created_at": stamp} for rid, sc in scores.items()]
             for start in range(0, len(rows), 5000):
                 conn.execute(t.rankings.insert(), rows[start:start + 5000])
-            self.log_event(conn, "rank", actor_kind="model", actor=ranker, payload={
+            self.log_event(conn, "rank", actor_kind=DeciderKind.MODEL, actor=ranker, payload={
                 "run": run, "stage": stage, "records": len(rows), "trained_on": trained_on, "params": params})
         return run
 
@@ -103,7 +108,7 @@ class ScreeningRepo(StoreBase):
             counts: dict[str, int] = {}
             for route, _ in routes.values():
                 counts[route] = counts.get(route, 0) + 1
-            self.log_event(conn, "route", actor_kind="rule", actor="routing-policy",
+            self.log_event(conn, "route", actor_kind=DeciderKind.RULE, actor="routing-policy",
                            payload={"stage": stage, "counts": counts, "policy": policy})
 
     def current_routes(self, stage: str) -> dict[int, dict[str, Any]]:
@@ -113,27 +118,50 @@ class ScreeningRepo(StoreBase):
                 select(rt).where(rt.c.stage == stage, rt.c.superseded_at.is_(None)))}
 
     def final_labels(self, stage: str, *, humans_needed: int = 1, model_counts: bool = False,
-                     automatic: bool = True) -> dict[int, str]:
+                     automatic: bool = True) -> dict[int, Label]:
         """Each record's settled label at ``stage`` — the one definition every part of metasift uses.
 
         A consensus decision wins; else the counted decisions (each human's latest include / exclude /
         maybe, plus the model's latest when it counts as a reviewer) settle the record when there are
         ``humans_needed`` of them and they agree (maybe counts as include; the label is "maybe" only when
         all said maybe). With ``automatic``, a record no human decided is also settled as exclude by a
-        rule exclusion or an auto-exclude route. Records without a settled label are absent.
+        rule exclusion or an auto-exclude route. Records without a settled label are absent. The rules:
+        ``metasift.labels.settle``.
         """
         by_record: dict[int, list[dict[str, Any]]] = {}
         for d in self.decisions(stage):
             by_record.setdefault(d["record_id"], []).append(d)
-        auto = {rid for rid, r in self.current_routes(stage).items() if r["route"] == "auto_exclude"} \
+        auto = {rid for rid, r in self.current_routes(stage).items() if r["route"] == RouteName.AUTO_EXCLUDE} \
             if automatic else set()
-        labels: dict[int, str] = {}
+        labels: dict[int, Label] = {}
         for rid in set(by_record) | auto:
             label = settle(by_record.get(rid, []), humans_needed=humans_needed, model_counts=model_counts,
                            automatic=automatic, auto_excluded=rid in auto)
             if label is not None:
                 labels[rid] = label
         return labels
+
+    # -- calibration samples -----------------------------------------------------------------------
+    def record_calibration_sample(self, *, stage: Stage, seed: int, size: int, records: Sequence[int],
+                                  drawn_by: str) -> int:
+        """Keep a drawn calibration sample (``review --sample N --seed S``): its ``review_sample`` event and
+        one ``calibration_samples`` row per record, in one transaction; return the event id."""
+        with self.write() as conn:
+            event_id = self.log_event_id(conn, "review_sample", actor_kind=DeciderKind.HUMAN, actor=drawn_by,
+                                         payload={"stage": stage, "n": size, "seed": seed,
+                                                  "records": list(records)})
+            stamp = now()
+            if records:
+                conn.execute(t.calibration_samples.insert(), [
+                    {"event_id": event_id, "record_id": rid, "position": pos, "stage": stage, "seed": seed,
+                     "size": size, "drawn_by": drawn_by, "drawn_at": stamp} for pos, rid in enumerate(records)])
+        return event_id
+
+    def calibration_sample_ids(self, stage: Stage = Stage.TITLE_ABSTRACT) -> set[int]:
+        """Every record drawn into a calibration sample at ``stage`` (any seed, any reviewer)."""
+        cs = t.calibration_samples
+        with self.read() as conn:
+            return set(conn.execute(select(cs.c.record_id).where(cs.c.stage == stage)).scalars())
 
     # -- LLM exchanges ------------------------------------------------------------------------
     def log_llm_call(self, row: dict[str, Any], *, conn: Connection | None = None) -> None:
@@ -171,35 +199,3 @@ def _insert_returning_ids(conn: Connection, values: list[dict[str, Any]]) -> lis
 _DECISION_FIELDS = ("record_id", "stage", "decider_kind", "decider", "label", "criteria", "reasons", "note",
                     "confidence", "model", "prompt_hash", "settings")
 _LLM_CALL_COLUMNS = tuple(c for c in t.llm_calls.c.keys() if c != "id")
-COUNTED = ("include", "exclude", "maybe")
-_AS_INCLUDE = {"include": True, "maybe": True, "exclude": False}
-
-
-def as_include(label: str | None) -> bool | None:
-    """include/maybe → True, exclude → False, anything else (unsure, error, pass) → None."""
-    return _AS_INCLUDE.get(label or "")
-
-
-def settle(decisions: Sequence[dict[str, Any]], *, humans_needed: int = 1, model_counts: bool = False,
-           automatic: bool = True, auto_excluded: bool = False) -> str | None:
-    """The settled label of one record from its active decisions (oldest first); None if unsettled."""
-    ordered = sorted(decisions, key=lambda d: d["id"])
-    consensus = [d for d in ordered if d["decider_kind"] == "consensus"]
-    if consensus:
-        return consensus[-1]["label"]
-    latest: dict[tuple[str, str], str] = {}
-    rule_excluded = False
-    for d in ordered:
-        if d["decider_kind"] == "human" and d["label"] in COUNTED:
-            latest[("human", d["decider"])] = d["label"]
-        elif d["decider_kind"] == "model" and model_counts and d["label"] in COUNTED:
-            latest[("model", "")] = d["label"]
-        elif d["decider_kind"] == "rule":
-            rule_excluded = d["label"] == "exclude"  # the latest rules version speaks
-    humans = any(kind == "human" for kind, _ in latest)
-    if len(latest) >= humans_needed and len({as_include(v) for v in latest.values()}) == 1:
-        values = set(latest.values())
-        return "maybe" if values == {"maybe"} else ("exclude" if values == {"exclude"} else "include")
-    if automatic and not humans and (rule_excluded or auto_excluded):
-        return "exclude"
-    return None

@@ -1,6 +1,6 @@
 """Store queries for human review: who still has to decide what, in which order, conflicts, agreement sides.
 
-Counting rules (one place, used by the queue, the write guard and ``conflicts``):
+Counting rules (pure, in ``metasift.labels``; used by the queue, the write guard and ``conflicts``):
 - a *counted* decision is an active (not retracted) ``include``/``exclude``/``maybe`` by a human — or by the
   model when ``screening.model_counts_as_reviewer`` is on (at most one model decision counts per record);
 - a record is *open* for a reviewer while it has no consensus decision, the reviewer has not decided it, and
@@ -20,11 +20,16 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, func, or_, select
 
+from metasift import labels
+from metasift.kinds import DeciderKind, Label, RouteName, Stage
+from metasift.labels import COUNTED, as_include, excluder
 from metasift.store import schema as t
 from metasift.store._base import as_dicts
-from metasift.store._screening import COUNTED, as_include
 from metasift.store.repo import Store
 
+AUTO = RouteName.AUTO_EXCLUDE
+MAYBE = Label.MAYBE
+HUMAN, CONSENSUS, MODEL = DeciderKind.HUMAN, DeciderKind.CONSENSUS, DeciderKind.MODEL
 ScoreSource = Callable[[Store, str], dict[int, float]]
 
 
@@ -54,13 +59,13 @@ def draft_scores(store: Store, stage: str) -> dict[int, float]:
     """P(include) from the latest model draft per record: its confidence in include, 1 − that for exclude."""
     d = t.decisions
     rows = _active(store, select(d.c.record_id, d.c.label, d.c.confidence).where(
-        d.c.stage == stage, d.c.decider_kind == "model").order_by(d.c.id))
+        d.c.stage == stage, d.c.decider_kind == DeciderKind.MODEL).order_by(d.c.id))
     scores: dict[int, float] = {}
     for rid, label, conf in rows:
         if label not in COUNTED:
             continue
         c = 1.0 if conf is None else float(conf)
-        scores[rid] = 0.5 if label == "maybe" else (c if label == "include" else 1.0 - c)
+        scores[rid] = 0.5 if label == Label.MAYBE else (c if label == Label.INCLUDE else 1.0 - c)
     return scores
 
 
@@ -135,23 +140,10 @@ def primary_ids(store: Store) -> list[int]:
 
 def is_open(rows: Iterable[tuple[str, str, str]], reviewer: str, counting: Counting, *,
             auto_excluded: bool = False, include_auto: bool = False) -> bool:
-    """Whether a record with these active (decider_kind, decider, label) rows still needs ``reviewer``."""
-    humans: set[str] = set()
-    model = rule_excluded = False
-    for kind, decider, label in rows:
-        if kind == "consensus":
-            return False
-        if kind == "human" and label in COUNTED:
-            humans.add(decider)
-        elif kind == "model" and label in COUNTED:
-            model = True
-        elif kind == "rule":  # rows come in id order: the latest rules version speaks
-            rule_excluded = label == "exclude"
-    if reviewer in humans:
-        return False
-    if (rule_excluded or auto_excluded) and not humans and not include_auto:
-        return False
-    return len(humans) + (model and counting.model_counts) < counting.needed
+    """Whether a record with these active (decider_kind, decider, label) rows still needs ``reviewer``
+    (``metasift.labels.is_open`` with the protocol's counting)."""
+    return labels.is_open(rows, reviewer, counting.needed, counting.model_counts, auto_excluded=auto_excluded,
+                          include_auto=include_auto)
 
 
 def open_ids(store: Store, stage: str, reviewer: str, counting: Counting, *, include_auto: bool = False,
@@ -178,7 +170,7 @@ def record_is_open(conn: Connection, record_id: int, stage: str, reviewer: str, 
     rows = conn.execute(select(d.c.decider_kind, d.c.decider, d.c.label).where(
         d.c.record_id == record_id, d.c.stage == stage, d.c.retracted_at.is_(None)).order_by(d.c.id)).all()
     auto = conn.execute(select(rt.c.id).where(rt.c.record_id == record_id, rt.c.stage == stage,
-                                              rt.c.route == "auto_exclude", rt.c.superseded_at.is_(None))).first()
+                                              rt.c.route == AUTO, rt.c.superseded_at.is_(None))).first()
     return is_open([tuple(r) for r in rows], reviewer, counting, auto_excluded=auto is not None,
                    include_auto=include_auto)
 
@@ -186,13 +178,13 @@ def record_is_open(conn: Connection, record_id: int, stage: str, reviewer: str, 
 def stage_scope(store: Store, stage: str, counting: Counting) -> set[int] | None:
     """Records a stage screens: all primary records at title/abstract; at full text those settled as
     include (or maybe) at title/abstract."""
-    if stage == "title_abstract":
+    if stage == Stage.TITLE_ABSTRACT:
         return None
-    return {rid for rid, label in settled_labels(store, "title_abstract", counting).items()
-            if label in ("include", "maybe")}
+    return {rid for rid, label in settled_labels(store, Stage.TITLE_ABSTRACT, counting).items()
+            if label in (Label.INCLUDE, Label.MAYBE)}
 
 
-def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = "human") -> list[dict[str, Any]]:
+def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> list[dict[str, Any]]:
     """The reviewer's active decisions at ``stage``, oldest first."""
     d = t.decisions
     with store.read() as conn:
@@ -201,7 +193,7 @@ def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = "hum
             d.c.retracted_at.is_(None)).order_by(d.c.id)))
 
 
-def last_decision(store: Store, stage: str, reviewer: str, kind: str = "human") -> dict[str, Any] | None:
+def last_decision(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> dict[str, Any] | None:
     """The reviewer's most recent active decision at ``stage`` (what undo takes back after a restart)."""
     d = t.decisions
     with store.read() as conn:
@@ -228,7 +220,7 @@ def decide(store: Store, *, record_id: int, stage: str, reviewer: str, label: st
         _lock_record(conn, record_id)
         if not record_is_open(conn, record_id, stage, reviewer, counting, include_auto=include_auto):
             return None
-        return store.add_decision(record_id=record_id, stage=stage, decider_kind="human", decider=reviewer,
+        return store.add_decision(record_id=record_id, stage=stage, decider_kind=HUMAN, decider=reviewer,
                                   label=label, reasons=reasons or None, note=note or None, settings=settings,
                                   conn=conn)
 
@@ -239,10 +231,10 @@ def resolve(store: Store, *, record_id: int, stage: str, arbiter: str, label: st
     d = t.decisions
     with store.write() as conn:
         _lock_record(conn, record_id)
-        if conn.execute(select(d.c.id).where(d.c.record_id == record_id, d.c.stage == stage,
-                                             d.c.decider_kind == "consensus", d.c.retracted_at.is_(None))).first():
+        if conn.execute(select(d.c.id).where(d.c.record_id == record_id, d.c.stage == stage, d.c.decider_kind
+                                             == CONSENSUS, d.c.retracted_at.is_(None))).first():
             return None
-        return store.add_decision(record_id=record_id, stage=stage, decider_kind="consensus", decider=arbiter,
+        return store.add_decision(record_id=record_id, stage=stage, decider_kind=CONSENSUS, decider=arbiter,
                                   label=label, reasons=reasons or None, note=note or None, settings=settings,
                                   conn=conn)
 
@@ -270,7 +262,7 @@ def model_draft(store: Store, record_id: int, stage: str) -> dict[str, Any] | No
     d = t.decisions
     with store.read() as conn:
         row = conn.execute(select(d).where(d.c.record_id == record_id, d.c.stage == stage,
-                                           d.c.decider_kind == "model", d.c.retracted_at.is_(None))
+                                           d.c.decider_kind == DeciderKind.MODEL, d.c.retracted_at.is_(None))
                            .order_by(d.c.id.desc()).limit(1)).first()
     return dict(row._mapping) if row else None
 
@@ -294,9 +286,9 @@ def counted_decisions(ds: list[dict[str, Any]], counting: Counting) -> list[dict
     for d in sorted(ds, key=lambda x: x["id"]):
         if d["label"] not in COUNTED:
             continue
-        if d["decider_kind"] == "human":
+        if d["decider_kind"] == DeciderKind.HUMAN:
             latest[("human", d["decider"])] = d
-        elif d["decider_kind"] == "model" and counting.model_counts:
+        elif d["decider_kind"] == DeciderKind.MODEL and counting.model_counts:
             latest[("model", "")] = d
     return list(latest.values())
 
@@ -307,7 +299,7 @@ def conflicts(store: Store, stage: str, counting: Counting, *, with_maybe: bool 
     titles = _titles(store, list(by_record))
     out = []
     for rid, ds in sorted(by_record.items()):
-        if any(d["decider_kind"] == "consensus" for d in ds):
+        if any(d["decider_kind"] == DeciderKind.CONSENSUS for d in ds):
             continue
         counted = counted_decisions(ds, counting)
         if len(counted) < 2:
@@ -315,7 +307,7 @@ def conflicts(store: Store, stage: str, counting: Counting, *, with_maybe: bool 
         kinds = {binary(d["label"]) for d in counted}
         if len(kinds) > 1:
             kind = "disagree"
-        elif with_maybe and len(counted) >= counting.needed and any(d["label"] == "maybe" for d in counted):
+        elif with_maybe and len(counted) >= counting.needed and any(d["label"] == MAYBE for d in counted):
             kind = "maybe"
         else:
             continue
@@ -340,16 +332,16 @@ def side_decisions(store: Store, stage: str, side: str, counting: Counting) -> d
     """One decision per record for an agreement side: ``human:NAME``, ``model`` / ``model:NAME`` or
     ``consensus`` (the final human label: consensus decision, else the agreeing humans)."""
     kind, _, name = side.partition(":")
-    if kind == "consensus":
+    if kind == DeciderKind.CONSENSUS:
         ds = _by_record(store.decisions(stage))
         out = {}
         for rid, label in settled_labels(store, stage, counting, humans_only=True).items():
-            cons = [d for d in ds[rid] if d["decider_kind"] == "consensus"]
-            basis = cons[-1:] or [d for d in ds[rid] if d["decider_kind"] == "human"]
+            cons = [d for d in ds[rid] if d["decider_kind"] == DeciderKind.CONSENSUS]
+            basis = cons[-1:] or [d for d in ds[rid] if d["decider_kind"] == DeciderKind.HUMAN]
             reasons = sorted({r for d in basis for r in (d["reasons"] or [])})
-            out[rid] = {"decider_kind": "consensus", "label": label, "reasons": reasons, "criteria": None}
+            out[rid] = {"decider_kind": CONSENSUS, "label": label, "reasons": reasons, "criteria": None}
         return out
-    if kind not in ("human", "model") or (kind == "human" and not name):
+    if kind not in (DeciderKind.HUMAN, DeciderKind.MODEL) or (kind == DeciderKind.HUMAN and not name):
         raise ValueError(f"side {side!r}: use human:NAME, model, model:NAME or consensus")
     out = {}
     for d in store.decisions(stage):
@@ -362,9 +354,9 @@ def criterion_flags(decision: dict[str, Any], criteria: list[str]) -> dict[str, 
     """Per criterion, whether this decision says it is *not met* (a reason to exclude). Model decisions:
     verdict ``not_met``; humans/consensus: named among the exclusion reasons (an exclusion without reasons
     gives no criterion information; include/maybe means no criterion failed)."""
-    if decision.get("criteria") and decision.get("decider_kind") == "model":
+    if decision.get("criteria") and decision.get("decider_kind") == DeciderKind.MODEL:
         return {c["id"]: c.get("verdict") == "not_met" for c in decision["criteria"] if c.get("id") in criteria}
-    if decision["label"] == "exclude":
+    if decision["label"] == Label.EXCLUDE:
         reasons = set(decision.get("reasons") or [])
         return {c: c in reasons for c in criteria} if reasons else {}
     return {c: False for c in criteria}
@@ -380,7 +372,7 @@ def _auto_excluded(store: Store, stage: str) -> set[int]:
     rt = t.routes
     with store.read() as conn:
         return set(conn.execute(select(rt.c.record_id).where(and_(
-            rt.c.stage == stage, rt.c.route == "auto_exclude", rt.c.superseded_at.is_(None)))).scalars())
+            rt.c.stage == stage, rt.c.route == AUTO, rt.c.superseded_at.is_(None)))).scalars())
 
 
 def _by_record(ds: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -423,19 +415,11 @@ def record_tally(store: Store, stage: str, counting: Counting) -> RecordTally:
     by_record = _by_record([d for d in store.decisions(stage) if d["record_id"] in records])
     excluded_by: dict[str, int] = {}
     for rid, label in labels.items():
-        if label == "exclude":
+        if label == Label.EXCLUDE:
             who = excluder(by_record.get(rid, []))
             excluded_by[who] = excluded_by.get(who, 0) + 1
     values = list(labels.values())
-    human = sum(d["decider_kind"] == "human" for ds in by_record.values() for d in ds)
-    return RecordTally(stage=stage, records=len(records), included=values.count("include"),
-                       excluded=values.count("exclude"), maybe=values.count("maybe"),
+    human = sum(d["decider_kind"] == DeciderKind.HUMAN for ds in by_record.values() for d in ds)
+    return RecordTally(stage=stage, records=len(records), included=values.count(Label.INCLUDE),
+                       excluded=values.count(Label.EXCLUDE), maybe=values.count(Label.MAYBE),
                        awaiting=len(records) - len(labels), excluded_by=excluded_by, human_decisions=human)
-
-
-def excluder(decisions: Iterable[dict[str, Any]]) -> str:
-    """Who excluded a record settled as exclude: human (or consensus) first, else a rule, else the model."""
-    kinds = {d["decider_kind"] for d in decisions if d["label"] == "exclude"}
-    if kinds & {"human", "consensus"}:
-        return "human"
-    return "rule" if "rule" in kinds else "model"

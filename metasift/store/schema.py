@@ -1,6 +1,8 @@
 """Table definitions (SQLAlchemy Core, portable between SQLite and PostgreSQL).
 
 Data flows one way: import_batches → records → clusters → decisions → fulltexts → extractions.
+This module describes the schema the migrations (``migrations.py``, each step frozen) produce; a test
+keeps the two equal.
 ``events`` is the append-only log of everything that changed the store; ``llm_calls`` logs every
 exchange with a model. JSON payloads are stored as text (``JSONText``) so both back ends agree.
 """
@@ -261,4 +263,18 @@ rob_assessments = Table(
     Column("assessor", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("superseded_at", DateTime(timezone=True)),
+)
+
+calibration_samples = Table(
+    "calibration_samples", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id"), nullable=False),  # the review_sample event
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("position", Integer, nullable=False),  # order within the drawn sample
+    Column("stage", String(20), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("size", Integer, nullable=False),  # the N asked for (the sample is smaller when fewer records exist)
+    Column("drawn_by", String(200), nullable=False),
+    Column("drawn_at", DateTime(timezone=True), nullable=False),
+    Index("ix_calibration_samples_stage", "stage", "record_id"),
 )

@@ -8,11 +8,12 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.screen import Screen
 
+from metasift.kinds import Stage
 from metasift.tui import render
 from metasift.tui.dialogs import HelpScreen, PanelKeys
 
 CSS = Path(__file__).with_name("review.tcss")
-STAGE_NAME = {"title_abstract": "title/abstract", "full_text": "full text"}
+STAGE_NAME = {Stage.TITLE_ABSTRACT: "title/abstract", Stage.FULL_TEXT: "full text"}
 
 
 class SessionScreen(PanelKeys, Screen[None]):

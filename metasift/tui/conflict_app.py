@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, ProgressBar, Static
 
+from metasift.kinds import Label
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
 from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
@@ -84,7 +85,7 @@ class ConflictScreen(SessionScreen):
         self.query_one(ProgressBar).update(total=max(1, len(s.items)), progress=s.pos)
 
     def _write(self, label: str, reasons: list[str], note: str | None) -> None:
-        if not note and not (label == "exclude" and reasons):
+        if not note and not (label == Label.EXCLUDE and reasons):
             self.notify("a consensus needs a note (or, to exclude, a reason): nothing written", severity="warning")
             return
         out = self.session.resolve(label, reasons, note)
@@ -102,7 +103,7 @@ class ConflictScreen(SessionScreen):
         if self.session.current() is None:
             self.notify("no conflict left", severity="warning")
             return
-        if label == "include":
+        if label == Label.INCLUDE:
             self._ask_note(label, [])
             return
         def chosen(reasons: list[str] | None) -> None:

@@ -8,11 +8,13 @@ from typing import Any
 
 from rich.text import Text
 
+from metasift.kinds import Label
+
 INCLUDE_STYLE = "bold green"
 EXCLUDE_STYLE = "bold red"
 QUOTE_STYLE = "underline black on yellow"
 VERDICT_MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "unclear": ("?", "yellow")}
-LABEL_STYLE = {"include": "green", "exclude": "red", "maybe": "yellow"}
+LABEL_STYLE = {Label.INCLUDE: "green", Label.EXCLUDE: "red", Label.MAYBE: "yellow"}
 
 
 def keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, ProgressBar, Static
 
+from metasift.kinds import Label
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
 from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
@@ -97,11 +98,11 @@ class ReviewScreen(SessionScreen):
         if s.seed is not None:
             line.append(f" (seed {s.seed})")
         line.append(f"  ·  {s.done} decided: ")
-        line.append(f"{c.get('include', 0)} include", style=render.LABEL_STYLE["include"])
+        line.append(f"{c.get('include', 0)} include", style=render.LABEL_STYLE[Label.INCLUDE])
         line.append(" · ")
-        line.append(f"{c.get('exclude', 0)} exclude", style=render.LABEL_STYLE["exclude"])
+        line.append(f"{c.get('exclude', 0)} exclude", style=render.LABEL_STYLE[Label.EXCLUDE])
         line.append(" · ")
-        line.append(f"{c.get('maybe', 0)} maybe", style=render.LABEL_STYLE["maybe"])
+        line.append(f"{c.get('maybe', 0)} maybe", style=render.LABEL_STYLE[Label.MAYBE])
         line.append(f"  ·  {s.remaining} to go  ·  ")
         line.append("model draft shown" if s.show_draft else "blinded", style="dim")
         self.query_one("#status", Static).update(line)
@@ -141,14 +142,14 @@ class ReviewScreen(SessionScreen):
             self.notify("nothing left to decide", severity="warning")
             return
         if self.reasons:
-            self.action_decide("exclude")
+            self.action_decide(Label.EXCLUDE)
             return
 
         def chosen(reasons: list[str] | None) -> None:
             if reasons is None:
                 self.notify("not excluded")
             else:
-                self.action_decide("exclude", reasons)
+                self.action_decide(Label.EXCLUDE, reasons)
 
         self._pick("Exclude — which criteria are not met?",
                    "1–9 / space tick · Enter excludes (none ticked: no reason) · Esc cancels", [], chosen)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from metasift.config import Protocol, Reviewer
 from metasift.errors import ConfigError
+from metasift.kinds import Label, Stage
 from metasift.store import review_queue as rq
 from metasift.store.repo import Store
 
@@ -55,7 +56,7 @@ class Outcome(BaseModel):
 class ReviewSession:
     """One reviewer screening one stage: sees only records still needing their decision."""
 
-    def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = "title_abstract", *,
+    def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
                  sample: int | None = None, seed: int | None = None, include_auto: bool = False) -> None:
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
         self.counting = counting_of(protocol)
@@ -72,15 +73,14 @@ class ReviewSession:
         self.pos = 0
         in_queue = set(queue.ids)
         mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d["record_id"] in in_queue]
-        self.counts = {"include": 0, "exclude": 0, "maybe": 0}
+        self.counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
         for d in mine:
             self.counts[d["label"]] = self.counts.get(d["label"], 0) + 1
         self.undo_stack: list[int] = []
         self._current: int | None = None
         if queue.kind == "random":
-            with store.write() as conn:
-                store.log_event(conn, "review_sample", actor_kind="human", actor=reviewer, payload={
-                    "stage": stage, "n": sample, "seed": queue.seed, "records": queue.ids})
+            store.record_calibration_sample(stage=Stage(stage), seed=queue.seed or 0, size=sample or 0,
+                                            records=queue.ids, drawn_by=reviewer)
 
     # -- where we are ---------------------------------------------------------------------------------------
     @property
@@ -181,7 +181,8 @@ class ReviewSession:
 class ConflictSession:
     """An arbiter (or a consensus meeting) going through records whose counted decisions disagree."""
 
-    def __init__(self, store: Store, protocol: Protocol, arbiter: Reviewer, stage: str = "title_abstract", *,
+    def __init__(self, store: Store, protocol: Protocol, arbiter: Reviewer,
+                 stage: str = Stage.TITLE_ABSTRACT, *,
                  with_maybe: bool = False) -> None:
         self.store, self.protocol, self.arbiter, self.stage = store, protocol, arbiter, stage
         self.counting = counting_of(protocol)

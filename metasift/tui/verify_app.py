@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
+from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 from metasift.tui.dialogs import TextPrompt
 
@@ -58,7 +59,8 @@ class VerifyApp(App[None]):
     def __init__(self, store: Store, reviewer: str, *, include_auto: bool = False) -> None:
         super().__init__()
         self.store, self.reviewer = store, reviewer
-        wanted = ("needs_human", "auto_verified") if include_auto else ("needs_human",)
+        doubtful = (ExtractionStatus.NEEDS_HUMAN,)
+        wanted = (*doubtful, ExtractionStatus.AUTO_VERIFIED) if include_auto else doubtful
         self.items: list[dict[str, Any]] = store.extractions(status=wanted)
         self.paths = {f["id"]: f["path"] for f in store.fulltexts()}
         self.titles = {r["id"]: r["title"] for r in store.records_table()}
@@ -106,7 +108,7 @@ class VerifyApp(App[None]):
         self.show()
 
     def action_accept(self) -> None:
-        self._settle("verified")
+        self._settle(ExtractionStatus.VERIFIED)
 
     def action_move(self, step: int) -> None:
         if self.items:
@@ -126,13 +128,13 @@ class VerifyApp(App[None]):
             except ValueError:
                 self.notify(f"{text!r} is not a number", severity="error")
                 return
-            self._settle("verified", value=value, reason="edited by a human")
+            self._settle(ExtractionStatus.VERIFIED, value=value, reason="edited by a human")
 
         self.push_screen(TextPrompt(f"Correct value for {item['field']}", "", f"was {item['value']}"), done)
 
     def action_reject(self) -> None:
         def done(text: str | None) -> None:
             if text is not None:
-                self._settle("rejected", reason=text or "rejected by a human")
+                self._settle(ExtractionStatus.REJECTED, reason=text or "rejected by a human")
 
         self.push_screen(TextPrompt("Why reject this value?", "", "e.g. wrong table, SE not SD"), done)
