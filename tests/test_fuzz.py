@@ -40,9 +40,12 @@ def _case_id(case: Case) -> str:
 
 
 def _wanted(request: pytest.FixtureRequest, name: str) -> list:
-    """The parameters of this session's selected tests that use fixture argument ``name``."""
+    """The parameters of this module's selected tests that use fixture argument ``name`` (other modules'
+    tests may have a parameter of the same name)."""
     values = []
     for item in request.session.items:
+        if getattr(item, "module", None) is not request.module:
+            continue
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get(name) is not None:
             values.append(callspec.params[name])
