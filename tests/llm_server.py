@@ -6,12 +6,22 @@ replies (429 + Retry-After, 500, 400 "response_format not supported", ``delay`` 
 breaks off (``cut_after``)). ``server.refuse`` makes it reject structured-output features the way vLLM or
 llama.cpp do. Every request is kept in ``server.requests``; ``server.max_in_flight`` is the peak concurrency.
 
+The Batch API too: ``POST /v1/files`` (multipart upload), ``GET /v1/files/{id}`` and ``/content``,
+``POST /v1/batches``, ``GET /v1/batches/{id}``, ``POST /v1/batches/{id}/cancel``. Each retrieve moves a batch
+one step along ``server.batch_statuses`` (validating -> in_progress -> completed by default; end it with
+"failed" or "expired" instead); on reaching "completed" or "expired" every line of its input file is answered
+by the same queue and rule as a chat request (``server.batch_lines`` keeps them), a reply with status >= 400
+going to the error file, and with ``batch_expire_after = n`` only the first n lines before it expired.
+
     from tests.llm_server import llm_server  # noqa: F401  (the pytest fixture)
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
+import re
 import ssl
 import threading
 import time
@@ -115,6 +125,11 @@ class ScriptedLLMServer:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._count = 0
+        self.files: dict[str, dict[str, Any]] = {}  # id -> {"meta": file object, "content": bytes}
+        self.batches: dict[str, dict[str, Any]] = {}  # id -> batch object (plus "_step")
+        self.batch_statuses: list[str] = ["validating", "in_progress", "completed"]
+        self.batch_expire_after: int | None = None  # lines answered before an "expired" batch expired
+        self.batch_lines: list[ReceivedRequest] = []  # the input lines of batches, as answered
         self._httpd: ThreadingHTTPServer | None = None
         self._scheme = "http"
         self._thread: threading.Thread | None = None
@@ -133,6 +148,10 @@ class ScriptedLLMServer:
     @property
     def chat_requests(self) -> list[ReceivedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def requests_to(self, method: str, pattern: str) -> list[ReceivedRequest]:
+        """Requests with this HTTP method whose path matches ``pattern`` (a regular expression)."""
+        return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -206,6 +225,96 @@ class ScriptedLLMServer:
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
 
 
+    # -- the Batch API ---------------------------------------------------------------------------
+    def _add_file(self, content: bytes, purpose: str, filename: str) -> dict[str, Any]:
+        with self._lock:
+            file_id = f"file-{len(self.files) + 1}"
+            meta = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+                    "filename": filename, "purpose": purpose, "status": "processed"}
+            self.files[file_id] = {"meta": meta, "content": content}
+        return meta
+
+    def _create_batch(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        input_id = body.get("input_file_id")
+        if input_id not in self.files:
+            return 400, {"error": {"message": f"no file {input_id}", "type": "invalid_request_error"}}
+        with self._lock:
+            batch_id = f"batch_{len(self.batches) + 1}"
+            lines = [x for x in self.files[input_id]["content"].decode().splitlines() if x.strip()]
+            batch = {"id": batch_id, "object": "batch", "endpoint": body.get("endpoint"), "errors": None,
+                     "input_file_id": input_id, "completion_window": body.get("completion_window"),
+                     "status": self.batch_statuses[0], "output_file_id": None, "error_file_id": None,
+                     "created_at": int(time.time()), "metadata": body.get("metadata"),
+                     "request_counts": {"total": len(lines), "completed": 0, "failed": 0}, "_step": 0}
+            self.batches[batch_id] = batch
+        return 200, _public(batch)
+
+    def _advance_batch(self, batch_id: str) -> dict[str, Any] | None:
+        """The batch one step further along ``batch_statuses``; answered when it gets there."""
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return None
+        if batch["status"] not in ("completed", "failed", "expired", "cancelled"):
+            batch["_step"] = min(batch["_step"] + 1, len(self.batch_statuses) - 1)
+            batch["status"] = self.batch_statuses[batch["_step"]]
+            if batch["status"] == "failed":
+                batch["errors"] = {"object": "list", "data": [{"code": "invalid_request", "line": 1,
+                                                               "message": "scripted: the input file is invalid"}]}
+            if batch["status"] in ("completed", "expired"):
+                self._answer_batch(batch)
+        return _public(batch)
+
+    def _answer_batch(self, batch: dict[str, Any]) -> None:
+        """Answer every input line with the scripted queue and rule; write the output and error files."""
+        lines = [json.loads(x) for x in self.files[batch["input_file_id"]]["content"].decode().splitlines()
+                 if x.strip()]
+        out, err = [], []
+        for n, line in enumerate(lines):
+            rid = f"batch_req_{batch['id']}_{n}"
+            if batch["status"] == "expired" and n >= (self.batch_expire_after or 0):
+                err.append({"id": rid, "custom_id": line["custom_id"], "response": None, "error": {
+                    "code": "batch_expired", "message": "This request could not be executed before the "
+                                                        "completion window expired."}})
+                continue
+            request = ReceivedRequest("POST", line["url"], {}, line["body"], time.monotonic())
+            self.batch_lines.append(request)
+            reply = self._next_reply(request)
+            if reply.status >= 400:
+                body = {"error": {"message": reply.error or HTTPStatus(reply.status).phrase,
+                                  "type": "server_error", "param": None, "code": None}}
+                err.append({"id": rid, "custom_id": line["custom_id"], "error": None,
+                            "response": {"status_code": reply.status, "request_id": rid, "body": body}})
+                continue
+            out.append({"id": rid, "custom_id": line["custom_id"], "error": None, "response": {
+                "status_code": 200, "request_id": rid, "body": self._completion(request, reply)}})
+
+        def jsonl(rows: list[dict[str, Any]]) -> bytes:
+            return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+        if out:
+            batch["output_file_id"] = self._add_file(jsonl(out), "batch_output", "output.jsonl")["id"]
+        if err:
+            batch["error_file_id"] = self._add_file(jsonl(err), "batch_output", "errors.jsonl")["id"]
+        batch["request_counts"] = {"total": len(lines), "completed": len(out), "failed": len(err)}
+
+
+def _public(batch: dict[str, Any]) -> dict[str, Any]:
+    """A batch object as the API shows it (without the server's bookkeeping)."""
+    return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The parts of a multipart/form-data body: name -> (filename, bytes)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    parts: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            parts[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return parts
+
+
 class _Handler(BaseHTTPRequestHandler):
     scripted: ScriptedLLMServer
     protocol_version = "HTTP/1.1"
@@ -240,15 +349,54 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._record(None)
-        if self.path.rstrip("/").endswith("/models"):
+        server, path = self.scripted, self.path.split("?")[0].rstrip("/")
+        if path.endswith("/models"):
             data = {"object": "list", "data": [{"id": self.scripted.model, "object": "model", "created": 0,
                                                  "owned_by": "scripted"}]}
             self._send(200, json.dumps(data).encode())
+        elif (m := re.search(r"/files/([^/]+)/content$", path)) and m.group(1) in server.files:
+            self._send(200, server.files[m.group(1)]["content"], {"Content-Type": "application/octet-stream"})
+        elif (m := re.search(r"/files/([^/]+)$", path)) and m.group(1) in server.files:
+            self._send(200, json.dumps(server.files[m.group(1)]["meta"]).encode())
+        elif (m := re.search(r"/batches/([^/]+)$", path)) and m.group(1) in server.batches:
+            try:
+                self._send(200, json.dumps(server._advance_batch(m.group(1))).encode())
+            except Exception as exc:  # noqa: BLE001  (a broken rule: say so, not drop the connection)
+                self._send(500, json.dumps({"error": {"message": f"scripted server: {exc!r}"}}).encode())
         else:
             self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
 
+    def _batch_post(self, raw: bytes) -> bool:
+        """Answer a Batch API POST (file upload, batch create or cancel); False for any other path."""
+        server, path = self.scripted, self.path.split("?")[0].rstrip("/")
+        if path.endswith("/files"):
+            parts = _multipart(self.headers.get("Content-Type", ""), raw)
+            filename, content = parts.get("file", (None, b""))
+            purpose = parts.get("purpose", (None, b""))[1].decode()
+            self._record({"purpose": purpose, "filename": filename, "content": content.decode()})
+            if not content or purpose != "batch":
+                self._send(400, json.dumps({"error": {"message": "a file and purpose=batch are needed"}}).encode())
+                return True
+            self._send(200, json.dumps(server._add_file(content, purpose, filename or "upload.jsonl")).encode())
+            return True
+        if path.endswith("/batches"):
+            body = json.loads(raw or b"null")
+            self._record(body)
+            status, answer = server._create_batch(body or {})
+            self._send(status, json.dumps(answer).encode())
+            return True
+        if (m := re.search(r"/batches/([^/]+)/cancel$", path)) and m.group(1) in server.batches:
+            self._record(None)
+            batch = server.batches[m.group(1)]
+            batch["status"] = "cancelled"
+            self._send(200, json.dumps(_public(batch)).encode())
+            return True
+        return False
+
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self._batch_post(raw):
+            return
         try:
             body = json.loads(raw or b"null")
         except ValueError:

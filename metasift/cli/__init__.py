@@ -2,7 +2,8 @@
 
 Start-up is kept short (issue #15): ``metasift --version`` answers before typer is imported, and a command
 imports only the module that registers it (``COMMAND_MODULES``), so ``metasift meta`` does not load the
-store, the protocol or the LLM client. ``--help``, no command or an unknown name registers every module.
+store, the protocol or the LLM client. The root ``--help`` (and no command) lists stand-ins carrying each
+command's summary (``ROOT_HELP``) and imports no command module; an unknown name registers every module.
 The typer app is built on first use: ``from metasift.cli import app`` still gives the whole app.
 """
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     import typer
 
 # Command group modules in --help order, each with the top-level commands (and sub-apps) it registers.
-# A name missing here still works (every module is then registered); tests/test_cli_startup.py checks it.
+# A name missing here still works (every module is then registered); tests/test_startup.py checks it.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "project": ("init", "confirm", "status", "backup"),
     "records": ("import", "dedup", "export"),
@@ -32,13 +33,14 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 # The root --help listing, in its order: a command's summary is the first paragraph of its function's
 # docstring ("module:function", read from the source) and a sub-app's is its help text. Importing every
 # command module for the listing cost 0.69 s CPU on a loaded 2-CPU box (the protocol, the store and
-# SQLAlchemy), reading their sources 0.05 s. tests/test_cli_startup.py checks it against the real app.
+# SQLAlchemy), reading their sources 0.05 s. tests/test_startup.py checks it against the real app.
 ROOT_HELP: dict[str, str] = {
     "init": "project:init", "confirm": "project:confirm", "status": "project:status",
-    "backup": "project:backup", "import": "records:import_", "dedup": "records:dedup", "export": "export:export",
-    "screen": "screening:screen", "calibrate": "screening:calibrate", "review": "review:review",
-    "conflicts": "review:conflicts", "agreement": "review:agreement_cmd", "extract-pdf": "fulltext:extract_pdf",
-    "extract": "fulltext:extract_cmd", "effects": "fulltext:effects", "verify": "fulltext:verify",
+    "backup": "project:backup", "import": "records:import_", "dedup": "records:dedup",
+    "export": "export:export", "screen": "screening:screen", "calibrate": "screening:calibrate",
+    "review": "review:review", "conflicts": "review:conflicts", "agreement": "review:agreement_cmd",
+    "extract-pdf": "fulltext:extract_pdf", "extract": "fulltext:extract_cmd", "effects": "fulltext:effects",
+    "verify": "fulltext:verify",
     "eligibility": "fulltext:eligibility", "meta": "analysis:meta", "bias": "analysis:bias",
     "influence": "analysis:influence", "subgroup": "analysis:subgroup", "effect-size": "analysis:effect_size",
     "forest": "plots:forest", "funnel": "plots:funnel", "report": "report:report", "prisma": "report:prisma",

@@ -58,6 +58,11 @@ def screen(
     max_cost: float = typer.Option(None, "--max-cost", help="Stop before spending more than this."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the rendered prompt and a token/cost estimate."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Rules and ranker only, even if an endpoint is set."),
+    batch: bool = typer.Option(False, "--batch", help="Use the OpenAI Batch API (half price, answers within "
+                               "24 h): submit, then run again to collect."),
+    wait: bool = typer.Option(False, "--wait", help="With --batch: wait for the batch and collect it."),
+    poll_every: float = typer.Option(60.0, "--poll-every", min=0.0, help="With --batch --wait: seconds "
+                                     "between status checks."),
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -65,7 +70,8 @@ def screen(
     criterion, the ranker orders the human queue, and the routing policy sends every uncertain record
     to a human. Resumable: re-running never decides a record twice.
 
-    With no endpoint configured it runs on rules and the ranker alone, and says so.
+    With no endpoint configured it runs on rules and the ranker alone, and says so. With --batch the
+    records go to the OpenAI Batch API as one batch; re-running with --batch collects it when done.
     """
     from metasift.llm.client import EndpointError
     from screener.llm_stage import dry_run as llm_dry_run
@@ -82,6 +88,10 @@ def screen(
     note = local_cost_note(settings)
     if dry_run:
         est = llm_dry_run(store, protocol, settings, limit)
+        if batch and est.get("cost") is not None:
+            from metasift.llm.openai_batch import BATCH_DISCOUNT
+
+            est["cost"] *= BATCH_DISCOUNT  # the Batch API's price
         if json_out:
             emit_json(est)
         else:
@@ -98,11 +108,45 @@ def screen(
         settings.with_local_pricing().check_price()  # before anything is sent or stored
         if note:
             info(note)
+    if batch and not use_llm:
+        raise typer.BadParameter("--batch needs an LLM endpoint (OPENAI_API_KEY or --base-url)")
     result: dict = {"llm": None}
     result["rules"] = apply_rules(store, protocol).model_dump()
     info(f"rules: {result['rules']['excluded']} excluded, {result['rules']['passed']} passed "
          f"({result['rules']['skipped']} checked before)")
-    if use_llm:
+    if use_llm and batch:  # submit, or collect what is done; None after Ctrl-C while waiting
+        from screener.llm_stage import run_batch_stage
+
+        with Progress(TextColumn("{task.fields[line]}"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as progress:
+            task = progress.add_task("batch", total=None, line="batch: submitting")
+
+            def show(statuses: list) -> None:
+                progress.update(task, line="; ".join(s.line() for s in statuses),
+                                completed=sum(s.completed + s.failed for s in statuses),
+                                total=sum(s.total for s in statuses) or None)
+
+            try:
+                batch_run = run_batch_stage(store, protocol, settings, limit=limit, wait=wait,
+                                            poll_seconds=poll_every, on_status=show)
+            except KeyboardInterrupt:
+                batch_run = None
+        if batch_run is None:
+            warn("interrupted: the batch keeps running at the endpoint; collect its answers with "
+                 "`metasift screen --batch` (add --wait to wait for them)")
+        else:
+            for line in batch_run.lines():
+                info(line)
+        if batch_run is None or batch_run.llm is None:
+            store.close()  # nothing new to route until answers are in
+            if json_out:
+                emit_json({**result, "batch": batch_run.model_dump() if batch_run else None})
+            if batch_run is None:
+                raise typer.Exit(130)
+            return
+        llm = batch_run.llm
+        result["batch"], result["llm"] = batch_run.model_dump(), llm.model_dump()
+    elif use_llm:
         with Progress(TextColumn("drafting with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err_console, transient=True) as progress:
             task = progress.add_task("llm", total=None, model=settings.model)
