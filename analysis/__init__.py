@@ -27,9 +27,9 @@ _WHERE: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from analysis._rma import HeterogeneityCI, RMAFit, heterogeneity_ci, rma, tau2_ci
-    from analysis._tau2 import Control
-    from analysis.bias import (
+    from metasift.analysis._rma import HeterogeneityCI, RMAFit, heterogeneity_ci, rma, tau2_ci
+    from metasift.analysis._tau2 import Control
+    from metasift.analysis.bias import (
         EggerTest,
         FailSafeN,
         PetPeese,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         regtest,
         trimfill,
     )
-    from analysis.effect_sizes import (
+    from metasift.analysis.effect_sizes import (
         EffectSizes,
         SDResult,
         escalc,
@@ -62,11 +62,11 @@ if TYPE_CHECKING:
         smd_from_t,
         smd_prepost,
     )
-    from analysis.influence import Influence, LeaveOneOut, hat_values, influence, leave1out
-    from analysis.multilevel import MultilevelFit, rma_mv
-    from analysis.plots import forest, funnel, leave1out_plot
-    from analysis.rve import RobuFit, RobustFit, meta_rve, robu, robust
-    from analysis.subgroup import SubgroupResult, subgroup
+    from metasift.analysis.influence import Influence, LeaveOneOut, hat_values, influence, leave1out
+    from metasift.analysis.multilevel import MultilevelFit, rma_mv
+    from metasift.analysis.plots import forest, funnel, leave1out_plot
+    from metasift.analysis.rve import RobuFit, RobustFit, meta_rve, robu, robust
+    from metasift.analysis.subgroup import SubgroupResult, subgroup
 
 __all__ = [
     "Control", "EffectSizes", "EggerTest", "FailSafeN", "HeterogeneityCI", "Influence", "LeaveOneOut",
@@ -83,7 +83,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    value = getattr(import_module(f"analysis.{module}"), name)
+    value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import _dist
+from metasift.analysis import _dist
 from metasift.errors import AnalysisError
 
 

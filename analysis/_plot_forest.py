@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.transforms import blended_transform_factory
 
-from analysis._plot_common import (
+from metasift.analysis._plot_common import (
     FONT_SIZE,
     Scale,
     crit_value,
@@ -141,13 +141,13 @@ def _layout(fit: Any, subgroups: Sequence[Any] | None, sort: str | None, weights
     pooled = [g for g in levels if len(members[g]) >= 2]
     res = None
     if len(pooled) >= 2:
-        from analysis.subgroup import subgroup  # separate fits with the overall fit's method, test and level
+        from metasift.analysis.subgroup import subgroup  # separate fits with the overall fit's method, test and level
 
         idx = np.concatenate([members[g] for g in pooled])
         res = subgroup(fit.yi[idx], fit.vi[idx], [groups[i] for i in idx], method=fit.method, test=fit.test,
                        level=fit.level, labels=[fit.labels[i] for i in idx], control=getattr(fit, "control", None))
     elif len(pooled) == 1:
-        from analysis._rma import rma
+        from metasift.analysis._rma import rma
 
         g = pooled[0]
         one = rma(fit.yi[members[g]], fit.vi[members[g]], method=fit.method, test=fit.test, level=fit.level,

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from analysis._plot_common import FONT_SIZE, crit_value, fraction, new_figure
+from metasift.analysis._plot_common import FONT_SIZE, crit_value, fraction, new_figure
 from metasift.errors import AnalysisError
 
 # Region fills from "not significant" to "most significant" (darker = smaller p).

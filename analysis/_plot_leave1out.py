@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from analysis._plot_common import (
+from metasift.analysis._plot_common import (
     FONT_SIZE,
     fmt_num,
     interval,
@@ -49,7 +49,7 @@ def build_leave1out_figure(fit: Any, *, loo: Any = None, xlab: str | None = None
     if fit.k < 3:
         raise AnalysisError(f"leave-one-out needs at least 3 studies (each refit keeps k − 1); got k = {fit.k}")
     if loo is None:
-        from analysis.influence import leave1out
+        from metasift.analysis.influence import leave1out
 
         loo = leave1out(fit)
     scale = make_scale(transform)

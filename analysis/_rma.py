@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import _dist
-from analysis._tau2 import METHODS, Control, estimate_tau2, q_profile_ci
+from metasift.analysis import _dist
+from metasift.analysis._tau2 import METHODS, Control, estimate_tau2, q_profile_ci
 from metasift.errors import AnalysisError
 
 TESTS = ("z", "knha")
@@ -280,7 +280,7 @@ def fit_rma(y: np.ndarray, v: np.ndarray, X: np.ndarray, names: list[str], label
 
     # Heterogeneity: QE from the FE weights; I²/H² from this model's tau² with metafor's vt.
     if k > p:
-        from analysis._tau2 import _PStats
+        from metasift.analysis._tau2 import _PStats
 
         ps = _PStats(X, 1.0 / v)
         qe = max(0.0, ps.quad(y - y.mean()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import _dist
+from metasift.analysis import _dist
 
 
 def _inv_sqrt_eig(x: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:

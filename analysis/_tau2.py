@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from analysis import _dist
+from metasift.analysis import _dist
 from metasift.errors import AnalysisError
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")

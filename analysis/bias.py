@@ -11,7 +11,7 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis._rma import RMAFit, fit_rma
+from metasift.analysis._rma import RMAFit, fit_rma
 from metasift.errors import AnalysisError
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from analysis._rma import RMAFit, fit_rma
+from metasift.analysis._rma import RMAFit, fit_rma
 from metasift.errors import AnalysisError
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import _dist
-from analysis._mlfit import Blocks, maximise
-from analysis._rma import _drop_redundant, design_matrix
+from metasift.analysis import _dist
+from metasift.analysis._mlfit import Blocks, maximise
+from metasift.analysis._rma import _drop_redundant, design_matrix
 from metasift.errors import AnalysisError
 
 Mods = Any  # pandas DataFrame/Series (strings become factor(x)level dummies) or a 1-D/2-D array

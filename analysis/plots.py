@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from analysis._plot_common import save_figure
-from analysis._plot_forest import build_forest_figure
-from analysis._plot_funnel import build_funnel_figure
-from analysis._plot_leave1out import build_leave1out_figure
+from metasift.analysis._plot_common import save_figure
+from metasift.analysis._plot_forest import build_forest_figure
+from metasift.analysis._plot_funnel import build_funnel_figure
+from metasift.analysis._plot_leave1out import build_leave1out_figure
 from metasift.errors import AnalysisError
 
 __all__ = [

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import _dist
-from analysis._cr2 import CRResult, cluster_index, cr_vcov, satterthwaite_df, wald_tests
-from analysis._robu import robu_core
-from analysis.multilevel import Mods, MultilevelFit, _num, finish_design, model_matrix, rma_mv
+from metasift.analysis import _dist
+from metasift.analysis._cr2 import CRResult, cluster_index, cr_vcov, satterthwaite_df, wald_tests
+from metasift.analysis._robu import robu_core
+from metasift.analysis.multilevel import Mods, MultilevelFit, _num, finish_design, model_matrix, rma_mv
 from metasift.errors import AnalysisError
 
 
@@ -354,7 +354,7 @@ def meta_rve(
             study, es = cl, multilevel_es
         fit = rma_mv(y, v, study, es, mods, method=method)
         return robust(fit, cl, type=rve)
-    from analysis._rma import rma  # engineer A's two-level model
+    from metasift.analysis._rma import rma  # engineer A's two-level model
 
     miss = ~np.isfinite(y) | ~np.isfinite(v) | pd.isna(cl) | model_matrix(mods, len(y))[2]
     keep = ~miss

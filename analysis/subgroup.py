@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis._rma import RMAFit, rma
-from analysis._tau2 import Control
+from metasift.analysis._rma import RMAFit, rma
+from metasift.analysis._tau2 import Control
 from metasift.errors import AnalysisError
 
 

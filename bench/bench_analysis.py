@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 
-from analysis import rma
-from analysis.bias import trimfill
-from analysis.influence import leave1out
+from metasift.analysis import rma
+from metasift.analysis.bias import trimfill
+from metasift.analysis.influence import leave1out
 
 
 def timed(label: str, fn, repeat: int = 5) -> float:

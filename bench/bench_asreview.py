@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from screener.labelled import read_labelled_csv
-from screener.ranker import DEFAULT_RANKER, RANKERS
-from screener.simulate import draw_priors, rrf, run_simulation, screened_to_reach, wss
+from metasift.screener.labelled import read_labelled_csv
+from metasift.screener.ranker import DEFAULT_RANKER, RANKERS
+from metasift.screener.simulate import draw_priors, rrf, run_simulation, screened_to_reach, wss
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "screening"

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from eval.dedup_benchmark import (
+from metasift.eval.dedup_benchmark import (
     SCREENING,
     build_benchmark,
     build_issue18_set,

@@ -234,8 +234,8 @@ def synthetic_truth() -> dict[str, dict]:
 
 def run(pdf: Path, truth: dict) -> dict:
     """Extract one PDF and score it; wall time per page included."""
-    from extractor.pdf import read_pdf
-    from extractor.rules import extract
+    from metasift.extractor.pdf import read_pdf
+    from metasift.extractor.rules import extract
 
     start = time.perf_counter()
     doc = read_pdf(pdf)

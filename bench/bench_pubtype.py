@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from screener.pubtype import classify_publication_type
+from metasift.screener.pubtype import classify_publication_type
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "screening"
 TUNED = ("cohen_adhd", "cohen_atypical_antipsychotics")

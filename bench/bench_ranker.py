@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from screener.labelled import read_labelled_csv
-from screener.ranker import RANKERS
-from screener.simulate import run_simulation
-from screener.stopping import min_p, missing_for_target
+from metasift.screener.labelled import read_labelled_csv
+from metasift.screener.ranker import RANKERS
+from metasift.screener.simulate import run_simulation
+from metasift.screener.stopping import min_p, missing_for_target
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "screening"
 

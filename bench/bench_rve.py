@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.multilevel import rma_mv
-from analysis.rve import robu, robust
+from metasift.analysis.multilevel import rma_mv
+from metasift.analysis.rve import robu, robust
 
 
 def simulate(k: int, n_studies: int, seed: int = 20240501) -> pd.DataFrame:

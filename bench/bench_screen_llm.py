@@ -156,7 +156,7 @@ def run_once(project: Path, base_url: str, concurrency: int, cache: Path) -> dic
     from metasift.config import load_protocol
     from metasift.llm import LLMSettings
     from metasift.store import Store
-    from screener.llm_stage import run_llm_stage
+    from metasift.screener.llm_stage import run_llm_stage
 
     protocol = load_protocol(project)
     settings = LLMSettings.from_config(protocol.llm, model="scripted-model", base_url=base_url,
@@ -183,8 +183,8 @@ def sdk_floor(base_url: str, records: list[Any], concurrency: int) -> dict[str, 
 
     from metasift.config import example_protocol_text, parse_protocol
     from metasift.templates import load_template
-    from screener.llm_call import screening_messages
-    from screener.llm_stage import TEMPLATE, llm_criteria
+    from metasift.screener.llm_call import screening_messages
+    from metasift.screener.llm_stage import TEMPLATE, llm_criteria
 
     protocol = parse_protocol(example_protocol_text())
     template, criteria = load_template(TEMPLATE), llm_criteria(protocol)

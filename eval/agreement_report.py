@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eval.agreement import agreement
+from metasift.eval.agreement import agreement
 from metasift.errors import ConfigError
 from metasift.store import Store
 from metasift.store import review_queue as rq

@@ -16,8 +16,8 @@ from metasift.kinds import Label, RouteName, Stage
 from metasift.labels import HUMAN_KINDS
 from metasift.store import Store
 from metasift.store import review_queue as rq
-from screener.calibrate import clopper_pearson_upper
-from screener.routing import AUDIT_REASON
+from metasift.screener.calibrate import clopper_pearson_upper
+from metasift.screener.routing import AUDIT_REASON
 
 STAGE = Stage.TITLE_ABSTRACT
 

@@ -47,8 +47,8 @@ def step(title: str) -> None:
 
 def expected_pooled() -> tuple[float, float]:
     """The REML estimate straight from the known numbers of the trials that meet every rule."""
-    from analysis import rma
-    from analysis.effect_sizes import smd
+    from metasift.analysis import rma
+    from metasift.analysis.effect_sizes import smd
 
     with open(EXAMPLE / "trials.csv", encoding="utf-8") as fh:
         eligible = {t["trial_id"] for t in csv.DictReader(fh) if not t["fails_rule"]}

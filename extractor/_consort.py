@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from extractor._layout import join_words
-from extractor._text import COUNT, count_value, norm, sentences
+from metasift.extractor._layout import join_words
+from metasift.extractor._text import COUNT, count_value, norm, sentences
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
           r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")

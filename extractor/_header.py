@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from extractor._cells import drop_marks
-from extractor._layout import Word, join_words
-from extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
+from metasift.extractor._cells import drop_marks
+from metasift.extractor._layout import Word, join_words
+from metasift.extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
 _LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",

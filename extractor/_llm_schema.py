@@ -12,8 +12,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from extractor.crosscheck import names_nest
-from extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
+from metasift.extractor.crosscheck import names_nest
+from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
 MODEL_SOURCE = "model"
 _BASELINE = re.compile(r"^\s*(baseline|pre[- ]?(test|treatment|intervention)?|t0|week 0)\s*$", re.I)

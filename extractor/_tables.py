@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from extractor._cells import drop_marks, split_row
-from extractor._header import (
+from metasift.extractor._cells import drop_marks, split_row
+from metasift.extractor._header import (
     ANCHOR,
     TOTAL_NAMES,
     Column,
@@ -28,9 +28,9 @@ from extractor._header import (
     line_text,
     subcolumns,
 )
-from extractor._layout import Word, join_words
-from extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
-from extractor._values import BodyRow, TableValue, fill_values
+from metasift.extractor._layout import Word, join_words
+from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
+from metasift.extractor._values import BodyRow, TableValue, fill_values
 
 _FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS}]|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
                        r"Abbreviations\b)")

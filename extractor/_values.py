@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from extractor._cells import Cell
-from extractor._header import Column, TableArm
-from extractor._text import FOOTNOTE_MARKS, strip_marks
+from metasift.extractor._cells import Cell
+from metasift.extractor._header import Column, TableArm
+from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
 MEAN_SD = re.compile(r"mean\s*\(\s*(?:sd|s\.d\.|standard deviation)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from extractor.outcomes import instrument_matches
-from extractor.schema import ExtractionResult
+from metasift.extractor.outcomes import instrument_matches
+from metasift.extractor.schema import ExtractionResult
 from metasift.kinds import ExtractionStatus
 
 # Known instruments: (min, max, items). Bounded scales give the largest possible SD, (max - min) / 2.

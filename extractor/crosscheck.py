@@ -24,8 +24,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
-from extractor.checks import check_extraction, normalise_pdf_text
-from extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
+from metasift.extractor.checks import check_extraction, normalise_pdf_text
+from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 from metasift.kinds import ExtractionStatus
 
 Agreement = Literal["agree", "disagree", "rule_only", "model_only"]

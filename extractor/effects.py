@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from analysis.effect_sizes import InvalidInput, smd
-from extractor.outcomes import match_outcome
+from metasift.analysis.effect_sizes import InvalidInput, smd
+from metasift.extractor.outcomes import match_outcome
 from metasift.config import OutcomeSpec
 from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.records import study_label

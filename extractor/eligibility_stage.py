@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from extractor.eligibility import Fact, facts
-from extractor.pipeline import study_result
+from metasift.extractor.eligibility import Fact, facts
+from metasift.extractor.pipeline import study_result
 from metasift.config import Protocol
 from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.rules import Rule

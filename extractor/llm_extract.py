@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from extractor._llm_schema import TrialAnswer, to_result
-from extractor.crosscheck import CrossCheck, crosscheck
-from extractor.pdf import Page, PdfDocument
-from extractor.pipeline import open_fulltext, page_texts, store_crosscheck
-from extractor.rules import extract
-from extractor.schema import ExtractionResult
+from metasift.extractor._llm_schema import TrialAnswer, to_result
+from metasift.extractor.crosscheck import CrossCheck, crosscheck
+from metasift.extractor.pdf import Page, PdfDocument
+from metasift.extractor.pipeline import open_fulltext, page_texts, store_crosscheck
+from metasift.extractor.rules import extract
+from metasift.extractor.schema import ExtractionResult
 from metasift.llm import ExchangeHook, LLMClient, LLMOutcome, LLMSettings
 from metasift.llm.batch import run_batch
 from metasift.llm.cost import BudgetExceeded

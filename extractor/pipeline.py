@@ -20,11 +20,11 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from extractor.checks import check_extraction
-from extractor.crosscheck import CrossCheck, store_rows
-from extractor.pdf import PdfDocument, PdfError, check_regular_file, read_pdf, read_regular
-from extractor.rules import extract
-from extractor.schema import ExtractionResult
+from metasift.extractor.checks import check_extraction
+from metasift.extractor.crosscheck import CrossCheck, store_rows
+from metasift.extractor.pdf import PdfDocument, PdfError, check_regular_file, read_pdf, read_regular
+from metasift.extractor.rules import extract
+from metasift.extractor.schema import ExtractionResult
 from metasift.errors import ProjectError
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
@@ -299,7 +299,7 @@ def store_crosscheck(store: Store, fulltext: dict[str, Any], check: CrossCheck, 
 
 def study_result(rows: list[dict[str, Any]]) -> ExtractionResult:
     """Rebuild an ``ExtractionResult`` from a record's stored rows (latest value wins)."""
-    from extractor.schema import Arm, Baseline, Outcome
+    from metasift.extractor.schema import Arm, Baseline, Outcome
 
     result = ExtractionResult()
     arms: dict[str, Arm] = {}

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extractor._consort import Count, diagram_counts, prose_counts, total_candidates
-from extractor._tables import Table, TableArm, find_tables
-from extractor._text import ALIASES, name_key, same_arm
-from extractor.pdf import PdfDocument
-from extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
+from metasift.extractor._consort import Count, diagram_counts, prose_counts, total_candidates
+from metasift.extractor._tables import Table, TableArm, find_tables
+from metasift.extractor._text import ALIASES, name_key, same_arm
+from metasift.extractor.pdf import PdfDocument
+from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
 _RANK = {"prose": 0, "diagram": 1, "table": 2}
 

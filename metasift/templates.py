@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from metasift.errors import ConfigError
 
-PROMPTS_PACKAGE = "prompts"
+PROMPTS_PACKAGE = "metasift.prompts"
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 

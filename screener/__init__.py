@@ -61,7 +61,7 @@ def __getattr__(name: str) -> Any:
     module = _SOURCES.get(name)
     if module is None:
         raise AttributeError(f"module 'screener' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"screener.{module}"), name)
+    return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
 def __dir__() -> list[str]:

@@ -23,7 +23,7 @@ from scipy.stats import beta
 
 from metasift.errors import AnalysisError
 from metasift.kinds import Label, RouteName
-from screener.routing import ROUTES, RoutingPolicy, Signals, route, route_counts
+from metasift.screener.routing import ROUTES, RoutingPolicy, Signals, route, route_counts
 
 
 class CalibrationItem(BaseModel):

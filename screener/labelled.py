@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from metasift.errors import ImportFormatError
-from screener._features import record_text
+from metasift.screener._features import record_text
 
 REQUIRED = ("title", "abstract", "label_included")
 _TRUE = {"1", "1.0", "true", "yes", "y", "include", "included"}

@@ -15,7 +15,7 @@ from metasift.llm.client import LLMClient
 from metasift.llm.exchange import LLMOutcome
 from metasift.llm.guard import delimiter_guard
 from metasift.templates import PromptTemplate
-from screener.schema import ScreeningAnswer, screening_model
+from metasift.screener.schema import ScreeningAnswer, screening_model
 
 PURPOSE = "screen_title_abstract"
 _GUARD = delimiter_guard("record")

@@ -29,8 +29,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
-from screener._features import Matrix, cosine_to, get_features
-from screener.platt import fit_platt, platt_proba
+from metasift.screener._features import Matrix, cosine_to, get_features
+from metasift.screener.platt import fit_platt, platt_proba
 
 _NOT_FITTED = "this {} is not fitted yet: call fit(texts, labels) first"
 

@@ -17,7 +17,7 @@ from metasift.kinds import Stage
 from metasift.labels import HUMAN_KINDS
 from metasift.store import Store
 from metasift.store._screening import as_include
-from screener.ranker import DEFAULT_RANKER, get_ranker
+from metasift.screener.ranker import DEFAULT_RANKER, get_ranker
 
 STAGE = Stage.TITLE_ABSTRACT
 

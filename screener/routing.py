@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from metasift.kinds import Label, RouteName
-from screener.rules import Verdict
+from metasift.screener.rules import Verdict
 
 ROUTES: tuple[RouteName, ...] = tuple(RouteName)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from metasift.config import Protocol
 from metasift.kinds import DeciderKind, Label, Stage
 from metasift.store import Store
-from screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
+from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
 
 STAGE = Stage.TITLE_ABSTRACT
 

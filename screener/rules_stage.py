@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from metasift.config import Protocol
 from metasift.kinds import DeciderKind, Label, Stage
 from metasift.store import Store
-from screener.routing import in_audit_sample
-from screener.rules import Rule, classify_publication_type
+from metasift.screener.routing import in_audit_sample
+from metasift.screener.rules import Rule, classify_publication_type
 
 
 class RuleSummary(BaseModel):

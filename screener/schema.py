@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from metasift.llm.guard import visible_text
-from screener.rules import Verdict
+from metasift.screener.rules import Verdict
 
 Decision = Literal["include", "exclude", "unsure"]
 

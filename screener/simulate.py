@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from metasift.errors import AnalysisError
-from screener.ranker import DEFAULT_RANKER, get_ranker, order_by_score
+from metasift.screener.ranker import DEFAULT_RANKER, get_ranker, order_by_score
 
 Progress = Callable[[int, int], None]  # (records screened so far, total records)
 Retrain = Literal["every", "adaptive"]

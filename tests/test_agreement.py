@@ -10,7 +10,7 @@ import pytest
 from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 from statsmodels.stats.proportion import proportion_confint
 
-from eval.agreement import agreement, cohen_kappa, gwet_ac1, pabak, table_2x2, wilson_ci
+from metasift.eval.agreement import agreement, cohen_kappa, gwet_ac1, pabak, table_2x2, wilson_ci
 from metasift.records import Record
 from metasift.store import Store
 

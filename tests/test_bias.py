@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import rma
-from analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
+from metasift.analysis import rma
+from metasift.analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
 from metasift.errors import AnalysisError
 
 REF_DIR = Path(__file__).resolve().parent / "reference"

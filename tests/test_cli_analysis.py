@@ -20,8 +20,8 @@ TOL = 1e-9
 META_KEYS = {"k", "method", "tau2", "tau2_se", "I2", "H2", "QE", "QEp", "QM", "QMp", "R2", "coefficients",
              "pi_lb", "pi_ub", "sigma2"}
 COEF_KEYS = {"name", "estimate", "se", "stat", "p", "ci_lb", "ci_ub", "df"}
-needs_b = pytest.mark.skipif(importlib.util.find_spec("analysis.multilevel") is None
-                             or importlib.util.find_spec("analysis.rve") is None,
+needs_b = pytest.mark.skipif(importlib.util.find_spec("metasift.analysis.multilevel") is None
+                             or importlib.util.find_spec("metasift.analysis.rve") is None,
                              reason="engineer B's analysis.multilevel / analysis.rve not present yet")
 
 

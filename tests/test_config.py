@@ -48,12 +48,12 @@ def test_the_ranker_setting_names_exactly_the_registered_rankers() -> None:
     from typing import get_args
 
     from metasift.config import RankerName, ScreeningSettings
-    from screener.ranker import RANKERS
-    from screener.ranker_names import RANKER_LABELS
+    from metasift.screener.ranker import RANKERS
+    from metasift.screener.ranker_names import RANKER_LABELS
 
     assert set(get_args(RankerName)) == set(RANKERS) == set(RANKER_LABELS)
     from metasift.config import example_protocol_text, parse_protocol
-    from screener.ranker import DEFAULT_RANKER
+    from metasift.screener.ranker import DEFAULT_RANKER
 
     assert ScreeningSettings().ranker == "svm" == DEFAULT_RANKER
     assert parse_protocol(example_protocol_text()).screening.ranker == DEFAULT_RANKER  # what `init` writes

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
 
-from eval.dedup_benchmark import (
+from metasift.eval.dedup_benchmark import (
     HARD_NEGATIVES,
     PERTURBATIONS,
     build_benchmark,

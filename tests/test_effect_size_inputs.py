@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import effect_sizes as es
+from metasift.analysis import effect_sizes as es
 from metasift.errors import AnalysisError
 
 SMD = ("--measure", "SMD", "--m1", "m1", "--sd1", "sd1", "--n1", "n1", "--m2", "m2", "--sd2", "sd2", "--n2", "n2")

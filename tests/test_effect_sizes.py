@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import effect_sizes as es
+from metasift.analysis import effect_sizes as es
 from metasift.errors import AnalysisError
 
 REF_DIR = Path(__file__).resolve().parent / "reference"

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from extractor.checks import items_of
-from extractor.eligibility import facts
-from extractor.eligibility_stage import evaluate
-from extractor.outcomes import match_outcome
-from extractor.pipeline import study_result
+from metasift.extractor.checks import items_of
+from metasift.extractor.eligibility import facts
+from metasift.extractor.eligibility_stage import evaluate
+from metasift.extractor.outcomes import match_outcome
+from metasift.extractor.pipeline import study_result
 from metasift.config import OutcomeSpec, example_protocol_text, parse_protocol
 from metasift.records import Record
 from tests.helpers import seed_store
@@ -269,7 +269,7 @@ def test_outcome_specs_without_the_protocol_file_still_match_by_instrument() -> 
 
 
 def test_without_protocol_outcomes_effects_use_every_measure_with_an_empty_outcome(project: Path, cli) -> None:
-    from extractor.effects import collect_effects
+    from metasift.extractor.effects import collect_effects
     from metasift.store import Store
 
     _effects_project(project)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from extractor.checks import check_extraction, quote_has_number, quote_on_page
-from extractor.eligibility import facts
-from extractor.pdf import PdfError, read_pdf
-from extractor.rules import extract
+from metasift.extractor.checks import check_extraction, quote_has_number, quote_on_page
+from metasift.extractor.eligibility import facts
+from metasift.extractor.pdf import PdfError, read_pdf
+from metasift.extractor.rules import extract
 from metasift.config import example_protocol_text, parse_protocol
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_media"
@@ -125,8 +125,8 @@ def test_extract_pdf_cli_contract(cli) -> None:
 
 
 def test_number_words_and_change_scores_pass_the_checks() -> None:
-    from extractor.checks import check_extraction
-    from extractor.schema import Evidence, ExtractionResult, Outcome
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.schema import Evidence, ExtractionResult, Outcome
 
     assert quote_has_number("Six patients withdrew consent", 6)
     assert not quote_has_number("Six patients withdrew consent", 7)

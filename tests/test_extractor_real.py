@@ -18,12 +18,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from extractor._layout import Char, Word, group_lines, reading_order, words_from_chars
-from extractor._tables import find_tables, split_row
-from extractor._text import count_value, norm
-from extractor.checks import check_extraction
-from extractor.pdf import PdfError, read_pdf
-from extractor.rules import extract
+from metasift.extractor._layout import Char, Word, group_lines, reading_order, words_from_chars
+from metasift.extractor._tables import find_tables, split_row
+from metasift.extractor._text import count_value, norm
+from metasift.extractor.checks import check_extraction
+from metasift.extractor.pdf import PdfError, read_pdf
+from metasift.extractor.rules import extract
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = REPO / "tests" / "fixtures" / "pdf_truth"

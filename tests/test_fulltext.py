@@ -6,7 +6,7 @@ import csv
 import shutil
 from pathlib import Path
 
-from extractor.pipeline import study_result
+from metasift.extractor.pipeline import study_result
 from metasift.records import Record
 from metasift.store import Store
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from extractor._layout import Word, group_lines
-from extractor.pdf import PdfError, read_pdf
-from extractor.rules import extract
+from metasift.extractor._layout import Word, group_lines
+from metasift.extractor.pdf import PdfError, read_pdf
+from metasift.extractor.rules import extract
 from metasift.records import Record
 from metasift.store import Store
 from metasift.tui.verify_app import page_context

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import rma
-from analysis.influence import hat_values, influence, leave1out
+from metasift.analysis import rma
+from metasift.analysis.influence import hat_values, influence, leave1out
 from metasift.errors import AnalysisError
 
 REF_DIR = Path(__file__).resolve().parent / "reference"

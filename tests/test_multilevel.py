@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis._mlfit import Blocks
-from analysis.multilevel import MultilevelFit, rma_mv, typical_within_variance
+from metasift.analysis._mlfit import Blocks
+from metasift.analysis.multilevel import MultilevelFit, rma_mv, typical_within_variance
 from metasift.errors import AnalysisError
 
 REF_DIR = Path(__file__).resolve().parent / "reference"

@@ -18,9 +18,9 @@ from matplotlib.collections import PathCollection
 from matplotlib.patches import Polygon
 from typer.testing import CliRunner
 
-from analysis import rma
-from analysis.bias import trimfill
-from analysis.plots import (
+from metasift.analysis import rma
+from metasift.analysis.bias import trimfill
+from metasift.analysis.plots import (
     build_forest_figure,
     build_funnel_figure,
     build_leave1out_figure,

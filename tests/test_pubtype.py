@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from screener.pubtype import classify_publication_type, field_kind, title_kind
-from screener.rules import Rule
+from metasift.screener.pubtype import classify_publication_type, field_kind, title_kind
+from metasift.screener.rules import Rule
 
 STARTER_RULE = Rule("publication_type not in ['protocol', 'erratum', 'comment', 'review', 'retraction']")
 
@@ -242,6 +242,6 @@ def test_title_kind_is_none_when_the_title_announces_nothing() -> None:
 
 
 def test_rules_still_exports_the_classifier() -> None:
-    from screener import rules
+    from metasift.screener import rules
 
     assert rules.classify_publication_type is classify_publication_type

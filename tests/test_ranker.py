@@ -9,8 +9,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from screener import _features
-from screener.ranker import DEFAULT_RANKER, RANKERS, Ranker, get_ranker
+from metasift.screener import _features
+from metasift.screener.ranker import DEFAULT_RANKER, RANKERS, Ranker, get_ranker
 
 _INCLUDE_TOPIC = ["mindfulness", "anxiety", "randomised", "adolescents", "intervention", "wellbeing",
                   "stress", "school"]
@@ -135,7 +135,7 @@ def test_embedding_features_take_a_user_encoder(corpus: tuple[list[str], list[in
 
 
 def test_public_surface_resolves() -> None:
-    import screener
+    import metasift.screener as screener
 
     assert sorted(screener.__all__) == sorted(screener._SOURCES)
     assert all(getattr(screener, name) is not None for name in screener.__all__)
@@ -152,7 +152,7 @@ def test_record_text_and_tiny_or_empty_corpora() -> None:
 
 @pytest.mark.shared
 def test_learns_a_real_screening_set(shared_dir) -> None:
-    from screener.labelled import read_labelled_csv
+    from metasift.screener.labelled import read_labelled_csv
 
     data = read_labelled_csv(shared_dir / "screening" / "cohen_atypical_antipsychotics.csv")
     texts, labels = data.texts, np.asarray(data.labels)
@@ -162,16 +162,16 @@ def test_learns_a_real_screening_set(shared_dir) -> None:
 
 def test_cli_ranker_names_match_the_registry() -> None:
     """The CLI lists rankers without importing scikit-learn; the list must follow the registry."""
-    from screener.ranker import DEFAULT_RANKER as default
-    from screener.ranker import RANKERS
-    from screener.ranker_names import DEFAULT_RANKER, RANKER_LABELS
+    from metasift.screener.ranker import DEFAULT_RANKER as default
+    from metasift.screener.ranker import RANKERS
+    from metasift.screener.ranker_names import DEFAULT_RANKER, RANKER_LABELS
 
     assert RANKER_LABELS == {name: cls.label for name, cls in RANKERS.items()}
     assert DEFAULT_RANKER == default
 
 
 def test_ratio_weights_make_includes_outweigh_excludes() -> None:
-    from screener.ranker import ratio_weights
+    from metasift.screener.ranker import ratio_weights
 
     y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
     w = ratio_weights(y, 9.8)
@@ -212,7 +212,7 @@ def test_svm_ranker_uses_asreview_settings_orders_by_margin_and_calibrates_with_
 def test_svm_weighs_includes_30_to_1_only_until_the_second_include(corpus: tuple[list[str], list[int]]) -> None:
     from sklearn.svm import LinearSVC
 
-    from screener.ranker import ratio_weights
+    from metasift.screener.ranker import ratio_weights
 
     texts, labels = corpus
     inc = [i for i, y in enumerate(labels) if y == 1]
@@ -229,7 +229,7 @@ def test_svm_weighs_includes_30_to_1_only_until_the_second_include(corpus: tuple
 def test_platt_scaling_matches_scikit_learn_and_refuses_one_class() -> None:
     from sklearn.calibration import _sigmoid_calibration  # reference implementation (private, tests only)
 
-    from screener.platt import fit_platt, platt_proba
+    from metasift.screener.platt import fit_platt, platt_proba
 
     rng = np.random.default_rng(4)
     y = (rng.random(400) < 0.1).astype(int)

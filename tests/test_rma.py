@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import Control, heterogeneity_ci, rma, tau2_ci
+from metasift.analysis import Control, heterogeneity_ci, rma, tau2_ci
 from metasift.errors import AnalysisError
 
 REF_DIR = Path(__file__).resolve().parent / "reference"
@@ -215,7 +215,7 @@ def test_nonconvergence_is_reported() -> None:
 
 @pytest.mark.metafor
 def test_subgroups_separate_tau2_and_moderator_test() -> None:
-    from analysis.subgroup import subgroup
+    from metasift.analysis.subgroup import subgroup
 
     res, ref = subgroup(Y, V, BCG["alloc"]), REF["bcg_subgroup"]
     assert res.levels == ref["levels"]
@@ -230,7 +230,7 @@ def test_subgroups_separate_tau2_and_moderator_test() -> None:
 
 
 def test_subgroup_needs_two_groups_of_two() -> None:
-    from analysis.subgroup import subgroup
+    from metasift.analysis.subgroup import subgroup
 
     with pytest.raises(AnalysisError, match="at least two groups"):
         subgroup(Y, V, ["a"] * 13)

@@ -13,14 +13,14 @@ from statsmodels.stats.proportion import proportion_confint
 
 from metasift.config import RoutingConfig
 from metasift.errors import AnalysisError
-from screener.calibrate import (
+from metasift.screener.calibrate import (
     CalibrationItem,
     calibrate_thresholds,
     clopper_pearson_lower,
     includes_needed,
     max_missable,
 )
-from screener.routing import LLMSignal, RoutingPolicy, Signals, route, route_all, route_counts
+from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route, route_all, route_counts
 
 POLICY = RoutingPolicy(llm_exclude_confidence=0.9, ranker_exclude_probability=0.05)
 
@@ -92,7 +92,7 @@ def test_policy_from_review_toml_config_and_llm_answer() -> None:
     policy = RoutingPolicy.from_config(cfg)
     assert policy.llm_exclude_confidence == 0.8 and policy.ranker_exclude_probability == 0.1
     assert RoutingPolicy.from_config(cfg.model_dump()) == policy
-    from screener.schema import screening_model
+    from metasift.screener.schema import screening_model
 
     answer = screening_model(["population", "design"]).model_validate({
         "criteria": [{"id": "population", "verdict": "not_met", "quote": "", "reason": "rats"},

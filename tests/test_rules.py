@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metasift.errors import ConfigError
-from screener.rules import Rule, classify_publication_type
+from metasift.screener.rules import Rule, classify_publication_type
 
 
 @pytest.mark.parametrize("expr, fields, verdict", [
@@ -76,13 +76,13 @@ def test_rules_know_every_publication_type_the_classifier_gives() -> None:
     from typing import get_args
 
     from metasift.rules import PUBLICATION_TYPES
-    from screener.pubtype import Kind
+    from metasift.screener.pubtype import Kind
 
     assert set(get_args(Kind)) == set(PUBLICATION_TYPES)
 
 
 def test_every_name_the_screener_package_lists_can_be_imported() -> None:
-    import screener
+    import metasift.screener as screener
 
     assert "SVMRanker" in screener.__all__
     for name in screener.__all__:

@@ -271,7 +271,7 @@ def test_ctrl_c_while_waiting_leaves_the_batch_running_and_says_how_to_collect(
     import time
     from types import SimpleNamespace
 
-    import screener.llm_stage as stage
+    import metasift.screener.llm_stage as stage
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt

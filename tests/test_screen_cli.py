@@ -194,7 +194,7 @@ def test_a_spent_budget_stops_the_run_and_keeps_every_paid_answer(screened_proje
     from metasift.config import load_protocol
     from metasift.llm import LLMSettings
     from metasift.store import Store
-    from screener.llm_stage import run_llm_stage
+    from metasift.screener.llm_stage import run_llm_stage
 
     llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.02,
                                             usage={"prompt_tokens": 1000, "completion_tokens": 0})

@@ -320,7 +320,7 @@ def test_a_refused_or_untrusted_endpoint_is_named_by_its_cause(tmp_path: Path,
 
 
 def test_the_summary_names_the_commonest_causes_and_the_endpoint() -> None:
-    from screener.llm_stage import LLMSummary
+    from metasift.screener.llm_stage import LLMSummary
 
     assert error_cause("HTTP 500: oops after 5 attempts") == "HTTP 500"
     assert error_cause("timed out after 60 s after 5 attempts") == "timeout"
@@ -368,8 +368,8 @@ def test_the_ranker_message_counts_settled_labels_under_dual_screening(imported:
 
 @pytest.mark.parametrize("name", ["svm", "logistic", "naive_bayes"])
 def test_labels_needed_matches_when_each_ranker_gives_probabilities(name: str) -> None:
-    from screener.ranker import get_ranker
-    from screener.ranker_stage import labels_needed
+    from metasift.screener.ranker import get_ranker
+    from metasift.screener.ranker_stage import labels_needed
 
     include = ["mindfulness app trial for anxiety in adolescents", "school mindfulness randomised trial stress",
                "randomised trial of a mindfulness course for anxious students"]

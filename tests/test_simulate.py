@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import hypergeom
 
 from metasift.errors import AnalysisError
-from screener.simulate import (
+from metasift.screener.simulate import (
     draw_priors,
     recall_points,
     retrain_batch,
@@ -22,7 +22,7 @@ from screener.simulate import (
     time_to_discovery,
     wss,
 )
-from screener.stopping import (
+from metasift.screener.stopping import (
     consecutive_irrelevant,
     estimate_stopping,
     min_p,
@@ -107,7 +107,7 @@ def test_default_ranker_screens_in_asreview_s_own_order(shared_dir: Path) -> Non
     """With pure ELAS u4 (svm, early_ratio None) retrained after every record, the order is ASReview 3.0.8's
     (elas_u4), record for record: tests/reference/asreview_adhd_seed0.json was made by
     bench/_asreview_runner.py. The default's heavier early include weight changes only the first queries."""
-    from screener.labelled import read_labelled_csv
+    from metasift.screener.labelled import read_labelled_csv
 
     ref = json.loads((Path(__file__).parent / "reference" / "asreview_adhd_seed0.json").read_text())
     data = read_labelled_csv(shared_dir / "screening" / "cohen_adhd.csv")
@@ -123,7 +123,7 @@ def test_default_ranker_screens_in_asreview_s_own_order(shared_dir: Path) -> Non
 @pytest.mark.shared
 @pytest.mark.slow
 def test_ptsd_set_is_fast_and_matches_asreview_figures(shared_dir: Path) -> None:
-    from screener.labelled import read_labelled_csv
+    from metasift.screener.labelled import read_labelled_csv
 
     data = read_labelled_csv(shared_dir / "screening" / "van_de_Schoot_2017_ptsd.csv")
     assert len(data.labels) == 5782 and data.n_included == 38

@@ -41,9 +41,9 @@ def test_meta_imports_only_what_the_fit_needs(tmp_path: Path) -> None:
     csv.write_text("yi,vi\n0.1,0.02\n0.3,0.05\n0.2,0.01\n0.5,0.04\n", encoding="utf-8")
     run = f"main(['meta', {str(csv)!r}, '--yi', 'yi', '--vi', 'vi'])"
     mods = _modules_after(f"from metasift.cli import main\n{run}", tmp_path)
-    assert "analysis._rma" in mods
+    assert "metasift.analysis._rma" in mods
     heavy = {"scipy.stats", "statsmodels", "matplotlib", "sqlalchemy", "metasift.store", "metasift.config",
-             "textual", "sklearn", "analysis.bias", "analysis.plots"}
+             "textual", "sklearn", "metasift.analysis.bias", "metasift.analysis.plots"}
     assert not heavy & mods
 
 
@@ -111,12 +111,12 @@ def test_module_for_picks_the_registering_module() -> None:
 
 
 def test_analysis_names_load_lazily(tmp_path: Path) -> None:
-    import analysis
+    import metasift.analysis as analysis
 
     assert sorted(analysis.__all__) == sorted(analysis._WHERE)
     for name in analysis.__all__:
         assert getattr(analysis, name) is not None
-    mods = _modules_after("import analysis\nfrom analysis import rma", tmp_path)
+    mods = _modules_after("import metasift.analysis\nfrom metasift.analysis import rma", tmp_path)
     assert not {"scipy.stats", "statsmodels", "matplotlib"} & mods
 
 
@@ -130,7 +130,7 @@ DFS = [np.nan, -1.0, 0.0, 0.3, 1.0, 2.5, 7, 999.0, 1e7, np.inf]
 def _pairs():
     from scipy import stats
 
-    from analysis import _dist
+    from metasift.analysis import _dist
 
     return [(_dist.norm_sf, stats.norm.sf, XS, 0), (_dist.norm_isf, stats.norm.isf, QS, 0),
             (_dist.norm_ppf, stats.norm.ppf, QS, 0), (_dist.t_sf, stats.t.sf, XS, 1),

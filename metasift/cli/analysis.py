@@ -115,7 +115,7 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def _print_rma(fit: Any) -> None:
-    from analysis._rma import coef_rows, fit_header, heterogeneity_ci
+    from metasift.analysis._rma import coef_rows, fit_header, heterogeneity_ci
 
     console.print()
     for line in fit_header(fit):
@@ -172,7 +172,7 @@ def meta(
     if multilevel or cluster:
         fit = _fit_dependent(df, y, v, mod_df, method, test.lower(), level, multilevel, cluster, rve, rho)
     else:
-        from analysis import rma
+        from metasift.analysis import rma
 
         fit = rma(y, v, mod_df, method=method, test=test, level=level, labels=_labels(df, slab))
     for w in getattr(fit, "warnings", []) or []:
@@ -199,12 +199,12 @@ def _fit_dependent(df: pd.DataFrame, y: np.ndarray, v: np.ndarray, mod_df: pd.Da
         study, es = column(df, parts[0]).to_numpy(), column(df, parts[1]).to_numpy()
     try:
         if cluster:
-            from analysis.rve import meta_rve
+            from metasift.analysis.rve import meta_rve
 
             ml_es = (study, es) if multilevel else None
             return meta_rve(y, v, column(df, cluster).to_numpy(), mod_df, rve=rve, rho=rho,
                             multilevel_es=ml_es, method=method.upper())
-        from analysis.multilevel import rma_mv
+        from metasift.analysis.multilevel import rma_mv
 
         return rma_mv(y, v, study, es, mod_df, method=method.upper(), test="t" if test == "knha" else "z",
                       level=level)
@@ -233,8 +233,8 @@ def bias(
     correlation, trim and fill (L0 or R0; side from the Egger-type slope), fail-safe N (Rosenthal,
     Orwin with target = mean/2, Rosenberg). The table also shows PET-PEESE.
     """
-    from analysis import rma
-    from analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
+    from metasift.analysis import rma
+    from metasift.analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
 
     df = read_table(file)
     fit = rma(numeric(df, yi), numeric(df, vi), method=method, labels=_labels(df, slab))
@@ -291,9 +291,9 @@ def influence(
     Studentised deleted residuals, DFFITS, Cook's distance, COVRATIO, tau² and QE after deletion, hat
     values and weights; '*' marks studies metafor would flag as influential.
     """
-    from analysis import rma
-    from analysis.influence import influence as influence_fn
-    from analysis.influence import leave1out
+    from metasift.analysis import rma
+    from metasift.analysis.influence import influence as influence_fn
+    from metasift.analysis.influence import leave1out
 
     df = read_table(file)
     fit = rma(numeric(df, yi), numeric(df, vi), _mods(df, mods), method=method, test=test,
@@ -336,7 +336,7 @@ def influence(
 
 
 def _p(p: float) -> str:
-    from analysis._rma import fmt_p
+    from metasift.analysis._rma import fmt_p
 
     return fmt_p(p)
 
@@ -361,7 +361,7 @@ def subgroup(
     (fixed-effect Q over the group estimates, df = groups − 1); the mixed-effects moderator test QM
     with one common tau² is shown as well.
     """
-    from analysis.subgroup import subgroup as subgroup_fn
+    from metasift.analysis.subgroup import subgroup as subgroup_fn
 
     df = read_table(file)
     res = subgroup_fn(numeric(df, yi), numeric(df, vi), column(df, by).tolist(), method=method, test=test,
@@ -473,7 +473,7 @@ def effect_size(
     are written with empty yi and vi and a warning naming each row and why; never ±inf.
     Text cells a spreadsheet would run as formulas are written with a leading '.
     """
-    from analysis import effect_sizes as es
+    from metasift.analysis import effect_sizes as es
 
     df = read_table(file)
     labels = _study_labels(df, slab)

@@ -21,8 +21,8 @@ from metasift.cli._common import (
 from metasift.csvsafe import LINE_END, safe_row
 
 if TYPE_CHECKING:
-    from extractor.effects import LeftOut
-    from extractor.pipeline import AttachReport
+    from metasift.extractor.effects import LeftOut
+    from metasift.extractor.pipeline import AttachReport
 
 
 ModelOption = typer.Option(None, "--model", help="With --llm: the model name (default: [llm] model of "
@@ -43,7 +43,7 @@ def _require_endpoint(settings) -> None:
 
 def _llm_check(doc, rule, model: str | None, base_url: str | None):
     """Ask the model about one PDF and cross-check its answer with the rule extractor's."""
-    from extractor.llm_extract import extract_many, merge_with_rules
+    from metasift.extractor.llm_extract import extract_many, merge_with_rules
     from metasift.llm import LLMSettings
 
     settings = LLMSettings.model_validate({k: v for k, v in (("model", model), ("base_url", base_url)) if v})
@@ -74,8 +74,8 @@ def extract_pdf(
     disagreement and `values` gives each value's status (auto_verified / needs_human) and why.
     The endpoint comes from --base-url / OPENAI_BASE_URL, or the OpenAI API with OPENAI_API_KEY.
     """
-    from extractor.pdf import read_pdf
-    from extractor.rules import extract
+    from metasift.extractor.pdf import read_pdf
+    from metasift.extractor.rules import extract
 
     doc = read_pdf(pdf)
     result = extract(doc)
@@ -143,7 +143,7 @@ def attach(
     folder, a FIFO, a broken symlink) are listed and skipped. `attach FILE.pdf --record ID` attaches one
     file by hand, even one that cannot be read (it is kept, marked for a human).
     """
-    from extractor.pipeline import attach_paths
+    from metasift.extractor.pipeline import attach_paths
     from metasift.kinds import Label, Stage
     from metasift.store import Store
 
@@ -220,7 +220,7 @@ def extract_cmd(
     """
     from rich.progress import Progress
 
-    from extractor.pipeline import extract_fulltext
+    from metasift.extractor.pipeline import extract_fulltext
 
     root = project_dir(project)
     from metasift.store import Store
@@ -229,7 +229,7 @@ def extract_cmd(
     texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
     summaries, run = [], None
     if llm:
-        from extractor.llm_extract import extract_project_llm
+        from metasift.extractor.llm_extract import extract_project_llm
         from metasift.config import load_protocol
         from metasift.llm import LLMSettings
 
@@ -293,7 +293,7 @@ def effects(
     """
     import csv
 
-    from extractor.effects import EffectRow, collect_effects
+    from metasift.extractor.effects import EffectRow, collect_effects
     from metasift.config import load_protocol
     from metasift.errors import MetasiftError
 
@@ -384,7 +384,7 @@ def eligibility(
     "needs a human". A reviewer overrides a verdict by deciding the record at full text
     (`metasift review --stage full_text`).
     """
-    from extractor.eligibility_stage import apply_fulltext_rules
+    from metasift.extractor.eligibility_stage import apply_fulltext_rules
     from metasift.config import load_protocol
 
     root = project_dir(project)

@@ -61,7 +61,7 @@ def _load(file: Path, yi: str, vi: str, extra: dict[str, str | None]) -> tuple[A
 
 
 def _fit(df: Any, yi: str, vi: str, labels: list[str], method: str, test: str) -> Any:
-    from analysis import rma
+    from metasift.analysis import rma
 
     fit = rma(df[yi].to_numpy(), df[vi].to_numpy(), method=method, test=test, labels=labels)
     for w in fit.warnings:
@@ -93,7 +93,7 @@ def forest(
     estimate [CI]), the pooled diamond with the prediction interval as a dotted line, and the
     heterogeneity statistics. With --subgroup, one block and diamond per group plus the test for
     subgroup differences."""
-    from analysis.plots import build_forest_figure, save_figure
+    from metasift.analysis.plots import build_forest_figure, save_figure
 
     if transform not in ("none", "exp"):
         raise AnalysisError(f"--transform must be 'none' or 'exp'; got {transform!r}")
@@ -119,7 +119,7 @@ def funnel(
     """Contour-enhanced funnel plot: effect sizes against standard errors (axis pointing down), regions
     where a study is significant at each contour level shaded around 0, and the pseudo-confidence
     triangle around the pooled estimate. Asymmetry suggests small-study effects or publication bias."""
-    from analysis.plots import build_funnel_figure, filled_studies, save_figure
+    from metasift.analysis.plots import build_funnel_figure, filled_studies, save_figure
 
     try:
         levels = [float(c) for c in contours.split(",") if c.strip()]
@@ -132,7 +132,7 @@ def funnel(
     fit = _fit(df, yi, vi, labels, method, test)
     filled = est = None
     if trimfill:
-        from analysis.bias import trimfill as run_trimfill
+        from metasift.analysis.bias import trimfill as run_trimfill
 
         tf = run_trimfill(fit)
         filled, est = filled_studies(tf)

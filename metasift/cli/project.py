@@ -191,7 +191,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     """Where the review stands, in records: imported per source, duplicates, and per stage how many
     records are included, excluded (by whom) and still awaiting a settled decision; the exclusion audit's
     false-exclusion estimate; warnings while the protocol is an unconfirmed draft."""
-    from eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.eval.exclusion_audit import exclusion_audit, summary_line
     from metasift.kinds import Stage
     from metasift.store import review_queue as rq
 

@@ -78,7 +78,7 @@ def review(
 
 
 def _audit_exclusions(root: Path, protocol: Any, json_out: bool) -> None:
-    from eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.eval.exclusion_audit import exclusion_audit, summary_line
     from metasift.store import Store
     from metasift.store import review_queue as rq
 
@@ -177,7 +177,7 @@ def agreement_cmd(
     'not_met' vs the criterion named among a human's exclusion reasons (exclusions without reasons are
     left out; include/maybe = no criterion failed). Default sides: the first two reviewers.
     """
-    from eval.agreement_report import agreement_report  # scipy: 1.4 s of every start-up before (issue #15)
+    from metasift.eval.agreement_report import agreement_report  # scipy: 1.4 s of every start-up before (issue #15)
     from metasift.config import load_protocol
     from metasift.store import Store
 

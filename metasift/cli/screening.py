@@ -74,11 +74,11 @@ def screen(
     records go to the OpenAI Batch API as one batch; re-running with --batch collects it when done.
     """
     from metasift.llm.client import EndpointError
-    from screener.llm_stage import dry_run as llm_dry_run
-    from screener.llm_stage import run_llm_stage
-    from screener.ranker_stage import RankSummary, run_ranker_stage
-    from screener.routing_stage import run_routing_stage
-    from screener.rules_stage import apply_rules
+    from metasift.screener.llm_stage import dry_run as llm_dry_run
+    from metasift.screener.llm_stage import run_llm_stage
+    from metasift.screener.ranker_stage import RankSummary, run_ranker_stage
+    from metasift.screener.routing_stage import run_routing_stage
+    from metasift.screener.rules_stage import apply_rules
 
     root = project_dir(project)
     protocol = load_protocol(root)
@@ -115,7 +115,7 @@ def screen(
     info(f"rules: {result['rules']['excluded']} excluded, {result['rules']['passed']} passed "
          f"({result['rules']['skipped']} checked before)")
     if use_llm and batch:  # submit, or collect what is done; None after Ctrl-C while waiting
-        from screener.llm_stage import run_batch_stage
+        from metasift.screener.llm_stage import run_batch_stage
 
         with Progress(TextColumn("{task.fields[line]}"), BarColumn(), MofNCompleteColumn(), console=err_console,
                       transient=True) as progress:
@@ -191,9 +191,9 @@ def calibrate(
     each path takes. Refuses when the sample has too few includes to show the target."""
     from metasift.config import write_protocol_values
     from metasift.kinds import DeciderKind, Stage
-    from screener.calibrate import CalibrationItem, calibrate_thresholds
-    from screener.ranker_stage import human_labels
-    from screener.routing_stage import gather_signals
+    from metasift.screener.calibrate import CalibrationItem, calibrate_thresholds
+    from metasift.screener.ranker_stage import human_labels
+    from metasift.screener.routing_stage import gather_signals
 
     root = project_dir(project)
     protocol = load_protocol(root)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from metasift.cli._common import JsonOption, console, emit_json, err_console, info
 from metasift.errors import MetasiftError
-from screener.ranker_names import DEFAULT_RANKER, RANKER_LABELS
+from metasift.screener.ranker_names import DEFAULT_RANKER, RANKER_LABELS
 
 
 def simulate(
@@ -42,8 +42,8 @@ def simulate(
     includes found in the first 10 % of records), ATD (average time to discovery, as a share of the
     records) and the recall curve. Metrics leave the prior records out.
     """
-    from screener.labelled import read_labelled_csv
-    from screener.simulate import run_simulation
+    from metasift.screener.labelled import read_labelled_csv
+    from metasift.screener.simulate import run_simulation
 
     if ranker not in RANKER_LABELS:
         raise MetasiftError(f"unknown ranker {ranker!r}; choose one of {', '.join(sorted(RANKER_LABELS))}")

@@ -28,7 +28,7 @@ def _row(label: str, r: dict[str, Any]) -> dict[str, Any]:
 
 def agreement_rows(store: Store, protocol: Protocol,
                    stage: str = Stage.TITLE_ABSTRACT) -> list[dict[str, Any]]:
-    from eval.agreement_report import agreement_report
+    from metasift.eval.agreement_report import agreement_report
 
     humans = [r.name for r in protocol.reviewers if r.role == "reviewer"]
     pairs = []

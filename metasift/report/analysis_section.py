@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis import rma
-from analysis.bias import fsn, ranktest, regtest, trimfill
+from metasift.analysis import rma
+from metasift.analysis.bias import fsn, ranktest, regtest, trimfill
 from metasift.config import AnalysisConfig
 from metasift.errors import AnalysisError
 
@@ -45,14 +45,14 @@ def pooled_models(effects: list[dict[str, Any]], config: AnalysisConfig) -> list
                 "fit": fit, **d, "has_df": d["coefficients"][0]["df"] is not None,
                 "heterogeneity": _heterogeneity(d)})
     if len(set(study)) < len(study) and config.multilevel and len(set(study)) >= 2:
-        from analysis.multilevel import rma_mv
+        from metasift.analysis.multilevel import rma_mv
 
         ml = rma_mv(yi, vi, study, [e["es_id"] for e in effects], method="REML")
         d = ml.to_dict()
         out.append({"key": "multilevel", "label": f"Three-level model (effects in {ml.n_studies} studies), REML",
                     **d, "has_df": False, "heterogeneity": _heterogeneity(d)})
         if config.rve != "none" and len(set(study)) >= 3:
-            from analysis.rve import robust
+            from metasift.analysis.rve import robust
 
             rv = robust(ml, study, type=config.rve)
             d = rv.to_dict()
@@ -83,7 +83,7 @@ def bias_tests(fit: Any) -> dict[str, str]:
 
 
 def analysis_plots(fit: Any, out_dir: Path) -> dict[str, Path]:
-    from analysis.plots import forest, funnel, leave1out_plot
+    from metasift.analysis.plots import forest, funnel, leave1out_plot
 
     paths = {"Forest plot": forest(fit, out_dir / "forest.png"), "Funnel plot": funnel(fit, out_dir / "funnel.png")}
     if fit.k >= 3:

@@ -32,8 +32,8 @@ def _data_uri(path: Path) -> str:
 
 def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     """Compute every section; write the images into ``out_dir``."""
-    from eval.exclusion_audit import exclusion_audit, summary_line
-    from extractor.effects import collect_effects
+    from metasift.eval.exclusion_audit import exclusion_audit, summary_line
+    from metasift.extractor.effects import collect_effects
 
     humans = protocol.screening.humans_per_record
     counts = prisma_counts(store, humans_needed=humans)

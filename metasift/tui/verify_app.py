@@ -27,8 +27,8 @@ def page_context(pdf_path: str | None, page: int | None, quote: str) -> Text:
     """The page text around ``quote`` with the quote highlighted (or the page start if not found)."""
     if not pdf_path or not page:
         return Text("(no page recorded for this value)", style="italic")
-    from extractor.checks import normalise_pdf_text
-    from extractor.pdf import PdfError, read_pdf
+    from metasift.extractor.checks import normalise_pdf_text
+    from metasift.extractor.pdf import PdfError, read_pdf
 
     try:
         doc = read_pdf(pdf_path)

@@ -48,7 +48,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 def metasift_exit_codes() -> set[int]:
     """Every exit code a MetasiftError subclass maps to (the range a clean error may use)."""
-    import extractor.pdf  # noqa: F401 - PdfError (exit 7) lives there
+    import metasift.extractor.pdf  # noqa: F401 - PdfError (exit 7) lives there
     from metasift.errors import MetasiftError
 
     codes: set[int] = set()

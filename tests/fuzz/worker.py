@@ -107,8 +107,8 @@ def main() -> None:
     signal.signal(signal.SIGPROF, _on_alarm)
     os.environ.pop("FORCE_COLOR", None)
     # Load once what the commands import lazily, as a warm process would have it.
-    import extractor.pdf
-    import extractor.rules  # noqa: F401
+    import metasift.extractor.pdf  # noqa: F401
+    import metasift.extractor.rules  # noqa: F401
     import metasift.identify
     import metasift.importers  # noqa: F401
     from metasift.cli import main as cli

@@ -57,8 +57,8 @@ def check_wiring(project: Path, result: dict, model: str, limit: int) -> dict:
     """The invariants of an LLM screening run, whatever the model answered; returns what the model did."""
     from metasift.llm.structured import validate_answer
     from metasift.templates import load_template
-    from screener.llm_stage import TEMPLATE
-    from screener.schema import screening_model
+    from metasift.screener.llm_stage import TEMPLATE
+    from metasift.screener.schema import screening_model
 
     llm = result["llm"]
     assert llm is not None and llm["model"] == model
