@@ -19,6 +19,7 @@ demo: install
 
 test: install browser
 	$(BIN)/lint-imports --no-cache  # the layers: kernel -> stages -> app (.importlinter)
+	$(BIN)/ruff check .  # the rules in pyproject.toml [tool.ruff.lint]
 	METASIFT_REQUIRE_BROWSER=$$(test -f $(BROWSER_STAMP) && echo 1) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Optional: the screening path against a real local model (llama.cpp server + SmolLM2-135M from a PyPI

@@ -141,7 +141,9 @@ def _layout(fit: Any, subgroups: Sequence[Any] | None, sort: str | None, weights
     pooled = [g for g in levels if len(members[g]) >= 2]
     res = None
     if len(pooled) >= 2:
-        from metasift.analysis.subgroup import subgroup  # separate fits with the overall fit's method, test and level
+        from metasift.analysis.subgroup import (
+            subgroup,  # separate fits with the overall fit's method, test and level
+        )
 
         idx = np.concatenate([members[g] for g in pooled])
         res = subgroup(fit.yi[idx], fit.vi[idx], [groups[i] for i in idx], method=fit.method, test=fit.test,
@@ -239,7 +241,7 @@ def _render(fit: Any, lay: _Layout, scale: Scale, weights: np.ndarray, *, show_w
     # Row positions: header at the top, rows below, one row unit per line; details add half rows.
     ys: list[float] = []
     y = 1.0
-    for kind, p in lay.rows:
+    for kind, _p in lay.rows:
         if kind == "line":
             y -= 0.5
             ys.append(y)

@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from metasift.dedup import find_duplicates
 from metasift.eval.dedup_benchmark import (
     SCREENING,
     build_benchmark,
@@ -33,7 +34,6 @@ from metasift.eval.dedup_benchmark import (
     load_screening_bases,
     sparse,
 )
-from metasift.dedup import find_duplicates
 
 RECORDS_PER_BASE = 1.46  # 1 + 30 % duplicated (1.2 copies on average) + 10 % hard negatives
 

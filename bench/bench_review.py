@@ -148,7 +148,7 @@ def main() -> int:
         print(f"built a {N:,}-record project (ranker scores, 5,000 decisions by bob) in "
               f"{time.perf_counter() - t:.1f} s")
         runs = startup(project)
-        for total, painted in runs:
+        for total, _painted in runs:
             print(f"startup: process spawn → first record drawn {total:.2f} s")
         best = statistics.median(r[0] for r in runs)
         print(f"startup median {best:.2f} s (target < 1.5 s): {'OK' if best < 1.5 else 'SLOW'}")

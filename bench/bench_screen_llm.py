@@ -155,8 +155,8 @@ def run_once(project: Path, base_url: str, concurrency: int, cache: Path) -> dic
     """One ``run_llm_stage`` call: its summary, wall seconds and this process's CPU seconds."""
     from metasift.config import load_protocol
     from metasift.llm import LLMSettings
-    from metasift.store import Store
     from metasift.screener.llm_stage import run_llm_stage
+    from metasift.store import Store
 
     protocol = load_protocol(project)
     settings = LLMSettings.from_config(protocol.llm, model="scripted-model", base_url=base_url,
@@ -182,9 +182,9 @@ def sdk_floor(base_url: str, records: list[Any], concurrency: int) -> dict[str, 
     from openai import AsyncOpenAI
 
     from metasift.config import example_protocol_text, parse_protocol
-    from metasift.templates import load_template
     from metasift.screener.llm_call import screening_messages
     from metasift.screener.llm_stage import TEMPLATE, llm_criteria
+    from metasift.templates import load_template
 
     protocol = parse_protocol(example_protocol_text())
     template, criteria = load_template(TEMPLATE), llm_criteria(protocol)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from metasift.eval.agreement import agreement
 from metasift.errors import ConfigError
+from metasift.eval.agreement import agreement
 from metasift.store import Store
 from metasift.store import review_queue as rq
 

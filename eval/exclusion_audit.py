@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from metasift.kinds import Label, RouteName, Stage
 from metasift.labels import HUMAN_KINDS
-from metasift.store import Store
-from metasift.store import review_queue as rq
 from metasift.screener.calibrate import clopper_pearson_upper
 from metasift.screener.routing import AUDIT_REASON
+from metasift.store import Store
+from metasift.store import review_queue as rq
 
 STAGE = Stage.TITLE_ABSTRACT
 

@@ -74,7 +74,7 @@ def make_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
             "n_randomised_1": n1, "n_randomised_2": n2, "n_analysed_1": a1, "n_analysed_2": a2,
             "fails_rule": fails.get(i, ""),
         })
-        for name, scale, top, mean, sd in outs:
+        for name, scale, _top, mean, sd in outs:
             base1 = mean + rng.uniform(-1, 1)
             shift = 0.35 * sd if fails.get(i) == "baseline_balance" else rng.uniform(-0.08, 0.08) * sd
             effect = rng.uniform(0.1, 0.55) * sd

@@ -15,8 +15,16 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import (BaseDocTemplate, Frame, PageBreak, PageTemplate, Paragraph, Spacer, Table,
-                                TableStyle)
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 HERE = Path(__file__).resolve().parent / "social_media"
 # One typesetting slip, as real papers have: T07's control-arm post-test PHQ-9 SD printed ten times too
@@ -136,7 +144,7 @@ def render(t: dict, outs: list[dict], path: Path) -> None:
     else:
         frames = [Frame(doc.leftMargin, doc.bottomMargin, width, height, id="one")]
 
-    def footer(canvas, _doc) -> None:  # noqa: ANN001
+    def footer(canvas, _doc) -> None:
         canvas.setFont("Helvetica", 7)
         canvas.drawString(doc.leftMargin, 10 * mm, f"{t['journal']} {t['year']}")
         canvas.drawRightString(doc.leftMargin + width, 10 * mm, str(canvas.getPageNumber()))

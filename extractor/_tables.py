@@ -133,8 +133,8 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         if not cells and not label:  # only a difference / CI / P right of the arms
             k += 1
             continue
-        if not cells and (_FOOTNOTE.match(label_text) or _prose_like(label)
-                          and not _rows_follow(rows, k + 1, inside, right_limit, arms)):
+        if not cells and (_FOOTNOTE.match(label_text) or (_prose_like(label)
+                          and not _rows_follow(rows, k + 1, inside, right_limit, arms))):
             break
         size = sorted(w.size for w in words)[len(words) // 2]
         if body and not cells and size > 1.12 * body[-1].size:

@@ -154,7 +154,7 @@ def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None
             flag(f"outcomes[{i}].n", f"n {o.n} exceeds randomised {arm.n_randomised}")
 
 
-def _check_mean_sd(measure: str | None, mean: float | None, sd: float | None, prefix: str, flag,  # noqa: ANN001
+def _check_mean_sd(measure: str | None, mean: float | None, sd: float | None, prefix: str, flag,
                    change: bool = False) -> None:
     if sd is not None and sd <= 0:
         flag(f"{prefix}.sd", f"SD {sd} is not positive")

@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from metasift.analysis.effect_sizes import InvalidInput, smd
-from metasift.extractor.outcomes import match_outcome
 from metasift.config import OutcomeSpec
+from metasift.extractor.outcomes import match_outcome
 from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store

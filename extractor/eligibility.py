@@ -22,10 +22,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from metasift.config import OutcomeSpec
 from metasift.extractor.checks import SCALES, items_of
 from metasift.extractor.outcomes import OutcomeMatch, match_outcome
 from metasift.extractor.schema import Baseline, ExtractionResult
-from metasift.config import OutcomeSpec
 
 KNOWN_INSTRUMENTS = OutcomeSpec(id="known_instrument", label="a known instrument",
                                 instruments=[name.upper() for name in SCALES])

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from metasift.config import Protocol
 from metasift.extractor.eligibility import Fact, facts
 from metasift.extractor.pipeline import study_result
-from metasift.config import Protocol
 from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.rules import Rule
 from metasift.store import Store

@@ -23,8 +23,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metasift.extractor._layout import Char, Line, Word, group_lines, join_words, reading_order, words_from_chars
 from metasift.errors import MetasiftError
+from metasift.extractor._layout import (
+    Char,
+    Line,
+    Word,
+    group_lines,
+    join_words,
+    reading_order,
+    words_from_chars,
+)
 
 __all__ = ["Page", "PdfDocument", "PdfError", "Word", "check_regular_file", "page_text", "read_pdf",
            "read_regular"]

@@ -20,12 +20,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from metasift.errors import ProjectError
 from metasift.extractor.checks import check_extraction
 from metasift.extractor.crosscheck import CrossCheck, store_rows
 from metasift.extractor.pdf import PdfDocument, PdfError, check_regular_file, read_pdf, read_regular
 from metasift.extractor.rules import extract
 from metasift.extractor.schema import ExtractionResult
-from metasift.errors import ProjectError
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 

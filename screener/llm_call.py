@@ -14,8 +14,8 @@ from typing import Any
 from metasift.llm.client import LLMClient
 from metasift.llm.exchange import LLMOutcome
 from metasift.llm.guard import delimiter_guard
-from metasift.templates import PromptTemplate
 from metasift.screener.schema import ScreeningAnswer, screening_model
+from metasift.templates import PromptTemplate
 
 PURPOSE = "screen_title_abstract"
 _GUARD = delimiter_guard("record")

@@ -42,11 +42,11 @@ from metasift.llm.openai_batch import (
     read_answer,
     request_line,
 )
+from metasift.screener.llm_call import PURPOSE, record_block, screen_record, screening_messages
+from metasift.screener.schema import ScreeningAnswer, screening_model
 from metasift.store import Store
 from metasift.store import schema as t
 from metasift.templates import PromptTemplate, load_template
-from metasift.screener.llm_call import PURPOSE, record_block, screen_record, screening_messages
-from metasift.screener.schema import ScreeningAnswer, screening_model
 
 STAGE = Stage.TITLE_ABSTRACT
 FLUSH_SECONDS = 1.0  # answers are grouped into one store transaction per this many seconds (see _Writer)

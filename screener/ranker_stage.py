@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from metasift.config import Protocol
 from metasift.kinds import Stage
 from metasift.labels import HUMAN_KINDS
+from metasift.screener.ranker import DEFAULT_RANKER, get_ranker
 from metasift.store import Store
 from metasift.store._screening import as_include
-from metasift.screener.ranker import DEFAULT_RANKER, get_ranker
 
 STAGE = Stage.TITLE_ABSTRACT
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from metasift.config import Protocol
 from metasift.kinds import DeciderKind, Label, Stage
-from metasift.store import Store
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
+from metasift.store import Store
 
 STAGE = Stage.TITLE_ABSTRACT
 

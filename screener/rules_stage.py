@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from metasift.config import Protocol
 from metasift.kinds import DeciderKind, Label, Stage
-from metasift.store import Store
 from metasift.screener.routing import in_audit_sample
 from metasift.screener.rules import Rule, classify_publication_type
+from metasift.store import Store
 
 
 class RuleSummary(BaseModel):

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 
-
 def invoke(cli, *args: str) -> tuple[int, str]:
     result = cli(*args)
     return result.exit_code, result.stdout

@@ -77,7 +77,7 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
     counts = cli("prisma", "--json", "--project", reviewed).json()
     db = sqlite3.connect(reviewed / "metasift.db")
-    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+    one = lambda sql: db.execute(sql).fetchone()[0]
     assert counts["records_identified"] == one("select count(*) from records") == 516
     assert counts["records_screened"] == one("select count(*) from records where is_primary") == 312
     assert counts["duplicates_removed"] == 516 - 312

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from metasift.config import OutcomeSpec, example_protocol_text, parse_protocol
 from metasift.extractor.checks import items_of
 from metasift.extractor.eligibility import facts
 from metasift.extractor.eligibility_stage import evaluate
 from metasift.extractor.outcomes import match_outcome
 from metasift.extractor.pipeline import study_result
-from metasift.config import OutcomeSpec, example_protocol_text, parse_protocol
 from metasift.records import Record
 from tests.helpers import seed_store
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from metasift.config import example_protocol_text, parse_protocol
 from metasift.extractor.checks import check_extraction, quote_has_number, quote_on_page
 from metasift.extractor.eligibility import facts
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.rules import extract
-from metasift.config import example_protocol_text, parse_protocol
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_media"
 MISPRINT = ("T07", "PHQ-9", "post_sd_2")  # see examples/make_pdfs.py

@@ -45,7 +45,7 @@ def test_ctrl_c_during_a_big_import_rolls_the_file_back_and_keeps_the_files_befo
     default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     proc = subprocess.Popen([sys.executable, "-m", "metasift", "import", str(SEARCH / "psycinfo.ris"),
                              str(big), "--project", str(project)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # noqa: PLW1509
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     # the big file's transaction is writing once the WAL outgrows the small file's commit by far
     while proc.poll() is None and time.monotonic() < deadline and (wal.exists() and wal.stat().st_size) < 6e6:

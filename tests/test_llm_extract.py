@@ -20,9 +20,23 @@ from typing import Any
 import pytest
 
 from metasift.extractor._llm_schema import Number, OutcomeAnswer, TrialAnswer, to_result
-from metasift.extractor.crosscheck import Candidate, align, align_arms, crosscheck, measure_key, same_value, store_rows
-from metasift.extractor.llm_extract import (TABLE_ROWS_NOTE, extract_many, extraction_messages, merge_with_rules,
-                                   page_ranges, select_pages)
+from metasift.extractor.crosscheck import (
+    Candidate,
+    align,
+    align_arms,
+    crosscheck,
+    measure_key,
+    same_value,
+    store_rows,
+)
+from metasift.extractor.llm_extract import (
+    TABLE_ROWS_NOTE,
+    extract_many,
+    extraction_messages,
+    merge_with_rules,
+    page_ranges,
+    select_pages,
+)
 from metasift.extractor.pdf import Page, PdfDocument, read_pdf
 from metasift.extractor.pipeline import page_texts, result_rows
 from metasift.extractor.rules import extract

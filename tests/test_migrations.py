@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
@@ -97,7 +97,7 @@ def test_schema_py_describes_what_the_migrations_build(tmp_path: Path) -> None:
 def test_upgrading_keeps_the_calibration_samples_old_stores_kept_as_events(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     engine = _at_version(path, 3)
-    stamp = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    stamp = datetime(2026, 1, 2, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(text("insert into import_batches (id, path, filename, source, format, sha256, n_records, "
                           "imported_at, imported_by) values (1, 'x.ris', 'x.ris', 'Test', 'ris', :sha, 3, :at, 't')"),

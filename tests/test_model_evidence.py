@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from metasift.screener.llm_call import neutralise, record_block, screening_messages
 from metasift.records import Record
-from metasift.store import Store
-from metasift.templates import load_template
+from metasift.screener.llm_call import neutralise, record_block, screening_messages
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route
 from metasift.screener.schema import quote_in_text, screening_model
+from metasift.store import Store
+from metasift.templates import load_template
 from tests.helpers import seed_store
 from tests.llm_server import Reply, llm_server  # noqa: F401
 

@@ -11,9 +11,9 @@ import pytest
 
 from metasift.eval.exclusion_audit import exclusion_audit, upper_bound
 from metasift.records import Record
+from metasift.screener.routing import RoutingPolicy, Signals, in_audit_sample, route
 from metasift.store import Store
 from metasift.store import review_queue as rq
-from metasift.screener.routing import RoutingPolicy, Signals, in_audit_sample, route
 from tests.helpers import edit_protocol, seed_store
 
 OLD = [Record(title=f"A 1999 trial of peer support number {i}", year=1999, abstract="Randomised.") for i in range(40)]

@@ -240,7 +240,7 @@ def test_concurrent_reviewers_lose_and_double_nothing(project: Path) -> None:
                 if out.decision_id is not None:
                     mine.append(out.decision_id)
             written[tag] = mine
-        except BaseException as exc:  # noqa: BLE001 — surfaced below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             store.close()

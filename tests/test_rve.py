@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasift.analysis._cr2 import CRResult, _matrix_power, cluster_index, cr_vcov, satterthwaite_df, wald_tests
+from metasift.analysis._cr2 import (
+    CRResult,
+    _matrix_power,
+    cluster_index,
+    cr_vcov,
+    satterthwaite_df,
+    wald_tests,
+)
 from metasift.analysis._rma import RMAFit, rma
 from metasift.analysis.multilevel import MultilevelFit, rma_mv
 from metasift.analysis.rve import RobuFit, RobustFit, meta_rve, robu, robust

@@ -36,10 +36,9 @@ def test_newer_store_is_refused(project: Path) -> None:
 def test_failed_write_rolls_back_everything(project: Path) -> None:
     store = Store.open(project)
     recs = [Record(title="A trial", year=2020), Record(title="Another", year=2021)]
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            store.log_event(conn, "test")
-            raise RuntimeError("crash in the middle")
+    with pytest.raises(RuntimeError), store.write() as conn:
+        store.log_event(conn, "test")
+        raise RuntimeError("crash in the middle")
     assert store.counts()["records_imported"] == 0
     batch = store.add_import(path=project / "x.ris", sha256="0" * 64, source="Test", fmt="ris", layout=None,
                              encoding="utf-8", warnings=[], records=recs)

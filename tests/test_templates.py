@@ -17,8 +17,8 @@ from metasift.config import example_protocol_text, parse_protocol
 from metasift.errors import ConfigError
 from metasift.llm import LLMClient, LLMSettings, MethodMemory
 from metasift.screener.llm_call import neutralise, screen_record, screening_messages
-from metasift.templates import TemplateError, list_templates, load_template, template_from_file
 from metasift.screener.schema import ScreeningAnswer, screening_model
+from metasift.templates import TemplateError, list_templates, load_template, template_from_file
 from tests.llm_server import Reply, ScriptedLLMServer, llm_server  # noqa: F401  (fixture)
 
 CRITERIA = [("design_rct", "Randomised controlled trial with a control condition."),

@@ -12,7 +12,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-
 err_console = Console(stderr=True)  # messages, warnings, progress go to stderr
 
 ProjectOption = typer.Option(

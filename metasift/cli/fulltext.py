@@ -229,8 +229,8 @@ def extract_cmd(
     texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
     summaries, run = [], None
     if llm:
-        from metasift.extractor.llm_extract import extract_project_llm
         from metasift.config import load_protocol
+        from metasift.extractor.llm_extract import extract_project_llm
         from metasift.llm import LLMSettings
 
         settings = LLMSettings.from_config(load_protocol(root).llm, model=model, base_url=base_url,
@@ -293,9 +293,9 @@ def effects(
     """
     import csv
 
-    from metasift.extractor.effects import EffectRow, collect_effects
     from metasift.config import load_protocol
     from metasift.errors import MetasiftError
+    from metasift.extractor.effects import EffectRow, collect_effects
 
     root = project_dir(project)
     protocol = load_protocol(root)
@@ -384,8 +384,8 @@ def eligibility(
     "needs a human". A reviewer overrides a verdict by deciding the record at full text
     (`metasift review --stage full_text`).
     """
-    from metasift.extractor.eligibility_stage import apply_fulltext_rules
     from metasift.config import load_protocol
+    from metasift.extractor.eligibility_stage import apply_fulltext_rules
 
     root = project_dir(project)
     from metasift.store import Store

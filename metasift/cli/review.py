@@ -177,8 +177,10 @@ def agreement_cmd(
     'not_met' vs the criterion named among a human's exclusion reasons (exclusions without reasons are
     left out; include/maybe = no criterion failed). Default sides: the first two reviewers.
     """
-    from metasift.eval.agreement_report import agreement_report  # scipy: 1.4 s of every start-up before (issue #15)
     from metasift.config import load_protocol
+    from metasift.eval.agreement_report import (
+        agreement_report,  # scipy: 1.4 s of every start-up before (issue #15)
+    )
     from metasift.store import Store
 
     root = project_dir(project)
@@ -267,7 +269,7 @@ def _plot(r: dict[str, Any], path: Path) -> None:
             p = res.get(key)
             if p and p["estimate"] is not None:
                 rows.append((f"{label}: {key}", p["estimate"], p["ci"]))
-    for y, (label, est, ci) in enumerate(reversed(rows)):
+    for y, (_label, est, ci) in enumerate(reversed(rows)):
         if ci:
             ax_s.plot(ci, [y, y], color="0.4")
         ax_s.plot([est], [y], "o", color="C0")

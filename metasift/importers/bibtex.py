@@ -206,7 +206,7 @@ def _latex_word(word: str) -> str:
     """One word through pylatexenc (its tolerant mode never raises on LaTeX, but stay safe on any input)."""
     try:
         return _LATEX.latex_to_text(word).replace("\xa0", " ")
-    except Exception:  # noqa: BLE001 - a converter bug must not lose the record: keep the word as written
+    except Exception:
         return word.replace("{", "").replace("}", "")
 
 
@@ -285,7 +285,7 @@ def parse(path: Path, text: str, skip_bad: bool = False) -> Parsed:
         except KeyError as exc:
             bad(chunk.line, f"@{chunk.kind} entry uses an undefined @string macro {str(exc)[:60]}")
             continue
-        except Exception as exc:  # noqa: BLE001 - pyparsing errors and whatever else bibtexparser raises
+        except Exception as exc:
             bad(chunk.line, f"@{chunk.kind} entry cannot be parsed: {str(exc).splitlines()[0][:60]}")
             continue
         if chunk.kind == "string":

@@ -68,7 +68,7 @@ def find_header(path: Path, text: str) -> tuple[str, int]:
         head = []
         try:  # a broken row further down is reported by read_table, with its line
             for item in islice(_rows(path, text, delimiter), _HEAD_ROWS):
-                head.append(item)  # noqa: PERF402 (keeps the rows read before a broken one)
+                head.append(item)
         except ImportFormatError:
             pass
         for index, (_, row) in enumerate(head):

@@ -83,7 +83,7 @@ class LangChainProvider:
             result = await runnable.ainvoke(request.messages)
         except NotImplementedError as exc:
             return _refusal(request.method, exc)
-        except Exception as exc:  # noqa: BLE001  (vendor SDK errors share a shape, no base class)
+        except Exception as exc:
             return _classify(exc)
         raw = result.get("raw") if isinstance(result, dict) else result
         completion = _completion(raw, self._model_name or request.model)

@@ -6,7 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -28,7 +28,7 @@ from metasift.store.migrations import migrate
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def missing_store_message(project: Path, path: Path) -> str:
@@ -70,7 +70,7 @@ class StoreBase:
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
-    def open(cls, project: Path, *, create: bool = False) -> "Self":
+    def open(cls, project: Path, *, create: bool = False) -> Self:
         """Open (and migrate) the store of the project in ``project``.
 
         A missing or empty SQLite file is refused unless ``create``: creating it silently would hide a
@@ -89,7 +89,7 @@ class StoreBase:
         return cls.from_url(url, project)
 
     @classmethod
-    def from_url(cls, url: str, project: Path | None = None) -> "Self":
+    def from_url(cls, url: str, project: Path | None = None) -> Self:
         store = cls(make_engine(url), project)
         with store.engine.begin() as conn:
             migrate(conn)
@@ -160,9 +160,8 @@ class StoreBase:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot that never waits on a writer."""
-        with self.engine.connect().execution_options(metasift_read=True) as conn:
-            with conn.begin():
-                yield conn
+        with self.engine.connect().execution_options(metasift_read=True) as conn, conn.begin():
+            yield conn
 
     @staticmethod
     def log_event(conn: Connection, action: str, *, actor_kind: str = "system", actor: str = "metasift",

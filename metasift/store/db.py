@@ -75,7 +75,7 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _pragmas(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below control transactions
             cur = dbapi_conn.cursor()
             try:
@@ -97,7 +97,7 @@ def make_engine(url: str) -> Engine:
                 raise damaged_store(path) from context.original_exception
 
         @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:  # noqa: ANN001
+        def _begin(conn) -> None:
             # Writes take the lock up front (BEGIN IMMEDIATE) so two reviewers never interleave
             # half-transactions; reads (Store.read) stay deferred so they never wait on a writer (WAL).
             readonly = conn.get_execution_options().get("metasift_read", False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -302,6 +302,6 @@ def migrate(conn: Connection, *, upto: int | None = None) -> list[str]:
             continue
         step(conn)
         conn.execute(schema.schema_migrations.insert().values(
-            name=step.__name__, applied_at=datetime.now(timezone.utc)))
+            name=step.__name__, applied_at=datetime.now(UTC)))
         ran.append(step.__name__)
     return ran

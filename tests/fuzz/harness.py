@@ -91,7 +91,7 @@ class _Worker:
         env.update(PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz.worker"], cwd=REPO, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     preexec_fn=_limit_memory(memory_limit),  # noqa: PLW1509 - setrlimit only
+                                     preexec_fn=_limit_memory(memory_limit),
                                      text=False)
         self.buffer = b""
         self.ready = False

@@ -86,7 +86,7 @@ def run_job(cli: Callable[[list[str]], None], job: dict[str, Any]) -> dict[str, 
     except MemoryError:
         ended, code, error = "memory", 1, "MemoryError"
         traceback.print_exc()
-    except BaseException as exc:  # noqa: BLE001 - exactly what the fuzz suite looks for
+    except BaseException as exc:
         ended, code, error = "traceback", 1, f"{type(exc).__name__}: {exc}"[:500]
         traceback.print_exc()
     finally:
@@ -107,8 +107,8 @@ def main() -> None:
     signal.signal(signal.SIGPROF, _on_alarm)
     os.environ.pop("FORCE_COLOR", None)
     # Load once what the commands import lazily, as a warm process would have it.
-    import metasift.extractor.pdf  # noqa: F401
-    import metasift.extractor.rules  # noqa: F401
+    import metasift.extractor.pdf
+    import metasift.extractor.rules
     import metasift.identify
     import metasift.importers  # noqa: F401
     from metasift.cli import main as cli

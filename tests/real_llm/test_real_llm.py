@@ -56,9 +56,9 @@ def exchanges(project: Path) -> list[dict]:
 def check_wiring(project: Path, result: dict, model: str, limit: int) -> dict:
     """The invariants of an LLM screening run, whatever the model answered; returns what the model did."""
     from metasift.llm.structured import validate_answer
-    from metasift.templates import load_template
     from metasift.screener.llm_stage import TEMPLATE
     from metasift.screener.schema import screening_model
+    from metasift.templates import load_template
 
     llm = result["llm"]
     assert llm is not None and llm["model"] == model
