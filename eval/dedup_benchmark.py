@@ -551,6 +551,11 @@ def build_issue18_set(bases: Sequence[Base], *, seed: int = 18) -> LabelledSet:
             other = rec.model_copy(update={**elsewhere, "title": t})
             add(other, n_works, "hard", ["short_title_other_subtitle"], row)
             n_works += 1
+    return _shuffled(rows, rng)
+
+
+def _shuffled(rows: list[tuple[Record, int, str, list[str], int]], rng: random.Random) -> LabelledSet:
+    """The rows (record, work, role, tags, base row) in a random order, base rows renumbered to match."""
     order = list(range(len(rows)))
     rng.shuffle(order)
     position = {old: new for new, old in enumerate(order)}
@@ -582,12 +587,7 @@ def build_benchmark(bases: Sequence[Base], *, seed: int = 13, dup_fraction: floa
             other = rows[rng.choice(base_rows)][0].abstract
             rows.append((make_hard_negative(rec, name, rng, other), n_works, "hard", [name], row))
             n_works += 1
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    position = {old: new for new, old in enumerate(order)}
-    return LabelledSet(records=[rows[o][0] for o in order], work=[rows[o][1] for o in order],
-                       role=[rows[o][2] for o in order], tags=[rows[o][3] for o in order],
-                       base_of=[position[rows[o][4]] for o in order])
+    return _shuffled(rows, rng)
 
 
 def evaluate(data: LabelledSet, result: DedupResult) -> BenchmarkScore:
