@@ -21,6 +21,8 @@ _WHERE: dict[str, str] = {
                      "smd_from_or", "smd_from_p", "smd_from_t", "smd_prepost"), "effect_sizes"),
     **dict.fromkeys(("Influence", "LeaveOneOut", "hat_values", "influence", "leave1out"), "influence"),
     **dict.fromkeys(("MultilevelFit", "rma_mv"), "multilevel"),
+    **dict.fromkeys(("Aggregated", "MultilevelI2", "RhoRow", "aggregate_cs", "aggregated_rma", "has_dependence",
+                     "multilevel_i2", "rho_sensitivity"), "dependence"),
     **dict.fromkeys(("RobuFit", "RobustFit", "meta_rve", "robu", "robust"), "rve"),
     **dict.fromkeys(("SubgroupResult", "subgroup"), "subgroup"),
     **dict.fromkeys(("forest", "funnel", "leave1out_plot"), "plots"),
@@ -40,6 +42,16 @@ if TYPE_CHECKING:
         ranktest,
         regtest,
         trimfill,
+    )
+    from metasift.analysis.dependence import (
+        Aggregated,
+        MultilevelI2,
+        RhoRow,
+        aggregate_cs,
+        aggregated_rma,
+        has_dependence,
+        multilevel_i2,
+        rho_sensitivity,
     )
     from metasift.analysis.effect_sizes import (
         EffectSizes,
@@ -69,12 +81,14 @@ if TYPE_CHECKING:
     from metasift.analysis.subgroup import SubgroupResult, subgroup
 
 __all__ = [
-    "Control", "EffectSizes", "EggerTest", "FailSafeN", "HeterogeneityCI", "Influence", "LeaveOneOut",
-    "MultilevelFit", "PetPeese", "RMAFit", "RankTest", "RobuFit", "RobustFit", "SDResult", "SubgroupResult",
-    "TrimFill", "escalc", "forest", "fsn", "funnel", "hat_values", "hedges_j", "heterogeneity_ci", "influence",
-    "leave1out", "leave1out_plot", "log_or", "log_rr", "md", "meta_rve", "pet_peese", "ranktest", "rd", "regtest",
-    "rma", "rma_mv", "robu", "robust", "sd_from_ci", "sd_from_se", "smcc", "smcr", "smd", "smd_change",
-    "smd_from_f", "smd_from_or", "smd_from_p", "smd_from_t", "smd_prepost", "subgroup", "tau2_ci", "trimfill",
+    "Aggregated", "Control", "EffectSizes", "EggerTest", "FailSafeN", "HeterogeneityCI", "Influence",
+    "LeaveOneOut", "MultilevelFit", "MultilevelI2", "PetPeese", "RMAFit", "RankTest", "RhoRow", "RobuFit",
+    "RobustFit", "SDResult", "SubgroupResult", "TrimFill", "aggregate_cs", "aggregated_rma", "escalc",
+    "forest", "fsn", "funnel", "has_dependence", "hat_values", "hedges_j", "heterogeneity_ci", "influence",
+    "leave1out", "leave1out_plot", "log_or", "log_rr", "md", "meta_rve", "multilevel_i2", "pet_peese",
+    "ranktest", "rd", "regtest", "rho_sensitivity", "rma", "rma_mv", "robu", "robust", "sd_from_ci",
+    "sd_from_se", "smcc", "smcr", "smd", "smd_change", "smd_from_f", "smd_from_or", "smd_from_p",
+    "smd_from_t", "smd_prepost", "subgroup", "tau2_ci", "trimfill",
 ]
 
 

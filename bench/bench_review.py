@@ -32,7 +32,7 @@ t_spawn = float(sys.argv[2])
 from metasift.config import load_protocol
 from metasift.store import Store
 from metasift.tui.review_app import ReviewApp
-from metasift.tui.session import ReviewSession
+from metasift.screener.review_session import ReviewSession
 project = Path(sys.argv[1])
 store = Store.open(project)
 app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))
@@ -100,9 +100,9 @@ async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
     from textual import events
 
     from metasift.config import load_protocol
+    from metasift.screener.review_session import ReviewSession
     from metasift.store import Store
     from metasift.tui.review_app import ReviewApp
-    from metasift.tui.session import ReviewSession
 
     store = Store.open(project)
     app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))

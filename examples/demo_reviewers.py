@@ -14,8 +14,8 @@ from pathlib import Path
 
 from metasift.config import load_protocol
 from metasift.screener.ranker_stage import run_ranker_stage
+from metasift.screener.review_session import ConflictSession, ReviewSession, pick_reviewer
 from metasift.store import Store
-from metasift.tui.session import ConflictSession, ReviewSession, pick_reviewer
 
 EXAMPLE = Path(__file__).resolve().parent / "social_media"
 RERANK = 50

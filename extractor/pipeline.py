@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
@@ -28,6 +28,10 @@ from metasift.extractor.rules import extract
 from metasift.extractor.schema import ExtractionResult
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
+
+if TYPE_CHECKING:
+    from metasift.extractor.llm_extract import ModelRun
+    from metasift.llm import LLMSettings
 
 DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
 TITLE_MATCH_MIN = 90.0
@@ -275,6 +279,33 @@ def extract_fulltext(store: Store, fulltext: dict[str, Any]) -> dict[str, Any]:
     return {"fulltext_id": fulltext["id"], "status": "ok", "values": n,
             "needs_human": sum(r["status"] == ExtractionStatus.NEEDS_HUMAN for r in rows),
             "warnings": result.warnings}
+
+
+def ready_fulltexts(store: Store) -> list[dict[str, Any]]:
+    """The attached full texts that can be extracted: those whose PDF was read (status ``ok``)."""
+    return [f for f in store.fulltexts() if f["status"] in ("ok",)]
+
+
+def extract_project(store: Store, fulltexts: list[dict[str, Any]] | None = None,
+                    settings: LLMSettings | None = None, *,
+                    on_progress: Callable[[int, int], None] | None = None) -> tuple[list[dict[str, Any]], ModelRun | None]:
+    """``metasift extract``: every ready full text (or ``fulltexts``) into the store, one summary each.
+
+    With ``settings`` the model reads them too and its values are cross-checked with the rule extractor's
+    (``llm_extract.extract_project_llm``; its ``ModelRun`` is returned, else None); without, the rule
+    extractor alone. ``on_progress(done, total)`` follows the papers.
+    """
+    texts = ready_fulltexts(store) if fulltexts is None else fulltexts
+    if settings is not None:
+        from metasift.extractor.llm_extract import extract_project_llm  # imports this module: loaded on use
+
+        return extract_project_llm(store, texts, settings, on_progress=on_progress)
+    summaries = []
+    for done, ft in enumerate(texts, start=1):
+        summaries.append(extract_fulltext(store, ft))
+        if on_progress is not None:
+            on_progress(done, len(texts))
+    return summaries, None
 
 
 def store_crosscheck(store: Store, fulltext: dict[str, Any], check: CrossCheck, *, model: str,

@@ -142,12 +142,27 @@ class StoreConfig(_Strict):
 
 
 class AnalysisConfig(_Strict):
+    """``[analysis]``: the report's models. When a study gives several effect sizes the primary model is the
+    three-level model (``multilevel``) with ``rve`` robust variance, and the random-effects model on one effect
+    per study, aggregated with the assumed within-study correlation ``rho``, is the sensitivity check (repeated
+    for every value of ``rho_sensitivity``). ``test`` is that of the random-effects models (knha: Knapp–Hartung)."""
+
     measure: str = "SMD"
     method: str = "REML"
-    test: Literal["z", "knha"] = "z"
+    test: Literal["z", "knha"] = "knha"
     multilevel: bool = True
     rve: Literal["CR2", "CR1", "none"] = "CR2"
+    rho: float = Field(default=0.6, ge=0.0, lt=1.0)
+    rho_sensitivity: list[float] = Field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8])
     moderators: list[str] = Field(default_factory=list)
+
+    @field_validator("rho_sensitivity")
+    @classmethod
+    def _rhos_in_range(cls, value: list[float]) -> list[float]:
+        bad = [r for r in value if not 0.0 <= r < 1.0]
+        if bad:
+            raise ValueError(f"every rho must be in [0, 1), not {bad}")
+        return value
 
 
 class Protocol(_Strict):

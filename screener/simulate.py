@@ -12,6 +12,14 @@ records without retraining. Either way, once every include has been found the la
 without retraining: the order of records that are all excludes changes no metric. Deterministic given
 the seed.
 
+Stopping (``stop=StopRule(...)``): after every record screened past the priors the simulation asks the
+buscar test (``metasift.screener.stopping``, target recall and confidence) and the "``heuristic_run``
+irrelevant in a row" rule of thumb, and records where each would have stopped (``stops``), with the
+recall there — counted over *all* includes, the priors among the found ones, as a review would count
+it. ``until`` says when the run ends: at the buscar stop, the heuristic's, the later of both, or the
+end. Records after the run ends are ordered by the last model without retraining (as once every
+include is found), so the curve metrics below describe that order.
+
 Metrics follow ASReview's convention of leaving the prior records out: they are computed over the
 ``N - priors`` records screened after the priors, against the includes not among the priors.
 """
@@ -28,9 +36,30 @@ from pydantic import BaseModel, Field
 
 from metasift.errors import AnalysisError
 from metasift.screener.ranker import DEFAULT_RANKER, get_ranker, order_by_score
+from metasift.screener.stopping import buscar_p, first_buscar_stop, first_heuristic_stop
 
 Progress = Callable[[int, int], None]  # (records screened so far, total records)
 Retrain = Literal["every", "adaptive"]
+
+
+class StopRule(BaseModel):
+    """Which stopping rules a simulation watches, and when it ends."""
+
+    target_recall: float = 0.95
+    confidence: float = 0.95
+    heuristic_run: int = 50
+    until: Literal["buscar", "heuristic", "both", "end"] = "buscar"
+
+
+class StopPoint(BaseModel):
+    """Where one stopping rule stopped a simulated run (``screened`` counts the priors too)."""
+
+    rule: str
+    fired: bool  # False: the rule never fired, and the run screened every record
+    screened: int
+    found: int
+    recall: float  # found / every include in the data (priors counted as found)
+    work_saved: float  # 1 - screened / records: the share left unscreened
 
 
 class SimulationResult(BaseModel):
@@ -57,6 +86,8 @@ class SimulationResult(BaseModel):
     n_screened_100: int
     n_refits: int
     seconds: float
+    stop_rule: StopRule | None = None
+    stops: dict[str, StopPoint] = Field(default_factory=dict)  # "buscar", "heuristic"
 
     def recall_points(self, max_points: int = 200) -> list[list[int]]:
         """``[n_screened, n_found]`` pairs (after priors) thinned to at most ``max_points``, ends kept."""
@@ -108,6 +139,43 @@ def retrain_batch(n_screened: int, n_records: int) -> int:
     return int(min(math.ceil(n_screened / 20), max(10, math.ceil(n_records / 100))))
 
 
+def stop_points(labels_in_order: Sequence[int], rule: StopRule, start: int = 1) -> dict[str, StopPoint]:
+    """Where buscar and the heuristic stop on this screening order (checked from history length ``start``)."""
+    y = np.asarray(labels_in_order, dtype=int)
+    n, total = y.size, int(y.sum())
+    found = np.cumsum(y)
+    at = {"buscar": first_buscar_stop(y, n, target_recall=rule.target_recall, confidence=rule.confidence,
+                                      start=start),
+          "heuristic": first_heuristic_stop(y, rule.heuristic_run, start=start)}
+    return {name: StopPoint(rule=name, fired=s is not None, screened=s or n, found=int(found[(s or n) - 1]),
+                            recall=float(found[(s or n) - 1] / total), work_saved=1.0 - (s or n) / n)
+            for name, s in at.items()}
+
+
+class _StopWatch:
+    """Tells the simulation loop when the rules in ``rule.until`` have all fired (checked per record)."""
+
+    def __init__(self, rule: StopRule | None, y: np.ndarray, start: int) -> None:
+        self.rule, self.y, self.start = rule, y, start
+        wanted = {"buscar": ("buscar",), "heuristic": ("heuristic",), "both": ("buscar", "heuristic")}
+        self.waiting = set(wanted.get(rule.until, ())) if rule else set()
+        self.found = self.streak = 0
+
+    def done(self, order: list[int]) -> bool:
+        """Update with the last record screened; True once every awaited rule has fired."""
+        label = int(self.y[order[-1]])
+        self.found += label
+        self.streak = 0 if label else self.streak + 1
+        if not self.waiting or len(order) < self.start or self.rule is None:
+            return False
+        if "heuristic" in self.waiting and self.found and self.streak >= self.rule.heuristic_run:
+            self.waiting.discard("heuristic")
+        if "buscar" in self.waiting and buscar_p(self.y[order], self.y.size, self.rule.target_recall) \
+                < 1.0 - self.rule.confidence:
+            self.waiting.discard("buscar")
+        return not self.waiting
+
+
 def draw_priors(labels: Sequence[int], prior_included: int = 1, prior_excluded: int = 1,
                 seed: int = 0) -> np.ndarray:
     """The seeded random prior records (indices, shuffled) a simulation with ``seed`` starts from."""
@@ -121,7 +189,7 @@ def draw_priors(labels: Sequence[int], prior_included: int = 1, prior_excluded: 
 def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str = DEFAULT_RANKER,
                    ranker_params: dict[str, Any] | None = None, prior_included: int = 1,
                    prior_excluded: int = 1, seed: int = 0, retrain: Retrain = "every",
-                   progress: Progress | None = None) -> SimulationResult:
+                   progress: Progress | None = None, stop: StopRule | None = None) -> SimulationResult:
     """Simulate active-learning screening of ``texts`` whose true labels (1 include, 0 exclude) are known."""
     started = time.perf_counter()
     y = np.asarray(labels, dtype=int)
@@ -150,6 +218,7 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
     order: list[int] = [int(i) for i in priors]
     found_total, to_find = int(y[priors].sum()), int(y.sum())
     refits = 0
+    watch = _StopWatch(stop, y, start=len(priors) + 1)
     if progress:
         progress(len(order), n)
     while len(order) < n:
@@ -163,7 +232,7 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
             order.append(int(idx))
             labelled[idx] = True
             found_total += int(y[idx])
-            if found_total == to_find and len(order) < n:
+            if (found_total == to_find or watch.done(order)) and len(order) < n:
                 rest = [int(i) for i in ranked if not labelled[i]]
                 order.extend(rest)
                 labelled[rest] = True
@@ -181,4 +250,5 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
         wss95=wss(after, 0.95), wss100=wss(after, 1.0), rrf10=rrf(after, 0.10), rrf25=rrf(after, 0.25),
         atd=float(td.mean() / after.size), atd_records=float(td.mean()),
         n_screened_95=screened_to_reach(after, 0.95), n_screened_100=screened_to_reach(after, 1.0),
-        n_refits=refits, seconds=time.perf_counter() - started)
+        n_refits=refits, seconds=time.perf_counter() - started, stop_rule=stop,
+        stops=stop_points(y[np.asarray(order)], stop, start=len(priors) + 1) if stop else {})

@@ -1,41 +1,65 @@
-"""When may prioritised screening stop? An estimate of the includes still unfound, with an upper bound.
+"""When may prioritised screening stop? A hypergeometric test of "recall is below the target", with a bound.
 
-Method: the hypergeometric "buscar" test of Callaghan & Müller-Hansen (2020, Systematic Reviews 9:273).
-Take the last ``n`` records screened together with every unscreened record as an urn, and treat those
-``n`` as a random draw from it. If ``m`` includes were still unfound, the urn would hold ``k_n + m``
-includes (``k_n`` found in the window); the chance of finding ``k_n`` or fewer in the draw is
-``hypergeom.cdf(k_n, n + U, k_n + m, n)``. As buscar does, every window ``n = 1..screened`` is tried and
-the smallest p is kept.
+Method: the "buscar" test of Callaghan & Müller-Hansen (2020), *Statistical stopping criteria for
+automated screening in systematic reviews*, Systematic Reviews 9:273 (R ``buscarR``, Python ``buscarpy``;
+this is our own code, checked against buscarpy's ``calculate_h0`` formula).
 
-- ``p_value``: the test of H0 "recall is below the target" (the smallest ``m`` that would make it so);
-  below ``1 - confidence`` the target is reached with that confidence and screening may stop.
+The statistic. After screening ``S`` of ``N`` records in ranked order and finding ``r`` includes, with
+``U = N - S`` unscreened and target recall ``τ``:
+
+- ``m = floor(r / τ) + 1 - r`` is the fewest unfound includes that would put recall below ``τ``
+  (buscar's ``K_tar = floor(r / τ + 1)`` total includes);
+- for every window of the last ``n`` screened records (``n = 1..S``) holding ``k_n`` includes, the urn is
+  those ``n`` plus the ``U`` unscreened records, holding ``k_n + m`` includes under H0, and
+  ``p_n = P(X <= k_n)`` with ``X ~ Hypergeometric(population n + U, successes k_n + m, draws n)``
+  (``scipy.stats.hypergeom.cdf(k_n, n + U, k_n + m, n)``);
+- ``p = min_n p_n`` (buscar's choice). H0 "recall < τ" is rejected — screening may stop — when
+  ``p < 1 - confidence``. With everything screened nothing can be missing and ``p = 0``.
+
+Also reported:
+
 - ``remaining_upper``: the largest ``m`` the test does not reject, i.e. a one-sided upper bound on
   the includes still unfound; ``recall_lower = found / (found + remaining_upper)``.
 - ``remaining_estimate``: the inclusion rate in the last ``window`` records times the records left.
+- ``records_to_stop``: how many more records until the test would reject if includes kept arriving at
+  that recent rate (a projection for planning, not part of the test).
 
-Assumptions: the records are screened by one reviewer whose labels are final; the window is at least
-as rich in includes as the unscreened rest. Prioritised screening puts likely includes first, which
-makes that hold and the test conservative (the bound too high, never too low) — but a ranker that
-systematically misses a kind of include (e.g. records without an abstract) breaks it: that kind is not
-"randomly" left in the urn. Taking the smallest p over many windows is buscar's choice and is
-somewhat anti-conservative (a multiple comparison): with records screened in plain random order, the
-worst case, the 95 % bound covered the true count in 89 % of 200 trials (1,000 records, 30 includes,
-400 screened); with prioritised order no trial stopped below the target recall.
+Assumptions: the window is a random draw from (window + unscreened) — at least, no poorer in includes
+than the unscreened rest. Prioritised screening puts likely includes first, which makes that hold and
+the test conservative (the bound too high, never too low) — but a ranker that systematically misses a
+kind of include (e.g. records without an abstract) breaks it: that kind is not "randomly" left in the
+urn. The labels are final (a reviewer's error is not modelled). Taking the smallest p over many windows
+is buscar's choice and is somewhat anti-conservative (a multiple comparison): with records screened in
+plain random order, the worst case, the 95 % bound covered the true count in 89 % of 200 trials (1,000
+records, 30 includes, 400 screened); with prioritised order no trial stopped below the target recall.
+With few includes the test stops late: while ``r < τ / (1 - τ)`` (19 at 0.95), ``m = 1`` and the best
+window is the run of irrelevant records since the last include, ``p = U / (run + U)``: that run must
+outnumber the unscreened records 19 to 1 — the rule does not trade recall for work on thin evidence.
+
+In a project (``screening_history``) the history is the humans' title/abstract decisions in the order
+they were first made; records settled without a human and calibration-sample records are left out
+(the reasons are in that function's docstring).
 
 The heuristic rule: stop after ``heuristic_run`` consecutive irrelevant records (default
-``max(100, 5 % of all records)``), and only once at least one include has been found.
+``max(100, 5 % of all records)``; simulations use 50), and only once at least one include has been found.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
 from scipy.stats import hypergeom
 
 from metasift.errors import AnalysisError
+from metasift.kinds import DeciderKind, Stage
+from metasift.labels import COUNTED, as_include
+
+if TYPE_CHECKING:
+    from metasift.store import Store
 
 
 class StoppingEstimate(BaseModel):
@@ -58,6 +82,8 @@ class StoppingEstimate(BaseModel):
     consecutive_irrelevant: int
     heuristic_run: int
     heuristic_stop: bool
+    recent_rate: float = 0.0  # includes per record in the last ``window`` records
+    records_to_stop: int = 0  # ~ more records until the test rejects, at ``recent_rate`` (0 once reached)
 
 
 def window_p_values(labels_in_order: Sequence[int], n_total: int, missing: int) -> np.ndarray:
@@ -140,6 +166,8 @@ def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_re
     estimate = min(rate * unscreened, float(upper))
     run = heuristic_run or max(100, math.ceil(0.05 * n_total))
     streak = consecutive_irrelevant(y)
+    more = records_to_stop(y, n_total, target_recall=target_recall, confidence=confidence, rate=rate) \
+        if p >= alpha else 0
     return StoppingEstimate(
         n_total=n_total, n_screened=int(y.size), n_unscreened=unscreened, includes_found=found,
         target_recall=target_recall, confidence=confidence, p_value=p, target_reached=p < alpha,
@@ -147,4 +175,175 @@ def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_re
         recall_estimate=found / (found + estimate) if found else None,
         recall_lower=found / (found + upper) if found else None,
         window=w, consecutive_irrelevant=streak, heuristic_run=run,
-        heuristic_stop=found > 0 and (streak >= run or unscreened == 0))
+        heuristic_stop=found > 0 and (streak >= run or unscreened == 0),
+        recent_rate=rate, records_to_stop=more)
+
+
+# -- the rule over a whole history, and its projection ---------------------------------------------
+def buscar_p(labels_in_order: Sequence[int], n_total: int, target_recall: float = 0.95) -> float:
+    """buscar's p-value for H0 "recall < ``target_recall``" after this history (1.0 when nothing is screened).
+
+    ``min over n of hypergeom.cdf(k_n, n + U, k_n + m, n)`` with ``m = missing_for_target(found, target)``
+    and ``U = n_total - len(history)`` (module docstring). Everything screened gives 0: nothing can be missing.
+    """
+    y = np.asarray(labels_in_order, dtype=int)
+    if y.size == 0:
+        return 1.0
+    return min_p(y, n_total, missing_for_target(int(y.sum()), target_recall))
+
+
+def first_buscar_stop(labels_in_order: Sequence[int], n_total: int, *, target_recall: float = 0.95,
+                      confidence: float = 0.95, start: int = 1) -> int | None:
+    """The first history length ``s >= start`` at which buscar rejects H0 (p < 1 - confidence), or None.
+
+    Checked after every record, as a reviewer asking after each decision would; the p-value needs only
+    the labels, so the answer is the same whether the screening stopped there or went on.
+    """
+    y = np.asarray(labels_in_order, dtype=int)
+    alpha = 1.0 - confidence
+    for s in range(max(1, start), y.size + 1):
+        if buscar_p(y[:s], n_total, target_recall) < alpha:
+            return s
+    return None
+
+
+def first_heuristic_stop(labels_in_order: Sequence[int], run: int, *, start: int = 1) -> int | None:
+    """The first history length ``s >= start`` ending in ``run`` irrelevant records in a row after at least
+    one include (the "N irrelevant in a row" rule of thumb), or None."""
+    y = np.asarray(labels_in_order, dtype=int)
+    streak, found = 0, 0
+    for s, label in enumerate(y, start=1):
+        found += int(label)
+        streak = 0 if label else streak + 1
+        if s >= start and found and streak >= run:
+            return s
+    return None
+
+
+def projected_history(labels_in_order: Sequence[int], extra: int, rate: float) -> np.ndarray:
+    """The history followed by ``extra`` records in which includes arrive evenly at ``rate`` per record."""
+    y = np.asarray(labels_in_order, dtype=int)
+    step = np.floor(rate * np.arange(1, extra + 1) + 1e-9) - np.floor(rate * np.arange(extra) + 1e-9)
+    return np.r_[y, step.astype(int)]
+
+
+def records_to_stop(labels_in_order: Sequence[int], n_total: int, *, target_recall: float = 0.95,
+                    confidence: float = 0.95, rate: float = 0.0) -> int:
+    """About how many more records until buscar would say stop, if includes kept arriving at ``rate``.
+
+    A projection, not a promise: the next records are assumed to hold includes evenly at the recent
+    inclusion rate (0 = every one irrelevant, the soonest possible stop). Binary search on the number of
+    extra records (p falls as irrelevant records accumulate); at most the records left, where the test
+    always rejects because nothing can be missing.
+    """
+    y = np.asarray(labels_in_order, dtype=int)
+    left = n_total - y.size
+    alpha = 1.0 - confidence
+    if buscar_p(y, n_total, target_recall) < alpha:
+        return 0
+    lo, hi = 1, left  # hi always rejects (everything screened)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if buscar_p(projected_history(y, mid, rate), n_total, target_recall) < alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+# -- the humans' history in a project --------------------------------------------------------------
+class ScreeningHistory(BaseModel):
+    """The human title/abstract screening of a project, as the stopping rule sees it."""
+
+    labels: list[int]  # 1 include (or maybe), 0 exclude, in the order humans first screened the records
+    record_ids: list[int]
+    screened_at: list[str]  # when each record got its first human decision (ISO 8601)
+    n_total: int  # the ranked queue: primary records, less those settled without a human and calibration ones
+    calibration_left_out: int  # records of calibration samples, left out of the test (see screening_history)
+    settled_without_human: int  # rule / routed / model exclusions no human looked at: outside the queue
+
+
+def order_history(decisions: Sequence[dict[str, Any]], population: Iterable[int],
+                  settled: Mapping[int, str], *, calibration: int = 0, outside: int = 0) -> ScreeningHistory:
+    """Order the ``population``'s human-screened records by their first counted human decision (time, then id).
+
+    A record's label is its settled one (include or maybe count as relevant); while unsettled (waiting for
+    a second reviewer or a consensus) it counts as relevant if any human said include or maybe — a
+    relevant record in the window makes the test more cautious, never less.
+    """
+    members = set(population)
+    first: dict[int, tuple[Any, int]] = {}
+    said_include: set[int] = set()
+    for d in decisions:
+        rid = d["record_id"]
+        if rid not in members or d["decider_kind"] != DeciderKind.HUMAN or d["label"] not in COUNTED:
+            continue
+        key = (str(d["created_at"]), int(d["id"]))
+        if rid not in first or key < first[rid]:
+            first[rid] = key
+        if as_include(d["label"]):
+            said_include.add(rid)
+    ordered = sorted(first, key=lambda rid: first[rid])
+    labels = [int(as_include(settled[rid]) if rid in settled else rid in said_include) for rid in ordered]
+    return ScreeningHistory(labels=labels, record_ids=ordered, screened_at=[first[r][0] for r in ordered],
+                            n_total=len(members), calibration_left_out=calibration,
+                            settled_without_human=outside)
+
+
+def screening_history(store: Store, *, humans_needed: int = 1, model_counts: bool = False,
+                      stage: str = Stage.TITLE_ABSTRACT) -> ScreeningHistory:
+    """The human screening history of ``store`` at ``stage`` for the stopping rule.
+
+    The urn is the ranked human queue: primary records, less those settled without any human decision
+    (a rule or routed auto-exclusion, or the model when it counts as a reviewer — they are not screened
+    by humans; the exclusion audit measures their error) and less every record drawn into a calibration
+    sample (``review --sample``). Calibration records are a random sample of *all* records screened in
+    random order, not the ranked order the test reasons about; leaving them out (from the history and
+    from the total) tests recall over the rest, and since their includes were all found, recall over
+    all records is at least that: conservative.
+    """
+    from metasift.store import review_queue as rq
+
+    calibration = store.calibration_sample_ids(Stage(stage))
+    decisions = store.decisions(stage)
+    humans = {d["record_id"] for d in decisions if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
+    settled = store.final_labels(stage, humans_needed=humans_needed, model_counts=model_counts)
+    primary = set(rq.primary_ids(store))
+    outside = {rid for rid in settled if rid not in humans} & primary
+    population = primary - outside - calibration
+    return order_history(decisions, population, settled, calibration=len(calibration & primary),
+                         outside=len(outside))
+
+
+def describe(est: StoppingEstimate) -> str:
+    """One line for ``status`` and the report: found, the irrelevant streak, and the verdict with its p."""
+    head = (f"{est.includes_found} relevant found in {est.n_screened} of {est.n_total} records, "
+            f"{est.consecutive_irrelevant} irrelevant since the last relevant; ")
+    target = f"{est.target_recall:.0%} recall"
+    if est.target_reached:
+        return head + f"safe to stop at {target} (p = {est.p_value:.3g})"
+    more = f"~{est.records_to_stop} more records to screen at the current rate"
+    return head + f"not yet for {target}: p = {est.p_value:.2g}; {more}"
+
+
+def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
+                    confidence: float = 0.95) -> dict[str, Any]:
+    """The report's methods text on stopping: the rule, its parameters, and whether and when it was met."""
+    est = estimate_stopping(history.labels, history.n_total, target_recall=target_recall, confidence=confidence)
+    at = first_buscar_stop(history.labels, history.n_total, target_recall=target_recall, confidence=confidence)
+    left_out = (f"{history.calibration_left_out} calibration-sample records and {history.settled_without_human} "
+                f"records settled without a human were left out")
+    rule = (f"Stopping was judged with the buscar hypergeometric test (Callaghan & Müller-Hansen 2020) of H0 "
+            f"\"recall < {target_recall:.0%}\" at {confidence:.0%} confidence, applied to the human "
+            f"title/abstract decisions in the order they were made ({history.n_total} records in the ranked "
+            f"queue; {left_out}).")
+    if at is not None:
+        p = buscar_p(history.labels[:at], history.n_total, target_recall)
+        when = (f" The rule was met after {at} records had been screened ({history.screened_at[at - 1][:10]}; "
+                f"p = {p:.3g}, {sum(history.labels[:at])} relevant found); {est.n_screened} were screened in all.")
+    else:
+        when = (f" The rule was not met: after {est.n_screened} records ({est.includes_found} relevant), "
+                f"p = {est.p_value:.2g}.")
+    return {"rule": "buscar", "target_recall": target_recall, "confidence": confidence, "met": at is not None,
+            "met_after": at, "met_on": history.screened_at[at - 1] if at else None, "n_total": history.n_total,
+            "n_screened": est.n_screened, "p_value": est.p_value, "text": rule + when}

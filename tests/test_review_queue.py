@@ -10,9 +10,9 @@ import pytest
 
 from metasift.config import load_protocol
 from metasift.records import Record
+from metasift.screener.review_session import ReviewSession
 from metasift.store import Store
 from metasift.store import review_queue as rq
-from metasift.tui.session import ReviewSession
 from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"

@@ -12,10 +12,10 @@ from textual.widgets import Static
 from metasift.config import load_protocol
 from metasift.errors import ConfigError
 from metasift.records import Record
+from metasift.screener.review_session import ConflictSession, ReviewSession, pick_reviewer
 from metasift.store import Store
 from metasift.tui.conflict_app import ConflictApp
 from metasift.tui.review_app import ReviewApp
-from metasift.tui.session import ConflictSession, ReviewSession, pick_reviewer
 from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"

@@ -130,8 +130,8 @@ def test_dry_run_shows_prompt_and_estimate(screened_project: Path, cli, llm_serv
 def test_calibrate_on_a_random_sample(screened_project: Path, cli, llm_server) -> None:
     from examples.demo_reviewers import _key, load_labels
     from metasift.config import load_protocol
+    from metasift.screener.review_session import ReviewSession
     from metasift.store import Store
-    from metasift.tui.session import ReviewSession
 
     p = screened_project
     assert cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project", p).exit_code == 0
@@ -251,8 +251,8 @@ def test_ctrl_c_says_what_it_means_and_keeps_every_answer(screened_project: Path
 def _label_a_sample(project: Path, cli, llm_server) -> None:
     from examples.demo_reviewers import _key, load_labels
     from metasift.config import load_protocol
+    from metasift.screener.review_session import ReviewSession
     from metasift.store import Store
-    from metasift.tui.session import ReviewSession
 
     assert cli("screen", "--base-url", llm_server.base_url, "--model", "scripted-model", "--project",
                project).exit_code == 0

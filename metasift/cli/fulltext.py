@@ -23,6 +23,7 @@ from metasift.csvsafe import LINE_END, safe_row
 if TYPE_CHECKING:
     from metasift.extractor.effects import LeftOut
     from metasift.extractor.pipeline import AttachReport
+    from metasift.llm import LLMSettings
 
 
 ModelOption = typer.Option(None, "--model", help="With --llm: the model name (default: [llm] model of "
@@ -33,8 +34,8 @@ BaseUrlOption = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
 
 
 def _require_endpoint(settings) -> None:
-    from metasift.cli.screening import endpoint_configured
     from metasift.errors import LLMError
+    from metasift.screener.endpoint import endpoint_configured
 
     if not endpoint_configured(settings):
         raise LLMError(f"--llm needs an endpoint: pass --base-url URL (or set OPENAI_BASE_URL) for a local or "
@@ -202,6 +203,17 @@ def _fail_single_file(target: Path, report: AttachReport) -> None:
         raise MetasiftError(f"{target}: no record has its DOI or title; pass --record ID to attach it by hand")
 
 
+def _extract_settings(root: Path, model: str | None, base_url: str | None) -> LLMSettings:
+    """``[llm]`` of review.toml with the command line's model and endpoint; refuses when no endpoint is set."""
+    from metasift.config import load_protocol
+    from metasift.llm import LLMSettings
+
+    settings = LLMSettings.from_config(load_protocol(root).llm, model=model, base_url=base_url,
+                                       cache_dir=root / ".metasift" / "cache")
+    _require_endpoint(settings)
+    return settings
+
+
 def extract_cmd(
     llm: bool = typer.Option(False, "--llm", help="Also ask the [llm] endpoint of review.toml and cross-check: "
                                                   "values both agree on are auto-verified, the rest wait for a "
@@ -220,37 +232,26 @@ def extract_cmd(
     """
     from rich.progress import Progress
 
-    from metasift.extractor.pipeline import extract_fulltext
+    from metasift.extractor.pipeline import extract_project, ready_fulltexts
 
     root = project_dir(project)
     from metasift.store import Store
 
     store = Store.open(root)
-    texts = [f for f in store.fulltexts() if f["status"] in ("ok",)]
-    summaries, run = [], None
-    if llm:
-        from metasift.config import load_protocol
-        from metasift.extractor.llm_extract import extract_project_llm
-        from metasift.llm import LLMSettings
-
-        settings = LLMSettings.from_config(load_protocol(root).llm, model=model, base_url=base_url,
-                                           cache_dir=root / ".metasift" / "cache")
-        _require_endpoint(settings)
+    try:
+        settings = _extract_settings(root, model, base_url) if llm else None
+        texts = ready_fulltexts(store)
         with Progress(console=err_console, transient=True) as progress:
-            task = progress.add_task(f"reading with {settings.model}", total=len(texts))
-            summaries, run = extract_project_llm(
-                store, texts, settings, on_progress=lambda done, total: progress.update(task, completed=done))
+            task = progress.add_task(f"reading with {settings.model}" if settings else "extracting", total=len(texts))
+            summaries, run = extract_project(store, texts, settings,
+                                             on_progress=lambda done, total: progress.update(task, completed=done))
+    finally:
+        store.close()
+    if run:
         info(f"model {run.model}: {run.sent - run.errors} answered, {run.errors} failed"
              + (f", cost {run.cost:.4f}" if run.cost else ""))
         if run.stopped:
             warn(f"stopped early: {run.stopped}")
-    else:
-        with Progress(console=err_console, transient=True) as progress:
-            task = progress.add_task("extracting", total=len(texts))
-            for ft in texts:
-                summaries.append(extract_fulltext(store, ft))
-                progress.advance(task)
-    store.close()
     if run and run.failed:  # the rule values are stored; the endpoint's failure still makes the run fail
         if json_out:
             emit_json({"fulltexts": summaries, "llm": run.model_dump()})

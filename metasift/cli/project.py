@@ -9,6 +9,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -187,6 +188,23 @@ def _exclusion_rules(protocol: Protocol) -> list[dict[str, str]]:
     return [{"id": c.id, "stage": c.stage, "rule": c.rule} for c in protocol.criteria if c.rule]
 
 
+def _stopping(store: Store, counting: Any) -> dict[str, Any] | None:
+    """The buscar stopping test on the humans' title/abstract decisions in the order made (None before any).
+
+    Target recall and confidence 0.95; the history and the urn are ``screener.stopping.screening_history``'s
+    (records settled without a human and calibration-sample records left out).
+    """
+    from metasift.screener.stopping import describe, estimate_stopping, screening_history
+
+    history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
+    if not history.labels:
+        return None
+    est = estimate_stopping(history.labels, history.n_total)
+    return {**est.model_dump(), "line": describe(est),
+            "calibration_left_out": history.calibration_left_out,
+            "settled_without_human": history.settled_without_human}
+
+
 def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     """Where the review stands, in records: imported per source, duplicates, and per stage how many
     records are included, excluded (by whom) and still awaiting a settled decision; the exclusion audit's
@@ -203,6 +221,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         counting = rq.Counting.of(protocol)
         stages = [rq.record_tally(store, stage, counting) for stage in Stage]
         audit = exclusion_audit(store, counting)
+        stopping = _stopping(store, counting)
         last_backup = _say_last_backup(store)
     finally:
         store.close()
@@ -211,7 +230,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft, **counts,
                    "last_backup": last_backup,
                    "stages": {t.stage: t.model_dump() for t in stages},
-                   "exclusion_audit": audit.model_dump(exclude={"exclusions"})})
+                   "exclusion_audit": audit.model_dump(exclude={"exclusions"}), "stopping": stopping})
         return
     if draft:
         warn(f"{CONFIG_NAME} is an unconfirmed draft: nothing is excluded automatically. Check its question, "
@@ -241,6 +260,8 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     table.add_row("extracted values", str(counts["extractions"]))
     console.print(table)
     info(f"automated exclusions: {summary_line(audit)}")
+    if stopping is not None:
+        info(f"title/abstract stopping (buscar): {stopping['line']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -48,8 +48,8 @@ def review(
     With --audit-exclusions it lists the automated exclusions instead (use --include-auto-excluded to
     screen them yourself).
     """
+    from metasift.screener.review_session import ReviewSession, pick_reviewer
     from metasift.tui.review_app import ReviewApp
-    from metasift.tui.session import ReviewSession, pick_reviewer
 
     root = project_dir(project)
     from metasift.config import load_protocol  # loads here, not at start-up (issue #15)
@@ -117,9 +117,9 @@ def conflicts(
     decision of kind 'consensus' with its reasons and note; the original decisions stay.
     """
     from metasift.config import load_protocol  # loads here, not at start-up (issue #15)
+    from metasift.screener.review_session import ConflictSession, pick_reviewer
     from metasift.store import Store
     from metasift.store import review_queue as rq
-    from metasift.tui.session import ConflictSession, pick_reviewer
 
     root = project_dir(project)
     protocol = load_protocol(root)

@@ -1,8 +1,13 @@
-"""``metasift screen``: rules, the LLM's drafts, the ranker and the routing policy, in that order."""
+"""``metasift screen`` and ``calibrate``: thin shells around ``metasift.screener.pipeline``.
+
+They parse the options, open the protocol and the store, show progress and print the result; the stages, their
+order and the rules between them live in ``screen_project`` and ``calibrate_project``.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,33 +25,48 @@ from metasift.cli._common import (
     two_column_table,
     warn,
 )
-from metasift.config import load_protocol
-from metasift.store import Store
 
 if TYPE_CHECKING:
     from metasift.config import Protocol
     from metasift.llm import LLMSettings
+    from metasift.llm.openai_batch import BatchStatus
+    from metasift.screener.pipeline import Note
+    from metasift.store import Store
 
 
-def _settings(root: Path, protocol: Protocol, model: str | None, base_url: str | None, concurrency: int | None,
-              max_cost: float | None) -> LLMSettings:
-    from metasift.llm import LLMSettings
+class _Terminal:
+    """``ScreenHooks`` for the terminal: notes as info/warn lines, a transient bar while the model drafts or
+    a batch runs (on stderr, so ``--json`` output stays clean)."""
 
-    return LLMSettings.from_config(protocol.llm, model=model, base_url=base_url, concurrency=concurrency,
-                                   max_cost=max_cost, cache_dir=root / ".metasift" / "cache")
+    def note(self, note: Note) -> None:
+        """Print one note as it is said."""
+        (warn if note.level == "warn" else info)(note.text)
 
+    @contextmanager
+    def drafting(self, model: str) -> Iterator[Callable[[int, int], None]]:
+        """A bar of records drafted by ``model``."""
+        with Progress(TextColumn("drafting with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=True) as progress:
+            task = progress.add_task("llm", total=None, model=model)
 
-def endpoint_configured(settings: LLMSettings) -> bool:
-    """An LLM is available when a base URL is set or the API key variable is."""
-    return bool(settings.base_url or os.environ.get(settings.api_key_env))
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
+            yield advance
 
-def local_cost_note(settings: LLMSettings) -> str | None:
-    """The one line saying a budget does not apply to an unpriced model served locally, when one is set."""
-    if settings.max_cost is None or not settings.free_locally:
-        return None
-    return (f'no price for model "{settings.model}" at the local endpoint {settings.endpoint}: its answers '
-            "count as cost 0, so max_cost does not apply")
+    @contextmanager
+    def batch_progress(self) -> Iterator[Callable[[list[BatchStatus]], None]]:
+        """The open batches' status line and a bar of their requests done."""
+        with Progress(TextColumn("{task.fields[line]}"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as progress:
+            task = progress.add_task("batch", total=None, line="batch: submitting")
+
+            def show(statuses: list[BatchStatus]) -> None:
+                progress.update(task, line="; ".join(s.line() for s in statuses),
+                                completed=sum(s.completed + s.failed for s in statuses),
+                                total=sum(s.total for s in statuses) or None)
+
+            yield show
 
 
 def screen(
@@ -73,110 +93,60 @@ def screen(
     With no endpoint configured it runs on rules and the ranker alone, and says so. With --batch the
     records go to the OpenAI Batch API as one batch; re-running with --batch collects it when done.
     """
-    from metasift.llm.client import EndpointError
-    from metasift.screener.llm_stage import dry_run as llm_dry_run
-    from metasift.screener.llm_stage import run_llm_stage
-    from metasift.screener.ranker_stage import RankSummary, run_ranker_stage
-    from metasift.screener.routing_stage import run_routing_stage
-    from metasift.screener.rules_stage import apply_rules
+    from metasift.config import load_protocol
+    from metasift.screener.endpoint import endpoint_configured, screening_settings
+    from metasift.screener.pipeline import BATCH_NEEDS_ENDPOINT, screen_project
+    from metasift.store import Store
 
     root = project_dir(project)
     protocol = load_protocol(root)
-    store = Store.open(root)
-    settings = _settings(root, protocol, model, base_url, concurrency, max_cost)
+    settings = screening_settings(root, protocol, model=model, base_url=base_url, concurrency=concurrency,
+                                  max_cost=max_cost)
     use_llm = not no_llm and endpoint_configured(settings)
-    note = local_cost_note(settings)
-    if dry_run:
-        est = llm_dry_run(store, protocol, settings, limit)
-        if batch and est.get("cost") is not None:
-            from metasift.llm.openai_batch import BATCH_DISCOUNT
-
-            est["cost"] *= BATCH_DISCOUNT  # the Batch API's price
-        if json_out:
-            emit_json(est)
-        else:
-            for m in est["messages"]:
-                console.rule(m["role"])
-                console.print(m["content"], markup=False, highlight=False)
-            cost = (f"{est['cost']:.4f}" if est.get("cost") is not None
-                    else f'unknown (no [llm.prices."{settings.model}"] in review.toml)')
-            info(f"{est['records']} records to send, ~{est['input_tokens']:,} input tokens, estimated cost {cost}")
-            if note:
-                info(note)
-        return
-    if use_llm:
-        settings.with_local_pricing().check_price()  # before anything is sent or stored
-        if note:
-            info(note)
-    if batch and not use_llm:
-        raise typer.BadParameter("--batch needs an LLM endpoint (OPENAI_API_KEY or --base-url)")
-    result: dict = {"llm": None}
-    result["rules"] = apply_rules(store, protocol).model_dump()
-    info(f"rules: {result['rules']['excluded']} excluded, {result['rules']['passed']} passed "
-         f"({result['rules']['skipped']} checked before)")
-    if use_llm and batch:  # submit, or collect what is done; None after Ctrl-C while waiting
-        from metasift.screener.llm_stage import run_batch_stage
-
-        with Progress(TextColumn("{task.fields[line]}"), BarColumn(), MofNCompleteColumn(), console=err_console,
-                      transient=True) as progress:
-            task = progress.add_task("batch", total=None, line="batch: submitting")
-
-            def show(statuses: list) -> None:
-                progress.update(task, line="; ".join(s.line() for s in statuses),
-                                completed=sum(s.completed + s.failed for s in statuses),
-                                total=sum(s.total for s in statuses) or None)
-
-            try:
-                batch_run = run_batch_stage(store, protocol, settings, limit=limit, wait=wait,
-                                            poll_seconds=poll_every, on_status=show)
-            except KeyboardInterrupt:
-                batch_run = None
-        if batch_run is None:
-            warn("interrupted: the batch keeps running at the endpoint; collect its answers with "
-                 "`metasift screen --batch` (add --wait to wait for them)")
-        else:
-            for line in batch_run.lines():
-                info(line)
-        if batch_run is None or batch_run.llm is None:
-            store.close()  # nothing new to route until answers are in
-            if json_out:
-                emit_json({**result, "batch": batch_run.model_dump() if batch_run else None})
-            if batch_run is None:
-                raise typer.Exit(130)
+    store = Store.open(root)
+    try:
+        if dry_run:
+            _dry_run(store, protocol, settings, limit=limit, batch=batch, json_out=json_out)
             return
-        llm = batch_run.llm
-        result["batch"], result["llm"] = batch_run.model_dump(), llm.model_dump()
-    elif use_llm:
-        with Progress(TextColumn("drafting with {task.fields[model]}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err_console, transient=True) as progress:
-            task = progress.add_task("llm", total=None, model=settings.model)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            llm = run_llm_stage(store, protocol, settings, limit=limit, on_progress=advance)
-        result["llm"] = llm.model_dump()
-        info(llm.line())
-        if llm.stopped:
-            warn(f"stopped early: {llm.stopped}")
-    else:
-        info("no LLM endpoint configured (set OPENAI_API_KEY or --base-url): screening with rules and the "
-             "ranker only")
-    result["ranker"] = run_ranker_stage(store, protocol, ranker=protocol.screening.ranker).model_dump()
-    result["routing"] = run_routing_stage(store, protocol, use_ranker=result["ranker"]["usable_for_routing"]
-                                          ).model_dump()
-    store.close()
+        if batch and not use_llm:
+            raise typer.BadParameter(BATCH_NEEDS_ENDPOINT)
+        result = screen_project(store, protocol, settings, use_llm=use_llm, batch=batch, limit=limit, wait=wait,
+                                poll_every=poll_every, hooks=_Terminal())
+    finally:
+        store.close()
     if json_out:
-        emit_json(result)
-    else:
-        console.print(two_column_table("Screening", result["routing"]["counts"].items(), ("path", "records")))
-        ranker_note = RankSummary.model_validate(result["ranker"]).learning_note()
+        emit_json(result.payload())
+    if result.interrupted:
+        raise typer.Exit(130)
+    if result.routing is None:  # a batch submitted or still running: nothing new to route until answers are in
+        return
+    if not json_out:
+        console.print(two_column_table("Screening", result.routing.counts.items(), ("path", "records")))
+        ranker_note = result.learning_note()
         if ranker_note:
             info(ranker_note)
-    failed = llm.unusable() if use_llm else None
-    if failed:  # last, so the one red line is what the terminal ends with; the exit code says it too
-        raise EndpointError(f"{failed}; what was decided so far is saved: re-run `metasift screen` to resume")
+    result.raise_if_failed()  # last, so the one red line is what the terminal ends with; the exit code says it too
 
+
+def _dry_run(store: Store, protocol: Protocol, settings: LLMSettings, *, limit: int | None, batch: bool,
+             json_out: bool) -> None:
+    """The rendered prompt of the first record and the token and cost estimate; nothing is sent."""
+    from metasift.screener.endpoint import local_cost_note
+    from metasift.screener.pipeline import screen_estimate
+
+    est = screen_estimate(store, protocol, settings, limit=limit, batch=batch)
+    if json_out:
+        emit_json(est)
+        return
+    for m in est["messages"]:
+        console.rule(m["role"])
+        console.print(m["content"], markup=False, highlight=False)
+    cost = (f"{est['cost']:.4f}" if est.get("cost") is not None
+            else f'unknown (no [llm.prices."{settings.model}"] in review.toml)')
+    info(f"{est['records']} records to send, ~{est['input_tokens']:,} input tokens, estimated cost {cost}")
+    note = local_cost_note(settings)
+    if note:
+        info(note)
 
 
 def calibrate(
@@ -189,35 +159,21 @@ def calibrate(
     """Pick routing thresholds from a human-labelled random sample (`metasift review --sample N`) so that
     recall of includes stays at the target with its exact lower confidence bound; report how many records
     each path takes. Refuses when the sample has too few includes to show the target."""
-    from metasift.config import write_protocol_values
-    from metasift.kinds import DeciderKind, Stage
-    from metasift.screener.calibrate import CalibrationItem, calibrate_thresholds
-    from metasift.screener.ranker_stage import human_labels
-    from metasift.screener.routing_stage import gather_signals
+    from metasift.config import load_protocol
+    from metasift.screener.pipeline import NoCalibrationSample, apply_calibration, calibrate_project
+    from metasift.store import Store
 
     root = project_dir(project)
     protocol = load_protocol(root)
     store = Store.open(root)
-    sampled = store.calibration_sample_ids(Stage.TITLE_ABSTRACT)
-    labels = human_labels(store)
-    signals, _ = gather_signals(store, use_ranker=True, include_decided=True)
-    items = [CalibrationItem(included=bool(labels[rid]), signals=signals[rid])
-             for rid in sorted(sampled) if rid in labels and rid in signals]
-    if not items:
+    try:
+        result = calibrate_project(store, protocol, target_recall=target_recall, confidence=confidence)
+    except NoCalibrationSample as err:
+        raise typer.BadParameter(str(err)) from None
+    finally:
         store.close()
-        raise typer.BadParameter("no human-labelled random sample yet: run `metasift review --sample N --seed S`")
-    result = calibrate_thresholds(items, target_recall=target_recall or protocol.routing.target_recall,
-                                  confidence=confidence)
-    with store.write() as conn:
-        store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate", payload={
-            "target_recall": result.target_recall, "recall": round(result.recall, 4),
-            "recall_lb": round(result.recall_lower, 4), "n_sample": result.n_sample,
-            "n_included": result.n_included, "policy": result.policy.model_dump(), "routes": result.routes})
-    store.close()
     if apply:
-        thresholds = {key: getattr(result.policy, key)
-                      for key in ("llm_exclude_confidence", "ranker_exclude_probability")}
-        info(f"wrote the thresholds into {write_protocol_values(root, 'routing', thresholds)}")
+        info(f"wrote the thresholds into {apply_calibration(root, result)}")
     if json_out:
         emit_json(result.model_dump())
         return

@@ -30,6 +30,15 @@ def simulate(
                                 help="Retrain after every record (as ASReview), or adaptively: every record "
                                      "for the first 100, then in batches of 5 % of the work done (faster on "
                                      "big sets)."),
+    stop: str = typer.Option("none", "--stop", metavar="none|buscar|heuristic|both",
+                             help="Stop where a rule says: buscar (the statistical test), heuristic (N "
+                                  "irrelevant in a row), both (run until both have fired), none (screen all)."),
+    target_recall: float = typer.Option(0.95, "--target-recall", min=0.01, max=0.99,
+                                        help="buscar's target recall."),
+    confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
+                                     help="buscar's confidence (H0 'recall < target' rejected at p < 1 - it)."),
+    heuristic_run: int = typer.Option(50, "--heuristic-run", min=1,
+                                      help="The heuristic's irrelevant records in a row."),
     plot: Path = typer.Option(None, "--plot", dir_okay=False,
                               help="Save the recall curve to this image (.png, .pdf or .svg)."),
     json_out: bool = JsonOption,
@@ -41,14 +50,23 @@ def simulate(
     WSS@95 / WSS@100 (work saved over screening everything, at 95 % / 100 % recall), RRF@10 (share of
     includes found in the first 10 % of records), ATD (average time to discovery, as a share of the
     records) and the recall curve. Metrics leave the prior records out.
+
+    With --stop, the run also watches the buscar test (--target-recall, --confidence) and the heuristic
+    (--heuristic-run irrelevant in a row) and reports where each stopped: records screened (priors
+    included) and the recall there (over every include, priors counted as found). It ends at the chosen
+    rule's stop; the rest is ordered by the last model without retraining.
     """
     from metasift.screener.labelled import read_labelled_csv
-    from metasift.screener.simulate import run_simulation
+    from metasift.screener.simulate import StopRule, run_simulation
 
     if ranker not in RANKER_LABELS:
         raise MetasiftError(f"unknown ranker {ranker!r}; choose one of {', '.join(sorted(RANKER_LABELS))}")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise MetasiftError(f"{plot}: the plot must be a .png, .pdf or .svg file")
+    if stop not in ("none", "buscar", "heuristic", "both"):
+        raise MetasiftError(f"unknown --stop {stop!r}: use none, buscar, heuristic or both")
+    rule = None if stop == "none" else StopRule(target_recall=target_recall, confidence=confidence,
+                                                heuristic_run=heuristic_run, until=stop)
     data = read_labelled_csv(file)
     info(f"{file}: {len(data.labels)} records, {data.n_included} included; ranker {ranker}, seed {seed}")
     with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -56,7 +74,8 @@ def simulate(
         task = bar.add_task("screening", total=len(data.labels))
         result = run_simulation(data.texts, data.labels, ranker=ranker, prior_included=prior_included,
                                 prior_excluded=prior_excluded, seed=seed,
-                                retrain=retrain, progress=lambda done, total: bar.update(task, completed=done))
+                                retrain=retrain, stop=rule,
+                                progress=lambda done, total: bar.update(task, completed=done))
     if plot is not None:
         save_recall_plot(result, plot, title=file.name)
         info(f"recall curve saved to {plot}")
@@ -77,7 +96,9 @@ def summary(result: Any) -> dict[str, Any]:
             "seed": result.seed, "ranker": result.ranker, "retrain": result.retrain,
             "prior_ids": result.prior_ids,
             "prior_included": result.n_prior_included, "prior_excluded": result.n_prior_excluded,
-            "n_refits": result.n_refits, "seconds": round(result.seconds, 3)}
+            "n_refits": result.n_refits, "seconds": round(result.seconds, 3),
+            "stop_rule": result.stop_rule.model_dump() if result.stop_rule else None,
+            "stops": {k: v.model_dump() for k, v in result.stops.items()}}
 
 
 def _table(result: Any, name: str) -> Table:
@@ -96,6 +117,13 @@ def _table(result: Any, name: str) -> Table:
     table.add_row("ATD", f"{result.atd:.1%}", f"average time to discovery ({result.atd_records:.0f} records)")
     table.add_row("to find 95 %", str(result.n_screened_95), "records screened")
     table.add_row("to find 100 %", str(result.n_screened_100), "records screened")
+    for name, point in result.stops.items():
+        rule = result.stop_rule
+        what = (f"buscar: recall ≥ {rule.target_recall:.0%} with {rule.confidence:.0%} confidence"
+                if name == "buscar" else f"{rule.heuristic_run} irrelevant in a row")
+        where = f"{point.screened} screened" if point.fired else "never fired: all screened"
+        table.add_row(f"stop ({name})", f"{point.recall:.1%}",
+                      f"recall at the stop, {what}; {where} ({point.work_saved:.1%} saved)")
     table.add_row("time", f"{result.seconds:.1f} s", f"{result.n_refits} model fits")
     return table
 

@@ -2,10 +2,24 @@
 
 Reads only the effect sizes computed from verified values (``extractor.effects``), so the report's
 numbers are those a reviewer gets from ``metasift effects`` + ``metasift meta`` on the same store.
+
+Dependence is handled by default (issue #13). When any study gives more than one effect size, the primary
+model is the three-level model (effect sizes within studies) with cluster-robust (CR2) variance and
+Satterthwaite df, with both variance components and I² split by level; the random-effects model on one
+effect per study (metafor ``aggregate``, compound symmetry with the assumed within-study correlation
+``[analysis] rho``) is the sensitivity check, repeated over ``rho_sensitivity``; the plots and small-study
+tests use those per-study effects. With one effect per study the primary model is the random-effects model
+(``[analysis] test``, Knapp–Hartung by default).
+
+``pooled_models`` returns a list of model entries (each with a ``role``: primary, sensitivity, rho_table or
+comparison). Its first entry is always the random-effects model on every effect size as given (what
+``metasift meta`` fits, the report.json contract) and carries, under ``"fit"``, the one-effect-per-study
+fit the plots and bias tests are drawn from.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,49 +31,191 @@ from metasift.config import AnalysisConfig
 from metasift.errors import AnalysisError
 
 
+def p_text(p: float | None) -> str:
+    """A p-value as journals print it (APA 7th ed.): "< .001", ".032", "> .999"; no leading zero."""
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    if p < 0.001:
+        return "< .001"
+    text = f"{p:.3f}"
+    return "> .999" if text == "1.000" else text.removeprefix("0")
+
+
+def format_p(p: float | None) -> str:
+    """"p < .001" or "p = .032": ``p_text`` with the p, for running text."""
+    text = p_text(p)
+    return f"p {text}" if text[0] in "<>" else f"p = {text}"
+
+
+def _test_name(test: str) -> str:
+    return "Knapp–Hartung" if test == "knha" else "z"
+
+
 def _heterogeneity(d: dict[str, Any]) -> str:
+    """One line: variance components, I² (split by level for the three-level model), Q test, 95% PI."""
     parts = []
     if d.get("tau2") is not None:
         parts.append(f"tau² = {d['tau2']:.4f}")
-    if d.get("sigma2"):
-        parts.append("σ² = " + ", ".join(f"{s:.4f}" for s in d["sigma2"]))
-    if d.get("I2") is not None:
-        parts.append(f"I² = {d['I2']:.1f}%")
+    split = d.get("I2_split")
+    if d.get("sigma2") and split:
+        s2 = d["sigma2"]
+        parts.append(f"σ² between studies = {s2[0]:.4f} (I² = {split['between_studies']:.1f}%), "
+                     f"σ² within studies = {s2[1]:.4f} (I² = {split['within_studies']:.1f}%), "
+                     f"total I² = {split['total']:.1f}%")
+    else:
+        if d.get("sigma2"):
+            parts.append("σ² = " + ", ".join(f"{s:.4f}" for s in d["sigma2"]))
+        if d.get("I2") is not None:
+            parts.append(f"I² = {d['I2']:.1f}%")
     if d.get("QE") is not None:
-        parts.append(f"Q = {d['QE']:.2f} (p = {d['QEp']:.3g})")
+        df = f"({d['QE_df']})" if d.get("QE_df") is not None else ""
+        parts.append(f"Q{df} = {d['QE']:.2f}, {format_p(d['QEp'])}")
     if d.get("pi_lb") is not None:
         parts.append(f"95% PI [{d['pi_lb']:.3f}, {d['pi_ub']:.3f}]")
     return "; ".join(parts)
 
 
-def pooled_models(effects: list[dict[str, Any]], config: AnalysisConfig) -> list[dict[str, Any]]:
-    """The random-effects model, plus the three-level model and RVE when studies give several effects."""
+def _entry(key: str, role: str, label: str, d: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A model entry: ``to_dict()`` numbers plus what the templates show (p as printed, heterogeneity line)."""
+    d = {**d, **extra}
+    for c in d["coefficients"]:
+        c["p_text"] = p_text(c["p"])
+    d["QE_df"] = d["k"] - len(d["coefficients"]) if d.get("QE") is not None else None
+    has_df = bool(d["coefficients"]) and d["coefficients"][0]["df"] is not None
+    return {"key": key, "role": role, "label": label, **d, "has_df": has_df, "heterogeneity": _heterogeneity(d)}
+
+
+def _study_names(effects: list[dict[str, Any]]) -> list[str]:
+    """Each row's study as shown in the per-study plots."""
+    return [str(e.get("study") or e["study_id"]) for e in effects]
+
+
+def _rho_list(rhos: list[float]) -> str:
+    return ", ".join(f"{r:g}" for r in rhos)
+
+
+def _independent(effects: list[dict[str, Any]], config: AnalysisConfig, labels: list[str]) -> list[dict[str, Any]]:
+    """One effect per study: the usual random-effects model is primary."""
+    yi = np.array([e["yi"] for e in effects])
+    vi = np.array([e["vi"] for e in effects])
+    fit = rma(yi, vi, method=config.method, test=config.test, labels=labels)
+    n = len({e["study_id"] for e in effects})
+    methods = (f"{fit.k} effect sizes from {n} studies; each study contributes one effect size, so the effect "
+               f"sizes are independent and the primary model is a random-effects model ({config.method} "
+               f"estimate of tau², {_test_name(config.test)} test and confidence interval).")
+    entry = _entry("rma", "primary", f"Random-effects model ({config.method}, {config.test} test), k = {fit.k}",
+                   fit.to_dict(), methods=methods)
+    return [{**entry, "fit": fit}]
+
+
+def _dependent(effects: list[dict[str, Any]], config: AnalysisConfig, labels: list[str]) -> list[dict[str, Any]]:
+    """Several effects per study: three-level + robust variance primary, aggregated model as sensitivity."""
+    from metasift.analysis.dependence import aggregated_rma, cluster_sizes, multilevel_i2, rho_sensitivity
+
     yi = np.array([e["yi"] for e in effects])
     vi = np.array([e["vi"] for e in effects])
     study = [e["study_id"] for e in effects]
-    labels = [f"{e['study']} {e['measure'].split()[0]}" for e in effects]
-    out = []
-    fit = rma(yi, vi, method=config.method, test=config.test, labels=labels)
-    d = fit.to_dict()
-    out.append({"key": "rma", "label": f"Random-effects model ({config.method}, {config.test} test), k = {fit.k}",
-                "fit": fit, **d, "has_df": d["coefficients"][0]["df"] is not None,
-                "heterogeneity": _heterogeneity(d)})
-    if len(set(study)) < len(study) and config.multilevel and len(set(study)) >= 2:
+    sizes = cluster_sizes(study)
+    k, n, multi = len(effects), len(sizes), sum(s > 1 for s in sizes.values())
+    naive = rma(yi, vi, method=config.method, test=config.test, labels=labels)
+    first = _entry("rma", "comparison", f"Random-effects model treating all k = {k} effect sizes as independent "
+                   f"({config.method}, {config.test} test; for comparison only: it ignores the dependence)",
+                   naive.to_dict())
+    notes: list[str] = []
+    try:
+        agg = aggregated_rma(yi, vi, study, config.rho, method=config.method, test=config.test,
+                             labels=_study_names(effects))
+    except AnalysisError as exc:  # a single study: nothing to pool between studies
+        notes.append(f"the per-study model could not be fitted ({exc})")
+        agg = None
+    out = [{**first, "fit": agg if agg is not None else naive}]
+    primary: str | None = None
+    if config.multilevel and n >= 2:
         from metasift.analysis.multilevel import rma_mv
 
-        ml = rma_mv(yi, vi, study, [e["es_id"] for e in effects], method="REML")
-        d = ml.to_dict()
-        out.append({"key": "multilevel", "label": f"Three-level model (effects in {ml.n_studies} studies), REML",
-                    **d, "has_df": False, "heterogeneity": _heterogeneity(d)})
-        if config.rve != "none" and len(set(study)) >= 3:
-            from metasift.analysis.rve import robust
+        try:
+            ml = rma_mv(yi, vi, study, [e["es_id"] for e in effects], method=config.method)
+        except AnalysisError as exc:
+            notes.append(f"the three-level model could not be fitted ({exc})")
+            ml = None
+        if ml is not None:
+            split = multilevel_i2(ml).to_dict()
+            ml_label = f"Three-level model ({k} effect sizes in {n} studies, {config.method})"
+            if config.rve != "none" and n >= 3:
+                from metasift.analysis.rve import robust
 
-            rv = robust(ml, study, type=config.rve)
-            d = rv.to_dict()
-            out.append({"key": "rve", "label": f"Three-level model with {config.rve} robust variance "
-                                               f"(Satterthwaite df), clustered by study", **d, "has_df": True,
-                        "heterogeneity": _heterogeneity(d)})
+                rv = robust(ml, study, type=config.rve)
+                primary = "rve"
+                out.append(_entry("rve", "primary", f"{ml_label} with {config.rve} robust variance and "
+                                  "Satterthwaite df, clustered by study", rv.to_dict(), I2_split=split))
+                out.append(_entry("multilevel", "sensitivity", f"{ml_label}, model-based standard errors",
+                                  ml.to_dict(), I2_split=split))
+            else:
+                primary = "multilevel"
+                out.append(_entry("multilevel", "primary", ml_label, ml.to_dict(), I2_split=split))
+    if agg is not None:
+        role = "sensitivity" if primary else "primary"
+        out.append(_entry("aggregated", role, f"Random-effects model on one effect per study ({n} studies; "
+                          f"aggregated with assumed within-study correlation ρ = {config.rho:g}; "
+                          f"{config.method}, {config.test} test)", agg.to_dict(), rho=config.rho))
+        rows = [r.to_dict() for r in rho_sensitivity(yi, vi, study, config.rho_sensitivity,
+                                                     method=config.method, test=config.test)]
+        for r in rows:
+            r["p_text"] = p_text(r["p"])
+        out.append({"key": "rho_sensitivity", "role": "rho_table", "label": "Sensitivity to the assumed "
+                    f"within-study correlation ρ (one aggregated effect per study, {config.method}, "
+                    f"{config.test} test)", "coefficients": [], "rows": rows})
+        primary = primary or "aggregated"
+    else:
+        out[0]["role"] = "primary"
+        primary = "rma"
+    methods = _methods_text(config, k, n, multi, primary, notes)
+    for m in out:
+        if m["key"] == primary:
+            m["methods"] = methods
     return out
+
+
+def _methods_text(config: AnalysisConfig, k: int, n: int, multi: int, primary: str, notes: list[str]) -> str:
+    """The analysis methods paragraph: what was pooled, which model is primary and why."""
+    head = (f"{k} effect sizes from {n} studies; several studies contribute more than one effect size "
+            f"({multi} of {n}), so")
+    agg = (f"the effect sizes of each study were aggregated into one (inverse-variance weighted mean assuming "
+           f"compound symmetry with within-study correlation ρ = {config.rho:g}; metafor aggregate) and pooled "
+           f"with a random-effects model ({config.method}, {_test_name(config.test)} test)")
+    grid = f"repeated for ρ = {_rho_list(config.rho_sensitivity)}" if config.rho_sensitivity else ""
+    if primary == "rve":
+        text = (f"{head} the primary model is a three-level random-effects model (effect sizes nested "
+                f"within studies, {config.method}) with cluster-robust ({config.rve}) standard errors and "
+                f"Satterthwaite degrees of freedom, clustered by study; heterogeneity is reported as the "
+                f"between- and within-study variance components with I² split by level (Cheung 2014). "
+                f"As a sensitivity check, {agg}" + (f", {grid}" if grid else "") + ".")
+    elif primary == "multilevel":
+        text = (f"{head} the primary model is a three-level random-effects model (effect sizes nested "
+                f"within studies, {config.method}) with model-based standard errors; heterogeneity is "
+                f"reported by level (Cheung 2014). As a sensitivity check, {agg}" + (f", {grid}" if grid else "")
+                + ".")
+    elif primary == "aggregated":
+        text = f"{head} {agg}" + (f"; this is {grid}" if grid else "") + "."
+    else:
+        text = (f"{head} they should not be pooled as if independent, but no dependence-aware model could be "
+                f"fitted; they are pooled as if independent, which overstates the precision of the estimate.")
+    if primary != "rma":
+        text += (f" The forest, funnel and leave-one-out plots and the small-study tests use the {n} "
+                 f"per-study effects (ρ = {config.rho:g}).")
+    if notes:
+        text += " Note: " + "; ".join(notes) + "."
+    return text
+
+
+def pooled_models(effects: list[dict[str, Any]], config: AnalysisConfig) -> list[dict[str, Any]]:
+    """The report's models: dependence-aware primary model, sensitivity analyses, the naive model first."""
+    labels = [f"{e['study']} {e['measure'].split()[0]}" for e in effects]
+    from metasift.analysis.dependence import has_dependence
+
+    if has_dependence([e["study_id"] for e in effects]):
+        return _dependent(effects, config, labels)
+    return _independent(effects, config, labels)
 
 
 def bias_tests(fit: Any) -> dict[str, str]:
@@ -69,9 +225,10 @@ def bias_tests(fit: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         eg = regtest(fit)
-        out["Egger regression test (metafor regtest)"] = f"z = {eg.stat:.3f}, p = {eg.p:.4f}"
+        stat = f"t({eg.df:g}) = {eg.stat:.3f}" if eg.df is not None else f"z = {eg.stat:.3f}"
+        out["Egger regression test (metafor regtest)"] = f"{stat}, {format_p(eg.p)}"
         rt = ranktest(fit)
-        out["Rank correlation test"] = f"Kendall's tau = {rt.tau:.3f}, p = {rt.p:.4f}"
+        out["Rank correlation test"] = f"Kendall's tau = {rt.tau:.3f}, {format_p(rt.p)}"
         tf = trimfill(fit)
         out["Trim-and-fill (L0)"] = (f"{tf.k0} studies filled on the {tf.side} side; adjusted estimate "
                                      f"{tf.estimate:.4f} (se {tf.se:.4f})")

@@ -64,11 +64,21 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
             "protocol_draft": protocol.review.draft,
             "screening": {"paths": screening_paths(store), "calibration": _latest_calibration(store),
                           "exclusion_audit": summary_line(audit), "exclusion_audit_figures": audit.model_dump(
-                              exclude={"exclusions"})},
+                              exclude={"exclusions"}), "stopping": _stopping(store, protocol)},
             "agreement": agreement_rows(store, protocol), "studies": studies, "evidence": evidence, "effects": effects_dicts,
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
             "bias": bias, "versions": versions(store),
             "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
+
+
+def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
+    """The methods text on stopping: the buscar test on the humans' title/abstract decisions in the order
+    they were made (target recall and confidence 0.95); None before any human decision."""
+    from metasift.screener.stopping import methods_summary, screening_history
+
+    counting = rq.Counting.of(protocol)
+    history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
+    return methods_summary(history) if history.labels else None
 
 
 def _latest_calibration(store: Store) -> dict[str, Any] | None:

@@ -17,10 +17,10 @@ from textual.binding import Binding
 from textual.widgets import Footer, ProgressBar, Static
 
 from metasift.kinds import Label
+from metasift.screener.review_session import ReviewSession
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
 from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
-from metasift.tui.session import ReviewSession
 from metasift.tui.widgets import RecordPane
 
 REVIEW_HELP = """\

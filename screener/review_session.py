@@ -1,0 +1,229 @@
+"""A reviewer's screening session, without any UI: the queue, deciding, undo, search, counts.
+
+The Textual apps (``metasift.tui``) are thin shells around these classes, and the demo's simulated
+reviewers and the benchmarks drive them directly, so the rules (blinding, dual screening, the write guard)
+are the same whether a key is pressed or a script decides. Every decision is one store transaction,
+written before the next record is shown. Stage layer: it imports only the kernel (store, config, kinds).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel
+
+from metasift.config import Protocol, Reviewer
+from metasift.errors import ConfigError
+from metasift.kinds import Label, Stage
+from metasift.store import review_queue as rq
+from metasift.store.repo import Store
+
+RECORD_COLUMNS = ("id", "title", "abstract", "authors", "year", "journal", "doi", "pmid", "publication_type")
+
+
+def pick_reviewer(protocol: Protocol, name: str | None, *, arbiter: bool = False) -> Reviewer:
+    """The reviewer to act as: ``name``, else $METASIFT_REVIEWER, else the only one in review.toml."""
+    listed = protocol.reviewers
+    if not listed:
+        raise ConfigError("review.toml lists no reviewers: add [[reviewers]] with name = \"...\" for each person")
+    name = name or os.environ.get("METASIFT_REVIEWER")
+    if not name:
+        candidates = [r for r in listed if r.role == "arbiter"] if arbiter else listed
+        if len(candidates) != 1:
+            raise ConfigError("which reviewer are you? pass --reviewer NAME or set METASIFT_REVIEWER "
+                              f"(review.toml lists: {', '.join(r.name for r in listed)})")
+        return candidates[0]
+    for r in listed:
+        if r.name == name:
+            return r
+    raise ConfigError(f"reviewer {name!r} is not in review.toml (listed: {', '.join(r.name for r in listed)})")
+
+
+def counting_of(protocol: Protocol) -> rq.Counting:
+    """Which decisions count towards settling a record under this protocol (humans, and the model if set)."""
+    return rq.Counting.of(protocol)
+
+
+class Outcome(BaseModel):
+    """What a keypress did: the decision written (or None when it was no longer needed) and a message."""
+
+    decision_id: int | None
+    record_id: int
+    message: str
+    reasons: list[str] | None = None  # on undo: what the retracted decision said, to offer it again
+    note: str | None = None
+
+
+class ReviewSession:
+    """One reviewer screening one stage: sees only records still needing their decision."""
+
+    def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
+                 sample: int | None = None, seed: int | None = None, include_auto: bool = False) -> None:
+        self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
+        self.counting = counting_of(protocol)
+        self.include_auto = include_auto
+        self.show_draft = protocol.screening.show_model_draft
+        self.criteria = protocol.criteria_for(stage)  # type: ignore[arg-type]
+        scope = rq.stage_scope(store, stage, self.counting)
+        queue = rq.sample_queue(store, sample, seed or 0) if sample else rq.build_queue(store, stage)
+        if scope is not None:
+            queue.ids = [rid for rid in queue.ids if rid in scope]
+        self.queue_kind, self.seed = queue.kind, queue.seed
+        open_now = rq.open_ids(store, stage, reviewer, self.counting, include_auto=include_auto, scope=queue.ids)
+        self.queue = [rid for rid in queue.ids if rid in open_now]
+        self.pos = 0
+        in_queue = set(queue.ids)
+        mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d["record_id"] in in_queue]
+        self.counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
+        for d in mine:
+            self.counts[d["label"]] = self.counts.get(d["label"], 0) + 1
+        self.undo_stack: list[int] = []
+        self._current: int | None = None
+        if queue.kind == "random":
+            store.record_calibration_sample(stage=Stage(stage), seed=queue.seed or 0, size=sample or 0,
+                                            records=queue.ids, drawn_by=reviewer)
+
+    # -- where we are ---------------------------------------------------------------------------------------
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def remaining(self) -> int:
+        return len(self.queue) - self.pos
+
+    def settings(self) -> dict[str, Any]:
+        """What the reviewer could see when deciding: recorded with every decision."""
+        out: dict[str, Any] = {"show_model_draft": self.show_draft, "blinded": True, "queue": self.queue_kind}
+        if self.seed is not None:
+            out["seed"] = self.seed
+        return out
+
+    def current_id(self) -> int | None:
+        """The record to show: the next one in the queue that still needs this reviewer (re-checked, since
+        other reviewers decide at the same time)."""
+        if self._current is not None:
+            return self._current
+        while self.pos < len(self.queue):
+            rid = self.queue[self.pos]
+            with self.store.read() as conn:
+                if rq.record_is_open(conn, rid, self.stage, self.reviewer, self.counting,
+                                     include_auto=self.include_auto):
+                    self._current = rid
+                    return rid
+            self.pos += 1
+        return None
+
+    def record(self, record_id: int) -> dict[str, Any]:
+        """The record's fields to show, and the model draft only when the protocol allows it."""
+        rec = self.store.record(record_id) or {}
+        out = {k: rec.get(k) for k in RECORD_COLUMNS}
+        out["draft"] = rq.model_draft(self.store, record_id, self.stage) if self.show_draft else None
+        return out
+
+    # -- actions ------------------------------------------------------------------------------------------------
+    def decide(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> Outcome:
+        """Write the reviewer's decision on the current record (one transaction), then move on."""
+        if label not in rq.COUNTED:
+            raise ValueError(f"label must be one of {rq.COUNTED}, not {label!r}")
+        rid = self.current_id()
+        if rid is None:
+            raise ValueError("nothing left to decide")
+        did = rq.decide(self.store, record_id=rid, stage=self.stage, reviewer=self.reviewer, label=label,
+                        counting=self.counting, reasons=reasons, note=note, settings=self.settings(),
+                        include_auto=self.include_auto)
+        self._advance()
+        if did is None:
+            return Outcome(decision_id=None, record_id=rid,
+                           message=f"record {rid} no longer needs you (decided meanwhile) — nothing written")
+        self.undo_stack.append(did)
+        self.counts[label] = self.counts.get(label, 0) + 1
+        return Outcome(decision_id=did, record_id=rid, message=f"{label}: record {rid}")
+
+    def undo(self) -> Outcome | None:
+        """Retract this reviewer's last decision at this stage and show that record again."""
+        row = None
+        while self.undo_stack and row is None:  # skip any retracted elsewhere meanwhile
+            row = rq.active_decision(self.store, self.undo_stack.pop())
+        if row is None:  # nothing from this session: the last one from before (resumed session)
+            row = rq.last_decision(self.store, self.stage, self.reviewer)
+        if row is None:
+            return None
+        did = row["id"]
+        self.store.retract_decision(did, self.reviewer)
+        self.counts[row["label"]] = max(0, self.counts.get(row["label"], 0) - 1)
+        self._show_next(row["record_id"])
+        return Outcome(decision_id=did, record_id=row["record_id"], reasons=row["reasons"], note=row["note"],
+                       message=f"undone: {row['label']} on record {row['record_id']}")
+
+    def search(self, text: str) -> int:
+        """Bring the first record (in queue order) matching ``text`` to the front; return how many match."""
+        hits = set(rq.search_ids(self.store, text))
+        waiting = [rid for rid in self.queue[self.pos:] if rid in hits]
+        exact = int(text) if text.strip().isdigit() and int(text) in waiting else None  # a record id first
+        if waiting:
+            self._show_next(exact if exact is not None else waiting[0])
+        return len(waiting)
+
+    # -- internals -----------------------------------------------------------------------------------------------
+    def _advance(self) -> None:
+        self.pos += 1
+        self._current = None
+
+    def _show_next(self, record_id: int) -> None:
+        try:
+            del self.queue[self.queue.index(record_id, self.pos)]
+        except ValueError:
+            pass
+        self.queue.insert(self.pos, record_id)
+        self._current = None
+
+
+class ConflictSession:
+    """An arbiter (or a consensus meeting) going through records whose counted decisions disagree."""
+
+    def __init__(self, store: Store, protocol: Protocol, arbiter: Reviewer,
+                 stage: str = Stage.TITLE_ABSTRACT, *,
+                 with_maybe: bool = False) -> None:
+        self.store, self.protocol, self.arbiter, self.stage = store, protocol, arbiter, stage
+        self.counting = counting_of(protocol)
+        self.criteria = protocol.criteria_for(stage)  # type: ignore[arg-type]
+        self.items = rq.conflicts(store, stage, self.counting, with_maybe=with_maybe)
+        self.pos = 0
+        self.resolved: list[tuple[int, int]] = []  # (position, decision id)
+
+    def current(self) -> rq.Conflict | None:
+        return self.items[self.pos] if self.pos < len(self.items) else None
+
+    def record(self, record_id: int) -> dict[str, Any]:
+        rec = self.store.record(record_id) or {}
+        out = {k: rec.get(k) for k in RECORD_COLUMNS}
+        out["draft"] = rq.model_draft(self.store, record_id, self.stage)  # everyone has decided: no blinding
+        return out
+
+    def resolve(self, label: str, reasons: list[str] | None, note: str | None) -> Outcome:
+        item = self.current()
+        if item is None:
+            raise ValueError("no conflict left")
+        settings = {"resolves": [d["id"] for d in item.decisions], "role": self.arbiter.role, "kind": item.kind}
+        did = rq.resolve(self.store, record_id=item.record_id, stage=self.stage, arbiter=self.arbiter.name,
+                         label=label, reasons=reasons, note=note, settings=settings)
+        if did is not None:
+            self.resolved.append((self.pos, did))
+        self.pos += 1
+        msg = (f"consensus {label}: record {item.record_id}" if did else
+               f"record {item.record_id} was resolved meanwhile — nothing written")
+        return Outcome(decision_id=did, record_id=item.record_id, message=msg)
+
+    def skip(self) -> None:
+        self.pos += 1
+
+    def undo(self) -> Outcome | None:
+        if not self.resolved:
+            return None
+        pos, did = self.resolved.pop()
+        self.store.retract_decision(did, self.arbiter.name)
+        self.pos = pos
+        rid = self.items[pos].record_id
+        return Outcome(decision_id=did, record_id=rid, message=f"undone: consensus on record {rid}")
