@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -45,9 +46,11 @@ def step(title: str) -> None:
     print(f"\n{'=' * 8} {title} {'=' * (60 - len(title))}", flush=True)
 
 
-def expected_pooled() -> tuple[float, float]:
-    """The REML estimate straight from the known numbers of the trials that meet every rule."""
-    from metasift.analysis import rma
+def known_effects() -> tuple[Any, Any, list[str], list[str]]:
+    """Hedges' g (yi, vi) of every outcome of the trials that meet every rule, with each one's trial and
+    outcome, straight from the example's table of known numbers."""
+    import numpy as np
+
     from metasift.analysis.effect_sizes import smd
 
     with open(EXAMPLE / "trials.csv", encoding="utf-8") as fh:
@@ -56,7 +59,15 @@ def expected_pooled() -> tuple[float, float]:
         rows = [o for o in csv.DictReader(fh) if o["trial_id"] in eligible]
     es = smd(*(([float(o[c]) for o in rows]) for c in ("post_mean_1", "post_sd_1", "n_1", "post_mean_2",
                                                           "post_sd_2", "n_2")))
-    fit = rma(es.yi, es.vi, method="REML")
+    return np.asarray(es.yi), np.asarray(es.vi), [o["trial_id"] for o in rows], [o["outcome"] for o in rows]
+
+
+def expected_pooled() -> tuple[float, float]:
+    """The REML estimate straight from the known numbers of the trials that meet every rule."""
+    from metasift.analysis import rma
+
+    yi, vi, _, _ = known_effects()
+    fit = rma(yi, vi, method="REML")
     return float(fit.beta[0]), float(fit.se[0])
 
 

@@ -4,7 +4,6 @@ clubSandwich 0.5.8); R never runs here."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -178,16 +177,9 @@ def test_rho_is_configurable_and_checked() -> None:
 
 def _known_effects() -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Hedges' g of every eligible trial's outcomes, straight from the example's table of known numbers."""
-    from examples.demo import EXAMPLE
-    from metasift.analysis.effect_sizes import smd
+    from examples.demo import known_effects
 
-    with open(EXAMPLE / "trials.csv", encoding="utf-8") as fh:
-        eligible = {t["trial_id"] for t in csv.DictReader(fh) if not t["fails_rule"]}
-    with open(EXAMPLE / "outcomes.csv", encoding="utf-8") as fh:
-        rows = [o for o in csv.DictReader(fh) if o["trial_id"] in eligible]
-    es = smd(*(([float(o[c]) for o in rows]) for c in ("post_mean_1", "post_sd_1", "n_1", "post_mean_2",
-                                                          "post_sd_2", "n_2")))
-    return np.asarray(es.yi), np.asarray(es.vi), [o["trial_id"] for o in rows], [o["outcome"] for o in rows]
+    return known_effects()
 
 
 @pytest.mark.slow
