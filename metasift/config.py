@@ -92,6 +92,9 @@ class ScreeningSettings(_Strict):
     model_counts_as_reviewer: bool = False
     show_model_draft: bool = False
     ranker: RankerName = "svm"  # the active-learning model that orders the human queue
+    # the buscar stopping test (status, report): H0 "recall < stop_target_recall" rejected at this confidence
+    stop_target_recall: float = Field(0.95, gt=0, lt=1)
+    stop_confidence: float = Field(0.95, gt=0, lt=1)
 
 
 class LLMConfig(_Strict):

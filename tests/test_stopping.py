@@ -213,3 +213,19 @@ def test_simulate_stop_buscar_prints_and_returns_the_recall_at_the_stop(tmp_path
     assert table.exit_code == 0 and "stop (buscar)" in table.stdout
     bad = cli("simulate", path, "--stop", "sometimes")
     assert bad.exit_code != 0
+
+
+def test_the_protocol_sets_the_stopping_target_and_confidence(project: Path, cli) -> None:
+    from tests.helpers import edit_protocol
+
+    store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(12)])
+    try:
+        for rid in sorted(r["id"] for r in store.records_table())[:4]:
+            store.add_decision(record_id=rid, stage=TA, decider_kind="human", decider="alice",
+                               label="include" if rid == 1 else "exclude")
+    finally:
+        store.close()
+    edit_protocol(project, **{"stop_target_recall = 0.95": "stop_target_recall = 0.8"})
+    stopping = cli("status", "--project", project, "--json").json()["stopping"]
+    assert stopping["target_recall"] == 0.8
+    assert stopping["p_value"] == pytest.approx(buscar_p([1, 0, 0, 0], 12, target_recall=0.8))

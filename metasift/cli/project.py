@@ -188,18 +188,21 @@ def _exclusion_rules(protocol: Protocol) -> list[dict[str, str]]:
     return [{"id": c.id, "stage": c.stage, "rule": c.rule} for c in protocol.criteria if c.rule]
 
 
-def _stopping(store: Store, counting: Any) -> dict[str, Any] | None:
-    """The buscar stopping test on the humans' title/abstract decisions in the order made (None before any).
-
-    Target recall and confidence 0.95; the history and the urn are ``screener.stopping.screening_history``'s
-    (records settled without a human and calibration-sample records left out).
+def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
+    """The buscar stopping test on the humans' title/abstract decisions in the order made (None before any),
+    at ``[screening] stop_target_recall`` and ``stop_confidence``; the history and the urn are
+    ``screener.stopping.screening_history``'s (records settled without a human and calibration-sample
+    records left out).
     """
     from metasift.screener.stopping import describe, estimate_stopping, screening_history
+    from metasift.store import review_queue as rq
 
+    counting = rq.Counting.of(protocol)
     history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
     if not history.labels:
         return None
-    est = estimate_stopping(history.labels, history.n_total)
+    est = estimate_stopping(history.labels, history.n_total, target_recall=protocol.screening.stop_target_recall,
+                            confidence=protocol.screening.stop_confidence)
     return {**est.model_dump(), "line": describe(est),
             "calibration_left_out": history.calibration_left_out,
             "settled_without_human": history.settled_without_human}
@@ -221,7 +224,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         counting = rq.Counting.of(protocol)
         stages = [rq.record_tally(store, stage, counting) for stage in Stage]
         audit = exclusion_audit(store, counting)
-        stopping = _stopping(store, counting)
+        stopping = _stopping(store, protocol)
         last_backup = _say_last_backup(store)
     finally:
         store.close()
