@@ -220,11 +220,12 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     protocol = load_protocol(root)
     store = Store.open(root)
     try:
-        counts = store.counts()
-        counting = rq.Counting.of(protocol)
-        stages = [rq.record_tally(store, stage, counting) for stage in Stage]
-        audit = exclusion_audit(store, counting)
-        stopping = _stopping(store, protocol)
+        with store.frozen():  # read-only: the tallies, the audit and the stopping test share one read of decisions
+            counts = store.counts()
+            counting = rq.Counting.of(protocol)
+            stages = [rq.record_tally(store, stage, counting) for stage in Stage]
+            audit = exclusion_audit(store, counting)
+            stopping = _stopping(store, protocol)
         last_backup = _say_last_backup(store)
     finally:
         store.close()
