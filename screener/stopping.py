@@ -315,6 +315,21 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
                          outside=len(outside))
 
 
+def project_stopping(store: Store, protocol: Any
+                     ) -> tuple[ScreeningHistory, dict[str, float]] | None:
+    """The title/abstract history under the protocol's counting rules and the test's parameters from
+    ``[screening]`` (``stop_target_recall`` as ``target_recall``, ``stop_confidence`` as ``confidence``);
+    None before any human decision. ``status`` and the report both start from this."""
+    from metasift.store import review_queue as rq
+
+    counting = rq.Counting.of(protocol)
+    history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
+    if not history.labels:
+        return None
+    return history, {"target_recall": protocol.screening.stop_target_recall,
+                     "confidence": protocol.screening.stop_confidence}
+
+
 def describe(est: StoppingEstimate) -> str:
     """One line for ``status`` and the report: found, the irrelevant streak, and the verdict with its p."""
     head = (f"{est.includes_found} relevant found in {est.n_screened} of {est.n_total} records, "

@@ -194,15 +194,13 @@ def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
     ``screener.stopping.screening_history``'s (records settled without a human and calibration-sample
     records left out).
     """
-    from metasift.screener.stopping import describe, estimate_stopping, screening_history
-    from metasift.store import review_queue as rq
+    from metasift.screener.stopping import describe, estimate_stopping, project_stopping
 
-    counting = rq.Counting.of(protocol)
-    history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
-    if not history.labels:
+    found = project_stopping(store, protocol)
+    if found is None:
         return None
-    est = estimate_stopping(history.labels, history.n_total, target_recall=protocol.screening.stop_target_recall,
-                            confidence=protocol.screening.stop_confidence)
+    history, params = found
+    est = estimate_stopping(history.labels, history.n_total, **params)
     return {**est.model_dump(), "line": describe(est),
             "calibration_left_out": history.calibration_left_out,
             "settled_without_human": history.settled_without_human}

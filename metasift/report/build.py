@@ -74,12 +74,10 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
 def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
     """The methods text on stopping: the buscar test on the humans' title/abstract decisions in the order
     they were made, at ``[screening] stop_target_recall`` and ``stop_confidence``; None before any."""
-    from metasift.screener.stopping import methods_summary, screening_history
+    from metasift.screener.stopping import methods_summary, project_stopping
 
-    counting = rq.Counting.of(protocol)
-    history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
-    return methods_summary(history, target_recall=protocol.screening.stop_target_recall,
-                           confidence=protocol.screening.stop_confidence) if history.labels else None
+    found = project_stopping(store, protocol)
+    return None if found is None else methods_summary(found[0], **found[1])
 
 
 def _latest_calibration(store: Store) -> dict[str, Any] | None:
