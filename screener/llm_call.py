@@ -87,9 +87,14 @@ async def screen_record(
     messages, text = screening_messages(template, pairs, question, record)
     outcome = await client.complete(messages, model, template=template, record_id=record_id, purpose=PURPOSE)
     if outcome.value is not None:
-        for cid in outcome.value.check_quotes(text):
-            outcome.warnings.append(f"quote for {cid} is not in the record")
-        for c in outcome.value.criteria:
-            if c.verdict == "not_met" and not c.quote.strip():
-                outcome.warnings.append(f"not_met for {c.id} quotes nothing from the record")
+        outcome.warnings.extend(quote_warnings(outcome.value, text))
     return outcome
+
+
+def quote_warnings(answer: ScreeningAnswer, text: str) -> list[str]:
+    """Quotes not in ``text`` (the record as the model was shown it), and ``not_met`` verdicts quoting
+    nothing: the warnings an answer carries, whether it came one by one or in a batch."""
+    warnings = [f"quote for {cid} is not in the record" for cid in answer.check_quotes(text)]
+    warnings += [f"not_met for {c.id} quotes nothing from the record" for c in answer.criteria
+                 if c.verdict == "not_met" and not c.quote.strip()]
+    return warnings

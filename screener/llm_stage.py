@@ -42,7 +42,13 @@ from metasift.llm.openai_batch import (
     read_answer,
     request_line,
 )
-from metasift.screener.llm_call import PURPOSE, record_block, screen_record, screening_messages
+from metasift.screener.llm_call import (
+    PURPOSE,
+    quote_warnings,
+    record_block,
+    screen_record,
+    screening_messages,
+)
 from metasift.screener.schema import ScreeningAnswer, screening_model
 from metasift.store import Store
 from metasift.store import schema as t
@@ -500,16 +506,8 @@ def _batch_outcome(answer: Answer, method: str, text: str) -> LLMOutcome[Any]:
     if answer.value is None or answer.error:
         return LLMOutcome(error=answer.error or "invalid answer", **common)
     outcome: LLMOutcome[Any] = LLMOutcome(value=answer.value, **common)
-    outcome.warnings.extend(_quote_warnings(answer.value, text))
+    outcome.warnings.extend(quote_warnings(answer.value, text))
     return outcome
-
-
-def _quote_warnings(answer: Any, text: str) -> list[str]:
-    """``screen_record``'s warnings: quotes not in the record shown, and ``not_met`` verdicts quoting nothing."""
-    warnings = [f"quote for {cid} is not in the record" for cid in answer.check_quotes(text)]
-    warnings += [f"not_met for {c.id} quotes nothing from the record" for c in answer.criteria
-                 if c.verdict == "not_met" and not c.quote.strip()]
-    return warnings
 
 
 def _batch_exchange(record_id: int, template: PromptTemplate, settings: LLMSettings, request: BatchRequest,
