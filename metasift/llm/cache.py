@@ -11,11 +11,14 @@ import hashlib
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from metasift.errors import LLMError
+
+if TYPE_CHECKING:
+    from metasift.llm.settings import LLMSettings
 
 CACHE_FILE = "answers.sqlite"
 
@@ -29,6 +32,14 @@ def key_prefix(*, endpoint: str, model: str, template_hash: str, params: dict[st
     """sha256 of the parts shared by every call with the same settings and output schema (computed once)."""
     return hashlib.sha256(_canonical({"endpoint": endpoint, "model": model, "template_hash": template_hash,
                                       "params": params})).hexdigest()
+
+
+def settings_key_prefix(settings: LLMSettings, template_hash: str, schema_name: str, schema: dict[str, Any]) -> str:
+    """``key_prefix`` for a call under ``settings`` with this output schema: the one place that says which
+    settings enter the key, so the client and the batch path find each other's answers."""
+    return key_prefix(endpoint=settings.endpoint, model=settings.model, template_hash=template_hash,
+                      params={"temperature": settings.temperature, "max_tokens": settings.max_tokens,
+                              "schema_name": schema_name, "schema": schema})
 
 
 def key_for(prefix: str, messages: list[dict[str, Any]]) -> str:

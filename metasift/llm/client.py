@@ -35,7 +35,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from metasift.errors import LLMError
-from metasift.llm.cache import DiskCache, key_for, key_prefix
+from metasift.llm.cache import DiskCache, key_for, settings_key_prefix
 from metasift.llm.cost import Budget, MissingPrice, Usage, cost_of, find_price
 from metasift.llm.exchange import Exchange, LLMOutcome, utc_now
 from metasift.llm.provider import (
@@ -318,10 +318,7 @@ class LLMClient:
         """The cache-key prefix for these settings and this output schema, hashed once per client."""
         memo = (template_hash, name, output_model)
         if memo not in self._prefixes:
-            s = self.settings
-            self._prefixes[memo] = key_prefix(endpoint=s.endpoint, model=s.model, template_hash=template_hash,
-                                              params={"temperature": s.temperature, "max_tokens": s.max_tokens,
-                                                      "schema_name": name, "schema": schema})
+            self._prefixes[memo] = settings_key_prefix(self.settings, template_hash, name, schema)
         return self._prefixes[memo]
 
     def _plan(self, method: Method, name: str, output_model: type, schema: dict[str, Any]) -> Plan:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from metasift import __version__
 from metasift.errors import LLMError
-from metasift.llm.cache import key_for, key_prefix
+from metasift.llm.cache import key_for, settings_key_prefix
 from metasift.llm.cost import Price, Usage, cost_of
 from metasift.llm.provider import ChatRequest, provider_family
 from metasift.llm.structured import Method, answer_text, plan, validate_answer
@@ -63,10 +63,7 @@ def answer_cache_key(settings: LLMSettings, template_hash: str, schema_name: str
                      messages: list[dict[str, Any]]) -> str:
     """The answer-cache key the synchronous client (``LLMClient.complete``) uses for the same request, so a
     batch answer is found by a later synchronous run and the other way round."""
-    prefix = key_prefix(endpoint=settings.endpoint, model=settings.model, template_hash=template_hash,
-                        params={"temperature": settings.temperature, "max_tokens": settings.max_tokens,
-                                "schema_name": schema_name, "schema": schema})
-    return key_for(prefix, messages)
+    return key_for(settings_key_prefix(settings, template_hash, schema_name, schema), messages)
 
 
 @dataclass(frozen=True)
