@@ -12,7 +12,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-err_console = Console(stderr=True)  # messages, warnings, progress go to stderr
+# Messages, warnings and progress go to stderr. soft_wrap: a message stays one line (the terminal wraps
+# it), so logs and tests see "already imported" whatever the width and the path length.
+err_console = Console(stderr=True, soft_wrap=True)
 
 ProjectOption = typer.Option(
     None, "--project", "-p", help="Review project directory (default: the current directory).",
