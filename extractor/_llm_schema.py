@@ -148,8 +148,6 @@ def to_result(answer: TrialAnswer, path: str | None = None) -> ExtractionResult:
         base = Baseline(measure=b.measure.strip(), mean=b.mean.value if b.mean else None,
                         sd=b.sd.value if b.sd else None, n=n)
         arm.baselines.append(base)
-        if arm.baseline.measure is None:
-            arm.baseline = base
         prefix = f"arms[{i}].baselines[{len(arm.baselines) - 1}]"
         evidence(f"{prefix}.mean", b.mean, base.mean)
         evidence(f"{prefix}.sd", b.sd, base.sd)

@@ -10,11 +10,14 @@ the caption says so or nothing contradicts it (many tables describe the analysed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from metasift.config import OutcomeSpec
 from metasift.extractor._consort import Count, diagram_counts, prose_counts, total_candidates
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
+from metasift.extractor.outcomes import apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
@@ -64,8 +67,10 @@ def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
     return names if len(names) >= 2 and len({name_key(n) for n in names}) == len(names) else []
 
 
-def extract(doc: PdfDocument) -> ExtractionResult:
-    """Run every rule over the document and assemble arms, counts, values and evidence."""
+def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = ()) -> ExtractionResult:
+    """Run every rule over the document and assemble arms, counts, values and evidence. Each arm's
+    ``baseline`` is that of ``outcomes`` (the protocol's, in order), else of the paper's stated primary
+    outcome, else None (``outcomes.apply_target``)."""
     result = ExtractionResult(path=doc.path)
     counts = prose_counts(doc.pages) + diagram_counts(doc.pages)
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
@@ -95,6 +100,7 @@ def extract(doc: PdfDocument) -> ExtractionResult:
                                "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
+    apply_target(result, outcomes, primary_statements([(p.number, p.text) for p in doc.pages]))
     return result
 
 
@@ -185,8 +191,6 @@ def _table_values(table: Table, result: ExtractionResult) -> None:
                 continue
             b = Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n)
             arm.baselines.append(b)
-            if arm.baseline.measure is None:
-                arm.baseline = b
             path = f"arms[{arms.index(arm)}].baselines[{len(arm.baselines) - 1}]"
             evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
                          Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]

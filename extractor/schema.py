@@ -22,6 +22,23 @@ class Baseline(BaseModel):
     mean: float | None = None
     sd: float | None = None
     n: int | None = None
+    outcome: str | None = None  # the protocol (or requested) outcome this measure belongs to, if any
+
+
+class PrimaryOutcome(BaseModel):
+    """What the paper says its primary outcome is ("The primary outcome was …"), where it says it."""
+
+    text: str
+    page: int
+    quote: str
+
+
+class BaselineTarget(BaseModel):
+    """The measure each arm's ``baseline`` reports, and why that one (an outcome, never a position)."""
+
+    measure: str
+    outcome: str | None = None  # the outcome id it belongs to; None when chosen as the paper's primary outcome
+    why: str
 
 
 class Arm(BaseModel):
@@ -29,7 +46,9 @@ class Arm(BaseModel):
     n_randomised: int | None = None
     n_analysed: int | None = None
     n_dropout: int | None = None
-    baseline: Baseline = Field(default_factory=Baseline)  # the first outcome measure at baseline
+    # The baseline of the outcome of interest (``ExtractionResult.target`` says which and why); None when the
+    # paper prints none for it. Never a descriptor such as age because it came first.
+    baseline: Baseline | None = None
     baselines: list[Baseline] = Field(default_factory=list)  # every measure found at baseline
 
 
@@ -49,6 +68,8 @@ class ExtractionResult(BaseModel):
     n_total: int | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    primary_outcome: PrimaryOutcome | None = None
+    target: BaselineTarget | None = None
 
     def arm(self, name: str) -> Arm | None:
         return next((a for a in self.arms if a.name == name), None)
