@@ -21,7 +21,7 @@ from metasift.extractor.outcomes import apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
-_RANK = {"prose": 0, "diagram": 1, "table": 2}
+_RANK = {"prose": 0, "diagram": 1, "ocr": 2, "table": 3}  # a sentence, a vector diagram, an image one
 
 
 @dataclass
@@ -30,6 +30,7 @@ class _Candidate:
     page: int
     quote: str
     source: str
+    region: list[float] | None = None  # an OCR'd image's box on the page
 
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
@@ -62,23 +63,28 @@ def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
             names.append(c.arm)
     if len(names) >= 2:
         return names
-    diagram = [c for c in counts if c.source == "diagram" and c.field == "n_randomised"]
+    diagram = [c for c in counts if c.source in ("diagram", "ocr") and c.field == "n_randomised"]
     names = [c.arm for c in diagram]
     return names if len(names) >= 2 and len({name_key(n) for n in names}) == len(names) else []
 
 
-def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = ()) -> ExtractionResult:
+def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool = True) -> ExtractionResult:
     """Run every rule over the document and assemble arms, counts, values and evidence. Each arm's
     ``baseline`` is that of ``outcomes`` (the protocol's, in order), else of the paper's stated primary
-    outcome, else None (``outcomes.apply_target``)."""
+    outcome, else None (``outcomes.apply_target``). Without a text-layer flow diagram, an image one is read
+    by OCR (``ocr``) unless ``ocr`` is False."""
     result = ExtractionResult(path=doc.path)
-    counts = prose_counts(doc.pages) + diagram_counts(doc.pages)
+    diagram = diagram_counts(doc.pages)
+    regions: dict[int, list[float]] = {}
+    if not diagram and ocr:
+        diagram, regions = _ocr_diagram(doc, result)
+    counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
-    _count_candidates(counts, result, candidates)
+    _count_candidates(counts, result, candidates, regions)
     _table_candidates(tables, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
@@ -104,6 +110,22 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = ()) -> Extractio
     return result
 
 
+def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], dict[int, list[float]]]:
+    """Flow-diagram counts read by OCR from an image (``ocr``), relabelled ``ocr``; the box per count."""
+    from metasift.extractor.ocr import ocr_flow_pages
+
+    read, warnings = ocr_flow_pages(doc.path, doc.pages)
+    result.warnings += warnings
+    for region, page in read:
+        counts = diagram_counts([page])
+        if counts:
+            result.warnings.append(f"flow diagram read by OCR from an image ({region.describe()}): its counts "
+                                   "need a human check against the figure")
+            out = [Count(c.field, c.arm, c.value, c.page, c.quote, "ocr", c.position) for c in counts]
+            return out, {id(c): [round(v, 1) for v in region.box] for c in out}
+    return [], {}
+
+
 def _total(doc: PdfDocument, result: ExtractionResult) -> None:
     """Total N: the most trusted statement, unless another statement equals the arms' sum."""
     found = total_candidates(doc.pages)
@@ -121,7 +143,8 @@ def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
     candidates.setdefault((arm, field), []).append(cand)
 
 
-def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict) -> None:
+def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict,
+                      regions: dict[int, list[float]]) -> None:
     """Counts from sentences (by arm name) and from a flow diagram (by name, else by column position)."""
     arms = result.arms
     for c in counts:
@@ -130,7 +153,7 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
         arm = match_arm(c.arm, arms)
         if arm is not None:
             _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "prose"))
-    diagram = [c for c in counts if c.source == "diagram"]
+    diagram = [c for c in counts if c.source in ("diagram", "ocr")]
     columns = sorted({c.position for c in diagram if c.position is not None})
     by_name = {col: match_arm(next(c.arm for c in diagram if c.position == col), arms) for col in columns}
     named = all(by_name.values()) and len({id(a) for a in by_name.values()}) == len(columns)
@@ -143,7 +166,8 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
     for c in diagram:
         arm = by_name.get(c.position)
         if arm is not None:
-            _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "diagram"))
+            _add(candidates, arms.index(arm), c.field,
+                 _Candidate(c.value, c.page, c.quote, c.source, regions.get(id(c))))
 
 
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:
@@ -169,10 +193,13 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
     for (i, field), cands in sorted(candidates.items()):
         cands.sort(key=lambda c: _RANK[c.source])
         best = cands[0]
+        if best.source == "ocr":  # the same number in the text layer is checkable there: cite that instead
+            best = next((c for c in cands if c.source != "ocr" and c.value == best.value), best)
         arm = result.arms[i]
         setattr(arm, field, best.value)
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
-                                        quote=best.quote))
+                                        quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
+                                        region=best.region))
         for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)

@@ -14,7 +14,8 @@ class Evidence(BaseModel):
     value: float | int | str | None
     page: int | None
     quote: str
-    source: str = "rule"  # rule | model | human
+    source: str = "rule"  # rule | ocr (read from an image: never auto-verified) | model | human
+    region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
 
 
 class Baseline(BaseModel):
