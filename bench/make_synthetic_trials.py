@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/make_synthetic_trials.py [--out DIR]   (reportlab: a
 
 Writes ``DIR/<stem>.pdf`` (default ``bench/out/synthetic/``, git-ignored) and, per PDF,
 ``tests/fixtures/extraction_truth/synthetic/<stem>.json`` in the schema of that folder's README ("split":
-"synthetic"). Numbers come from ``random.Random(f"{SEED}-{stem}...")`` and reportlab runs in invariant mode,
+"synthetic-tune" or "synthetic-holdout", see ``TUNE``). Numbers come from ``random.Random(f"{SEED}-{stem}...")`` and reportlab runs in invariant mode,
 so a rerun gives the same bytes. Pages and quotes are not assumed: each value is registered with every text
 it is printed in, the PDF is built, and pdftotext (reading order and -layout) finds the pages. A text on no
 page, a truth number missing from its quote, from the arm's part of a table row or from a stated page stops
@@ -69,6 +69,8 @@ rl_config.invariant = 1  # no timestamps or random ids: the same bytes on every 
 SEED = 2024
 REPO = Path(__file__).resolve().parents[1]
 TRUTH_DIR = REPO / "tests" / "fixtures" / "extraction_truth" / "synthetic"
+# Split like the real papers (random.Random(16).sample(sorted(stems), 4)): rules may be tuned on these four only.
+TUNE = {"inti_crossover_stai", "jad_stepped_hads", "jmir_3arm_cesd", "jmir_icbt_phq9"}
 # key: (full name, construct, typical baseline mean, SD, items, range)
 SCALES = {
     "PHQ-9": ("Patient Health Questionnaire-9", "depressive symptoms", 13.6, 4.3, 9, "0-27"),
@@ -836,7 +838,7 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
     if p.kind == "crossover":
         notes.append("n_dropout per sequence is not printed: derivable: randomised − analysed = " +
                      ", ".join(f"{a.name} {a.n - a.analysed}" for a in p.arms) + ".")
-    return {"file": f"{p.stem}.pdf", "split": "synthetic",
+    return {"file": f"{p.stem}.pdf", "split": "synthetic-tune" if p.stem in TUNE else "synthetic-holdout",
             "design": {"kind": p.kind, "n_arms": len(p.arms), "allocation": p.allocation,
                        "clusters": sum(p.clusters) if p.clusters else None,
                        "notes": f"Synthetic: {design_words(p)}; made by bench/make_synthetic_trials.py."},
