@@ -136,6 +136,7 @@ def _statuses(result, doc) -> dict[str, str]:
 
 def score_paper(stem: str, truth: dict) -> PaperScore:
     from metasift.config import OutcomeSpec
+    from metasift.extractor.outcomes import baseline_path
     from metasift.extractor.pdf import PdfError, read_pdf
     from metasift.extractor.rules import extract
 
@@ -169,6 +170,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
             for stat in COUNTS:
                 _score_value(s, f"{a['name']}.{stat}", a.get(stat), None, None, None)
 
+    primaries = []
     for k, outcome in enumerate(truth.get("outcomes") or []):
         spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
         result = extract(doc, [spec])
@@ -181,9 +183,9 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
             tb = by_arm.get(name) if name and name not in seen else None
             seen.add(name or "")
             b = arm.baseline
-            j = next((j for j, x in enumerate(arm.baselines) if b is not None and x.measure == b.measure), None)
+            where = baseline_path(result, i)
             for stat in STATS:
-                f = f"arms[{i}].baselines[{j}].{'mean' if stat == 'n' else stat}"
+                f = f"{where}.{'mean' if stat == 'n' and not where.startswith('outcomes') else stat}" if where else ""
                 truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
                 _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
                              getattr(b, stat) if b else None, pages.get(f), status.get(f))
@@ -192,13 +194,15 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
                 for stat in STATS:
                     _score_value(s, f"{arm_name}.{outcome['label']}.{stat}", {"value": tb.get(stat)}, None, None,
                                  None)
-        if outcome.get("role") == "primary" and s.primary is None:  # co-primary outcomes: the first listed
-            has_value = any(b.get("mean") is not None for b in outcome.get("baseline") or [])
-            picked = plain.target
-            if has_value:
-                s.primary = picked is not None and result.target is not None and picked.measure == result.target.measure
-            else:
-                s.primary = picked is None or not any(a.baseline and a.baseline.mean is not None for a in plain.arms)
+        if outcome.get("role") == "primary":
+            primaries.append((outcome, result.target))
+    # Without --outcome the extractor should report the baseline of a primary outcome the paper prints one
+    # for (co-primary: any of them), and none when no primary outcome has a baseline mean.
+    printed = [target for o, target in primaries if any(b.get("mean") is not None for b in o.get("baseline") or [])]
+    if primaries:
+        picked = plain.target
+        s.primary = (picked is not None and any(t is not None and t.measure == picked.measure for t in printed)) \
+            if printed else not any(a.baseline and a.baseline.mean is not None for a in plain.arms)
     return s
 
 

@@ -10,11 +10,12 @@ the caption says so or nothing contradicts it (many tables describe the analysed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
-from metasift.extractor._consort import Count, diagram_counts, prose_counts, total_candidates
+from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
 from metasift.extractor.outcomes import apply_target, primary_statements
@@ -86,6 +87,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, regions)
     _table_candidates(tables, result, candidates)
+    _fraction_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
     for table in tables:
@@ -94,10 +96,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if result.n_total is None and len(result.arms) >= 2 and all(a.n_randomised for a in result.arms):
         result.warnings.append("total N not stated; the arms sum to "
                                f"{sum(a.n_randomised or 0 for a in result.arms)}")
-    for i, arm in enumerate(result.arms):
-        if arm.n_dropout is None and arm.n_randomised is not None and arm.n_analysed is not None:
-            arm.n_dropout = arm.n_randomised - arm.n_analysed
-            result.warnings.append(f"arms[{i}].n_dropout computed as randomised - analysed")
+    _derive_dropout(result)
     skipped = sum(t.skipped for t in tables)
     if skipped:
         result.warnings.append(f"{skipped} table row(s) with numbers could not be matched to the arm columns")
@@ -124,6 +123,32 @@ def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count
             out = [Count(c.field, c.arm, c.value, c.page, c.quote, "ocr", c.position) for c in counts]
             return out, {id(c): [round(v, 1) for v in region.box] for c in out}
     return [], {}
+
+
+def _derive_dropout(result: ExtractionResult) -> None:
+    """Dropout as randomised - analysed where no count is printed; and where a flow diagram's loss boxes do
+    not add up to the participants missing from the analysis (other exits such as deaths or discontinuations
+    are itemised apart), the difference with its formula as evidence, for a human to check."""
+    for i, arm in enumerate(result.arms):
+        r, a = arm.n_randomised, arm.n_analysed
+        if r is None or a is None or a > r:
+            continue
+        path = f"arms[{i}].n_dropout"
+        if arm.n_dropout is None:
+            arm.n_dropout = r - a
+            result.warnings.append(f"{path} computed as randomised - analysed")
+            continue
+        boxes = next((e for e in result.evidence if e.field == path), None)
+        if boxes is None or boxes.source not in ("ocr", "rule") or a == r or arm.n_dropout == r - a or \
+                not re.search(r"\(\s*n\s*=", boxes.quote):
+            continue
+        result.warnings.append(f"{arm.name}: the flow diagram's loss boxes give {arm.n_dropout} ({boxes.quote}, page "
+                               f"{boxes.page}) but randomised {r} - analysed {a} = {r - a}: dropout taken as {r - a}")
+        arm.n_dropout = r - a
+        result.evidence.remove(boxes)
+        result.evidence.append(Evidence(field=path, value=r - a, page=None, source="derived",
+                                        quote=f"randomised {r} - analysed {a} = {r - a}; the diagram's loss boxes: "
+                                              f"{boxes.quote} (page {boxes.page})"))
 
 
 def _total(doc: PdfDocument, result: ExtractionResult) -> None:
@@ -168,6 +193,23 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
         if arm is not None:
             _add(candidates, arms.index(arm), c.field,
                  _Candidate(c.value, c.page, c.quote, c.source, regions.get(id(c))))
+
+
+def _fraction_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
+    """"lost to follow-up 10/109 vs 8/106": each loss is the arm's whose randomised n is its denominator
+    (by n when the arms' n differ, else in the printed order), a sentence, so it outranks a diagram box."""
+    arms = result.arms
+    for pairs, page, quote in fraction_losses(doc.pages):
+        if len(pairs) != len(arms):
+            continue
+        randomised = [min((c.value for c in candidates.get((i, "n_randomised"), [])),
+                          key=lambda v: 0, default=None) for i in range(len(arms))]
+        wanted = [of for _, of in pairs]
+        if sorted(wanted) != sorted(v for v in randomised if v is not None):
+            continue
+        order = range(len(arms)) if len(set(wanted)) < len(wanted) else [randomised.index(of) for of in wanted]
+        for (lost, _), i in zip(pairs, order, strict=True):
+            _add(candidates, i, "n_dropout", _Candidate(lost, page, quote, "prose"))
 
 
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:

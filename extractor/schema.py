@@ -14,7 +14,9 @@ class Evidence(BaseModel):
     value: float | int | str | None
     page: int | None
     quote: str
-    source: str = "rule"  # rule | ocr (read from an image: never auto-verified) | model | human
+    # rule | ocr (read from an image) | derived (computed where printed counts disagree; the quote gives the
+    # formula) | model | human. Neither ocr nor derived values are ever auto-verified.
+    source: str = "rule"
     region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
 
 
