@@ -185,7 +185,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
             b = arm.baseline
             where = baseline_path(result, i)
             for stat in STATS:
-                f = f"{where}.{'mean' if stat == 'n' and not where.startswith('outcomes') else stat}" if where else ""
+                f = f"{where}.{stat}" if where else ""
                 truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
                 _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
                              getattr(b, stat) if b else None, pages.get(f), status.get(f))

@@ -226,7 +226,8 @@ def _baseline_rows(result: ExtractionResult, arm_index: int) -> list[tuple[Basel
     rows = [(b, f"arms[{arm_index}].baselines[{j}]") for j, b in enumerate(arm.baselines)]
     for k, o in enumerate(result.outcomes):
         if o.arm == arm.name and BASELINE_TIMEPOINT.match(o.timepoint or ""):
-            rows.append((Baseline(measure=o.measure, mean=o.mean, sd=o.sd, n=o.n), f"outcomes[{k}]"))
+            rows.append((Baseline(measure=o.measure, mean=o.mean, sd=o.sd, n=o.n, printed_as=o.printed_as),
+                         f"outcomes[{k}]"))
     return rows
 
 

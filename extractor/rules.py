@@ -18,7 +18,7 @@ from metasift.config import OutcomeSpec
 from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
-from metasift.extractor.outcomes import apply_target, primary_statements
+from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
@@ -250,25 +250,27 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
 
 
 def _table_values(table: Table, result: ExtractionResult) -> None:
-    """A table's means and SDs as baselines (baseline tables) or outcomes, each with its evidence."""
+    """A table's values as baselines (baseline tables) or outcomes, each with its evidence. Values printed as
+    median (IQR), mean (SE) or mean (95% CI) are kept only at baseline (what the paper gives for the outcome,
+    with its n), never as an SD; at later time points they give no outcome row."""
     arms, evidence = result.arms, result.evidence
     for v in table.values:
         tarm: TableArm = table.arms[v.arm]
         arm = match_arm(tarm.name, arms)
+        timepoint = v.timepoint or table.timepoint
         if table.kind == "baseline":
             if arm is None:
                 continue
-            b = Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n)
-            arm.baselines.append(b)
+            arm.baselines.append(Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n, printed_as=v.printed_as))
             path = f"arms[{arms.index(arm)}].baselines[{len(arm.baselines) - 1}]"
-            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
-                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
-        else:
+        elif v.sd is not None or BASELINE_TIMEPOINT.match(timepoint or ""):
             result.outcomes.append(Outcome(arm=arm.name if arm else tarm.name, measure=v.measure, mean=v.mean,
-                                           timepoint=v.timepoint or table.timepoint, sd=v.sd, n=v.n))
+                                           timepoint=timepoint, sd=v.sd, n=v.n, printed_as=v.printed_as))
             path = f"outcomes[{len(result.outcomes) - 1}]"
-            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
-                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
-            if v.n is not None:
-                n_quote = v.quote if v.n != tarm.n else tarm.quote
-                evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))
+        else:
+            continue
+        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote)
+                     for stat, value in (("mean", v.mean), ("sd", v.sd)) if value is not None]
+        if v.n is not None:
+            n_quote = v.quote if v.n != tarm.n else tarm.quote
+            evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))

@@ -26,6 +26,9 @@ class Baseline(BaseModel):
     sd: float | None = None
     n: int | None = None
     outcome: str | None = None  # the protocol (or requested) outcome this measure belongs to, if any
+    # "mean (SD)", or what the paper prints instead: "median (IQR)" (mean and sd None), "mean (SE)" or
+    # "mean (95% CI)" (sd None). Never converted to an SD here.
+    printed_as: str = "mean (SD)"
 
 
 class PrimaryOutcome(BaseModel):
@@ -62,6 +65,7 @@ class Outcome(BaseModel):
     mean: float | None = None
     sd: float | None = None
     n: int | None = None
+    printed_as: str = "mean (SD)"  # as Baseline.printed_as
 
 
 class ExtractionResult(BaseModel):

@@ -120,7 +120,7 @@ def test_extract_pdf_cli_contract(cli) -> None:
     assert set(data) >= {"arms", "outcomes", "evidence", "warnings", "target", "primary_outcome"}
     arm = data["arms"][0]
     assert set(arm) >= {"name", "n_randomised", "n_analysed", "n_dropout", "baseline", "baselines"}
-    assert set(arm["baseline"]) == {"measure", "mean", "sd", "n", "outcome"}
+    assert set(arm["baseline"]) == {"measure", "mean", "sd", "n", "outcome", "printed_as"}
     assert "PHQ" in arm["baseline"]["measure"] and arm["baseline"]["outcome"] == "outcome1"
     assert data["target"]["measure"] == arm["baseline"]["measure"]
     assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
