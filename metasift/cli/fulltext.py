@@ -371,8 +371,9 @@ def verify(
     all_values: bool = typer.Option(False, "--all", help="Also review values the checks auto-verified."),
     project: Path = ProjectOption,
 ) -> None:
-    """Verify doubtful extracted values beside the page text around their quote: a accept, e edit,
-    r reject, n/p move, q quit. Every change is saved at once with who and when."""
+    """Verify doubtful extracted values beside their page (table layout kept, quote highlighted): a accept,
+    e edit, r reject, u undo the last decision, n/p move, q quit; Esc cancels a prompt. The status line
+    shows "k of N". Every change (an undo too) is saved at once with who and when."""
     from metasift.store import Store
     from metasift.tui.verify_app import VerifyApp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,11 @@ class FulltextRepo(StoreBase):
     def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
                           reason: str | None = None) -> None:
         """A human accepts (verified), edits (verified, new value) or rejects a value; the old value is
-        kept in the event log."""
+        kept in the event log, with what ``undo_extraction_review`` needs to put the row back."""
         x = t.extractions
         with self.write() as conn:
-            old = conn.execute(select(x.c.value, x.c.status).where(x.c.id == extraction_id)).first()
+            old = conn.execute(select(x.c.value, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at)
+                               .where(x.c.id == extraction_id)).first()
             if old is None:
                 raise ProjectError(f"no extracted value with id {extraction_id}")
             values: dict[str, Any] = {"status": status, "updated_by": actor, "updated_at": now()}
@@ -113,22 +115,73 @@ class FulltextRepo(StoreBase):
                 values["reason"] = reason
             conn.execute(update(x).where(x.c.id == extraction_id).values(**values))
             # the other candidates for this value (rule vs model) are settled too
+            also: list[dict[str, Any]] = []
             if status == ExtractionStatus.VERIFIED:
                 row = conn.execute(select(x.c.record_id, x.c.field, x.c.arm, x.c.measure, x.c.timepoint)
                                    .where(x.c.id == extraction_id)).one()
-                conn.execute(update(x).where(
-                    x.c.id != extraction_id, x.c.record_id == row.record_id, x.c.field == row.field,
-                    _same(x.c.arm, row.arm), _same(x.c.measure, row.measure), _same(x.c.timepoint, row.timepoint),
-                    x.c.status == ExtractionStatus.NEEDS_HUMAN).values(
+                others = (x.c.id != extraction_id, x.c.record_id == row.record_id, x.c.field == row.field,
+                          _same(x.c.arm, row.arm), _same(x.c.measure, row.measure),
+                          _same(x.c.timepoint, row.timepoint), x.c.status == ExtractionStatus.NEEDS_HUMAN)
+                also = [_undo_state(r) for r in conn.execute(
+                    select(x.c.id, x.c.reason, x.c.updated_by, x.c.updated_at).where(*others))]
+                conn.execute(update(x).where(*others).values(
                     status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=now(),
                     reason=f"another candidate (id {extraction_id}) verified by {actor}"))
             self.log_event(conn, "verify_value", actor_kind="human", actor=actor, entity="extraction",
                            entity_id=extraction_id, payload={"old_value": old.value, "old_status": old.status,
                                                              "new_value": value, "status": status,
-                                                             "reason": reason})
+                                                             "reason": reason, "old": _undo_state(old),
+                                                             "also_rejected": also})
 
+    def undo_extraction_review(self, extraction_id: int, *, actor: str) -> dict[str, Any]:
+        """Put a value back as it was before its latest human review (accept, edit or reject), with the
+        other candidates that review rejected; logged as ``undo_verify_value`` naming the undone event.
+        Returns the restored row. Refused when that review was already undone or the value changed since."""
+        x, ev = t.extractions, t.events
+        with self.write() as conn:
+            events = conn.execute(select(ev.c.id, ev.c.action, ev.c.payload).where(
+                ev.c.entity == "extraction", ev.c.entity_id == extraction_id,
+                ev.c.action.in_(["verify_value", "undo_verify_value"])).order_by(ev.c.id.desc())).all()
+            undone = {(e.payload or {}).get("undoes") for e in events if e.action == "undo_verify_value"}
+            last = next((e for e in events if e.action == "verify_value"), None)
+            if last is None or last.id in undone:
+                raise ProjectError(f"extracted value {extraction_id}: no human review left to undo")
+            p = last.payload
+            current = conn.execute(select(x.c.status, x.c.value).where(x.c.id == extraction_id)).first()
+            if current is None or current.status != p["status"]:
+                raise ProjectError(f"extracted value {extraction_id} changed since that review; nothing undone")
+            # events written before the undo existed carry only the old value and status
+            old = p.get("old") or {}
+            conn.execute(update(x).where(x.c.id == extraction_id).values(
+                status=p["old_status"], value=p["old_value"], **_restored(old)))
+            restored = []
+            for other in p.get("also_rejected") or []:
+                done = conn.execute(update(x).where(x.c.id == other["id"], x.c.status == ExtractionStatus.REJECTED)
+                                    .values(status=ExtractionStatus.NEEDS_HUMAN, **_restored(other)))
+                restored += [other["id"]] if done.rowcount else []
+            self.log_event(conn, "undo_verify_value", actor_kind="human", actor=actor, entity="extraction",
+                           entity_id=extraction_id, payload={"undoes": last.id, "from_status": current.status,
+                                                             "from_value": current.value,
+                                                             "status": p["old_status"], "value": p["old_value"],
+                                                             "also_restored": restored})
+            return as_dicts(conn.execute(select(x).where(x.c.id == extraction_id)))[0]
 
 
 def _same(column: Any, value: Any) -> Any:
     """column = value, where None matches NULL."""
     return column.is_(None) if value is None else column == value
+
+
+def _undo_state(row: Any) -> dict[str, Any]:
+    """What a review overwrites besides value and status (kept in its event so an undo can restore it)."""
+    state = {"reason": row.reason, "updated_by": row.updated_by,
+             "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+    return {"id": row.id, **state} if "id" in row._fields else state
+
+
+def _restored(state: dict[str, Any]) -> dict[str, Any]:
+    """Column values from an ``_undo_state`` (only those it holds)."""
+    out = {k: state[k] for k in ("reason", "updated_by") if k in state}
+    if "updated_at" in state:
+        out["updated_at"] = datetime.fromisoformat(state["updated_at"]) if state["updated_at"] else None
+    return out

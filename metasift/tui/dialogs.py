@@ -164,7 +164,8 @@ class TextPrompt(ModalScreen[str | None]):
         event.stop()
         self.dismiss(event.value.strip())
 
-    def cancel(self) -> None:
+    def action_cancel(self) -> None:
+        """Esc: close with None, so the caller writes nothing (the binding names this action)."""
         self.dismiss(None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -103,3 +104,64 @@ def decisions_text(decisions: list[dict[str, Any]]) -> Text:
         if d.get("note"):
             out.append(f"  note: {d['note']}", style="italic")
     return out
+
+
+PAGE_QUOTE_STYLE = "black on yellow"
+PAGE_NUMBER_STYLE = "bold white on red"  # the value itself, inside its quote: stronger than the quote
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+
+
+def _phrase(words: Sequence[str]) -> re.Pattern[str]:
+    """``words`` in order, any whitespace between them (a table gap, a line break), any dash for a dash."""
+    def word(w: str) -> str:
+        return "".join(f"[{_DASHES}]" if c in _DASHES else re.escape(c) for c in w)
+    return re.compile(r"\s+".join(word(w) for w in words), re.IGNORECASE)
+
+
+def locate_quote(text: str, quote: str) -> list[tuple[int, int]]:
+    """Where ``quote`` is in ``text`` as (start, end) spans: one span when it is there whole (spacing, case
+    and dashes aside); else its longest runs of two or more words, in order (a quote copied from reading
+    order can run down one column of a two-column page, i.e. across several physical lines)."""
+    words = unicodedata.normalize("NFKC", quote).replace("\u00ad", "").split()
+    if not words:
+        return []
+    whole = _phrase(words).search(text)
+    if whole or len(words) == 1:
+        return [whole.span()] if whole else []
+    spans: list[tuple[int, int]] = []
+    pos, start = 0, 0
+    while pos < len(words) - 1:
+        found = _phrase(words[pos:pos + 2]).search(text, start)
+        if not found:
+            pos += 1
+            continue
+        end = pos + 2
+        while end < len(words) and (longer := _phrase(words[pos:end + 1]).search(text, start)):
+            found, end = longer, end + 1
+        spans.append(found.span())
+        start, pos = found.end(), end
+    return spans
+
+
+def quote_view(text: str, quote: str, numbers: Sequence[str] = ()) -> tuple[Text, tuple[int, int, int, int] | None]:
+    """``text`` (a page as laid out) with the quote highlighted and, inside it, the printed value (any of
+    ``numbers``, e.g. "4.3", "4.30") highlighted more strongly; and the quote's box on the page as (column,
+    line, width, height) to scroll to, or None when the quote is not found."""
+    out = Text(text, no_wrap=True, overflow="ignore")
+    spans = locate_quote(text, quote)
+    if not spans:
+        return out, None
+    forms = sorted({n for n in numbers if n}, key=len, reverse=True)
+    number = re.compile(rf"(?<![\d.])(?:{'|'.join(map(re.escape, forms))})(?!\d)") if forms else None
+    for start, end in spans:
+        out.stylize(PAGE_QUOTE_STYLE, start, end)
+        for m in number.finditer(text, start, end) if number else ():
+            out.stylize(PAGE_NUMBER_STYLE, m.start(), m.end())
+
+    def column(at: int) -> int:
+        return at - (text.rfind("\n", 0, at) + 1)
+
+    top, bottom = text.count("\n", 0, spans[0][0]), text.count("\n", 0, spans[-1][1])
+    left = min(column(s) for s, _ in spans)
+    right = max(column(e) for _, e in spans)
+    return out, (left, top, max(1, right - left), bottom - top + 1)

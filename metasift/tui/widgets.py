@@ -1,4 +1,4 @@
-"""The record pane: title, byline, abstract with highlights, and (when allowed) the model's draft."""
+"""The record pane (title, byline, abstract with highlights, the model's draft) and the PDF page view."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Static
 
 from metasift.tui import render
@@ -51,3 +54,55 @@ class RecordPane(VerticalScroll):
         self.query_one("#byline", Static).update("")
         self.query_one("#abstract", Static).update(body)
         self.query_one("#draft", Static).display = False
+
+
+class PageView(ScrollView, can_focus=True):
+    """A PDF page as laid out, unwrapped (so table columns stay in line), scrollable both ways.
+
+    Drawn line by line (Textual's line API): only the rows on screen are rendered, so a long page with
+    wide tables shows as fast as a short one."""
+
+    # here rather than in review.tcss, which the review screens own
+    DEFAULT_CSS = """
+    PageView {
+        height: 1fr;
+        border: round $primary 40%;
+    }
+    PageView:focus {
+        border: round $primary;
+    }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = Text()
+        self._lines: list[Text] = []
+        self._strips: dict[int, Strip] = {}  # rendered lines of this page, full width, by line number
+
+    def show(self, text: Text | str, box: tuple[int, int, int, int] | None = None) -> None:
+        """Show ``text`` and scroll so ``box`` (column, line, width, height) is in view, centred
+        vertically; to the top when there is no box."""
+        self.text = text if isinstance(text, Text) else Text(text)
+        self._lines = list(self.text.split("\n", allow_blank=True))
+        self._strips.clear()
+        self.virtual_size = Size(max((line.cell_len for line in self._lines), default=0), len(self._lines))
+        # force: the scrollbars of a new page are worked out at the next layout; until then a scroll is refused
+        self.scroll_to(0, 0, animate=False, immediate=True, force=True)
+        if box is not None:
+            region = Region(*box)
+            self.scroll_to_region(region, animate=False, center=True, x_axis=False, immediate=True,
+                                  force=True)
+            if region.right > self.scrollable_content_region.width:  # only as far right as needed
+                self.scroll_to(x=max(0, region.x - 4), animate=False, immediate=True, force=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width, style = self.scrollable_content_region.width, self.rich_style
+        index = scroll_y + y
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        if index not in self._strips:
+            line = self._lines[index]
+            self._strips[index] = Strip(list(line.render(self.app.console)), line.cell_len)
+        return self._strips[index].crop_extend(scroll_x, scroll_x + width, style).apply_style(style)

@@ -1,0 +1,142 @@
+"""Verify app speed (issue #16): keypress → next value's PDF page drawn (target < 100 ms).
+
+Builds projects the way the tests do (``metasift init`` + ``confirm``, one record and full text per PDF,
+values that need a human on every page, each quoting a line of its page that holds a number):
+- "example": the 12 two-page PDFs in examples/social_media/pdfs;
+- "journal": real journal PDFs from ../shared/data/pdfs (skipped when absent), whose reading takes
+  most of a second each, as in a real review.
+Then drives ``VerifyApp`` with Textual's pilot, each key timed from the key event until the next
+value's page is on screen:
+- first key: pressed as soon as the first page is drawn (the read-ahead may still be working);
+- reading pace: each later key pressed once the app is idle, as after a reviewer has read the value;
+- burst: keys back to back, each as soon as the previous page is drawn (outrunning the read-ahead);
+- accept: ``a`` at reading pace, which also writes the decision to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+EXAMPLES = REPO / "examples" / "social_media" / "pdfs"
+JOURNALS = REPO.parent / "shared" / "data" / "pdfs"
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]\d)")
+TARGET_MS = 100.0
+
+
+def build(project: Path, pdfs: list[Path], per_page: int, max_pages: int) -> int:
+    """A confirmed project whose values (``per_page`` lines with a number on each of the first
+    ``max_pages`` pages of each PDF) all need a human; returns how many values."""
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+    from metasift.extractor.pdf import read_pdf
+    from metasift.records import Record
+    from metasift.store import Store
+
+    for args in (["init", str(project)], ["confirm", "--as", "bench", "--project", str(project)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+    store = Store.open(project)
+    store.add_import(path=project / "bench.ris", sha256="b" * 64, source="Bench", fmt="ris", layout=None,
+                     encoding="utf-8", warnings=[], records=[Record(title=p.stem) for p in pdfs])
+    values = 0
+    for rid, pdf in enumerate(pdfs, start=1):
+        doc = read_pdf(pdf)
+        fid = store.add_fulltext(record_id=rid, path=pdf, sha256=f"{rid:064x}", n_pages=len(doc.pages),
+                                 status="ok", message=None, matched_by="manual")
+        rows = []
+        for page in doc.pages[:max_pages]:
+            lines = [(line, m.group()) for line in page.lines.splitlines()
+                     if len(line) > 20 and (m := NUMBER.search(line))]
+            for i, (line, number) in enumerate(lines[:: max(1, len(lines) // per_page)][:per_page]):
+                rows.append({"field": f"value_{page.number}_{i}", "arm": "Intervention", "measure": "bench",
+                             "value": float(number) if "." in number else int(number), "page": page.number,
+                             "quote": line.strip(), "status": "needs_human", "reason": "bench"})
+        values += store.replace_extractions(fid, rid, rows, source="rule", extractor="bench")
+    store.close()
+    return values
+
+
+async def drive(project: Path, mode: str) -> tuple[float, list[float], list[float], int]:
+    """(ms from start to the first page drawn, first key ms, later keys ms, PDFs read) for one pass over
+    the queue."""
+    from textual import events
+
+    from metasift.extractor.pdf import PdfDocument, read_pdf
+    from metasift.store import Store
+    from metasift.tui.verify_app import PageCache, VerifyApp
+
+    reads = 0
+
+    def counting_read(path: str) -> PdfDocument:
+        nonlocal reads
+        reads += 1
+        return read_pdf(path)
+
+    store = Store.open(project)
+    app = VerifyApp(store, "bench", cache=PageCache(reader=counting_read))
+    key = "a" if mode == "accept" else "n"
+    times: list[float] = []
+    started = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.painted_at:
+            await asyncio.sleep(0.001)
+        startup = (app.painted_at - started) * 1000
+        for i in range(len(app.items) - 1 if mode == "accept" else len(app.items)):
+            if i and mode != "burst":
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            target = app.items[(app.index + 1) % len(app.items)]["id"]  # also the next one after an accept
+            t0 = time.perf_counter()
+            app._driver.send_message(events.Key(key, key))
+            while app.page_shown != target or app.painted_at < t0:
+                await asyncio.sleep(0)
+            times.append((app.painted_at - t0) * 1000)
+    store.close()
+    return startup, times[:1], times[1:], reads
+
+
+def stats(ms: list[float]) -> str:
+    if not ms:
+        return "-"
+    ms = sorted(ms)
+    return (f"p50 {statistics.median(ms):6.1f} ms  p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms  "
+            f"max {ms[-1]:6.1f} ms  (n={len(ms)})")
+
+
+def main() -> int:
+    sets = [("example", sorted(EXAMPLES.glob("*.pdf")), 3, 2)]
+    journals = sorted(JOURNALS.glob("*.pdf"))[:6] if JOURNALS.is_dir() else []
+    if journals:
+        sets.append(("journal", journals, 2, 6))
+    else:
+        print(f"({JOURNALS} absent: journal PDFs skipped)")
+    p95s = []
+    for name, pdfs, per_page, max_pages in sets:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp) / name
+            n = build(project, pdfs, per_page, max_pages)
+            print(f"\n{name}: {len(pdfs)} PDFs, {n} values over up to {max_pages} pages each")
+            for mode in ("reading pace", "burst", "accept"):
+                startup, first, later, reads = asyncio.run(drive(project, mode))
+                if mode != "burst":
+                    p95s.append(sorted(later)[int(0.95 * (len(later) - 1))])
+                print(f"  {mode:12s} start → first page {startup:6.0f} ms | first key {stats(first)}")
+                print(f"  {'':12s} later keys  {stats(later)} | PDFs read {reads}")
+    worst = max(p95s)
+    verdict = "OK" if worst < TARGET_MS else "SLOW"
+    print(f"\nkey → next value drawn, worst p95 at reading pace: {worst:.1f} ms (target < {TARGET_MS:.0f} ms): "
+          f"{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
