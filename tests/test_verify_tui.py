@@ -39,10 +39,10 @@ def test_accept_edit_reject(project: Path) -> None:
             await pilot.press("q")
 
     asyncio.run(drive())
-    rows = {r["id"]: r for r in store.extractions()}
-    assert [rows[i]["status"] for i in (1, 2, 3)] == ["verified", "verified", "rejected"]
-    assert rows[2]["value"] == 4.35 and rows[2]["updated_by"] == "alice"
-    assert rows[3]["reason"] == "wrong table"
+    rows = {r.id: r for r in store.extractions()}
+    assert [rows[i].status for i in (1, 2, 3)] == ["verified", "verified", "rejected"]
+    assert rows[2].value == 4.35 and rows[2].updated_by == "alice"
+    assert rows[3].reason == "wrong table"
 
 
 def test_page_context_highlights_the_quote() -> None:

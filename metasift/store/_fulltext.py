@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from metasift.errors import ProjectError
 from metasift.kinds import ExtractionStatus
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, as_dicts, now
+from metasift.store._base import StoreBase, now
+from metasift.store.rows import ExtractionRow, FulltextRow
 
 _OPEN = [ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.NEEDS_HUMAN]  # a re-extraction replaces these
 _SETTLED = [ExtractionStatus.VERIFIED, ExtractionStatus.REJECTED]  # a human decided these
@@ -34,15 +35,12 @@ class FulltextRepo(StoreBase):
                            entity_id=fid, payload=payload)
         return fid
 
-    def fulltexts(self) -> list[dict[str, Any]]:
+    def fulltexts(self) -> list[FulltextRow]:
         """Every attached full text; ``path`` is the file to open (a project-relative path joined to the
         project folder, wherever it is now) and ``stored_path`` the value as stored."""
         with self.read() as conn:
-            rows = as_dicts(conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id)))
-        for row in rows:
-            row["stored_path"] = row["path"]
-            row["path"] = str(self.fulltext_file(row["path"]))
-        return rows
+            rows = conn.execute(select(*FulltextRow.columns()).order_by(t.fulltexts.c.id)).all()
+        return [FulltextRow.from_row(row, str(self.fulltext_file(row.path))) for row in rows]
 
     def fulltext_file(self, stored: str) -> Path:
         """The file a stored full-text path names: absolute paths (older projects) as they are, relative
@@ -88,14 +86,15 @@ class FulltextRepo(StoreBase):
         return len(rows)
 
     def extractions(self, *, record_id: int | None = None, status: Sequence[str] | None = None
-                    ) -> list[dict[str, Any]]:
-        q = select(t.extractions).order_by(t.extractions.c.id)
+                    ) -> list[ExtractionRow]:
+        """Extracted values in id order: all, or one record's, or those with one of the ``status``es."""
+        q = select(*ExtractionRow.columns()).order_by(t.extractions.c.id)
         if record_id is not None:
             q = q.where(t.extractions.c.record_id == record_id)
         if status:
             q = q.where(t.extractions.c.status.in_(list(status)))
         with self.read() as conn:
-            return as_dicts(conn.execute(q))
+            return [ExtractionRow.from_row(row) for row in conn.execute(q)]
 
     def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
                           reason: str | None = None) -> None:

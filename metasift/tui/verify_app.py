@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
+from metasift.store.rows import ExtractionRow
 from metasift.tui.dialogs import TextPrompt
 
 CSS = Path(__file__).with_name("review.tcss")
@@ -61,9 +62,9 @@ class VerifyApp(App[None]):
         self.store, self.reviewer = store, reviewer
         doubtful = (ExtractionStatus.NEEDS_HUMAN,)
         wanted = (*doubtful, ExtractionStatus.AUTO_VERIFIED) if include_auto else doubtful
-        self.items: list[dict[str, Any]] = store.extractions(status=wanted)
-        self.paths = {f["id"]: f["path"] for f in store.fulltexts()}
-        self.titles = {r["id"]: r["title"] for r in store.records_table()}
+        self.items: list[ExtractionRow] = store.extractions(status=wanted)
+        self.paths = {f.id: f.path for f in store.fulltexts()}
+        self.titles = {r.id: r.title for r in store.records_table()}
         self.index = 0
         self.done = 0
 
@@ -76,7 +77,7 @@ class VerifyApp(App[None]):
         self.show()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> ExtractionRow | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
     def show(self) -> None:
@@ -88,20 +89,20 @@ class VerifyApp(App[None]):
         if item is None:
             pane.update(Text("Nothing left to verify. Press q to quit.", style="bold green"))
             return
-        where = " · ".join(str(v) for v in (item["arm"], item["measure"], item["timepoint"]) if v)
-        head = Text(f"{self.titles.get(item['record_id'], '')}\n", style="bold")
-        head.append(f"{item['field']}  {where}\n", style="cyan")
-        head.append(f"value: {item['value']}   page {item['page']}   status {item['status']}\n")
-        head.append(f"why: {item['reason'] or '-'}\n", style="yellow")
-        head.append(f"quote: {item['quote']}\n\n", style="italic")
-        head.append_text(page_context(self.paths.get(item["fulltext_id"]), item["page"], item["quote"] or ""))
+        where = " · ".join(str(v) for v in (item.arm, item.measure, item.timepoint) if v)
+        head = Text(f"{self.titles.get(item.record_id, '')}\n", style="bold")
+        head.append(f"{item.field}  {where}\n", style="cyan")
+        head.append(f"value: {item.value}   page {item.page}   status {item.status}\n")
+        head.append(f"why: {item.reason or '-'}\n", style="yellow")
+        head.append(f"quote: {item.quote}\n\n", style="italic")
+        head.append_text(page_context(self.paths.get(item.fulltext_id), item.page, item.quote or ""))
         pane.update(head)
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current
         if item is None:
             return
-        self.store.review_extraction(item["id"], status=status, actor=self.reviewer, value=value, reason=reason)
+        self.store.review_extraction(item.id, status=status, actor=self.reviewer, value=value, reason=reason)
         self.items.pop(self.index)
         self.done += 1
         self.index = min(self.index, len(self.items) - 1)
@@ -130,7 +131,7 @@ class VerifyApp(App[None]):
                 return
             self._settle(ExtractionStatus.VERIFIED, value=value, reason="edited by a human")
 
-        self.push_screen(TextPrompt(f"Correct value for {item['field']}", "", f"was {item['value']}"), done)
+        self.push_screen(TextPrompt(f"Correct value for {item.field}", "", f"was {item.value}"), done)
 
     def action_reject(self) -> None:
         def done(text: str | None) -> None:
