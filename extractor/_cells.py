@@ -99,7 +99,9 @@ def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
             continue
         kind = next(k for k in ("range", "count", "pair", "pm", "p", "num", "empty") if m.group(k))
         a = b = None
-        if kind == "pair":
+        if kind == "range":  # "12.0 (8.5-15.5)": the centre (median or mean) is kept, never as an SD
+            a = float(m.group("r0"))
+        elif kind == "pair":
             a, b = float(m.group("p0")), float(m.group("p1"))
         elif kind == "pm":
             a, b = float(m.group("m0")), float(m.group("m1"))

@@ -66,6 +66,14 @@ _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}(.{{0,40}}?)\s*{_N_BOX}")
 _BOX_LOST = _rx(rf"lost\s+to\s+follow[- ]?up[^()]{{0,30}}(?:\([^()]*\)\s*)?{_N_BOX}")
 _BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
+# Any "label (n = X)" box line, and those that say a participant left the study (not only its intervention).
+_BOX_ITEM = _rx(rf"([A-Za-z][^()]{{0,50}}?)\s*{_N_BOX}")
+_LEFT_STUDY = _rx(r"^(?:discontinued|withdr[ae]w[ns]?|dropped\s+out|drop-?outs?)\b"
+                  r"(?!.*\b(?:intervention|treatment|drug|medication|therapy|programme|program|app)\b)")
+# "lost to follow-up 10/109 vs 8/106": per-arm losses over each arm's randomised n, in a sentence.
+_LOST_FRACTIONS = _rx(r"(?:lost\s+to\s+follow[- ]?up|drop-?outs?|dropped\s+out|attrition|withdr[ae]w[n]?)"
+                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:\s*(?:,|vs\.?|versus|and)\s*\d{1,5}\s*/\s*"
+                      r"\d{1,5}){1,3})")
 
 
 @dataclass
@@ -173,9 +181,55 @@ def diagram_counts(pages: list) -> list[Count]:
             name = _clean(alloc.group(1))
             quote = alloc.group(0)
             out.append(Count("n_randomised", name, int(alloc.group(2)), page.number, quote, "diagram", col))
-            for field, pattern in (("n_dropout", _BOX_LOST), ("n_analysed", _BOX_ANALYSED)):
-                found = pattern.findall(text)
-                if len(found) == 1:
-                    m = pattern.search(text)
-                    out.append(Count(field, name, int(m.group(1)), page.number, m.group(0), "diagram", col))
+            found = _BOX_ANALYSED.findall(text)
+            if len(found) == 1:
+                m = _BOX_ANALYSED.search(text)
+                out.append(Count("n_analysed", name, int(m.group(1)), page.number, m.group(0), "diagram", col))
+            dropout = _column_dropout(text)
+            if dropout is not None:
+                out.append(Count("n_dropout", name, dropout[0], page.number, dropout[1], "diagram", col))
+    return out
+
+
+def _column_dropout(text: str) -> tuple[int, str] | None:
+    """Participants of one diagram column who left the study, and the quote: its "Lost to follow-up" box plus
+    sibling boxes that say they left the study ("Discontinued (n = 2)", "Withdrew (n = 1)"; not those that
+    stopped only the intervention). Lines after the lost box whose counts add up to it are its reasons
+    ("Consent withdrawn (n = 2)", "Unknown (n = 1)"), not more losses."""
+    if len(_BOX_LOST.findall(text)) != 1:
+        return None
+    lost = _BOX_LOST.search(text)
+    total, quotes = int(lost.group(1)), [lost.group(0)]
+    items = [(m.group(1).strip(), int(m.group(2)), m.group(0)) for m in _BOX_ITEM.finditer(text, lost.end())]
+    items = [it for it in items if not _BOX_ANALYSED.search(it[2])]
+    if items and _BOX_ANALYSED.search(text, lost.end()):  # the follow-up section ends at the analysis box
+        end = _BOX_ANALYSED.search(text, lost.end()).start()
+        items = [it for it in items if text.find(it[2], lost.end()) < end]
+    # A box's bullet may be read by OCR as a stray letter or sign ("e Dropout", "« Discontinued").
+    items = [(re.sub(r"^(?:[^A-Za-z]+|[a-z]\s+)+", "", label), n, quote) for label, n, quote in items]
+    reasons = [it for it in items if not it[0].lower().startswith("discontinu")]  # never a reason for a loss
+    running = 0
+    for k, (_, n, _) in enumerate(reasons):
+        running += n
+        if running == total:
+            items = [it for it in items if it not in reasons[:k + 1]]
+            break
+    for label, n, quote in items:
+        if _LEFT_STUDY.match(label):
+            total += n
+            quotes.append(quote)
+    return total, "; ".join(quotes)
+
+
+def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:
+    """Sentences giving losses per arm as fractions of the arm ("lost to follow-up 10/109 vs 8/106"):
+    ([(lost, of), ...] in the printed order, page, quote)."""
+    out = []
+    for page in pages:
+        for s in sentences(page.text):
+            for m in _LOST_FRACTIONS.finditer(s):
+                pairs = [(int(m.group(1)), int(m.group(2)))] + [
+                    (int(a), int(b)) for a, b in re.findall(r"(\d{1,5})\s*/\s*(\d{1,5})", m.group(3))]
+                if all(0 <= a < b for a, b in pairs):
+                    out.append((pairs, page.number, m.group(0)))
     return out

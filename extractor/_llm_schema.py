@@ -8,15 +8,14 @@ against the PDF exactly like a rule-extracted one. ``null`` wherever the paper d
 from __future__ import annotations
 
 import math
-import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metasift.extractor.crosscheck import names_nest
+from metasift.extractor.outcomes import BASELINE_TIMEPOINT
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
 MODEL_SOURCE = "model"
-_BASELINE = re.compile(r"^\s*(baseline|pre[- ]?(test|treatment|intervention)?|t0|week 0)\s*$", re.I)
 
 
 class Number(BaseModel):
@@ -140,7 +139,7 @@ def to_result(answer: TrialAnswer, path: str | None = None) -> ExtractionResult:
 
     baselines = list(answer.baselines) + [
         BaselineAnswer(arm=o.arm, measure=o.measure, mean=o.mean, sd=o.sd, n=o.n)
-        for o in answer.outcomes if _BASELINE.match(o.timepoint)]
+        for o in answer.outcomes if BASELINE_TIMEPOINT.match(o.timepoint)]
     for b in baselines:
         i = arm_index(b.arm)
         arm = result.arms[i]
@@ -148,15 +147,13 @@ def to_result(answer: TrialAnswer, path: str | None = None) -> ExtractionResult:
         base = Baseline(measure=b.measure.strip(), mean=b.mean.value if b.mean else None,
                         sd=b.sd.value if b.sd else None, n=n)
         arm.baselines.append(base)
-        if arm.baseline.measure is None:
-            arm.baseline = base
         prefix = f"arms[{i}].baselines[{len(arm.baselines) - 1}]"
         evidence(f"{prefix}.mean", b.mean, base.mean)
         evidence(f"{prefix}.sd", b.sd, base.sd)
         evidence(f"{prefix}.n", b.n, n)
 
     for o in answer.outcomes:
-        if _BASELINE.match(o.timepoint):
+        if BASELINE_TIMEPOINT.match(o.timepoint):
             continue
         arm = result.arms[arm_index(o.arm)]
         n = _count(o.n, f"{o.arm} {o.measure} {o.timepoint} n", warn)

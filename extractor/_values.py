@@ -25,6 +25,9 @@ COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
 COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)
 MEDIAN_ROW = re.compile(r"median|\biqr\b|interquartile|\brange\b", re.IGNORECASE)
+CI_DECL = re.compile(r"\b9[05]\s*%\s*(?:CI|confidence)|confidence\s+interval", re.IGNORECASE)
+# How a baseline value is printed when it is not mean and SD (kept with its n, never read as an SD).
+MEDIAN_IQR, MEAN_SE, MEAN_CI = "median (IQR)", "mean (SE)", "mean (95% CI)"
 
 
 @dataclass
@@ -32,20 +35,25 @@ class TableValue:
     arm: int
     timepoint: str | None
     measure: str
-    mean: float
-    sd: float
+    mean: float | None  # None for a median
+    sd: float | None  # None where no SD is printed (SE, CI, median)
     n: int | None
     quote: str
+    printed_as: str = "mean (SD)"  # or MEDIAN_IQR, MEAN_SE, MEAN_CI
 
 
 def declares(text: str) -> str:
-    """What a caption, header, label or footnote says the numbers are: mean_sd, se, count or ""."""
+    """What a caption, header, label or footnote says the numbers are: mean_sd, se, count, ci, median or ""."""
     if MEAN_SD.search(text):
         return "mean_sd"
     if SE_DECL.search(text):
         return "se"
     if COUNT_DECL.search(text):
         return "count"
+    if CI_DECL.search(text):
+        return "ci"
+    if MEDIAN_ROW.search(text):
+        return "median"
     return ""
 
 
@@ -87,9 +95,14 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
     if placed is None:
         return None
     label = strip_marks(row.label)
-    if COUNT_ROW.search(label) or (row_decl != "mean_sd" and (row_decl in ("count", "median", "se")
-                                                                or MEDIAN_ROW.search(label))):
+    if COUNT_ROW.search(label) or row_decl == "count":
         return []
+    ranges = any(cell.kind == "range" and col.kind == "value" for col, cell in placed)
+    other = row_decl if row_decl in ("median", "se", "ci") else table_decl if row_decl == "" and table_decl == "se" \
+        else "median" if row_decl != "mean_sd" and (MEDIAN_ROW.search(label) or (ranges and table_decl != "mean_sd")) \
+        else ""
+    if other:
+        return _other_stats(placed, arms, timepoint, label, row, other)
     mean_sd = row_decl == "mean_sd" or (table_decl == "mean_sd" and row_decl == "")
     se = row_decl == "se" or (table_decl == "se" and row_decl != "mean_sd")
     got = {id(c): cell for c, cell in placed}
@@ -124,6 +137,25 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
     return out
 
 
+def _other_stats(placed: list[tuple[Column, Cell]], arms: list[TableArm], timepoint: str, label: str,
+                 row: BodyRow, kind: str) -> list[TableValue]:
+    """A row printed as median (IQR), mean (SE) or mean (95% CI): per arm the n and, for the last two, the
+    mean, with no SD, so a reviewer sees what the paper gives instead of a gap (and nothing converts it)."""
+    out = []
+    ci = kind == "ci" or bool(CI_DECL.search(label))
+    for col, cell in placed:
+        arm = arms[col.arm]
+        if arm.total or col.kind != "value":
+            continue
+        if kind == "se" and cell.kind in ("pair", "pm"):
+            out.append(TableValue(col.arm, col.timepoint or timepoint, label, cell.a, None, arm.n, row.quote, MEAN_SE))
+        elif cell.kind == "range":
+            mean = cell.a if ci else None
+            out.append(TableValue(col.arm, col.timepoint or timepoint, label, mean, None, arm.n, row.quote,
+                                  MEAN_CI if ci else MEDIAN_IQR))
+    return out
+
+
 def _percentages(placed: list[tuple[Column, Cell]], arms: list[TableArm]) -> bool:
     """Whether every "a (b)" cell of a row is a count and its percentage of the arm (b = 100 a / n): an
     "n (%)" row in a table that also says "mean (SD)" somewhere."""
@@ -148,6 +180,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     notes are the footnotes of the whole table (a table split over pages has them under its last part)."""
     marked: dict[str, str] = {}
     table_decl = declares(head_text)
+    if table_decl in ("ci", "median"):  # a header names the CI of a difference column, or the medians of some rows
+        table_decl = ""
     for note in notes:
         if note[:1] in FOOTNOTE_MARKS:  # "*Mean (SD). †Number (%)." : one declaration per mark
             for m in re.finditer(rf"([{FOOTNOTE_MARKS}]+)\s*([^{FOOTNOTE_MARKS}]+)", note):
@@ -155,8 +189,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     marked[mark] = declares(m.group(2))
                     if mark in head_text and marked[mark] and table_decl in ("", "count"):
                         table_decl = marked[mark]
-        elif declares(note) and table_decl in ("", "count"):
-            table_decl = declares(note)
+        elif declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
+            table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
     out: list[TableValue] = []
     skipped = 0
     rows: list[BodyRow] = []

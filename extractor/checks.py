@@ -116,6 +116,16 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
     checks = {}
     for ev in result.evidence:
         vc = ValueCheck(ev.field, ev.value, ev.page, ev.quote)
+        if ev.source == "derived":  # computed where printed counts disagree: a human decides
+            vc.fail(f"computed, not printed: {ev.quote}")
+            checks[ev.field] = vc
+            continue
+        if ev.source == "ocr":  # an image has no text layer to check the quote against: a human looks
+            where = f"x {ev.region[0]:.0f}-{ev.region[2]:.0f}, y {ev.region[1]:.0f}-{ev.region[3]:.0f} pt" \
+                if ev.region else "the figure"
+            vc.fail(f"read by OCR from an image on page {ev.page} ({where}): check it against the figure")
+            checks[ev.field] = vc
+            continue
         text = pages.get(ev.page or -1, "")
         score = quote_on_page(ev.quote, text)
         if score < QUOTE_MIN_SCORE:

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
+from metasift.config import OutcomeSpec
 from metasift.extractor.checks import check_extraction, normalise_pdf_text
+from metasift.extractor.outcomes import apply_target
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 from metasift.kinds import ExtractionStatus
 
@@ -289,8 +291,6 @@ def _place(result: ExtractionResult, slot: _Slot) -> str:
         if j is None:
             arm.baselines.append(Baseline(measure=slot.measure))
             j = len(arm.baselines) - 1
-            if arm.baseline.measure is None:
-                arm.baseline = arm.baselines[j]
         setattr(arm.baselines[j], slot.name, int(slot.value) if slot.name == "n" else float(slot.value))
         return f"arms[{result.arms.index(arm)}].baselines[{j}].{slot.name}"
     k = next((k for k, o in enumerate(result.outcomes)
@@ -329,8 +329,9 @@ def _pair(rule: list[_Slot], model: list[_Slot], warnings: list[str]) -> list[tu
 
 
 def crosscheck(rule: ExtractionResult, model: ExtractionResult | None, pages: dict[int, str], *,
-               model_error: str | None = None) -> CrossCheck:
-    """Merge the rule extractor's result with the model's (None: the model gave nothing usable)."""
+               model_error: str | None = None, outcomes: Sequence[OutcomeSpec] = ()) -> CrossCheck:
+    """Merge the rule extractor's result with the model's (None: the model gave nothing usable); each arm's
+    ``baseline`` is then chosen again over the merged baselines, for ``outcomes`` (``apply_target``)."""
     merged = rule.model_copy(deep=True)
     merged.warnings = list(rule.warnings) + [f"model: {w}" for w in (model.warnings if model else [])]
     if model_error:
@@ -374,6 +375,7 @@ def crosscheck(rule: ExtractionResult, model: ExtractionResult | None, pages: di
         if mv.agreement == "disagree":
             merged.warnings.append(f"{_label(mv.arm, mv.measure, mv.timepoint, mv.name)}: "
                                    f"{_disagreement(mv.candidates)}")
+    apply_target(merged, outcomes)
     return CrossCheck(result=merged, values=[mv for mv, _ in drafts], model_error=model_error)
 
 

@@ -10,11 +10,12 @@ Calls go through ``LLMClient.complete``, so caching, retries, budget and exchang
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from metasift.config import OutcomeSpec
 from metasift.extractor._llm_schema import TrialAnswer, to_result
 from metasift.extractor.crosscheck import CrossCheck, crosscheck
 from metasift.extractor.pdf import Page, PdfDocument
@@ -137,10 +138,11 @@ async def llm_extract(doc: PdfDocument, client: LLMClient, template: PromptTempl
 
 
 def merge_with_rules(doc: PdfDocument, model: ExtractionResult, outcome: LLMOutcome[Any],
-                     rule: ExtractionResult | None = None) -> CrossCheck:
+                     rule: ExtractionResult | None = None, outcomes: Sequence[OutcomeSpec] = ()) -> CrossCheck:
     """Cross-check the model's reading with the rule extractor's (run here unless given)."""
-    rule = rule if rule is not None else extract(doc)
-    return crosscheck(rule, model if outcome.ok else None, page_texts(doc), model_error=outcome.error)
+    rule = rule if rule is not None else extract(doc, outcomes)
+    return crosscheck(rule, model if outcome.ok else None, page_texts(doc), model_error=outcome.error,
+                      outcomes=outcomes)
 
 
 class ModelRun(BaseModel):
@@ -190,7 +192,8 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
 
 
 def extract_project_llm(store: Store, fulltexts: list[FulltextRow], settings: LLMSettings, *,
-                        budget: int = DEFAULT_BUDGET, on_progress: Callable[[int, int], None] | None = None
+                        budget: int = DEFAULT_BUDGET, outcomes: Sequence[OutcomeSpec] = (),
+                        on_progress: Callable[[int, int], None] | None = None
                         ) -> tuple[list[dict[str, Any]], ModelRun]:
     """Rule and model extraction of attached PDFs, cross-checked and stored; every exchange goes to llm_calls."""
     summaries: list[dict[str, Any]] = []
@@ -208,7 +211,7 @@ def extract_project_llm(store: Store, fulltexts: list[FulltextRow], settings: LL
     answers, run = extract_many([(ft.record_id, doc) for ft, doc in opened], settings, budget=budget,
                                 on_exchange=log_exchange, on_progress=on_progress)
     for (ft, doc), (model_result, outcome) in zip(opened, answers, strict=True):
-        check = merge_with_rules(doc, model_result, outcome)
+        check = merge_with_rules(doc, model_result, outcome, outcomes=outcomes)
         summaries.append(store_crosscheck(store, ft, check, model=outcome.model_served or settings.model,
                                           prompt_hash=run.prompt_hash))
     return summaries, run

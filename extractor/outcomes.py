@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
+from metasift.extractor.schema import Baseline, BaselineTarget, ExtractionResult, PrimaryOutcome
 
 # Full names (on lowercase text, punctuation turned into spaces) → the abbreviation papers also print.
 FULL_NAMES: tuple[tuple[str, str], ...] = (
@@ -116,3 +117,155 @@ def match_outcome(measure: str | None, outcomes: Sequence[OutcomeSpec]) -> Outco
             if score and (best is None or score > best[0]):
                 best = (score, OutcomeMatch(spec.id, spec.label, instrument))
     return best[1] if best else None
+
+
+# ------------------------------------------------------------------ the outcome an extraction targets
+
+# "The primary outcome was …", "Primary end point: …", "the primary efficacy endpoint is …". The words
+# after it name the outcome; a sentence that reports a result ("the primary outcome was not met") names none.
+_PRIMARY = re.compile(r"\b(?:co-?)?primary\s+(?:efficacy\s+|study\s+)?(?:outcome|end\s?-?point)s?(?:\s+measures?)?"
+                      r"(?:\s+(?:of|in|for)\s+(?:this|the|our)\s+\w+)?"
+                      r"(?:\s+(?:was|were|is|are|included|comprised|consisted\s+of)|\s*:)"
+                      r"\s+(?P<what>[^.;]{3,240})", re.IGNORECASE)
+_RESULT_WORDS = re.compile(r"^(?:not\b|significantly|similar|met\b|achieved|reached|observed|lower|higher|"
+                           r"reduced|improved|greater|comparable|no\b|analy[sz]ed|assessed\s+in)", re.IGNORECASE)
+# Words of a printed measure name that say nothing about which measure it is.
+_GENERIC = frozenset({"score", "scores", "total", "level", "levels", "mean", "sd", "points", "value", "values",
+                      "baseline", "at", "the", "of", "in", "a", "n"})
+# A measure's name ends where its unit or statistic starts: "NT-proBNP, pg/mL", "HbA1c (%)", "BDI-II (0-63)".
+_NAME_END = re.compile(r"\s*(?:[,(\[]|\bmean\b|\bmedian\b|\bn\s*=)", re.IGNORECASE)
+
+
+def _unwrap(text: str) -> str:
+    """Page text as one line: "depres-\nsive" → "depressive", but "NT-\nproBNP" keeps its hyphen; "e.g.,"
+    and "i.e.," lose their full stops, so a statement does not end inside them."""
+    text = re.sub(r"(?<=[A-Z0-9])-\n", "-", text)
+    text = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
+    return re.sub(r"\b(e)\.g\.|\b(i)\.e\.", lambda m: "eg" if m.group(1) else "ie", text)
+
+
+def primary_statements(pages: Sequence[tuple[int, str]], limit: int = 6) -> list[PrimaryOutcome]:
+    """The paper's "primary outcome was …" statements in reading order, from ``(page number, text)``."""
+    found: list[PrimaryOutcome] = []
+    for number, text in pages:
+        flat = _unwrap(text)
+        for m in _PRIMARY.finditer(flat):
+            what = m.group("what").strip()
+            if _RESULT_WORDS.match(what):
+                continue
+            found.append(PrimaryOutcome(text=what, page=number, quote=flat[m.start():m.end()].strip()[:300]))
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def measure_name(measure: str | None) -> list[str]:
+    """The tokens that name a printed measure: before its unit or statistic, generic words left out."""
+    name = _NAME_END.split(measure or "", maxsplit=1)[0]
+    return [t for t in tokens(name) if t not in _GENERIC]
+
+
+def _stem(token: str) -> str:
+    """"indexed" → "index", "symptoms" → "symptom": enough to read a statement's wording against a label."""
+    return re.sub(r"(?:ed|ing|es|s)$", "", token) if len(token) > 4 and token.isalpha() else token
+
+
+def names_measure(statement: str, measure: str | None) -> bool:
+    """Whether a primary-outcome statement names ``measure`` (its name tokens in order, light stemming, or
+    its parenthesised abbreviation: "Beck Depression Inventory (BDI-II)")."""
+    said = [_stem(t) for t in tokens(statement)]
+    name = [_stem(t) for t in measure_name(measure)]
+    if name and _contains_run(said, name):
+        return True
+    inner = re.findall(r"\(([^()]{2,30})\)", measure or "")
+    return any((t := [_stem(w) for w in tokens(x) if w not in _GENERIC]) and _contains_run(said, t) for x in inner)
+
+
+def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
+                  statements: Sequence[PrimaryOutcome]) -> BaselineTarget | None:
+    """The baseline measure to report for the outcome of interest, never a descriptor picked by position.
+
+    With outcomes named (the protocol's ``[[outcomes]]`` or ``extract-pdf --outcome``): the first outcome,
+    in the order listed, one of whose instruments a measure matches (a measure the paper's primary-outcome
+    sentence also names wins a tie), else one named by the outcome's label ("Depressive symptoms" for
+    depression). Without: the measure the paper's "primary outcome was …" sentence names. Else None.
+    """
+    def stated(m: str) -> bool:
+        return any(names_measure(s.text, m) for s in statements)
+
+    for spec in specs:
+        hits = [m for m in measures if match_outcome(m, [spec])]
+        if not hits and spec.label:
+            label = [t for t in tokens(spec.label) if t not in _GENERIC]
+            hits = [m for m in measures if label and _contains_run(tokens(m), label)]
+            how = f"named by the outcome's label '{spec.label}'"
+        else:
+            how = f"an instrument of outcome '{spec.label or spec.id}'"
+        if hits:
+            best = next((m for m in hits if stated(m)), hits[0])
+            why = how + (", and the paper's primary outcome" if stated(best) else "")
+            return BaselineTarget(measure=best, outcome=spec.id, why=why)
+    if specs:
+        return None
+    for s in statements:
+        hit = next((m for m in measures if names_measure(s.text, m)), None)
+        if hit is not None:
+            return BaselineTarget(measure=hit, why=f"the paper's primary outcome (page {s.page}: \"{s.quote[:120]}\")")
+    return None
+
+
+# A time point that is the baseline: an outcome table's "Baseline" / "Pre-treatment" / "Week 0" column.
+BASELINE_TIMEPOINT = re.compile(r"^\s*(?:baseline|pre[- ]?(?:test|treatment|intervention|randomi[sz]ation)?|t0|"
+                                r"week\s*0|before)\s*$", re.IGNORECASE)
+
+
+def _baseline_rows(result: ExtractionResult, arm_index: int) -> list[tuple[Baseline, str]]:
+    """An arm's baseline values with the evidence path of each: its baseline-table rows, then the baseline
+    time point of outcome tables ("Baseline" columns beside "Week 36"), as ``(Baseline, path prefix)``."""
+    arm = result.arms[arm_index]
+    rows = [(b, f"arms[{arm_index}].baselines[{j}]") for j, b in enumerate(arm.baselines)]
+    for k, o in enumerate(result.outcomes):
+        if o.arm == arm.name and BASELINE_TIMEPOINT.match(o.timepoint or ""):
+            rows.append((Baseline(measure=o.measure, mean=o.mean, sd=o.sd, n=o.n, printed_as=o.printed_as),
+                         f"outcomes[{k}]"))
+    return rows
+
+
+def baseline_path(result: ExtractionResult, arm_index: int) -> str | None:
+    """Where the evidence of ``arms[arm_index].baseline`` is: "arms[0].baselines[3]" or "outcomes[5]"."""
+    arm = result.arms[arm_index]
+    if arm.baseline is None:
+        return None
+    return next((path for b, path in _baseline_rows(result, arm_index) if b.measure == arm.baseline.measure), None)
+
+
+def apply_target(result: ExtractionResult, specs: Sequence[OutcomeSpec],
+                 statements: Sequence[PrimaryOutcome] | None = None) -> None:
+    """Set each arm's ``baseline`` to its baseline of the outcome of interest (``choose_target``), from a
+    baseline table or an outcome table's baseline column; tag every baseline with the protocol outcome it
+    belongs to, and say in a warning when no baseline is of that outcome. ``statements`` default to the one
+    already on ``result`` (a result read back from the store)."""
+    if statements is None:
+        statements = [result.primary_outcome] if result.primary_outcome else []
+    elif statements:
+        result.primary_outcome = statements[0]
+    measures: list[str] = []
+    rows = [_baseline_rows(result, i) for i in range(len(result.arms))]
+    for arm_rows in rows:
+        for b, _ in arm_rows:
+            if b.measure and b.measure not in measures:
+                measures.append(b.measure)
+    for arm in result.arms:
+        for b in arm.baselines:
+            hit = match_outcome(b.measure, specs)
+            b.outcome = hit.outcome_id if hit else None
+    result.target = choose_target(measures, specs, statements)
+    for arm, arm_rows in zip(result.arms, rows, strict=True):
+        chosen = None if result.target is None else next(
+            (b for b, _ in arm_rows if b.measure == result.target.measure), None)
+        arm.baseline = chosen.model_copy(update={"outcome": result.target.outcome}) if chosen is not None else None
+    if result.target is None and measures:
+        wanted = ", ".join(s.label or s.id for s in specs) if specs else "the paper's primary outcome"
+        result.warnings.append(f"no baseline of {wanted} found among the baseline measures "
+                               f"({', '.join(measures[:6])}{', ...' if len(measures) > 6 else ''}): "
+                               "each arm's baseline is left empty")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from metasift.config import OutcomeSpec
 from metasift.errors import ProjectError
 from metasift.extractor.checks import check_extraction
 from metasift.extractor.crosscheck import CrossCheck, store_rows
@@ -267,12 +268,14 @@ def page_texts(doc: PdfDocument) -> dict[int, str]:
     return {p.number: p.text + "\n" + p.lines for p in doc.pages}
 
 
-def extract_fulltext(store: Store, fulltext: FulltextRow) -> dict[str, Any]:
-    """Extract one attached PDF into the store (rule extractor); a bad PDF is marked, not raised."""
+def extract_fulltext(store: Store, fulltext: FulltextRow, outcomes: Sequence[OutcomeSpec] = ()
+                     ) -> dict[str, Any]:
+    """Extract one attached PDF into the store (rule extractor), each arm's baseline that of ``outcomes``;
+    a bad PDF is marked, not raised."""
     doc, failed = open_fulltext(store, fulltext)
     if doc is None:
         return failed or {}
-    result = extract(doc)
+    result = extract(doc, outcomes)
     pages = page_texts(doc)
     rows = result_rows(result, pages)
     n = store.replace_extractions(fulltext.id, fulltext.record_id, rows, source="rule",
@@ -288,22 +291,23 @@ def ready_fulltexts(store: Store) -> list[FulltextRow]:
 
 
 def extract_project(store: Store, fulltexts: list[FulltextRow] | None = None,
-                    settings: LLMSettings | None = None, *,
+                    settings: LLMSettings | None = None, *, outcomes: Sequence[OutcomeSpec] = (),
                     on_progress: Callable[[int, int], None] | None = None) -> tuple[list[dict[str, Any]], ModelRun | None]:
     """``metasift extract``: every ready full text (or ``fulltexts``) into the store, one summary each.
 
     With ``settings`` the model reads them too and its values are cross-checked with the rule extractor's
     (``llm_extract.extract_project_llm``; its ``ModelRun`` is returned, else None); without, the rule
-    extractor alone. ``on_progress(done, total)`` follows the papers.
+    extractor alone. ``outcomes`` (the protocol's ``[[outcomes]]``) pick each arm's baseline and steer the
+    model. ``on_progress(done, total)`` follows the papers.
     """
     texts = ready_fulltexts(store) if fulltexts is None else fulltexts
     if settings is not None:
         from metasift.extractor.llm_extract import extract_project_llm  # imports this module: loaded on use
 
-        return extract_project_llm(store, texts, settings, on_progress=on_progress)
+        return extract_project_llm(store, texts, settings, outcomes=outcomes, on_progress=on_progress)
     summaries = []
     for done, ft in enumerate(texts, start=1):
-        summaries.append(extract_fulltext(store, ft))
+        summaries.append(extract_fulltext(store, ft, outcomes))
         if on_progress is not None:
             on_progress(done, len(texts))
     return summaries, None
@@ -350,8 +354,6 @@ def study_result(rows: Sequence[ExtractionRow]) -> ExtractionResult:
             if b is None:
                 b = baselines[(row.arm, row.measure)] = Baseline(measure=row.measure)
                 arm.baselines.append(b)
-                if arm.baseline.measure is None:
-                    arm.baseline = b
             setattr(b, f.removeprefix("baseline_"), int(value) if f == "baseline_n" else float(value))
         elif f.startswith("outcome_"):
             key = (row.arm, row.measure, row.timepoint)

@@ -10,15 +10,19 @@ the caption says so or nothing contradicts it (many tables describe the analysed
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from metasift.extractor._consort import Count, diagram_counts, prose_counts, total_candidates
+from metasift.config import OutcomeSpec
+from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
+from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
-_RANK = {"prose": 0, "diagram": 1, "table": 2}
+_RANK = {"prose": 0, "diagram": 1, "ocr": 2, "table": 3}  # a sentence, a vector diagram, an image one
 
 
 @dataclass
@@ -27,6 +31,7 @@ class _Candidate:
     page: int
     quote: str
     source: str
+    region: list[float] | None = None  # an OCR'd image's box on the page
 
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
@@ -59,22 +64,30 @@ def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
             names.append(c.arm)
     if len(names) >= 2:
         return names
-    diagram = [c for c in counts if c.source == "diagram" and c.field == "n_randomised"]
+    diagram = [c for c in counts if c.source in ("diagram", "ocr") and c.field == "n_randomised"]
     names = [c.arm for c in diagram]
     return names if len(names) >= 2 and len({name_key(n) for n in names}) == len(names) else []
 
 
-def extract(doc: PdfDocument) -> ExtractionResult:
-    """Run every rule over the document and assemble arms, counts, values and evidence."""
+def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool = True) -> ExtractionResult:
+    """Run every rule over the document and assemble arms, counts, values and evidence. Each arm's
+    ``baseline`` is that of ``outcomes`` (the protocol's, in order), else of the paper's stated primary
+    outcome, else None (``outcomes.apply_target``). Without a text-layer flow diagram, an image one is read
+    by OCR (``ocr``) unless ``ocr`` is False."""
     result = ExtractionResult(path=doc.path)
-    counts = prose_counts(doc.pages) + diagram_counts(doc.pages)
+    diagram = diagram_counts(doc.pages)
+    regions: dict[int, list[float]] = {}
+    if not diagram and ocr:
+        diagram, regions = _ocr_diagram(doc, result)
+    counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
-    _count_candidates(counts, result, candidates)
+    _count_candidates(counts, result, candidates, regions)
     _table_candidates(tables, result, candidates)
+    _fraction_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
     for table in tables:
@@ -83,10 +96,7 @@ def extract(doc: PdfDocument) -> ExtractionResult:
     if result.n_total is None and len(result.arms) >= 2 and all(a.n_randomised for a in result.arms):
         result.warnings.append("total N not stated; the arms sum to "
                                f"{sum(a.n_randomised or 0 for a in result.arms)}")
-    for i, arm in enumerate(result.arms):
-        if arm.n_dropout is None and arm.n_randomised is not None and arm.n_analysed is not None:
-            arm.n_dropout = arm.n_randomised - arm.n_analysed
-            result.warnings.append(f"arms[{i}].n_dropout computed as randomised - analysed")
+    _derive_dropout(result)
     skipped = sum(t.skipped for t in tables)
     if skipped:
         result.warnings.append(f"{skipped} table row(s) with numbers could not be matched to the arm columns")
@@ -95,7 +105,50 @@ def extract(doc: PdfDocument) -> ExtractionResult:
                                "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
+    apply_target(result, outcomes, primary_statements([(p.number, p.text) for p in doc.pages]))
     return result
+
+
+def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], dict[int, list[float]]]:
+    """Flow-diagram counts read by OCR from an image (``ocr``), relabelled ``ocr``; the box per count."""
+    from metasift.extractor.ocr import ocr_flow_pages
+
+    read, warnings = ocr_flow_pages(doc.path, doc.pages)
+    result.warnings += warnings
+    for region, page in read:
+        counts = diagram_counts([page])
+        if counts:
+            result.warnings.append(f"flow diagram read by OCR from an image ({region.describe()}): its counts "
+                                   "need a human check against the figure")
+            out = [Count(c.field, c.arm, c.value, c.page, c.quote, "ocr", c.position) for c in counts]
+            return out, {id(c): [round(v, 1) for v in region.box] for c in out}
+    return [], {}
+
+
+def _derive_dropout(result: ExtractionResult) -> None:
+    """Dropout as randomised - analysed where no count is printed; and where a flow diagram's loss boxes do
+    not add up to the participants missing from the analysis (other exits such as deaths or discontinuations
+    are itemised apart), the difference with its formula as evidence, for a human to check."""
+    for i, arm in enumerate(result.arms):
+        r, a = arm.n_randomised, arm.n_analysed
+        if r is None or a is None or a > r:
+            continue
+        path = f"arms[{i}].n_dropout"
+        if arm.n_dropout is None:
+            arm.n_dropout = r - a
+            result.warnings.append(f"{path} computed as randomised - analysed")
+            continue
+        boxes = next((e for e in result.evidence if e.field == path), None)
+        if boxes is None or boxes.source not in ("ocr", "rule") or a == r or arm.n_dropout == r - a or \
+                not re.search(r"\(\s*n\s*=", boxes.quote):
+            continue
+        result.warnings.append(f"{arm.name}: the flow diagram's loss boxes give {arm.n_dropout} ({boxes.quote}, page "
+                               f"{boxes.page}) but randomised {r} - analysed {a} = {r - a}: dropout taken as {r - a}")
+        arm.n_dropout = r - a
+        result.evidence.remove(boxes)
+        result.evidence.append(Evidence(field=path, value=r - a, page=None, source="derived",
+                                        quote=f"randomised {r} - analysed {a} = {r - a}; the diagram's loss boxes: "
+                                              f"{boxes.quote} (page {boxes.page})"))
 
 
 def _total(doc: PdfDocument, result: ExtractionResult) -> None:
@@ -115,7 +168,8 @@ def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
     candidates.setdefault((arm, field), []).append(cand)
 
 
-def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict) -> None:
+def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict,
+                      regions: dict[int, list[float]]) -> None:
     """Counts from sentences (by arm name) and from a flow diagram (by name, else by column position)."""
     arms = result.arms
     for c in counts:
@@ -124,7 +178,7 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
         arm = match_arm(c.arm, arms)
         if arm is not None:
             _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "prose"))
-    diagram = [c for c in counts if c.source == "diagram"]
+    diagram = [c for c in counts if c.source in ("diagram", "ocr")]
     columns = sorted({c.position for c in diagram if c.position is not None})
     by_name = {col: match_arm(next(c.arm for c in diagram if c.position == col), arms) for col in columns}
     named = all(by_name.values()) and len({id(a) for a in by_name.values()}) == len(columns)
@@ -137,7 +191,25 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
     for c in diagram:
         arm = by_name.get(c.position)
         if arm is not None:
-            _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "diagram"))
+            _add(candidates, arms.index(arm), c.field,
+                 _Candidate(c.value, c.page, c.quote, c.source, regions.get(id(c))))
+
+
+def _fraction_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
+    """"lost to follow-up 10/109 vs 8/106": each loss is the arm's whose randomised n is its denominator
+    (by n when the arms' n differ, else in the printed order), a sentence, so it outranks a diagram box."""
+    arms = result.arms
+    for pairs, page, quote in fraction_losses(doc.pages):
+        if len(pairs) != len(arms):
+            continue
+        randomised = [min((c.value for c in candidates.get((i, "n_randomised"), [])),
+                          key=lambda v: 0, default=None) for i in range(len(arms))]
+        wanted = [of for _, of in pairs]
+        if sorted(wanted) != sorted(v for v in randomised if v is not None):
+            continue
+        order = range(len(arms)) if len(set(wanted)) < len(wanted) else [randomised.index(of) for of in wanted]
+        for (lost, _), i in zip(pairs, order, strict=True):
+            _add(candidates, i, "n_dropout", _Candidate(lost, page, quote, "prose"))
 
 
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:
@@ -163,10 +235,13 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
     for (i, field), cands in sorted(candidates.items()):
         cands.sort(key=lambda c: _RANK[c.source])
         best = cands[0]
+        if best.source == "ocr":  # the same number in the text layer is checkable there: cite that instead
+            best = next((c for c in cands if c.source != "ocr" and c.value == best.value), best)
         arm = result.arms[i]
         setattr(arm, field, best.value)
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
-                                        quote=best.quote))
+                                        quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
+                                        region=best.region))
         for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)
@@ -175,27 +250,27 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
 
 
 def _table_values(table: Table, result: ExtractionResult) -> None:
-    """A table's means and SDs as baselines (baseline tables) or outcomes, each with its evidence."""
+    """A table's values as baselines (baseline tables) or outcomes, each with its evidence. Values printed as
+    median (IQR), mean (SE) or mean (95% CI) are kept only at baseline (what the paper gives for the outcome,
+    with its n), never as an SD; at later time points they give no outcome row."""
     arms, evidence = result.arms, result.evidence
     for v in table.values:
         tarm: TableArm = table.arms[v.arm]
         arm = match_arm(tarm.name, arms)
+        timepoint = v.timepoint or table.timepoint
         if table.kind == "baseline":
             if arm is None:
                 continue
-            b = Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n)
-            arm.baselines.append(b)
-            if arm.baseline.measure is None:
-                arm.baseline = b
+            arm.baselines.append(Baseline(measure=v.measure, mean=v.mean, sd=v.sd, n=v.n, printed_as=v.printed_as))
             path = f"arms[{arms.index(arm)}].baselines[{len(arm.baselines) - 1}]"
-            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
-                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
-        else:
+        elif v.sd is not None or BASELINE_TIMEPOINT.match(timepoint or ""):
             result.outcomes.append(Outcome(arm=arm.name if arm else tarm.name, measure=v.measure, mean=v.mean,
-                                           timepoint=v.timepoint or table.timepoint, sd=v.sd, n=v.n))
+                                           timepoint=timepoint, sd=v.sd, n=v.n, printed_as=v.printed_as))
             path = f"outcomes[{len(result.outcomes) - 1}]"
-            evidence += [Evidence(field=f"{path}.mean", value=v.mean, page=table.page, quote=v.quote),
-                         Evidence(field=f"{path}.sd", value=v.sd, page=table.page, quote=v.quote)]
-            if v.n is not None:
-                n_quote = v.quote if v.n != tarm.n else tarm.quote
-                evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))
+        else:
+            continue
+        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote)
+                     for stat, value in (("mean", v.mean), ("sd", v.sd)) if value is not None]
+        if v.n is not None:
+            n_quote = v.quote if v.n != tarm.n else tarm.quote
+            evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))

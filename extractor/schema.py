@@ -14,7 +14,10 @@ class Evidence(BaseModel):
     value: float | int | str | None
     page: int | None
     quote: str
-    source: str = "rule"  # rule | model | human
+    # rule | ocr (read from an image) | derived (computed where printed counts disagree; the quote gives the
+    # formula) | model | human. Neither ocr nor derived values are ever auto-verified.
+    source: str = "rule"
+    region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
 
 
 class Baseline(BaseModel):
@@ -22,6 +25,26 @@ class Baseline(BaseModel):
     mean: float | None = None
     sd: float | None = None
     n: int | None = None
+    outcome: str | None = None  # the protocol (or requested) outcome this measure belongs to, if any
+    # "mean (SD)", or what the paper prints instead: "median (IQR)" (mean and sd None), "mean (SE)" or
+    # "mean (95% CI)" (sd None). Never converted to an SD here.
+    printed_as: str = "mean (SD)"
+
+
+class PrimaryOutcome(BaseModel):
+    """What the paper says its primary outcome is ("The primary outcome was …"), where it says it."""
+
+    text: str
+    page: int
+    quote: str
+
+
+class BaselineTarget(BaseModel):
+    """The measure each arm's ``baseline`` reports, and why that one (an outcome, never a position)."""
+
+    measure: str
+    outcome: str | None = None  # the outcome id it belongs to; None when chosen as the paper's primary outcome
+    why: str
 
 
 class Arm(BaseModel):
@@ -29,7 +52,9 @@ class Arm(BaseModel):
     n_randomised: int | None = None
     n_analysed: int | None = None
     n_dropout: int | None = None
-    baseline: Baseline = Field(default_factory=Baseline)  # the first outcome measure at baseline
+    # The baseline of the outcome of interest (``ExtractionResult.target`` says which and why); None when the
+    # paper prints none for it. Never a descriptor such as age because it came first.
+    baseline: Baseline | None = None
     baselines: list[Baseline] = Field(default_factory=list)  # every measure found at baseline
 
 
@@ -40,6 +65,7 @@ class Outcome(BaseModel):
     mean: float | None = None
     sd: float | None = None
     n: int | None = None
+    printed_as: str = "mean (SD)"  # as Baseline.printed_as
 
 
 class ExtractionResult(BaseModel):
@@ -49,6 +75,8 @@ class ExtractionResult(BaseModel):
     n_total: int | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    primary_outcome: PrimaryOutcome | None = None
+    target: BaselineTarget | None = None
 
     def arm(self, name: str) -> Arm | None:
         return next((a for a in self.arms if a.name == name), None)

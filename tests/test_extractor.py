@@ -114,14 +114,25 @@ def test_pdf_without_text_layer(tmp_path: Path) -> None:
 
 
 def test_extract_pdf_cli_contract(cli) -> None:
+    result = cli("extract-pdf", EXAMPLE / "pdfs" / "T03.pdf", "--json", "--outcome", "PHQ-9")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert set(data) >= {"arms", "outcomes", "evidence", "warnings", "target", "primary_outcome"}
+    arm = data["arms"][0]
+    assert set(arm) >= {"name", "n_randomised", "n_analysed", "n_dropout", "baseline", "baselines"}
+    assert set(arm["baseline"]) == {"measure", "mean", "sd", "n", "outcome", "printed_as"}
+    assert "PHQ" in arm["baseline"]["measure"] and arm["baseline"]["outcome"] == "outcome1"
+    assert data["target"]["measure"] == arm["baseline"]["measure"]
+    assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
+
+
+def test_extract_pdf_without_an_outcome_or_a_stated_primary_gives_no_baseline_not_the_first_row(cli) -> None:
     result = cli("extract-pdf", EXAMPLE / "pdfs" / "T03.pdf", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert set(data) >= {"arms", "outcomes", "evidence", "warnings"}
-    arm = data["arms"][0]
-    assert set(arm) >= {"name", "n_randomised", "n_analysed", "n_dropout", "baseline"}
-    assert set(arm["baseline"]) == {"measure", "mean", "sd", "n"}
-    assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
+    assert data["target"] is None and data["primary_outcome"] is None
+    assert all(a["baseline"] is None and a["baselines"] for a in data["arms"])
+    assert any("no baseline of the paper's primary outcome" in w for w in data["warnings"])
 
 
 def test_number_words_and_change_scores_pass_the_checks() -> None:

@@ -142,7 +142,7 @@ def test_cells_and_labels_of_a_row() -> None:
                  (340, "6.8±1.0"), (400, "884.7(99.2)"), (470, "< 0.001"))
     label, cells = split_row(line)
     assert " ".join(w.text for w in label) == "Type 2 diabetes,* n (%)"
-    assert [(c.kind, c.a, c.b) for c in cells] == [("pair", 82, 78.1), ("range", None, None),
+    assert [(c.kind, c.a, c.b) for c in cells] == [("pair", 82, 78.1), ("range", 2.1, None),
                                                    ("pm", 6.8, 1.0), ("pair", 884.7, 99.2), ("p", None, None)]
     assert norm("− 0.12 (0.58) and ‑1.52") == "-0.12 (0.58) and -1.52"
     assert [count_value(t) for t in ("23", "Twenty-three", "six", "one hundred and five", "many")] == [

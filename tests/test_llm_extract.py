@@ -395,12 +395,13 @@ def test_extract_llm_in_a_project_stores_model_rows(project: Path, cli, llm_serv
     assert [(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in wrong] == \
         [(rid["T03"], "outcome_sd", "Control", 7.54, "needs_human")]
     assert "rule says 6.43 (p. 2), model says 7.54 (p. 2)" in wrong[0][6]
-    # baseline n: the rules compute it, the model quotes it ("n = 61"): agreed, stored once, with the model's quote
-    agreed = [r for r in model_rows if r[1] == "baseline_n"]
-    assert len(agreed) == 8 and {(r[4], r[6].split(" (")[0]) for r in agreed} == \
+    # baseline n: the rules read it from the arm's column header, the model quotes it ("n = 61"): agreed, stored
+    # once, with the rule's quote (the first candidate with a page)
+    assert not [r for r in model_rows if r[1] == "baseline_n"]
+    agreed = db.execute("select status, reason from extractions where source='rule' and field='baseline_n' and "
+                        "record_id in (?, ?)", (rid["T01"], rid["T03"])).fetchall()
+    assert len(agreed) == 8 and {(r[0], r[1].split(" (")[0]) for r in agreed} == \
         {("auto_verified", "rule and model agree")}
-    assert db.execute("select count(*) from extractions where source='rule' and field='baseline_n' and record_id "
-                      "in (?, ?)", (rid["T01"], rid["T03"])).fetchone()[0] == 0
     rule_twin = db.execute("select status from extractions where source='rule' and record_id=? and field="
                            "'outcome_sd' and arm='Control' and measure like 'PSS-10%'", (rid["T03"],)).fetchall()
     assert rule_twin == [("needs_human",)]

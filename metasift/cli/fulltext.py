@@ -42,7 +42,7 @@ def _require_endpoint(settings) -> None:
                        f"other OpenAI-compatible server, or set {settings.api_key_env} for the OpenAI API")
 
 
-def _llm_check(doc, rule, model: str | None, base_url: str | None):
+def _llm_check(doc, rule, model: str | None, base_url: str | None, outcomes):
     """Ask the model about one PDF and cross-check its answer with the rule extractor's."""
     from metasift.extractor.llm_extract import extract_many, merge_with_rules
     from metasift.llm import LLMSettings
@@ -54,7 +54,7 @@ def _llm_check(doc, rule, model: str | None, base_url: str | None):
     model_result, outcome = answers[0]
     if not outcome.ok:
         warn(f"the model's answer could not be used ({outcome.error}): showing the rule extractor's values")
-    check = merge_with_rules(doc, model_result, outcome, rule=rule)
+    check = merge_with_rules(doc, model_result, outcome, rule=rule, outcomes=outcomes)
     about = {"model": settings.model, "model_served": outcome.model_served, "prompt_hash": run.prompt_hash,
              "method": outcome.method, "cached": outcome.cached, "cost": run.cost, "error": outcome.error}
     return check, about
@@ -64,6 +64,10 @@ def extract_pdf(
     pdf: Path = typer.Argument(..., exists=True, dir_okay=False, help="A trial report as PDF."),
     llm: bool = typer.Option(False, "--llm", help="Also ask an LLM and cross-check it with the rules: values both "
                                                   "agree on are auto-verified, the rest are flagged."),
+    outcome: list[str] = typer.Option(None, "--outcome", "-o", metavar="NAME",
+                                      help="The outcome to report each arm's baseline for, as the paper may name "
+                                           "it (e.g. 'BDI-II', 'PHQ-9', 'NT-proBNP'); repeat for several, the "
+                                           "first found wins. Default: the paper's stated primary outcome."),
     model: str = ModelOption,
     base_url: str = BaseUrlOption,
     json_out: bool = JsonOption,
@@ -71,18 +75,22 @@ def extract_pdf(
     """Extract arms, n randomised/analysed/dropout, baseline and outcome means and SDs from a PDF.
 
     Every value comes with the page and the line it was read from. Works outside any project.
+    Each arm's `baseline` is that of --outcome, else of the outcome the paper calls primary, else null
+    (never the first row of the baseline table); `baselines` lists every measure found at baseline.
     With --llm the model's reading is merged with the rules' value by value; `warnings` lists every
     disagreement and `values` gives each value's status (auto_verified / needs_human) and why.
     The endpoint comes from --base-url / OPENAI_BASE_URL, or the OpenAI API with OPENAI_API_KEY.
     """
+    from metasift.config import OutcomeSpec
     from metasift.extractor.pdf import read_pdf
     from metasift.extractor.rules import extract
 
+    specs = [OutcomeSpec(id=f"outcome{i}", label=name, instruments=[name]) for i, name in enumerate(outcome or [], 1)]
     doc = read_pdf(pdf)
-    result = extract(doc)
+    result = extract(doc, specs)
     check = None
     if llm:
-        check, about = _llm_check(doc, result, model, base_url)
+        check, about = _llm_check(doc, result, model, base_url, specs)
         result = check.result
     if json_out:
         data = result.model_dump()
@@ -96,8 +104,11 @@ def extract_pdf(
         arms.add_column(col)
     for a in result.arms:
         arms.add_row(a.name, *(str(v) if v is not None else "—" for v in (
-            a.n_randomised, a.n_analysed, a.n_dropout, a.baseline.measure, a.baseline.mean, a.baseline.sd)))
+            a.n_randomised, a.n_analysed, a.n_dropout, *((a.baseline.measure, a.baseline.mean, a.baseline.sd)
+                                                         if a.baseline else (None, None, None)))))
     console.print(arms)
+    if result.target is not None:
+        info(f"baseline: {result.target.measure} ({result.target.why})")
     outs = Table(title="Outcomes", header_style="bold")
     for col in ("arm", "measure", "timepoint", "mean", "SD", "n"):
         outs.add_column(col)
@@ -232,18 +243,19 @@ def extract_cmd(
     """
     from rich.progress import Progress
 
+    from metasift.config import load_protocol
     from metasift.extractor.pipeline import extract_project, ready_fulltexts
-
-    root = project_dir(project)
     from metasift.store import Store
 
+    root = project_dir(project)
+    outcomes = load_protocol(root).outcomes
     store = Store.open(root)
     try:
         settings = _extract_settings(root, model, base_url) if llm else None
         texts = ready_fulltexts(store)
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task(f"reading with {settings.model}" if settings else "extracting", total=len(texts))
-            summaries, run = extract_project(store, texts, settings,
+            summaries, run = extract_project(store, texts, settings, outcomes=outcomes,
                                              on_progress=lambda done, total: progress.update(task, completed=done))
     finally:
         store.close()

@@ -1,0 +1,280 @@
+"""Benchmark (issue #16): the offline extractor field by field on the 19 shared trial reports, by split.
+
+Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
+
+SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | all. Rules are written against the tune halves
+only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to.
+
+Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
+rendered pages) for the PDFs in ``../shared/data/pdfs`` and ``../shared/data/pdfs/dev`` (skipped when
+absent), and ``tests/fixtures/extraction_truth/synthetic/`` for the generated psychology-trial PDFs
+(``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing).
+
+Scored fields: each truth arm's n randomised / analysed / dropout, and for each truth outcome each arm's
+baseline mean / SD / n, where the extractor is asked for that outcome (``extract(doc, [outcome])``, as
+``extract-pdf --outcome`` does). A field the paper does not print is null in the truth:
+
+- **hit**: the predicted value equals the printed one (1e-6); its evidence page is right when it is one of the
+  pages the truth lists;
+- **wrong**: a different value, or any value where the truth is null (**fabricated**), or a value on an arm the
+  truth does not have (e.g. a per-protocol row read as an arm);
+- **miss**: a printed value not predicted.
+
+Precision = hits / (hits + wrong); recall = hits / printed fields. Values the extractor derives without a
+page (dropout = randomised - analysed) are counted apart and not scored. "auto-verified wrong" counts wrong
+values that the checks (``extractor.checks``) would have auto-verified: the figure that must stay 0.
+``primary`` says, per paper, whether the extractor without ``--outcome`` picks the truth's primary outcome
+(or, when the paper prints none at baseline, reports none). Seconds per page = read + extract, wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "pdfs"
+TRUTH = REPO / "tests" / "fixtures" / "extraction_truth"
+SYNTHETIC_OUT = REPO / "bench" / "out" / "synthetic"
+COUNTS = ("n_randomised", "n_analysed", "n_dropout")
+STATS = ("mean", "sd", "n")
+SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout")
+
+
+@dataclass
+class PaperScore:
+    stem: str
+    split: str
+    pages: int = 0
+    seconds: float = 0.0
+    printed: int = 0
+    hits: int = 0
+    page_right: int = 0
+    wrong: list[str] = field(default_factory=list)
+    fabricated: int = 0
+    missed: list[str] = field(default_factory=list)
+    derived: int = 0
+    auto_verified_wrong: int = 0
+    primary: bool | None = None
+    error: str | None = None
+
+    @property
+    def predicted(self) -> int:
+        return self.hits + len(self.wrong)
+
+
+def pdf_path(stem: str, split: str) -> Path:
+    if split.startswith("synthetic"):
+        return SYNTHETIC_OUT / f"{stem}.pdf"
+    for folder in (SHARED, SHARED / "dev"):
+        if (folder / f"{stem}.pdf").exists():
+            return folder / f"{stem}.pdf"
+    return SHARED / f"{stem}.pdf"
+
+
+def truth_files(split: str) -> list[tuple[str, dict]]:
+    files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
+    out = []
+    for f in files:
+        t = json.loads(f.read_text())
+        if split in ("all", t.get("split")):
+            out.append((f.stem, t))
+    return out
+
+
+def _words(name: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", name.lower())) - {"group", "arm", "the"}
+
+
+def resolve_arm(name: str, arms: list[dict]) -> str | None:
+    """The truth arm a predicted arm name denotes (name or alias; word sets equal or nested), else None."""
+    got = _words(name)
+    hits = {a["name"] for a in arms for alias in [a["name"], *a.get("aliases", [])]
+            if got and (w := _words(alias)) and (got == w or got <= w or w <= got)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(round(float(a), 6) - round(float(b), 6)) <= 1e-6
+
+
+def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int | None, status: str | None
+                 ) -> None:
+    printed = truth is not None and truth.get("value") is not None
+    s.printed += printed
+    if value is None:
+        if printed:
+            s.missed.append(f"{label}: printed {truth['value']:g}")
+        return
+    if page is None:
+        s.derived += 1
+        return
+    if printed and _same(value, truth["value"]):
+        s.hits += 1
+        s.page_right += page in (truth.get("pages") or [])
+        return
+    why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
+    s.wrong.append(why)
+    s.fabricated += not printed
+    s.auto_verified_wrong += status == "auto_verified"
+    if printed:
+        s.missed.append(f"{label}: printed {truth['value']:g}")
+
+
+def _statuses(result, doc) -> dict[str, str]:
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.pipeline import page_texts
+
+    return {c.field: c.status for c in check_extraction(result, page_texts(doc))}
+
+
+def score_paper(stem: str, truth: dict) -> PaperScore:
+    from metasift.config import OutcomeSpec
+    from metasift.extractor.outcomes import baseline_path
+    from metasift.extractor.pdf import PdfError, read_pdf
+    from metasift.extractor.rules import extract
+
+    s = PaperScore(stem, truth.get("split", "?"))
+    path = pdf_path(stem, s.split)
+    if not path.exists():
+        s.error = f"{path} not found"
+        return s
+    t0 = time.perf_counter()
+    try:
+        doc = read_pdf(path)
+    except PdfError as exc:
+        s.error = str(exc)
+        return s
+    plain = extract(doc)
+    s.seconds, s.pages = time.perf_counter() - t0, len(doc.pages)
+    arms = truth.get("arms") or []
+    pages = {ev.field: ev.page for ev in plain.evidence}
+    status = _statuses(plain, doc)
+    seen: set[str] = set()
+    for i, arm in enumerate(plain.arms):
+        name = resolve_arm(arm.name, arms)
+        t_arm = next((a for a in arms if a["name"] == name), None) if name not in seen else None
+        seen.add(name or "")
+        for stat in COUNTS:
+            f = f"arms[{i}].{stat}"
+            _score_value(s, f"{arm.name}.{stat}", t_arm.get(stat) if t_arm else None, getattr(arm, stat),
+                         pages.get(f), status.get(f))
+    for a in arms:
+        if a["name"] not in seen:
+            for stat in COUNTS:
+                _score_value(s, f"{a['name']}.{stat}", a.get(stat), None, None, None)
+
+    primaries = []
+    for k, outcome in enumerate(truth.get("outcomes") or []):
+        spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
+        result = extract(doc, [spec])
+        pages = {ev.field: ev.page for ev in result.evidence}
+        status = _statuses(result, doc)
+        by_arm = {b["arm"]: b for b in outcome.get("baseline") or []}
+        seen = set()
+        for i, arm in enumerate(result.arms):
+            name = resolve_arm(arm.name, arms)
+            tb = by_arm.get(name) if name and name not in seen else None
+            seen.add(name or "")
+            b = arm.baseline
+            where = baseline_path(result, i)
+            for stat in STATS:
+                f = f"{where}.{stat}" if where else ""
+                truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
+                _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
+                             getattr(b, stat) if b else None, pages.get(f), status.get(f))
+        for arm_name, tb in by_arm.items():
+            if arm_name not in seen:
+                for stat in STATS:
+                    _score_value(s, f"{arm_name}.{outcome['label']}.{stat}", {"value": tb.get(stat)}, None, None,
+                                 None)
+        if outcome.get("role") == "primary":
+            primaries.append((outcome, result.target))
+    # Without --outcome the extractor should report the baseline of a primary outcome the paper prints one
+    # for (co-primary: any of them), and none when no primary outcome has a baseline mean.
+    printed = [target for o, target in primaries if any(b.get("mean") is not None for b in o.get("baseline") or [])]
+    if primaries:
+        picked = plain.target
+        s.primary = (picked is not None and any(t is not None and t.measure == picked.measure for t in printed)) \
+            if printed else not any(a.baseline and a.baseline.mean is not None for a in plain.arms)
+    return s
+
+
+def ensure_synthetic() -> None:
+    gen = REPO / "bench" / "make_synthetic_trials.py"
+    if gen.exists() and (TRUTH / "synthetic").exists() and not any(SYNTHETIC_OUT.glob("*.pdf")):
+        subprocess.run([sys.executable, str(gen), "--out", str(SYNTHETIC_OUT)], check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def totals(scores: list[PaperScore]) -> dict:
+    ok = [s for s in scores if s.error is None]
+    hits, pred = sum(s.hits for s in ok), sum(s.predicted for s in ok)
+    printed = sum(s.printed for s in ok)
+    pages = sum(s.pages for s in ok)
+    return {"papers": len(ok), "printed": printed, "predicted": pred, "hits": hits,
+            "precision": hits / pred if pred else None, "recall": hits / printed if printed else None,
+            "fabricated": sum(s.fabricated for s in ok),
+            "page_right": sum(s.page_right for s in ok) / hits if hits else None,
+            "auto_verified_wrong": sum(s.auto_verified_wrong for s in ok),
+            "derived": sum(s.derived for s in ok),
+            "primary_right": sum(s.primary is True for s in ok), "primary_scored": sum(s.primary is not None for s in ok),
+            "seconds_per_page": sum(s.seconds for s in ok) / pages if pages else None,
+            "slowest_seconds_per_page": max((s.seconds / s.pages for s in ok if s.pages), default=None)}
+
+
+def _f(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="all", choices=SPLITS + ("all",))
+    ap.add_argument("--details", action="store_true", help="list every wrong and missed value")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.split.startswith("synthetic") or args.split == "all":
+        ensure_synthetic()
+    papers = truth_files(args.split)
+    if not papers:
+        print(f"no truth files for split {args.split} in {TRUTH}", file=sys.stderr)
+        sys.exit(1)
+    scores = [score_paper(stem, t) for stem, t in papers]
+    splits = sorted({s.split for s in scores}, key=SPLITS.index)
+    summary = {sp: totals([s for s in scores if s.split == sp]) for sp in splits}
+    if args.json:
+        print(json.dumps({"splits": summary, "papers": [s.__dict__ for s in scores]}, indent=2, default=str))
+        return
+    for sp in splits:
+        print(f"\n== {sp} ==")
+        print(f"{'paper':40} {'print':>5} {'pred':>5} {'hit':>4} {'prec':>6} {'rec':>6} {'fab':>4} {'page':>6} "
+              f"{'avW':>4} {'der':>4} {'prim':>5} {'s/pg':>6}")
+        for s in (x for x in scores if x.split == sp):
+            if s.error:
+                print(f"{s.stem:40} skipped: {s.error}")
+                continue
+            prec = s.hits / s.predicted if s.predicted else None
+            rec = s.hits / s.printed if s.printed else None
+            pr = "—" if s.primary is None else ("yes" if s.primary else "NO")
+            print(f"{s.stem:40} {s.printed:5} {s.predicted:5} {s.hits:4} {_f(prec):>6} {_f(rec):>6} "
+                  f"{s.fabricated:4} {_f(s.page_right / s.hits if s.hits else None):>6} {s.auto_verified_wrong:4} "
+                  f"{s.derived:4} {pr:>5} {s.seconds / max(s.pages, 1):6.3f}")
+            if args.details:
+                for w in s.wrong:
+                    print(f"    wrong  {w}")
+                for m in s.missed:
+                    print(f"    missed {m}")
+        t = summary[sp]
+        print(f"{'TOTAL ' + sp:40} {t['printed']:5} {t['predicted']:5} {t['hits']:4} {_f(t['precision']):>6} "
+              f"{_f(t['recall']):>6} {t['fabricated']:4} {_f(t['page_right']):>6} {t['auto_verified_wrong']:4} "
+              f"{t['derived']:4} {t['primary_right']}/{t['primary_scored']:<3} {_f(t['seconds_per_page']):>6}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""OCR of flow diagrams printed as images: the per-arm randomised, lost and analysed counts they hold.
+
+Many trial reports print the CONSORT diagram as a picture with no text layer; for several it is the only
+per-arm source of those counts. When a paper has no text-layer flow diagram, the image regions of pages
+whose text names a flow diagram ("CONSORT", "flow chart", "trial profile", "patient disposition") are
+rendered at 300 dpi with PDFium and read by Tesseract (Debian's ``tesseract-ocr`` through ``pytesseract``;
+``make install`` installs both). The words come back with their positions in page coordinates, so the
+diagram reader of ``_consort`` reads them column by column as it reads a vector diagram. Values read this
+way carry ``source="ocr"`` and the page region, and are never auto-verified (``checks``): a human confirms
+them against the figure in ``metasift verify``.
+
+Only images covering at least ``MIN_AREA`` of the page are read, at most ``MAX_IMAGES`` per paper, so a
+paper without an image flow diagram costs nothing and one with it about 1-2 s.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+from dataclasses import dataclass
+from functools import cache
+
+from metasift.extractor._layout import Word, group_lines, join_words, reading_order
+from metasift.extractor.pdf import Page
+
+FLOW_CAPTION = re.compile(r"flow\s*-?\s*(?:chart|diagram)|\bconsort\b|trial\s+profile|"
+                          r"(?:patient|participant|subject|study)\s+(?:flow|disposition)", re.IGNORECASE)
+MIN_AREA = 0.08  # share of the page an image must cover to be read
+MAX_IMAGES = 3
+DPI = 300
+MIN_CONFIDENCE = 30  # Tesseract's per-word confidence (0-100) below which a word is dropped as noise
+
+
+@dataclass(frozen=True)
+class Region:
+    """An image on a page: ``box`` is (x0, top, x1, bottom) in PDF points, top-down like the text layer."""
+
+    page: int
+    box: tuple[float, float, float, float]
+
+    def describe(self) -> str:
+        x0, top, x1, bottom = (round(v) for v in self.box)
+        return f"page {self.page}, region x {x0}-{x1}, y {top}-{bottom} pt"
+
+
+@cache
+def tesseract_version() -> str | None:
+    """Tesseract's version, or None when it (or pytesseract) is not installed."""
+    if shutil.which("tesseract") is None:
+        return None
+    try:
+        import pytesseract
+
+        return str(pytesseract.get_tesseract_version())
+    except (ImportError, OSError, RuntimeError):
+        return None
+
+
+def flow_regions(path: str, pages: list[Page]) -> list[Region]:
+    """Images that may be the flow diagram: on pages whose text names one, largest first."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    wanted = [p.number for p in pages if FLOW_CAPTION.search(p.text)]
+    if not wanted:
+        return []
+    regions: list[tuple[float, Region]] = []
+    pdf = pdfium.PdfDocument(path)
+    try:
+        for number in wanted:
+            page = pdf[number - 1]
+            width, height = page.get_size()
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+                left, bottom, right, top = obj.get_bounds()
+                area = (right - left) * (top - bottom) / (width * height)
+                if area >= MIN_AREA:
+                    regions.append((area, Region(number, (left, height - top, right, height - bottom))))
+            page.close()
+    finally:
+        pdf.close()
+    regions.sort(key=lambda r: -r[0])
+    return [r for _, r in regions[:MAX_IMAGES]]
+
+
+def read_region(path: str, region: Region) -> Page:
+    """The words Tesseract reads in ``region``, as a page of positioned lines (page coordinates)."""
+    import pypdfium2 as pdfium
+    import pytesseract
+
+    scale = DPI / 72
+    pdf = pdfium.PdfDocument(path)
+    try:
+        page = pdf[region.page - 1]
+        width, height = page.get_size()
+        x0, top, x1, bottom = region.box
+        crop = (max(x0, 0), max(height - bottom, 0), max(width - x1, 0), max(top, 0))  # left, bottom, right, top
+        image = page.render(scale=scale, crop=crop, grayscale=True).to_pil()
+        page.close()
+    finally:
+        pdf.close()
+    data = pytesseract.image_to_data(image, output_type=pytesseract.Output.DICT)
+    # Tesseract gives boxes, not baselines: a word with descenders ("app", "(n") reaches lower than its
+    # neighbours, so each Tesseract line's words share the line's median bottom as their baseline.
+    lines: dict[tuple[int, int, int], list[int]] = {}
+    for k, (text, conf, h) in enumerate(zip(data["text"], data["conf"], data["height"], strict=True)):
+        if text.strip() and float(conf) >= MIN_CONFIDENCE and h > 0:
+            lines.setdefault((data["block_num"][k], data["par_num"][k], data["line_num"][k]), []).append(k)
+    words = []
+    for ks in lines.values():
+        _close_counts(data["text"], ks)
+        base = top + statistics.median(data["top"][k] + data["height"][k] for k in ks) / scale
+        size = statistics.median(data["height"][k] for k in ks) / scale
+        for k in ks:
+            left, w = data["left"][k], data["width"][k]
+            words.append(Word(data["text"][k].strip(), x0 + left / scale, x0 + (left + w) / scale, base, size))
+    rows = group_lines(words)
+    return Page(region.page, "\n".join(reading_order(rows, width)), "\n".join(join_words(r) for r in rows), [],
+                rows, width)
+
+
+def _close_counts(texts: list[str], ks: list[int]) -> None:
+    """Give back the ")" Tesseract drops after a count next to a box border: "(n = 9" ends "(n = 9)"."""
+    for pos, k in enumerate(ks):
+        word = texts[k].strip()
+        before = " ".join(texts[j].strip() for j in ks[max(pos - 2, 0):pos]).replace(" ", "")
+        after = texts[ks[pos + 1]].strip() if pos + 1 < len(ks) else ""
+        if word.isdigit() and before.lower().endswith("(n=") and not after.startswith(")"):
+            texts[k] = word + ")"
+
+
+def ocr_flow_pages(path: str, pages: list[Page]) -> tuple[list[tuple[Region, Page]], list[str]]:
+    """Each candidate flow-diagram image read by OCR, and warnings (no OCR engine; nothing legible)."""
+    regions = flow_regions(path, pages)
+    if not regions:
+        return [], []
+    if tesseract_version() is None:
+        where = ", ".join(r.describe() for r in regions)
+        return [], [f"the flow diagram may be an image ({where}) but OCR is not installed (Debian: apt-get install "
+                    "tesseract-ocr; pip install pytesseract): its counts were not read"]
+    return [(r, read_region(path, r)) for r in regions], []

@@ -1,0 +1,126 @@
+"""Flow diagrams printed as images are read by OCR (Tesseract), and what OCR reads always goes to a human.
+
+The PDFs here are built in the test: a CONSORT diagram drawn as a picture (no text layer) on a page whose
+caption names it, beside body text that gives no per-arm counts. Tesseract is a system package that
+``make install`` installs; where it is missing these tests skip, unless ``make test`` found it installed
+(``METASIFT_REQUIRE_OCR=1``), where a missing engine is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metasift.extractor import ocr
+from metasift.extractor.checks import check_extraction
+from metasift.extractor.pdf import read_pdf
+from metasift.extractor.pipeline import page_texts
+from metasift.extractor.rules import extract
+
+
+def _need_tesseract() -> None:
+    if ocr.tesseract_version() is None:
+        if os.environ.get("METASIFT_REQUIRE_OCR") == "1":
+            pytest.fail("METASIFT_REQUIRE_OCR=1 but tesseract (or pytesseract) is not installed")
+        pytest.skip("tesseract is not installed (make install installs it with apt-get where it can)")
+
+
+def _diagram_png(path: Path) -> None:
+    """A two-column CONSORT diagram as a PNG picture."""
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 26)
+    img = Image.new("L", (1400, 1000), 255)
+    draw = ImageDraw.Draw(img)
+
+    def box(x: int, y: int, lines: list[str]) -> None:
+        draw.rectangle((x, y, x + 520, y + 40 * len(lines) + 20), outline=0, width=3)
+        for i, line in enumerate(lines):
+            draw.text((x + 15, y + 10 + 40 * i), line, fill=0, font=font)
+
+    box(440, 20, ["Assessed for eligibility (n = 210)"])
+    box(440, 140, ["Randomised (n = 187)"])
+    box(60, 300, ["Allocated to app (n = 94)"])
+    box(800, 300, ["Allocated to waitlist (n = 93)"])
+    box(60, 480, ["Lost to follow-up (n = 9)"])
+    box(800, 480, ["Lost to follow-up (n = 8)"])
+    box(60, 660, ["Analysed (n = 85)"])
+    box(800, 660, ["Analysed (n = 85)"])
+    img.save(path)
+
+
+def _paper(tmp_path: Path, caption: str = "Figure 1. CONSORT flow diagram of participants.") -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    png = tmp_path / "flow.png"
+    _diagram_png(png)
+    pdf = tmp_path / "paper.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=A4)
+    body = ["A randomised trial of a self-help app for depressive symptoms in students.",
+            "Participants were randomly assigned to the app or to a waitlist; Figure 1 shows their flow.",
+            "Outcomes were measured at baseline and after eight weeks with the PHQ-9."] * 3
+    y = 800
+    for line in body:
+        c.drawString(60, y, line)
+        y -= 14
+    c.drawImage(str(png), 60, 300, width=470, height=336)
+    c.drawString(60, 285, caption)
+    c.showPage()
+    c.drawString(60, 800, "Results. The groups did not differ at baseline. " * 2)
+    c.showPage()
+    c.save()
+    return pdf
+
+
+def test_an_image_flow_diagram_is_read_by_ocr_and_every_value_it_gives_waits_for_a_human(tmp_path: Path) -> None:
+    _need_tesseract()
+    doc = read_pdf(_paper(tmp_path))
+    result = extract(doc)
+    counts = {a.name.lower(): (a.n_randomised, a.n_dropout, a.n_analysed) for a in result.arms}
+    assert counts == {"app": (94, 9, 85), "waitlist": (93, 8, 85)}
+    ocr_evidence = [e for e in result.evidence if e.source == "ocr"]
+    assert len(ocr_evidence) == 6 and all(e.page == 1 and e.region for e in ocr_evidence)
+    checks = {c.field: c for c in check_extraction(result, page_texts(doc))}
+    for e in ocr_evidence:
+        assert checks[e.field].status == "needs_human"
+        assert any("read by OCR from an image on page 1" in r for r in checks[e.field].reasons)
+    assert any("read by OCR" in w for w in result.warnings)
+
+
+def test_an_image_on_a_page_that_names_no_flow_diagram_is_not_read(tmp_path: Path) -> None:
+    doc = read_pdf(_paper(tmp_path, caption="Figure 1. Screenshots of the app."))
+    assert ocr.flow_regions(doc.path, doc.pages) == []
+    result = extract(doc)
+    assert not any(e.source == "ocr" for e in result.evidence)
+
+
+def test_without_tesseract_the_paper_says_its_flow_diagram_was_not_read_and_how_to_install_ocr(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = read_pdf(_paper(tmp_path))
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # a machine where the tesseract command is not installed
+    ocr.tesseract_version.cache_clear()
+    try:
+        assert shutil.which("tesseract") is None
+        result = extract(doc)
+    finally:
+        ocr.tesseract_version.cache_clear()
+    assert not any(e.source == "ocr" for e in result.evidence)
+    assert any("OCR is not installed" in w and "tesseract-ocr" in w and "page 1" in w for w in result.warnings)
+
+
+def test_the_shared_sara_trial_flowchart_image_gives_its_arms_counts(shared_dir: Path) -> None:
+    _need_tesseract()
+    pdf = shared_dir / "pdfs" / "dev" / "mont2014_sara.pdf"
+    if not pdf.exists():
+        pytest.skip(f"{pdf} not present")
+    result = extract(read_pdf(pdf))
+    by_source = {(e.field, e.value) for e in result.evidence if e.source == "ocr"}
+    assert ("arms[0].n_dropout", 3) in by_source and ("arms[1].n_analysed", 48) in by_source
+    assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(98, 98), (48, 48)]
