@@ -42,7 +42,7 @@ def main() -> int:
                          encoding="utf-8", warnings=[],
                          records=[Record(title=r["title"], abstract=r["abstract"] or None,
                                          year=int(r["year"]) if r["year"] else None) for r in rows])
-        ids = [r["id"] for r in store.records_table() if r["source"] == "Bench"]
+        ids = [r.id for r in store.records_table() if r.source == "Bench"]
         with store.write() as conn:
             for rid in ids:
                 for who in ("alice", "bob"):

@@ -188,7 +188,7 @@ def sdk_floor(base_url: str, records: list[Any], concurrency: int) -> dict[str, 
 
     protocol = parse_protocol(example_protocol_text())
     template, criteria = load_template(TEMPLATE), llm_criteria(protocol)
-    prompts = [screening_messages(template, criteria, protocol.review.question, r.model_dump())[0] for r in records]
+    prompts = [screening_messages(template, criteria, protocol.review.question, r)[0] for r in records]
 
     async def main() -> tuple[float, float]:
         client = AsyncOpenAI(api_key="not-needed", base_url=base_url, max_retries=0)

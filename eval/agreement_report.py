@@ -30,9 +30,9 @@ def agreement_report(store: Store, protocol: Any, stage: str, side_a: str, side_
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     pairs = sorted(rid for rid in set(da) & set(db)
-                   if rq.binary(da[rid]["label"]) is not None and rq.binary(db[rid]["label"]) is not None)
-    overall = agreement([bool(rq.binary(da[r]["label"])) for r in pairs],
-                        [bool(rq.binary(db[r]["label"])) for r in pairs], b_is_reference=with_ref)
+                   if rq.binary(da[rid].label) is not None and rq.binary(db[rid].label) is not None)
+    overall = agreement([bool(rq.binary(da[r].label)) for r in pairs],
+                        [bool(rq.binary(db[r].label)) for r in pairs], b_is_reference=with_ref)
     out: dict[str, Any] = {"stage": stage, "a": side_a, "b": side_b, "reference": side_b if with_ref else None,
                            **_dump(overall, with_ref)}
     criteria = [c.id for c in protocol.criteria_for(stage)]

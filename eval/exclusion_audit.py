@@ -54,17 +54,17 @@ def upper_bound(k: int, n: int, confidence: float = 0.95) -> float | None:
 
 def exclusion_audit(store: Store, counting: rq.Counting) -> ExclusionAudit:
     """Every automated exclusion at title/abstract and the audit's false-exclusion estimate."""
-    humans_decided = {d["record_id"] for d in store.decisions(STAGE) if d["decider_kind"] in HUMAN_KINDS}
+    humans_decided = {d.record_id for d in store.decisions(STAGE) if d.decider_kind in HUMAN_KINDS}
     settled = rq.settled_labels(store, STAGE, counting, humans_only=True)
     routes = store.current_routes(STAGE)
-    titles = {r["id"]: r["title"] for r in store.records_table(primary_only=True)}
+    titles = {r.id: r.title for r in store.records_table(primary_only=True)}
     rows: list[AutomatedExclusion] = []
     for rid, r in sorted(routes.items()):
-        audited = r["reason"].startswith(AUDIT_REASON)
-        automated = r["route"] == RouteName.AUTO_EXCLUDE and rid not in humans_decided
+        audited = r.reason.startswith(AUDIT_REASON)
+        automated = r.route == RouteName.AUTO_EXCLUDE and rid not in humans_decided
         if not (audited or automated):
             continue
-        reason = r["reason"].split(": ", 1)[1] if audited else r["reason"]
+        reason = r.reason.split(": ", 1)[1] if audited else r.reason
         rows.append(AutomatedExclusion(record_id=rid, title=titles.get(rid), by=_by(reason), reason=reason,
                                        audited=audited, human_label=settled.get(rid) if audited else None))
     auto = [e for e in rows if not e.audited]

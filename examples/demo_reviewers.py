@@ -14,7 +14,7 @@ from pathlib import Path
 
 from metasift.config import load_protocol
 from metasift.screener.ranker_stage import run_ranker_stage
-from metasift.screener.review_session import ConflictSession, ReviewSession, pick_reviewer
+from metasift.screener.review_session import ConflictSession, ReviewSession, ShownRecord, pick_reviewer
 from metasift.store import Store
 
 EXAMPLE = Path(__file__).resolve().parent / "social_media"
@@ -45,7 +45,7 @@ def screen_stage(project: Path, stage: str) -> dict[str, int]:
             session = ReviewSession(store, protocol, reviewer, stage)
             batch = 0
             while (rid := session.current_id()) is not None and batch < RERANK:
-                truth = labels[_key(session.record(rid)["title"])]
+                truth = labels[_key(_title(session.record(rid)))]
                 include = truth[column] == "1"
                 if reviewer == "bob" and truth["key"] == BOB_MISJUDGES and stage == "title_abstract":
                     include = False
@@ -61,7 +61,7 @@ def screen_stage(project: Path, stage: str) -> dict[str, int]:
     conflicts = ConflictSession(store, protocol, arbiter, stage)
     resolved = 0
     while (item := conflicts.current()) is not None:
-        truth = labels[_key(conflicts.record(item.record_id)["title"])]
+        truth = labels[_key(_title(conflicts.record(item.record_id)))]
         include = truth[column] == "1"
         conflicts.resolve("include" if include else "exclude", None, "consensus meeting")
         resolved += 1
@@ -72,8 +72,13 @@ def screen_stage(project: Path, stage: str) -> dict[str, int]:
 def _reason(truth: dict[str, str], stage: str, store: Store, rid: int) -> str:
     if stage == "title_abstract":
         return REASON_BY_TYPE.get(truth["publication_type"], "design_rct")
-    rules = [d for d in store.decisions("full_text") if d["record_id"] == rid and d["decider_kind"] == "rule"]
-    return (rules[-1]["reasons"] or ["delivered_by_non_researchers"])[0] if rules else "delivered_by_non_researchers"
+    rules = [d for d in store.decisions("full_text") if d.record_id == rid and d.decider_kind == "rule"]
+    return (rules[-1].reasons or ["delivered_by_non_researchers"])[0] if rules else "delivered_by_non_researchers"
+
+
+def _title(shown: ShownRecord) -> str | None:
+    """The title a reviewer sees (how the simulated reviewers look up the truth)."""
+    return shown.record.title if shown.record else None
 
 
 def answer_verifications(project: Path, reviewer: str = "alice") -> int:
@@ -81,15 +86,15 @@ def answer_verifications(project: Path, reviewer: str = "alice") -> int:
     with open(EXAMPLE / "verify_answers.csv", encoding="utf-8") as fh:
         answers = {(r["doi"], r["field"], r["arm"], r["measure"]): float(r["value"]) for r in csv.DictReader(fh)}
     store = Store.open(project)
-    dois = {r["id"]: r["doi"] for r in store.records_table()}
+    dois = {r.id: r.doi for r in store.records_table()}
     settled = 0
     for row in store.extractions(status=["needs_human"]):
-        key = (dois.get(row["record_id"]), row["field"], row["arm"], row["measure"])
+        key = (dois.get(row.record_id), row.field, row.arm, row.measure)
         if key in answers:
-            store.review_extraction(row["id"], status="verified", actor=reviewer, value=answers[key],
+            store.review_extraction(row.id, status="verified", actor=reviewer, value=answers[key],
                                     reason="checked against the PDF")
         else:
-            store.review_extraction(row["id"], status="verified", actor=reviewer, reason="checked against the PDF")
+            store.review_extraction(row.id, status="verified", actor=reviewer, reason="checked against the PDF")
         settled += 1
     store.close()
     return settled

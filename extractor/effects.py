@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -28,6 +27,7 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store
 from metasift.store._screening import COUNTED, as_include
+from metasift.store.rows import DecisionRow, ExtractionRow, RecordRow
 
 CONTROL = re.compile(r"control|wait[- ]?list|placebo|usual care|\btau\b|no[- ]intervention|comparison|sham",
                      re.IGNORECASE)
@@ -112,23 +112,23 @@ def _listing(measures: Sequence[str]) -> str:
     return ", ".join(names[:SHOW]) + more
 
 
-def _latest_rule(ds: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((d for d in reversed(ds) if d["decider_kind"] == DeciderKind.RULE), None)
+def _latest_rule(ds: Sequence[DecisionRow]) -> DecisionRow | None:
+    return next((d for d in reversed(ds) if d.decider_kind == DeciderKind.RULE), None)
 
 
-def exclusion_reason(ds: Sequence[dict[str, Any]]) -> str:
+def exclusion_reason(ds: Sequence[DecisionRow]) -> str:
     """Why a record is excluded at full text: who excluded it, on which criteria, with the rules' numbers."""
     rule = _latest_rule(ds)
-    numbers = {c["id"]: c["reason"] for c in (rule or {}).get("criteria") or [] if c.get("verdict") == "not_met"}
-    consensus = [d for d in ds if d["decider_kind"] == DeciderKind.CONSENSUS]
-    humans = {d["decider"]: d for d in ds if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
-    deciders = consensus[-1:] or [d for d in humans.values() if d["label"] == Label.EXCLUDE]
+    numbers = {c["id"]: c["reason"] for c in (rule.criteria if rule else None) or [] if c.get("verdict") == "not_met"}
+    consensus = [d for d in ds if d.decider_kind == DeciderKind.CONSENSUS]
+    humans = {d.decider: d for d in ds if d.decider_kind == DeciderKind.HUMAN and d.label in COUNTED}
+    deciders = consensus[-1:] or [d for d in humans.values() if d.label == Label.EXCLUDE]
     if deciders:
-        who = ", ".join(("consensus of " if d["decider_kind"] == DeciderKind.CONSENSUS else "") + d["decider"]
+        who = ", ".join(("consensus of " if d.decider_kind == DeciderKind.CONSENSUS else "") + d.decider
                         for d in deciders)
-        ids = sorted({r for d in deciders for r in d["reasons"] or []})
+        ids = sorted({r for d in deciders for r in d.reasons or []})
         parts = [f"{cid} ({numbers[cid]})" if cid in numbers else cid for cid in ids]
-        notes = [d["note"] for d in deciders if d.get("note")]
+        notes = [d.note for d in deciders if d.note]
         return (f"excluded at full text by {who}" + (f": {'; '.join(parts)}" if parts else "")
                 + (f" — {'; '.join(notes)}" if notes else ""))
     if numbers:
@@ -136,21 +136,21 @@ def exclusion_reason(ds: Sequence[dict[str, Any]]) -> str:
     return "excluded at full text"
 
 
-def undecided_reason(ds: Sequence[dict[str, Any]], *, has_fulltext: bool, has_values: bool) -> str:
+def undecided_reason(ds: Sequence[DecisionRow], *, has_fulltext: bool, has_values: bool) -> str:
     """Why a record is not (yet) settled at full text, and what would settle it."""
     head = "not yet decided at full text"
     rule = _latest_rule(ds)
-    humans = {d["decider"] for d in ds if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
+    humans = {d.decider for d in ds if d.decider_kind == DeciderKind.HUMAN and d.label in COUNTED}
     if humans:
         return (f"{head}: the decisions of {', '.join(sorted(humans))} do not settle it (more reviewers needed "
                 "or they disagree: metasift conflicts --stage full_text)")
-    if rule is not None and rule["label"] == Label.EXCLUDE:  # e.g. while the protocol is a draft
-        failed = "; ".join(f"{c['id']}: {c['reason']}" for c in rule["criteria"] or [] if c.get("verdict") == "not_met")
+    if rule is not None and rule.label == Label.EXCLUDE:  # e.g. while the protocol is a draft
+        failed = "; ".join(f"{c['id']}: {c['reason']}" for c in rule.criteria or [] if c.get("verdict") == "not_met")
         return f"{head}: the rules would exclude it ({failed}); a reviewer has to confirm (metasift review --stage " \
                "full_text)"
-    if rule is not None and rule["label"] == Label.UNSURE:
-        return f"{head}: {rule['note'] or 'needs a human'} (metasift review --stage full_text)"
-    if rule is not None and rule["label"] == Label.PASS:
+    if rule is not None and rule.label == Label.UNSURE:
+        return f"{head}: {rule.note or 'needs a human'} (metasift review --stage full_text)"
+    if rule is not None and rule.label == Label.PASS:
         return f"{head}: the rules raise no objection; no reviewer has included it (metasift review --stage full_text)"
     if not has_fulltext:
         return f"{head}: no full text attached (metasift fulltext attach)"
@@ -159,8 +159,8 @@ def undecided_reason(ds: Sequence[dict[str, Any]], *, has_fulltext: bool, has_va
     return f"{head}: the full-text rules have not run (metasift eligibility), no reviewer has decided"
 
 
-def _cell_problem(arms: dict[str, dict[str, dict[str, Any]]], include_unverified: bool
-                  ) -> tuple[str | None, tuple[str, str] | None, list[dict[str, Any]]]:
+def _cell_problem(arms: dict[str, dict[str, ExtractionRow]], include_unverified: bool
+                  ) -> tuple[str | None, tuple[str, str] | None, list[ExtractionRow]]:
     """(what is wrong with one measure x timepoint, the arm pair, the six values in order)."""
     pair = pick_arms(list(arms))
     if pair is None:
@@ -169,7 +169,7 @@ def _cell_problem(arms: dict[str, dict[str, dict[str, Any]]], include_unverified
     if missing:
         return "; ".join(missing), pair, []
     values = [arms[a][f] for a in pair for f in FIELD_NAMES]
-    if not include_unverified and not all(v["status"] in TRUSTED for v in values):
+    if not include_unverified and not all(v.status in TRUSTED for v in values):
         return "values not verified yet (metasift verify)", pair, values
     return None, pair, values
 
@@ -179,15 +179,15 @@ def collect_effects(store: Store, outcomes: Sequence[OutcomeSpec], *, include_un
     """Effect sizes of the studies included at full text, for the measures of ``outcomes`` (all measures
     when it is empty), and every study or cell left out with why. ``humans_needed`` settles labels as
     the protocol's ``screening.humans_per_record`` does for PRISMA and the report."""
-    records = {r["id"]: r for r in store.records_table(primary_only=True)}
-    values: dict[int, list[dict[str, Any]]] = {}
+    records = {r.id: r for r in store.records_table(primary_only=True)}
+    values: dict[int, list[ExtractionRow]] = {}
     for x in store.extractions():
-        if x["status"] != ExtractionStatus.REJECTED:
-            values.setdefault(x["record_id"], []).append(x)
-    fulltexts = {f["record_id"] for f in store.fulltexts()}
-    decisions: dict[int, list[dict[str, Any]]] = {}
+        if x.status != ExtractionStatus.REJECTED:
+            values.setdefault(x.record_id, []).append(x)
+    fulltexts = {f.record_id for f in store.fulltexts()}
+    decisions: dict[int, list[DecisionRow]] = {}
     for d in store.decisions(STAGE):
-        decisions.setdefault(d["record_id"], []).append(d)
+        decisions.setdefault(d.record_id, []).append(d)
     labels = store.final_labels(STAGE, humans_needed=humans_needed)
     screened_in = {rid for rid, lab in store.final_labels(STAGE_BEFORE, humans_needed=humans_needed).items()
                    if as_include(lab)}
@@ -216,20 +216,20 @@ def short_title(title: str | None) -> str:
     return text[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
-def _left(record: dict[str, Any], reason: str, measure: str | None = None, timepoint: str | None = None) -> LeftOut:
-    return LeftOut(record_id=record["id"], study=study_label(record), title=short_title(record.get("title")),
+def _left(record: RecordRow, reason: str, measure: str | None = None, timepoint: str | None = None) -> LeftOut:
+    return LeftOut(record_id=record.id, study=study_label(record), title=short_title(record.title),
                    reason=reason, measure=measure, timepoint=timepoint)
 
 
-def _study_effects(found: EffectSet, record: dict[str, Any], rows: list[dict[str, Any]],
+def _study_effects(found: EffectSet, record: RecordRow, rows: list[ExtractionRow],
                    outcomes: Sequence[OutcomeSpec], include_unverified: bool) -> str | None:
     """Add one included study's effect rows (and skipped cells) to ``found``; why it gave none, if so."""
     if not rows:
         return "included at full text, but no values extracted (metasift extract)"
-    cells: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = {}
+    cells: dict[tuple[str | None, str | None], dict[str | None, dict[str, ExtractionRow]]] = {}
     for x in rows:
-        if x["field"].startswith("outcome_"):
-            cells.setdefault((x["measure"], x["timepoint"]), {}).setdefault(x["arm"], {})[x["field"]] = x
+        if x.field.startswith("outcome_"):
+            cells.setdefault((x.measure, x.timepoint), {}).setdefault(x.arm, {})[x.field] = x
     if not cells:
         return "included at full text, but no outcome values extracted"
     problems: list[LeftOut] = []
@@ -244,7 +244,7 @@ def _study_effects(found: EffectSet, record: dict[str, Any], rows: list[dict[str
         if problem or pair is None:
             problems.append(_left(record, problem or "unusable", measure, timepoint))
             continue
-        m1, sd1, n1, m2, sd2, n2 = (v["value"] for v in vals)
+        m1, sd1, n1, m2, sd2, n2 = (v.value for v in vals)
         try:
             es = smd(m1, sd1, n1, m2, sd2, n2)
         except InvalidInput as exc:  # one impossible extraction leaves its cell out, not the whole run
@@ -255,11 +255,11 @@ def _study_effects(found: EffectSet, record: dict[str, Any], rows: list[dict[str
             problems.append(_left(record, f"no effect size: {why}", measure, timepoint))
             continue
         found.rows.append(EffectRow(
-            study_id=record["id"], es_id=len(found.rows) + 1, study=study_label(record), record_id=record["id"],
-            year=record.get("year"), outcome=match.outcome_id if match else "", measure=measure,
+            study_id=record.id, es_id=len(found.rows) + 1, study=study_label(record), record_id=record.id,
+            year=record.year, outcome=match.outcome_id if match else "", measure=measure,
             timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1, n1=int(n1), m2=m2,
             sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]), vi=float(np.ravel(es.vi)[0]),
-            verified=all(v["status"] in TRUSTED for v in vals)))
+            verified=all(v.status in TRUSTED for v in vals)))
         added += 1
     names = ", ".join((o.label or o.id).lower() for o in outcomes)
     if added:

@@ -28,6 +28,7 @@ from metasift.extractor.pipeline import study_result
 from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.rules import Rule
 from metasift.store import Store
+from metasift.store.rows import ExtractionRow
 
 STAGE = Stage.FULL_TEXT
 GateLabel = Literal["exclude", "flag", "unsure", "pass"]  # the Label values a full-text gate writes
@@ -61,16 +62,16 @@ def _needs_human(rule: Rule, found: dict[str, Fact]) -> str:
 TRUSTED = (ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.VERIFIED)
 
 
-def evaluate(protocol: Protocol, rows: Sequence[dict[str, Any]], record_id: int = 0) -> StudyVerdict:
+def evaluate(protocol: Protocol, rows: Sequence[ExtractionRow], record_id: int = 0) -> StudyVerdict:
     """The full-text rules' verdicts for one study from its stored extraction rows.
 
     A rule excludes only on trusted numbers: a criterion that fails with the values still waiting for a
     human check (``needs_human``) but not with the trusted ones alone is unclear, and a human is asked.
     """
-    kept = [r for r in rows if r["status"] != ExtractionStatus.REJECTED]
+    kept = [r for r in rows if r.status != ExtractionStatus.REJECTED]
     found = facts(study_result(kept), protocol.outcomes)
     values = {k: v.value for k, v in found.items()}
-    trusted = {k: v.value for k, v in facts(study_result([r for r in rows if r["status"] in TRUSTED]),
+    trusted = {k: v.value for k, v in facts(study_result([r for r in rows if r.status in TRUSTED]),
                                             protocol.outcomes).items()}
     criteria: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -108,20 +109,20 @@ def apply_fulltext_rules(store: Store, protocol: Protocol) -> list[StudyVerdict]
     The decision's ``reasons`` are criterion ids, as everywhere in the store: the failed ones for an
     exclusion, the unclear ones for ``unsure``; its ``note`` says what a human has to look for.
     """
-    by_record: dict[int, list[dict[str, Any]]] = {}
+    by_record: dict[int, list[ExtractionRow]] = {}
     for row in store.extractions():
-        by_record.setdefault(row["record_id"], []).append(row)
+        by_record.setdefault(row.record_id, []).append(row)
     previous = {}
     for d in store.decisions(STAGE):
-        if d["decider_kind"] == DeciderKind.RULE:
-            previous[d["record_id"]] = d
+        if d.decider_kind == DeciderKind.RULE:
+            previous[d.record_id] = d
     out = []
     for rid, rows in sorted(by_record.items()):
         verdict = evaluate(protocol, rows, rid)
         old = previous.get(rid)
-        if old is None or old["criteria"] != verdict.criteria or old["label"] != verdict.label:
+        if old is None or old.criteria != verdict.criteria or old.label != verdict.label:
             if old is not None:
-                store.retract_decision(old["id"], "rules")
+                store.retract_decision(old.id, "rules")
             store.add_decision(record_id=rid, stage=STAGE, decider_kind=DeciderKind.RULE, decider="rules",
                                label=verdict.label, criteria=verdict.criteria,
                                reasons=verdict.failed if verdict.failed else verdict.unclear, note=verdict.note)

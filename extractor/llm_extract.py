@@ -27,6 +27,7 @@ from metasift.llm.batch import run_batch
 from metasift.llm.cost import BudgetExceeded
 from metasift.llm.guard import delimiter_guard
 from metasift.store import Store
+from metasift.store.rows import FulltextRow
 from metasift.templates import PromptTemplate, load_template
 
 PURPOSE = "extract_trial"
@@ -190,13 +191,13 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
     return out, run
 
 
-def extract_project_llm(store: Store, fulltexts: list[dict[str, Any]], settings: LLMSettings, *,
+def extract_project_llm(store: Store, fulltexts: list[FulltextRow], settings: LLMSettings, *,
                         budget: int = DEFAULT_BUDGET, outcomes: Sequence[OutcomeSpec] = (),
                         on_progress: Callable[[int, int], None] | None = None
                         ) -> tuple[list[dict[str, Any]], ModelRun]:
     """Rule and model extraction of attached PDFs, cross-checked and stored; every exchange goes to llm_calls."""
     summaries: list[dict[str, Any]] = []
-    opened: list[tuple[dict[str, Any], PdfDocument]] = []
+    opened: list[tuple[FulltextRow, PdfDocument]] = []
     for ft in fulltexts:
         doc, failed = open_fulltext(store, ft)
         if doc is None:
@@ -207,7 +208,7 @@ def extract_project_llm(store: Store, fulltexts: list[dict[str, Any]], settings:
     def log_exchange(exchange: Any) -> None:
         store.log_llm_call(exchange.model_dump())
 
-    answers, run = extract_many([(ft["record_id"], doc) for ft, doc in opened], settings, budget=budget,
+    answers, run = extract_many([(ft.record_id, doc) for ft, doc in opened], settings, budget=budget,
                                 on_exchange=log_exchange, on_progress=on_progress)
     for (ft, doc), (model_result, outcome) in zip(opened, answers, strict=True):
         check = merge_with_rules(doc, model_result, outcome, outcomes=outcomes)

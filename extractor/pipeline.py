@@ -29,6 +29,7 @@ from metasift.extractor.rules import extract
 from metasift.extractor.schema import ExtractionResult
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
+from metasift.store.rows import ExtractionRow, FulltextRow, RecordRow
 
 if TYPE_CHECKING:
     from metasift.extractor.llm_extract import ModelRun
@@ -104,21 +105,21 @@ def _dois(doc: PdfDocument) -> set[str]:
     return {m.group(0).rstrip(".,;)]").lower() for m in DOI_RE.finditer(text)}
 
 
-def match_record(doc: PdfDocument, records: list[dict[str, Any]]) -> tuple[int, str, float] | None:
+def match_record(doc: PdfDocument, records: list[RecordRow]) -> tuple[int, str, float] | None:
     """The record a PDF reports: by DOI in its text or metadata, else by fuzzy title on page 1."""
     dois = _dois(doc)
     for rec in records:
-        if rec.get("doi") and rec["doi"].lower() in dois:
-            return rec["id"], "doi", 100.0
+        if rec.doi and rec.doi.lower() in dois:
+            return rec.id, "doi", 100.0
     first = re.sub(r"\s+", " ", (doc.metadata.get("Title", "") + " " + doc.pages[0].text[:1500]).lower())
     best: tuple[int, str, float] | None = None
     for rec in records:
-        title = (rec.get("title") or "").lower()
+        title = (rec.title or "").lower()
         if len(title) < 20:
             continue
         score = fuzz.partial_ratio(title, first)
         if score >= TITLE_MATCH_MIN and (best is None or score > best[2]):
-            best = (rec["id"], "title", float(score))
+            best = (rec.id, "title", float(score))
     return best
 
 
@@ -141,7 +142,7 @@ def attach_paths(store: Store, target: Path, record_ids: Iterable[int], *, recor
     _copy_in_earlier(store, root, report)
     files, report.skipped = ([target], []) if single else pdf_entries(target)
     wanted = set(record_ids)
-    records = [r for r in store.records_table(primary_only=True) if r["id"] in wanted]
+    records = [r for r in store.records_table(primary_only=True) if r.id in wanted]
     for pdf in files:
         try:
             _attach_one(store, root, pdf, records, report, record_id=record_id)
@@ -157,14 +158,14 @@ def attach_directory(store: Store, directory: Path, record_ids: Iterable[int]) -
     return attach_paths(store, directory, record_ids)
 
 
-def _attach_one(store: Store, root: Path, pdf: Path, records: list[dict[str, Any]], report: AttachReport, *,
+def _attach_one(store: Store, root: Path, pdf: Path, records: list[RecordRow], report: AttachReport, *,
                 record_id: int | None) -> None:
     """Hash, read, match, copy in and store one PDF; the outcome lands in ``report``."""
     data = read_regular(pdf)
     sha = hashlib.sha256(data).hexdigest()
-    stored = {f["sha256"]: f for f in store.fulltexts()}
+    stored = {f.sha256: f for f in store.fulltexts()}
     earlier = stored.get(sha)
-    if earlier is not None and (record_id is None or record_id == earlier["record_id"]):
+    if earlier is not None and (record_id is None or record_id == earlier.record_id):
         report.already.append(str(pdf))  # the same bytes are attached already: nothing to do
         return
     doc: PdfDocument | None = None
@@ -184,7 +185,7 @@ def _attach_one(store: Store, root: Path, pdf: Path, records: list[dict[str, Any
         record_id, how, score = match
     else:
         how, score = "manual", 100.0
-    relative = earlier["stored_path"] if earlier and not Path(earlier["stored_path"]).is_absolute() \
+    relative = earlier.stored_path if earlier and not Path(earlier.stored_path).is_absolute() \
         else stored_name(sha, pdf)
     copy_in(root, relative, data)
     fid = store.add_fulltext(record_id=record_id, path=relative, sha256=sha,
@@ -199,22 +200,22 @@ def _copy_in_earlier(store: Store, root: Path, report: AttachReport) -> None:
     """Copy full texts that earlier versions stored by absolute path into the project, so moving the
     project folder no longer breaks them; a file that is gone or changed is reported and left as it is."""
     for f in store.fulltexts():
-        if not Path(f["stored_path"]).is_absolute():
+        if not Path(f.stored_path).is_absolute():
             continue
-        source = Path(f["stored_path"])
+        source = Path(f.stored_path)
         try:
             data = read_regular(source)
         except PdfError as exc:
-            report.outside.append({"fulltext_id": f["id"], "path": str(source), "why": exc.what})
+            report.outside.append({"fulltext_id": f.id, "path": str(source), "why": exc.what})
             continue
-        if hashlib.sha256(data).hexdigest() != f["sha256"]:
-            report.outside.append({"fulltext_id": f["id"], "path": str(source),
+        if hashlib.sha256(data).hexdigest() != f.sha256:
+            report.outside.append({"fulltext_id": f.id, "path": str(source),
                                    "why": "changed since it was attached (its sha256 differs)"})
             continue
-        relative = stored_name(f["sha256"], source)
+        relative = stored_name(f.sha256, source)
         copy_in(root, relative, data)
-        store.move_fulltext(f["id"], relative, source=str(source))
-        report.copied_in.append({"fulltext_id": f["id"], "path": str(source), "stored": relative})
+        store.move_fulltext(f.id, relative, source=str(source))
+        report.copied_in.append({"fulltext_id": f.id, "path": str(source), "stored": relative})
 
 
 def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[str, Any]]:
@@ -251,15 +252,15 @@ def result_rows(result: ExtractionResult, pages: dict[int, str]) -> list[dict[st
     return rows
 
 
-def open_fulltext(store: Store, fulltext: dict[str, Any]) -> tuple[PdfDocument | None, dict[str, Any] | None]:
+def open_fulltext(store: Store, fulltext: FulltextRow) -> tuple[PdfDocument | None, dict[str, Any] | None]:
     """The attached PDF, or None and the summary saying why not. A PDF that cannot be read is marked for a
     human; a file that is missing (or no regular file) is not marked, since it may come back."""
     try:
-        return read_pdf(fulltext["path"]), None  # Store.fulltexts() gives the path inside the project
+        return read_pdf(fulltext.path), None  # Store.fulltexts() gives the path inside the project
     except PdfError as exc:
         if exc.status != "not_a_file":
-            store.set_fulltext_status(fulltext["id"], exc.status, str(exc))
-        return None, {"fulltext_id": fulltext["id"], "status": exc.status, "message": str(exc), "values": 0}
+            store.set_fulltext_status(fulltext.id, exc.status, str(exc))
+        return None, {"fulltext_id": fulltext.id, "status": exc.status, "message": str(exc), "values": 0}
 
 
 def page_texts(doc: PdfDocument) -> dict[int, str]:
@@ -267,7 +268,7 @@ def page_texts(doc: PdfDocument) -> dict[int, str]:
     return {p.number: p.text + "\n" + p.lines for p in doc.pages}
 
 
-def extract_fulltext(store: Store, fulltext: dict[str, Any], outcomes: Sequence[OutcomeSpec] = ()
+def extract_fulltext(store: Store, fulltext: FulltextRow, outcomes: Sequence[OutcomeSpec] = ()
                      ) -> dict[str, Any]:
     """Extract one attached PDF into the store (rule extractor), each arm's baseline that of ``outcomes``;
     a bad PDF is marked, not raised."""
@@ -277,19 +278,19 @@ def extract_fulltext(store: Store, fulltext: dict[str, Any], outcomes: Sequence[
     result = extract(doc, outcomes)
     pages = page_texts(doc)
     rows = result_rows(result, pages)
-    n = store.replace_extractions(fulltext["id"], fulltext["record_id"], rows, source="rule",
+    n = store.replace_extractions(fulltext.id, fulltext.record_id, rows, source="rule",
                                   extractor="metasift-rules")
-    return {"fulltext_id": fulltext["id"], "status": "ok", "values": n,
+    return {"fulltext_id": fulltext.id, "status": "ok", "values": n,
             "needs_human": sum(r["status"] == ExtractionStatus.NEEDS_HUMAN for r in rows),
             "warnings": result.warnings}
 
 
-def ready_fulltexts(store: Store) -> list[dict[str, Any]]:
+def ready_fulltexts(store: Store) -> list[FulltextRow]:
     """The attached full texts that can be extracted: those whose PDF was read (status ``ok``)."""
-    return [f for f in store.fulltexts() if f["status"] in ("ok",)]
+    return [f for f in store.fulltexts() if f.status in ("ok",)]
 
 
-def extract_project(store: Store, fulltexts: list[dict[str, Any]] | None = None,
+def extract_project(store: Store, fulltexts: list[FulltextRow] | None = None,
                     settings: LLMSettings | None = None, *, outcomes: Sequence[OutcomeSpec] = (),
                     on_progress: Callable[[int, int], None] | None = None) -> tuple[list[dict[str, Any]], ModelRun | None]:
     """``metasift extract``: every ready full text (or ``fulltexts``) into the store, one summary each.
@@ -312,27 +313,27 @@ def extract_project(store: Store, fulltexts: list[dict[str, Any]] | None = None,
     return summaries, None
 
 
-def store_crosscheck(store: Store, fulltext: dict[str, Any], check: CrossCheck, *, model: str,
+def store_crosscheck(store: Store, fulltext: FulltextRow, check: CrossCheck, *, model: str,
                      prompt_hash: str) -> dict[str, Any]:
     """Store a rule+model extraction: rule rows and model rows (with the prompt hash), each with its merged
     status; a model that failed leaves rule rows only (and an event saying why)."""
     rows = store_rows(check)
-    n = store.replace_extractions(fulltext["id"], fulltext["record_id"], rows["rule"], source="rule",
+    n = store.replace_extractions(fulltext.id, fulltext.record_id, rows["rule"], source="rule",
                                   extractor="metasift-rules")
-    n += store.replace_extractions(fulltext["id"], fulltext["record_id"], rows["model"], source="model",
+    n += store.replace_extractions(fulltext.id, fulltext.record_id, rows["model"], source="model",
                                    extractor=model, prompt_hash=prompt_hash)
     if check.model_error:
         with store.write() as conn:
             store.log_event(conn, "model_error", actor_kind="model", actor=model, entity="fulltext",
-                            entity_id=fulltext["id"], payload={"error": check.model_error})
+                            entity_id=fulltext.id, payload={"error": check.model_error})
     counts = check.counts()
-    return {"fulltext_id": fulltext["id"], "status": "ok", "values": n, "needs_human": counts["needs_human"],
+    return {"fulltext_id": fulltext.id, "status": "ok", "values": n, "needs_human": counts["needs_human"],
             "warnings": check.result.warnings,
             "model": {"error": check.model_error, **{k: counts[k] for k in
                                                      ("agree", "disagree", "rule_only", "model_only")}}}
 
 
-def study_result(rows: list[dict[str, Any]]) -> ExtractionResult:
+def study_result(rows: Sequence[ExtractionRow]) -> ExtractionResult:
     """Rebuild an ``ExtractionResult`` from a record's stored rows (latest value wins)."""
     from metasift.extractor.schema import Arm, Baseline, Outcome
 
@@ -341,22 +342,22 @@ def study_result(rows: list[dict[str, Any]]) -> ExtractionResult:
     outcomes: dict[tuple[str, str, str], Outcome] = {}
     baselines: dict[tuple[str, str], Baseline] = {}
     for row in rows:
-        f, value = row["field"], row["value"]
+        f, value = row.field, row.value
         if f == "n_total":
             result.n_total = int(value)
             continue
-        arm = arms.setdefault(row["arm"], Arm(name=row["arm"]))
+        arm = arms.setdefault(row.arm, Arm(name=row.arm))
         if f in ("n_randomised", "n_analysed", "n_dropout"):
             setattr(arm, f, int(value))
         elif f.startswith("baseline_"):
-            b = baselines.get((row["arm"], row["measure"]))
+            b = baselines.get((row.arm, row.measure))
             if b is None:
-                b = baselines[(row["arm"], row["measure"])] = Baseline(measure=row["measure"])
+                b = baselines[(row.arm, row.measure)] = Baseline(measure=row.measure)
                 arm.baselines.append(b)
             setattr(b, f.removeprefix("baseline_"), int(value) if f == "baseline_n" else float(value))
         elif f.startswith("outcome_"):
-            key = (row["arm"], row["measure"], row["timepoint"])
-            o = outcomes.setdefault(key, Outcome(arm=row["arm"], measure=row["measure"], timepoint=row["timepoint"]))
+            key = (row.arm, row.measure, row.timepoint)
+            o = outcomes.setdefault(key, Outcome(arm=row.arm, measure=row.measure, timepoint=row.timepoint))
             setattr(o, f.removeprefix("outcome_"), int(value) if f == "outcome_n" else float(value))
     result.arms = list(arms.values())
     result.outcomes = list(outcomes.values())

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from metasift.store import Store
 from metasift.store.repo import AlreadyImported
+from metasift.store.rows import DedupOverride, ImportBatch
 
 SOURCE_NAMES = {
     "pubmed": "PubMed", "scopus": "Scopus", "wos": "Web of Science", "embase": "Embase",
@@ -98,13 +99,13 @@ def import_file(store: Store, path: Path, *, source: str | None = None, fmt: str
                          batch_id=batch_id, warnings=result.warnings, skipped_entries=result.skipped)
 
 
-def _skipped(path: Path, seen: dict[str, Any]) -> ImportOutcome:
-    return ImportOutcome(path=str(path), status="skipped", source=seen["source"], format=seen["format"],
-                         layout=seen["layout"], encoding=seen["encoding"], n_records=seen["n_records"],
-                         batch_id=seen["id"],
-                         message=f"already imported on {seen['imported_at']:%Y-%m-%d %H:%M} "
-                                 f"as batch {seen['id']} ({seen['filename']}); to import it again, "
-                                 f"e.g. with another --encoding, first `metasift import --undo {seen['id']}`")
+def _skipped(path: Path, seen: ImportBatch) -> ImportOutcome:
+    return ImportOutcome(path=str(path), status="skipped", source=seen.source, format=seen.format,
+                         layout=seen.layout, encoding=seen.encoding, n_records=seen.n_records,
+                         batch_id=seen.id,
+                         message=f"already imported on {seen.imported_at:%Y-%m-%d %H:%M} "
+                                 f"as batch {seen.id} ({seen.filename}); to import it again, "
+                                 f"e.g. with another --encoding, first `metasift import --undo {seen.id}`")
 
 
 def _committed_batch(store: Store, sha: str) -> int | None:
@@ -112,7 +113,7 @@ def _committed_batch(store: Store, sha: str) -> int | None:
 
     The interrupt is raised at the next Python instruction, which may come after SQLite's commit."""
     seen = store.batch_by_hash(sha)
-    return seen["id"] if seen else None
+    return seen.id if seen else None
 
 
 class DedupSummary(BaseModel):
@@ -137,9 +138,9 @@ def remove_batch(store: Store, batch_id: int, *, actor: str) -> BatchRemoval:
     """Remove an imported file and its records (refused while decisions or other work hang off them);
     when the removal dissolved duplicate clusters, re-run dedup so every record is clustered again."""
     removed = store.remove_batch(batch_id, actor=actor)
-    summary = run_dedup(store, actor=actor) if removed["clusters_dissolved"] else None
-    return BatchRemoval(batch_id=batch_id, path=removed["path"], source=removed["source"],
-                        n_records=removed["n_records"], clusters_dissolved=removed["clusters_dissolved"],
+    summary = run_dedup(store, actor=actor) if removed.clusters_dissolved else None
+    return BatchRemoval(batch_id=batch_id, path=removed.batch.path, source=removed.batch.source,
+                        n_records=removed.records_removed, clusters_dissolved=removed.clusters_dissolved,
                         dedup=summary)
 
 
@@ -156,7 +157,7 @@ def run_dedup(store: Store, *, actor: str = "metasift") -> DedupSummary:
     for link in links:
         key = link["reason"].split(":")[0]
         by_reason[key] = by_reason.get(key, 0) + 1
-    decided = {tuple(sorted((o["record_a"], o["record_b"]))) for o in overrides}
+    decided = {tuple(sorted((o.record_a, o.record_b))) for o in overrides}
     borderline = [{"a": ids[p.a], "b": ids[p.b], "score": p.score, "reason": p.reason,
                    "title_a": records[p.a].title, "title_b": records[p.b].title}
                   for p in result.borderline if tuple(sorted((ids[p.a], ids[p.b]))) not in decided]
@@ -166,7 +167,7 @@ def run_dedup(store: Store, *, actor: str = "metasift") -> DedupSummary:
 
 
 def _apply_overrides(ids: Sequence[int], records: Sequence[Any], result: Any,
-                     overrides: Sequence[dict[str, Any]]) -> tuple[list[list[int]], list[int], list[dict]]:
+                     overrides: Sequence[DedupOverride]) -> tuple[list[list[int]], list[int], list[dict]]:
     """Merge pairs a human called duplicates and split pairs a human called distinct."""
     from metasift.dedup.engine import primaries
 
@@ -174,13 +175,13 @@ def _apply_overrides(ids: Sequence[int], records: Sequence[Any], result: Any,
     if not overrides:
         return [list(c) for c in result.clusters], list(result.primary), links
     index = {rid: i for i, rid in enumerate(ids)}
-    distinct = {(index[o["record_a"]], index[o["record_b"]]) for o in overrides
-                if o["verdict"] == "distinct" and o["record_a"] in index and o["record_b"] in index}
+    distinct = {(index[o.record_a], index[o.record_b]) for o in overrides
+                if o.verdict == "distinct" and o.record_a in index and o.record_b in index}
     distinct |= {(b, a) for a, b in distinct}
     links = [link for link in links if (link["a"], link["b"]) not in distinct]
-    links += [{"a": index[o["record_a"]], "b": index[o["record_b"]], "score": 1.0, "reason": "human"}
-              for o in overrides if o["verdict"] == "duplicate" and o["record_a"] in index
-              and o["record_b"] in index]
+    links += [{"a": index[o.record_a], "b": index[o.record_b], "score": 1.0, "reason": "human"}
+              for o in overrides if o.verdict == "duplicate" and o.record_a in index
+              and o.record_b in index]
     parent = list(range(len(ids)))
 
     def find(x: int) -> int:

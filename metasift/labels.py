@@ -9,15 +9,18 @@ The store (``Store.final_labels``) and the review queue (``review_queue``) both 
 - counted decisions settle it when there are enough of them and they agree (``maybe`` counts as include);
 - with no human decision, a rule exclusion or an ``auto_exclude`` route settles it as exclude.
 
-Decision rows are dicts with at least ``id``, ``decider_kind``, ``decider`` and ``label`` (store rows).
+Decision rows are the store's ``DecisionRow``s (``id``, ``decider_kind``, ``decider`` and ``label`` are read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from metasift.kinds import DeciderKind, Label
+
+if TYPE_CHECKING:  # the store imports these rules: its row type is named for annotations only
+    from metasift.store.rows import DecisionRow
 
 COUNTED: tuple[Label, ...] = (Label.INCLUDE, Label.EXCLUDE, Label.MAYBE)
 _AS_INCLUDE: dict[str, bool] = {Label.INCLUDE: True, Label.MAYBE: True, Label.EXCLUDE: False}
@@ -28,22 +31,22 @@ def as_include(label: str | None) -> bool | None:
     return _AS_INCLUDE.get(label or "")
 
 
-def settle(decisions: Sequence[dict[str, Any]], *, humans_needed: int = 1, model_counts: bool = False,
+def settle(decisions: Sequence[DecisionRow], *, humans_needed: int = 1, model_counts: bool = False,
            automatic: bool = True, auto_excluded: bool = False) -> Label | None:
     """The settled label of one record from its active decisions (any order); None if unsettled."""
-    ordered = sorted(decisions, key=lambda d: d["id"])
-    consensus = [d for d in ordered if d["decider_kind"] == DeciderKind.CONSENSUS]
+    ordered = sorted(decisions, key=lambda d: d.id)
+    consensus = [d for d in ordered if d.decider_kind == DeciderKind.CONSENSUS]
     if consensus:
-        return Label(consensus[-1]["label"])
+        return consensus[-1].label
     latest: dict[tuple[str, str], str] = {}
     rule_excluded = False
     for d in ordered:
-        if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED:
-            latest[(DeciderKind.HUMAN, d["decider"])] = d["label"]
-        elif d["decider_kind"] == DeciderKind.MODEL and model_counts and d["label"] in COUNTED:
-            latest[(DeciderKind.MODEL, "")] = d["label"]
-        elif d["decider_kind"] == DeciderKind.RULE:
-            rule_excluded = d["label"] == Label.EXCLUDE  # the latest rules version speaks
+        if d.decider_kind == DeciderKind.HUMAN and d.label in COUNTED:
+            latest[(DeciderKind.HUMAN, d.decider)] = d.label
+        elif d.decider_kind == DeciderKind.MODEL and model_counts and d.label in COUNTED:
+            latest[(DeciderKind.MODEL, "")] = d.label
+        elif d.decider_kind == DeciderKind.RULE:
+            rule_excluded = d.label == Label.EXCLUDE  # the latest rules version speaks
     humans = any(kind == DeciderKind.HUMAN for kind, _ in latest)
     if len(latest) >= humans_needed and len({as_include(v) for v in latest.values()}) == 1:
         return agreed_label(latest.values())
@@ -84,9 +87,9 @@ def is_open(rows: Iterable[tuple[str, str, str]], reviewer: str, needed: int, mo
     return len(humans) + (model and model_counts) < needed
 
 
-def excluder(decisions: Iterable[dict[str, Any]]) -> DeciderKind:
+def excluder(decisions: Iterable[DecisionRow]) -> DeciderKind:
     """Who excluded a record settled as exclude: human (or consensus) first, else a rule, else the model."""
-    kinds = {d["decider_kind"] for d in decisions if d["label"] == Label.EXCLUDE}
+    kinds = {d.decider_kind for d in decisions if d.label == Label.EXCLUDE}
     if kinds & {DeciderKind.HUMAN, DeciderKind.CONSENSUS}:
         return DeciderKind.HUMAN
     return DeciderKind.RULE if DeciderKind.RULE in kinds else DeciderKind.MODEL

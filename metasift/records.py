@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the store imports this module: its row type is named for annotations only
+    from metasift.store.rows import RecordRow
 
 
 class Record(BaseModel):
@@ -48,7 +51,7 @@ class Record(BaseModel):
         return sum(1 for f in fields if f) + (1 if self.authors else 0)
 
 
-def study_label(record: dict[str, Any]) -> str:
-    """"Family Year" from a record, the way forest plots and RoB tables name studies."""
-    first = (record.get("authors") or ["Anon"])[0]
-    return f"{first.split(',')[0].strip()} {record.get('year') or ''}".strip()
+def study_label(record: RecordRow) -> str:
+    """"Family Year" from a stored record, the way forest plots and RoB tables name studies."""
+    first = (record.authors or ["Anon"])[0]
+    return f"{first.split(',')[0].strip()} {record.year or ''}".strip()

@@ -8,8 +8,8 @@ text in an abstract cannot close the data block or the user turn and pose as ins
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from metasift.llm.client import LLMClient
 from metasift.llm.exchange import LLMOutcome
@@ -30,11 +30,30 @@ def neutralise(text: str) -> str:
     return _GUARD(text)
 
 
-def record_block(record: Mapping[str, Any]) -> str:
+class ScreenedRecord(Protocol):
+    """What the model is shown of a record: a stored ``RecordRow`` or an imported ``Record`` has these."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def abstract(self) -> str | None: ...
+    @property
+    def keywords(self) -> Sequence[str] | None: ...
+    @property
+    def year(self) -> int | None: ...
+    @property
+    def journal(self) -> str | None: ...
+    @property
+    def publication_type(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+
+
+def record_block(record: ScreenedRecord) -> str:
     """The record as ``Field: value`` lines (title, abstract, keywords, year...), neutralised; empty fields left out."""
     lines = []
     for key, label in _FIELDS:
-        value = record.get(key)
+        value = getattr(record, key)
         if isinstance(value, (list, tuple)):
             value = "; ".join(str(v) for v in value if v)
         if value is None or str(value).strip() == "":
@@ -51,7 +70,7 @@ def _criteria_pairs(criteria: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def screening_messages(
-    template: PromptTemplate, criteria: Sequence[Any], question: str, record: Mapping[str, Any]
+    template: PromptTemplate, criteria: Sequence[Any], question: str, record: ScreenedRecord
 ) -> tuple[list[dict[str, str]], str]:
     """(messages, record text shown to the model) for one record; criteria are (id, text) pairs or Criterion."""
     text = record_block(record)
@@ -70,7 +89,7 @@ async def screen_record(
     template: PromptTemplate,
     protocol_criteria: Sequence[Any],
     question: str,
-    record: Mapping[str, Any],
+    record: ScreenedRecord,
     *,
     record_id: int | str | None = None,
 ) -> LLMOutcome[ScreeningAnswer]:
@@ -82,7 +101,7 @@ async def screen_record(
     """
     pairs = _criteria_pairs(protocol_criteria)
     model = screening_model([cid for cid, _ in pairs])
-    if not (str(record.get("title") or "").strip() or str(record.get("abstract") or "").strip()):
+    if not (str(record.title or "").strip() or str(record.abstract or "").strip()):
         return LLMOutcome(error="the record has no title or abstract to screen")
     messages, text = screening_messages(template, pairs, question, record)
     outcome = await client.complete(messages, model, template=template, record_id=record_id, purpose=PURPOSE)

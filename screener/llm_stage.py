@@ -52,6 +52,7 @@ from metasift.screener.llm_call import (
 from metasift.screener.schema import ScreeningAnswer, screening_model
 from metasift.store import Store
 from metasift.store import schema as t
+from metasift.store.rows import RecordRow
 from metasift.templates import PromptTemplate, load_template
 
 STAGE = Stage.TITLE_ABSTRACT
@@ -97,15 +98,16 @@ def llm_criteria(protocol: Protocol) -> list[Any]:
     return [c for c in protocol.criteria_for(STAGE) if not c.rule]
 
 
-def records_to_draft(store: Store, model: str, prompt_hash: str, limit: int | None = None) -> tuple[list[dict], int]:
+def records_to_draft(store: Store, model: str, prompt_hash: str, limit: int | None = None
+                     ) -> tuple[list[RecordRow], int]:
     """Primary records not excluded by a rule and not yet drafted by this model and prompt."""
     decisions = store.decisions(STAGE)
-    rule_out = {d["record_id"] for d in decisions
-                if d["decider_kind"] == DeciderKind.RULE and d["label"] == Label.EXCLUDE}
-    drafted = {d["record_id"] for d in decisions
-               if d["decider_kind"] == DeciderKind.MODEL and d["model"] == model
-               and d["prompt_hash"] == prompt_hash}
-    todo = [r for r in store.records_table(primary_only=True) if r["id"] not in rule_out and r["id"] not in drafted]
+    rule_out = {d.record_id for d in decisions
+                if d.decider_kind == DeciderKind.RULE and d.label == Label.EXCLUDE}
+    drafted = {d.record_id for d in decisions
+               if d.decider_kind == DeciderKind.MODEL and d.model == model
+               and d.prompt_hash == prompt_hash}
+    todo = [r for r in store.records_table(primary_only=True) if r.id not in rule_out and r.id not in drafted]
     return (todo[:limit] if limit else todo), len(drafted)
 
 
@@ -153,18 +155,18 @@ def run_llm_stage(store: Store, protocol: Protocol, settings: LLMSettings, *, li
     def log_exchange(exchange: Any) -> None:
         pending.setdefault(exchange.record_id, []).append(exchange.__dict__.copy())  # shallow: no deep copy
 
-    def job(rec: dict[str, Any]) -> Any:
-        async def call(client: Any) -> tuple[dict[str, Any], Any]:
+    def job(rec: RecordRow) -> Any:
+        async def call(client: Any) -> tuple[RecordRow, Any]:
             return rec, await screen_record(client, template, criteria, protocol.review.question, rec,
-                                            record_id=rec["id"])
+                                            record_id=rec.id)
         return call
 
-    def done(result: tuple[dict[str, Any], Any]) -> None:
+    def done(result: tuple[RecordRow, Any]) -> None:
         rec, outcome = result
         if not outcome.ok:
             cause = error_cause(outcome.error)
             summary.error_causes[cause] = summary.error_causes.get(cause, 0) + 1
-        writer.add(rec, outcome, pending.pop(rec["id"], []))
+        writer.add(rec, outcome, pending.pop(rec.id, []))
 
     try:
         batch = run_batch(settings, [job(rec) for rec in todo], on_exchange=log_exchange, on_progress=on_progress,
@@ -190,10 +192,10 @@ class _Writer:
         self.store, self.prompt_hash, self.model, self.summary = store, prompt_hash, model, summary
         self.interval = interval
         self.batch = {"batch_id": batch_id} if batch_id else {}  # names the Batch API batch an answer came from
-        self._buffer: list[tuple[dict[str, Any], Any, list[dict[str, Any]]]] = []
+        self._buffer: list[tuple[RecordRow, Any, list[dict[str, Any]]]] = []
         self._last = time.monotonic()
 
-    def add(self, rec: dict[str, Any], outcome: Any, exchanges: list[dict[str, Any]]) -> None:
+    def add(self, rec: RecordRow, outcome: Any, exchanges: list[dict[str, Any]]) -> None:
         self._buffer.append((rec, outcome, exchanges))
         if time.monotonic() - self._last >= self.interval or len(self._buffer) >= FLUSH_RECORDS:
             self.flush()
@@ -208,7 +210,7 @@ class _Writer:
             if outcome.ok:
                 answer = outcome.value
                 decisions.append({
-                    "record_id": rec["id"], "stage": STAGE, "decider_kind": DeciderKind.MODEL,
+                    "record_id": rec.id, "stage": STAGE, "decider_kind": DeciderKind.MODEL,
                     "decider": self.model, "label": answer.decision, "criteria": _criteria_with_grounding(answer, rec),
                     "reasons": [c.id for c in answer.criteria if c.verdict == "not_met"],
                     "confidence": answer.confidence, "model": outcome.model_served or self.model,
@@ -217,7 +219,7 @@ class _Writer:
                         **self.batch}})
             else:
                 errors.append({"action": "model_error", "actor_kind": "model", "actor": self.model,
-                               "entity": "record", "entity_id": rec["id"],
+                               "entity": "record", "entity_id": rec.id,
                                "payload": {"error": outcome.error, **self.batch}})
         with self.store.write() as conn:
             self.store.log_llm_calls([row for _, _, rows in self._buffer for row in rows], conn=conn)
@@ -228,7 +230,7 @@ class _Writer:
         self._buffer = []
 
 
-def _criteria_with_grounding(answer: Any, rec: dict[str, Any]) -> list[dict[str, Any]]:
+def _criteria_with_grounding(answer: Any, rec: RecordRow) -> list[dict[str, Any]]:
     """The model's criteria as it gave them (kept for audit), each with ``quote_found``: whether its quote is
     in the record text the model was shown. Decided here, where that text is at hand, so routing can count
     a ``not_met`` as evidence only when its quote was found (``screener.routing.LLMSignal.from_decision``)."""
@@ -352,7 +354,7 @@ def _finish(store: Store, settings: LLMSettings, prompt_hash: str, summary: Batc
     """Count the records still to draft that no open batch holds."""
     held = {rid for batch in pending for rid in batch["record_ids"]}
     todo, skipped = records_to_draft(store, settings.model, prompt_hash)
-    summary.remaining = sum(1 for rec in todo if rec["id"] not in held)
+    summary.remaining = sum(1 for rec in todo if rec.id not in held)
     summary.skipped = summary.skipped or skipped
     return summary
 
@@ -373,18 +375,18 @@ def _submit(store: Store, protocol: Protocol, settings: LLMSettings, api: OpenAI
     criteria, _, schema = _answer_schema(protocol)
     requests: list[BatchRequest] = []
     records: dict[str, int] = {}
-    unsendable: list[dict[str, Any]] = []
+    unsendable: list[RecordRow] = []
     chars = 0
     for rec in todo:
-        if not (str(rec.get("title") or "").strip() or str(rec.get("abstract") or "").strip()):
+        if not (str(rec.title or "").strip() or str(rec.abstract or "").strip()):
             unsendable.append(rec)
             continue
         messages, _ = screening_messages(template, criteria, protocol.review.question, rec)
         chars += sum(len(m["content"]) for m in messages)
-        request = request_line(settings, batch_custom_id(rec["id"], template.hash), messages,
+        request = request_line(settings, batch_custom_id(rec.id, template.hash), messages,
                                template.output_schema, schema)
         requests.append(request)
-        records[request.custom_id] = rec["id"]
+        records[request.custom_id] = rec.id
     _, _, full = _estimate(settings, chars, len(requests), len(criteria))
     estimate = full * BATCH_DISCOUNT if full is not None else None
     if settings.max_cost is not None and estimate is not None and estimate > settings.max_cost:
@@ -394,7 +396,7 @@ def _submit(store: Store, protocol: Protocol, settings: LLMSettings, api: OpenAI
     if unsendable:
         with store.write() as conn:
             store.log_events(conn, [{"action": "model_error", "actor_kind": "model", "actor": settings.model,
-                                     "entity": "record", "entity_id": rec["id"],
+                                     "entity": "record", "entity_id": rec.id,
                                      "payload": {"error": "the record has no title or abstract to screen"}}
                                     for rec in unsendable])
     summary.unsendable = len(unsendable)
@@ -440,7 +442,7 @@ def _collect(store: Store, protocol: Protocol, settings: LLMSettings, api: OpenA
     criteria, output_model, schema = _answer_schema(protocol)
     results = api.results(status)
     handled = _handled(store, batch_id, settings.model, template.hash)
-    records = {r["id"]: r for r in store.records_table(primary_only=True)}
+    records = {r.id: r for r in store.records_table(primary_only=True)}
     price = find_price(settings.with_local_pricing().prices, settings.model)
     if summary.llm is None:
         summary.llm = LLMSummary(model=settings.model, prompt_hash=template.hash, todo=0, drafted=0, errors=0,
@@ -488,8 +490,8 @@ def _collect(store: Store, protocol: Protocol, settings: LLMSettings, api: OpenA
 def _handled(store: Store, batch_id: str, model: str, prompt_hash: str) -> set[int]:
     """Records a collection of ``batch_id`` must skip: drafted by this model and prompt, or with an exchange
     from this batch already logged (its decision or error event was written in the same transaction)."""
-    drafted = {d["record_id"] for d in store.decisions(STAGE)
-               if d["decider_kind"] == DeciderKind.MODEL and d["model"] == model and d["prompt_hash"] == prompt_hash}
+    drafted = {d.record_id for d in store.decisions(STAGE)
+               if d.decider_kind == DeciderKind.MODEL and d.model == model and d.prompt_hash == prompt_hash}
     calls = t.llm_calls
     with store.read() as conn:
         rows = conn.execute(select(calls.c.record_id, calls.c.options).where(

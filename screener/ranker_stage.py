@@ -18,6 +18,7 @@ from metasift.labels import HUMAN_KINDS
 from metasift.screener.ranker import DEFAULT_RANKER, get_ranker
 from metasift.store import Store
 from metasift.store._screening import as_include
+from metasift.store.rows import RecordRow
 
 STAGE = Stage.TITLE_ABSTRACT
 
@@ -58,14 +59,14 @@ def labels_needed(ranker: str) -> int:
     return 2 if ranker == "svm" else 1
 
 
-def record_text(rec: dict) -> str:
-    return f"{rec.get('title') or ''}\n{rec.get('abstract') or ''}"
+def record_text(rec: RecordRow) -> str:
+    return f"{rec.title or ''}\n{rec.abstract or ''}"
 
 
 def human_labels(store: Store, stage: str = STAGE) -> dict[int, int]:
     """Labels humans gave without disagreeing (one reviewer's decision is enough; a consensus settles a
     disagreement): 1 include (or maybe, which screening treats as include), 0 exclude."""
-    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in HUMAN_KINDS}
+    humans = {d.record_id for d in store.decisions(stage) if d.decider_kind in HUMAN_KINDS}
     return {rid: int(bool(as_include(label))) for rid, label in store.final_labels(stage).items()
             if rid in humans and as_include(label) is not None}
 
@@ -73,7 +74,7 @@ def human_labels(store: Store, stage: str = STAGE) -> dict[int, int]:
 def awaiting_agreement(store: Store, settled: Mapping[int, int], stage: str = STAGE) -> int:
     """Records with a human decision but no settled label (``settled``: ``human_labels``), because their
     reviewers disagree: the ranker does not learn from them yet."""
-    humans = {d["record_id"] for d in store.decisions(stage) if d["decider_kind"] in HUMAN_KINDS}
+    humans = {d.record_id for d in store.decisions(stage) if d.decider_kind in HUMAN_KINDS}
     return len(humans - set(settled))
 
 
@@ -87,13 +88,13 @@ def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_
     model = get_ranker(ranker, prior_text=prior)
     texts = [record_text(r) for r in records]
     model.prepare(texts)
-    index = {r["id"]: i for i, r in enumerate(records)}
+    index = {r.id: i for i, r in enumerate(records)}
     labelled = [rid for rid in labels if rid in index]
     X = model.vectorize(texts)
     model.fit_vectors(X[[index[rid] for rid in labelled]], [labels[rid] for rid in labelled])
     scores = model.predict_proba_vectors(X)
     params = {k: v for k, v in model.get_params().items() if k != "prior_text"}
-    run = store.save_rankings(STAGE, ranker, params, {r["id"]: float(s) for r, s in zip(records, scores)},
+    run = store.save_rankings(STAGE, ranker, params, {r.id: float(s) for r, s in zip(records, scores)},
                               trained_on=len(labelled))
     includes = sum(labels[rid] for rid in labelled)
     return RankSummary(ranker=ranker, scored=len(records), trained_on=len(labelled), includes_known=includes,

@@ -9,6 +9,7 @@ written before the next record is shown. Stage layer: it imports only the kernel
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,8 +19,7 @@ from metasift.errors import ConfigError
 from metasift.kinds import Label, Stage
 from metasift.store import review_queue as rq
 from metasift.store.repo import Store
-
-RECORD_COLUMNS = ("id", "title", "abstract", "authors", "year", "journal", "doi", "pmid", "publication_type")
+from metasift.store.rows import DecisionRow, RecordRow
 
 
 def pick_reviewer(protocol: Protocol, name: str | None, *, arbiter: bool = False) -> Reviewer:
@@ -55,6 +55,16 @@ class Outcome(BaseModel):
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ShownRecord:
+    """What a screen shows of one record: its fields (None when it was removed meanwhile) and the model's
+    draft (None when there is none, or when the protocol blinds reviewers to it)."""
+
+    record_id: int
+    record: RecordRow | None
+    draft: DecisionRow | None
+
+
 class ReviewSession:
     """One reviewer screening one stage: sees only records still needing their decision."""
 
@@ -74,10 +84,10 @@ class ReviewSession:
         self.queue = [rid for rid in queue.ids if rid in open_now]
         self.pos = 0
         in_queue = set(queue.ids)
-        mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d["record_id"] in in_queue]
+        mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d.record_id in in_queue]
         self.counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
         for d in mine:
-            self.counts[d["label"]] = self.counts.get(d["label"], 0) + 1
+            self.counts[d.label] = self.counts.get(d.label, 0) + 1
         self.undo_stack: list[int] = []
         self._current: int | None = None
         if queue.kind == "random":
@@ -115,12 +125,10 @@ class ReviewSession:
             self.pos += 1
         return None
 
-    def record(self, record_id: int) -> dict[str, Any]:
-        """The record's fields to show, and the model draft only when the protocol allows it."""
-        rec = self.store.record(record_id) or {}
-        out = {k: rec.get(k) for k in RECORD_COLUMNS}
-        out["draft"] = rq.model_draft(self.store, record_id, self.stage) if self.show_draft else None
-        return out
+    def record(self, record_id: int) -> ShownRecord:
+        """The record to show, and the model draft only when the protocol allows it."""
+        draft = rq.model_draft(self.store, record_id, self.stage) if self.show_draft else None
+        return ShownRecord(record_id=record_id, record=self.store.record(record_id), draft=draft)
 
     # -- actions ------------------------------------------------------------------------------------------------
     def decide(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> Outcome:
@@ -150,12 +158,12 @@ class ReviewSession:
             row = rq.last_decision(self.store, self.stage, self.reviewer)
         if row is None:
             return None
-        did = row["id"]
+        did = row.id
         self.store.retract_decision(did, self.reviewer)
-        self.counts[row["label"]] = max(0, self.counts.get(row["label"], 0) - 1)
-        self._show_next(row["record_id"])
-        return Outcome(decision_id=did, record_id=row["record_id"], reasons=row["reasons"], note=row["note"],
-                       message=f"undone: {row['label']} on record {row['record_id']}")
+        self.counts[row.label] = max(0, self.counts.get(row.label, 0) - 1)
+        self._show_next(row.record_id)
+        return Outcome(decision_id=did, record_id=row.record_id, reasons=row.reasons, note=row.note,
+                       message=f"undone: {row.label} on record {row.record_id}")
 
     def search(self, text: str) -> int:
         """Bring the first record (in queue order) matching ``text`` to the front; return how many match."""
@@ -196,17 +204,16 @@ class ConflictSession:
     def current(self) -> rq.Conflict | None:
         return self.items[self.pos] if self.pos < len(self.items) else None
 
-    def record(self, record_id: int) -> dict[str, Any]:
-        rec = self.store.record(record_id) or {}
-        out = {k: rec.get(k) for k in RECORD_COLUMNS}
-        out["draft"] = rq.model_draft(self.store, record_id, self.stage)  # everyone has decided: no blinding
-        return out
+    def record(self, record_id: int) -> ShownRecord:
+        # everyone has decided: no blinding
+        return ShownRecord(record_id=record_id, record=self.store.record(record_id),
+                           draft=rq.model_draft(self.store, record_id, self.stage))
 
     def resolve(self, label: str, reasons: list[str] | None, note: str | None) -> Outcome:
         item = self.current()
         if item is None:
             raise ValueError("no conflict left")
-        settings = {"resolves": [d["id"] for d in item.decisions], "role": self.arbiter.role, "kind": item.kind}
+        settings = {"resolves": [d.id for d in item.decisions], "role": self.arbiter.role, "kind": item.kind}
         did = rq.resolve(self.store, record_id=item.record_id, stage=self.stage, arbiter=self.arbiter.name,
                          label=label, reasons=reasons, note=note, settings=settings)
         if did is not None:

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from metasift.kinds import Label, RouteName
 from metasift.screener.rules import Verdict
+
+if TYPE_CHECKING:  # the policy stays pure: the store's row type is named for annotations only
+    from metasift.store.rows import DecisionRow
 
 ROUTES: tuple[RouteName, ...] = tuple(RouteName)
 
@@ -72,7 +75,7 @@ class LLMSignal(BaseModel):
         return cls._grounded(answer.decision, answer.confidence, rows)
 
     @classmethod
-    def from_decision(cls, decision: Mapping[str, Any]) -> LLMSignal:
+    def from_decision(cls, decision: DecisionRow) -> LLMSignal:
         """From a stored model decision (a ``Store.decisions`` row): the model's verdicts, except that a
         ``not_met`` whose quote was not found in the record, or is empty, is unclear and listed in
         ``ungrounded``. A rule excludes only on evidence; so does the model: an invented quote is none.
@@ -82,7 +85,7 @@ class LLMSignal(BaseModel):
         ``quote_found``: the record text is not at hand here, so a non-empty quote is taken as found (the old
         behaviour); an empty one shows nothing either way and is not evidence.
         """
-        return cls._grounded(decision["label"], decision["confidence"], decision["criteria"] or [])
+        return cls._grounded(decision.label, decision.confidence, decision.criteria or [])
 
     @classmethod
     def _grounded(cls, label: str, confidence: float | None, rows: Sequence[Mapping[str, Any]]) -> LLMSignal:

@@ -13,6 +13,7 @@ from metasift.config import Protocol
 from metasift.kinds import DeciderKind, Label, Stage
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route_all, route_counts
 from metasift.store import Store
+from metasift.store.rows import DecisionRow
 
 STAGE = Stage.TITLE_ABSTRACT
 
@@ -27,28 +28,28 @@ def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = Fa
                    ) -> tuple[dict[int, Signals], int]:
     """Signals per primary record not yet decided by a human (all of them with ``include_decided``),
     and how many records humans have already decided."""
-    by_record: dict[int, list[dict]] = {}
+    by_record: dict[int, list[DecisionRow]] = {}
     for d in store.decisions(STAGE):
-        by_record.setdefault(d["record_id"], []).append(d)
+        by_record.setdefault(d.record_id, []).append(d)
     scores = store.latest_scores(STAGE) if use_ranker else {}
     signals, human = {}, 0
     for rec in store.records_table(primary_only=True):
-        ds = by_record.get(rec["id"], [])
-        if any(d["decider_kind"] in (DeciderKind.HUMAN, DeciderKind.CONSENSUS) for d in ds):
+        ds = by_record.get(rec.id, [])
+        if any(d.decider_kind in (DeciderKind.HUMAN, DeciderKind.CONSENSUS) for d in ds):
             human += 1
             if not include_decided:
                 continue
-        rules = [d for d in ds if d["decider_kind"] == DeciderKind.RULE]
-        models = [d for d in ds if d["decider_kind"] == DeciderKind.MODEL]
+        rules = [d for d in ds if d.decider_kind == DeciderKind.RULE]
+        models = [d for d in ds if d.decider_kind == DeciderKind.MODEL]
         llm = None
         if models:
             m = models[-1]
             llm = LLMSignal.from_decision(m)  # a not_met whose quote is not in the record counts as unclear
         last_rule = rules[-1] if rules else None
-        signals[rec["id"]] = Signals(
-            rule_exclude=bool(last_rule and last_rule["label"] in (Label.EXCLUDE, Label.FLAG)),
-            rule_criteria=list(last_rule["reasons"] or []) if last_rule else [],
-            llm=llm, ranker_probability=scores.get(rec["id"]))
+        signals[rec.id] = Signals(
+            rule_exclude=bool(last_rule and last_rule.label in (Label.EXCLUDE, Label.FLAG)),
+            rule_criteria=list(last_rule.reasons or []) if last_rule else [],
+            llm=llm, ranker_probability=scores.get(rec.id))
     return signals, human
 
 

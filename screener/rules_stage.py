@@ -20,6 +20,7 @@ from metasift.kinds import DeciderKind, Label, Stage
 from metasift.screener.routing import in_audit_sample
 from metasift.screener.rules import Rule, classify_publication_type
 from metasift.store import Store
+from metasift.store.rows import RecordRow
 
 
 class RuleSummary(BaseModel):
@@ -33,11 +34,11 @@ class RuleSummary(BaseModel):
     by_criterion: dict[str, int]
 
 
-def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+def record_fields(record: RecordRow) -> dict[str, Any]:
     """The fields rules may read at title/abstract."""
-    return {"year": record.get("year"), "language": record.get("language"), "title": record.get("title"),
-            "abstract": record.get("abstract"), "journal": record.get("journal"),
-            "publication_type": classify_publication_type(record.get("title"), record.get("publication_type"))}
+    return {"year": record.year, "language": record.language, "title": record.title,
+            "abstract": record.abstract, "journal": record.journal,
+            "publication_type": classify_publication_type(record.title, record.publication_type)}
 
 
 def rules_hash(rules: list[tuple[str, str]], *, draft: bool = False, audit_sample: float = 0.0) -> str:
@@ -59,9 +60,9 @@ def apply_rules(store: Store, protocol: Protocol, stage: str = Stage.TITLE_ABSTR
     criteria = [(c.id, c.rule) for c in protocol.criteria_for(stage) if c.rule]  # type: ignore[arg-type]
     version = rules_hash(criteria, draft=protocol.review.draft, audit_sample=protocol.routing.audit_sample)
     compiled = [(cid, Rule(expr, cid)) for cid, expr in criteria]
-    done = {d["record_id"] for d in store.decisions(stage)
-            if d["decider_kind"] == DeciderKind.RULE and (d["settings"] or {}).get("rules_hash") == version}
-    todo = [r for r in store.records_table(primary_only=True) if r["id"] not in done]
+    done = {d.record_id for d in store.decisions(stage)
+            if d.decider_kind == DeciderKind.RULE and (d.settings or {}).get("rules_hash") == version}
+    todo = [r for r in store.records_table(primary_only=True) if r.id not in done]
     excluded = flagged = 0
     by: dict[str, int] = {}
     for start in range(0, len(todo), 500):
@@ -72,14 +73,14 @@ def apply_rules(store: Store, protocol: Protocol, stage: str = Stage.TITLE_ABSTR
                              "reason": f"rule {rule.expression} on {', '.join(f'{f}={fields.get(f)!r}' for f in sorted(rule.fields))}"}
                             for cid, rule in compiled]
                 failed = [v["id"] for v in verdicts if v["verdict"] == "not_met"]
-                held = held_for_human(rec["id"], protocol) if failed else None
+                held = held_for_human(rec.id, protocol) if failed else None
                 for cid in failed:
                     by[cid] = by.get(cid, 0) + 1
                 excluded += bool(failed) and not held
                 flagged += bool(held)
                 label = (Label.FLAG if held else Label.EXCLUDE) if failed else Label.PASS
                 settings = {"rules_hash": version} | ({"held": held} if held else {})
-                store.add_decision(record_id=rec["id"], stage=stage, decider_kind=DeciderKind.RULE,
+                store.add_decision(record_id=rec.id, stage=stage, decider_kind=DeciderKind.RULE,
                                    decider="rules", label=label, criteria=verdicts, reasons=failed,
                                    settings=settings, conn=conn)
     return RuleSummary(rules=[f"{cid}: {expr}" for cid, expr in criteria], rules_hash=version, checked=len(todo),

@@ -60,6 +60,7 @@ from metasift.labels import COUNTED, as_include
 
 if TYPE_CHECKING:
     from metasift.store import Store
+    from metasift.store.rows import DecisionRow
 
 
 class StoppingEstimate(BaseModel):
@@ -263,7 +264,7 @@ class ScreeningHistory(BaseModel):
     settled_without_human: int  # rule / routed / model exclusions no human looked at: outside the queue
 
 
-def order_history(decisions: Sequence[dict[str, Any]], population: Iterable[int],
+def order_history(decisions: Sequence[DecisionRow], population: Iterable[int],
                   settled: Mapping[int, str], *, calibration: int = 0, outside: int = 0) -> ScreeningHistory:
     """Order the ``population``'s human-screened records by their first counted human decision (time, then id).
 
@@ -275,13 +276,13 @@ def order_history(decisions: Sequence[dict[str, Any]], population: Iterable[int]
     first: dict[int, tuple[Any, int]] = {}
     said_include: set[int] = set()
     for d in decisions:
-        rid = d["record_id"]
-        if rid not in members or d["decider_kind"] != DeciderKind.HUMAN or d["label"] not in COUNTED:
+        rid = d.record_id
+        if rid not in members or d.decider_kind != DeciderKind.HUMAN or d.label not in COUNTED:
             continue
-        key = (str(d["created_at"]), int(d["id"]))
+        key = (str(d.created_at), int(d.id))
         if rid not in first or key < first[rid]:
             first[rid] = key
-        if as_include(d["label"]):
+        if as_include(d.label):
             said_include.add(rid)
     ordered = sorted(first, key=lambda rid: first[rid])
     labels = [int(as_include(settled[rid]) if rid in settled else rid in said_include) for rid in ordered]
@@ -306,7 +307,7 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
 
     calibration = store.calibration_sample_ids(Stage(stage))
     decisions = store.decisions(stage)
-    humans = {d["record_id"] for d in decisions if d["decider_kind"] == DeciderKind.HUMAN and d["label"] in COUNTED}
+    humans = {d.record_id for d in decisions if d.decider_kind == DeciderKind.HUMAN and d.label in COUNTED}
     settled = store.final_labels(stage, humans_needed=humans_needed, model_counts=model_counts)
     primary = set(rq.primary_ids(store))
     outside = {rid for rid in settled if rid not in humans} & primary

@@ -1,12 +1,16 @@
-"""Small builders shared by tests: a project's review.toml edited, records put in the store."""
+"""Small builders shared by tests: a project's review.toml edited, records put in the store, store rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from metasift.kinds import DeciderKind, ExtractionStatus, Label, Stage
 from metasift.records import Record
 from metasift.store import Store
+from metasift.store.rows import DecisionRow, ExtractionRow
 
 
 def edit_protocol(project: Path, **replace: str) -> None:
@@ -25,3 +29,25 @@ def seed_store(project: Path, records: Sequence[Record], *, sha: str = "e", sour
     store.add_import(path=project / "x.ris", sha256=sha * 64, source=source, fmt="ris", layout=None,
                      encoding="utf-8", warnings=[], records=list(records))
     return store
+
+
+_WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def decision_row(id: int = 1, *, record_id: int = 1, decider_kind: str = "human", decider: str = "alice",
+                 label: str = "include", stage: str = "title_abstract", **fields: Any) -> DecisionRow:
+    """A ``DecisionRow`` as the store returns one, for the pure rules that take decisions."""
+    values: dict[str, Any] = {"criteria": None, "reasons": None, "note": None, "confidence": None, "model": None,
+                              "prompt_hash": None, "settings": None, "created_at": _WHEN, "retracted_at": None}
+    return DecisionRow(id=id, record_id=record_id, stage=Stage(stage), decider_kind=DeciderKind(decider_kind),
+                       decider=decider, label=Label(label), **(values | fields))
+
+
+def extraction_row(id: int = 1, *, field: str, value: Any, status: str = "auto_verified", record_id: int = 1,
+                   **fields: Any) -> ExtractionRow:
+    """An ``ExtractionRow`` as the store returns one, for the rules that take a study's extracted values."""
+    values: dict[str, Any] = {"fulltext_id": None, "arm": None, "measure": None, "timepoint": None, "page": None,
+                              "quote": None, "source": "rule", "extractor": None, "prompt_hash": None,
+                              "reason": None, "created_at": _WHEN, "updated_by": None, "updated_at": None}
+    return ExtractionRow(id=id, record_id=record_id, field=field, value=value, status=ExtractionStatus(status),
+                         **(values | fields))

@@ -120,8 +120,8 @@ def test_agreement_command_humans_json(project: Path, cli) -> None:
     out = res.json()
     assert {"n", "table", "percent_agreement", "kappa", "kappa_ci", "pabak", "ac1"} <= set(out)
     assert "sensitivity" not in out  # two humans: no reference
-    alice = {d["record_id"]: d["label"] == "include" for d in ds if d["decider"] == "alice"}
-    bob = {d["record_id"]: d["label"] == "include" for d in ds if d["decider"] == "bob"}
+    alice = {d.record_id: d.label == "include" for d in ds if d.decider == "alice"}
+    bob = {d.record_id: d.label == "include" for d in ds if d.decider == "bob"}
     ref = sm_kappa(np.array(table_2x2([alice[r] for r in sorted(alice)], [bob[r] for r in sorted(alice)])))
     assert out["n"] == 40 and out["kappa"] == pytest.approx(ref.kappa)
     assert out["kappa_ci"] == pytest.approx([max(ref.kappa_low, -1), min(ref.kappa_upp, 1)])

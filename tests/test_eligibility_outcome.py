@@ -8,6 +8,7 @@ without a usable number sends the study to a human; ``effects`` says why every s
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from metasift.extractor.eligibility import facts
 from metasift.extractor.eligibility_stage import evaluate
 from metasift.extractor.outcomes import match_outcome
 from metasift.extractor.pipeline import study_result
+from metasift.kinds import ExtractionStatus
 from metasift.records import Record
-from tests.helpers import seed_store
+from metasift.store.rows import ExtractionRow
+from tests.helpers import extraction_row, seed_store
 
 DRAFT = parse_protocol(example_protocol_text())  # the starter protocol, not yet confirmed
 PROTOCOL = parse_protocol(example_protocol_text().replace("draft = true", "draft = false"))
@@ -30,7 +33,7 @@ Pair = tuple[tuple[float, float], tuple[float, float]]  # (mean, SD) of the inte
 
 def _values(*, n: tuple[int, int] = (60, 60), dropout: tuple[int, int] = (5, 5),
             baseline: dict[str, Pair] | None = None, post: dict[str, Pair] | None = None) -> list[dict[str, Any]]:
-    """Extraction rows as the store keeps them for a two-arm trial (all auto-verified)."""
+    """Extraction rows as the store takes them for a two-arm trial (all auto-verified)."""
     rows: list[dict[str, Any]] = []
 
     def add(field: str, value: float, arm: str, measure: str | None = None, timepoint: str | None = None) -> None:
@@ -50,6 +53,11 @@ def _values(*, n: tuple[int, int] = (60, 60), dropout: tuple[int, int] = (5, 5),
             add("outcome_sd", pair[k][1], arm, measure, "post")
             add("outcome_n", n[k] - dropout[k], arm, measure, "post")
     return rows
+
+
+def _rows(**values: Any) -> list[ExtractionRow]:
+    """``_values`` as the store returns them (``Store.extractions``), for the rules that read a study's rows."""
+    return [extraction_row(i, **v) for i, v in enumerate(_values(**values), start=1)]
 
 
 def _criterion(verdict: Any, cid: str) -> dict[str, Any]:
@@ -100,7 +108,7 @@ def test_an_item_count_comes_from_a_known_instrument_or_an_explicit_phrase_only(
 # ------------------------------------------------------------------ the gates
 
 def test_age_imbalance_does_not_fail_baseline_balance_when_the_phq9_is_balanced() -> None:
-    rows = _values(baseline={"Age, years": AGE_IMBALANCED, "PHQ-9 score": PHQ_BALANCED}, post={"PHQ-9": PHQ_POST})
+    rows = _rows(baseline={"Age, years": AGE_IMBALANCED, "PHQ-9 score": PHQ_BALANCED}, post={"PHQ-9": PHQ_POST})
     verdict = evaluate(PROTOCOL, rows)
     balance = _criterion(verdict, "baseline_balance")
     assert balance["verdict"] == "met" and verdict.label == "pass"
@@ -108,13 +116,13 @@ def test_age_imbalance_does_not_fail_baseline_balance_when_the_phq9_is_balanced(
 
 
 def test_without_protocol_outcomes_only_known_instruments_count_at_baseline() -> None:
-    result = study_result(_values(baseline={"Age, years": AGE_IMBALANCED, "PHQ-9 score": PHQ_BALANCED}))
+    result = study_result(_rows(baseline={"Age, years": AGE_IMBALANCED, "PHQ-9 score": PHQ_BALANCED}))
     fact = facts(result, [])["baseline_diff_sd"]
     assert fact.value == pytest.approx(0.2 / 4.0) and "PHQ-9" in fact.why
 
 
 def test_an_imbalanced_outcome_baseline_still_excludes_with_its_numbers() -> None:
-    rows = _values(baseline={"PHQ-9 score": ((10.0, 4.0), (12.0, 4.0))}, post={"PHQ-9": PHQ_POST})
+    rows = _rows(baseline={"PHQ-9 score": ((10.0, 4.0), (12.0, 4.0))}, post={"PHQ-9": PHQ_POST})
     verdict = evaluate(PROTOCOL, rows)
     assert verdict.label == "exclude" and verdict.failed == ["baseline_balance"]
     assert "|10 - 12| / pooled SD 4.000 = 0.500" in _criterion(verdict, "baseline_balance")["reason"]
@@ -122,7 +130,7 @@ def test_an_imbalanced_outcome_baseline_still_excludes_with_its_numbers() -> Non
 
 def test_a_lab_value_named_factor_15_gives_no_item_count_and_the_study_needs_a_human() -> None:
     gdf = ((1200.0, 400.0), (1250.0, 420.0))
-    rows = _values(baseline={"PHQ-9": PHQ_BALANCED}, post={"Growth differentiation factor-15, pg/mL": gdf})
+    rows = _rows(baseline={"PHQ-9": PHQ_BALANCED}, post={"Growth differentiation factor-15, pg/mL": gdf})
     assert facts(study_result(rows), PROTOCOL.outcomes)["outcome_items"].value is None
     verdict = evaluate(PROTOCOL, rows)
     items = _criterion(verdict, "multi_item_measure")
@@ -131,7 +139,7 @@ def test_a_lab_value_named_factor_15_gives_no_item_count_and_the_study_needs_a_h
 
 
 def test_a_study_without_the_outcome_at_baseline_needs_a_human_not_an_exclusion() -> None:
-    rows = _values(baseline={"Age, years": AGE_IMBALANCED, "HbA1c (%)": ((7.5, 1.0), (7.0, 1.0))},
+    rows = _rows(baseline={"Age, years": AGE_IMBALANCED, "HbA1c (%)": ((7.5, 1.0), (7.0, 1.0))},
                    post={"PHQ-9": PHQ_POST})
     verdict = evaluate(PROTOCOL, rows)
     assert verdict.label == "unsure" and verdict.failed == []
@@ -160,8 +168,8 @@ def test_eligibility_records_needs_a_human_and_the_cli_says_why(project: Path, c
     from metasift.store import Store
 
     store = Store.open(project)
-    rule = [d for d in store.decisions("full_text") if d["decider_kind"] == "rule"]
-    assert [(d["label"], d["note"]) for d in rule] == [("unsure", "needs a human: baseline of the outcome not found")]
+    rule = [d for d in store.decisions("full_text") if d.decider_kind == "rule"]
+    assert [(d.label, d.note) for d in rule] == [("unsure", "needs a human: baseline of the outcome not found")]
     assert store.final_labels("full_text") == {}  # nothing settled: a reviewer is asked
     store.close()
 
@@ -283,18 +291,17 @@ def test_without_protocol_outcomes_effects_use_every_measure_with_an_empty_outco
 
 
 def test_a_draft_protocol_lets_no_full_text_rule_exclude() -> None:
-    rows = _values(baseline={"PHQ-9 score": ((10.0, 4.0), (12.0, 4.0))}, post={"PHQ-9": PHQ_POST})
+    rows = _rows(baseline={"PHQ-9 score": ((10.0, 4.0), (12.0, 4.0))}, post={"PHQ-9": PHQ_POST})
     assert evaluate(PROTOCOL, rows).label == "exclude"
     held = evaluate(DRAFT, rows)
     assert held.label == "flag" and held.failed == ["baseline_balance"] and "unconfirmed draft" in (held.note or "")
 
 
 def test_a_gate_that_fails_only_on_unverified_values_needs_a_human() -> None:
-    rows = _values(n=(12, 60), dropout=(1, 5), baseline={"PHQ-9": PHQ_BALANCED}, post={"PHQ-9": PHQ_POST})
+    rows = _rows(n=(12, 60), dropout=(1, 5), baseline={"PHQ-9": PHQ_BALANCED}, post={"PHQ-9": PHQ_POST})
     assert evaluate(PROTOCOL, rows).failed == ["n_per_arm"]
-    for r in rows:
-        if r["field"] == "n_randomised" and r["value"] == 12:
-            r["status"] = "needs_human"
+    rows = [replace(r, status=ExtractionStatus.NEEDS_HUMAN) if r.field == "n_randomised" and r.value == 12 else r
+            for r in rows]
     held = evaluate(PROTOCOL, rows)
     assert held.label == "unsure" and held.failed == [] and "n_per_arm" in held.unclear
     assert "not verified yet" in (held.note or "")

@@ -27,7 +27,7 @@ def _add(project: Path, records: list[Record]) -> list[int]:
     try:
         store.add_import(path=project / "search.ris", sha256="0" * 64, source="Test", fmt="ris", layout=None,
                          encoding="utf-8", warnings=[], records=records)
-        return [row["id"] for row in store.records_table()]
+        return [row.id for row in store.records_table()]
     finally:
         store.close()
 

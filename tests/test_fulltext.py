@@ -51,15 +51,15 @@ def test_attach_extract_and_human_edit(project: Path, tmp_path: Path, cli) -> No
     assert result.exit_code == 0, result.stderr
     store = Store.open(project)
     rows = store.extractions(record_id=1)
-    assert {r["status"] for r in rows} == {"auto_verified"}
-    first = next(r for r in rows if r["field"] == "outcome_mean")
-    store.review_extraction(first["id"], status="verified", actor="alice", value=4.35, reason="typo in table")
+    assert {r.status for r in rows} == {"auto_verified"}
+    first = next(r for r in rows if r.field == "outcome_mean")
+    store.review_extraction(first.id, status="verified", actor="alice", value=4.35, reason="typo in table")
     assert cli("extract", "--project", project).exit_code == 0  # re-extract keeps the human's edit
     rows = store.extractions(record_id=1)
-    edited = [r for r in rows if r["id"] == first["id"]]
-    assert edited and edited[0]["value"] == 4.35 and edited[0]["updated_by"] == "alice"
-    same = [r for r in rows if (r["field"], r["arm"], r["measure"], r["timepoint"]) ==
-            (first["field"], first["arm"], first["measure"], first["timepoint"])]
+    edited = [r for r in rows if r.id == first.id]
+    assert edited and edited[0].value == 4.35 and edited[0].updated_by == "alice"
+    same = [r for r in rows if (r.field, r.arm, r.measure, r.timepoint) ==
+            (first.field, first.arm, first.measure, first.timepoint)]
     assert len(same) == 1  # no second draft of a value a human settled
     rebuilt = study_result(rows)
     assert [a.n_randomised for a in rebuilt.arms] == [61, 64]
@@ -74,9 +74,9 @@ def test_verifying_one_candidate_settles_the_other(project: Path) -> None:
            "page": 2, "quote": "", "status": "needs_human", "reason": "rule and model disagree"}
     store.replace_extractions(fid, 1, [{**key, "value": 6.89}], source="rule", extractor="rules")
     store.replace_extractions(fid, 1, [{**key, "value": 6.98}], source="model", extractor="m")
-    rule_row = next(r for r in store.extractions(record_id=1) if r["value"] == 6.89)
-    store.review_extraction(rule_row["id"], status="verified", actor="alice")
-    rows = {r["value"]: r for r in store.extractions(record_id=1)}
-    assert rows[6.89]["status"] == "verified"
-    assert rows[6.98]["status"] == "rejected" and "verified by alice" in rows[6.98]["reason"]
-    assert study_result([r for r in rows.values() if r["status"] != "rejected"]).outcomes[0].mean == 6.89
+    rule_row = next(r for r in store.extractions(record_id=1) if r.value == 6.89)
+    store.review_extraction(rule_row.id, status="verified", actor="alice")
+    rows = {r.value: r for r in store.extractions(record_id=1)}
+    assert rows[6.89].status == "verified"
+    assert rows[6.98].status == "rejected" and "verified by alice" in (rows[6.98].reason or "")
+    assert study_result([r for r in rows.values() if r.status != "rejected"]).outcomes[0].mean == 6.89

@@ -209,9 +209,9 @@ def test_attached_pdfs_are_copied_in_by_hash_and_the_project_folder_can_move(
     assert [s["status"] for s in result.json()["fulltexts"]] == ["ok", "ok"]
     store = Store.open(moved)
     rows = store.extractions(record_id=1)
-    first = next(r for r in rows if r["page"] and r["quote"])
-    path = {f["id"]: f["path"] for f in store.fulltexts()}[first["fulltext_id"]]
-    assert str(page_context(path, first["page"], first["quote"])).find(first["quote"][:10]) >= 0
+    first = next(r for r in rows if r.page and r.quote)
+    path = {f.id: f.path for f in store.fulltexts()}[first.fulltext_id]
+    assert str(page_context(path, first.page, first.quote)).find(first.quote[:10]) >= 0
     assert Path(path).is_relative_to(moved)
     store.close()
 
@@ -231,7 +231,7 @@ def test_a_project_with_absolute_paths_keeps_working_and_is_copied_in_on_the_nex
     report = cli("fulltext", "attach", pdfs, "--all", "--project", project, "--json").json()
     assert [c["fulltext_id"] for c in report["copied_in"]] == [fid]
     store = Store.open(project)
-    row = next(f for f in store.fulltexts() if f["id"] == fid)
-    assert row["stored_path"].startswith(f"fulltext/{sha[:2]}/") and Path(row["path"]).read_bytes() == \
+    row = next(f for f in store.fulltexts() if f.id == fid)
+    assert row.stored_path.startswith(f"fulltext/{sha[:2]}/") and Path(row.path).read_bytes() == \
         T01.read_bytes()
     store.close()

@@ -90,9 +90,9 @@ def test_undo_removes_a_batch_and_its_records_in_one_transaction_with_an_event(p
     assert removal["dedup"] is not None  # clusters touching it are recomputed at once
     store = Store.open(project)
     try:
-        assert [b["filename"] for b in store.batches()] == ["pubmed.nbib"]
-        assert store.counts()["records_imported"] == before["records"] - removal["n_records"]
-        assert store.counts()["records_unique"] == removal["dedup"]["clusters"]
+        assert [b.filename for b in store.batches()] == ["pubmed.nbib"]
+        assert store.counts().records_imported == before["records"] - removal["n_records"]
+        assert store.counts().records_unique == removal["dedup"]["clusters"]
         with store.read() as conn:
             event = conn.execute(text("select actor_kind, actor, entity_id, payload from events "
                                       "where action = 'import_removed'")).one()
@@ -108,7 +108,7 @@ def test_undo_removes_a_batch_and_its_records_in_one_transaction_with_an_event(p
 def test_undo_is_refused_while_a_record_of_the_batch_has_a_decision(project: Path, cli) -> None:
     _seed_two_files(cli, project)
     store = Store.open(project)
-    first_of_2 = min(r["id"] for r in store.records_table() if r["source_file"] == "psycinfo.ris")
+    first_of_2 = min(r.id for r in store.records_table() if r.source_file == "psycinfo.ris")
     store.add_decision(record_id=first_of_2, stage="title_abstract", decider_kind="human", decider="alice",
                        label="include")
     store.close()
@@ -162,7 +162,7 @@ def test_encoding_option_reaches_the_parser_and_is_recorded(project: Path, tmp_p
     assert seen == {"encoding": "cp1252", "skip_bad": False}
     assert result.json()["files"][0]["encoding"] == "cp1252" and "warning" not in result.stderr
     store = Store.open(project)
-    assert store.records_table()[0]["title"] == "Caf\u00e9 \u20ac trial"
+    assert store.records_table()[0].title == "Caf\u00e9 \u20ac trial"
     store.close()
 
 
@@ -187,7 +187,7 @@ def test_skip_bad_lists_every_skipped_entry_as_a_warning_in_json_and_with_the_ba
     for entry in bad:
         assert f"warning: skipped {entry}" in err
     store = Store.open(project)
-    assert store.batches()[0]["warnings"] == [f"skipped {entry}" for entry in bad]
+    assert store.batches()[0].warnings == [f"skipped {entry}" for entry in bad]
     store.close()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from metasift import labels
 from metasift.config import Stage as ConfigStage
@@ -16,7 +17,8 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stag
 from metasift.records import Record
 from metasift.store import _screening
 from metasift.store import review_queue as rq
-from tests.helpers import seed_store
+from metasift.store.rows import DecisionRow
+from tests.helpers import decision_row, seed_store
 
 
 def test_kinds_carry_the_strings_the_store_and_json_already_use() -> None:
@@ -39,8 +41,8 @@ def test_kinds_carry_the_strings_the_store_and_json_already_use() -> None:
 
 
 def test_settled_labels_are_decided_by_pure_rules_the_store_and_queue_share() -> None:
-    def d(i: int, kind: str, who: str, label: str) -> dict:
-        return {"id": i, "decider_kind": kind, "decider": who, "label": label}
+    def d(i: int, kind: str, who: str, label: str) -> DecisionRow:
+        return decision_row(i, decider_kind=kind, decider=who, label=label)
 
     assert labels.settle([d(1, "human", "a", "include"), d(2, "human", "b", "maybe")], humans_needed=2) == "include"
     assert labels.settle([d(1, "human", "a", "include"), d(2, "human", "b", "exclude")], humans_needed=2) is None
@@ -57,11 +59,15 @@ def test_settled_labels_are_decided_by_pure_rules_the_store_and_queue_share() ->
     assert rq.excluder is labels.excluder and rq.as_include is labels.as_include
 
 
-def test_decisions_written_with_kinds_read_back_as_plain_strings(project: Path) -> None:
+def test_decisions_are_stored_as_plain_strings_and_read_back_as_kinds(project: Path) -> None:
     store = seed_store(project, [Record(title="A trial", year=2020)])
     store.add_decision(record_id=1, stage=Stage.TITLE_ABSTRACT, decider_kind=DeciderKind.HUMAN, decider="alice",
                        label=Label.INCLUDE)
+    with store.read() as conn:
+        stored = conn.execute(text("select stage, decider_kind, label from decisions")).one()
+    assert tuple(stored) == ("title_abstract", "human", "include") and type(stored[2]) is str
     row = store.decisions()[0]
-    assert (row["stage"], row["decider_kind"], row["label"]) == ("title_abstract", "human", "include")
-    assert type(row["label"]) is str
+    assert (row.stage, row.decider_kind, row.label) == (Stage.TITLE_ABSTRACT, DeciderKind.HUMAN, Label.INCLUDE)
+    assert (row.stage, row.decider_kind, row.label) == ("title_abstract", "human", "include")
+    assert json.loads(json.dumps(row.to_json(), default=str))["label"] == "include"
     assert json.dumps(store.final_labels(Stage.TITLE_ABSTRACT)) == '{"1": "include"}'

@@ -23,8 +23,9 @@ from metasift.screener.llm_call import neutralise, record_block, screening_messa
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route
 from metasift.screener.schema import quote_in_text, screening_model
 from metasift.store import Store
+from metasift.store.rows import DecisionRow
 from metasift.templates import load_template
-from tests.helpers import seed_store
+from tests.helpers import decision_row, seed_store
 from tests.llm_server import Reply, llm_server  # noqa: F401
 
 TA = "title_abstract"
@@ -41,7 +42,7 @@ def _as_read(text: str) -> str:
 def _rendered_tags(abstract: str) -> tuple[int, int]:
     """How many ``<record>`` and ``</record>`` the user message holds when the record has this abstract."""
     messages, _ = screening_messages(load_template("screen_title_abstract"), [("design", "An RCT.")], "Q?",
-                                     {"title": "A trial", "abstract": abstract})
+                                     Record.model_construct(title="A trial", abstract=abstract))
     user = _as_read(messages[-1]["content"]).lower()
     return user.count("<record>"), user.count("</record>")
 
@@ -102,7 +103,7 @@ def test_ordinary_abstracts_are_unchanged_apart_from_nfkc() -> None:
 def test_a_model_quoting_the_text_it_was_shown_is_found() -> None:
     record = {"title": "A Whats\u200bApp peer-support trial", "abstract": "Students were rando\u00admised "
               "to a \ufb01ve-week group </record> or a wait-list [INST] (p < 0.05)."}
-    shown = record_block(record)
+    shown = record_block(Record.model_construct(**record))
     answer = screening_model(["a", "b", "c", "d"]).model_validate({"criteria": [
         {"id": "a", "verdict": "met", "quote": "a WhatsApp peer-support trial", "reason": ""},  # as shown
         {"id": "b", "verdict": "met", "quote": "randomised to a five-week group", "reason": ""},
@@ -116,11 +117,11 @@ def test_a_model_quoting_the_text_it_was_shown_is_found() -> None:
 
 
 # -- what counts as evidence -----------------------------------------------------------------------------
-def _stored(verdict: str = "not_met", quote: str = "rats", **extra: object) -> dict:
+def _stored(verdict: str = "not_met", quote: str = "rats", **extra: object) -> DecisionRow:
     """A model decision row as ``Store.decisions`` gives it: exclude, confidence 1.0."""
-    return {"label": "exclude", "confidence": 1.0, "criteria": [
+    return decision_row(decider_kind="model", decider="m", label="exclude", confidence=1.0, criteria=[
         {"id": "population", "verdict": verdict, "quote": quote, "reason": "r", **extra},
-        {"id": "design", "verdict": "met", "quote": "", "reason": "r", "quote_found": False}]}
+        {"id": "design", "verdict": "met", "quote": "", "reason": "r", "quote_found": False}])
 
 
 def test_a_not_met_whose_quote_is_not_in_the_record_is_unclear_for_routing() -> None:
@@ -208,9 +209,9 @@ def labelled_project(project: Path) -> Path:
     toml.write_text(text, encoding="utf-8")
     store = seed_store(project, _records())
     for rec in store.records_table(primary_only=True):
-        if rec["title"] in INCLUDES or rec["title"] in EXCLUDES:
-            store.add_decision(record_id=rec["id"], stage=TA, decider_kind="human", decider="alice",
-                               label="include" if rec["title"] in INCLUDES else "exclude")
+        if rec.title in INCLUDES or rec.title in EXCLUDES:
+            store.add_decision(record_id=rec.id, stage=TA, decider_kind="human", decider="alice",
+                               label="include" if rec.title in INCLUDES else "exclude")
     store.close()
     return project
 
@@ -225,7 +226,7 @@ def _screen(project: Path, cli, llm_server, quote_from_record: bool) -> tuple[di
     assert out["ranker"]["usable_for_routing"] and out["llm"]["drafted"] == 20
     assert out["rules"]["excluded"] == 0
     store = Store.open(project)
-    titles = {r["id"]: r["title"] for r in store.records_table(primary_only=True)}
+    titles = {r.id: r.title for r in store.records_table(primary_only=True)}
     routes = {titles[rid]: r for rid, r in store.current_routes(TA).items()}
     scores = store.latest_scores(TA)
     assert all(scores[rid] <= 0.3 for rid, t in titles.items() if t in TARGETS), "the ranker must agree"
@@ -236,7 +237,7 @@ def _screen(project: Path, cli, llm_server, quote_from_record: bool) -> tuple[di
 def _model_auto_excluded(routes: dict[str, dict]) -> list[str]:
     """Titles the model path auto-excluded (rule exclusions left out)."""
     return [title for title, r in routes.items()
-            if r["route"] == "auto_exclude" and not r["reason"].startswith("rule")]
+            if r.route == "auto_exclude" and not r.reason.startswith("rule")]
 
 
 def test_a_model_obeying_the_abstract_with_invented_quotes_auto_excludes_nothing(
@@ -244,8 +245,8 @@ def test_a_model_obeying_the_abstract_with_invented_quotes_auto_excludes_nothing
     out, routes = _screen(labelled_project, cli, llm_server, quote_from_record=False)
     assert set(routes) == set(TARGETS)  # the human-labelled records are not routed
     assert _model_auto_excluded(routes) == [] and out["routing"]["counts"]["auto_exclude"] == 0
-    assert all(r["route"] == "human" for r in routes.values())
-    assert all("no quote found in the record" in r["reason"] for r in routes.values())
+    assert all(r.route == "human" for r in routes.values())
+    assert all("no quote found in the record" in r.reason for r in routes.values())
     # the store keeps what the model said, and that its quotes were not in the record
     with sqlite3.connect(labelled_project / "metasift.db") as db:
         rows = db.execute("select label, confidence, criteria, settings from decisions "
@@ -263,7 +264,7 @@ def test_a_model_quoting_the_record_still_auto_excludes_when_the_ranker_agrees(
     out, routes = _screen(labelled_project, cli, llm_server, quote_from_record=True)
     assert sorted(_model_auto_excluded(routes)) == sorted(TARGETS)
     assert out["routing"]["counts"]["auto_exclude"] == len(TARGETS)
-    assert all("ranker agrees" in routes[t]["reason"] for t in TARGETS)
+    assert all("ranker agrees" in routes[t].reason for t in TARGETS)
     with sqlite3.connect(labelled_project / "metasift.db") as db:
         rows = db.execute("select criteria from decisions where decider_kind='model'").fetchall()
     stored = [json.loads(criteria) for (criteria,) in rows]

@@ -35,7 +35,7 @@ def test_an_unconfirmed_starter_protocol_excludes_nothing_and_says_why(draft_pro
     routes = store.current_routes("title_abstract")
     assert store.final_labels("title_abstract") == {}  # nothing settled without a human
     store.close()
-    held = [r["reason"] for r in routes.values() if r["reason"].startswith("protocol is a draft")]
+    held = [r.reason for r in routes.values() if r.reason.startswith("protocol is a draft")]
     assert len(held) == 40 and "published_after_2005 not met" in held[0]
     status = cli("status", "--project", draft_project)
     assert "unconfirmed draft" in status.stderr and "metasift confirm" in status.stderr

@@ -133,7 +133,7 @@ def test_calibration_sample_is_seeded_and_recorded(project: Path) -> None:
     assert session.queue == a.ids
     out = session.decide("include")
     d = store.decisions()[0]
-    assert d["id"] == out.decision_id and d["settings"] == {"show_model_draft": False, "blinded": True,
+    assert d.id == out.decision_id and d.settings == {"show_model_draft": False, "blinded": True,
                                                              "queue": "random", "seed": 7}
     events = [e for e in _events(store) if e["action"] == "review_sample"]
     assert events and events[0]["payload"]["records"] == a.ids and events[0]["payload"]["seed"] == 7
@@ -167,7 +167,7 @@ def test_conflicts_maybe_counts_as_include_and_consensus_settles(project: Path) 
     _human(store, 5, "alice", "include")  # only one decision: not (yet) a conflict
     found = rq.conflicts(store, TA, DUAL)
     assert [c.record_id for c in found] == [1, 3] and {c.kind for c in found} == {"disagree"}
-    assert {d["decider"]: d["label"] for d in found[0].decisions} == {"alice": "include", "bob": "exclude"}
+    assert {d.decider: d.label for d in found[0].decisions} == {"alice": "include", "bob": "exclude"}
     assert [c.record_id for c in rq.conflicts(store, TA, DUAL, with_maybe=True)] == [1, 2, 3]
     assert rq.settled_labels(store, TA, DUAL) == {2: "include", 4: "exclude"}
     did = rq.resolve(store, record_id=1, stage=TA, arbiter="carol", label="exclude", reasons=["design_rct"],
@@ -202,8 +202,8 @@ def test_sides_and_criterion_flags(project: Path) -> None:
                        criteria=[{"id": "design_rct", "verdict": "not_met", "quote": "", "reason": ""},
                                  {"id": "social_media", "verdict": "met", "quote": "", "reason": ""}])
     cons = rq.side_decisions(store, TA, "consensus", DUAL)
-    assert {rid: d["label"] for rid, d in cons.items()} == {1: "exclude", 2: "include"}
-    assert cons[1]["reasons"] == ["design_rct"]
+    assert {rid: d.label for rid, d in cons.items()} == {1: "exclude", 2: "include"}
+    assert cons[1].reasons == ["design_rct"]
     assert set(rq.side_decisions(store, TA, "human:bob", DUAL)) == {1, 2}
     assert set(rq.side_decisions(store, TA, "model", DUAL)) == {1}
     with pytest.raises(ValueError):
@@ -258,11 +258,11 @@ def test_concurrent_reviewers_lose_and_double_nothing(project: Path) -> None:
     store = Store.open(project)
     ds = store.decisions()
     ids = sorted(i for mine in written.values() for i in mine)
-    assert sorted(d["id"] for d in ds) == ids  # none lost, none phantom
+    assert sorted(d.id for d in ds) == ids  # none lost, none phantom
     assert len(ds) == 2 * n  # every record has exactly two decisions
     per_record: dict[int, list[str]] = {}
     for d in ds:
-        per_record.setdefault(d["record_id"], []).append(d["decider"])
+        per_record.setdefault(d.record_id, []).append(d.decider)
     assert all(len(v) == 2 and len(set(v)) == 2 for v in per_record.values())  # two different people
     assert len(written["alice-1"]) + len(written["alice-2"]) == sum(v.count("alice") for v in per_record.values())
 
@@ -294,8 +294,8 @@ def test_two_review_processes_on_one_store(project: Path) -> None:
         assert p.exitcode == 0
     store = Store.open(project)
     ds = store.decisions()
-    assert sorted(d["id"] for d in ds) == sorted(i for _, mine in results for i in mine)
-    assert sorted((d["record_id"], d["decider"]) for d in ds) == sorted(
+    assert sorted(d.id for d in ds) == sorted(i for _, mine in results for i in mine)
+    assert sorted((d.record_id, d.decider) for d in ds) == sorted(
         (rid, who) for rid in range(1, n + 1) for who in ("alice", "bob"))
 
 

@@ -51,7 +51,7 @@ def _shown(app) -> str:
 
 
 def _active(store: Store) -> list[tuple[int, str, str]]:
-    return [(d["record_id"], d["decider"], d["label"]) for d in store.decisions(TA)]
+    return [(d.record_id, d.decider, d.label) for d in store.decisions(TA)]
 
 
 def test_keys_decide_undo_quit_and_resume(project: Path) -> None:
@@ -77,8 +77,8 @@ def test_keys_decide_undo_quit_and_resume(project: Path) -> None:
     _drive(app, steps)
     assert app.return_code == 0 or app.return_code is None
     assert _active(store) == [(1, "alice", "include"), (2, "alice", "exclude")]
-    retracted = [d for d in store.decisions(TA, include_retracted=True) if d["retracted_at"] is not None]
-    assert [(d["record_id"], d["label"]) for d in retracted] == [(2, "maybe")]
+    retracted = [d for d in store.decisions(TA, include_retracted=True) if d.retracted_at is not None]
+    assert [(d.record_id, d.label) for d in retracted] == [(2, "maybe")]
     assert "2 decided" in seen["status"] and "1 include" in seen["status"] and "3 to go" in seen["status"]
 
     async def resumed(pilot) -> None:
@@ -112,8 +112,8 @@ def test_blinding_bob_never_sees_alices_decision(project: Path) -> None:
         await pilot.press("escape")
 
     _drive(ReviewApp(ReviewSession(store, load_protocol(project), "bob")), steps)
-    bob = [d for d in store.decisions(TA) if d["decider"] == "bob"]
-    assert len(bob) == 3 and bob[0]["settings"] == {"show_model_draft": False, "blinded": True, "queue": "ranked"}
+    bob = [d for d in store.decisions(TA) if d.decider == "bob"]
+    assert len(bob) == 3 and bob[0].settings == {"show_model_draft": False, "blinded": True, "queue": "ranked"}
 
 
 def test_model_draft_shown_only_when_the_protocol_says_so(project: Path) -> None:
@@ -134,7 +134,7 @@ def test_model_draft_shown_only_when_the_protocol_says_so(project: Path) -> None
         await pilot.press("i")
 
     _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
-    assert store.decisions(TA)[-1]["settings"]["show_model_draft"] is True
+    assert store.decisions(TA)[-1].settings["show_model_draft"] is True
 
 
 def test_keywords_are_highlighted(project: Path) -> None:
@@ -166,7 +166,7 @@ def test_reason_picker_and_note_are_recorded(project: Path) -> None:
 
     _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
     ds = store.decisions(TA)
-    assert [(d["record_id"], d["label"], d["reasons"], d["note"]) for d in ds] == [
+    assert [(d.record_id, d.label, d.reasons, d.note) for d in ds] == [
         (1, "exclude", ["design_rct", "outcome_mental_health"], "no ctl"),
         (2, "exclude", ["social_media"], None),
         (3, "include", None, None)]
@@ -184,7 +184,7 @@ def test_a_burst_of_keys_is_handled_in_order(project: Path) -> None:
         await pilot.pause(0.3)
 
     _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
-    assert [(d["record_id"], d["label"], d["reasons"]) for d in store.decisions(TA)] == [
+    assert [(d.record_id, d.label, d.reasons) for d in store.decisions(TA)] == [
         (1, "exclude", ["outcome_mental_health"]), (2, "include", None), (3, "include", None)]
 
 
@@ -238,10 +238,10 @@ def test_conflict_resolution_records_a_consensus(project: Path, cli) -> None:
         assert "No conflicts left" in _shown(pilot.app)
 
     _drive(ConflictApp(ConflictSession(store, protocol, pick_reviewer(protocol, "carol"))), steps)
-    cons = [d for d in store.decisions(TA) if d["decider_kind"] == "consensus"]
-    assert [(c["record_id"], c["decider"], c["label"], c["reasons"], c["note"]) for c in cons] == [
+    cons = [d for d in store.decisions(TA) if d.decider_kind == "consensus"]
+    assert [(c.record_id, c.decider, c.label, c.reasons, c.note) for c in cons] == [
         (1, "carol", "exclude", ["social_media"], "email")]
-    assert cons[0]["settings"] == {"resolves": [a, b], "role": "arbiter", "kind": "disagree"}
+    assert cons[0].settings == {"resolves": [a, b], "role": "arbiter", "kind": "disagree"}
     assert cli("conflicts", "--project", project, "--json").json()["n"] == 0
 
 

@@ -138,7 +138,7 @@ def test_calibrate_on_a_random_sample(screened_project: Path, cli, llm_server) -
     store, labels = Store.open(p), load_labels()
     session = ReviewSession(store, load_protocol(p), "alice", sample=200, seed=3, include_auto=True)
     while (rid := session.current_id()) is not None:
-        truth = labels[_key(session.record(rid)["title"])]["include_title_abstract"] == "1"
+        truth = labels[_key(session.record(rid).record.title)]["include_title_abstract"] == "1"
         session.decide("include" if truth else "exclude")
     store.close()
     refused = cli("calibrate", "--project", p)  # 0.98 at 95 % needs >= 149 includes: refused, clearly
@@ -209,7 +209,7 @@ def test_a_spent_budget_stops_the_run_and_keeps_every_paid_answer(screened_proje
     assert 10 <= answered <= 10 + 4  # requests in flight when the limit was crossed still finish
     assert summary.drafted == answered < summary.todo  # every answer paid for became a decision
     assert summary.cost == pytest.approx(answered * 0.001)
-    assert sum(d["decider_kind"] == "model" for d in store.decisions("title_abstract")) == answered
+    assert sum(d.decider_kind == "model" for d in store.decisions("title_abstract")) == answered
     store.close()
 
 
@@ -259,7 +259,7 @@ def _label_a_sample(project: Path, cli, llm_server) -> None:
     store, labels = Store.open(project), load_labels()
     session = ReviewSession(store, load_protocol(project), "alice", sample=200, seed=3, include_auto=True)
     while (rid := session.current_id()) is not None:
-        truth = labels[_key(session.record(rid)["title"])]["include_title_abstract"] == "1"
+        truth = labels[_key(session.record(rid).record.title)]["include_title_abstract"] == "1"
         session.decide("include" if truth else "exclude")
     store.close()
 

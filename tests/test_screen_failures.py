@@ -341,7 +341,7 @@ def test_the_ranker_message_counts_settled_labels_under_dual_screening(imported:
     from metasift.store import Store
 
     store = Store.open(imported)
-    ids = [r["id"] for r in store.records_table(primary_only=True)][:6]
+    ids = [r.id for r in store.records_table(primary_only=True)][:6]
 
     def decide(rid: int, who: str, label: str) -> None:
         store.add_decision(record_id=rid, stage="title_abstract", decider_kind="human", decider=who, label=label)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ from metasift.screener.stopping import (
     screening_history,
     window_p_values,
 )
-from tests.helpers import seed_store
+from metasift.store.rows import DecisionRow
+from tests.helpers import decision_row, seed_store
 from tests.test_ranker import make_corpus
 
 TA = "title_abstract"
@@ -129,8 +131,9 @@ def test_the_status_line_says_safe_to_stop_or_how_far_there_is_to_go() -> None:
 
 
 # -- a project's history ---------------------------------------------------------------------------
-def _decision(i: int, rid: int, label: str, when: str, kind: str = "human", who: str = "alice") -> dict:
-    return {"id": i, "record_id": rid, "decider_kind": kind, "decider": who, "label": label, "created_at": when}
+def _decision(i: int, rid: int, label: str, when: str, kind: str = "human", who: str = "alice") -> DecisionRow:
+    return decision_row(i, record_id=rid, decider_kind=kind, decider=who, label=label,
+                        created_at=datetime.fromisoformat(when))
 
 
 def test_the_history_follows_the_humans_first_decisions_in_time_order() -> None:
@@ -140,13 +143,13 @@ def test_the_history_follows_the_humans_first_decisions_in_time_order() -> None:
           _decision(5, 9, "exclude", "2024-01-04"), _decision(6, 4, "unsure", "2024-01-01")]
     h = order_history(ds, population=[3, 4, 5, 7, 9], settled={3: "include", 9: "exclude"})
     assert h.record_ids == [3, 7, 9] and h.labels == [1, 1, 0] and h.n_total == 5
-    assert h.screened_at == ["2024-01-01", "2024-01-02", "2024-01-04"]
+    assert h.screened_at == ["2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-04 00:00:00"]
 
 
 def test_a_project_history_leaves_out_calibration_records_and_automatic_exclusions(project: Path, cli) -> None:
     store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(12)])
     try:
-        ids = sorted(r["id"] for r in store.records_table())
+        ids = sorted(r.id for r in store.records_table())
         store.record_calibration_sample(stage=TA, seed=1, size=2, records=ids[:2], drawn_by="alice")
         store.add_decision(record_id=ids[2], stage=TA, decider_kind="rule", decider="year", label="exclude")
         for rid, label in [(ids[0], "include"), (ids[5], "include"), (ids[6], "exclude"), (ids[7], "exclude")]:
@@ -170,7 +173,7 @@ def test_the_report_states_when_the_rule_was_met(project: Path) -> None:
 
     store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(30)])
     try:
-        for rid in sorted(r["id"] for r in store.records_table()):
+        for rid in sorted(r.id for r in store.records_table()):
             store.add_decision(record_id=rid, stage=TA, decider_kind="human", decider="alice",
                                label="include" if rid <= 3 else "exclude")
         stopping = _stopping(store, load_protocol(project))
@@ -220,7 +223,7 @@ def test_the_protocol_sets_the_stopping_target_and_confidence(project: Path, cli
 
     store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(12)])
     try:
-        for rid in sorted(r["id"] for r in store.records_table())[:4]:
+        for rid in sorted(r.id for r in store.records_table())[:4]:
             store.add_decision(record_id=rid, stage=TA, decider_kind="human", decider="alice",
                                label="include" if rid == 1 else "exclude")
     finally:

@@ -39,7 +39,7 @@ def test_failed_write_rolls_back_everything(project: Path) -> None:
     with pytest.raises(RuntimeError), store.write() as conn:
         store.log_event(conn, "test")
         raise RuntimeError("crash in the middle")
-    assert store.counts()["records_imported"] == 0
+    assert store.counts().records_imported == 0
     batch = store.add_import(path=project / "x.ris", sha256="0" * 64, source="Test", fmt="ris", layout=None,
                              encoding="utf-8", warnings=[], records=recs)
     assert batch == 1
@@ -56,7 +56,7 @@ def test_decision_undo_keeps_the_row(project: Path) -> None:
     store.retract_decision(did, "alice")
     assert store.decisions() == []
     kept = store.decisions(include_retracted=True)
-    assert kept[0]["label"] == "exclude" and kept[0]["retracted_at"] is not None
+    assert kept[0].label == "exclude" and kept[0].retracted_at is not None
     with store.read() as conn:
         actions = [r[0] for r in conn.execute(text("select action from events order by id"))]
     assert actions[-2:] == ["decide", "undo"]
@@ -69,12 +69,12 @@ def test_bulk_decisions_return_their_ids_in_order_with_one_event_each(project: P
                      encoding="utf-8", warnings=[], records=[Record(title=f"T{i}") for i in range(4)])
     store.add_decision(record_id=1, stage="title_abstract", decider_kind="human", decider="alice", label="maybe")
     rows = [{"record_id": r, "stage": "title_abstract", "decider_kind": "model", "decider": "m",
-             "label": f"label{i}", "criteria": [{"id": "c", "verdict": "met"}]} for i, r in enumerate(records)]
+             "label": "include", "note": f"n{i}", "criteria": [{"id": "c", "verdict": "met"}]}
+            for i, r in enumerate(records)]
     ids = store.add_decisions(rows)
-    by_id = {d["id"]: d for d in store.decisions()}
-    assert [(by_id[i]["record_id"], by_id[i]["label"]) for i in ids] == [(r, f"label{n}") for n, r in
-                                                                          enumerate(records)]
-    assert by_id[ids[0]]["criteria"] == [{"id": "c", "verdict": "met"}]
+    by_id = {d.id: d for d in store.decisions()}
+    assert [(by_id[i].record_id, by_id[i].note) for i in ids] == [(r, f"n{n}") for n, r in enumerate(records)]
+    assert by_id[ids[0]].criteria == [{"id": "c", "verdict": "met"}]
     with store.read() as conn:
         events = conn.execute(text("select entity_id, payload from events where action = 'decide' "
                                    "and actor = 'm' order by id")).all()

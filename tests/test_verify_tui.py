@@ -78,10 +78,10 @@ def test_accept_edit_reject(project: Path) -> None:
         await pilot.press("q")
 
     _drive(VerifyApp(store, "alice"), steps)
-    rows = {r["id"]: r for r in store.extractions()}
-    assert [rows[i]["status"] for i in (1, 2, 3)] == ["verified", "verified", "rejected"]
-    assert rows[2]["value"] == 4.35 and rows[2]["updated_by"] == "alice"
-    assert rows[3]["reason"] == "wrong table"
+    rows = {r.id: r for r in store.extractions()}
+    assert [rows[i].status for i in (1, 2, 3)] == ["verified", "verified", "rejected"]
+    assert rows[2].value == 4.35 and rows[2].updated_by == "alice"
+    assert rows[3].reason == "wrong table"
 
 
 def test_escape_closes_the_edit_and_reject_prompts_and_writes_nothing(project: Path) -> None:
@@ -113,7 +113,7 @@ def test_escape_closes_the_review_screens_note_prompt_too(project: Path) -> None
 
     app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))
     _drive(app, steps)
-    assert [(d["label"], d["note"]) for d in store.decisions("title_abstract")] == [("include", None)]
+    assert [(d.label, d.note) for d in store.decisions("title_abstract")] == [("include", None)]
 
 
 def test_the_status_line_shows_k_of_n_with_field_arm_measure_and_page(project: Path) -> None:
@@ -135,17 +135,17 @@ def test_undo_restores_the_previous_status_and_writes_an_audit_row(project: Path
 
     async def steps(pilot) -> None:
         await pilot.press("n", "r", *"wrong table", "enter")  # reject the second candidate
-        assert store.extractions(status=["rejected"])[0]["id"] == 2
+        assert store.extractions(status=["rejected"])[0].id == 2
         await pilot.press("u")
-        assert pilot.app.current["id"] == 2 and "2 of 3" in _status(pilot.app)  # back on the undone value
+        assert pilot.app.current.id == 2 and "2 of 3" in _status(pilot.app)  # back on the undone value
         await pilot.press("p", "a")  # accept the first: the other candidates are rejected with it
-        assert [r["status"] for r in store.extractions()] == ["verified", "rejected", "rejected"]
+        assert [r.status for r in store.extractions()] == ["verified", "rejected", "rejected"]
         await pilot.press("u")
-        assert pilot.app.current["id"] == 1 and "1 of 3" in _status(pilot.app)
+        assert pilot.app.current.id == 1 and "1 of 3" in _status(pilot.app)
 
     _drive(VerifyApp(store, "alice"), steps)
     rows = store.extractions()
-    assert [(r["status"], r["reason"], r["updated_by"]) for r in rows] == [("needs_human", "test", None)] * 3
+    assert [(r.status, r.reason, r.updated_by) for r in rows] == [("needs_human", "test", None)] * 3
     reviews, undos = _events(store, "verify_value"), _events(store, "undo_verify_value")
     assert [(u["actor"], u["entity_id"], u["payload"]["undoes"]) for u in undos] == [
         ("alice", 2, reviews[0]["id"]), ("alice", 1, reviews[1]["id"])]
@@ -190,7 +190,7 @@ def test_a_second_visit_to_a_page_does_not_read_the_pdf_again(project: Path) -> 
         for _ in range(2 * len(pilot.app.items)):  # the queue twice round, every page visited twice
             await pilot.press("n")
             await pilot.app.workers.wait_for_complete()
-            assert pilot.app.page_shown == pilot.app.current["id"]
+            assert pilot.app.page_shown == pilot.app.current.id
 
     _drive(VerifyApp(store, "alice", cache=PageCache(reader=counting_read)), steps)
     assert reads == {"T01.pdf": 1, "T02.pdf": 1}

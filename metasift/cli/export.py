@@ -56,8 +56,8 @@ def _flat(value: Any) -> Any:
 
 def records_rows(store: Store, only: set[int] | None = None) -> list[dict[str, Any]]:
     """Every record (or those whose id is in ``only``) with the export columns."""
-    return [{c: row.get(c) for c in RECORD_COLUMNS} for row in store.records_table()
-            if only is None or row["id"] in only]
+    return [{c: getattr(row, c) for c in RECORD_COLUMNS} for row in store.records_table()
+            if only is None or row.id in only]
 
 
 def included_ids(store: Store, protocol: Any, stage: str) -> set[int]:
@@ -75,7 +75,8 @@ def included_ids(store: Store, protocol: Any, stage: str) -> set[int]:
 
 
 def decisions_rows(store: Store) -> list[dict[str, Any]]:
-    return [{c: row.get(c) for c in DECISION_COLUMNS} for row in store.decisions(include_retracted=True)]
+    """Every decision, retracted ones too, with the export columns."""
+    return [{c: getattr(row, c) for c in DECISION_COLUMNS} for row in store.decisions(include_retracted=True)]
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

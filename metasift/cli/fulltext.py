@@ -164,7 +164,7 @@ def attach(
     if (all_records or not included) and record is None:
         if not all_records:
             warn("no records are included at title/abstract yet; matching against all records")
-        included = [r["id"] for r in store.records_table(primary_only=True)]
+        included = [r.id for r in store.records_table(primary_only=True)]
     try:
         with err_console.status("reading PDFs..."):
             report = attach_paths(store, target, included, record_id=record)
@@ -406,7 +406,7 @@ def eligibility(
 
     store = Store.open(root)
     results = apply_fulltext_rules(store, load_protocol(root))
-    titles = {r["id"]: r["title"] for r in store.records_table()}
+    titles = {r.id: r.title for r in store.records_table()}
     store.close()
     if json_out:
         emit_json({"studies": [r.model_dump() for r in results]})

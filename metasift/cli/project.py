@@ -27,6 +27,7 @@ from metasift.config import (
 from metasift.errors import ConfigError, ProjectError
 from metasift.store import Store
 from metasift.store.db import BACKUP_DIR, sqlite_path
+from metasift.store.rows import LastBackup
 
 
 def init(
@@ -100,10 +101,10 @@ def backup(
     finally:
         store.close()
     if json_out:
-        emit_json(made)
+        emit_json(made.to_json())
         return
-    info(f"backup written: {shown(made['path'])} ({made['bytes']:,} bytes, "
-         f"integrity_check {made['integrity_check']})")
+    info(f"backup written: {shown(made.path)} ({made.bytes:,} bytes, "
+         f"integrity_check {made.integrity_check})")
 
 
 def _default_backup_path(root: Path) -> Path:
@@ -116,7 +117,7 @@ def _default_backup_path(root: Path) -> Path:
     return path
 
 
-def _say_last_backup(store: Store) -> dict | None:
+def _say_last_backup(store: Store) -> LastBackup | None:
     """One line for ``status``: when the store was last backed up (a warning when never; SQLite only)."""
     if store.sqlite_file is None:
         return None
@@ -124,7 +125,7 @@ def _say_last_backup(store: Store) -> dict | None:
     if last is None:
         warn("last backup: never — run `metasift backup`")
     else:
-        info(f"last backup: {last['at'].astimezone():%Y-%m-%d %H:%M} ({shown(last.get('path', '?'))})")
+        info(f"last backup: {last.at.astimezone():%Y-%m-%d %H:%M} ({shown(last.backup.path)})")
     return last
 
 
@@ -229,8 +230,8 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         store.close()
     draft = protocol.review.draft
     if json_out:
-        emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft, **counts,
-                   "last_backup": last_backup,
+        emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft,
+                   **counts.to_json(), "last_backup": last_backup.to_json() if last_backup else None,
                    "stages": {t.stage: t.model_dump() for t in stages},
                    "exclusion_audit": audit.model_dump(exclude={"exclusions"}), "stopping": stopping})
         return
@@ -240,13 +241,13 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     table = Table(title=protocol.review.title, show_header=True, header_style="bold")
     table.add_column("")
     table.add_column("records", justify="right")
-    table.add_row("files imported", str(counts["files_imported"]))
-    table.add_row("records imported", str(counts["records_imported"]))
-    for source, n in counts["records_by_source"].items():
+    table.add_row("files imported", str(counts.files_imported))
+    table.add_row("records imported", str(counts.records_imported))
+    for source, n in counts.records_by_source.items():
         table.add_row(f"  from {source}", str(n))
-    dup = str(counts["duplicates_removed"]) if counts["deduplicated"] else "not run (metasift dedup)"
+    dup = str(counts.duplicates_removed) if counts.deduplicated else "not run (metasift dedup)"
     table.add_row("duplicates removed", dup)
-    table.add_row("unique records", str(counts["records_unique"]))
+    table.add_row("unique records", str(counts.records_unique))
     for tally in stages:
         name = tally.stage.replace("_", "/") if tally.stage == Stage.TITLE_ABSTRACT else "full text"
         by = ", ".join(f"{n} by {k}" for k, n in sorted(tally.excluded_by.items()))
@@ -258,8 +259,8 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         table.add_row("  awaiting a settled decision", str(tally.awaiting))
         table.add_row(Text("  reviewers' decisions (not records)", style="dim"),
                       Text(str(tally.human_decisions), style="dim"))
-    table.add_row("full texts", str(counts["fulltexts"]))
-    table.add_row("extracted values", str(counts["extractions"]))
+    table.add_row("full texts", str(counts.fulltexts))
+    table.add_row("extracted values", str(counts.extractions))
     console.print(table)
     info(f"automated exclusions: {summary_line(audit)}")
     if stopping is not None:

@@ -127,17 +127,17 @@ def _say_interrupted(exc: ImportInterrupted, done: list[ImportOutcome]) -> None:
 def _list_batches(store: Store, json_out: bool) -> None:
     batches = store.batches()
     if json_out:
-        emit_json({"batches": batches})
+        emit_json({"batches": [b.to_json() for b in batches]})
         return
     table = Table(title="Imported files", header_style="bold")
     for name, justify in (("batch", "right"), ("file", "left"), ("source", "left"), ("format", "left"),
                           ("records", "right"), ("imported", "left"), ("warnings", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for b in batches:
-        table.add_row(str(b["id"]), shown(b["filename"]), shown(b["source"]),
-                      b["format"] + (f"/{b['layout']}" if b["layout"] else ""), str(b["n_records"]),
-                      f"{b['imported_at']:%Y-%m-%d %H:%M} by {shown(b['imported_by'])}",
-                      str(len(b["warnings"] or [])))
+        table.add_row(str(b.id), shown(b.filename), shown(b.source),
+                      b.format + (f"/{b.layout}" if b.layout else ""), str(b.n_records),
+                      f"{b.imported_at:%Y-%m-%d %H:%M} by {shown(b.imported_by)}",
+                      str(len(b.warnings or [])))
     console.print(table)
 
 
@@ -195,10 +195,12 @@ def _review_pairs(store: Store, pairs: list[dict], reviewer: str) -> None:
     for p in pairs:
         console.rule(f"records {p['a']} and {p['b']} — score {p['score']:.3f} ({p['reason']})")
         for rid in (p["a"], p["b"]):
-            rec = store.record(rid) or {}
-            console.print(Text.assemble((str(rid), "bold"), f" {rec.get('title')}\n    "
-                                        f"{', '.join((rec.get('authors') or [])[:3])} · {rec.get('year')} · "
-                                        f"{rec.get('journal')} · doi {rec.get('doi')}"))
+            rec = store.record(rid)  # None: removed since dedup listed the pair
+            title, authors, year, journal, doi = ((rec.title, rec.authors, rec.year, rec.journal, rec.doi)
+                                                  if rec else (None, None, None, None, None))
+            console.print(Text.assemble((str(rid), "bold"), f" {title}\n    "
+                                        f"{', '.join((authors or [])[:3])} · {year} · "
+                                        f"{journal} · doi {doi}"))
         answer = typer.prompt("duplicate? [y]es / [n]o / [s]kip / [q]uit", default="s").strip().lower()[:1]
         if answer == "q":
             break

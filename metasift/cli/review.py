@@ -149,7 +149,7 @@ def conflicts(
     for col in ("record", "title", "decisions"):
         table.add_column(col, overflow="fold")
     for c in found:
-        said = "; ".join(f"{d['decider']}: {d['label']}" + (f" ({', '.join(d['reasons'])})" if d["reasons"] else "")
+        said = "; ".join(f"{d.decider}: {d.label}" + (f" ({', '.join(d.reasons)})" if d.reasons else "")
                          for d in c.decisions)
         table.add_row(str(c.record_id), (c.title or "")[:80], said)
     console.print(table)

@@ -34,7 +34,7 @@ def agreement_rows(store: Store, protocol: Protocol,
     pairs = []
     if len(humans) >= 2:
         pairs.append((f"{humans[0]} vs {humans[1]}", f"human:{humans[0]}", f"human:{humans[1]}"))
-    if any(d["decider_kind"] == DeciderKind.MODEL for d in store.decisions(stage)):
+    if any(d.decider_kind == DeciderKind.MODEL for d in store.decisions(stage)):
         pairs.append(("model vs human consensus", "model", "consensus"))
     rows = []
     for label, a, b in pairs:

@@ -53,7 +53,7 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
         bias = bias_tests(fit)
         plots = analysis_plots(fit, out_dir)
     rob = store.rob()
-    labels = {r["id"]: study_label(r) for r in store.records_table()}
+    labels = {r.id: study_label(r) for r in store.records_table()}
     rob_images = []
     if rob:
         rob_images = [traffic_light_plot(rob, labels, out_dir / "rob_traffic_light.png"),

@@ -15,14 +15,14 @@ from metasift.store import Store
 def screening_paths(store: Store, stage: str = Stage.TITLE_ABSTRACT) -> dict[str, int]:
     """How many records each path decided: rules, the routing policy, humans, still open."""
     current = store.current_routes(stage).values()
-    routes = Counter(r["route"] for r in current)
+    routes = Counter(r.route for r in current)
     by_policy = sum(1 for r in current
-                    if r["route"] == RouteName.AUTO_EXCLUDE and not (r["reason"] or "").startswith("rule:"))
+                    if r.route == RouteName.AUTO_EXCLUDE and not (r.reason or "").startswith("rule:"))
     decisions = store.decisions(stage)
-    rule_excluded = {d["record_id"] for d in decisions
-                     if d["decider_kind"] == DeciderKind.RULE and d["label"] == Label.EXCLUDE}
-    human = {d["record_id"] for d in decisions if d["decider_kind"] in HUMAN_KINDS}
-    model = {d["record_id"] for d in decisions if d["decider_kind"] == DeciderKind.MODEL}
+    rule_excluded = {d.record_id for d in decisions
+                     if d.decider_kind == DeciderKind.RULE and d.label == Label.EXCLUDE}
+    human = {d.record_id for d in decisions if d.decider_kind in HUMAN_KINDS}
+    model = {d.record_id for d in decisions if d.decider_kind == DeciderKind.MODEL}
     labels = store.final_labels(stage)
     out = {"excluded by rules": len(rule_excluded), "drafted by the model": len(model),
            "auto-excluded by policy (model + ranker)": by_policy,
@@ -37,8 +37,8 @@ def screening_paths(store: Store, stage: str = Stage.TITLE_ABSTRACT) -> dict[str
 def versions(store: Store) -> dict[str, str]:
     """metasift's version, the models and prompt templates that made decisions, the rankers used."""
     out = {"metasift": __version__}
-    models = Counter((d["model"], d["prompt_hash"]) for d in store.decisions()
-                     if d["decider_kind"] == DeciderKind.MODEL)
+    models = Counter((d.model, d.prompt_hash) for d in store.decisions()
+                     if d.decider_kind == DeciderKind.MODEL)
     for (model, prompt), n in sorted(models.items(), key=lambda kv: -kv[1]):
         out[f"model {model}"] = f"prompt {str(prompt)[:12]}…, {n} decisions"
     try:
@@ -53,24 +53,24 @@ def versions(store: Store) -> dict[str, str]:
 
 def evidence_rows(store: Store, labels: dict[int, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Included studies with their arms' numbers, each linked to its evidence row (page, quote, verifier)."""
-    records = {r["id"]: r for r in store.records_table(primary_only=True)}
+    records = {r.id: r for r in store.records_table(primary_only=True)}
     evidence: list[dict[str, Any]] = []
     studies: list[dict[str, Any]] = []
     for rid, label in sorted(labels.items()):
         if label != Label.INCLUDE or rid not in records:
             continue
-        rows = [r for r in store.extractions(record_id=rid) if r["status"] != ExtractionStatus.REJECTED]
+        rows = [r for r in store.extractions(record_id=rid) if r.status != ExtractionStatus.REJECTED]
         name = study_label(records[rid])
         arms: dict[str, dict[str, Any]] = {}
         for row in rows:
-            verifier = (f"verified by {row['updated_by']}" if row["status"] == ExtractionStatus.VERIFIED
-                        else "auto-verified by checks" if row["status"] == ExtractionStatus.AUTO_VERIFIED
+            verifier = (f"verified by {row.updated_by}" if row.status == ExtractionStatus.VERIFIED
+                        else "auto-verified by checks" if row.status == ExtractionStatus.AUTO_VERIFIED
                         else "needs a human")
-            item = {"id": row["id"], "study": name, "field": row["field"] + (f" [{row['arm']}]" if row["arm"] else "")
-                    + (f" {row['measure']}" if row["measure"] else ""), "value": row["value"], "page": row["page"],
-                    "quote": row["quote"] or "", "verifier": verifier}
+            item = {"id": row.id, "study": name, "field": row.field + (f" [{row.arm}]" if row.arm else "")
+                    + (f" {row.measure}" if row.measure else ""), "value": row.value, "page": row.page,
+                    "quote": row.quote or "", "verifier": verifier}
             evidence.append(item)
-            if row["field"] in ("n_randomised", "n_analysed", "n_dropout") and row["arm"]:
-                arms.setdefault(row["arm"], {"name": row["arm"]})[row["field"]] = item
+            if row.field in ("n_randomised", "n_analysed", "n_dropout") and row.arm:
+                arms.setdefault(row.arm, {"name": row.arm})[row.field] = item
         studies.append({"record_id": rid, "label": name, "arms": list(arms.values())})
     return studies, evidence

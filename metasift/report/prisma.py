@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from metasift.kinds import Label, Stage
 from metasift.store import Store
 from metasift.store.review_queue import excluder
+from metasift.store.rows import DecisionRow, FulltextRow
 
 
 class PrismaCounts(BaseModel):
@@ -42,30 +42,30 @@ def prisma_counts(store: Store, *, humans_needed: int = 1) -> PrismaCounts:
     counts = store.counts()
     ta = store.final_labels(Stage.TITLE_ABSTRACT, humans_needed=humans_needed)
     ft = store.final_labels(Stage.FULL_TEXT, humans_needed=humans_needed)
-    decisions: dict[int, list[dict[str, Any]]] = {}
+    decisions: dict[int, list[DecisionRow]] = {}
     for d in store.decisions(Stage.TITLE_ABSTRACT):
-        decisions.setdefault(d["record_id"], []).append(d)
-    last_ft_exclusion = {d["record_id"]: d for d in store.decisions(Stage.FULL_TEXT)
-                         if d["label"] == Label.EXCLUDE}
-    primary = {r["id"] for r in store.records_table(primary_only=True)}
+        decisions.setdefault(d.record_id, []).append(d)
+    last_ft_exclusion = {d.record_id: d for d in store.decisions(Stage.FULL_TEXT)
+                         if d.label == Label.EXCLUDE}
+    primary = {r.id for r in store.records_table(primary_only=True)}
     ta = {rid: label for rid, label in ta.items() if rid in primary}
     excluded = [rid for rid, label in ta.items() if label == Label.EXCLUDE]
     by = Counter(excluder(decisions.get(rid, [])) for rid in excluded)
     included_ta = [rid for rid, label in ta.items() if label == Label.INCLUDE]
-    texts = {}
+    texts: dict[int, list[FulltextRow]] = {}
     for f in store.fulltexts():
-        texts.setdefault(f["record_id"], []).append(f)
-    retrieved = [rid for rid in included_ta if any(f["status"] != "not_retrieved" for f in texts.get(rid, []))]
+        texts.setdefault(f.record_id, []).append(f)
+    retrieved = [rid for rid in included_ta if any(f.status != "not_retrieved" for f in texts.get(rid, []))]
     ft_excluded = [rid for rid in retrieved if ft.get(rid) == Label.EXCLUDE]
     reasons: Counter[str] = Counter()
     for rid in ft_excluded:
         last = last_ft_exclusion.get(rid)
-        for reason in (last and last["reasons"]) or ["unspecified"]:
+        for reason in (last and last.reasons) or ["unspecified"]:
             reasons[reason] += 1
     included = [rid for rid in retrieved if ft.get(rid) == Label.INCLUDE]
     return PrismaCounts(
-        records_by_source=counts["records_by_source"], records_identified=counts["records_imported"],
-        duplicates_removed=counts["duplicates_removed"], records_screened=len(ta),
+        records_by_source=counts.records_by_source, records_identified=counts.records_imported,
+        duplicates_removed=counts.duplicates_removed, records_screened=len(ta),
         excluded_title_abstract=len(excluded), excluded_by=dict(by),
         awaiting_screening=len(primary) - len(ta), reports_sought=len(included_ta),
         reports_not_retrieved=len(included_ta) - len(retrieved), reports_assessed=len(retrieved),

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from metasift.errors import ImportFormatError
 from metasift.records import study_label
+
+if TYPE_CHECKING:
+    from metasift.store.rows import RecordRow, RobJudgement
 
 DOMAINS = {"D1": "Randomisation process", "D2": "Deviations from intended interventions",
            "D3": "Missing outcome data", "D4": "Measurement of the outcome",
@@ -29,12 +32,12 @@ def normalise_judgement(text: str) -> str | None:
     return JUDGEMENTS.get(text.strip().lower())
 
 
-def read_rob_csv(path: Path, records: list[dict[str, Any]]) -> dict[int, dict[str, tuple[str, str | None]]]:
+def read_rob_csv(path: Path, records: list[RecordRow]) -> dict[int, dict[str, tuple[str, str | None]]]:
     """Parse a RoB 2 CSV (a ``study``, ``record_id`` or ``doi`` column; D1..D5; overall) into
     {record_id: {domain: (judgement, support)}}. Errors name the file and line."""
-    by_id = {r["id"]: r for r in records}
-    by_doi = {(r.get("doi") or "").lower(): r["id"] for r in records if r.get("doi")}
-    by_label = {study_label(r).lower(): r["id"] for r in records}
+    by_id = {r.id: r for r in records}
+    by_doi = {r.doi.lower(): r.id for r in records if r.doi}
+    by_label = {study_label(r).lower(): r.id for r in records}
     out: dict[int, dict[str, tuple[str, str | None]]] = {}
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -68,7 +71,7 @@ def read_rob_csv(path: Path, records: list[dict[str, Any]]) -> dict[int, dict[st
     return out
 
 
-def traffic_light_plot(rob: dict[int, dict[str, dict[str, Any]]], labels: dict[int, str], path: Path) -> Path:
+def traffic_light_plot(rob: dict[int, dict[str, RobJudgement]], labels: dict[int, str], path: Path) -> Path:
     """One row per study, one coloured symbol per domain (robvis style)."""
     import matplotlib
 
@@ -80,7 +83,8 @@ def traffic_light_plot(rob: dict[int, dict[str, dict[str, Any]]], labels: dict[i
     fig, ax = plt.subplots(figsize=(1.1 * len(domains) + 2.5, 0.42 * len(studies) + 1.4))
     for i, rid in enumerate(studies):
         for j, d in enumerate(domains):
-            judgement = rob[rid].get(d, {}).get("judgement")
+            found = rob[rid].get(d)
+            judgement = found.judgement if found else None
             if judgement:
                 ax.scatter(j, i, s=380, color=COLOURS[judgement], edgecolors="black", linewidths=0.5)
                 ax.text(j, i, SYMBOLS[judgement], ha="center", va="center", fontsize=10, weight="bold")
@@ -98,7 +102,7 @@ def traffic_light_plot(rob: dict[int, dict[str, dict[str, Any]]], labels: dict[i
     return Path(path)
 
 
-def summary_plot(rob: dict[int, dict[str, dict[str, Any]]], path: Path) -> Path:
+def summary_plot(rob: dict[int, dict[str, RobJudgement]], path: Path) -> Path:
     """Per domain, the share of studies at low / some concerns / high risk."""
     import matplotlib
 
@@ -108,8 +112,7 @@ def summary_plot(rob: dict[int, dict[str, dict[str, Any]]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 3.2))
     names = list(DOMAINS)
     for row, d in enumerate(reversed(names)):
-        values = [s.get(d, {}).get("judgement") for s in rob.values()]
-        values = [v for v in values if v]
+        values = [s[d].judgement for s in rob.values() if d in s and s[d].judgement]
         left = 0.0
         for judgement in ("low", "some_concerns", "high"):
             share = values.count(judgement) / len(values) * 100 if values else 0

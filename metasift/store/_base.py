@@ -25,6 +25,7 @@ from metasift.store.db import (
     sqlite_url,
 )
 from metasift.store.migrations import migrate
+from metasift.store.rows import Backup, LastBackup
 
 
 def now() -> datetime:
@@ -101,7 +102,7 @@ class StoreBase:
         return sqlite_path(self.engine.url.render_as_string(hide_password=False))
 
     # -- backups ------------------------------------------------------------------------------
-    def backup(self, dest: Path, *, actor: str = "metasift") -> dict[str, Any]:
+    def backup(self, dest: Path, *, actor: str = "metasift") -> Backup:
         """Write a consistent copy of the store to ``dest`` with SQLite's online backup API, check the copy
         (``PRAGMA integrity_check``) and record a ``backup`` event; return what was written.
 
@@ -135,17 +136,18 @@ class StoreBase:
             partial.unlink(missing_ok=True)
             raise damaged_store(source, check)
         os.replace(partial, dest)
-        info = {"path": str(dest.resolve()), "bytes": dest.stat().st_size, "integrity_check": check}
+        made = Backup(path=str(dest.resolve()), bytes=dest.stat().st_size, integrity_check=check)
         with self.write() as conn:
-            self.log_event(conn, "backup", actor_kind="human", actor=actor, payload=info)
-        return info
+            self.log_event(conn, "backup", actor_kind="human", actor=actor, payload=made.to_json())
+        return made
 
-    def last_backup(self) -> dict[str, Any] | None:
-        """The latest ``backup`` event (``at`` plus its payload), or None when no backup was ever made."""
+    def last_backup(self) -> LastBackup | None:
+        """The latest ``backup`` event (when, and its payload: what was written), or None when no backup
+        was ever made."""
         with self.read() as conn:
             row = conn.execute(select(t.events.c.at, t.events.c.payload).where(t.events.c.action == "backup")
                                .order_by(t.events.c.id.desc()).limit(1)).first()
-        return {"at": row.at, **(row.payload or {})} if row else None
+        return LastBackup(at=row.at, backup=Backup(**row.payload)) if row else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -191,8 +193,3 @@ class StoreBase:
              "action": e["action"], "entity": e.get("entity"), "entity_id": e.get("entity_id"),
              "payload": e.get("payload")} for e in events])
 
-
-def as_dicts(result: Any) -> list[dict[str, Any]]:
-    """Rows of a SQLAlchemy result as plain dicts (keys read once, not per row: much faster in bulk)."""
-    keys = list(result.keys())
-    return [dict(zip(keys, row)) for row in result]

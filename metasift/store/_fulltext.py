@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from metasift.errors import ProjectError
 from metasift.kinds import ExtractionStatus
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, as_dicts, now
+from metasift.store._base import StoreBase, now
+from metasift.store.rows import ExtractionRow, FulltextRow
 
 _OPEN = [ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.NEEDS_HUMAN]  # a re-extraction replaces these
 _SETTLED = [ExtractionStatus.VERIFIED, ExtractionStatus.REJECTED]  # a human decided these
@@ -35,15 +36,12 @@ class FulltextRepo(StoreBase):
                            entity_id=fid, payload=payload)
         return fid
 
-    def fulltexts(self) -> list[dict[str, Any]]:
+    def fulltexts(self) -> list[FulltextRow]:
         """Every attached full text; ``path`` is the file to open (a project-relative path joined to the
         project folder, wherever it is now) and ``stored_path`` the value as stored."""
         with self.read() as conn:
-            rows = as_dicts(conn.execute(select(t.fulltexts).order_by(t.fulltexts.c.id)))
-        for row in rows:
-            row["stored_path"] = row["path"]
-            row["path"] = str(self.fulltext_file(row["path"]))
-        return rows
+            rows = conn.execute(select(*FulltextRow.columns()).order_by(t.fulltexts.c.id)).all()
+        return [FulltextRow.from_row(row, str(self.fulltext_file(row.path))) for row in rows]
 
     def fulltext_file(self, stored: str) -> Path:
         """The file a stored full-text path names: absolute paths (older projects) as they are, relative
@@ -89,14 +87,15 @@ class FulltextRepo(StoreBase):
         return len(rows)
 
     def extractions(self, *, record_id: int | None = None, status: Sequence[str] | None = None
-                    ) -> list[dict[str, Any]]:
-        q = select(t.extractions).order_by(t.extractions.c.id)
+                    ) -> list[ExtractionRow]:
+        """Extracted values in id order: all, or one record's, or those with one of the ``status``es."""
+        q = select(*ExtractionRow.columns()).order_by(t.extractions.c.id)
         if record_id is not None:
             q = q.where(t.extractions.c.record_id == record_id)
         if status:
             q = q.where(t.extractions.c.status.in_(list(status)))
         with self.read() as conn:
-            return as_dicts(conn.execute(q))
+            return [ExtractionRow.from_row(row) for row in conn.execute(q)]
 
     def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
                           reason: str | None = None) -> None:
@@ -133,7 +132,7 @@ class FulltextRepo(StoreBase):
                                                              "reason": reason, "old": _undo_state(old),
                                                              "also_rejected": also})
 
-    def undo_extraction_review(self, extraction_id: int, *, actor: str) -> dict[str, Any]:
+    def undo_extraction_review(self, extraction_id: int, *, actor: str) -> ExtractionRow:
         """Put a value back as it was before its latest human review (accept, edit or reject), with the
         other candidates that review rejected; logged as ``undo_verify_value`` naming the undone event.
         Returns the restored row. Refused when that review was already undone or the value changed since."""
@@ -164,7 +163,8 @@ class FulltextRepo(StoreBase):
                                                              "from_value": current.value,
                                                              "status": p["old_status"], "value": p["old_value"],
                                                              "also_restored": restored})
-            return as_dicts(conn.execute(select(x).where(x.c.id == extraction_id)))[0]
+            return ExtractionRow.from_row(conn.execute(select(*ExtractionRow.columns()).where(
+                x.c.id == extraction_id)).one())
 
 
 def _same(column: Any, value: Any) -> Any:

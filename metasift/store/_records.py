@@ -7,17 +7,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, Text, bindparam, func, select, update
+from sqlalchemy import Column, Connection, MetaData, Select, Table, Text, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from metasift.errors import MetasiftError, ProjectError
 from metasift.records import Record
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, as_dicts, now
-
-RECORD_FIELDS = ("title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
-                 "issn", "keywords", "publication_type", "language", "url", "label")
-
+from metasift.store._base import StoreBase, now
+from metasift.store.rows import (
+    RECORD_FIELDS,
+    DedupOverride,
+    ImportBatch,
+    RecordRow,
+    RemovedBatch,
+    StoreCounts,
+)
 
 _JSON_FIELDS = [c.name for c in t.records.columns if isinstance(c.type, t.JSONText)]
 # The records table seen with JSON columns as plain text, for bulk inserts of pre-encoded rows.
@@ -28,14 +32,14 @@ _RECORDS_BULK = Table("records", MetaData(), *(Column(c.name, Text if c.name in 
 class AlreadyImported(MetasiftError):
     """A file with this content is in the store already (``batch``: its import_batches row)."""
 
-    def __init__(self, batch: dict[str, Any]) -> None:
+    def __init__(self, batch: ImportBatch) -> None:
         self.batch = batch
-        super().__init__(f"{batch['filename']}: already imported as batch {batch['id']}")
+        super().__init__(f"{batch.filename}: already imported as batch {batch.id}")
 
 
-def _batch_by_hash(conn: Connection, sha256: str) -> dict[str, Any] | None:
-    row = conn.execute(select(t.import_batches).where(t.import_batches.c.sha256 == sha256)).first()
-    return dict(row._mapping) if row else None
+def _batch_by_hash(conn: Connection, sha256: str) -> ImportBatch | None:
+    row = conn.execute(select(*ImportBatch.columns()).where(t.import_batches.c.sha256 == sha256)).first()
+    return ImportBatch.from_row(row) if row else None
 
 
 # What may hang off a record, and how to say it: (table, what it is, plural).
@@ -68,7 +72,7 @@ def _phrase(n: int, what: str, record_ids: list[int], shown: int = 8) -> str:
 
 class RecordsRepo(StoreBase):
     # -- imports ------------------------------------------------------------------------------
-    def batch_by_hash(self, sha256: str) -> dict[str, Any] | None:
+    def batch_by_hash(self, sha256: str) -> ImportBatch | None:
         with self.read() as conn:
             return _batch_by_hash(conn, sha256)
 
@@ -117,33 +121,35 @@ class RecordsRepo(StoreBase):
                                                     "n_records": len(records), "sha256": sha256})
         return batch_id
 
-    def batches(self) -> list[dict[str, Any]]:
+    def batches(self) -> list[ImportBatch]:
         with self.read() as conn:
-            return as_dicts(conn.execute(select(t.import_batches).order_by(t.import_batches.c.id)))
+            return [ImportBatch.from_row(row) for row in
+                    conn.execute(select(*ImportBatch.columns()).order_by(t.import_batches.c.id))]
 
-    def batch(self, batch_id: int) -> dict[str, Any] | None:
+    def batch(self, batch_id: int) -> ImportBatch | None:
         with self.read() as conn:
-            row = conn.execute(select(t.import_batches).where(t.import_batches.c.id == batch_id)).first()
-        return dict(row._mapping) if row else None
+            row = conn.execute(select(*ImportBatch.columns()).where(t.import_batches.c.id == batch_id)).first()
+        return ImportBatch.from_row(row) if row else None
 
-    def remove_batch(self, batch_id: int, *, actor: str) -> dict[str, Any]:
+    def remove_batch(self, batch_id: int, *, actor: str) -> RemovedBatch:
         """Remove one imported file and its records, in one transaction with a ``import_removed`` event.
 
         Refused (``ProjectError``, nothing changed) while anything downstream hangs off its records: a
         decision (retracted ones too: they are the audit trail), a route or ranking from screening, a
         full text, an extraction, a risk-of-bias judgement or a human dedup verdict. Duplicate clusters
         touching the batch are dissolved (their other members become unclustered primaries): they are
-        recomputed by the next ``dedup``. Returns the batch row plus ``clusters_dissolved``."""
+        recomputed by the next ``dedup``. Returns the batch as it was, the records removed and the clusters
+        dissolved."""
         r = t.records
         with self.write() as conn:
-            batch = conn.execute(select(t.import_batches).where(t.import_batches.c.id == batch_id)).first()
-            if batch is None:
+            found = conn.execute(select(*ImportBatch.columns()).where(t.import_batches.c.id == batch_id)).first()
+            if found is None:
                 raise ProjectError(f"no import batch {batch_id} (see `metasift import --list`)")
-            batch = dict(batch._mapping)
+            batch = ImportBatch.from_row(found)
             mine = select(r.c.id).where(r.c.batch_id == batch_id)
             blockers = _dependents(conn, mine)
             if blockers:
-                raise ProjectError(f"batch {batch_id} ({batch['filename']}) is not removed: "
+                raise ProjectError(f"batch {batch_id} ({batch.filename}) is not removed: "
                                    + "; ".join(blockers))
             touched = select(r.c.cluster_id).where(r.c.batch_id == batch_id, r.c.cluster_id.is_not(None))
             cluster_ids = list(conn.execute(touched.distinct()).scalars())
@@ -154,10 +160,10 @@ class RecordsRepo(StoreBase):
             removed = conn.execute(r.delete().where(r.c.batch_id == batch_id)).rowcount
             conn.execute(t.import_batches.delete().where(t.import_batches.c.id == batch_id))
             self.log_event(conn, "import_removed", actor_kind="human", actor=actor, entity="import_batch",
-                           entity_id=batch_id, payload={"path": batch["path"], "sha256": batch["sha256"],
-                                                        "source": batch["source"], "n_records": removed,
+                           entity_id=batch_id, payload={"path": batch.path, "sha256": batch.sha256,
+                                                        "source": batch.source, "n_records": removed,
                                                         "clusters_dissolved": len(cluster_ids)})
-        return {**batch, "n_records": removed, "clusters_dissolved": len(cluster_ids)}
+        return RemovedBatch(batch=batch, records_removed=removed, clusters_dissolved=len(cluster_ids))
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self) -> tuple[list[int], list[Record]]:
@@ -175,21 +181,19 @@ class RecordsRepo(StoreBase):
             recs.append(Record.model_construct(**data, raw={}, line=m["source_line"]))  # our own rows: valid
         return ids, recs
 
-    def records_table(self, *, primary_only: bool = False) -> list[dict[str, Any]]:
-        """Records joined with their import batch, as plain dicts (for export and the TUI)."""
-        r, b = t.records, t.import_batches
-        q = (select(r.c.id, *(r.c[f] for f in RECORD_FIELDS), r.c.cluster_id, r.c.is_primary,
-                    b.c.filename.label("source_file"), b.c.source)
-             .join(b, r.c.batch_id == b.c.id).order_by(r.c.id))
+    def records_table(self, *, primary_only: bool = False) -> list[RecordRow]:
+        """Records joined with their import batch, in id order (for export, screening and the TUI)."""
+        q = _records_query()
         if primary_only:
-            q = q.where(r.c.is_primary.is_(True))
+            q = q.where(t.records.c.is_primary.is_(True))
         with self.read() as conn:
-            return as_dicts(conn.execute(q))
+            return [RecordRow.from_row(row) for row in conn.execute(q)]
 
-    def record(self, record_id: int) -> dict[str, Any] | None:
+    def record(self, record_id: int) -> RecordRow | None:
+        """One record (as ``records_table`` gives it), or None when there is no such record."""
         with self.read() as conn:
-            row = conn.execute(select(t.records).where(t.records.c.id == record_id)).first()
-        return dict(row._mapping) if row else None
+            row = conn.execute(_records_query().where(t.records.c.id == record_id)).first()
+        return RecordRow.from_row(row) if row else None
 
     # -- deduplication ------------------------------------------------------------------------
     def replace_clusters(self, record_ids: Sequence[int], clusters: Sequence[Sequence[int]],
@@ -221,9 +225,9 @@ class RecordsRepo(StoreBase):
                 "run": run, "records": len(record_ids), "clusters": len(clusters), "duplicates_removed": n_dup})
         return run
 
-    def overrides(self) -> list[dict[str, Any]]:
+    def overrides(self) -> list[DedupOverride]:
         with self.read() as conn:
-            return as_dicts(conn.execute(select(t.dedup_overrides)))
+            return [DedupOverride.from_row(row) for row in conn.execute(select(*DedupOverride.columns()))]
 
     def add_override(self, a: int, b: int, verdict: str, decider: str) -> None:
         """Record a human's verdict on a borderline pair (honoured by every later dedup run)."""
@@ -237,7 +241,7 @@ class RecordsRepo(StoreBase):
                            payload={"a": a, "b": b, "verdict": verdict})
 
     # -- counts -------------------------------------------------------------------------------
-    def counts(self) -> dict[str, Any]:
+    def counts(self) -> StoreCounts:
         """Figures for ``metasift status`` and the PRISMA flow."""
         r, b, d = t.records, t.import_batches, t.decisions
         with self.read() as conn:
@@ -255,9 +259,15 @@ class RecordsRepo(StoreBase):
             n_batches = conn.execute(select(func.count()).select_from(b)).scalar_one()
             n_fulltexts = conn.execute(select(func.count()).select_from(t.fulltexts)).scalar_one()
             n_extractions = conn.execute(select(func.count()).select_from(t.extractions)).scalar_one()
-        return {"files_imported": n_batches, "records_imported": imported, "records_by_source": per_source,
-                "deduplicated": dedup_runs is not None, "duplicates_removed": imported - unique,
-                "records_unique": unique, "decisions": per_stage, "fulltexts": n_fulltexts,
-                "extractions": n_extractions}
+        return StoreCounts(files_imported=n_batches, records_imported=imported, records_by_source=per_source,
+                           deduplicated=dedup_runs is not None, duplicates_removed=imported - unique,
+                           records_unique=unique, decisions=per_stage, fulltexts=n_fulltexts,
+                           extractions=n_extractions)
+
+
+def _records_query() -> Select[Any]:
+    """Records joined with their import batch, in id order: the columns of ``RecordRow``."""
+    r, b = t.records, t.import_batches
+    return select(*RecordRow.columns()).join(b, r.c.batch_id == b.c.id).order_by(r.c.id)
 
 

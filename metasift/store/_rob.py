@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select, update
 
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, now
+from metasift.store.rows import RobJudgement
 
 
 class RobRepo(StoreBase):
@@ -26,13 +25,13 @@ class RobRepo(StoreBase):
             self.log_event(conn, "rob", actor_kind="human", actor=assessor, entity="record", entity_id=record_id,
                            payload={d: j for d, (j, _) in judgements.items()})
 
-    def rob(self, tool: str = "RoB2") -> dict[int, dict[str, dict[str, Any]]]:
-        """Current judgements: {record_id: {domain: {judgement, support, assessor}}}."""
+    def rob(self, tool: str = "RoB2") -> dict[int, dict[str, RobJudgement]]:
+        """Current judgements: {record_id: {domain: judgement}}."""
         rob = t.rob_assessments
-        out: dict[int, dict[str, dict[str, Any]]] = {}
+        out: dict[int, dict[str, RobJudgement]] = {}
         with self.read() as conn:
             for row in conn.execute(select(rob).where(rob.c.tool == tool, rob.c.superseded_at.is_(None))
                                     .order_by(rob.c.id)):
-                out.setdefault(row.record_id, {})[row.domain] = {
-                    "judgement": row.judgement, "support": row.support, "assessor": row.assessor}
+                out.setdefault(row.record_id, {})[row.domain] = RobJudgement(
+                    judgement=row.judgement, support=row.support, assessor=row.assessor)
         return out

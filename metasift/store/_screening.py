@@ -11,7 +11,8 @@ from sqlalchemy import Connection, func, select, update
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, settle
 from metasift.store import schema as t
-from metasift.store._base import StoreBase, as_dicts, now
+from metasift.store._base import StoreBase, now
+from metasift.store.rows import DecisionRow, RouteRow
 
 __all__ = ["COUNTED", "ScreeningRepo", "as_include", "settle"]  # the rules live in metasift.labels
 
@@ -53,17 +54,17 @@ class ScreeningRepo(StoreBase):
             self.log_event(conn, "undo", actor_kind=DeciderKind.HUMAN, actor=actor, entity="decision",
                            entity_id=decision_id)
 
-    def decisions(self, stage: str | None = None, *, include_retracted: bool = False) -> list[dict[str, Any]]:
+    def decisions(self, stage: str | None = None, *, include_retracted: bool = False) -> list[DecisionRow]:
         """Decisions in id order (active ones unless ``include_retracted``), all stages or one."""
-        q = select(t.decisions).order_by(t.decisions.c.id)
+        q = select(*DecisionRow.columns()).order_by(t.decisions.c.id)
         if stage:
             q = q.where(t.decisions.c.stage == stage)
         if not include_retracted:
             q = q.where(t.decisions.c.retracted_at.is_(None))
 
-        def load() -> list[dict[str, Any]]:
+        def load() -> list[DecisionRow]:
             with self.read() as conn:
-                return as_dicts(conn.execute(q))
+                return [DecisionRow.from_row(row) for row in conn.execute(q)]
 
         return self._memoised(("decisions", stage, include_retracted), load)
 
@@ -111,11 +112,13 @@ class ScreeningRepo(StoreBase):
             self.log_event(conn, "route", actor_kind=DeciderKind.RULE, actor="routing-policy",
                            payload={"stage": stage, "counts": counts, "policy": policy})
 
-    def current_routes(self, stage: str) -> dict[int, dict[str, Any]]:
+    def current_routes(self, stage: str) -> dict[int, RouteRow]:
+        """Each record's route in force at ``stage`` (the latest, not superseded)."""
         rt = t.routes
         with self.read() as conn:
-            return {row.record_id: dict(row._mapping) for row in conn.execute(
-                select(rt).where(rt.c.stage == stage, rt.c.superseded_at.is_(None)))}
+            routes = [RouteRow.from_row(row) for row in conn.execute(
+                select(*RouteRow.columns()).where(rt.c.stage == stage, rt.c.superseded_at.is_(None)))]
+        return {r.record_id: r for r in routes}
 
     def final_labels(self, stage: str, *, humans_needed: int = 1, model_counts: bool = False,
                      automatic: bool = True) -> dict[int, Label]:
@@ -128,10 +131,10 @@ class ScreeningRepo(StoreBase):
         rule exclusion or an auto-exclude route. Records without a settled label are absent. The rules:
         ``metasift.labels.settle``.
         """
-        by_record: dict[int, list[dict[str, Any]]] = {}
+        by_record: dict[int, list[DecisionRow]] = {}
         for d in self.decisions(stage):
-            by_record.setdefault(d["record_id"], []).append(d)
-        auto = {rid for rid, r in self.current_routes(stage).items() if r["route"] == RouteName.AUTO_EXCLUDE} \
+            by_record.setdefault(d.record_id, []).append(d)
+        auto = {rid for rid, r in self.current_routes(stage).items() if r.route == RouteName.AUTO_EXCLUDE} \
             if automatic else set()
         labels: dict[int, Label] = {}
         for rid in set(by_record) | auto:

@@ -17,15 +17,15 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import Connection, and_, func, or_, select
+from pydantic import BaseModel, ConfigDict, field_serializer
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from metasift import labels
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, excluder
 from metasift.store import schema as t
-from metasift.store._base import as_dicts
 from metasift.store.repo import Store
+from metasift.store.rows import DecisionRow, SideDecision
 
 AUTO = RouteName.AUTO_EXCLUDE
 MAYBE = Label.MAYBE
@@ -184,30 +184,35 @@ def stage_scope(store: Store, stage: str, counting: Counting) -> set[int] | None
             if label in (Label.INCLUDE, Label.MAYBE)}
 
 
-def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> list[dict[str, Any]]:
+def _decisions() -> Select[Any]:
+    """Active decisions, as ``DecisionRow``s read them."""
+    return select(*DecisionRow.columns()).where(t.decisions.c.retracted_at.is_(None))
+
+
+def _first_decision(store: Store, query: Select[Any]) -> DecisionRow | None:
+    with store.read() as conn:
+        row = conn.execute(query.limit(1)).first()
+    return DecisionRow.from_row(row) if row else None
+
+
+def reviewer_decisions(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> list[DecisionRow]:
     """The reviewer's active decisions at ``stage``, oldest first."""
     d = t.decisions
     with store.read() as conn:
-        return as_dicts(conn.execute(select(d).where(
-            d.c.stage == stage, d.c.decider == reviewer, d.c.decider_kind == kind,
-            d.c.retracted_at.is_(None)).order_by(d.c.id)))
+        return [DecisionRow.from_row(row) for row in conn.execute(_decisions().where(
+            d.c.stage == stage, d.c.decider == reviewer, d.c.decider_kind == kind).order_by(d.c.id))]
 
 
-def last_decision(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> dict[str, Any] | None:
+def last_decision(store: Store, stage: str, reviewer: str, kind: str = HUMAN) -> DecisionRow | None:
     """The reviewer's most recent active decision at ``stage`` (what undo takes back after a restart)."""
     d = t.decisions
-    with store.read() as conn:
-        row = conn.execute(select(d).where(d.c.stage == stage, d.c.decider == reviewer, d.c.decider_kind == kind,
-                                           d.c.retracted_at.is_(None)).order_by(d.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return _first_decision(store, _decisions().where(d.c.stage == stage, d.c.decider == reviewer,
+                                                     d.c.decider_kind == kind).order_by(d.c.id.desc()))
 
 
-def active_decision(store: Store, decision_id: int) -> dict[str, Any] | None:
-    """One decision row, or None if it does not exist or was retracted."""
-    d = t.decisions
-    with store.read() as conn:
-        row = conn.execute(select(d).where(d.c.id == decision_id, d.c.retracted_at.is_(None))).first()
-    return dict(row._mapping) if row else None
+def active_decision(store: Store, decision_id: int) -> DecisionRow | None:
+    """One decision, or None if it does not exist or was retracted."""
+    return _first_decision(store, _decisions().where(t.decisions.c.id == decision_id))
 
 
 # -- writes with a guard ----------------------------------------------------------------------------------
@@ -257,38 +262,45 @@ def search_ids(store: Store, text: str, limit: int = 5000) -> list[int]:
                                  .order_by(r.c.id).limit(limit)).scalars())
 
 
-def model_draft(store: Store, record_id: int, stage: str) -> dict[str, Any] | None:
+def model_draft(store: Store, record_id: int, stage: str) -> DecisionRow | None:
     """The latest active model decision on a record (label, confidence, per-criterion verdicts, model)."""
     d = t.decisions
-    with store.read() as conn:
-        row = conn.execute(select(d).where(d.c.record_id == record_id, d.c.stage == stage,
-                                           d.c.decider_kind == DeciderKind.MODEL, d.c.retracted_at.is_(None))
-                           .order_by(d.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return _first_decision(store, _decisions().where(d.c.record_id == record_id, d.c.stage == stage,
+                                                     d.c.decider_kind == DeciderKind.MODEL).order_by(d.c.id.desc()))
 
 
 # -- conflicts and settled labels ---------------------------------------------------------------------------
 class Conflict(BaseModel):
     """A record whose counted decisions disagree (kind ``disagree``) or agree only through ``maybe``."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # the decisions are the store's rows, as they are
+
     record_id: int
     title: str | None
     kind: str
-    decisions: list[dict[str, Any]]  # id, decider_kind, decider, label, reasons, note
+    decisions: list[DecisionRow]
+
+    @field_serializer("decisions")
+    def _decisions_shown(self, decisions: list[DecisionRow]) -> list[dict[str, Any]]:
+        """In JSON, what a conflict is about: who said what and why."""
+        return [{k: getattr(d, k) for k in CONFLICT_FIELDS} for d in decisions]
+
+
+CONFLICT_FIELDS = ("id", "decider_kind", "decider", "label", "reasons", "note")
 
 
 binary = as_include  # include/maybe → True, exclude → False, anything else → None
 
 
-def counted_decisions(ds: list[dict[str, Any]], counting: Counting) -> list[dict[str, Any]]:
+def counted_decisions(ds: list[DecisionRow], counting: Counting) -> list[DecisionRow]:
     """The decisions that count on one record: each human's latest, plus the latest model's if it counts."""
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for d in sorted(ds, key=lambda x: x["id"]):
-        if d["label"] not in COUNTED:
+    latest: dict[tuple[str, str], DecisionRow] = {}
+    for d in sorted(ds, key=lambda x: x.id):
+        if d.label not in COUNTED:
             continue
-        if d["decider_kind"] == DeciderKind.HUMAN:
-            latest[("human", d["decider"])] = d
-        elif d["decider_kind"] == DeciderKind.MODEL and counting.model_counts:
+        if d.decider_kind == DeciderKind.HUMAN:
+            latest[("human", d.decider)] = d
+        elif d.decider_kind == DeciderKind.MODEL and counting.model_counts:
             latest[("model", "")] = d
     return list(latest.values())
 
@@ -299,25 +311,23 @@ def conflicts(store: Store, stage: str, counting: Counting, *, with_maybe: bool 
     titles = _titles(store, list(by_record))
     out = []
     for rid, ds in sorted(by_record.items()):
-        if any(d["decider_kind"] == DeciderKind.CONSENSUS for d in ds):
+        if any(d.decider_kind == DeciderKind.CONSENSUS for d in ds):
             continue
         counted = counted_decisions(ds, counting)
         if len(counted) < 2:
             continue
-        kinds = {binary(d["label"]) for d in counted}
+        kinds = {binary(d.label) for d in counted}
         if len(kinds) > 1:
             kind = "disagree"
-        elif with_maybe and len(counted) >= counting.needed and any(d["label"] == MAYBE for d in counted):
+        elif with_maybe and len(counted) >= counting.needed and any(d.label == MAYBE for d in counted):
             kind = "maybe"
         else:
             continue
-        keep = ("id", "decider_kind", "decider", "label", "reasons", "note")
-        out.append(Conflict(record_id=rid, title=titles.get(rid), kind=kind,
-                            decisions=[{k: d[k] for k in keep} for d in counted]))
+        out.append(Conflict(record_id=rid, title=titles.get(rid), kind=kind, decisions=counted))
     return out
 
 
-def settled_labels(store: Store, stage: str, counting: Counting, *, humans_only: bool = False) -> dict[int, str]:
+def settled_labels(store: Store, stage: str, counting: Counting, *, humans_only: bool = False) -> dict[int, Label]:
     """Each record's final label (``Store.final_labels`` under this counting); ``humans_only`` leaves out the
     model's decisions and the automatic (rule / routed) exclusions."""
     if humans_only:
@@ -328,7 +338,7 @@ def settled_labels(store: Store, stage: str, counting: Counting, *, humans_only:
 
 
 # -- sides for the agreement audit ----------------------------------------------------------------------------
-def side_decisions(store: Store, stage: str, side: str, counting: Counting) -> dict[int, dict[str, Any]]:
+def side_decisions(store: Store, stage: str, side: str, counting: Counting) -> dict[int, SideDecision]:
     """One decision per record for an agreement side: ``human:NAME``, ``model`` / ``model:NAME`` or
     ``consensus`` (the final human label: consensus decision, else the agreeing humans)."""
     kind, _, name = side.partition(":")
@@ -336,28 +346,28 @@ def side_decisions(store: Store, stage: str, side: str, counting: Counting) -> d
         ds = _by_record(store.decisions(stage))
         out = {}
         for rid, label in settled_labels(store, stage, counting, humans_only=True).items():
-            cons = [d for d in ds[rid] if d["decider_kind"] == DeciderKind.CONSENSUS]
-            basis = cons[-1:] or [d for d in ds[rid] if d["decider_kind"] == DeciderKind.HUMAN]
-            reasons = sorted({r for d in basis for r in (d["reasons"] or [])})
-            out[rid] = {"decider_kind": CONSENSUS, "label": label, "reasons": reasons, "criteria": None}
+            cons = [d for d in ds[rid] if d.decider_kind == DeciderKind.CONSENSUS]
+            basis = cons[-1:] or [d for d in ds[rid] if d.decider_kind == DeciderKind.HUMAN]
+            reasons = sorted({r for d in basis for r in (d.reasons or [])})
+            out[rid] = SideDecision(decider_kind=CONSENSUS, label=label, reasons=reasons, criteria=None)
         return out
     if kind not in (DeciderKind.HUMAN, DeciderKind.MODEL) or (kind == DeciderKind.HUMAN and not name):
         raise ValueError(f"side {side!r}: use human:NAME, model, model:NAME or consensus")
     out = {}
     for d in store.decisions(stage):
-        if d["decider_kind"] == kind and (not name or d["decider"] == name) and d["label"] in COUNTED:
-            out[d["record_id"]] = d  # ascending ids: the latest wins
+        if d.decider_kind == kind and (not name or d.decider == name) and d.label in COUNTED:
+            out[d.record_id] = SideDecision.of(d)  # ascending ids: the latest wins
     return out
 
 
-def criterion_flags(decision: dict[str, Any], criteria: list[str]) -> dict[str, bool]:
+def criterion_flags(decision: SideDecision, criteria: list[str]) -> dict[str, bool]:
     """Per criterion, whether this decision says it is *not met* (a reason to exclude). Model decisions:
     verdict ``not_met``; humans/consensus: named among the exclusion reasons (an exclusion without reasons
     gives no criterion information; include/maybe means no criterion failed)."""
-    if decision.get("criteria") and decision.get("decider_kind") == DeciderKind.MODEL:
-        return {c["id"]: c.get("verdict") == "not_met" for c in decision["criteria"] if c.get("id") in criteria}
-    if decision["label"] == Label.EXCLUDE:
-        reasons = set(decision.get("reasons") or [])
+    if decision.criteria and decision.decider_kind == DeciderKind.MODEL:
+        return {c["id"]: c.get("verdict") == "not_met" for c in decision.criteria if c.get("id") in criteria}
+    if decision.label == Label.EXCLUDE:
+        reasons = set(decision.reasons or [])
         return {c: c in reasons for c in criteria} if reasons else {}
     return {c: False for c in criteria}
 
@@ -375,10 +385,10 @@ def _auto_excluded(store: Store, stage: str) -> set[int]:
             rt.c.stage == stage, rt.c.route == AUTO, rt.c.superseded_at.is_(None)))).scalars())
 
 
-def _by_record(ds: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
+def _by_record(ds: list[DecisionRow]) -> dict[int, list[DecisionRow]]:
+    out: dict[int, list[DecisionRow]] = {}
     for d in ds:
-        out.setdefault(d["record_id"], []).append(d)
+        out.setdefault(d.record_id, []).append(d)
     return out
 
 
@@ -412,14 +422,14 @@ def record_tally(store: Store, stage: str, counting: Counting) -> RecordTally:
     records = set(primary_ids(store)) if scope is None else scope
     labels = {rid: label for rid, label in store.final_labels(
         stage, humans_needed=counting.needed, model_counts=counting.model_counts).items() if rid in records}
-    by_record = _by_record([d for d in store.decisions(stage) if d["record_id"] in records])
+    by_record = _by_record([d for d in store.decisions(stage) if d.record_id in records])
     excluded_by: dict[str, int] = {}
     for rid, label in labels.items():
         if label == Label.EXCLUDE:
             who = excluder(by_record.get(rid, []))
             excluded_by[who] = excluded_by.get(who, 0) + 1
     values = list(labels.values())
-    human = sum(d["decider_kind"] == DeciderKind.HUMAN for ds in by_record.values() for d in ds)
+    human = sum(d.decider_kind == DeciderKind.HUMAN for ds in by_record.values() for d in ds)
     return RecordTally(stage=stage, records=len(records), included=values.count(Label.INCLUDE),
                        excluded=values.count(Label.EXCLUDE), maybe=values.count(Label.MAYBE),
                        awaiting=len(records) - len(labels), excluded_by=excluded_by, human_decisions=human)

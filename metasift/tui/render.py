@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from metasift.kinds import Label
+
+if TYPE_CHECKING:
+    from metasift.store.rows import DecisionRow, RecordRow
 
 INCLUDE_STYLE = "bold green"
 EXCLUDE_STYLE = "bold red"
@@ -50,31 +53,32 @@ def highlight(text: str | None, include: re.Pattern[str] | None, exclude: re.Pat
     return out
 
 
-def byline(rec: dict[str, Any]) -> Text:
-    """Authors (first three, then et al.), year, journal, record id and DOI on one line."""
-    authors = rec.get("authors") or []
+def byline(rec: RecordRow | None, record_id: int) -> Text:
+    """Authors (first three, then et al.), year, journal, record id and DOI on one line (``rec`` None: a
+    record removed meanwhile, shown by its id alone)."""
+    authors = (rec.authors if rec else None) or []
     who = "; ".join(authors[:3]) + (" et al." if len(authors) > 3 else "") if authors else "no authors"
-    parts = [who, str(rec.get("year") or "n.d."), rec.get("journal") or "no journal"]
+    parts = [who, str((rec.year if rec else None) or "n.d."), (rec.journal if rec else None) or "no journal"]
     out = Text(" · ".join(parts))
-    out.append(f"   record {rec.get('id')}", style="dim")
-    if rec.get("doi"):
-        out.append(f"   doi:{rec['doi']}", style="dim")
-    if rec.get("publication_type"):
-        out.append(f"   {rec['publication_type']}", style="dim")
+    out.append(f"   record {record_id}", style="dim")
+    if rec is not None and rec.doi:
+        out.append(f"   doi:{rec.doi}", style="dim")
+    if rec is not None and rec.publication_type:
+        out.append(f"   {rec.publication_type}", style="dim")
     return out
 
 
-def draft_text(draft: dict[str, Any] | None) -> Text:
+def draft_text(draft: DecisionRow | None) -> Text:
     """The model's draft: label, confidence and per-criterion verdicts with their quotes and reasons."""
     if not draft:
         return Text("no model draft for this record", style="dim")
-    conf = draft.get("confidence")
+    conf = draft.confidence
     head = Text("Model draft ", style="bold")
-    head.append(f"({draft.get('model') or draft.get('decider')}): ", style="dim")
-    head.append(draft["label"], style=LABEL_STYLE.get(draft["label"], ""))
+    head.append(f"({draft.model or draft.decider}): ", style="dim")
+    head.append(draft.label, style=LABEL_STYLE.get(draft.label, ""))
     if conf is not None:
         head.append(f"  confidence {conf:.2f}", style="dim")
-    for c in draft.get("criteria") or []:
+    for c in draft.criteria or []:
         mark, style = VERDICT_MARK.get(c.get("verdict"), ("·", ""))
         head.append(f"\n {mark} ", style=style)
         head.append(f"{c.get('id')}", style="bold")
@@ -87,22 +91,22 @@ def draft_text(draft: dict[str, Any] | None) -> Text:
     return head
 
 
-def draft_quotes(draft: dict[str, Any] | None) -> list[str]:
-    return [c.get("quote") or "" for c in (draft or {}).get("criteria") or []]
+def draft_quotes(draft: DecisionRow | None) -> list[str]:
+    return [c.get("quote") or "" for c in (draft.criteria if draft else None) or []]
 
 
-def decisions_text(decisions: list[dict[str, Any]]) -> Text:
+def decisions_text(decisions: list[DecisionRow]) -> Text:
     """The counted decisions on a conflicting record, one line each (shown to the arbiter only)."""
     out = Text()
     for i, d in enumerate(decisions):
         if i:
             out.append("\n")
-        out.append(f"{d['decider_kind']}:{d['decider']}  ", style="bold")
-        out.append(d["label"], style=LABEL_STYLE.get(d["label"], ""))
-        if d.get("reasons"):
-            out.append(f"  reasons: {', '.join(d['reasons'])}")
-        if d.get("note"):
-            out.append(f"  note: {d['note']}", style="italic")
+        out.append(f"{d.decider_kind}:{d.decider}  ", style="bold")
+        out.append(d.label, style=LABEL_STYLE.get(d.label, ""))
+        if d.reasons:
+            out.append(f"  reasons: {', '.join(d.reasons)}")
+        if d.note:
+            out.append(f"  note: {d.note}", style="italic")
     return out
 
 

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 from metasift.screener.review_session import (
-    RECORD_COLUMNS,
     ConflictSession,
     Outcome,
     ReviewSession,
+    ShownRecord,
     counting_of,
     pick_reviewer,
 )
 
-__all__ = ["RECORD_COLUMNS", "ConflictSession", "Outcome", "ReviewSession", "counting_of", "pick_reviewer"]
+__all__ = ["ConflictSession", "Outcome", "ReviewSession", "ShownRecord", "counting_of", "pick_reviewer"]

@@ -32,6 +32,7 @@ from metasift.extractor.checks import number_forms
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
+from metasift.store.rows import ExtractionRow
 from metasift.tui import render
 from metasift.tui.dialogs import TextPrompt
 from metasift.tui.widgets import PageView
@@ -163,13 +164,13 @@ class VerifyApp(App[None]):
         self.store, self.reviewer = store, reviewer
         doubtful = (ExtractionStatus.NEEDS_HUMAN,)
         wanted = (*doubtful, ExtractionStatus.AUTO_VERIFIED) if include_auto else doubtful
-        self.items: list[dict[str, Any]] = store.extractions(status=wanted)
-        self.paths = {f["id"]: f["path"] for f in store.fulltexts()}
-        self.titles = {r["id"]: r["title"] for r in store.records_table()}
+        self.items: list[ExtractionRow] = store.extractions(status=wanted)
+        self.paths = {f.id: f.path for f in store.fulltexts()}
+        self.titles = {r.id: r.title for r in store.records_table()}
         self.cache = cache or PageCache()
         self.index = 0
         self.done = 0
-        self.settled: list[tuple[int, dict[str, Any]]] = []  # (queue position, value as shown) per decision
+        self.settled: list[tuple[int, ExtractionRow]] = []  # (queue position, value as shown) per decision
         self.page_shown: int | None = None  # id of the value whose page is on screen (for tests and the bench)
         self.painted_at = 0.0  # perf_counter() when a value's page was last drawn on screen
 
@@ -183,11 +184,11 @@ class VerifyApp(App[None]):
         self.show()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> ExtractionRow | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
-    def _path(self, item: dict[str, Any]) -> str | None:
-        return self.paths.get(item["fulltext_id"])
+    def _path(self, item: ExtractionRow) -> str | None:
+        return self.paths.get(item.fulltext_id)
 
     def show(self) -> None:
         """Draw the current value now; its page too if its PDF is read, else once the worker has read it."""
@@ -201,26 +202,26 @@ class VerifyApp(App[None]):
             self.query_one(PageView).show("")
             self.page_shown = None
             return
-        where = " · ".join(str(v) for v in (item["field"], item["arm"], item["measure"], item["timepoint"]) if v)
-        status.update(f"verify · {self.index + 1} of {len(self.items)} · {where} · page {item['page'] or '?'}"
+        where = " · ".join(str(v) for v in (item.field, item.arm, item.measure, item.timepoint) if v)
+        status.update(f"verify · {self.index + 1} of {len(self.items)} · {where} · page {item.page or '?'}"
                       f" · {self.reviewer} · {self.done} settled")
-        text = Text(f"{self.titles.get(item['record_id'], '')}\n", style="bold")
-        text.append(f"value: {item['value']}   page {item['page']}   status {item['status']}   ")
-        text.append(f"why: {item['reason'] or '-'}\n", style="yellow")
-        text.append(f"quote: {item['quote']}", style="italic")
+        text = Text(f"{self.titles.get(item.record_id, '')}\n", style="bold")
+        text.append(f"value: {item.value}   page {item.page}   status {item.status}   ")
+        text.append(f"why: {item.reason or '-'}\n", style="yellow")
+        text.append(f"quote: {item.quote}", style="italic")
         head.update(text)
         path = self._path(item)
-        if path and item["page"] and self.cache.cached(path) is None:
+        if path and item.page and self.cache.cached(path) is None:
             self.page_shown = None
             self.query_one(PageView).show(Text(f"reading {Path(path).name} …", style="dim"))
-            self._read(item["id"], path)
+            self._read(item.id, path)
         else:
             self._show_page(item)
 
-    def _show_page(self, item: dict[str, Any]) -> None:
-        page, box = page_view(self._path(item), item["page"], item["quote"] or "", item["value"], self.cache)
+    def _show_page(self, item: ExtractionRow) -> None:
+        page, box = page_view(self._path(item), item.page, item.quote or "", item.value, self.cache)
         self.query_one(PageView).show(page, box)
-        self.page_shown = item["id"]
+        self.page_shown = item.id
         self.call_after_refresh(self._painted)
         self._read_ahead()  # only now: reading ahead first would hold up this page's own PDF
 
@@ -236,7 +237,7 @@ class VerifyApp(App[None]):
 
     def _read_done(self, item_id: int) -> None:
         item = self.current
-        if item is not None and item["id"] == item_id:
+        if item is not None and item.id == item_id:
             self._show_page(item)
 
     def _read_ahead(self) -> None:
@@ -262,7 +263,7 @@ class VerifyApp(App[None]):
         item = self.current
         if item is None:
             return
-        self.store.review_extraction(item["id"], status=status, actor=self.reviewer, value=value, reason=reason)
+        self.store.review_extraction(item.id, status=status, actor=self.reviewer, value=value, reason=reason)
         self.settled.append((self.index, item))
         self.items.pop(self.index)
         self.done += 1
@@ -279,7 +280,7 @@ class VerifyApp(App[None]):
             return
         position, item = self.settled[-1]
         try:
-            restored = self.store.undo_extraction_review(item["id"], actor=self.reviewer)
+            restored = self.store.undo_extraction_review(item.id, actor=self.reviewer)
         except ProjectError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -288,7 +289,7 @@ class VerifyApp(App[None]):
         self.items.insert(self.index, restored)
         self.done -= 1
         self.show()
-        self.notify(f"undone: {restored['field']} is {restored['status']} again")
+        self.notify(f"undone: {restored.field} is {restored.status} again")
 
     def action_move(self, step: int) -> None:
         if self.items:
@@ -310,7 +311,7 @@ class VerifyApp(App[None]):
                 return
             self._settle(ExtractionStatus.VERIFIED, value=value, reason="edited by a human")
 
-        self.push_screen(TextPrompt(f"Correct value for {item['field']}", "", f"was {item['value']}"), done)
+        self.push_screen(TextPrompt(f"Correct value for {item.field}", "", f"was {item.value}"), done)
 
     def action_reject(self) -> None:
         if self.current is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from metasift.tui import render
+
+if TYPE_CHECKING:
+    from metasift.screener.review_session import ShownRecord
 
 
 class RecordPane(VerticalScroll):
@@ -33,15 +36,17 @@ class RecordPane(VerticalScroll):
         yield Static(id="abstract")
         yield Static(id="draft")
 
-    def show(self, rec: dict[str, Any], *, draft_visible: bool) -> None:
-        """Show ``rec``; its ``draft`` (model verdicts, quotes) only when ``draft_visible``."""
-        draft = rec.get("draft") if draft_visible else None
+    def show(self, shown: ShownRecord, *, draft_visible: bool) -> None:
+        """Show the record; its ``draft`` (model verdicts, quotes) only when ``draft_visible``."""
+        rec = shown.record
+        draft = shown.draft if draft_visible else None
         quotes = render.draft_quotes(draft)
         self.query_one("#title", Static).update(
-            render.highlight(rec.get("title") or "(no title)", self.include, self.exclude, quotes))
-        self.query_one("#byline", Static).update(render.byline(rec))
+            render.highlight((rec.title if rec else None) or "(no title)", self.include, self.exclude, quotes))
+        self.query_one("#byline", Static).update(render.byline(rec, shown.record_id))
         self.query_one("#abstract", Static).update(
-            render.highlight(rec.get("abstract") or "(no abstract)", self.include, self.exclude, quotes))
+            render.highlight((rec.abstract if rec else None) or "(no abstract)", self.include, self.exclude,
+                             quotes))
         box = self.query_one("#draft", Static)
         box.display = draft_visible
         if draft_visible:
