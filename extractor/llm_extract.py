@@ -103,14 +103,15 @@ def page_ranges(numbers: list[int]) -> str:
     return ", ".join(out)
 
 
-def extraction_messages(template: PromptTemplate, doc: PdfDocument, budget: int = DEFAULT_BUDGET
-                        ) -> tuple[list[dict[str, str]], PageSelection]:
-    """The chat messages for one PDF and which of its pages they carry."""
+def extraction_messages(template: PromptTemplate, doc: PdfDocument, budget: int = DEFAULT_BUDGET,
+                        outcomes: Sequence[OutcomeSpec] = ()) -> tuple[list[dict[str, str]], PageSelection]:
+    """The chat messages for one PDF (naming the review's ``outcomes``) and which of its pages they carry."""
     texts = {p.number: neutralise(model_page_text(p)) for p in doc.pages}
     selection = select_pages(texts, budget)
     pages = [{"n": n, "text": texts[n][:budget] if n == selection.truncated else texts[n]}
              for n in selection.sent]
-    messages = template.render(pages=pages, n_pages=len(doc.pages), left_out=page_ranges(selection.left_out))
+    messages = template.render(pages=pages, n_pages=len(doc.pages), left_out=page_ranges(selection.left_out),
+                               outcomes=[{"label": o.label or o.id, "instruments": o.instruments} for o in outcomes])
     return messages, selection
 
 
@@ -120,10 +121,10 @@ def extraction_settings(settings: LLMSettings) -> LLMSettings:
 
 
 async def llm_extract(doc: PdfDocument, client: LLMClient, template: PromptTemplate, *,
-                      budget: int = DEFAULT_BUDGET, record_id: int | str | None = None
-                      ) -> tuple[ExtractionResult, LLMOutcome[TrialAnswer]]:
+                      budget: int = DEFAULT_BUDGET, record_id: int | str | None = None,
+                      outcomes: Sequence[OutcomeSpec] = ()) -> tuple[ExtractionResult, LLMOutcome[TrialAnswer]]:
     """Ask the model for the trial's numbers; an unusable answer gives an empty result and an error outcome."""
-    messages, selection = extraction_messages(template, doc, budget)
+    messages, selection = extraction_messages(template, doc, budget, outcomes)
     outcome = await client.complete(messages, TrialAnswer, template=template, record_id=record_id,
                                     purpose=PURPOSE)
     result = to_result(outcome.value, doc.path) if outcome.ok and outcome.value is not None else \
@@ -159,7 +160,7 @@ class ModelRun(BaseModel):
 
 def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLMSettings, *,
                  budget: int = DEFAULT_BUDGET, on_exchange: ExchangeHook | None = None,
-                 on_progress: Callable[[int, int], None] | None = None
+                 on_progress: Callable[[int, int], None] | None = None, outcomes: Sequence[OutcomeSpec] = ()
                  ) -> tuple[list[tuple[ExtractionResult, LLMOutcome[TrialAnswer]]], ModelRun]:
     """Ask the model about every ``(record_id, doc)`` concurrently; results in the input order.
 
@@ -174,7 +175,8 @@ def extract_many(docs: list[tuple[int | str | None, PdfDocument]], settings: LLM
         async def call(client: LLMClient) -> None:
             record_id, doc = docs[i]
             try:
-                results[i] = await llm_extract(doc, client, template, budget=budget, record_id=record_id)
+                results[i] = await llm_extract(doc, client, template, budget=budget, record_id=record_id,
+                                               outcomes=outcomes)
             except BudgetExceeded as exc:  # the rule values still stand for this paper
                 run.stopped = str(exc)
                 results[i] = (ExtractionResult(path=doc.path), LLMOutcome(error=f"not sent: {exc}"))
@@ -208,7 +210,7 @@ def extract_project_llm(store: Store, fulltexts: list[FulltextRow], settings: LL
     def log_exchange(exchange: Any) -> None:
         store.log_llm_call(exchange.model_dump())
 
-    answers, run = extract_many([(ft.record_id, doc) for ft, doc in opened], settings, budget=budget,
+    answers, run = extract_many([(ft.record_id, doc) for ft, doc in opened], settings, budget=budget, outcomes=outcomes,
                                 on_exchange=log_exchange, on_progress=on_progress)
     for (ft, doc), (model_result, outcome) in zip(opened, answers, strict=True):
         check = merge_with_rules(doc, model_result, outcome, outcomes=outcomes)

@@ -259,6 +259,18 @@ def test_table_rows_split_by_reading_order_are_sent_whole() -> None:
     assert "Every page of the paper is given." in messages[1]["content"]
 
 
+def test_the_prompt_names_the_reviews_outcomes_so_the_model_reports_their_baseline() -> None:
+    from metasift.config import OutcomeSpec
+
+    template = load_template("extract_trial")
+    plain, _ = extraction_messages(template, doc_of("T03"))
+    assert "The review's outcomes" not in plain[1]["content"]
+    specs = [OutcomeSpec(id="depression", label="depression", instruments=["PHQ-9", "BDI-II"])]
+    named, _ = extraction_messages(template, doc_of("T03"), outcomes=specs)
+    assert "- depression: PHQ-9, BDI-II" in named[1]["content"]
+    assert named[0] == plain[0]  # the system message (the cached prefix) does not change
+
+
 # -- long papers: which pages are sent -----------------------------------------------------------------
 def test_select_pages_keeps_page_one_and_the_densest_pages() -> None:
     filler = "The committee met in spring and discussed the weather at length. " * 30

@@ -50,7 +50,7 @@ def _llm_check(doc, rule, model: str | None, base_url: str | None, outcomes):
     settings = LLMSettings.model_validate({k: v for k, v in (("model", model), ("base_url", base_url)) if v})
     _require_endpoint(settings)
     with err_console.status(f"asking {settings.model} to read {Path(doc.path).name}..."):
-        answers, run = extract_many([(None, doc)], settings)
+        answers, run = extract_many([(None, doc)], settings, outcomes=outcomes)
     model_result, outcome = answers[0]
     if not outcome.ok:
         warn(f"the model's answer could not be used ({outcome.error}): showing the rule extractor's values")
