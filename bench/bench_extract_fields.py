@@ -62,6 +62,7 @@ class PaperScore:
     derived: int = 0
     auto_verified_wrong: int = 0
     primary: bool | None = None
+    design: bool | None = None  # design kind (parallel / crossover / cluster) as the truth's
     error: str | None = None
 
     @property
@@ -153,6 +154,10 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         return s
     plain = extract(doc)
     s.seconds, s.pages = time.perf_counter() - t0, len(doc.pages)
+    kind = (truth.get("design") or {}).get("kind")
+    if kind:
+        wanted = kind if kind in ("crossover", "cluster", "factorial") else "parallel"
+        s.design = plain.design is not None and plain.design.kind == wanted
     arms = truth.get("arms") or []
     pages = {ev.field: ev.page for ev in plain.evidence}
     status = _statuses(plain, doc)
@@ -225,6 +230,7 @@ def totals(scores: list[PaperScore]) -> dict:
             "auto_verified_wrong": sum(s.auto_verified_wrong for s in ok),
             "derived": sum(s.derived for s in ok),
             "primary_right": sum(s.primary is True for s in ok), "primary_scored": sum(s.primary is not None for s in ok),
+            "design_right": sum(s.design is True for s in ok), "design_scored": sum(s.design is not None for s in ok),
             "seconds_per_page": sum(s.seconds for s in ok) / pages if pages else None,
             "slowest_seconds_per_page": max((s.seconds / s.pages for s in ok if s.pages), default=None)}
 
@@ -254,7 +260,7 @@ def main() -> None:
     for sp in splits:
         print(f"\n== {sp} ==")
         print(f"{'paper':40} {'print':>5} {'pred':>5} {'hit':>4} {'prec':>6} {'rec':>6} {'fab':>4} {'page':>6} "
-              f"{'avW':>4} {'der':>4} {'prim':>5} {'s/pg':>6}")
+              f"{'avW':>4} {'der':>4} {'prim':>5} {'dsgn':>5} {'s/pg':>6}")
         for s in (x for x in scores if x.split == sp):
             if s.error:
                 print(f"{s.stem:40} skipped: {s.error}")
@@ -262,9 +268,10 @@ def main() -> None:
             prec = s.hits / s.predicted if s.predicted else None
             rec = s.hits / s.printed if s.printed else None
             pr = "—" if s.primary is None else ("yes" if s.primary else "NO")
+            dg = "—" if s.design is None else ("yes" if s.design else "NO")
             print(f"{s.stem:40} {s.printed:5} {s.predicted:5} {s.hits:4} {_f(prec):>6} {_f(rec):>6} "
                   f"{s.fabricated:4} {_f(s.page_right / s.hits if s.hits else None):>6} {s.auto_verified_wrong:4} "
-                  f"{s.derived:4} {pr:>5} {s.seconds / max(s.pages, 1):6.3f}")
+                  f"{s.derived:4} {pr:>5} {dg:>5} {s.seconds / max(s.pages, 1):6.3f}")
             if args.details:
                 for w in s.wrong:
                     print(f"    wrong  {w}")
@@ -273,7 +280,8 @@ def main() -> None:
         t = summary[sp]
         print(f"{'TOTAL ' + sp:40} {t['printed']:5} {t['predicted']:5} {t['hits']:4} {_f(t['precision']):>6} "
               f"{_f(t['recall']):>6} {t['fabricated']:4} {_f(t['page_right']):>6} {t['auto_verified_wrong']:4} "
-              f"{t['derived']:4} {t['primary_right']}/{t['primary_scored']:<3} {_f(t['seconds_per_page']):>6}")
+              f"{t['derived']:4} {t['primary_right']:>2}/{t['primary_scored']:<2} {t['design_right']:>2}/{t['design_scored']:<2}"
+              f" {_f(t['seconds_per_page']):>6}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from metasift.config import OutcomeSpec
 from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
+from metasift.extractor.design import detect_design
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
@@ -105,7 +106,10 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
                                "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
-    apply_target(result, outcomes, primary_statements([(p.number, p.text) for p in doc.pages]))
+    texts = [(p.number, p.text) for p in doc.pages]
+    apply_target(result, outcomes, primary_statements(texts))
+    result.design, warnings = detect_design(texts, len(result.arms))
+    result.warnings += warnings
     return result
 
 

@@ -68,6 +68,17 @@ class Outcome(BaseModel):
     printed_as: str = "mean (SD)"  # as Baseline.printed_as
 
 
+class Design(BaseModel):
+    """The design the paper states (``extractor.design``), and the sentence that says so."""
+
+    kind: str = "parallel"  # parallel | crossover | cluster | factorial
+    n_arms: int = 0
+    allocation: str | None = None  # "1:1", "2:1", "1:1:1" as printed
+    clusters: int | None = None  # clusters randomised, where stated
+    page: int | None = None
+    quote: str | None = None
+
+
 class ExtractionResult(BaseModel):
     path: str | None = None
     arms: list[Arm] = Field(default_factory=list)
@@ -77,6 +88,7 @@ class ExtractionResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     primary_outcome: PrimaryOutcome | None = None
     target: BaselineTarget | None = None
+    design: Design | None = None
 
     def arm(self, name: str) -> Arm | None:
         return next((a for a in self.arms if a.name == name), None)

@@ -146,3 +146,22 @@ def test_number_words_and_change_scores_pass_the_checks() -> None:
                               evidence=[Evidence(field="outcomes[0].sd", value=9.1, page=1, quote="-0.4 (9.1)")])
     checks = {c.field: c for c in check_extraction(result, {1: "change -0.4 (9.1)"})}
     assert checks["outcomes[0].sd"].status == "auto_verified"
+
+
+def test_the_design_is_read_from_the_trials_own_sentences_not_from_its_references() -> None:
+    from metasift.extractor.design import detect_design
+
+    crossover, warnings = detect_design([(1, "This was a randomised, double-blind, crossover trial of 78 adults.")], 2)
+    assert crossover.kind == "crossover" and crossover.page == 1
+    assert any("sequence groups" in w for w in warnings)
+    cluster, warnings = detect_design([(1, "In total, 16 schools were randomised (1:1) to the programme or to "
+                                           "usual lessons.")], 2)
+    assert (cluster.kind, cluster.clusters, cluster.allocation) == ("cluster", 16, "1:1")
+    assert any("design effect" in w for w in warnings)
+    three, warnings = detect_design([(1, "Participants were randomly assigned (2:1:1) to three groups.")], 3)
+    assert three.kind == "parallel" and three.allocation == "2:1:1"
+    assert any("3 arms" in w for w in warnings) and any("unequal allocation 2:1:1" in w for w in warnings)
+    # a crossover trial in the reference list, or a "therapeutic crossover" outcome, is not the design
+    pages = [(1, "Patients were randomised to ablation or drugs. Therapeutic crossover was a secondary outcome."),
+             (2, "Results were as expected."), (3, "References\n1. A randomised, double-blind, crossover trial.")]
+    assert detect_design(pages, 2)[0].kind == "parallel"
