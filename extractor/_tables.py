@@ -116,7 +116,8 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
           spans: list[tuple[float, float]], columns: list[Column], right_limit: float
           ) -> tuple[list[BodyRow], int]:
     """The body lines up to the end of the table (a footnote, prose, a bigger font, another caption)."""
-    first_x = min(x0 for x0, _ in spans) - 12
+    # Sub-headers ("Mean  SD") may start left of the arm name centred over them: reach half a column back.
+    first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
     body: list[BodyRow] = []
     while k < len(rows):
         words = inside(rows[k])
@@ -184,7 +185,8 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
         caption += " (continued)"
     else:
         kind, timepoint, population = caption_kind(caption)
-    first_x = min(x0 for x0, _ in spans) - 12
+    # Sub-headers ("Mean  SD") may start left of the arm name centred over them: reach half a column back.
+    first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
     subs = [s for s in (subcolumns([w for w in h if w.x0 >= first_x]) for h in header
                         if not ANCHOR.search(line_text(h))) if s]
     columns = columns_for(arms, spans, subs[-1] if subs else [])
