@@ -134,7 +134,19 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
             vc.fail(f"quote does not contain {ev.value}")
         checks[ev.field] = vc
     _arithmetic(result, checks)
+    _design(result, checks)
     return list(checks.values())
+
+
+def _design(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    """In a crossover, cluster or factorial trial which groups are the arms (sequences or treatments,
+    clusters or individuals, which combination) is a reading a human confirms: no arm value auto-verifies."""
+    kind = result.design.kind if result.design else "parallel"
+    if kind == "parallel":
+        return
+    for path, vc in checks.items():
+        if path.startswith("arms["):
+            vc.fail(f"{kind} design: which groups are the arms needs a human")
 
 
 def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:

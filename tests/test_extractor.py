@@ -165,3 +165,17 @@ def test_the_design_is_read_from_the_trials_own_sentences_not_from_its_reference
     pages = [(1, "Patients were randomised to ablation or drugs. Therapeutic crossover was a secondary outcome."),
              (2, "Results were as expected."), (3, "References\n1. A randomised, double-blind, crossover trial.")]
     assert detect_design(pages, 2)[0].kind == "parallel"
+
+
+def test_no_arm_value_of_a_crossover_or_cluster_trial_is_auto_verified() -> None:
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.schema import Arm, Design, Evidence, ExtractionResult
+
+    page = "Sequence AB (n = 37) and sequence BA (n = 41) were randomised."
+    result = ExtractionResult(arms=[Arm(name="Sequence AB", n_randomised=37)],
+                              evidence=[Evidence(field="arms[0].n_randomised", value=37, page=1, quote=page)])
+    assert check_extraction(result, {1: page})[0].status == "auto_verified"
+    for kind in ("crossover", "cluster"):
+        result.design = Design(kind=kind, n_arms=1)
+        check = check_extraction(result, {1: page})[0]
+        assert check.status == "needs_human" and f"{kind} design" in check.reasons[0]
