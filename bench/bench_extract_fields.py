@@ -56,6 +56,7 @@ class PaperScore:
     printed: int = 0
     hits: int = 0
     page_right: int = 0
+    hits_auto: int = 0  # right values the checks auto-verify (the rest go to a human)
     wrong: list[str] = field(default_factory=list)
     fabricated: int = 0
     missed: list[str] = field(default_factory=list)
@@ -119,6 +120,7 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
     if printed and _same(value, truth["value"]):
         s.hits += 1
         s.page_right += page in (truth.get("pages") or [])
+        s.hits_auto += status == "auto_verified"
         return
     why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
     s.wrong.append(why)
@@ -228,6 +230,7 @@ def totals(scores: list[PaperScore]) -> dict:
             "fabricated": sum(s.fabricated for s in ok),
             "page_right": sum(s.page_right for s in ok) / hits if hits else None,
             "auto_verified_wrong": sum(s.auto_verified_wrong for s in ok),
+            "auto_verified_right": sum(s.hits_auto for s in ok) / hits if hits else None,
             "derived": sum(s.derived for s in ok),
             "primary_right": sum(s.primary is True for s in ok), "primary_scored": sum(s.primary is not None for s in ok),
             "design_right": sum(s.design is True for s in ok), "design_scored": sum(s.design is not None for s in ok),
@@ -282,6 +285,7 @@ def main() -> None:
               f"{_f(t['recall']):>6} {t['fabricated']:4} {_f(t['page_right']):>6} {t['auto_verified_wrong']:4} "
               f"{t['derived']:4} {t['primary_right']:>2}/{t['primary_scored']:<2} {t['design_right']:>2}/{t['design_scored']:<2}"
               f" {_f(t['seconds_per_page']):>6}")
+        print(f"  share of right values auto-verified: {_f(t['auto_verified_right'])}")
 
 
 if __name__ == "__main__":

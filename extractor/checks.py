@@ -134,8 +134,27 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
             vc.fail(f"quote does not contain {ev.value}")
         checks[ev.field] = vc
     _arithmetic(result, checks)
+    _corroborated(result, checks)
     _design(result, checks)
     return list(checks.values())
+
+
+def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    """An arm's count auto-verifies only when a second statement prints it too, or arithmetic ties it to
+    other printed counts (the arms add up to the stated total; randomised - analysed = dropout). A count
+    printed once may belong to another arm, subgroup or population than the reader takes it for."""
+    support = {ev.field: ev.support for ev in result.evidence}
+    arms = result.arms
+    sums_to_total = result.n_total is not None and len(arms) >= 2 and \
+        sum(a.n_randomised or 0 for a in arms) == result.n_total and all(a.n_randomised for a in arms)
+    for i, arm in enumerate(arms):
+        balanced = None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \
+            arm.n_randomised - arm.n_analysed == arm.n_dropout and arm.n_analysed != arm.n_randomised
+        for name, tied in (("n_randomised", sums_to_total), ("n_analysed", balanced), ("n_dropout", balanced)):
+            path = f"arms[{i}].{name}"
+            if path in checks and support.get(path, 1) < 2 and not tied:
+                checks[path].fail("printed once and not tied by arithmetic to other counts: confirm the arm "
+                                  "and the population it counts")
 
 
 def _design(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:

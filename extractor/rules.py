@@ -243,9 +243,10 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
             best = next((c for c in cands if c.source != "ocr" and c.value == best.value), best)
         arm = result.arms[i]
         setattr(arm, field, best.value)
+        support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
                                         quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
-                                        region=best.region))
+                                        region=best.region, support=support))
         for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)

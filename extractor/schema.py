@@ -18,6 +18,7 @@ class Evidence(BaseModel):
     # formula) | model | human. Neither ocr nor derived values are ever auto-verified.
     source: str = "rule"
     region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
+    support: int = 1  # for arm counts: how many separate statements (sentence, diagram box, table header) print it
 
 
 class Baseline(BaseModel):

@@ -173,9 +173,28 @@ def test_no_arm_value_of_a_crossover_or_cluster_trial_is_auto_verified() -> None
 
     page = "Sequence AB (n = 37) and sequence BA (n = 41) were randomised."
     result = ExtractionResult(arms=[Arm(name="Sequence AB", n_randomised=37)],
-                              evidence=[Evidence(field="arms[0].n_randomised", value=37, page=1, quote=page)])
+                              evidence=[Evidence(field="arms[0].n_randomised", value=37, page=1, quote=page,
+                                                 support=2)])
     assert check_extraction(result, {1: page})[0].status == "auto_verified"
     for kind in ("crossover", "cluster"):
         result.design = Design(kind=kind, n_arms=1)
         check = check_extraction(result, {1: page})[0]
         assert check.status == "needs_human" and f"{kind} design" in check.reasons[0]
+
+
+def test_an_arm_count_printed_once_and_tied_to_nothing_waits_for_a_human() -> None:
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.schema import Arm, Evidence, ExtractionResult
+
+    page = "Of these, 52 were assigned to the app and 53 to the waitlist; 105 were randomised in total."
+
+    def status(support: int, total: int | None) -> list[str]:
+        result = ExtractionResult(arms=[Arm(name="App", n_randomised=52), Arm(name="Waitlist", n_randomised=53)],
+                                  n_total=total, evidence=[
+            Evidence(field=f"arms[{i}].n_randomised", value=v, page=1, quote=page, support=support)
+            for i, v in enumerate((52, 53))])
+        return [c.status for c in check_extraction(result, {1: page}) if c.field.startswith("arms")]
+
+    assert status(1, None) == ["needs_human", "needs_human"]  # one statement, nothing ties it
+    assert status(2, None) == ["auto_verified", "auto_verified"]  # printed twice (abstract and results)
+    assert status(1, 105) == ["auto_verified", "auto_verified"]  # the arms add up to the stated total
