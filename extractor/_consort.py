@@ -64,6 +64,9 @@ _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocated")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}(.{{0,40}}?)\s*{_N_BOX}")
+# A diagram whose arm boxes say "Empagliflozin group (n=52)" instead of "Allocated to ...".
+_BOX_GROUP = _rx(rf"\b([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){{0,2}}?)\s+(?:group|arm)\s*{_N_BOX}")
+_ARM_BOX = _rx(r"allocated\s+to|\b[A-Za-z][\w-]*\s+(?:group|arm)\s*\(\s*n\s*=")
 _BOX_LOST = _rx(rf"lost\s+to\s+follow[- ]?up[^()]{{0,30}}(?:\([^()]*\)\s*)?{_N_BOX}")
 _BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
 # Any "label (n = X)" box line, and those that say a participant left the study (not only its intervention).
@@ -158,10 +161,10 @@ def diagram_counts(pages: list) -> list[Count]:
     """Allocated / lost to follow-up / analysed per column of a CONSORT diagram (two or more side by side)."""
     out: list[Count] = []
     for page in pages:
-        hits = []  # (x0, row index) of each "Allocated to ... (n = X)"
+        hits = []  # (x0, row index) of each "Allocated to ... (n = X)" or "X group (n = X)" box
         for i, words in enumerate(page.rows):
             text = norm(join_words(words))
-            for m in re.finditer(r"allocated\s+to", text, re.IGNORECASE):
+            for m in _ARM_BOX.finditer(text):
                 before = len(text[:m.start()].split())
                 if before < len(words):
                     hits.append((words[before].x0, i))
@@ -175,7 +178,7 @@ def diagram_counts(pages: list) -> list[Count]:
             hi = cuts[col] if col < len(cuts) else float("inf")
             lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in page.rows[first:]]
             text = norm(" ".join(line for line in lines if line))
-            alloc = _BOX_ALLOC.search(text)
+            alloc = _BOX_ALLOC.search(text) or _BOX_GROUP.search(text)
             if not alloc:
                 continue
             name = _clean(alloc.group(1))

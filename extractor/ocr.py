@@ -2,7 +2,8 @@
 
 Many trial reports print the CONSORT diagram as a picture with no text layer; for several it is the only
 per-arm source of those counts. When a paper has no text-layer flow diagram, the image regions of pages
-whose text names a flow diagram ("CONSORT", "flow chart", "trial profile", "patient disposition") are
+whose text names a flow diagram ("CONSORT", "flow chart", "trial profile", "patient disposition", or a figure
+caption about who was randomised or the study design) are
 rendered at 300 dpi with PDFium and read by Tesseract (Debian's ``tesseract-ocr`` through ``pytesseract``;
 ``make install`` installs both). The words come back with their positions in page coordinates, so the
 diagram reader of ``_consort`` reads them column by column as it reads a vector diagram. Values read this
@@ -26,6 +27,17 @@ from metasift.extractor.pdf import Page
 
 FLOW_CAPTION = re.compile(r"flow\s*-?\s*(?:chart|diagram)|\bconsort\b|trial\s+profile|"
                           r"(?:patient|participant|subject|study)\s+(?:flow|disposition)", re.IGNORECASE)
+# A figure caption that speaks of who was randomised: "Fig. 1 A total of 105 patients ... were randomized",
+# "Figure 1. The study design", "Fig. 1 PEPITES trial design".
+FIGURE_CAPTION = re.compile(r"\bFig(?:ure)?\.?\s*\d+[.:]?\s+(?P<cap>[^\n]{0,200})", re.IGNORECASE)
+CAPTION_WORDS = re.compile(r"randomi[sz]|enrol|allocat|screened|(?:study|trial)\s+design|disposition|"
+                           r"participants|patients", re.IGNORECASE)
+
+
+def names_flow(text: str) -> bool:
+    """Whether a page's text names a flow diagram, or has a figure caption about who was randomised."""
+    return bool(FLOW_CAPTION.search(text)) or any(
+        CAPTION_WORDS.search(m.group("cap")) for m in FIGURE_CAPTION.finditer(text))
 MIN_AREA = 0.08  # share of the page an image must cover to be read
 MAX_IMAGES = 3
 DPI = 300
@@ -62,7 +74,7 @@ def flow_regions(path: str, pages: list[Page]) -> list[Region]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    wanted = [p.number for p in pages if FLOW_CAPTION.search(p.text)]
+    wanted = [p.number for p in pages if names_flow(p.text)]
     if not wanted:
         return []
     regions: list[tuple[float, Region]] = []
