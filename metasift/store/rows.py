@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Column, Table
 
@@ -61,10 +61,28 @@ def _columns(table: Table, kind: type) -> list[Column[Any]]:
     return [table.c[f.name] for f in fields(kind)]
 
 
+class _TableRow(_Row):
+    """A row type read from one table (``_table``): its columns are its fields, in field order, and it is
+    built from them positionally unless it converts some (enums) in its own ``from_row``."""
+
+    __slots__ = ()
+    _table: ClassVar[Table]
+
+    @classmethod
+    def columns(cls) -> list[Column[Any]]:
+        return _columns(cls._table, cls)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Self:
+        return cls(*row)
+
+
 # -- identification -----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class ImportBatch(_Row):
+class ImportBatch(_TableRow):
     """One imported file (``import_batches``)."""
+
+    _table = t.import_batches
 
     id: int
     path: str
@@ -78,14 +96,6 @@ class ImportBatch(_Row):
     warnings: list[str] | None
     imported_at: datetime
     imported_by: str
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.import_batches, cls)
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> Self:
-        return cls(*row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +151,10 @@ class RecordRow(_Row):
 
 
 @dataclass(frozen=True, slots=True)
-class DedupOverride(_Row):
+class DedupOverride(_TableRow):
     """A human's verdict on a borderline pair (``dedup_overrides``): ``duplicate`` or ``distinct``."""
+
+    _table = t.dedup_overrides
 
     id: int
     record_a: int
@@ -150,14 +162,6 @@ class DedupOverride(_Row):
     verdict: str
     decider: str
     created_at: datetime
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.dedup_overrides, cls)
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> Self:
-        return cls(*row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +181,10 @@ class StoreCounts(_Row):
 
 # -- screening ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class DecisionRow(_Row):
+class DecisionRow(_TableRow):
     """One decision (``decisions``): who decided what on which record at which stage, and why."""
+
+    _table = t.decisions
 
     id: int
     record_id: int
@@ -195,10 +201,6 @@ class DecisionRow(_Row):
     settings: dict[str, Any] | None  # what the decider saw or used: blinding, queue, rules hash...
     created_at: datetime
     retracted_at: datetime | None  # undo: the row stays, marked retracted
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.decisions, cls)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Self:
@@ -225,8 +227,10 @@ class SideDecision(_Row):
 
 
 @dataclass(frozen=True, slots=True)
-class RouteRow(_Row):
+class RouteRow(_TableRow):
     """Where the routing policy sent a record (``routes``), why, and under which policy."""
+
+    _table = t.routes
 
     id: int
     record_id: int
@@ -236,10 +240,6 @@ class RouteRow(_Row):
     policy: dict[str, Any] | None  # the thresholds in force
     created_at: datetime
     superseded_at: datetime | None
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.routes, cls)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Self:
@@ -278,8 +278,10 @@ class FulltextRow(_Row):
 
 
 @dataclass(frozen=True, slots=True)
-class ExtractionRow(_Row):
+class ExtractionRow(_TableRow):
     """One extracted value (``extractions``) with where it was found and where it stands."""
+
+    _table = t.extractions
 
     id: int
     record_id: int
@@ -299,10 +301,6 @@ class ExtractionRow(_Row):
     created_at: datetime
     updated_by: str | None
     updated_at: datetime | None
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.extractions, cls)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Self:
