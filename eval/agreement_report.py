@@ -35,7 +35,11 @@ def agreement_report(store: Store, protocol: Any, stage: str, side_a: str, side_
                         [bool(rq.binary(db[r].label)) for r in pairs], b_is_reference=with_ref)
     out: dict[str, Any] = {"stage": stage, "a": side_a, "b": side_b, "reference": side_b if with_ref else None,
                            **_dump(overall, with_ref)}
-    criteria = [c.id for c in protocol.criteria_for(stage)]
+    # Criteria a rule decides (``year > 2005``) are judged by no reviewer: agreement on them would only count
+    # the includes both sides gave, so they are left out and named.
+    judged = [c for c in protocol.criteria_for(stage)]
+    criteria = [c.id for c in judged if not c.rule]
+    out["rule_criteria_left_out"] = [c.id for c in judged if c.rule]
     per: dict[str, Any] = {}
     fa = {r: rq.criterion_flags(da[r], criteria) for r in pairs}
     fb = {r: rq.criterion_flags(db[r], criteria) for r in pairs}

@@ -138,6 +138,8 @@ def test_agreement_command_model_vs_consensus(project: Path, cli, tmp_path: Path
         assert set(out[key]) == {"k", "n", "estimate", "ci"}
     (tp, _fp), (fn, tn) = out["table"]
     assert out["sensitivity"]["estimate"] == pytest.approx(tp / (tp + fn))
+    assert out["rule_criteria_left_out"] == ["published_after_2005", "primary_report"]
+    assert not set(out["rule_criteria_left_out"]) & set(out["per_criterion"])  # no reviewer judges a rule
     crit = out["per_criterion"]["design_rct"]
     assert crit["n"] == 40 and crit["table"][0][0] == tn  # criterion not met ⇔ excluded for design here
     assert png.stat().st_size > 10_000

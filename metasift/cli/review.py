@@ -242,6 +242,8 @@ def _print_report(r: dict[str, Any]) -> None:
     console.print(stats)
     if r.get("reference"):
         info(f"reference (truth): {r['reference']}; positive = include (per criterion: criterion not met)")
+    if r.get("rule_criteria_left_out"):
+        info("per criterion: left out as decided by rules, not reviewers: " + ", ".join(r["rule_criteria_left_out"]))
 
 
 def _plot(r: dict[str, Any], path: Path) -> None:
