@@ -93,3 +93,20 @@ def test_commands_outside_a_project_fail_clearly(tmp_path: Path, cli) -> None:
     result = cli("status", "--project", tmp_path)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "metasift init" in result.stderr
+
+
+def test_a_borderline_pair_is_shown_with_both_abstracts_and_never_says_none(project: Path) -> None:
+    from metasift.cli.records import _describe
+    from metasift.records import Record
+    from tests.helpers import seed_store
+
+    store = seed_store(project, [Record(title="Peer support online", abstract="Background: " + "word " * 300),
+                                 Record(title="Peer support online")])
+    try:
+        full, bare = (_describe(store, rid).plain for rid in (1, 2))
+        removed = _describe(store, 99).plain
+    finally:
+        store.close()
+    assert "Background: word" in full and full.endswith("…")  # the abstract's start, cut
+    assert "None" not in bare and "— · — · — · doi —" in bare and "(no abstract)" in bare
+    assert "removed since" in removed

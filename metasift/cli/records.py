@@ -186,21 +186,36 @@ def dedup(
         info("run `metasift dedup --review` to decide the borderline pairs")
 
 
+ABSTRACT_SHOWN = 700  # characters of each record's abstract shown beside its pair
+
+
+def _describe(store: Store, rid: int) -> Text:
+    """One record of a borderline pair: id, title, authors, year, journal, DOI and the start of its abstract;
+    a missing field shows as "—", a record removed since dedup listed the pair says so."""
+    rec = store.record(rid)
+    if rec is None:
+        return Text.assemble((str(rid), "bold"), " (removed since the pairs were listed)")
+
+    def field(value: object) -> str:
+        return "—" if value in (None, "", []) else printable(str(value))
+
+    authors = ", ".join((rec.authors or [])[:3]) + (" et al." if len(rec.authors or []) > 3 else "")
+    abstract = printable(rec.abstract or "", limit=ABSTRACT_SHOWN) or "(no abstract)"
+    return Text.assemble((str(rid), "bold"), f" {field(rec.title)}\n    {field(authors)} · {field(rec.year)} · "
+                         f"{field(rec.journal)} · doi {field(rec.doi)}\n", (f"    {abstract}", "dim"))
+
+
 def _review_pairs(store: Store, pairs: list[dict], reviewer: str) -> None:
     if not sys.stdin.isatty():
         warn("--review needs an interactive terminal; listing pairs instead")
         for p in pairs:
             console.print(f"{p['a']} ~ {p['b']} ({p['score']:.3f}, {p['reason']})\n  {p['title_a']}\n  {p['title_b']}")
         return
-    for p in pairs:
-        console.rule(f"records {p['a']} and {p['b']} — score {p['score']:.3f} ({p['reason']})")
+    for k, p in enumerate(pairs, start=1):
+        console.rule(f"pair {k} of {len(pairs)}: records {p['a']} and {p['b']} — score {p['score']:.3f} "
+                     f"({p['reason']})")
         for rid in (p["a"], p["b"]):
-            rec = store.record(rid)  # None: removed since dedup listed the pair
-            title, authors, year, journal, doi = ((rec.title, rec.authors, rec.year, rec.journal, rec.doi)
-                                                  if rec else (None, None, None, None, None))
-            console.print(Text.assemble((str(rid), "bold"), f" {title}\n    "
-                                        f"{', '.join((authors or [])[:3])} · {year} · "
-                                        f"{journal} · doi {doi}"))
+            console.print(_describe(store, rid))
         answer = typer.prompt("duplicate? [y]es / [n]o / [s]kip / [q]uit", default="s").strip().lower()[:1]
         if answer == "q":
             break
