@@ -233,8 +233,9 @@ def test_conflict_resolution_records_a_consensus(project: Path, cli) -> None:
     async def steps(pilot) -> None:
         text = _shown(pilot.app)
         assert "human:alice" in text and "human:bob" in text and "not on social media" in text  # unblinded
+        assert "include vs exclude" in text  # the labels as the reviewers gave them
         await pilot.press("i", "enter")  # include needs a note: empty → nothing written
-        await pilot.press("e", "2", "enter", *"email", "enter")
+        await pilot.press("e", "enter", *"email", "enter")  # bob's reason comes ticked: Enter confirms it
         assert "No conflicts left" in _shown(pilot.app)
 
     _drive(ConflictApp(ConflictSession(store, protocol, pick_reviewer(protocol, "carol"))), steps)
@@ -243,6 +244,20 @@ def test_conflict_resolution_records_a_consensus(project: Path, cli) -> None:
         (1, "carol", "exclude", ["social_media"], "email")]
     assert cons[0].settings == {"resolves": [a, b], "role": "arbiter", "kind": "disagree"}
     assert cli("conflicts", "--project", project, "--json").json()["n"] == 0
+
+
+def test_the_conflict_screen_names_the_labels_as_given(project: Path) -> None:
+    store = _setup(project, 2)
+    store.add_decision(record_id=1, stage=TA, decider_kind="human", decider="alice", label="maybe")
+    store.add_decision(record_id=1, stage=TA, decider_kind="human", decider="bob", label="exclude",
+                       reasons=["design_rct"])
+    protocol = load_protocol(project)
+
+    async def steps(pilot) -> None:
+        text = _shown(pilot.app)
+        assert "maybe" in text.split("human:alice")[0] and "include vs exclude" not in text
+
+    _drive(ConflictApp(ConflictSession(store, protocol, pick_reviewer(protocol, "carol"))), steps)
 
 
 def test_reviewer_must_be_listed(project: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:

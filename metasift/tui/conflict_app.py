@@ -70,8 +70,9 @@ class ConflictScreen(SessionScreen):
             self.query_one("#decisions", Static).display = False
         else:
             pane.show(s.record(item.record_id), draft_visible=True)
-            head = Text("include vs exclude" if item.kind == "disagree" else "all agree, through maybe",
-                        style="bold")
+            labels = list(dict.fromkeys(str(d.label) for d in item.decisions))
+            head = Text(" vs ".join(labels) if item.kind == "disagree" else
+                        f"no include vs exclude split, but not settled: {' · '.join(labels)}", style="bold")
             head.append("\n")
             head.append_text(render.decisions_text(item.decisions))
             box = self.query_one("#decisions", Static)
@@ -111,8 +112,11 @@ class ConflictScreen(SessionScreen):
                 self._ask_note(label, reasons)
 
         criteria = [(c.id, c.text) for c in self.session.criteria]
-        self.open_panel(criteria, [], "Consensus exclude — which criteria are not met?",
-                                         "1–9 / space tick · Enter goes on to the note · Esc cancels", chosen)
+        item = self.session.current()
+        given = [r for d in (item.decisions if item else []) for r in (d.reasons or [])]
+        ticked = [cid for cid, _ in criteria if cid in given]  # the reviewers' reasons, to confirm or untick
+        self.open_panel(criteria, ticked, "Consensus exclude — which criteria are not met? (the reviewers' "
+                        "reasons are ticked)", "1–9 / space tick · Enter goes on to the note · Esc cancels", chosen)
 
     def action_note(self) -> None:
         def chosen(note: str | None) -> None:
