@@ -53,8 +53,22 @@ def _record_lookup(records: Sequence[RecordRow]) -> tuple[dict[int, RecordRow], 
     return by_id, by_label
 
 
-def read_study_csv(path: Path, records: Sequence[RecordRow]) -> StudyFile:
-    """Parse and check a study CSV against the project's (primary) records; ImportFormatError names FILE:LINE."""
+def _pick(ids: list[int], prefer: Sequence[set[int]]) -> int | None:
+    """The one record a shared label means: the only one in the first preference tier holding any of them."""
+    if len(ids) == 1:
+        return ids[0]
+    for tier in prefer:
+        inside = [i for i in ids if i in tier]
+        if inside:
+            return inside[0] if len(inside) == 1 else None
+    return None
+
+
+def read_study_csv(path: Path, records: Sequence[RecordRow], prefer: Sequence[set[int]] = ()) -> StudyFile:
+    """Parse and check a study CSV against the project's (primary) records; ImportFormatError names FILE:LINE.
+
+    A "Family Year" several records share means the one in the first of ``prefer`` (e.g. the studies included
+    at full text, then those included at title/abstract) that holds exactly one of them."""
     path = Path(path)
     raw = path.read_bytes()
     try:
@@ -106,10 +120,11 @@ def read_study_csv(path: Path, records: Sequence[RecordRow]) -> StudyFile:
             if not ids:
                 raise ImportFormatError(path, line, f"study {ident!r} is not a study of this project (name it "
                                                     "'Family Year' as the effect sizes do, or use record_id)")
-            if len(ids) > 1:
+            picked = _pick(ids, prefer)
+            if picked is None:
                 raise ImportFormatError(path, line, f"study {ident!r} names {len(ids)} records "
                                                     f"({', '.join(map(str, ids))}): use a record_id column")
-            rid = ids[0]
+            rid = picked
         if rid in seen:
             raise ImportFormatError(path, line, f"the study of line {seen[rid]} again (record {rid})")
         seen[rid] = line

@@ -88,3 +88,14 @@ def test_a_record_with_study_fields_keeps_its_import_from_being_removed(seeded: 
 def test_list_without_fields_says_how_to_import_them(seeded: Path, cli) -> None:
     res = cli("studies", "list", "--project", seeded)
     assert res.exit_code == 0 and "metasift studies import" in res.stderr
+
+
+def test_a_shared_label_means_the_record_included_in_the_review(project: Path, tmp_path: Path) -> None:
+    from metasift.studies import read_study_csv
+
+    store = seed_store(project, [*RECORDS, Record(title="Another Smith trial", authors=["Smith, D"], year=2019)])
+    records = store.records_table(primary_only=True)
+    store.close()
+    path = _csv(tmp_path, "study,guidance\nSmith 2019,human\n")
+    found = read_study_csv(path, records, prefer=[set(), {4, 2}])  # nothing at full text; 4 at title/abstract
+    assert [(r.record_id, r.values) for r in found.rows] == [(4, {"guidance": "human"})]

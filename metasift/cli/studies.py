@@ -20,13 +20,20 @@ def studies_import(
     json_out: bool = JsonOption,
 ) -> None:
     """Import study-level fields from CSV (the whole file or nothing); a field imported again replaces the
-    studies' earlier values."""
+    studies' earlier values. A "Family Year" several records share means the one included in the review."""
+    from metasift.config import load_protocol
+    from metasift.kinds import Label, Stage
     from metasift.store import Store
     from metasift.store._studies import StudyValue
     from metasift.studies import read_study_csv
 
-    store = Store.open(project_dir(project))
-    found = read_study_csv(csv_file, store.records_table(primary_only=True))
+    root = project_dir(project)
+    humans = load_protocol(root).screening.humans_per_record
+    store = Store.open(root)
+    # a "Family Year" several records share means the included study: at full text, else at title/abstract
+    prefer = [{rid for rid, label in store.final_labels(stage, humans_needed=humans).items() if label == Label.INCLUDE}
+              for stage in (Stage.FULL_TEXT, Stage.TITLE_ABSTRACT)]
+    found = read_study_csv(csv_file, store.records_table(primary_only=True), prefer)
     values = [StudyValue(row.record_id, name, value, f"{csv_file.name}:{row.line}")
               for row in found.rows for name, value in row.values.items()]
     actor = by or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()

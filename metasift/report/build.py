@@ -20,6 +20,7 @@ from metasift.records import study_label
 from metasift.report.agreement_section import agreement_rows
 from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
 from metasift.report.data import evidence_rows, screening_paths, versions
+from metasift.report.moderators_section import moderator_section
 from metasift.report.prisma import draw_prisma, prisma_counts
 from metasift.report.rob import summary_plot, traffic_light_plot
 from metasift.store import Store
@@ -47,6 +48,7 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     audit = exclusion_audit(store, rq.Counting.of(protocol))
     effects_dicts = [e.model_dump() for e in effects]
     models, bias, plots = [], {}, {}
+    moderators = moderator_section(store, protocol, effects) if len(effects) >= 2 else None
     if len(effects) >= 2:
         models = pooled_models(effects_dicts, protocol.analysis)
         fit = models[0].pop("fit")
@@ -67,6 +69,7 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
                               exclude={"exclusions"}), "stopping": _stopping(store, protocol)},
             "agreement": agreement_rows(store, protocol), "studies": studies, "evidence": evidence, "effects": effects_dicts,
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
+            "moderators": moderators.to_dict() if moderators is not None else None,
             "bias": bias, "versions": versions(store),
             "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
 
