@@ -398,3 +398,64 @@ def subgroups(yi: Any, vi: Any, study: Sequence[Any], es_id: Sequence[Any], grou
             warnings.append(f"no test of subgroup differences: {exc}")
     return SubgroupTable(variable=variable, rows=rows, test=found, test_model=test_model,
                          omitted=int((~keep).sum()), warnings=warnings)
+
+
+@dataclass(frozen=True)
+class OmittedStudy:
+    """The pooled estimate with one study (all its effect sizes) left out."""
+
+    study: str
+    label: str
+    pooled: SubgroupRow             # the same model as the full data's, on the other studies
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study": self.study, "label": self.label, **self.pooled.to_dict()}
+
+
+@dataclass(frozen=True)
+class LeaveOneStudyOut:
+    """Leave-one-study-out: the primary model refitted without each study in turn (not each effect size,
+    which would leave the study's other, correlated effect sizes in)."""
+
+    full: SubgroupRow
+    rows: list[OmittedStudy]
+
+    # the attributes analysis.plots' leave-one-out figure reads
+    @property
+    def estimate(self) -> np.ndarray:
+        return np.array([np.nan if r.pooled.estimate is None else r.pooled.estimate for r in self.rows])
+
+    @property
+    def ci_lb(self) -> np.ndarray:
+        return np.array([np.nan if r.pooled.ci_lb is None else r.pooled.ci_lb for r in self.rows])
+
+    @property
+    def ci_ub(self) -> np.ndarray:
+        return np.array([np.nan if r.pooled.ci_ub is None else r.pooled.ci_ub for r in self.rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"full": self.full.to_dict(), "rows": [r.to_dict() for r in self.rows]}
+
+
+def leave_one_study_out(yi: Any, vi: Any, study: Sequence[Any], es_id: Sequence[Any], *, method: str = "REML",
+                        rve: str = "CR2", test: str = "knha", level: float = 95.0,
+                        labels: dict[str, str] | None = None) -> LeaveOneStudyOut:
+    """Refit the pooled model (three-level + robust variance when studies give several effect sizes, else
+    random-effects) without each study in turn; a refit that fails is a row with its reason."""
+    y, v, st, es = _arrays(yi, vi, study, es_id)
+    rve = rve.upper()
+    studies = list(dict.fromkeys(st))  # first-appearance order, as the data lists them
+    if len(studies) < 3:
+        raise AnalysisError(f"leave-one-study-out needs at least 3 studies; got {len(studies)}")
+    names = labels or {}
+    full = _one_level("all studies", y, v, st, es, method=method, rve=rve, test=test, level_pct=level)
+    rows = []
+    for s in studies:
+        keep = st != s
+        try:
+            pooled = _one_level(s, y[keep], v[keep], st[keep], es[keep], method=method, rve=rve, test=test,
+                                level_pct=level)
+        except AnalysisError as exc:
+            pooled = SubgroupRow(s, len(set(st[keep])), int(keep.sum()), None, note=f"refit failed: {exc}")
+        rows.append(OmittedStudy(study=s, label=names.get(s, s), pooled=pooled))
+    return LeaveOneStudyOut(full=full, rows=rows)

@@ -63,5 +63,17 @@ for (lv in sort(unique(dat$outcome))) {
 m4 <- rma.mv(yi, vi, mods = ~ outcome, random = ~ 1 | study/es, data = dat, method = "REML")
 out$subgroup_test <- robust_fit(m4, dat$study, list(outcome = 2:3))
 
+# leave one study out of the primary model (all its effect sizes): three-level + CR2 on the rest
+out$leave_one_study_out <- list()
+for (s in sort(unique(dat$study))) {
+  rest <- dat[dat$study != s, ]
+  f <- rma.mv(yi, vi, random = ~ 1 | study/es, data = rest, method = "REML")
+  ct <- coef_test(f, vcov = "CR2", cluster = rest$study, test = "Satterthwaite")
+  ci <- conf_int(f, vcov = "CR2", cluster = rest$study)
+  out$leave_one_study_out[[s]] <- list(k = nrow(rest), studies = length(unique(rest$study)), estimate = ct$beta,
+                                       se = ct$SE, df = ct$df_Satt, p = ct$p_Satt, ci_lb = ci$CI_L,
+                                       ci_ub = ci$CI_U, sigma2 = f$sigma2)
+}
+
 write_json(out, file.path(out_dir, "metareg.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE,
            null = "null")
