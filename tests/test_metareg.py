@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasift.analysis.metareg import design, metareg, subgroups
+from metasift.analysis import rma
+from metasift.analysis.metareg import design, leave_one_study_out, metareg, subgroups
 from metasift.errors import AnalysisError
 from metasift.moderators import parse_moderator
 
@@ -141,3 +142,60 @@ def test_a_level_with_one_study_is_listed_but_not_pooled() -> None:
     sleep = table.row("sleep")
     assert sleep.n_studies == 1 and sleep.estimate is None and "one study" in sleep.note
     assert table.test is not None
+
+
+def test_leave_one_study_out_refits_the_three_level_cr2_model_without_each_study_as_r() -> None:
+    loso = leave_one_study_out(DAT.yi, DAT.vi, DAT.study, DAT.es)
+    ref = REF["leave_one_study_out"]
+    assert [r.study for r in loso.rows] == sorted(ref)
+    for row in loso.rows:
+        r, pooled = ref[row.study], row.pooled
+        assert (pooled.k, pooled.n_studies) == (r["k"], r["studies"])
+        assert pooled.model == "three-level, CR2"
+        for what in ("estimate", "se", "df", "p", "ci_lb", "ci_ub"):
+            assert getattr(pooled, what) == pytest.approx(r[what], abs=ITER), f"without {row.study}: {what}"
+    np.testing.assert_allclose(loso.estimate, [ref[s]["estimate"] for s in sorted(ref)], rtol=0, atol=ITER)
+
+
+def test_leave_one_study_out_of_one_effect_per_study_is_the_random_effects_model_refitted() -> None:
+    one = DAT[DAT.es == 1]
+    loso = leave_one_study_out(one.yi, one.vi, one.study, one.es)
+    first = loso.rows[0]
+    rest = one[one.study != first.study]
+    fit = rma(rest.yi, rest.vi, method="REML", test="knha")
+    assert first.pooled.estimate == pytest.approx(float(fit.beta[0]), abs=1e-12)
+    assert first.pooled.ci_ub == pytest.approx(float(fit.ci_ub[0]), abs=1e-12)
+
+
+def _artist(fig, gid: str):
+    (found,) = [a for a in fig.findobj() if a.get_gid() == gid]
+    return found
+
+
+def test_the_grouped_forest_plot_draws_every_effect_size_under_its_study_and_one_diamond() -> None:
+    from metasift.analysis import rma_mv
+    from metasift.analysis.plots import PooledDiamond, build_grouped_forest_figure
+    from metasift.analysis.rve import robust
+
+    primary = robust(rma_mv(DAT.yi, DAT.vi, DAT.study, DAT.es), DAT.study)
+    pooled = PooledDiamond("Three-level model, CR2", float(primary.beta[0]), float(primary.ci_lb[0]),
+                           float(primary.ci_ub[0]))
+    fig = build_grouped_forest_figure(DAT.yi, DAT.vi, DAT.outcome, DAT.study, pooled)
+    assert len(_artist(fig, "study-markers").get_offsets()) == len(DAT)
+    headers = [a.get_text() for a in fig.findobj() if a.get_gid() == "group-header"]
+    assert headers[0] == "S01 (4 effect sizes)" and len(headers) == DAT.study.nunique()
+    xy = _artist(fig, "pooled-diamond").get_xy()
+    np.testing.assert_allclose([xy[0, 0], xy[1, 0], xy[2, 0]], [pooled.ci_lb, pooled.estimate, pooled.ci_ub])
+    assert not [a for a in fig.findobj() if str(a.get_gid()).startswith("subgroup-diamond")]
+
+
+def test_the_leave_one_study_out_figure_shows_each_refit_and_the_full_model() -> None:
+    from metasift.analysis.plots import build_loso_figure
+
+    loso = leave_one_study_out(DAT.yi, DAT.vi, DAT.study, DAT.es)
+    fig = build_loso_figure(loso)
+    segs = np.array(_artist(fig, "loo-ci").get_segments())
+    np.testing.assert_allclose(segs[:, 0, 0], loso.ci_lb)
+    np.testing.assert_allclose(segs[:, 1, 0], loso.ci_ub)
+    assert _artist(fig, "full-estimate").get_xdata()[0] == pytest.approx(loso.full.estimate)
+    assert _artist(fig, "loo-label-0").get_text() == "Omitting S01"
