@@ -89,3 +89,22 @@ def test_a_moderator_naming_no_field_stops_the_report_naming_it(with_moderators:
     assert res.exit_code == 2
     assert "analysis.moderators: 'female_pct': no field 'female_pct'" in res.stderr
     assert "students" in res.stderr and "metasift studies import" in res.stderr
+
+
+def test_dependent_effects_get_leave_one_study_out_of_the_primary_model(reviewed: Path) -> None:  # noqa: F811
+    from metasift.analysis.metareg import leave_one_study_out
+
+    data = json.loads((reviewed / "report" / "report.json").read_text())
+    effects = pd.read_csv(reviewed / "effects.csv")
+    lo = data["leave_one_study_out"]
+    ours = leave_one_study_out(effects.yi, effects.vi, effects.study_id, effects.es_id)
+    primary = next(m for m in data["models"] if m["role"] == "primary")
+    assert lo["full"]["estimate"] == pytest.approx(primary["coefficients"][0]["estimate"], abs=1e-12)
+    assert [r["label"] for r in lo["rows"]] == list(dict.fromkeys(effects.study))
+    for shown, row in zip(lo["rows"], ours.rows, strict=True):
+        assert shown["k"] == int((effects.study_id.astype(str) != row.study).sum())
+        assert shown["estimate"] == pytest.approx(row.pooled.estimate, abs=1e-12)
+    html = (reviewed / "report" / "report.html").read_text()
+    assert 'id="leave-one-study-out"' in html and 'alt="Leave-one-study-out (primary model)"' in html
+    assert 'alt="Forest plot: every effect size by study, primary model"' in html
+    assert (reviewed / "report" / "forest_by_study.png").stat().st_size > 10_000
