@@ -61,6 +61,11 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
         fit = models[0].pop("fit")
         bias = bias_tests(fit)
         loso = leave_one_study_out_primary(effects_dicts, protocol.analysis)
+        if loso is not None:
+            for m in models:
+                if m["role"] == "primary" and m.get("methods"):
+                    m["methods"] += (" Sensitivity to single studies: the primary model was refitted without each "
+                                     "study in turn, all of its effect sizes together (leave-one-study-out).")
         plots = analysis_plots(fit, out_dir, loso)
         by_study = grouped_forest_plot(effects_dicts, models, out_dir)
         if by_study is not None:  # dependent effect sizes: every one of them, and the primary model's diamond
