@@ -199,3 +199,13 @@ def test_the_leave_one_study_out_figure_shows_each_refit_and_the_full_model() ->
     np.testing.assert_allclose(segs[:, 1, 0], loso.ci_ub)
     assert _artist(fig, "full-estimate").get_xdata()[0] == pytest.approx(loso.full.estimate)
     assert _artist(fig, "loo-label-0").get_text() == "Omitting S01"
+
+
+def test_subgroup_command_with_multilevel_gives_the_dependence_aware_table(cli) -> None:
+    res = cli("subgroup", REF_DIR / "data" / "metareg_effects.csv", "--yi", "yi", "--vi", "vi", "--by", "outcome",
+              "--multilevel", "study/es", "--test", "knha", "--json")
+    assert res.exit_code == 0, res.stderr
+    out = res.json()
+    depression = next(r for r in out["rows"] if r["level"] == "depression")
+    assert depression["estimate"] == pytest.approx(REF["subgroups"]["depression"]["estimate"], abs=ITER)
+    assert out["test"]["F"] == pytest.approx(REF["subgroup_test"]["wald"]["outcome"]["Fstat"], abs=ITER)
