@@ -209,3 +209,15 @@ def test_subgroup_command_with_multilevel_gives_the_dependence_aware_table(cli) 
     depression = next(r for r in out["rows"] if r["level"] == "depression")
     assert depression["estimate"] == pytest.approx(REF["subgroups"]["depression"]["estimate"], abs=ITER)
     assert out["test"]["F"] == pytest.approx(REF["subgroup_test"]["wald"]["outcome"]["Fstat"], abs=ITER)
+
+
+def test_review_toml_rejects_a_malformed_moderator_naming_the_key(tmp_path: Path) -> None:
+    from metasift.config import parse_protocol
+    from metasift.errors import ConfigError
+
+    text = (Path(__file__).resolve().parents[1] / "metasift" / "data" / "example_review.toml").read_text()
+    assert 'subgroups = ["outcome"]' in text
+    with pytest.raises(ConfigError, match=r"review.toml: analysis.moderators: moderator 'female_pct >'"):
+        parse_protocol(text.replace("moderators = []", 'moderators = ["female_pct >"]'))
+    with pytest.raises(ConfigError, match=r"analysis.subgroups: subgroup 'out come'"):
+        parse_protocol(text.replace('subgroups = ["outcome"]', 'subgroups = ["out come"]'))
