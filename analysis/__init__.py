@@ -1,5 +1,6 @@
 """Statistics for meta-analysis, matching R's metafor: effect sizes, models, bias, influence, subgroups,
-multilevel models and robust variance estimation (engineer B), plots (engineer C).
+multilevel models and robust variance estimation (engineer B), plots (engineer C), meta-regression and
+subgroups on dependent effect sizes with robust tests (``metareg``).
 
 Pure functions on arrays; the CLI (``metasift.cli.analysis``) does the I/O. Every name is
 loaded from its submodule on first use, so that ``import analysis`` pulls in neither matplotlib
@@ -21,11 +22,13 @@ _WHERE: dict[str, str] = {
                      "smd_from_or", "smd_from_p", "smd_from_t", "smd_prepost"), "effect_sizes"),
     **dict.fromkeys(("Influence", "LeaveOneOut", "hat_values", "influence", "leave1out"), "influence"),
     **dict.fromkeys(("MultilevelFit", "rma_mv"), "multilevel"),
+    **dict.fromkeys(("LeaveOneStudyOut", "MetaRegression", "SubgroupTable", "leave_one_study_out", "metareg",
+                     "subgroups"), "metareg"),
     **dict.fromkeys(("Aggregated", "MultilevelI2", "RhoRow", "aggregate_cs", "aggregated_rma", "has_dependence",
                      "multilevel_i2", "rho_sensitivity"), "dependence"),
     **dict.fromkeys(("RobuFit", "RobustFit", "meta_rve", "robu", "robust"), "rve"),
     **dict.fromkeys(("SubgroupResult", "subgroup"), "subgroup"),
-    **dict.fromkeys(("forest", "funnel", "leave1out_plot"), "plots"),
+    **dict.fromkeys(("forest", "funnel", "leave1out_plot", "leave_one_study_out_plot"), "plots"),
 }
 
 if TYPE_CHECKING:
@@ -75,20 +78,29 @@ if TYPE_CHECKING:
         smd_prepost,
     )
     from metasift.analysis.influence import Influence, LeaveOneOut, hat_values, influence, leave1out
+    from metasift.analysis.metareg import (
+        LeaveOneStudyOut,
+        MetaRegression,
+        SubgroupTable,
+        leave_one_study_out,
+        metareg,
+        subgroups,
+    )
     from metasift.analysis.multilevel import MultilevelFit, rma_mv
-    from metasift.analysis.plots import forest, funnel, leave1out_plot
+    from metasift.analysis.plots import forest, funnel, leave1out_plot, leave_one_study_out_plot
     from metasift.analysis.rve import RobuFit, RobustFit, meta_rve, robu, robust
     from metasift.analysis.subgroup import SubgroupResult, subgroup
 
 __all__ = [
     "Aggregated", "Control", "EffectSizes", "EggerTest", "FailSafeN", "HeterogeneityCI", "Influence",
-    "LeaveOneOut", "MultilevelFit", "MultilevelI2", "PetPeese", "RMAFit", "RankTest", "RhoRow", "RobuFit",
-    "RobustFit", "SDResult", "SubgroupResult", "TrimFill", "aggregate_cs", "aggregated_rma", "escalc",
-    "forest", "fsn", "funnel", "has_dependence", "hat_values", "hedges_j", "heterogeneity_ci", "influence",
-    "leave1out", "leave1out_plot", "log_or", "log_rr", "md", "meta_rve", "multilevel_i2", "pet_peese",
-    "ranktest", "rd", "regtest", "rho_sensitivity", "rma", "rma_mv", "robu", "robust", "sd_from_ci",
-    "sd_from_se", "smcc", "smcr", "smd", "smd_change", "smd_from_f", "smd_from_or", "smd_from_p",
-    "smd_from_t", "smd_prepost", "subgroup", "tau2_ci", "trimfill",
+    "LeaveOneOut", "LeaveOneStudyOut", "MetaRegression", "MultilevelFit", "MultilevelI2", "PetPeese",
+    "RMAFit", "RankTest", "RhoRow", "RobuFit", "RobustFit", "SDResult", "SubgroupResult", "SubgroupTable",
+    "TrimFill", "aggregate_cs", "aggregated_rma", "escalc", "forest", "fsn", "funnel", "has_dependence",
+    "hat_values", "hedges_j", "heterogeneity_ci", "influence", "leave1out", "leave1out_plot",
+    "leave_one_study_out", "leave_one_study_out_plot", "log_or", "log_rr", "md", "meta_rve", "metareg",
+    "multilevel_i2", "pet_peese", "ranktest", "rd", "regtest", "rho_sensitivity", "rma", "rma_mv", "robu",
+    "robust", "sd_from_ci", "sd_from_se", "smcc", "smcr", "smd", "smd_change", "smd_from_f", "smd_from_or",
+    "smd_from_p", "smd_from_t", "smd_prepost", "subgroup", "subgroups", "tau2_ci", "trimfill",
 ]
 
 

@@ -374,3 +374,64 @@ def _draw_summary(ax: Any, s: _Summary, y: float, scale: Scale) -> None:
     gid = "pooled-diamond" if s.gid == "pooled" else f"subgroup-diamond-{s.gid.split('-', 1)[1]}"
     ax.add_patch(Polygon(_diamond(e, a, b, y, 0.4), closed=True, facecolor="black", edgecolor="black",
                          zorder=3, gid=gid))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dependent effect sizes: every effect size, grouped by study, with the primary model's diamond
+
+
+@dataclass(frozen=True)
+class PooledDiamond:
+    """The pooled estimate drawn under a grouped forest plot (e.g. the three-level model with CR2 CIs)."""
+
+    label: str
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    detail: str = ""                            # one short line under the label (variance components)
+    pi: tuple[float, float] | None = None       # prediction interval, drawn dotted behind the diamond
+
+
+@dataclass(frozen=True)
+class _EffectRows:
+    """The effect sizes as ``_render`` reads a fit: one row each, intercept only."""
+
+    yi: np.ndarray
+    vi: np.ndarray
+    labels: list[str]
+    level: float
+    p: int = 1
+    intercept: bool = True
+
+    @property
+    def k(self) -> int:
+        return len(self.yi)
+
+
+def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels: Sequence[str],
+                                groups: Sequence[str], pooled: PooledDiamond, *, level: float = 95.0,
+                                weights: Sequence[float] | None = None, title: str | None = None,
+                                transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
+                                digits: int = 2) -> Figure:
+    """Every effect size under a header per group (its study, in first-appearance order), then one diamond:
+    ``pooled``, the model that handled the dependence (not a pooled estimate per group). Squares are sized by
+    ``weights`` (default inverse sampling variance); no weight column is shown."""
+    rows = _EffectRows(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), [str(s) for s in labels],
+                       float(level))
+    if not len(rows.yi) == len(rows.vi) == len(rows.labels) == len(groups):
+        raise AnalysisError("yi, vi, labels and groups must have the same length")
+    if rows.k == 0:
+        raise AnalysisError("no effect sizes to draw")
+    w = 1.0 / rows.vi if weights is None else np.asarray(weights, dtype=float)
+    lay = _Layout()
+    order = list(dict.fromkeys(str(g) for g in groups))
+    for g in order:
+        idx = [i for i, x in enumerate(groups) if str(x) == g]
+        lay.rows.append(("group", f"{g} ({len(idx)} effect size{'s' if len(idx) != 1 else ''})"))
+        lay.rows += [("study", i) for i in idx]
+        lay.rows.append(("blank", None))
+    lay.rows.append(("line", None))
+    lay.rows.append(("summary", _Summary(label=pooled.label, est=pooled.estimate, lb=pooled.ci_lb,
+                                         ub=pooled.ci_ub, weight=None, detail=pooled.detail, gid="pooled",
+                                         pi=pooled.pi)))
+    return _render(rows, lay, make_scale(transform), w, show_weights=False, title=title, xlab=xlab, digits=digits)

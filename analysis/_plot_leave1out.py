@@ -8,6 +8,7 @@ full-data estimate and CI, a dotted line at 'no effect'. Artists carry gids: ``l
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -98,3 +99,31 @@ def build_leave1out_figure(fit: Any, *, loo: Any = None, xlab: str | None = None
                   fontsize=FONT_SIZE)
     ax.tick_params(labelsize=FONT_SIZE - 1)
     return fig
+
+
+@dataclass(frozen=True)
+class _FullData:
+    """The all-studies fit as the leave-one-out figure reads it (intercept only)."""
+
+    k: int
+    labels: list[str]
+    beta: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    level: float
+    p: int = 1
+    intercept: bool = True
+
+
+def build_loso_figure(loso: Any, *, level: float = 95.0, xlab: str | None = None, title: str | None = None,
+                      transform: Callable[..., Any] | str | None = None, digits: int = 2) -> Figure:
+    """The leave-one-out figure of an ``analysis.metareg.leave_one_study_out`` result: one row per omitted
+    study (all its effect sizes), line and band at the full-data estimate of the same model."""
+    full = loso.full
+    if full.estimate is None:
+        raise AnalysisError(f"the full-data model was not fitted: {full.note}")
+    ref = _FullData(k=len(loso.rows), labels=[r.label for r in loso.rows], beta=np.array([full.estimate]),
+                    ci_lb=np.array([full.ci_lb]), ci_ub=np.array([full.ci_ub]), level=level)
+    return build_leave1out_figure(ref, loo=loso, transform=transform, digits=digits, title=title,
+                                  xlab=xlab or f"Estimate with the study's effect sizes omitted (line and band: all "
+                                               f"{ref.k} studies, {full.model})")

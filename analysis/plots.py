@@ -14,19 +14,24 @@ from typing import Any
 import numpy as np
 
 from metasift.analysis._plot_common import save_figure
-from metasift.analysis._plot_forest import build_forest_figure
+from metasift.analysis._plot_forest import PooledDiamond, build_forest_figure, build_grouped_forest_figure
 from metasift.analysis._plot_funnel import build_funnel_figure
-from metasift.analysis._plot_leave1out import build_leave1out_figure
+from metasift.analysis._plot_leave1out import build_leave1out_figure, build_loso_figure
 from metasift.errors import AnalysisError
 
 __all__ = [
+    "PooledDiamond",
     "build_forest_figure",
     "build_funnel_figure",
+    "build_grouped_forest_figure",
     "build_leave1out_figure",
+    "build_loso_figure",
     "filled_studies",
     "forest",
     "funnel",
+    "grouped_forest",
     "leave1out_plot",
+    "leave_one_study_out_plot",
     "save_figure",
 ]
 
@@ -43,6 +48,15 @@ def forest(fit: Any, path: str | Path, *, subgroups: Sequence[Any] | None = None
     """
     fig = build_forest_figure(fit, subgroups=subgroups, sort=sort, show_weights=show_weights,
                               show_pi=show_pi, title=title, transform=transform, xlab=xlab, digits=digits)
+    return save_figure(fig, path, tight=False)
+
+
+def grouped_forest(yi: Sequence[float], vi: Sequence[float], labels: Sequence[str], groups: Sequence[str],
+                   pooled: PooledDiamond, path: str | Path, *, level: float = 95.0,
+                   weights: Sequence[float] | None = None, title: str | None = None) -> Path:
+    """Write a forest plot of every effect size grouped by study (or outcome), with one diamond: the model
+    that handled the dependence (``pooled``), and return its path."""
+    fig = build_grouped_forest_figure(yi, vi, labels, groups, pooled, level=level, weights=weights, title=title)
     return save_figure(fig, path, tight=False)
 
 
@@ -63,6 +77,14 @@ def leave1out_plot(fit: Any, path: str | Path, *, loo: Any = None, xlab: str | N
                    title: str | None = None, transform: Callable[..., Any] | str | None = None) -> Path:
     """Write the leave-one-out plot (estimate and CI with each study omitted; line at the full estimate)."""
     fig = build_leave1out_figure(fit, loo=loo, xlab=xlab, title=title, transform=transform)
+    return save_figure(fig, path, tight=False)
+
+
+def leave_one_study_out_plot(loso: Any, path: str | Path, *, level: float = 95.0, xlab: str | None = None,
+                             title: str | None = None) -> Path:
+    """Write the leave-one-study-out plot of ``analysis.metareg.leave_one_study_out`` (each study's effect
+    sizes omitted together; line and band at the full-data estimate of the same model)."""
+    fig = build_loso_figure(loso, level=level, xlab=xlab, title=title)
     return save_figure(fig, path, tight=False)
 
 

@@ -110,6 +110,11 @@ def main() -> None:
 
     step("5. Report")
     run("rob", "import", str(EXAMPLE / "rob2.csv"), "--assessor", "alice")
+    run("studies", "import", str(EXAMPLE / "studies.csv"), "--by", "alice")
+    protocol = PROJECT / "review.toml"  # a moderator the review names: the sample is one of students or not
+    protocol.write_text(protocol.read_text(encoding="utf-8").replace('moderators = []', 'moderators = ["students"]'),
+                        encoding="utf-8")
+    print('\nreview.toml [analysis] moderators = ["students"]; subgroups = ["outcome"] (the starter\'s)')
     run("status")
     run("report", "--out", str(OUT / "report"))
 

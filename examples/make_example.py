@@ -193,6 +193,17 @@ def write_ris(path: Path, items: list[dict]) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def write_studies(path: Path, trials: list[dict]) -> None:
+    """Study-level fields for `metasift studies import` (moderators and subgroups): keyed by "Family Year"
+    as the effect sizes name studies; ``students`` says whether the sample is one of students."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["study", "platform", "students"])
+        for t in trials:
+            family = str(t["authors"]).split(",")[0].strip()
+            writer.writerow([f"{family} {t['year']}", t["platform"], "yes" if "student" in t["population"] else "no"])
+
+
 def main() -> None:
     rng = random.Random(SEED)
     trials, outcomes = make_trials(rng)
@@ -218,6 +229,7 @@ def main() -> None:
     write_pubmed(OUT / "search" / "pubmed.nbib", pubmed)
     write_scopus(OUT / "search" / "scopus.csv", scopus)
     write_ris(OUT / "search" / "psycinfo.ris", psycinfo)
+    write_studies(OUT / "studies.csv", trials)
     with open(OUT / "labels.csv", "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["key", "title", "year", "doi", "publication_type", "include_title_abstract",

@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from metasift.errors import ConfigError
+from metasift.errors import AnalysisError, ConfigError
+from metasift.moderators import is_field_name, parse_moderator
 from metasift.rules import check_rule
 
 CONFIG_NAME = "review.toml"
@@ -157,7 +158,34 @@ class AnalysisConfig(_Strict):
     rve: Literal["CR2", "CR1", "none"] = "CR2"
     rho: float = Field(default=0.6, ge=0.0, lt=1.0)
     rho_sensitivity: list[float] = Field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8])
+    # Meta-regression (report): each a field of the effect sizes (outcome, year...) or of the studies
+    # (`metasift studies import`), optionally compared with a value: "female_pct > 70" is a 0/1 indicator.
     moderators: list[str] = Field(default_factory=list)
+    # Subgroup tables (report): a field whose values split the effect sizes, e.g. "outcome".
+    subgroups: list[str] = Field(default_factory=list)
+
+    @field_validator("moderators")
+    @classmethod
+    def _moderators_parse(cls, value: list[str]) -> list[str]:
+        texts = []
+        for text in value:
+            try:
+                texts.append(parse_moderator(text).text)
+            except AnalysisError as exc:
+                raise ValueError(str(exc)) from None
+        if len(set(texts)) != len(texts):
+            raise ValueError("a moderator is listed twice")
+        return value
+
+    @field_validator("subgroups")
+    @classmethod
+    def _subgroups_are_fields(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if not is_field_name(text):
+                raise ValueError(f"subgroup {text!r}: expected a field name such as 'outcome'")
+        if len(set(value)) != len(value):
+            raise ValueError("a subgroup variable is listed twice")
+        return value
 
     @field_validator("rho_sensitivity")
     @classmethod

@@ -28,6 +28,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "analysis": ("meta", "bias", "influence", "subgroup", "effect-size"),
     "plots": ("forest", "funnel"),
     "report": ("report", "prisma", "rob"),
+    "studies": ("studies",),
     "simulate": ("simulate",),
 }
 # The root --help listing, in its order: a command's summary is the first paragraph of its function's
@@ -46,6 +47,7 @@ ROOT_HELP: dict[str, str] = {
     "forest": "plots:forest", "funnel": "plots:funnel", "report": "report:report", "prisma": "report:prisma",
     "simulate": "simulate:simulate",
     "fulltext": "Attach PDFs to records.", "rob": "Risk of bias (RoB 2).",
+    "studies": "Study-level fields for moderators and subgroups.",
 }
 _COMMAND_MODULES = list(COMMAND_MODULES)  # the order of --help (kept under its old name)
 _HELP = "Systematic reviews in the terminal: import, deduplicate, screen, extract, analyse, report."

@@ -352,6 +352,9 @@ def subgroup(
     by: str = typer.Option(..., "--by", help="Column holding the subgroup of each effect size."),
     method: str = typer.Option("REML", "--method", help=METHOD_HELP),
     test: str = typer.Option("z", "--test", help="z or knha."),
+    multilevel: str = typer.Option(None, "--multilevel", help="STUDYCOL/ESCOL: effect sizes nested in studies; "
+                                   "each group's model is three-level with CR2 robust variance where a study "
+                                   "gives several of its effect sizes, and the test is the robust Wald (HTZ)."),
     level: float = LevelOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -359,11 +362,16 @@ def subgroup(
 
     Each group gets its own model (own tau²) and the between-groups Q test compares their estimates
     (fixed-effect Q over the group estimates, df = groups − 1); the mixed-effects moderator test QM
-    with one common tau² is shown as well.
+    with one common tau² is shown as well. With --multilevel (dependent effect sizes) each group gets its
+    own three-level model (CR2, or random-effects where each study gives one) and the test is the robust
+    Wald test of the grouping as a moderator.
     """
     from metasift.analysis.subgroup import subgroup as subgroup_fn
 
     df = read_table(file)
+    if multilevel:
+        _subgroup_dependent(df, yi, vi, by, multilevel, method, test, level, json_out)
+        return
     res = subgroup_fn(numeric(df, yi), numeric(df, vi), column(df, by).tolist(), method=method, test=test,
                       level=level)
     for w in res.warnings:
@@ -383,6 +391,38 @@ def subgroup(
     stat = "F" if test.lower() == "knha" else "QM"
     console.print(f"Moderator test (common tau²): {stat}(df = {res.QM_df}) = {res.QM:.4f}, p-val {_p(res.QMp)}",
                   highlight=False)
+
+
+def _subgroup_dependent(df: pd.DataFrame, yi: str, vi: str, by: str, multilevel: str, method: str, test: str,
+                        level: float, json_out: bool) -> None:
+    """``subgroup --multilevel``: analysis.metareg.subgroups on dependent effect sizes."""
+    from metasift.analysis.metareg import subgroups
+
+    parts = multilevel.split("/")
+    if len(parts) != 2:
+        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+    study, es = (column(df, c).tolist() for c in parts)
+    table = subgroups(numeric(df, yi), numeric(df, vi), study, es, column(df, by).tolist(), variable=by,
+                      method=method.upper(), test=test.lower(), level=level)
+    for w in table.warnings:
+        warn(w)
+    if json_out:
+        emit_json(table.to_dict())
+        return
+    t = Table(title=f"Subgroups by {by} (studies nested: {multilevel})", header_style="bold", title_justify="left")
+    for h in ("group", "studies", "k", "estimate", "ci.lb", "ci.ub", "p", "model"):
+        t.add_column(h, justify="left" if h in ("group", "model") else "right")
+    for r in table.rows:
+        if r.estimate is None:
+            t.add_row(r.level, str(r.n_studies), str(r.k), "", "", "", "", r.note or "")
+        else:
+            t.add_row(r.level, str(r.n_studies), str(r.k), _fmt(r.estimate), _fmt(r.ci_lb), _fmt(r.ci_ub), _p(r.p),
+                      r.model or "")
+    print_table(t)
+    if table.test is not None:
+        console.print(f"Test of subgroup differences (robust Wald, HTZ; {table.test_model}): "
+                      f"F(df1 = {table.test.df_num:g}, df2 = {table.test.df_denom:.2f}) = {table.test.F:.4f}, "
+                      f"p-val {_p(table.test.p)}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------------

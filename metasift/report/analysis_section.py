@@ -239,10 +239,60 @@ def bias_tests(fit: Any) -> dict[str, str]:
     return out
 
 
-def analysis_plots(fit: Any, out_dir: Path) -> dict[str, Path]:
-    from metasift.analysis.plots import forest, funnel, leave1out_plot
+def leave_one_study_out_primary(effects: list[dict[str, Any]], config: AnalysisConfig) -> Any:
+    """Leave-one-study-out of the three-level primary model (each study's effect sizes omitted together) when
+    studies give several effect sizes; None otherwise (then the leave-one-out of the one-effect-per-study
+    model is the same thing)."""
+    from metasift.analysis.dependence import has_dependence
+    from metasift.analysis.metareg import leave_one_study_out
+
+    study = [str(e["study_id"]) for e in effects]
+    if not config.multilevel or not has_dependence(study) or len(set(study)) < 3:
+        return None
+    names = dict(zip(study, _study_names(effects)))
+    try:
+        return leave_one_study_out([e["yi"] for e in effects], [e["vi"] for e in effects], study,
+                                   [e["es_id"] for e in effects], method=config.method, rve=config.rve,
+                                   test=config.test, labels=names)
+    except AnalysisError:
+        return None
+
+
+def leave_one_study_out_rows(loso: Any) -> dict[str, Any]:
+    """report.json's ``leave_one_study_out``: the full-data row and one row per omitted study, p as printed."""
+    out = loso.to_dict()
+    for row in [out["full"], *out["rows"]]:
+        row["p_text"] = p_text(row["p"])
+    return out
+
+
+def grouped_forest_plot(effects: list[dict[str, Any]], models: list[dict[str, Any]], out_dir: Path) -> Path | None:
+    """Every effect size grouped by study with the three-level primary model's diamond (its robust CI when it
+    has one); None when the primary model is not the three-level model."""
+    from metasift.analysis.plots import PooledDiamond, grouped_forest
+
+    primary = next((m for m in models if m["role"] == "primary"), None)
+    if primary is None or primary["key"] not in ("rve", "multilevel"):
+        return None
+    c, s2 = primary["coefficients"][0], primary["sigma2"]
+    pi = (primary["pi_lb"], primary["pi_ub"]) if primary.get("pi_lb") is not None else None
+    label = "Three-level model" + (", CR2 robust CI" if primary["key"] == "rve" else "")
+    pooled = PooledDiamond(label=f"{label} ({len(effects)} effect sizes)", estimate=c["estimate"],
+                           ci_lb=c["ci_lb"], ci_ub=c["ci_ub"], pi=pi,
+                           detail=f"σ² between studies = {s2[0]:.3f}, within studies = {s2[1]:.3f}")
+    labels = [e["measure"] + (f", {e['timepoint']}" if e.get("timepoint") else "") for e in effects]
+    return grouped_forest([e["yi"] for e in effects], [e["vi"] for e in effects], labels, _study_names(effects),
+                          pooled, out_dir / "forest_by_study.png")
+
+
+def analysis_plots(fit: Any, out_dir: Path, loso: Any = None) -> dict[str, Path]:
+    """Forest and funnel plots of ``fit``; the leave-one-out plot of ``loso`` (the primary model, one study at
+    a time) when given, else of ``fit``."""
+    from metasift.analysis.plots import forest, funnel, leave1out_plot, leave_one_study_out_plot
 
     paths = {"Forest plot": forest(fit, out_dir / "forest.png"), "Funnel plot": funnel(fit, out_dir / "funnel.png")}
-    if fit.k >= 3:
+    if loso is not None and loso.full.estimate is not None:
+        paths["Leave-one-study-out (primary model)"] = leave_one_study_out_plot(loso, out_dir / "leave1out.png")
+    elif fit.k >= 3:
         paths["Leave-one-out"] = leave1out_plot(fit, out_dir / "leave1out.png")
     return paths

@@ -18,8 +18,16 @@ from metasift.config import Protocol
 from metasift.kinds import Stage
 from metasift.records import study_label
 from metasift.report.agreement_section import agreement_rows
-from metasift.report.analysis_section import analysis_plots, bias_tests, pooled_models
+from metasift.report.analysis_section import (
+    analysis_plots,
+    bias_tests,
+    grouped_forest_plot,
+    leave_one_study_out_primary,
+    leave_one_study_out_rows,
+    pooled_models,
+)
 from metasift.report.data import evidence_rows, screening_paths, versions
+from metasift.report.moderators_section import moderator_section
 from metasift.report.prisma import draw_prisma, prisma_counts
 from metasift.report.rob import summary_plot, traffic_light_plot
 from metasift.store import Store
@@ -46,12 +54,24 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     effects, left_out = found.rows, [x.model_dump() for x in [*found.left_out, *found.skipped]]
     audit = exclusion_audit(store, rq.Counting.of(protocol))
     effects_dicts = [e.model_dump() for e in effects]
-    models, bias, plots = [], {}, {}
+    models, bias, plots, loso = [], {}, {}, None
+    moderators = moderator_section(store, protocol, effects) if len(effects) >= 2 else None
     if len(effects) >= 2:
         models = pooled_models(effects_dicts, protocol.analysis)
         fit = models[0].pop("fit")
         bias = bias_tests(fit)
-        plots = analysis_plots(fit, out_dir)
+        loso = leave_one_study_out_primary(effects_dicts, protocol.analysis)
+        if loso is not None:
+            for m in models:
+                if m["role"] == "primary" and m.get("methods"):
+                    m["methods"] += (" Sensitivity to single studies: the primary model was refitted without each "
+                                     "study in turn, all of its effect sizes together (leave-one-study-out).")
+        plots = analysis_plots(fit, out_dir, loso)
+        by_study = grouped_forest_plot(effects_dicts, models, out_dir)
+        if by_study is not None:  # dependent effect sizes: every one of them, and the primary model's diamond
+            plots = {"Forest plot: every effect size by study, primary model": by_study,
+                     **{("Forest plot: one effect per study" if k == "Forest plot" else k): v
+                        for k, v in plots.items()}}
     rob = store.rob()
     labels = {r.id: study_label(r) for r in store.records_table()}
     rob_images = []
@@ -67,6 +87,8 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
                               exclude={"exclusions"}), "stopping": _stopping(store, protocol)},
             "agreement": agreement_rows(store, protocol), "studies": studies, "evidence": evidence, "effects": effects_dicts,
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
+            "moderators": moderators.to_dict() if moderators is not None else None,
+            "leave_one_study_out": leave_one_study_out_rows(loso) if loso is not None else None,
             "bias": bias, "versions": versions(store),
             "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
 

@@ -45,7 +45,8 @@ def _batch_by_hash(conn: Connection, sha256: str) -> ImportBatch | None:
 # What may hang off a record, and how to say it: (table, what it is, plural).
 _DOWNSTREAM = ((t.decisions, "decision"), (t.routes, "screening route"), (t.rankings, "ranker score"),
                (t.fulltexts, "full text"), (t.extractions, "extracted value"),
-               (t.rob_assessments, "risk-of-bias judgement"), (t.calibration_samples, "calibration-sample draw"))
+               (t.rob_assessments, "risk-of-bias judgement"), (t.calibration_samples, "calibration-sample draw"),
+               (t.study_fields, "study field"))
 
 
 def _dependents(conn: Connection, record_ids: Any) -> list[str]:
@@ -136,7 +137,7 @@ class RecordsRepo(StoreBase):
 
         Refused (``ProjectError``, nothing changed) while anything downstream hangs off its records: a
         decision (retracted ones too: they are the audit trail), a route or ranking from screening, a
-        full text, an extraction, a risk-of-bias judgement or a human dedup verdict. Duplicate clusters
+        full text, an extraction, a risk-of-bias judgement, a study field or a human dedup verdict. Duplicate clusters
         touching the batch are dissolved (their other members become unclustered primaries): they are
         recomputed by the next ``dedup``. Returns the batch as it was, the records removed and the clusters
         dissolved."""

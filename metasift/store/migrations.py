@@ -276,8 +276,25 @@ def _samples_from_events(conn: Connection) -> list[dict[str, Any]]:
     return rows
 
 
+def m005_study_fields(conn: Connection) -> None:
+    """Study-level fields (female_pct, guidance, ...) imported from a CSV, for moderators and subgroups."""
+    md = MetaData()
+    _key_only(md, "records")
+    new = Table("study_fields", md,
+                Column("id", Integer, primary_key=True),
+                Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+                Column("field", String(100), nullable=False),
+                Column("value", Text, nullable=False),
+                Column("source", Text, nullable=False),
+                Column("imported_by", String(200), nullable=False),
+                Column("created_at", _stamp(), nullable=False),
+                Column("superseded_at", _stamp()),
+                Index("ix_study_fields_record", "record_id", "field"))
+    md.create_all(conn, tables=[new], checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_rankings_routes, m003_rob,
-                                                  m004_calibration_samples]
+                                                  m004_calibration_samples, m005_study_fields]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

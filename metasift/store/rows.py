@@ -24,7 +24,7 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stag
 from metasift.store import schema as t
 
 __all__ = ["RECORD_FIELDS", "Backup", "DecisionRow", "DedupOverride", "ExtractionRow", "FulltextRow", "ImportBatch", "LastBackup",
-           "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts"]
+           "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts", "StudyField"]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -319,6 +319,28 @@ class RobJudgement(_Row):
     judgement: str  # low | some_concerns | high
     support: str | None
     assessor: str
+
+
+# -- study-level fields -------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StudyField(_Row):
+    """A study's current value of one study-level field (``study_fields``, not superseded)."""
+
+    id: int
+    record_id: int
+    field: str
+    value: str
+    source: str  # FILE:LINE
+    imported_by: str
+    created_at: datetime
+
+    @classmethod
+    def columns(cls) -> list[Column[Any]]:
+        return _columns(t.study_fields, cls)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Self:
+        return cls(*row)
 
 
 # -- backups ----------------------------------------------------------------------------------------------------

@@ -278,3 +278,16 @@ calibration_samples = Table(
     Column("drawn_at", DateTime(timezone=True), nullable=False),
     Index("ix_calibration_samples_stage", "stage", "record_id"),
 )
+
+study_fields = Table(
+    "study_fields", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("field", String(100), nullable=False),  # e.g. female_pct, guidance, control_type
+    Column("value", Text, nullable=False),  # as written in the CSV; read as a number where it is one
+    Column("source", Text, nullable=False),  # FILE:LINE it came from
+    Column("imported_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("superseded_at", DateTime(timezone=True)),  # a later import of the same field replaced it
+    Index("ix_study_fields_record", "record_id", "field"),
+)

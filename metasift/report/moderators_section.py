@@ -1,0 +1,148 @@
+"""The report's moderator analyses: the meta-regression of ``[analysis] moderators`` and one subgroup table
+per ``[analysis] subgroups`` variable (issue #13), on the same effect sizes as the pooled models.
+
+A moderator or subgroup variable names a field of the effect sizes (outcome, year, measure, timepoint...) or a
+study-level field: a CSV imported with ``metasift studies import`` (which wins), else a value extracted for the
+study as a whole (not per arm or measure, e.g. ``n_total``) that was verified. A field found in neither is a
+``ConfigError`` naming it; a model that cannot be fitted (too few studies...) is a note in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from metasift.analysis.metareg import MetaRegression, SubgroupTable, metareg, subgroups
+from metasift.config import CONFIG_NAME, Protocol
+from metasift.errors import AnalysisError, ConfigError
+from metasift.extractor.effects import EffectRow
+from metasift.kinds import ExtractionStatus
+from metasift.moderators import parse_moderator
+from metasift.report.analysis_section import p_text
+from metasift.store import Store
+
+TRUSTED = (ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.VERIFIED)
+
+
+def study_fields(store: Store) -> dict[int, dict[str, Any]]:
+    """{record_id: {field: value}}: verified study-wide extracted values, overridden by imported study fields."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in store.extractions():
+        if row.arm is None and row.measure is None and row.status in TRUSTED and \
+                isinstance(row.value, (int, float, str)) and not isinstance(row.value, bool):
+            out.setdefault(row.record_id, {})[row.field] = row.value
+    for v in store.study_fields():
+        out.setdefault(v.record_id, {})[v.field] = v.value
+    return out
+
+
+def effects_table(effects: list[EffectRow], fields: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    """One row per effect size: its own fields and its study's fields (None where the study has none)."""
+    names = sorted({f for vals in fields.values() for f in vals})
+    rows = []
+    for e in effects:
+        row = e.model_dump()
+        own = fields.get(e.record_id, {})
+        row.update({f: own.get(f) for f in names if f not in row})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ModeratorSection:
+    """What the report shows of the moderator analyses, and the methods sentence."""
+
+    metareg: MetaRegression | None
+    subgroups: list[SubgroupTable]
+    labels: dict[str, dict[str, str]]    # per subgroup variable, level -> label shown (outcome ids -> labels)
+    methods: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """report.json's ``moderators``, with the p-values as printed for the templates."""
+        mr = None
+        if self.metareg is not None:
+            mr = self.metareg.to_dict()
+            for c in mr["coefficients"]:
+                c["p_text"] = p_text(c["p"])
+            for t in mr["tests"]:
+                t["p_text"] = p_text(t["p"])
+            mr["heterogeneity"] = (f"σ² between studies = {self.metareg.sigma2[0]:.4f}, within studies = "
+                                   f"{self.metareg.sigma2[1]:.4f}" if self.metareg.sigma2 is not None
+                                   else f"tau² = {self.metareg.tau2:.4f}")
+        tables = []
+        for table in self.subgroups:
+            d = table.to_dict()
+            names = self.labels.get(table.variable, {})
+            for r in d["rows"]:
+                r["label"] = names.get(r["level"], r["level"])
+                r["p_text"] = p_text(r["p"])
+            if d["test"] is not None:
+                d["test"]["p_text"] = p_text(d["test"]["p"])
+            tables.append(d)
+        return {"metareg": mr, "subgroups": tables, "methods": self.methods, "notes": list(self.notes)}
+
+
+def _check_fields(protocol: Protocol, data: pd.DataFrame) -> None:
+    """Every field named in [analysis] exists in the effect sizes or the study fields (else ConfigError)."""
+    known = set(data.columns)
+    named = [(f"analysis.moderators: {m!r}", parse_moderator(m).field) for m in protocol.analysis.moderators]
+    named += [(f"analysis.subgroups: {s!r}", s) for s in protocol.analysis.subgroups]
+    for where, name in named:
+        if name not in known:
+            raise ConfigError(f"{CONFIG_NAME}: {where}: no field {name!r} in the effect sizes or the study fields "
+                              f"(known: {', '.join(sorted(known))}); import study fields with "
+                              "`metasift studies import FILE.csv`")
+
+
+def _methods(protocol: Protocol, mr: MetaRegression | None) -> str:
+    a = protocol.analysis
+    rve = a.rve if a.rve != "none" else "CR2"
+    parts = []
+    if a.moderators:
+        model = (f"{mr.model} model" if mr is not None else
+                 "three-level model (or random-effects model when each study gives one effect size)")
+        parts.append(f"Moderators ({', '.join(a.moderators)}) were examined by mixed-effects meta-regression on the "
+                     f"{model} ({a.method}), with {rve} cluster-robust standard errors and Satterthwaite degrees "
+                     "of freedom, clustered by study, and a robust Wald test (HTZ) of each moderator, so a "
+                     "categorical moderator is tested as a whole (Tipton & Pustejovsky 2015; metafor rma.mv + "
+                     "clubSandwich). A threshold such as 'x > 70' enters as a 0/1 indicator; a categorical "
+                     "moderator is compared with its first level in alphabetical order.")
+    if a.subgroups:
+        parts.append(f"Subgroups ({', '.join(a.subgroups)}): each level was pooled by its own model — three-level "
+                     f"with {rve} robust variance where a study gives several effect sizes of that level (with 3 or "
+                     f"more studies), else a random-effects model ({a.method}, "
+                     f"{'Knapp–Hartung' if a.test == 'knha' else 'z'} test); the test of subgroup differences is "
+                     "the robust Wald test (HTZ) of the subgroup variable as a moderator of one model over all "
+                     "levels.")
+    return " ".join(parts)
+
+
+def moderator_section(store: Store, protocol: Protocol, effects: list[EffectRow]) -> ModeratorSection | None:
+    """The meta-regression and subgroup tables [analysis] asks for; None when it asks for neither."""
+    a = protocol.analysis
+    if not a.moderators and not a.subgroups:
+        return None
+    data = effects_table(effects, study_fields(store))
+    _check_fields(protocol, data)
+    yi, vi, study, es = data.yi, data.vi, data.study_id, data.es_id
+    rve = a.rve if a.rve != "none" else "CR2"
+    notes: list[str] = []
+    mr = None
+    if a.moderators:
+        try:
+            mr = metareg(yi, vi, study, es, data, a.moderators, method=a.method, rve=rve)
+        except AnalysisError as exc:
+            notes.append(f"the meta-regression could not be fitted: {exc}")
+    tables = []
+    for variable in a.subgroups:
+        try:
+            tables.append(subgroups(yi, vi, study, es, data[variable].tolist(), variable=variable, method=a.method,
+                                    rve=a.rve, test="knha" if a.test == "knha" else "z"))
+        except AnalysisError as exc:
+            notes.append(f"subgroups by {variable} could not be estimated: {exc}")
+    labels = {"outcome": {o.id: o.label or o.id for o in protocol.outcomes}}
+    return ModeratorSection(metareg=mr, subgroups=tables, labels=labels, methods=_methods(protocol, mr),
+                            notes=notes)
