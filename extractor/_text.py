@@ -25,9 +25,16 @@ NUMBER_WORD = (r"(?:(?:one|two|three|four|five|six|seven|eight|nine)\s+hundred(?
 COUNT = rf"(?<![\d:./-])(\d{{1,5}}|{NUMBER_WORD})\b"
 
 
+# Some journals' symbol fonts come out of the text layer as other glyphs: "=" as "¼" ("P ¼ 0.002") and, after
+# "n", as "5" ("(n 5 98)"). A quarter sign is never a trial's number, and "n 5 98" never means n five 98.
+_BAD_EQUALS = re.compile(r"\s?¼\s?|(?<=\b[nN]) 5 (?=\d)")
+
+
 def norm(text: str) -> str:
-    """Dashes and minus signs to "-", a minus glued to its number, single spaces."""
+    """Dashes and minus signs to "-", a minus glued to its number, mis-encoded equals signs to "=",
+    single spaces."""
     text = _GLUE_MINUS.sub(r"\1-", text.translate(_DASHES))
+    text = _BAD_EQUALS.sub(" = ", text)
     return re.sub(r"[ \t\u00a0]+", " ", text)
 
 
