@@ -122,5 +122,6 @@ def test_the_shared_sara_trial_flowchart_image_gives_its_arms_counts(shared_dir:
         pytest.skip(f"{pdf} not present")
     result = extract(read_pdf(pdf))
     by_source = {(e.field, e.value) for e in result.evidence if e.source == "ocr"}
-    assert ("arms[0].n_dropout", 3) in by_source and ("arms[1].n_analysed", 48) in by_source
+    assert ("arms[0].n_dropout", 3) in by_source  # printed only in the image (where the text also has a count,
+    # the text's statement is cited instead, being checkable on the page)
     assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(98, 98), (48, 48)]
