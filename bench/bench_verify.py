@@ -94,7 +94,7 @@ async def drive(project: Path, mode: str) -> tuple[float, list[float], list[floa
             if i and mode != "burst":
                 await app.workers.wait_for_complete()
                 await pilot.pause()
-            target = app.items[(app.index + 1) % len(app.items)]["id"]  # also the next one after an accept
+            target = app.items[(app.index + 1) % len(app.items)].id  # also the next one after an accept
             t0 = time.perf_counter()
             app._driver.send_message(events.Key(key, key))
             while app.page_shown != target or app.painted_at < t0:
