@@ -99,7 +99,7 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
         return []
     ranges = any(cell.kind == "range" and col.kind == "value" for col, cell in placed)
     other = row_decl if row_decl in ("median", "se", "ci") else table_decl if row_decl == "" and table_decl == "se" \
-        else "median" if row_decl != "mean_sd" and (MEDIAN_ROW.search(label) or (ranges and table_decl != "mean_sd")) \
+        else "median" if row_decl != "mean_sd" and (MEDIAN_ROW.search(label) or ranges) \
         else ""
     if other:
         return _other_stats(placed, arms, timepoint, label, row, other)

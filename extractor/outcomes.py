@@ -23,7 +23,7 @@ the most specific one (most tokens) wins, then the outcome listed first.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
@@ -177,19 +177,22 @@ def names_measure(statement: str, measure: str | None) -> bool:
     name = [_stem(t) for t in measure_name(measure)]
     if name and _contains_run(said, name):
         return True
-    inner = re.findall(r"\(([^()]{2,30})\)", measure or "")
+    # an abbreviation in brackets ("(BDI-II)", "(SDANN)"), not a unit ("(years)", "(%)")
+    inner = [x for x in re.findall(r"\(([^()]{2,30})\)", measure or "") if re.fullmatch(r"[A-Z][A-Za-z0-9/-]*[A-Z0-9]", x)]
     return any((t := [_stem(w) for w in tokens(x) if w not in _GENERIC]) and _contains_run(said, t) for x in inner)
 
 
 def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
-                  statements: Sequence[PrimaryOutcome]) -> BaselineTarget | None:
+                  statements: Sequence[PrimaryOutcome], usable: Collection[str] = ()) -> BaselineTarget | None:
     """The baseline measure to report for the outcome of interest, never a descriptor picked by position.
 
     With outcomes named (the protocol's ``[[outcomes]]`` or ``extract-pdf --outcome``): the first outcome,
     in the order listed, one of whose instruments a measure matches (a measure the paper's primary-outcome
     sentence also names wins a tie), else one named by the outcome's label ("Depressive symptoms" for
     depression). Without: the measure the paper's "primary outcome was …" sentence names. Else None.
+    Among equals, a measure in ``usable`` (printed as mean and SD) wins over one printed as a median.
     """
+    measures = sorted(measures, key=lambda m: m not in usable)  # stable: the paper's order otherwise
     def stated(m: str) -> bool:
         return any(names_measure(s.text, m) for s in statements)
 
@@ -259,7 +262,8 @@ def apply_target(result: ExtractionResult, specs: Sequence[OutcomeSpec],
         for b in arm.baselines:
             hit = match_outcome(b.measure, specs)
             b.outcome = hit.outcome_id if hit else None
-    result.target = choose_target(measures, specs, statements)
+    usable = {b.measure for arm_rows in rows for b, _ in arm_rows if b.mean is not None and b.sd is not None}
+    result.target = choose_target(measures, specs, statements, usable)
     for arm, arm_rows in zip(result.arms, rows, strict=True):
         chosen = None if result.target is None else next(
             (b for b, _ in arm_rows if b.measure == result.target.measure), None)

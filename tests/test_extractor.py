@@ -198,3 +198,17 @@ def test_an_arm_count_printed_once_and_tied_to_nothing_waits_for_a_human() -> No
     assert status(1, None) == ["needs_human", "needs_human"]  # one statement, nothing ties it
     assert status(2, None) == ["auto_verified", "auto_verified"]  # printed twice (abstract and results)
     assert status(1, 105) == ["auto_verified", "auto_verified"]  # the arms add up to the stated total
+
+
+def test_a_primary_outcome_statement_names_measures_by_name_or_abbreviation_never_by_unit() -> None:
+    from metasift.extractor.outcomes import choose_target, names_measure, primary_statements
+
+    [said] = primary_statements([(3, "The primary outcome was the change in depressive symptoms (BDI-II) at "
+                                     "2 years. The primary outcome was not met.")])
+    assert said.page == 3 and said.text.startswith("the change in depressive symptoms")
+    assert names_measure(said.text, "Beck Depression Inventory (BDI-II)")
+    assert names_measure(said.text, "Depressive symptoms, mean (SD)")
+    assert not names_measure(said.text, "Age (years)")  # "(years)" is a unit, not the outcome's name
+    # printed as mean and SD wins over the same outcome printed as a median
+    target = choose_target(["BDI-II median (IQR)", "BDI-II"], [], [said], usable={"BDI-II"})
+    assert target is not None and target.measure == "BDI-II"
