@@ -12,7 +12,7 @@ from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, settle
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, now
-from metasift.store.rows import DecisionRow, RouteRow
+from metasift.store.rows import DecisionRow, RankingRun, RouteRow
 
 __all__ = ["COUNTED", "ScreeningRepo", "as_include", "settle"]  # the rules live in metasift.labels
 
@@ -70,8 +70,14 @@ class ScreeningRepo(StoreBase):
 
     # -- screening support: ranker scores and routes ---------------------------------------------
     def save_rankings(self, stage: str, ranker: str, params: dict[str, Any], scores: dict[int, float],
-                      trained_on: int) -> int:
-        """Store one ranker run's P(include) per record; return the run number."""
+                      trained_on: int, *, reviewer: str | None = None, context: dict[str, Any] | None = None
+                      ) -> int:
+        """Store one ranker run's P(include) per record; return the run number.
+
+        ``reviewer``: a run retrained during that reviewer's session, from the settled labels plus their
+        own decisions; its ``rank`` event names them, so another reviewer's queue can leave it aside
+        (blinding, ``ranking_runs``). ``context``: more for the event (what triggered the run)."""
+        audit = {"reviewer": reviewer, **(context or {})} if reviewer or context else {}
         with self.write() as conn:
             run = (conn.execute(select(func.max(t.rankings.c.run))).scalar() or 0) + 1
             stamp = now()
@@ -80,8 +86,19 @@ class ScreeningRepo(StoreBase):
             for start in range(0, len(rows), 5000):
                 conn.execute(t.rankings.insert(), rows[start:start + 5000])
             self.log_event(conn, "rank", actor_kind=DeciderKind.MODEL, actor=ranker, payload={
-                "run": run, "stage": stage, "records": len(rows), "trained_on": trained_on, "params": params})
+                "run": run, "stage": stage, "records": len(rows), "trained_on": trained_on, "params": params,
+                **audit})
         return run
+
+    def ranking_runs(self, stage: str) -> list[RankingRun]:
+        """The ranker runs at ``stage``, oldest first, read from their ``rank`` events (one row per run, so
+        this stays fast however many scores the runs stored)."""
+        e = t.events
+        with self.read() as conn:
+            rows = conn.execute(select(e.c.actor, e.c.payload, e.c.at).where(e.c.action == "rank")
+                                .order_by(e.c.id)).all()
+        return [RankingRun.from_event(actor, payload, at) for actor, payload, at in rows
+                if payload and payload.get("stage") == stage and "run" in payload]
 
     def latest_scores(self, stage: str) -> dict[int, float]:
         """P(include) per record from the latest ranker run at ``stage`` (empty before the first run)."""

@@ -24,7 +24,7 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stag
 from metasift.store import schema as t
 
 __all__ = ["RECORD_FIELDS", "Backup", "DecisionRow", "DedupOverride", "ExtractionRow", "FulltextRow", "ImportBatch", "LastBackup",
-           "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts"]
+           "RankingRun", "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts"]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -246,6 +246,24 @@ class RouteRow(_Row):
         id_, record_id, stage, route, reason, policy, created_at, superseded_at = row
         return cls(id_, record_id, _member(_STAGES, Stage, stage), _member(_ROUTES, RouteName, route), reason,
                    policy, created_at, superseded_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RankingRun(_Row):
+    """One ranker run (its ``rank`` event): which ranker, how many labels it learned from, and, for a run
+    made during a review session, the reviewer whose own decisions it learned from (None otherwise)."""
+
+    run: int
+    stage: Stage
+    ranker: str
+    trained_on: int
+    reviewer: str | None
+    at: datetime
+
+    @classmethod
+    def from_event(cls, actor: str, payload: dict[str, Any], at: datetime) -> Self:
+        return cls(int(payload["run"]), _member(_STAGES, Stage, payload["stage"]), actor,
+                   int(payload.get("trained_on") or 0), payload.get("reviewer"), at)
 
 
 # -- full texts, extraction, risk of bias ---------------------------------------------------------------------

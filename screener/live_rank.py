@@ -1,0 +1,159 @@
+"""Re-ranking during a review session: when to retrain, on which labels, and the new order of the queue.
+
+No UI here. ``ReviewSession`` counts decisions against a ``RetrainSchedule`` and, when one is due, hands
+out the work; ``LiveRanker.retrain`` is the slow part (features once per session, then one fit and one
+scoring of every record, then one rankings run saved): the review app runs it in a thread worker, so it
+must not touch the session — it reads the store and writes one run, nothing else. Its ``Reranking`` goes
+back to ``ReviewSession.apply_ranking`` on the UI thread, which reorders only the records waiting behind
+the one on screen.
+
+Blinding: the ranker learns from settled labels (``Store.final_labels`` under the protocol's counting
+rules: under dual screening a record settles when both reviewers agree, or by consensus) plus this
+reviewer's own decisions — never from another reviewer's decision on a record that has not settled. The run
+is saved under the reviewer's name (its ``rank`` event says so, with what triggered it), so a restart
+continues from it while another reviewer's queue passes it over (``review_queue.queue_run``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from metasift.config import Protocol
+from metasift.kinds import Stage
+from metasift.labels import HUMAN_KINDS, as_include
+from metasift.screener.ranker import Ranker, get_ranker, order_by_score
+from metasift.screener.ranker_stage import record_text
+from metasift.store import Store
+from metasift.store import review_queue as rq
+from metasift.store.rows import RankingRun
+
+STAGE = Stage.TITLE_ABSTRACT
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainSchedule:
+    """Retrain after ``first`` decisions, the gap then doubling after each retrain up to ``last``: early
+    labels change the order most, later ones refine it, and a retrain costs the same each time."""
+
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, gaps: Sequence[int]) -> RetrainSchedule | None:
+        """From ``[screening] retrain_every`` (``[first, last]``, ``[gap]``, or ``[]`` for none)."""
+        if not gaps:
+            return None
+        return cls(first=gaps[0], last=gaps[-1])
+
+    def gap(self, retrains: int) -> int:
+        """Decisions to wait before the next retrain, after ``retrains`` of them."""
+        return min(self.last, self.first * 2 ** min(retrains, 30))
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingLabels:
+    """What a retrain learns from: 1 include (or maybe), 0 exclude, per record."""
+
+    labels: dict[int, int]
+    settled: int  # labels from settled records
+    own: int  # labels from this reviewer's decisions on records not settled (yet)
+
+
+def training_labels(store: Store, reviewer: str, counting: rq.Counting, stage: str = STAGE) -> TrainingLabels:
+    """Settled human labels plus ``reviewer``'s own decisions on unsettled records; no one else's."""
+    humans = {d.record_id for d in store.decisions(stage) if d.decider_kind in HUMAN_KINDS}
+    settled = store.final_labels(stage, humans_needed=counting.needed, model_counts=counting.model_counts)
+    labels = {rid: int(bool(as_include(label))) for rid, label in settled.items()
+              if rid in humans and as_include(label) is not None}
+    n_settled = len(labels)
+    for d in rq.reviewer_decisions(store, stage, reviewer):  # oldest first: the latest one wins
+        if d.record_id not in settled and as_include(d.label) is not None:
+            labels[d.record_id] = int(bool(as_include(d.label)))
+    return TrainingLabels(labels=labels, settled=n_settled, own=len(labels) - n_settled)
+
+
+@dataclass(frozen=True, slots=True)
+class Reranking:
+    """One retrain's result: the new order and what it learned from."""
+
+    run: int  # the rankings run it was saved as
+    order: list[int]  # every scored record id, most likely include first (ties by id)
+    trained_on: int
+    includes: int
+    own: int  # of ``trained_on``, this reviewer's decisions on records not settled
+    prior: bool  # both classes not known yet: ordered by similarity, not by a trained model
+    at_decision: int  # the session's decision count when the labels were read
+    seconds: float  # the whole retrain, features included
+    features_seconds: float  # of which building the features (the first retrain of a session only)
+
+
+class LiveRanker:
+    """One reviewer's ranker for a session: features built once, a new fit per retrain. Thread-safe (one
+    retrain at a time); it never touches the session."""
+
+    def __init__(self, store: Store, protocol: Protocol, reviewer: str, counting: rq.Counting) -> None:
+        self.store, self.reviewer, self.counting = store, reviewer, counting
+        self.name = protocol.screening.ranker
+        self.prior_text = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
+        self._lock = threading.Lock()
+        self._model: Ranker | None = None
+        self._ids: np.ndarray | None = None
+        self._X = None
+
+    def _prepare(self) -> float:
+        """Fit the features on every primary record's text once (the corpus does not change in a session)."""
+        if self._model is not None:
+            return 0.0
+        t0 = time.perf_counter()
+        records = self.store.records_table(primary_only=True)  # id order
+        texts = [record_text(r) for r in records]
+        model = get_ranker(self.name, prior_text=self.prior_text)
+        model.prepare(texts)
+        self._X = model.vectorize(texts)
+        self._ids = np.asarray([r.id for r in records], dtype=np.int64)
+        self._model = model
+        return time.perf_counter() - t0
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Wait for a running retrain to finish (before the store is closed); False on timeout."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        self._lock.release()
+        return True
+
+    def retrain(self, at_decision: int) -> Reranking:
+        """Read the labels, fit, score every record, save the run (with its ``rank`` event) and return the
+        new order."""
+        with self._lock:
+            t0 = time.perf_counter()
+            features = self._prepare()
+            model, ids, X = self._model, self._ids, self._X
+            assert model is not None and ids is not None
+            found = training_labels(self.store, self.reviewer, self.counting)
+            index = {int(rid): i for i, rid in enumerate(ids)}
+            labelled = [rid for rid in found.labels if rid in index]
+            y = [found.labels[rid] for rid in labelled]
+            model.fit_vectors(X[[index[rid] for rid in labelled]], y)
+            scores = model.predict_proba_vectors(X)
+            order = ids[order_by_score(scores)].tolist()  # stable: ties keep id order, as the database sorts
+            params = {k: v for k, v in model.describe_params().items() if k != "prior_text"}
+            own = found.own
+            run = self.store.save_rankings(
+                STAGE, self.name, params, dict(zip(ids.tolist(), scores.tolist())), trained_on=len(labelled),
+                reviewer=self.reviewer,
+                context={"trigger": "review session", "decisions": at_decision, "own_labels": own,
+                         "settled_labels": found.settled})
+            return Reranking(run=run, order=order, trained_on=len(labelled), includes=int(sum(y)), own=own,
+                             prior=bool(model.is_prior_), at_decision=at_decision,
+                             seconds=time.perf_counter() - t0, features_seconds=features)
+
+
+def latest_run(store: Store, stage: str = STAGE) -> RankingRun | None:
+    """The newest ranker run at ``stage`` (for status lines and tests)."""
+    runs = store.ranking_runs(stage)
+    return runs[-1] if runs else None
