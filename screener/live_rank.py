@@ -2,8 +2,9 @@
 
 No UI here. ``ReviewSession`` counts decisions against a ``RetrainSchedule`` and, when one is due, hands
 out the work; ``LiveRanker.retrain`` is the slow part (features once per session, then one fit and one
-scoring of every record, then one rankings run saved): the review app runs it in a thread worker, so it
-must not touch the session — it reads the store and writes one run, nothing else. Its ``Reranking`` goes
+scoring of every record, then one rankings run saved): the review app calls it from a thread worker,
+and it runs in a spawned worker process (``Offload``) so the fitting does not hold the app's GIL; it
+never touches the session — it reads the store and writes one run, nothing else. Its ``Reranking`` goes
 back to ``ReviewSession.apply_ranking`` on the UI thread, which reorders only the records waiting behind
 the one on screen.
 
@@ -16,10 +17,14 @@ continues from it while another reviewer's queue passes it over (``review_queue.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,6 +38,7 @@ from metasift.store import review_queue as rq
 from metasift.store.rows import RankingRun
 
 STAGE = Stage.TITLE_ABSTRACT
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,18 +98,58 @@ class Reranking:
     features_seconds: float  # of which building the features (the first retrain of a session only)
 
 
-class LiveRanker:
-    """One reviewer's ranker for a session: features built once, a new fit per retrain. Thread-safe (one
-    retrain at a time); it never touches the session."""
+class Offload:
+    """One spawned worker process, started on first use, for work too heavy to share the app's process:
+    fitting tf-idf features over 50,000 texts or the stopping test's hypergeometric sums hold the GIL for
+    long stretches, which a thread worker would take from the keypresses. ``run`` blocks its caller (a
+    thread worker) until the result is back; ``inline=True`` runs it in the calling thread instead."""
 
-    def __init__(self, store: Store, protocol: Protocol, reviewer: str, counting: rq.Counting) -> None:
-        self.store, self.reviewer, self.counting = store, reviewer, counting
-        self.name = protocol.screening.ranker
-        self.prior_text = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
+    def __init__(self, *, inline: bool = False) -> None:
+        self.inline = inline
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        if not inline:
+            # spawning starts multiprocessing's resource tracker, which is handed sys.stderr's descriptor:
+            # start it now, before a Textual app swaps sys.stderr for a capture without one
+            resource_tracker.ensure_running()
+
+    def run(self, fn: Callable[..., T], *args: object) -> T:
+        if self.inline:
+            return fn(*args)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = self._pool
+        return pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainJob:
+    """What a worker process needs to retrain for one reviewer (it opens the store itself)."""
+
+    url: str
+    reviewer: str
+    counting: rq.Counting
+    ranker: str
+    prior_text: str
+    at_decision: int
+
+
+class Trainer:
+    """The retraining itself, in whichever process runs it: features built once, a new fit per retrain."""
+
+    def __init__(self, store: Store, reviewer: str, counting: rq.Counting, ranker: str, prior_text: str) -> None:
+        self.store, self.reviewer, self.counting = store, reviewer, counting
+        self.name, self.prior_text = ranker, prior_text
         self._model: Ranker | None = None
         self._ids: np.ndarray | None = None
-        self._X = None
+        self._X: Any = None
 
     def _prepare(self) -> float:
         """Fit the features on every primary record's text once (the corpus does not change in a session)."""
@@ -119,6 +165,67 @@ class LiveRanker:
         self._model = model
         return time.perf_counter() - t0
 
+    def retrain(self, at_decision: int) -> Reranking:
+        """Read the labels, fit, score every record, save the run (with its ``rank`` event) and return the
+        new order."""
+        t0 = time.perf_counter()
+        features = self._prepare()
+        model, ids, X = self._model, self._ids, self._X
+        assert model is not None and ids is not None
+        found = training_labels(self.store, self.reviewer, self.counting)
+        index = {int(rid): i for i, rid in enumerate(ids)}
+        labelled = [rid for rid in found.labels if rid in index]
+        y = [found.labels[rid] for rid in labelled]
+        model.fit_vectors(X[[index[rid] for rid in labelled]], y)
+        scores = model.predict_proba_vectors(X)
+        order = ids[order_by_score(scores)].tolist()  # stable: ties keep id order, as the database sorts
+        params = {k: v for k, v in model.describe_params().items() if k != "prior_text"}
+        run = self.store.save_rankings(
+            STAGE, self.name, params, dict(zip(ids.tolist(), scores.tolist())), trained_on=len(labelled),
+            reviewer=self.reviewer,
+            context={"trigger": "review session", "decisions": at_decision, "own_labels": found.own,
+                     "settled_labels": found.settled})
+        return Reranking(run=run, order=order, trained_on=len(labelled), includes=int(sum(y)), own=found.own,
+                         prior=bool(model.is_prior_), at_decision=at_decision,
+                         seconds=time.perf_counter() - t0, features_seconds=features)
+
+
+_TRAINERS: dict[tuple[str, str, str], Trainer] = {}  # per worker process: one per store, reviewer and ranker
+
+
+def run_retrain(job: RetrainJob) -> Reranking:
+    """A retrain in a worker process; the features stay in that process for the session's next ones."""
+    key = (job.url, job.reviewer, job.ranker)
+    trainer = _TRAINERS.get(key)
+    if trainer is None:
+        trainer = _TRAINERS[key] = Trainer(Store.from_url(job.url), job.reviewer, job.counting, job.ranker,
+                                           job.prior_text)
+    return trainer.retrain(job.at_decision)
+
+
+class LiveRanker:
+    """One reviewer's ranker for a session. ``retrain`` blocks (call it from a thread worker) while a
+    worker process does the work (``Offload``; ``inline=True``: in the calling thread, with its own
+    ``Trainer``); one retrain at a time. It never touches the session."""
+
+    def __init__(self, store: Store, protocol: Protocol, reviewer: str, counting: rq.Counting, *,
+                 inline: bool = False) -> None:
+        self.store, self.reviewer, self.counting = store, reviewer, counting
+        self.name = protocol.screening.ranker
+        self.prior_text = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
+        self.url = store.engine.url.render_as_string(hide_password=False)
+        self.offload = Offload(inline=inline)
+        self._trainer = Trainer(store, reviewer, counting, self.name, self.prior_text) if inline else None
+        self._lock = threading.Lock()
+
+    def retrain(self, at_decision: int) -> Reranking:
+        with self._lock:
+            if self._trainer is not None:
+                return self._trainer.retrain(at_decision)
+            job = RetrainJob(url=self.url, reviewer=self.reviewer, counting=self.counting, ranker=self.name,
+                             prior_text=self.prior_text, at_decision=at_decision)
+            return self.offload.run(run_retrain, job)
+
     def wait(self, timeout: float = 120.0) -> bool:
         """Wait for a running retrain to finish (before the store is closed); False on timeout."""
         if not self._lock.acquire(timeout=timeout):
@@ -126,31 +233,10 @@ class LiveRanker:
         self._lock.release()
         return True
 
-    def retrain(self, at_decision: int) -> Reranking:
-        """Read the labels, fit, score every record, save the run (with its ``rank`` event) and return the
-        new order."""
-        with self._lock:
-            t0 = time.perf_counter()
-            features = self._prepare()
-            model, ids, X = self._model, self._ids, self._X
-            assert model is not None and ids is not None
-            found = training_labels(self.store, self.reviewer, self.counting)
-            index = {int(rid): i for i, rid in enumerate(ids)}
-            labelled = [rid for rid in found.labels if rid in index]
-            y = [found.labels[rid] for rid in labelled]
-            model.fit_vectors(X[[index[rid] for rid in labelled]], y)
-            scores = model.predict_proba_vectors(X)
-            order = ids[order_by_score(scores)].tolist()  # stable: ties keep id order, as the database sorts
-            params = {k: v for k, v in model.describe_params().items() if k != "prior_text"}
-            own = found.own
-            run = self.store.save_rankings(
-                STAGE, self.name, params, dict(zip(ids.tolist(), scores.tolist())), trained_on=len(labelled),
-                reviewer=self.reviewer,
-                context={"trigger": "review session", "decisions": at_decision, "own_labels": own,
-                         "settled_labels": found.settled})
-            return Reranking(run=run, order=order, trained_on=len(labelled), includes=int(sum(y)), own=own,
-                             prior=bool(model.is_prior_), at_decision=at_decision,
-                             seconds=time.perf_counter() - t0, features_seconds=features)
+    def close(self) -> None:
+        """Wait for a running retrain, then stop the worker process."""
+        self.wait()
+        self.offload.close()
 
 
 def latest_run(store: Store, stage: str = STAGE) -> RankingRun | None:

@@ -24,8 +24,15 @@ from metasift.config import Protocol, Reviewer
 from metasift.errors import ConfigError
 from metasift.kinds import Label, Stage
 from metasift.labels import as_include
-from metasift.screener.live_rank import LiveRanker, Reranking, RetrainSchedule
-from metasift.screener.stopping import ScreeningHistory, StoppingTracker, screening_history
+from metasift.screener.live_rank import LiveRanker, Offload, Reranking, RetrainSchedule
+from metasift.screener.stopping import (
+    ScreeningHistory,
+    StoppingEstimate,
+    StoppingTracker,
+    history_from_url,
+    screening_history,
+    status_estimate,
+)
 from metasift.store import review_queue as rq
 from metasift.store.repo import Store
 from metasift.store.rows import DecisionRow, RecordRow
@@ -78,7 +85,8 @@ class ReviewSession:
     """One reviewer screening one stage: sees only records still needing their decision."""
 
     def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
-                 sample: int | None = None, seed: int | None = None, include_auto: bool = False) -> None:
+                 sample: int | None = None, seed: int | None = None, include_auto: bool = False,
+                 inline: bool = False) -> None:
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
         self.counting = counting_of(protocol)
         self.include_auto = include_auto
@@ -103,7 +111,9 @@ class ReviewSession:
         title_abstract = stage == Stage.TITLE_ABSTRACT
         self.schedule = RetrainSchedule.of(protocol.screening.retrain_every) \
             if title_abstract and queue.kind != "random" else None
-        self.ranker = LiveRanker(store, protocol, reviewer, self.counting) if self.schedule else None
+        # the heavy work (retrains, the stopping test) runs in worker processes; inline: in the caller's thread
+        self.ranker = LiveRanker(store, protocol, reviewer, self.counting, inline=inline) if self.schedule else None
+        self.background = Offload(inline=inline)
         self.retrains = 0  # retrains handed out this session
         self.since_retrain = 0  # decisions written since the last one was handed out
         self.retraining = False  # one handed out and not yet applied
@@ -231,14 +241,28 @@ class ReviewSession:
         return len(ordered)
 
     def finish(self) -> None:
-        """Let a retrain still running in a worker save its run before the store closes."""
+        """Let a retrain still running save its run before the store closes; stop the worker processes."""
         if self.ranker is not None:
-            self.ranker.wait()
+            self.ranker.close()
+        self.background.close()
 
     def stopping_history(self) -> ScreeningHistory:
-        """The project's screening history for the stopping test, read from the store (any thread)."""
-        return screening_history(self.store, humans_needed=self.counting.needed,
-                                 model_counts=self.counting.model_counts, stage=self.stage)
+        """The project's screening history for the stopping test, read from the store (blocks: call it from
+        a thread worker; the reading runs in a worker process)."""
+        url = self.store.engine.url.render_as_string(hide_password=False)
+        if self.background.inline:
+            return screening_history(self.store, humans_needed=self.counting.needed,
+                                     model_counts=self.counting.model_counts, stage=self.stage)
+        return self.background.run(history_from_url, url, self.counting.needed, self.counting.model_counts,
+                                   str(self.stage))
+
+    def stopping_estimate(self, labels: list[int], n_total: int) -> StoppingEstimate | None:
+        """The stopping test on a ``stopping.snapshot()`` (blocks: call it from a thread worker); None
+        before the first human decision."""
+        if self.stopping is None or not labels or not n_total:
+            return None
+        return self.background.run(status_estimate, labels, n_total, self.stopping.target_recall,
+                                   self.stopping.confidence)
 
     # -- internals -----------------------------------------------------------------------------------------------
     def _advance(self) -> None:

@@ -446,5 +446,23 @@ class StoppingTracker:
             labels, n_total = self.snapshot()
         if not labels or not n_total:
             return None
-        return estimate_stopping(labels, n_total, target_recall=self.target_recall, confidence=self.confidence,
-                                 project=False)
+        return status_estimate(labels, n_total, self.target_recall, self.confidence)
+
+
+def status_estimate(labels: Sequence[int], n_total: int, target_recall: float, confidence: float) -> StoppingEstimate:
+    """``estimate_stopping`` without the projection, as the review app's status line needs it (a plain
+    function of plain values, so a worker process can run it)."""
+    return estimate_stopping(labels, n_total, target_recall=target_recall, confidence=confidence, project=False)
+
+
+_STORES: dict[str, Store] = {}  # per worker process: the stores history reads opened
+
+
+def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str) -> ScreeningHistory:
+    """``screening_history`` in a worker process, which opens the store by its URL once."""
+    from metasift.store import Store
+
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store.from_url(url)
+    return screening_history(store, humans_needed=humans_needed, model_counts=model_counts, stage=stage)

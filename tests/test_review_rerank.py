@@ -48,6 +48,7 @@ def _drive(app: ReviewApp, steps: Callable[..., Awaitable[None]]) -> None:
             await steps(pilot)
 
     asyncio.run(go())
+    app.session.finish()  # as `metasift review` does: a running retrain saves, the worker processes stop
 
 
 async def _settle(pilot) -> None:

@@ -218,10 +218,8 @@ class ReviewScreen(SessionScreen):
 
     @work(thread=True, group="stopping", exit_on_error=False)
     def _estimate(self, labels: list[int], n_total: int) -> None:
-        stopping = self.session.stopping
-        assert stopping is not None
         try:
-            est = stopping.estimate(labels, n_total)
+            est = self.session.stopping_estimate(labels, n_total)
         except Exception as exc:
             self._from_thread(self._stopping_failed, exc)
             return
