@@ -7,9 +7,11 @@ bob), then:
   then fit, score, save) and the next ones (fit, score, save), with alice's decisions growing;
 - the stopping test: reading the project's history and one estimate (both run in a worker after each
   decision, off the keypress);
-- keypresses: 400 decisions sent as key events to the running app with ``retrain_every = [5]``, so a
-  retrain is running for most of them; each timed from the key event until the next record is drawn,
-  split by whether a retrain was running when the key was sent.
+- keypresses: 400 keys (include, maybe, exclude with a reason, undo) sent as key events to the running
+  app with ``retrain_every = [5]``, so a retrain (or, at first, the features being built for it) is
+  running for most of them; each timed from the key event until the next record is drawn, split by
+  whether a retrain was running when the key was sent. The stopping test is recomputed after every
+  decision meanwhile, as in real use.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def retrain_times(project: Path, rounds: int = 3) -> None:
         print(f"  status line: {est.includes_found} relevant found, p = {est.p_value:.3g}")
     while session.undo() is not None and session.done:  # leave the project as built for the next part
         pass
+    session.finish()
     store.close()
 
 

@@ -151,7 +151,7 @@ class Trainer:
         self._ids: np.ndarray | None = None
         self._X: Any = None
 
-    def _prepare(self) -> float:
+    def prepare(self) -> float:
         """Fit the features on every primary record's text once (the corpus does not change in a session)."""
         if self._model is not None:
             return 0.0
@@ -169,7 +169,7 @@ class Trainer:
         """Read the labels, fit, score every record, save the run (with its ``rank`` event) and return the
         new order."""
         t0 = time.perf_counter()
-        features = self._prepare()
+        features = self.prepare()
         model, ids, X = self._model, self._ids, self._X
         assert model is not None and ids is not None
         found = training_labels(self.store, self.reviewer, self.counting)
@@ -193,14 +193,23 @@ class Trainer:
 _TRAINERS: dict[tuple[str, str, str], Trainer] = {}  # per worker process: one per store, reviewer and ranker
 
 
-def run_retrain(job: RetrainJob) -> Reranking:
-    """A retrain in a worker process; the features stay in that process for the session's next ones."""
+def _trainer(job: RetrainJob) -> Trainer:
     key = (job.url, job.reviewer, job.ranker)
     trainer = _TRAINERS.get(key)
     if trainer is None:
         trainer = _TRAINERS[key] = Trainer(Store.from_url(job.url), job.reviewer, job.counting, job.ranker,
                                            job.prior_text)
-    return trainer.retrain(job.at_decision)
+    return trainer
+
+
+def run_retrain(job: RetrainJob) -> Reranking:
+    """A retrain in a worker process; the features stay in that process for the session's next ones."""
+    return _trainer(job).retrain(job.at_decision)
+
+
+def run_prepare(job: RetrainJob) -> float:
+    """Build the features in a worker process ahead of the first retrain; returns the seconds it took."""
+    return _trainer(job).prepare()
 
 
 class LiveRanker:
@@ -218,13 +227,23 @@ class LiveRanker:
         self._trainer = Trainer(store, reviewer, counting, self.name, self.prior_text) if inline else None
         self._lock = threading.Lock()
 
+    def _job(self, at_decision: int = 0) -> RetrainJob:
+        return RetrainJob(url=self.url, reviewer=self.reviewer, counting=self.counting, ranker=self.name,
+                          prior_text=self.prior_text, at_decision=at_decision)
+
+    def warm(self) -> float:
+        """Build the features now (at 50,000 records they take longer than the fits), so the first retrain
+        comes back as fast as the next ones; blocks like ``retrain``. Returns the seconds it took."""
+        with self._lock:
+            if self._trainer is not None:
+                return self._trainer.prepare()
+            return self.offload.run(run_prepare, self._job())
+
     def retrain(self, at_decision: int) -> Reranking:
         with self._lock:
             if self._trainer is not None:
                 return self._trainer.retrain(at_decision)
-            job = RetrainJob(url=self.url, reviewer=self.reviewer, counting=self.counting, ranker=self.name,
-                             prior_text=self.prior_text, at_decision=at_decision)
-            return self.offload.run(run_retrain, job)
+            return self.offload.run(run_retrain, self._job(at_decision))
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Wait for a running retrain to finish (before the store is closed); False on timeout."""

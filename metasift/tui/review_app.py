@@ -82,6 +82,8 @@ class ReviewScreen(SessionScreen):
     def on_mount(self) -> None:
         self.show_current()
         self.query_one(RecordPane).focus()
+        if self.session.ranker is not None:
+            self._warm_ranker()
         if self.session.stopping is None:
             self.query_one("#stopping", Static).display = False
         else:
@@ -160,6 +162,17 @@ class ReviewScreen(SessionScreen):
         self._from_thread(self._apply_ranking, ranking)
         if history is not None:
             self._from_thread(self._history_read, history, ask)
+
+    @work(thread=True, group="rerank", exit_on_error=False)
+    def _warm_ranker(self) -> None:
+        """Build the ranker's features while the reviewer reads the first records (a retrain waits for it)."""
+        ranker = self.session.ranker
+        assert ranker is not None
+        try:
+            ranker.warm()
+        except Exception as exc:  # the first retrain builds them instead, and reports its own failure
+            message = f"preparing the ranker failed: {exc}"
+            self._from_thread(lambda: self.notify(message, severity="warning"))
 
     def _apply_ranking(self, ranking: Reranking) -> None:
         self.session.current_id()  # pin the record on screen: the reorder goes behind it
