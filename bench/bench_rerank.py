@@ -10,8 +10,9 @@ bob), then:
 - keypresses: 400 keys (include, maybe, exclude with a reason, undo) sent as key events to the running
   app with ``retrain_every = [5]``, so a retrain (or, at first, the features being built for it) is
   running for most of them; each timed from the key event until the next record is drawn, split by
-  whether a retrain was running when the key was sent. The stopping test is recomputed after every
-  decision meanwhile, as in real use.
+  whether a retrain was running when the key was sent. Keys come every 0.15 s (a reviewer reading takes
+  seconds per record), so retrains finish and the next starts. The stopping test is recomputed after
+  every decision meanwhile, as in real use.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_review import N, build
 
+PACE = 0.15  # seconds between keys: ten times a fast reviewer's pace, so retrains get their turn
+
 
 def _pct(ms: list[float], q: float) -> float:
     ms = sorted(ms)
@@ -38,13 +41,14 @@ def retrain_times(project: Path, rounds: int = 3) -> None:
     from metasift.config import load_protocol
     from metasift.screener.live_rank import LiveRanker
     from metasift.screener.review_session import ReviewSession
+    from metasift.screener.stopping import screening_history, status_estimate
     from metasift.store import Store
     from metasift.store import review_queue as rq
 
     store = Store.open(project)
     protocol = load_protocol(project)
     session = ReviewSession(store, protocol, "alice")
-    ranker = LiveRanker(store, protocol, "alice", rq.Counting.of(protocol))
+    ranker = LiveRanker(store, protocol, "alice", rq.Counting.of(protocol), inline=True)  # the work itself
     for i in range(rounds):
         for _ in range(10):  # alice decides ten records between retrains
             session.decide("include" if session.done % 4 == 0 else "exclude")
@@ -52,18 +56,18 @@ def retrain_times(project: Path, rounds: int = 3) -> None:
         kind = "first (features + fit + score + save)" if i == 0 else "next (fit + score + save)"
         print(f"retrain {i + 1}, {kind:38s}: {r.seconds:6.2f} s (features {r.features_seconds:.2f} s; "
               f"trained on {r.trained_on} labels, {r.includes} relevant)")
-    t0 = time.perf_counter()
-    history = session.stopping_history()
-    read = time.perf_counter() - t0
-    assert session.stopping is not None
-    session.stopping.load(history)
-    t0 = time.perf_counter()
-    est = session.stopping.estimate()
-    took = time.perf_counter() - t0
-    print(f"stopping test: history read {read * 1000:.0f} ms ({len(history.labels):,} screened of "
-          f"{history.n_total:,}), estimate {took * 1000:.0f} ms — both in a worker, never on a keypress")
-    if est is not None:
-        print(f"  status line: {est.includes_found} relevant found, p = {est.p_value:.3g}")
+    # the status line's stopping test: the project's history (one reviewer per record), and under dual
+    # screening alice's own decisions only (the project's would unblind her)
+    for name, decider in (("project history", None), ("alice's own (dual)", "alice")):
+        t0 = time.perf_counter()
+        history = screening_history(store, humans_needed=1, decider=decider)
+        read = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        est = status_estimate(history.labels, history.n_total, 0.95, 0.95)
+        took = time.perf_counter() - t0
+        print(f"stopping test, {name:18s}: history read {read * 1000:5.0f} ms ({len(history.labels):,} screened "
+              f"of {history.n_total:,}), estimate {took * 1000:5.0f} ms ({est.includes_found} relevant, "
+              f"p = {est.p_value:.3g}); both in a worker process, never on a keypress")
     while session.undo() is not None and session.done:  # leave the project as built for the next part
         pass
     session.finish()
@@ -99,6 +103,7 @@ async def keypresses(project: Path, n: int = 400) -> tuple[list[float], list[flo
             return 0.0
 
         for i in range(n):
+            await asyncio.sleep(PACE)
             running = session.retraining
             kind = i % 4
             if kind == 0:

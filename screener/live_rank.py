@@ -18,6 +18,7 @@ continues from it while another reviewer's queue passes it over (``review_queue.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -118,7 +119,8 @@ class Offload:
             return fn(*args)
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_background_priority)
             pool = self._pool
         return pool.submit(fn, *args).result()
 
@@ -127,6 +129,13 @@ class Offload:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _background_priority() -> None:
+    """A worker process yields the CPU to the app's process: on a machine with few cores a retrain or a
+    stopping test must not slow the next record being drawn."""
+    if hasattr(os, "nice"):
+        os.nice(10)
 
 
 @dataclass(frozen=True, slots=True)

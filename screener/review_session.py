@@ -246,15 +246,22 @@ class ReviewSession:
             self.ranker.close()
         self.background.close()
 
+    @property
+    def stopping_own(self) -> bool:
+        """Whether the stopping test covers only this reviewer's decisions: under dual screening the
+        project's history would tell them what the other reviewer decided (``screening_history``)."""
+        return self.counting.needed > 1
+
     def stopping_history(self) -> ScreeningHistory:
-        """The project's screening history for the stopping test, read from the store (blocks: call it from
-        a thread worker; the reading runs in a worker process)."""
-        url = self.store.engine.url.render_as_string(hide_password=False)
+        """The screening history for the stopping test (the project's, or this reviewer's own under dual
+        screening), read from the store; blocks: call it from a thread worker (it runs in a worker process)."""
+        decider = self.reviewer if self.stopping_own else None
         if self.background.inline:
             return screening_history(self.store, humans_needed=self.counting.needed,
-                                     model_counts=self.counting.model_counts, stage=self.stage)
+                                     model_counts=self.counting.model_counts, stage=self.stage, decider=decider)
+        url = self.store.engine.url.render_as_string(hide_password=False)
         return self.background.run(history_from_url, url, self.counting.needed, self.counting.model_counts,
-                                   str(self.stage))
+                                   str(self.stage), decider)
 
     def stopping_estimate(self, labels: list[int], n_total: int) -> StoppingEstimate | None:
         """The stopping test on a ``stopping.snapshot()`` (blocks: call it from a thread worker); None

@@ -296,7 +296,7 @@ def order_history(decisions: Sequence[DecisionRow], population: Iterable[int],
 
 
 def screening_history(store: Store, *, humans_needed: int = 1, model_counts: bool = False,
-                      stage: str = Stage.TITLE_ABSTRACT) -> ScreeningHistory:
+                      stage: str = Stage.TITLE_ABSTRACT, decider: str | None = None) -> ScreeningHistory:
     """The human screening history of ``store`` at ``stage`` for the stopping rule.
 
     The urn is the ranked human queue: primary records, less those settled without any human decision
@@ -306,6 +306,11 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
     random order, not the ranked order the test reasons about; leaving them out (from the history and
     from the total) tests recall over the rest, and since their includes were all found, recall over
     all records is at least that: conservative.
+
+    ``decider``: that reviewer's own screening only — their decisions, in their order, with their labels
+    (no settled labels: those would tell them what others said). The review app shows this under dual
+    screening, where the project's history would unblind: a record already in it, or a label that stays
+    relevant after an exclude, tells the reviewer another one decided it and how.
     """
     from metasift.store import review_queue as rq
 
@@ -316,6 +321,9 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
     primary = set(rq.primary_ids(store))
     outside = {rid for rid in settled if rid not in humans} & primary
     population = primary - outside - calibration
+    if decider is not None:
+        return order_history([d for d in decisions if d.decider == decider], population, {},
+                             calibration=len(calibration & primary), outside=len(outside))
     return order_history(decisions, population, settled, calibration=len(calibration & primary),
                          outside=len(outside))
 
@@ -458,11 +466,13 @@ def status_estimate(labels: Sequence[int], n_total: int, target_recall: float, c
 _STORES: dict[str, Store] = {}  # per worker process: the stores history reads opened
 
 
-def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str) -> ScreeningHistory:
+def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str,
+                     decider: str | None = None) -> ScreeningHistory:
     """``screening_history`` in a worker process, which opens the store by its URL once."""
     from metasift.store import Store
 
     store = _STORES.get(url)
     if store is None:
         store = _STORES[url] = Store.from_url(url)
-    return screening_history(store, humans_needed=humans_needed, model_counts=model_counts, stage=stage)
+    return screening_history(store, humans_needed=humans_needed, model_counts=model_counts, stage=stage,
+                             decider=decider)

@@ -216,3 +216,22 @@ def test_a_bad_retrain_schedule_is_refused_naming_the_key(project: Path, value: 
     edit_protocol(project, **{"retrain_every = [10, 50]": f"retrain_every = {value}"})
     with pytest.raises(ConfigError, match="screening.retrain_every"):
         load_protocol(project)
+
+
+def test_under_dual_screening_the_stopping_line_counts_only_the_reviewers_own_decisions(project: Path) -> None:
+    store = _topic_project(project, dual=True, every="[]")
+    store.add_decision(record_id=1, stage=TA, decider_kind="human", decider="bob", label="include")
+    lines: list[str] = []
+
+    async def steps(pilot) -> None:
+        await _settle(pilot)
+        lines.append(_text(pilot.app, "#stopping"))
+        await pilot.press("e", "enter")  # record 1, which bob included
+        await _settle(pilot)
+        lines.append(_text(pilot.app, "#stopping"))
+
+    _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
+    before, after = lines
+    assert "your decisions: no decision yet" in before  # bob's decision is not hers: nothing to show her
+    # the project's history would say 1 relevant (bob's include stands while unsettled): that would unblind
+    assert "your decisions: 0 relevant found · 1 irrelevant since the last relevant" in after

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, DateTime, Text, bindparam, func, select, update
 
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, settle
@@ -78,15 +78,30 @@ class ScreeningRepo(StoreBase):
         own decisions; its ``rank`` event names them, so another reviewer's queue can leave it aside
         (blinding, ``ranking_runs``). ``context``: more for the event (what triggered the run)."""
         audit = {"reviewer": reviewer, **(context or {})} if reviewer or context else {}
+        rk = t.rankings
+        # a review session saves 50,000 scores while its reviewer keeps deciding, and each decision waits
+        # for this write lock: the rows are built first, what they share is bound once (params serialised
+        # once), and on SQLite the driver's executemany takes them directly (a quarter of Core's time)
+        params_json = t.JSONText().process_bind_param(params, None)
+        pairs = [(rid, float(sc)) for rid, sc in scores.items()]
         with self.write() as conn:
-            run = (conn.execute(select(func.max(t.rankings.c.run))).scalar() or 0) + 1
-            stamp = now()
-            rows = [{"record_id": rid, "stage": stage, "ranker": ranker, "params": params, "score": float(sc),
-                     "trained_on": trained_on, "run": run, "created_at": stamp} for rid, sc in scores.items()]
-            for start in range(0, len(rows), 5000):
-                conn.execute(t.rankings.insert(), rows[start:start + 5000])
+            run = (conn.execute(select(func.max(rk.c.run))).scalar() or 0) + 1
+            to_text = rk.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            if conn.dialect.name == "sqlite" and to_text is not None:
+                stamp = to_text(now())
+                conn.exec_driver_sql(
+                    "INSERT INTO rankings (record_id, stage, ranker, params, score, trained_on, run, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(rid, str(stage), ranker, params_json, sc, trained_on, run, stamp) for rid, sc in pairs])
+            else:
+                insert = rk.insert().values(
+                    stage=bindparam("_stage", stage), ranker=bindparam("_ranker", ranker),
+                    params=bindparam("_params", params_json, Text()), trained_on=bindparam("_trained_on", trained_on),
+                    run=bindparam("_run", run), created_at=bindparam("_created_at", now(), DateTime(timezone=True)))
+                for start in range(0, len(pairs), 10000):
+                    conn.execute(insert, [{"record_id": rid, "score": sc} for rid, sc in pairs[start:start + 10000]])
             self.log_event(conn, "rank", actor_kind=DeciderKind.MODEL, actor=ranker, payload={
-                "run": run, "stage": stage, "records": len(rows), "trained_on": trained_on, "params": params,
+                "run": run, "stage": stage, "records": len(scores), "trained_on": trained_on, "params": params,
                 **audit})
         return run
 

@@ -242,8 +242,10 @@ class ReviewScreen(SessionScreen):
         self._stopping_busy = False
         self.stopping = est
         line = Text(" stopping test  ", style="bold")
+        if self.session.stopping_own:  # dual screening: the project's figures would unblind
+            line.append("your decisions: ", style="dim")
         if est is None:
-            line.append("no human decision yet", style="dim")
+            line.append("no decision yet", style="dim")
         else:
             line.append(status_text(est), style="bold green" if est.target_reached else "")
         self.query_one("#stopping", Static).update(line)
