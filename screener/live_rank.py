@@ -22,9 +22,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 import numpy as np
@@ -40,6 +40,7 @@ from metasift.store.rows import RankingRun
 
 STAGE = Stage.TITLE_ABSTRACT
 T = TypeVar("T")
+SAVE_CHUNK = 5000  # scores per write transaction: a reviewer's decision waits for one chunk, not the whole run
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +104,14 @@ class Offload:
     """One spawned worker process, started on first use, for work too heavy to share the app's process:
     fitting tf-idf features over 50,000 texts or the stopping test's hypergeometric sums hold the GIL for
     long stretches, which a thread worker would take from the keypresses. ``run`` blocks its caller (a
-    thread worker) until the result is back; ``inline=True`` runs it in the calling thread instead."""
+    thread worker) until the result is back, one job at a time; ``inline=True`` runs it in the calling
+    thread instead. ``close`` ends the process at once: a job cut short saved nothing (a ranking is one
+    transaction), and the reviewer quitting does not wait for it."""
 
     def __init__(self, *, inline: bool = False) -> None:
         self.inline = inline
-        self._pool: ProcessPoolExecutor | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
         self._lock = threading.Lock()
         if not inline:
             # spawning starts multiprocessing's resource tracker, which is handed sys.stderr's descriptor:
@@ -118,17 +122,47 @@ class Offload:
         if self.inline:
             return fn(*args)
         with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_background_priority)
-            pool = self._pool
-        return pool.submit(fn, *args).result()
+            if self._process is None or not self._process.is_alive():
+                ctx = multiprocessing.get_context("spawn")
+                self._conn, child = ctx.Pipe()
+                self._process = ctx.Process(target=_serve, args=(child,), daemon=True, name="metasift-offload")
+                self._process.start()
+                child.close()
+            conn = self._conn
+            assert conn is not None
+            try:
+                conn.send((fn, args))
+                ok, value = conn.recv()
+            except (EOFError, OSError) as exc:  # the process was closed or died meanwhile
+                raise RuntimeError("the background process stopped before answering") from exc
+        if not ok:
+            raise value
+        return value
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            process.join(5)
+        if self._conn is not None:
+            self._conn.close()
+
+
+def _serve(conn: Connection) -> None:
+    """The worker process: run each (function, arguments) received and send back (ok, result or error)."""
+    _background_priority()
+    while True:
+        try:
+            fn, args = conn.recv()
+        except EOFError:  # the app's process closed its end
+            return
+        try:
+            conn.send((True, fn(*args)))
+        except Exception as exc:
+            try:
+                conn.send((False, exc))
+            except Exception:  # an error that does not pickle: its text then
+                conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 def _background_priority() -> None:
@@ -191,7 +225,7 @@ class Trainer:
         params = {k: v for k, v in model.describe_params().items() if k != "prior_text"}
         run = self.store.save_rankings(
             STAGE, self.name, params, dict(zip(ids.tolist(), scores.tolist())), trained_on=len(labelled),
-            reviewer=self.reviewer,
+            reviewer=self.reviewer, chunk=SAVE_CHUNK,
             context={"trigger": "review session", "decisions": at_decision, "own_labels": found.own,
                      "settled_labels": found.settled})
         return Reranking(run=run, order=order, trained_on=len(labelled), includes=int(sum(y)), own=found.own,
@@ -262,8 +296,7 @@ class LiveRanker:
         return True
 
     def close(self) -> None:
-        """Wait for a running retrain, then stop the worker process."""
-        self.wait()
+        """Stop the worker process; a retrain still running is dropped (the last saved run stands)."""
         self.offload.close()
 
 

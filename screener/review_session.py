@@ -241,7 +241,8 @@ class ReviewSession:
         return len(ordered)
 
     def finish(self) -> None:
-        """Let a retrain still running save its run before the store closes; stop the worker processes."""
+        """Stop the worker processes (before the store closes). A retrain still running is dropped: the
+        last saved run stands, and the reviewer quitting does not wait for the fit."""
         if self.ranker is not None:
             self.ranker.close()
         self.background.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def _drive(app: ReviewApp, steps: Callable[..., Awaitable[None]]) -> None:
             await steps(pilot)
 
     asyncio.run(go())
-    app.session.finish()  # as `metasift review` does: a running retrain saves, the worker processes stop
+    app.session.finish()  # as `metasift review` does: the worker processes stop
 
 
 async def _settle(pilot) -> None:
@@ -235,3 +236,15 @@ def test_under_dual_screening_the_stopping_line_counts_only_the_reviewers_own_de
     assert "your decisions: no decision yet" in before  # bob's decision is not hers: nothing to show her
     # the project's history would say 1 relevant (bob's include stands while unsettled): that would unblind
     assert "your decisions: 0 relevant found · 1 irrelevant since the last relevant" in after
+
+
+def test_a_ranking_saved_in_chunks_counts_once_its_event_is_written(project: Path) -> None:
+    store = _topic_project(project, n=5)
+    scores = {1: 0.1, 2: 0.9, 3: 0.5, 4: 0.7, 5: 0.3}
+    run = store.save_rankings(TA, "svm", {"C": 0.11}, scores, trained_on=3, reviewer="alice", chunk=2)
+    assert store.latest_scores(TA) == scores and rq.build_queue(store, TA).ids == [2, 4, 3, 5, 1]
+    with store.write() as conn:  # a later run cut short after its first chunk: rows, no rank event
+        conn.execute(t.rankings.insert(), [{"record_id": 1, "stage": TA, "ranker": "svm", "params": {}, "score": 1.0,
+                                            "trained_on": 4, "run": run + 1, "created_at": datetime.now(UTC)}])
+    assert store.latest_run(TA) == run and store.latest_scores(TA) == scores
+    assert rq.build_queue(store, TA).ids == [2, 4, 3, 5, 1]

@@ -118,13 +118,11 @@ def _ranked_by_latest_run(store: Store, stage: str, run: int | None = None) -> l
     """build_queue's order from the latest ranker run (or ``run``), sorted by the database (fast at
     50,000 records)."""
     rk = t.rankings
+    if run is None:
+        run = store.latest_run(stage)
+    if run is None or run < 0:
+        return None
     with store.read() as conn:
-        if run is None:
-            run = conn.execute(select(func.max(rk.c.run)).where(rk.c.stage == stage)).scalar()
-        elif run < 0:
-            return None
-        if run is None:
-            return None
         scored = conn.execute(select(rk.c.record_id).where(rk.c.run == run)
                               .order_by(rk.c.score.desc(), rk.c.record_id)).scalars().all()
     primary = primary_ids(store)
