@@ -136,16 +136,23 @@ def main() -> int:
         print(f"built a {N:,}-record project (ranker scores, 5,000 decisions by bob) in "
               f"{time.perf_counter() - t:.1f} s")
         retrain_times(project)
-        t = time.perf_counter()
-        busy, idle, reranked, decided = asyncio.run(keypresses(project))
-        print(f"keypresses: {len(busy) + len(idle)} keys in {time.perf_counter() - t:.1f} s, {reranked} retrain(s) "
-              f"applied, {decided} decisions left by the run")
-        for name, ms in (("while a retrain runs", busy), ("no retrain running", idle)):
-            if ms:
-                print(f"keypress → next record drawn, {name:21s}: median {statistics.median(ms):5.1f} ms, "
-                      f"p95 {_pct(ms, 0.95):5.1f} ms, max {max(ms):6.1f} ms (n={len(ms)})")
-        p95 = _pct(busy, 0.95) if busy else float("nan")
-        print(f"keypress p95 while retraining {p95:.1f} ms (target < 100 ms): {'OK' if p95 < 100 else 'SLOW'}")
+        worst = 0.0
+        for setting, edit in (("dual screening, stopping test on alice's own decisions", None),
+                              ("one reviewer per record, stopping test on the project's 5,000+ decisions",
+                               ("humans_per_record = 2 ", "humans_per_record = 1 "))):
+            if edit:
+                toml.write_text(toml.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+            t = time.perf_counter()
+            busy, idle, reranked, decided = asyncio.run(keypresses(project))
+            print(f"keypresses, {setting}: {len(busy) + len(idle)} keys in {time.perf_counter() - t:.1f} s, "
+                  f"{reranked} retrain(s) applied, {decided} decisions by alice so far")
+            for name, ms in (("while a retrain runs", busy), ("no retrain running", idle)):
+                if ms:
+                    print(f"  keypress → next record drawn, {name:21s}: median {statistics.median(ms):5.1f} ms, "
+                          f"p95 {_pct(ms, 0.95):5.1f} ms, max {max(ms):6.1f} ms (n={len(ms)})")
+            worst = max(worst, _pct(busy, 0.95) if busy else 0.0)
+        print(f"keypress p95 while retraining, worst setting {worst:.1f} ms (target < 100 ms): "
+              f"{'OK' if worst < 100 else 'SLOW'}")
     return 0
 
 

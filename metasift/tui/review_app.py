@@ -68,6 +68,7 @@ class ReviewScreen(SessionScreen):
         self.reranked = 0  # retrains applied to this screen's queue
         self.stopping: StoppingEstimate | None = None  # the latest stopping test shown
         self._stopping_busy = self._stopping_again = False
+        self._stopping_started = 0.0  # perf_counter() when the running stopping test was started
         self._history_asked = self._history_applied = 0  # history reads handed out / the newest applied
 
     def compose(self) -> ComposeResult:
@@ -226,6 +227,7 @@ class ReviewScreen(SessionScreen):
             self._stopping_again = True
             return
         self._stopping_busy = True
+        self._stopping_started = time.perf_counter()
         labels, n_total = stopping.snapshot()
         self._estimate(labels, n_total)
 
@@ -250,8 +252,10 @@ class ReviewScreen(SessionScreen):
             line.append(status_text(est), style="bold green" if est.target_reached else "")
         self.query_one("#stopping", Static).update(line)
         if self._stopping_again:
+            # the next one after a pause as long as this one took: at 50,000 records with thousands
+            # screened a test takes seconds, and back to back it would keep a core busy
             self._stopping_again = False
-            self._refresh_stopping()
+            self.set_timer(max(0.0, time.perf_counter() - self._stopping_started), self._refresh_stopping)
 
     def _stopping_failed(self, exc: Exception) -> None:
         self._stopping_busy = False
@@ -339,3 +343,8 @@ class ReviewApp(SessionApp):
 
     TITLE = "metasift review"
     SCREEN = ReviewScreen
+
+    def on_unmount(self) -> None:
+        # end the worker processes now: on exit asyncio waits for the thread workers, which wait on them
+        # (a retrain cut short saved nothing; the last saved ranking stands)
+        self.session.finish()
