@@ -96,6 +96,21 @@ class ScreeningSettings(_Strict):
     # the buscar stopping test (status, report): H0 "recall < stop_target_recall" rejected at this confidence
     stop_target_recall: float = Field(0.95, gt=0, lt=1)
     stop_confidence: float = Field(0.95, gt=0, lt=1)
+    # `metasift review` retrains the ranker while a reviewer screens: after the first `retrain_every[0]`
+    # decisions, the gap then doubling up to `retrain_every[-1]` ([10, 50]: after 10, 20, 40, then every 50
+    # decisions); one number keeps the gap fixed; [] turns it off
+    retrain_every: list[int] = Field(default_factory=lambda: [10, 50])
+
+    @field_validator("retrain_every")
+    @classmethod
+    def _retrain_gaps(cls, value: list[int]) -> list[int]:
+        if len(value) > 2:
+            raise ValueError("give at most two numbers: [first gap, largest gap], e.g. [10, 50]")
+        if any(n < 1 for n in value):
+            raise ValueError("gaps are counts of decisions: each must be at least 1 ([] turns retraining off)")
+        if len(value) == 2 and value[0] > value[1]:
+            raise ValueError(f"the first gap ({value[0]}) is larger than the largest ({value[1]})")
+        return value
 
 
 class LLMConfig(_Strict):

@@ -3,7 +3,13 @@
 The Textual apps (``metasift.tui``) are thin shells around these classes, and the demo's simulated
 reviewers and the benchmarks drive them directly, so the rules (blinding, dual screening, the write guard)
 are the same whether a key is pressed or a script decides. Every decision is one store transaction,
-written before the next record is shown. Stage layer: it imports only the kernel (store, config, kinds).
+written before the next record is shown. Stage layer: it imports the kernel and other screener modules.
+
+Re-ranking: at title/abstract, with a ranked or id-ordered queue (never a calibration sample, whose
+order must stay random), the session counts decisions against ``[screening] retrain_every``;
+``retrain_due`` / ``begin_retrain`` hand out the work, ``ranker.retrain`` does it (in the app's thread
+worker) and ``apply_ranking`` reorders the waiting records — never the one on screen. ``stopping`` keeps
+the buscar test's history current as decisions are made (``screener.stopping.StoppingTracker``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,16 @@ from pydantic import BaseModel
 from metasift.config import Protocol, Reviewer
 from metasift.errors import ConfigError
 from metasift.kinds import Label, Stage
+from metasift.labels import as_include
+from metasift.screener.live_rank import LiveRanker, Offload, Reranking, RetrainSchedule
+from metasift.screener.stopping import (
+    ScreeningHistory,
+    StoppingEstimate,
+    StoppingTracker,
+    history_from_url,
+    screening_history,
+    status_estimate,
+)
 from metasift.store import review_queue as rq
 from metasift.store.repo import Store
 from metasift.store.rows import DecisionRow, RecordRow
@@ -69,14 +85,16 @@ class ReviewSession:
     """One reviewer screening one stage: sees only records still needing their decision."""
 
     def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
-                 sample: int | None = None, seed: int | None = None, include_auto: bool = False) -> None:
+                 sample: int | None = None, seed: int | None = None, include_auto: bool = False,
+                 inline: bool = False) -> None:
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
         self.counting = counting_of(protocol)
         self.include_auto = include_auto
         self.show_draft = protocol.screening.show_model_draft
         self.criteria = protocol.criteria_for(stage)  # type: ignore[arg-type]
         scope = rq.stage_scope(store, stage, self.counting)
-        queue = rq.sample_queue(store, sample, seed or 0) if sample else rq.build_queue(store, stage)
+        run = rq.queue_run(store, stage, reviewer, self.counting)  # under dual screening: not another's run
+        queue = rq.sample_queue(store, sample, seed or 0) if sample else rq.build_queue(store, stage, run=run)
         if scope is not None:
             queue.ids = [rid for rid in queue.ids if rid in scope]
         self.queue_kind, self.seed = queue.kind, queue.seed
@@ -90,6 +108,18 @@ class ReviewSession:
             self.counts[d.label] = self.counts.get(d.label, 0) + 1
         self.undo_stack: list[int] = []
         self._current: int | None = None
+        title_abstract = stage == Stage.TITLE_ABSTRACT
+        self.schedule = RetrainSchedule.of(protocol.screening.retrain_every) \
+            if title_abstract and queue.kind != "random" else None
+        # the heavy work (retrains, the stopping test) runs in worker processes; inline: in the caller's thread
+        self.ranker = LiveRanker(store, protocol, reviewer, self.counting, inline=inline) if self.schedule else None
+        self.background = Offload(inline=inline)
+        self.retrains = 0  # retrains handed out this session
+        self.since_retrain = 0  # decisions written since the last one was handed out
+        self.retraining = False  # one handed out and not yet applied
+        self.last_ranking: Reranking | None = None
+        self.stopping = StoppingTracker(target_recall=protocol.screening.stop_target_recall,
+                                        confidence=protocol.screening.stop_confidence) if title_abstract else None
         if queue.kind == "random":
             store.record_calibration_sample(stage=Stage(stage), seed=queue.seed or 0, size=sample or 0,
                                             records=queue.ids, drawn_by=reviewer)
@@ -147,6 +177,9 @@ class ReviewSession:
                            message=f"record {rid} no longer needs you (decided meanwhile) — nothing written")
         self.undo_stack.append(did)
         self.counts[label] = self.counts.get(label, 0) + 1
+        self.since_retrain += 1
+        if self.stopping is not None and self.queue_kind != "random":  # calibration records are not in the test
+            self.stopping.note(rid, bool(as_include(label)))
         return Outcome(decision_id=did, record_id=rid, message=f"{label}: record {rid}")
 
     def undo(self) -> Outcome | None:
@@ -161,6 +194,8 @@ class ReviewSession:
         did = row.id
         self.store.retract_decision(did, self.reviewer)
         self.counts[row.label] = max(0, self.counts.get(row.label, 0) - 1)
+        if self.stopping is not None:
+            self.stopping.forget(row.record_id)  # its history is read again (``stopping_history``)
         self._show_next(row.record_id)
         return Outcome(decision_id=did, record_id=row.record_id, reasons=row.reasons, note=row.note,
                        message=f"undone: {row.label} on record {row.record_id}")
@@ -173,6 +208,69 @@ class ReviewSession:
         if waiting:
             self._show_next(exact if exact is not None else waiting[0])
         return len(waiting)
+
+    # -- re-ranking and the stopping test ------------------------------------------------------------------------
+    def retrain_due(self) -> bool:
+        """Whether enough decisions were made since the last retrain (and none is running)."""
+        return (self.schedule is not None and not self.retraining
+                and self.since_retrain >= self.schedule.gap(self.retrains))
+
+    def begin_retrain(self) -> int:
+        """Mark a retrain as handed out; returns the decision count to pass to ``ranker.retrain``."""
+        self.retraining, self.since_retrain = True, 0
+        self.retrains += 1
+        return self.done
+
+    def retrain_failed(self) -> None:
+        self.retraining = False
+
+    def apply_ranking(self, ranking: Reranking) -> int:
+        """Put the waiting records in the new order; the record on screen (and any already passed) stay
+        where they are. Returns how many waiting records were reordered."""
+        self.retraining = False
+        self.last_ranking = ranking
+        start = self.pos + (1 if self._current is not None else 0)  # _current is queue[pos] when set
+        waiting = self.queue[start:]
+        members = set(waiting)
+        ordered = [rid for rid in ranking.order if rid in members]
+        if len(ordered) < len(waiting):  # records the run did not score keep their order, at the end
+            scored = set(ordered)
+            ordered += [rid for rid in waiting if rid not in scored]
+        self.queue[start:] = ordered
+        self.queue_kind = "ranked"
+        return len(ordered)
+
+    def finish(self) -> None:
+        """Stop the worker processes (before the store closes). A retrain still running is dropped: the
+        last saved run stands, and the reviewer quitting does not wait for the fit."""
+        if self.ranker is not None:
+            self.ranker.close()
+        self.background.close()
+
+    @property
+    def stopping_own(self) -> bool:
+        """Whether the stopping test covers only this reviewer's decisions: under dual screening the
+        project's history would tell them what the other reviewer decided (``screening_history``)."""
+        return self.counting.needed > 1
+
+    def stopping_history(self) -> ScreeningHistory:
+        """The screening history for the stopping test (the project's, or this reviewer's own under dual
+        screening), read from the store; blocks: call it from a thread worker (it runs in a worker process)."""
+        decider = self.reviewer if self.stopping_own else None
+        if self.background.inline:
+            return screening_history(self.store, humans_needed=self.counting.needed,
+                                     model_counts=self.counting.model_counts, stage=self.stage, decider=decider)
+        url = self.store.engine.url.render_as_string(hide_password=False)
+        return self.background.run(history_from_url, url, self.counting.needed, self.counting.model_counts,
+                                   str(self.stage), decider)
+
+    def stopping_estimate(self, labels: list[int], n_total: int) -> StoppingEstimate | None:
+        """The stopping test on a ``stopping.snapshot()`` (blocks: call it from a thread worker); None
+        before the first human decision."""
+        if self.stopping is None or not labels or not n_total:
+            return None
+        return self.background.run(status_estimate, labels, n_total, self.stopping.target_recall,
+                                   self.stopping.confidence)
 
     # -- internals -----------------------------------------------------------------------------------------------
     def _advance(self) -> None:

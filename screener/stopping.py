@@ -149,8 +149,12 @@ def consecutive_irrelevant(labels_in_order: Sequence[int]) -> int:
 
 def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_recall: float = 0.95,
                       confidence: float = 0.95, window: int | None = None,
-                      heuristic_run: int | None = None) -> StoppingEstimate:
-    """Stopping statistics from the screening history (1 include, 0 exclude, in the order screened)."""
+                      heuristic_run: int | None = None, project: bool = True) -> StoppingEstimate:
+    """Stopping statistics from the screening history (1 include, 0 exclude, in the order screened).
+
+    ``project=False`` leaves out ``records_to_stop`` (0): the projection's binary search costs several
+    times the test itself, and the review app's status line, recomputed after every decision, does not
+    show it."""
     y = np.asarray(labels_in_order, dtype=int)
     if y.size > n_total:
         raise AnalysisError(f"{y.size} records screened but only {n_total} in total")
@@ -168,7 +172,7 @@ def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_re
     run = heuristic_run or max(100, math.ceil(0.05 * n_total))
     streak = consecutive_irrelevant(y)
     more = records_to_stop(y, n_total, target_recall=target_recall, confidence=confidence, rate=rate) \
-        if p >= alpha else 0
+        if p >= alpha and project else 0
     return StoppingEstimate(
         n_total=n_total, n_screened=int(y.size), n_unscreened=unscreened, includes_found=found,
         target_recall=target_recall, confidence=confidence, p_value=p, target_reached=p < alpha,
@@ -292,7 +296,7 @@ def order_history(decisions: Sequence[DecisionRow], population: Iterable[int],
 
 
 def screening_history(store: Store, *, humans_needed: int = 1, model_counts: bool = False,
-                      stage: str = Stage.TITLE_ABSTRACT) -> ScreeningHistory:
+                      stage: str = Stage.TITLE_ABSTRACT, decider: str | None = None) -> ScreeningHistory:
     """The human screening history of ``store`` at ``stage`` for the stopping rule.
 
     The urn is the ranked human queue: primary records, less those settled without any human decision
@@ -302,6 +306,11 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
     random order, not the ranked order the test reasons about; leaving them out (from the history and
     from the total) tests recall over the rest, and since their includes were all found, recall over
     all records is at least that: conservative.
+
+    ``decider``: that reviewer's own screening only — their decisions, in their order, with their labels
+    (no settled labels: those would tell them what others said). The review app shows this under dual
+    screening, where the project's history would unblind: a record already in it, or a label that stays
+    relevant after an exclude, tells the reviewer another one decided it and how.
     """
     from metasift.store import review_queue as rq
 
@@ -312,6 +321,9 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
     primary = set(rq.primary_ids(store))
     outside = {rid for rid in settled if rid not in humans} & primary
     population = primary - outside - calibration
+    if decider is not None:
+        return order_history([d for d in decisions if d.decider == decider], population, {},
+                             calibration=len(calibration & primary), outside=len(outside))
     return order_history(decisions, population, settled, calibration=len(calibration & primary),
                          outside=len(outside))
 
@@ -363,3 +375,104 @@ def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
     return {"rule": "buscar", "target_recall": target_recall, "confidence": confidence, "met": at is not None,
             "met_after": at, "met_on": history.screened_at[at - 1] if at else None, "n_total": history.n_total,
             "n_screened": est.n_screened, "p_value": est.p_value, "text": rule + when}
+
+
+def status_text(est: StoppingEstimate) -> str:
+    """The review app's status line: found, the irrelevant streak, the recall estimate with its lower
+    bound, and the verdict with its p."""
+    parts = [f"{est.includes_found} relevant found", f"{est.consecutive_irrelevant} irrelevant since the last relevant"]
+    if est.recall_estimate is not None and est.recall_lower is not None:
+        parts.append(f"recall ≈ {est.recall_estimate:.0%} (≥ {est.recall_lower:.0%} at {est.confidence:.0%})")
+    target = f"{est.target_recall:.0%} recall"
+    if est.target_reached:
+        parts.append(f"safe to stop at {target} (p = {est.p_value:.2g})")
+    else:
+        parts.append(f"not yet safe to stop at {target} (p = {est.p_value:.2g})")
+    return " · ".join(parts)
+
+
+class StoppingTracker:
+    """The stopping test kept current through a review session without re-reading the store per decision.
+
+    ``load`` takes the project's history (``screening_history``, read at the start and again after each
+    retrain or undo, which also brings in other reviewers' decisions); ``note`` adds this reviewer's
+    decisions as they are made — a record screened by no human yet joins the end of the history, one
+    already in it counts as relevant if anyone said include (as ``order_history`` does while unsettled).
+    ``load(history, since)`` replays the decisions noted after the history was read (``seq`` then), so
+    a history read in a worker thread does not lose decisions made meanwhile. Not thread-safe: call it
+    from one thread (the UI's); the history itself may be read anywhere.
+    """
+
+    def __init__(self, *, target_recall: float = 0.95, confidence: float = 0.95) -> None:
+        self.target_recall, self.confidence = target_recall, confidence
+        self.labels: list[int] = []
+        self.index: dict[int, int] = {}
+        self.n_total = 0
+        self.loaded = False
+        self._log: list[tuple[int, int]] = []  # (record id, 1/0) of this session's decisions, in order
+
+    @property
+    def seq(self) -> int:
+        """How many decisions were noted so far (pass it to ``load`` with a history read afterwards)."""
+        return len(self._log)
+
+    def load(self, history: ScreeningHistory, since: int | None = None) -> None:
+        self.labels = list(history.labels)
+        self.index = {rid: i for i, rid in enumerate(history.record_ids)}
+        self.n_total = history.n_total
+        self.loaded = True
+        for rid, label in self._log[since if since is not None else len(self._log):]:
+            self._apply(rid, label)
+
+    def note(self, record_id: int, include: bool) -> None:
+        self._log.append((record_id, int(include)))
+        self._apply(record_id, int(include))
+
+    def forget(self, record_id: int) -> None:
+        """An undone decision: drop its note (the next ``load`` reads the store without it)."""
+        for i in range(len(self._log) - 1, -1, -1):
+            if self._log[i][0] == record_id:
+                del self._log[i]
+                return
+
+    def _apply(self, rid: int, label: int) -> None:
+        at = self.index.get(rid)
+        if at is None:
+            self.index[rid] = len(self.labels)
+            self.labels.append(label)
+            self.n_total = max(self.n_total, len(self.labels))
+        else:
+            self.labels[at] = max(self.labels[at], label)
+
+    def snapshot(self) -> tuple[list[int], int]:
+        """A copy of the history and its total, for ``estimate`` in another thread."""
+        return list(self.labels), self.n_total
+
+    def estimate(self, labels: Sequence[int] | None = None, n_total: int | None = None) -> StoppingEstimate | None:
+        """The test on the history (or on a ``snapshot``); None before the first human decision."""
+        if labels is None:
+            labels, n_total = self.snapshot()
+        if not labels or not n_total:
+            return None
+        return status_estimate(labels, n_total, self.target_recall, self.confidence)
+
+
+def status_estimate(labels: Sequence[int], n_total: int, target_recall: float, confidence: float) -> StoppingEstimate:
+    """``estimate_stopping`` without the projection, as the review app's status line needs it (a plain
+    function of plain values, so a worker process can run it)."""
+    return estimate_stopping(labels, n_total, target_recall=target_recall, confidence=confidence, project=False)
+
+
+_STORES: dict[str, Store] = {}  # per worker process: the stores history reads opened
+
+
+def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str,
+                     decider: str | None = None) -> ScreeningHistory:
+    """``screening_history`` in a worker process, which opens the store by its URL once."""
+    from metasift.store import Store
+
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store.from_url(url)
+    return screening_history(store, humans_needed=humans_needed, model_counts=model_counts, stage=stage,
+                             decider=decider)

@@ -72,6 +72,7 @@ def review(
         session = ReviewSession(store, protocol, who.name, stage.value, sample=sample, seed=seed,
                                 include_auto=include_auto)
         ReviewApp(session).run()
+        session.finish()  # the worker processes stop before the store closes
         info(f"{who.name}: {session.done} decision(s) at {stage.value}, {session.remaining} left — all saved")
     finally:
         store.close()

@@ -83,27 +83,46 @@ def set_score_source(source: ScoreSource | None) -> None:
     _score_source = source or default_scores
 
 
-def build_queue(store: Store, stage: str) -> Queue:
-    """Primary records by P(include) descending (unscored ones at 0.5), ties and no scores by record id."""
+def build_queue(store: Store, stage: str, *, run: int | None = None) -> Queue:
+    """Primary records by P(include) descending (unscored ones at 0.5), ties and no scores by record id.
+
+    ``run``: order by that ranker run instead of the latest (``queue_run`` picks the one a reviewer may see).
+    """
     if _score_source is default_scores:  # the common case, ordered by the database (50,000 records: ~0.1 s)
-        ranked = _ranked_by_latest_run(store, stage)
+        ranked = _ranked_by_latest_run(store, stage, run)
         if ranked is not None:
             return Queue(ids=ranked, kind="ranked")
     ids = primary_ids(store)
-    scores = _score_source(store, stage)
+    # no run this reviewer may see: the model drafts' order, never another run's
+    scores = draft_scores(store, stage) if run is not None and run < 0 else _score_source(store, stage)
     if not scores:
         return Queue(ids=ids, kind="id")
     ids.sort(key=lambda rid: (-scores.get(rid, 0.5), rid))
     return Queue(ids=ids, kind="ranked")
 
 
-def _ranked_by_latest_run(store: Store, stage: str) -> list[int] | None:
-    """build_queue's order from the latest ranker run, sorted by the database (fast at 50,000 records)."""
+def queue_run(store: Store, stage: str, reviewer: str, counting: Counting) -> int | None:
+    """The latest ranker run that may order ``reviewer``'s queue (None: the latest, or none at all).
+
+    Under dual screening a run retrained in another reviewer's session learned from that reviewer's
+    decisions before anyone else made theirs: ordering this queue by it would unblind it, so such runs
+    are passed over. With one reviewer per record every decision settles its record, so any run will do.
+    """
+    if counting.needed <= 1:
+        return None
+    usable = [r.run for r in store.ranking_runs(stage) if r.reviewer in (None, reviewer)]
+    return usable[-1] if usable else -1  # -1: no run this reviewer may see (the queue falls back to ids)
+
+
+def _ranked_by_latest_run(store: Store, stage: str, run: int | None = None) -> list[int] | None:
+    """build_queue's order from the latest ranker run (or ``run``), sorted by the database (fast at
+    50,000 records)."""
     rk = t.rankings
+    if run is None:
+        run = store.latest_run(stage)
+    if run is None or run < 0:
+        return None
     with store.read() as conn:
-        run = conn.execute(select(func.max(rk.c.run)).where(rk.c.stage == stage)).scalar()
-        if run is None:
-            return None
         scored = conn.execute(select(rk.c.record_id).where(rk.c.run == run)
                               .order_by(rk.c.score.desc(), rk.c.record_id)).scalars().all()
     primary = primary_ids(store)

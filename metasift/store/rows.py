@@ -24,7 +24,8 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stag
 from metasift.store import schema as t
 
 __all__ = ["RECORD_FIELDS", "Backup", "DecisionRow", "DedupOverride", "ExtractionRow", "FulltextRow", "ImportBatch", "LastBackup",
-           "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts", "StudyField"]
+           "RankingRun", "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts",
+           "StudyField"]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -248,6 +249,24 @@ class RouteRow(_TableRow):
                    policy, created_at, superseded_at)
 
 
+@dataclass(frozen=True, slots=True)
+class RankingRun(_Row):
+    """One ranker run (its ``rank`` event): which ranker, how many labels it learned from, and, for a run
+    made during a review session, the reviewer whose own decisions it learned from (None otherwise)."""
+
+    run: int
+    stage: Stage
+    ranker: str
+    trained_on: int
+    reviewer: str | None
+    at: datetime
+
+    @classmethod
+    def from_event(cls, actor: str, payload: dict[str, Any], at: datetime) -> Self:
+        return cls(int(payload["run"]), _member(_STAGES, Stage, payload["stage"]), actor,
+                   int(payload.get("trained_on") or 0), payload.get("reviewer"), at)
+
+
 # -- full texts, extraction, risk of bias ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class FulltextRow(_Row):
@@ -323,8 +342,10 @@ class RobJudgement(_Row):
 
 # -- study-level fields -------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class StudyField(_Row):
+class StudyField(_TableRow):
     """A study's current value of one study-level field (``study_fields``, not superseded)."""
+
+    _table = t.study_fields
 
     id: int
     record_id: int
@@ -333,14 +354,6 @@ class StudyField(_Row):
     source: str  # FILE:LINE
     imported_by: str
     created_at: datetime
-
-    @classmethod
-    def columns(cls) -> list[Column[Any]]:
-        return _columns(t.study_fields, cls)
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> Self:
-        return cls(*row)
 
 
 # -- backups ----------------------------------------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 Handlers stay short: each decision is one synchronous store transaction (a few milliseconds) followed by
 drawing the next record, so nothing is ever waiting in memory to be saved.
+
+The slow work runs in thread workers and comes back through ``call_from_thread``: retraining the ranker
+when the session says one is due (the new order is swapped in on the UI thread, behind the record on
+screen), and the buscar stopping test for the second status line (recomputed after every decision; while
+one computation runs, further decisions ask for one more afterwards, never a pile of them).
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, ProgressBar, Static
 
 from metasift.kinds import Label
+from metasift.screener.live_rank import Reranking
 from metasift.screener.review_session import ReviewSession
+from metasift.screener.stopping import ScreeningHistory, StoppingEstimate, status_text
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
 from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
@@ -57,9 +65,15 @@ class ReviewScreen(SessionScreen):
         self.note: str | None = None
         self.latencies_ms: deque[float] = deque(maxlen=2000)  # decision handler start → next record drawn
         self.painted_at = 0.0  # perf_counter() when the current record was last drawn on screen
+        self.reranked = 0  # retrains applied to this screen's queue
+        self.stopping: StoppingEstimate | None = None  # the latest stopping test shown
+        self._stopping_busy = self._stopping_again = False
+        self._stopping_started = 0.0  # perf_counter() when the running stopping test was started
+        self._history_asked = self._history_applied = 0  # history reads handed out / the newest applied
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
+        yield Static(id="stopping")
         yield ProgressBar(id="progress", show_eta=False)
         yield RecordPane(self.include, self.exclude, id="record")
         yield ReasonPanel(id="reasons")
@@ -69,6 +83,13 @@ class ReviewScreen(SessionScreen):
     def on_mount(self) -> None:
         self.show_current()
         self.query_one(RecordPane).focus()
+        if self.session.ranker is not None:
+            self._warm_ranker()
+        if self.session.stopping is None:
+            self.query_one("#stopping", Static).display = False
+        else:
+            self.query_one("#stopping", Static).update(Text(" stopping test: reading the history…", style="dim"))
+            self._reload_history()
 
     # -- drawing ------------------------------------------------------------------------------------------------
     def show_current(self) -> None:
@@ -104,6 +125,9 @@ class ReviewScreen(SessionScreen):
         line.append(" · ")
         line.append(f"{c.get('maybe', 0)} maybe", style=render.LABEL_STYLE[Label.MAYBE])
         line.append(f"  ·  {s.remaining} to go  ·  ")
+        if s.last_ranking is not None:
+            r = s.last_ranking
+            line.append(f"re-ranked after {r.at_decision} ({r.trained_on} labels)  ·  ", style="dim")
         line.append("model draft shown" if s.show_draft else "blinded", style="dim")
         self.query_one("#status", Static).update(line)
         self.query_one(ProgressBar).update(total=max(1, s.done + s.remaining), progress=s.done)
@@ -121,6 +145,121 @@ class ReviewScreen(SessionScreen):
         self.call_after_refresh(lambda: self.latencies_ms.append((time.perf_counter() - started) * 1000))
         if warn:
             self.notify(message, severity="warning")
+        self._refresh_stopping()
+        if self.session.retrain_due():
+            self._retrain(self.session.begin_retrain(), self._ask_history())
+
+    # -- re-ranking (thread worker → UI thread) -------------------------------------------------------------------
+    @work(thread=True, group="rerank", exit_on_error=False)
+    def _retrain(self, at_decision: int, ask: tuple[int, int]) -> None:
+        ranker = self.session.ranker
+        assert ranker is not None
+        try:
+            ranking = ranker.retrain(at_decision)
+            history = self.session.stopping_history() if self.session.stopping is not None else None
+        except Exception as exc:  # a failed retrain keeps the order; the session goes on
+            self._from_thread(self._retrain_failed, exc)
+            return
+        self._from_thread(self._apply_ranking, ranking)
+        if history is not None:
+            self._from_thread(self._history_read, history, ask)
+
+    @work(thread=True, group="rerank", exit_on_error=False)
+    def _warm_ranker(self) -> None:
+        """Build the ranker's features while the reviewer reads the first records (a retrain waits for it)."""
+        ranker = self.session.ranker
+        assert ranker is not None
+        try:
+            ranker.warm()
+        except Exception as exc:  # the first retrain builds them instead, and reports its own failure
+            message = f"preparing the ranker failed: {exc}"
+            self._from_thread(lambda: self.notify(message, severity="warning"))
+
+    def _apply_ranking(self, ranking: Reranking) -> None:
+        self.session.current_id()  # pin the record on screen: the reorder goes behind it
+        self.session.apply_ranking(ranking)
+        self.reranked += 1
+        self._draw_status()
+
+    def _retrain_failed(self, exc: Exception) -> None:
+        self.session.retrain_failed()
+        self.notify(f"re-ranking failed, the queue keeps its order: {exc}", severity="warning")
+
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> None:
+        try:
+            self.app.call_from_thread(callback, *args)
+        except RuntimeError:  # the app closed meanwhile: the run is saved, a restart starts from it
+            pass
+
+    # -- the stopping test (thread worker → UI thread) ----------------------------------------------------------
+    def _ask_history(self) -> tuple[int, int]:
+        """A ticket for a history read: its number, and the decisions noted before it (replayed after)."""
+        stopping = self.session.stopping
+        self._history_asked += 1
+        return self._history_asked, stopping.seq if stopping is not None else 0
+
+    def _reload_history(self) -> None:
+        self._read_history(self._ask_history())
+
+    @work(thread=True, group="stopping", exit_on_error=False)
+    def _read_history(self, ask: tuple[int, int]) -> None:
+        try:
+            history = self.session.stopping_history()
+        except Exception as exc:  # the status line says so; screening goes on
+            self._from_thread(self._stopping_failed, exc)
+            return
+        self._from_thread(self._history_read, history, ask)
+
+    def _history_read(self, history: ScreeningHistory, ask: tuple[int, int]) -> None:
+        number, since = ask
+        stopping = self.session.stopping
+        if stopping is None or number < self._history_applied:  # a newer read came back first
+            return
+        self._history_applied = number
+        stopping.load(history, since)
+        self._refresh_stopping()
+
+    def _refresh_stopping(self) -> None:
+        stopping = self.session.stopping
+        if stopping is None or not stopping.loaded:
+            return
+        if self._stopping_busy:
+            self._stopping_again = True
+            return
+        self._stopping_busy = True
+        self._stopping_started = time.perf_counter()
+        labels, n_total = stopping.snapshot()
+        self._estimate(labels, n_total)
+
+    @work(thread=True, group="stopping", exit_on_error=False)
+    def _estimate(self, labels: list[int], n_total: int) -> None:
+        try:
+            est = self.session.stopping_estimate(labels, n_total)
+        except Exception as exc:
+            self._from_thread(self._stopping_failed, exc)
+            return
+        self._from_thread(self._show_stopping, est)
+
+    def _show_stopping(self, est: StoppingEstimate | None) -> None:
+        self._stopping_busy = False
+        self.stopping = est
+        line = Text(" stopping test  ", style="bold")
+        if self.session.stopping_own:  # dual screening: the project's figures would unblind
+            line.append("your decisions: ", style="dim")
+        if est is None:
+            line.append("no decision yet", style="dim")
+        else:
+            line.append(status_text(est), style="bold green" if est.target_reached else "")
+        self.query_one("#stopping", Static).update(line)
+        if self._stopping_again:
+            # the next one after a pause as long as this one took: at 50,000 records with thousands
+            # screened a test takes seconds, and back to back it would keep a core busy
+            self._stopping_again = False
+            self.set_timer(max(0.0, time.perf_counter() - self._stopping_started), self._refresh_stopping)
+
+    def _stopping_failed(self, exc: Exception) -> None:
+        self._stopping_busy = False
+        self.query_one("#stopping", Static).update(Text(f" stopping test failed: {exc}", style="red"))
 
     # -- actions ------------------------------------------------------------------------------------------------
     def _criteria(self) -> list[tuple[str, str]]:
@@ -191,6 +330,8 @@ class ReviewScreen(SessionScreen):
             self.notify("nothing to undo", severity="warning")
             return
         self.show_current()
+        if self.session.stopping is not None:  # the undone decision leaves the history: read it again
+            self._reload_history()
         if self.session.current_id() == out.record_id:  # offer the undone reasons and note again
             self.reasons, self.note = list(out.reasons or []), out.note
             self._draw_status()
@@ -202,3 +343,8 @@ class ReviewApp(SessionApp):
 
     TITLE = "metasift review"
     SCREEN = ReviewScreen
+
+    def on_unmount(self) -> None:
+        # end the worker processes now: on exit asyncio waits for the thread workers, which wait on them
+        # (a retrain cut short saved nothing; the last saved ranking stands)
+        self.session.finish()
