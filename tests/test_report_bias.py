@@ -52,14 +52,16 @@ def test_the_report_gives_results_by_overall_risk_of_bias_as_separate_models(rev
     with open(EXAMPLE / "rob2.csv", encoding="utf-8") as fh:
         overall = {r["doi"].lower(): r["overall"].replace(" ", "_") for r in csv.DictReader(fh)}
     levels = [overall.get(doi[rid]) for rid in effects.record_id]
-    ours = subgroups(effects.yi, effects.vi, effects.study_id, effects.es_id, levels, variable="overall risk of bias")
-    assert table["variable"] == "overall risk of bias"
+    ours = subgroups(effects.yi, effects.vi, effects.study_id, effects.es_id, levels, variable="rob_overall")
+    assert table["variable"] == "rob_overall" and not table["warnings"]
+    assert table["test"]["F"] == pytest.approx(ours.test.F, abs=1e-12)
     assert [r["level"] for r in table["rows"]] == [r.level for r in ours.rows]
     for shown, row in zip(table["rows"], ours.rows, strict=True):
         assert (shown["k"], shown["n_studies"]) == (row.k, row.n_studies)
         assert shown["estimate"] == (None if row.estimate is None else pytest.approx(row.estimate, abs=1e-12))
     assert {"Some concerns"} <= {r["label"] for r in table["rows"]}
-    assert 'id="rob-subgroups"' in (reviewed / "report" / "report.html").read_text()
+    html = (reviewed / "report" / "report.html").read_text()
+    assert 'id="rob-subgroups"' in html and "<th class=\"l\">overall risk of bias</th>" in html
 
 
 def test_each_effect_names_the_extraction_row_of_each_of_its_six_numbers(reviewed: Path) -> None:  # noqa: F811

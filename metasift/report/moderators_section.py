@@ -149,7 +149,7 @@ def moderator_section(store: Store, protocol: Protocol, effects: list[EffectRow]
 
 
 ROB_LEVELS = {"low": "Low risk", "some_concerns": "Some concerns", "high": "High risk"}
-ROB_VARIABLE = "overall risk of bias"
+ROB_VARIABLE = "rob_overall"  # a field name, so the test of differences can enter it as a moderator
 
 
 def rob_subgroups(rob: dict[int, dict[str, Any]], effects: list[EffectRow], protocol: Protocol) -> dict[str, Any] | None:
