@@ -4,7 +4,8 @@
 Artists carry gids so the geometry can be checked: ``study-markers`` (one square per study),
 ``study-ci``, ``pooled-diamond``, ``subgroup-diamond-<j>``, ``fitted-<i>``, ``pi``, ``refline``, and the text
 cells ``label-<i>``, ``weight-<i>``, ``est-<i>``, ``lb-<i>``, ``ub-<i>`` (i = study index in the fit),
-``weight-pooled``/``est-pooled``/``lb-pooled``/``ub-pooled`` and ``…-sub-<j>`` for subgroup summaries.
+``weight-pooled``/``est-pooled``/``lb-pooled``/``ub-pooled`` and ``…-sub-<j>`` for subgroup summaries;
+``favours-left``/``favours-right`` under the axis when the review says who each side of zero favours.
 """
 
 from __future__ import annotations
@@ -67,15 +68,16 @@ class _Layout:
 def build_forest_figure(fit: Any, *, subgroups: Sequence[Any] | None = None, sort: str | None = None,
                         show_weights: bool = True, show_pi: bool = True, title: str | None = None,
                         transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
-                        digits: int = 2) -> Figure:
-    """Draw the forest plot of an RMAFit (optionally by subgroup) and return the Figure, unsaved."""
+                        digits: int = 2, favours: Sequence[str] | None = None) -> Figure:
+    """Draw the forest plot of an RMAFit (optionally by subgroup) and return the Figure, unsaved.
+    ``favours`` = (left, right) prints "favours <left>" and "favours <right>" under the axis."""
     scale = make_scale(transform)
     if sort is not None and sort not in SORTS:
         raise AnalysisError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
     weights = np.asarray(fit.weights(), dtype=float)
     layout = _layout(fit, subgroups, sort, weights, show_pi)
     return _render(fit, layout, scale, weights, show_weights=show_weights, title=title, xlab=xlab,
-                   digits=digits)
+                   digits=digits, favours=favours)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def _fitted(fit: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _render(fit: Any, lay: _Layout, scale: Scale, weights: np.ndarray, *, show_weights: bool,
-            title: str | None, xlab: str | None, digits: int) -> Figure:
+            title: str | None, xlab: str | None, digits: int, favours: Sequence[str] | None = None) -> Figure:
     zc = crit_value(fit.level)  # study CIs are always normal-theory, as metafor's forest
     s_est, s_lb, s_ub = interval(scale, fit.yi, fit.yi - zc * np.sqrt(fit.vi), fit.yi + zc * np.sqrt(fit.vi))
     summaries = [p for kind, p in lay.rows if kind == "summary"]
@@ -253,7 +255,7 @@ def _render(fit: Any, lay: _Layout, scale: Scale, weights: np.ndarray, *, show_w
     bottom_row = y
     n_units = -bottom_row + 2.0  # + the header row above y = 0
     top_in = 0.35 + (0.3 if title else 0.0)
-    foot_in = 0.6 + 0.2 * len(lay.footer)
+    foot_in = 0.6 + 0.2 * len(lay.footer) + (0.2 if favours else 0.0)
     height = n_units * ROW_IN + top_in + foot_in
     fig = new_figure(width, height)
     ax = fig.add_axes((left_w / width, foot_in / height, PLOT_IN / width, n_units * ROW_IN / height))
@@ -353,10 +355,22 @@ def _render(fit: Any, lay: _Layout, scale: Scale, weights: np.ndarray, *, show_w
             linewidth=0.9, zorder=1, gid="refline")
     ax.set_xlabel(xlab or ("Ratio (log scale)" if scale.log_axis else "Effect size"), fontsize=FONT_SIZE)
     ax.tick_params(labelsize=FONT_SIZE - 1)
+    if favours:
+        _draw_favours(ax, scale.reference, favours)
     for n, line in enumerate(lay.footer):
         fig.text(fig_x(0.1), (0.02 + 0.2 * (len(lay.footer) - 1 - n)) / height, line, ha="left",
                  va="bottom", fontsize=SMALL, gid="footer")
     return fig
+
+
+def _draw_favours(ax: Any, reference: float, favours: Sequence[str]) -> None:
+    """"← favours <left>" and "favours <right> →" under the axis label, either side of the line of no effect."""
+    left, right = favours
+    for gid, text, ha, dx in (("favours-left", f"\u2190 favours {left}", "right", -4),
+                              ("favours-right", f"favours {right} \u2192", "left", 4)):
+        ax.annotate(text, xy=(reference, 0), xycoords=("data", "axes fraction"), xytext=(dx, -36),
+                    textcoords="offset points", ha=ha, va="top", fontsize=SMALL, fontstyle="italic", gid=gid,
+                    annotation_clip=False)
 
 
 def _diamond(est: float, lb: float, ub: float, y: float, half: float) -> np.ndarray:
@@ -412,10 +426,11 @@ def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels
                                 groups: Sequence[str], pooled: PooledDiamond, *, level: float = 95.0,
                                 weights: Sequence[float] | None = None, title: str | None = None,
                                 transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
-                                digits: int = 2) -> Figure:
+                                digits: int = 2, favours: Sequence[str] | None = None) -> Figure:
     """Every effect size under a header per group (its study, in first-appearance order), then one diamond:
-    ``pooled``, the model that handled the dependence (not a pooled estimate per group). Squares are sized by
-    ``weights`` (default inverse sampling variance); no weight column is shown."""
+    ``pooled``, the model that handled the dependence (not a pooled estimate per group). Given ``weights``
+    (% weight of each effect size in that model, e.g. ``MultilevelFit.weights()``), squares are sized by them
+    and a weight column shows them; without, squares are sized by inverse sampling variance and no column."""
     rows = _EffectRows(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), [str(s) for s in labels],
                        float(level))
     if not len(rows.yi) == len(rows.vi) == len(rows.labels) == len(groups):
@@ -423,6 +438,8 @@ def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels
     if rows.k == 0:
         raise AnalysisError("no effect sizes to draw")
     w = 1.0 / rows.vi if weights is None else np.asarray(weights, dtype=float)
+    if len(w) != rows.k:
+        raise AnalysisError(f"{len(w)} weights for {rows.k} effect sizes")
     lay = _Layout()
     order = list(dict.fromkeys(str(g) for g in groups))
     for g in order:
@@ -432,6 +449,7 @@ def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels
         lay.rows.append(("blank", None))
     lay.rows.append(("line", None))
     lay.rows.append(("summary", _Summary(label=pooled.label, est=pooled.estimate, lb=pooled.ci_lb,
-                                         ub=pooled.ci_ub, weight=None, detail=pooled.detail, gid="pooled",
-                                         pi=pooled.pi)))
-    return _render(rows, lay, make_scale(transform), w, show_weights=False, title=title, xlab=xlab, digits=digits)
+                                         ub=pooled.ci_ub, weight=None if weights is None else float(w.sum()),
+                                         detail=pooled.detail, gid="pooled", pi=pooled.pi)))
+    return _render(rows, lay, make_scale(transform), w, show_weights=weights is not None, title=title, xlab=xlab,
+                   digits=digits, favours=favours)

@@ -105,6 +105,15 @@ class MultilevelFit:
         same = self.study[idx][:, None] == self.study[idx][None, :]
         return np.diag(self.vi[idx] + self.sigma2[1]) + self.sigma2[0] * same
 
+    def weights(self) -> np.ndarray:
+        """Percentage weight of each effect size, as metafor ``weights(rma.mv)``: the diagonal of the inverse
+        marginal covariance, normalised to 100 (the off-diagonal terms make it an approximate share)."""
+        w = np.empty(self.k)
+        for s in dict.fromkeys(self.study):
+            idx = np.flatnonzero(self.study == s)
+            w[idx] = np.diag(np.linalg.inv(self.marginal_cov(idx)))
+        return 100 * w / w.sum()
+
     def to_dict(self) -> dict:
         """The ``metasift meta --json`` contract (tau2 null; sigma2 and I2_levels given)."""
         coefs = [

@@ -39,24 +39,28 @@ __all__ = [
 def forest(fit: Any, path: str | Path, *, subgroups: Sequence[Any] | None = None, sort: str | None = None,
            show_weights: bool = True, show_pi: bool = True, title: str | None = None,
            transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
-           digits: int = 2) -> Path:
+           digits: int = 2, favours: Sequence[str] | None = None) -> Path:
     """Write a forest plot (studies, weights, pooled diamond, prediction interval) and return its path.
 
     ``subgroups`` (one value per study) adds a header and a pooled diamond per group, fitted separately with
     the same method, plus the between-groups Q test. ``sort`` is None (data order), "estimate",
     "precision", "weight" or "label". ``transform=np.exp`` shows ratios on a log axis with the line at 1.
+    ``favours`` = (left, right): who each side of the line of no effect favours, printed under the axis.
     """
     fig = build_forest_figure(fit, subgroups=subgroups, sort=sort, show_weights=show_weights,
-                              show_pi=show_pi, title=title, transform=transform, xlab=xlab, digits=digits)
+                              show_pi=show_pi, title=title, transform=transform, xlab=xlab, digits=digits,
+                              favours=favours)
     return save_figure(fig, path, tight=False)
 
 
 def grouped_forest(yi: Sequence[float], vi: Sequence[float], labels: Sequence[str], groups: Sequence[str],
                    pooled: PooledDiamond, path: str | Path, *, level: float = 95.0,
-                   weights: Sequence[float] | None = None, title: str | None = None) -> Path:
+                   weights: Sequence[float] | None = None, title: str | None = None,
+                   favours: Sequence[str] | None = None) -> Path:
     """Write a forest plot of every effect size grouped by study (or outcome), with one diamond: the model
     that handled the dependence (``pooled``), and return its path."""
-    fig = build_grouped_forest_figure(yi, vi, labels, groups, pooled, level=level, weights=weights, title=title)
+    fig = build_grouped_forest_figure(yi, vi, labels, groups, pooled, level=level, weights=weights, title=title,
+                                      favours=favours)
     return save_figure(fig, path, tight=False)
 
 

@@ -9,7 +9,8 @@ Only studies *included* at full text give effect sizes, and only for measures of
 outcomes (``extractor.outcomes.match_outcome``). Every other study that reached full text is listed in
 ``EffectSet.left_out`` with why: excluded at full text (which criterion, with the numbers), not yet
 decided at full text, no full text or no values, no data for the protocol's outcomes, an SD missing...
-Outcome cells of included studies that could not be used are listed in ``EffectSet.skipped``.
+Outcome cells of included studies that could not be used are listed in ``EffectSet.skipped``. Each row
+names the ``extractions`` row of each of its six numbers (``m1_extraction_id``...).
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ class EffectRow(BaseModel):
     yi: float
     vi: float
     verified: bool
+    # the extractions row each number came from, so a reader can trace it to its page and quote
+    m1_extraction_id: int
+    sd1_extraction_id: int
+    n1_extraction_id: int
+    m2_extraction_id: int
+    sd2_extraction_id: int
+    n2_extraction_id: int
 
 
 class LeftOut(BaseModel):
@@ -221,6 +229,12 @@ def _left(record: RecordRow, reason: str, measure: str | None = None, timepoint:
                    reason=reason, measure=measure, timepoint=timepoint)
 
 
+def _extraction_ids(vals: list[ExtractionRow]) -> dict[str, int]:
+    """The ids of the six values (intervention mean, SD, n, then control's), keyed as EffectRow names them."""
+    names = ("m1", "sd1", "n1", "m2", "sd2", "n2")
+    return {f"{name}_extraction_id": v.id for name, v in zip(names, vals, strict=True)}
+
+
 def _study_effects(found: EffectSet, record: RecordRow, rows: list[ExtractionRow],
                    outcomes: Sequence[OutcomeSpec], include_unverified: bool) -> str | None:
     """Add one included study's effect rows (and skipped cells) to ``found``; why it gave none, if so."""
@@ -259,7 +273,7 @@ def _study_effects(found: EffectSet, record: RecordRow, rows: list[ExtractionRow
             year=record.year, outcome=match.outcome_id if match else "", measure=measure,
             timepoint=timepoint, intervention=pair[0], control=pair[1], m1=m1, sd1=sd1, n1=int(n1), m2=m2,
             sd2=sd2, n2=int(n2), yi=float(np.ravel(es.yi)[0]), vi=float(np.ravel(es.vi)[0]),
-            verified=all(v.status in TRUSTED for v in vals)))
+            verified=all(v.status in TRUSTED for v in vals), **_extraction_ids(vals)))
         added += 1
     names = ", ".join((o.label or o.id).lower() for o in outcomes)
     if added:

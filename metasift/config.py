@@ -178,6 +178,21 @@ class AnalysisConfig(_Strict):
     moderators: list[str] = Field(default_factory=list)
     # Subgroup tables (report): a field whose values split the effect sizes, e.g. "outcome".
     subgroups: list[str] = Field(default_factory=list)
+    # Forest plots: what lies left and right of zero, printed under the axis as "favours <left>" and
+    # "favours <right>"; for lower-is-better outcomes (symptom scores) ["intervention", "control"].
+    favours: list[str] | None = None
+
+    @field_validator("favours")
+    @classmethod
+    def _favours_two_sides(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [v.strip() for v in value]
+        if len(names) != 2 or not all(names):
+            raise ValueError('expected two labels, left and right of zero: ["control", "intervention"]')
+        if names[0].lower() == names[1].lower():
+            raise ValueError(f"both sides of zero are labelled {names[0]!r}")
+        return names
 
     @field_validator("moderators")
     @classmethod

@@ -201,8 +201,11 @@ def _methods_text(config: AnalysisConfig, k: int, n: int, multi: int, primary: s
         text = (f"{head} they should not be pooled as if independent, but no dependence-aware model could be "
                 f"fitted; they are pooled as if independent, which overstates the precision of the estimate.")
     if primary != "rma":
-        text += (f" The forest, funnel and leave-one-out plots and the small-study tests use the {n} "
-                 f"per-study effects (ρ = {config.rho:g}).")
+        text += (f" The funnel plot and the classic small-study tests (Egger's regression, rank correlation, "
+                 f"trim-and-fill, fail-safe N) use the {n} per-study effects (ρ = {config.rho:g}); small-study "
+                 f"effects on every effect size are tested with an Egger-type test on the three-level model "
+                 f"(the standard error as a moderator, its slope tested with {config.rve if config.rve != 'none' else 'CR2'} "
+                 f"robust variance).")
     if notes:
         text += " Note: " + "; ".join(notes) + "."
     return text
@@ -218,25 +221,55 @@ def pooled_models(effects: list[dict[str, Any]], config: AnalysisConfig) -> list
     return _independent(effects, config, labels)
 
 
-def bias_tests(fit: Any) -> dict[str, str]:
-    """Egger, rank correlation, trim-and-fill and fail-safe N as one line each (k >= 3)."""
+def bias_tests(fit: Any, effects: list[dict[str, Any]] | None = None,
+               config: AnalysisConfig | None = None) -> dict[str, str]:
+    """Small-study tests as one line each (k >= 3). When studies give several effect sizes (``effects``): first
+    the Egger-type test on the three-level model (standard error as a moderator, its slope tested with
+    cluster-robust variance), then the classic tests on ``fit``, the one aggregated effect per study, each
+    label saying so; trim-and-fill only ever runs on that one effect per study."""
     if fit.k < 3:
         return {}
+    from metasift.analysis.dependence import has_dependence
+
     out: dict[str, str] = {}
+    dependent = effects is not None and has_dependence([e["study_id"] for e in effects])
+    on = ""
+    if dependent:
+        out.update(_multilevel_egger(effects, config or AnalysisConfig()))
+        rho = (config or AnalysisConfig()).rho
+        on = f", on one aggregated effect per study ({fit.k} studies, ρ = {rho:g})"
     try:
         eg = regtest(fit)
         stat = f"t({eg.df:g}) = {eg.stat:.3f}" if eg.df is not None else f"z = {eg.stat:.3f}"
-        out["Egger regression test (metafor regtest)"] = f"{stat}, {format_p(eg.p)}"
+        out[f"Egger regression test (metafor regtest){on}"] = f"{stat}, {format_p(eg.p)}"
         rt = ranktest(fit)
-        out["Rank correlation test"] = f"Kendall's tau = {rt.tau:.3f}, {format_p(rt.p)}"
+        out[f"Rank correlation test{on}"] = f"Kendall's tau = {rt.tau:.3f}, {format_p(rt.p)}"
         tf = trimfill(fit)
-        out["Trim-and-fill (L0)"] = (f"{tf.k0} studies filled on the {tf.side} side; adjusted estimate "
-                                     f"{tf.estimate:.4f} (se {tf.se:.4f})")
+        out[f"Trim-and-fill (L0){on}"] = (f"{tf.k0} studies filled on the {tf.side} side; adjusted estimate "
+                                          f"{tf.estimate:.4f} (se {tf.se:.4f})")
         fs = fsn(fit)
-        out["Fail-safe N"] = f"Rosenthal {fs.rosenthal}, Orwin {fs.orwin}, Rosenberg {fs.rosenberg}"
+        out[f"Fail-safe N{on}"] = f"Rosenthal {fs.rosenthal}, Orwin {fs.orwin}, Rosenberg {fs.rosenberg}"
     except AnalysisError as exc:
         out["note"] = str(exc)
     return out
+
+
+def _multilevel_egger(effects: list[dict[str, Any]], config: AnalysisConfig) -> dict[str, str]:
+    """The Egger-type test on every effect size: rma.mv with sqrt(vi) as moderator, CR2 on its slope."""
+    from metasift.analysis.bias import egger_multilevel
+
+    rve = config.rve if config.rve != "none" else "CR2"
+    label = (f"Egger-type test on the three-level model (standard error as moderator, {rve} robust test of its "
+             f"slope, all {len(effects)} effect sizes)")
+    try:
+        eg = egger_multilevel([e["yi"] for e in effects], [e["vi"] for e in effects],
+                              [e["study_id"] for e in effects], [e["es_id"] for e in effects],
+                              method=config.method, rve=rve)
+    except AnalysisError as exc:
+        return {label: f"not estimated: {exc}"}
+    return {label: (f"slope {eg.slope:.3f} (se {eg.slope_se:.3f}), t({eg.df:.2f}) = {eg.t:.3f}, {format_p(eg.p)}; "
+                    f"PET estimate (effect at standard error 0) {eg.pet_estimate:.3f} "
+                    f"[{eg.pet_ci_lb:.3f}, {eg.pet_ci_ub:.3f}]")}
 
 
 def leave_one_study_out_primary(effects: list[dict[str, Any]], config: AnalysisConfig) -> Any:
@@ -266,9 +299,12 @@ def leave_one_study_out_rows(loso: Any) -> dict[str, Any]:
     return out
 
 
-def grouped_forest_plot(effects: list[dict[str, Any]], models: list[dict[str, Any]], out_dir: Path) -> Path | None:
+def grouped_forest_plot(effects: list[dict[str, Any]], models: list[dict[str, Any]], out_dir: Path,
+                        config: AnalysisConfig | None = None) -> Path | None:
     """Every effect size grouped by study with the three-level primary model's diamond (its robust CI when it
-    has one); None when the primary model is not the three-level model."""
+    has one), its prediction interval and each effect size's % weight in the three-level model; None when the
+    primary model is not the three-level model."""
+    from metasift.analysis.multilevel import rma_mv
     from metasift.analysis.plots import PooledDiamond, grouped_forest
 
     primary = next((m for m in models if m["role"] == "primary"), None)
@@ -281,16 +317,22 @@ def grouped_forest_plot(effects: list[dict[str, Any]], models: list[dict[str, An
                            ci_lb=c["ci_lb"], ci_ub=c["ci_ub"], pi=pi,
                            detail=f"σ² between studies = {s2[0]:.3f}, within studies = {s2[1]:.3f}")
     labels = [e["measure"] + (f", {e['timepoint']}" if e.get("timepoint") else "") for e in effects]
-    return grouped_forest([e["yi"] for e in effects], [e["vi"] for e in effects], labels, _study_names(effects),
-                          pooled, out_dir / "forest_by_study.png")
+    yi, vi = [e["yi"] for e in effects], [e["vi"] for e in effects]
+    method = config.method if config is not None else "REML"
+    weights = rma_mv(yi, vi, [e["study_id"] for e in effects], [e["es_id"] for e in effects],
+                     method=method).weights()
+    return grouped_forest(yi, vi, labels, _study_names(effects), pooled, out_dir / "forest_by_study.png",
+                          weights=weights, favours=config.favours if config is not None else None)
 
 
-def analysis_plots(fit: Any, out_dir: Path, loso: Any = None) -> dict[str, Path]:
-    """Forest and funnel plots of ``fit``; the leave-one-out plot of ``loso`` (the primary model, one study at
-    a time) when given, else of ``fit``."""
+def analysis_plots(fit: Any, out_dir: Path, loso: Any = None, favours: list[str] | None = None) -> dict[str, Path]:
+    """Forest and funnel plots of ``fit`` (``favours``: who each side of zero favours, under the forest plot's
+    axis); the leave-one-out plot of ``loso`` (the primary model, one study at a time) when given, else of
+    ``fit``."""
     from metasift.analysis.plots import forest, funnel, leave1out_plot, leave_one_study_out_plot
 
-    paths = {"Forest plot": forest(fit, out_dir / "forest.png"), "Funnel plot": funnel(fit, out_dir / "funnel.png")}
+    paths = {"Forest plot": forest(fit, out_dir / "forest.png", favours=favours),
+             "Funnel plot": funnel(fit, out_dir / "funnel.png")}
     if loso is not None and loso.full.estimate is not None:
         paths["Leave-one-study-out (primary model)"] = leave_one_study_out_plot(loso, out_dir / "leave1out.png")
     elif fit.k >= 3:

@@ -27,7 +27,7 @@ from metasift.report.analysis_section import (
     pooled_models,
 )
 from metasift.report.data import evidence_rows, screening_paths, versions
-from metasift.report.moderators_section import moderator_section
+from metasift.report.moderators_section import moderator_section, rob_subgroups
 from metasift.report.prisma import draw_prisma, prisma_counts
 from metasift.report.rob import summary_plot, traffic_light_plot
 from metasift.store import Store
@@ -59,22 +59,24 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
     if len(effects) >= 2:
         models = pooled_models(effects_dicts, protocol.analysis)
         fit = models[0].pop("fit")
-        bias = bias_tests(fit)
+        bias = bias_tests(fit, effects_dicts, protocol.analysis)
         loso = leave_one_study_out_primary(effects_dicts, protocol.analysis)
         if loso is not None:
             for m in models:
                 if m["role"] == "primary" and m.get("methods"):
                     m["methods"] += (" Sensitivity to single studies: the primary model was refitted without each "
                                      "study in turn, all of its effect sizes together (leave-one-study-out).")
-        plots = analysis_plots(fit, out_dir, loso)
-        by_study = grouped_forest_plot(effects_dicts, models, out_dir)
+        plots = analysis_plots(fit, out_dir, loso, favours=protocol.analysis.favours)
+        by_study = grouped_forest_plot(effects_dicts, models, out_dir, protocol.analysis)
         if by_study is not None:  # dependent effect sizes: every one of them, and the primary model's diamond
+            per_study = {"Forest plot": "Forest plot: one aggregated effect per study",
+                         "Funnel plot": "Funnel plot: one aggregated effect per study"}
             plots = {"Forest plot: every effect size by study, primary model": by_study,
-                     **{("Forest plot: one effect per study" if k == "Forest plot" else k): v
-                        for k, v in plots.items()}}
+                     **{per_study.get(k, k): v for k, v in plots.items()}}
     rob = store.rob()
     labels = {r.id: study_label(r) for r in store.records_table()}
     rob_images = []
+    by_rob = rob_subgroups(rob, effects, protocol) if rob and len(effects) >= 2 else None
     if rob:
         rob_images = [traffic_light_plot(rob, labels, out_dir / "rob_traffic_light.png"),
                       summary_plot(rob, out_dir / "rob_summary.png")]
@@ -89,7 +91,7 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
             "effects_left_out": left_out, "models": [{k: v for k, v in m.items()} for m in models],
             "moderators": moderators.to_dict() if moderators is not None else None,
             "leave_one_study_out": leave_one_study_out_rows(loso) if loso is not None else None,
-            "bias": bias, "versions": versions(store),
+            "bias": bias, "rob_subgroups": by_rob, "versions": versions(store),
             "_images": {"prisma": out_dir / "prisma.png", "analysis": plots, "rob": rob_images}}
 
 

@@ -146,3 +146,30 @@ def moderator_section(store: Store, protocol: Protocol, effects: list[EffectRow]
     labels = {"outcome": {o.id: o.label or o.id for o in protocol.outcomes}}
     return ModeratorSection(metareg=mr, subgroups=tables, labels=labels, methods=_methods(protocol, mr),
                             notes=notes)
+
+
+ROB_LEVELS = {"low": "Low risk", "some_concerns": "Some concerns", "high": "High risk"}
+ROB_VARIABLE = "rob_overall"  # a field name, so the test of differences can enter it as a moderator
+
+
+def rob_subgroups(rob: dict[int, dict[str, Any]], effects: list[EffectRow], protocol: Protocol) -> dict[str, Any] | None:
+    """Results by overall RoB 2 judgement: a model per level (``analysis.metareg.subgroups``, as the subgroup
+    tables) and the robust test of their differences; None without overall judgements for these studies."""
+    levels = [getattr(rob.get(e.record_id, {}).get("overall"), "judgement", None) for e in effects]
+    if not any(levels):
+        return None
+    a = protocol.analysis
+    try:
+        table = subgroups([e.yi for e in effects], [e.vi for e in effects], [e.study_id for e in effects],
+                          [e.es_id for e in effects], levels, variable=ROB_VARIABLE, method=a.method, rve=a.rve,
+                          test="knha" if a.test == "knha" else "z")
+    except AnalysisError as exc:
+        return {"variable": ROB_VARIABLE, "rows": [], "test": None, "test_model": None, "omitted": 0,
+                "warnings": [f"results by risk of bias could not be estimated: {exc}"]}
+    d = table.to_dict()
+    for r in d["rows"]:
+        r["label"] = ROB_LEVELS.get(r["level"], r["level"])
+        r["p_text"] = p_text(r["p"])
+    if d["test"] is not None:
+        d["test"]["p_text"] = p_text(d["test"]["p"])
+    return d
