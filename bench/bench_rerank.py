@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.bench_review import N, build
+from bench.bench_review import N, build, key_timer
 
 PACE = 0.15  # seconds between keys: ten times a fast reviewer's pace, so retrains get their turn
 
@@ -75,7 +75,6 @@ def retrain_times(project: Path, rounds: int = 3) -> None:
 
 
 async def keypresses(project: Path, n: int = 400) -> tuple[list[float], list[float], int, int]:
-    from textual import events
 
     from metasift.config import load_protocol
     from metasift.screener.review_session import ReviewSession
@@ -89,18 +88,7 @@ async def keypresses(project: Path, n: int = 400) -> tuple[list[float], list[flo
     idle: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        screen = app.screen
-
-        async def key(k: str, wait_paint: bool) -> float:
-            before = screen.painted_at
-            t0 = time.perf_counter()
-            app._driver.send_message(events.Key(k, k if len(k) == 1 else None))
-            if wait_paint:
-                while screen.painted_at == before:
-                    await asyncio.sleep(0)
-                return (screen.painted_at - t0) * 1000
-            await pilot.pause()
-            return 0.0
+        key = key_timer(app, pilot)
 
         for i in range(n):
             await asyncio.sleep(PACE)
@@ -118,7 +106,7 @@ async def keypresses(project: Path, n: int = 400) -> tuple[list[float], list[flo
                 ms = await key("u", True)
             (busy if running else idle).append(ms)
         await app.workers.wait_for_complete()
-        reranked = screen.reranked
+        reranked = app.screen.reranked
         decided = session.done
     session.finish()
     store.close()

@@ -96,8 +96,28 @@ def startup(project: Path, runs: int = 3) -> list[tuple[float, float]]:
     return out
 
 
-async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
+def key_timer(app, pilot):
+    """``key(k, wait_paint)``: send key ``k`` to the running app as a real key event; with ``wait_paint``,
+    the milliseconds until the screen is next painted (key → next record drawn), else 0 after the app settles."""
     from textual import events
+
+    screen = app.screen
+
+    async def key(k: str, wait_paint: bool) -> float:
+        before = screen.painted_at
+        t0 = time.perf_counter()
+        app._driver.send_message(events.Key(k, k if len(k) == 1 else None))
+        if wait_paint:
+            while screen.painted_at == before:
+                await asyncio.sleep(0)
+            return (screen.painted_at - t0) * 1000
+        await pilot.pause()
+        return 0.0
+
+    return key
+
+
+async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
 
     from metasift.config import load_protocol
     from metasift.screener.review_session import ReviewSession
@@ -109,18 +129,7 @@ async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"include": [], "maybe": [], "exclude (Enter in picker)": [], "undo": []}
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        screen = app.screen
-
-        async def key(k: str, wait_paint: bool) -> float:
-            before = screen.painted_at
-            t0 = time.perf_counter()
-            app._driver.send_message(events.Key(k, k if len(k) == 1 else None))
-            if wait_paint:
-                while screen.painted_at == before:
-                    await asyncio.sleep(0)
-                return (screen.painted_at - t0) * 1000
-            await pilot.pause()
-            return 0.0
+        key = key_timer(app, pilot)
 
         for i in range(n):
             kind = i % 4
@@ -134,7 +143,7 @@ async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
                 times["exclude (Enter in picker)"].append(await key("enter", True))
             else:
                 times["undo"].append(await key("u", True))
-        decided = screen.session.done
+        decided = app.screen.session.done
     store.close()
     print(f"  decisions left in the store by the run: {decided}")
     return times

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -151,18 +152,22 @@ class Offload:
 def _serve(conn: Connection) -> None:
     """The worker process: run each (function, arguments) received and send back (ok, result or error)."""
     _background_priority()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the app's to handle; it ends this process
     while True:
         try:
             fn, args = conn.recv()
-        except EOFError:  # the app's process closed its end
+        except (EOFError, OSError):  # the app's process closed its end
             return
         try:
-            conn.send((True, fn(*args)))
+            answer: tuple[bool, Any] = (True, fn(*args))
         except Exception as exc:
-            try:
-                conn.send((False, exc))
-            except Exception:  # an error that does not pickle: its text then
-                conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):  # the app quit meanwhile: nobody to answer, and nothing to say on stderr
+            return
+        except Exception:  # an error (or result) that does not pickle: its text then
+            conn.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
 
 
 def _background_priority() -> None:
