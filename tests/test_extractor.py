@@ -126,6 +126,13 @@ def test_extract_pdf_cli_contract(cli) -> None:
     assert set(data["evidence"][0]) >= {"field", "value", "page", "quote"}
 
 
+def test_extract_pdf_says_the_design_and_which_baseline_it_reports(cli) -> None:
+    result = cli("extract-pdf", EXAMPLE / "pdfs" / "T03.pdf", "--outcome", "PHQ-9")
+    assert result.exit_code == 0, result.stderr
+    assert "design: parallel, 2 arms" in result.stderr
+    assert "baseline: PHQ-9" in result.stderr and "an instrument of outcome 'PHQ-9'" in result.stderr
+
+
 def test_extract_pdf_without_an_outcome_or_a_stated_primary_gives_no_baseline_not_the_first_row(cli) -> None:
     result = cli("extract-pdf", EXAMPLE / "pdfs" / "T03.pdf", "--json")
     assert result.exit_code == 0, result.stderr

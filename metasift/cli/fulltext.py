@@ -16,6 +16,7 @@ from metasift.cli._common import (
     err_console,
     info,
     project_dir,
+    shown,
     warn,
 )
 from metasift.csvsafe import LINE_END, safe_row
@@ -107,8 +108,14 @@ def extract_pdf(
             a.n_randomised, a.n_analysed, a.n_dropout, *((a.baseline.measure, a.baseline.mean, a.baseline.sd)
                                                          if a.baseline else (None, None, None)))))
     console.print(arms)
+    if result.design is not None:
+        d = result.design
+        info(f"design: {d.kind}, {d.n_arms} arms" + (f", allocation {d.allocation}" if d.allocation else "")
+             + (f", {d.clusters} clusters" if d.clusters else ""))
+    if result.primary_outcome is not None:
+        info(f"primary outcome (page {result.primary_outcome.page}): {shown(result.primary_outcome.text)}")
     if result.target is not None:
-        info(f"baseline: {result.target.measure} ({result.target.why})")
+        info(f"baseline: {shown(result.target.measure)} ({shown(result.target.why)})")
     outs = Table(title="Outcomes", header_style="bold")
     for col in ("arm", "measure", "timepoint", "mean", "SD", "n"):
         outs.add_column(col)
