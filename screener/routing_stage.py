@@ -31,7 +31,8 @@ def gather_signals(store: Store, *, use_ranker: bool, include_decided: bool = Fa
     by_record: dict[int, list[DecisionRow]] = {}
     for d in store.decisions(STAGE):
         by_record.setdefault(d.record_id, []).append(d)
-    scores = store.latest_scores(STAGE) if use_ranker else {}
+    # the ranker run made for everyone: a review session's run learned one reviewer's unsettled decisions
+    scores = store.latest_scores(STAGE, shared=True) if use_ranker else {}
     signals, human = {}, 0
     for rec in store.records_table(primary_only=True):
         ds = by_record.get(rec.id, [])

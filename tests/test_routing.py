@@ -199,3 +199,17 @@ def test_calibration_turns_the_path_off_when_nothing_is_safe() -> None:
         tricky.append(it)
     res = calibrate_thresholds(tricky)
     assert res.policy.auto_exclude is False and res.auto_excluded == 0 and res.recall == 1.0
+
+
+def test_routing_reads_the_shared_ranker_run_not_one_retrained_in_a_review_session(project) -> None:
+    from metasift.records import Record
+    from tests.helpers import seed_store
+
+    store = seed_store(project, [Record(title=f"Study {i}") for i in range(3)])
+    try:
+        store.save_rankings("title_abstract", "svm", {}, {1: 0.9, 2: 0.1, 3: 0.5}, trained_on=20)
+        store.save_rankings("title_abstract", "svm", {}, {1: 0.2, 2: 0.8, 3: 0.5}, trained_on=24, reviewer="alice")
+        assert store.latest_scores("title_abstract") == {1: 0.2, 2: 0.8, 3: 0.5}  # alice's queue may use it
+        assert store.latest_scores("title_abstract", shared=True) == {1: 0.9, 2: 0.1, 3: 0.5}
+    finally:
+        store.close()

@@ -144,10 +144,13 @@ class ScreeningRepo(StoreBase):
         return [RankingRun.from_event(actor, payload, at) for actor, payload, at in rows
                 if payload and payload.get("stage") == stage and "run" in payload]
 
-    def latest_scores(self, stage: str) -> dict[int, float]:
-        """P(include) per record from the latest ranker run at ``stage`` (empty before the first run)."""
+    def latest_scores(self, stage: str, *, shared: bool = False) -> dict[int, float]:
+        """P(include) per record from the latest ranker run at ``stage`` (empty before the first run). With
+        ``shared``, the latest run made for everyone (``metasift screen``), not one retrained in a review
+        session on that reviewer's own, not yet settled, decisions."""
         r = t.rankings
-        run = self.latest_run(stage)
+        runs = [x.run for x in self.ranking_runs(stage) if not shared or x.reviewer is None]
+        run = runs[-1] if runs else None
         if run is None:
             return {}
         with self.read() as conn:
