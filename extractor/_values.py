@@ -97,10 +97,7 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
     label = strip_marks(row.label)
     if COUNT_ROW.search(label) or row_decl == "count":
         return []
-    ranges = any(cell.kind == "range" and col.kind == "value" for col, cell in placed)
-    other = row_decl if row_decl in ("median", "se", "ci") else table_decl if row_decl == "" and table_decl == "se" \
-        else "median" if row_decl != "mean_sd" and (MEDIAN_ROW.search(label) or ranges) \
-        else ""
+    other = _other_stat(row_decl, table_decl, label, placed)
     if other:
         return _other_stats(placed, arms, timepoint, label, row, other)
     mean_sd = row_decl == "mean_sd" or (table_decl == "mean_sd" and row_decl == "")
@@ -135,6 +132,19 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
                     n_here = arm.n if c.kind == "n" else n
                     out.append(TableValue(i, tp, label, cell.a, sd.a, n_here, row.quote))
     return out
+
+
+def _other_stat(row_decl: str, table_decl: str, label: str, placed: list[tuple[Column, Cell]]) -> str:
+    """What a row prints instead of mean and SD: its own declaration (median, se, ci), the table's SE, or a
+    median when the label says so or a value cell is a range ("27 (26 to 29)"); "" for mean and SD."""
+    if row_decl in ("median", "se", "ci"):
+        return row_decl
+    if row_decl == "" and table_decl == "se":
+        return "se"
+    ranges = any(cell.kind == "range" and col.kind == "value" for col, cell in placed)
+    if row_decl != "mean_sd" and (MEDIAN_ROW.search(label) or ranges):
+        return "median"
+    return ""
 
 
 def _other_stats(placed: list[tuple[Column, Cell]], arms: list[TableArm], timepoint: str, label: str,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import shutil
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -141,13 +142,12 @@ def _close_counts(texts: list[str], ks: list[int]) -> None:
             texts[k] = word + ")"
 
 
-def ocr_flow_pages(path: str, pages: list[Page]) -> tuple[list[tuple[Region, Page]], list[str]]:
-    """Each candidate flow-diagram image read by OCR, and warnings (no OCR engine; nothing legible)."""
+def ocr_flow_pages(path: str, pages: list[Page]) -> tuple[Iterator[tuple[Region, Page]], list[str]]:
+    """The candidate flow-diagram images, each read by OCR only when the caller asks for it (a caller that
+    stops at the first diagram found does not pay for the others), and a warning when OCR is missing."""
     regions = flow_regions(path, pages)
-    if not regions:
-        return [], []
-    if tesseract_version() is None:
+    if regions and tesseract_version() is None:
         where = ", ".join(r.describe() for r in regions)
-        return [], [f"the flow diagram may be an image ({where}) but OCR is not installed (Debian: apt-get install "
-                    "tesseract-ocr; pip install pytesseract): its counts were not read"]
-    return [(r, read_region(path, r)) for r in regions], []
+        return iter(()), [f"the flow diagram may be an image ({where}) but OCR is not installed (Debian: apt-get "
+                          "install tesseract-ocr; pip install pytesseract): its counts were not read"]
+    return ((r, read_region(path, r)) for r in regions), []

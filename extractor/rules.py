@@ -77,16 +77,16 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     by OCR (``ocr``) unless ``ocr`` is False."""
     result = ExtractionResult(path=doc.path)
     diagram = diagram_counts(doc.pages)
-    regions: dict[int, list[float]] = {}
+    ocr_box: list[float] | None = None  # the image the diagram's counts were read from, if OCR read them
     if not diagram and ocr:
-        diagram, regions = _ocr_diagram(doc, result)
+        diagram, ocr_box = _ocr_diagram(doc, result)
     counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
-    _count_candidates(counts, result, candidates, regions)
+    _count_candidates(counts, result, candidates, ocr_box)
     _table_candidates(tables, result, candidates)
     _fraction_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
@@ -113,8 +113,9 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     return result
 
 
-def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], dict[int, list[float]]]:
-    """Flow-diagram counts read by OCR from an image (``ocr``), relabelled ``ocr``; the box per count."""
+def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], list[float] | None]:
+    """Flow-diagram counts read by OCR from the first image that holds a diagram (``ocr``), relabelled
+    ``ocr``, and that image's box on the page."""
     from metasift.extractor.ocr import ocr_flow_pages
 
     read, warnings = ocr_flow_pages(doc.path, doc.pages)
@@ -125,8 +126,8 @@ def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count
             result.warnings.append(f"flow diagram read by OCR from an image ({region.describe()}): its counts "
                                    "need a human check against the figure")
             out = [Count(c.field, c.arm, c.value, c.page, c.quote, "ocr", c.position) for c in counts]
-            return out, {id(c): [round(v, 1) for v in region.box] for c in out}
-    return [], {}
+            return out, [round(v, 1) for v in region.box]
+    return [], None
 
 
 def _derive_dropout(result: ExtractionResult) -> None:
@@ -173,7 +174,7 @@ def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
 
 
 def _count_candidates(counts: list[Count], result: ExtractionResult, candidates: dict,
-                      regions: dict[int, list[float]]) -> None:
+                      ocr_box: list[float] | None) -> None:
     """Counts from sentences (by arm name) and from a flow diagram (by name, else by column position)."""
     arms = result.arms
     for c in counts:
@@ -196,18 +197,18 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
         arm = by_name.get(c.position)
         if arm is not None:
             _add(candidates, arms.index(arm), c.field,
-                 _Candidate(c.value, c.page, c.quote, c.source, regions.get(id(c))))
+                 _Candidate(c.value, c.page, c.quote, c.source, ocr_box if c.source == "ocr" else None))
 
 
 def _fraction_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
     """"lost to follow-up 10/109 vs 8/106": each loss is the arm's whose randomised n is its denominator
     (by n when the arms' n differ, else in the printed order), a sentence, so it outranks a diagram box."""
     arms = result.arms
+    # each arm's first randomised candidate (a sentence's, where one names it: they are added first)
+    randomised = [next((c.value for c in candidates.get((i, "n_randomised"), [])), None) for i in range(len(arms))]
     for pairs, page, quote in fraction_losses(doc.pages):
         if len(pairs) != len(arms):
             continue
-        randomised = [min((c.value for c in candidates.get((i, "n_randomised"), [])),
-                          key=lambda v: 0, default=None) for i in range(len(arms))]
         wanted = [of for _, of in pairs]
         if sorted(wanted) != sorted(v for v in randomised if v is not None):
             continue
