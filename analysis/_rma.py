@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from metasift.analysis import _dist
 from metasift.analysis._tau2 import METHODS, Control, estimate_tau2, q_profile_ci
@@ -103,6 +102,8 @@ def design_matrix(mods: Any, k: int) -> tuple[np.ndarray, list[str], np.ndarray]
     """Moderator columns and names (treatment-coded ``factor(x)level`` dummies) plus a row-missing mask."""
     if mods is None:
         return np.empty((k, 0)), [], np.zeros(k, bool)
+    import pandas as pd  # only with moderators: it costs more start-up than the fit (analysis._codes)
+
     if isinstance(mods, pd.Series):
         mods = mods.to_frame()
     if not isinstance(mods, pd.DataFrame):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from metasift.analysis import _dist
+from metasift.analysis._roots import brentq
 from metasift.errors import AnalysisError
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
@@ -165,7 +165,7 @@ def estimate_tau2(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, method: str,
             raise AnalysisError(f"PM estimator: Q(tau²) still above k−p at tau² = {tau2_max:g}; "
                                 "the upper search bound is too low for these data — try another method")
         else:
-            tau2 = optimize.brentq(lambda t: _q_of_tau2(t, ymc, vi, X) - target, 0.0, tau2_max,
+            tau2 = brentq(lambda t: _q_of_tau2(t, ymc, vi, X) - target, 0.0, tau2_max,
                                    xtol=con.root_tol, rtol=4 * np.finfo(float).eps, maxiter=10_000)
         w = 1.0 / (vi + tau2)
         se = np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2)
@@ -232,7 +232,7 @@ def q_profile_ci(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, lev
     q_min = _q_of_tau2(tau2_min, yi, vi, X)
 
     def root(target: float) -> float:
-        return optimize.brentq(lambda t: _q_of_tau2(t, yi, vi, X) - target, tau2_min, tau2_max,
+        return brentq(lambda t: _q_of_tau2(t, yi, vi, X) - target, tau2_min, tau2_max,
                                xtol=con.root_tol, rtol=4 * np.finfo(float).eps, maxiter=10_000)
 
     lb_sign = ub_sign = ""
@@ -252,3 +252,4 @@ def q_profile_ci(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, tau2: float, lev
     else:
         lb = root(crit_u)
     return float(lb), float(ub), lb_sign, ub_sign
+

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from metasift.analysis import _codes
 from metasift.analysis._rma import RMAFit, rma
 from metasift.analysis.multilevel import MultilevelFit
 from metasift.errors import AnalysisError
@@ -41,7 +41,7 @@ class Aggregated:
 
 def cluster_sizes(cluster: Sequence[Any] | np.ndarray) -> dict[Any, int]:
     """How many effect sizes each cluster holds, clusters in order of first appearance."""
-    return {key: int(n) for key, n in pd.Series(list(cluster)).value_counts(sort=False).items()}
+    return _codes.counts(cluster)
 
 
 def has_dependence(cluster: Sequence[Any] | np.ndarray) -> bool:
@@ -87,11 +87,11 @@ def aggregate_cs(
         raise AnalysisError("yi, vi and cluster must have the same length")
     if not -1.0 <= rho <= 1.0:
         raise AnalysisError(f"rho must be in [-1, 1], not {rho}")
-    if pd.isna(pd.Series(cl, dtype=object)).any():
+    if any(_codes.is_missing(c) for c in cl):
         raise AnalysisError("the cluster variable has missing values")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v))) or np.any(v <= 0):
         raise AnalysisError("aggregation needs finite effect sizes and positive sampling variances")
-    codes, labels = pd.factorize(pd.Series(cl, dtype=object), sort=False)
+    codes, labels = _codes.factorize(cl, sort=False)
     ya, va, ns = np.empty(len(labels)), np.empty(len(labels)), np.bincount(codes)
     for j, label in enumerate(labels):
         ix = np.flatnonzero(codes == j)

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from metasift.analysis import _dist
+from metasift.analysis import _codes, _dist
 from metasift.analysis._mlfit import Blocks, maximise
 from metasift.analysis._rma import _drop_redundant, design_matrix
 from metasift.errors import AnalysisError
@@ -27,7 +26,7 @@ Mods = Any  # pandas DataFrame/Series (strings become factor(x)level dummies) or
 def model_matrix(mods: Mods, k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
     """[intercept | moderators] for k rows, the column names and the missing-moderator row mask.
 
-    Moderator coding is engineer A's ``analysis._rma.design_matrix`` so every model names columns alike.
+    Moderator coding is ``analysis._rma.design_matrix`` so every model names columns alike.
     """
     M, names, missing = design_matrix(mods, k)
     return np.column_stack([np.ones(k), M]), ["intrcpt"] + names, missing
@@ -181,7 +180,7 @@ def _fmt_p(p: float, bare: bool = False) -> str:
 
 def _clean(yi, vi, study, es_id, mod_missing: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Rows usable for fitting and a warning naming dropped ones (metafor drops NAs the same way)."""
-    miss = ~np.isfinite(yi) | ~np.isfinite(vi) | pd.isna(study) | pd.isna(es_id) | mod_missing
+    miss = ~np.isfinite(yi) | ~np.isfinite(vi) | _codes.isna(study) | _codes.isna(es_id) | mod_missing
     warnings: list[str] = []
     if miss.any():
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(miss))
@@ -223,12 +222,12 @@ def rma_mv(
     if np.any(vi_a <= 0):
         bad = ", ".join(str(i + 1) for i in np.flatnonzero(keep)[vi_a <= 0][:10])
         raise AnalysisError(f"sampling variances must be positive (rows {bad})")
-    group, labels = pd.factorize(pd.Series(study_a).astype(str), sort=True)
+    study_text = _codes.as_text(study_a)
+    group, labels = _codes.factorize(study_text, sort=True)
     n_studies = len(labels)
     if n_studies < 2:
         raise AnalysisError("the three-level model needs at least 2 studies")
-    pairs = pd.DataFrame({"s": group, "e": pd.Series(es_a).astype(str)})
-    if pairs.duplicated().any():
+    if len(set(zip(group.tolist(), _codes.as_text(es_a), strict=True))) < k:
         raise AnalysisError("effect-size ids repeat within a study; each (study, es) pair must be unique")
     counts = np.bincount(group)
     if counts.max() < 2:
@@ -296,7 +295,7 @@ def rma_mv(
     n_eff = k - p if reml else k
     ll = ev["ll"]
     return MultilevelFit(
-        yi=yi_a, vi=vi_a, X=X, study=np.asarray(pd.Series(study_a).astype(str)), es_id=es_a,
+        yi=yi_a, vi=vi_a, X=X, study=study_text, es_id=es_a,
         rows=np.flatnonzero(keep), coef_names=names, method=method, test=test, level=100 * lev,
         beta=beta, se=se, vb=vb, stat=stat, pval=pval, ci_lb=beta - crit * se, ci_ub=beta + crit * se,
         df=df, sigma2=[float(sig[0]), float(sig[1])], QE=qe, QEp=float(_dist.chi2_sf(qe, k - p)),

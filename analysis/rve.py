@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from metasift.analysis import _dist
+from metasift.analysis import _codes, _dist
 from metasift.analysis._cr2 import CRResult, cluster_index, cr_vcov, satterthwaite_df, wald_tests
 from metasift.analysis._robu import robu_core
 from metasift.analysis.multilevel import Mods, MultilevelFit, _num, finish_design, model_matrix, rma_mv
@@ -111,7 +110,7 @@ def _align_cluster(fit: Any, cluster: Sequence[Any] | np.ndarray) -> np.ndarray:
         cl = cl[fit.rows]
     if len(cl) != fit.k:
         raise AnalysisError(f"the cluster variable has {len(cl)} values but the model has k = {fit.k} effect sizes")
-    if pd.isna(cl).any():
+    if _codes.isna(cl).any():
         raise AnalysisError("the cluster variable has missing values")
     return cl
 
@@ -125,8 +124,10 @@ def robust(fit: Any, cluster: Sequence[Any] | np.ndarray, *, type: str = "CR2") 
     beta = np.asarray(fit.beta, dtype=float)
     resid = np.asarray(fit.yi, dtype=float) - X @ beta
     if isinstance(fit, MultilevelFit):
-        owner = pd.Series(cl.astype(str)).groupby(pd.Series(fit.study)).nunique()
-        if (owner > 1).any():
+        owners: dict[Any, set[str]] = {}
+        for study, label in zip(fit.study, _codes.as_text(cl), strict=True):
+            owners.setdefault(study, set()).add(label)
+        if any(len(o) > 1 for o in owners.values()):
             raise AnalysisError("studies are not nested within the clusters (a study spans several clusters)")
         theta = [fit.marginal_cov(ix) for ix in index]
     elif hasattr(fit, "tau2"):
@@ -262,7 +263,7 @@ def robu(
     if not len(y) == len(v) == len(st):
         raise AnalysisError("yi, vi and study must have the same length")
     X, names, mod_missing = model_matrix(mods, len(y))
-    miss = ~np.isfinite(y) | ~np.isfinite(v) | pd.isna(st) | mod_missing
+    miss = ~np.isfinite(y) | ~np.isfinite(v) | _codes.isna(st) | mod_missing
     warns: list[str] = []
     if miss.any():
         warns.append("rows with missing values omitted: " + ", ".join(str(i + 1) for i in np.flatnonzero(miss)))
@@ -270,7 +271,7 @@ def robu(
     y, v, st, X = y[keep], v[keep], st[keep], X[keep]
     if np.any(v <= 0):
         raise AnalysisError("sampling variances must be positive")
-    codes, uniq = pd.factorize(pd.Series(list(st)), sort=True)
+    codes, uniq = _codes.factorize(st, sort=True)
     N = len(uniq)
     if N < 2:
         raise AnalysisError("robust variance estimation needs at least 2 studies")
@@ -316,7 +317,7 @@ def _rows(mods: Mods, keep: np.ndarray) -> Mods:
     """Rows ``keep`` (boolean mask) of a moderator table or array."""
     if mods is None:
         return None
-    if isinstance(mods, (pd.DataFrame, pd.Series)):
+    if hasattr(mods, "iloc"):  # a pandas DataFrame or Series
         return mods.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     arr = np.asarray(mods, dtype=float)
     return arr[keep]
@@ -354,9 +355,9 @@ def meta_rve(
             study, es = cl, multilevel_es
         fit = rma_mv(y, v, study, es, mods, method=method)
         return robust(fit, cl, type=rve)
-    from metasift.analysis._rma import rma  # engineer A's two-level model
+    from metasift.analysis._rma import rma
 
-    miss = ~np.isfinite(y) | ~np.isfinite(v) | pd.isna(cl) | model_matrix(mods, len(y))[2]
+    miss = ~np.isfinite(y) | ~np.isfinite(v) | _codes.isna(cl) | model_matrix(mods, len(y))[2]
     keep = ~miss
     fit = rma(y[keep], v[keep], _rows(mods, keep), method=method)
     out = robust(fit, cl[keep], type=rve)

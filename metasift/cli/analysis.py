@@ -15,11 +15,11 @@ import typer
 from rich.table import Table
 
 from metasift.cli._common import JsonOption, LazyModule, console, emit_json, err_console, info, warn
+from metasift.cli._csvdata import CsvData, number
 from metasift.csvsafe import LINE_END, safe_cell
 from metasift.errors import AnalysisError
 
 np = LazyModule("numpy")
-pd = LazyModule("pandas")
 
 METHOD_HELP = ("tau² estimator: FE (fixed effect), DL, REML (default), ML, PM, HE, SJ, EB, HS — "
                "as in metafor's rma().")
@@ -35,43 +35,43 @@ LevelOption = typer.Option(95.0, "--level", help="Confidence level in percent.")
 # Reading the data
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read the CSV; an unreadable file becomes an AnalysisError."""
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise AnalysisError(f"{path}: cannot read as CSV ({exc})") from None
+def read_table(path: Path) -> CsvData:
+    """Read the CSV (without pandas: ``_csvdata``); an unreadable file becomes an AnalysisError."""
+    return CsvData.read(path)
 
 
-def column(df: pd.DataFrame, name: str) -> pd.Series:
-    """The named column, or an AnalysisError naming it and the columns that exist."""
-    if name not in df.columns:
+def column(df: CsvData, name: str) -> np.ndarray:
+    """The named column (typed as pandas would), or an AnalysisError naming it and the columns that exist."""
+    if name not in df:
         raise AnalysisError(f"no column {name!r} in the data; available: {', '.join(map(str, df.columns))}")
-    return df[name]
+    return df.values(name)
 
 
-def numeric(df: pd.DataFrame, name: str) -> np.ndarray:
+def numeric(df: CsvData, name: str) -> np.ndarray:
     """The named column as floats; text that is not a number is an error naming the rows."""
     col = column(df, name)
-    num = pd.to_numeric(col, errors="coerce")
-    bad = np.flatnonzero(num.isna() & col.notna())
-    if bad.size:
-        rows = ", ".join(f"row {i + 2} ({col.iloc[i]!r})" for i in bad[:5])
+    if col.dtype != object:
+        return col.astype(float)
+    nums = [np.nan if isinstance(c, float) else number(c) for c in col]
+    bad = [i for i, x in enumerate(nums) if x is None]
+    if bad:
+        rows = ", ".join(f"row {i + 2} ({col[i]!r})" for i in bad[:5])
         raise AnalysisError(f"column {name!r} has values that are not numbers: {rows}")
-    return num.to_numpy(dtype=float)
+    return np.array(nums, dtype=float)
 
 
-def _labels(df: pd.DataFrame, slab: str | None) -> list[str] | None:
+def _labels(df: CsvData, slab: str | None) -> list[str] | None:
     return None if slab is None else [str(s) for s in column(df, slab)]
 
 
-def _mods(df: pd.DataFrame, spec: str | None) -> pd.DataFrame | None:
+def _mods(df: CsvData, spec: str | None) -> Any:
+    """The moderator columns as a pandas DataFrame (pandas is imported only when there are some)."""
     if not spec:
         return None
     names = [s.strip() for s in spec.split(",") if s.strip()]
     for n in names:
         column(df, n)
-    return df[names].reset_index(drop=True)
+    return df.frame()[names].reset_index(drop=True)
 
 
 @contextmanager
@@ -187,22 +187,22 @@ def meta(
         console.print(fit.summary(), highlight=False)
 
 
-def _fit_dependent(df: pd.DataFrame, y: np.ndarray, v: np.ndarray, mod_df: pd.DataFrame | None, method: str,
+def _fit_dependent(df: CsvData, y: np.ndarray, v: np.ndarray, mod_df: Any, method: str,
                    test: str, level: float, multilevel: str | None, cluster: str | None, rve: str,
                    rho: float | None) -> Any:
-    """Three-level model and/or RVE via engineer B's modules (imported only when asked for)."""
+    """Three-level model and/or RVE (their modules imported only when asked for)."""
     study = es = None
     if multilevel:
         parts = multilevel.split("/")
         if len(parts) != 2 or not all(parts):
             raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
-        study, es = column(df, parts[0]).to_numpy(), column(df, parts[1]).to_numpy()
+        study, es = column(df, parts[0]), column(df, parts[1])
     try:
         if cluster:
             from metasift.analysis.rve import meta_rve
 
             ml_es = (study, es) if multilevel else None
-            return meta_rve(y, v, column(df, cluster).to_numpy(), mod_df, rve=rve, rho=rho,
+            return meta_rve(y, v, column(df, cluster), mod_df, rve=rve, rho=rho,
                             multilevel_es=ml_es, method=method.upper())
         from metasift.analysis.multilevel import rma_mv
 
@@ -393,7 +393,7 @@ def subgroup(
                   highlight=False)
 
 
-def _subgroup_dependent(df: pd.DataFrame, yi: str, vi: str, by: str, multilevel: str, method: str, test: str,
+def _subgroup_dependent(df: CsvData, yi: str, vi: str, by: str, multilevel: str, method: str, test: str,
                         level: float, json_out: bool) -> None:
     """``subgroup --multilevel``: analysis.metareg.subgroups on dependent effect sizes."""
     from metasift.analysis.metareg import subgroups
@@ -429,11 +429,11 @@ def _subgroup_dependent(df: pd.DataFrame, yi: str, vi: str, by: str, multilevel:
 # effect-size
 
 
-def _col_or_value(df: pd.DataFrame, spec: str | None, what: str) -> np.ndarray | float:
+def _col_or_value(df: CsvData, spec: str | None, what: str) -> np.ndarray | float:
     """A column name, or a number used for every row (e.g. an assumed correlation)."""
     if spec is None:
         raise AnalysisError(f"this measure needs {what}")
-    if spec in df.columns:
+    if spec in df:
         return numeric(df, spec)
     try:
         return float(spec)
@@ -448,11 +448,11 @@ def _where(i: int, labels: list[str] | None) -> str:
     return f"data row {i + 1} (line {i + 2}{label})"
 
 
-def _study_labels(df: pd.DataFrame, slab: str | None) -> list[str] | None:
+def _study_labels(df: CsvData, slab: str | None) -> list[str] | None:
     """The --slab column, else a column named ``study`` when there is one, else None."""
     if slab is not None:
         return _labels(df, slab)
-    return _labels(df, "study") if "study" in df.columns else None
+    return _labels(df, "study") if "study" in df else None
 
 
 def _name_rows(err: Any, labels: list[str] | None) -> AnalysisError:
@@ -464,9 +464,11 @@ def _name_rows(err: Any, labels: list[str] | None) -> AnalysisError:
     return AnalysisError(f"{err.what}: {shown}{more}")
 
 
-def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
-    """The table with text cells and column names a spreadsheet would run as formulas prefixed with ``'``;
-    numbers (yi, vi, a negative mean) stay numbers."""
+def _neutralised(df: Any) -> Any:
+    """The table (a pandas DataFrame) with text cells and column names a spreadsheet would run as formulas
+    prefixed with ``'``; numbers (yi, vi, a negative mean) stay numbers."""
+    import pandas as pd
+
     out = df.rename(columns=lambda c: safe_cell(c) if isinstance(c, str) else c)
     for name in out.columns:
         if not pd.api.types.is_numeric_dtype(out[name]):  # object or pandas' string dtype
@@ -522,7 +524,7 @@ def effect_size(
                        di=di, n=n, r=r, t=t, f=f, p=p, sign=sign)
     except es.InvalidInput as exc:
         raise _name_rows(exc, labels) from None
-    _write_effects(df, res, out, labels, json_out)
+    _write_effects(df.frame(), res, out, labels, json_out)
 
 
 def _non_events(es: Any, events: Any, size: Any) -> np.ndarray:
@@ -530,7 +532,7 @@ def _non_events(es: Any, events: Any, size: Any) -> np.ndarray:
     return es.counts_from_n(events, size, 0.0, 0.0)[1]
 
 
-def _compute(es: Any, df: pd.DataFrame, measure: str, **opt: str | None) -> Any:
+def _compute(es: Any, df: CsvData, measure: str, **opt: str | None) -> Any:
     """The effect sizes the options ask for (``analysis.effect_sizes.EffectSizes``)."""
     key = measure.upper()
     m1, sd1, n1, m2, sd2, n2 = (opt[k] for k in ("m1", "sd1", "n1", "m2", "sd2", "n2"))
@@ -568,8 +570,8 @@ def _compute(es: Any, df: pd.DataFrame, measure: str, **opt: str | None) -> Any:
     return res
 
 
-def _write_effects(df: pd.DataFrame, res: Any, out: Path, labels: list[str] | None, json_out: bool) -> None:
-    """Write the table plus yi and vi (NA rows empty, each named in a warning with its reason)."""
+def _write_effects(df: Any, res: Any, out: Path, labels: list[str] | None, json_out: bool) -> None:
+    """Write the table (a pandas DataFrame) plus yi and vi (NA rows empty, each named in a warning with its reason)."""
     key = res.measure
     outdf = df.copy()
     for name in ("yi", "vi"):
