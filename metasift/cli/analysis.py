@@ -364,7 +364,7 @@ def _bias_multilevel(df: Any, yi: str, vi: str, multilevel: str, method: str, rh
     study, es = (column(df, c).tolist() for c in parts)
     ml = egger_multilevel(y, v, study, es, method=method.upper())
     labels = _labels(df, slab) or [str(s) for s in study]
-    fit = aggregated_rma(y, v, study, rho, method=method.upper(), test="z", labels=labels)
+    fit = aggregated_rma(y, v, study, rho, method=method.upper(), test="knha", labels=labels)  # as the report
     return ml, fit
 
 
