@@ -117,7 +117,8 @@ def subgroup_forest(yi: Sequence[float], vi: Sequence[float], labels: Sequence[s
 
 
 def funnel(fit: Any, path: str | Path, *, contours: Sequence[float] = (0.90, 0.95, 0.99),
-           trimfill: Any = None, xlab: str | None = None, title: str | None = None) -> Path:
+           trimfill: Any = None, xlab: str | None = None, title: str | None = None,
+           favours: Sequence[str] | None = None) -> Path:
     """Write a contour-enhanced funnel plot (regions of significance around 0) and return its path.
 
     ``trimfill`` is a trim-and-fill result (``analysis.bias.trimfill``) or ``(yi, vi)`` of the filled
@@ -125,7 +126,7 @@ def funnel(fit: Any, path: str | Path, *, contours: Sequence[float] = (0.90, 0.9
     """
     filled, est = filled_studies(trimfill)
     fig = build_funnel_figure(fit, contours=contours, filled=filled, filled_estimate=est, xlab=xlab,
-                              title=title)
+                              title=title, favours=favours)
     return save_figure(fig, path)
 
 

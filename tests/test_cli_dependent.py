@@ -89,6 +89,14 @@ def test_forest_multilevel_by_subgroup_draws_a_diamond_per_subgroup_and_overall(
     assert 'id="pooled-diamond"' in by_study.read_text() and "subgroup-diamond" not in by_study.read_text()
 
 
+def test_funnel_favours_labels_each_side_of_zero(cli, effects: Path, tmp_path: Path) -> None:
+    out = tmp_path / "funnel.svg"
+    res = cli("funnel", effects, "--yi", "yi", "--vi", "vi", "--favours", "intervention,control", "--out", out)
+    assert res.exit_code == 0, res.stderr
+    svg = out.read_text()
+    assert 'id="favours-left"' in svg and 'id="favours-right"' in svg and "favours control" in svg
+
+
 def test_forest_favours_wants_two_sides(cli, effects: Path, tmp_path: Path) -> None:
     res = cli("forest", effects, "--yi", "yi", "--vi", "vi", "--favours", "intervention", "--out",
               tmp_path / "f.png")

@@ -3,8 +3,7 @@ three outcome domains), against metafor + clubSandwich: tests/reference/example.
 
 The functions called here are the ones the report calls (``analysis.multilevel``, ``rve``, ``dependence``,
 ``metareg``, ``bias``); tests/test_report_moderators.py checks that the report shows these same numbers.
-Closed-form quantities to 1e-9; REML fits to 1e-6 (relative for the F statistics; the meta-regression's
-within-study variance sits on its boundary at 0, where R's optimiser stops at 5e-12)."""
+Closed-form quantities to 1e-9, REML fits to 1e-6 (measured: at most 6e-8, the subgroup models)."""
 
 from __future__ import annotations
 
@@ -88,12 +87,11 @@ def test_the_meta_regression_of_the_demos_moderators_matches_coef_test_and_wald_
                                                  "control_type = care as usual", "control_type = waitlist"]
     for key, attr in (("beta", "estimate"), ("se", "se"), ("df", "df"), ("p", "p"), ("ci_lb", "ci_lb"),
                       ("ci_ub", "ci_ub")):
-        assert [getattr(c, attr) for c in mr.coefficients] == pytest.approx(ref[key], rel=ITER, abs=ITER), key
+        assert [getattr(c, attr) for c in mr.coefficients] == pytest.approx(ref[key], abs=ITER), key
     for name in MODERATORS:
         test, w = mr.test(name), ref["wald"][name]
         assert test.df_num == w["df_num"]
-        assert [test.F, test.df_denom, test.p] == pytest.approx([w["Fstat"], w["df_denom"], w["p"]], rel=ITER,
-                                                                abs=ITER), name
+        assert [test.F, test.df_denom, test.p] == pytest.approx([w["Fstat"], w["df_denom"], w["p"]], abs=ITER), name
 
 
 def test_subgroups_by_outcome_domain_match_a_three_level_cr2_model_per_domain(known: dict) -> None:

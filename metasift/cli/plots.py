@@ -173,6 +173,8 @@ def funnel(
                                   "(L0 estimator, side chosen as metafor) as open circles."),
     contours: str = typer.Option("90,95,99", "--contours",
                                  help="Confidence levels (percent) of the shaded significance contours."),
+    favours: str = typer.Option(None, "--favours", help="LEFT,RIGHT: who each side of zero favours, printed "
+                                "under the axis, e.g. 'intervention,control'."),
     xlab: str = _XLAB, title: str = _TITLE, out: Path = _OUT, json_out: bool = JsonOption,
 ) -> None:
     """Contour-enhanced funnel plot: effect sizes against standard errors (axis pointing down), regions
@@ -187,6 +189,7 @@ def funnel(
             from None
     if not levels:
         raise AnalysisError("--contours needs at least one level, e.g. 95")
+    sides = _favours(favours)
     df, labels = _load(file, yi, vi, {"--slab": slab})
     fit = _fit(df, yi, vi, labels, method, test)
     filled = est = None
@@ -199,7 +202,7 @@ def funnel(
              f"adjusted estimate {tf.estimate:.4f} (SE {tf.se:.4f})")
     with err_console.status("drawing the funnel plot..."):
         fig = build_funnel_figure(fit, contours=levels, filled=filled, filled_estimate=est, xlab=xlab,
-                                  title=title)
+                                  title=title, favours=sides)
         path = save_figure(fig, out)
     _done(path, fit.k, "funnel plot", json_out)
 
