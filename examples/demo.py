@@ -86,6 +86,21 @@ def expected_primary() -> tuple[float, float, float]:
     return float(rob.beta[0]), float(rob.se[0]), float(rob.df[0])
 
 
+def join_studies(effects: Path, studies: Path, out: Path) -> Path:
+    """effects.csv with each study's fields from the study CSV (joined on "Family Year"), as a reviewer would
+    join them in a spreadsheet to run `metasift meta --mods` on study-level moderators."""
+    with open(studies, encoding="utf-8") as fh:
+        fields = {row.pop("study"): row for row in csv.DictReader(fh)}
+    with open(effects, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    names = list(next(iter(fields.values())))
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*rows[0], *names], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, **fields.get(row["study"], {})} for row in rows)
+    return out
+
+
 def r_reference() -> dict[str, Any] | None:
     """metafor + clubSandwich's figures for the same known numbers (tests/reference/example.R), when present."""
     path = REPO / "tests" / "reference" / "example.json"
@@ -147,6 +162,13 @@ def main() -> None:
     print(f'\nreview.toml [analysis] moderators = {moderators}; subgroups = ["outcome"] (the starter\'s)')
     run("status")
     run("report", "--out", str(OUT / "report"))
+    # the same meta-regression from the command line, on the effect sizes joined with the study CSV
+    joined = join_studies(effects, EXAMPLE / "studies.csv", OUT / "effects_with_studies.csv")
+    mods = json.loads(run("meta", str(joined), "--yi", "yi", "--vi", "vi", "--mods",
+                          "female_pct > 70,guidance,control_type", "--multilevel", "study_id/es_id", "--cluster",
+                          "study_id", "--json", quiet=True, project=False))
+    run("meta", str(joined), "--yi", "yi", "--vi", "vi", "--mods", "female_pct > 70,guidance,control_type",
+        "--multilevel", "study_id/es_id", "--cluster", "study_id", project=False)
 
     step("Self-check")
     failed = False
@@ -167,6 +189,12 @@ def main() -> None:
         print(f"metafor rma.mv + clubSandwich coef_test on the known numbers: {r['estimate']:.6f} "
               f"(se {r['se']:.6f}, df {r['df']:.2f})")
         failed |= abs(c["estimate"] - r["estimate"]) > 1e-6 or abs(c["se"] - r["se"]) > 1e-6
+    shown = json.loads((OUT / "report" / "report.json").read_text(encoding="utf-8"))["moderators"]["metareg"]
+    cli_f = {t["moderator"]: t["F"] for t in mods["moderator_tests"]}
+    report_f = {t["moderator"]: t["F"] for t in shown["tests"]}
+    print("moderator tests (HTZ F), report vs `meta --mods`: " + ", ".join(
+        f"{name} {report_f[name]:.4f} vs {cli_f.get(name, float('nan')):.4f}" for name in report_f))
+    failed |= set(cli_f) != set(report_f) or any(abs(cli_f[n] - report_f[n]) > 1e-9 for n in report_f)
     if failed:
         sys.exit("demo self-check FAILED: the pipeline's pooled estimate differs from the known numbers")
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s; report: {OUT / 'report' / 'report.html'}")
