@@ -103,9 +103,9 @@ def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
     counts = cli("prisma", "--json", "--project", reviewed).json()
     db = sqlite3.connect(reviewed / "metasift.db")
     one = lambda sql: db.execute(sql).fetchone()[0]
-    assert counts["records_identified"] == one("select count(*) from records") == 548
+    assert counts["records_identified"] == one("select count(*) from records") == 533
     assert counts["records_screened"] == one("select count(*) from records where is_primary") == 320
-    assert counts["duplicates_removed"] == 548 - 320
+    assert counts["duplicates_removed"] == 533 - 320
     assert counts["records_by_source"] == dict(db.execute(
         "select b.source, count(*) from records r join import_batches b on r.batch_id = b.id group by b.source"))
     included_ta = one("""select count(*) from (select record_id from decisions where stage='title_abstract'
