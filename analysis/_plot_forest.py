@@ -10,7 +10,7 @@ cells ``label-<i>``, ``weight-<i>``, ``est-<i>``, ``lb-<i>``, ``ub-<i>`` (i = st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -426,11 +426,19 @@ def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels
                                 groups: Sequence[str], pooled: PooledDiamond, *, level: float = 95.0,
                                 weights: Sequence[float] | None = None, title: str | None = None,
                                 transform: Callable[..., Any] | str | None = None, xlab: str | None = None,
-                                digits: int = 2, favours: Sequence[str] | None = None) -> Figure:
+                                digits: int = 2, favours: Sequence[str] | None = None,
+                                group_pooled: Mapping[str, PooledDiamond | None] | None = None,
+                                group_order: Sequence[str] | None = None,
+                                footer: Sequence[str] = ()) -> Figure:
     """Every effect size under a header per group (its study, in first-appearance order), then one diamond:
-    ``pooled``, the model that handled the dependence (not a pooled estimate per group). Given ``weights``
-    (% weight of each effect size in that model, e.g. ``MultilevelFit.weights()``), squares are sized by them
-    and a weight column shows them; without, squares are sized by inverse sampling variance and no column."""
+    ``pooled``, the model that handled the dependence. Given ``weights`` (% weight of each effect size in that
+    model, e.g. ``MultilevelFit.weights()``), squares are sized by them and a weight column shows them; without,
+    squares are sized by inverse sampling variance and no column.
+
+    ``group_pooled`` (group -> diamond, None for a group that was not pooled) adds a diamond under each group:
+    a subgroup analysis (e.g. by outcome domain), each group pooled by its own model; ``group_order`` orders the
+    groups (default: first appearance) and ``footer`` lines (e.g. the test of subgroup differences) go under
+    the plot."""
     rows = _EffectRows(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), [str(s) for s in labels],
                        float(level))
     if not len(rows.yi) == len(rows.vi) == len(rows.labels) == len(groups):
@@ -440,12 +448,22 @@ def build_grouped_forest_figure(yi: Sequence[float], vi: Sequence[float], labels
     w = 1.0 / rows.vi if weights is None else np.asarray(weights, dtype=float)
     if len(w) != rows.k:
         raise AnalysisError(f"{len(w)} weights for {rows.k} effect sizes")
-    lay = _Layout()
-    order = list(dict.fromkeys(str(g) for g in groups))
-    for g in order:
+    lay = _Layout(footer=list(footer))
+    order = [str(g) for g in group_order] if group_order is not None else list(dict.fromkeys(str(g) for g in groups))
+    for j, g in enumerate(order):
         idx = [i for i, x in enumerate(groups) if str(x) == g]
+        if not idx:
+            continue
         lay.rows.append(("group", f"{g} ({len(idx)} effect size{'s' if len(idx) != 1 else ''})"))
         lay.rows += [("study", i) for i in idx]
+        if group_pooled is not None:
+            sub = group_pooled.get(g)
+            if sub is None:
+                lay.rows.append(("note", "not pooled (one study)"))
+            else:
+                lay.rows.append(("summary", _Summary(label=sub.label, est=sub.estimate, lb=sub.ci_lb, ub=sub.ci_ub,
+                                                     weight=None if weights is None else float(w[idx].sum()),
+                                                     detail=sub.detail, gid=f"sub-{j}", pi=sub.pi)))
         lay.rows.append(("blank", None))
     lay.rows.append(("line", None))
     lay.rows.append(("summary", _Summary(label=pooled.label, est=pooled.estimate, lb=pooled.ci_lb,

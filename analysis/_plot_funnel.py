@@ -26,8 +26,9 @@ _SHADES = ("white", "0.88", "0.76", "0.64", "0.55", "0.47")
 def build_funnel_figure(fit: Any, *, contours: Sequence[float] = (0.90, 0.95, 0.99),
                         filled: tuple[np.ndarray, np.ndarray] | None = None,
                         filled_estimate: float | None = None, xlab: str | None = None,
-                        title: str | None = None) -> Figure:
+                        title: str | None = None, favours: Sequence[str] | None = None) -> Figure:
     """Draw the contour-enhanced funnel plot of an RMAFit and return the Figure, unsaved.
+    ``favours`` = (left, right): who each side of zero favours, under the axis (as on the forest plot).
 
     ``filled`` is (yi, vi) of studies imputed by trim-and-fill, ``filled_estimate`` its adjusted estimate.
     With moderators the x axis shows residuals (yi minus fitted value), as metafor does.
@@ -53,7 +54,8 @@ def build_funnel_figure(fit: Any, *, contours: Sequence[float] = (0.90, 0.95, 0.
     zci = crit_value(fit.level)
 
     fig = new_figure(6.4, 5.2)
-    ax = fig.add_axes((0.13, 0.12, 0.83, 0.8 if title else 0.84))
+    bottom = 0.17 if favours else 0.12  # room for the favours line under the axis label
+    ax = fig.add_axes((0.13, bottom, 0.83, (0.8 if title else 0.84) - (bottom - 0.12)))
     if title:
         fig.text(0.5, 0.97, title, ha="center", va="top", fontsize=FONT_SIZE + 2, fontweight="bold")
     xs = np.concatenate([x, fx, [centre - zci * ymax, centre + zci * ymax, -zs[-1] * ymax, zs[-1] * ymax]])
@@ -100,4 +102,8 @@ def build_funnel_figure(fit: Any, *, contours: Sequence[float] = (0.90, 0.95, 0.
     ax.legend(handles=handles, loc="best", fontsize=FONT_SIZE - 2, framealpha=0.95,
               title=f"{len(x)} studies" + (f" + {fx.size} filled" if fx.size else ""),
               title_fontsize=FONT_SIZE - 2)
+    if favours:
+        from metasift.analysis._plot_forest import _draw_favours
+
+        _draw_favours(ax, 0.0, favours)
     return fig

@@ -7,7 +7,7 @@ without saving, for tests and for embedding. No pyplot: nothing is shown and not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "leave1out_plot",
     "leave_one_study_out_plot",
     "save_figure",
+    "subgroup_forest",
 ]
 
 
@@ -64,8 +65,60 @@ def grouped_forest(yi: Sequence[float], vi: Sequence[float], labels: Sequence[st
     return save_figure(fig, path, tight=False)
 
 
+def subgroup_forest(yi: Sequence[float], vi: Sequence[float], labels: Sequence[str], study: Sequence[Any],
+                    es_id: Sequence[Any], group: Sequence[Any], path: str | Path, *, method: str = "REML",
+                    rve: str = "CR2", test: str = "knha", level: float = 95.0,
+                    group_labels: Mapping[str, str] | None = None, title: str | None = None,
+                    favours: Sequence[str] | None = None, variable: str = "group") -> tuple[Path, Any]:
+    """Write a forest plot of every effect size grouped by ``group`` (e.g. outcome domain) with a diamond per
+    group — each pooled by its own model, as ``analysis.metareg.subgroups`` (three-level with ``rve`` robust CIs
+    where a study gives several of its effect sizes) — and an overall diamond (the same kind of model on all
+    effect sizes), the robust test of subgroup differences under the plot. Returns (path, the SubgroupTable)."""
+    from metasift.analysis.metareg import _one_level, subgroups
+    from metasift.analysis.multilevel import rma_mv
+
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    st = np.asarray([str(s) for s in study], dtype=object)
+    es = np.asarray([str(e) for e in es_id], dtype=object)
+    g = [None if x is None or (isinstance(x, float) and np.isnan(x)) or not str(x).strip() else str(x).strip()
+         for x in group]
+    keep = np.array([x is not None for x in g])
+    if not keep.any():
+        raise AnalysisError("no effect size has a subgroup value")
+    y, v, st, es = y[keep], v[keep], st[keep], es[keep]
+    g = [x for x in g if x is not None]
+    table = subgroups(y, v, st, es, g, variable=variable, method=method, rve=rve, test=test, level=level)
+    names = dict(group_labels or {})
+
+    def diamond(row: Any, label: str) -> PooledDiamond | None:
+        if row.estimate is None:
+            return None
+        return PooledDiamond(label=label, estimate=row.estimate, ci_lb=row.ci_lb, ci_ub=row.ci_ub,
+                             detail=f"{row.n_studies} studies, {row.k} effect sizes; {row.model}")
+
+    per_group = {names.get(r.level, r.level): diamond(r, f"{names.get(r.level, r.level)}: pooled") for r in table.rows}
+    overall = _one_level("all", y, v, st, es, method=method, rve=rve.upper(), test=test, level_pct=level)
+    if overall.estimate is None:
+        raise AnalysisError(f"the overall model could not be fitted: {overall.note}")
+    pooled = diamond(overall, f"All effect sizes ({overall.k})")
+    dependent = len(set(st)) < len(st)
+    weights = (rma_mv(y, v, st, es, method=method).weights() if dependent and len(set(st)) >= 2 else None)
+    footer = []
+    if table.test is not None:
+        footer.append(f"Test of subgroup differences (robust Wald, HTZ; {table.test_model}): "
+                      f"F({table.test.df_num:g}, {table.test.df_denom:.2f}) = {table.test.F:.2f}, "
+                      f"p = {table.test.p:.3g}")
+    shown = [names.get(x, x) for x in g]
+    order = [names.get(r.level, r.level) for r in table.rows]
+    fig = build_grouped_forest_figure(y, v, [str(lab) for lab, k in zip(labels, keep) if k], shown, pooled,
+                                      level=level, weights=weights, title=title, favours=favours,
+                                      group_pooled=per_group, group_order=order, footer=footer)
+    return save_figure(fig, path, tight=False), table
+
+
 def funnel(fit: Any, path: str | Path, *, contours: Sequence[float] = (0.90, 0.95, 0.99),
-           trimfill: Any = None, xlab: str | None = None, title: str | None = None) -> Path:
+           trimfill: Any = None, xlab: str | None = None, title: str | None = None,
+           favours: Sequence[str] | None = None) -> Path:
     """Write a contour-enhanced funnel plot (regions of significance around 0) and return its path.
 
     ``trimfill`` is a trim-and-fill result (``analysis.bias.trimfill``) or ``(yi, vi)`` of the filled
@@ -73,7 +126,7 @@ def funnel(fit: Any, path: str | Path, *, contours: Sequence[float] = (0.90, 0.9
     """
     filled, est = filled_studies(trimfill)
     fig = build_funnel_figure(fit, contours=contours, filled=filled, filled_estimate=est, xlab=xlab,
-                              title=title)
+                              title=title, favours=favours)
     return save_figure(fig, path)
 
 

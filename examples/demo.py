@@ -4,8 +4,10 @@ Takes the bundled example review (``examples/social_media``, built by ``make_exa
 ``make_pdfs.py`` from a table of known numbers) through the whole path as a user would run it:
 import → dedup → screening (rules + ranker; simulated reviewers answer from the example's labels in the
 real review sessions) → full texts (attach, extract, verify doubtful values from recorded answers,
-eligibility rules) → effect sizes → pooled analysis → report. At the end the pooled estimate is
-compared with the one computed directly from the known numbers: the demo fails if they differ.
+eligibility rules) → effect sizes → pooled analysis (the three-level model with robust variance, subgroups by
+outcome domain, moderators, dependence-aware bias tests) → report. At the end the pooled estimates are compared
+with those computed directly from the known numbers (and with metafor's, from tests/reference/example.json):
+the demo fails if they differ.
 """
 
 from __future__ import annotations
@@ -63,12 +65,46 @@ def known_effects() -> tuple[Any, Any, list[str], list[str]]:
 
 
 def expected_pooled() -> tuple[float, float]:
-    """The REML estimate straight from the known numbers of the trials that meet every rule."""
+    """The REML estimate (every effect size as if independent) straight from the known numbers of the trials
+    that meet every rule."""
     from metasift.analysis import rma
 
     yi, vi, _, _ = known_effects()
     fit = rma(yi, vi, method="REML")
     return float(fit.beta[0]), float(fit.se[0])
+
+
+def expected_primary() -> tuple[float, float, float]:
+    """The report's primary model straight from the known numbers: three-level (effect sizes within trials,
+    REML) with CR2 robust variance and Satterthwaite df, clustered by trial: (estimate, robust se, df)."""
+    from metasift.analysis.multilevel import rma_mv
+    from metasift.analysis.rve import robust
+
+    yi, vi, trial, _ = known_effects()
+    es_id = [str(i) for i in range(len(yi))]
+    rob = robust(rma_mv(yi, vi, trial, es_id, method="REML"), trial, type="CR2")
+    return float(rob.beta[0]), float(rob.se[0]), float(rob.df[0])
+
+
+def join_studies(effects: Path, studies: Path, out: Path) -> Path:
+    """effects.csv with each study's fields from the study CSV (joined on "Family Year"), as a reviewer would
+    join them in a spreadsheet to run `metasift meta --mods` on study-level moderators."""
+    with open(studies, encoding="utf-8") as fh:
+        fields = {row.pop("study"): row for row in csv.DictReader(fh)}
+    with open(effects, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    names = list(next(iter(fields.values())))
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*rows[0], *names], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, **fields.get(row["study"], {})} for row in rows)
+    return out
+
+
+def r_reference() -> dict[str, Any] | None:
+    """metafor + clubSandwich's figures for the same known numbers (tests/reference/example.R), when present."""
+    path = REPO / "tests" / "reference" / "example.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def main() -> None:
@@ -104,25 +140,62 @@ def main() -> None:
     run("effects", "--out", str(effects))
     meta = json.loads(run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--method", "REML", "--json",
                           quiet=True, project=False))
-    run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--multilevel", "study_id/es_id", project=False)
-    run("forest", str(effects), "--yi", "yi", "--vi", "vi", "--slab", "study", "--out", str(OUT / "forest.png"),
+    # several effect sizes per study: the three-level model with CR2 robust variance, clustered by study
+    run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--multilevel", "study_id/es_id", "--cluster", "study_id",
+        project=False)
+    primary = json.loads(run("meta", str(effects), "--yi", "yi", "--vi", "vi", "--multilevel", "study_id/es_id",
+                             "--cluster", "study_id", "--json", quiet=True, project=False))
+    run("subgroup", str(effects), "--yi", "yi", "--vi", "vi", "--by", "outcome", "--multilevel", "study_id/es_id",
+        "--test", "knha", project=False)
+    run("bias", str(effects), "--yi", "yi", "--vi", "vi", "--multilevel", "study_id/es_id", project=False)
+    run("forest", str(effects), "--yi", "yi", "--vi", "vi", "--slab", "study", "--subgroup", "outcome",
+        "--multilevel", "study_id/es_id", "--favours", "intervention,control", "--out", str(OUT / "forest.png"),
         project=False)
 
     step("5. Report")
     run("rob", "import", str(EXAMPLE / "rob2.csv"), "--assessor", "alice")
     run("studies", "import", str(EXAMPLE / "studies.csv"), "--by", "alice")
-    protocol = PROJECT / "review.toml"  # a moderator the review names: the sample is one of students or not
-    protocol.write_text(protocol.read_text(encoding="utf-8").replace('moderators = []', 'moderators = ["students"]'),
+    moderators = '["female_pct > 70", "guidance", "control_type"]'
+    protocol = PROJECT / "review.toml"  # the moderators the review names, as the seed review's
+    protocol.write_text(protocol.read_text(encoding="utf-8").replace("moderators = []", f"moderators = {moderators}"),
                         encoding="utf-8")
-    print('\nreview.toml [analysis] moderators = ["students"]; subgroups = ["outcome"] (the starter\'s)')
+    print(f'\nreview.toml [analysis] moderators = {moderators}; subgroups = ["outcome"] (the starter\'s)')
     run("status")
     run("report", "--out", str(OUT / "report"))
+    # the same meta-regression from the command line, on the effect sizes joined with the study CSV
+    joined = join_studies(effects, EXAMPLE / "studies.csv", OUT / "effects_with_studies.csv")
+    mods = json.loads(run("meta", str(joined), "--yi", "yi", "--vi", "vi", "--mods",
+                          "female_pct > 70,guidance,control_type", "--multilevel", "study_id/es_id", "--cluster",
+                          "study_id", "--json", quiet=True, project=False))
+    run("meta", str(joined), "--yi", "yi", "--vi", "vi", "--mods", "female_pct > 70,guidance,control_type",
+        "--multilevel", "study_id/es_id", "--cluster", "study_id", project=False)
 
     step("Self-check")
+    failed = False
     est, se = expected_pooled()
     got, got_se = meta["coefficients"][0]["estimate"], meta["coefficients"][0]["se"]
-    print(f"pooled g from the store: {got:.6f} (se {got_se:.6f}); from the known numbers: {est:.6f} (se {se:.6f})")
-    if abs(got - est) > 1e-9 or abs(got_se - se) > 1e-9:
+    print(f"as if independent (REML, k = {meta['k']}): pooled g from the store {got:.6f} (se {got_se:.6f}); "
+          f"from the known numbers {est:.6f} (se {se:.6f})")
+    failed |= abs(got - est) > 1e-9 or abs(got_se - se) > 1e-9
+    p_est, p_se, p_df = expected_primary()
+    c = primary["coefficients"][0]
+    print(f"primary (three-level, CR2, {primary['rve']['n_clusters']} studies, {primary['k']} effect sizes): pooled g "
+          f"from the store {c['estimate']:.6f} (robust se {c['se']:.6f}, df {c['df']:.2f}); from the known numbers "
+          f"{p_est:.6f} (se {p_se:.6f}, df {p_df:.2f})")
+    failed |= abs(c["estimate"] - p_est) > 1e-9 or abs(c["se"] - p_se) > 1e-9 or abs(c["df"] - p_df) > 1e-6
+    ref = r_reference()
+    if ref is not None:
+        r = ref["primary"]
+        print(f"metafor rma.mv + clubSandwich coef_test on the known numbers: {r['estimate']:.6f} "
+              f"(se {r['se']:.6f}, df {r['df']:.2f})")
+        failed |= abs(c["estimate"] - r["estimate"]) > 1e-6 or abs(c["se"] - r["se"]) > 1e-6
+    shown = json.loads((OUT / "report" / "report.json").read_text(encoding="utf-8"))["moderators"]["metareg"]
+    cli_f = {t["moderator"]: t["F"] for t in mods["moderator_tests"]}
+    report_f = {t["moderator"]: t["F"] for t in shown["tests"]}
+    print("moderator tests (HTZ F), report vs `meta --mods`: " + ", ".join(
+        f"{name} {report_f[name]:.4f} vs {cli_f.get(name, float('nan')):.4f}" for name in report_f))
+    failed |= set(cli_f) != set(report_f) or any(abs(cli_f[n] - report_f[n]) > 1e-9 for n in report_f)
+    if failed:
         sys.exit("demo self-check FAILED: the pipeline's pooled estimate differs from the known numbers")
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s; report: {OUT / 'report' / 'report.html'}")
 

@@ -42,6 +42,16 @@ def _read(name: str) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _control(t: dict) -> str:
+    return {"waitlist": "a waitlist control", "care as usual": "care as usual",
+            "attention control": "an attention control (general health information)"}[t["control_type"]]
+
+
+def _control_arm(t: dict) -> str:
+    return {"waitlist": "was placed on a waitlist", "care as usual": "received care as usual",
+            "attention control": "received general health information on the same platform"}[t["control_type"]]
+
+
 def _cell(mean: str, sd: str, layout: int) -> list[str]:
     if layout == 0:
         return [f"{float(mean):.2f} ({float(sd):.2f})"]
@@ -86,7 +96,7 @@ def story(t: dict, outs: list[dict], layout: int) -> list:
         Paragraph(f"<b>Background:</b> {t['population'].capitalize()} often report symptoms of "
                   f"{' and '.join(o['outcome'] for o in outs)}. <b>Methods:</b> We conducted a two-arm randomized "
                   f"controlled trial of a {t['intervention']} intervention delivered via {t['platform']} by "
-                  f"{t['deliverer']}, compared with a waitlist control. <b>Results:</b> A total of {n1 + n2} "
+                  f"{t['deliverer']}, compared with {_control(t)}. <b>Results:</b> A total of {n1 + n2} "
                   f"participants were randomized. <b>Conclusions:</b> The intervention was feasible.", BODY),
         Paragraph("Introduction", HEAD),
         Paragraph("Social media platforms reach large populations at low cost and may offer a route to deliver "
@@ -95,8 +105,8 @@ def story(t: dict, outs: list[dict], layout: int) -> list:
         Paragraph("Methods", HEAD),
         Paragraph(f"Participants were {t['population']} recruited online. Eligible participants were randomly "
                   f"assigned (1:1) using computer-generated block randomization. The intervention group joined a "
-                  f"closed {t['platform']} group moderated by {t['deliverer']} for eight weeks; the control group "
-                  f"was placed on a waitlist. Outcomes were measured at baseline and post-intervention using "
+                  f"closed {t['platform']} group run by {t['deliverer']} for eight weeks; the control group "
+                  f"{_control_arm(t)}. Of the participants, {t['female_pct']}% were women. Outcomes were measured at baseline and post-intervention using "
                   f"{measures}.", BODY),
         Paragraph("Statistical analysis", HEAD),
         Paragraph("Analyses followed the intention-to-treat principle where possible; completers are reported in "

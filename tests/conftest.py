@@ -1,8 +1,10 @@
-"""Shared fixtures: a fresh review project per test, the shared data folder, and a network guard."""
+"""Shared fixtures: a fresh review project per test, the shared data folder, a network guard, and the bundled
+example taken once through the whole path (`reviewed`)."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from pathlib import Path
 
@@ -91,3 +93,40 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return CLIResult(code, out.out, out.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example taken through the whole path once per test session (as `make demo` does: study
+    fields imported, the demo's moderators named) for the tests that read its store and report."""
+    from examples.demo import EXAMPLE
+    from examples.demo_reviewers import answer_verifications, screen_stage
+    from metasift.cli import main
+    from tests.helpers import MODERATORS, edit_protocol
+
+    root = tmp_path_factory.mktemp("e2e") / "review"
+    search = EXAMPLE / "search"
+
+    def run(*args: object) -> None:
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
+
+    run("init", root)
+    p = ("--project", root)
+    run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
+    run("dedup", *p)
+    run("screen", *p)
+    screen_stage(root, "title_abstract")
+    run("fulltext", "attach", EXAMPLE / "pdfs", *p)
+    run("extract", *p)
+    assert answer_verifications(root) == 1  # the example's one misprint
+    run("eligibility", *p)
+    screen_stage(root, "full_text")
+    run("effects", "--out", root / "effects.csv", *p)
+    run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
+    run("studies", "import", EXAMPLE / "studies.csv", "--by", "alice", *p)  # study-level moderators, as the demo
+    edit_protocol(root, **{"moderators = []": f"moderators = {json.dumps(MODERATORS)}"})
+    run("report", "--out", root / "report", *p)
+    return root

@@ -12,6 +12,8 @@ from metasift.records import Record
 from metasift.store import Store
 from metasift.store.rows import DecisionRow, ExtractionRow
 
+MODERATORS = ["female_pct > 70", "guidance", "control_type"]  # the demo's [analysis] moderators
+
 
 def edit_protocol(project: Path, **replace: str) -> None:
     """Replace lines of the project's review.toml (``old=new``); each old text must be there."""

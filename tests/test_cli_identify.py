@@ -34,15 +34,15 @@ def test_import_dedup_status_export(project: Path, tmp_path: Path, cli) -> None:
     code, out = invoke(cli, "dedup", "--project", p, "--json")
     assert code == 0, out
     summary = json.loads(out)
-    # The example has 312 distinct works spread over three databases.
-    assert summary["clusters"] == 312
-    assert summary["duplicates_removed"] == imported - 312
+    # The example has 320 distinct works (20 trials, 300 others) spread over three databases.
+    assert summary["clusters"] == 320
+    assert summary["duplicates_removed"] == imported - 320
 
     code, out = invoke(cli, "status", "--project", p, "--json")
     status = json.loads(out)
     assert status["records_imported"] == imported
-    assert status["records_unique"] == 312
-    assert status["duplicates_removed"] == imported - 312
+    assert status["records_unique"] == 320
+    assert status["duplicates_removed"] == imported - 320
 
     code, out = invoke(cli, "export", "--format", "csv", "--project", p)
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -56,7 +56,7 @@ def test_import_dedup_status_export(project: Path, tmp_path: Path, cli) -> None:
             by_doi.setdefault(r["doi"], set()).add(r["cluster_id"])
     assert all(len(c) == 1 for c in by_doi.values())
     assert len({next(iter(c)) for c in by_doi.values()}) == len(by_doi)
-    assert sum(int(r["is_primary"]) for r in rows) == 312
+    assert sum(int(r["is_primary"]) for r in rows) == 320
 
     out_ris = tmp_path / "records.ris"
     assert invoke(cli, "export", "--format", "ris", "--out", str(out_ris), "--project", p)[0] == 0

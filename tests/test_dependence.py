@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ from metasift.analysis.dependence import aggregated_rma, has_dependence
 from metasift.config import AnalysisConfig
 from metasift.errors import AnalysisError
 from metasift.report.analysis_section import format_p, p_text, pooled_models
-from tests.test_e2e import reviewed  # noqa: F401  (the whole-pipeline fixture, run once for this module)
 
 REF_DIR = Path(__file__).resolve().parent / "reference"
 REF = json.loads((REF_DIR / "dependence.json").read_text())
@@ -183,23 +183,24 @@ def _known_effects() -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
 
 
 @pytest.mark.slow
-def test_report_primary_model_equals_the_known_numbers(reviewed: Path) -> None:  # noqa: F811
+def test_report_primary_model_equals_the_known_numbers(reviewed: Path) -> None:
     data = json.loads((reviewed / "report" / "report.json").read_text())
     yi, vi, trial, outcome = _known_effects()
-    assert len(yi) == 14 and len(set(trial)) == 9
-    cr = robust(rma_mv(yi, vi, trial, outcome), trial, type="CR2")
+    assert len(yi) == 48 and len(set(trial)) == 17
+    multi = sum(n > 1 for n in Counter(trial).values())
+    cr = robust(rma_mv(yi, vi, trial, list(range(len(yi)))), trial, type="CR2")  # one id per effect size
     (primary,) = [m for m in data["models"] if m["role"] == "primary"]
     assert primary["key"] == "rve"
     coef = primary["coefficients"][0]
     assert coef["estimate"] == pytest.approx(cr.beta[0], abs=1e-9)
     assert coef["se"] == pytest.approx(cr.se[0], abs=1e-9)
     assert coef["df"] == pytest.approx(cr.df[0], abs=1e-6)
-    assert primary["methods"].startswith("14 effect sizes from 9 studies; several studies contribute more than "
-                                         "one effect size (5 of 9), so the primary model is a three-level")
+    assert primary["methods"].startswith("48 effect sizes from 17 studies; several studies contribute more than "
+                                         f"one effect size ({multi} of 17), so the primary model is a three-level")
     (table,) = [m for m in data["models"] if m["role"] == "rho_table"]
     for row in table["rows"]:
         agg = aggregated_rma(yi, vi, trial, row["rho"], test="knha")
-        assert row["estimate"] == pytest.approx(agg.beta[0], abs=1e-9) and row["k"] == 9
+        assert row["estimate"] == pytest.approx(agg.beta[0], abs=1e-9) and row["k"] == 17
     html = (reviewed / "report" / "report.html").read_text()
     assert 'id="analysis-methods"' in html and 'id="rho-sensitivity"' in html
     section = html[html.index('id="models"'):html.index('id="rob"')]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.demo import EXAMPLE, expected_pooled
-from examples.demo_reviewers import answer_verifications, screen_stage
+from examples.demo import expected_pooled
+from tests.helpers import MODERATORS
 
 pytestmark = pytest.mark.slow
 
@@ -43,44 +43,69 @@ class _Cells(HTMLParser):
             self.key = None
 
 
-@pytest.fixture(scope="module")
-def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project taken through the whole path once for the tests below."""
-    from metasift.cli import main
+class _Rendered(HTMLParser):
+    """What Chromium's DOM holds: the rows of each table (by id, data-model or subgroup variable), the text of
+    paragraphs with an id or a subgroup summary, and the figures' captions."""
 
-    root = tmp_path_factory.mktemp("e2e") / "review"
-    search = EXAMPLE / "search"
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[list[str]]] = {}
+        self.text: dict[str, str] = {}
+        self.figures: set[str] = set()
+        self._table: str | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._para: str | None = None
+        self._caption = False
 
-    def run(*args: object) -> None:
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exc:
-            assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            name = a.get("id") or a.get("data-model") or (f"subgroup-{a['data-variable']}" if a.get(
+                "data-variable") else None)
+            self._table = name
+            if name:
+                self.rows.setdefault(name, [])
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+        elif tag == "p" and (a.get("id") or "subgroup-summary" in (a.get("class") or "")):
+            self._para = a.get("id") or f"subgroup-summary-{a.get('data-variable')}"
+            self.text[self._para] = ""
+        elif tag == "figcaption":
+            self._caption = True
 
-    run("init", root)
-    p = ("--project", root)
-    run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
-    run("dedup", *p)
-    run("screen", *p)
-    screen_stage(root, "title_abstract")
-    run("fulltext", "attach", EXAMPLE / "pdfs", *p)
-    run("extract", *p)
-    assert answer_verifications(root) == 1  # the example's one misprint
-    run("eligibility", *p)
-    screen_stage(root, "full_text")
-    run("effects", "--out", root / "effects.csv", *p)
-    run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
-    run("report", "--out", root / "report", *p)
-    return root
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row:
+            self.rows[self._table or ""].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        elif tag == "p":
+            self._para = None
+        elif tag == "figcaption":
+            self._caption = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._para is not None:
+            self.text[self._para] += data
+        if self._caption and data.strip():
+            self.figures.add(data.strip())
 
 
 def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
     counts = cli("prisma", "--json", "--project", reviewed).json()
     db = sqlite3.connect(reviewed / "metasift.db")
     one = lambda sql: db.execute(sql).fetchone()[0]
-    assert counts["records_identified"] == one("select count(*) from records") == 516
-    assert counts["records_screened"] == one("select count(*) from records where is_primary") == 312
-    assert counts["duplicates_removed"] == 516 - 312
+    assert counts["records_identified"] == one("select count(*) from records") == 533
+    assert counts["records_screened"] == one("select count(*) from records where is_primary") == 320
+    assert counts["duplicates_removed"] == 533 - 320
     assert counts["records_by_source"] == dict(db.execute(
         "select b.source, count(*) from records r join import_batches b on r.batch_id = b.id group by b.source"))
     included_ta = one("""select count(*) from (select record_id from decisions where stage='title_abstract'
@@ -88,11 +113,11 @@ def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:
                          having sum(label='include') > 0 and (sum(decider_kind='consensus') = 0 or
                          max(case when decider_kind='consensus' then id end) = max(case when decider_kind=
                          'consensus' and label='include' then id end)))""")
-    assert counts["reports_sought"] == included_ta == 12
-    assert counts["reports_assessed"] == one("select count(distinct record_id) from fulltexts") == 12
-    assert counts["studies_included"] == 9 and counts["reports_excluded"] == 3
+    assert counts["reports_sought"] == included_ta == 20
+    assert counts["reports_assessed"] == one("select count(distinct record_id) from fulltexts") == 20
+    assert counts["studies_included"] == 17 and counts["reports_excluded"] == 3
     assert counts["reports_excluded_reasons"] == {"baseline_balance": 1, "differential_attrition": 1, "n_per_arm": 1}
-    assert counts["excluded_title_abstract"] == 312 - 12
+    assert counts["excluded_title_abstract"] == 320 - 20
 
 
 def test_pooled_estimate_equals_the_known_numbers(reviewed: Path, cli) -> None:
@@ -100,7 +125,7 @@ def test_pooled_estimate_equals_the_known_numbers(reviewed: Path, cli) -> None:
     est, se = expected_pooled()
     assert meta["coefficients"][0]["estimate"] == pytest.approx(est, abs=1e-12)
     assert meta["coefficients"][0]["se"] == pytest.approx(se, abs=1e-12)
-    assert meta["k"] == 14
+    assert meta["k"] == 48
 
 
 def test_report_html_agrees_with_json(reviewed: Path, cli) -> None:
@@ -109,8 +134,8 @@ def test_report_html_agrees_with_json(reviewed: Path, cli) -> None:
     cells = _Cells()
     cells.feed(html)
     assert cells.images >= 5  # PRISMA, forest, funnel, leave-one-out, RoB: all embedded
-    assert int(cells.values[("prisma-counts", "studies_included")]) == data["prisma"]["studies_included"] == 9
-    assert int(cells.values[("prisma-counts", "records_screened")]) == 312
+    assert int(cells.values[("prisma-counts", "studies_included")]) == data["prisma"]["studies_included"] == 17
+    assert int(cells.values[("prisma-counts", "records_screened")]) == 320
     meta = cli("meta", reviewed / "effects.csv", "--yi", "yi", "--vi", "vi", "--json").json()
     shown = float(cells.values[("rma", "estimate")])
     assert shown == pytest.approx(meta["coefficients"][0]["estimate"], abs=5e-5)
@@ -148,6 +173,29 @@ def test_report_renders_in_headless_chromium(reviewed: Path, tmp_path: Path) -> 
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
     assert "PRISMA 2020 flow" in dom.stdout and "Pooled analysis" in dom.stdout
+    # the sections of a dependence-aware analysis, as rendered (not only as written): the three-level primary
+    # model, the meta-regression, the subgroups by outcome domain and the dependence-aware bias tests
+    assert dom.returncode == 0
+    rendered = _Rendered()
+    rendered.feed(dom.stdout)
+    primary = rendered.text["analysis-methods"]
+    assert "the primary model is a three-level random-effects model" in primary and "CR2" in primary
+    assert rendered.rows["rve"] and rendered.rows["rve"][0][0] == "intrcpt"
+    assert [r[0] for r in rendered.rows["metareg-table"]] == ["intrcpt", "female_pct > 70", "guidance = self-guided",
+                                                              "control_type = care as usual", "control_type = waitlist"]
+    assert [r[0] for r in rendered.rows["metareg-tests"]] == MODERATORS
+    data = json.loads((reviewed / "report" / "report.json").read_text())
+    (table,) = data["moderators"]["subgroups"]
+    assert [r[:3] for r in rendered.rows["subgroup-outcome"]] == [
+        [r["label"], str(r["n_studies"]), str(r["k"])] for r in table["rows"]]
+    assert [r[0] for r in rendered.rows["subgroup-outcome"]] == ["Anxiety", "Depression", "Stress"]
+    first = table["rows"][0]
+    assert rendered.text["subgroup-summary-outcome"].startswith(
+        f"Anxiety (ES = {first['estimate']:.2f}, n = {first['k']}, {first['n_studies']} studies)")
+    assert rendered.rows["bias-table"][0][0].startswith("Egger-type test on the three-level model")
+    assert all("on one aggregated effect per study" in r[0] for r in rendered.rows["bias-table"][1:])
+    assert {"Forest plot: every effect size by study, primary model",
+            "Forest plot by outcome: a pooled estimate per subgroup and overall"} <= rendered.figures
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2400", page],
                    capture_output=True, timeout=120)
     from PIL import Image

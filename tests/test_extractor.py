@@ -38,7 +38,7 @@ def test_round_trip_every_number(trial: dict) -> None:
     assert [a.n_analysed for a in result.arms] == [int(trial["n_analysed_1"]), int(trial["n_analysed_2"])]
     assert [a.n_dropout for a in result.arms] == [n1 - int(trial["n_analysed_1"]), n2 - int(trial["n_analysed_2"])]
     truth = [o for o in OUTCOMES if o["trial_id"] == trial["trial_id"]]
-    got = {(o.arm, o.measure.split()[0]): o for o in result.outcomes}
+    got = {(o.arm, o.measure.split(" (")[0]): o for o in result.outcomes}
     assert len(result.outcomes) == 2 * len(truth)
     for o in truth:
         for arm, k in (("Intervention", 1), ("Control", 2)):

@@ -431,7 +431,7 @@ def test_extract_llm_in_a_project_stores_model_rows(project: Path, cli, llm_serv
     assert db.execute("select count(*) from extractions where source='model'").fetchone()[0] == len(model_rows)
 
 
-# -- what the cross-check buys: measured on all twelve example PDFs --------------------------------------
+# -- what the cross-check buys: measured on every example PDF -----------------------------------------------
 def _truth(tid: str) -> dict[tuple[str, str, str], float]:
     """(field, arm, measure) → the true value (the CSVs), for every value the example PDF prints."""
     t = TRIALS[tid]
@@ -484,7 +484,7 @@ def test_cross_check_never_auto_verifies_a_model_mistake(llm_server) -> None:
     doubted = {(tid, v.name, v.arm) for tid, c in zip(ids, checks, strict=True) for v in c.values
                if v.status == "needs_human"}
     assert ("T07", "outcome_sd", "Control") in doubted and len(doubted) == 6
-    print(f"\n[llm_extract] 12 example PDFs, scripted model with {len(MISTAKES)} mistakes + 1 garbage answer: "
+    print(f"\n[llm_extract] {len(ids)} example PDFs, scripted model with {len(MISTAKES)} mistakes + 1 garbage answer: "
           f"rule-only auto-verified {r['auto_verified']} (precision {r['precision']:.3f}, recall "
           f"{r['recall']:.3f}); merged auto-verified {m['auto_verified']} (precision {m['precision']:.3f}, "
           f"recall {m['recall']:.3f}); {time.perf_counter() - start:.1f} s")  # shown with pytest -s

@@ -16,7 +16,6 @@ from examples.demo import EXAMPLE
 from metasift.analysis.bias import egger_multilevel
 from metasift.analysis.metareg import subgroups
 from metasift.extractor.effects import EffectRow
-from tests.test_e2e import reviewed  # noqa: F401  (the whole-pipeline fixture, run once for this module)
 
 IDS = ["m1_extraction_id", "sd1_extraction_id", "n1_extraction_id", "m2_extraction_id", "sd2_extraction_id",
        "n2_extraction_id"]
@@ -27,7 +26,7 @@ def _report(root: Path) -> dict:
 
 
 def test_dependent_effects_get_the_three_level_egger_test_and_the_classic_tests_say_they_use_aggregates(
-        reviewed: Path) -> None:  # noqa: F811
+        reviewed: Path) -> None:
     bias = _report(reviewed)["bias"]
     effects = pd.read_csv(reviewed / "effects.csv")
     assert effects.study_id.duplicated().any()
@@ -44,7 +43,7 @@ def test_dependent_effects_get_the_three_level_egger_test_and_the_classic_tests_
     assert 'alt="Funnel plot: one aggregated effect per study"' in html
 
 
-def test_the_report_gives_results_by_overall_risk_of_bias_as_separate_models(reviewed: Path) -> None:  # noqa: F811
+def test_the_report_gives_results_by_overall_risk_of_bias_as_separate_models(reviewed: Path) -> None:
     table = _report(reviewed)["rob_subgroups"]
     effects = pd.read_csv(reviewed / "effects.csv")
     with sqlite3.connect(reviewed / "metasift.db") as db:
@@ -64,7 +63,7 @@ def test_the_report_gives_results_by_overall_risk_of_bias_as_separate_models(rev
     assert 'id="rob-subgroups"' in html and "<th class=\"l\">overall risk of bias</th>" in html
 
 
-def test_each_effect_names_the_extraction_row_of_each_of_its_six_numbers(reviewed: Path) -> None:  # noqa: F811
+def test_each_effect_names_the_extraction_row_of_each_of_its_six_numbers(reviewed: Path) -> None:
     with open(reviewed / "effects.csv", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
     assert header[:len(header) - len(IDS)] == [f for f in EffectRow.model_fields if f not in IDS]

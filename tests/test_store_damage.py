@@ -77,7 +77,7 @@ def test_backup_writes_a_consistent_checked_copy_and_status_shows_when(imported:
     assert copy.parent == imported / "backups" and copy.name.startswith("metasift-") and copy.suffix == ".db"
     with sqlite3.connect(copy) as conn:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("select count(*) from records").fetchone()[0] == 217
+        assert conn.execute("select count(*) from records").fetchone()[0] == 225
     with sqlite3.connect(imported / "metasift.db") as conn:
         payload = conn.execute("select payload from events where action = 'backup'").fetchone()[0]
     assert str(copy) in payload
@@ -95,7 +95,7 @@ def test_a_backup_restores_a_damaged_store(imported: Path, tmp_path: Path, cli) 
         fh.truncate(100)
     shutil.copy(out, db)
     status = cli("status", "--project", imported, "--json")
-    assert status.exit_code == 0 and status.json()["records_imported"] == 217
+    assert status.exit_code == 0 and status.json()["records_imported"] == 225
 
 
 def test_backup_of_a_postgresql_store_says_to_use_pg_dump(project: Path, cli) -> None:

@@ -146,10 +146,13 @@ def meta(
     vi: str = ViOption,
     method: str = typer.Option("REML", "--method", help=METHOD_HELP),
     test: str = typer.Option("z", "--test", help="z (normal) or knha (Knapp–Hartung t and F tests)."),
-    mods: str = typer.Option(None, "--mods", help="Moderator columns, comma separated. Text columns become "
-                             "treatment-coded dummies named factor(col)level; numbers stay continuous."),
+    mods: str = typer.Option(None, "--mods", help="Moderators, comma separated: a column (text columns become "
+                             "treatment-coded dummies named factor(col)level; numbers stay continuous) or a "
+                             "comparison such as 'female_pct > 70' or 'control_type == \"waitlist\"', which "
+                             "enters as a 0/1 indicator (as [analysis] moderators in review.toml)."),
     cluster: str = typer.Option(None, "--cluster", help="Cluster column (e.g. study): cluster-robust "
-                                "(RVE) standard errors with Satterthwaite df."),
+                                "(RVE) standard errors with Satterthwaite df, and a robust Wald test (HTZ) "
+                                "of each moderator."),
     rve: str = typer.Option("CR2", "--rve", help="Small-sample correction with --cluster: CR2 or CR1."),
     rho: float = typer.Option(None, "--rho", help="With --cluster: assumed within-cluster correlation; "
                               "uses robumeta's correlated-effects weights."),
@@ -166,7 +169,7 @@ def meta(
     """
     df = read_table(file)
     y, v = numeric(df, yi), numeric(df, vi)
-    mod_df = _mods(df, mods)
+    mod_df = _mod_expressions(df, mods)
     if test.lower() not in ("z", "knha"):
         raise AnalysisError(f"--test must be z or knha, not {test!r}")
     if multilevel or cluster:
@@ -177,14 +180,69 @@ def meta(
         fit = rma(y, v, mod_df, method=method, test=test, level=level, labels=_labels(df, slab))
     for w in getattr(fit, "warnings", []) or []:
         warn(w)
+    tests = _moderator_tests(fit, mod_df)
     if json_out:
         out = fit.to_dict()
+        if tests is not None:
+            out["moderator_tests"] = tests
         emit_json(out)
         return
     if hasattr(fit, "tau2") and hasattr(fit, "vt"):
         _print_rma(fit)
     else:
         console.print(fit.summary(), highlight=False)
+    if tests:
+        console.print("\nModerator tests (robust Wald, HTZ):", highlight=False)
+        for t in tests:
+            console.print(f"  {t['moderator']}: F(df1 = {t['df_num']:g}, df2 = {t['df_denom']:.2f}) = {t['F']:.4f}, "
+                          f"p-val {_p(t['p'])}", highlight=False)
+
+
+def _mod_expressions(df: Any, spec: str | None) -> Any:
+    """``--mods``: columns as ``_mods`` reads them, except that a comparison (``female_pct > 70``) becomes a 0/1
+    indicator column named by the expression (missing where the field is missing), as ``[analysis] moderators``
+    codes it (``metasift.moderators``)."""
+    if not spec:
+        return None
+    from metasift.moderators import parse_moderator
+
+    parsed = [parse_moderator(s) for s in spec.split(",") if s.strip()]
+    if not any(m.is_indicator for m in parsed):
+        return _mods(df, spec)
+    import pandas as pd  # moderator tables are pandas DataFrames (analysis._rma.design_matrix)
+
+    frame = df.frame()
+    out = {}
+    for m in parsed:
+        column(df, m.field)  # an unknown column is an error listing the ones there are
+        col = frame[m.field]
+        if not m.is_indicator:
+            out[m.text] = col.reset_index(drop=True)
+            continue
+        held = [m.holds(None if pd.isna(x) else x) for x in col]
+        bad = [str(x) for x, h in zip(col, held) if h is None and not pd.isna(x)]
+        if bad:
+            raise AnalysisError(f"--mods {m.text!r}: value {bad[0]!r} of column {m.field!r} cannot be compared "
+                                f"with {m.value!r}")
+        out[m.text] = pd.Series([np.nan if h is None else float(h) for h in held])
+    return pd.DataFrame(out)
+
+
+def _moderator_tests(fit: Any, mod_df: Any) -> list[dict[str, Any]] | None:
+    """With cluster-robust inference (``--cluster``) and moderators: the robust Wald test (HTZ, clubSandwich
+    ``Wald_test``) that all coefficients of each moderator are zero, so a categorical one is tested whole."""
+    if mod_df is None or not hasattr(fit, "wald_test"):
+        return None
+    tests = []
+    for name in mod_df.columns:
+        cols = [c for c in fit.coef_names if c == name or c.startswith(f"factor({name})")]
+        if not cols:
+            continue
+        htz = fit.wald_test(cols)["HTZ"]
+        tests.append({"moderator": str(name), "coefficients": cols, "F": float(htz["Fstat"]),
+                      "df_num": float(htz["df_num"]), "df_denom": float(htz["df_denom"]),
+                      "p": float(htz["p_val"]), "test": "HTZ"})
+    return tests
 
 
 def _fit_dependent(df: CsvData, y: np.ndarray, v: np.ndarray, mod_df: Any, method: str,
@@ -224,6 +282,13 @@ def bias(
     vi: str = ViOption,
     method: str = typer.Option("REML", "--method", help=METHOD_HELP),
     estimator: str = typer.Option("L0", "--estimator", help="Trim-and-fill estimator: L0 or R0."),
+    multilevel: str = typer.Option(None, "--multilevel", help="STUDYCOL/ESCOL: effect sizes nested in studies. "
+                                   "Adds the Egger-type test on the three-level model (standard error as a "
+                                   "moderator, its slope tested with CR2 robust variance, clustered by study) and "
+                                   "runs the classic tests on one aggregated effect per study (--rho)."),
+    rho: float = typer.Option(0.6, "--rho", help="With --multilevel: assumed within-study correlation used to "
+                              "aggregate each study's effect sizes into one (metafor aggregate, compound "
+                              "symmetry) for the classic tests."),
     slab: str = SlabOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -232,28 +297,46 @@ def bias(
     Egger's regression test (rma with sei as moderator, and the classic weighted lm), Begg's rank
     correlation, trim and fill (L0 or R0; side from the Egger-type slope), fail-safe N (Rosenthal,
     Orwin with target = mean/2, Rosenberg). The table also shows PET-PEESE.
+
+    With --multilevel STUDYCOL/ESCOL (several effect sizes per study) the first test is the Egger-type test
+    on the three-level model (rma.mv with sqrt(vi) as moderator, CR2 + Satterthwaite on its slope; the
+    intercept is the PET estimate), and the classic tests run on one aggregated effect per study, never
+    on dependent effect sizes as if independent.
     """
     from metasift.analysis import rma
     from metasift.analysis.bias import fsn, pet_peese, ranktest, regtest, trimfill
 
     df = read_table(file)
-    fit = rma(numeric(df, yi), numeric(df, vi), method=method, labels=_labels(df, slab))
+    ml = None
+    if multilevel:
+        ml, fit = _bias_multilevel(df, yi, vi, multilevel, method, rho, slab)
+    else:
+        fit = rma(numeric(df, yi), numeric(df, vi), method=method, labels=_labels(df, slab))
     for w in fit.warnings:
         warn(w)
     eg, eg_lm, rk = regtest(fit), regtest(fit, "lm"), ranktest(fit)
     tf, fs = trimfill(fit, estimator), fsn(fit)
     if json_out:
-        emit_json({"egger": {"z": eg.stat, "p": eg.p},
-                   "egger_lm": {"t": eg_lm.stat, "p": eg_lm.p, "df": eg_lm.df},
-                   "ranktest": {"tau": rk.tau, "p": rk.p},
-                   "trimfill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "se": tf.se},
-                   "fsn": {"rosenthal": fs.rosenthal, "orwin": fs.orwin, "rosenberg": fs.rosenberg}})
+        out = {"egger": {"z": eg.stat, "p": eg.p},
+               "egger_lm": {"t": eg_lm.stat, "p": eg_lm.p, "df": eg_lm.df},
+               "ranktest": {"tau": rk.tau, "p": rk.p},
+               "trimfill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "se": tf.se},
+               "fsn": {"rosenthal": fs.rosenthal, "orwin": fs.orwin, "rosenberg": fs.rosenberg}}
+        if ml is not None:
+            out = {"egger_multilevel": ml.to_dict(), "aggregated": {"rho": rho, "k": fit.k}, **out}
+        emit_json(out)
         return
     pp = pet_peese(fit)
-    table = Table(title=f"Small-study effects (k = {fit.k}; model {fit.method})", header_style="bold",
+    on = f"; classic tests on one aggregated effect per study, rho = {rho:g}" if ml is not None else ""
+    table = Table(title=f"Small-study effects (k = {fit.k}; model {fit.method}{on})", header_style="bold",
                   title_justify="left")
     for col in ("test", "statistic", "p", "detail"):
         table.add_column(col, justify="left" if col in ("test", "detail") else "right")
+    if ml is not None:
+        table.add_row(f"Egger-type ({ml.model}, sei, {ml.rve})", f"t = {ml.t:.4f}", _p(ml.p),
+                      f"df = {ml.df:.2f}; {ml.k} effect sizes in {ml.n_studies} studies; slope {ml.slope:.4f} "
+                      f"(se {ml.slope_se:.4f}); PET estimate {ml.pet_estimate:.4f} "
+                      f"[{ml.pet_ci_lb:.4f}, {ml.pet_ci_ub:.4f}]")
     stat_name = "t" if fit.test == "knha" else "z"
     table.add_row("Egger (rma, sei)", f"{stat_name} = {eg.stat:.4f}", _p(eg.p),
                   f"limit estimate {eg.estimate:.4f} [{eg.ci_lb:.4f}, {eg.ci_ub:.4f}]")
@@ -269,6 +352,24 @@ def bias(
                   f"{pp.chosen} chosen; PET {pp.pet_estimate:.4f} (p {_p(pp.pet_p)}), "
                   f"PEESE {pp.peese_estimate:.4f}")
     print_table(table)
+
+
+def _bias_multilevel(df: Any, yi: str, vi: str, multilevel: str, method: str, rho: float,
+                     slab: str | None) -> tuple[Any, Any]:
+    """``bias --multilevel``: the three-level Egger-type test on every effect size, and the random-effects
+    model on one aggregated effect per study that the classic tests then use."""
+    from metasift.analysis.bias import egger_multilevel
+    from metasift.analysis.dependence import aggregated_rma
+
+    parts = multilevel.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+    y, v = numeric(df, yi), numeric(df, vi)
+    study, es = (column(df, c).tolist() for c in parts)
+    ml = egger_multilevel(y, v, study, es, method=method.upper())
+    labels = _labels(df, slab) or [str(s) for s in study]
+    fit = aggregated_rma(y, v, study, rho, method=method.upper(), test="knha", labels=labels)  # as the report
+    return ml, fit
 
 
 # ---------------------------------------------------------------------------------------------------

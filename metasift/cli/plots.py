@@ -87,24 +87,83 @@ def forest(
                              "(default: file order; within subgroups when given)."),
     no_weights: bool = typer.Option(False, "--no-weights", help="Leave out the weight column."),
     no_pi: bool = typer.Option(False, "--no-pi", help="Leave out the prediction interval."),
+    multilevel: str = typer.Option(None, "--multilevel", help="STUDYCOL/ESCOL: several effect sizes per study. "
+                                   "Every effect size is drawn under its study with the three-level model's "
+                                   "diamond (CR2 robust CI); with --subgroup, under its subgroup with a diamond "
+                                   "per subgroup (each its own three-level model) and one overall."),
+    favours: str = typer.Option(None, "--favours", help="LEFT,RIGHT: who each side of the line of no effect "
+                                "favours, printed under the axis, e.g. 'intervention,control' when a negative "
+                                "effect favours the intervention."),
     xlab: str = _XLAB, title: str = _TITLE, out: Path = _OUT, json_out: bool = JsonOption,
 ) -> None:
     """Forest plot in metafor's style: one row per study (square sized by weight, CI, weight %,
     estimate [CI]), the pooled diamond with the prediction interval as a dotted line, and the
     heterogeneity statistics. With --subgroup, one block and diamond per group plus the test for
-    subgroup differences."""
+    subgroup differences. With --multilevel STUDYCOL/ESCOL the dependence between a study's effect sizes
+    is modelled (three-level model, CR2 robust CIs) instead of ignored."""
     from metasift.analysis.plots import build_forest_figure, save_figure
 
     if transform not in ("none", "exp"):
         raise AnalysisError(f"--transform must be 'none' or 'exp'; got {transform!r}")
+    sides = _favours(favours)
+    if multilevel:
+        _forest_multilevel(file, yi, vi, slab, multilevel, subgroup, method, test, sides, title, out, json_out)
+        return
     df, labels = _load(file, yi, vi, {"--slab": slab, "--subgroup": subgroup})
     fit = _fit(df, yi, vi, labels, method, test)
     with err_console.status("drawing the forest plot..."):
         fig = build_forest_figure(fit, subgroups=df[subgroup].tolist() if subgroup else None, sort=sort,
                                   show_weights=not no_weights, show_pi=not no_pi, title=title,
-                                  transform=transform, xlab=xlab)
+                                  transform=transform, xlab=xlab, favours=sides)
         path = save_figure(fig, out, tight=False)
     _done(path, fit.k, "forest plot", json_out)
+
+
+def _favours(spec: str | None) -> list[str] | None:
+    if spec is None:
+        return None
+    sides = [s.strip() for s in spec.split(",")]
+    if len(sides) != 2 or not all(sides):
+        raise AnalysisError(f"--favours wants LEFT,RIGHT (e.g. 'intervention,control'); got {spec!r}")
+    return sides
+
+
+def _forest_multilevel(file: Path, yi: str, vi: str, slab: str | None, multilevel: str, subgroup: str | None,
+                       method: str, test: str, favours: list[str] | None, title: str | None, out: Path,
+                       json_out: bool) -> None:
+    """``forest --multilevel``: every effect size grouped by study (one diamond: the three-level model with
+    CR2) or, with --subgroup, by subgroup (a diamond per subgroup and overall, the robust test under it)."""
+    from metasift.analysis.plots import PooledDiamond, grouped_forest, subgroup_forest
+
+    parts = multilevel.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+    df, labels = _load(file, yi, vi, {"--slab": slab, "--subgroup": subgroup, "--multilevel study": parts[0],
+                                      "--multilevel es": parts[1]})
+    y, v = df[yi].to_numpy(), df[vi].to_numpy()
+    study, es = df[parts[0]].astype(str).tolist(), df[parts[1]].astype(str).tolist()
+    with err_console.status("drawing the forest plot..."):
+        if subgroup:
+            path, table = subgroup_forest(y, v, labels, study, es, df[subgroup].tolist(), out, method=method.upper(),
+                                          test=test.lower(), title=title, favours=favours, variable=subgroup)
+            for w in table.warnings:
+                warn(w)
+        else:
+            from metasift.analysis.multilevel import rma_mv
+            from metasift.analysis.rve import robust
+
+            fit = rma_mv(y, v, study, es, method=method.upper())
+            rob = robust(fit, study, type="CR2") if len(set(study)) >= 3 else None
+            c = rob if rob is not None else fit
+            pooled = PooledDiamond(label=f"Three-level model{', CR2 robust CI' if rob is not None else ''} "
+                                   f"({fit.k} effect sizes)", estimate=float(c.beta[0]), ci_lb=float(c.ci_lb[0]),
+                                   ci_ub=float(c.ci_ub[0]),
+                                   pi=(c.pi_lb, c.pi_ub) if getattr(c, "pi_lb", None) is not None else None,
+                                   detail=f"σ² between studies = {fit.sigma2[0]:.3f}, within studies = "
+                                          f"{fit.sigma2[1]:.3f}")
+            path = grouped_forest(y, v, labels, study, pooled, out, weights=fit.weights(), title=title,
+                                  favours=favours)
+    _done(path, len(y), "forest plot", json_out)
 
 
 def funnel(
@@ -114,6 +173,8 @@ def funnel(
                                   "(L0 estimator, side chosen as metafor) as open circles."),
     contours: str = typer.Option("90,95,99", "--contours",
                                  help="Confidence levels (percent) of the shaded significance contours."),
+    favours: str = typer.Option(None, "--favours", help="LEFT,RIGHT: who each side of zero favours, printed "
+                                "under the axis, e.g. 'intervention,control'."),
     xlab: str = _XLAB, title: str = _TITLE, out: Path = _OUT, json_out: bool = JsonOption,
 ) -> None:
     """Contour-enhanced funnel plot: effect sizes against standard errors (axis pointing down), regions
@@ -128,6 +189,7 @@ def funnel(
             from None
     if not levels:
         raise AnalysisError("--contours needs at least one level, e.g. 95")
+    sides = _favours(favours)
     df, labels = _load(file, yi, vi, {"--slab": slab})
     fit = _fit(df, yi, vi, labels, method, test)
     filled = est = None
@@ -140,7 +202,7 @@ def funnel(
              f"adjusted estimate {tf.estimate:.4f} (SE {tf.se:.4f})")
     with err_console.status("drawing the funnel plot..."):
         fig = build_funnel_figure(fit, contours=levels, filled=filled, filled_estimate=est, xlab=xlab,
-                                  title=title)
+                                  title=title, favours=sides)
         path = save_figure(fig, out)
     _done(path, fit.k, "funnel plot", json_out)
 

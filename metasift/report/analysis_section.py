@@ -332,7 +332,7 @@ def analysis_plots(fit: Any, out_dir: Path, loso: Any = None, favours: list[str]
     from metasift.analysis.plots import forest, funnel, leave1out_plot, leave_one_study_out_plot
 
     paths = {"Forest plot": forest(fit, out_dir / "forest.png", favours=favours),
-             "Funnel plot": funnel(fit, out_dir / "funnel.png")}
+             "Funnel plot": funnel(fit, out_dir / "funnel.png", favours=favours)}
     if loso is not None and loso.full.estimate is not None:
         paths["Leave-one-study-out (primary model)"] = leave_one_study_out_plot(loso, out_dir / "leave1out.png")
     elif fit.k >= 3:

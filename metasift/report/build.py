@@ -27,7 +27,7 @@ from metasift.report.analysis_section import (
     pooled_models,
 )
 from metasift.report.data import evidence_rows, screening_paths, versions
-from metasift.report.moderators_section import moderator_section, rob_subgroups
+from metasift.report.moderators_section import moderator_section, rob_subgroups, subgroup_forests
 from metasift.report.prisma import draw_prisma, prisma_counts
 from metasift.report.rob import summary_plot, traffic_light_plot
 from metasift.store import Store
@@ -73,6 +73,8 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
                          "Funnel plot": "Funnel plot: one aggregated effect per study"}
             plots = {"Forest plot: every effect size by study, primary model": by_study,
                      **{per_study.get(k, k): v for k, v in plots.items()}}
+        if moderators is not None:
+            plots.update(subgroup_forests(store, protocol, effects, out_dir))
     rob = store.rob()
     labels = {r.id: study_label(r) for r in store.records_table()}
     rob_images = []

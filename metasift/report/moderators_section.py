@@ -10,6 +10,7 @@ study as a whole (not per arm or measure, e.g. ``n_total``) that was verified. A
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -81,8 +82,49 @@ class ModeratorSection:
                 r["p_text"] = p_text(r["p"])
             if d["test"] is not None:
                 d["test"]["p_text"] = p_text(d["test"]["p"])
+            d["summary"] = seed_summary(d["rows"])
             tables.append(d)
         return {"metareg": mr, "subgroups": tables, "methods": self.methods, "notes": list(self.notes)}
+
+
+def seed_summary(rows: list[dict[str, Any]]) -> str:
+    """The subgroup results in one line as reviews print them: "Anxiety (ES = -0.44, n = 19); Depression (...)",
+    n the number of effect sizes (and the studies they come from); a level not pooled says so."""
+    parts = []
+    for r in rows:
+        studies = f"{r['n_studies']} stud{'y' if r['n_studies'] == 1 else 'ies'}"
+        if r["estimate"] is None:
+            parts.append(f"{r['label']} (not pooled, n = {r['k']}, {studies})")
+        else:
+            parts.append(f"{r['label']} (ES = {r['estimate']:.2f}, n = {r['k']}, {studies})")
+    return "; ".join(parts)
+
+
+def subgroup_forests(store: Store, protocol: Protocol, effects: list[EffectRow], out_dir: Path) -> dict[str, Path]:
+    """One forest plot per [analysis] subgroups variable: every effect size under its subgroup, a diamond per
+    subgroup (each level's own model, as the subgroup table) and one overall, the robust test under it."""
+    from metasift.analysis.plots import subgroup_forest
+
+    a = protocol.analysis
+    if not a.subgroups or len(effects) < 2:
+        return {}
+    data = effects_table(effects, study_fields(store))
+    labels = {"outcome": {o.id: o.label or o.id for o in protocol.outcomes}}
+    rows = [f"{e.study}: {e.measure.split(' (')[0]}" + (f", {e.timepoint}" if e.timepoint and e.timepoint != "post"
+                                                       else "") for e in effects]
+    out: dict[str, Path] = {}
+    for variable in a.subgroups:
+        if variable not in data.columns:
+            continue
+        try:
+            path, _ = subgroup_forest(data.yi, data.vi, rows, data.study_id, data.es_id, data[variable].tolist(),
+                                      out_dir / f"forest_by_{variable}.png", method=a.method, rve=a.rve,
+                                      test="knha" if a.test == "knha" else "z", group_labels=labels.get(variable),
+                                      favours=a.favours, variable=variable)
+        except AnalysisError:
+            continue  # the subgroup table's notes say why
+        out[f"Forest plot by {variable}: a pooled estimate per subgroup and overall"] = path
+    return out
 
 
 def _check_fields(protocol: Protocol, data: pd.DataFrame) -> None:
