@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -204,3 +205,13 @@ def test_report_renders_in_headless_chromium(reviewed: Path, tmp_path: Path) -> 
     assert image.size == (1200, 2400)
     colours = image.convert("RGB").resize((60, 120)).getcolors(maxcolors=10_000) or []
     assert len(colours) > 20  # a rendered page with text and figures, not a blank canvas
+
+
+def test_the_agreement_table_names_each_statistic(reviewed: Path) -> None:
+    """Kappa, PABAK and AC1 are different statistics: each row says which one it is."""
+    html = (reviewed / "report" / "report.html").read_text()
+    block = html[html.index('<table class="agreement">'):]
+    block = unescape(block[:block.index("</table>")])
+    for label in ("Cohen's kappa (95% CI)", "PABAK (prevalence- and bias-adjusted kappa)", "Gwet's AC1"):
+        assert f'<th class="l">{label}</th>' in block
+    assert '<th class="l">pabak</th>' not in html and '<th class="l">ac1</th>' not in html
