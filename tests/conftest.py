@@ -91,3 +91,47 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return CLIResult(code, out.out, out.err)
 
     return run
+
+
+# -- PostgreSQL (tests/pgserver.py) ----------------------------------------------------------------------
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole session (skipped, or failed under
+    METASIFT_REQUIRE_POSTGRES=1, where none can be started); ``PGPASSFILE`` points at its .pgpass."""
+    import os
+
+    from tests.pgserver import Cluster, need_server
+
+    need_server()
+    cluster = Cluster().start()
+    before = os.environ.get("PGPASSFILE")
+    os.environ["PGPASSFILE"] = str(cluster.pgpass)
+    try:
+        yield cluster
+    finally:
+        if before is None:
+            os.environ.pop("PGPASSFILE", None)
+        else:
+            os.environ["PGPASSFILE"] = before
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> object:
+    """A fresh, empty database on the test cluster (dropped afterwards); its URL, without a password."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+def on_backend(request: pytest.FixtureRequest, project: Path) -> Path:
+    """``project`` as is (SQLite) or with its store on a fresh PostgreSQL database, by ``request.param``;
+    for a test module's ``project`` fixture parametrised over ``BACKENDS``."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        config = project / "review.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f'\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    return project

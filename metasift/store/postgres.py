@@ -1,0 +1,113 @@
+"""PostgreSQL as the store of a review team: URLs, engine settings, one-line errors.
+
+- ``postgresql://`` (and ``postgres://``) URLs use psycopg 3; credentials come from libpq's environment
+  (``PGPASSWORD``, ``PGUSER``...), a ``.pgpass`` file (``PGPASSFILE``) or a service file (``PGSERVICE``),
+  never from the URL as written into ``review.toml`` (``config_url`` refuses a password there). TLS settings
+  (``sslmode``, ``sslrootcert``...) are query parameters of the URL or ``PGSSL*`` variables, passed through.
+- Writes are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: every write transaction first takes
+  one transaction-level advisory lock (``pg_advisory_xact_lock``), so the store's read-then-write steps (the
+  next ranker run, a batch's ids, the write guard's count) never interleave; the write guard's
+  ``SELECT … FOR UPDATE`` on the record row still holds. Reads are ``REPEATABLE READ READ ONLY``: one
+  snapshot per read, never waiting on a writer, as WAL reads are on SQLite.
+- A server that cannot be reached, a refused login and a missing grant each become one ``ServerError``
+  line naming the server and what to do, instead of a driver traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+
+from metasift.errors import ProjectError
+
+DRIVER = "postgresql+psycopg"
+# The one advisory lock key every write transaction takes (an arbitrary constant: "metasift" in ASCII).
+WRITE_LOCK = 0x6D65746173696674
+
+
+class ServerError(ProjectError):
+    """The PostgreSQL server could not be reached, refused the login, or the role lacks a grant."""
+
+
+def is_postgres(url: str | URL) -> bool:
+    return make_url(url).drivername.split("+")[0] in ("postgresql", "postgres")
+
+
+def driver_url(url: str | URL) -> URL:
+    """``url`` with the psycopg 3 driver (``postgresql://`` would pick psycopg2)."""
+    parsed = make_url(url)
+    return parsed.set(drivername=DRIVER)
+
+
+def shown(url: str | URL) -> str:
+    """The URL as shown to people: never a password, even a masked one."""
+    parsed = make_url(url)
+    return parsed.set(password=None).render_as_string(hide_password=False)
+
+
+def config_url(url: str) -> str:
+    """The URL as written into ``review.toml``: refused when it carries a password (credentials belong in
+    the environment or ``~/.pgpass``); the driver name kept as the user wrote it."""
+    parsed = make_url(url)
+    if parsed.password:
+        raise ServerError(f"{shown(url)}: the URL carries a password; put it in ~/.pgpass (or PGPASSFILE, "
+                          "PGPASSWORD, a PGSERVICE file) and give the URL without it — review.toml is shared "
+                          "and committed, credentials must not be")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine on the server: UTC session time zone, the write lock taken at the start of every write
+    transaction, read transactions as one read-only snapshot, driver errors made one line."""
+    target = driver_url(url)
+    engine = create_engine(target, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("metasift_read", False):
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+    @event.listens_for(engine, "handle_error")
+    def _one_line(context: Any) -> None:
+        error = server_error(context.original_exception, target)
+        if error is not None:
+            raise error from context.original_exception
+
+    return engine
+
+
+def server_error(exc: BaseException, url: str | URL) -> ServerError | None:
+    """The one-line error for a driver exception that is about reaching the server or the role's rights,
+    or None for any other error (a bad statement stays a bug with its traceback)."""
+    try:
+        import psycopg
+        from psycopg import errors as pgerr
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return None
+    where = shown(url)
+    role = make_url(url).username or "the default role (PGUSER or your login name)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, pgerr.InsufficientPrivilege):
+        return ServerError(f"{where}: role {role} lacks a grant ({first}); the project owner can grant it "
+                           "with `metasift store add-reviewer NAME`")
+    if isinstance(exc, pgerr.InvalidPassword | pgerr.InvalidAuthorizationSpecification):
+        return ServerError(f"{where}: the server refused the login of {role} ({first}); check ~/.pgpass, "
+                           "PGPASSFILE or PGPASSWORD")
+    if isinstance(exc, pgerr.InvalidCatalogName):
+        return ServerError(f"{where}: no such database on the server ({first})")
+    if isinstance(exc, psycopg.OperationalError) and _is_connect_failure(first):
+        return ServerError(f"{where}: cannot reach the PostgreSQL server ({first}); is it running, and are "
+                           "host, port and TLS settings right?")
+    return None
+
+
+def _is_connect_failure(message: str) -> bool:
+    text = message.lower()
+    if "password authentication failed" in text or "no password supplied" in text:
+        return False
+    return any(s in text for s in ("connection failed", "could not connect", "connection refused",
+                                   "no such file or directory", "could not translate host name",
+                                   "timeout expired", "server closed the connection", "connection to server"))
