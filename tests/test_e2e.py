@@ -43,12 +43,10 @@ class _Cells(HTMLParser):
             self.key = None
 
 
-@pytest.fixture(scope="module")
-def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project taken through the whole path once for the tests below."""
+def _whole_path(root: Path, store_url: str | None = None) -> Path:
+    """Take a new project at ``root`` through the whole path (its store on ``store_url`` when given)."""
     from metasift.cli import main
 
-    root = tmp_path_factory.mktemp("e2e") / "review"
     search = EXAMPLE / "search"
 
     def run(*args: object) -> None:
@@ -58,6 +56,9 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
 
     run("init", root)
+    if store_url:
+        config = root / "review.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f'\n[store]\nurl = "{store_url}"\n')
     p = ("--project", root)
     run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
     run("dedup", *p)
@@ -72,6 +73,36 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
     run("report", "--out", root / "report", *p)
     return root
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project taken through the whole path once for the tests below."""
+    return _whole_path(tmp_path_factory.mktemp("e2e") / "review")
+
+
+def _without_times(value: object) -> object:
+    """report.json with what differs between two runs of the same review left out (times, paths)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items()
+                if k not in ("generated", "met_on", "project")}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def test_the_whole_path_on_a_postgresql_server_gives_what_it_gives_on_sqlite(reviewed: Path, pg_cluster,
+                                                                            tmp_path: Path, cli) -> None:
+    on_server = _whole_path(tmp_path / "review", pg_cluster.url(pg_cluster.create_database()))
+    for command in (("prisma", "--json"), ("status", "--json")):
+        here = cli(*command, "--project", reviewed)
+        there = cli(*command, "--project", on_server)
+        assert here.exit_code == there.exit_code == 0, there.stderr
+        assert _without_times(there.json()) == _without_times(here.json())
+    assert (on_server / "effects.csv").read_bytes() == (reviewed / "effects.csv").read_bytes()
+    there = json.loads((on_server / "report" / "report.json").read_text())
+    here = json.loads((reviewed / "report" / "report.json").read_text())
+    assert _without_times(there) == _without_times(here)
 
 
 def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:

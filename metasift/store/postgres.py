@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -63,6 +64,10 @@ def make_engine(url: str | URL) -> Engine:
     target = driver_url(url)
     engine = create_engine(target, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
+    @event.listens_for(engine, "connect")
+    def _naive_utc(dbapi_conn: Any, _record: Any) -> None:
+        _load_timestamps_as_sqlite_does(dbapi_conn)
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         if conn.get_execution_options().get("metasift_read", False):
@@ -79,6 +84,35 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
+def _load_timestamps_as_sqlite_does(dbapi_conn: Any) -> None:
+    """Read ``timestamptz`` as a naive UTC ``datetime``, as SQLAlchemy reads the same column from SQLite,
+    so every caller sees one kind of timestamp whichever back end holds the store (values are written in
+    UTC on both)."""
+    from psycopg.types.datetime import TimestamptzBinaryLoader, TimestamptzLoader
+
+    class NaiveUTC(TimestamptzLoader):
+        def load(self, data: Any) -> Any:
+            return super().load(data).astimezone(UTC).replace(tzinfo=None)
+
+    class NaiveUTCBinary(TimestamptzBinaryLoader):
+        def load(self, data: Any) -> Any:
+            return super().load(data).astimezone(UTC).replace(tzinfo=None)
+
+    dbapi_conn.adapters.register_loader("timestamptz", NaiveUTC)
+    dbapi_conn.adapters.register_loader("timestamptz", NaiveUTCBinary)
+
+
+def where(url: str | URL) -> str:
+    """``role@host:port/database`` of a server URL, for messages (never a password)."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost (PGHOST or the default socket)"
+    if isinstance(host, tuple):
+        host = ",".join(host)
+    port = parsed.port or parsed.query.get("port")
+    role = parsed.username or "(PGUSER or your login name)"
+    return f"{role}@{host}{f':{port}' if port else ''}/{parsed.database or '(default database)'}"
+
+
 def server_error(exc: BaseException, url: str | URL) -> ServerError | None:
     """The one-line error for a driver exception that is about reaching the server or the role's rights,
     or None for any other error (a bad statement stays a bug with its traceback)."""
@@ -87,27 +121,33 @@ def server_error(exc: BaseException, url: str | URL) -> ServerError | None:
         from psycopg import errors as pgerr
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return None
-    where = shown(url)
-    role = make_url(url).username or "the default role (PGUSER or your login name)"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    at = f"PostgreSQL {where(url)}"
+    reason = _reason(exc)
+    low = reason.lower()
     if isinstance(exc, pgerr.InsufficientPrivilege):
-        return ServerError(f"{where}: role {role} lacks a grant ({first}); the project owner can grant it "
-                           "with `metasift store add-reviewer NAME`")
-    if isinstance(exc, pgerr.InvalidPassword | pgerr.InvalidAuthorizationSpecification):
-        return ServerError(f"{where}: the server refused the login of {role} ({first}); check ~/.pgpass, "
-                           "PGPASSFILE or PGPASSWORD")
-    if isinstance(exc, pgerr.InvalidCatalogName):
-        return ServerError(f"{where}: no such database on the server ({first})")
-    if isinstance(exc, psycopg.OperationalError) and _is_connect_failure(first):
-        return ServerError(f"{where}: cannot reach the PostgreSQL server ({first}); is it running, and are "
-                           "host, port and TLS settings right?")
+        return ServerError(f"{at}: the role lacks a grant ({reason}); the project owner grants it with "
+                           "`metasift store add-reviewer NAME`")
+    if not isinstance(exc, psycopg.OperationalError) or isinstance(exc, pgerr.QueryCanceled):
+        return None
+    if any(s in low for s in ("password authentication failed", "no password supplied", "role \"",
+                              "pg_hba.conf")):
+        return ServerError(f"{at}: the server refused the login ({reason}); give the password in ~/.pgpass, "
+                           "PGPASSFILE, PGPASSWORD or a PGSERVICE file — never in review.toml")
+    if "database \"" in low and "does not exist" in low:
+        return ServerError(f"{at}: no such database on the server ({reason}); create it (createdb) first")
+    if "permission denied" in low:
+        return ServerError(f"{at}: the role may not connect ({reason}); the project owner grants it with "
+                           "`metasift store add-reviewer NAME`")
+    if any(s in low for s in ("connection", "could not", "timeout", "no such file", "refused", "ssl",
+                              "certificate", "server closed", "translate host")):
+        return ServerError(f"{at}: cannot reach the server ({reason}); is it running, and are host, port "
+                           "and TLS settings (sslmode, sslrootcert) right?")
     return None
 
 
-def _is_connect_failure(message: str) -> bool:
-    text = message.lower()
-    if "password authentication failed" in text or "no password supplied" in text:
-        return False
-    return any(s in text for s in ("connection failed", "could not connect", "connection refused",
-                                   "no such file or directory", "could not translate host name",
-                                   "timeout expired", "server closed the connection", "connection to server"))
+def _reason(exc: BaseException) -> str:
+    """The driver's message on one line, without libpq's "connection to server ... failed:" preamble."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if " failed: " in text and text.startswith(("connection failed", "connection is bad")):
+        text = text.rsplit(" failed: ", 1)[1]
+    return text.removeprefix("FATAL: ").strip()
