@@ -41,21 +41,27 @@ def driver_url(url: str | URL) -> URL:
     return parsed.set(drivername=DRIVER)
 
 
+def without_password(url: str | URL, *, username: str | None = None) -> URL:
+    """``url`` with no password at all (``URL.set(password=None)`` would keep it), optionally another role."""
+    p = make_url(url)
+    return URL.create(p.drivername, username=username or p.username, password=None, host=p.host, port=p.port,
+                      database=p.database, query=p.query)
+
+
 def shown(url: str | URL) -> str:
     """The URL as shown to people: never a password, even a masked one."""
-    parsed = make_url(url)
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    return without_password(url).render_as_string(hide_password=False)
 
 
 def config_url(url: str) -> str:
     """The URL as written into ``review.toml``: refused when it carries a password (credentials belong in
-    the environment or ``~/.pgpass``); the driver name kept as the user wrote it."""
+    the environment or ``~/.pgpass``); otherwise kept exactly as the user wrote it."""
     parsed = make_url(url)
     if parsed.password:
         raise ServerError(f"{shown(url)}: the URL carries a password; put it in ~/.pgpass (or PGPASSFILE, "
                           "PGPASSWORD, a PGSERVICE file) and give the URL without it — review.toml is shared "
                           "and committed, credentials must not be")
-    return parsed.render_as_string(hide_password=False)
+    return url
 
 
 def make_engine(url: str | URL) -> Engine:
@@ -124,6 +130,10 @@ def server_error(exc: BaseException, url: str | URL) -> ServerError | None:
     at = f"PostgreSQL {where(url)}"
     reason = _reason(exc)
     low = reason.lower()
+    if isinstance(exc, pgerr.InsufficientPrivilege) and "row-level security" in low:
+        return ServerError(f"{at}: refused by the team's blinding rules ({reason}): a reviewer writes human "
+                           "decisions only under their own role name (--as must be the role), consensus only "
+                           "as an arbiter")
     if isinstance(exc, pgerr.InsufficientPrivilege):
         return ServerError(f"{at}: the role lacks a grant ({reason}); the project owner grants it with "
                            "`metasift store add-reviewer NAME`")
