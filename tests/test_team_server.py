@@ -105,11 +105,11 @@ def test_push_refuses_a_database_that_is_not_empty_and_a_url_with_a_password(pro
 
 
 def _team(project: Path, pg_cluster, pg_url: str, cli, monkeypatch) -> dict[str, str]:
-    """Push a project with records and three roles: alice and bob reviewers, carol the arbiter."""
+    """Push a project with records and four roles: alice, bob and dave reviewers, carol the arbiter."""
     seed_store(project, [Record(title=f"Trial {i}") for i in range(1, 5)]).close()
     assert cli("store", "push", pg_url, "--project", project).exit_code == 0
     passwords = {}
-    for name in ("alice", "bob", "carol"):
+    for name in ("alice", "bob", "carol", "dave"):
         passwords[name] = f"pw-{name}-{pg_url[-4:]}-x9"
         monkeypatch.setenv("METASIFT_NEW_PASSWORD", passwords[name])
         made = cli("store", "add-reviewer", name, *(["--arbiter"] if name == "carol" else []), "--project", project)
@@ -152,9 +152,19 @@ def test_bob_cannot_read_alices_decisions_with_plain_sql_until_the_stage_is_open
         bob.add_decision(record_id=2, stage=TA, decider_kind="human", decider="alice", label="include")
     with pytest.raises(ServerError, match="row-level security"):
         bob.add_decision(record_id=1, stage=TA, decider_kind="consensus", decider="bob", label="include")
+    # dual screening: dave is not sent record 1, which alice and bob settled, nor told how they decided it
+    from metasift.store import review_queue as rq
+
+    dave = _as(pg_url, "dave")
+    assert rq.open_ids(dave, TA, "dave", rq.Counting(needed=2)) == {2, 3, 4}
+    assert rq.decide(dave, record_id=1, stage=TA, reviewer="dave", label="include",
+                     counting=rq.Counting(needed=2)) is None
+    assert rq.decide(dave, record_id=2, stage=TA, reviewer="dave", label="include",
+                     counting=rq.Counting(needed=2)) is not None
+    assert [d.decider for d in dave.decisions()] == ["dave"]
     # the audit log records the role that wrote each row, whatever name the client gave
     rows = plain_sql("metasift_admin", "SELECT actor, db_role FROM events WHERE action = 'decide' ORDER BY id")
-    assert rows == [("alice", "alice"), ("bob", "bob")]
+    assert rows == [("alice", "alice"), ("bob", "bob"), ("dave", "dave")]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         plain_sql("bob", "INSERT INTO metasift_open_stages (stage) VALUES ('title_abstract')")
     # the arbiter opens the stage's conflicts: now bob sees alice's decision
@@ -162,8 +172,9 @@ def test_bob_cannot_read_alices_decisions_with_plain_sql_until_the_stage_is_open
     carol_url = pg_url.replace("metasift_admin@", "carol@")
     (project / "review.toml").write_text((project / "review.toml").read_text().replace(pg_url, carol_url))
     assert cli("store", "open-stage", TA, "--project", project).exit_code == 0
-    assert sorted(plain_sql("bob", "SELECT id, decider FROM decisions")) == [(mine, "alice"), (mine + 1, "bob")]
-    for s in (alice, bob, carol):
+    assert sorted(plain_sql("bob", "SELECT id, decider FROM decisions"))[:2] == [(mine, "alice"), (mine + 1, "bob")]
+    assert sorted(r[0] for r in plain_sql("bob", "SELECT decider FROM decisions")) == ["alice", "bob", "dave"]
+    for s in (alice, bob, carol, dave):
         s.close()
 
 
@@ -171,9 +182,9 @@ def test_credentials_stay_out_of_review_toml_the_store_the_output_and_exports(
         project: Path, pg_cluster, pg_url: str, cli, monkeypatch, tmp_path: Path) -> None:
     passwords = _team(project, pg_cluster, pg_url, cli, monkeypatch)
     monkeypatch.delenv("METASIFT_NEW_PASSWORD")
-    shown = cli("store", "add-reviewer", "dave", "--project", project)  # a generated password, shown once
+    shown = cli("store", "add-reviewer", "erin", "--project", project)  # a generated password, shown once
     assert shown.exit_code == 0
-    generated = shown.stderr.split(":dave:")[1].split()[0]
+    generated = shown.stderr.split(":erin:")[1].split()[0]
     secrets = [*passwords.values(), generated, pg_cluster.passwords["metasift_admin"]]
     outputs = [shown.stdout]
     for args in (("status", "--json"), ("export", "--what", "decisions", "--out", tmp_path / "d.csv"),

@@ -24,9 +24,10 @@ write; removing an imported file, and migrating, stay the owner's. Their passwor
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from metasift.errors import ProjectError
 
@@ -68,6 +69,22 @@ DROP POLICY IF EXISTS metasift_retract ON decisions;
 CREATE POLICY metasift_retract ON decisions FOR UPDATE USING (
     decider_kind <> 'human' OR decider = current_user::text OR metasift_sees_all());
 
+-- Who has decided what still needs whom: every active decision at a stage, in id order, with the label of
+-- a decision the caller may not read masked to 'maybe' (counted) or 'unsure' (not counted). The write guard
+-- and the queue count with it, so a third reviewer is not sent a record two others settled, without
+-- learning how they decided. SECURITY DEFINER: runs as the owner; the caller is session_user.
+CREATE OR REPLACE FUNCTION metasift_decision_slots(s text, rid integer DEFAULT NULL)
+RETURNS TABLE (record_id integer, decider_kind text, decider text, label text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT d.record_id, d.decider_kind::text, d.decider::text,
+           CASE WHEN d.decider_kind <> 'human' OR d.decider = session_user::text OR metasift_stage_open(d.stage)
+                     OR EXISTS (SELECT 1 FROM metasift_team WHERE role = session_user AND arbiter)
+                THEN d.label::text
+                WHEN d.label IN ('include', 'exclude', 'maybe') THEN 'maybe' ELSE 'unsure' END
+    FROM decisions d
+    WHERE d.stage = s AND d.retracted_at IS NULL AND (rid IS NULL OR d.record_id = rid)
+    ORDER BY d.id $$;
+
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS metasift_read ON events;
 CREATE POLICY metasift_read ON events FOR SELECT USING (
@@ -102,6 +119,27 @@ def enable_team(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS metasift_stamp_role ON {table}")
         conn.exec_driver_sql(f"CREATE TRIGGER metasift_stamp_role BEFORE INSERT ON {table} "
                              "FOR EACH ROW EXECUTE FUNCTION metasift_stamp_role()")
+
+
+_HAS_SLOTS: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()  # slots function there?
+
+
+def decision_slots(conn: Connection, stage: str, record_id: int | None = None
+                   ) -> list[tuple[int, str, str, str]] | None:
+    """(record_id, decider_kind, decider, label) of every active decision at ``stage`` (one record's if
+    given), in id order, through the team's ``metasift_decision_slots`` — labels the caller may not read
+    masked, but every decision counted; None where the store has no team set-up (SQLite, or a server
+    store nobody ran ``add-reviewer`` on), where reading ``decisions`` directly is the same thing."""
+    if conn.dialect.name != "postgresql":
+        return None
+    if conn.engine not in _HAS_SLOTS:  # push installs it, so a store either has it from the start or never
+        _HAS_SLOTS[conn.engine] = bool(conn.execute(text(
+            "SELECT to_regprocedure('metasift_decision_slots(text,integer)') IS NOT NULL")).scalar_one())
+    if not _HAS_SLOTS[conn.engine]:
+        return None
+    rows = conn.execute(text("SELECT record_id, decider_kind, decider, label FROM metasift_decision_slots(:s, :r)"),
+                        {"s": str(stage), "r": record_id})
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def check_role_name(name: str) -> str:
