@@ -77,7 +77,7 @@ def push(
     from metasift.config import load_protocol
     from metasift.errors import ProjectError
     from metasift.store import Store
-    from metasift.store.db import make_engine
+    from metasift.store.db import make_engine, sqlite_path
     from metasift.store.postgres import config_url, is_postgres, where
     from metasift.store.team import enable_team
 
@@ -85,7 +85,8 @@ def push(
     if not is_postgres(url):
         raise ProjectError(f"{shown(url)}: push needs a postgresql:// URL")
     clean = config_url(url)  # refuses a password before anything is opened
-    if load_protocol(root).store.url and Store.open(root).sqlite_file is None:
+    configured = load_protocol(root).store.url
+    if configured and sqlite_path(configured) is None:
         raise ProjectError(f"{root / 'review.toml'}: the store is already on a server; "
                            "`metasift store pull FILE.db` makes a SQLite snapshot")
     source = Store.open(root)
