@@ -176,10 +176,10 @@ def run(cluster, admin: str) -> int:
     owner = Store.open(project)
     with owner.read() as conn:
         rows = conn.execute(text("SELECT id, record_id, decider FROM decisions WHERE decider_kind = 'human' "
-                                 "AND retracted_at IS NULL AND decider LIKE 'r%'")).all()
+                                 "AND retracted_at IS NULL AND decider LIKE 'r_'")).all()
         imported_n = conn.execute(text("SELECT count(*) FROM records")).scalar_one() - N
         roles = dict(conn.execute(text("SELECT db_role, count(*) FROM events WHERE action = 'decide' "
-                                       "AND actor LIKE 'r%' GROUP BY db_role")).all())
+                                       "AND actor LIKE 'r_' GROUP BY db_role")).all())
     owner.close()
     in_store = {r.id for r in rows}
     reported = {i for ids in written.values() for i in ids}

@@ -4,11 +4,14 @@
   (``PGPASSWORD``, ``PGUSER``...), a ``.pgpass`` file (``PGPASSFILE``) or a service file (``PGSERVICE``),
   never from the URL as written into ``review.toml`` (``config_url`` refuses a password there). TLS settings
   (``sslmode``, ``sslrootcert``...) are query parameters of the URL or ``PGSSL*`` variables, passed through.
-- Writes are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: every write transaction first takes
-  one transaction-level advisory lock (``pg_advisory_xact_lock``), so the store's read-then-write steps (the
-  next ranker run, a batch's ids, the write guard's count) never interleave; the write guard's
-  ``SELECT … FOR UPDATE`` on the record row still holds. Reads are ``REPEATABLE READ READ ONLY``: one
-  snapshot per read, never waiting on a writer, as WAL reads are on SQLite.
+- Writes are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: a write transaction takes one
+  transaction-level advisory lock (``pg_advisory_xact_lock``) before its first statement, so the store's
+  read-then-write steps (the next ranker run, a batch's ids, routes from decisions) never interleave. One
+  exception: a transaction that begins with the write guard's ``SELECT … FOR UPDATE`` of a record row (a
+  reviewer's or the arbiter's decision, ``review_queue.decide``/``resolve``) relies on that row lock alone,
+  which serialises every decision on that record, so reviewers deciding different records never wait for
+  each other or for a long ``screen`` or ``import`` transaction. Reads are ``REPEATABLE READ READ ONLY``:
+  one snapshot per read, never waiting on a writer, as WAL reads are on SQLite.
 - A server that cannot be reached, a refused login and a missing grant each become one ``ServerError``
   line naming the server and what to do, instead of a driver traceback.
 """
@@ -78,8 +81,19 @@ def make_engine(url: str | URL) -> Engine:
     def _begin(conn: Any) -> None:
         if conn.get_execution_options().get("metasift_read", False):
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        else:
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        else:  # the lock waits for the first statement: a record guard does without it
+            conn.info["metasift_lock_pending"] = True
+
+    @event.listens_for(engine, "rollback")
+    @event.listens_for(engine, "commit")
+    def _end(conn: Any) -> None:
+        conn.info.pop("metasift_lock_pending", None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if conn.info.pop("metasift_lock_pending", False) and not is_record_guard(statement):
+            with cursor.connection.cursor() as own:  # a client cursor even when ``cursor`` streams
+                own.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
     @event.listens_for(engine, "handle_error")
     def _one_line(context: Any) -> None:
@@ -88,6 +102,13 @@ def make_engine(url: str | URL) -> Engine:
             raise error from context.original_exception
 
     return engine
+
+
+def is_record_guard(statement: str) -> bool:
+    """Whether ``statement`` is the write guard's row lock, ``SELECT records.id FROM records WHERE records.id =
+    ... FOR UPDATE`` (``review_queue._lock_record``)."""
+    flat = " ".join(statement.split())
+    return flat.startswith("SELECT records.id FROM records WHERE records.id = ") and flat.endswith(" FOR UPDATE")
 
 
 def _load_timestamps_as_sqlite_does(dbapi_conn: Any) -> None:
@@ -132,7 +153,7 @@ def server_error(exc: BaseException, url: str | URL) -> ServerError | None:
     low = reason.lower()
     if isinstance(exc, pgerr.InsufficientPrivilege) and "row-level security" in low:
         return ServerError(f"{at}: refused by the team's blinding rules ({reason}): a reviewer writes human "
-                           "decisions only under their own role name (--as must be the role), consensus only "
+                           "decisions only under their own role name (--reviewer must be the role), consensus only "
                            "as an arbiter")
     if isinstance(exc, pgerr.InsufficientPrivilege):
         return ServerError(f"{at}: the role lacks a grant ({reason}); the project owner grants it with "
