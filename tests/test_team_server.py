@@ -211,6 +211,11 @@ def test_an_unreachable_server_and_a_missing_grant_are_one_line_each(project: Pa
     down = cli("status", "--project", project)
     assert down.exit_code == 3 and len(down.stderr.strip().splitlines()) == 1
     assert "cannot reach the server" in down.stderr and "nobody@/nonexistent:5999/x" in down.stderr
+    # TLS settings in the URL reach libpq (here one it rejects, in one line)
+    config.write_text(config.read_text().split("\n[store]")[0] + f'\n[store]\nurl = "{pg_url}&sslmode=bogus"\n')
+    tls = cli("status", "--project", project)
+    assert tls.exit_code == 3 and 'invalid sslmode value: "bogus"' in tls.stderr
+    assert len(tls.stderr.strip().splitlines()) == 1
     config.write_text(config.read_text().split("\n[store]")[0])
     _team(project, pg_cluster, pg_url, cli, monkeypatch)
     engine = make_engine(pg_url)
