@@ -49,7 +49,7 @@ ROOT_HELP: dict[str, str] = {
     "simulate": "simulate:simulate",
     "fulltext": "Attach PDFs to records.", "rob": "Risk of bias (RoB 2).",
     "studies": "Study-level fields for moderators and subgroups.",
-    "store": "A team's store on a PostgreSQL server: push, pull, reviewers.",
+    "store": "A team's store on a PostgreSQL server (push, pull, reviewers).",
 }
 _COMMAND_MODULES = list(COMMAND_MODULES)  # the order of --help (kept under its old name)
 _HELP = "Systematic reviews in the terminal: import, deduplicate, screen, extract, analyse, report."

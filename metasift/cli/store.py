@@ -251,7 +251,7 @@ def open_stage(
 
 
 def register(app: typer.Typer) -> None:
-    store = typer.Typer(help="A team's store on a PostgreSQL server: push, pull, reviewers.",
+    store = typer.Typer(help="A team's store on a PostgreSQL server (push, pull, reviewers).",
                         no_args_is_help=True)
     store.command("push")(push)
     store.command("pull")(pull)
