@@ -3,7 +3,8 @@
 Starts a throwaway PostgreSQL cluster (tests/pgserver.py; skipped with a message where the server binaries
 are missing), builds a 50,000-record SQLite project (titles and abstracts from ../shared's labelled screening
 sets, repeated, or synthetic text), pushes it to the server (`metasift store push`, timed), adds eight
-reviewer roles (`metasift store add-reviewer r1..r8`, blinding on) and then, at the same moment:
+reviewer roles (`metasift store add-reviewer r1..r8`, blinding on), times 60 keys of r1 alone (what the
+server itself costs), and then, at the same moment:
 - eight reviewer processes, each connected as its own role, each taking DECISIONS records through the real
   ReviewSession under dual screening (two humans per record): one "key" = decide (the guarded write) +
   the next record that still needs this reviewer + that record read for display, timed per key;
@@ -73,7 +74,8 @@ def write_ris(path: Path) -> None:
                      f"PY  - {2000 + i % 24}\nDO  - 10.9999/imported.{i}\nER  - \n\n")
 
 
-def reviewer(project: str, url: str, who: str, start: float, out: multiprocessing.Queue) -> None:
+def reviewer(project: str, url: str, who: str, start: float, out: multiprocessing.Queue,
+             n_keys: int = DECISIONS) -> None:
     from metasift.config import load_protocol
     from metasift.screener.review_session import ReviewSession
     from metasift.store import Store
@@ -87,7 +89,7 @@ def reviewer(project: str, url: str, who: str, start: float, out: multiprocessin
     keys: list[float] = []
     written: list[int] = []
     skipped = 0
-    for n in range(DECISIONS):
+    for n in range(n_keys):
         if session.current_id() is None:
             break
         t0 = time.perf_counter()
@@ -149,6 +151,13 @@ def run(cluster, admin: str) -> int:
 
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
+    # first one reviewer alone (nothing else running): the latency the server itself costs
+    solo = ctx.Process(target=reviewer, args=(str(project), url.replace(f"{admin}@", "r1@"), "r1", time.time(), out,
+                                              60))
+    solo.start()
+    solo_result = out.get(timeout=600)
+    solo.join(timeout=60)
+    solo_keys = sorted(solo_result[1])
     start = time.time() + 25  # every reviewer opens its session (queue of 50,000) before the clock starts
     procs = [ctx.Process(target=reviewer, args=(str(project), url.replace(f"{admin}@", f"{who}@"), who, start, out))
              for who in REVIEWERS]
@@ -172,6 +181,7 @@ def run(cluster, admin: str) -> int:
 
     keys = sorted(k for r in results for k in r[1])
     written = {who: ids for who, _, ids, _, _ in results}
+    written["r1"] = written.get("r1", []) + solo_result[2]
     skipped = sum(r[3] for r in results)
     owner = Store.open(project)
     with owner.read() as conn:
@@ -191,6 +201,8 @@ def run(cluster, admin: str) -> int:
     doubled = sum(1 for v in per_record.values() if len(v) > 2 or len(set(v)) < len(v))
     n_written = len(reported)
     span = ended - start
+    print(f"one reviewer alone first ({len(solo_keys)} keys): p50 {statistics.median(solo_keys):.1f} ms, "
+          f"p95 {solo_keys[int(0.95 * (len(solo_keys) - 1))]:.1f} ms")
     print(f"reviewers: {len(REVIEWERS)} processes, each its own role; dual screening; {len(keys)} keys")
     print(f"decisions written: {n_written} in {span:.1f} s = {n_written / span:.1f} decisions/s "
           f"(+ {skipped} keys on records others had just settled: nothing written)")
