@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-llm bench fuzz browser ocr clean
+.PHONY: install demo test test-llm bench fuzz browser ocr postgres clean
 
 install: $(STAMP) ocr
 
@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python examples/demo.py
 
-test: install browser
+test: install browser postgres
 	$(BIN)/lint-imports --no-cache  # the layers: kernel -> stages -> app (.importlinter)
 	$(BIN)/ruff check .  # the rules in pyproject.toml [tool.ruff.lint]
 	METASIFT_REQUIRE_BROWSER=$$(test -f $(BROWSER_STAMP) && echo 1) METASIFT_REQUIRE_OCR=$$(test -f $(OCR_STAMP) && echo 1) \
+	  METASIFT_REQUIRE_POSTGRES=$$(test -f $(POSTGRES_STAMP) && echo 1) \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Optional: the screening path against a real local model (llama.cpp server + SmolLM2-135M from a PyPI
@@ -31,7 +32,8 @@ test-llm: install
 
 # System packages from apt where available (as root), loudly (scripts/system-package.sh): Tesseract reads
 # flow diagrams printed as images (part of the tool, so `make install` installs it); headless Chromium renders
-# the HTML report in one test. When a package is there afterwards its stamp makes `make test` set
+# the HTML report in one test; PostgreSQL's server binaries let the tests start a throwaway cluster
+# (tests/pgserver.py) and run the store, queue, concurrency and end-to-end tests on it too. When a package is there afterwards its stamp makes `make test` set
 # METASIFT_REQUIRE_<X>=1, so the tests that need it fail rather than skip; when it is not, a banner names
 # the cause and those tests are skipped.
 BROWSER_STAMP := $(VENV)/.browser
@@ -39,6 +41,10 @@ OCR_STAMP := $(VENV)/.ocr
 ocr:
 	@scripts/system-package.sh tesseract $(OCR_STAMP) $(VENV)/ocr-install.log \
 	  "flow diagrams printed as images are not read, and the OCR tests will be SKIPPED" tesseract-ocr tesseract-ocr-eng
+POSTGRES_STAMP := $(VENV)/.postgres
+postgres:
+	@scripts/system-package.sh '/usr/lib/postgresql/*/bin/initdb' $(POSTGRES_STAMP) $(VENV)/postgres-install.log \
+	  "the tests on a PostgreSQL server (store, queue, concurrency, team blinding) will be SKIPPED" postgresql
 browser:
 	@scripts/system-package.sh chromium $(BROWSER_STAMP) $(VENV)/browser-install.log \
 	  "tests/test_e2e.py::test_report_renders_in_headless_chromium will be SKIPPED" chromium

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Install a Debian package the tests need (chromium, tesseract-ocr) where apt is available, loudly.
+# Install a Debian package the tests need (chromium, tesseract-ocr, postgresql) where apt is available, loudly.
 #
 #   scripts/system-package.sh COMMAND STAMP LOG CONSEQUENCE PACKAGE...
 #
+# COMMAND is a name looked up on PATH, or a path pattern for programs kept off PATH
+# (postgresql's /usr/lib/postgresql/*/bin/initdb).
 # When COMMAND is on PATH (already, or after `apt-get install PACKAGE...` as root) STAMP is created, and
 # `make test` then requires what it provides (a test that needs it fails rather than skips). When it cannot
 # be installed, a banner names the cause and CONSEQUENCE (the tests that will be skipped). apt's output goes
@@ -10,18 +12,24 @@
 set -u
 command_name=$1 stamp=$2 log=$3 consequence=$4
 shift 4
+found() {  # the COMMAND's path, or nothing
+  case $command_name in
+    */*) compgen -G "$command_name" | sort -V | tail -n 1 ;;
+    *) command -v "$command_name" 2>/dev/null ;;
+  esac
+}
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 "$@"; }
 mkdir -p "$(dirname "$stamp")"
 rm -f "$stamp"
-if command -v "$command_name" >/dev/null 2>&1; then touch "$stamp"; exit 0; fi
+if [ -n "$(found)" ]; then touch "$stamp"; exit 0; fi
 why=""
 if ! command -v apt-get >/dev/null 2>&1; then why="apt-get is not available on this system"
 elif [ "$(id -u)" != 0 ]; then why="not root (uid $(id -u)): run 'sudo apt-get install $*' yourself"
 else
   for attempt in 1 2; do
     echo "installing $* with apt-get (attempt $attempt of 2; log: $log) ..."
-    if { apt_get update && apt_get install -y "$@"; } >"$log" 2>&1 && command -v "$command_name" >/dev/null 2>&1; then
-      echo "installed $* ($("$command_name" --version 2>&1 | head -n 1))"
+    if { apt_get update && apt_get install -y "$@"; } >"$log" 2>&1 && [ -n "$(found)" ]; then
+      echo "installed $* ($("$(found)" --version 2>&1 | head -n 1))"
       touch "$stamp"; exit 0
     fi
     echo "apt-get failed (attempt $attempt of 2); last lines of $log:"

@@ -4,7 +4,6 @@ example taken once through the whole path (`reviewed`)."""
 from __future__ import annotations
 
 import ipaddress
-import json
 import socket
 from pathlib import Path
 
@@ -99,34 +98,50 @@ def cli(capsys: pytest.CaptureFixture[str]):
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled example taken through the whole path once per test session (as `make demo` does: study
     fields imported, the demo's moderators named) for the tests that read its store and report."""
-    from examples.demo import EXAMPLE
-    from examples.demo_reviewers import answer_verifications, screen_stage
-    from metasift.cli import main
-    from tests.helpers import MODERATORS, edit_protocol
+    from tests.helpers import whole_path
 
-    root = tmp_path_factory.mktemp("e2e") / "review"
-    search = EXAMPLE / "search"
+    return whole_path(tmp_path_factory.mktemp("e2e") / "review")
 
-    def run(*args: object) -> None:
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exc:
-            assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
 
-    run("init", root)
-    p = ("--project", root)
-    run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
-    run("dedup", *p)
-    run("screen", *p)
-    screen_stage(root, "title_abstract")
-    run("fulltext", "attach", EXAMPLE / "pdfs", *p)
-    run("extract", *p)
-    assert answer_verifications(root) == 1  # the example's one misprint
-    run("eligibility", *p)
-    screen_stage(root, "full_text")
-    run("effects", "--out", root / "effects.csv", *p)
-    run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
-    run("studies", "import", EXAMPLE / "studies.csv", "--by", "alice", *p)  # study-level moderators, as the demo
-    edit_protocol(root, **{"moderators = []": f"moderators = {json.dumps(MODERATORS)}"})
-    run("report", "--out", root / "report", *p)
-    return root
+# -- PostgreSQL (tests/pgserver.py) ----------------------------------------------------------------------
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole session (skipped, or failed under
+    METASIFT_REQUIRE_POSTGRES=1, where none can be started); ``PGPASSFILE`` points at its .pgpass."""
+    import os
+
+    from tests.pgserver import Cluster, need_server
+
+    need_server()
+    cluster = Cluster().start()
+    before = os.environ.get("PGPASSFILE")
+    os.environ["PGPASSFILE"] = str(cluster.pgpass)
+    try:
+        yield cluster
+    finally:
+        if before is None:
+            os.environ.pop("PGPASSFILE", None)
+        else:
+            os.environ["PGPASSFILE"] = before
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> object:
+    """A fresh, empty database on the test cluster (dropped afterwards); its URL, without a password."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+def on_backend(request: pytest.FixtureRequest, project: Path) -> Path:
+    """``project`` as is (SQLite) or with its store on a fresh PostgreSQL database, by ``request.param``;
+    for a test module's ``project`` fixture parametrised over ``BACKENDS``."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        config = project / "review.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f'\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    return project

@@ -53,3 +53,42 @@ def extraction_row(id: int = 1, *, field: str, value: Any, status: str = "auto_v
                               "reason": None, "created_at": _WHEN, "updated_by": None, "updated_at": None}
     return ExtractionRow(id=id, record_id=record_id, field=field, value=value, status=ExtractionStatus(status),
                          **(values | fields))
+
+
+def whole_path(root: Path, store_url: str | None = None) -> Path:
+    """Take the bundled example through the whole path at ``root`` as `make demo` does (study fields imported,
+    the demo's moderators named), its store on ``store_url`` when given (a PostgreSQL server)."""
+    import json
+
+    from examples.demo import EXAMPLE
+    from examples.demo_reviewers import answer_verifications, screen_stage
+    from metasift.cli import main
+
+    search = EXAMPLE / "search"
+
+    def run(*args: object) -> None:
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            assert not exc.code, f"metasift {' '.join(map(str, args))} exited {exc.code}"
+
+    run("init", root)
+    if store_url:
+        config = root / "review.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f'\n[store]\nurl = "{store_url}"\n', encoding="utf-8")
+    p = ("--project", root)
+    run("import", search / "pubmed.nbib", search / "scopus.csv", search / "psycinfo.ris", *p)
+    run("dedup", *p)
+    run("screen", *p)
+    screen_stage(root, "title_abstract")
+    run("fulltext", "attach", EXAMPLE / "pdfs", *p)
+    run("extract", *p)
+    assert answer_verifications(root) == 1  # the example's one misprint
+    run("eligibility", *p)
+    screen_stage(root, "full_text")
+    run("effects", "--out", root / "effects.csv", *p)
+    run("rob", "import", EXAMPLE / "rob2.csv", "--assessor", "alice", *p)
+    run("studies", "import", EXAMPLE / "studies.csv", "--by", "alice", *p)  # study-level moderators, as the demo
+    edit_protocol(root, **{"moderators = []": f"moderators = {json.dumps(MODERATORS)}"})
+    run("report", "--out", root / "report", *p)
+    return root

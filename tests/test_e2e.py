@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from examples.demo import expected_pooled
-from tests.helpers import MODERATORS
+from tests.helpers import MODERATORS, whole_path
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +98,30 @@ class _Rendered(HTMLParser):
             self.text[self._para] += data
         if self._caption and data.strip():
             self.figures.add(data.strip())
+
+
+def _without_times(value: object) -> object:
+    """report.json with what differs between two runs of the same review left out (times, paths)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items()
+                if k not in ("generated", "met_on", "project")}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def test_the_whole_path_on_a_postgresql_server_gives_what_it_gives_on_sqlite(reviewed: Path, pg_cluster,
+                                                                            tmp_path: Path, cli) -> None:
+    on_server = whole_path(tmp_path / "review", pg_cluster.url(pg_cluster.create_database()))
+    for command in (("prisma", "--json"), ("status", "--json")):
+        here = cli(*command, "--project", reviewed)
+        there = cli(*command, "--project", on_server)
+        assert here.exit_code == there.exit_code == 0, there.stderr
+        assert _without_times(there.json()) == _without_times(here.json())
+    assert (on_server / "effects.csv").read_bytes() == (reviewed / "effects.csv").read_bytes()
+    there = json.loads((on_server / "report" / "report.json").read_text())
+    here = json.loads((reviewed / "report" / "report.json").read_text())
+    assert _without_times(there) == _without_times(here)
 
 
 def test_prisma_counts_match_independent_sql(reviewed: Path, cli) -> None:

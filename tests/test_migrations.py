@@ -117,3 +117,24 @@ def test_upgrading_keeps_the_calibration_samples_old_stores_kept_as_events(tmp_p
                                  "from calibration_samples order by position")).all()
     assert [tuple(r) for r in rows] == [(3, 0, "title_abstract", 7, 5, "alice"), (1, 1, "title_abstract", 7, 5,
                                                                                 "alice")]
+
+
+def _pg_at_version(pg_cluster, version: int | None) -> Engine:
+    engine = make_engine(pg_cluster.url(pg_cluster.create_database()))
+    with engine.begin() as conn:
+        migrate(conn, upto=version)
+    return engine
+
+
+def test_on_postgresql_a_store_upgraded_step_by_step_equals_a_fresh_one_and_schema_py(pg_cluster) -> None:
+    fresh = _pg_at_version(pg_cluster, None)
+    old = _pg_at_version(pg_cluster, 1)
+    for version in range(2, len(MIGRATIONS) + 1):
+        with old.begin() as conn:
+            assert len(migrate(conn, upto=version)) == 1
+    declared = make_engine(pg_cluster.url(pg_cluster.create_database()))
+    schema.metadata.create_all(declared)
+    assert _reflected(old) == _reflected(fresh) == _reflected(declared)
+    assert set(_reflected(fresh)) == set(schema.metadata.tables)
+    for engine in (fresh, old, declared):
+        engine.dispose()

@@ -13,10 +13,17 @@ from metasift.records import Record
 from metasift.screener.review_session import ReviewSession
 from metasift.store import Store
 from metasift.store import review_queue as rq
+from tests.conftest import BACKENDS, on_backend
 from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"
 DUAL = rq.Counting(needed=2)
+
+
+@pytest.fixture(params=BACKENDS)
+def project(request: pytest.FixtureRequest, project: Path) -> Path:
+    """Every test here runs on SQLite and on a PostgreSQL server."""
+    return on_backend(request, project)
 
 
 def _setup(project: Path, n: int = 6, **toml: str) -> Store:

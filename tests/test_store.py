@@ -11,6 +11,13 @@ from metasift.errors import ProjectError
 from metasift.records import Record
 from metasift.store import Store
 from metasift.store.migrations import MIGRATIONS, migrate
+from tests.conftest import BACKENDS, on_backend
+
+
+@pytest.fixture(params=BACKENDS)
+def project(request: pytest.FixtureRequest, project: Path) -> Path:
+    """Every test here runs on SQLite and on a PostgreSQL server."""
+    return on_backend(request, project)
 
 
 def test_store_is_migrated_once_and_records_it(project: Path) -> None:
@@ -18,8 +25,9 @@ def test_store_is_migrated_once_and_records_it(project: Path) -> None:
     with store.read() as conn:
         names = [r[0] for r in conn.execute(text("select name from schema_migrations"))]
         assert names == [m.__name__ for m in MIGRATIONS]
-        assert conn.execute(text("pragma journal_mode")).scalar() == "wal"
-        assert conn.execute(text("pragma foreign_keys")).scalar() == 1
+        if conn.dialect.name == "sqlite":
+            assert conn.execute(text("pragma journal_mode")).scalar() == "wal"
+            assert conn.execute(text("pragma foreign_keys")).scalar() == 1
     with store.write() as conn:
         assert migrate(conn) == []  # idempotent
 

@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "report": ("report", "prisma", "rob"),
     "studies": ("studies",),
     "simulate": ("simulate",),
+    "store": ("store",),
 }
 # The root --help listing, in its order: a command's summary is the first paragraph of its function's
 # docstring ("module:function", read from the source) and a sub-app's is its help text. Importing every
@@ -48,6 +49,7 @@ ROOT_HELP: dict[str, str] = {
     "simulate": "simulate:simulate",
     "fulltext": "Attach PDFs to records.", "rob": "Risk of bias (RoB 2).",
     "studies": "Study-level fields for moderators and subgroups.",
+    "store": "A team's store on a PostgreSQL server (push, pull, reviewers).",
 }
 _COMMAND_MODULES = list(COMMAND_MODULES)  # the order of --help (kept under its old name)
 _HELP = "Systematic reviews in the terminal: import, deduplicate, screen, extract, analyse, report."

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, make_url
 
 from metasift.errors import ProjectError
+from metasift.store import postgres
 
 BACKUP_DIR = "backups"
 # What SQLite says when the file itself is damaged (as opposed to a busy lock or a bad statement).
@@ -104,4 +105,6 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
+    if postgres.is_postgres(url):
+        return postgres.make_engine(url)  # write lock, read snapshots, one-line server errors
     return create_engine(url, pool_pre_ping=True)

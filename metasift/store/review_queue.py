@@ -24,6 +24,7 @@ from metasift import labels
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, excluder
 from metasift.store import schema as t
+from metasift.store import team
 from metasift.store.repo import Store
 from metasift.store.rows import DecisionRow, SideDecision
 
@@ -171,7 +172,9 @@ def open_ids(store: Store, stage: str, reviewer: str, counting: Counting, *, inc
     d = t.decisions
     rows: dict[int, list[tuple[str, str, str]]] = {}
     query = select(d.c.record_id, d.c.decider_kind, d.c.decider, d.c.label).where(d.c.stage == stage)
-    for rid, kind, decider, label in _active(store, query.order_by(d.c.id)):
+    with store.read() as conn:  # on a team server: every decision counted, blinded labels masked
+        slots = team.decision_slots(conn, stage)
+    for rid, kind, decider, label in _active(store, query.order_by(d.c.id)) if slots is None else slots:
         rows.setdefault(rid, []).append((kind, decider, label))
     auto = _auto_excluded(store, stage)
     ids = scope if scope is not None else primary_ids(store)
@@ -186,7 +189,9 @@ def record_is_open(conn: Connection, record_id: int, stage: str, reviewer: str, 
                    include_auto: bool = False) -> bool:
     """``is_open`` for one record, read inside ``conn`` (the write guard uses it under the write lock)."""
     d, rt = t.decisions, t.routes
-    rows = conn.execute(select(d.c.decider_kind, d.c.decider, d.c.label).where(
+    slots = team.decision_slots(conn, stage, record_id)  # a team server's blinding counts others unseen
+    rows = [r[1:] for r in slots] if slots is not None else conn.execute(select(
+        d.c.decider_kind, d.c.decider, d.c.label).where(
         d.c.record_id == record_id, d.c.stage == stage, d.c.retracted_at.is_(None)).order_by(d.c.id)).all()
     auto = conn.execute(select(rt.c.id).where(rt.c.record_id == record_id, rt.c.stage == stage,
                                               rt.c.route == AUTO, rt.c.superseded_at.is_(None))).first()
