@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from metasift.extractor._layout import Word
+from metasift.extractor.layout import Word
 from metasift.extractor._text import FOOTNOTE_MARKS, NUM, norm
 
 N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"

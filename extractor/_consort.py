@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from metasift.extractor._layout import join_words
+from metasift.extractor.layout import join_words
 from metasift.extractor._text import COUNT, count_value, norm, sentences
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._cells import drop_marks
-from metasift.extractor._layout import Word, join_words
+from metasift.extractor.layout import Word, join_words
 from metasift.extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")

@@ -17,9 +17,9 @@ from metasift.extractor._cells import Cell
 from metasift.extractor._header import Column, TableArm
 from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
-MEAN_SD = re.compile(r"mean\s*\(\s*(?:sd|s\.d\.|standard deviation)\s*\)|\bM\s*\(\s*SD\s*\)|"
+MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
-                     r"mean\s*(?:±|\+/-|\+-)\s*(?:sd|s\.d\.|standard deviation)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
+                     r"means?\s*(?:±|\+/-|\+-)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
                      r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)

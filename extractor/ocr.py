@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from metasift.extractor._layout import Word, group_lines, join_words, reading_order
+from metasift.extractor.layout import Word, group_lines, join_words, reading_order
 from metasift.extractor.pdf import Page
 
 FLOW_CAPTION = re.compile(r"flow\s*-?\s*(?:chart|diagram)|\bconsort\b|trial\s+profile|"

@@ -24,6 +24,7 @@ from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
 _RANK = {"prose": 0, "diagram": 1, "ocr": 2, "table": 3}  # a sentence, a vector diagram, an image one
+_ORIGIN = {"prose": "sentence", "diagram": "diagram", "ocr": "ocr", "table": "table"}  # Evidence.origin
 
 
 @dataclass
@@ -144,8 +145,7 @@ def _derive_dropout(result: ExtractionResult) -> None:
             result.warnings.append(f"{path} computed as randomised - analysed")
             continue
         boxes = next((e for e in result.evidence if e.field == path), None)
-        if boxes is None or boxes.source not in ("ocr", "rule") or a == r or arm.n_dropout == r - a or \
-                not re.search(r"\(\s*n\s*=", boxes.quote):
+        if boxes is None or boxes.origin not in ("diagram", "ocr") or a == r or arm.n_dropout == r - a:
             continue
         result.warnings.append(f"{arm.name}: the flow diagram's loss boxes give {arm.n_dropout} ({boxes.quote}, page "
                                f"{boxes.page}) but randomised {r} - analysed {a} = {r - a}: dropout taken as {r - a}")
@@ -247,7 +247,7 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
         support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
                                         quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
-                                        region=best.region, support=support))
+                                        region=best.region, support=support, origin=_ORIGIN[best.source]))
         for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)

@@ -19,6 +19,9 @@ class Evidence(BaseModel):
     source: str = "rule"
     region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
     support: int = 1  # for arm counts: how many separate statements (sentence, diagram box, table header) print it
+    # for arm counts: the kind of printed statement the value was read from: sentence | diagram (a text-layer
+    # flow diagram) | ocr (an image's flow diagram) | table (a table header's n); None for other values
+    origin: str | None = None
 
 
 class Baseline(BaseModel):

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from metasift.extractor._layout import Char, Word, group_lines, reading_order, words_from_chars
+from metasift.extractor.layout import Char, Word, group_lines, reading_order, words_from_chars
 from metasift.extractor._tables import find_tables, split_row
 from metasift.extractor._text import count_value, norm
 from metasift.extractor.checks import check_extraction
