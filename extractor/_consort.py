@@ -63,7 +63,8 @@ _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|"
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocated")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
-_BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}(.{{0,40}}?)\s*{_N_BOX}")
+# The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
+_BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N_BOX}")
 # A diagram whose arm boxes say "Empagliflozin group (n=52)" instead of "Allocated to ...".
 _BOX_GROUP = _rx(rf"\b([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){{0,2}}?)\s+(?:group|arm)\s*{_N_BOX}")
 _ARM_BOX = _rx(r"allocated\s+to|\b[A-Za-z][\w-]*\s+(?:group|arm)\s*\(\s*n\s*=")
@@ -168,17 +169,20 @@ def diagram_counts(pages: list) -> list[Count]:
                 before = len(text[:m.start()].split())
                 if before < len(words):
                     hits.append((words[before].x0, i))
-        xs = sorted({round(x) for x, _ in hits})
-        if len(xs) < 2 or any(b - a < 60 for a, b in pairwise(xs)):
+        xs = _column_starts([x for x, _ in hits])
+        if len(xs) < 2:
             continue
         cuts = [x - 5 for x in xs[1:]]  # a column runs up to where the next column's boxes start
         first = min(i for _, i in hits)
+        rows = [words for words in page.rows[first:] if not _spans_cut(words, cuts)]
         for col in range(len(xs)):
             lo = cuts[col - 1] if col else float("-inf")
             hi = cuts[col] if col < len(cuts) else float("inf")
-            lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in page.rows[first:]]
+            lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in rows]
             text = norm(" ".join(line for line in lines if line))
-            alloc = _BOX_ALLOC.search(text) or _BOX_GROUP.search(text)
+            # the column's first allocation box: without its n the column has no randomised count
+            first_box = re.search(r"allocated\s+to\b", text, re.IGNORECASE)
+            alloc = _BOX_ALLOC.match(text, first_box.start()) if first_box else _BOX_GROUP.search(text)
             if not alloc:
                 continue
             name = _clean(alloc.group(1))
@@ -192,6 +196,27 @@ def diagram_counts(pages: list) -> list[Count]:
             if dropout is not None:
                 out.append(Count("n_dropout", name, dropout[0], page.number, dropout[1], "diagram", col))
     return out
+
+
+def _column_starts(xs: list[float]) -> list[float]:
+    """The left edges of a diagram's columns from the x of its arm boxes: boxes of one column start within
+    60 pt of each other (a crossover's second-period boxes, a box drawn a little wider)."""
+    starts: list[float] = []
+    for x in sorted(xs):
+        if not starts or x - starts[-1] >= 60:
+            starts.append(x)
+    return starts
+
+
+def _spans_cut(words: list, cuts: list[float]) -> bool:
+    """Whether a line runs across a column boundary as one box ("Analysed (n = 23)" centred under both arms:
+    a pooled count that belongs to no one column)."""
+    for cut in cuts:
+        left = [w for w in words if w.x0 < cut]
+        right = [w for w in words if w.x0 >= cut]
+        if left and right and right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0):
+            return True
+    return False
 
 
 def _column_dropout(text: str) -> tuple[int, str] | None:
