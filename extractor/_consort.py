@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import pairwise
 
-from metasift.extractor.layout import join_words
 from metasift.extractor._text import COUNT, count_value, norm, sentences
+from metasift.extractor.layout import join_words
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
           r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")
@@ -27,13 +26,17 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+# "60 were assigned to the intervention group and 58 to the control group": 60 is an arm's, not the total.
+_FIRST_ARM = r"(?!\s+to\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:group|arm|condition)\s*,?\s+and\s+(?:\d|[a-z]+\s+to\b))"
 TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a diagram box, then the rest
+    # ("A total of 245 were screened, of which 116 were randomized": 245 were not randomised)
     _rx(rf"(?:a\s+total\s+of|in\s+total,?|overall,?|altogether,?)\s+{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b"
-        rf".{{0,160}}?\b(?:were|was)\s+(?:subsequently\s+|then\s+)?{_RAND}"),
+        rf"(?:(?!\d|\bscreened\b|\bassessed\b|\bof\s+(?:whom|which|these|them)\b).){{0,160}}?\b(?:were|was)\s+"
+        rf"(?:subsequently\s+|then\s+)?{_RAND}"),
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b(?:(?!\d).){{0,100}}?\b(?:were|was)\s+"
-        rf"(?:subsequently\s+|then\s+|finally\s+)?{_RAND}"),
-    _rx(rf"(?:^|[,;:]\s+|\band\s+|\bwhom,?\s+){COUNT}\s+{_WORDS}{{0,5}}?(?:and\s+)?(?:were|was)\s+{_RAND}"
-        r"(?!\s+to\s+(?:the\s+)?[\w-]+\s+(?:group|arm)\s+and)"),
+        rf"(?:subsequently\s+|then\s+|finally\s+)?{_RAND}{_FIRST_ARM}"),
+    _rx(rf"(?:^|[,;:]\s+|\band\s+|\b(?:whom|which|these|them),?\s+){COUNT}\s+{_WORDS}{{0,5}}?(?:and\s+)?(?:were|was)\s+{_RAND}"
+        rf"{_FIRST_ARM}"),
     _rx(rf"\bn\s*=\s*(\d{{2,5}})\)?\s+{_WORDS}{{0,4}}?(?:and\s+)?(?:were\s+)?{_RAND}"),
     _rx(r"\brandomi[sz]ed\s*\(\s*n\s*=\s*(\d{2,5})\s*\)"),
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\s+underwent\s+(?:\d:\d\s+)?randomi[sz]ation"),
@@ -46,9 +49,9 @@ _GROUP = r"(?:\s+(?:group|arm|condition))?"
 _THE = r"(?:the\s+)?"
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})\s*\)")
-_TO_PAIR = _rx(rf"(\d{{1,5}})\s+(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
+_TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+)(\d{{1,5}})\s+(?:were\s+)?(?:\w+\s+)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s*$)")
 _IN_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}\s*[,;]?\s*(?:and\s+)?{COUNT}\s+"
                rf"(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s+\w|\s*$)")
@@ -74,10 +77,14 @@ _BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
 _BOX_ITEM = _rx(rf"([A-Za-z][^()]{{0,50}}?)\s*{_N_BOX}")
 _LEFT_STUDY = _rx(r"^(?:discontinued|withdr[ae]w[ns]?|dropped\s+out|drop-?outs?)\b"
                   r"(?!.*\b(?:intervention|treatment|drug|medication|therapy|programme|program|app)\b)")
+# Between two arms' fractions: a separator, maybe the arm named ("9/60 in the intervention group vs 6/58"), a
+# bracket or a percentage ("(9/60) and 10% in the control group (6/58)"); no other count.
+_BETWEEN = (r"\)?\s*(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*\)?\s*)?"
+            r"(?:,|;|vs\.?|versus|and|compared\s+with)\s*(?:\d{1,3}(?:\.\d+)?\s*%\s*)?"
+            r"(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*)?\(?\s*")
 # "lost to follow-up 10/109 vs 8/106": per-arm losses over each arm's randomised n, in a sentence.
 _LOST_FRACTIONS = _rx(r"(?:lost\s+to\s+follow[- ]?up|drop-?outs?|dropped\s+out|attrition|withdr[ae]w[n]?)"
-                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:\s*(?:,|vs\.?|versus|and)\s*\d{1,5}\s*/\s*"
-                      r"\d{1,5}){1,3})")
+                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:" + _BETWEEN + r"\d{1,5}\s*/\s*\d{1,5}){1,3})")
 
 
 @dataclass
@@ -91,14 +98,28 @@ class Count:
     position: int | None = None  # column of a flow diagram, left to right
 
 
+# "In each cohort, six participants were randomized": a count per group, not the trial's total.
+_PER_GROUP = _rx(r"\b(?:in\s+each|in\s+every|per|for\s+each|each)\s+(?:\w+\s+){0,2}?(?:cohorts?|groups?|arms?|sites?|"
+                 r"centres?|centers?|clusters?|schools?|parts?|periods?|doses?|levels?|strat(?:um|a))\b")
+
+
 def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[extractor.pdf.Page]
     """Every (N randomised, page, quote) statement in the paper, the most trusted kind first."""
     texts = [(p.number, sentences(p.text), norm(p.lines)) for p in pages]
     out = []
+    per_group = set()  # (value, page) stated per cohort in a sentence: not read from the page's lines either
+    for pattern in TOTAL_PATTERNS:
+        for number, sents, _ in texts:
+            for text in sents:
+                for m in pattern.finditer(text):
+                    if _PER_GROUP.search(text):
+                        per_group.add((count_value(m.group(1)), number))
     for pattern in TOTAL_PATTERNS:
         for number, sents, lines in texts:
             for text in sents + [lines]:
                 for m in pattern.finditer(text):
+                    if (text is not lines and _PER_GROUP.search(text)) or (count_value(m.group(1)), number) in per_group:
+                        continue
                     value = count_value(m.group(1))
                     if value is not None and value >= 2:
                         out.append((value, number, m.group(0)))

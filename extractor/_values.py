@@ -26,6 +26,12 @@ SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
 COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)
 MEDIAN_ROW = re.compile(r"median|\biqr\b|interquartile|\brange\b", re.IGNORECASE)
 CI_DECL = re.compile(r"\b9[05]\s*%\s*(?:CI|confidence)|confidence\s+interval", re.IGNORECASE)
+# A line without values naming the analysis population its rows below are of (ITT preferred: the rows of a
+# per-protocol or completers section are not read, nor a row whose own label says so).
+POPULATION = re.compile(r"^\W*(?:(?P<itt>intention[- ]to[- ]treat|m?itt\b|modified\s+intention|full\s+analysis\s+set)|"
+                        r"(?P<pp>per[- ]?protocol|pp\b|completers?\b|complete[- ]cases?\b|available[- ]cases?\b))",
+                        re.IGNORECASE)
+PER_PROTOCOL = re.compile(r"\b(?:per[- ]?protocol|completers?)\b", re.IGNORECASE)
 # How a baseline value is printed when it is not mean and SD (kept with its n, never read as an SD).
 MEDIAN_IQR, MEAN_SE, MEAN_CI = "median (IQR)", "mean (SE)", "mean (95% CI)"
 
@@ -65,6 +71,7 @@ class BodyRow:
     x0: float
     size: float
     columns: list[Column] = field(default_factory=list)
+    population: str = ""  # "itt" or "pp" under a section line that names the analysis population
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -120,6 +127,9 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
             tp = c.timepoint or timepoint
             readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
             if c.kind == "value" and readable and not se:
+                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
+            elif c.kind in ("mean", "sd") and cell.kind == "pm" and not se:
+                # "Mean", "±", "SD" stacked over an arm's one column: the cell prints both
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
             elif c.kind in ("mean", "n") and cell.kind == "num":
                 partner_kind = "sd" if c.kind == "mean" else "pct"
@@ -205,12 +215,18 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     skipped = 0
     rows: list[BodyRow] = []
     pending: str | None = None
+    population = ""
     for idx, row in enumerate(body):
         if row.cells:
             if not row.label and pending:
                 row.label = pending
+            row.population = population
             rows.append(row)
             pending = None
+            continue
+        section = POPULATION.match(strip_marks(row.label))
+        if section:  # a population heading, never the wrapped end of the label above
+            population, pending = ("itt" if section.group("itt") else "pp"), None
             continue
         prev = rows[-1] if rows and idx > 0 and body[idx - 1] is rows[-1] else None
         nxt = next((b for b in body[idx + 1:] if b.cells), None)
@@ -223,6 +239,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         else:
             pending = row.label
     for row in rows:
+        if row.population == "pp" or PER_PROTOCOL.search(row.label):
+            continue
         marks = set(re.findall(rf"[{FOOTNOTE_MARKS}]", row.label))
         row_decl = declares(row.label)
         for mark in marks:

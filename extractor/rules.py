@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
 from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
+from metasift.extractor._header import caption_kind
+from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
 from metasift.extractor.design import detect_design
@@ -51,9 +53,19 @@ def match_arm(name: str, arms: list[Arm]) -> Arm | None:
     return None
 
 
+# Table columns that are not randomised arms: an attrition table (completers vs dropouts), a table by sex or by
+# response, or the screened / excluded / not randomised beside the randomised.
+_NOT_ARMS = re.compile(r"\b(?:non-?)?(?:completers?|completed|drop-?outs?|dropped|lost|withdr[ae]wn?|responders?|"
+                       r"men|women|males?|females?|boys|girls|screened|excluded|eligible|included|not\s+randomi[sz]ed|"
+                       r"non-?randomi[sz]ed|retained|missing|per[- ]?protocol|itt|intention[- ]to[- ]treat)\b|^\s*(?:yes|no)\s*$",
+                       re.IGNORECASE)
+
+
 def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
-    """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's."""
+    """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's. A table
+    whose columns are populations or subgroups (completers vs dropouts, women vs men) names no arms."""
     names: list[str] = []
+    tables = [t for t in tables if not any(_NOT_ARMS.search(a.name) for a in t.arms if not a.total)]
     with_n = [t for t in tables if any(a.n is not None for a in t.arms)]
     for group in ([t for t in with_n if t.kind == "baseline"], with_n, tables):
         if group:
@@ -85,10 +97,16 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
+    groups = row_arms(doc.pages) if not result.arms else []
+    if groups:  # no column table, sentence or diagram names the arms; a table by group lists them as rows
+        result.arms = [Arm(name=g.name) for g in groups]
+        result.warnings.append(f"arms read from the rows of a table by group (page {groups[0].page}: "
+                               f"{groups[0].caption[:80]}): {len(groups)} groups")
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, ocr_box)
     _table_candidates(tables, result, candidates)
+    _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
@@ -166,7 +184,8 @@ def _total(doc: PdfDocument, result: ExtractionResult) -> None:
         found = [f for f in found if f[0] == arm_sum] or found
     value, page, quote = found[0]
     result.n_total = value
-    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote))
+    support = len({p for v, p, _ in found if v == value})  # pages that state it (one statement may match twice)
+    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote, support=support))
 
 
 def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
@@ -233,6 +252,15 @@ def _table_candidates(tables: list[Table], result: ExtractionResult, candidates:
                     _add(candidates, i, "n_randomised", cand)
             elif table.population == "analysed" or table.kind == "outcome":
                 _add(candidates, i, "n_analysed", cand)
+
+
+def _row_candidates(groups: list[RowArm], candidates: dict) -> None:
+    """Each group row's n as that arm's randomised n, when the table describes the groups at baseline (its
+    caption names baseline characteristics or demographics and no analysis population)."""
+    for i, g in enumerate(groups):
+        kind, _, population = caption_kind(g.caption)
+        if kind == "baseline" and population != "analysed":
+            _add(candidates, i, "n_randomised", _Candidate(g.n, g.page, g.quote, "table"))
 
 
 def _settle_counts(result: ExtractionResult, candidates: dict) -> None:

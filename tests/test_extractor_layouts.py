@@ -135,7 +135,186 @@ def test_dropout_from_a_diagrams_loss_boxes_is_recomputed_where_they_miss_exits_
 
 
 def test_the_verify_screen_lays_pages_out_with_the_public_layout_module() -> None:
-    import metasift.tui.verify_app as verify_app
+    import importlib.util
 
-    assert "from metasift.extractor.layout import join_words" in open(verify_app.__file__).read()
+    from metasift.tui.verify_app import page_layout
+
+    assert importlib.util.find_spec("metasift.extractor._layout") is None  # no private twin left to import
     assert join_words([Word("kg/m", 0, 20, 10, 8), Word("2", 20.5, 23, 7, 5, "sup")]) == "kg/m2"
+    rows = [_line(100, (50, "Age"), (200, "55 (9)")), _line(112, (50, "BMI, kg/m2"), (200, "27 (4)"))]
+    assert [line.split() for line in page_layout(_page(rows)).splitlines()] == [["Age", "55", "(9)"],
+                                                                                ["BMI,", "kg/m2", "27", "(4)"]]
+
+
+def _table(*lines: list[Word]):
+    return find_tables([SimpleNamespace(number=3, rows=list(lines), width=595.0)], [])
+
+
+def _values(table) -> list[tuple]:
+    return [(table.arms[v.arm].name, v.measure, v.mean, v.sd, v.n, v.printed_as) for v in table.values]
+
+
+def test_an_upper_case_table_caption_starts_a_table() -> None:
+    (t,) = _table(_line(100, (50, "TABLE 1 Baseline characteristics")),
+                  _line(112, (200, "iCBT (n = 50)"), (320, "Control (n = 48)")),
+                  _line(124, (50, "PHQ-9, mean (SD)"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")))
+    assert _values(t) == [("iCBT", "PHQ-9, mean (SD)", 14.2, 4.1, 50, "mean (SD)"),
+                          ("Control", "PHQ-9, mean (SD)", 14.0, 3.9, 48, "mean (SD)")]
+
+
+def test_mean_plus_minus_sd_under_each_arm_on_one_line_or_stacked_over_three() -> None:
+    one_line = [_line(122, (200, "Mean ± SD"), (320, "Mean ± SD"))]
+    stacked = [_line(122, (200, "Mean"), (320, "Mean")), _line(132, (200, "±"), (320, "±")),
+               _line(142, (200, "SD"), (320, "SD"))]
+    for sub in (one_line, stacked):
+        (t,) = _table(_line(100, (50, "Table 1 Baseline characteristics")),
+                      _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")), *sub,
+                      _line(156, (50, "PHQ-9"), (200, "14.2 ± 4.1"), (320, "14.0 ± 3.9")))
+        assert _values(t) == [("Intervention", "PHQ-9", 14.2, 4.1, 50, "mean (SD)"),
+                              ("Control", "PHQ-9", 14.0, 3.9, 48, "mean (SD)")]
+
+
+def test_a_mean_se_column_gives_the_mean_and_no_sd() -> None:
+    (t,) = _table(_line(100, (50, "Table 2 Baseline scores")),
+                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
+                  _line(122, (200, "Mean (SE)"), (320, "Mean (SE)")),
+                  _line(134, (50, "PHQ-9"), (200, "14.2 (0.6)"), (320, "14.0 (0.5)")))
+    assert _values(t) == [("Intervention", "PHQ-9", 14.2, None, 50, "mean (SE)"),
+                          ("Control", "PHQ-9", 14.0, None, 48, "mean (SE)")]
+
+
+def test_an_undeclared_a_b_cell_is_not_read_as_mean_and_sd() -> None:
+    (t,) = _table(_line(100, (50, "Table 2 Baseline scores")),
+                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
+                  _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")))
+    assert t.values == []
+
+
+def test_per_protocol_rows_are_not_read_and_their_heading_is_not_part_of_a_label() -> None:
+    (t,) = _table(_line(100, (50, "Table 3 Outcomes at 12 weeks, mean (SD)")),
+                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
+                  _line(124, (50, "Intention-to-treat")),
+                  _line(136, (50, "PHQ-9"), (200, "9.2 (4.1)"), (320, "12.0 (3.9)")),
+                  _line(148, (50, "GAD-7 (completers)"), (200, "6.2 (3.0)"), (320, "7.9 (2.8)")),
+                  _line(160, (50, "Per-protocol")),
+                  _line(172, (50, "PHQ-9"), (200, "8.2 (4.0)"), (320, "11.9 (3.8)")))
+    assert [(m, mean) for _, m, mean, *_ in _values(t)] == [("PHQ-9", 9.2), ("PHQ-9", 12.0)]
+
+
+def test_a_table_with_a_second_block_of_groups_gives_no_arms() -> None:
+    # Parts of a phase 1 study, each with its own dose groups and "(n = X)": the first block's columns are
+    # not the trial's arms.
+    assert _table(_line(100, (50, "TABLE 2 Adverse events by dose group")),
+                  _line(112, (200, "Placebo"), (280, "5 mg"), (360, "10 mg")),
+                  _line(122, (200, "(n = 16)"), (280, "(n = 6)"), (360, "(n = 6)")),
+                  _line(134, (50, "Headache"), (200, "2 (12.5)"), (280, "0 (0.0)"), (360, "1 (16.7)")),
+                  _line(146, (50, "Part 2"), (200, "Placebo"), (280, "40 mg"), (360, "120 mg")),
+                  _line(156, (200, "(n = 9)"), (280, "(n = 9)"), (360, "(n = 9)")),
+                  _line(168, (50, "Headache"), (200, "2 (22.2)"), (280, "1 (11.1)"), (360, "1 (11.1)"))) == []
+
+
+def test_the_number_screened_is_not_the_number_randomised() -> None:
+    from metasift.extractor._consort import total_n
+
+    page = Page(5, "A total of 245 participants were screened, of which 116 were randomized.", "", [], [], 595.0)
+    assert total_n([page])[0] == 116
+
+
+def test_a_total_n_stated_once_and_not_the_arms_sum_waits_for_a_human() -> None:
+    result = ExtractionResult(path="x.pdf", n_total=116)
+    result.evidence = [Evidence(field="n_total", value=116, page=5, quote="116 were randomized")]
+    (check,) = check_extraction(result, {5: "Of these, 116 were randomized."})
+    assert check.status == "needs_human"
+    result.evidence[0].support = 2  # the abstract says it too
+    assert check_extraction(result, {5: "Of these, 116 were randomized."})[0].status == "auto_verified"
+
+
+def test_a_count_per_cohort_is_not_the_total() -> None:
+    from metasift.extractor._consort import total_candidates
+
+    text = ("In each dose cohort, six participants were randomized to receive the drug and two participants were "
+            "randomized to receive placebo. A total of 245 participants were screened, of which 116 were randomized.")
+    assert {v for v, _, _ in total_candidates([Page(4, text, text, [], [], 595.0)])} == {116}
+
+
+def _text_page(text: str) -> Page:
+    return Page(3, text, text, [], [], 595.0)
+
+
+def test_the_first_arms_count_of_an_allocation_sentence_is_not_the_total() -> None:
+    from metasift.extractor._consort import prose_counts, total_candidates
+
+    page = _text_page("Sixty participants were randomly assigned to the intervention group and 58 to the control group.")
+    assert total_candidates([page]) == []
+    assert [(c.field, c.arm, c.value) for c in prose_counts([page])] == [
+        ("n_randomised", "intervention", 60), ("n_randomised", "control", 58)]
+
+
+def test_losses_as_fractions_with_the_arm_named_between_them() -> None:
+    from metasift.extractor._consort import fraction_losses
+
+    for text in ("Lost to follow-up: 9/60 in the intervention group vs 6/58 in the control group.",
+                 "Attrition was 15% in the intervention group (9/60) and 10% in the control group (6/58)."):
+        assert [pairs for pairs, _, _ in fraction_losses([_text_page(text)])] == [[(9, 60), (6, 58)]]
+    # another count between them is not a second arm's loss
+    assert fraction_losses([_text_page("Lost to follow-up 9/60 in 3 sites and 2/58 elsewhere.")]) == []
+
+
+def test_a_label_listing_counts_across_the_width_is_no_second_block_of_groups() -> None:
+    (t,) = _table(_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                  _line(112, (200, "IG (n = 20)"), (320, "WL (n = 20)")),
+                  _line(124, (50, "Country: Albania (n = 2), Belarus (n = 3), Canada (n = 3), Ghana (n = 1)")),
+                  _line(136, (50, "Stress"), (200, "13.1 (2.3)"), (320, "13.6 (2.5)")))
+    assert [v.mean for v in t.values] == [13.1, 13.6]
+
+
+def _rows_page(number: int, rows: list[list[Word]]) -> Page:
+    return Page(number, "\n".join(join_words(r) for r in rows), "", [], rows, 595.0)
+
+
+def test_groups_printed_as_rows_of_a_table_by_group_with_their_part() -> None:
+    from metasift.extractor._row_arms import row_arms
+
+    rows = [_line(100, (46, "TABLE 1 Participant demographics by dose group and study part.")),
+            _line(112, (52, "Dose group"), (156, "Age, mean (SD)"), (240, "Male, n (%)")),
+            _line(124, (52, "Part 1")),
+            _line(136, (60, "Placebo (n=4)"), (156, "31.2 (12.9)"), (240, "4 (100)")),
+            _line(148, (60, "5mg (n=6)"), (156, "29.0 (12.3)"), (240, "6 (100)")),
+            _line(160, (52, "Part 2"), (240, "Sex, female")),
+            _line(172, (60, "Placebo (n=2)"), (156, "23.0 (4.2)"), (240, "2 (100)")),
+            _line(184, (60, "5mg (n=6)"), (156, "25.5 (5.8)"), (240, "6 (100)")),
+            _line(198, (46, "Abbreviations: SD, standard deviation."))]
+    groups = row_arms([_rows_page(7, rows)])
+    assert [(g.name, g.n) for g in groups] == [("Part 1 Placebo", 4), ("Part 1 5 mg", 6), ("Part 2 Placebo", 2),
+                                               ("Part 2 5 mg", 6)]
+    # a table of subgroups is not by group: nothing read
+    rows[0] = _line(100, (46, "TABLE 1 Outcomes in subgroups."))
+    assert row_arms([_rows_page(7, rows)]) == []
+
+
+def test_an_attrition_table_of_completers_and_dropouts_names_no_arms() -> None:
+    from metasift.extractor.rules import _arm_names
+
+    completers = _table(_line(100, (50, "Table 2 Baseline characteristics of completers and dropouts, mean (SD)")),
+                        _line(112, (200, "Completers (n = 80)"), (320, "Dropouts (n = 20)")),
+                        _line(124, (50, "PHQ-9"), (200, "14.1 (4.0)"), (320, "15.2 (4.4)")))
+    arms = _table(_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                  _line(112, (200, "iCBT (n = 50)"), (320, "Waitlist (n = 50)")),
+                  _line(124, (50, "PHQ-9"), (200, "14.1 (4.0)"), (320, "15.2 (4.4)")))
+    assert _arm_names(completers, []) == []
+    assert _arm_names(completers + arms, []) == ["iCBT", "Waitlist"]
+
+
+def test_a_mean_and_an_sd_not_printed_side_by_side_wait_for_a_human() -> None:
+    from metasift.extractor.schema import Baseline
+
+    def status(quote: str, mean: float, sd: float) -> set[str]:
+        arm = Arm(name="A", baselines=[Baseline(measure="PHQ-9", mean=mean, sd=sd, n=50)])
+        result = ExtractionResult(path="x.pdf", arms=[arm])
+        result.evidence = [Evidence(field=f"arms[0].baselines[0].{s}", value=v, page=2, quote=quote)
+                           for s, v in (("mean", mean), ("sd", sd))]
+        return {c.status for c in check_extraction(result, {2: quote})}
+
+    assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 4.1) == {"auto_verified"}
+    assert status("PHQ-9 14.2 ± 4.10 14.0 ± 3.9", 14.2, 4.1) == {"auto_verified"}
+    assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 3.9) == {"needs_human"}  # another cell's SD
