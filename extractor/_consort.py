@@ -72,7 +72,9 @@ _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N
 _BOX_GROUP = _rx(rf"\b([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){{0,2}}?)\s+(?:group|arm)\s*{_N_BOX}")
 _ARM_BOX = _rx(r"allocated\s+to|\b[A-Za-z][\w-]*\s+(?:group|arm)\s*\(\s*n\s*=")
 _BOX_LOST = _rx(rf"lost\s+to\s+follow[- ]?up[^()]{{0,30}}(?:\([^()]*\)\s*)?{_N_BOX}")
-_BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
+# "Analysed (n = 45)", "Analysed in ITT (n = 50)", "Included in the primary analysis (n = 45)"; not "Not analysed".
+_BOX_ANALYSED = _rx(rf"(?<!not\s)(?:analy[sz]ed(?:\s+(?:in|for)\s+(?:the\s+)?(?:[\w-]+\s*){{1,3}}?)?|"
+                    rf"included\s+in\s+(?:the\s+)?(?:primary\s+|final\s+|main\s+|itt\s+)?analys[ie]s)\s*{_N_BOX}")
 # Any "label (n = X)" box line, and those that say a participant left the study (not only its intervention).
 _BOX_ITEM = _rx(rf"([A-Za-z][^()]{{0,50}}?)\s*{_N_BOX}")
 _LEFT_STUDY = _rx(r"^(?:discontinued|withdr[ae]w[ns]?|dropped\s+out|drop-?outs?)\b"
@@ -104,26 +106,20 @@ _PER_GROUP = _rx(r"\b(?:in\s+each|in\s+every|per|for\s+each|each)\s+(?:\w+\s+){0
 
 
 def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[extractor.pdf.Page]
-    """Every (N randomised, page, quote) statement in the paper, the most trusted kind first."""
+    """Every (N randomised, page, quote) statement in the paper, the most trusted kind first. A count a sentence
+    gives per cohort or group is not one, nor the same count on that page's physical lines."""
     texts = [(p.number, sentences(p.text), norm(p.lines)) for p in pages]
-    out = []
-    per_group = set()  # (value, page) stated per cohort in a sentence: not read from the page's lines either
-    for pattern in TOTAL_PATTERNS:
-        for number, sents, _ in texts:
-            for text in sents:
-                for m in pattern.finditer(text):
-                    if _PER_GROUP.search(text):
-                        per_group.add((count_value(m.group(1)), number))
+    found = []  # (value, page, quote, from the physical lines, per group)
     for pattern in TOTAL_PATTERNS:
         for number, sents, lines in texts:
             for text in sents + [lines]:
                 for m in pattern.finditer(text):
-                    if (text is not lines and _PER_GROUP.search(text)) or (count_value(m.group(1)), number) in per_group:
-                        continue
                     value = count_value(m.group(1))
                     if value is not None and value >= 2:
-                        out.append((value, number, m.group(0)))
-    return out
+                        per_group = text is not lines and bool(_PER_GROUP.search(text))
+                        found.append((value, number, m.group(0), text is lines, per_group))
+    per_group = {(v, p) for v, p, _, _, group in found if group}
+    return [(v, p, q) for v, p, q, lines, group in found if not group and not (lines and (v, p) in per_group)]
 
 
 def total_n(pages: list) -> tuple[int, int, str] | None:
@@ -268,6 +264,28 @@ def _column_dropout(text: str) -> tuple[int, str] | None:
             total += n
             quotes.append(quote)
     return total, "; ".join(quotes)
+
+
+# "All participants completed the study", "There were no dropouts", "No patient was lost to follow-up or
+# withdrew": nobody left any arm. Not when the sentence names a part of the trial or an exception.
+_NONE_LEFT = _rx(rf"(?:\b(?:all|every)\s+(?:of\s+the\s+)?(?:\d+\s+)?(?:randomi[sz]ed\s+)?{PEOPLE}?\s*(?:randomi[sz]ed\s+)?"
+                 r"(?:completed|finished|remained\s+in)\s+(?:the\s+)?(?:study|trial|follow[- ]?up|protocol)\b|"
+                 rf"\bthere\s+were\s+no\s+(?:{PEOPLE}\s+|participant\s+|patient\s+)?(?:drop-?outs|withdrawals)\b|"
+                 rf"\bno\s+(?:{PEOPLE}|participant|patient|subject|one)\s+(?:dropped\s+out|withdrew|"
+                 r"(?:was|were)\s+(?:lost\s+to\s+follow[- ]?up\s+or\s+withdr[ae]wn?|withdrawn\s+or\s+lost\s+to\s+follow[- ]?up)"
+                 r"|left\s+the\s+(?:study|trial)))")
+_EXCEPT = _rx(r"\b(?:except|but|apart\s+from|other\s+than|with\s+the\s+exception|parts?\s+\d|cohorts?\s+\d|"
+              r"groups?\s+\d|if|whether|unless|should|would|expected|planned)\b")
+
+
+def no_losses(pages: list) -> tuple[int, str] | None:
+    """(page, quote) of a sentence saying nobody left the trial, if the paper has one."""
+    for page in pages:
+        for s in sentences(page.text):
+            m = _NONE_LEFT.search(s)
+            if m and not _EXCEPT.search(s):
+                return page.number, s
+    return None
 
 
 def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:

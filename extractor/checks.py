@@ -88,9 +88,10 @@ def items_of(measure: str | None) -> int | None:
     A number in any other name ("Growth differentiation factor-15", "IL-6") is not an item count.
     """
     scored = [(instrument_matches(name, measure), info[2]) for name, info in SCALES.items()]
-    best = max(scored)
-    if best[0]:
-        return best[1]
+    top = max(score for score, _ in scored)
+    counts = {items for score, items in scored if score == top}
+    if top and len(counts) == 1:  # "PSS" alone may be the 10- or the 14-item version: not known
+        return counts.pop()
     match = ITEMS_PHRASE.search(measure or "")
     if not match:
         return None
@@ -171,7 +172,7 @@ def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> No
     arms = result.arms
     sums_to_total = result.n_total is not None and len(arms) >= 2 and \
         sum(a.n_randomised or 0 for a in arms) == result.n_total and all(a.n_randomised for a in arms)
-    if "n_total" in checks and support.get("n_total", 1) < 2 and not sums_to_total:
+    if "n_total" in checks and result.n_total is not None and support.get("n_total", 1) < 2 and not sums_to_total:
         checks["n_total"].fail("total N printed once and not the sum of the arms: confirm it counts the randomised")
     for i, arm in enumerate(arms):
         balanced = None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
-from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
+from metasift.extractor._consort import (
+    Count,
+    diagram_counts,
+    fraction_losses,
+    no_losses,
+    prose_counts,
+    total_candidates,
+)
 from metasift.extractor._header import caption_kind
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
@@ -108,6 +115,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     _table_candidates(tables, result, candidates)
     _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
+    _no_loss_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
     for table in tables:
@@ -234,6 +242,18 @@ def _fraction_candidates(doc: PdfDocument, result: ExtractionResult, candidates:
         order = range(len(arms)) if len(set(wanted)) < len(wanted) else [randomised.index(of) for of in wanted]
         for (lost, _), i in zip(pairs, order, strict=True):
             _add(candidates, i, "n_dropout", _Candidate(lost, page, quote, "prose"))
+
+
+def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
+    """"All participants completed the study" / "There were no dropouts": dropout 0 for every arm, where no arm
+    has a loss printed anywhere else (a sentence, a diagram box, a fraction)."""
+    if len(result.arms) < 2 or any((i, "n_dropout") in candidates for i in range(len(result.arms))):
+        return
+    found = no_losses(doc.pages)
+    if found is not None:
+        page, quote = found
+        for i in range(len(result.arms)):
+            _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
 
 
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:

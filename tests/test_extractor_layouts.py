@@ -318,3 +318,39 @@ def test_a_mean_and_an_sd_not_printed_side_by_side_wait_for_a_human() -> None:
     assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 4.1) == {"auto_verified"}
     assert status("PHQ-9 14.2 ± 4.10 14.0 ± 3.9", 14.2, 4.1) == {"auto_verified"}
     assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 3.9) == {"needs_human"}  # another cell's SD
+
+
+def test_a_sentence_that_nobody_left_gives_every_arm_no_dropouts_unless_it_names_an_exception() -> None:
+    from metasift.extractor._consort import no_losses
+
+    for said in ("All randomized participants completed the study.", "There were no participant dropouts.",
+                 "No patient was withdrawn or lost to follow-up.", "No participants dropped out.",
+                 "All 60 participants completed the trial."):
+        assert no_losses([_text_page(said)]) is not None, said
+    for said in ("All participants completed the study except three in the CA arm.",
+                 "All participants randomized in parts 1, 3, and 4 completed the study.",
+                 "All participants completed the intervention.",
+                 "Participants who did not complete the study were contacted.",
+                 "No participants were lost to follow-up."):  # others may have withdrawn
+        assert no_losses([_text_page(said)]) is None, said
+
+
+def test_analysis_boxes_worded_otherwise() -> None:
+    for left, right in (("Analysed in ITT (n = 50)", "Analysed in ITT (n = 48)"),
+                        ("Included in the primary analysis (n = 50)", "Included in the primary analysis (n = 48)")):
+        rows = [_line(100, (60, "Allocated to drug (n = 55)"), (300, "Allocated to placebo (n = 52)")),
+                _line(140, (60, "Not analysed (n = 5)"), (300, "Not analysed (n = 4)")),
+                _line(180, (60, left), (300, right))]
+        got = {(c.arm, c.value) for c in diagram_counts([_page(rows)]) if c.field == "n_analysed"}
+        assert got == {("drug", 50), ("placebo", 48)}, left
+
+
+def test_a_measure_printed_without_its_item_count_or_with_a_subscale_letter_matches_its_instrument() -> None:
+    from metasift.extractor.checks import items_of
+    from metasift.extractor.outcomes import instrument_matches
+
+    assert instrument_matches("DASS-21 depression", "DASS-D") and instrument_matches("PSS-10", "PSS")
+    assert instrument_matches("STAI state", "STAI-S, mean (SD)") and not instrument_matches("STAI trait", "STAI-S")
+    assert not instrument_matches("PHQ-9", "PHQ-15") and not instrument_matches("DASS-21 depression", "DASS-A")
+    assert instrument_matches("PHQ-9", "PHQ-9 score") > instrument_matches("PHQ-9", "PHQ score")  # exact wins
+    assert items_of("PSS") is None and items_of("PSS-10") == 10  # which version is not guessed
