@@ -108,7 +108,7 @@ def instrument_matches(instrument: str, measure: str | None) -> int:
     words = [t for t in inst if t in CONSTRUCT_WORDS]
     if name and not _contains_run(meas, name) and not any(t.isdigit() for t in meas):
         name = [t for t in name if not t.isdigit()]  # "DASS-D", "PSS": the item count left out, not another one
-    if not inst or not name and not words or (name and not _contains_run(meas, name)) or \
+    if not inst or (not name and not words) or (name and not _contains_run(meas, name)) or \
             any(w not in meas for w in words):
         return 0
     return len(name) + len(words)
