@@ -46,6 +46,7 @@ class TableValue:
     n: int | None
     quote: str
     printed_as: str = "mean (SD)"  # or MEDIAN_IQR, MEAN_SE, MEAN_CI
+    doubt: str = ""  # why a human must confirm the reading (an "a (b)" cell no caption, header or note declares)
 
 
 def declares(text: str) -> str:
@@ -95,8 +96,13 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says so: check what it prints"
+
+
 def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timepoint: str, table_decl: str,
-                row_decl: str) -> list[TableValue] | None:
+                row_decl: str, plain: bool = False) -> list[TableValue] | None:
+    """``plain``: the table declares nothing anywhere (no mean/SD, median, IQR, range, SE or CI), so an "a (b)"
+    cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human."""
     """Mean/SD per arm and time point of one row; None if its cells cannot be placed."""
     placed = _place(row.cells, columns)
     if placed is None:
@@ -126,8 +132,11 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
                 continue
             tp = c.timepoint or timepoint
             readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
-            if c.kind == "value" and readable and not se:
-                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
+            guess = cell.kind == "pair" and plain and row_decl == "" and bool(arm.n) and cell.b is not None \
+                and cell.a is not None and 0 < cell.b < abs(cell.a) and abs(100 * cell.a / arm.n - cell.b) > 0.55
+            if c.kind == "value" and (readable or guess) and not se:
+                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
+                                      doubt="" if readable else UNDECLARED))
             elif c.kind in ("mean", "sd") and cell.kind == "pm" and not se:
                 # "Mean", "±", "SD" stacked over an arm's one column: the cell prints both
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
@@ -211,6 +220,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                         table_decl = marked[mark]
         elif declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
             table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
+    context = " ".join([head_text, *notes])
+    plain = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context)
+                                      or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean", context, re.I))
     out: list[TableValue] = []
     skipped = 0
     rows: list[BodyRow] = []
@@ -238,6 +250,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             body[idx] = prev  # a further wrapped line continues the same row
         else:
             pending = row.label
+    plain = plain and not any(declares(row.label) for row in rows)  # a row says what it prints: others may differ
     for row in rows:
         if row.population == "pp" or PER_PROTOCOL.search(row.label):
             continue
@@ -247,7 +260,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             row_decl = row_decl or marked.get(mark, "")
         if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
             row_decl = "count"
-        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl)
+        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl, plain)
         if values is None:
             skipped += 1
         else:

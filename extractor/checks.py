@@ -128,6 +128,8 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
             vc.fail(f"read by OCR from an image on page {ev.page} ({where}): check it against the figure")
             checks[ev.field] = vc
             continue
+        if ev.doubt:
+            vc.fail(ev.doubt)
         text = pages.get(ev.page or -1, "")
         score = quote_on_page(ev.quote, text)
         if score < QUOTE_MIN_SCORE:

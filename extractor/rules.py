@@ -323,7 +323,7 @@ def _table_values(table: Table, result: ExtractionResult) -> None:
             path = f"outcomes[{len(result.outcomes) - 1}]"
         else:
             continue
-        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote)
+        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote, doubt=v.doubt or None)
                      for stat, value in (("mean", v.mean), ("sd", v.sd)) if value is not None]
         if v.n is not None:
             n_quote = v.quote if v.n != tarm.n else tarm.quote

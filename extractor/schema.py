@@ -23,6 +23,7 @@ class Evidence(BaseModel):
     # for arm counts: the kind of printed statement the value was read from: sentence | diagram (a text-layer
     # flow diagram) | ocr (an image's flow diagram) | table (a table header's n); None for other values
     origin: str | None = None
+    doubt: str | None = None  # why the rule that read it was unsure: the value goes to a human (``checks``)
 
 
 class Baseline(BaseModel):

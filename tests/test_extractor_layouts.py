@@ -183,11 +183,30 @@ def test_a_mean_se_column_gives_the_mean_and_no_sd() -> None:
                           ("Control", "PHQ-9", 14.0, None, 48, "mean (SE)")]
 
 
-def test_an_undeclared_a_b_cell_is_not_read_as_mean_and_sd() -> None:
-    (t,) = _table(_line(100, (50, "Table 2 Baseline scores")),
-                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
-                  _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")))
-    assert t.values == []
+def test_an_undeclared_a_b_cell_is_read_as_mean_and_sd_only_for_a_human_to_confirm() -> None:
+    from metasift.extractor._values import UNDECLARED
+
+    head = [_line(100, (50, "Table 2 Baseline scores")),
+            _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)"))]
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(146, (50, "Female"), (200, "30 (60.0)"), (320, "12 (25.0)")))  # counts: b = 100 a / n
+    assert [(v.mean, v.sd, v.doubt) for v in t.values] == [(14.2, 4.1, UNDECLARED), (14.0, 3.9, UNDECLARED)]
+    # anything in the table that names another statistic, or a row that declares its own: nothing is guessed
+    for other in (_line(146, (50, "Age, median (IQR)"), (200, "34 (28-41)"), (320, "35 (29-40)")),
+                  _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)"))):
+        (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")), other)
+        assert [v.measure for v in t.values if v.measure == "PHQ-9"] == []
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(150, (50, "Values are median (IQR).")))
+    assert t.values == [] or all(v.printed_as != "mean (SD)" for v in t.values)
+
+
+def test_a_value_the_rule_doubted_waits_for_a_human() -> None:
+    result = ExtractionResult(path="x.pdf", arms=[Arm(name="A")])
+    result.evidence = [Evidence(field="arms[0].baselines[0].mean", value=14.2, page=2, quote="PHQ-9 14.2 (4.1)",
+                                doubt="undeclared")]
+    (check,) = check_extraction(result, {2: "PHQ-9 14.2 (4.1)"})
+    assert check.status == "needs_human" and check.reasons == ["undeclared"]
 
 
 def test_per_protocol_rows_are_not_read_and_their_heading_is_not_part_of_a_label() -> None:
