@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._text import COUNT, count_value, norm, sentences
-from metasift.extractor.layout import join_words
+from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
           r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")
@@ -105,6 +105,15 @@ _PER_GROUP = _rx(r"\b(?:in\s+each|in\s+every|per|for\s+each|each)\s+(?:\w+\s+){0
                  r"centres?|centers?|clusters?|schools?|parts?|periods?|doses?|levels?|strat(?:um|a))\b")
 
 
+def _per_group(sentence: str, m: re.Match[str]) -> bool:
+    """Whether a sentence gives its count per cohort or group: "in each cohort, six were randomized", "six were
+    randomized ... in each part"; not "In each school, all pupils (744 pupils) were included"."""
+    before = list(_PER_GROUP.finditer(sentence, 0, m.start()))
+    if before and not re.search(r"\ball\b", sentence[before[-1].end():m.start()], re.IGNORECASE):
+        return True
+    return bool(_PER_GROUP.search(sentence, m.end()))
+
+
 def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[extractor.pdf.Page]
     """Every (N randomised, page, quote) statement in the paper, the most trusted kind first. A count a sentence
     gives per cohort or group is not one, nor the same count on that page's physical lines."""
@@ -116,7 +125,7 @@ def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[
                 for m in pattern.finditer(text):
                     value = count_value(m.group(1))
                     if value is not None and value >= 2:
-                        per_group = text is not lines and bool(_PER_GROUP.search(text))
+                        per_group = text is not lines and _per_group(text, m)
                         found.append((value, number, m.group(0), text is lines, per_group))
     per_group = {(v, p) for v, p, _, _, group in found if group}
     return [(v, p, q) for v, p, q, lines, group in found if not group and not (lines and (v, p) in per_group)]
@@ -228,10 +237,15 @@ def _column_starts(xs: list[float]) -> list[float]:
 def _spans_cut(words: list, cuts: list[float]) -> bool:
     """Whether a line runs across a column boundary as one box ("Analysed (n = 23)" centred under both arms:
     a pooled count that belongs to no one column)."""
+    if not words:
+        return False
+    typical = sorted(w.size for w in words)[len(words) // 2]
+    words = [w for w in words if w.size <= 2 * typical]  # OCR reads a box's border as one tall letter: no text
     for cut in cuts:
         left = [w for w in words if w.x0 < cut]
         right = [w for w in words if w.x0 >= cut]
-        if left and right and right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0):
+        if left and right and same_size(left[-1].size, right[0].size) and \
+                right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0):
             return True
     return False
 

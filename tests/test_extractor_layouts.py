@@ -373,3 +373,18 @@ def test_a_measure_printed_without_its_item_count_or_with_a_subscale_letter_matc
     assert not instrument_matches("PHQ-9", "PHQ-15") and not instrument_matches("DASS-21 depression", "DASS-A")
     assert instrument_matches("PHQ-9", "PHQ-9 score") > instrument_matches("PHQ-9", "PHQ score")  # exact wins
     assert items_of("PSS") is None and items_of("PSS-10") == 10  # which version is not guessed
+
+
+def test_a_total_said_of_all_pupils_in_each_school_is_still_the_total() -> None:
+    from metasift.extractor._consort import total_candidates
+
+    text = "In each school, all pupils in year 1 with a signed authorization (744 pupils) have been included in the trial."
+    assert {v for v, _, _ in total_candidates([_text_page(text)])} == {744}
+
+
+def test_an_ocr_box_border_read_as_a_huge_letter_does_not_join_two_columns_boxes() -> None:
+    border = Word("i", 328, 504, 180, 73)  # Tesseract reads a box's edge as one tall "i"
+    rows = [_line(100, (85, "Allocated to app (n = 94)"), (334, "Allocated to waitlist (n = 93)")),
+            sorted(_line(180, (85, "Analysed (n = 85)"), (334, "Analysed (n = 84)")) + [border], key=lambda w: w.x0)]
+    got = {(c.arm, c.value) for c in diagram_counts([_page(rows)]) if c.field == "n_analysed"}
+    assert got == {("app", 85), ("waitlist", 84)}
