@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from metasift.extractor._layout import Word
 from metasift.extractor._text import FOOTNOTE_MARKS, NUM, norm
+from metasift.extractor.layout import Word
 
 N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
 # A word that belongs to the cells at the end of a row: a number with brackets, signs, marks; ±; "to"; a dash.

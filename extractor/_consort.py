@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import pairwise
 
-from metasift.extractor._layout import join_words
 from metasift.extractor._text import COUNT, count_value, norm, sentences
+from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
           r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")
@@ -27,13 +26,17 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+# "60 were assigned to the intervention group and 58 to the control group": 60 is an arm's, not the total.
+_FIRST_ARM = r"(?!\s+to\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:group|arm|condition)\s*,?\s+and\s+(?:\d|[a-z]+\s+to\b))"
 TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a diagram box, then the rest
+    # ("A total of 245 were screened, of which 116 were randomized": 245 were not randomised)
     _rx(rf"(?:a\s+total\s+of|in\s+total,?|overall,?|altogether,?)\s+{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b"
-        rf".{{0,160}}?\b(?:were|was)\s+(?:subsequently\s+|then\s+)?{_RAND}"),
+        rf"(?:(?!\d|\bscreened\b|\bassessed\b|\bof\s+(?:whom|which|these|them)\b).){{0,160}}?\b(?:were|was)\s+"
+        rf"(?:subsequently\s+|then\s+)?{_RAND}"),
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,4}}?{PEOPLE}\b(?:(?!\d).){{0,100}}?\b(?:were|was)\s+"
-        rf"(?:subsequently\s+|then\s+|finally\s+)?{_RAND}"),
-    _rx(rf"(?:^|[,;:]\s+|\band\s+|\bwhom,?\s+){COUNT}\s+{_WORDS}{{0,5}}?(?:and\s+)?(?:were|was)\s+{_RAND}"
-        r"(?!\s+to\s+(?:the\s+)?[\w-]+\s+(?:group|arm)\s+and)"),
+        rf"(?:subsequently\s+|then\s+|finally\s+)?{_RAND}{_FIRST_ARM}"),
+    _rx(rf"(?:^|[,;:]\s+|\band\s+|\b(?:whom|which|these|them),?\s+){COUNT}\s+{_WORDS}{{0,5}}?(?:and\s+)?(?:were|was)\s+{_RAND}"
+        rf"{_FIRST_ARM}"),
     _rx(rf"\bn\s*=\s*(\d{{2,5}})\)?\s+{_WORDS}{{0,4}}?(?:and\s+)?(?:were\s+)?{_RAND}"),
     _rx(r"\brandomi[sz]ed\s*\(\s*n\s*=\s*(\d{2,5})\s*\)"),
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\s+underwent\s+(?:\d:\d\s+)?randomi[sz]ation"),
@@ -46,9 +49,9 @@ _GROUP = r"(?:\s+(?:group|arm|condition))?"
 _THE = r"(?:the\s+)?"
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})\s*\)")
-_TO_PAIR = _rx(rf"(\d{{1,5}})\s+(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
+_TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+)(\d{{1,5}})\s+(?:were\s+)?(?:\w+\s+)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s*$)")
 _IN_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}\s*[,;]?\s*(?:and\s+)?{COUNT}\s+"
                rf"(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s+\w|\s*$)")
@@ -63,20 +66,27 @@ _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|"
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocated")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
-_BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}(.{{0,40}}?)\s*{_N_BOX}")
+# The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
+_BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N_BOX}")
 # A diagram whose arm boxes say "Empagliflozin group (n=52)" instead of "Allocated to ...".
 _BOX_GROUP = _rx(rf"\b([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){{0,2}}?)\s+(?:group|arm)\s*{_N_BOX}")
 _ARM_BOX = _rx(r"allocated\s+to|\b[A-Za-z][\w-]*\s+(?:group|arm)\s*\(\s*n\s*=")
 _BOX_LOST = _rx(rf"lost\s+to\s+follow[- ]?up[^()]{{0,30}}(?:\([^()]*\)\s*)?{_N_BOX}")
-_BOX_ANALYSED = _rx(rf"analy[sz]ed\s*{_N_BOX}")
+# "Analysed (n = 45)", "Analysed in ITT (n = 50)", "Included in the primary analysis (n = 45)"; not "Not analysed".
+_BOX_ANALYSED = _rx(rf"(?<!not\s)(?:analy[sz]ed(?:\s+(?:in|for)\s+(?:the\s+)?(?:[\w-]+\s*){{1,3}}?)?|"
+                    rf"included\s+in\s+(?:the\s+)?(?:primary\s+|final\s+|main\s+|itt\s+)?analys[ie]s)\s*{_N_BOX}")
 # Any "label (n = X)" box line, and those that say a participant left the study (not only its intervention).
 _BOX_ITEM = _rx(rf"([A-Za-z][^()]{{0,50}}?)\s*{_N_BOX}")
 _LEFT_STUDY = _rx(r"^(?:discontinued|withdr[ae]w[ns]?|dropped\s+out|drop-?outs?)\b"
                   r"(?!.*\b(?:intervention|treatment|drug|medication|therapy|programme|program|app)\b)")
+# Between two arms' fractions: a separator, maybe the arm named ("9/60 in the intervention group vs 6/58"), a
+# bracket or a percentage ("(9/60) and 10% in the control group (6/58)"); no other count.
+_BETWEEN = (r"\)?\s*(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*\)?\s*)?"
+            r"(?:,|;|vs\.?|versus|and|compared\s+with)\s*(?:\d{1,3}(?:\.\d+)?\s*%\s*)?"
+            r"(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*)?\(?\s*")
 # "lost to follow-up 10/109 vs 8/106": per-arm losses over each arm's randomised n, in a sentence.
 _LOST_FRACTIONS = _rx(r"(?:lost\s+to\s+follow[- ]?up|drop-?outs?|dropped\s+out|attrition|withdr[ae]w[n]?)"
-                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:\s*(?:,|vs\.?|versus|and)\s*\d{1,5}\s*/\s*"
-                      r"\d{1,5}){1,3})")
+                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:" + _BETWEEN + r"\d{1,5}\s*/\s*\d{1,5}){1,3})")
 
 
 @dataclass
@@ -90,18 +100,35 @@ class Count:
     position: int | None = None  # column of a flow diagram, left to right
 
 
+# "In each cohort, six participants were randomized": a count per group, not the trial's total.
+_PER_GROUP = _rx(r"\b(?:in\s+each|in\s+every|per|for\s+each|each)\s+(?:\w+\s+){0,2}?(?:cohorts?|groups?|arms?|sites?|"
+                 r"centres?|centers?|clusters?|schools?|parts?|periods?|doses?|levels?|strat(?:um|a))\b")
+
+
+def _per_group(sentence: str, m: re.Match[str]) -> bool:
+    """Whether a sentence gives its count per cohort or group: "in each cohort, six were randomized", "six were
+    randomized ... in each part"; not "In each school, all pupils (744 pupils) were included"."""
+    before = list(_PER_GROUP.finditer(sentence, 0, m.start()))
+    if before and not re.search(r"\ball\b", sentence[before[-1].end():m.start()], re.IGNORECASE):
+        return True
+    return bool(_PER_GROUP.search(sentence, m.end()))
+
+
 def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[extractor.pdf.Page]
-    """Every (N randomised, page, quote) statement in the paper, the most trusted kind first."""
+    """Every (N randomised, page, quote) statement in the paper, the most trusted kind first. A count a sentence
+    gives per cohort or group is not one, nor the same count on that page's physical lines."""
     texts = [(p.number, sentences(p.text), norm(p.lines)) for p in pages]
-    out = []
+    found = []  # (value, page, quote, from the physical lines, per group)
     for pattern in TOTAL_PATTERNS:
         for number, sents, lines in texts:
             for text in sents + [lines]:
                 for m in pattern.finditer(text):
                     value = count_value(m.group(1))
                     if value is not None and value >= 2:
-                        out.append((value, number, m.group(0)))
-    return out
+                        per_group = text is not lines and _per_group(text, m)
+                        found.append((value, number, m.group(0), text is lines, per_group))
+    per_group = {(v, p) for v, p, _, _, group in found if group}
+    return [(v, p, q) for v, p, q, lines, group in found if not group and not (lines and (v, p) in per_group)]
 
 
 def total_n(pages: list) -> tuple[int, int, str] | None:
@@ -168,17 +195,20 @@ def diagram_counts(pages: list) -> list[Count]:
                 before = len(text[:m.start()].split())
                 if before < len(words):
                     hits.append((words[before].x0, i))
-        xs = sorted({round(x) for x, _ in hits})
-        if len(xs) < 2 or any(b - a < 60 for a, b in pairwise(xs)):
+        xs = _column_starts([x for x, _ in hits])
+        if len(xs) < 2:
             continue
         cuts = [x - 5 for x in xs[1:]]  # a column runs up to where the next column's boxes start
         first = min(i for _, i in hits)
+        rows = [words for words in page.rows[first:] if not _spans_cut(words, cuts)]
         for col in range(len(xs)):
             lo = cuts[col - 1] if col else float("-inf")
             hi = cuts[col] if col < len(cuts) else float("inf")
-            lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in page.rows[first:]]
+            lines = [join_words([w for w in words if lo <= w.x0 < hi]) for words in rows]
             text = norm(" ".join(line for line in lines if line))
-            alloc = _BOX_ALLOC.search(text) or _BOX_GROUP.search(text)
+            # the column's first allocation box: without its n the column has no randomised count
+            first_box = re.search(r"allocated\s+to\b", text, re.IGNORECASE)
+            alloc = _BOX_ALLOC.match(text, first_box.start()) if first_box else _BOX_GROUP.search(text)
             if not alloc:
                 continue
             name = _clean(alloc.group(1))
@@ -192,6 +222,32 @@ def diagram_counts(pages: list) -> list[Count]:
             if dropout is not None:
                 out.append(Count("n_dropout", name, dropout[0], page.number, dropout[1], "diagram", col))
     return out
+
+
+def _column_starts(xs: list[float]) -> list[float]:
+    """The left edges of a diagram's columns from the x of its arm boxes: boxes of one column start within
+    60 pt of each other (a crossover's second-period boxes, a box drawn a little wider)."""
+    starts: list[float] = []
+    for x in sorted(xs):
+        if not starts or x - starts[-1] >= 60:
+            starts.append(x)
+    return starts
+
+
+def _spans_cut(words: list, cuts: list[float]) -> bool:
+    """Whether a line runs across a column boundary as one box ("Analysed (n = 23)" centred under both arms:
+    a pooled count that belongs to no one column)."""
+    if not words:
+        return False
+    typical = sorted(w.size for w in words)[len(words) // 2]
+    words = [w for w in words if w.size <= 2 * typical]  # OCR reads a box's border as one tall letter: no text
+    for cut in cuts:
+        left = [w for w in words if w.x0 < cut]
+        right = [w for w in words if w.x0 >= cut]
+        if left and right and same_size(left[-1].size, right[0].size) and \
+                right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0):
+            return True
+    return False
 
 
 def _column_dropout(text: str) -> tuple[int, str] | None:
@@ -222,6 +278,28 @@ def _column_dropout(text: str) -> tuple[int, str] | None:
             total += n
             quotes.append(quote)
     return total, "; ".join(quotes)
+
+
+# "All participants completed the study", "There were no dropouts", "No patient was lost to follow-up or
+# withdrew": nobody left any arm. Not when the sentence names a part of the trial or an exception.
+_NONE_LEFT = _rx(rf"(?:\b(?:all|every)\s+(?:of\s+the\s+)?(?:\d+\s+)?(?:randomi[sz]ed\s+)?{PEOPLE}?\s*(?:randomi[sz]ed\s+)?"
+                 r"(?:completed|finished|remained\s+in)\s+(?:the\s+)?(?:study|trial|follow[- ]?up|protocol)\b|"
+                 rf"\bthere\s+were\s+no\s+(?:{PEOPLE}\s+|participant\s+|patient\s+)?(?:drop-?outs|withdrawals)\b|"
+                 rf"\bno\s+(?:{PEOPLE}|participant|patient|subject|one)\s+(?:dropped\s+out|withdrew|"
+                 r"(?:was|were)\s+(?:lost\s+to\s+follow[- ]?up\s+or\s+withdr[ae]wn?|withdrawn\s+or\s+lost\s+to\s+follow[- ]?up)"
+                 r"|left\s+the\s+(?:study|trial)))")
+_EXCEPT = _rx(r"\b(?:except|but|apart\s+from|other\s+than|with\s+the\s+exception|parts?\s+\d|cohorts?\s+\d|"
+              r"groups?\s+\d|if|whether|unless|should|would|expected|planned)\b")
+
+
+def no_losses(pages: list) -> tuple[int, str] | None:
+    """(page, quote) of a sentence saying nobody left the trial, if the paper has one."""
+    for page in pages:
+        for s in sentences(page.text):
+            m = _NONE_LEFT.search(s)
+            if m and not _EXCEPT.search(s):
+                return page.number, s
+    return None
 
 
 def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:

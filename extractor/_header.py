@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._cells import drop_marks
-from metasift.extractor._layout import Word, join_words
 from metasift.extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
+from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
 _LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",
@@ -27,7 +27,8 @@ _TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatmen
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
 SUBCOL = re.compile(rf"(?P<tp>{_TIME})|"
-                    r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|\bmean\b|\bsd\b|"
+                    r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
+                    r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b)", re.IGNORECASE)
 
 
@@ -58,11 +59,12 @@ def line_text(words: list[Word]) -> str:
 
 
 def caption_at(words: list[Word]) -> tuple[str, int] | None:
-    """(number, index of the word "Table") when a line holds a table caption (at its start or after a gap)."""
+    """(number, index of the word "Table" or "TABLE") when a line holds a table caption (at its start or after
+    a gap)."""
     for j in range(len(words) - 1):
         starts = j == 0 or words[j].x0 - words[j - 1].x1 > 3 * words[j].size
         number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
-        if starts and words[j].text == "Table" and number:
+        if starts and words[j].text in ("Table", "TABLE") and number:
             return words[j + 1].text.rstrip(".:|"), j
     return None
 
@@ -121,7 +123,7 @@ def _col_kind(kind: str, label: str) -> tuple[str, str | None]:
         return "pct", None
     if label.startswith("p"):
         return "p", None
-    if "sd" in label:
+    if "sd" in label or "(" in label:  # "mean (SD)", "M ± SD", "mean (SE)", "median (IQR)": one cell
         return "value", None
     return "other", None
 
@@ -134,7 +136,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
     for i, words in enumerate(rows):
         text = line_text(words)
         for m in ANCHOR.finditer(text):
-            hit = _words_at(words, text, m.start(), m.end())
+            hit = words_at(words, text, m.start(), m.end())
             if hit:
                 anchors.append((int(m.group(1)), hit[0].x0, hit[-1].x1, i, join_words(words)))
     arms, spans = [], []
@@ -171,7 +173,7 @@ def _clean_name(text: str) -> str:
     return strip_marks(text).strip("([,;:)] ")
 
 
-def _words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
+def words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
     """The words of a line under the character span [start, end) of its text."""
     out, pos = [], 0
     for w in words:

@@ -27,10 +27,11 @@ from metasift.extractor._header import (
     columns_for,
     line_text,
     subcolumns,
+    words_at,
 )
-from metasift.extractor._layout import Word, join_words
 from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
 from metasift.extractor._values import BodyRow, TableValue, fill_values
+from metasift.extractor.layout import Word, gutter, join_words
 
 _FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS}]|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
                        r"Abbreviations\b)")
@@ -158,15 +159,60 @@ def _notes(rows: list[list[Word]], k: int, inside, body: list[BodyRow]) -> tuple
     return notes, k
 
 
-def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table]
-               ) -> tuple[Table | None, int]:
-    """The table whose caption is on ``rows[start]``; returns it (or None) and the row index after it."""
-    number, j = caption_at(rows[start])  # type: ignore[misc]
+def _arm_anchors(words: list[Word], arms_x: float) -> bool:
+    """Whether a body line is another header of groups: two or more "(n = X)", all in the arms' columns (not a
+    label listing "Albania (n = 2), Belarus (n = 3)" across the width)."""
+    text = line_text(words)
+    xs = [hit[0].x0 for m in ANCHOR.finditer(text) if (hit := words_at(words, text, m.start(), m.end()))]
+    return len(xs) >= 2 and min(xs) >= arms_x
+
+
+def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) -> float:
+    """Where a table whose caption starts at ``rows[start][j]`` ends on the right: at the page's column gutter
+    ``cut`` when the caption ends left of it and the lines beside the table, right of the gutter, are the
+    other column's prose (a table set in one column of a two-column page, its rows interleaved with the
+    other column's lines); else nowhere."""
+    words = rows[start]
+    end = j
+    while end + 1 < len(words) and words[end + 1].x0 - words[end].x1 <= 3 * max(words[end].size, 1.0):
+        end += 1
+    if cut is None or words[end].x1 > cut or words[j].x0 > cut:
+        return float("inf")
+    prose = tabular = 0
+    for line in rows[start:start + 12]:
+        right = [w for w in line if w.x0 >= cut]
+        if not right or any(w.x0 < cut < w.x1 for w in line):
+            continue
+        if len(right) >= 4 and _contiguous(right) and not split_row(right)[1]:
+            prose += 1
+        else:
+            tabular += 1
+    return cut if prose >= 3 and prose > 2 * tabular else float("inf")
+
+
+def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],
+               cut: float | None = None) -> tuple[Table | None, int]:
+    """The table whose caption is on ``rows[start]``; returns it (or None) and the row index after it. ``cut``
+    is the page's column gutter, if it has one (``layout.gutter``)."""
+    _, j = caption_at(rows[start])  # type: ignore[misc]
     # a caption after other text on its line (a right-hand column): the table is right of it
     x_start = rows[start][j].x0 - 5 if j else float("-inf")
+    x_end = column_end(rows, start, j, cut)
 
     def inside(words: list[Word]) -> list[Word]:
-        return [w for w in words if w.x0 >= x_start]
+        return [w for w in words if x_start <= w.x0 < x_end]
+
+    if x_end != float("inf"):  # the other column's lines between the table's own are passed over
+        kept = [i for i, words in enumerate(rows) if i >= start and inside(words)]
+        table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside)
+        return table, (kept[k] if k < len(kept) else len(rows))
+    return _read(rows, start, page, known, earlier, inside)
+
+
+def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],
+          inside: _Clip) -> tuple[Table | None, int]:
+    """``read_table`` on ``rows`` (all the page's lines, or those of one column from the caption on)."""
+    number, j = caption_at(rows[start])  # type: ignore[misc]
 
     caption, k = _caption(rows, start, j, inside)
     header, k = _header(rows, k, inside)
@@ -200,8 +246,15 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
     arm_right = max([c.x1 for c in columns] + [x1 for _, x1 in spans])
     right_limit = min((w.x0 for h in header for w in h if w.x0 > arm_right + 2), default=float("inf"))
     head_text = caption + " " + " ".join(join_words(h) for h in header)
+    body_start = k
     body, k = _body(rows, k, inside, arms, spans, columns, right_limit)
+    arms_x = min(x0 for x0, _ in spans) - 12
+    blocks = any(_arm_anchors(inside(words), arms_x) for words in rows[body_start:k])
     notes, k = _notes(rows, k, inside, body)
+    if blocks:
+        # another block of groups with their own "(n = X)" further down (the parts or cohorts of a phase 1
+        # study, subgroups): which block's columns are the trial's arms is not for a rule to guess
+        return None, k
     kind = "outcome" if any(c.timepoint for c in columns) else kind
     table = Table(page, caption, kind, timepoint, population, arms)
     table._parts = (body, head_text, notes)  # read once every part of a continued table is known
@@ -217,12 +270,15 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
     for page in pages:
         rows = page.rows
         i = 0
+        cut: float | None = None
         while i < len(rows):
             if not caption_at(rows[i]):
                 i += 1
                 continue
+            if cut is None:
+                cut = (gutter(rows, page.width) if page.width else None) or -1.0
             number = caption_at(rows[i])[0]
-            table, i = read_table(rows, i, page.number, names, earlier)
+            table, i = read_table(rows, i, page.number, names, earlier, cut if cut > 0 else None)
             if table is None:
                 continue
             tables.append(table)

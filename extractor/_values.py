@@ -17,15 +17,21 @@ from metasift.extractor._cells import Cell
 from metasift.extractor._header import Column, TableArm
 from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
-MEAN_SD = re.compile(r"mean\s*\(\s*(?:sd|s\.d\.|standard deviation)\s*\)|\bM\s*\(\s*SD\s*\)|"
+MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
-                     r"mean\s*(?:±|\+/-|\+-)\s*(?:sd|s\.d\.|standard deviation)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
+                     r"means?\s*(?:±|\+/-|\+-)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
                      r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
 COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)
 MEDIAN_ROW = re.compile(r"median|\biqr\b|interquartile|\brange\b", re.IGNORECASE)
 CI_DECL = re.compile(r"\b9[05]\s*%\s*(?:CI|confidence)|confidence\s+interval", re.IGNORECASE)
+# A line without values naming the analysis population its rows below are of (ITT preferred: the rows of a
+# per-protocol or completers section are not read, nor a row whose own label says so).
+POPULATION = re.compile(r"^\W*(?:(?P<itt>intention[- ]to[- ]treat|m?itt\b|modified\s+intention|full\s+analysis\s+set)|"
+                        r"(?P<pp>per[- ]?protocol|pp\b|completers?\b|complete[- ]cases?\b|available[- ]cases?\b))",
+                        re.IGNORECASE)
+PER_PROTOCOL = re.compile(r"\b(?:per[- ]?protocol|completers?)\b", re.IGNORECASE)
 # How a baseline value is printed when it is not mean and SD (kept with its n, never read as an SD).
 MEDIAN_IQR, MEAN_SE, MEAN_CI = "median (IQR)", "mean (SE)", "mean (95% CI)"
 
@@ -40,6 +46,7 @@ class TableValue:
     n: int | None
     quote: str
     printed_as: str = "mean (SD)"  # or MEDIAN_IQR, MEAN_SE, MEAN_CI
+    doubt: str = ""  # why a human must confirm the reading (an "a (b)" cell no caption, header or note declares)
 
 
 def declares(text: str) -> str:
@@ -65,6 +72,7 @@ class BodyRow:
     x0: float
     size: float
     columns: list[Column] = field(default_factory=list)
+    population: str = ""  # "itt" or "pp" under a section line that names the analysis population
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -88,8 +96,13 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says so: check what it prints"
+
+
 def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timepoint: str, table_decl: str,
-                row_decl: str) -> list[TableValue] | None:
+                row_decl: str, plain: bool = False) -> list[TableValue] | None:
+    """``plain``: the table declares nothing anywhere (no mean/SD, median, IQR, range, SE or CI), so an "a (b)"
+    cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human."""
     """Mean/SD per arm and time point of one row; None if its cells cannot be placed."""
     placed = _place(row.cells, columns)
     if placed is None:
@@ -119,7 +132,13 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
                 continue
             tp = c.timepoint or timepoint
             readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
-            if c.kind == "value" and readable and not se:
+            guess = cell.kind == "pair" and plain and row_decl == "" and bool(arm.n) and cell.b is not None \
+                and cell.a is not None and 0 < cell.b < abs(cell.a) and abs(100 * cell.a / arm.n - cell.b) > 0.55
+            if c.kind == "value" and (readable or guess) and not se:
+                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
+                                      doubt="" if readable else UNDECLARED))
+            elif c.kind in ("mean", "sd") and cell.kind == "pm" and not se:
+                # "Mean", "±", "SD" stacked over an arm's one column: the cell prints both
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
             elif c.kind in ("mean", "n") and cell.kind == "num":
                 partner_kind = "sd" if c.kind == "mean" else "pct"
@@ -201,16 +220,25 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                         table_decl = marked[mark]
         elif declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
             table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
+    context = " ".join([head_text, *notes])
+    plain = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context)
+                                      or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean", context, re.I))
     out: list[TableValue] = []
     skipped = 0
     rows: list[BodyRow] = []
     pending: str | None = None
+    population = ""
     for idx, row in enumerate(body):
         if row.cells:
             if not row.label and pending:
                 row.label = pending
+            row.population = population
             rows.append(row)
             pending = None
+            continue
+        section = POPULATION.match(strip_marks(row.label))
+        if section:  # a population heading, never the wrapped end of the label above
+            population, pending = ("itt" if section.group("itt") else "pp"), None
             continue
         prev = rows[-1] if rows and idx > 0 and body[idx - 1] is rows[-1] else None
         nxt = next((b for b in body[idx + 1:] if b.cells), None)
@@ -222,14 +250,17 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             body[idx] = prev  # a further wrapped line continues the same row
         else:
             pending = row.label
+    plain = plain and not any(declares(row.label) for row in rows)  # a row says what it prints: others may differ
     for row in rows:
+        if row.population == "pp" or PER_PROTOCOL.search(row.label):
+            continue
         marks = set(re.findall(rf"[{FOOTNOTE_MARKS}]", row.label))
         row_decl = declares(row.label)
         for mark in marks:
             row_decl = row_decl or marked.get(mark, "")
         if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
             row_decl = "count"
-        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl)
+        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl, plain)
         if values is None:
             skipped += 1
         else:

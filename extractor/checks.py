@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rapidfuzz import fuzz
 
@@ -87,9 +88,10 @@ def items_of(measure: str | None) -> int | None:
     A number in any other name ("Growth differentiation factor-15", "IL-6") is not an item count.
     """
     scored = [(instrument_matches(name, measure), info[2]) for name, info in SCALES.items()]
-    best = max(scored)
-    if best[0]:
-        return best[1]
+    top = max(score for score, _ in scored)
+    counts = {items for score, items in scored if score == top}
+    if top and len(counts) == 1:  # "PSS" alone may be the 10- or the 14-item version: not known
+        return counts.pop()
     match = ITEMS_PHRASE.search(measure or "")
     if not match:
         return None
@@ -126,6 +128,8 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
             vc.fail(f"read by OCR from an image on page {ev.page} ({where}): check it against the figure")
             checks[ev.field] = vc
             continue
+        if ev.doubt:
+            vc.fail(ev.doubt)
         text = pages.get(ev.page or -1, "")
         score = quote_on_page(ev.quote, text)
         if score < QUOTE_MIN_SCORE:
@@ -134,19 +138,44 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
             vc.fail(f"quote does not contain {ev.value}")
         checks[ev.field] = vc
     _arithmetic(result, checks)
+    _paired(result, checks)
     _corroborated(result, checks)
     _design(result, checks)
     return list(checks.values())
 
 
+def _printed_together(quote: str, mean: float, sd: float) -> bool:
+    """Whether a quote prints ``sd`` as the number right after ``mean`` ("27.3 (6.27)", "27.30 ± 6.27",
+    "27.3 6.27"): consecutive numbers of the quote, compared as values."""
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", normalise_pdf_text(quote))]
+    return any(abs(a - mean) < 1e-9 and abs(b - sd) < 1e-9 for a, b in pairwise(numbers))
+
+
+def _paired(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    """A mean and its SD auto-verify only when their quote prints them side by side: a mean from one cell and
+    an SD from another (a column read into the wrong arm or time point) waits for a human."""
+    rows = [(f"arms[{i}].baselines[{j}]", b.mean, b.sd) for i, arm in enumerate(result.arms)
+            for j, b in enumerate(arm.baselines)]
+    rows += [(f"outcomes[{k}]", o.mean, o.sd) for k, o in enumerate(result.outcomes)]
+    for prefix, mean, sd in rows:
+        if mean is None or sd is None:
+            continue
+        for stat in ("mean", "sd"):
+            vc = checks.get(f"{prefix}.{stat}")
+            if vc is not None and not _printed_together(vc.quote, mean, sd):
+                vc.fail(f"the quote does not print {mean:g} and its SD {sd:g} side by side")
+
+
 def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
-    """An arm's count auto-verifies only when a second statement prints it too, or arithmetic ties it to
-    other printed counts (the arms add up to the stated total; randomised - analysed = dropout). A count
+    """An arm's count (and the total N) auto-verifies only when a second statement prints it too, or arithmetic
+    ties it to other printed counts (the arms add up to the stated total; randomised - analysed = dropout). A count
     printed once may belong to another arm, subgroup or population than the reader takes it for."""
     support = {ev.field: ev.support for ev in result.evidence}
     arms = result.arms
     sums_to_total = result.n_total is not None and len(arms) >= 2 and \
         sum(a.n_randomised or 0 for a in arms) == result.n_total and all(a.n_randomised for a in arms)
+    if "n_total" in checks and result.n_total is not None and support.get("n_total", 1) < 2 and not sums_to_total:
+        checks["n_total"].fail("total N printed once and not the sum of the arms: confirm it counts the randomised")
     for i, arm in enumerate(arms):
         balanced = None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \
             arm.n_randomised - arm.n_analysed == arm.n_dropout and arm.n_analysed != arm.n_randomised

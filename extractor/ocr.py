@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from metasift.extractor._layout import Word, group_lines, join_words, reading_order
+from metasift.extractor.layout import Word, group_lines, join_words, reading_order
 from metasift.extractor.pdf import Page
 
 FLOW_CAPTION = re.compile(r"flow\s*-?\s*(?:chart|diagram)|\bconsort\b|trial\s+profile|"
+                          r"consolidated\s+standards\s+of\s+reporting\s+trials|"
                           r"(?:patient|participant|subject|study)\s+(?:flow|disposition)", re.IGNORECASE)
 # A figure caption that speaks of who was randomised: "Fig. 1 A total of 105 patients ... were randomized",
 # "Figure 1. The study design", "Fig. 1 PEPITES trial design".

@@ -10,8 +10,10 @@ Beck Depression Inventory → BDI, Beck Anxiety Inventory → BAI, Patient Healt
 Generalized Anxiety Disorder → GAD, Perceived Stress Scale → PSS, Hospital Anxiety and Depression Scale →
 HADS, Center for Epidemiologic Studies Depression → CES-D, State-Trait Anxiety Inventory → STAI, Edinburgh
 Postnatal Depression Scale → EPDS, Depression Anxiety Stress Scales → DASS. Roman "II"/"III" read as 2/3
-(BDI-II = BDI 2), and the one-letter subscale marks of HADS, DASS and CES-D read as the construct
-(HADS-D = HADS depression, HADS-A = HADS anxiety).
+(BDI-II = BDI 2), and the one-letter subscale marks of HADS, DASS, CES-D and STAI read as the construct
+(HADS-D = HADS depression, HADS-A = HADS anxiety, STAI-S = STAI state). A measure printed without any number
+matches an instrument whose name has its item count ("DASS-D" is DASS-21 depression, "PSS" is PSS-10); one
+printed with another number does not ("PHQ-15" is not PHQ-9).
 
 An instrument of the protocol (``OutcomeSpec.instruments``) matches a measure when its name tokens occur
 together, in order, in the measure and each construct word it names (depression, anxiety, stress, state,
@@ -54,6 +56,7 @@ _SUBSCALE_LETTERS: dict[str, dict[str, str]] = {
     "hads": {"d": "depression", "a": "anxiety"},
     "dass": {"d": "depression", "a": "anxiety", "s": "stress"},
     "ces": {"d": "depression"},
+    "stai": {"s": "state", "t": "trait"},
 }
 # Words of an instrument name that pick a subscale or a construct: they may stand anywhere in the measure.
 CONSTRUCT_WORDS = frozenset({"depression", "anxiety", "stress", "state", "trait"})
@@ -103,9 +106,12 @@ def instrument_matches(instrument: str, measure: str | None) -> int:
     inst, meas = tokens(instrument), tokens(measure)
     name = [t for t in inst if t not in CONSTRUCT_WORDS]
     words = [t for t in inst if t in CONSTRUCT_WORDS]
-    if not inst or (name and not _contains_run(meas, name)) or any(w not in meas for w in words):
+    if name and not _contains_run(meas, name) and not any(t.isdigit() for t in meas):
+        name = [t for t in name if not t.isdigit()]  # "DASS-D", "PSS": the item count left out, not another one
+    if not inst or (not name and not words) or (name and not _contains_run(meas, name)) or \
+            any(w not in meas for w in words):
         return 0
-    return len(inst)
+    return len(name) + len(words)
 
 
 def match_outcome(measure: str | None, outcomes: Sequence[OutcomeSpec]) -> OutcomeMatch | None:

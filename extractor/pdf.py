@@ -4,7 +4,7 @@ Characters come from PDFium (``pypdfium2``, which pdfplumber already depends on)
 faster than pdfminer on journal PDFs with heavy figures, and it gives each glyph's baseline origin,
 which keeps symbol-font glyphs ("=", "−", "±") on their line. Rotated text (a journal's vertical
 sidebar) is dropped; a page whose text mostly runs sideways is read in its own frame. Geometry is in
-``_layout``. A PDF without a text layer, an encrypted, a truncated or a damaged one raises ``PdfError``
+``layout``. A PDF without a text layer, an encrypted, a truncated or a damaged one raises ``PdfError``
 with a clear status, so the caller can mark it for a human and go on; a path that is not a regular file
 (a directory, a FIFO, a device) is refused before it is opened, so reading never blocks on it. Glyphs
 PDFium reports with no size or no finite position (a damaged content stream, invisible text) are not
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metasift.errors import MetasiftError
-from metasift.extractor._layout import (
+from metasift.extractor.layout import (
     Char,
     Line,
     Word,

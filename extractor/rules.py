@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
-from metasift.extractor._consort import Count, diagram_counts, fraction_losses, prose_counts, total_candidates
+from metasift.extractor._consort import (
+    Count,
+    diagram_counts,
+    fraction_losses,
+    no_losses,
+    prose_counts,
+    total_candidates,
+)
+from metasift.extractor._header import caption_kind
+from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
 from metasift.extractor.design import detect_design
@@ -24,6 +33,7 @@ from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
 
 _RANK = {"prose": 0, "diagram": 1, "ocr": 2, "table": 3}  # a sentence, a vector diagram, an image one
+_ORIGIN = {"prose": "sentence", "diagram": "diagram", "ocr": "ocr", "table": "table"}  # Evidence.origin
 
 
 @dataclass
@@ -50,9 +60,19 @@ def match_arm(name: str, arms: list[Arm]) -> Arm | None:
     return None
 
 
+# Table columns that are not randomised arms: an attrition table (completers vs dropouts), a table by sex or by
+# response, or the screened / excluded / not randomised beside the randomised.
+_NOT_ARMS = re.compile(r"\b(?:non-?)?(?:completers?|completed|drop-?outs?|dropped|lost|withdr[ae]wn?|responders?|"
+                       r"men|women|males?|females?|boys|girls|screened|excluded|eligible|included|not\s+randomi[sz]ed|"
+                       r"non-?randomi[sz]ed|retained|missing|per[- ]?protocol|itt|intention[- ]to[- ]treat)\b|^\s*(?:yes|no)\s*$",
+                       re.IGNORECASE)
+
+
 def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
-    """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's."""
+    """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's. A table
+    whose columns are populations or subgroups (completers vs dropouts, women vs men) names no arms."""
     names: list[str] = []
+    tables = [t for t in tables if not any(_NOT_ARMS.search(a.name) for a in t.arms if not a.total)]
     with_n = [t for t in tables if any(a.n is not None for a in t.arms)]
     for group in ([t for t in with_n if t.kind == "baseline"], with_n, tables):
         if group:
@@ -84,11 +104,18 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
+    groups = row_arms(doc.pages) if not result.arms else []
+    if groups:  # no column table, sentence or diagram names the arms; a table by group lists them as rows
+        result.arms = [Arm(name=g.name) for g in groups]
+        result.warnings.append(f"arms read from the rows of a table by group (page {groups[0].page}: "
+                               f"{groups[0].caption[:80]}): {len(groups)} groups")
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, ocr_box)
     _table_candidates(tables, result, candidates)
+    _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
+    _no_loss_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(doc, result)
     for table in tables:
@@ -144,8 +171,7 @@ def _derive_dropout(result: ExtractionResult) -> None:
             result.warnings.append(f"{path} computed as randomised - analysed")
             continue
         boxes = next((e for e in result.evidence if e.field == path), None)
-        if boxes is None or boxes.source not in ("ocr", "rule") or a == r or arm.n_dropout == r - a or \
-                not re.search(r"\(\s*n\s*=", boxes.quote):
+        if boxes is None or boxes.origin not in ("diagram", "ocr") or a == r or arm.n_dropout == r - a:
             continue
         result.warnings.append(f"{arm.name}: the flow diagram's loss boxes give {arm.n_dropout} ({boxes.quote}, page "
                                f"{boxes.page}) but randomised {r} - analysed {a} = {r - a}: dropout taken as {r - a}")
@@ -166,7 +192,8 @@ def _total(doc: PdfDocument, result: ExtractionResult) -> None:
         found = [f for f in found if f[0] == arm_sum] or found
     value, page, quote = found[0]
     result.n_total = value
-    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote))
+    support = len({p for v, p, _ in found if v == value})  # pages that state it (one statement may match twice)
+    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote, support=support))
 
 
 def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
@@ -217,6 +244,18 @@ def _fraction_candidates(doc: PdfDocument, result: ExtractionResult, candidates:
             _add(candidates, i, "n_dropout", _Candidate(lost, page, quote, "prose"))
 
 
+def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
+    """"All participants completed the study" / "There were no dropouts": dropout 0 for every arm, where no arm
+    has a loss printed anywhere else (a sentence, a diagram box, a fraction)."""
+    if len(result.arms) < 2 or any((i, "n_dropout") in candidates for i in range(len(result.arms))):
+        return
+    found = no_losses(doc.pages)
+    if found is not None:
+        page, quote = found
+        for i in range(len(result.arms)):
+            _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
+
+
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:
     """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed."""
     arms = result.arms
@@ -235,6 +274,15 @@ def _table_candidates(tables: list[Table], result: ExtractionResult, candidates:
                 _add(candidates, i, "n_analysed", cand)
 
 
+def _row_candidates(groups: list[RowArm], candidates: dict) -> None:
+    """Each group row's n as that arm's randomised n, when the table describes the groups at baseline (its
+    caption names baseline characteristics or demographics and no analysis population)."""
+    for i, g in enumerate(groups):
+        kind, _, population = caption_kind(g.caption)
+        if kind == "baseline" and population != "analysed":
+            _add(candidates, i, "n_randomised", _Candidate(g.n, g.page, g.quote, "table"))
+
+
 def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
     """Each arm's count from its most direct source; a disagreeing source becomes a warning."""
     for (i, field), cands in sorted(candidates.items()):
@@ -247,7 +295,7 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
         support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
                                         quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
-                                        region=best.region, support=support))
+                                        region=best.region, support=support, origin=_ORIGIN[best.source]))
         for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)
@@ -275,7 +323,7 @@ def _table_values(table: Table, result: ExtractionResult) -> None:
             path = f"outcomes[{len(result.outcomes) - 1}]"
         else:
             continue
-        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote)
+        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote, doubt=v.doubt or None)
                      for stat, value in (("mean", v.mean), ("sd", v.sd)) if value is not None]
         if v.n is not None:
             n_quote = v.quote if v.n != tarm.n else tarm.quote

@@ -18,7 +18,12 @@ class Evidence(BaseModel):
     # formula) | model | human. Neither ocr nor derived values are ever auto-verified.
     source: str = "rule"
     region: list[float] | None = None  # for ocr: the image's (x0, top, x1, bottom) on the page, in PDF points
-    support: int = 1  # for arm counts: how many separate statements (sentence, diagram box, table header) print it
+    support: int = 1  # for arm counts: how many separate statements (sentence, diagram box, table header) print it;
+    # for the total N: on how many pages it is stated
+    # for arm counts: the kind of printed statement the value was read from: sentence | diagram (a text-layer
+    # flow diagram) | ocr (an image's flow diagram) | table (a table header's n); None for other values
+    origin: str | None = None
+    doubt: str | None = None  # why the rule that read it was unsure: the value goes to a human (``checks``)
 
 
 class Baseline(BaseModel):

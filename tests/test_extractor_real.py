@@ -18,10 +18,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from metasift.extractor._layout import Char, Word, group_lines, reading_order, words_from_chars
 from metasift.extractor._tables import find_tables, split_row
 from metasift.extractor._text import count_value, norm
 from metasift.extractor.checks import check_extraction
+from metasift.extractor.layout import Char, Word, group_lines, reading_order, words_from_chars
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.rules import extract
 
@@ -56,7 +56,7 @@ def _line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list[Word]:
 
 
 def _tables(*lines: list[Word], known: list[str] | None = None):
-    return find_tables([SimpleNamespace(number=3, rows=list(lines))], known or [])
+    return find_tables([SimpleNamespace(number=3, rows=list(lines), width=595.0)], known or [])
 
 
 def test_names_above_n_totals_column_and_row_declarations() -> None:

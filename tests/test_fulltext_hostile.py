@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from metasift.extractor._layout import Word, group_lines
+from metasift.extractor.layout import Word, group_lines
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.rules import extract
 from metasift.records import Record

@@ -105,7 +105,7 @@ def page_layout(page: Page) -> str:
     """The page as physical lines across its full width, each run of words at its own x position in
     character columns, so a table row stays on one line and its columns line up (``Page.lines`` joins the
     same words with single spaces). Falls back to ``Page.lines`` when there are no positioned words."""
-    from metasift.extractor._layout import join_words
+    from metasift.extractor.layout import join_words
 
     widths = [(w.x1 - w.x0) / len(w.text) for row in page.rows for w in row if w.text and w.x1 > w.x0]
     if not widths:

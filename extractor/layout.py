@@ -5,6 +5,8 @@ baseline (not the glyph box: symbol fonts such as the "=" and "−" of many jour
 offset from their line); smaller raised or lowered words (footnote marks, exponents, subscripts)
 join the line they belong to and are flagged. A page is read column by column when a clear vertical
 gutter separates two blocks of text (two-column articles, text plus a sidebar).
+
+Public: the verify screen lays pages out with ``join_words`` and the same ``Word`` records.
 """
 
 from __future__ import annotations

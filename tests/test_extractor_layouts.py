@@ -1,0 +1,390 @@
+"""General extraction mechanisms on small layouts built from positioned words (no shared PDFs needed):
+tables set in one column of a two-column page, flow diagrams whose boxes are not aligned or are pooled,
+and where an arm count comes from."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._consort import diagram_counts
+from metasift.extractor._tables import find_tables
+from metasift.extractor._values import declares
+from metasift.extractor.checks import check_extraction
+from metasift.extractor.layout import Word, join_words
+from metasift.extractor.ocr import names_flow
+from metasift.extractor.pdf import Page
+from metasift.extractor.rules import _derive_dropout
+from metasift.extractor.schema import Arm, Evidence, ExtractionResult
+
+
+def _line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list[Word]:
+    """Words of one printed line: each (x, text) is split at spaces, 0.5 em per character."""
+    words = []
+    for x, text in cells:
+        for part in text.split():
+            words.append(Word(part, x, x + 0.5 * size * len(part), y, size))
+            x += 0.5 * size * (len(part) + 1)
+    return words
+
+
+_PROSE = ["the trial was run in eight centres and all sites", "followed the same protocol for every visit",
+          "patients were seen at three six and twelve months", "with a telephone call between the visits",
+          "adverse events were recorded at every contact", "by a nurse who did not know the allocation",
+          "the data were entered twice and checked again", "before the database was locked for analysis",
+          "missing values were handled as described above", "and no interim analysis was planned at all",
+          "the steering committee met every six months", "to review recruitment and the safety reports"]
+
+
+def _two_column_page() -> SimpleNamespace:
+    """A table in the left column; the right column's prose sits on lines of its own between the table's."""
+    left = [
+        (100, [(50, "Table 1 Baseline characteristics of the")]),
+        (110, [(50, "patients by allocated group")]),
+        (130, [(50, "Characteristic"), (160, "Ablation"), (220, "Drugs")]),
+        (140, [(160, "(n = 98)"), (220, "(n = 48)")]),
+        (152, [(50, "Age (year)"), (160, "55 (9)"), (220, "56 (8)")]),
+        (164, [(50, "Male sex, n (%)"), (160, "76 (77.6)"), (220, "37 (77.1)")]),
+        (176, [(50, "Left atrial size (mm)"), (160, "41.3 (4.6)"), (220, "42.7 (5.1)")]),
+        (188, [(50, "HBP"), (160, "46 (46.9)"), (220, "19 (39.6)")]),
+        (204, [(50, "Data are means (SD) or n (%).")]),
+    ]
+    rows = []
+    for k, (y, cells) in enumerate(left):
+        rows.append(_line(y, *cells))
+        rows.append(_line(y + 5, (310, _PROSE[k])))  # the other column, a few points lower
+    for k in range(10):  # more of the page: two columns of prose
+        rows.append(_line(230 + 12 * k, (50, _PROSE[k % 12])) + _line(230 + 12 * k, (310, _PROSE[(k + 3) % 12])))
+    return SimpleNamespace(number=4, rows=rows, width=595.0)
+
+
+def test_a_table_in_one_column_is_read_past_the_other_columns_lines() -> None:
+    (t,) = find_tables([_two_column_page()], [])
+    assert [(a.name, a.n) for a in t.arms] == [("Ablation", 98), ("Drugs", 48)]
+    assert t.caption == "Table 1 Baseline characteristics of the patients by allocated group"
+    got = [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.n) for v in t.values]
+    assert got == [("Ablation", "Age (year)", 55.0, 9.0, 98), ("Drugs", "Age (year)", 56.0, 8.0, 48),
+                   ("Ablation", "Left atrial size (mm)", 41.3, 4.6, 98),
+                   ("Drugs", "Left atrial size (mm)", 42.7, 5.1, 48)]  # counts (b = 100 a / n) are not SDs
+
+
+def test_a_full_width_table_on_a_two_column_page_keeps_all_its_columns() -> None:
+    page = _two_column_page()
+    table = [_line(40, (50, "Table 2 Outcomes at 12 months, mean (SD)")),
+             _line(52, (200, "A (n = 30)"), (330, "B (n = 31)"), (460, "C (n = 29)")),
+             _line(64, (50, "Left atrial size (mm)"), (200, "40.1 (4.0)"), (330, "41.0 (4.2)"), (460, "40.7 (3.9)"))]
+    page.rows = table + page.rows
+    tables = find_tables([page], [])
+    assert [a.name for a in tables[0].arms] == ["A", "B", "C"]
+    assert [v.mean for v in tables[0].values] == [40.1, 41.0, 40.7]
+
+
+def test_means_sd_in_a_footnote_declares_mean_and_sd() -> None:
+    assert declares("Data are means (SD) or n (%).") == "mean_sd"
+    assert declares("Values are means ± SDs") == "mean_sd"
+    assert declares("Data are n (%)") == "count"
+
+
+def _page(rows: list[list[Word]]) -> Page:
+    return Page(4, "\n".join(join_words(r) for r in rows), "", [], rows, 595.0)
+
+
+def test_diagram_boxes_of_one_column_need_not_start_at_the_same_x() -> None:
+    rows = [_line(100, (118, "Allocated to drug (n = 12)"), (301, "Allocated to placebo (n = 11)")),
+            _line(140, (141, "Lost to follow-up (n = 1)"), (301, "Lost to follow-up (n = 0)")),
+            _line(180, (141, "Analysed (n = 11)"), (305, "Analysed (n = 11)"))]
+    got = {(c.field, c.arm, c.value) for c in diagram_counts([_page(rows)])}
+    assert got == {("n_randomised", "drug", 12), ("n_randomised", "placebo", 11), ("n_dropout", "drug", 1),
+                   ("n_dropout", "placebo", 0), ("n_analysed", "drug", 11), ("n_analysed", "placebo", 11)}
+
+
+def test_a_pooled_box_across_the_columns_and_a_second_period_box_are_no_arms_counts() -> None:
+    # A crossover diagram: first-period boxes, second-period boxes under them (the right one's n lost by
+    # OCR), then one "Analysed" box centred under both columns.
+    rows = [_line(100, (118, "Allocated to drug (n = 12)"), (301, "Allocated to placebo")),
+            _line(140, (141, "Allocated to placebo (n = 12)"), (301, "Allocated to drug (n = 11)")),
+            _line(180, (250, "Analysed (n = 23)"))]
+    got = {(c.field, c.arm, c.value) for c in diagram_counts([_page(rows)])}
+    assert got == {("n_randomised", "drug", 12)}  # not "placebo Allocated to drug" = 11, nor 23 analysed
+
+
+def test_a_spelled_out_consort_caption_names_a_flow_diagram() -> None:
+    assert names_flow("Figure 2. Consolidated Standards of Reporting Trials diagram.")
+    assert not names_flow("Figure 3. Change in urine volume from baseline.")
+
+
+def _result(origin: str, quote: str) -> ExtractionResult:
+    result = ExtractionResult(path="x.pdf", arms=[Arm(name="A", n_randomised=50, n_analysed=44, n_dropout=4)])
+    result.evidence = [Evidence(field="arms[0].n_randomised", value=50, page=2, quote="50 to A", origin="sentence"),
+                       Evidence(field="arms[0].n_analysed", value=44, page=3, quote="Analysed (n = 44)",
+                                origin="diagram"),
+                       Evidence(field="arms[0].n_dropout", value=4, page=3, quote=quote, origin=origin)]
+    return result
+
+
+def test_dropout_from_a_diagrams_loss_boxes_is_recomputed_where_they_miss_exits_but_a_sentence_is_not() -> None:
+    boxes = _result("diagram", "Lost to follow-up (n = 4)")
+    _derive_dropout(boxes)
+    assert boxes.arms[0].n_dropout == 6
+    (ev,) = [e for e in boxes.evidence if e.field == "arms[0].n_dropout"]
+    assert ev.source == "derived" and ev.page is None and "randomised 50 - analysed 44 = 6" in ev.quote
+    assert check_extraction(boxes, {3: "Analysed (n = 44)"})[-1].status == "needs_human"
+    # The same numbers stated in a sentence that happens to hold "(n =": the printed count stands.
+    sentence = _result("sentence", "four participants (n = 4) were lost to follow-up")
+    _derive_dropout(sentence)
+    assert sentence.arms[0].n_dropout == 4
+
+
+def test_the_verify_screen_lays_pages_out_with_the_public_layout_module() -> None:
+    import importlib.util
+
+    from metasift.tui.verify_app import page_layout
+
+    assert importlib.util.find_spec("metasift.extractor._layout") is None  # no private twin left to import
+    assert join_words([Word("kg/m", 0, 20, 10, 8), Word("2", 20.5, 23, 7, 5, "sup")]) == "kg/m2"
+    rows = [_line(100, (50, "Age"), (200, "55 (9)")), _line(112, (50, "BMI, kg/m2"), (200, "27 (4)"))]
+    assert [line.split() for line in page_layout(_page(rows)).splitlines()] == [["Age", "55", "(9)"],
+                                                                                ["BMI,", "kg/m2", "27", "(4)"]]
+
+
+def _table(*lines: list[Word]):
+    return find_tables([SimpleNamespace(number=3, rows=list(lines), width=595.0)], [])
+
+
+def _values(table) -> list[tuple]:
+    return [(table.arms[v.arm].name, v.measure, v.mean, v.sd, v.n, v.printed_as) for v in table.values]
+
+
+def test_an_upper_case_table_caption_starts_a_table() -> None:
+    (t,) = _table(_line(100, (50, "TABLE 1 Baseline characteristics")),
+                  _line(112, (200, "iCBT (n = 50)"), (320, "Control (n = 48)")),
+                  _line(124, (50, "PHQ-9, mean (SD)"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")))
+    assert _values(t) == [("iCBT", "PHQ-9, mean (SD)", 14.2, 4.1, 50, "mean (SD)"),
+                          ("Control", "PHQ-9, mean (SD)", 14.0, 3.9, 48, "mean (SD)")]
+
+
+def test_mean_plus_minus_sd_under_each_arm_on_one_line_or_stacked_over_three() -> None:
+    one_line = [_line(122, (200, "Mean ± SD"), (320, "Mean ± SD"))]
+    stacked = [_line(122, (200, "Mean"), (320, "Mean")), _line(132, (200, "±"), (320, "±")),
+               _line(142, (200, "SD"), (320, "SD"))]
+    for sub in (one_line, stacked):
+        (t,) = _table(_line(100, (50, "Table 1 Baseline characteristics")),
+                      _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")), *sub,
+                      _line(156, (50, "PHQ-9"), (200, "14.2 ± 4.1"), (320, "14.0 ± 3.9")))
+        assert _values(t) == [("Intervention", "PHQ-9", 14.2, 4.1, 50, "mean (SD)"),
+                              ("Control", "PHQ-9", 14.0, 3.9, 48, "mean (SD)")]
+
+
+def test_a_mean_se_column_gives_the_mean_and_no_sd() -> None:
+    (t,) = _table(_line(100, (50, "Table 2 Baseline scores")),
+                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
+                  _line(122, (200, "Mean (SE)"), (320, "Mean (SE)")),
+                  _line(134, (50, "PHQ-9"), (200, "14.2 (0.6)"), (320, "14.0 (0.5)")))
+    assert _values(t) == [("Intervention", "PHQ-9", 14.2, None, 50, "mean (SE)"),
+                          ("Control", "PHQ-9", 14.0, None, 48, "mean (SE)")]
+
+
+def test_an_undeclared_a_b_cell_is_read_as_mean_and_sd_only_for_a_human_to_confirm() -> None:
+    from metasift.extractor._values import UNDECLARED
+
+    head = [_line(100, (50, "Table 2 Baseline scores")),
+            _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)"))]
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(146, (50, "Female"), (200, "30 (60.0)"), (320, "12 (25.0)")))  # counts: b = 100 a / n
+    assert [(v.mean, v.sd, v.doubt) for v in t.values] == [(14.2, 4.1, UNDECLARED), (14.0, 3.9, UNDECLARED)]
+    # anything in the table that names another statistic, or a row that declares its own: nothing is guessed
+    for other in (_line(146, (50, "Age, median (IQR)"), (200, "34 (28-41)"), (320, "35 (29-40)")),
+                  _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)"))):
+        (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")), other)
+        assert [v.measure for v in t.values if v.measure == "PHQ-9"] == []
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(150, (50, "Values are median (IQR).")))
+    assert t.values == [] or all(v.printed_as != "mean (SD)" for v in t.values)
+
+
+def test_a_value_the_rule_doubted_waits_for_a_human() -> None:
+    result = ExtractionResult(path="x.pdf", arms=[Arm(name="A")])
+    result.evidence = [Evidence(field="arms[0].baselines[0].mean", value=14.2, page=2, quote="PHQ-9 14.2 (4.1)",
+                                doubt="undeclared")]
+    (check,) = check_extraction(result, {2: "PHQ-9 14.2 (4.1)"})
+    assert check.status == "needs_human" and check.reasons == ["undeclared"]
+
+
+def test_per_protocol_rows_are_not_read_and_their_heading_is_not_part_of_a_label() -> None:
+    (t,) = _table(_line(100, (50, "Table 3 Outcomes at 12 weeks, mean (SD)")),
+                  _line(112, (200, "Intervention (n = 50)"), (320, "Control (n = 48)")),
+                  _line(124, (50, "Intention-to-treat")),
+                  _line(136, (50, "PHQ-9"), (200, "9.2 (4.1)"), (320, "12.0 (3.9)")),
+                  _line(148, (50, "GAD-7 (completers)"), (200, "6.2 (3.0)"), (320, "7.9 (2.8)")),
+                  _line(160, (50, "Per-protocol")),
+                  _line(172, (50, "PHQ-9"), (200, "8.2 (4.0)"), (320, "11.9 (3.8)")))
+    assert [(m, mean) for _, m, mean, *_ in _values(t)] == [("PHQ-9", 9.2), ("PHQ-9", 12.0)]
+
+
+def test_a_table_with_a_second_block_of_groups_gives_no_arms() -> None:
+    # Parts of a phase 1 study, each with its own dose groups and "(n = X)": the first block's columns are
+    # not the trial's arms.
+    assert _table(_line(100, (50, "TABLE 2 Adverse events by dose group")),
+                  _line(112, (200, "Placebo"), (280, "5 mg"), (360, "10 mg")),
+                  _line(122, (200, "(n = 16)"), (280, "(n = 6)"), (360, "(n = 6)")),
+                  _line(134, (50, "Headache"), (200, "2 (12.5)"), (280, "0 (0.0)"), (360, "1 (16.7)")),
+                  _line(146, (50, "Part 2"), (200, "Placebo"), (280, "40 mg"), (360, "120 mg")),
+                  _line(156, (200, "(n = 9)"), (280, "(n = 9)"), (360, "(n = 9)")),
+                  _line(168, (50, "Headache"), (200, "2 (22.2)"), (280, "1 (11.1)"), (360, "1 (11.1)"))) == []
+
+
+def test_the_number_screened_is_not_the_number_randomised() -> None:
+    from metasift.extractor._consort import total_n
+
+    page = Page(5, "A total of 245 participants were screened, of which 116 were randomized.", "", [], [], 595.0)
+    assert total_n([page])[0] == 116
+
+
+def test_a_total_n_stated_once_and_not_the_arms_sum_waits_for_a_human() -> None:
+    result = ExtractionResult(path="x.pdf", n_total=116)
+    result.evidence = [Evidence(field="n_total", value=116, page=5, quote="116 were randomized")]
+    (check,) = check_extraction(result, {5: "Of these, 116 were randomized."})
+    assert check.status == "needs_human"
+    result.evidence[0].support = 2  # the abstract says it too
+    assert check_extraction(result, {5: "Of these, 116 were randomized."})[0].status == "auto_verified"
+
+
+def test_a_count_per_cohort_is_not_the_total() -> None:
+    from metasift.extractor._consort import total_candidates
+
+    text = ("In each dose cohort, six participants were randomized to receive the drug and two participants were "
+            "randomized to receive placebo. A total of 245 participants were screened, of which 116 were randomized.")
+    assert {v for v, _, _ in total_candidates([Page(4, text, text, [], [], 595.0)])} == {116}
+
+
+def _text_page(text: str) -> Page:
+    return Page(3, text, text, [], [], 595.0)
+
+
+def test_the_first_arms_count_of_an_allocation_sentence_is_not_the_total() -> None:
+    from metasift.extractor._consort import prose_counts, total_candidates
+
+    page = _text_page("Sixty participants were randomly assigned to the intervention group and 58 to the control group.")
+    assert total_candidates([page]) == []
+    assert [(c.field, c.arm, c.value) for c in prose_counts([page])] == [
+        ("n_randomised", "intervention", 60), ("n_randomised", "control", 58)]
+
+
+def test_losses_as_fractions_with_the_arm_named_between_them() -> None:
+    from metasift.extractor._consort import fraction_losses
+
+    for text in ("Lost to follow-up: 9/60 in the intervention group vs 6/58 in the control group.",
+                 "Attrition was 15% in the intervention group (9/60) and 10% in the control group (6/58)."):
+        assert [pairs for pairs, _, _ in fraction_losses([_text_page(text)])] == [[(9, 60), (6, 58)]]
+    # another count between them is not a second arm's loss
+    assert fraction_losses([_text_page("Lost to follow-up 9/60 in 3 sites and 2/58 elsewhere.")]) == []
+
+
+def test_a_label_listing_counts_across_the_width_is_no_second_block_of_groups() -> None:
+    (t,) = _table(_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                  _line(112, (200, "IG (n = 20)"), (320, "WL (n = 20)")),
+                  _line(124, (50, "Country: Albania (n = 2), Belarus (n = 3), Canada (n = 3), Ghana (n = 1)")),
+                  _line(136, (50, "Stress"), (200, "13.1 (2.3)"), (320, "13.6 (2.5)")))
+    assert [v.mean for v in t.values] == [13.1, 13.6]
+
+
+def _rows_page(number: int, rows: list[list[Word]]) -> Page:
+    return Page(number, "\n".join(join_words(r) for r in rows), "", [], rows, 595.0)
+
+
+def test_groups_printed_as_rows_of_a_table_by_group_with_their_part() -> None:
+    from metasift.extractor._row_arms import row_arms
+
+    rows = [_line(100, (46, "TABLE 1 Participant demographics by dose group and study part.")),
+            _line(112, (52, "Dose group"), (156, "Age, mean (SD)"), (240, "Male, n (%)")),
+            _line(124, (52, "Part 1")),
+            _line(136, (60, "Placebo (n=4)"), (156, "31.2 (12.9)"), (240, "4 (100)")),
+            _line(148, (60, "5mg (n=6)"), (156, "29.0 (12.3)"), (240, "6 (100)")),
+            _line(160, (52, "Part 2"), (240, "Sex, female")),
+            _line(172, (60, "Placebo (n=2)"), (156, "23.0 (4.2)"), (240, "2 (100)")),
+            _line(184, (60, "5mg (n=6)"), (156, "25.5 (5.8)"), (240, "6 (100)")),
+            _line(198, (46, "Abbreviations: SD, standard deviation."))]
+    groups = row_arms([_rows_page(7, rows)])
+    assert [(g.name, g.n) for g in groups] == [("Part 1 Placebo", 4), ("Part 1 5 mg", 6), ("Part 2 Placebo", 2),
+                                               ("Part 2 5 mg", 6)]
+    # a table of subgroups is not by group: nothing read
+    rows[0] = _line(100, (46, "TABLE 1 Outcomes in subgroups."))
+    assert row_arms([_rows_page(7, rows)]) == []
+
+
+def test_an_attrition_table_of_completers_and_dropouts_names_no_arms() -> None:
+    from metasift.extractor.rules import _arm_names
+
+    completers = _table(_line(100, (50, "Table 2 Baseline characteristics of completers and dropouts, mean (SD)")),
+                        _line(112, (200, "Completers (n = 80)"), (320, "Dropouts (n = 20)")),
+                        _line(124, (50, "PHQ-9"), (200, "14.1 (4.0)"), (320, "15.2 (4.4)")))
+    arms = _table(_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                  _line(112, (200, "iCBT (n = 50)"), (320, "Waitlist (n = 50)")),
+                  _line(124, (50, "PHQ-9"), (200, "14.1 (4.0)"), (320, "15.2 (4.4)")))
+    assert _arm_names(completers, []) == []
+    assert _arm_names(completers + arms, []) == ["iCBT", "Waitlist"]
+
+
+def test_a_mean_and_an_sd_not_printed_side_by_side_wait_for_a_human() -> None:
+    from metasift.extractor.schema import Baseline
+
+    def status(quote: str, mean: float, sd: float) -> set[str]:
+        arm = Arm(name="A", baselines=[Baseline(measure="PHQ-9", mean=mean, sd=sd, n=50)])
+        result = ExtractionResult(path="x.pdf", arms=[arm])
+        result.evidence = [Evidence(field=f"arms[0].baselines[0].{s}", value=v, page=2, quote=quote)
+                           for s, v in (("mean", mean), ("sd", sd))]
+        return {c.status for c in check_extraction(result, {2: quote})}
+
+    assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 4.1) == {"auto_verified"}
+    assert status("PHQ-9 14.2 ± 4.10 14.0 ± 3.9", 14.2, 4.1) == {"auto_verified"}
+    assert status("PHQ-9 14.2 (4.1) 14.0 (3.9)", 14.2, 3.9) == {"needs_human"}  # another cell's SD
+
+
+def test_a_sentence_that_nobody_left_gives_every_arm_no_dropouts_unless_it_names_an_exception() -> None:
+    from metasift.extractor._consort import no_losses
+
+    for said in ("All randomized participants completed the study.", "There were no participant dropouts.",
+                 "No patient was withdrawn or lost to follow-up.", "No participants dropped out.",
+                 "All 60 participants completed the trial."):
+        assert no_losses([_text_page(said)]) is not None, said
+    for said in ("All participants completed the study except three in the CA arm.",
+                 "All participants randomized in parts 1, 3, and 4 completed the study.",
+                 "All participants completed the intervention.",
+                 "Participants who did not complete the study were contacted.",
+                 "No participants were lost to follow-up."):  # others may have withdrawn
+        assert no_losses([_text_page(said)]) is None, said
+
+
+def test_analysis_boxes_worded_otherwise() -> None:
+    for left, right in (("Analysed in ITT (n = 50)", "Analysed in ITT (n = 48)"),
+                        ("Included in the primary analysis (n = 50)", "Included in the primary analysis (n = 48)")):
+        rows = [_line(100, (60, "Allocated to drug (n = 55)"), (300, "Allocated to placebo (n = 52)")),
+                _line(140, (60, "Not analysed (n = 5)"), (300, "Not analysed (n = 4)")),
+                _line(180, (60, left), (300, right))]
+        got = {(c.arm, c.value) for c in diagram_counts([_page(rows)]) if c.field == "n_analysed"}
+        assert got == {("drug", 50), ("placebo", 48)}, left
+
+
+def test_a_measure_printed_without_its_item_count_or_with_a_subscale_letter_matches_its_instrument() -> None:
+    from metasift.extractor.checks import items_of
+    from metasift.extractor.outcomes import instrument_matches
+
+    assert instrument_matches("DASS-21 depression", "DASS-D") and instrument_matches("PSS-10", "PSS")
+    assert instrument_matches("STAI state", "STAI-S, mean (SD)") and not instrument_matches("STAI trait", "STAI-S")
+    assert not instrument_matches("PHQ-9", "PHQ-15") and not instrument_matches("DASS-21 depression", "DASS-A")
+    assert instrument_matches("PHQ-9", "PHQ-9 score") > instrument_matches("PHQ-9", "PHQ score")  # exact wins
+    assert items_of("PSS") is None and items_of("PSS-10") == 10  # which version is not guessed
+
+
+def test_a_total_said_of_all_pupils_in_each_school_is_still_the_total() -> None:
+    from metasift.extractor._consort import total_candidates
+
+    text = "In each school, all pupils in year 1 with a signed authorization (744 pupils) have been included in the trial."
+    assert {v for v, _, _ in total_candidates([_text_page(text)])} == {744}
+
+
+def test_an_ocr_box_border_read_as_a_huge_letter_does_not_join_two_columns_boxes() -> None:
+    border = Word("i", 328, 504, 180, 73)  # Tesseract reads a box's edge as one tall "i"
+    rows = [_line(100, (85, "Allocated to app (n = 94)"), (334, "Allocated to waitlist (n = 93)")),
+            sorted(_line(180, (85, "Analysed (n = 85)"), (334, "Analysed (n = 84)")) + [border], key=lambda w: w.x0)]
+    got = {(c.arm, c.value) for c in diagram_counts([_page(rows)]) if c.field == "n_analysed"}
+    assert got == {("app", 85), ("waitlist", 84)}
