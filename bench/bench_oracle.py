@@ -49,7 +49,7 @@ DATA = HERE.parent.parent / "shared" / "data" / "screening"
 OUT = HERE / "out"
 PLOT = HERE.parent / "docs" / "img" / "oracle_quality.png"
 TARGET = 0.95
-SENS = (0.80, 0.90, 0.95, 0.98)
+SENS = (0.80, 0.90, 0.98)
 SPEC = (0.60, 0.80, 0.95)
 QUICK_SENS, QUICK_SPEC = (0.80, 0.98), (0.60, 0.95)
 CALIBRATIONS = ("good", "overconfident")
@@ -153,9 +153,11 @@ def plot(groups: dict[tuple, dict[str, Any]], sets: list[str], path: Path) -> No
             ax.set_xlabel("model sensitivity")
             ax.set_title(name, fontsize=9)
         if row == 0:
-            ax_r.legend(fontsize=7, frameon=False, loc="lower right")
+            ax_r.legend(fontsize=7, frameon=False, loc="upper left")
+    both = "; x in-sample scores, faded" if any(k[2] == "in_sample" for k in groups) else ""
     fig.suptitle("Simulated model of known quality through calibration, routing, ranker and the buscar stop\n"
-                 "(o out-of-fold calibration scores; x in-sample, faded; dotted: the 0.95 target)", fontsize=9)
+                 f"(solid: calibrated confidence, dashed: overconfident; o out-of-fold calibration scores{both}; "
+                 f"dotted: the {TARGET} target)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -169,6 +171,8 @@ def main() -> int:
     parser.add_argument("--sets", nargs="*", help="only sets whose file name contains one of these")
     parser.add_argument("--scores", nargs="*", default=["out_of_fold", "in_sample"])
     parser.add_argument("--routing-target", type=float, default=0.975)
+    parser.add_argument("--sens", type=float, nargs="*", help="sensitivities of the grid (default 0.80 0.90 0.98)")
+    parser.add_argument("--spec", type=float, nargs="*", help="specificities of the grid (default 0.60 0.80 0.95)")
     parser.add_argument("--plot", type=Path, default=PLOT)
     parser.add_argument("--json", type=Path, default=OUT / "oracle.json")
     args = parser.parse_args()
@@ -181,14 +185,17 @@ def main() -> int:
         return 0
     seeds = args.seeds or (5 if args.quick else 20)
     sens, spec = (QUICK_SENS, QUICK_SPEC) if args.quick else (SENS, SPEC)
+    sens, spec = args.sens or sens, args.spec or spec
     grid = [(a, b, c) for c in CALIBRATIONS for b in spec for a in sens]
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(one_seed, str(f), seed, scores, grid, args.routing_target)
                    for f in files for scores in args.scores for seed in range(seeds)]
-        for fut in futures:
+        for i, fut in enumerate(futures, 1):
             rows.extend(fut.result())
+            print(f"  {i}/{len(futures)} set x seed x mechanism done ({time.perf_counter() - started:.0f} s)",
+                  file=sys.stderr, flush=True)
     wall = time.perf_counter() - started
     groups: dict[tuple, dict[str, Any]] = {}
     for key in sorted({(r["set"], (r["sens"], r["spec"], r["calibration"]), r["scores"]) for r in rows}):
