@@ -34,9 +34,11 @@ def simulate(
                              help="Stop where a rule says: buscar (the statistical test), heuristic (N "
                                   "irrelevant in a row), both (run until both have fired), none (screen all)."),
     target_recall: float = typer.Option(0.95, "--target-recall", min=0.01, max=0.99,
-                                        help="buscar's target recall."),
+                                        help="buscar's target recall (with --llm-oracle: the review's final "
+                                             "target, humans plus automation)."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
-                                     help="buscar's confidence (H0 'recall < target' rejected at p < 1 - it)."),
+                                     help="buscar's confidence (H0 'recall < target' rejected at p < 1 - it); "
+                                          "with --llm-oracle also the calibration bound's."),
     heuristic_run: int = typer.Option(50, "--heuristic-run", min=1,
                                       help="The heuristic's irrelevant records in a row."),
     llm_oracle: str = typer.Option(None, "--llm-oracle", metavar="sens=0.90,spec=0.80",
