@@ -6,7 +6,10 @@ venv ``bench/.venv-asreview``, made by ``bench/_asreview_venv.sh`` from PyPI) st
 with ``--seed`` set to the same number. Both screening orders are scored here by the same functions
 (``screener.simulate.wss`` / ``rrf``), over the records screened after the priors, so only the models differ.
 ASReview stops at the last include (its default); the unscreened rest are all excludes, so padding them
-changes neither metric.
+changes neither metric. Time: wall seconds and CPU seconds (``time.process_time``) of the simulation itself on
+each side — ours around ``run_simulation`` (features included), ASReview's around loading the data and
+reviewing, measured inside its runner (interpreter start-up and imports left out on both sides); "ratio" is
+our CPU over ASReview's, summed over the seeds.
 
 An ASReview run is deterministic given (data file, prior rows, seed, model), so its output is cached in
 ``bench/.asreview-cache/<dataset>-s<seed>-p<priors>-<ai>.json`` (keyed also by the SHA-256 of the data file
@@ -78,7 +81,7 @@ def cached_asreview(path: Path, priors: list[int], seed: int, ai: str | None,
            "runner_sha256": file_sha256(RUNNER)}
     if use_cache and where.exists():
         entry = json.loads(where.read_text())
-        if entry.get("key") == key:
+        if entry.get("key") == key and "cpu_seconds" in entry["output"]:
             return entry["output"], True
     t0 = time.perf_counter()
     output = run_asreview(path, priors, seed, ai)
@@ -126,9 +129,9 @@ def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None,
     labels = np.asarray(data.labels, dtype=int)
     runs = []
     for seed in seeds:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ours = run_simulation(data.texts, data.labels, ranker=ranker, seed=seed, retrain=retrain)
-        ours_s = time.perf_counter() - t0
+        ours_s, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
         ours_m = metrics(after_priors(labels, ours.order, ours.prior_ids))
         if abs(ours_m["wss95"] - ours.wss95) > 1e-12 or abs(ours_m["recall10"] - ours.rrf10) > 1e-12:
             raise RuntimeError(f"{path.name}: rescoring our order disagrees with screener.simulate's own metrics")
@@ -140,11 +143,14 @@ def one_dataset(path: Path, seeds: list[int], ranker: str, ai: str | None,
             raise RuntimeError(f"ASReview tried to reach the network: {asr['refused_connections']}")
         asr_m = metrics(after_priors(labels, asr["order"], ours.prior_ids))
         runs.append({"seed": seed, "priors": ours.prior_ids, "ours": ours_m, "asreview": asr_m,
-                     "ours_seconds": ours_s, "asreview_seconds": asr_s, "asreview_screened": len(asr["order"]),
+                     "ours_seconds": ours_s, "asreview_seconds": asr_s, "ours_cpu": ours_cpu,
+                     "asreview_cpu": float(asr["cpu_seconds"]), "ours_refits": ours.n_refits,
+                     "asreview_screened": len(asr["order"]),
                      "asreview_version": asr["asreview"], "asreview_ai": asr["ai"]})
         print(f"  {path.stem} seed {seed}: ours WSS@95 {ours_m['wss95']:.3f} R@10 {ours_m['recall10']:.3f} "
-              f"({ours_s:.1f} s) | ASReview WSS@95 {asr_m['wss95']:.3f} R@10 {asr_m['recall10']:.3f} "
-              f"({asr_s:.1f} s)", file=sys.stderr, flush=True)
+              f"({ours_s:.1f} s, CPU {ours_cpu:.1f} s, {ours.n_refits} fits) | ASReview WSS@95 "
+              f"{asr_m['wss95']:.3f} R@10 {asr_m['recall10']:.3f} ({asr_s:.1f} s, CPU {asr['cpu_seconds']:.1f} s)",
+              file=sys.stderr, flush=True)
     return {"dataset": path.stem, "n": len(labels), "included": int(labels.sum()), "runs": runs}
 
 
@@ -167,7 +173,7 @@ def print_table(results: list[dict[str, Any]], ranker: str) -> None:
           f"mean±SD over seeds {[r['seed'] for r in results[0]['runs']]}")
     head = (f"{'dataset':<38s} {'N':>5s} {'incl':>4s} | {'WSS@95 ours':>12s} {'ASReview':>12s} {'better':>8s} | "
             f"{'R@10% ours':>12s} {'ASReview':>12s} {'better':>8s} | {'n@95 ours':>9s} {'ASR':>6s} | "
-            f"{'s/run ours':>10s} {'ASR':>6s}")
+            f"{'s/run ours':>10s} {'ASR':>6s} | {'CPU ours':>8s} {'ASR':>6s} {'ratio':>5s}")
     print(head)
     print("-" * len(head))
     for res in results:
@@ -180,7 +186,10 @@ def print_table(results: list[dict[str, Any]], ranker: str) -> None:
               f"{verdict(o['recall10'], a['recall10']):>8s} | "
               f"{statistics.fmean(o['n95']):9.0f} {statistics.fmean(a['n95']):6.0f} | "
               f"{statistics.fmean(r['ours_seconds'] for r in runs):10.1f} "
-              f"{statistics.fmean(r['asreview_seconds'] for r in runs):6.1f}")
+              f"{statistics.fmean(r['asreview_seconds'] for r in runs):6.1f} | "
+              f"{statistics.fmean(r['ours_cpu'] for r in runs):8.1f} "
+              f"{statistics.fmean(r['asreview_cpu'] for r in runs):6.1f} "
+              f"{sum(r['ours_cpu'] for r in runs) / sum(r['asreview_cpu'] for r in runs):5.2f}")
     all_o = [r["ours"]["wss95"] for res in results for r in res["runs"]]
     all_a = [r["asreview"]["wss95"] for res in results for r in res["runs"]]
     print(f"\nmean WSS@95 over every set and seed: ours {statistics.fmean(all_o):.3f}, "

@@ -49,7 +49,7 @@ class TfidfFeatures:
             self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", dtype=np.float32)
             self.vectorizer_.fit([*corpus, "<empty>"])
             matrix = self.vectorizer_.transform(corpus)
-        self._corpus = (corpus, matrix.tocsr())  # transform(corpus) right after fit costs nothing
+        self._corpus = (corpus, _sorted(matrix))  # transform(corpus) right after fit costs nothing
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -59,7 +59,17 @@ class TfidfFeatures:
         texts = list(texts)
         if texts == self._corpus[0]:
             return self._corpus[1].copy()
-        return self.vectorizer_.transform(texts).tocsr()
+        return _sorted(self.vectorizer_.transform(texts))
+
+
+def _sorted(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """CSR with each row's column indices sorted. The vectoriser leaves them unsorted, and every fit of a
+    liblinear model (the svm and logistic rankers) sorted its training rows again: ~40 % of a refit's CPU
+    in a simulation, where the ranker is refitted after every record. Rows taken from a sorted matrix stay
+    sorted. The values are the same; a dot product may differ in the last bits (summation order)."""
+    csr = matrix.tocsr()
+    csr.sort_indices()
+    return csr
 
 
 class EmbeddingFeatures:

@@ -145,6 +145,20 @@ def calibrate_thresholds(items: Sequence[CalibrationItem], *, target_recall: flo
     return _summarise(items, labels, policy, target_recall, confidence, note)
 
 
+def check_policy(items: Sequence[CalibrationItem], policy: RoutingPolicy, *, target_recall: float = 0.98,
+                 confidence: float = 0.95) -> CalibrationResult:
+    """What a given policy (thresholds set by hand, or left at their defaults) does on the labelled sample,
+    with recall's lower bound; ``note`` says whether that bound reaches ``target_recall``."""
+    labels = np.array([it.included for it in items], dtype=bool)
+    if not labels.any():
+        raise AnalysisError(f"the sample has no includes among {len(items)} records: recall cannot be checked")
+    result = _summarise(items, labels, policy, target_recall, confidence, "")
+    held = result.recall_lower >= target_recall
+    result.note = (f"recall bound {result.recall_lower:.3f} {'>=' if held else '<'} target {target_recall} "
+                   f"on the sample (n={len(items)}, {result.n_included} includes)")
+    return result
+
+
 def _sort_by(prob: np.ndarray, inc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(prob, kind="stable")
     return prob[order], inc[order]

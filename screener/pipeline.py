@@ -27,7 +27,8 @@ from metasift.llm.openai_batch import BATCH_DISCOUNT, BatchStatus
 from metasift.screener.calibrate import CalibrationItem, CalibrationResult, calibrate_thresholds
 from metasift.screener.llm_stage import POLL_SECONDS, BatchSummary, LLMSummary, run_batch_stage, run_llm_stage
 from metasift.screener.llm_stage import dry_run as llm_dry_run
-from metasift.screener.ranker_stage import RankSummary, human_labels, run_ranker_stage
+from metasift.screener.ranker_stage import RankSummary, human_labels, out_of_fold_scores, run_ranker_stage
+from metasift.screener.routing import Signals
 from metasift.screener.routing_stage import RoutingSummary, gather_signals, run_routing_stage
 from metasift.screener.rules_stage import RuleSummary, apply_rules
 from metasift.store import Store
@@ -207,13 +208,23 @@ class NoCalibrationSample(ConfigError):
     """No record of a random calibration sample has a human label and routing signals yet."""
 
 
-def calibration_items(store: Store) -> list[CalibrationItem]:
-    """The sampled records (``review --sample``) a human labelled, each with the signals routing sees."""
+def calibration_items(store: Store, protocol: ReviewProtocol) -> list[CalibrationItem]:
+    """The sampled records (``review --sample``) a human labelled, each with the signals routing sees; the
+    ranker's probability is out-of-fold (``ranker_stage.out_of_fold_scores``), from a model not trained on
+    that record, as routing's records are not."""
     sampled = store.calibration_sample_ids(Stage.TITLE_ABSTRACT)
     labels = human_labels(store)
     signals, _ = gather_signals(store, use_ranker=True, include_decided=True)
-    return [CalibrationItem(included=bool(labels[rid]), signals=signals[rid])
+    fresh = out_of_fold_scores(store, protocol, ranker=protocol.screening.ranker)
+    return [CalibrationItem(included=bool(labels[rid]), signals=_out_of_fold(signals[rid], fresh.get(rid)))
             for rid in sorted(sampled) if rid in labels and rid in signals]
+
+
+def _out_of_fold(signals: Signals, probability: float | None) -> Signals:
+    """The signals with the out-of-fold ranker probability (None: the ranker gives none for it)."""
+    if signals.ranker_probability is None:
+        return signals
+    return signals.model_copy(update={"ranker_probability": probability})
 
 
 def calibrate_project(store: Store, protocol: ReviewProtocol, *, target_recall: float | None = None,
@@ -221,7 +232,7 @@ def calibrate_project(store: Store, protocol: ReviewProtocol, *, target_recall: 
     """Routing thresholds from the labelled sample that keep recall's lower bound at the target (default:
     ``[routing] target_recall``); the result is logged as a ``calibrate`` event. Raises
     ``NoCalibrationSample`` when there is no labelled sample, ``AnalysisError`` when it is too small."""
-    items = calibration_items(store)
+    items = calibration_items(store, protocol)
     if not items:
         raise NoCalibrationSample(NO_SAMPLE)
     result = calibrate_thresholds(items, target_recall=target_recall or protocol.routing.target_recall,

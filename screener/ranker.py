@@ -262,8 +262,37 @@ class SVMRanker(Ranker):
                 model = self._make_model()
                 model.fit(X[train], y[train], sample_weight=self._weights(y[train]))
                 margins[test] = model.decision_function(X[test])
-            self.platt_ = fit_platt(margins, y)
+            self.platt_, self.cv_margins_ = fit_platt(margins, y), margins
         return self.platt_
+
+    def out_of_fold_proba(self) -> np.ndarray | None:
+        """P(include) of each training row from the fold model that did not see it (the margins Platt's
+        sigmoid is fitted on, through that sigmoid); None while ``gives_probabilities()`` is False."""
+        if not self.gives_probabilities():
+            return None
+        a, b = self._sigmoid()
+        return platt_proba(self.cv_margins_, a, b)
+
+
+def out_of_fold_proba(model: Ranker, X: Matrix, labels: Sequence[int], folds: int = 5) -> np.ndarray | None:
+    """P(include) of each labelled row from a copy of ``model`` trained without it (stratified folds, seeded).
+
+    A ranker scores the records it was trained on too well; a threshold checked on such scores (calibration)
+    is checked on an optimistic sample. ``model`` is fitted here on all rows first; None when it cannot give
+    probabilities (too few of a class)."""
+    from sklearn.base import clone
+
+    y = np.asarray(labels, dtype=int)
+    model.fit_vectors(X, y)
+    if not model.gives_probabilities():
+        return None
+    if isinstance(model, SVMRanker):  # Platt's sigmoid was fitted on exactly such margins: reuse them
+        return model.out_of_fold_proba()
+    k = min(folds, int(y.sum()), int((y == 0).sum()))
+    out = np.empty(y.size)
+    for train, test in StratifiedKFold(k, shuffle=True, random_state=model.seed).split(np.zeros(y.size), y):
+        out[test] = clone(model).fit_vectors(X[train], y[train]).predict_proba_vectors(X[test])
+    return out
 
 
 def ratio_weights(y: np.ndarray, include_ratio: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from metasift.config import Protocol
 from metasift.kinds import Stage
 from metasift.labels import HUMAN_KINDS
-from metasift.screener.ranker import DEFAULT_RANKER, get_ranker
+from metasift.screener.ranker import DEFAULT_RANKER, get_ranker, out_of_fold_proba
 from metasift.store import Store
 from metasift.store._screening import as_include
 from metasift.store.rows import RecordRow
@@ -101,3 +101,25 @@ def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_
                        excludes_known=len(labelled) - includes, awaiting_agreement=awaiting_agreement(store, settled),
                        needed_per_class=labels_needed(ranker), usable_for_routing=model.gives_probabilities(),
                        run=run)
+
+
+def out_of_fold_scores(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_RANKER) -> dict[int, float]:
+    """P(include) of every human-labelled record from the ranker trained on the other human labels (stratified
+    folds): what the ranker says of a record it has not learned, as it does of the records routing decides.
+    Calibration weighs these, not the stored scores: the ranker that made those was trained on the sample
+    itself, and a threshold checked on its own training records is checked on an optimistic sample (the
+    system simulation, ``screener.simulate_system``, measured the bound failing that way). Empty when the
+    ranker cannot give probabilities yet."""
+    records = store.records_table(primary_only=True)
+    labels = human_labels(store)
+    prior = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
+    model = get_ranker(ranker, prior_text=prior)
+    texts = [record_text(r) for r in records]
+    model.prepare(texts)
+    index = {r.id: i for i, r in enumerate(records)}
+    labelled = [rid for rid in labels if rid in index]
+    if not labelled:
+        return {}
+    X = model.vectorize(texts)[[index[rid] for rid in labelled]]
+    proba = out_of_fold_proba(model, X, [labels[rid] for rid in labelled])
+    return {} if proba is None else {rid: float(p) for rid, p in zip(labelled, proba)}

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
+import sklearn
 from pydantic import BaseModel, Field
 
 from metasift.errors import AnalysisError
@@ -224,9 +225,14 @@ def run_simulation(texts: Sequence[str], labels: Sequence[int], *, ranker: str =
     while len(order) < n:
         pool = np.flatnonzero(~labelled)
         train = np.asarray(order)
-        model.fit_vectors(X[train], y[train])
+        # tf-idf rows are finite and the parameters are the ranker's own: skip sklearn's per-fit checks
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            model.fit_vectors(X[train], y[train])
+            # every row scored, then the pool's taken: a row's score does not depend on the others, and
+            # slicing the pool's rows out first cost more than the few extra dot products
+            scores = model.score_vectors(X)[pool]
         refits += 1
-        ranked = pool[order_by_score(model.score_vectors(X[pool]))]
+        ranked = pool[order_by_score(scores)]
         take = ranked[:1 if retrain == "every" else retrain_batch(len(order) - len(priors), n)]
         for idx in take:  # screen the batch one by one; stop retraining once every include is found
             order.append(int(idx))

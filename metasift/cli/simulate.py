@@ -34,11 +34,29 @@ def simulate(
                              help="Stop where a rule says: buscar (the statistical test), heuristic (N "
                                   "irrelevant in a row), both (run until both have fired), none (screen all)."),
     target_recall: float = typer.Option(0.95, "--target-recall", min=0.01, max=0.99,
-                                        help="buscar's target recall."),
+                                        help="buscar's target recall (with --llm-oracle: the review's final "
+                                             "target, humans plus automation)."),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
-                                     help="buscar's confidence (H0 'recall < target' rejected at p < 1 - it)."),
+                                     help="buscar's confidence (H0 'recall < target' rejected at p < 1 - it); "
+                                          "with --llm-oracle also the calibration bound's."),
     heuristic_run: int = typer.Option(50, "--heuristic-run", min=1,
                                       help="The heuristic's irrelevant records in a row."),
+    llm_oracle: str = typer.Option(None, "--llm-oracle", metavar="sens=0.90,spec=0.80",
+                                   help="Simulate the whole screening system with a model of this known quality "
+                                        "(sensitivity, specificity): calibration sample, routing, ranker, human "
+                                        "queue and the buscar stop; reports final recall and work saved."),
+    confidence_calibration: str = typer.Option("good", "--confidence-calibration", metavar="good|overconfident",
+                                               help="With --llm-oracle: the simulated model's confidence is "
+                                                    "calibrated, or high whatever its correctness."),
+    routing_target: float = typer.Option(None, "--routing-target", min=0.5, max=0.999,
+                                         help="With --llm-oracle: the recall calibration certifies for the "
+                                              "automation ([routing] target_recall; default 0.98)."),
+    policy: str = typer.Option("calibrated", "--policy", metavar="calibrated|fixed",
+                               help="With --llm-oracle: thresholds from calibrating on the sample, or the "
+                                    "[routing] defaults as given (checked on the sample)."),
+    sample: int = typer.Option(None, "--sample", min=2,
+                               help="With --llm-oracle: calibration sample size (default: enough for "
+                                    "calibration's needs, at most half the records)."),
     plot: Path = typer.Option(None, "--plot", dir_okay=False,
                               help="Save the recall curve to this image (.png, .pdf or .svg)."),
     json_out: bool = JsonOption,
@@ -55,6 +73,13 @@ def simulate(
     (--heuristic-run irrelevant in a row) and reports where each stopped: records screened (priors
     included) and the recall there (over every include, priors counted as found). It ends at the chosen
     rule's stop; the rest is ordered by the last model without retraining.
+
+    With --llm-oracle sens=S,spec=P the whole screening system is simulated instead, with a model of that
+    known quality (verdicts drawn from the labels at those error rates; --confidence-calibration good or
+    overconfident): a random calibration sample screened first, `metasift calibrate`'s thresholds, the
+    routing policy, the human queue in ranker order and the buscar stop at the share of --target-recall
+    left to the humans. Reports final recall (humans plus automation), work saved, and whether the
+    calibrated bound held; any warning that the target cannot be promised is printed before the result.
     """
     from metasift.screener.labelled import read_labelled_csv
     from metasift.screener.simulate import StopRule, run_simulation
@@ -65,6 +90,11 @@ def simulate(
         raise MetasiftError(f"{plot}: the plot must be a .png, .pdf or .svg file")
     if stop not in ("none", "buscar", "heuristic", "both"):
         raise MetasiftError(f"unknown --stop {stop!r}: use none, buscar, heuristic or both")
+    if llm_oracle is not None:
+        _simulate_system(file, llm_oracle, confidence_calibration, seed=seed, target_recall=target_recall,
+                         confidence=confidence, routing_target=routing_target, policy=policy, sample=sample,
+                         ranker=ranker, json_out=json_out)
+        return
     rule = None if stop == "none" else StopRule(target_recall=target_recall, confidence=confidence,
                                                 heuristic_run=heuristic_run, until=stop)
     data = read_labelled_csv(file)
@@ -83,6 +113,65 @@ def simulate(
         emit_json(summary(result))
         return
     console.print(_table(result, file.name))
+
+
+def _simulate_system(file: Path, oracle: str, calibration: str, *, seed: int, target_recall: float,
+                     confidence: float, routing_target: float | None, policy: str, sample: int | None,
+                     ranker: str, json_out: bool) -> None:
+    """``--llm-oracle``: one simulated review with a model of known quality (``screener.simulate_system``)."""
+    from rich.markup import escape
+
+    from metasift.screener.labelled import read_labelled_csv
+    from metasift.screener.oracle import OracleQuality
+    from metasift.screener.routing import RoutingPolicy
+    from metasift.screener.simulate_system import SystemSettings, run_system
+
+    if policy not in ("calibrated", "fixed"):
+        raise MetasiftError(f"unknown --policy {policy!r}: use calibrated or fixed")
+    quality = OracleQuality.parse(oracle, calibration)
+    routing = RoutingPolicy() if routing_target is None else RoutingPolicy(target_recall=routing_target)
+    settings = SystemSettings(target_recall=target_recall, confidence=confidence, routing=routing,
+                              policy=policy, sample_size=sample, ranker=ranker)  # type: ignore[arg-type]
+    data = read_labelled_csv(file)
+    info(f"{file}: {len(data.labels)} records, {data.n_included} included; simulated model {quality.short()}, "
+         f"seed {seed}")
+    with err_console.status("simulating the review"):
+        result = run_system(data.texts, data.labels, quality, seed=seed, settings=settings)
+    for line in result.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {escape(line)}")
+    if json_out:
+        emit_json(result.model_dump(mode="json"))
+        return
+    for line in result.notes:
+        info(escape(line))
+    console.print(_system_table(result, file.name, target_recall))
+
+
+def _system_table(r: Any, name: str, target: float) -> Table:
+    table = Table(title=f"Simulated review: {name} ({r.quality.short()}, seed {r.seed})", header_style="bold")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    table.add_row("final recall", f"{r.final_recall:.1%}",
+                  f"{r.found} of {r.n_included} includes found by humans (target {target:.0%}); "
+                  f"{r.includes_auto_excluded} lost to automation")
+    table.add_row("work saved", f"{r.work_saved:.1%}",
+                  f"{r.n_records - r.human_workload} of {r.n_records} records never screened by a human")
+    table.add_row("calibration sample", str(r.sample_size), f"{r.sample_includes} includes, screened first")
+    pol = r.policy
+    table.add_row("automation", "on" if r.automation else "off",
+                  f"auto-exclude at model confidence >= {pol.llm_exclude_confidence:.3f} and ranker P(include) "
+                  f"<= {pol.ranker_exclude_probability:.3f}" if r.automation else "every record goes to a human")
+    if r.automation:
+        held = "reached" if r.bound_held else "MISSED"
+        table.add_row("automation recall", f"{r.automation_recall:.1%}",
+                      f"bound {r.automation_recall_lower:.3f} (target {pol.target_recall}): {held}; "
+                      f"{r.auto_excluded} records auto-excluded")
+    stop = "screened to the end" if r.human_target is None else f"buscar at target {r.human_target:.3f}"
+    table.add_row("human queue", f"{r.screened}/{r.queue}",
+                  f"screened / routed to a human ({stop}; {'stopped early' if r.stopped_early else 'all'})")
+    table.add_row("time", f"{r.seconds:.1f} s", f"{r.n_refits} ranker fits")
+    return table
 
 
 def summary(result: Any) -> dict[str, Any]:
