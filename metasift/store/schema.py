@@ -291,3 +291,16 @@ study_fields = Table(
     Column("superseded_at", DateTime(timezone=True)),  # a later import of the same field replaced it
     Index("ix_study_fields_record", "record_id", "field"),
 )
+
+record_tags = Table(
+    "record_tags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("tag", String(100), nullable=False),  # free text: "check full text", "pediatric"
+    Column("tagged_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),  # untagged: the row stays, marked removed
+    Column("removed_by", String(200)),
+    Index("ix_record_tags_record", "record_id"),
+    Index("ix_record_tags_tag", "tag"),
+)

@@ -25,8 +25,9 @@ class SessionScreen(PanelKeys, Screen[None]):
         super().__init__()
         self.session = session
         kw = session.protocol.review
-        self.include = render.keyword_pattern(kw.keywords_include)
-        self.exclude = render.keyword_pattern(kw.keywords_exclude)
+        self.keywords = render.Keywords(include=list(kw.keywords_include), exclude=list(kw.keywords_exclude),
+                                        whole_words=kw.keyword_match == "word")
+        self.include, self.exclude = self.keywords.patterns()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.HELP))

@@ -11,8 +11,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Key
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
+from metasift.tui.render import LABEL_STYLE
 from metasift.tui.widgets import RecordPane
 
 PANEL_BINDINGS = [
@@ -142,20 +144,45 @@ class PanelKeys:
         self.panel.cancel()
 
 
-class TextPrompt(ModalScreen[str | None]):
-    """One line of text (a note, a search): Enter returns it, Esc returns None."""
+class _EarlyKeys:
+    """For a modal screen around one ``Input``: keys typed in the instant between the screen opening and
+    its input taking the focus go into the input (never lost, never to the screen underneath, which a
+    modal screen already shields): printable characters are typed, Backspace deletes, Enter submits."""
+
+    def on_key(self, event: Key) -> None:
+        box = self.query_one(Input)  # type: ignore[attr-defined]
+        if self.focused is box:  # type: ignore[attr-defined]
+            return
+        if event.key == "enter":
+            event.stop()
+            box.focus()
+            box.action_submit()
+        elif event.key == "backspace":
+            event.stop()
+            box.focus()
+            box.action_delete_left()
+        elif event.is_printable and event.character:
+            event.stop()
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+
+
+class TextPrompt(_EarlyKeys, ModalScreen[str | None]):
+    """One line of text (a note, a search, tags, a filter): Enter returns it, Esc returns None."""
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "cancel")]
+    AUTO_FOCUS = "#prompt-input"
 
-    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, value: str = "", placeholder: str = "",
+                 hint: str = "Enter to save · Esc to cancel") -> None:
         super().__init__()
-        self.title_text, self.value, self.placeholder = title, value, placeholder
+        self.title_text, self.value, self.placeholder, self.hint = title, value, placeholder, hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
-            yield Static("Enter to save · Esc to cancel", classes="hint")
+            yield Static(self.hint, classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -185,3 +212,82 @@ class HelpScreen(ModalScreen[None]):
     def on_key(self, event: Key) -> None:
         event.stop()
         self.dismiss(None)
+
+
+class HistoryScreen(_EarlyKeys, ModalScreen[int | None]):
+    """The reviewer's own decisions, newest first, filtered as they type (words, ``tag:``, ``reason:``,
+    ``label:``); ↑/↓ pick one, Enter opens it for revision (the decision id is returned), Esc closes."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "cancel"),
+        Binding("down", "move(1)", show=False, priority=True),
+        Binding("up", "move(-1)", show=False, priority=True),
+        Binding("pagedown", "move(10)", show=False, priority=True),
+        Binding("pageup", "move(-10)", show=False, priority=True),
+    ]
+    AUTO_FOCUS = "#history-input"
+
+    def __init__(self, load: Callable[[str], list[Any]], typed: str = "") -> None:
+        super().__init__()
+        self.load, self.typed = load, typed
+        self.rows: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog history"):
+            yield Static("Your decisions, newest first", classes="dialog-title")
+            yield Input(value=self.typed, placeholder="words in the title, a record id, tag:NAME, reason:ID, "
+                        "label:exclude", id="history-input")
+            listing = OptionList(id="history-list")
+            listing.can_focus = False
+            yield listing
+            yield Static("", id="history-count", classes="hint")
+            yield Static("type to filter · ↑ ↓ pick · Enter opens it to revise · Esc closes", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._fill(self.typed)
+
+    def _fill(self, typed: str) -> None:
+        self.rows = self.load(typed)
+        listing = self.query_one(OptionList)
+        listing.clear_options()
+        listing.add_options([Option(history_line(r), id=str(r.decision.id)) for r in self.rows])
+        if self.rows:
+            listing.highlighted = 0
+        self.query_one("#history-count", Static).update(
+            f"{len(self.rows)} decision(s)" + (" (the newest 500)" if len(self.rows) >= 500 else ""))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        at = self.query_one(OptionList).highlighted
+        self.dismiss(self.rows[at].decision.id if at is not None and at < len(self.rows) else None)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(int(event.option.id or 0) or None)
+
+    def action_move(self, step: int) -> None:
+        listing = self.query_one(OptionList)
+        if self.rows:
+            at = listing.highlighted or 0
+            listing.highlighted = max(0, min(len(self.rows) - 1, at + step))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def history_line(row: Any) -> Text:
+    """One decision in the history list: when, label, reasons, record id, title."""
+    d = row.decision
+    out = Text(f"{d.created_at:%m-%d %H:%M}  ", style="dim")
+    out.append(f"{d.label:8s}", style=LABEL_STYLE.get(d.label, ""))
+    if d.reasons:
+        out.append(f"[{', '.join(d.reasons)}] ", style="dim")
+    out.append(f"#{d.record_id} ", style="dim")
+    title = row.title or "(no title)"
+    out.append(title if len(title) <= 90 else title[:89] + "…")
+    return out
