@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Select, and_, exists, func, or_, select, type
 from sqlalchemy.types import Text
 
 from metasift import labels
+from metasift.errors import MetasiftError
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, excluder
-from metasift.errors import MetasiftError
 from metasift.store import schema as t
 from metasift.store._base import now
 from metasift.store.repo import Store

@@ -25,11 +25,11 @@ from textual.widgets import Footer, ProgressBar, Static
 from metasift.kinds import Label
 from metasift.screener.live_rank import Reranking
 from metasift.screener.review_session import HistoryQuery, ReviewSession
-from metasift.store.review_queue import ReviseRefused
 from metasift.screener.stopping import ScreeningHistory, StoppingEstimate, status_text
+from metasift.store.review_queue import ReviseRefused
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
-from metasift.tui.dialogs import PANEL_BINDINGS, HistoryScreen, ReasonPanel, TextPrompt
+from metasift.tui.dialogs import PANEL_BINDINGS, HistoryScreen, PromptBar, ReasonPanel
 from metasift.tui.widgets import RecordPane
 
 REVIEW_HELP = """\
@@ -95,6 +95,7 @@ class ReviewScreen(SessionScreen):
         yield RecordPane(self.include, self.exclude, id="record")
         yield Static(id="matches")
         yield ReasonPanel(id="reasons")
+        yield PromptBar(id="prompt")
         yield Static(id="pending")
         yield Footer()
 
@@ -367,7 +368,7 @@ class ReviewScreen(SessionScreen):
                 self.note = note or None
                 self._draw_status()
 
-        self.app.push_screen(TextPrompt("Note for this record's decision", self.note or ""), chosen)
+        self.ask("Note for this record's decision", chosen, self.note or "")
 
     def action_search(self) -> None:
         def chosen(text: str | None) -> None:
@@ -381,8 +382,8 @@ class ReviewScreen(SessionScreen):
             else:
                 self.notify(f"no record waiting for you matches {text!r}", severity="warning")
 
-        self.app.push_screen(TextPrompt("Search", self.session.search_text,
-                                        placeholder="words in title/abstract/authors, or a record id"), chosen)
+        self.ask("Search", chosen, self.session.search_text,
+                 placeholder="words in title/abstract/authors, or a record id", hint="Enter searches · Esc cancels")
 
     def action_note_or_next(self) -> None:
         """n: the next search match while a search is on, else a note for this record's decision."""
@@ -458,10 +459,9 @@ class ReviewScreen(SessionScreen):
                 self.notify("tags: " + ", ".join([f"+{a}" for a in added] + [f"−{r}" for r in removed]))
 
         known = ", ".join(list(s.tag_counts())[:8])
-        self.app.push_screen(TextPrompt("Tags for this record (comma-separated)", ", ".join(mine),
-                                        placeholder="check full text, pediatric",
-                                        hint=f"Enter to save · Esc to cancel · in use: {known or 'none yet'}"),
-                             chosen)
+        self.ask("Tags for this record (comma-separated)", chosen, ", ".join(mine),
+                 placeholder="check full text, pediatric",
+                 hint=f"Enter to save · Esc to cancel · in use: {known or 'none yet'}")
 
     def _redraw_record(self, rid: int) -> None:
         """Draw the record on screen again (its tags changed), keeping reasons and note picked so far."""
@@ -486,10 +486,9 @@ class ReviewScreen(SessionScreen):
             self.show_current()
 
         known = ", ".join(f"tag:{name}" for name in list(s.tag_counts())[:6])
-        self.app.push_screen(TextPrompt("Filter the queue", s.filter.typed if s.filter else "",
-                                        placeholder="tag:NAME and/or words; reason:ID lists your decisions",
-                                        hint=f"Enter applies · empty clears · Esc cancels · {known or 'no tags yet'}"),
-                             chosen)
+        self.ask("Filter the queue", chosen, s.filter.typed if s.filter else "",
+                 placeholder="tag:NAME and/or words; reason:ID lists your decisions",
+                 hint=f"Enter applies · empty clears · Esc cancels · {known or 'no tags yet'}")
 
     def action_keywords(self) -> None:
         def chosen(text: str | None) -> None:
@@ -497,10 +496,9 @@ class ReviewScreen(SessionScreen):
                 return
             self._set_keywords(self.keywords.edited(text))
 
-        self.app.push_screen(TextPrompt("Highlighted keywords: include words | exclude words",
-                                        self.keywords.as_text(), placeholder="depress, randomi | mice, protocol",
-                                        hint="comma-separated · Enter keeps them for this session · "
-                                        "w toggles whole words / prefixes"), chosen)
+        self.ask("Highlighted keywords: include words | exclude words", chosen, self.keywords.as_text(),
+                 placeholder="depress, randomi | mice, protocol",
+                 hint="comma-separated · Enter keeps them for this session · w toggles whole words / prefixes")
 
     def action_keyword_mode(self) -> None:
         self._set_keywords(self.keywords.toggled())
