@@ -32,10 +32,10 @@ t_spawn = float(sys.argv[2])
 from metasift.config import load_protocol
 from metasift.store import Store
 from metasift.tui.review_app import ReviewApp
-from metasift.screener.review_session import ReviewSession
+from metasift.screener.review_session import QUEUE_HEAD, ReviewSession
 project = Path(sys.argv[1])
 store = Store.open(project)
-app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))
+app = ReviewApp(ReviewSession(store, load_protocol(project), "alice", head=QUEUE_HEAD))  # as `metasift review`
 async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.screen.painted_at:

@@ -37,6 +37,8 @@ from metasift.store import review_queue as rq
 from metasift.store.repo import Store
 from metasift.store.rows import DecisionRow, RecordRow, RecordTag, ReviewedRecord
 
+QUEUE_HEAD = 200  # records the review app reads to show the first one; the rest loads behind it
+
 
 def pick_reviewer(protocol: Protocol, name: str | None, *, arbiter: bool = False) -> Reviewer:
     """The reviewer to act as: ``name``, else $METASIFT_REVIEWER, else the only one in review.toml."""
@@ -83,6 +85,18 @@ class RecordInfo:
     route_reason: str | None
     rules: list[dict[str, Any]]
     tags: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLoad:
+    """A whole queue built (``ReviewSession.load_rest``): the open records in order, how the order was made,
+    this reviewer's decision counts, and every record the queue covers (decided or not: a drawn sample)."""
+
+    ids: list[int]
+    kind: str
+    seed: int | None
+    counts: dict[str, int]
+    drawn: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +165,7 @@ class ReviewSession:
 
     def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
                  sample: int | None = None, seed: int | None = None, include_auto: bool = False,
-                 inline: bool = False) -> None:
+                 inline: bool = False, head: int | None = None) -> None:
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
         self.counting = counting_of(protocol)
         self.include_auto = include_auto
@@ -159,18 +173,16 @@ class ReviewSession:
         self.criteria = protocol.criteria_for(stage)  # type: ignore[arg-type]
         scope = rq.stage_scope(store, stage, self.counting)
         run = rq.queue_run(store, stage, reviewer, self.counting)  # under dual screening: not another's run
-        queue = rq.sample_queue(store, sample, seed or 0) if sample else rq.build_queue(store, stage, run=run)
-        if scope is not None:
-            queue.ids = [rid for rid in queue.ids if rid in scope]
-        self.queue_kind, self.seed = queue.kind, queue.seed
-        open_now = rq.open_ids(store, stage, reviewer, self.counting, include_auto=include_auto, scope=queue.ids)
-        self.queue = [rid for rid in queue.ids if rid in open_now]
+        self._run, self._sample, self._scope = run, sample, scope
+        self.seed = seed
+        head = rq.queue_head(store, stage, reviewer, run, head) if head and not sample and scope is None else None
+        if head is not None:  # the first records now, the rest from ``load_rest`` (in a worker)
+            self.queue, self.queue_kind, self.complete = head, "ranked", False
+            self.counts = self._counts(None)
+            self._drawn: list[int] = []
+        else:
+            self._take(self._build())
         self.pos = 0
-        in_queue = set(queue.ids)
-        mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d.record_id in in_queue]
-        self.counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
-        for d in mine:
-            self.counts[d.label] = self.counts.get(d.label, 0) + 1
         self.undo_stack: list[int] = []
         self._current: int | None = None
         # the run whose P(include) the screen shows beside the record (a live retrain's once there is one)
@@ -185,7 +197,7 @@ class ReviewSession:
         self._pinned: int | None = None  # brought forward by undo or a search: shown whatever the filter
         title_abstract = stage == Stage.TITLE_ABSTRACT
         self.schedule = RetrainSchedule.of(protocol.screening.retrain_every) \
-            if title_abstract and queue.kind != "random" else None
+            if title_abstract and self.queue_kind != "random" else None
         # the heavy work (retrains, the stopping test) runs in worker processes; inline: in the caller's thread
         self.ranker = LiveRanker(store, protocol, reviewer, self.counting, inline=inline) if self.schedule else None
         self.background = Offload(inline=inline)
@@ -195,9 +207,58 @@ class ReviewSession:
         self.last_ranking: Reranking | None = None
         self.stopping = StoppingTracker(target_recall=protocol.screening.stop_target_recall,
                                         confidence=protocol.screening.stop_confidence) if title_abstract else None
-        if queue.kind == "random":
-            store.record_calibration_sample(stage=Stage(stage), seed=queue.seed or 0, size=sample or 0,
-                                            records=queue.ids, drawn_by=reviewer)
+        if self.queue_kind == "random":
+            store.record_calibration_sample(stage=Stage(stage), seed=self.seed or 0, size=sample or 0,
+                                            records=self._drawn, drawn_by=reviewer)
+
+    # -- building the queue ---------------------------------------------------------------------------------
+    def _build(self) -> QueueLoad:
+        """The whole queue: every record this reviewer still has to decide, in order, and their counts
+        (a second at 50,000 records: ``head`` shows the first records meanwhile)."""
+        store, stage = self.store, self.stage
+        queue = rq.sample_queue(store, self._sample, self.seed or 0) if self._sample else \
+            rq.build_queue(store, stage, run=self._run)
+        if self._scope is not None:
+            queue.ids = [rid for rid in queue.ids if rid in self._scope]
+        open_now = rq.open_ids(store, stage, self.reviewer, self.counting, include_auto=self.include_auto,
+                               scope=queue.ids)
+        return QueueLoad(ids=[rid for rid in queue.ids if rid in open_now], kind=queue.kind, seed=queue.seed,
+                         counts=self._counts(set(queue.ids)), drawn=queue.ids)
+
+    def _counts(self, in_queue: set[int] | None) -> dict[str, int]:
+        counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
+        for d in rq.reviewer_decisions(self.store, self.stage, self.reviewer):
+            if in_queue is None or d.record_id in in_queue:
+                counts[d.label] = counts.get(d.label, 0) + 1
+        return counts
+
+    def _take(self, load: QueueLoad) -> None:
+        self.queue, self.queue_kind, self.seed, self.counts = load.ids, load.kind, load.seed, load.counts
+        self._drawn = load.drawn
+        self.complete = True
+
+    def load_rest(self) -> QueueLoad | None:
+        """Build the whole queue when only its head was read (blocks: call it from a thread worker, then
+        ``apply_rest`` on the UI thread); None when the queue is complete already."""
+        return None if self.complete else self._build()
+
+    def apply_rest(self, load: QueueLoad) -> None:
+        """Swap the whole queue in behind what was shown from its head: records passed or on screen stay
+        where they are, the rest follow in the whole queue's order (a retrain's, if one came meanwhile)."""
+        if self.complete:
+            return
+        keep = self.pos + (1 if self._current is not None else 0)
+        shown = self.queue[:keep]
+        seen = set(shown)
+        rest = [rid for rid in load.ids if rid not in seen]
+        if self.last_ranking is not None:
+            rank = {rid: i for i, rid in enumerate(self.last_ranking.order)}
+            rest.sort(key=lambda rid: rank.get(rid, len(rank)))
+        # the counts stay as read at the start and kept since: the same decisions (the whole queue is every
+        # primary record), without the ones made while the rest loaded going missing
+        self.queue = shown + rest
+        self.queue_kind = load.kind
+        self.complete = True
 
     # -- where we are ---------------------------------------------------------------------------------------
     @property
@@ -230,6 +291,9 @@ class ReviewSession:
                     self._current = rid
                     return rid
             self.pos += 1
+        if not self.complete:  # the head ran out before the rest was loaded: load it now
+            self.apply_rest(self._build())
+            return self.current_id()
         return None
 
     def info(self, record_id: int) -> RecordInfo:

@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
-from scipy.stats import hypergeom
 
 from metasift.errors import AnalysisError
 from metasift.kinds import DeciderKind, Stage
@@ -95,6 +94,8 @@ def window_p_values(labels_in_order: Sequence[int], n_total: int, missing: int) 
         return np.zeros(max(1, y.size))  # impossible: not that many records are left
     if y.size == 0:
         return np.ones(1)
+    from scipy.stats import hypergeom  # scipy.stats takes a second to import: only where a test is run
+
     k = np.cumsum(y[::-1])  # includes among the last n screened
     n = np.arange(1, y.size + 1)
     return np.asarray(hypergeom.cdf(k, n + unscreened, k + missing, n), dtype=np.float64)
@@ -118,6 +119,8 @@ def min_p(labels_in_order: Sequence[int], n_total: int, missing: int) -> float:
     n = np.unique(np.r_[np.flatnonzero(back), y.size])
     n = n[n > 0]
     k = k_all[n - 1]
+    from scipy.stats import hypergeom  # scipy.stats takes a second to import: only where a test is run
+
     return float(np.min(hypergeom.cdf(k, n + unscreened, k + missing, n)))
 
 

@@ -294,9 +294,16 @@ def m005_study_fields(conn: Connection) -> None:
 
 
 def m006_record_tags(conn: Connection) -> None:
-    """Free-text tags on records ("check full text", "pediatric"), for the review queue's filters."""
+    """Free-text tags on records ("check full text", "pediatric"), for the review queue's filters; and the
+    two covering indexes the review queue starts from at 50,000 records (the primary records' ids without
+    reading every record, a ranker run's scores in order without reading its rows)."""
     md = MetaData()
-    _key_only(md, "records")
+    records = Table("records", md, Column("id", Integer, primary_key=True), Column("is_primary", Boolean))
+    rankings = Table("rankings", md, Column("id", Integer, primary_key=True), Column("run", Integer),
+                     Column("record_id", Integer), Column("score", Float))
+    Index("ix_records_primary", records.c.is_primary, records.c.id).create(conn, checkfirst=True)
+    Index("ix_rankings_run_record", rankings.c.run, rankings.c.record_id, rankings.c.score).create(
+        conn, checkfirst=True)
     new = Table("record_tags", md,
                 Column("id", Integer, primary_key=True),
                 Column("record_id", Integer, ForeignKey("records.id"), nullable=False),

@@ -141,6 +141,31 @@ def _ranked_by_latest_run(store: Store, stage: str, run: int | None = None) -> l
     return [rid for rid, _ in merged]
 
 
+def queue_head(store: Store, stage: str, reviewer: str, run: int | None, n: int) -> list[int] | None:
+    """The first ``n`` records of ``build_queue(run=run)``'s order that ``reviewer`` has not decided, read
+    from the covering indexes (tens of milliseconds at 50,000 records, where the whole queue takes a
+    second): what the review screen shows while the rest loads. None when the order would need more
+    than the run's scores (no usable run, or records the run did not score, which sit at 0.5)."""
+    rk, r, d = t.rankings, t.records, t.decisions
+    if _score_source is not default_scores:
+        return None
+    if run is None:
+        run = store.latest_run(stage)
+    if run is None or run < 0:
+        return None
+    with store.read() as conn:
+        scored = conn.execute(select(func.count()).select_from(rk).join(r, r.c.id == rk.c.record_id)
+                              .where(rk.c.run == run, r.c.is_primary.is_(True))).scalar_one()
+        primary = conn.execute(select(func.count()).select_from(r).where(r.c.is_primary.is_(True))).scalar_one()
+        if scored != primary:
+            return None
+        mine = exists().where(d.c.record_id == rk.c.record_id, d.c.stage == stage, d.c.decider == reviewer,
+                              d.c.decider_kind == HUMAN, d.c.retracted_at.is_(None))
+        return list(conn.execute(select(rk.c.record_id).join(r, r.c.id == rk.c.record_id)
+                                 .where(rk.c.run == run, r.c.is_primary.is_(True), ~mine)
+                                 .order_by(rk.c.score.desc(), rk.c.record_id).limit(n)).scalars())
+
+
 def queue_order(store: Store, stage: str) -> list[int]:
     """The hook: every primary record id in the order a reviewer should see them."""
     return build_queue(store, stage).ids

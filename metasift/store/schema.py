@@ -111,6 +111,7 @@ records = Table(
     Index("ix_records_doi", "doi"),
     Index("ix_records_pmid", "pmid"),
     Index("ix_records_cluster", "cluster_id"),
+    Index("ix_records_primary", "is_primary", "id"),  # the review queue's primary ids, without the rows
 )
 
 clusters = Table(
@@ -237,6 +238,7 @@ rankings = Table(
     Column("run", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_rankings_run", "run"),
+    Index("ix_rankings_run_record", "run", "record_id", "score"),  # a run's scores without its rows
 )
 
 routes = Table(

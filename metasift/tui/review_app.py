@@ -24,7 +24,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from metasift.kinds import Label
 from metasift.screener.live_rank import Reranking
-from metasift.screener.review_session import HistoryQuery, ReviewSession
+from metasift.screener.review_session import HistoryQuery, QueueLoad, ReviewSession
 from metasift.screener.stopping import ScreeningHistory, StoppingEstimate, status_text
 from metasift.store.review_queue import ReviseRefused
 from metasift.tui import render
@@ -102,13 +102,37 @@ class ReviewScreen(SessionScreen):
     def on_mount(self) -> None:
         self.show_current()
         self.query_one(RecordPane).focus()
-        if self.session.ranker is not None:
-            self._warm_ranker()
         if self.session.stopping is None:
             self.query_one("#stopping", Static).display = False
         else:
             self.query_one("#stopping", Static).update(Text(" stopping test: reading the history…", style="dim"))
+        # the rest after the first record is on screen: the whole queue (when only its head was read), the
+        # ranker's features and the stopping test's history, in workers
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        if not self.session.complete:
+            self._load_rest()
+        if self.session.ranker is not None:
+            self._warm_ranker()
+        if self.session.stopping is not None:
             self._reload_history()
+
+    @work(thread=True, group="queue", exit_on_error=False)
+    def _load_rest(self) -> None:
+        try:
+            load = self.session.load_rest()
+        except Exception as exc:  # the head stays; the session loads the rest itself when the head runs out
+            message = f"reading the whole queue failed: {exc}"
+            self._from_thread(lambda: self.notify(message, severity="warning"))
+            return
+        if load is not None:
+            self._from_thread(self._apply_rest, load)
+
+    def _apply_rest(self, load: QueueLoad) -> None:
+        self.session.apply_rest(load)
+        self._draw_mode()
+        self._draw_status()
 
     # -- drawing ------------------------------------------------------------------------------------------------
     def show_current(self) -> None:
@@ -155,13 +179,14 @@ class ReviewScreen(SessionScreen):
         line.append(f"{c.get('exclude', 0)} exclude", style=render.LABEL_STYLE[Label.EXCLUDE])
         line.append(" · ")
         line.append(f"{c.get('maybe', 0)} maybe", style=render.LABEL_STYLE[Label.MAYBE])
-        line.append(f"  ·  {s.remaining} to go  ·  ")
+        line.append(f"  ·  {s.remaining} to go  ·  " if s.complete else "  ·  counting the queue…  ·  ")
         if s.last_ranking is not None:
             r = s.last_ranking
             line.append(f"re-ranked after {r.at_decision} ({r.trained_on} labels)  ·  ", style="dim")
         line.append("model draft shown" if s.show_draft else "blinded", style="dim")
         self.query_one("#status", Static).update(line)
-        self.query_one(ProgressBar).update(total=max(1, s.done + s.remaining), progress=s.done)
+        self.query_one(ProgressBar).update(total=max(1, s.done + s.remaining) if s.complete else None,
+                                           progress=s.done)
         pending = Text()
         if self.reasons:
             pending.append("reasons: ", style="bold")
