@@ -298,12 +298,10 @@ class ReviewSession:
 
     def info(self, record_id: int) -> RecordInfo:
         """P(include), route, rule verdicts and tags for the record on screen (a few indexed reads)."""
-        score = rq.record_score(self.store, record_id, self.score_run) if self.score_run is not None else None
-        route = rq.record_route(self.store, record_id, self.stage) if self.show_draft else None
-        tags = [tg.tag for tg in rq.record_tags(self.store, record_id, by=self.tags_by)]
-        return RecordInfo(score=score, run=self.score_run, route=route[0] if route else None,
-                          route_reason=route[1] if route else None,
-                          rules=rq.rule_verdicts(self.store, record_id, self.stage), tags=tags)
+        side = rq.record_side(self.store, record_id, self.stage, run=self.score_run, route=self.show_draft,
+                              tags_by=self.tags_by)
+        return RecordInfo(score=side.score, run=self.score_run, route=side.route, route_reason=side.route_reason,
+                          rules=side.rules, tags=side.tags)
 
     def record(self, record_id: int) -> ShownRecord:
         """The record to show, and the model draft only when the protocol allows it."""
