@@ -349,10 +349,10 @@ class ReviewSession:
         return Outcome(decision_id=did, record_id=row.record_id, reasons=row.reasons, note=row.note,
                        message=f"undone: {row.label} on record {row.record_id}")
 
-    def search(self, text: str) -> list[Match]:
-        """The waiting records matching ``text`` (title, abstract, authors, journal, or a record id first),
-        in queue order; the first is shown, ``step_match`` moves through the rest. Empty: nothing matched
-        (the search is cleared)."""
+    def search(self, text: str) -> int:
+        """Find the waiting records matching ``text`` (title, abstract, authors, journal, or a record id
+        first) and list them in ``matches``, in queue order; the first is shown, ``step_match`` moves
+        through the rest. Returns how many match (0: nothing, and the search is cleared)."""
         hits = set(rq.search_ids(self.store, text))
         waiting = [rid for rid in self.queue[self.pos:] if rid in hits]
         if text.strip().isdigit() and int(text) in waiting:  # a record id first
@@ -363,7 +363,7 @@ class ReviewSession:
         self.match_at, self.search_text = 0, text if waiting else ""
         if waiting:
             self._show_next(waiting[0])
-        return list(self.matches)
+        return len(waiting)
 
     def step_match(self, step: int) -> Match | None:
         """Show the next (``step`` 1) or previous (-1) match, round the list; None when no search is on."""

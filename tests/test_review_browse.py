@@ -38,6 +38,7 @@ def test_a_reviewer_revises_an_earlier_decision_from_the_list_and_the_old_one_is
         seen["revising"] = _shown(pilot.app)
         await pilot.press("e", "1", "enter")  # now an exclusion for design_rct
         seen["after"] = _shown(pilot.app)
+        await pilot.press("h", "enter", "m")  # the newest: that exclusion; a maybe now carries no reason
 
     _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
     lines = seen["list"].splitlines()
@@ -46,14 +47,16 @@ def test_a_reviewer_revises_an_earlier_decision_from_the_list_and_the_old_one_is
     assert "REVISING" in seen["revising"] and "Study 1" in seen["revising"] and "maybe" in seen["revising"]
     assert "REVISING" not in seen["after"] and "Study 3" in seen["after"]  # back to the queue
     mine = [(d.record_id, d.label, d.reasons) for d in store.decisions(TA) if d.decider == "alice"]
-    assert sorted(mine) == [(1, "include", None), (2, "exclude", ["design_rct"]), (3, "include", None)]
-    old = next(d for d in store.decisions(TA, include_retracted=True) if d.retracted_at is not None)
+    assert sorted(mine) == [(1, "include", None), (2, "maybe", None), (3, "include", None)]
+    old, middle = [d for d in store.decisions(TA, include_retracted=True) if d.retracted_at is not None]
     new = next(d for d in store.decisions(TA) if d.record_id == 2)
-    assert (old.record_id, old.label) == (2, "maybe") and new.settings["revises"] == old.id
-    [(actor, entity, payload)] = _events(store, "revise")
-    assert (actor, entity) == ("alice", old.id)
-    assert payload["from"]["label"] == "maybe" and payload["to"]["label"] == "exclude"
-    assert payload["replaced_by"] == new.id
+    assert (old.record_id, old.label) == (2, "maybe") and (middle.label, middle.reasons) == ("exclude", ["design_rct"])
+    assert middle.settings["revises"] == old.id and new.settings["revises"] == middle.id
+    first, second = _events(store, "revise")
+    assert first[:2] == ("alice", old.id) and second[:2] == ("alice", middle.id)
+    assert first[2]["from"]["label"] == "maybe" and first[2]["to"] == {"label": "exclude", "reasons": ["design_rct"],
+                                                                       "note": None}
+    assert first[2]["replaced_by"] == middle.id and second[2]["replaced_by"] == new.id
 
 
 def test_a_revision_is_refused_for_another_reviewers_decision_or_a_settled_consensus(project) -> None:

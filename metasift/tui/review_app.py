@@ -142,7 +142,7 @@ class ReviewScreen(SessionScreen):
         pane = self.query_one(RecordPane)
         if s.revising is not None:
             old = s.revising
-            self.reasons, self.note = list(old.reasons or []), old.note
+            self.note = old.note  # carried into the revision unless changed; its reasons are pre-ticked by e
             pane.show(s.record(old.record_id), draft_visible=s.show_draft, info=s.info(old.record_id))
             self._draw_mode()
             self._draw_status()
@@ -374,7 +374,8 @@ class ReviewScreen(SessionScreen):
             else:
                 self.action_decide(Label.EXCLUDE, reasons)
 
-        ticked = list(self.session.revising.reasons or []) if self.session.revising is not None else []
+        revising = self.session.revising
+        ticked = (self.reasons or list(revising.reasons or [])) if revising is not None else []
         self._pick("Exclude — which criteria are not met?",
                    "1–9 / space tick · Enter excludes (none ticked: no reason) · Esc cancels", ticked, chosen)
 
@@ -403,7 +404,7 @@ class ReviewScreen(SessionScreen):
             found = self.session.search(text)
             self.show_current()
             if found:
-                self.notify(f"{len(found)} waiting record(s) match {text!r}: n / N step through them")
+                self.notify(f"{found} waiting record(s) match {text!r}: n / N step through them")
             else:
                 self.notify(f"no record waiting for you matches {text!r}", severity="warning")
 
