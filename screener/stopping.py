@@ -602,7 +602,10 @@ _STORES: dict[str, Store] = {}  # per worker process: the stores history reads o
 
 def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str,
                      decider: str | None = None) -> ScreeningHistory:
-    """``screening_history`` in a worker process, which opens the store by its URL once."""
+    """``screening_history`` in a worker process, which opens the store by its URL once (and loads
+    scipy.stats there, for the tests that follow the read: a second of imports, off the app's process)."""
+    import scipy.stats  # noqa: F401
+
     from metasift.store import Store
 
     store = _STORES.get(url)

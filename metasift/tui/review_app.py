@@ -106,9 +106,9 @@ class ReviewScreen(SessionScreen):
             self.query_one("#stopping", Static).display = False
         else:
             self.query_one("#stopping", Static).update(Text(" stopping test: reading the history…", style="dim"))
-        # the rest after the first record is on screen: the whole queue (when only its head was read), the
-        # ranker's features and the stopping test's history, in workers
-        self.call_after_refresh(self._start_background)
+        # in workers, while the first record is drawn: the whole queue (when only its head was read), the
+        # ranker's features and the stopping test's history
+        self._start_background()
 
     def _start_background(self) -> None:
         if not self.session.complete:
