@@ -3,8 +3,9 @@
 Builds a 50,000-record project (real titles and abstracts from the labelled screening sets in ../shared,
 repeated; synthetic text when ../shared is absent), a ranker run over all of them and 5,000 earlier
 decisions by another reviewer, then:
-- startup: a fresh Python process imports the app, opens the store, builds alice's queue and draws the
-  first record (headless Textual), timed from before the process is spawned until the first paint;
+- startup: a fresh Python process imports the app, opens the store, reads the head of alice's queue (as
+  `metasift review` does; the rest loads behind the first record) and draws the first record (headless
+  Textual), timed from before the process is spawned until the first paint;
 - keypress latency: 300 decisions (include / maybe / exclude-with-reason-picker / undo) sent as key events
   to the running app, each timed from the key event until the next record has been drawn.
 """
@@ -32,10 +33,10 @@ t_spawn = float(sys.argv[2])
 from metasift.config import load_protocol
 from metasift.store import Store
 from metasift.tui.review_app import ReviewApp
-from metasift.screener.review_session import ReviewSession
+from metasift.screener.review_session import QUEUE_HEAD, ReviewSession
 project = Path(sys.argv[1])
 store = Store.open(project)
-app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))
+app = ReviewApp(ReviewSession(store, load_protocol(project), "alice", head=QUEUE_HEAD))  # as `metasift review`
 async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.screen.painted_at:
@@ -120,12 +121,12 @@ def key_timer(app, pilot):
 async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
 
     from metasift.config import load_protocol
-    from metasift.screener.review_session import ReviewSession
+    from metasift.screener.review_session import QUEUE_HEAD, ReviewSession
     from metasift.store import Store
     from metasift.tui.review_app import ReviewApp
 
     store = Store.open(project)
-    app = ReviewApp(ReviewSession(store, load_protocol(project), "alice"))
+    app = ReviewApp(ReviewSession(store, load_protocol(project), "alice", head=QUEUE_HEAD))
     times: dict[str, list[float]] = {"include": [], "maybe": [], "exclude (Enter in picker)": [], "undo": []}
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

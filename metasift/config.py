@@ -41,6 +41,8 @@ class ReviewInfo(_Strict):
     question: str
     keywords_include: list[str] = Field(default_factory=list)  # highlighted in the review TUI
     keywords_exclude: list[str] = Field(default_factory=list)
+    # how keywords are highlighted: "prefix" (a stem: "depress" marks "depression") or "word" (whole words)
+    keyword_match: Literal["prefix", "word"] = "prefix"
     # True in the starter protocol `init` writes: nothing is excluded automatically (rules and model
     # exclusions go to a human) until `metasift confirm` records who confirmed the protocol and sets it false.
     draft: bool = False

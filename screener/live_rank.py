@@ -26,18 +26,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from metasift.config import Protocol
 from metasift.kinds import Stage
 from metasift.labels import HUMAN_KINDS, as_include
-from metasift.screener.ranker import Ranker, get_ranker, order_by_score
-from metasift.screener.ranker_stage import record_text
 from metasift.store import Store
 from metasift.store import review_queue as rq
 from metasift.store.rows import RankingRun
+
+if TYPE_CHECKING:  # the ranker (scikit-learn, seconds to import) loads in the worker process that trains
+    from metasift.screener.ranker import Ranker
 
 STAGE = Stage.TITLE_ABSTRACT
 T = TypeVar("T")
@@ -205,6 +206,9 @@ class Trainer:
             return 0.0
         t0 = time.perf_counter()
         records = self.store.records_table(primary_only=True)  # id order
+        from metasift.screener.ranker import get_ranker
+        from metasift.screener.ranker_stage import record_text
+
         texts = [record_text(r) for r in records]
         model = get_ranker(self.name, prior_text=self.prior_text)
         model.prepare(texts)
@@ -226,6 +230,8 @@ class Trainer:
         y = [found.labels[rid] for rid in labelled]
         model.fit_vectors(X[[index[rid] for rid in labelled]], y)
         scores = model.predict_proba_vectors(X)
+        from metasift.screener.ranker import order_by_score
+
         order = ids[order_by_score(scores)].tolist()  # stable: ties keep id order, as the database sorts
         params = {k: v for k, v in model.describe_params().items() if k != "prior_text"}
         run = self.store.save_rankings(

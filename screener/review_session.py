@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from metasift.config import Protocol, Reviewer
 from metasift.errors import ConfigError
-from metasift.kinds import Label, Stage
+from metasift.kinds import DeciderKind, Label, Stage
 from metasift.labels import as_include
 from metasift.screener.live_rank import LiveRanker, Offload, Reranking, RetrainSchedule
 from metasift.screener.stopping import (
@@ -35,7 +35,9 @@ from metasift.screener.stopping import (
 )
 from metasift.store import review_queue as rq
 from metasift.store.repo import Store
-from metasift.store.rows import DecisionRow, RecordRow
+from metasift.store.rows import DecisionRow, RecordRow, RecordTag, ReviewedRecord
+
+QUEUE_HEAD = 200  # records the review app reads to show the first one; the rest loads behind it
 
 
 def pick_reviewer(protocol: Protocol, name: str | None, *, arbiter: bool = False) -> Reviewer:
@@ -72,6 +74,83 @@ class Outcome(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordInfo:
+    """What the screen shows beside a record: the ranker's P(include) (and its run), the route (only when
+    the model's draft may be seen: a route and its reason tell what the model said), the rules' verdicts
+    (the protocol's own, never a reviewer's) and the tags this reviewer may see."""
+
+    score: float | None
+    run: int | None
+    route: str | None
+    route_reason: str | None
+    rules: list[dict[str, Any]]
+    tags: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLoad:
+    """A whole queue built (``ReviewSession.load_rest``): the open records in order, how the order was made,
+    this reviewer's decision counts, and every record the queue covers (decided or not: a drawn sample)."""
+
+    ids: list[int]
+    kind: str
+    seed: int | None
+    counts: dict[str, int]
+    drawn: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A waiting record matching a search: its id and title."""
+
+    record_id: int
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A filter over the reviewer's own decisions, parsed from what they typed: ``tag:NAME``,
+    ``reason:ID``, ``label:include|exclude|maybe`` and words (title or record id)."""
+
+    text: str = ""
+    tag: str | None = None
+    reason: str | None = None
+    label: str | None = None
+
+    @classmethod
+    def parse(cls, typed: str) -> HistoryQuery:
+        words, found = [], {}
+        for part in _split_filter(typed):
+            key, sep, value = part.partition(":")
+            if sep and key.lower() in ("tag", "reason", "label") and value:
+                found[key.lower()] = value
+            else:
+                words.append(part)
+        return cls(text=" ".join(words), **found)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """The waiting queue narrowed to records carrying ``tag`` and/or matching ``text`` (title, abstract,
+    authors, journal); ``ids`` the records it lets through."""
+
+    typed: str
+    tag: str | None
+    text: str
+    ids: frozenset[int]
+
+
+def _split_filter(typed: str) -> list[str]:
+    """Words of a filter; ``key:"two words"`` or ``key:two_words``... kept together (quotes allowed)."""
+    import shlex
+
+    try:
+        return shlex.split(typed)
+    except ValueError:  # an unclosed quote: plain words
+        return typed.split()
+
+
+@dataclass(frozen=True, slots=True)
 class ShownRecord:
     """What a screen shows of one record: its fields (None when it was removed meanwhile) and the model's
     draft (None when there is none, or when the protocol blinds reviewers to it)."""
@@ -86,7 +165,7 @@ class ReviewSession:
 
     def __init__(self, store: Store, protocol: Protocol, reviewer: str, stage: str = Stage.TITLE_ABSTRACT, *,
                  sample: int | None = None, seed: int | None = None, include_auto: bool = False,
-                 inline: bool = False) -> None:
+                 inline: bool = False, head: int | None = None) -> None:
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
         self.counting = counting_of(protocol)
         self.include_auto = include_auto
@@ -94,23 +173,31 @@ class ReviewSession:
         self.criteria = protocol.criteria_for(stage)  # type: ignore[arg-type]
         scope = rq.stage_scope(store, stage, self.counting)
         run = rq.queue_run(store, stage, reviewer, self.counting)  # under dual screening: not another's run
-        queue = rq.sample_queue(store, sample, seed or 0) if sample else rq.build_queue(store, stage, run=run)
-        if scope is not None:
-            queue.ids = [rid for rid in queue.ids if rid in scope]
-        self.queue_kind, self.seed = queue.kind, queue.seed
-        open_now = rq.open_ids(store, stage, reviewer, self.counting, include_auto=include_auto, scope=queue.ids)
-        self.queue = [rid for rid in queue.ids if rid in open_now]
+        self._run, self._sample, self._scope = run, sample, scope
+        self.seed = seed
+        head = rq.queue_head(store, stage, reviewer, run, head) if head and not sample and scope is None else None
+        if head is not None:  # the first records now, the rest from ``load_rest`` (in a worker)
+            self.queue, self.queue_kind, self.complete = head, "ranked", False
+            self.counts = self._counts(None)
+            self._drawn: list[int] = []
+        else:
+            self._take(self._build())
         self.pos = 0
-        in_queue = set(queue.ids)
-        mine = [d for d in rq.reviewer_decisions(store, stage, reviewer) if d.record_id in in_queue]
-        self.counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
-        for d in mine:
-            self.counts[d.label] = self.counts.get(d.label, 0) + 1
         self.undo_stack: list[int] = []
         self._current: int | None = None
+        # the run whose P(include) the screen shows beside the record (a live retrain's once there is one)
+        self.score_run = run if run is not None and run >= 0 else (store.latest_run(stage) if run is None else None)
+        # tags: under dual screening a reviewer sees and filters by their own only (another's would unblind)
+        self.tags_by: str | None = reviewer if self.counting.needed > 1 else None
+        self.revising: DecisionRow | None = None  # an earlier decision opened for revision
+        self.matches: list[Match] = []  # the latest search's waiting records
+        self.match_at = 0
+        self.search_text = ""
+        self.filter: QueueFilter | None = None
+        self._pinned: int | None = None  # brought forward by undo or a search: shown whatever the filter
         title_abstract = stage == Stage.TITLE_ABSTRACT
         self.schedule = RetrainSchedule.of(protocol.screening.retrain_every) \
-            if title_abstract and queue.kind != "random" else None
+            if title_abstract and self.queue_kind != "random" else None
         # the heavy work (retrains, the stopping test) runs in worker processes; inline: in the caller's thread
         self.ranker = LiveRanker(store, protocol, reviewer, self.counting, inline=inline) if self.schedule else None
         self.background = Offload(inline=inline)
@@ -120,9 +207,58 @@ class ReviewSession:
         self.last_ranking: Reranking | None = None
         self.stopping = StoppingTracker(target_recall=protocol.screening.stop_target_recall,
                                         confidence=protocol.screening.stop_confidence) if title_abstract else None
-        if queue.kind == "random":
-            store.record_calibration_sample(stage=Stage(stage), seed=queue.seed or 0, size=sample or 0,
-                                            records=queue.ids, drawn_by=reviewer)
+        if self.queue_kind == "random":
+            store.record_calibration_sample(stage=Stage(stage), seed=self.seed or 0, size=sample or 0,
+                                            records=self._drawn, drawn_by=reviewer)
+
+    # -- building the queue ---------------------------------------------------------------------------------
+    def _build(self) -> QueueLoad:
+        """The whole queue: every record this reviewer still has to decide, in order, and their counts
+        (a second at 50,000 records: ``head`` shows the first records meanwhile)."""
+        store, stage = self.store, self.stage
+        queue = rq.sample_queue(store, self._sample, self.seed or 0) if self._sample else \
+            rq.build_queue(store, stage, run=self._run)
+        if self._scope is not None:
+            queue.ids = [rid for rid in queue.ids if rid in self._scope]
+        open_now = rq.open_ids(store, stage, self.reviewer, self.counting, include_auto=self.include_auto,
+                               scope=queue.ids)
+        return QueueLoad(ids=[rid for rid in queue.ids if rid in open_now], kind=queue.kind, seed=queue.seed,
+                         counts=self._counts(set(queue.ids)), drawn=queue.ids)
+
+    def _counts(self, in_queue: set[int] | None) -> dict[str, int]:
+        counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
+        for d in rq.reviewer_decisions(self.store, self.stage, self.reviewer):
+            if in_queue is None or d.record_id in in_queue:
+                counts[d.label] = counts.get(d.label, 0) + 1
+        return counts
+
+    def _take(self, load: QueueLoad) -> None:
+        self.queue, self.queue_kind, self.seed, self.counts = load.ids, load.kind, load.seed, load.counts
+        self._drawn = load.drawn
+        self.complete = True
+
+    def load_rest(self) -> QueueLoad | None:
+        """Build the whole queue when only its head was read (blocks: call it from a thread worker, then
+        ``apply_rest`` on the UI thread); None when the queue is complete already."""
+        return None if self.complete else self._build()
+
+    def apply_rest(self, load: QueueLoad) -> None:
+        """Swap the whole queue in behind what was shown from its head: records passed or on screen stay
+        where they are, the rest follow in the whole queue's order (a retrain's, if one came meanwhile)."""
+        if self.complete:
+            return
+        keep = self.pos + (1 if self._current is not None else 0)
+        shown = self.queue[:keep]
+        seen = set(shown)
+        rest = [rid for rid in load.ids if rid not in seen]
+        if self.last_ranking is not None:
+            rank = {rid: i for i, rid in enumerate(self.last_ranking.order)}
+            rest.sort(key=lambda rid: rank.get(rid, len(rank)))
+        # the counts stay as read at the start and kept since: the same decisions (the whole queue is every
+        # primary record), without the ones made while the rest loaded going missing
+        self.queue = shown + rest
+        self.queue_kind = load.kind
+        self.complete = True
 
     # -- where we are ---------------------------------------------------------------------------------------
     @property
@@ -146,6 +282,8 @@ class ReviewSession:
         if self._current is not None:
             return self._current
         while self.pos < len(self.queue):
+            if self.filter is not None and self.queue[self.pos] != self._pinned and not self._filter_front():
+                return None
             rid = self.queue[self.pos]
             with self.store.read() as conn:
                 if rq.record_is_open(conn, rid, self.stage, self.reviewer, self.counting,
@@ -153,7 +291,17 @@ class ReviewSession:
                     self._current = rid
                     return rid
             self.pos += 1
+        if not self.complete:  # the head ran out before the rest was loaded: load it now
+            self.apply_rest(self._build())
+            return self.current_id()
         return None
+
+    def info(self, record_id: int) -> RecordInfo:
+        """P(include), route, rule verdicts and tags for the record on screen (a few indexed reads)."""
+        side = rq.record_side(self.store, record_id, self.stage, run=self.score_run, route=self.show_draft,
+                              tags_by=self.tags_by)
+        return RecordInfo(score=side.score, run=self.score_run, route=side.route, route_reason=side.route_reason,
+                          rules=side.rules, tags=side.tags)
 
     def record(self, record_id: int) -> ShownRecord:
         """The record to show, and the model draft only when the protocol allows it."""
@@ -180,6 +328,7 @@ class ReviewSession:
         self.since_retrain += 1
         if self.stopping is not None and self.queue_kind != "random":  # calibration records are not in the test
             self.stopping.note(rid, bool(as_include(label)))
+        self._match_decided(rid)
         return Outcome(decision_id=did, record_id=rid, message=f"{label}: record {rid}")
 
     def undo(self) -> Outcome | None:
@@ -201,13 +350,147 @@ class ReviewSession:
                        message=f"undone: {row.label} on record {row.record_id}")
 
     def search(self, text: str) -> int:
-        """Bring the first record (in queue order) matching ``text`` to the front; return how many match."""
+        """Find the waiting records matching ``text`` (title, abstract, authors, journal, or a record id
+        first) and list them in ``matches``, in queue order; the first is shown, ``step_match`` moves
+        through the rest. Returns how many match (0: nothing, and the search is cleared)."""
         hits = set(rq.search_ids(self.store, text))
         waiting = [rid for rid in self.queue[self.pos:] if rid in hits]
-        exact = int(text) if text.strip().isdigit() and int(text) in waiting else None  # a record id first
+        if text.strip().isdigit() and int(text) in waiting:  # a record id first
+            waiting.remove(int(text))
+            waiting.insert(0, int(text))
+        names = rq.titles(self.store, waiting)
+        self.matches = [Match(rid, names.get(rid)) for rid in waiting]
+        self.match_at, self.search_text = 0, text if waiting else ""
         if waiting:
-            self._show_next(exact if exact is not None else waiting[0])
+            self._show_next(waiting[0])
         return len(waiting)
+
+    def step_match(self, step: int) -> Match | None:
+        """Show the next (``step`` 1) or previous (-1) match, round the list; None when no search is on."""
+        if not self.matches:
+            return None
+        self.match_at = (self.match_at + step) % len(self.matches)
+        match = self.matches[self.match_at]
+        self._show_next(match.record_id)
+        return match
+
+    def clear_search(self) -> None:
+        self.matches, self.match_at, self.search_text = [], 0, ""
+
+    def _match_decided(self, record_id: int) -> None:
+        """A decided match leaves the list; the next one comes forward (the search ends with the last)."""
+        at = next((i for i, m in enumerate(self.matches) if m.record_id == record_id), None)
+        if at is None:
+            return
+        del self.matches[at]
+        if not self.matches:
+            self.clear_search()
+            return
+        self.match_at = at % len(self.matches)
+        self._show_next(self.matches[self.match_at].record_id)
+
+    # -- a filtered queue -------------------------------------------------------------------------------------
+    def set_filter(self, typed: str) -> QueueFilter | None:
+        """Narrow the waiting queue to ``tag:NAME`` and/or words (title, abstract, authors, journal); an
+        empty string clears the filter. Returns the filter in force."""
+        query = HistoryQuery.parse(typed)
+        if not typed.strip():
+            self.filter = None
+            self._current = None
+            return None
+        self.filter = QueueFilter(typed=typed.strip(), tag=query.tag, text=query.text,
+                                  ids=self._filter_ids(query.tag, query.text))
+        self._current = None
+        return self.filter
+
+    def _filter_ids(self, tag: str | None, text: str) -> frozenset[int]:
+        ids: set[int] | None = None
+        if tag:
+            ids = rq.tagged_ids(self.store, tag, by=self.tags_by)
+        if text:
+            hits = set(rq.search_ids(self.store, text, limit=len(self.queue) + 1))
+            ids = hits if ids is None else ids & hits
+        return frozenset(ids or ())
+
+    @property
+    def filtered_remaining(self) -> int:
+        """Waiting records the filter lets through (all waiting ones without a filter)."""
+        if self.filter is None:
+            return self.remaining
+        return sum(1 for rid in self.queue[self.pos:] if rid in self.filter.ids)
+
+    def _filter_front(self) -> bool:
+        """Bring the next waiting record the filter lets through to ``pos``; False when there is none."""
+        assert self.filter is not None
+        ids = self.filter.ids
+        for i in range(self.pos, len(self.queue)):
+            if self.queue[i] in ids:
+                if i != self.pos:
+                    self.queue.insert(self.pos, self.queue.pop(i))
+                return True
+        return False
+
+    # -- tags ---------------------------------------------------------------------------------------------------
+    def record_tags(self, record_id: int) -> list[RecordTag]:
+        """This reviewer's tags on a record (the screen shows everyone's when screening is single)."""
+        return rq.record_tags(self.store, record_id, by=self.reviewer)
+
+    def set_tags(self, record_id: int, wanted: list[str]) -> tuple[list[str], list[str]]:
+        """Make this reviewer's tags on a record exactly ``wanted`` (each add and removal one transaction
+        with its event); returns (added, removed)."""
+        keep = {rq.clean_tag(w).lower(): rq.clean_tag(w) for w in wanted if rq.clean_tag(w)}
+        have = {tg.tag.lower(): tg.tag for tg in self.record_tags(record_id)}
+        added = [tag for key, tag in keep.items() if key not in have and rq.add_tag(self.store, record_id, tag,
+                                                                                  self.reviewer)]
+        removed = [tag for key, tag in have.items() if key not in keep and rq.remove_tag(self.store, record_id, tag,
+                                                                                       self.reviewer)]
+        if self.filter is not None and self.filter.tag:  # a record tagged or untagged joins or leaves it
+            self.filter = QueueFilter(typed=self.filter.typed, tag=self.filter.tag, text=self.filter.text,
+                                      ids=self._filter_ids(self.filter.tag, self.filter.text))
+        return added, removed
+
+    def tag_counts(self) -> dict[str, int]:
+        """The tags this reviewer may see, with how many records carry each."""
+        return rq.tag_counts(self.store, by=self.tags_by)
+
+    # -- browsing and revising earlier decisions --------------------------------------------------------------
+    def history(self, typed: str = "", limit: int = 500) -> list[ReviewedRecord]:
+        """This reviewer's own decisions at this stage, newest first, filtered by what was typed
+        (``HistoryQuery``: words, ``tag:``, ``reason:``, ``label:``). Never another reviewer's."""
+        q = HistoryQuery.parse(typed)
+        return rq.decision_history(self.store, self.stage, self.reviewer, text=q.text, tag=q.tag,
+                                   tag_by=self.tags_by, reason=q.reason, label=q.label, limit=limit)
+
+    def open_decision(self, decision_id: int) -> DecisionRow:
+        """Open one of this reviewer's active decisions for revision (the screen shows its record)."""
+        row = rq.active_decision(self.store, decision_id)
+        if row is None or row.decider != self.reviewer or row.decider_kind != DeciderKind.HUMAN \
+                or row.stage != self.stage:
+            raise rq.ReviseRefused(f"decision {decision_id} is not an active decision of {self.reviewer}'s here")
+        self.revising = row
+        return row
+
+    def close_decision(self) -> None:
+        self.revising = None
+
+    def revise(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> Outcome:
+        """Replace the decision opened with ``open_decision`` by a new one (``review_queue.revise``: the old
+        row retracted, never edited); back to the queue afterwards."""
+        old = self.revising
+        if old is None:
+            raise ValueError("no decision is open for revision")
+        self.revising = None
+        did = rq.revise(self.store, decision_id=old.id, reviewer=self.reviewer, label=label, reasons=reasons,
+                        note=note, settings=self.settings())
+        self.counts[old.label] = max(0, self.counts.get(old.label, 0) - 1)
+        self.counts[label] = self.counts.get(label, 0) + 1
+        self.undo_stack = [d for d in self.undo_stack if d != old.id]
+        self.since_retrain += 1
+        if self.stopping is not None:  # read again from the store: the record's label changed in place
+            self.stopping.forget(old.record_id)
+        changed = "unchanged" if label == old.label and (reasons or None) == old.reasons else "revised"
+        return Outcome(decision_id=did, record_id=old.record_id,
+                       message=f"{changed}: record {old.record_id} {old.label} → {label} (decision {old.id} retracted)")
 
     # -- re-ranking and the stopping test ------------------------------------------------------------------------
     def retrain_due(self) -> bool:
@@ -229,6 +512,7 @@ class ReviewSession:
         where they are. Returns how many waiting records were reordered."""
         self.retraining = False
         self.last_ranking = ranking
+        self.score_run = ranking.run
         start = self.pos + (1 if self._current is not None else 0)  # _current is queue[pos] when set
         waiting = self.queue[start:]
         members = set(waiting)
@@ -284,6 +568,7 @@ class ReviewSession:
             pass
         self.queue.insert(self.pos, record_id)
         self._current = None
+        self._pinned = record_id
 
 
 class ConflictSession:

@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
-from scipy.stats import hypergeom
 
 from metasift.errors import AnalysisError
 from metasift.kinds import DeciderKind, Stage
@@ -95,6 +94,8 @@ def window_p_values(labels_in_order: Sequence[int], n_total: int, missing: int) 
         return np.zeros(max(1, y.size))  # impossible: not that many records are left
     if y.size == 0:
         return np.ones(1)
+    from scipy.stats import hypergeom  # scipy.stats takes a second to import: only where a test is run
+
     k = np.cumsum(y[::-1])  # includes among the last n screened
     n = np.arange(1, y.size + 1)
     return np.asarray(hypergeom.cdf(k, n + unscreened, k + missing, n), dtype=np.float64)
@@ -106,6 +107,12 @@ def min_p(labels_in_order: Sequence[int], n_total: int, missing: int) -> float:
     For a fixed count of includes in the window, p falls as the window grows, so the minimum lies at
     a longest window for each count: those ending just before an include (reading backwards), and the
     whole history. That is at most ``found + 1`` windows instead of one per record screened.
+
+    scipy's exact tail (``hypergeom.cdf``, Boost) costs ~0.2 ms a window; with hundreds of includes and a
+    test after every decision, a binary search over ``missing`` and a stop searched record by record,
+    that was seconds. So every window's p is first summed from log-gamma terms (numpy, ~1e-10 relative
+    error) and only the windows within 1e-6 of the smallest are computed exactly: the value returned is
+    scipy's, for the same window, as if all were computed.
     """
     y = np.asarray(labels_in_order, dtype=int)
     unscreened = n_total - y.size
@@ -118,7 +125,83 @@ def min_p(labels_in_order: Sequence[int], n_total: int, missing: int) -> float:
     n = np.unique(np.r_[np.flatnonzero(back), y.size])
     n = n[n > 0]
     k = k_all[n - 1]
+    if n.size > 8:
+        approx = _approx_cdf(k, n, unscreened, missing)
+        keep = approx <= approx.min() * (1 + 1e-6) + 1e-280
+        k, n = k[keep], n[keep]
+    from scipy.stats import hypergeom  # scipy.stats takes a second to import: only where a test is run
+
     return float(np.min(hypergeom.cdf(k, n + unscreened, k + missing, n)))
+
+
+def p_below(labels_in_order: Sequence[int], n_total: int, missing: int, alpha: float) -> bool:
+    """``min_p(labels_in_order, n_total, missing) < alpha``, the same answer, mostly without scipy: when
+    the log-gamma sums put the smallest window clearly (beyond 1e-6 relative) on one side of ``alpha``
+    that decides it; only a value that close to ``alpha`` is computed exactly."""
+    y = np.asarray(labels_in_order, dtype=int)
+    unscreened = n_total - y.size
+    if missing > unscreened or y.size == 0:
+        return min_p(y, n_total, missing) < alpha
+    back = y[::-1]
+    n = np.unique(np.r_[np.flatnonzero(back), y.size])
+    n = n[n > 0]
+    low = float(_approx_cdf(np.cumsum(back)[n - 1], n, unscreened, missing, enough=alpha * (1 + 1e-6)).min())
+    if low < alpha * (1 - 1e-6):
+        return True
+    if low > alpha * (1 + 1e-6):
+        return False
+    return min_p(y, n_total, missing) < alpha
+
+
+def _approx_cdf(k: np.ndarray, n: np.ndarray, unscreened: int, missing: int, *, enough: float | None = None,
+                depth: int | None = 48) -> np.ndarray:
+    """``hypergeom.cdf(k, n + unscreened, k + missing, n)`` per window to ~1e-10, summed in log space (all
+    windows' terms in one numpy pass): P(X <= k) = sum over x from max(0, K + n - M) to k of pmf(x), with
+    M = n + unscreened, K = k + missing. pmf(k) from log-gamma once per window; the terms below it by the
+    ratio pmf(x - 1) / pmf(x) = x (M - K - n + x) / ((K - x + 1) (n - x + 1)), one log each.
+
+    Only the first ``depth`` terms below k are summed where that is provably enough: the pmf is
+    log-concave, so going down the ratios only shrink and what is left is at most last term * r / (1 - r)
+    (r the next ratio); a window whose rest may exceed 1e-12 of its sum is summed whole — unless its
+    partial sum already reaches ``enough`` (then that partial sum, a lower bound, is returned: callers
+    asking "below alpha?" need no more)."""
+    from scipy.special import gammaln
+
+    big = (n + unscreened).astype(float)
+    hits = (k + missing).astype(float)
+    draws, kf = n.astype(float), k.astype(float)
+    top = (gammaln(hits + 1) - gammaln(kf + 1) - gammaln(hits - kf + 1)
+           + gammaln(big - hits + 1) - gammaln(draws - kf + 1) - gammaln(big - hits - draws + kf + 1)
+           - gammaln(big + 1) + gammaln(draws + 1) + gammaln(big - draws + 1))  # log pmf(k)
+    low = np.maximum(0, k + missing - unscreened)
+    whole = np.maximum(0, k - low + 1)
+    counts = whole if depth is None else np.minimum(whole, depth)
+
+    def ratio_at(x: np.ndarray, mm: np.ndarray, kk: np.ndarray, nn: np.ndarray) -> np.ndarray:
+        return x * (mm - kk - nn + x) / ((kk - x + 1) * (nn - x + 1))  # pmf(x - 1) / pmf(x)
+
+    window = np.repeat(np.arange(k.size), counts)
+    first = np.cumsum(counts) - counts
+    step = np.arange(window.size) - first[window]  # 0 for x = k, 1 for x = k - 1, ...
+    below = step > 0
+    ratio = np.ones(window.size)
+    w = window[below]
+    ratio[below] = ratio_at(kf[w] - step[below] + 1, big[w], hits[w], draws[w])
+    logs = np.cumsum(np.log(ratio))
+    logs -= logs[first][window]  # each window's running sum from its own x = k
+    terms = np.exp(top[window] + logs)
+    sums = np.bincount(window, weights=terms, minlength=k.size)
+    cut = np.flatnonzero(counts < whole)
+    if cut.size == 0:
+        return sums
+    last = terms[first[cut] + counts[cut] - 1]
+    r = ratio_at(kf[cut] - counts[cut] + 1, big[cut], hits[cut], draws[cut])
+    with np.errstate(divide="ignore"):
+        rest = np.where(r < 1, last * r / (1 - r), np.inf)
+    redo = cut[(rest > 1e-12 * sums[cut]) & ~((enough is not None) & (sums[cut] >= (enough or 0.0)))]
+    if redo.size:
+        sums[redo] = _approx_cdf(k[redo], n[redo], unscreened, missing, depth=None)
+    return sums
 
 
 def missing_for_target(found: int, target_recall: float) -> int:
@@ -127,13 +210,33 @@ def missing_for_target(found: int, target_recall: float) -> int:
     return math.floor(found / target_recall + 1e-9) + 1 - found
 
 
-def remaining_upper_bound(labels_in_order: Sequence[int], n_total: int, alpha: float) -> int:
-    """Largest number of unfound includes not rejected at level ``alpha`` (binary search; p falls with m)."""
+def remaining_upper_bound(labels_in_order: Sequence[int], n_total: int, alpha: float, *,
+                          hint: int | None = None) -> int:
+    """Largest number of unfound includes not rejected at level ``alpha`` (binary search; p falls with m).
+
+    ``hint``: a guess (the bound after the previous decision): the search gallops out from it, a few
+    tests instead of ~16 when the bound moved little; the answer is the same."""
     unscreened = n_total - len(labels_in_order)
+
+    def kept(m: int) -> bool:  # m unfound includes are not rejected
+        return m == 0 or not p_below(labels_in_order, n_total, m, alpha)
+
     lo, hi = 0, unscreened  # m = 0 is never rejected; find the largest m with min_p >= alpha
+    if hint is not None and 0 < hint < unscreened:
+        step = 1
+        if kept(hint):
+            lo = hint
+            while lo + step < hi and kept(lo + step):
+                lo, step = lo + step, step * 2
+            hi = min(hi, lo + step)
+        else:
+            hi = hint - 1
+            while hi - step > lo and not kept(hi - step):
+                hi, step = hi - step, step * 2
+            lo = max(lo, hi - step)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if min_p(labels_in_order, n_total, mid) >= alpha:
+        if kept(mid):
             lo = mid
         else:
             hi = mid - 1
@@ -149,12 +252,13 @@ def consecutive_irrelevant(labels_in_order: Sequence[int]) -> int:
 
 def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_recall: float = 0.95,
                       confidence: float = 0.95, window: int | None = None,
-                      heuristic_run: int | None = None, project: bool = True) -> StoppingEstimate:
+                      heuristic_run: int | None = None, project: bool = True,
+                      upper_hint: int | None = None) -> StoppingEstimate:
     """Stopping statistics from the screening history (1 include, 0 exclude, in the order screened).
 
     ``project=False`` leaves out ``records_to_stop`` (0): the projection's binary search costs several
     times the test itself, and the review app's status line, recomputed after every decision, does not
-    show it."""
+    show it. ``upper_hint``: the previous ``remaining_upper`` (``remaining_upper_bound``'s ``hint``)."""
     y = np.asarray(labels_in_order, dtype=int)
     if y.size > n_total:
         raise AnalysisError(f"{y.size} records screened but only {n_total} in total")
@@ -165,7 +269,7 @@ def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_re
     alpha = 1.0 - confidence
     found, unscreened = int(y.sum()), n_total - y.size
     p = min_p(y, n_total, missing_for_target(found, target_recall)) if y.size else 1.0
-    upper = remaining_upper_bound(y, n_total, alpha) if y.size else unscreened
+    upper = remaining_upper_bound(y, n_total, alpha, hint=upper_hint) if y.size else unscreened
     w = min(y.size, window or max(50, math.ceil(0.05 * y.size)))
     rate = float(y[y.size - w:].mean()) if w else 0.0
     estimate = min(rate * unscreened, float(upper))
@@ -206,9 +310,28 @@ def first_buscar_stop(labels_in_order: Sequence[int], n_total: int, *, target_re
     """
     y = np.asarray(labels_in_order, dtype=int)
     alpha = 1.0 - confidence
-    for s in range(max(1, start), y.size + 1):
-        if buscar_p(y[:s], n_total, target_recall) < alpha:
-            return s
+
+    def stops(s: int) -> bool:
+        return p_below(y[:s], n_total, missing_for_target(int(y[:s].sum()), target_recall), alpha)
+
+    # Between two includes p can only fall: each irrelevant record lengthens every window by one draw from
+    # the same urn (window + unscreened stays the same size, as do its includes and the includes drawn),
+    # which lowers each window's tail, and the new one-record window is no lower than the longer ones.
+    # So a stretch that has not stopped by its last record never stopped inside it (one test per
+    # stretch), and in the stretch that stops a binary search finds the first record: the same answer as
+    # testing after every record, from about one test per include.
+    includes = np.flatnonzero(y) + 1  # history lengths ending with an include: a new stretch starts
+    for first, last in zip(np.r_[1, includes], np.r_[includes - 1, y.size], strict=True):
+        lo, hi = max(int(first), start, 1), int(last)
+        if lo > hi or not stops(hi):
+            continue
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if stops(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
     return None
 
 
@@ -244,12 +367,16 @@ def records_to_stop(labels_in_order: Sequence[int], n_total: int, *, target_reca
     y = np.asarray(labels_in_order, dtype=int)
     left = n_total - y.size
     alpha = 1.0 - confidence
-    if buscar_p(y, n_total, target_recall) < alpha:
+    def stops(history: np.ndarray) -> bool:
+        return p_below(history, n_total, missing_for_target(int(history.sum()), target_recall), alpha) \
+            if history.size else False
+
+    if stops(y):
         return 0
     lo, hi = 1, left  # hi always rejects (everything screened)
     while lo < hi:
         mid = (lo + hi) // 2
-        if buscar_p(projected_history(y, mid, rate), n_total, target_recall) < alpha:
+        if stops(projected_history(y, mid, rate)):
             hi = mid
         else:
             lo = mid + 1
@@ -460,7 +587,14 @@ class StoppingTracker:
 def status_estimate(labels: Sequence[int], n_total: int, target_recall: float, confidence: float) -> StoppingEstimate:
     """``estimate_stopping`` without the projection, as the review app's status line needs it (a plain
     function of plain values, so a worker process can run it)."""
-    return estimate_stopping(labels, n_total, target_recall=target_recall, confidence=confidence, project=False)
+    key = (n_total, target_recall, confidence)
+    est = estimate_stopping(labels, n_total, target_recall=target_recall, confidence=confidence, project=False,
+                            upper_hint=_LAST_UPPER.get(key))
+    _LAST_UPPER[key] = est.remaining_upper  # the next decision's search starts from it
+    return est
+
+
+_LAST_UPPER: dict[tuple[int, float, float], int] = {}  # per worker process: the last bound, as a hint
 
 
 _STORES: dict[str, Store] = {}  # per worker process: the stores history reads opened
@@ -468,7 +602,10 @@ _STORES: dict[str, Store] = {}  # per worker process: the stores history reads o
 
 def history_from_url(url: str, humans_needed: int, model_counts: bool, stage: str,
                      decider: str | None = None) -> ScreeningHistory:
-    """``screening_history`` in a worker process, which opens the store by its URL once."""
+    """``screening_history`` in a worker process, which opens the store by its URL once (and loads
+    scipy.stats there, for the tests that follow the read: a second of imports, off the app's process)."""
+    import scipy.stats  # noqa: F401
+
     from metasift.store import Store
 
     store = _STORES.get(url)

@@ -48,7 +48,7 @@ def review(
     With --audit-exclusions it lists the automated exclusions instead (use --include-auto-excluded to
     screen them yourself).
     """
-    from metasift.screener.review_session import ReviewSession, pick_reviewer
+    from metasift.screener.review_session import QUEUE_HEAD, ReviewSession, pick_reviewer
     from metasift.tui.review_app import ReviewApp
 
     root = project_dir(project)
@@ -70,7 +70,7 @@ def review(
     store = Store.open(root)
     try:
         session = ReviewSession(store, protocol, who.name, stage.value, sample=sample, seed=seed,
-                                include_auto=include_auto)
+                                include_auto=include_auto, head=QUEUE_HEAD)
         ReviewApp(session).run()
         session.finish()  # the worker processes stop before the store closes
         info(f"{who.name}: {session.done} decision(s) at {stage.value}, {session.remaining} left — all saved")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Text, bindparam, func, select, update
+from sqlalchemy import Connection, DateTime, Text, bindparam, delete, func, select, update
 
 from metasift.kinds import DeciderKind, Label, RouteName, Stage
 from metasift.labels import COUNTED, as_include, settle
@@ -72,7 +72,7 @@ class ScreeningRepo(StoreBase):
     # -- screening support: ranker scores and routes ---------------------------------------------
     def save_rankings(self, stage: str, ranker: str, params: dict[str, Any], scores: dict[int, float],
                       trained_on: int, *, reviewer: str | None = None, context: dict[str, Any] | None = None,
-                      chunk: int | None = None) -> int:
+                      chunk: int | None = None, prune: bool = True) -> int:
         """Store one ranker run's P(include) per record; return the run number.
 
         ``reviewer``: a run retrained during that reviewer's session, from the settled labels plus their
@@ -83,24 +83,71 @@ class ScreeningRepo(StoreBase):
         transactions of that many rows, pausing between them, and the event last — for a review session
         saving 50,000 scores while its reviewer decides: each decision waits for the write lock, for one
         chunk (~20 ms) instead of the whole run. Rows of a run cut short have no event and are never read.
+
+        ``prune`` (a run retrained in a review session): every retrain stores 50,000 scores, and only the
+        newest of a reviewer's runs orders anything, so the same transaction as the new run's ``rank`` event
+        writes a ``prune_rankings`` event naming that reviewer's older runs (from then on they are not runs:
+        ``ranking_runs`` passes over them), and their rows are deleted afterwards in small transactions
+        (``sweep_pruned_rankings``; leftovers of an interrupted sweep go at the next one). Runs made by
+        ``metasift screen`` (no reviewer) are never pruned, nor another reviewer's.
         """
         audit = {"reviewer": reviewer, **(context or {})} if reviewer or context else {}
         pairs = [(rid, float(sc)) for rid, sc in scores.items()]
         size = chunk or max(1, len(pairs))
+        prune = prune and reviewer is not None
         with self.write() as conn:
             run = (conn.execute(select(func.max(t.rankings.c.run))).scalar() or 0) + 1
             stamp = now()
             self._insert_scores(conn, stage, ranker, params, pairs[:size], trained_on, run, stamp)
             if len(pairs) <= size:
                 self._log_rank(conn, stage, ranker, params, len(pairs), trained_on, run, audit)
-                return run
-        for start in range(size, len(pairs), size):
-            time.sleep(0.03)  # lets a waiting writer (a reviewer's decision) take the lock between chunks
+                if prune:
+                    self._prune_older(conn, stage, reviewer, run)
+        if len(pairs) > size:
+            for start in range(size, len(pairs), size):
+                time.sleep(0.03)  # lets a waiting writer (a reviewer's decision) take the lock between chunks
+                with self.write() as conn:
+                    self._insert_scores(conn, stage, ranker, params, pairs[start:start + size], trained_on, run,
+                                        stamp)
             with self.write() as conn:
-                self._insert_scores(conn, stage, ranker, params, pairs[start:start + size], trained_on, run, stamp)
-        with self.write() as conn:
-            self._log_rank(conn, stage, ranker, params, len(pairs), trained_on, run, audit)
+                self._log_rank(conn, stage, ranker, params, len(pairs), trained_on, run, audit)
+                if prune:
+                    self._prune_older(conn, stage, reviewer, run)
+        if prune:
+            self.sweep_pruned_rankings(chunk=size)
         return run
+
+    def _prune_older(self, conn: Connection, stage: str, reviewer: str | None, run: int) -> None:
+        """Inside the transaction writing ``run``'s event: retire ``reviewer``'s older runs at ``stage``."""
+        older = [r.run for r in self._ranking_runs(conn, stage) if r.reviewer == reviewer and r.run < run]
+        if older:
+            self.log_event(conn, "prune_rankings", actor_kind=DeciderKind.HUMAN, actor=reviewer or "metasift",
+                           payload={"stage": stage, "runs": older, "kept": run,
+                                    "why": "a newer run retrained in this reviewer's session replaces them"})
+
+    def pruned_runs(self) -> set[int]:
+        """Ranker runs retired by a ``prune_rankings`` event (their rows deleted, or about to be)."""
+        e = t.events
+        with self.read() as conn:
+            payloads = conn.execute(select(e.c.payload).where(e.c.action == "prune_rankings")).scalars().all()
+        return {int(r) for p in payloads for r in (p or {}).get("runs", [])}
+
+    def sweep_pruned_rankings(self, *, chunk: int = 5000) -> int:
+        """Delete the rows of pruned runs, ``chunk`` rows per transaction (a reviewer deciding meanwhile waits
+        for one chunk, not the whole run); returns how many rows went."""
+        pruned = sorted(self.pruned_runs())
+        if not pruned:
+            return 0
+        rk = t.rankings
+        gone = 0
+        while True:
+            with self.write() as conn:
+                ids = list(conn.execute(select(rk.c.id).where(rk.c.run.in_(pruned)).limit(chunk)).scalars())
+                if not ids:
+                    return gone
+                conn.execute(delete(rk).where(rk.c.id.in_(ids)))
+            gone += len(ids)
+            time.sleep(0.01)
 
     def _log_rank(self, conn: Connection, stage: str, ranker: str, params: dict[str, Any], records: int,
                   trained_on: int, run: int, audit: dict[str, Any]) -> None:
@@ -136,13 +183,20 @@ class ScreeningRepo(StoreBase):
 
     def ranking_runs(self, stage: str) -> list[RankingRun]:
         """The ranker runs at ``stage``, oldest first, read from their ``rank`` events (one row per run, so
-        this stays fast however many scores the runs stored)."""
-        e = t.events
+        this stays fast however many scores the runs stored); runs pruned since are left out."""
         with self.read() as conn:
-            rows = conn.execute(select(e.c.actor, e.c.payload, e.c.at).where(e.c.action == "rank")
-                                .order_by(e.c.id)).all()
-        return [RankingRun.from_event(actor, payload, at) for actor, payload, at in rows
-                if payload and payload.get("stage") == stage and "run" in payload]
+            return self._ranking_runs(conn, stage)
+
+    @staticmethod
+    def _ranking_runs(conn: Connection, stage: str) -> list[RankingRun]:
+        e = t.events
+        rows = conn.execute(select(e.c.action, e.c.actor, e.c.payload, e.c.at)
+                            .where(e.c.action.in_(("rank", "prune_rankings"))).order_by(e.c.id)).all()
+        pruned = {int(r) for action, _, payload, _ in rows if action == "prune_rankings"
+                  for r in (payload or {}).get("runs", [])}
+        return [RankingRun.from_event(actor, payload, at) for action, actor, payload, at in rows
+                if action == "rank" and payload and payload.get("stage") == stage and "run" in payload
+                and int(payload["run"]) not in pruned]
 
     def latest_scores(self, stage: str, *, shared: bool = False) -> dict[int, float]:
         """P(include) per record from the latest ranker run at ``stage`` (empty before the first run). With

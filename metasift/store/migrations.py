@@ -293,8 +293,32 @@ def m005_study_fields(conn: Connection) -> None:
     md.create_all(conn, tables=[new], checkfirst=True)
 
 
+def m006_record_tags(conn: Connection) -> None:
+    """Free-text tags on records ("check full text", "pediatric"), for the review queue's filters; and the
+    two covering indexes the review queue starts from at 50,000 records (the primary records' ids without
+    reading every record, a ranker run's scores in order without reading its rows)."""
+    md = MetaData()
+    records = Table("records", md, Column("id", Integer, primary_key=True), Column("is_primary", Boolean))
+    rankings = Table("rankings", md, Column("id", Integer, primary_key=True), Column("run", Integer),
+                     Column("record_id", Integer), Column("score", Float))
+    Index("ix_records_primary", records.c.is_primary, records.c.id).create(conn, checkfirst=True)
+    Index("ix_rankings_run_record", rankings.c.run, rankings.c.record_id, rankings.c.score).create(
+        conn, checkfirst=True)
+    new = Table("record_tags", md,
+                Column("id", Integer, primary_key=True),
+                Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+                Column("tag", String(100), nullable=False),
+                Column("tagged_by", String(200), nullable=False),
+                Column("created_at", _stamp(), nullable=False),
+                Column("removed_at", _stamp()),
+                Column("removed_by", String(200)),
+                Index("ix_record_tags_record", "record_id"),
+                Index("ix_record_tags_tag", "tag"))
+    md.create_all(conn, tables=[new], checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_rankings_routes, m003_rob,
-                                                  m004_calibration_samples, m005_study_fields]
+                                                  m004_calibration_samples, m005_study_fields, m006_record_tags]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

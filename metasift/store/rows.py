@@ -24,8 +24,8 @@ from metasift.kinds import DeciderKind, ExtractionStatus, Label, RouteName, Stag
 from metasift.store import schema as t
 
 __all__ = ["RECORD_FIELDS", "Backup", "DecisionRow", "DedupOverride", "ExtractionRow", "FulltextRow", "ImportBatch", "LastBackup",
-           "RankingRun", "RecordRow", "RemovedBatch", "RobJudgement", "RouteRow", "SideDecision", "StoreCounts",
-           "StudyField"]
+           "RankingRun", "RecordRow", "RecordTag", "RemovedBatch", "ReviewedRecord", "RobJudgement", "RouteRow",
+           "SideDecision", "StoreCounts", "StudyField"]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -265,6 +265,28 @@ class RankingRun(_Row):
     def from_event(cls, actor: str, payload: dict[str, Any], at: datetime) -> Self:
         return cls(int(payload["run"]), _member(_STAGES, Stage, payload["stage"]), actor,
                    int(payload.get("trained_on") or 0), payload.get("reviewer"), at)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedRecord(_Row):
+    """One of a reviewer's own active decisions with the record's title, for browsing and revising them
+    (``review_queue.decision_history``)."""
+
+    decision: DecisionRow
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTag(_TableRow):
+    """A free-text tag on a record (``record_tags``, not removed): "check full text", "pediatric"."""
+
+    _table = t.record_tags
+
+    id: int
+    record_id: int
+    tag: str
+    tagged_by: str
+    created_at: datetime
 
 
 # -- full texts, extraction, risk of bias ---------------------------------------------------------------------

@@ -111,6 +111,7 @@ records = Table(
     Index("ix_records_doi", "doi"),
     Index("ix_records_pmid", "pmid"),
     Index("ix_records_cluster", "cluster_id"),
+    Index("ix_records_primary", "is_primary", "id"),  # the review queue's primary ids, without the rows
 )
 
 clusters = Table(
@@ -237,6 +238,7 @@ rankings = Table(
     Column("run", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_rankings_run", "run"),
+    Index("ix_rankings_run_record", "run", "record_id", "score"),  # a run's scores without its rows
 )
 
 routes = Table(
@@ -290,4 +292,17 @@ study_fields = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("superseded_at", DateTime(timezone=True)),  # a later import of the same field replaced it
     Index("ix_study_fields_record", "record_id", "field"),
+)
+
+record_tags = Table(
+    "record_tags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("tag", String(100), nullable=False),  # free text: "check full text", "pediatric"
+    Column("tagged_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),  # untagged: the row stays, marked removed
+    Column("removed_by", String(200)),
+    Index("ix_record_tags_record", "record_id"),
+    Index("ix_record_tags_tag", "tag"),
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App
+from textual.events import Key, Paste
 from textual.screen import Screen
 
 from metasift.kinds import Stage
@@ -25,8 +26,9 @@ class SessionScreen(PanelKeys, Screen[None]):
         super().__init__()
         self.session = session
         kw = session.protocol.review
-        self.include = render.keyword_pattern(kw.keywords_include)
-        self.exclude = render.keyword_pattern(kw.keywords_exclude)
+        self.keywords = render.Keywords(include=list(kw.keywords_include), exclude=list(kw.keywords_exclude),
+                                        whole_words=kw.keyword_match == "word")
+        self.include, self.exclude = self.keywords.patterns()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.HELP))
@@ -47,3 +49,14 @@ class SessionApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return self.SCREEN(self.session)  # type: ignore[call-arg]
+
+    def on_key(self, event: Key) -> None:
+        # runs before the app's own key handling (bindings): an open prompt bar takes the key, in order
+        screen = self.screen
+        if isinstance(screen, SessionScreen):
+            screen.bar_key(event)
+
+    def on_paste(self, event: Paste) -> None:
+        screen = self.screen
+        if isinstance(screen, SessionScreen):
+            screen.bar_paste(event)

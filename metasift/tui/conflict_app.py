@@ -17,7 +17,7 @@ from metasift.kinds import Label
 from metasift.screener.review_session import ConflictSession
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
-from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
+from metasift.tui.dialogs import PANEL_BINDINGS, PromptBar, ReasonPanel
 from metasift.tui.widgets import RecordPane
 
 CONFLICT_HELP = """\
@@ -53,6 +53,7 @@ class ConflictScreen(SessionScreen):
         yield Static(id="decisions")
         yield RecordPane(self.include, self.exclude, id="record")
         yield ReasonPanel(id="reasons")
+        yield PromptBar(id="prompt")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -97,8 +98,8 @@ class ConflictScreen(SessionScreen):
         if self.note:
             self._write(label, reasons, self.note)
             return
-        self.app.push_screen(TextPrompt(f"Why {label}? (the consensus note)"),
-                             lambda note: None if note is None else self._write(label, reasons, note))
+        self.ask(f"Why {label}? (the consensus note)",
+                 lambda note: None if note is None else self._write(label, reasons, note))
 
     def action_resolve(self, label: str) -> None:
         if self.session.current() is None:
@@ -123,7 +124,7 @@ class ConflictScreen(SessionScreen):
             if note is not None:
                 self.note = note or None
 
-        self.app.push_screen(TextPrompt("Consensus note", self.note or ""), chosen)
+        self.ask("Consensus note", chosen, self.note or "")
 
     def action_skip(self) -> None:
         self.session.skip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -12,6 +13,7 @@ from rich.text import Text
 from metasift.kinds import Label
 
 if TYPE_CHECKING:
+    from metasift.screener.review_session import Match, RecordInfo
     from metasift.store.rows import DecisionRow, RecordRow
 
 INCLUDE_STYLE = "bold green"
@@ -21,14 +23,88 @@ VERDICT_MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "unclear": (
 LABEL_STYLE = {Label.INCLUDE: "green", Label.EXCLUDE: "red", Label.MAYBE: "yellow"}
 
 
-def keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    """Case-insensitive match of each keyword at a word start, through the end of that word
-    (so the stem "depress" marks "depression")."""
+def keyword_pattern(words: Sequence[str], *, whole_words: bool = False) -> re.Pattern[str] | None:
+    """Case-insensitive match of each keyword at a word start: as a prefix, through the end of that word
+    (the stem "depress" marks "depression"), or with ``whole_words`` only where the word ends there too
+    ("rat" marks "rat" and "rats'", not "rate")."""
     words = [w.strip() for w in words if w and w.strip()]
     if not words:
         return None
     alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alts})\w*", re.IGNORECASE)
+    return re.compile(rf"\b(?:{alts})\b" if whole_words else rf"\b(?:{alts})\w*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    """The words highlighted on the review screens (from review.toml, editable in the app) and how."""
+
+    include: list[str]
+    exclude: list[str]
+    whole_words: bool = False
+
+    def patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        return (keyword_pattern(self.include, whole_words=self.whole_words),
+                keyword_pattern(self.exclude, whole_words=self.whole_words))
+
+    def as_text(self) -> str:
+        """What the edit prompt shows: include words, then ``|``, then exclude words, comma-separated."""
+        return f"{', '.join(self.include)} | {', '.join(self.exclude)}"
+
+    def edited(self, typed: str) -> Keywords:
+        """The keywords as typed in the edit prompt (``include, ... | exclude, ...``)."""
+        inc, _, exc = typed.partition("|")
+
+        def words(part: str) -> list[str]:
+            return [w.strip() for w in part.split(",") if w.strip()]
+
+        return Keywords(include=words(inc), exclude=words(exc), whole_words=self.whole_words)
+
+    def toggled(self) -> Keywords:
+        return Keywords(include=self.include, exclude=self.exclude, whole_words=not self.whole_words)
+
+
+def match_list(text: str, matches: Sequence[Match], at: int, shown: int = 7) -> Text:
+    """The search's matches around the one on screen (marked), title snippets with the words found."""
+    out = Text(f"search {text!r}: match {at + 1} of {len(matches)}  ·  n next · N previous · Esc ends it",
+               style="bold")
+    start = max(0, min(at - shown // 2, len(matches) - shown))
+    words = re.compile("|".join(re.escape(w) for w in text.split()), re.IGNORECASE) if text.split() else None
+    for i in range(start, min(len(matches), start + shown)):
+        m = matches[i]
+        title = m.title or "(no title)"
+        line = Text(f"\n{'▶' if i == at else ' '} {i + 1:>3}. #{m.record_id} ", style="bold" if i == at else "dim")
+        snippet = Text(title if len(title) <= 100 else title[:99] + "…")
+        if words is not None:
+            snippet.highlight_regex(words, "reverse")
+        line.append_text(snippet)
+        out.append_text(line)
+    return out
+
+
+def info_line(info: RecordInfo) -> Text:
+    """P(include) and its run, the route (when it may be seen), the rules' verdicts and the tags, one line."""
+    out = Text()
+    if info.score is not None:
+        out.append("P(include) ", style="dim")
+        out.append(f"{info.score:.2f}", style="bold")
+        out.append(f" (run {info.run})", style="dim")
+    else:
+        out.append("P(include) —", style="dim")
+    if info.route:
+        out.append("  ·  route ", style="dim")
+        out.append(info.route, style="bold")
+        if info.route_reason:
+            out.append(f": {info.route_reason}", style="dim")
+    if info.rules:
+        out.append("  ·  rules ", style="dim")
+        for c in info.rules:
+            mark, style = VERDICT_MARK.get(c.get("verdict"), ("·", ""))
+            out.append(f"{mark}", style=style)
+            out.append(f"{c.get('id')} ")
+    if info.tags:
+        out.append("  ·  tags ", style="dim")
+        out.append(", ".join(info.tags), style="bold magenta")
+    return out
 
 
 def highlight(text: str | None, include: re.Pattern[str] | None, exclude: re.Pattern[str] | None,

@@ -24,18 +24,26 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from metasift.kinds import Label
 from metasift.screener.live_rank import Reranking
-from metasift.screener.review_session import ReviewSession
+from metasift.screener.review_session import HistoryQuery, QueueLoad, ReviewSession
 from metasift.screener.stopping import ScreeningHistory, StoppingEstimate, status_text
+from metasift.store.review_queue import ReviseRefused
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
-from metasift.tui.dialogs import PANEL_BINDINGS, ReasonPanel, TextPrompt
+from metasift.tui.dialogs import PANEL_BINDINGS, HistoryScreen, PromptBar, ReasonPanel
 from metasift.tui.widgets import RecordPane
 
 REVIEW_HELP = """\
 i  include        e  exclude: tick reasons 1–9, Enter (none ticked = no reason)
 m  maybe          u  undo your last decision: the record comes back
 r  pick reasons before deciding      n  add a note to this record's decision
-/  search title, abstract, authors, journal or record id
+/  search title, abstract, authors, journal or record id: the matches are
+   listed; n / N step to the next / previous one, Esc ends the search
+h  your decisions, newest first (type to filter: words, tag:NAME, reason:ID,
+   label:exclude); Enter opens one: i / e / m replace it, Esc goes back
+t  tags on this record ("check full text, pediatric"; delete one to remove it)
+f  filter the queue: tag:NAME and/or words (empty clears); reason:ID lists
+   your decisions naming that criterion
+k  edit the highlighted keywords (include | exclude)   w  whole words / prefixes
 ↑ ↓ PgUp PgDn  scroll       ?  this help       q  quit (everything is saved)
 
 Each decision is saved the moment you press its key. You see only records that
@@ -51,8 +59,16 @@ class ReviewScreen(SessionScreen):
         Binding("m", "decide('maybe')", "maybe"),
         Binding("u", "undo", "undo"),
         Binding("r", "reasons", "reasons"),
-        Binding("n", "note", "note"),
+        Binding("n", "note_or_next", "note / next match"),
         Binding("slash", "search", "search"),
+        Binding("h", "history", "history"),
+        Binding("t", "tags", "tags"),
+        Binding("f", "filter", "filter"),
+        Binding("k", "keywords", "keywords", show=False),
+        Binding("w", "keyword_mode", "words/prefixes", show=False),
+        Binding("N", "step_match(-1)", show=False),
+        Binding("shift+n", "step_match(-1)", show=False),
+        Binding("escape", "leave", show=False),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
         *PANEL_BINDINGS,
@@ -75,36 +91,75 @@ class ReviewScreen(SessionScreen):
         yield Static(id="status")
         yield Static(id="stopping")
         yield ProgressBar(id="progress", show_eta=False)
+        yield Static(id="mode")
         yield RecordPane(self.include, self.exclude, id="record")
+        yield Static(id="matches")
         yield ReasonPanel(id="reasons")
+        yield PromptBar(id="prompt")
         yield Static(id="pending")
         yield Footer()
 
     def on_mount(self) -> None:
         self.show_current()
         self.query_one(RecordPane).focus()
-        if self.session.ranker is not None:
-            self._warm_ranker()
         if self.session.stopping is None:
             self.query_one("#stopping", Static).display = False
         else:
             self.query_one("#stopping", Static).update(Text(" stopping test: reading the history…", style="dim"))
+        # in workers, while the first record is drawn: the whole queue (when only its head was read), the
+        # ranker's features and the stopping test's history
+        self._start_background()
+
+    def _start_background(self) -> None:
+        if not self.session.complete:
+            self._load_rest()
+        if self.session.ranker is not None:
+            self._warm_ranker()
+        if self.session.stopping is not None:
             self._reload_history()
+
+    @work(thread=True, group="queue", exit_on_error=False)
+    def _load_rest(self) -> None:
+        try:
+            load = self.session.load_rest()
+        except Exception as exc:  # the head stays; the session loads the rest itself when the head runs out
+            message = f"reading the whole queue failed: {exc}"
+            self._from_thread(lambda: self.notify(message, severity="warning"))
+            return
+        if load is not None:
+            self._from_thread(self._apply_rest, load)
+
+    def _apply_rest(self, load: QueueLoad) -> None:
+        self.session.apply_rest(load)
+        self._draw_mode()
+        self._draw_status()
 
     # -- drawing ------------------------------------------------------------------------------------------------
     def show_current(self) -> None:
         """Draw the record that needs this reviewer next (or the all-done message) and the counts."""
         s = self.session
         self.reasons, self.note = [], None
-        rid = s.current_id()
         pane = self.query_one(RecordPane)
-        if rid is None:
+        if s.revising is not None:
+            old = s.revising
+            self.note = old.note  # carried into the revision unless changed; its reasons are pre-ticked by e
+            pane.show(s.record(old.record_id), draft_visible=s.show_draft, info=s.info(old.record_id))
+            self._draw_mode()
+            self._draw_status()
+            self.call_after_refresh(self._painted)
+            return
+        rid = s.current_id()
+        if rid is None and s.filter is not None:
+            pane.show_message(f"No record waiting for you matches the filter {s.filter.typed!r}.",
+                              f"{s.remaining} other record(s) wait. f changes the filter; Esc clears it.")
+        elif rid is None:
             where = STAGE_NAME.get(s.stage, s.stage)
             body = (f"{s.done} decision(s) recorded by {s.reviewer}. "
-                    "u undoes the last one (the record comes back); q quits.")
+                    "u undoes the last one (the record comes back); h lists them to revise; q quits.")
             pane.show_message(f"Nothing left for {s.reviewer} at {where}.", body)
         else:
-            pane.show(s.record(rid), draft_visible=s.show_draft)
+            pane.show(s.record(rid), draft_visible=s.show_draft, info=s.info(rid))
+        self._draw_mode()
         self._draw_status()
         self.call_after_refresh(self._painted)
 
@@ -124,13 +179,14 @@ class ReviewScreen(SessionScreen):
         line.append(f"{c.get('exclude', 0)} exclude", style=render.LABEL_STYLE[Label.EXCLUDE])
         line.append(" · ")
         line.append(f"{c.get('maybe', 0)} maybe", style=render.LABEL_STYLE[Label.MAYBE])
-        line.append(f"  ·  {s.remaining} to go  ·  ")
+        line.append(f"  ·  {s.remaining} to go  ·  " if s.complete else "  ·  counting the queue…  ·  ")
         if s.last_ranking is not None:
             r = s.last_ranking
             line.append(f"re-ranked after {r.at_decision} ({r.trained_on} labels)  ·  ", style="dim")
         line.append("model draft shown" if s.show_draft else "blinded", style="dim")
         self.query_one("#status", Static).update(line)
-        self.query_one(ProgressBar).update(total=max(1, s.done + s.remaining), progress=s.done)
+        self.query_one(ProgressBar).update(total=max(1, s.done + s.remaining) if s.complete else None,
+                                           progress=s.done)
         pending = Text()
         if self.reasons:
             pending.append("reasons: ", style="bold")
@@ -139,6 +195,31 @@ class ReviewScreen(SessionScreen):
             pending.append("note: ", style="bold")
             pending.append(self.note, style="italic")
         self.query_one("#pending", Static).update(pending)
+
+    def _draw_mode(self) -> None:
+        """The line above the record: revising an earlier decision, the filter in force; and the list of
+        search matches under it."""
+        s = self.session
+        mode = Text()
+        if s.revising is not None:
+            old = s.revising
+            mode.append(" REVISING ", style="bold reverse yellow")
+            mode.append(f"  your decision of {old.created_at:%Y-%m-%d %H:%M}: ")
+            mode.append(old.label, style=render.LABEL_STYLE.get(old.label, ""))
+            if old.reasons:
+                mode.append(f" ({', '.join(old.reasons)})")
+            mode.append("  ·  i / e / m replace it (the old one is kept, retracted)  ·  Esc goes back", style="dim")
+        elif s.filter is not None:
+            mode.append(" FILTER ", style="bold reverse cyan")
+            mode.append(f"  {s.filter.typed}  ·  {s.filtered_remaining} waiting record(s) match  ·  "
+                        "f changes it · Esc clears", style="")
+        box = self.query_one("#mode", Static)
+        box.display = bool(mode.plain)
+        box.update(mode)
+        matches = self.query_one("#matches", Static)
+        matches.display = bool(s.matches) and s.revising is None
+        if s.matches:
+            matches.update(render.match_list(s.search_text, s.matches, s.match_at))
 
     def _after_decision(self, started: float, message: str, *, warn: bool) -> None:
         self.show_current()
@@ -269,6 +350,9 @@ class ReviewScreen(SessionScreen):
         self.open_panel(self._criteria(), selected, title, hint, done)
 
     def action_decide(self, label: str, reasons: list[str] | None = None) -> None:
+        if self.session.revising is not None:
+            self._revise(label, reasons if reasons is not None else self.reasons)
+            return
         if self.session.current_id() is None:
             self.notify("nothing left to decide", severity="warning")
             return
@@ -277,10 +361,10 @@ class ReviewScreen(SessionScreen):
         self._after_decision(started, out.message, warn=out.decision_id is None)
 
     def action_exclude(self) -> None:
-        if self.session.current_id() is None:
+        if self.session.revising is None and self.session.current_id() is None:
             self.notify("nothing left to decide", severity="warning")
             return
-        if self.reasons:
+        if self.reasons and self.session.revising is None:
             self.action_decide(Label.EXCLUDE)
             return
 
@@ -290,8 +374,10 @@ class ReviewScreen(SessionScreen):
             else:
                 self.action_decide(Label.EXCLUDE, reasons)
 
+        revising = self.session.revising
+        ticked = (self.reasons or list(revising.reasons or [])) if revising is not None else []
         self._pick("Exclude — which criteria are not met?",
-                   "1–9 / space tick · Enter excludes (none ticked: no reason) · Esc cancels", [], chosen)
+                   "1–9 / space tick · Enter excludes (none ticked: no reason) · Esc cancels", ticked, chosen)
 
     def action_reasons(self) -> None:
         def chosen(reasons: list[str] | None) -> None:
@@ -308,23 +394,153 @@ class ReviewScreen(SessionScreen):
                 self.note = note or None
                 self._draw_status()
 
-        self.app.push_screen(TextPrompt("Note for this record's decision", self.note or ""), chosen)
+        self.ask("Note for this record's decision", chosen, self.note or "")
 
     def action_search(self) -> None:
         def chosen(text: str | None) -> None:
             if not text:
                 return
+            self.session.close_decision()
             found = self.session.search(text)
+            self.show_current()
             if found:
-                self.show_current()
-                self.notify(f"{found} waiting record(s) match {text!r}; showing the first")
+                self.notify(f"{found} waiting record(s) match {text!r}: n / N step through them")
             else:
                 self.notify(f"no record waiting for you matches {text!r}", severity="warning")
 
-        self.app.push_screen(TextPrompt("Search", placeholder="words in title/abstract/authors, or a record id"),
-                             chosen)
+        self.ask("Search", chosen, self.session.search_text,
+                 placeholder="words in title/abstract/authors, or a record id", hint="Enter searches · Esc cancels")
+
+    def action_note_or_next(self) -> None:
+        """n: the next search match while a search is on, else a note for this record's decision."""
+        if self.session.matches and self.session.revising is None:
+            self.action_step_match(1)
+        else:
+            self.action_note()
+
+    def action_step_match(self, step: int) -> None:
+        if self.session.revising is not None or self.session.step_match(step) is None:
+            return
+        self.show_current()
+
+    def action_leave(self) -> None:
+        """Esc: leave a revision, else end the search, else clear the filter."""
+        s = self.session
+        if s.revising is not None:
+            s.close_decision()
+        elif s.matches:
+            s.clear_search()
+        elif s.filter is not None:
+            s.set_filter("")
+        else:
+            return
+        self.show_current()
+
+    # -- earlier decisions, tags, filters, keywords ----------------------------------------------------------
+    def action_history(self, typed: str = "") -> None:
+        def chosen(decision_id: int | None) -> None:
+            if decision_id is None:
+                return
+            try:
+                self.session.open_decision(decision_id)
+            except ReviseRefused as exc:
+                self.notify(str(exc), severity="warning")
+                return
+            self.show_current()
+
+        self.app.push_screen(HistoryScreen(self.session.history, typed), chosen)
+
+    def _revise(self, label: str, reasons: list[str] | None) -> None:
+        started = time.perf_counter()
+        try:
+            out = self.session.revise(label, reasons, self.note)
+        except ReviseRefused as exc:
+            self.session.close_decision()
+            self.show_current()
+            self.notify(str(exc), severity="warning")
+            return
+        self._after_decision(started, out.message, warn=False)
+        self.notify(out.message)
+        if self.session.stopping is not None:  # the revised label replaces the old one in the history
+            self._reload_history()
+
+    def _shown_id(self) -> int | None:
+        s = self.session
+        return s.revising.record_id if s.revising is not None else s.current_id()
+
+    def action_tags(self) -> None:
+        rid = self._shown_id()
+        if rid is None:
+            self.notify("no record on screen", severity="warning")
+            return
+        s = self.session
+        mine = [tg.tag for tg in s.record_tags(rid)]
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            added, removed = s.set_tags(rid, [w for w in text.split(",")])
+            self.show_current() if s.revising is not None else self._redraw_record(rid)
+            if added or removed:
+                self.notify("tags: " + ", ".join([f"+{a}" for a in added] + [f"−{r}" for r in removed]))
+
+        known = ", ".join(list(s.tag_counts())[:8])
+        self.ask("Tags for this record (comma-separated)", chosen, ", ".join(mine),
+                 placeholder="check full text, pediatric",
+                 hint=f"Enter to save · Esc to cancel · in use: {known or 'none yet'}")
+
+    def _redraw_record(self, rid: int) -> None:
+        """Draw the record on screen again (its tags changed), keeping reasons and note picked so far."""
+        reasons, note = self.reasons, self.note
+        self.query_one(RecordPane).show(self.session.record(rid), draft_visible=self.session.show_draft,
+                                        info=self.session.info(rid))
+        self.reasons, self.note = reasons, note
+        self._draw_status()
+
+    def action_filter(self) -> None:
+        s = self.session
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            query = HistoryQuery.parse(text)
+            if query.reason or query.label:  # only decided records have reasons and labels
+                self.action_history(text)
+                return
+            s.close_decision()
+            s.set_filter(text)
+            self.show_current()
+
+        known = ", ".join(f"tag:{name}" for name in list(s.tag_counts())[:6])
+        self.ask("Filter the queue", chosen, s.filter.typed if s.filter else "",
+                 placeholder="tag:NAME and/or words; reason:ID lists your decisions",
+                 hint=f"Enter applies · empty clears · Esc cancels · {known or 'no tags yet'}")
+
+    def action_keywords(self) -> None:
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            self._set_keywords(self.keywords.edited(text))
+
+        self.ask("Highlighted keywords: include words | exclude words", chosen, self.keywords.as_text(),
+                 placeholder="depress, randomi | mice, protocol",
+                 hint="comma-separated · Enter keeps them for this session · w toggles whole words / prefixes")
+
+    def action_keyword_mode(self) -> None:
+        self._set_keywords(self.keywords.toggled())
+        self.notify("keywords: whole words" if self.keywords.whole_words else "keywords: as prefixes")
+
+    def _set_keywords(self, keywords: render.Keywords) -> None:
+        self.keywords = keywords
+        self.include, self.exclude = keywords.patterns()
+        pane = self.query_one(RecordPane)
+        pane.include, pane.exclude = self.include, self.exclude
+        rid = self._shown_id()
+        if rid is not None:
+            self._redraw_record(rid)
 
     def action_undo(self) -> None:
+        self.session.close_decision()
         out = self.session.undo()
         if out is None:
             self.notify("nothing to undo", severity="warning")

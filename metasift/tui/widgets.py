@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -16,11 +16,12 @@ from textual.widgets import Static
 from metasift.tui import render
 
 if TYPE_CHECKING:
-    from metasift.screener.review_session import ShownRecord
+    from metasift.screener.review_session import RecordInfo, ShownRecord
 
 
 class RecordPane(VerticalScroll):
-    """One record, scrollable (↑/↓, PgUp/PgDn) when the abstract is long."""
+    """One record, scrollable (↑/↓, PgUp/PgDn) when the abstract is long; the model's draft (when shown)
+    beside the abstract, so a long draft never pushes the abstract off screen, nor the other way round."""
 
     def __init__(self, include: re.Pattern[str] | None, exclude: re.Pattern[str] | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -33,17 +34,24 @@ class RecordPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield Static(id="byline")
-        yield Static(id="abstract")
-        yield Static(id="draft")
+        yield Static(id="info")
+        with Horizontal(id="body"):
+            yield Static(id="abstract")
+            yield Static(id="draft")
 
-    def show(self, shown: ShownRecord, *, draft_visible: bool) -> None:
-        """Show the record; its ``draft`` (model verdicts, quotes) only when ``draft_visible``."""
+    def show(self, shown: ShownRecord, *, draft_visible: bool, info: RecordInfo | None = None) -> None:
+        """Show the record; its ``draft`` (model verdicts, quotes) only when ``draft_visible``; ``info``
+        (P(include), route, rule verdicts, tags) on a line under the byline."""
         rec = shown.record
         draft = shown.draft if draft_visible else None
         quotes = render.draft_quotes(draft)
         self.query_one("#title", Static).update(
             render.highlight((rec.title if rec else None) or "(no title)", self.include, self.exclude, quotes))
         self.query_one("#byline", Static).update(render.byline(rec, shown.record_id))
+        line = self.query_one("#info", Static)
+        line.display = info is not None
+        if info is not None:
+            line.update(render.info_line(info))
         self.query_one("#abstract", Static).update(
             render.highlight((rec.abstract if rec else None) or "(no abstract)", self.include, self.exclude,
                              quotes))
@@ -57,6 +65,7 @@ class RecordPane(VerticalScroll):
         """An empty queue or a finished session: a calm message instead of a record."""
         self.query_one("#title", Static).update(Text(title, style="bold"))
         self.query_one("#byline", Static).update("")
+        self.query_one("#info", Static).display = False
         self.query_one("#abstract", Static).update(body)
         self.query_one("#draft", Static).display = False
 
