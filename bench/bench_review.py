@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -58,7 +59,9 @@ def base_records() -> list[dict[str, str]]:
     return rows
 
 
-def build(project: Path) -> None:
+def seed_project(project: Path, n: int = N) -> Any:
+    """A new project at ``project`` with ``n`` records (the shared titles and abstracts, repeated) and one
+    ranking run scoring them all; the open Store."""
     from typer.testing import CliRunner
 
     from metasift.cli import app
@@ -68,7 +71,7 @@ def build(project: Path) -> None:
     assert CliRunner().invoke(app, ["init", str(project)]).exit_code == 0
     base = base_records()
     recs = []
-    for i in range(N):
+    for i in range(n):
         r = base[i % len(base)]
         year = int(r["year"]) if (r.get("year") or "").isdigit() else None
         recs.append(Record(title=r["title"] if i < len(base) else f"{r['title']} ({i // len(base) + 1})",
@@ -77,8 +80,13 @@ def build(project: Path) -> None:
     store = Store.open(project)
     store.add_import(path=project / "big.ris", sha256="b" * 64, source="Bench", fmt="ris", layout=None,
                      encoding="utf-8", warnings=[], records=recs)
-    scores = {rid: ((rid * 7919) % 1000) / 1000 for rid in range(1, N + 1)}
+    scores = {rid: ((rid * 7919) % 1000) / 1000 for rid in range(1, n + 1)}
     store.save_rankings("title_abstract", "bench", {}, scores, trained_on=500)
+    return store
+
+
+def build(project: Path) -> None:
+    store = seed_project(project)
     with store.write() as conn:
         for rid in range(1, 5001):
             store.add_decision(record_id=rid * 10, stage="title_abstract", decider_kind="human", decider="bob",

@@ -37,27 +37,9 @@ IMPORTED = 2_000
 
 
 def build(project: Path) -> None:
-    from typer.testing import CliRunner
+    from bench.bench_review import seed_project
 
-    from bench.bench_review import base_records
-    from metasift.cli import app
-    from metasift.records import Record
-    from metasift.store import Store
-
-    assert CliRunner().invoke(app, ["init", str(project)]).exit_code == 0
-    base = base_records()
-    recs = []
-    for i in range(N):
-        r = base[i % len(base)]
-        year = int(r["year"]) if (r.get("year") or "").isdigit() else None
-        recs.append(Record(title=r["title"] if i < len(base) else f"{r['title']} ({i // len(base) + 1})",
-                           abstract=r.get("abstract") or None, year=year, authors=["Smith, A", "Chen, B"],
-                           journal="J Test"))
-    store = Store.open(project)
-    store.add_import(path=project / "big.ris", sha256="b" * 64, source="Bench", fmt="ris", layout=None,
-                     encoding="utf-8", warnings=[], records=recs)
-    store.save_rankings("title_abstract", "bench", {}, {rid: ((rid * 7919) % 1000) / 1000 for rid in range(1, N + 1)},
-                        trained_on=500)
+    store = seed_project(project, N)
     with store.write() as conn:  # a few settled labels, so `screen` can train its ranker
         for rid in range(1, 41):
             for who in ("alice", "bob"):

@@ -9,6 +9,7 @@ use its scores, and ``RankSummary.usable_for_routing`` says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -81,15 +82,9 @@ def awaiting_agreement(store: Store, settled: Mapping[int, int], stage: str = ST
 def run_ranker_stage(store: Store, protocol: Protocol, *, ranker: str = DEFAULT_RANKER,
                      extra_labels: dict[int, int] | None = None) -> RankSummary:
     """Fit on the human labels (plus ``extra_labels``), score every primary record, store the scores."""
-    records = store.records_table(primary_only=True)
     settled = human_labels(store)
     labels = {**settled, **(extra_labels or {})}
-    prior = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
-    model = get_ranker(ranker, prior_text=prior)
-    texts = [record_text(r) for r in records]
-    model.prepare(texts)
-    index = {r.id: i for i, r in enumerate(records)}
-    labelled = [rid for rid in labels if rid in index]
+    records, model, texts, index, labelled = _prepared(store, protocol, ranker, labels)
     X = model.vectorize(texts)
     model.fit_vectors(X[[index[rid] for rid in labelled]], [labels[rid] for rid in labelled])
     scores = model.predict_proba_vectors(X)
@@ -110,16 +105,23 @@ def out_of_fold_scores(store: Store, protocol: Protocol, *, ranker: str = DEFAUL
     itself, and a threshold checked on its own training records is checked on an optimistic sample (the
     system simulation, ``screener.simulate_system``, measured the bound failing that way). Empty when the
     ranker cannot give probabilities yet."""
-    records = store.records_table(primary_only=True)
     labels = human_labels(store)
-    prior = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
-    model = get_ranker(ranker, prior_text=prior)
-    texts = [record_text(r) for r in records]
-    model.prepare(texts)
-    index = {r.id: i for i, r in enumerate(records)}
-    labelled = [rid for rid in labels if rid in index]
+    _, model, texts, index, labelled = _prepared(store, protocol, ranker, labels)
     if not labelled:
         return {}
     X = model.vectorize(texts)[[index[rid] for rid in labelled]]
     proba = out_of_fold_proba(model, X, [labels[rid] for rid in labelled])
     return {} if proba is None else {rid: float(p) for rid, p in zip(labelled, proba)}
+
+
+def _prepared(store: Store, protocol: Protocol, ranker: str,
+              labels: dict[int, int]) -> tuple[list[RecordRow], Any, list[str], dict[int, int], list[int]]:
+    """The primary records, a ranker prepared on their texts (the protocol's question and criteria as its
+    prior), the texts, each record's row and the labelled record ids that are among them."""
+    records = store.records_table(primary_only=True)
+    prior = protocol.review.question + "\n" + "\n".join(c.text for c in protocol.criteria_for(STAGE))
+    model = get_ranker(ranker, prior_text=prior)
+    texts = [record_text(r) for r in records]
+    model.prepare(texts)
+    index = {r.id: i for i, r in enumerate(records)}
+    return records, model, texts, index, [rid for rid in labels if rid in index]

@@ -92,3 +92,16 @@ def whole_path(root: Path, store_url: str | None = None) -> Path:
     edit_protocol(root, **{"moderators = []": f"moderators = {json.dumps(MODERATORS)}"})
     run("report", "--out", root / "report", *p)
     return root
+
+
+def printed_line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list[Any]:
+    """Words of one printed line for the extractor's layout code: each (x, text) is split at spaces,
+    0.5 em per character."""
+    from metasift.extractor.layout import Word
+
+    words = []
+    for x, text in cells:
+        for part in text.split():
+            words.append(Word(part, x, x + 0.5 * size * len(part), y, size))
+            x += 0.5 * size * (len(part) + 1)
+    return words

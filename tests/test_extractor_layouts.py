@@ -15,17 +15,7 @@ from metasift.extractor.ocr import names_flow
 from metasift.extractor.pdf import Page
 from metasift.extractor.rules import _derive_dropout
 from metasift.extractor.schema import Arm, Evidence, ExtractionResult
-
-
-def _line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list[Word]:
-    """Words of one printed line: each (x, text) is split at spaces, 0.5 em per character."""
-    words = []
-    for x, text in cells:
-        for part in text.split():
-            words.append(Word(part, x, x + 0.5 * size * len(part), y, size))
-            x += 0.5 * size * (len(part) + 1)
-    return words
-
+from tests.helpers import printed_line as _line
 
 _PROSE = ["the trial was run in eight centres and all sites", "followed the same protocol for every visit",
           "patients were seen at three six and twelve months", "with a telephone call between the visits",

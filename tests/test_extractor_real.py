@@ -24,6 +24,7 @@ from metasift.extractor.checks import check_extraction
 from metasift.extractor.layout import Char, Word, group_lines, reading_order, words_from_chars
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.rules import extract
+from tests.helpers import printed_line as _line
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = REPO / "tests" / "fixtures" / "pdf_truth"
@@ -44,16 +45,6 @@ BENCH = _bench()
 
 
 # ---------------------------------------------------------------- layouts built from positioned words
-
-def _line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list[Word]:
-    """Words of one printed line: each (x, text) is split at spaces, 0.5 em per character."""
-    words = []
-    for x, text in cells:
-        for part in text.split():
-            words.append(Word(part, x, x + 0.5 * size * len(part), y, size))
-            x += 0.5 * size * (len(part) + 1)
-    return words
-
 
 def _tables(*lines: list[Word], known: list[str] | None = None):
     return find_tables([SimpleNamespace(number=3, rows=list(lines), width=595.0)], known or [])
