@@ -10,6 +10,7 @@ so the order of the stages and the rules between them are defined once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -240,7 +241,7 @@ def calibrate_project(store: Store, protocol: ReviewProtocol, *, target_recall: 
     with store.write() as conn:
         store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate", payload={
             "target_recall": result.target_recall, "recall": round(result.recall, 4),
-            "recall_lb": round(result.recall_lower, 4), "n_sample": result.n_sample,
+            "recall_lb": math.floor(result.recall_lower * 1e4) / 1e4, "n_sample": result.n_sample,
             "n_included": result.n_included, "policy": result.policy.model_dump(), "routes": result.routes})
     return result
 

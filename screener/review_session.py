@@ -30,6 +30,7 @@ from metasift.screener.stopping import (
     StoppingEstimate,
     StoppingTracker,
     history_from_url,
+    project_shared_target,
     screening_history,
     status_estimate,
 )
@@ -205,8 +206,10 @@ class ReviewSession:
         self.since_retrain = 0  # decisions written since the last one was handed out
         self.retraining = False  # one handed out and not yet applied
         self.last_ranking: Reranking | None = None
-        self.stopping = StoppingTracker(target_recall=protocol.screening.stop_target_recall,
-                                        confidence=protocol.screening.stop_confidence) if title_abstract else None
+        # the stop test's target is the final one shared with the automation (over its calibrated bound)
+        shared = project_shared_target(store, protocol) if title_abstract else None
+        self.stopping = StoppingTracker(target_recall=shared.target, confidence=protocol.screening.stop_confidence,
+                                        shared=shared) if shared is not None else None
         if self.queue_kind == "random":
             store.record_calibration_sample(stage=Stage(stage), seed=self.seed or 0, size=sample or 0,
                                             records=self._drawn, drawn_by=reviewer)

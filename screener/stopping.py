@@ -455,26 +455,102 @@ def screening_history(store: Store, *, humans_needed: int = 1, model_counts: boo
                          outside=len(outside))
 
 
+class SharedTarget(BaseModel):
+    """The humans' share of the final recall target when automation excluded records unseen.
+
+    The automation keeps recall at least ``L`` (the calibrated lower bound, ``metasift calibrate``) and the
+    humans' stop test reaches ``t`` over the records routed to them, so final recall is at least
+    ``L * t``: the test must run at ``t = final_target / L`` for the review to keep ``final_target``.
+    ``L < final_target`` leaves no ``t <= 1`` that works: the target cannot be promised, and the test
+    then runs at ``final_target`` over the queue alone, with the warning."""
+
+    final_target: float
+    automation_bound: float | None  # L (None: nothing auto-excluded, or no calibration certifies it)
+    auto_excluded: int  # records the routing excluded with no human
+    target: float  # what the stop test runs at
+    line: str | None = None  # says how the target was shared (None when nothing was auto-excluded)
+    warning: str | None = None  # said loudly: the final target cannot be promised
+
+
+def shared_target(final_target: float, automation_bound: float | None, auto_excluded: int) -> SharedTarget:
+    """The stop test's target given the automation's calibrated bound ``L`` (class docstring)."""
+    base = {"final_target": final_target, "automation_bound": automation_bound, "auto_excluded": auto_excluded}
+    if auto_excluded <= 0:
+        return SharedTarget(**base, target=final_target)
+    if automation_bound is None:
+        return SharedTarget(**base, target=final_target, warning=(
+            f"{auto_excluded} records were auto-excluded under thresholds no calibration certifies: final "
+            f"recall {final_target:.0%} cannot be promised (run metasift calibrate --apply)"))
+    if automation_bound < final_target:
+        return SharedTarget(**base, target=final_target, warning=(
+            f"the automation's calibrated recall bound {automation_bound:.1%} is below the final target "
+            f"{final_target:.0%}: that target cannot be promised even if every routed record is screened "
+            f"(the stop test shown covers the humans' queue alone)"))
+    target = final_target / automation_bound
+    if target >= 1 - 1e-9:
+        return SharedTarget(**base, target=final_target, warning=(
+            f"the automation's calibrated recall bound {automation_bound:.1%} equals the final target: only "
+            "screening every routed record keeps it (the stop test shown covers the humans' queue alone)"))
+    return SharedTarget(**base, target=target, line=(
+        f"stop test at {target:.1%} = final target {final_target:.0%} / automation's calibrated recall bound "
+        f"{automation_bound:.1%} ({auto_excluded} records auto-excluded)"))
+
+
+def project_shared_target(store: Store, protocol: Any, stage: str = Stage.TITLE_ABSTRACT) -> SharedTarget:
+    """``shared_target`` for a project: the records currently routed to auto-exclusion, and ``L`` from the
+    latest ``calibrate`` event whose thresholds are the ones those records were routed under (the route
+    rows' policy; ``[routing]`` when they do not say): a calibration of other thresholds certifies nothing
+    about these exclusions."""
+    from sqlalchemy import select
+
+    from metasift.kinds import RouteName
+    from metasift.store import schema as t
+
+    final = protocol.screening.stop_target_recall
+    auto = [r for r in store.current_routes(stage).values() if r.route == RouteName.AUTO_EXCLUDE]
+    if not auto:
+        return shared_target(final, None, 0)
+    used = auto[0].policy or protocol.routing.model_dump()
+    bound = None
+    with store.read() as conn:
+        rows = conn.execute(select(t.events.c.payload).where(t.events.c.action == "calibrate")
+                            .order_by(t.events.c.id.desc())).all()
+    for (payload,) in rows:
+        pol = (payload or {}).get("policy") or {}
+        if pol.get("auto_exclude") and "recall_lb" in payload and all(
+                math.isclose(float(pol.get(key, -1)), float(used.get(key, -2)), abs_tol=1e-9)
+                for key in ("llm_exclude_confidence", "ranker_exclude_probability")):
+            bound = float(payload["recall_lb"])
+            break
+    return shared_target(final, bound, len(auto))
+
+
 def project_stopping(store: Store, protocol: Any
-                     ) -> tuple[ScreeningHistory, dict[str, float]] | None:
-    """The title/abstract history under the protocol's counting rules and the test's parameters from
-    ``[screening]`` (``stop_target_recall`` as ``target_recall``, ``stop_confidence`` as ``confidence``);
-    None before any human decision. ``status`` and the report both start from this."""
+                     ) -> tuple[ScreeningHistory, dict[str, float], SharedTarget] | None:
+    """The title/abstract history under the protocol's counting rules and the test's parameters: the
+    target is ``[screening] stop_target_recall`` shared with the automation (``project_shared_target``:
+    over ``L`` when records were auto-excluded under a calibrated bound ``L``), the confidence
+    ``stop_confidence``; None before any human decision. ``status`` and the report both start from this."""
     from metasift.store import review_queue as rq
 
     counting = rq.Counting.of(protocol)
     history = screening_history(store, humans_needed=counting.needed, model_counts=counting.model_counts)
     if not history.labels:
         return None
-    return history, {"target_recall": protocol.screening.stop_target_recall,
-                     "confidence": protocol.screening.stop_confidence}
+    shared = project_shared_target(store, protocol)
+    return history, {"target_recall": shared.target, "confidence": protocol.screening.stop_confidence}, shared
+
+
+def _pct(x: float) -> str:
+    """A share as a percentage, with one decimal when the whole number would round it (97.4 %, not 97 %)."""
+    return f"{x:.0%}" if abs(x * 100 - round(x * 100)) < 1e-9 else f"{x:.1%}"
 
 
 def describe(est: StoppingEstimate) -> str:
     """One line for ``status`` and the report: found, the irrelevant streak, and the verdict with its p."""
     head = (f"{est.includes_found} relevant found in {est.n_screened} of {est.n_total} records, "
             f"{est.consecutive_irrelevant} irrelevant since the last relevant; ")
-    target = f"{est.target_recall:.0%} recall"
+    target = f"{_pct(est.target_recall)} recall"
     if est.target_reached:
         return head + f"safe to stop at {target} (p = {est.p_value:.3g})"
     more = f"~{est.records_to_stop} more records to screen at the current rate"
@@ -482,14 +558,14 @@ def describe(est: StoppingEstimate) -> str:
 
 
 def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
-                    confidence: float = 0.95) -> dict[str, Any]:
+                    confidence: float = 0.95, shared: SharedTarget | None = None) -> dict[str, Any]:
     """The report's methods text on stopping: the rule, its parameters, and whether and when it was met."""
     est = estimate_stopping(history.labels, history.n_total, target_recall=target_recall, confidence=confidence)
     at = first_buscar_stop(history.labels, history.n_total, target_recall=target_recall, confidence=confidence)
     left_out = (f"{history.calibration_left_out} calibration-sample records and {history.settled_without_human} "
                 f"records settled without a human were left out")
     rule = (f"Stopping was judged with the buscar hypergeometric test (Callaghan & Müller-Hansen 2020) of H0 "
-            f"\"recall < {target_recall:.0%}\" at {confidence:.0%} confidence, applied to the human "
+            f"\"recall < {_pct(target_recall)}\" at {confidence:.0%} confidence, applied to the human "
             f"title/abstract decisions in the order they were made ({history.n_total} records in the ranked "
             f"queue; {left_out}).")
     if at is not None:
@@ -499,22 +575,34 @@ def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
     else:
         when = (f" The rule was not met: after {est.n_screened} records ({est.includes_found} relevant), "
                 f"p = {est.p_value:.2g}.")
+    share = ""
+    if shared is not None and shared.line:
+        share = (f" The automation auto-excluded {shared.auto_excluded} records keeping recall at least "
+                 f"{shared.automation_bound:.1%} ({confidence:.0%} lower bound from the calibration sample), so the "
+                 f"test ran at the final target {shared.final_target:.0%} divided by that bound.")
+    if shared is not None and shared.warning:
+        share += f" Warning: {shared.warning}."
     return {"rule": "buscar", "target_recall": target_recall, "confidence": confidence, "met": at is not None,
             "met_after": at, "met_on": history.screened_at[at - 1] if at else None, "n_total": history.n_total,
-            "n_screened": est.n_screened, "p_value": est.p_value, "text": rule + when}
+            "n_screened": est.n_screened, "p_value": est.p_value, "text": rule + when + share,
+            "shared_target": None if shared is None else shared.model_dump()}
 
 
-def status_text(est: StoppingEstimate) -> str:
+def status_text(est: StoppingEstimate, shared: SharedTarget | None = None) -> str:
     """The review app's status line: found, the irrelevant streak, the recall estimate with its lower
     bound, and the verdict with its p."""
     parts = [f"{est.includes_found} relevant found", f"{est.consecutive_irrelevant} irrelevant since the last relevant"]
     if est.recall_estimate is not None and est.recall_lower is not None:
         parts.append(f"recall ≈ {est.recall_estimate:.0%} (≥ {est.recall_lower:.0%} at {est.confidence:.0%})")
-    target = f"{est.target_recall:.0%} recall"
+    target = f"{_pct(est.target_recall)} recall"
     if est.target_reached:
         parts.append(f"safe to stop at {target} (p = {est.p_value:.2g})")
     else:
         parts.append(f"not yet safe to stop at {target} (p = {est.p_value:.2g})")
+    if shared is not None and shared.warning:
+        parts.append(f"WARNING: {shared.warning}")
+    elif shared is not None and shared.line:
+        parts.append(shared.line)
     return " · ".join(parts)
 
 
@@ -530,8 +618,10 @@ class StoppingTracker:
     from one thread (the UI's); the history itself may be read anywhere.
     """
 
-    def __init__(self, *, target_recall: float = 0.95, confidence: float = 0.95) -> None:
+    def __init__(self, *, target_recall: float = 0.95, confidence: float = 0.95,
+                 shared: SharedTarget | None = None) -> None:
         self.target_recall, self.confidence = target_recall, confidence
+        self.shared = shared  # how ``target_recall`` was shared with the automation (the status line says so)
         self.labels: list[int] = []
         self.index: dict[int, int] = {}
         self.n_total = 0

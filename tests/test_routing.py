@@ -19,6 +19,7 @@ from metasift.screener.calibrate import (
     clopper_pearson_lower,
     includes_needed,
     max_missable,
+    threshold_path,
 )
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route, route_all, route_counts
 
@@ -154,21 +155,30 @@ def test_calibration_reaches_the_bound_and_counts_match_routing() -> None:
     assert missed == res.includes_auto_excluded
 
 
-def test_calibration_is_maximal_over_all_threshold_pairs() -> None:
+def test_calibration_stops_at_the_last_step_of_a_label_free_walk_that_keeps_the_bound() -> None:
     items = _sample(n=400, prevalence=0.25, seed=4)
     res = calibrate_thresholds(items, target_recall=0.9, confidence=0.95)
-    # brute force: which records could the loosest policy exclude; then every observed threshold pair
     loosest = RoutingPolicy(llm_exclude_confidence=0.0, ranker_exclude_probability=1.0)
     could = np.array([route(it.signals, loosest).route == "auto_exclude" for it in items])
     conf = np.array([it.signals.llm.confidence or 0.0 for it in items])
     prob = np.array([it.signals.ranker_probability for it in items])
     inc = np.array([it.included for it in items])
-    best = 0
-    for t_llm, t_rank in itertools.product(np.unique(conf), np.unique(prob)):
+    path = threshold_path(conf[could], prob[could])
+    # the walk is fixed before the labels are looked at: the same signals with other labels give the same walk
+    flipped = [it.model_copy(update={"included": not it.included}) for it in items]
+    assert path == threshold_path(np.array([it.signals.llm.confidence or 0.0 for it in flipped])[could],
+                                  np.array([it.signals.ranker_probability for it in flipped])[could])
+    assert all(a[0] >= b[0] and a[1] <= b[1] for a, b in itertools.pairwise(path))  # nested steps
+    # fixed-sequence: walk until the first step whose bound fails; the choice is the step before it
+    chosen = None
+    for t_llm, t_rank in path:
         auto = could & (conf >= t_llm) & (prob <= t_rank)
-        if clopper_pearson_lower(int(inc.sum() - (auto & inc).sum()), int(inc.sum())) >= 0.9:
-            best = max(best, int(auto.sum()))
-    assert res.auto_excluded == best > 0
+        if clopper_pearson_lower(int(inc.sum() - (auto & inc).sum()), int(inc.sum())) < 0.9:
+            break
+        chosen = (t_llm, t_rank)
+    assert chosen is not None and res.policy.auto_exclude
+    assert (res.policy.llm_exclude_confidence, res.policy.ranker_exclude_probability) == chosen
+    assert res.auto_excluded == int((could & (conf >= chosen[0]) & (prob <= chosen[1])).sum()) > 0
     assert res.recall_lower >= 0.9
 
 

@@ -232,3 +232,81 @@ def test_the_protocol_sets_the_stopping_target_and_confidence(project: Path, cli
     stopping = cli("status", "--project", project, "--json").json()["stopping"]
     assert stopping["target_recall"] == 0.8
     assert stopping["p_value"] == pytest.approx(buscar_p([1, 0, 0, 0], 12, target_recall=0.8))
+
+
+# -- the final target shared with the automation ------------------------------------------------------
+def test_the_humans_target_is_the_final_one_over_the_automations_calibrated_bound() -> None:
+    from metasift.screener.stopping import shared_target, status_text
+
+    none = shared_target(0.95, None, 0)
+    assert none.target == 0.95 and none.line is None and none.warning is None
+    ok = shared_target(0.95, 0.98, 120)
+    assert ok.target == pytest.approx(0.95 / 0.98) and ok.warning is None
+    assert ok.line == ("stop test at 96.9% = final target 95% / automation's calibrated recall bound 98.0% "
+                       "(120 records auto-excluded)")
+    short = shared_target(0.95, 0.90, 120)
+    assert short.target == 0.95 and "below the final target 95%" in short.warning
+    assert "equals the final target" in shared_target(0.95, 0.95, 3).warning
+    assert "cannot be promised" in short.warning
+    blind = shared_target(0.95, None, 7)
+    assert blind.target == 0.95 and "no calibration certifies" in blind.warning
+    est = estimate_stopping([1] * 40 + [0] * 50, 1000, target_recall=ok.target)
+    assert "not yet safe to stop at 96.9% recall" in status_text(est, ok)
+    assert status_text(est, ok).endswith(ok.line)
+    assert f"WARNING: {short.warning}" in status_text(est, short)
+    assert status_text(est) == status_text(est, none)  # nothing auto-excluded: the line is as before
+
+
+def _auto_excluded_project(project: Path, bound: float) -> list[int]:
+    """Twelve records: two auto-excluded under thresholds a calibration certified at ``bound``, six screened."""
+    from metasift.kinds import DeciderKind
+
+    store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(12)])
+    policy = {"llm_exclude_confidence": 0.8, "ranker_exclude_probability": 0.1, "auto_exclude": True}
+    try:
+        ids = sorted(r.id for r in store.records_table())
+        with store.write() as conn:
+            store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate",
+                            payload={"recall_lb": 0.5, "policy": {**policy, "llm_exclude_confidence": 0.7}})
+            store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate",
+                            payload={"recall_lb": bound, "policy": policy})
+        store.save_routes(TA, {ids[0]: ("auto_exclude", "both signals low"), ids[1]: ("auto_exclude", "low"),
+                               ids[2]: ("human", "unsure")}, policy)
+        for rid in ids[2:8]:
+            store.add_decision(record_id=rid, stage=TA, decider_kind="human", decider="alice",
+                               label="include" if rid == ids[2] else "exclude")
+    finally:
+        store.close()
+    return ids
+
+
+def test_status_and_the_report_test_the_humans_at_the_final_target_over_the_calibrated_bound(project: Path,
+                                                                                              cli) -> None:
+    from metasift.report.build import _stopping
+
+    _auto_excluded_project(project, 0.98)
+    stopping = cli("status", "--project", project, "--json").json()["stopping"]
+    assert stopping["target_recall"] == pytest.approx(0.95 / 0.98)
+    assert stopping["automation_recall_bound"] == 0.98 and stopping["target_warning"] is None
+    assert stopping["target_line"].startswith("stop test at 96.9% = final target 95% / automation's calibrated")
+    text = cli("status", "--project", project)
+    assert "stop test at 96.9% = final target 95%" in text.stderr
+    from metasift.store import Store
+
+    store = Store.open(project)
+    try:
+        report = _stopping(store, load_protocol(project))
+    finally:
+        store.close()
+    assert report is not None and report["target_recall"] == pytest.approx(0.95 / 0.98)
+    assert '"recall < 96.9%"' in report["text"]
+    assert "The automation auto-excluded 2 records keeping recall at least 98.0%" in report["text"]
+
+
+def test_status_says_loudly_when_the_calibrated_bound_is_under_the_final_target(project: Path, cli) -> None:
+    _auto_excluded_project(project, 0.9)
+    stopping = cli("status", "--project", project, "--json").json()["stopping"]
+    assert stopping["target_recall"] == 0.95 and "cannot be promised" in stopping["target_warning"]
+    text = cli("status", "--project", project)
+    assert "final recall target: the automation's calibrated recall bound 90.0% is below the final target 95%" \
+        in text.stderr

@@ -191,7 +191,8 @@ def _exclusion_rules(protocol: Protocol) -> list[dict[str, str]]:
 
 def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
     """The buscar stopping test on the humans' title/abstract decisions in the order made (None before any),
-    at ``[screening] stop_target_recall`` and ``stop_confidence``; the history and the urn are
+    at ``[screening] stop_target_recall`` over the automation's calibrated bound when it auto-excluded records
+    (``stopping.project_shared_target``) and ``stop_confidence``; the history and the urn are
     ``screener.stopping.screening_history``'s (records settled without a human and calibration-sample
     records left out).
     """
@@ -200,9 +201,10 @@ def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
     found = project_stopping(store, protocol)
     if found is None:
         return None
-    history, params = found
+    history, params, shared = found
     est = estimate_stopping(history.labels, history.n_total, **params)
-    return {**est.model_dump(), "line": describe(est),
+    return {**est.model_dump(), "line": describe(est), "target_line": shared.line, "target_warning": shared.warning,
+            "final_target_recall": shared.final_target, "automation_recall_bound": shared.automation_bound,
             "calibration_left_out": history.calibration_left_out,
             "settled_without_human": history.settled_without_human}
 
@@ -265,6 +267,10 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
     info(f"automated exclusions: {summary_line(audit)}")
     if stopping is not None:
         info(f"title/abstract stopping (buscar): {stopping['line']}")
+        if stopping["target_warning"]:
+            warn(f"final recall target: {stopping['target_warning']}")
+        elif stopping["target_line"]:
+            info(f"  {stopping['target_line']}")
 
 
 def register(app: typer.Typer) -> None:

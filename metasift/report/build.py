@@ -99,11 +99,12 @@ def gather(store: Store, protocol: Protocol, out_dir: Path) -> dict[str, Any]:
 
 def _stopping(store: Store, protocol: Protocol) -> dict[str, Any] | None:
     """The methods text on stopping: the buscar test on the humans' title/abstract decisions in the order
-    they were made, at ``[screening] stop_target_recall`` and ``stop_confidence``; None before any."""
+    they were made, at ``[screening] stop_target_recall`` (shared with the automation: ``stopping.project_shared_target``)
+    and ``stop_confidence``; None before any."""
     from metasift.screener.stopping import methods_summary, project_stopping
 
     found = project_stopping(store, protocol)
-    return None if found is None else methods_summary(found[0], **found[1])
+    return None if found is None else methods_summary(found[0], **found[1], shared=found[2])
 
 
 def _latest_calibration(store: Store) -> dict[str, Any] | None:

@@ -330,7 +330,8 @@ class ReviewScreen(SessionScreen):
         if est is None:
             line.append("no decision yet", style="dim")
         else:
-            line.append(status_text(est), style="bold green" if est.target_reached else "")
+            shared = self.session.stopping.shared if self.session.stopping is not None else None
+            line.append(status_text(est, shared), style="bold green" if est.target_reached else "")
         self.query_one("#stopping", Static).update(line)
         if self._stopping_again:
             # the next one after a pause as long as this one took: at 50,000 records with thousands
