@@ -501,20 +501,23 @@ def project_shared_target(store: Store, protocol: Any, stage: str = Stage.TITLE_
     latest ``calibrate`` event whose thresholds are the ones those records were routed under (the route
     rows' policy; ``[routing]`` when they do not say): a calibration of other thresholds certifies nothing
     about these exclusions."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from metasift.kinds import RouteName
     from metasift.store import schema as t
 
     final = protocol.screening.stop_target_recall
-    auto = [r for r in store.current_routes(stage).values() if r.route == RouteName.AUTO_EXCLUDE]
-    if not auto:
-        return shared_target(final, None, 0)
-    used = auto[0].policy or protocol.routing.model_dump()
-    bound = None
-    with store.read() as conn:
+    rt = t.routes
+    current_auto = (rt.c.stage == str(stage), rt.c.route == RouteName.AUTO_EXCLUDE.value, rt.c.superseded_at.is_(None))
+    with store.read() as conn:  # a count and one row, not every route: the review app reads this at start
+        auto = int(conn.execute(select(func.count()).select_from(rt).where(*current_auto)).scalar_one())
+        if not auto:
+            return shared_target(final, None, 0)
+        policy = conn.execute(select(rt.c.policy).where(*current_auto).order_by(rt.c.id.desc()).limit(1)).scalar()
         rows = conn.execute(select(t.events.c.payload).where(t.events.c.action == "calibrate")
                             .order_by(t.events.c.id.desc())).all()
+    used = policy or protocol.routing.model_dump()
+    bound = None
     for (payload,) in rows:
         pol = (payload or {}).get("policy") or {}
         if pol.get("auto_exclude") and "recall_lb" in payload and all(
@@ -522,7 +525,7 @@ def project_shared_target(store: Store, protocol: Any, stage: str = Stage.TITLE_
                 for key in ("llm_exclude_confidence", "ranker_exclude_probability")):
             bound = float(payload["recall_lb"])
             break
-    return shared_target(final, bound, len(auto))
+    return shared_target(final, bound, auto)
 
 
 def project_stopping(store: Store, protocol: Any

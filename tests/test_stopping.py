@@ -310,3 +310,20 @@ def test_status_says_loudly_when_the_calibrated_bound_is_under_the_final_target(
     text = cli("status", "--project", project)
     assert "final recall target: the automation's calibrated recall bound 90.0% is below the final target 95%" \
         in text.stderr
+
+
+def test_a_review_session_tests_the_humans_at_the_shared_target_and_its_status_line_says_so(project: Path) -> None:
+    from metasift.screener.review_session import ReviewSession
+    from metasift.screener.stopping import status_text
+    from metasift.store import Store
+
+    _auto_excluded_project(project, 0.98)
+    store = Store.open(project)
+    try:
+        session = ReviewSession(store, load_protocol(project), "alice")
+        tracker = session.stopping
+        assert tracker is not None and tracker.target_recall == pytest.approx(0.95 / 0.98)
+        est = estimate_stopping([1, 0, 0, 0, 0, 0], 10, target_recall=tracker.target_recall)
+        assert "stop test at 96.9% = final target 95%" in status_text(est, tracker.shared)
+    finally:
+        store.close()
