@@ -581,7 +581,7 @@ def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
     share = ""
     if shared is not None and shared.line:
         share = (f" The automation auto-excluded {shared.auto_excluded} records keeping recall at least "
-                 f"{shared.automation_bound:.1%} ({confidence:.0%} lower bound from the calibration sample), so the "
+                 f"{shared.automation_bound:.1%} (the lower bound calibrated on the human-labelled sample), so the "
                  f"test ran at the final target {shared.final_target:.0%} divided by that bound.")
     if shared is not None and shared.warning:
         share += f" Warning: {shared.warning}."
