@@ -56,6 +56,7 @@ from pydantic import BaseModel
 from metasift.errors import AnalysisError
 from metasift.kinds import DeciderKind, Stage
 from metasift.labels import COUNTED, as_include
+from metasift.pvalues import format_p
 
 if TYPE_CHECKING:
     from metasift.store import Store
@@ -555,9 +556,9 @@ def describe(est: StoppingEstimate) -> str:
             f"{est.consecutive_irrelevant} irrelevant since the last relevant; ")
     target = f"{_pct(est.target_recall)} recall"
     if est.target_reached:
-        return head + f"safe to stop at {target} (p = {est.p_value:.3g})"
+        return head + f"safe to stop at {target} ({format_p(est.p_value)})"
     more = f"~{est.records_to_stop} more records to screen at the current rate"
-    return head + f"not yet for {target}: p = {est.p_value:.2g}; {more}"
+    return head + f"not yet for {target}: {format_p(est.p_value)}; {more}"
 
 
 def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
@@ -574,10 +575,10 @@ def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
     if at is not None:
         p = buscar_p(history.labels[:at], history.n_total, target_recall)
         when = (f" The rule was met after {at} records had been screened ({history.screened_at[at - 1][:10]}; "
-                f"p = {p:.3g}, {sum(history.labels[:at])} relevant found); {est.n_screened} were screened in all.")
+                f"{format_p(p)}, {sum(history.labels[:at])} relevant found); {est.n_screened} were screened in all.")
     else:
         when = (f" The rule was not met: after {est.n_screened} records ({est.includes_found} relevant), "
-                f"p = {est.p_value:.2g}.")
+                f"{format_p(est.p_value)}.")
     share = ""
     if shared is not None and shared.line:
         share = (f" The automation auto-excluded {shared.auto_excluded} records keeping recall at least "
@@ -599,9 +600,9 @@ def status_text(est: StoppingEstimate, shared: SharedTarget | None = None) -> st
         parts.append(f"recall ≈ {est.recall_estimate:.0%} (≥ {est.recall_lower:.0%} at {est.confidence:.0%})")
     target = f"{_pct(est.target_recall)} recall"
     if est.target_reached:
-        parts.append(f"safe to stop at {target} (p = {est.p_value:.2g})")
+        parts.append(f"safe to stop at {target} ({format_p(est.p_value)})")
     else:
-        parts.append(f"not yet safe to stop at {target} (p = {est.p_value:.2g})")
+        parts.append(f"not yet safe to stop at {target} ({format_p(est.p_value)})")
     if shared is not None and shared.warning:
         parts.append(f"WARNING: {shared.warning}")
     elif shared is not None and shared.line:

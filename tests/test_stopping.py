@@ -13,6 +13,7 @@ import pytest
 from scipy.stats import hypergeom
 
 from metasift.config import load_protocol
+from metasift.pvalues import format_p
 from metasift.records import Record
 from metasift.screener.simulate import StopRule, run_simulation, stop_points
 from metasift.screener.stopping import (
@@ -122,10 +123,10 @@ def test_records_to_stop_is_the_fewest_extra_records_that_reach_the_stop() -> No
 def test_the_status_line_says_safe_to_stop_or_how_far_there_is_to_go() -> None:
     done = estimate_stopping([1] * 40 + [0] * 900, 1000)
     assert done.target_reached and done.records_to_stop == 0
-    assert f"safe to stop at 95% recall (p = {done.p_value:.3g})" in describe(done)
+    assert f"safe to stop at 95% recall ({format_p(done.p_value)})" in describe(done)
     going = estimate_stopping([1] * 40 + [0] * 50, 1000)
     assert not going.target_reached and going.records_to_stop > 0
-    assert describe(going).endswith(f"p = {going.p_value:.2g}; ~{going.records_to_stop} more records to screen "
+    assert describe(going).endswith(f"{format_p(going.p_value)}; ~{going.records_to_stop} more records to screen "
                                     f"at the current rate")
     assert "40 relevant found" in describe(going) and "50 irrelevant since the last relevant" in describe(going)
 

@@ -19,7 +19,6 @@ fit the plots and bias tests are drawn from.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,7 @@ from metasift.analysis import rma
 from metasift.analysis.bias import fsn, ranktest, regtest, trimfill
 from metasift.config import AnalysisConfig
 from metasift.errors import AnalysisError
-
-
-def p_text(p: float | None) -> str:
-    """A p-value as journals print it (APA 7th ed.): "< .001", ".032", "> .999"; no leading zero."""
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    if p < 0.001:
-        return "< .001"
-    text = f"{p:.3f}"
-    return "> .999" if text == "1.000" else text.removeprefix("0")
-
-
-def format_p(p: float | None) -> str:
-    """"p < .001" or "p = .032": ``p_text`` with the p, for running text."""
-    text = p_text(p)
-    return f"p {text}" if text[0] in "<>" else f"p = {text}"
+from metasift.pvalues import format_p, p_text
 
 
 def _test_name(test: str) -> str:
