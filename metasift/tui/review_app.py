@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -101,7 +101,8 @@ class ReviewScreen(SessionScreen):
         self._history_asked = self._history_applied = 0  # history reads handed out / the newest applied
         # writes in key order: (work in the writer thread, then on the UI thread, on failure on the UI thread)
         self._writes: queue.Queue[Write | None] = queue.Queue()
-        self.writes_failed = 0
+        self.writes_pending = 0  # handed to the writer and not yet back on the UI thread
+        self.write_errors: list[str] = []  # the one-line reports of writes that failed
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -133,25 +134,27 @@ class ReviewScreen(SessionScreen):
             try:
                 result = job.run()
             except Exception as exc:  # reported as one line; the record comes back
-                self._from_thread(job.failed, exc)
+                self._from_thread(self._write_back, job.failed, exc)
             else:
-                self._from_thread(job.done, result)
+                self._from_thread(self._write_back, job.done, result)
+
+    def _write_back(self, callback: Callable[[Any], None], value: object) -> None:
+        self.writes_pending -= 1
+        callback(value)
 
     def _write(self, run: Callable[[], object], done: Callable[[object], None],
                failed: Callable[[Exception], None]) -> None:
+        self.writes_pending += 1
         self._writes.put(Write(run, done, failed))
 
     def on_unmount(self) -> None:
         self._writes.put(None)  # the writer ends after the writes still queued
 
-    @property
-    def writes_waiting(self) -> int:
-        return self._writes.qsize()
-
     def _write_failed(self, what: str, exc: Exception) -> None:
-        self.writes_failed += 1
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        self.notify(f"{what} was not saved ({first}): the record is back", severity="error")
+        line = f"{what} was not saved ({first[:160]}): the record is back"
+        self.write_errors.append(line)
+        self.notify(line, severity="error")
 
     def _start_background(self) -> None:
         self._writer()
