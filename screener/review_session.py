@@ -2,8 +2,12 @@
 
 The Textual apps (``metasift.tui``) are thin shells around these classes, and the demo's simulated
 reviewers and the benchmarks drive them directly, so the rules (blinding, dual screening, the write guard)
-are the same whether a key is pressed or a script decides. Every decision is one store transaction,
-written before the next record is shown. Stage layer: it imports the kernel and other screener modules.
+are the same whether a key is pressed or a script decides. Every decision is one store transaction:
+``decide`` writes it and moves on; the app splits that into ``take`` (move on at once), ``write`` (in its
+writer thread, in key order) and ``settle`` (or ``give_back`` when the write failed); ``take_undo`` brings
+the last record back before its retraction is written. Under dual screening each reviewer takes the
+records of a window of near-equal rank from their own start (``review_queue.spread``), so concurrent
+reviewers do not all open the same next record. Stage layer: it imports the kernel and other screener modules.
 
 Re-ranking: at title/abstract, with a ranked or id-ordered queue (never a calibration sample, whose
 order must stay random), the session counts decisions against ``[screening] retrain_every``;
