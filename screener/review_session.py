@@ -204,7 +204,8 @@ class ReviewSession:
         self.seed = seed
         # under dual screening each reviewer takes near-equal records in their own order (``rq.spread``)
         screeners = [r.name for r in protocol.reviewers if r.role != "arbiter"]
-        self.spread: int | None = rq.spread_offset(reviewer, screeners) \
+        self.spread_window = rq.spread_window(screeners)
+        self.spread: int | None = rq.spread_offset(reviewer, screeners, self.spread_window) \
             if self.counting.needed > 1 and not sample else None
         head = rq.queue_head(store, stage, reviewer, run, head) if head and not sample and scope is None else None
         if head is not None:
@@ -261,7 +262,7 @@ class ReviewSession:
                          counts=self._counts(set(queue.ids)), drawn=queue.ids)
 
     def _spread(self, ids: list[int]) -> list[int]:
-        return ids if self.spread is None else rq.spread(ids, self.spread)
+        return ids if self.spread is None else rq.spread(ids, self.spread, self.spread_window)
 
     def _counts(self, in_queue: set[int] | None) -> dict[str, int]:
         counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}

@@ -168,7 +168,14 @@ def queue_head(store: Store, stage: str, reviewer: str, run: int | None, n: int)
                                  .order_by(rk.c.score.desc(), rk.c.record_id).limit(n)).scalars())
 
 
-SPREAD_WINDOW = 64  # records of near-equal rank whose order each reviewer takes from a different start
+SPREAD_LANE = 32  # records each listed screener takes first in every window of near-equal rank
+SPREAD_WINDOW = 64  # the window for two screeners (one lane each): ``spread_window`` for more
+
+
+def spread_window(reviewers: list[str]) -> int:
+    """The window of near-equal records for a team of ``reviewers``: one lane of ``SPREAD_LANE`` each, so a
+    reviewer running ahead by a few keys (or a few writes not yet committed) still meets no other."""
+    return SPREAD_LANE * max(2, len(reviewers))
 
 
 def spread_offset(reviewer: str, reviewers: list[str], window: int = SPREAD_WINDOW) -> int:
