@@ -15,6 +15,7 @@ one computation runs, further decisions ask for one more afterwards, never a pil
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -100,7 +101,9 @@ class ReviewScreen(SessionScreen):
         self._stopping_started = 0.0  # perf_counter() when the running stopping test was started
         self._history_asked = self._history_applied = 0  # history reads handed out / the newest applied
         # writes in key order: (work in the writer thread, then on the UI thread, on failure on the UI thread)
-        self._writes: queue.Queue[Write | None] = queue.Queue()
+        self._writes: queue.Queue[Write] = queue.Queue()
+        self._writes_lock = threading.Lock()
+        self._writer_running = False
         self.writes_pending = 0  # handed to the writer and not yet back on the UI thread
         self.write_errors: list[str] = []  # the one-line reports of writes that failed
 
@@ -130,7 +133,14 @@ class ReviewScreen(SessionScreen):
     # -- writes (one writer thread worker, in key order) ---------------------------------------------------------
     @work(thread=True, group="writes", exit_on_error=False)
     def _writer(self) -> None:
-        while (job := self._writes.get()) is not None:
+        """Runs while writes are queued (started by ``_write``), one at a time, in key order."""
+        while True:
+            with self._writes_lock:
+                try:
+                    job = self._writes.get_nowait()
+                except queue.Empty:
+                    self._writer_running = False
+                    return
             try:
                 result = job.run()
             except Exception as exc:  # reported as one line; the record comes back
@@ -145,10 +155,11 @@ class ReviewScreen(SessionScreen):
     def _write(self, run: Callable[[], object], done: Callable[[object], None],
                failed: Callable[[Exception], None]) -> None:
         self.writes_pending += 1
-        self._writes.put(Write(run, done, failed))
-
-    def on_unmount(self) -> None:
-        self._writes.put(None)  # the writer ends after the writes still queued
+        with self._writes_lock:
+            self._writes.put(Write(run, done, failed))
+            if not self._writer_running:
+                self._writer_running = True
+                self._writer()
 
     def _write_failed(self, what: str, exc: Exception) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -157,7 +168,6 @@ class ReviewScreen(SessionScreen):
         self.notify(line, severity="error")
 
     def _start_background(self) -> None:
-        self._writer()
         if not self.session.complete:
             self._load_rest()
         if self.session.ranker is not None:
