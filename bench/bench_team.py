@@ -6,8 +6,11 @@ sets, repeated, or synthetic text), pushes it to the server (`metasift store pus
 reviewer roles (`metasift store add-reviewer r1..r8`, blinding on), times 60 keys of r1 alone (what the
 server itself costs), and then, at the same moment:
 - eight reviewer processes, each connected as its own role, each taking DECISIONS records through the real
-  ReviewSession under dual screening (two humans per record): one "key" = decide (the guarded write) +
-  the next record that still needs this reviewer + that record read for display, timed per key;
+  ReviewSession under dual screening (two humans per record), listed in review.toml (so each takes its
+  own lane of the ranked queue: ``review_queue.spread``): one "key" = the decision taken + the next record
+  that still needs this reviewer + that record read for display, timed per key, while a writer thread
+  commits the decision (the guarded write) in key order, as the review app's writer worker does; the time
+  from key to commit is printed too. BENCH_TEAM_THINK (seconds) adds reading time between keys;
 - `metasift screen` (rules + ranker over the 50,000 records, writing a ranking run and routes) and
   `metasift import` of a 2,000-record RIS file, both as the owner, as subprocesses.
 
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,12 +39,17 @@ N = 50_000
 REVIEWERS = [f"r{i}" for i in range(1, 9)]
 DECISIONS = int(os.environ.get("BENCH_TEAM_DECISIONS", "150"))
 IMPORTED = 2_000
+THINK = float(os.environ.get("BENCH_TEAM_THINK", "0"))  # seconds a reviewer reads between keys
 
 
 def build(project: Path) -> None:
     from bench.bench_review import seed_project
 
     store = seed_project(project, N)
+    toml = project / "review.toml"  # the team's screeners listed, as a team's review.toml lists them
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "[screening]", "".join(f'[[reviewers]]\nname = "{who}"\n\n' for who in REVIEWERS) + "[screening]", 1),
+        encoding="utf-8")
     with store.write() as conn:  # a few settled labels, so `screen` can train its ranker
         for rid in range(1, 41):
             for who in ("alice", "bob"):
@@ -69,23 +79,54 @@ def reviewer(project: str, url: str, who: str, start: float, out: multiprocessin
     while time.time() < start:
         time.sleep(0.001)
     keys: list[float] = []
+    commits: list[float] = []
     written: list[int] = []
     skipped = 0
+    # as the review app does: the key takes the decision and shows the next record at once; one writer
+    # thread commits the decisions in key order (``ReviewSession.take`` / ``write`` / ``settle``)
+    todo: queue.Queue = queue.Queue()
+    back: queue.Queue = queue.Queue()
+
+    def writer() -> None:
+        while (job := todo.get()) is not None:
+            pending, t_key = job
+            back.put((pending, session.write(pending), (time.perf_counter() - t_key) * 1000))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+
+    def drain(block: bool) -> None:
+        nonlocal skipped
+        while True:
+            try:
+                pending, did, ms = back.get(block=block, timeout=60)
+            except queue.Empty:
+                return
+            block = False
+            commits.append(ms)
+            done = session.settle(pending, did)
+            if done.decision_id is None:
+                skipped += 1
+            else:
+                written.append(done.decision_id)
+
     for n in range(n_keys):
+        drain(False)
         if session.current_id() is None:
             break
         t0 = time.perf_counter()
-        done = session.decide("include" if n % 5 == 0 else "exclude")
+        pending = session.take("include" if n % 5 == 0 else "exclude")
+        todo.put((pending, t0))
         nxt = session.current_id()
         if nxt is not None:
             session.record(nxt)
         keys.append((time.perf_counter() - t0) * 1000)
-        if done.decision_id is None:
-            skipped += 1
-        else:
-            written.append(done.decision_id)
+        time.sleep(THINK)  # a reviewer reads before the next key
+    todo.put(None)
+    thread.join()
+    drain(False)
     store.close()
-    out.put((who, keys, written, skipped, time.time()))
+    out.put((who, keys, written, skipped, time.time(), commits))
 
 
 def main() -> int:
@@ -162,9 +203,10 @@ def run(cluster, admin: str) -> int:
     t_screen = time.perf_counter() - t_screen
 
     keys = sorted(k for r in results for k in r[1])
-    written = {who: ids for who, _, ids, _, _ in results}
+    written = {who: ids for who, _, ids, _, _, _ in results}
     written["r1"] = written.get("r1", []) + solo_result[2]
     skipped = sum(r[3] for r in results)
+    commits = sorted(c for r in results for c in r[5])
     owner = Store.open(project)
     with owner.read() as conn:
         rows = conn.execute(text("SELECT id, record_id, decider FROM decisions WHERE decider_kind = 'human' "
@@ -188,8 +230,10 @@ def run(cluster, admin: str) -> int:
     print(f"reviewers: {len(REVIEWERS)} processes, each its own role; dual screening; {len(keys)} keys")
     print(f"decisions written: {n_written} in {span:.1f} s = {n_written / span:.1f} decisions/s "
           f"(+ {skipped} keys on records others had just settled: nothing written)")
-    print(f"key -> next record (decide + next open record + its text): p50 {statistics.median(keys):.1f} ms, "
-          f"p95 {keys[int(0.95 * (len(keys) - 1))]:.1f} ms, max {keys[-1]:.1f} ms")
+    print(f"key -> next record on screen (take + next open record + its text; the write in the writer thread): "
+          f"p50 {statistics.median(keys):.1f} ms, p95 {keys[int(0.95 * (len(keys) - 1))]:.1f} ms, max {keys[-1]:.1f} ms")
+    print(f"key -> decision committed (writer thread): p50 {statistics.median(commits):.1f} ms, "
+          f"p95 {commits[int(0.95 * (len(commits) - 1))]:.1f} ms, max {commits[-1]:.1f} ms")
     print(f"lost: {lost}; phantom: {phantom}; doubled: {doubled} (records with >2 human decisions or a "
           f"reviewer twice); records decided by two reviewers: {sum(1 for v in per_record.values() if len(v) == 2)}")
     print(f"audit: decide events by role {dict(sorted(roles.items()))}")

@@ -2,8 +2,12 @@
 
 The Textual apps (``metasift.tui``) are thin shells around these classes, and the demo's simulated
 reviewers and the benchmarks drive them directly, so the rules (blinding, dual screening, the write guard)
-are the same whether a key is pressed or a script decides. Every decision is one store transaction,
-written before the next record is shown. Stage layer: it imports the kernel and other screener modules.
+are the same whether a key is pressed or a script decides. Every decision is one store transaction:
+``decide`` writes it and moves on; the app splits that into ``take`` (move on at once), ``write`` (in its
+writer thread, in key order) and ``settle`` (or ``give_back`` when the write failed); ``take_undo`` brings
+the last record back before its retraction is written. Under dual screening each reviewer takes the
+records of a window of near-equal rank from their own start (``review_queue.spread``), so concurrent
+reviewers do not all open the same next record. Stage layer: it imports the kernel and other screener modules.
 
 Re-ranking: at title/abstract, with a ranked or id-ordered queue (never a calibration sample, whose
 order must stay random), the session counts decisions against ``[screening] retrain_every``;
@@ -100,6 +104,29 @@ class QueueLoad:
     drawn: list[int]
 
 
+@dataclass(slots=True)
+class PendingDecision:
+    """A decision taken on screen (``ReviewSession.take``); ``decision_id`` is set once ``write`` made it."""
+
+    record_id: int
+    label: str
+    reasons: list[str] | None
+    note: str | None
+    settings: dict[str, Any]
+    decision_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRevision:
+    """A revision taken on screen and not yet written (``ReviewSession.take_revision``)."""
+
+    old: DecisionRow
+    label: str
+    reasons: list[str] | None
+    note: str | None
+    settings: dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A waiting record matching a search: its id and title."""
@@ -176,8 +203,14 @@ class ReviewSession:
         run = rq.queue_run(store, stage, reviewer, self.counting)  # under dual screening: not another's run
         self._run, self._sample, self._scope = run, sample, scope
         self.seed = seed
+        # under dual screening each reviewer takes near-equal records in their own order (``rq.spread``)
+        screeners = [r.name for r in protocol.reviewers if r.role != "arbiter"]
+        self.spread_window = rq.spread_window(screeners)
+        self.spread: int | None = rq.spread_offset(reviewer, screeners, self.spread_window) \
+            if self.counting.needed > 1 and not sample else None
         head = rq.queue_head(store, stage, reviewer, run, head) if head and not sample and scope is None else None
-        if head is not None:  # the first records now, the rest from ``load_rest`` (in a worker)
+        if head is not None:
+            head = self._spread(head)  # the first records now, the rest from ``load_rest`` (in a worker)
             self.queue, self.queue_kind, self.complete = head, "ranked", False
             self.counts = self._counts(None)
             self._drawn: list[int] = []
@@ -185,6 +218,8 @@ class ReviewSession:
             self._take(self._build())
         self.pos = 0
         self.undo_stack: list[int] = []
+        self.taken: list[PendingDecision] = []  # this session's decisions on screen, for undo in key order
+        self.undoing: set[int] = set()  # records brought back by an undo whose retraction is not written yet
         self._current: int | None = None
         # the run whose P(include) the screen shows beside the record (a live retrain's once there is one)
         self.score_run = run if run is not None and run >= 0 else (store.latest_run(stage) if run is None else None)
@@ -225,8 +260,12 @@ class ReviewSession:
             queue.ids = [rid for rid in queue.ids if rid in self._scope]
         open_now = rq.open_ids(store, stage, self.reviewer, self.counting, include_auto=self.include_auto,
                                scope=queue.ids)
-        return QueueLoad(ids=[rid for rid in queue.ids if rid in open_now], kind=queue.kind, seed=queue.seed,
+        return QueueLoad(ids=self._spread([rid for rid in queue.ids if rid in open_now]), kind=queue.kind,
+                         seed=queue.seed,
                          counts=self._counts(set(queue.ids)), drawn=queue.ids)
+
+    def _spread(self, ids: list[int]) -> list[int]:
+        return ids if self.spread is None else rq.spread(ids, self.spread, self.spread_window)
 
     def _counts(self, in_queue: set[int] | None) -> dict[str, int]:
         counts = {Label.INCLUDE: 0, Label.EXCLUDE: 0, Label.MAYBE: 0}
@@ -256,7 +295,7 @@ class ReviewSession:
         rest = [rid for rid in load.ids if rid not in seen]
         if self.last_ranking is not None:
             rank = {rid: i for i, rid in enumerate(self.last_ranking.order)}
-            rest.sort(key=lambda rid: rank.get(rid, len(rank)))
+            rest = self._spread(sorted(rest, key=lambda rid: rank.get(rid, len(rank))))
         # the counts stay as read at the start and kept since: the same decisions (the whole queue is every
         # primary record), without the ones made while the rest loaded going missing
         self.queue = shown + rest
@@ -287,13 +326,17 @@ class ReviewSession:
         while self.pos < len(self.queue):
             if self.filter is not None and self.queue[self.pos] != self._pinned and not self._filter_front():
                 return None
-            rid = self.queue[self.pos]
-            with self.store.read() as conn:
-                if rq.record_is_open(conn, rid, self.stage, self.reviewer, self.counting,
-                                     include_auto=self.include_auto):
-                    self._current = rid
-                    return rid
-            self.pos += 1
+            with self.store.read() as conn:  # one read for a run of settled records (others' lanes)
+                for _ in range(32):
+                    rid = self.queue[self.pos]
+                    if rid in self.undoing or rq.record_is_open(conn, rid, self.stage, self.reviewer, self.counting,
+                                         include_auto=self.include_auto):
+                        self._current = rid
+                        return rid
+                    self.pos += 1
+                    if self.pos >= len(self.queue) or (self.filter is not None
+                                                       and self.queue[self.pos] not in self.filter.ids):
+                        break
         if not self.complete:  # the head ran out before the rest was loaded: load it now
             self.apply_rest(self._build())
             return self.current_id()
@@ -314,15 +357,40 @@ class ReviewSession:
     # -- actions ------------------------------------------------------------------------------------------------
     def decide(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> Outcome:
         """Write the reviewer's decision on the current record (one transaction), then move on."""
+        pending = self.take(label, reasons, note)
+        return self.settle(pending, self.write(pending))
+
+    def take(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> PendingDecision:
+        """The decision on the current record, and move on at once: the app shows the next record while
+        ``write`` commits this one in a worker (then ``settle``, or ``give_back`` when the write failed)."""
         if label not in rq.COUNTED:
             raise ValueError(f"label must be one of {rq.COUNTED}, not {label!r}")
         rid = self.current_id()
         if rid is None:
             raise ValueError("nothing left to decide")
-        did = rq.decide(self.store, record_id=rid, stage=self.stage, reviewer=self.reviewer, label=label,
-                        counting=self.counting, reasons=reasons, note=note, settings=self.settings(),
-                        include_auto=self.include_auto)
         self._advance()
+        self._match_decided(rid)  # a decided match leaves the search's list now (the next one comes forward)
+        pending = PendingDecision(record_id=rid, label=label, reasons=reasons, note=note, settings=self.settings())
+        self.taken.append(pending)
+        return pending
+
+    def write(self, pending: PendingDecision) -> int | None:
+        """The guarded write of a taken decision (one transaction; blocks on another writer's lock: call
+        it from a worker thread). None when the record no longer needed this reviewer."""
+        did = rq.decide(self.store, record_id=pending.record_id, stage=self.stage, reviewer=self.reviewer,
+                        label=pending.label, counting=self.counting, reasons=pending.reasons, note=pending.note,
+                        settings=pending.settings, include_auto=self.include_auto)
+        pending.decision_id = did
+        return did
+
+    def give_back(self, pending: PendingDecision) -> None:
+        """A taken decision whose write failed: its record comes back to the front of the queue."""
+        self.taken = [p for p in self.taken if p is not pending]
+        self._show_next(pending.record_id)
+
+    def settle(self, pending: PendingDecision, did: int | None) -> Outcome:
+        """Count a written decision (undo, the counts, the stopping test, the search list)."""
+        rid, label = pending.record_id, pending.label
         if did is None:
             return Outcome(decision_id=None, record_id=rid,
                            message=f"record {rid} no longer needs you (decided meanwhile) — nothing written")
@@ -331,11 +399,44 @@ class ReviewSession:
         self.since_retrain += 1
         if self.stopping is not None and self.queue_kind != "random":  # calibration records are not in the test
             self.stopping.note(rid, bool(as_include(label)))
-        self._match_decided(rid)
         return Outcome(decision_id=did, record_id=rid, message=f"{label}: record {rid}")
 
     def undo(self) -> Outcome | None:
         """Retract this reviewer's last decision at this stage and show that record again."""
+        taken = self.take_undo()
+        if taken is not None:
+            row = self.undo_taken(taken)
+            return self.undone(row, shown=True) if row is not None else Outcome(
+                decision_id=None, record_id=taken.record_id,
+                message=f"nothing to undo on record {taken.record_id}: nothing was written there")
+        row = self.undo_write()
+        return None if row is None else self.undone(row)
+
+    def take_undo(self) -> PendingDecision | None:
+        """Undo this session's last decision on screen at once: its record comes back now (before any
+        further key), ``undo_taken`` retracts it once its write is done (the writer keeps key order).
+        None when this session decided nothing (``undo_write`` finds the last one in the store)."""
+        if not self.taken:
+            return None
+        pending = self.taken.pop()
+        self.undoing.add(pending.record_id)  # shown though its decision is still in the store until retracted
+        self._show_next(pending.record_id)
+        return pending
+
+    def undo_taken(self, pending: PendingDecision) -> DecisionRow | None:
+        """Retract the decision ``pending`` wrote (one transaction; call it from the writer); None when
+        nothing was written or it was retracted meanwhile."""
+        try:
+            row = rq.active_decision(self.store, pending.decision_id) if pending.decision_id is not None else None
+            if row is not None:
+                self.store.retract_decision(row.id, self.reviewer)
+        finally:
+            self.undoing.discard(pending.record_id)
+        return row
+
+    def undo_write(self) -> DecisionRow | None:
+        """Retract the last decision (one transaction; may block: call it from a worker thread), returning
+        it; ``undone`` brings its record back."""
         row = None
         while self.undo_stack and row is None:  # skip any retracted elsewhere meanwhile
             row = rq.active_decision(self.store, self.undo_stack.pop())
@@ -343,12 +444,18 @@ class ReviewSession:
             row = rq.last_decision(self.store, self.stage, self.reviewer)
         if row is None:
             return None
+        self.store.retract_decision(row.id, self.reviewer)
+        return row
+
+    def undone(self, row: DecisionRow, *, shown: bool = False) -> Outcome:
+        """Count a retracted decision out; its record comes back (unless ``take_undo`` showed it already)."""
         did = row.id
-        self.store.retract_decision(did, self.reviewer)
+        self.undo_stack = [d for d in self.undo_stack if d != did]
         self.counts[row.label] = max(0, self.counts.get(row.label, 0) - 1)
         if self.stopping is not None:
             self.stopping.forget(row.record_id)  # its history is read again (``stopping_history``)
-        self._show_next(row.record_id)
+        if not shown:
+            self._show_next(row.record_id)
         return Outcome(decision_id=did, record_id=row.record_id, reasons=row.reasons, note=row.note,
                        message=f"undone: {row.label} on record {row.record_id}")
 
@@ -479,12 +586,25 @@ class ReviewSession:
     def revise(self, label: str, reasons: list[str] | None = None, note: str | None = None) -> Outcome:
         """Replace the decision opened with ``open_decision`` by a new one (``review_queue.revise``: the old
         row retracted, never edited); back to the queue afterwards."""
+        pending = self.take_revision(label, reasons, note)
+        return self.revised(pending, self.write_revision(pending))
+
+    def take_revision(self, label: str, reasons: list[str] | None = None,
+                      note: str | None = None) -> PendingRevision:
+        """The revision of the decision opened, closed at once (back to the queue while it is written)."""
         old = self.revising
         if old is None:
             raise ValueError("no decision is open for revision")
         self.revising = None
-        did = rq.revise(self.store, decision_id=old.id, reviewer=self.reviewer, label=label, reasons=reasons,
-                        note=note, settings=self.settings())
+        return PendingRevision(old=old, label=label, reasons=reasons, note=note, settings=self.settings())
+
+    def write_revision(self, pending: PendingRevision) -> int:
+        """``review_queue.revise`` (one transaction; may block: call it from a worker thread)."""
+        return rq.revise(self.store, decision_id=pending.old.id, reviewer=self.reviewer, label=pending.label,
+                         reasons=pending.reasons, note=pending.note, settings=pending.settings)
+
+    def revised(self, pending: PendingRevision, did: int) -> Outcome:
+        old, label, reasons = pending.old, pending.label, pending.reasons
         self.counts[old.label] = max(0, self.counts.get(old.label, 0) - 1)
         self.counts[label] = self.counts.get(label, 0) + 1
         self.undo_stack = [d for d in self.undo_stack if d != old.id]
@@ -523,7 +643,7 @@ class ReviewSession:
         if len(ordered) < len(waiting):  # records the run did not score keep their order, at the end
             scored = set(ordered)
             ordered += [rid for rid in waiting if rid not in scored]
-        self.queue[start:] = ordered
+        self.queue[start:] = self._spread(ordered)
         self.queue_kind = "ranked"
         return len(ordered)
 

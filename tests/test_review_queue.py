@@ -322,3 +322,43 @@ def test_a_drawn_calibration_sample_is_kept_as_rows_in_the_transaction_of_its_ev
                             .order_by(cs.c.position)).all()
     assert [r.record_id for r in rows] == rq.sample_queue(store, 8, seed=5).ids
     assert {(r.event_id, r.seed, r.size, r.drawn_by) for r in rows} == {(event["id"], 5, 8, "alice")}
+
+
+def test_concurrent_reviewers_take_different_next_records_and_every_record_gets_two(project: Path) -> None:
+    """Under dual screening three screeners do not all open the same next record (each starts its own lane
+    of a window of near-equal records), yet the top of the order still comes first and every record ends
+    with exactly two decisions; a key landing on a record others just settled is rare."""
+    store = _setup(project, 250, **{'name = "carol"\nrole = "arbiter"':
+                                    'name = "carol"\nrole = "arbiter"\n\n[[reviewers]]\nname = "dave"'})
+    protocol = load_protocol(project)
+    names = ["alice", "bob", "dave"]
+    sessions = [ReviewSession(store, protocol, who) for who in names]
+    firsts = [s.current_id() for s in sessions]
+    assert len(set(firsts)) == 3, firsts
+    order = rq.build_queue(store, TA).ids
+    for s in sessions:  # nothing moves by a window or more: the ranking's benefit stays
+        assert sorted(s.queue) == sorted(order)
+        assert s.spread_window == 3 * rq.SPREAD_LANE
+        assert all(abs(i - order.index(rid)) < s.spread_window for i, rid in enumerate(s.queue))
+    keys = collisions = 0
+    while any(s.current_id() is not None for s in sessions):
+        for n, s in enumerate(sessions):  # round the table, one key each
+            if s.current_id() is not None:
+                keys += 1
+                collisions += s.decide("include" if n == 0 else "exclude").decision_id is None
+    per_record: dict[int, list[str]] = {}
+    for d in store.decisions(TA):
+        per_record.setdefault(d.record_id, []).append(d.decider)
+    assert sorted(per_record) == sorted(order)
+    assert all(len(v) == 2 and len(set(v)) == 2 for v in per_record.values())
+    assert keys - collisions == 500
+    assert collisions <= 3, collisions  # every reviewer on the same queue: about one key in three
+
+
+def test_spread_rotates_each_window_from_the_reviewers_own_start() -> None:
+    ids = list(range(10))
+    assert rq.spread(ids, 0, window=4) == ids
+    assert rq.spread(ids, 1, window=4) == [1, 2, 3, 0, 5, 6, 7, 4, 9, 8]
+    assert [rq.spread_offset(w, ["a", "b", "c", "d"], window=64) for w in "abcd"] == [0, 16, 32, 48]
+    assert rq.spread_window(["a"]) == rq.spread_window(["a", "b"]) == 2 * rq.SPREAD_LANE
+    assert rq.spread_offset("zoe", ["a"], window=64) == rq.spread_offset("zoe", [], window=64)  # stable

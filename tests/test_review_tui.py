@@ -50,6 +50,15 @@ def _shown(app) -> str:
     return "\n".join(str(w.content) for w in app.screen.query(Static) if w.display)
 
 
+async def _written(pilot) -> None:
+    """Wait until the screen's writer has written every key so far (at most 10 s)."""
+    for _ in range(500):
+        if pilot.app.screen.writes_pending == 0:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("writes still pending after 10 s")
+
+
 def _active(store: Store) -> list[tuple[int, str, str]]:
     return [(d.record_id, d.decider, d.label) for d in store.decisions(TA)]
 
@@ -62,10 +71,12 @@ def test_keys_decide_undo_quit_and_resume(project: Path) -> None:
     async def steps(pilot) -> None:
         assert "Study 0" in _shown(pilot.app)
         await pilot.press("i")
-        assert _active(store) == [(1, "alice", "include")]  # written before the next record shows
         assert "Study 1" in _shown(pilot.app)
+        await _written(pilot)
+        assert _active(store) == [(1, "alice", "include")]
         await pilot.press("n", "x", "enter", "m")
         await pilot.press("u")  # undo the maybe: record 2 comes back, with its note offered again
+        await _written(pilot)
         assert _active(store) == [(1, "alice", "include")]
         assert "Study 1" in _shown(pilot.app) and "note: x" in _shown(pilot.app)
         await pilot.press("n", "backspace", "enter")  # clear the note
@@ -84,6 +95,7 @@ def test_keys_decide_undo_quit_and_resume(project: Path) -> None:
     async def resumed(pilot) -> None:
         assert "Study 2" in _shown(pilot.app)  # the first record still needing alice
         await pilot.press("u")  # undo works across sessions: her last decision (record 2)
+        await _written(pilot)
         assert "Study 1" in _shown(pilot.app)
         assert _active(store) == [(1, "alice", "include")]
 
@@ -282,3 +294,46 @@ def test_review_command_builds_the_session(project: Path, cli, monkeypatch: pyte
     assert (session.reviewer, session.stage, session.queue_kind, session.seed, len(session.queue)) == (
         "bob", TA, "random", 42, 5)
     assert cli("review", "--project", project, "--seed", "1", "--reviewer", "bob").exit_code == 2
+
+
+def test_a_write_blocked_by_another_connections_lock_does_not_delay_the_next_record(project: Path) -> None:
+    """Another writer holds the store's write lock: the key shows the next record at once, the decision is
+    written once the lock is released; a write the database refuses is reported in one line and its record
+    comes back to the screen."""
+    import sqlite3
+    import time
+
+    store = _setup(project, 5)
+    db = store.engine.url.database
+    assert db
+    other = sqlite3.connect(db, isolation_level=None)
+    timings: dict[str, float] = {}
+
+    async def steps(pilot) -> None:
+        other.execute("BEGIN IMMEDIATE")  # another process mid-write (import, screen, a reviewer)
+        started = time.perf_counter()
+        await pilot.press("i")
+        timings["key"] = time.perf_counter() - started
+        assert "Study 1" in _shown(pilot.app)  # the next record, while the write waits on the lock
+        await pilot.pause(0.3)
+        assert _active(store) == [] and pilot.app.screen.writes_pending == 1
+        other.execute("ROLLBACK")
+        await _written(pilot)
+        assert _active(store) == [(1, "alice", "include")]
+        # a write the database refuses: reported, and the record comes back
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON decisions "
+                      "BEGIN SELECT RAISE(ABORT, 'decisions are closed'); END")
+        await pilot.press("m")
+        await _written(pilot)
+        errors = pilot.app.screen.write_errors
+        assert len(errors) == 1 and "maybe on record 2 was not saved" in errors[0]
+        assert "decisions are closed" in errors[0] and "\n" not in errors[0]
+        assert "Study 1" in _shown(pilot.app)  # record 2 is back on screen
+        other.execute("DROP TRIGGER refuse")
+        await pilot.press("i")  # decided again: now written
+        await _written(pilot)
+
+    _drive(ReviewApp(ReviewSession(store, load_protocol(project), "alice")), steps)
+    other.close()
+    assert timings["key"] < 1.0, timings  # the busy timeout is 30 s: a blocking write would have waited
+    assert _active(store) == [(1, "alice", "include"), (2, "alice", "include")]

@@ -12,6 +12,7 @@ Counting rules (pure, in ``metasift.labels``; used by the queue, the write guard
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections.abc import Callable, Iterable
@@ -165,6 +166,38 @@ def queue_head(store: Store, stage: str, reviewer: str, run: int | None, n: int)
         return list(conn.execute(select(rk.c.record_id).join(r, r.c.id == rk.c.record_id)
                                  .where(rk.c.run == run, r.c.is_primary.is_(True), ~mine)
                                  .order_by(rk.c.score.desc(), rk.c.record_id).limit(n)).scalars())
+
+
+SPREAD_LANE = 32  # records each listed screener takes first in every window of near-equal rank
+SPREAD_WINDOW = 64  # the window for two screeners (one lane each): ``spread_window`` for more
+
+
+def spread_window(reviewers: list[str]) -> int:
+    """The window of near-equal records for a team of ``reviewers``: one lane of ``SPREAD_LANE`` each, so a
+    reviewer running ahead by a few keys (or a few writes not yet committed) still meets no other."""
+    return SPREAD_LANE * max(2, len(reviewers))
+
+
+def spread_offset(reviewer: str, reviewers: list[str], window: int = SPREAD_WINDOW) -> int:
+    """Where ``reviewer`` starts in each window of the ranked queue under dual screening: the listed
+    screeners evenly spaced (the i-th of n at i * window / n), anyone else at a stable hash of the name."""
+    if reviewer in reviewers:
+        return reviewers.index(reviewer) * window // len(reviewers)
+    return int.from_bytes(hashlib.blake2b(reviewer.encode(), digest_size=4).digest(), "big") % window
+
+
+def spread(ids: list[int], offset: int, window: int = SPREAD_WINDOW) -> list[int]:
+    """The queue with each run of ``window`` consecutive records rotated to start at ``offset``, so that
+    concurrent reviewers under dual screening do not all open the same next record: each takes its own
+    lane of a window first, then the lanes after it (where one other reviewer has decided), and finds the
+    rest settled. The ranking's benefit stays: a record moves by less than one window, never past a
+    record ranked a window or more above it. Nothing about other reviewers' labels goes into the order."""
+    out: list[int] = []
+    for start in range(0, len(ids), window):
+        block = ids[start:start + window]
+        k = offset % len(block)
+        out += block[k:] + block[:k]
+    return out
 
 
 def queue_order(store: Store, stage: str) -> list[int]:

@@ -1,7 +1,10 @@
 """``metasift review``: one record at a time, one keypress per decision, blinded, resumable.
 
-Handlers stay short: each decision is one synchronous store transaction (a few milliseconds) followed by
-drawing the next record, so nothing is ever waiting in memory to be saved.
+Handlers stay short and never wait on the store's write lock: a decision, undo, revision or tag change is
+taken on the UI thread (the next record is drawn at once) and written by one writer thread worker, in the
+order the keys were pressed, each write one transaction; a write that fails is shown as one line and its
+record comes back (a decision's to the front of the queue, a revision's reopened). Quitting waits for the
+writes still queued.
 
 The slow work runs in thread workers and comes back through ``call_from_thread``: retraining the ranker
 when the session says one is due (the new order is swapped in on the UI thread, behind the record on
@@ -11,10 +14,13 @@ one computation runs, further decisions ask for one more afterwards, never a pil
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -24,9 +30,17 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from metasift.kinds import Label
 from metasift.screener.live_rank import Reranking
-from metasift.screener.review_session import HistoryQuery, QueueLoad, ReviewSession
+from metasift.screener.review_session import (
+    HistoryQuery,
+    Outcome,
+    PendingDecision,
+    PendingRevision,
+    QueueLoad,
+    ReviewSession,
+)
 from metasift.screener.stopping import ScreeningHistory, StoppingEstimate, status_text
 from metasift.store.review_queue import ReviseRefused
+from metasift.store.rows import DecisionRow
 from metasift.tui import render
 from metasift.tui.base import STAGE_NAME, SessionApp, SessionScreen
 from metasift.tui.dialogs import PANEL_BINDINGS, HistoryScreen, PromptBar, ReasonPanel
@@ -86,6 +100,12 @@ class ReviewScreen(SessionScreen):
         self._stopping_busy = self._stopping_again = False
         self._stopping_started = 0.0  # perf_counter() when the running stopping test was started
         self._history_asked = self._history_applied = 0  # history reads handed out / the newest applied
+        # writes in key order: (work in the writer thread, then on the UI thread, on failure on the UI thread)
+        self._writes: queue.Queue[Write] = queue.Queue()
+        self._writes_lock = threading.Lock()
+        self._writer_running = False
+        self.writes_pending = 0  # handed to the writer and not yet back on the UI thread
+        self.write_errors: list[str] = []  # the one-line reports of writes that failed
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -109,6 +129,43 @@ class ReviewScreen(SessionScreen):
         # in workers, while the first record is drawn: the whole queue (when only its head was read), the
         # ranker's features and the stopping test's history
         self._start_background()
+
+    # -- writes (one writer thread worker, in key order) ---------------------------------------------------------
+    @work(thread=True, group="writes", exit_on_error=False)
+    def _writer(self) -> None:
+        """Runs while writes are queued (started by ``_write``), one at a time, in key order."""
+        while True:
+            with self._writes_lock:
+                try:
+                    job = self._writes.get_nowait()
+                except queue.Empty:
+                    self._writer_running = False
+                    return
+            try:
+                result = job.run()
+            except Exception as exc:  # reported as one line; the record comes back
+                self._from_thread(self._write_back, job.failed, exc)
+            else:
+                self._from_thread(self._write_back, job.done, result)
+
+    def _write_back(self, callback: Callable[[Any], None], value: object) -> None:
+        self.writes_pending -= 1
+        callback(value)
+
+    def _write(self, run: Callable[[], object], done: Callable[[object], None],
+               failed: Callable[[Exception], None]) -> None:
+        self.writes_pending += 1
+        with self._writes_lock:
+            self._writes.put(Write(run, done, failed))
+            if not self._writer_running:
+                self._writer_running = True
+                self._writer()
+
+    def _write_failed(self, what: str, exc: Exception) -> None:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        line = f"{what} was not saved ({first[:160]}): the record is back"
+        self.write_errors.append(line)
+        self.notify(line, severity="error")
 
     def _start_background(self) -> None:
         if not self.session.complete:
@@ -226,9 +283,6 @@ class ReviewScreen(SessionScreen):
         self.call_after_refresh(lambda: self.latencies_ms.append((time.perf_counter() - started) * 1000))
         if warn:
             self.notify(message, severity="warning")
-        self._refresh_stopping()
-        if self.session.retrain_due():
-            self._retrain(self.session.begin_retrain(), self._ask_history())
 
     # -- re-ranking (thread worker → UI thread) -------------------------------------------------------------------
     @work(thread=True, group="rerank", exit_on_error=False)
@@ -358,8 +412,24 @@ class ReviewScreen(SessionScreen):
             self.notify("nothing left to decide", severity="warning")
             return
         started = time.perf_counter()
-        out = self.session.decide(label, reasons if reasons is not None else self.reasons, self.note)
-        self._after_decision(started, out.message, warn=out.decision_id is None)
+        pending = self.session.take(label, reasons if reasons is not None else self.reasons, self.note)
+        self._after_decision(started, "", warn=False)  # the next record now; the write behind it
+        self._write(lambda: self.session.write(pending), lambda did: self._decided(pending, did),
+                    lambda exc: self._decide_failed(pending, exc))
+
+    def _decided(self, pending: PendingDecision, did: object) -> None:
+        out = self.session.settle(pending, did if isinstance(did, int) else None)
+        if out.decision_id is None:
+            self.notify(out.message, severity="warning")
+        self._draw_status()
+        self._refresh_stopping()
+        if self.session.retrain_due():
+            self._retrain(self.session.begin_retrain(), self._ask_history())
+
+    def _decide_failed(self, pending: PendingDecision, exc: Exception) -> None:
+        self.session.give_back(pending)
+        self.show_current()
+        self._write_failed(f"{pending.label} on record {pending.record_id}", exc)
 
     def action_exclude(self) -> None:
         if self.session.revising is None and self.session.current_id() is None:
@@ -453,17 +523,29 @@ class ReviewScreen(SessionScreen):
 
     def _revise(self, label: str, reasons: list[str] | None) -> None:
         started = time.perf_counter()
-        try:
-            out = self.session.revise(label, reasons, self.note)
-        except ReviseRefused as exc:
-            self.session.close_decision()
-            self.show_current()
-            self.notify(str(exc), severity="warning")
-            return
-        self._after_decision(started, out.message, warn=False)
+        pending = self.session.take_revision(label, reasons, self.note)
+        self._after_decision(started, "", warn=False)
+        self._write(lambda: self.session.write_revision(pending), lambda did: self._revised(pending, did),
+                    lambda exc: self._revise_failed(pending, exc))
+
+    def _revised(self, pending: PendingRevision, did: object) -> None:
+        assert isinstance(did, int)
+        out = self.session.revised(pending, did)
         self.notify(out.message)
+        self._draw_status()
+        self._refresh_stopping()
+        if self.session.retrain_due():
+            self._retrain(self.session.begin_retrain(), self._ask_history())
         if self.session.stopping is not None:  # the revised label replaces the old one in the history
             self._reload_history()
+
+    def _revise_failed(self, pending: PendingRevision, exc: Exception) -> None:
+        if isinstance(exc, ReviseRefused):  # the decision changed meanwhile: nothing to reopen
+            self.notify(str(exc), severity="warning")
+            return
+        self.session.revising = pending.old  # reopened: the revision can be made again
+        self.show_current()
+        self._write_failed(f"the revision of decision {pending.old.id}", exc)
 
     def _shown_id(self) -> int | None:
         s = self.session
@@ -480,8 +562,14 @@ class ReviewScreen(SessionScreen):
         def chosen(text: str | None) -> None:
             if text is None:
                 return
-            added, removed = s.set_tags(rid, [w for w in text.split(",")])
-            self.show_current() if s.revising is not None else self._redraw_record(rid)
+            wanted = [w for w in text.split(",")]
+            self._write(lambda: s.set_tags(rid, wanted), lambda changed: tagged(rid, changed),
+                        lambda exc: self._write_failed(f"the tags of record {rid}", exc))
+
+        def tagged(rid: int, changed: object) -> None:
+            added, removed = changed  # type: ignore[misc]
+            if self._shown_id() == rid:
+                self.show_current() if s.revising is not None else self._redraw_record(rid)
             if added or removed:
                 self.notify("tags: " + ", ".join([f"+{a}" for a in added] + [f"−{r}" for r in removed]))
 
@@ -541,15 +629,31 @@ class ReviewScreen(SessionScreen):
             self._redraw_record(rid)
 
     def action_undo(self) -> None:
-        self.session.close_decision()
-        out = self.session.undo()
-        if out is None:
-            self.notify("nothing to undo", severity="warning")
+        s = self.session
+        s.close_decision()
+        taken = s.take_undo()  # this session's last decision: its record back on screen now
+        if taken is not None:
+            self.show_current()
+            if s.current_id() == taken.record_id:  # offer its reasons and note again
+                self.reasons, self.note = list(taken.reasons or []), taken.note
+                self._draw_status()
+            self._write(lambda: s.undo_taken(taken), lambda row: self._undone(row, shown=taken),
+                        lambda exc: self._write_failed("the undo", exc))
+        else:  # decided before this session: found in the store by the writer
+            self._write(s.undo_write, self._undone, lambda exc: self._write_failed("the undo", exc))
+
+    def _undone(self, row: object, shown: PendingDecision | None = None) -> None:
+        if row is None:
+            self.notify("nothing to undo" if shown is None else
+                        f"nothing to undo on record {shown.record_id}: nothing was written there", severity="warning")
             return
-        self.show_current()
+        assert isinstance(row, DecisionRow)
+        out: Outcome = self.session.undone(row, shown=shown is not None)
+        if shown is None:
+            self.show_current()
         if self.session.stopping is not None:  # the undone decision leaves the history: read it again
             self._reload_history()
-        if self.session.current_id() == out.record_id:  # offer the undone reasons and note again
+        if shown is None and self.session.current_id() == out.record_id:  # offer its reasons and note again
             self.reasons, self.note = list(out.reasons or []), out.note
             self._draw_status()
         self.notify(out.message)
@@ -565,3 +669,12 @@ class ReviewApp(SessionApp):
         # end the worker processes now: on exit asyncio waits for the thread workers, which wait on them
         # (a retrain cut short saved nothing; the last saved ranking stands)
         self.session.finish()
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One queued write: ``run`` in the writer thread, then ``done`` (its result) or ``failed`` on the UI thread."""
+
+    run: Callable[[], object]
+    done: Callable[[object], None]
+    failed: Callable[[Exception], None]
