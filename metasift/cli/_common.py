@@ -102,6 +102,16 @@ def shown(name: object) -> str:
     return escape(printable(str(name)))
 
 
+def multilevel_columns(spec: str) -> tuple[str, str]:
+    """``--multilevel STUDYCOL/ESCOL`` as its two column names; anything else is one AnalysisError."""
+    from metasift.errors import AnalysisError
+
+    parts = spec.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {spec!r}")
+    return parts[0], parts[1]
+
+
 def project_dir(project: Path | None) -> Path:
     return (project or Path.cwd()).resolve()
 

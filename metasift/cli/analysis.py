@@ -14,7 +14,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from metasift.cli._common import JsonOption, LazyModule, console, emit_json, err_console, info, warn
+from metasift.cli._common import (
+    JsonOption,
+    LazyModule,
+    console,
+    emit_json,
+    err_console,
+    info,
+    multilevel_columns,
+    warn,
+)
 from metasift.cli._csvdata import CsvData, number
 from metasift.csvsafe import LINE_END, safe_cell
 from metasift.errors import AnalysisError
@@ -251,10 +260,7 @@ def _fit_dependent(df: CsvData, y: np.ndarray, v: np.ndarray, mod_df: Any, metho
     """Three-level model and/or RVE (their modules imported only when asked for)."""
     study = es = None
     if multilevel:
-        parts = multilevel.split("/")
-        if len(parts) != 2 or not all(parts):
-            raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
-        study, es = column(df, parts[0]), column(df, parts[1])
+        study, es = (column(df, c) for c in multilevel_columns(multilevel))
     try:
         if cluster:
             from metasift.analysis.rve import meta_rve
@@ -361,9 +367,7 @@ def _bias_multilevel(df: Any, yi: str, vi: str, multilevel: str, method: str, rh
     from metasift.analysis.bias import egger_multilevel
     from metasift.analysis.dependence import aggregated_rma
 
-    parts = multilevel.split("/")
-    if len(parts) != 2 or not all(parts):
-        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+    parts = multilevel_columns(multilevel)
     y, v = numeric(df, yi), numeric(df, vi)
     study, es = (column(df, c).tolist() for c in parts)
     ml = egger_multilevel(y, v, study, es, method=method.upper())
@@ -499,10 +503,7 @@ def _subgroup_dependent(df: CsvData, yi: str, vi: str, by: str, multilevel: str,
     """``subgroup --multilevel``: analysis.metareg.subgroups on dependent effect sizes."""
     from metasift.analysis.metareg import subgroups
 
-    parts = multilevel.split("/")
-    if len(parts) != 2:
-        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
-    study, es = (column(df, c).tolist() for c in parts)
+    study, es = (column(df, c).tolist() for c in multilevel_columns(multilevel))
     table = subgroups(numeric(df, yi), numeric(df, vi), study, es, column(df, by).tolist(), variable=by,
                       method=method.upper(), test=test.lower(), level=level)
     for w in table.warnings:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from metasift.cli._common import JsonOption, emit_json, err_console, info, warn
+from metasift.cli._common import JsonOption, emit_json, err_console, info, multilevel_columns, warn
 from metasift.errors import AnalysisError, ImportFormatError
 
 _FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True,
@@ -135,9 +135,7 @@ def _forest_multilevel(file: Path, yi: str, vi: str, slab: str | None, multileve
     CR2) or, with --subgroup, by subgroup (a diamond per subgroup and overall, the robust test under it)."""
     from metasift.analysis.plots import PooledDiamond, grouped_forest, subgroup_forest
 
-    parts = multilevel.split("/")
-    if len(parts) != 2 or not all(parts):
-        raise AnalysisError(f"--multilevel wants STUDYCOL/ESCOL, got {multilevel!r}")
+    parts = multilevel_columns(multilevel)
     df, labels = _load(file, yi, vi, {"--slab": slab, "--subgroup": subgroup, "--multilevel study": parts[0],
                                       "--multilevel es": parts[1]})
     y, v = df[yi].to_numpy(), df[vi].to_numpy()
