@@ -91,7 +91,8 @@ def maximise(blocks: Blocks, reml: bool, start: np.ndarray) -> tuple[np.ndarray,
 
     th = np.maximum(np.asarray(start, dtype=float), 0.0)
     for _ in range(500):
-        g = grad(th)
+        at = blocks.evaluate(th[0], th[1], reml)   # the score and the log-likelihood in one pass
+        g, ll0 = at["grad"], at["ll"]
         free = (th > 0) | (g > 0)
         if not free.any():
             break
@@ -106,7 +107,6 @@ def maximise(blocks: Blocks, reml: bool, start: np.ndarray) -> tuple[np.ndarray,
             scale = (-(gi @ gi) / curvature if curvature < 0
                      else max(float(th.max()), 1e-4) / max(float(np.abs(gi).max()), 1e-300))
             step[idx] = scale * gi
-        ll0 = loglik(th)
         t = 1.0
         while t > 1e-10:
             new = np.maximum(th + t * step, 0.0)
