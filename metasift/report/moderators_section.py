@@ -21,7 +21,7 @@ from metasift.errors import AnalysisError, ConfigError
 from metasift.extractor.effects import EffectRow
 from metasift.kinds import ExtractionStatus
 from metasift.moderators import parse_moderator
-from metasift.report.analysis_section import p_text
+from metasift.pvalues import p_text
 from metasift.store import Store
 
 TRUSTED = (ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.VERIFIED)
