@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
-SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | all. Rules are written against the tune halves
+SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | all. Rules are written against the tune halves
 only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to.
 
 Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
@@ -44,7 +44,8 @@ TRUTH = REPO / "tests" / "fixtures" / "extraction_truth"
 SYNTHETIC_OUT = REPO / "bench" / "out" / "synthetic"
 COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
-SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout")
+GENERATED_OUT = REPO / "bench" / "out" / "generated"
+SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout")
 
 
 @dataclass
@@ -74,6 +75,8 @@ class PaperScore:
 def pdf_path(stem: str, split: str) -> Path:
     if split.startswith("synthetic"):
         return SYNTHETIC_OUT / f"{stem}.pdf"
+    if split.startswith("generated"):
+        return GENERATED_OUT / f"{stem}.pdf"
     for folder in (SHARED, SHARED / "dev"):
         if (folder / f"{stem}.pdf").exists():
             return folder / f"{stem}.pdf"
@@ -82,6 +85,7 @@ def pdf_path(stem: str, split: str) -> Path:
 
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
+    files += sorted((GENERATED_OUT / "truth").glob("*.json"))
     out = []
     for f in files:
         t = json.loads(f.read_text())
@@ -220,6 +224,13 @@ def ensure_synthetic() -> None:
                        stdout=subprocess.DEVNULL)
 
 
+def ensure_generated() -> None:
+    """Build the generated corpus (``bench/make_generated_trials.py``: PDFs and truth, seeded) when missing."""
+    if not (GENERATED_OUT / "truth").is_dir() or not any(GENERATED_OUT.glob("*.pdf")):
+        subprocess.run([sys.executable, str(REPO / "bench" / "make_generated_trials.py")], check=True,
+                       stdout=subprocess.DEVNULL)
+
+
 def totals(scores: list[PaperScore]) -> dict:
     ok = [s for s in scores if s.error is None]
     hits, pred = sum(s.hits for s in ok), sum(s.predicted for s in ok)
@@ -248,6 +259,8 @@ def main() -> None:
     ap.add_argument("--details", action="store_true", help="list every wrong and missed value")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.split.startswith("generated") or args.split == "all":
+        ensure_generated()
     if args.split.startswith("synthetic") or args.split == "all":
         ensure_synthetic()
     papers = truth_files(args.split)

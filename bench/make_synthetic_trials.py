@@ -144,6 +144,7 @@ class Paper:
     clusters: list[int] | None = None
     dec: int = 1
     notes: str = ""
+    post_scales: list[str] = field(default_factory=list)  # measured after treatment only: no baseline value
     base: dict = field(default_factory=dict)  # scale -> per arm (mean, SD, row n)
     desc: dict = field(default_factory=dict)  # descriptor -> per arm values
 
@@ -195,7 +196,7 @@ def draw_values(p: Paper, rng: random.Random) -> None:
             if len(spec) > 1:
                 counts[-1] = max(0, a.n - sum(counts[:-1]))
             p.desc[key].append([(c, 100 * c / a.n) for c in counts])
-    for key in p.scales:
+    for key in p.scales + p.post_scales:
         m, s = SCALES[key][2] * rng.uniform(0.9, 1.12), SCALES[key][3]
         p.base[key] = [(round(m + rng.gauss(0, 0.08 * s), p.dec), round(s * rng.uniform(0.85, 1.15), p.dec),
                         a.n - (rng.randint(0, 3) if p.style == "nested" else 0)) for a in p.arms]
@@ -273,8 +274,10 @@ def table(p: Paper, truth: Truth, rows: list[list[str]], ns: list[int], key: str
             spans.append(((1 + i * k, 0), (k + i * k, 0)))
     unit = {"paren": ["Mean (SD)"], "pm": ["M ± SD"], "words": ["mean (standard deviation)"],
             "three": ["Mean\n±\nSD"], "sep": ["Mean", "SD"], "nested": ["n", "Mean", "SD"]}.get(p.style)
-    head = [first, [""] + unit * len(p.arms)] if unit else [first]
-    cols, h = k * len(p.arms), len(head) - 1
+    extra = extra_columns(p, key)
+    first += [f"Total (n = {sum(ns)})" if c == "total" else "p" for c in extra]
+    head = [first, [""] + unit * len(p.arms) + ["" if c == "p" else unit[0] for c in extra]] if unit else [first]
+    cols, h = k * len(p.arms) + len(extra), len(head) - 1
     t = ContinuedTable(head + rows, colWidths=[label] + [(width - label) / cols] * cols, hAlign="LEFT",
                        repeatRows=len(head), **cont)
     t.setStyle(TableStyle([
@@ -288,26 +291,42 @@ def table(p: Paper, truth: Truth, rows: list[list[str]], ns: list[int], key: str
     return t
 
 
+def extra_columns(p: Paper, key: str) -> list[str]:
+    """Columns after the arms: a Total column (baseline table only) and a p-value column, on single-cell
+    styles, when the paper's flags ask for them."""
+    if p.style in ("sep", "nested"):
+        return []
+    return [c for c, on in (("total", "total" in p.flags and key == "n_rand"), ("p", "pcol" in p.flags)) if on]
+
+
+def extra_cells(p: Paper, key: str, cells: list[str], rng: random.Random) -> list[str]:
+    """The Total and p cells of one row: the Total repeats the first arm's cell (its value is not scored),
+    p a plausible p-value; an empty row stays empty."""
+    if not any(cells):
+        return ["" for _ in extra_columns(p, key)]
+    return [cells[0] if c == "total" else f"{rng.uniform(0.06, 0.95):.2f}" for c in extra_columns(p, key)]
+
+
 def baseline_rows(p: Paper, truth: Truth) -> list[list[str]]:
     """Descriptor rows first (as real baseline tables have them), then the outcome scales."""
-    rows = []
+    rows, rng = [], random.Random(f"{SEED}-{p.stem}-extra")
     for key in p.descriptors:
         label, spec = DESCRIPTORS[key]
         if isinstance(spec, tuple):
-            rows.append([label] + [c for (m, s), a in zip(p.desc[key], p.arms)
-                                   for c in mean_cells(p.style, m, s, 1, a.n)])
+            cells = [c for (m, s), a in zip(p.desc[key], p.arms) for c in mean_cells(p.style, m, s, 1, a.n)]
+            rows.append([label] + cells + extra_cells(p, "n_rand", cells, rng))
             continue
         if len(spec) > 1:
             rows.append([label])
         for j, (level, _) in enumerate(spec):
-            rows.append([f"   {level}" if level else label] +
-                        [c for arm in p.desc[key] for c in cat_cells(p.style, *arm[j])])
+            cells = [c for arm in p.desc[key] for c in cat_cells(p.style, *arm[j])]
+            rows.append([f"   {level}" if level else label] + cells + extra_cells(p, "n_rand", cells, rng))
     for key in p.table_order or p.scales:
         how = p.special.get(key)
         row = [f"{key}, {SPECIAL_AS[how]}" if how else key]
         row += [c for i in range(len(p.arms)) for c in stat_cells(p, key, *p.base[key][i])[0]]
         truth.say(" ".join(c for c in row if c), *[("base", key, i) for i in range(len(p.arms))])
-        rows.append(row)
+        rows.append(row + extra_cells(p, "n_rand", row[1:], rng))
     pad = max(len(r) for r in rows)
     return [r + [""] * (pad - len(r)) for r in rows]
 
@@ -334,13 +353,15 @@ def outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Ra
     if p.kind == "crossover":
         times = ("end of period 1", "end of period 2")
     rows = []
-    for key in p.table_order or p.scales:
+    for key in (p.table_order or p.scales) + p.post_scales:
         for when, drop in zip(times, (0.45, 0.55)):
             itt, pp = [], []
             for i, ((m, s, _), a) in enumerate(zip(p.base[key], p.arms)):
                 post = max(0.5, m - (drop if i == 0 else 0.12 + 0.25 * (i == 1)) * s + rng.gauss(0, 0.05 * s))
                 itt += stat_cells(p, key, post, s * rng.uniform(0.95, 1.2), a.analysed)[0]
                 pp += stat_cells(p, key, post - 0.06 * s, s * 1.02, a.n - a.lost - a.disc)[0]
+            itt += extra_cells(p, "analysed", itt, rng)
+            pp += extra_cells(p, "analysed", pp, rng)
             if "itt_pp" in p.flags and when == "post-treatment":
                 n_pp = "/".join(str(a.n - a.lost - a.disc) for a in p.arms)
                 rows += [[f"{key}, {when}, ITT"] + itt, [f"{key}, {when}, per protocol (n = {n_pp})"] + pp]
@@ -500,9 +521,12 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
         design = (f"This was {design_words(p)}. Randomisation used computer-generated permuted blocks of "
                   f"{3 * len(p.arms)}, concealed from recruiting staff.")
     primary = truth.say(f"The primary outcome was {SCALES[prim][1]} measured with the {prim}", ("primary",))
-    secondary = " and ".join(f"{SCALES[s][1]} ({s})" for s in p.scales[1:])
+    secondary = " and ".join(f"{SCALES[s][1]} ({s})" for s in p.scales[1:] + p.post_scales)
     measures = " ".join(f"The {SCALES[s][0]} ({s}) has {SCALES[s][4]} items (range {SCALES[s][5]}; Cronbach "
                         f"alpha {0.78 + 0.01 * (len(s) % 9):.2f} in this sample)." for s in p.scales)
+    if p.post_scales:
+        measures += " " + " and ".join(p.post_scales) + (" were" if len(p.post_scales) > 1 else " was") + \
+            " assessed at post-treatment and follow-up only."
     control = ("was offered the programme after the final assessment" if "wait" in last.name.lower() else
                "received information material of comparable length")
     if "itt" in p.flags:
@@ -548,9 +572,9 @@ def results(p: Paper, truth: Truth, st: dict, width: float) -> list:
                     truth.say(f"{b.lost} of {b.n} in control schools", ("dropout", 1)) +
                     " were lost to follow-up (absent on the assessment day or moved school).")
     elif "attrition_text" in p.flags:
-        lost = truth.say(f"lost to follow-up {a.lost + a.disc}/{a.n} vs {b.lost + b.disc}/{b.n}",
-                         ("dropout", 0), ("dropout", 1))
-        text.append(f"Post-treatment data were missing for {a.lost + a.disc + b.lost + b.disc} participants "
+        lost = truth.say("lost to follow-up " + " vs ".join(f"{x.lost + x.disc}/{x.n}" for x in p.arms),
+                         *[("dropout", i) for i in range(len(p.arms))])
+        text.append(f"Post-treatment data were missing for {sum(x.lost + x.disc for x in p.arms)} participants "
                     f"({lost}).")
     if "completers" in p.flags and p.kind != "crossover" and "consort" not in p.flags:
         text.append("The analysis included " + " and ".join(
@@ -684,8 +708,8 @@ def arms(stem: str, lo: int, hi: int, *specs: tuple, ratio: tuple = ()) -> list[
     out = [Arm(name, aliases.split("; "), round(base * (ratio[j] if ratio else 1)) + g.randint(-3, 3),
                g.randint(*lost), g.randint(*disc), stopped)
            for j, (name, aliases, lost, disc, stopped) in enumerate(specs)]
-    while len({a.n for a in out}) < len(out):
-        out[-1].n += 1
+    while len({a.n for a in out}) < len(out):  # bump the last arm whose n an earlier arm already has
+        max((a for j, a in enumerate(out) if a.n in {b.n for b in out[:j]}), key=out.index).n += 1
     return out
 
 
@@ -786,8 +810,14 @@ def page_texts(pdf: Path) -> list[list[str]]:
     return [list(v) for v in zip(*views)]
 
 
+def on_page(s: str, view: str) -> bool:
+    """Whether ``s`` is printed in a page view; narrow table cells may run together ("(IQR)14"), so spaces
+    are ignored when the spaced text is not found."""
+    return norm(s) in view or re.sub(r"\s", "", s) in re.sub(r"\s", "", view)
+
+
 def pages_of(texts: list[list[str]], s: str) -> list[int]:
-    return [i for i, views in enumerate(texts, 1) if any(norm(s) in v for v in views)]
+    return [i for i, views in enumerate(texts, 1) if any(on_page(s, v) for v in views)]
 
 
 def locate(p: Paper, truth: Truth, texts, key: tuple, value=None, **extra) -> dict:
@@ -808,7 +838,7 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
     arms = []
     for i, a in enumerate(p.arms):
         parts = ([a.lost] + ([a.disc] if a.disc else [])) if "consort" in p.flags else [a.lost + a.disc]
-        drop = None if p.kind == "crossover" else locate(p, truth, texts, ("dropout", i), a.lost + a.disc,
+        drop = None if p.kind == "crossover" and "consort" not in p.flags else locate(p, truth, texts, ("dropout", i), a.lost + a.disc,
                                                          parts=parts)
         arms.append({"name": a.name, "aliases": a.aliases,
                      "n_randomised": locate(p, truth, texts, ("n_rand", i), a.n),
@@ -824,6 +854,11 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
                          "role": "secondary" if j else "primary",
                          "primary_quote": None if j else {"page": pages_of(texts, prim)[0], "quote": prim},
                          "baseline": base})
+    for key in p.post_scales:  # measured after treatment only: any baseline value would be fabricated
+        outcomes.append({"label": key, "aliases": [x for x in (SCALES[key][0], key.replace("-21 ", " ")) if x != key],
+                         "role": "secondary", "primary_quote": None,
+                         "baseline": [{"arm": a.name, "mean": None, "sd": None, "n": None, "pages": [], "quote": "",
+                                       "printed_as": "not reported"} for a in p.arms]})
     fig = pages_of(texts, f"Randomised (n={sum(a.n for a in p.arms)})")
     notes = [p.notes,
              f"CONSORT flow diagram with a text layer on page {fig[0]}." if fig else "No flow diagram.",
@@ -861,7 +896,7 @@ def validate(pdf: Path, data: dict) -> int:
     def check(where: str, obj: dict, values: list, cells: list[float] | None = None) -> None:
         nonlocal checks
         for piece in obj["quote"].split("; "):
-            if not any(norm(piece) in v for pg in obj["pages"] for v in texts[pg - 1]):
+            if not any(on_page(piece, v) for pg in obj["pages"] for v in texts[pg - 1]):
                 sys.exit(f"{pdf.name} {where}: {piece!r} is not on pages {obj['pages']}")
             checks += 1
         for v in (v for v in values if v is not None):
@@ -887,6 +922,8 @@ def validate(pdf: Path, data: dict) -> int:
             sys.exit(f"{pdf.name}: the primary-outcome sentence is not on page {q['page']}")
         k = len(o["baseline"])
         for i, b in enumerate(o["baseline"]):  # the row: label, then each arm's cells in order
+            if b["printed_as"] == "not reported":
+                continue
             row = numbers(re.sub(r"\(95% CI\)", "", b["quote"].removeprefix(o["label"])))
             cells = row[i * len(row) // k:(i + 1) * len(row) // k]
             with_n = len(cells) == 3 and b["printed_as"] == "mean (SD)"  # nested: n, mean, SD

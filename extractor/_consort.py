@@ -53,6 +53,10 @@ _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assig
                r"to\s+"
                rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s*$)")
+# One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"
+_TO_ITEM = _rx(rf"(?:^|[:;,(]\s*|\band\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
+               rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}"
+               r"(?=\s*(?:[).;,]|\band\b|$))")
 _IN_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}\s*[,;]?\s*(?:and\s+)?{COUNT}\s+"
                rf"(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s+\w|\s*$)")
 _OF_THE = _rx(rf"\bof\s+the\s+(\d{{1,5}})\s+{PEOPLE}\s+(?:randomly\s+assigned|randomi[sz]ed|allocated)\s+"
@@ -168,9 +172,14 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
                 if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                     out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
-                for m in _TO_PAIR.finditer(s):  # "(52 to empagliflozin and 53 to placebo)"
-                    add("n_randomised", m, 2, 1, p)
-                    add("n_randomised", m, 4, 3, p)
+                items = list(_TO_ITEM.finditer(s))
+                if len(items) >= 3 and len({_clean(m.group(2)).lower() for m in items}) == len(items):
+                    for m in items:  # three or more arms in one list
+                        add("n_randomised", m, 2, 1, p)
+                else:
+                    for m in _TO_PAIR.finditer(s):  # "(52 to empagliflozin and 53 to placebo)"
+                        add("n_randomised", m, 2, 1, p)
+                        add("n_randomised", m, 4, 3, p)
             for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
                 add("n_randomised", m, 2, 1, p)
                 add("n_analysed", m, 2, 3, p)

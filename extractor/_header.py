@@ -153,6 +153,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             hi = max([x1] + [w.x1 for w in name_words])
             arms.append(TableArm(name or f"arm {len(arms) + 1}", n, quote))
             spans.append((lo, hi))
+        _known_names_in_order(arms, rows[:max(a[3] for a in anchors) + 1], known)
         return arms, spans
     for words in rows:
         found = []
@@ -164,6 +165,26 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
     return [], []
+
+
+def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: list[str]) -> None:
+    """Rename the header's arms after the names the prose gives them, when a header name matches none of them
+    and the header prints exactly one known name per arm: long names spill over narrow columns and a name read
+    by x-overlap alone can take words of two arms ("media programme Attention"). The known names are ordered
+    by where they start on the page, as the "(n = X)" anchors are."""
+    if not known or all(any(same_arm(a.name, k) for k in known) for a in arms):
+        return
+    found: dict[str, float] = {}
+    for words in rows:
+        lowered = [norm(w.text).lower().strip(",;:") for w in words]
+        for name in known:
+            key = norm(name).lower().split()
+            for j in range(len(lowered) - len(key) + 1):
+                if lowered[j:j + len(key)] == key and not any(same_arm(name, f) for f in found):
+                    found[name] = words[j].x0
+    if len(found) == len(arms):
+        for arm, name in zip(arms, sorted(found, key=found.__getitem__)):
+            arm.name = name
 
 
 def _clean_name(text: str) -> str:

@@ -133,11 +133,29 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
                                "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
+    _doubt_unnamed_arms(result, prose_names)
     texts = [(p.number, p.text) for p in doc.pages]
     apply_target(result, outcomes, primary_statements(texts))
     result.design, warnings = detect_design(texts, len(result.arms))
     result.warnings += warnings
     return result
+
+
+def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str]) -> None:
+    """When sentences name the arms ("182 to coaching, 179 to ..."), an arm no sentence names (its name read
+    from a table header or a diagram only) may be words of two columns glued together or a subgroup: every
+    value on it goes to a human, with the names the sentences give."""
+    named = [Arm(name=n) for n in dict.fromkeys(prose_names)]
+    if len({name_key(a.name) for a in named}) < 2:
+        return
+    for i, arm in enumerate(result.arms):
+        if match_arm(arm.name, named) is not None or any(same_arm(arm.name, a.name) for a in named):
+            continue
+        why = (f"arm '{arm.name}' is named by no sentence of the paper (they name "
+               f"{', '.join(repr(a.name) for a in named[:4])}): confirm which group this column is")
+        for ev in result.evidence:
+            if ev.field.startswith(f"arms[{i}]."):
+                ev.doubt = ev.doubt or why
 
 
 def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], list[float] | None]:

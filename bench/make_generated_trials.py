@@ -1,0 +1,157 @@
+"""Procedurally generated psychology-trial reports with their truth: a corpus large enough to split and measure.
+
+Run: .venv/bin/python bench/make_generated_trials.py [--n 40] [--out bench/out/generated]
+
+The 8 hand-designed papers of ``make_synthetic_trials.py`` are too few to tune on one half and measure on the
+other. This draws ``--n`` papers from the same builder with every choice random (seeded per paper, so a rerun
+gives the same bytes): journal layout (JMIR-like, BMC two-column, Elsevier-like), statistic style (Mean (SD),
+M ± SD, mean (standard deviation), a three-line header, separate Mean/SD columns, a nested n/Mean/SD header),
+2 or 3 arms with names from a pool, 1:1 or 2:1 allocation, a few cluster and crossover trials, 1-3 scales in
+any table order (one may be printed as mean (SE), mean (95% CI) or median (IQR)), descriptor rows, and the
+traps real reports set:
+
+- a Total column and a p-value column beside the arms;
+- a secondary scale measured after treatment only (no baseline value: any baseline read for it is fabricated);
+- a categorical row that names the primary scale ("PHQ-9 ≥ 10, n (%)") above its mean (SD) row;
+- ITT and per-protocol rows in one table, completers analyses, attrition in text or in a CONSORT diagram,
+  adverse-event counts that are not dropouts, tables and flow diagram after the references, a baseline table
+  continued over a page break.
+
+Truth goes to ``OUT/truth/<stem>.json`` in the schema of ``tests/fixtures/extraction_truth/README.md``, with
+"split" "generated-tune" for the papers ``random.Random(16).sample(range(n), n // 2)`` picks and
+"generated-holdout" for the rest. Rules may be tuned on the tune half only; ``bench_extract_fields.py --split
+generated-holdout`` is the figure that measures generalisation within this generator. It is not a substitute
+for real papers: the layouts are reportlab's, cleaner than a publisher's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_synthetic_trials as syn  # a sibling script, not a package
+
+OUT = syn.REPO / "bench" / "out" / "generated"
+INTERVENTIONS = [("iCBT", "internet-based CBT; intervention group"), ("Guided self-help", "guided; intervention"),
+                 ("Mindfulness app", "mindfulness; intervention"), ("Peer support", "online peer support"),
+                 ("Coaching", "coach-guided programme; intervention"), ("Behavioural activation", "BA"),
+                 ("Stress management", "stress management programme"), ("Problem-solving therapy", "PST"),
+                 ("Social media programme", "social media intervention"), ("Unguided app", "unguided")]
+CONTROLS = [("Waitlist", "waitlist control; control group"), ("Usual care", "treatment as usual; TAU; control"),
+            ("Attention control", "psychoeducation; control"), ("Information leaflet", "leaflet; control group")]
+POPULATIONS = ["university students", "adults with depressive symptoms", "employees with high stress",
+               "mothers in the first postnatal year", "older adults with chronic illness", "young adults"]
+JOURNALS = {"jmir": ["JMIR Mental Health", "JMIR Formative Research", "JMIR mHealth and uHealth"],
+            "bmc": ["BMC Psychiatry", "BMC Public Health"],
+            "plain": ["Journal of Affective Disorders", "Internet Interventions", "Behaviour Research and Therapy"]}
+AGES = ["age", "age_student", "age_mother", "age_old"]
+OTHER = ["bmi", "edu", "female", "employed", "antidep", "partner", "prior", "intl", "gender", "ethnic", "sleep",
+         "screen", "illness"]
+CUTOFF = {"PHQ-9": 10, "BDI-II": 20, "CES-D": 16, "HADS-D": 8, "HADS-A": 8, "DASS-21 Depression": 14,
+          "DASS-21 Anxiety": 10, "DASS-21 Stress": 19, "EPDS": 13, "GAD-7": 10, "STAI-S": 40, "BAI": 16,
+          "PSS-10": 20}
+
+
+def consort_fits(layout: str, arms: list[syn.Arm]) -> bool:
+    """Whether every arm's CONSORT box line fits its column (``syn.consort`` draws unwrapped strings)."""
+    width = (syn.A4[0] - 36 * syn.mm) - (0 if layout != "bmc" else 6 * syn.mm)
+    width /= 2 if layout == "bmc" else 1
+    fs = 8 if len(arms) == 2 else 7.2
+    longest = max(f"Allocated to {syn.low(a.name)} (n={a.n})" for a in arms)
+    return syn.stringWidth(max([longest, "Received allocated intervention (n=000)"], key=len), "Helvetica", fs) \
+        + 8 < width / len(arms) - 8
+
+
+def draw_paper(i: int) -> syn.Paper:
+    """One paper with every choice drawn from ``random.Random(f"generated-{i}")``."""
+    stem, g = f"gen_{i:02d}", random.Random(f"generated-{i}")
+    kind = g.choices(["parallel", "cluster", "crossover"], [0.8, 0.1, 0.1])[0]
+    layout = g.choice(["jmir", "bmc", "plain"])
+    style = g.choice(["paren", "paren_note", "pm", "words", "three", "sep", "nested"])
+    scales = g.sample(sorted(syn.SCALES), g.choice([1, 2, 2, 3]))
+    post = [s for s in g.sample(sorted(set(syn.SCALES) - set(scales)), 1) if g.random() < 0.4]
+    n_arms = 2 if kind != "parallel" else g.choice([2, 2, 2, 3])
+    ratio = (2, 1) if n_arms == 2 and kind == "parallel" and g.random() < 0.2 else ()
+    if kind == "cluster":
+        specs = [("Intervention schools", "intervention; school programme"), ("Control schools", "control")]
+    elif kind == "crossover":
+        specs = [("Sequence AB", "AB; app first"), ("Sequence BA", "BA; control first")]
+    else:
+        specs = g.sample(INTERVENTIONS, n_arms - 1) + [g.choice(CONTROLS)]
+    lo = g.choice([30, 45, 60, 90, 150])
+    arms = syn.arms(stem, lo, lo + 40, *[(name, aliases, (2, 12), (0, 4) if g.random() < 0.5 else (0, 0), 0)
+                                         for name, aliases in specs], ratio=ratio)
+    flags = {f for f, share in (("consort", 0.6), ("itt", 0.5), ("attrition_text", 0.5), ("ae", 0.3),
+                                ("tables_at_end", 0.2), ("total", 0.4), ("pcol", 0.4)) if g.random() < share}
+    room = 3 if layout == "bmc" else 5  # value columns a table's width holds without cells running together
+    for extra in ("pcol", "total"):
+        if extra in flags and n_arms + len(flags & {"pcol", "total"}) > room:
+            flags.discard(extra)
+    if "consort" in flags and not consort_fits(layout, arms):
+        flags.discard("consort")  # vector strings do not wrap: a box too narrow would garble the text layer
+    if "consort" not in flags:
+        flags.add("attrition_text")
+        flags.discard("tables_at_end")  # the builder puts the flow diagram after the references with the tables  # the dropouts are printed somewhere
+    if "itt" in flags and g.random() < 0.4:
+        flags.add("itt_pp")
+    if "itt" not in flags:
+        flags.add("completers")
+    if kind == "crossover":
+        flags -= {"itt", "itt_pp", "attrition_text"}
+    descriptors = [g.choice(AGES)] + g.sample(OTHER, g.randint(2, 6))
+    if g.random() < 0.3:  # a categorical row that names the primary scale
+        key = f"cut_{scales[0]}"
+        syn.DESCRIPTORS[key] = (f"{scales[0]} ≥ {CUTOFF[scales[0]]}, n (%)", [("", 0.46)])
+        descriptors.append(key)
+    if len(descriptors) >= 6 and g.random() < 0.3:
+        flags.add("continued")
+    special = {g.choice(scales[1:]): g.choice(["se", "median", "ci"])} if len(scales) > 1 and g.random() < 0.3 \
+        else {}
+    if "ci" in special.values() and (layout == "bmc" or n_arms + len(flags & {"pcol", "total"}) > 2):
+        special = {k: "se" for k in special}  # a CI cell wraps in a narrow column and its quote breaks
+    order = g.sample(scales, len(scales)) if g.random() < 0.3 else None
+    population = g.choice(POPULATIONS) if kind == "parallel" else \
+        "secondary school students" if kind == "cluster" else "adults with elevated anxiety"
+    names = " versus ".join(a.name.lower() for a in arms)
+    title = f"{names.capitalize()} for {syn.SCALES[scales[0]][1]} in {population}: a randomised controlled trial"
+    p = syn.Paper(stem, layout, g.choice(JOURNALS[layout]), title, population, kind,
+                  ":".join(map(str, ratio)) if ratio else ":".join("1" * len(arms)), arms, scales, descriptors,
+                  style, flags, table_order=order, special=special, dec=g.choice([1, 1, 2]), post_scales=post,
+                  clusters=[8, 8] if kind == "cluster" else None)
+    for a in p.arms:
+        a.analysed = a.n if "itt" in p.flags else a.n - a.lost - a.disc
+    syn.draw_values(p, random.Random(f"generated-{i}-values"))
+    return p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    truth_dir = args.out / "truth"
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    tune = set(random.Random(16).sample(range(args.n), args.n // 2))
+    for i in range(args.n):
+        p = draw_paper(i)
+        truth, pdf = syn.Truth(), args.out / f"{p.stem}.pdf"
+        syn.build(p, pdf, truth)
+        data = syn.truth_json(p, truth, syn.page_texts(pdf))
+        data["split"] = "generated-tune" if i in tune else "generated-holdout"
+        data["design"]["notes"] = data["design"]["notes"].replace("make_synthetic_trials", "make_generated_trials")
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        text = re.sub(r"\[\s*([^\[\]{}]*?)\s*\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
+        path = truth_dir / f"{p.stem}.json"
+        path.write_text(text + "\n", encoding="utf-8")
+        checks = syn.validate(pdf, json.loads(path.read_text(encoding="utf-8")))
+        print(f"{p.stem} {data['split']:18} {p.kind:9} {p.layout:5} {p.style:10} {len(p.arms)} arms  "
+              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}")
+
+
+if __name__ == "__main__":
+    main()
