@@ -111,7 +111,7 @@ def draw_paper(i: int) -> syn.Paper:
     if len(descriptors) >= 6 and g.random() < 0.3:
         flags.add("continued")
     special = {g.choice(scales[1:]): g.choice(["se", "median", "ci"])} if len(scales) > 1 and g.random() < 0.3 \
-        else {}
+        and style not in ("sep", "nested") else {}  # one-cell statistics do not fit Mean and SD columns
     if "ci" in special.values() and (layout == "bmc" or n_arms + len(flags & {"pcol", "total"}) > 2):
         special = {k: "se" for k in special}  # a CI cell wraps in a narrow column and its quote breaks
     order = g.sample(scales, len(scales)) if g.random() < 0.3 else None

@@ -133,7 +133,8 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
             tp = c.timepoint or timepoint
             readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
             guess = cell.kind == "pair" and plain and row_decl == "" and bool(arm.n) and cell.b is not None \
-                and cell.a is not None and 0 < cell.b < abs(cell.a) and abs(100 * cell.a / arm.n - cell.b) > 0.55
+                and cell.a is not None and 0 < cell.b < abs(cell.a) \
+                and (not cell.a.is_integer() or abs(100 * cell.a / arm.n - cell.b) > 0.55)  # a count is whole
             if c.kind == "value" and (readable or guess) and not se:
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
                                       doubt="" if readable else UNDECLARED))
@@ -174,7 +175,7 @@ def _other_stats(placed: list[tuple[Column, Cell]], arms: list[TableArm], timepo
     ci = kind == "ci" or bool(CI_DECL.search(label))
     for col, cell in placed:
         arm = arms[col.arm]
-        if arm.total or col.kind != "value":
+        if arm.total or col.kind not in ("value", "mean", "sd"):  # "Mean ± SD" stacked over one column: mean/sd
             continue
         if kind == "se" and cell.kind in ("pair", "pm"):
             out.append(TableValue(col.arm, col.timepoint or timepoint, label, cell.a, None, arm.n, row.quote, MEAN_SE))
@@ -250,7 +251,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             body[idx] = prev  # a further wrapped line continues the same row
         else:
             pending = row.label
-    plain = plain and not any(declares(row.label) for row in rows)  # a row says what it prints: others may differ
+    # A row that says it prints mean (SD) makes the undeclared rows something else; rows that declare n (%),
+    # median (IQR), SE or CI are the exceptions a table marks, and say nothing about the rest.
+    plain = plain and not any(declares(row.label) == "mean_sd" for row in rows)
     for row in rows:
         if row.population == "pp" or PER_PROTOCOL.search(row.label):
             continue

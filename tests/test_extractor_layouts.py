@@ -181,11 +181,20 @@ def test_an_undeclared_a_b_cell_is_read_as_mean_and_sd_only_for_a_human_to_confi
     (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
                   _line(146, (50, "Female"), (200, "30 (60.0)"), (320, "12 (25.0)")))  # counts: b = 100 a / n
     assert [(v.mean, v.sd, v.doubt) for v in t.values] == [(14.2, 4.1, UNDECLARED), (14.0, 3.9, UNDECLARED)]
-    # anything in the table that names another statistic, or a row that declares its own: nothing is guessed
-    for other in (_line(146, (50, "Age, median (IQR)"), (200, "34 (28-41)"), (320, "35 (29-40)")),
-                  _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)"))):
-        (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")), other)
-        assert [v.measure for v in t.values if v.measure == "PHQ-9"] == []
+    # a row that says it prints mean (SD) makes the undeclared rows something else: nothing is guessed
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)")))
+    assert [v.measure for v in t.values if v.measure == "PHQ-9"] == []
+    # a row that marks itself as the exception (median) says nothing about the rest: still guessed, with the doubt
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(146, (50, "Age, median (IQR)"), (200, "34 (28-41)"), (320, "35 (29-40)")))
+    assert [(v.mean, v.sd, v.doubt) for v in t.values if v.measure == "PHQ-9"] == [(14.2, 4.1, UNDECLARED),
+                                                                                   (14.0, 3.9, UNDECLARED)]
+    # a cell whose first number is not whole is no count, even when b happens to be 100 a / n
+    (t,) = _table(_line(100, (50, "Table 2 Baseline scores")),
+                  _line(112, (200, "Intervention (n = 150)"), (320, "Control (n = 148)")),
+                  _line(134, (50, "BDI-II"), (200, "22.5 (15.0)"), (320, "21.0 (9.9)")))
+    assert [(v.mean, v.sd) for v in t.values] == [(22.5, 15.0), (21.0, 9.9)]
     (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
                   _line(150, (50, "Values are median (IQR).")))
     assert t.values == [] or all(v.printed_as != "mean (SD)" for v in t.values)

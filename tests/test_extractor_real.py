@@ -103,8 +103,11 @@ def test_separate_mean_and_sd_columns_and_what_is_never_an_sd() -> None:
         _line(134, (50, "Stress"), (200, "13.10"), (250, "2.31"), (320, "13.65"), (370, "2.58")),
         _line(146, (50, "Age, median (IQR)"), (200, "24 (21 to 30)"), (320, "25 (22-31)")),
         _line(158, (50, "Weight, mean (SE)"), (200, "70.2 (1.9)"), (320, "71.0 (2.0)")))
-    assert [(t.arms[v.arm].name, v.measure, v.mean, v.sd) for v in t.values] == [
-        ("IG", "Stress", 13.1, 2.31), ("WL", "Stress", 13.65, 2.58)]
+    # the median and the SE rows say what they print instead: no SD from either, and no mean from the median
+    assert [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.printed_as) for v in t.values] == [
+        ("IG", "Stress", 13.1, 2.31, "mean (SD)"), ("WL", "Stress", 13.65, 2.58, "mean (SD)"),
+        ("IG", "Age, median (IQR)", None, None, "median (IQR)"), ("WL", "Age, median (IQR)", None, None, "median (IQR)"),
+        ("IG", "Weight, mean (SE)", 70.2, None, "mean (SE)"), ("WL", "Weight, mean (SE)", 71.0, None, "mean (SE)")]
 
 
 def test_counts_that_look_like_mean_sd_are_not_read_as_such() -> None:
