@@ -76,6 +76,8 @@ def draw_paper(i: int) -> syn.Paper:
     scales = g.sample(sorted(syn.SCALES), g.choice([1, 2, 2, 3]))
     post = [s for s in g.sample(sorted(set(syn.SCALES) - set(scales)), 1) if g.random() < 0.4]
     n_arms = 2 if kind != "parallel" else g.choice([2, 2, 2, 3])
+    if n_arms == 3 and layout == "bmc":  # reportlab does not wrap header cells: 3 arms overflow a half-page column
+        layout = "jmir"
     ratio = (2, 1) if n_arms == 2 and kind == "parallel" and g.random() < 0.2 else ()
     if kind == "cluster":
         specs = [("Intervention schools", "intervention; school programme"), ("Control schools", "control")]
