@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._cells import drop_marks
-from metasift.extractor._text import FOOTNOTE_MARKS, norm, same_arm, strip_marks
+from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm, strip_marks
 from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
@@ -168,12 +168,18 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
 
 
 def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: list[str]) -> None:
-    """Rename the header's arms after the names the prose gives them, when a header name matches none of them
-    and the header prints exactly one known name per arm: long names spill over narrow columns and a name read
+    """Rename the header's arms after the names the prose gives them, when the header's names do not map one to
+    one onto them (a name matching none, or two arms matching the same) and the header prints exactly one known
+    name per arm: long names spill over narrow columns and a name read
     by x-overlap alone can take words of two arms ("media programme Attention"). The known names are ordered
     by where they start on the page, as the "(n = X)" anchors are."""
-    if not known or all(any(same_arm(a.name, k) for k in known) for a in arms):
+    if not known:
         return
+    known = list({name_key(k): k for k in known}.values())
+    matched = [tuple(name_key(k) for k in known if same_arm(a.name, k)) for a in arms]
+    single = [m for m in matched if len(m) == 1]
+    if all(matched) and len(set(single)) == len(single):
+        return  # every header name is a known one and no two take the same: the header's own names stand
     found: dict[str, float] = {}
     for words in rows:
         lowered = [norm(w.text).lower().strip(",;:") for w in words]
@@ -184,7 +190,7 @@ def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: l
                     found[name] = words[j].x0
     if len(found) == len(arms):
         for arm, name in zip(arms, sorted(found, key=found.__getitem__)):
-            arm.name = name
+            arm.name = arm.name if name_key(arm.name) == name_key(name) else name
 
 
 def _clean_name(text: str) -> str:

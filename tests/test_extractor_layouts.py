@@ -387,3 +387,41 @@ def test_an_ocr_box_border_read_as_a_huge_letter_does_not_join_two_columns_boxes
             sorted(_line(180, (85, "Analysed (n = 85)"), (334, "Analysed (n = 84)")) + [border], key=lambda w: w.x0)]
     got = {(c.arm, c.value) for c in diagram_counts([_page(rows)]) if c.field == "n_analysed"}
     assert got == {("app", 85), ("waitlist", 84)}
+
+
+def test_three_arms_listed_in_one_allocation_sentence_each_get_their_count() -> None:
+    from metasift.extractor._consort import prose_counts
+
+    page = _text_page("Of 836 screened, 546 were randomised: 182 to coaching, 179 to social media programme, "
+                      "185 to attention control.")
+    assert [(c.field, c.arm, c.value) for c in prose_counts([page])] == [
+        ("n_randomised", "coaching", 182), ("n_randomised", "social media programme", 179),
+        ("n_randomised", "attention control", 185)]
+
+
+def test_header_names_spilling_over_narrow_columns_take_the_names_the_sentences_give() -> None:
+    # long names overflow their columns, so words of two arms sit over one "(n = X)"
+    lines = [_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+             _line(108, (200, "Coaching")), _line(114, (225, "Social media programme")),
+             _line(120, (290, "Attention control")),
+             _line(128, (200, "(n = 182)"), (260, "(n = 179)"), (320, "(n = 185)")),
+             _line(140, (50, "PHQ-9"), (200, "14.6 (4.4)"), (260, "14.4 (3.7)"), (320, "14.4 (3.9)"))]
+    (t,) = find_tables([SimpleNamespace(number=3, rows=lines, width=595.0)], [])
+    assert [a.name for a in t.arms] == ["Social", "Attention", "Attention control"]  # read by x-overlap alone
+    known = ["coaching", "social media programme", "attention control"]
+    (t,) = find_tables([SimpleNamespace(number=3, rows=lines, width=595.0)], known)
+    assert [a.name for a in t.arms] == ["coaching", "social media programme", "Attention control"]  # own case kept
+    assert [v.mean for v in t.values] == [14.6, 14.4, 14.4]
+
+
+def test_values_on_an_arm_no_sentence_names_wait_for_a_human() -> None:
+    from metasift.extractor.rules import _doubt_unnamed_arms
+
+    result = ExtractionResult(path="x.pdf", arms=[Arm(name="Coaching"), Arm(name="media programme Attention")])
+    result.evidence = [Evidence(field=f"arms[{i}].n_randomised", value=v, page=2, quote=f"(n = {v})")
+                       for i, v in enumerate((182, 179))]
+    _doubt_unnamed_arms(result, ["coaching", "social media programme"])
+    assert [ev.doubt is None for ev in result.evidence] == [True, False]
+    assert "named by no sentence" in result.evidence[1].doubt
+    (ok, doubted) = check_extraction(result, {2: "(n = 182) (n = 179)"})
+    assert doubted.status == "needs_human"
