@@ -13,6 +13,8 @@ traps real reports set:
 - a Total column and a p-value column beside the arms;
 - a secondary scale measured after treatment only (no baseline value: any baseline read for it is fabricated);
 - a categorical row that names the primary scale ("PHQ-9 ≥ 10, n (%)") above its mean (SD) row;
+- secondary analyses: the randomised arms named with their n in the methods only, every table by subgroup
+  (symptom severity, sex, age, prior treatment, adherence): no value by arm beyond the randomised n;
 - ITT and per-protocol rows in one table, completers analyses, attrition in text or in a CONSORT diagram,
   adverse-event counts that are not dropouts, tables and flow diagram after the references, a baseline table
   continued over a page break.
@@ -49,6 +51,9 @@ POPULATIONS = ["university students", "adults with depressive symptoms", "employ
 JOURNALS = {"jmir": ["JMIR Mental Health", "JMIR Formative Research", "JMIR mHealth and uHealth"],
             "bmc": ["BMC Psychiatry", "BMC Public Health"],
             "plain": ["Journal of Affective Disorders", "Internet Interventions", "Behaviour Research and Therapy"]}
+SUBGROUPS = [("Mild symptoms", "Moderate to severe symptoms"), ("Women", "Men"), ("Aged under 30", "Aged 30 or over"),
+             ("No prior treatment", "Prior treatment"), ("High adherence", "Low adherence"),
+             ("Full-time students", "Part-time students")]
 AGES = ["age", "age_student", "age_mother", "age_old"]
 OTHER = ["bmi", "edu", "female", "employed", "antidep", "partner", "prior", "intl", "gender", "ethnic", "sleep",
          "screen", "illness"]
@@ -127,8 +132,24 @@ def draw_paper(i: int) -> syn.Paper:
                   clusters=[8, 8] if kind == "cluster" else None)
     for a in p.arms:
         a.analysed = a.n if "itt" in p.flags else a.n - a.lost - a.disc
+    secondary = random.Random(f"generated-{i}-secondary")  # its own stream: the other papers' draws stay as they were
+    if kind == "parallel" and len(arms) == 2 and secondary.random() < 0.25:
+        as_secondary(p, secondary)
     syn.draw_values(p, random.Random(f"generated-{i}-values"))
     return p
+
+
+def as_secondary(p: syn.Paper, g: random.Random) -> None:
+    """Make ``p`` a secondary analysis: the randomised arms are named with their n in the methods only, and every
+    table and sentence compares two subgroups of the pooled trial instead."""
+    first, second = g.choice(SUBGROUPS)
+    total = sum(a.n for a in p.arms)
+    cut = round(total * g.uniform(0.35, 0.6))
+    p.parent, p.arms = p.arms, [syn.Arm(first, [], cut, 0), syn.Arm(second, [], total - cut, 0)]
+    for a in p.arms:
+        a.analysed = a.n
+    p.flags = {f for f in p.flags if f in ("total", "pcol", "tables_at_end", "continued")} - {"tables_at_end"}
+    p.title = f"{p.title.split(':')[0]} by {first.lower()}: a secondary analysis of a randomised controlled trial"
 
 
 def main() -> None:

@@ -145,6 +145,9 @@ class Paper:
     dec: int = 1
     notes: str = ""
     post_scales: list[str] = field(default_factory=list)  # measured after treatment only: no baseline value
+    # A secondary analysis: the randomised arms of the parent trial, named with their n in the methods only;
+    # ``arms`` are then the subgroups the paper's tables compare (never the trial's arms).
+    parent: list[Arm] | None = None
     base: dict = field(default_factory=dict)  # scale -> per arm (mean, SD, row n)
     desc: dict = field(default_factory=dict)  # descriptor -> per arm values
 
@@ -517,6 +520,11 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
         design = (f"This was {design_words(p)}. Participants were randomised 1:1 to sequence AB (app "
                   "first, then control condition) or sequence BA; each period lasted 4 weeks, with a 2-week "
                   "washout.")
+    elif p.parent:
+        each = " or ".join(truth.say(f"{low(a.name)} (n = {a.n})", ("n_rand", i)) for i, a in enumerate(p.parent))
+        design = (f"This is a secondary analysis of a two-arm randomised controlled trial, in which "
+                  f"{sum(a.n for a in p.parent)} participants were randomised to {each}. Here we compare "
+                  f"participants by {low(p.arms[0].name)} versus {low(p.arms[1].name)}, pooling both arms.")
     else:
         design = (f"This was {design_words(p)}. Randomisation used computer-generated permuted blocks of "
                   f"{3 * len(p.arms)}, concealed from recruiting staff.")
@@ -556,6 +564,12 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
 
 def results(p: Paper, truth: Truth, st: dict, width: float) -> list:
     n, (a, b) = sum(x.n for x in p.arms), p.arms[:2]
+    if p.parent:  # subgroups of the pooled trial: counts by subgroup, none by arm
+        flow = (f"Of the {truth.say(f'{n} randomised participants', ('n_total',))}, {a.n} had "
+                f"{low(a.name)} and {b.n} {low(b.name)} at baseline (Table 1).")
+        return [Paragraph("Results", st["h1"]), Paragraph("Participants", st["h2"]), Paragraph(flow, st["body"]),
+                Paragraph(f"At post-treatment, {p.scales[0]} scores were lower in both subgroups (Table 2).",
+                          st["body"])]
     each = ", ".join(truth.say(f"{x.n} {'in' if p.clusters else 'to'} {low(x.name)}", ("n_rand", i))
                      for i, x in enumerate(p.arms))
     if p.kind == "cluster":
@@ -833,8 +847,34 @@ def locate(p: Paper, truth: Truth, texts, key: tuple, value=None, **extra) -> di
     return ({} if value is None else {"value": value}) | {"pages": sorted(pages), "quote": quote, **extra}
 
 
+def secondary_truth(p: Paper, truth: Truth, texts) -> dict:
+    """A secondary analysis by subgroup: the parent trial's arms with the n the methods print, and nothing
+    else by arm (no analysed or lost count, no baseline value: the tables are by subgroup)."""
+    for i, a in enumerate(p.parent or []):  # the tables' headers registered the subgroups' n under these keys
+        truth.mentions[("n_rand", i)] = [m for m in truth.mentions[("n_rand", i)] if low(a.name) in m]
+    arms = [{"name": a.name, "aliases": a.aliases, "n_randomised": locate(p, truth, texts, ("n_rand", i), a.n),
+             "n_analysed": None, "n_dropout": None} for i, a in enumerate(p.parent or [])]
+    none = [{"arm": a.name, "mean": None, "sd": None, "n": None, "pages": [], "quote": "",
+             "printed_as": "not reported"} for a in p.parent or []]
+    outcomes = [{"label": key, "aliases": [x for x in (SCALES[key][0], key.replace("-21 ", " ")) if x != key],
+                 "role": "secondary" if j else "primary", "primary_quote": None if j else {
+                     "page": pages_of(texts, truth.mentions[("primary",)][0])[0],
+                     "quote": truth.mentions[("primary",)][0]}, "baseline": none}
+                for j, key in enumerate(p.scales + p.post_scales)]
+    return {"file": f"{p.stem}.pdf", "split": "",
+            "design": {"kind": "secondary-analysis", "n_arms": len(arms), "allocation": "1:1", "clusters": None,
+                       "notes": f"Synthetic secondary analysis: tables compare {p.arms[0].name} with "
+                                f"{p.arms[1].name}, not the randomised arms."},
+            "n_total": locate(p, truth, texts, ("n_total",), sum(a.n for a in p.arms)), "arms": arms,
+            "outcomes": outcomes,
+            "notes": "Randomised n per arm only in the methods; every table is by subgroup: no per-arm baseline, "
+                     "analysed or dropout count is printed."}
+
+
 def truth_json(p: Paper, truth: Truth, texts) -> dict:
     """The truth file: every value with the pages and quote found in the built PDF."""
+    if p.parent:
+        return secondary_truth(p, truth, texts)
     arms = []
     for i, a in enumerate(p.arms):
         parts = ([a.lost] + ([a.disc] if a.disc else [])) if "consort" in p.flags else [a.lost + a.disc]
@@ -910,7 +950,8 @@ def validate(pdf: Path, data: dict) -> int:
     check("n_total", data["n_total"], [data["n_total"]["value"]])
     for a in data["arms"]:
         check(f"{a['name']} n_randomised", a["n_randomised"], [a["n_randomised"]["value"]])
-        check(f"{a['name']} n_analysed", a["n_analysed"], [a["n_analysed"]["value"]])
+        if a["n_analysed"]:
+            check(f"{a['name']} n_analysed", a["n_analysed"], [a["n_analysed"]["value"]])
         if a["n_dropout"]:
             drop = a["n_dropout"]
             if sum(drop["parts"]) != drop["value"]:

@@ -32,6 +32,24 @@ _RATIO = re.compile(r"(?<![\d.:])([1-9])\s*:\s*([1-9])(?:\s*:\s*([1-9]))?(?![\d.
 _RATIO_CONTEXT = re.compile(r"randomi[sz]|allocat|assigned|ratio", re.IGNORECASE)
 
 
+# "a post hoc analysis of the EMPA-REG OUTCOME trial", "secondary analysis of a randomised controlled trial",
+# "a prespecified subanalysis of ...": the paper reports on a trial another paper reported first.
+_SECONDARY = re.compile(r"\b(?:(?:secondary|post[- ]?hoc|subgroup|exploratory|ancillary|pooled|pre-?specified|"
+                        r"additional)\s+(?:analys[ie]s|sub-?stud(?:y|ies))|sub-?analys[ie]s|sub-?stud(?:y|ies))\s+"
+                        r"(?:of|from|in|using)\s+(?:the\s+|a\s+|an\s+|data\s+from\s+(?:the\s+|a\s+)?)?"
+                        r"(?:[\w-]+[,:]?\s+){0,8}?(?:trials?|rcts?|studies|study)\b", re.IGNORECASE)
+
+
+def secondary_analysis(pages: Sequence[tuple[int, str]]) -> tuple[int, str] | None:
+    """Where the title or abstract (the first page) says the paper is a secondary analysis of a trial: (page,
+    sentence), else None. Later pages are not read: a trial's own methods plan "secondary analyses of" outcomes."""
+    for number, text in pages[:1]:
+        for s in sentences(text):
+            if _SECONDARY.search(s):
+                return number, s[:240]
+    return None
+
+
 def detect_design(pages: Sequence[tuple[int, str]], n_arms: int) -> tuple[Design, list[str]]:
     """The design stated in ``(page number, text)`` pages, for a paper whose extraction found ``n_arms``
     arms, and warnings where the two-arm hand-off does not apply."""
@@ -53,6 +71,8 @@ def detect_design(pages: Sequence[tuple[int, str]], n_arms: int) -> tuple[Design
                 design = design.model_copy(update={"clusters": int(m.group(1))})
         if heading:  # the cited papers' designs are not this trial's
             break
+    if (found := secondary_analysis(pages)) is not None:
+        design = design.model_copy(update={"secondary": f"page {found[0]}: {found[1]}"})
     return design, _warnings(design)
 
 
@@ -68,6 +88,9 @@ def _warnings(design: Design) -> list[str]:
                    "need the design effect (ICC and cluster size) before pooling")
     elif design.kind == "factorial":
         out.append(f"factorial design{where}: each arm combines two interventions; choose the comparison by hand")
+    if design.secondary:
+        out.append(f"secondary analysis ({design.secondary[:120]}): its tables may compare subgroups, not the "
+                   "randomised arms; only values under the randomised arms' names are taken as the arms'")
     if design.n_arms >= 3:
         out.append(f"{design.n_arms} arms: the two-arm hand-off pairs one intervention with the control; choose "
                    "the comparison (or split the shared control group) by hand")

@@ -27,7 +27,7 @@ from metasift.extractor._header import caption_kind
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
-from metasift.extractor.design import detect_design
+from metasift.extractor.design import detect_design, secondary_analysis
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult, Outcome
@@ -68,10 +68,22 @@ _NOT_ARMS = re.compile(r"\b(?:non-?)?(?:completers?|completed|drop-?outs?|droppe
                        re.IGNORECASE)
 
 
-def _arm_names(tables: list[Table], counts: list[Count]) -> list[str]:
+def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False) -> list[str]:
     """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's. A table
-    whose columns are populations or subgroups (completers vs dropouts, women vs men) names no arms."""
+    whose columns are populations or subgroups (completers vs dropouts, women vs men) names no arms. In a
+    secondary analysis the randomised arms a sentence names with their n come first: its tables often compare
+    subgroups of the pooled trial (by sex, severity, a biomarker), which are no arms."""
     names: list[str] = []
+    if secondary:  # the first sentence naming two or more arms with their randomised n
+        by_sentence: dict[tuple[int, str], list[str]] = {}
+        for c in counts:
+            if c.source == "prose" and c.field == "n_randomised" and c.arm:
+                got = by_sentence.setdefault((c.page, c.quote), [])
+                if not any(same_arm(c.arm, n) for n in got):
+                    got.append(c.arm)
+        first = next((got for got in by_sentence.values() if len(got) >= 2), None)
+        if first:
+            return first
     tables = [t for t in tables if not any(_NOT_ARMS.search(a.name) for a in t.arms if not a.total)]
     with_n = [t for t in tables if any(a.n is not None for a in t.arms)]
     for group in ([t for t in with_n if t.kind == "baseline"], with_n, tables):
@@ -103,7 +115,8 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
-    result.arms = [Arm(name=n) for n in _arm_names(tables, counts)]
+    secondary = secondary_analysis([(p.number, p.text) for p in doc.pages])
+    result.arms = [Arm(name=n) for n in _arm_names(tables, counts, secondary is not None)]
     groups = row_arms(doc.pages) if not result.arms else []
     if groups:  # no column table, sentence or diagram names the arms; a table by group lists them as rows
         result.arms = [Arm(name=g.name) for g in groups]

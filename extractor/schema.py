@@ -83,6 +83,9 @@ class Design(BaseModel):
     clusters: int | None = None  # clusters randomised, where stated
     page: int | None = None
     quote: str | None = None
+    # The sentence saying the paper is a secondary (post hoc, subgroup, pooled) analysis of a trial: its
+    # tables may compare subgroups, so the arms are the randomised ones the text names. None for a primary report.
+    secondary: str | None = None
 
 
 class ExtractionResult(BaseModel):

@@ -425,3 +425,21 @@ def test_values_on_an_arm_no_sentence_names_wait_for_a_human() -> None:
     assert "named by no sentence" in result.evidence[1].doubt
     (ok, doubted) = check_extraction(result, {2: "(n = 182) (n = 179)"})
     assert doubted.status == "needs_human"
+
+
+def test_a_secondary_analysis_takes_its_arms_from_the_randomisation_sentence_not_the_subgroup_tables() -> None:
+    from metasift.extractor.design import secondary_analysis
+    from metasift.extractor.rules import extract
+
+    title = _line(60, (50, "Coaching versus waitlist by sex: a secondary analysis of a randomised controlled trial"))
+    methods = _line(80, (50, "In the trial, 325 participants were randomised to coaching (n = 170) or waitlist (n = 155)."))
+    table = [_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+             _line(112, (200, "Women (n = 179)"), (320, "Men (n = 146)")),
+             _line(124, (50, "PHQ-9"), (200, "14.6 (4.4)"), (320, "14.4 (3.7)"))]
+    page = _rows_page(1, [title, methods, *table])
+    assert secondary_analysis([(1, page.text)]) is not None
+    result = extract(SimpleNamespace(pages=[page], path="x.pdf"), ocr=False)
+    assert [(a.name, a.n_randomised, a.baselines) for a in result.arms] == [("coaching", 170, []), ("waitlist", 155, [])]
+    assert result.design.secondary and any("secondary analysis" in w for w in result.warnings)
+    # a primary report that plans secondary analyses of its outcomes is no secondary analysis
+    assert secondary_analysis([(1, "Secondary analyses of the outcomes used mixed models.")]) is None
