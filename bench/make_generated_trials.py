@@ -12,6 +12,8 @@ traps real reports set:
 
 - a Total column and a p-value column beside the arms;
 - a secondary scale measured after treatment only (no baseline value: any baseline read for it is fabricated);
+- tables that call the arms "Intervention" and "Control" while the text names them;
+- the scales' baseline values only as the first row of the outcome table (Table 1 has descriptors only);
 - a categorical row that names the primary scale ("PHQ-9 ≥ 10, n (%)") above its mean (SD) row;
 - secondary analyses: the randomised arms named with their n in the methods only, every table by subgroup
   (symptom severity, sex, age, prior treatment, adherence): no value by arm beyond the randomised n;
@@ -135,7 +137,16 @@ def draw_paper(i: int) -> syn.Paper:
     secondary = random.Random(f"generated-{i}-secondary")  # its own stream: the other papers' draws stay as they were
     if kind == "parallel" and len(arms) == 2 and secondary.random() < 0.25:
         as_secondary(p, secondary)
+    more = random.Random(f"generated-{i}-more")  # likewise for the later traps
+    if kind == "parallel" and len(p.arms) == 2 and not p.parent and more.random() < 0.3:
+        p.head_names = ["Intervention", "Control"]  # the prose names the arms, the tables do not
+        p.arms[0].aliases.append("Intervention")
+        p.arms[1].aliases.append("Control")
+    if not p.parent and p.kind == "parallel" and more.random() < 0.25:
+        p.flags.add("baseline_in_outcomes")
     syn.draw_values(p, random.Random(f"generated-{i}-values"))
+    if "baseline_in_outcomes" in p.flags:  # Table 2's header counts the analysed
+        p.base = {k: [(m, sd, a.analysed) for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
     return p
 
 

@@ -148,6 +148,7 @@ class Paper:
     # A secondary analysis: the randomised arms of the parent trial, named with their n in the methods only;
     # ``arms`` are then the subgroups the paper's tables compare (never the trial's arms).
     parent: list[Arm] | None = None
+    head_names: list[str] | None = None  # what the tables' headers call the arms ("Intervention", "Control")
     base: dict = field(default_factory=dict)  # scale -> per arm (mean, SD, row n)
     desc: dict = field(default_factory=dict)  # descriptor -> per arm values
 
@@ -268,11 +269,12 @@ def table(p: Paper, truth: Truth, rows: list[list[str]], ns: list[int], key: str
     first, spans = [""], []
     for i, (a, n) in enumerate(zip(p.arms, ns)):
         count = f"{p.clusters[i]} schools, n = {n}" if p.clusters else f"n = {n}"
-        one = f"{a.name}, {count}" if p.style == "pm" else f"{a.name} ({count})"
+        name = p.head_names[i] if p.head_names else a.name
+        one = f"{name}, {count}" if p.style == "pm" else f"{name} ({count})"
         if stringWidth(one, "Helvetica-Bold", size) + 6 < (width - label) / len(p.arms):
             first += [truth.say(one, (key, i))] + [""] * (k - 1)
         else:  # too wide for the column: the n goes on a second line
-            first += [f"{a.name}\n{truth.say(f'({count})', (key, i))}"] + [""] * (k - 1)
+            first += [f"{name}\n{truth.say(f'({count})', (key, i))}"] + [""] * (k - 1)
         if k > 1:
             spans.append(((1 + i * k, 0), (k + i * k, 0)))
     unit = {"paren": ["Mean (SD)"], "pm": ["M ± SD"], "words": ["mean (standard deviation)"],
@@ -324,7 +326,7 @@ def baseline_rows(p: Paper, truth: Truth) -> list[list[str]]:
         for j, (level, _) in enumerate(spec):
             cells = [c for arm in p.desc[key] for c in cat_cells(p.style, *arm[j])]
             rows.append([f"   {level}" if level else label] + cells + extra_cells(p, "n_rand", cells, rng))
-    for key in p.table_order or p.scales:
+    for key in [] if "baseline_in_outcomes" in p.flags else p.table_order or p.scales:
         how = p.special.get(key)
         row = [f"{key}, {SPECIAL_AS[how]}" if how else key]
         row += [c for i in range(len(p.arms)) for c in stat_cells(p, key, *p.base[key][i])[0]]
@@ -357,6 +359,12 @@ def outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Ra
         times = ("end of period 1", "end of period 2")
     rows = []
     for key in (p.table_order or p.scales) + p.post_scales:
+        if "baseline_in_outcomes" in p.flags and key not in p.post_scales:  # baseline as Table 2's first row
+            how = p.special.get(key)
+            row = [f"{key}, baseline" + (f", {SPECIAL_AS[how]}" if how else "")]
+            row += [c for i in range(len(p.arms)) for c in stat_cells(p, key, *p.base[key][i])[0]]
+            truth.say(" ".join(c for c in row if c), *[("base", key, i) for i in range(len(p.arms))])
+            rows.append(row + extra_cells(p, "analysed", row[1:], rng))
         for when, drop in zip(times, (0.45, 0.55)):
             itt, pp = [], []
             for i, ((m, s, _), a) in enumerate(zip(p.base[key], p.arms)):

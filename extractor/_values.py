@@ -204,6 +204,13 @@ def _join_label(a: str, b: str) -> str:
     return a[:-1] + b if a.endswith("-") and b[:1].islower() else f"{a} {b}"
 
 
+# A row label that ends by naming the baseline ("PHQ-9, baseline", "BDI-II (pre-treatment)", "GAD-7 at baseline"):
+# the row is the baseline of the measure before it, whatever the table's time point ("change from baseline" is not).
+ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
+                          r"\s*\)?\s*$|\s+at\s+baseline\s*$", re.IGNORECASE)
+ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\s*\)\s*$", re.IGNORECASE)
+
+
 def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str]
                 ) -> tuple[list[TableValue], int]:
     """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
@@ -263,7 +270,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             row_decl = row_decl or marked.get(mark, "")
         if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
             row_decl = "count"
-        values = _row_values(row, row.columns, arms, timepoint, table_decl, row_decl, plain)
+        row_tp = timepoint
+        said = ROW_STAT.search(row.label)  # "HADS-A, baseline, mean (SE)": the statistic stays in the measure
+        core, tail = (row.label[:said.start()], row.label[said.start():]) if said else (row.label, "")
+        if (at := ROW_BASELINE.search(core)) is not None:  # "PHQ-9, baseline": the row names its time point
+            row.label, row_tp = core[:at.start()].rstrip(" ,;:-(") + tail, "baseline"
+        values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain)
         if values is None:
             skipped += 1
         else:

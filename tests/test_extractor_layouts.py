@@ -443,3 +443,17 @@ def test_a_secondary_analysis_takes_its_arms_from_the_randomisation_sentence_not
     assert result.design.secondary and any("secondary analysis" in w for w in result.warnings)
     # a primary report that plans secondary analyses of its outcomes is no secondary analysis
     assert secondary_analysis([(1, "Secondary analyses of the outcomes used mixed models.")]) is None
+
+
+def test_a_row_that_names_the_baseline_in_an_outcome_table_is_that_measures_baseline() -> None:
+    (t,) = _table(_line(100, (50, "Table 2 Outcomes by group, mean (SD)")),
+                  _line(112, (200, "Intervention (n = 98)"), (320, "Control (n = 96)")),
+                  _line(124, (50, "PHQ-9, baseline"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+                  _line(136, (50, "PHQ-9, post-treatment"), (200, "9.1 (4.4)"), (320, "12.8 (4.0)")),
+                  _line(148, (50, "GAD-7, baseline, mean (SE)"), (200, "10.2 (0.4)"), (320, "10.4 (0.4)")),
+                  _line(160, (50, "GAD-7, change from baseline"), (200, "-3.1 (4.0)"), (320, "-1.2 (3.8)")))
+    got = [(v.measure, v.timepoint, v.mean, v.sd) for v in t.values if v.arm == 0]
+    assert got[0] == ("PHQ-9", "baseline", 14.2, 4.1)
+    assert got[1][:2] == ("PHQ-9, post-treatment", "post")
+    assert got[2] == ("GAD-7, mean (SE)", "baseline", 10.2, None)
+    assert got[3][0] == "GAD-7, change from baseline" and got[3][1] != "baseline"
