@@ -37,7 +37,11 @@ _RATIO_CONTEXT = re.compile(r"randomi[sz]|allocat|assigned|ratio", re.IGNORECASE
 _SECONDARY = re.compile(r"\b(?:(?:secondary|post[- ]?hoc|subgroup|exploratory|ancillary|pooled|pre-?specified|"
                         r"additional)\s+(?:analys[ie]s|sub-?stud(?:y|ies))|sub-?analys[ie]s|sub-?stud(?:y|ies))\s+"
                         r"(?:of|from|in|using)\s+(?:the\s+|a\s+|an\s+|data\s+from\s+(?:the\s+|a\s+)?)?"
-                        r"(?:[\w-]+[,:]?\s+){0,8}?(?:trials?|rcts?|studies|study)\b", re.IGNORECASE)
+                        r"(?:(?:[\w-]+[,:]?\s+){0,8}?(?:trials?|rcts?|studies|study)\b|"
+                        r"(?-i:[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)+\b|[A-Z]{4,}\s+(?:data|participants|patients)\b))",
+                        re.IGNORECASE)
+# the second branch: a trial named by its acronym alone ("a post hoc analysis of EMPA-REG OUTCOME", "of PATHWAY-2",
+# "of SPRINT data"); a bare "ITT" or "BMI" is no trial
 
 
 def secondary_analysis(pages: Sequence[tuple[int, str]]) -> tuple[int, str] | None:

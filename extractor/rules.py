@@ -147,11 +147,28 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
     _doubt_unnamed_arms(result, prose_names)
+    if secondary is not None and not _named_randomised(counts, result.arms):
+        _doubt_arms(result, f"secondary analysis (page {secondary[0]}) and no sentence names these arms with "
+                            "their randomised n: confirm the columns are the randomised arms, not subgroups")
     texts = [(p.number, p.text) for p in doc.pages]
     apply_target(result, outcomes, primary_statements(texts))
     result.design, warnings = detect_design(texts, len(result.arms))
     result.warnings += warnings
     return result
+
+
+def _named_randomised(counts: list[Count], arms: list[Arm]) -> bool:
+    """Whether every arm is named by a sentence that gives its randomised n."""
+    said = [c.arm for c in counts if c.source == "prose" and c.field == "n_randomised" and c.arm]
+    return bool(arms) and all(any(same_arm(a.name, s) for s in said) for a in arms)
+
+
+def _doubt_arms(result: ExtractionResult, why: str, arms: Sequence[int] | None = None) -> None:
+    """Send every value of the given arms (all when None) to a human with ``why``, keeping an earlier doubt."""
+    for ev in result.evidence:
+        m = re.match(r"arms\[(\d+)\]\.", ev.field)
+        if m and (arms is None or int(m.group(1)) in arms):
+            ev.doubt = ev.doubt or why
 
 
 def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str]) -> None:
@@ -164,11 +181,8 @@ def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str]) -> Non
     for i, arm in enumerate(result.arms):
         if match_arm(arm.name, named) is not None or any(same_arm(arm.name, a.name) for a in named):
             continue
-        why = (f"arm '{arm.name}' is named by no sentence of the paper (they name "
-               f"{', '.join(repr(a.name) for a in named[:4])}): confirm which group this column is")
-        for ev in result.evidence:
-            if ev.field.startswith(f"arms[{i}]."):
-                ev.doubt = ev.doubt or why
+        _doubt_arms(result, f"arm '{arm.name}' is named by no sentence of the paper (they name "
+                            f"{', '.join(repr(a.name) for a in named[:4])}): confirm which group this column is", [i])
 
 
 def _ocr_diagram(doc: PdfDocument, result: ExtractionResult) -> tuple[list[Count], list[float] | None]:

@@ -457,3 +457,19 @@ def test_a_row_that_names_the_baseline_in_an_outcome_table_is_that_measures_base
     assert got[1][:2] == ("PHQ-9, post-treatment", "post")
     assert got[2] == ("GAD-7, mean (SE)", "baseline", 10.2, None)
     assert got[3][0] == "GAD-7, change from baseline" and got[3][1] != "baseline"
+
+
+def test_a_secondary_analysis_with_no_randomisation_sentence_sends_its_table_arms_to_a_human() -> None:
+    from metasift.extractor.design import secondary_analysis
+    from metasift.extractor.rules import extract
+
+    assert secondary_analysis([(1, "This post hoc analysis of EMPA-REG OUTCOME evaluated uric acid.")])
+    assert secondary_analysis([(1, "A post hoc analysis of the ITT population was done.")]) is None
+    title = _line(60, (50, "Uric acid and outcomes: a post hoc analysis of EMPA-REG OUTCOME"))
+    table = [_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+             _line(112, (200, "Empagliflozin (n = 4687)"), (320, "Placebo (n = 2333)")),
+             _line(124, (50, "Uric acid, mg/dL"), (200, "6.1 (1.5)"), (320, "6.0 (1.5)"))]
+    result = extract(SimpleNamespace(pages=[_rows_page(1, [title, *table])], path="x.pdf"), ocr=False)
+    assert [a.name for a in result.arms] == ["Empagliflozin", "Placebo"]
+    arm_evidence = [ev for ev in result.evidence if ev.field.startswith("arms[")]
+    assert arm_evidence and all("secondary analysis" in (ev.doubt or "") for ev in arm_evidence)
