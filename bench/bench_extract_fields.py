@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
-SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | all. Rules are written against the tune halves
+SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
+html-holdout | all. Rules are written against the tune halves
 only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to.
 
 Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
@@ -45,7 +46,9 @@ SYNTHETIC_OUT = REPO / "bench" / "out" / "synthetic"
 COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
 GENERATED_OUT = REPO / "bench" / "out" / "generated"
-SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout")
+HTML_OUT = REPO / "bench" / "out" / "html"
+SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
+          "html-tune", "html-holdout")
 
 
 @dataclass
@@ -77,6 +80,8 @@ def pdf_path(stem: str, split: str) -> Path:
         return SYNTHETIC_OUT / f"{stem}.pdf"
     if split.startswith("generated"):
         return GENERATED_OUT / f"{stem}.pdf"
+    if split.startswith("html"):
+        return HTML_OUT / f"{stem}.pdf"
     for folder in (SHARED, SHARED / "dev"):
         if (folder / f"{stem}.pdf").exists():
             return folder / f"{stem}.pdf"
@@ -85,7 +90,7 @@ def pdf_path(stem: str, split: str) -> Path:
 
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
-    files += sorted((GENERATED_OUT / "truth").glob("*.json"))
+    files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
     out = []
     for f in files:
         t = json.loads(f.read_text())
@@ -224,11 +229,11 @@ def ensure_synthetic() -> None:
                        stdout=subprocess.DEVNULL)
 
 
-def ensure_generated() -> None:
-    """Build the generated corpus (``bench/make_generated_trials.py``: PDFs and truth, seeded) when missing."""
-    if not (GENERATED_OUT / "truth").is_dir() or not any(GENERATED_OUT.glob("*.pdf")):
-        subprocess.run([sys.executable, str(REPO / "bench" / "make_generated_trials.py")], check=True,
-                       stdout=subprocess.DEVNULL)
+def ensure_generated(out: Path, script: str) -> None:
+    """Build a generated corpus (``bench/make_generated_trials.py`` or ``make_html_trials.py``: PDFs and truth,
+    seeded) when missing."""
+    if not (out / "truth").is_dir() or not any(out.glob("*.pdf")):
+        subprocess.run([sys.executable, str(REPO / "bench" / script)], check=True, stdout=subprocess.DEVNULL)
 
 
 def totals(scores: list[PaperScore]) -> dict:
@@ -260,7 +265,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.split.startswith("generated") or args.split == "all":
-        ensure_generated()
+        ensure_generated(GENERATED_OUT, "make_generated_trials.py")
+    if args.split.startswith("html") or args.split == "all":
+        ensure_generated(HTML_OUT, "make_html_trials.py")
     if args.split.startswith("synthetic") or args.split == "all":
         ensure_synthetic()
     papers = truth_files(args.split)

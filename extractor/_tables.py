@@ -97,11 +97,37 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip) -> tuple[list[list[Wo
         if caption_at(rows[k]):
             return None, k
         cells = split_row(words)[1]
+        if header and _wrapped_counts(header[-1], words):  # "Intervention (n =" / "58)": the n wrapped
+            header[-1] = _join_counts(header[-1], words)
+            k += 1
+            continue
         if cells and not ANCHOR.search(line_text(words)) and not subcolumns(words):
             break
         header.append(drop_marks(words))
         k += 1
     return header, k
+
+
+_DANGLING = re.compile(r"^\(?[nN]?=$")
+
+
+def _wrapped_counts(above: list[Word], words: list[Word]) -> bool:
+    """Whether ``words`` are only the numbers of "(n =" / "n =" left open at the ends of the line ``above``
+    (a header cell too narrow for its n, wrapped by the typesetter)."""
+    open_ = [w for w in above if _DANGLING.match(w.text)]
+    return bool(open_) and len(words) <= len(open_) and all(re.fullmatch(r"\d{1,5}\)?[,;]?", w.text) for w in words)
+
+
+def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
+    """The line ``above`` with each wrapped number put right after the nearest open "=" (by x), each once."""
+    line, used = list(above), []
+    for w in words:
+        eq = min((u for u in line if _DANGLING.match(u.text) and not any(u is v for v in used)),
+                 key=lambda u: abs((u.x0 + u.x1) / 2 - (w.x0 + w.x1) / 2))
+        used.append(eq)
+        at = line.index(eq) + 1
+        line.insert(at, Word(w.text, eq.x1 + 1.0, eq.x1 + 1.0 + (w.x1 - w.x0), eq.base, eq.size))
+    return line
 
 
 def _mark_totals(arms: list[TableArm]) -> None:
@@ -175,7 +201,8 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     other column's lines); else nowhere."""
     words = rows[start]
     end = j
-    while end + 1 < len(words) and words[end + 1].x0 - words[end].x1 <= 3 * max(words[end].size, 1.0):
+    while end + 1 < len(words) and words[end + 1].x0 - words[end].x1 <= 3 * max(words[end].size, 1.0) \
+            and not (cut is not None and words[end].x1 <= cut <= words[end + 1].x0):  # the gutter ends it
         end += 1
     if cut is None or words[end].x1 > cut or words[j].x0 > cut:
         return float("inf")
@@ -184,9 +211,10 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
         right = [w for w in line if w.x0 >= cut]
         if not right or any(w.x0 < cut < w.x1 for w in line):
             continue
-        if len(right) >= 4 and _contiguous(right) and not split_row(right)[1]:
-            prose += 1
-        else:
+        wordy = sum(bool(re.match(r"[A-Za-z]", w.text)) for w in right) >= 0.5 * len(right)
+        if len(right) >= 4 and _contiguous(right) and (not split_row(right)[1] or wordy):
+            prose += 1  # a sentence, or a reference entry (words, with a year and pages among them)
+        elif len(right) >= 4 or split_row(right)[1]:
             tabular += 1
     return cut if prose >= 3 and prose > 2 * tabular else float("inf")
 
@@ -198,12 +226,15 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
     _, j = caption_at(rows[start])  # type: ignore[misc]
     # a caption after other text on its line (a right-hand column): the table is right of it
     x_start = rows[start][j].x0 - 5 if j else float("-inf")
+    right_column = cut is not None and rows[start][j].x0 >= cut
+    if right_column:  # a caption alone on its line, right of the gutter: the table is in the right column
+        x_start = min(rows[start][j].x0, cut) - 5
     x_end = column_end(rows, start, j, cut)
 
     def inside(words: list[Word]) -> list[Word]:
         return [w for w in words if x_start <= w.x0 < x_end]
 
-    if x_end != float("inf"):  # the other column's lines between the table's own are passed over
+    if x_end != float("inf") or right_column:  # the other column's lines between the table's own are passed over
         kept = [i for i, words in enumerate(rows) if i >= start and inside(words)]
         table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside)
         return table, (kept[k] if k < len(kept) else len(rows))
@@ -246,6 +277,9 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
             c.timepoint = c.timepoint or tps[c.arm]
     arm_right = max([c.x1 for c in columns] + [x1 for _, x1 in spans])
     right_limit = min((w.x0 for h in header for w in h if w.x0 > arm_right + 2), default=float("inf"))
+    # a narrow column right of the arms ("p", "Total") centres its values under its header, so they start left
+    # of the header word: what lies past halfway from the arms to that word is that column's
+    right_limit = (arm_right + right_limit) / 2 + 1 if right_limit != float("inf") else right_limit
     head_text = caption + " " + " ".join(join_words(h) for h in header)
     body_start = k
     body, k = _body(rows, k, inside, arms, spans, columns, right_limit)

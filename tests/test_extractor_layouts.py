@@ -473,3 +473,12 @@ def test_a_secondary_analysis_with_no_randomisation_sentence_sends_its_table_arm
     assert [a.name for a in result.arms] == ["Empagliflozin", "Placebo"]
     arm_evidence = [ev for ev in result.evidence if ev.field.startswith("arms[")]
     assert arm_evidence and all("secondary analysis" in (ev.doubt or "") for ev in arm_evidence)
+
+
+def test_an_n_wrapped_onto_the_next_header_line_still_names_its_arm() -> None:
+    (t,) = _table(_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                  _line(112, (200, "Intervention (n ="), (320, "Control (n =")),
+                  _line(121, (215, "58)"), (335, "62)")),
+                  _line(134, (50, "PHQ-9"), (200, "14.6 (4.4)"), (320, "14.4 (3.7)")))
+    assert [(a.name, a.n) for a in t.arms] == [("Intervention", 58), ("Control", 62)]
+    assert [(v.mean, v.n) for v in t.values] == [(14.6, 58), (14.4, 62)]
