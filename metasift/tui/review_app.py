@@ -10,6 +10,12 @@ The slow work runs in thread workers and comes back through ``call_from_thread``
 when the session says one is due (the new order is swapped in on the UI thread, behind the record on
 screen), and the buscar stopping test for the second status line (recomputed after every decision; while
 one computation runs, further decisions ask for one more afterwards, never a pile of them).
+
+Start-up: the first record is drawn from the queue's head alone; what the start leaves to workers (the
+whole queue and its count, the ranker's features, the stopping test's history) begins once it is on
+screen, so it does not compete with drawing it, and the status lines say "counting the queue…" and
+"reading the history…" until it arrives. Drawing the first record imports none of numpy, scipy or
+scikit-learn: they load in the worker processes, which compute with them.
 """
 
 from __future__ import annotations
