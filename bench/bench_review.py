@@ -116,21 +116,29 @@ def build(project: Path) -> None:
     store.close()
 
 
-def startup(project: Path, runs: int = 7, baseline: Path | None = None) -> dict[str, list[list[float]]]:
+def startup(project: Path, runs: int = 7, baseline: Path | None = None,
+            pycache: Path | None = None) -> dict[str, list[list[float]]]:
     """Spawn → first paint, ``runs`` times (alternating with ``baseline``'s code when given): per code, one
     row per run of (the phase ends after spawn..., seconds after the first paint until the whole queue was
-    counted, until the stopping test's line was computed)."""
+    counted, until the stopping test's line was computed). ``pycache``: compiled bytecode is kept there
+    (``PYTHONPYCACHEPREFIX``), written by one untimed run per code first, as an installed package has it;
+    else the environment decides (``PYTHONDONTWRITEBYTECODE=1``: metasift's sources compile at every start)."""
     codes = {"current": REPO, **({"baseline": baseline.resolve()} if baseline is not None else {})}
     out: dict[str, list[list[float]]] = {name: [] for name in codes}
-    for _ in range(runs):
+    base_env = dict(os.environ)
+    if pycache is not None:
+        base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        base_env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    for i in range(-1 if pycache is not None else 0, runs):
         for name, tree in codes.items():
             # the tree's own directory first on sys.path (``-c`` puts the cwd there), and PYTHONPATH for
             # the worker processes it spawns
-            env = {**os.environ, "PYTHONPATH": str(tree)}
+            env = {**base_env, "PYTHONPATH": str(tree)}
             t = time.time()
             res = subprocess.run([sys.executable, "-c", STARTUP, str(project), repr(t)], capture_output=True,
                                  text=True, cwd=tree, env=env, check=True)
-            out[name].append([float(x) for x in res.stdout.split()])
+            if i >= 0:  # -1: the run that wrote the bytecode
+                out[name].append([float(x) for x in res.stdout.split()])
     return out
 
 
@@ -213,6 +221,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7, help="startup runs (per code with --baseline)")
     ap.add_argument("--baseline", type=Path, help="source tree from before the change (run with PYTHONPATH)")
     ap.add_argument("--startup-only", action="store_true", help="skip the keypress part")
+    ap.add_argument("--cached-bytecode", action="store_true",
+                    help="start with metasift's bytecode compiled beforehand, as an installed package starts "
+                         "(by default the environment decides: PYTHONDONTWRITEBYTECODE=1 compiles it every time)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "bench"
@@ -221,7 +232,11 @@ def main() -> int:
         print(f"built a {N:,}-record project (ranker scores, 5,000 decisions by bob) in "
               f"{time.perf_counter() - t:.1f} s")
         print(f"load average before: {load()} ({os.cpu_count()} cores)")
-        best = report_startup(startup(project, a.runs, a.baseline))
+        cached = a.cached_bytecode or not os.environ.get("PYTHONDONTWRITEBYTECODE")
+        print("metasift's bytecode: " + ("compiled beforehand" if cached else
+                                         "compiled at every start (PYTHONDONTWRITEBYTECODE=1; see --cached-bytecode)"))
+        best = report_startup(startup(project, a.runs, a.baseline,
+                                      Path(tmp) / "pycache" if a.cached_bytecode else None))
         print(f"load average after: {load()}")
         print(f"startup median {best:.2f} s (target < 1.5 s): {'OK' if best < 1.5 else 'SLOW'}")
         if a.startup_only:
