@@ -5,15 +5,23 @@ repeated; synthetic text when ../shared is absent), a ranker run over all of the
 decisions by another reviewer, then:
 - startup: a fresh Python process imports the app, opens the store, reads the head of alice's queue (as
   `metasift review` does; the rest loads behind the first record) and draws the first record (headless
-  Textual), timed from before the process is spawned until the first paint;
+  Textual), timed from before the process is spawned until the first paint; the median of ``--runs`` runs,
+  with where the time went (interpreter start, imports, store + session, the app until the first paint)
+  and how long after the first paint the deferred parts arrived (the whole queue counted, the stopping
+  test's line). With ``--baseline DIR`` (a source tree from before a change: ``git archive main | tar -x
+  -C DIR``) the same runs alternate with that code's (``PYTHONPATH=DIR``), so both see the same machine
+  load; the load average is printed before and after;
 - keypress latency: 300 decisions (include / maybe / exclude-with-reason-picker / undo) sent as key events
   to the running app, each timed from the key event until the next record has been drawn.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import csv
+import itertools
+import os
 import statistics
 import subprocess
 import sys
@@ -29,22 +37,36 @@ N = 50_000
 
 STARTUP = """
 import sys, time, asyncio
+t_spawn, t_python = float(sys.argv[2]), time.time()
 from pathlib import Path
-t_spawn = float(sys.argv[2])
 from metasift.config import load_protocol
 from metasift.store import Store
 from metasift.tui.review_app import ReviewApp
 from metasift.screener.review_session import QUEUE_HEAD, ReviewSession
+t_imported = time.time()
 project = Path(sys.argv[1])
 store = Store.open(project)
 app = ReviewApp(ReviewSession(store, load_protocol(project), "alice", head=QUEUE_HEAD))  # as `metasift review`
+t_session = time.time()
 async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.screen.painted_at:
             await asyncio.sleep(0.001)
-        print(time.time() - t_spawn, time.time() - t_spawn - (time.perf_counter() - app.screen.painted_at))
+        t_paint = time.time() - (time.perf_counter() - app.screen.painted_at)
+        screen, session = app.screen, app.screen.session
+        t_queue = t_stop = None
+        while time.time() < t_paint + 30 and (t_queue is None or t_stop is None):  # the deferred parts
+            if t_queue is None and session.complete:
+                t_queue = time.time()
+            tracker = session.stopping
+            if t_stop is None and (tracker is None or tracker.loaded and not screen._stopping_busy):
+                t_stop = time.time()
+            await asyncio.sleep(0.005)
+        print(*(x - t_spawn for x in (t_python, t_imported, t_session, t_paint)),
+              *((x - t_paint) if x is not None else -1.0 for x in (t_queue, t_stop)))
 asyncio.run(main())
 """
+PHASES = ("interpreter", "imports", "store + session", "app → first paint")
 
 
 def base_records() -> list[dict[str, str]]:
@@ -94,15 +116,47 @@ def build(project: Path) -> None:
     store.close()
 
 
-def startup(project: Path, runs: int = 3) -> list[tuple[float, float]]:
-    out = []
-    for _ in range(runs):
-        t = time.time()
-        res = subprocess.run([sys.executable, "-c", STARTUP, str(project), repr(t)], capture_output=True,
-                             text=True, cwd=REPO, check=True)
-        total, painted = map(float, res.stdout.split())
-        out.append((total, painted))
+def startup(project: Path, runs: int = 7, baseline: Path | None = None,
+            pycache: Path | None = None) -> dict[str, list[list[float]]]:
+    """Spawn → first paint, ``runs`` times (alternating with ``baseline``'s code when given): per code, one
+    row per run of (the phase ends after spawn..., seconds after the first paint until the whole queue was
+    counted, until the stopping test's line was computed). ``pycache``: compiled bytecode is kept there
+    (``PYTHONPYCACHEPREFIX``), written by one untimed run per code first, as an installed package has it;
+    else the environment decides (``PYTHONDONTWRITEBYTECODE=1``: metasift's sources compile at every start)."""
+    codes = {"current": REPO, **({"baseline": baseline.resolve()} if baseline is not None else {})}
+    out: dict[str, list[list[float]]] = {name: [] for name in codes}
+    base_env = dict(os.environ)
+    if pycache is not None:
+        base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        base_env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    for i in range(-1 if pycache is not None else 0, runs):
+        for name, tree in codes.items():
+            # the tree's own directory first on sys.path (``-c`` puts the cwd there), and PYTHONPATH for
+            # the worker processes it spawns
+            env = {**base_env, "PYTHONPATH": str(tree)}
+            t = time.time()
+            res = subprocess.run([sys.executable, "-c", STARTUP, str(project), repr(t)], capture_output=True,
+                                 text=True, cwd=tree, env=env, check=True)
+            if i >= 0:  # -1: the run that wrote the bytecode
+                out[name].append([float(x) for x in res.stdout.split()])
     return out
+
+
+def report_startup(times: dict[str, list[list[float]]]) -> float:
+    """Print the medians and the breakdown; returns the current code's median spawn → first paint."""
+    for name, rows in times.items():
+        cols = list(zip(*rows, strict=True))
+        ends = [statistics.median(c) for c in cols[:4]]
+        phases = [ends[0]] + [b - a for a, b in itertools.pairwise(ends)]
+        total = cols[3]
+        print(f"startup ({name} code): spawn → first record drawn, median {ends[3]:.2f} s "
+              f"(min {min(total):.2f}, max {max(total):.2f}, n={len(total)}); runs: "
+              + " ".join(f"{x:.2f}" for x in total))
+        print("  median phases: " + ", ".join(f"{p} {x:.3f} s" for p, x in zip(PHASES, phases, strict=True)))
+        after = [statistics.median([x for x in c if x >= 0] or [-1.0]) for c in cols[4:6]]
+        print(f"  after the first paint (median): whole queue counted +{after[0]:.2f} s, "
+              f"stopping test line +{after[1]:.2f} s")
+    return statistics.median(r[3] for r in times["current"])
 
 
 def key_timer(app, pilot):
@@ -158,18 +212,35 @@ async def keypresses(project: Path, n: int = 300) -> dict[str, list[float]]:
     return times
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7, help="startup runs (per code with --baseline)")
+    ap.add_argument("--baseline", type=Path, help="source tree from before the change (run with PYTHONPATH)")
+    ap.add_argument("--startup-only", action="store_true", help="skip the keypress part")
+    ap.add_argument("--cached-bytecode", action="store_true",
+                    help="start with metasift's bytecode compiled beforehand, as an installed package starts "
+                         "(by default the environment decides: PYTHONDONTWRITEBYTECODE=1 compiles it every time)")
+    a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "bench"
         t = time.perf_counter()
         build(project)
         print(f"built a {N:,}-record project (ranker scores, 5,000 decisions by bob) in "
               f"{time.perf_counter() - t:.1f} s")
-        runs = startup(project)
-        for total, _painted in runs:
-            print(f"startup: process spawn → first record drawn {total:.2f} s")
-        best = statistics.median(r[0] for r in runs)
+        print(f"load average before: {load()} ({os.cpu_count()} cores)")
+        cached = a.cached_bytecode or not os.environ.get("PYTHONDONTWRITEBYTECODE")
+        print("metasift's bytecode: " + ("compiled beforehand" if cached else
+                                         "compiled at every start (PYTHONDONTWRITEBYTECODE=1; see --cached-bytecode)"))
+        best = report_startup(startup(project, a.runs, a.baseline,
+                                      Path(tmp) / "pycache" if a.cached_bytecode else None))
+        print(f"load average after: {load()}")
         print(f"startup median {best:.2f} s (target < 1.5 s): {'OK' if best < 1.5 else 'SLOW'}")
+        if a.startup_only:
+            return 0
         times = asyncio.run(keypresses(project))
         worst_p95 = 0.0
         for name, ms in times.items():

@@ -28,8 +28,6 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
-
 from metasift.config import Protocol
 from metasift.kinds import Stage
 from metasift.labels import HUMAN_KINDS, as_include
@@ -37,7 +35,9 @@ from metasift.store import Store
 from metasift.store import review_queue as rq
 from metasift.store.rows import RankingRun
 
-if TYPE_CHECKING:  # the ranker (scikit-learn, seconds to import) loads in the worker process that trains
+if TYPE_CHECKING:  # the ranker (scikit-learn, seconds to import) and numpy load in the process that trains
+    import numpy as np
+
     from metasift.screener.ranker import Ranker
 
 STAGE = Stage.TITLE_ABSTRACT
@@ -108,13 +108,16 @@ class Offload:
     long stretches, which a thread worker would take from the keypresses. ``run`` blocks its caller (a
     thread worker) until the result is back, one job at a time; ``inline=True`` runs it in the calling
     thread instead. ``close`` ends the process at once: a job cut short saved nothing (a ranking is one
-    transaction), and the reviewer quitting does not wait for it."""
+    transaction), and the reviewer quitting does not wait for it; jobs asked for after it are refused
+    (``RuntimeError``), so none starts a process the quitting app would wait on."""
 
     def __init__(self, *, inline: bool = False) -> None:
         self.inline = inline
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one job at a time
+        self._starting = threading.Lock()  # a process being started, against ``close`` meanwhile
+        self._closed = False
         if not inline:
             # spawning starts multiprocessing's resource tracker, which is handed sys.stderr's descriptor:
             # start it now, before a Textual app swaps sys.stderr for a capture without one
@@ -124,13 +127,17 @@ class Offload:
         if self.inline:
             return fn(*args)
         with self._lock:
-            if self._process is None or not self._process.is_alive():
-                ctx = multiprocessing.get_context("spawn")
-                self._conn, child = ctx.Pipe()
-                self._process = ctx.Process(target=_serve, args=(child,), daemon=True, name="metasift-offload")
-                self._process.start()
-                child.close()
-            conn = self._conn
+            with self._starting:
+                if self._closed:  # the app quits: no new process (its job would hold the exit up)
+                    raise RuntimeError("the background process was closed")
+                if self._process is None or not self._process.is_alive():
+                    ctx = multiprocessing.get_context("spawn")
+                    self._conn, child = ctx.Pipe()
+                    self._process = ctx.Process(target=_serve, args=(child,), daemon=True,
+                                                name="metasift-offload")
+                    self._process.start()
+                    child.close()
+                conn = self._conn
             assert conn is not None
             try:
                 conn.send((fn, args))
@@ -142,7 +149,9 @@ class Offload:
         return value
 
     def close(self) -> None:
-        process, self._process = self._process, None
+        with self._starting:  # a process being started is started (and then ended) or never will be
+            self._closed = True
+            process, self._process = self._process, None
         if process is not None:
             process.terminate()
             process.join(5)
@@ -204,6 +213,8 @@ class Trainer:
         """Fit the features on every primary record's text once (the corpus does not change in a session)."""
         if self._model is not None:
             return 0.0
+        import numpy as np
+
         t0 = time.perf_counter()
         records = self.store.records_table(primary_only=True)  # id order
         from metasift.screener.ranker import get_ranker

@@ -122,6 +122,27 @@ def test_ranker_order_with_unscored_and_duplicate_records(project: Path) -> None
     assert rq.queue_order(store, TA) == [5, 4, 3, 2, 1]
 
 
+def test_the_queue_head_reads_past_duplicates_and_everything_the_reviewer_decided(project: Path) -> None:
+    from sqlalchemy import update
+
+    from metasift.store import schema as t
+
+    store = _setup(project, 40, **{"humans_per_record = 2 ": "humans_per_record = 1 "})
+    store.save_rankings(TA, "svm", {}, {rid: ((rid * 7) % 40) / 40 for rid in range(1, 41)}, trained_on=5)
+    top = rq.build_queue(store, TA).ids
+    with store.write() as conn:  # three of the best-scored records are duplicates (not primary): never shown
+        conn.execute(update(t.records).where(t.records.c.id.in_(top[1:4])).values(is_primary=False))
+    for rid in top[4:20]:  # alice decided the next sixteen; the last of them she took back
+        did = _human(store, rid, "alice", "exclude")
+    store.retract_decision(did, "alice")
+    whole = ReviewSession(store, load_protocol(project), "alice").queue
+    assert whole[:2] == [top[0], top[19]]
+    for n in (1, 2, 8):  # the head is read from the run's best rows, as many as could hide an open one
+        assert rq.queue_head(store, TA, "alice", None, n) == whole[:n]
+    store.save_rankings(TA, "svm", {}, {rid: 0.5 for rid in range(1, 40)}, trained_on=5)  # record 40 unscored
+    assert rq.queue_head(store, TA, "alice", None, 3) is None  # its place needs the whole queue's 0.5
+
+
 def test_search_finds_text_and_record_ids(project: Path) -> None:
     store = _setup(project, 12)
     assert rq.search_ids(store, "TRIAL 3 ") == [4]

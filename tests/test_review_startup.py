@@ -4,6 +4,8 @@ and a reviewer's retrains keep only their latest ranking run."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ from metasift.tui.review_app import ReviewApp
 from tests.helpers import edit_protocol, seed_store
 
 TA = "title_abstract"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ranked(project: Path, n: int = 30) -> Store:
@@ -69,6 +72,38 @@ def test_the_app_draws_the_first_record_from_the_head_and_counts_the_queue_behin
     asyncio.run(go())
     assert "30 to go" in seen[0]
     assert len(store.decisions(TA)) == 4
+
+
+HEAVY = {"numpy", "scipy", "sklearn", "pandas"}  # a second or more of imports between them
+
+
+def test_the_first_record_is_drawn_before_numpy_scipy_sklearn_or_pandas_load(project: Path) -> None:
+    """The review app draws the first record with a live ranker and the stopping test set up, but none of
+    the libraries they compute with: those load after the first paint, in the worker processes."""
+    _ranked(project).close()
+    prog = f"""
+import asyncio, sys
+from pathlib import Path
+from metasift.config import load_protocol
+from metasift.screener.review_session import QUEUE_HEAD, ReviewSession
+from metasift.store import Store
+from metasift.tui.review_app import ReviewApp
+project = Path({str(project)!r})
+session = ReviewSession(Store.open(project), load_protocol(project), "alice", head=QUEUE_HEAD)
+assert session.ranker is not None and session.stopping is not None
+app = ReviewApp(session)
+async def main():
+    async with app.run_test(size=(120, 40)):
+        while not app.screen.painted_at:
+            await asyncio.sleep(0.001)
+        print(" ".join(sorted(sys.modules)))
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", prog], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.split())
+    assert "metasift.tui.review_app" in loaded and "metasift.screener.live_rank" in loaded
+    assert not {m.split(".")[0] for m in loaded} & HEAVY
 
 
 def test_a_reviewers_retrain_retires_their_older_runs_and_keeps_screens_and_others(project: Path) -> None:
