@@ -47,8 +47,9 @@ COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
 GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
+HTML2_OUT = REPO / "bench" / "out" / "html2"  # a second browser-typeset corpus, drawn after the first was split
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout")
+          "html-tune", "html-holdout", "html2-tune", "html2-holdout")
 
 
 @dataclass
@@ -80,6 +81,8 @@ def pdf_path(stem: str, split: str) -> Path:
         return SYNTHETIC_OUT / f"{stem}.pdf"
     if split.startswith("generated"):
         return GENERATED_OUT / f"{stem}.pdf"
+    if split.startswith("html2"):
+        return HTML2_OUT / f"{stem}.pdf"
     if split.startswith("html"):
         return HTML_OUT / f"{stem}.pdf"
     for folder in (SHARED, SHARED / "dev"):
@@ -91,6 +94,7 @@ def pdf_path(stem: str, split: str) -> Path:
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
     files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
+    files += sorted((HTML2_OUT / "truth").glob("*.json"))
     out = []
     for f in files:
         t = json.loads(f.read_text())

@@ -1,6 +1,7 @@
 """The generated trial reports typeset by a browser instead of reportlab: wrapped header cells, real line breaking.
 
-Run: .venv/bin/python bench/make_html_trials.py [--n 24] [--out bench/out/html]   (needs chromium)
+Run: .venv/bin/python bench/make_html_trials.py [--n 24] [--out bench/out/html] [--first 1000 --name html]
+(needs chromium; a second corpus: --first 2000 --name html2 --out bench/out/html2)
 
 ``make_generated_trials.py`` lays its papers out with reportlab, which never wraps a table cell: a long arm name
 overflows its column, and the layouts stay cleaner than a publisher's. This script draws papers from the same
@@ -127,13 +128,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--first", type=int, default=1000, help="the generator seed of the first paper")
+    ap.add_argument("--name", default="html", help="stem prefix and split name (NAME-tune / NAME-holdout)")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     tune = set(random.Random(16).sample(range(args.n), args.n // 2))
     for i in range(args.n):
-        p = gen.draw_paper(1000 + i)
-        p.stem = f"html_{i:02d}"
+        p = gen.draw_paper(args.first + i)
+        p.stem = f"{args.name}_{i:02d}"
         p.flags.discard("continued")  # a browser breaks tables by itself; the reportlab hook does not apply
         if p.kind == "cluster":  # the cluster attrition sentence prints those lost to follow-up only
             for a in p.arms:
@@ -142,7 +145,7 @@ def main() -> None:
         print_pdf(paper_html(p, truth, random.Random(f"html-{i}")), pdf)
         try:
             data = syn.truth_json(p, truth, syn.page_texts(pdf))
-            data["split"] = "html-tune" if i in tune else "html-holdout"
+            data["split"] = f"{args.name}-tune" if i in tune else f"{args.name}-holdout"
             text = json.dumps(data, indent=2, ensure_ascii=False)
             (truth_dir / f"{p.stem}.json").write_text(text + "\n", encoding="utf-8")
             checks = syn.validate(pdf, data)
