@@ -2,28 +2,30 @@
 
 Each sampled record carries its human label and the signals routing sees (rule verdict, LLM decision
 with confidence and criterion verdicts, ranker probability). We pick the LLM-confidence and
-ranker-probability thresholds that auto-exclude the largest share of the sample while the recall of
-includes among the records NOT auto-excluded keeps its one-sided Clopper-Pearson lower confidence bound
-at or above the target (default: recall 0.98 at 95 % confidence).
+ranker-probability thresholds that auto-exclude the largest share of the sample while a lower confidence
+bound on recall stays at or above the target (default: recall 0.98 at 95 % confidence).
 
-The sample must hold enough includes for that: even if no include is lost, the bound on n includes is
-``(1 - confidence) ** (1 / n)``, so 0.98 at 95 % needs at least 149 includes. With fewer we refuse and
-say how many are needed.
+**What is promised.** Given ``population`` (the records the sample was drawn from; ``metasift calibrate``
+always gives it), the bound is on the *realised* recall of the automation over the records outside the
+sample — the records it decides, and the includes this review actually loses (``realised_recall_lower``:
+an exact hypergeometric prediction bound, the unknown number of outside includes covered by an exact
+interval; ``docs/oracle.md``). Without it, the one-sided Clopper-Pearson bound on the *rate* of lost
+includes, which says nothing exact about one review's records: in the simulated reviews it was reached on
+the outside records in only 86 % of runs, the realised bound in 94.6 % (96-97 % over 100 seeds). The realised bound is the price of
+that honesty: with ~140 includes on each side of a half-set sample, 0.975 cannot be shown at all, 0.96 can
+when the sample loses no include. A sample too small for the target is refused, with the size that would do
+(the rate bound needs, losing none, ``(1 - confidence) ** (1 / n) >= target``: 149 includes at 0.98 / 95 %).
 
 **Choosing on the sample without inflating the bound.** The thresholds are chosen on the same sample the
 bound is computed on. Searching every (confidence, probability) pair for the one that excludes most and
-still passes lets chance pick the pair under which the sample's includes happened to escape: in the
-simulated reviews (``bench/bench_oracle.py``, Bannach-Brown, 20 seeds, 18 model qualities) the bound then
-held on the records outside the sample in only 87 % of 360 runs (60-95 % at sensitivity 0.80-0.90), not
-the promised 95 %. Now the candidates form one nested walk fixed before the labels are looked at
-(``threshold_path``: both thresholds loosen together, each step excluding a superset of the last), and
-the walk stops at the first step whose bound falls under the target — a fixed-sequence test ("learn then
-test", Angelopoulos et al. 2021): the family-wise error is the single test's ``1 - confidence``, so the
-bound on the step chosen is honest with no correction. Sample splitting (choose on one half, certify on
-the other) and a Bonferroni correction over the pairs tried were the alternatives; both need far more
-includes (splitting halves them, Bonferroni over even 2 candidates lifts the 119 includes of 0.975 / 95 %
-to 146) and would turn automation off on every shared set. The figures after the change are in
-``docs/oracle.md``.
+still passes lets chance pick the pair under which the sample's includes happened to escape. The
+candidates form one nested walk fixed before the labels are looked at (``threshold_path``: both thresholds
+loosen together, each step excluding a superset of the last), and the walk stops at the first step that
+loses more sample includes than the target allows — a fixed-sequence test ("learn then test", Angelopoulos
+et al. 2021): the family-wise error is the single test's ``1 - confidence``. For the realised bound the
+walk's fixed order is also what makes the hypergeometric argument exact. Sample splitting and a Bonferroni
+correction were the alternatives; both need far more includes and would turn automation off on every
+shared set. The figures are in ``docs/oracle.md``.
 """
 
 from __future__ import annotations

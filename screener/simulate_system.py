@@ -4,9 +4,10 @@ One run, in the order a review goes through it (everything seeded):
 
 1. **Calibration sample.** A random sample of records is screened by humans first (``metasift review
    --sample N``); its labels are the true ones. By default it is sized to hold, in expectation, 1.2 times
-   the includes that calibration needs (``calibrate.includes_needed`` at the routing target; 149 at 0.98 /
-   95 %), at most ``max_sample_share`` of the set — as a reviewer who knows the rough share of includes from a
-   pilot would size it.
+   the includes that calibration needs at the routing target (``default_sample_size``), at most
+   ``max_sample_share`` of the set — as a reviewer who knows the rough share of includes from a pilot would
+   size it. A run's ``bound_held`` says whether the automation's recall on the records outside the sample
+   reached the ``L`` it promised.
 2. **Model and ranker.** The simulated model gives every record a verdict and a confidence; the ranker (the
    project's, ``svm`` by default) is trained on the sample's labels and scores every record, as
    ``metasift screen`` does (``ranker_stage``).
@@ -15,7 +16,9 @@ One run, in the order a review goes through it (everything seeded):
    and every record goes to a human. ``fixed``: the ``[routing]`` thresholds as given, checked on the sample
    (``calibrate.check_policy``). The sample's ranker probabilities are out-of-fold by default (each from a
    model not trained on that record, ``ranker.out_of_fold_proba``); ``in_sample`` uses the scores of the
-   ranker trained on them, which are optimistic.
+   ranker trained on them, which are optimistic. The bound is on the automation's realised recall over the
+   records outside the sample (``bound="realised"``, what ``metasift calibrate`` promises) or, for
+   comparison, Clopper-Pearson's on the rate (``"rate"``, what it promised before).
 4. **Routing.** ``routing.route`` (the real policy, audit share and all) routes every record outside the
    sample: auto-excluded records are never seen by a human.
 5. **Human queue.** The records routed to a human or as likely includes are screened in ranker order, the
@@ -26,8 +29,8 @@ One run, in the order a review goes through it (everything seeded):
 
 **Final recall** counts humans plus automation: includes found in the sample and in the queue, over every
 include in the set; auto-excluded includes and those left unscreened in the queue are lost. The final
-target ``τ`` is shared between the two stages: the automation keeps recall at least ``L`` (the sample's
-lower bound under the chosen policy, 1 when nothing is auto-excluded), so the humans' stop test runs at
+target ``τ`` is shared between the two stages: the automation keeps recall at least ``L`` (the calibrated
+bound under the chosen policy, 1 when nothing is auto-excluded), so the humans' stop test runs at
 target ``τ / L`` over the queue. When ``τ / L >= 1`` the queue is screened to the end; when even that
 cannot reach ``τ`` (``L < τ``) the run warns before the queue starts. Every warning is given before the
 human stage: ``SystemResult.warnings``.

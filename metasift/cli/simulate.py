@@ -165,7 +165,8 @@ def _system_table(r: Any, name: str, target: float) -> Table:
     if r.automation:
         held = "reached" if r.bound_held else "MISSED"
         table.add_row("automation recall", f"{r.automation_recall:.1%}",
-                      f"bound {r.automation_recall_lower:.3f} (target {pol.target_recall}): {held}; "
+                      f"outside the sample; bound {r.automation_recall_lower:.3f} ({r.bound}) "
+                      f"(target {pol.target_recall}): {held}; "
                       f"{r.auto_excluded} records auto-excluded")
     stop = "screened to the end" if r.human_target is None else f"buscar at target {r.human_target:.3f}"
     table.add_row("human queue", f"{r.screened}/{r.queue}",
