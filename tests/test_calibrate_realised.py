@@ -157,3 +157,25 @@ def test_the_status_line_and_the_report_state_the_realised_bound_with_its_confid
                                settled_without_human=12, calibration_left_out=30)
     text = methods_summary(history, target_recall=realised.target, shared=realised)["text"]
     assert "keeping, at 95% confidence, at least 96.5% of the includes among the records it decided" in text
+
+
+def test_status_reads_the_realised_bound_and_its_confidence_from_the_calibrate_event(project) -> None:
+    from metasift.config import load_protocol
+    from metasift.kinds import DeciderKind
+    from metasift.records import Record
+    from metasift.screener.stopping import project_shared_target
+    from tests.helpers import seed_store
+
+    store = seed_store(project, [Record(title=f"Trial {i}", abstract=f"Abstract {i}") for i in range(6)])
+    policy = {"llm_exclude_confidence": 0.8, "ranker_exclude_probability": 0.1, "auto_exclude": True}
+    try:
+        ids = sorted(r.id for r in store.records_table())
+        with store.write() as conn:
+            store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate", payload={
+                "recall_lb": 0.965, "bound": "realised", "confidence": 0.95, "population": 6, "policy": policy})
+        store.save_routes("title_abstract", {ids[0]: ("auto_exclude", "both signals low")}, policy)
+        shared = project_shared_target(store, load_protocol(project))
+    finally:
+        store.close()
+    assert shared.realised and shared.confidence == 0.95 and shared.automation_bound == 0.965
+    assert shared.line is not None and "(95% confidence, over the records it decided; 1 records" in shared.line
