@@ -115,17 +115,32 @@ def max_missable(n_included: int, target_recall: float, confidence: float) -> in
 COUNT_ALPHA_SHARE = 0.2
 
 
+@functools.lru_cache(maxsize=1024)
 def includes_interval(sample_includes: int, sample_size: int, population: int, alpha: float) -> tuple[int, int]:
     """Exact two-sided ``1 - alpha`` interval for the number of includes among ``population`` records, from a
     simple random sample of ``sample_size`` of them holding ``sample_includes`` (hypergeometric inversion:
     every total whose equal-tailed test at ``alpha`` does not reject)."""
     if not 0 <= sample_includes <= sample_size <= population:
         raise AnalysisError("need 0 <= sample includes <= sample size <= population")
-    totals = np.arange(sample_includes, population - (sample_size - sample_includes) + 1)
-    upper_tail = hypergeom.sf(sample_includes - 1, population, totals, sample_size)  # P(X >= observed)
-    lower_tail = hypergeom.cdf(sample_includes, population, totals, sample_size)  # P(X <= observed)
-    kept = totals[(upper_tail > alpha / 2) & (lower_tail > alpha / 2)]
-    return int(kept.min()), int(kept.max())
+    least, most = sample_includes, population - (sample_size - sample_includes)  # totals the sample allows
+
+    def upper_tail(total: int) -> float:  # P(X >= observed): grows with the total
+        return float(hypergeom.sf(sample_includes - 1, population, total, sample_size))
+
+    def lower_tail(total: int) -> float:  # P(X <= observed): falls as the total grows
+        return float(hypergeom.cdf(sample_includes, population, total, sample_size))
+
+    # both tails are monotone in the total, so the totals kept form an interval: bisect for its two ends
+    lo, hi = least - 1, most  # the smallest total with upper_tail > alpha / 2 lies in (lo, hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if upper_tail(mid) > alpha / 2 else (mid, hi)
+    first = hi
+    lo, hi = least, most + 1  # the largest total with lower_tail > alpha / 2 lies in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if lower_tail(mid) > alpha / 2 else (lo, mid)
+    return first, lo
 
 
 def realised_loss_risk(sample_includes: int, outside_includes: int | np.ndarray, recall: float,
@@ -166,30 +181,37 @@ def realised_recall_lower(sample_includes: int, sample_size: int, population: in
     outside = outside[outside > 0]
     if outside.size == 0:
         return 1.0
-    # per outside count M, the fewest losses k with risk <= alpha - alpha_count (risk falls as k grows; at
-    # k >= M nothing more can be lost, risk 0); recall r keeps it when floor((1 - r) M) >= k: r <= 1 - k / M
-    need = np.full(outside.size, -1)
-    for k in range(int(outside.max()) + 1):
-        open_ = np.flatnonzero(need < 0)
-        if open_.size == 0:
-            break
-        m_out = outside[open_]
-        total = sample_includes + m_out
-        draws = k + sample_lost + 1
-        tail = hypergeom.cdf(sample_lost, total, sample_includes, np.minimum(draws, total))
-        ok = (k >= m_out) | ((draws <= total) & (tail <= alpha - alpha_count))
-        need[open_[ok]] = k
+    # per outside count M, the fewest losses k with risk <= alpha - alpha_count; recall r keeps it when
+    # floor((1 - r) M) >= k, i.e. r <= 1 - k / M. The risk falls as k grows and is 0 from k = M on (nothing
+    # more to lose): a bisection over k for every M at once.
+    total = sample_includes + outside
+
+    def passes(k: np.ndarray) -> np.ndarray:
+        draws = np.minimum(k + sample_lost + 1, total)
+        tail = hypergeom.cdf(sample_lost, total, sample_includes, draws)
+        return (k >= outside) | ((k + sample_lost + 1 <= total) & (tail <= alpha - alpha_count))
+
+    fail, need = np.full(outside.size, -1), outside.copy()  # passes(need) always; passes(fail) never
+    while np.any(need - fail > 1):
+        mid = (fail + need) // 2
+        ok = passes(mid)
+        need, fail = np.where(ok, mid, need), np.where(ok, fail, mid)
     return float(np.clip(np.min(1.0 - need / outside), 0.0, 1.0))
 
 
 def sample_losses_allowed(sample_includes: int, sample_size: int, population: int, target_recall: float,
                           confidence: float = 0.95) -> int:
     """Most sample includes the walk may lose with the realised recall bound still >= the target (-1: none)."""
-    allowed = -1
-    while allowed < sample_includes and realised_recall_lower(
-            sample_includes, sample_size, population, allowed + 1, confidence) >= target_recall:
-        allowed += 1
-    return allowed
+    def keeps(lost: int) -> bool:
+        return realised_recall_lower(sample_includes, sample_size, population, lost, confidence) >= target_recall
+
+    if not keeps(0):
+        return -1
+    good, bad = 0, sample_includes + 1  # the bound falls as more losses are allowed: bisect
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if keeps(mid) else (good, mid)
+    return good
 
 
 @functools.lru_cache(maxsize=256)
