@@ -7,22 +7,28 @@ model's verdicts (``screener.oracle``), the svm ranker trained on the sample, ``
 sample, the real routing policy on every other record, then the human queue in ranker order (retrained on
 the review app's schedule) until buscar says stop at the share of the final target left to the humans.
 
-Settings: final target recall 0.95 at 95 % confidence; the ``[routing] target_recall`` the calibration
-certifies is 0.975 (about sqrt(0.95): the final target shared evenly between automation and the stop test;
-``--routing-target``). At the review.toml default of 0.98 calibration needs 149 includes in the sample, which
-no shared set holds within half its records, so every run would route everything to humans. The calibration
-sample is sized for 1.2x the includes calibration needs, at most half the set.
+Settings: final target recall 0.95 at 95 % confidence. What calibration certifies (``--bound``):
+``realised`` (default; what ``metasift calibrate`` promises) bounds the automation's recall on this set's
+records outside the sample, the includes it actually loses; ``rate`` is Clopper-Pearson's bound on the rate
+of lost includes (what calibration promised before). The ``[routing] target_recall`` certified is 0.96 for
+the realised bound (with ~140 includes on each side of a half-set sample, 0.975 cannot be shown: four
+outside includes lost before any of the sample's happens with probability ~0.5 ** 4 > 5 %) and 0.975 for the
+rate (``--routing-target``). The calibration sample is sized so that the bound could reach the target with
+no include lost if the share of includes were 1.2x lower than the set's (rate: 1.2x the includes needed), at
+most half the set.
 
 Two mechanisms side by side (``--scores``): ``in_sample`` (the calibration sample's ranker probabilities
 come from the ranker trained on that same sample — what ``metasift calibrate`` did before) and
-``out_of_fold`` (each from a model not trained on that record — what it does now).
+``out_of_fold`` (each from a model not trained on that record — what it does now). ``--outside-scores``
+scores the records outside the sample with the whole-sample ranker (``full``, as the app does) or with the
+sample's fold models (``cross_fit``, ``fold_mean``), to measure how much the difference matters.
 
 Columns per set, quality and mechanism: runs; auto (share of runs with automation on); recall (mean final
 recall, humans plus automation), p5 (its 5th percentile), >=T (share of runs with final recall >= 0.95),
-silent (share of runs under 0.95 with no warning before the human stage: must be <= 5 %); held (share of
-automation runs whose automation recall on the records outside the sample reached the routing target: the
-calibrated bound, promised at 95 %); autoX (mean share of records auto-excluded); saved (mean share of
-records no human screened); s/run.
+silent (share of runs under 0.95 with no warning before the human stage: must be <= 5 %); L (mean bound the
+automation runs promised); held (share of automation runs whose automation recall on the records outside the
+sample reached that bound: the promise, made at 95 %); heldT (reached the routing target); autoX (mean share
+of records auto-excluded); saved (mean share of records no human screened); s/run.
 
 A plot of final recall and work saved against model quality goes to docs/img/oracle_quality.png (``--plot``).
 Exit status 1 when, for some quality, fewer than 95 % of the out-of-fold runs end at recall >= 0.95 or with
@@ -67,10 +73,10 @@ def _data(path: str) -> tuple[Any, Any]:
 
 
 def one_seed(path: str, seed: int, scores: str, grid: list[tuple[float, float, str]],
-             routing_target: float) -> list[dict[str, Any]]:
+             routing_target: float, outside: str = "full", bound: str = "realised") -> list[dict[str, Any]]:
     """Every quality of the grid for one set, seed and mechanism. Runs whose sample cannot support
     calibration route everything to humans whatever the model: they are simulated once and repeated."""
-    from metasift.screener.calibrate import includes_needed
+    from metasift.screener.calibrate import includes_needed, sample_losses_allowed
     from metasift.screener.oracle import OracleQuality
     from metasift.screener.routing import RoutingPolicy
     from metasift.screener.simulate_system import (
@@ -82,10 +88,13 @@ def one_seed(path: str, seed: int, scores: str, grid: list[tuple[float, float, s
 
     data, X = _data(path)
     settings = SystemSettings(target_recall=TARGET, routing=RoutingPolicy(target_recall=routing_target),
-                              sample_scores=scores)
+                              sample_scores=scores, outside_scores=outside if scores == "out_of_fold" else "full",
+                              bound=bound)
     y = np.asarray(data.labels)
-    size = default_sample_size(y, routing_target, settings.confidence, settings.max_sample_share)
-    too_few = y[draw_sample(y.size, size, seed)].sum() < includes_needed(routing_target, settings.confidence)
+    size = default_sample_size(y, routing_target, settings.confidence, settings.max_sample_share, bound)
+    got = int(y[draw_sample(y.size, size, seed)].sum())
+    too_few = (sample_losses_allowed(got, size, y.size, routing_target, settings.confidence) < 0
+               if bound == "realised" else got < includes_needed(routing_target, settings.confidence))
     rows, shared = [], None
     for sens, spec, cal in grid:
         quality = OracleQuality(sensitivity=sens, specificity=spec, calibration=cal)  # type: ignore[arg-type]
@@ -96,7 +105,8 @@ def one_seed(path: str, seed: int, scores: str, grid: list[tuple[float, float, s
             shared = res if too_few else None
         rows.append({"set": Path(path).stem, "seed": seed, "scores": scores, "sens": sens, "spec": spec,
                      "calibration": cal, "automation": res.automation, "final_recall": res.final_recall,
-                     "warned": res.warned, "bound_held": res.bound_held, "work_saved": res.work_saved,
+                     "warned": res.warned, "bound_held": res.bound_held, "target_held": res.target_held,
+                     "bound": bound, "outside": outside, "work_saved": res.work_saved,
                      "auto_share": res.auto_excluded / res.n_records, "seconds": res.seconds,
                      "sample": res.sample_size, "L": res.automation_recall_lower,
                      "automation_recall": res.automation_recall})
@@ -109,10 +119,13 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ok = rec >= TARGET - 1e-12
     warned = np.array([r["warned"] for r in rows])
     held = [r["bound_held"] for r in rows if r["bound_held"] is not None]
+    held_t = [r["target_held"] for r in rows if r["target_held"] is not None]
     return {"runs": len(rows), "auto": float(np.mean([r["automation"] for r in rows])),
             "recall": float(rec.mean()), "p5": float(np.percentile(rec, 5)), "ok": float(ok.mean()),
             "silent": float((~ok & ~warned).mean()), "ok_or_warned": float((ok | warned).mean()),
             "held": float(np.mean(held)) if held else None, "n_auto": len(held),
+            "held_t": float(np.mean(held_t)) if held_t else None,
+            "L": float(np.mean([r["L"] for r in rows if r["automation"]])) if held else None,
             "auto_share": float(np.mean([r["auto_share"] for r in rows])),
             "saved": float(np.mean([r["work_saved"] for r in rows])),
             "seconds": float(np.mean([r["seconds"] for r in rows]))}
@@ -170,7 +183,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--sets", nargs="*", help="only sets whose file name contains one of these")
     parser.add_argument("--scores", nargs="*", default=["out_of_fold", "in_sample"])
-    parser.add_argument("--routing-target", type=float, default=0.975)
+    parser.add_argument("--routing-target", type=float, default=None,
+                        help="the [routing] target_recall calibration certifies (default 0.96 with --bound "
+                             "realised, 0.975 with --bound rate)")
+    parser.add_argument("--bound", default="realised", choices=["realised", "rate"],
+                        help="what calibration certifies (SystemSettings.bound)")
+    parser.add_argument("--outside-scores", default="full", choices=["full", "cross_fit", "fold_mean"],
+                        help="how records outside the calibration sample are scored (SystemSettings.outside_scores)")
     parser.add_argument("--sens", type=float, nargs="*", help="sensitivities of the grid (default 0.80 0.90 0.98)")
     parser.add_argument("--spec", type=float, nargs="*", help="specificities of the grid (default 0.60 0.80 0.95)")
     parser.add_argument("--plot", type=Path, default=PLOT)
@@ -184,13 +203,16 @@ def main() -> int:
         print(f"skipped: no labelled sets in {DATA}")
         return 0
     seeds = args.seeds or (5 if args.quick else 20)
+    if args.routing_target is None:
+        args.routing_target = 0.96 if args.bound == "realised" else 0.975
     sens, spec = (QUICK_SENS, QUICK_SPEC) if args.quick else (SENS, SPEC)
     sens, spec = args.sens or sens, args.spec or spec
     grid = [(a, b, c) for c in CALIBRATIONS for b in spec for a in sens]
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(one_seed, str(f), seed, scores, grid, args.routing_target)
+        futures = [pool.submit(one_seed, str(f), seed, scores, grid, args.routing_target,
+                               args.outside_scores, args.bound)
                    for f in files for scores in args.scores for seed in range(seeds)]
         for i, fut in enumerate(futures, 1):
             rows.extend(fut.result())
@@ -204,12 +226,15 @@ def main() -> int:
     print(f"final target {TARGET}, routing target {args.routing_target}, {seeds} seeds, "
           f"{len(grid)} qualities, mechanisms {', '.join(args.scores)}")
     print(f"{'set':<22s} {'sens':>4s} {'spec':>4s} {'calib':<6s} {'scores':<8s} {'runs':>4s} {'auto':>5s} "
-          f"{'recall':>6s} {'p5':>6s} {'>=T':>5s} {'silent':>6s} {'held':>5s} {'autoX':>6s} {'saved':>6s} "
+          f"{'recall':>6s} {'p5':>6s} {'>=T':>5s} {'silent':>6s} {'L':>6s} {'held':>5s} {'heldT':>5s} {'autoX':>6s} "
+          f"{'saved':>6s} "
           f"{'s/run':>5s}")
     for (name, (a, b, c), scores), g in groups.items():
         held = "  -  " if g["held"] is None else f"{g['held']:5.0%}"
+        held_t = "  -  " if g["held_t"] is None else f"{g['held_t']:5.0%}"
+        mean_l = "   -  " if g["L"] is None else f"{g['L']:6.3f}"
         print(f"{name[:22]:<22s} {a:4.2f} {b:4.2f} {c[:6]:<6s} {scores[:8]:<8s} {g['runs']:4d} {g['auto']:5.0%} "
-              f"{g['recall']:6.3f} {g['p5']:6.3f} {g['ok']:5.0%} {g['silent']:6.0%} {held} "
+              f"{g['recall']:6.3f} {g['p5']:6.3f} {g['ok']:5.0%} {g['silent']:6.0%} {mean_l} {held} {held_t} "
               f"{g['auto_share']:6.1%} {g['saved']:6.1%} {g['seconds']:5.1f}")
     worst = {}
     for scores in args.scores:
@@ -217,9 +242,11 @@ def main() -> int:
         worst[scores] = min(mine.values(), key=lambda g: g["ok_or_warned"])["ok_or_warned"] if mine else None
         held = [g["held"] * g["n_auto"] for g in mine.values() if g["held"] is not None]
         n_auto = sum(g["n_auto"] for g in mine.values())
+        least = min((g["held"] for g in mine.values() if g["held"] is not None), default=float("nan"))
         print(f"{scores}: worst quality reaches recall >= {TARGET} (or warns) in "
               f"{worst[scores]:.1%} of its runs; calibrated bound held in "
-              f"{(sum(held) / n_auto) if n_auto else float('nan'):.1%} of {n_auto} runs with automation")
+              f"{(sum(held) / n_auto) if n_auto else float('nan'):.1%} of {n_auto} runs with automation "
+              f"(worst quality {least:.0%})")
     print(f"{len(rows)} simulated reviews in {wall:.0f} s wall, {args.jobs} workers")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"rows": rows, "wall_seconds": wall, "seeds": seeds,

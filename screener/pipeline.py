@@ -230,18 +230,23 @@ def _out_of_fold(signals: Signals, probability: float | None) -> Signals:
 
 def calibrate_project(store: Store, protocol: ReviewProtocol, *, target_recall: float | None = None,
                       confidence: float = 0.95) -> CalibrationResult:
-    """Routing thresholds from the labelled sample that keep recall's lower bound at the target (default:
-    ``[routing] target_recall``); the result is logged as a ``calibrate`` event. Raises
-    ``NoCalibrationSample`` when there is no labelled sample, ``AnalysisError`` when it is too small."""
+    """Routing thresholds from the labelled sample that keep the automation's recall bound at the target
+    (default: ``[routing] target_recall``): a bound on the realised recall over the primary records outside
+    the sample, which the sample was drawn from (``calibrate.realised_recall_lower``). The result is logged
+    as a ``calibrate`` event. Raises ``NoCalibrationSample`` when there is no labelled sample,
+    ``AnalysisError`` when it is too small."""
+    from metasift.store.review_queue import primary_ids
+
     items = calibration_items(store, protocol)
     if not items:
         raise NoCalibrationSample(NO_SAMPLE)
     result = calibrate_thresholds(items, target_recall=target_recall or protocol.routing.target_recall,
-                                  confidence=confidence)
+                                  confidence=confidence, population=max(len(primary_ids(store)), len(items)))
     with store.write() as conn:
         store.log_event(conn, "calibrate", actor_kind=DeciderKind.RULE, actor="calibrate", payload={
             "target_recall": result.target_recall, "recall": round(result.recall, 4),
-            "recall_lb": math.floor(result.recall_lower * 1e4) / 1e4, "n_sample": result.n_sample,
+            "recall_lb": math.floor(result.recall_lower * 1e4) / 1e4, "bound": result.bound,
+            "confidence": result.confidence, "population": result.population, "n_sample": result.n_sample,
             "n_included": result.n_included, "policy": result.policy.model_dump(), "routes": result.routes})
     return result
 

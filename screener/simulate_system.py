@@ -4,9 +4,10 @@ One run, in the order a review goes through it (everything seeded):
 
 1. **Calibration sample.** A random sample of records is screened by humans first (``metasift review
    --sample N``); its labels are the true ones. By default it is sized to hold, in expectation, 1.2 times
-   the includes that calibration needs (``calibrate.includes_needed`` at the routing target; 149 at 0.98 /
-   95 %), at most ``max_sample_share`` of the set — as a reviewer who knows the rough share of includes from a
-   pilot would size it.
+   the includes that calibration needs at the routing target (``default_sample_size``), at most
+   ``max_sample_share`` of the set — as a reviewer who knows the rough share of includes from a pilot would
+   size it. A run's ``bound_held`` says whether the automation's recall on the records outside the sample
+   reached the ``L`` it promised.
 2. **Model and ranker.** The simulated model gives every record a verdict and a confidence; the ranker (the
    project's, ``svm`` by default) is trained on the sample's labels and scores every record, as
    ``metasift screen`` does (``ranker_stage``).
@@ -15,7 +16,9 @@ One run, in the order a review goes through it (everything seeded):
    and every record goes to a human. ``fixed``: the ``[routing]`` thresholds as given, checked on the sample
    (``calibrate.check_policy``). The sample's ranker probabilities are out-of-fold by default (each from a
    model not trained on that record, ``ranker.out_of_fold_proba``); ``in_sample`` uses the scores of the
-   ranker trained on them, which are optimistic.
+   ranker trained on them, which are optimistic. The bound is on the automation's realised recall over the
+   records outside the sample (``bound="realised"``, what ``metasift calibrate`` promises) or, for
+   comparison, Clopper-Pearson's on the rate (``"rate"``, what it promised before).
 4. **Routing.** ``routing.route`` (the real policy, audit share and all) routes every record outside the
    sample: auto-excluded records are never seen by a human.
 5. **Human queue.** The records routed to a human or as likely includes are screened in ranker order, the
@@ -26,8 +29,8 @@ One run, in the order a review goes through it (everything seeded):
 
 **Final recall** counts humans plus automation: includes found in the sample and in the queue, over every
 include in the set; auto-excluded includes and those left unscreened in the queue are lost. The final
-target ``τ`` is shared between the two stages: the automation keeps recall at least ``L`` (the sample's
-lower bound under the chosen policy, 1 when nothing is auto-excluded), so the humans' stop test runs at
+target ``τ`` is shared between the two stages: the automation keeps recall at least ``L`` (the calibrated
+bound under the chosen policy, 1 when nothing is auto-excluded), so the humans' stop test runs at
 target ``τ / L`` over the queue. When ``τ / L >= 1`` the queue is screened to the end; when even that
 cannot reach ``τ`` (``L < τ``) the run warns before the queue starts. Every warning is given before the
 human stage: ``SystemResult.warnings``.
@@ -51,6 +54,7 @@ from metasift.screener.calibrate import (
     calibrate_thresholds,
     check_policy,
     includes_needed,
+    sample_needed,
 )
 from metasift.screener.live_rank import RetrainSchedule
 from metasift.screener.oracle import OracleQuality, draw_verdicts
@@ -60,6 +64,8 @@ from metasift.screener.stopping import buscar_p
 
 PolicyMode = Literal["calibrated", "fixed"]
 SampleScores = Literal["out_of_fold", "in_sample"]
+OutsideScores = Literal["full", "cross_fit", "fold_mean"]
+BoundKind = Literal["realised", "rate"]
 
 
 class SystemSettings(BaseModel):
@@ -70,6 +76,14 @@ class SystemSettings(BaseModel):
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)  # [routing]: its target_recall is calibration's
     policy: PolicyMode = "calibrated"
     sample_scores: SampleScores = "out_of_fold"
+    # how the records outside the sample are scored for routing: ``full`` by the ranker trained on the whole
+    # sample (what ``metasift screen`` stores); ``cross_fit`` each by one of the out-of-fold models the
+    # sample's scores came from (drawn at random), so sample and outside records are scored alike;
+    # ``fold_mean`` by the mean margin of those models. Only with ``sample_scores="out_of_fold"``.
+    outside_scores: OutsideScores = "full"
+    # what calibration certifies: ``realised``, the automation's recall on this set's records outside the
+    # sample (what ``metasift calibrate`` promises); ``rate``, Clopper-Pearson's bound on the rate (before)
+    bound: BoundKind = "realised"
     sample_size: int | None = None  # None: sized from the share of includes (module docstring)
     max_sample_share: float = Field(0.5, gt=0, le=1)
     ranker: str = DEFAULT_RANKER
@@ -94,7 +108,9 @@ class SystemResult(BaseModel):
     auto_excluded: int  # records outside the sample never seen by a human
     includes_auto_excluded: int
     automation_recall: float  # includes outside the sample not auto-excluded / includes outside the sample
-    bound_held: bool | None  # automation_recall >= routing target (None without automation)
+    bound: BoundKind
+    bound_held: bool | None  # automation_recall >= the bound L the run promised (None without automation)
+    target_held: bool | None  # automation_recall >= the routing target (None without automation)
     queue: int  # records routed to a human outside the sample
     queue_includes: int
     human_target: float | None  # the stop test's target over the queue (None: screen it all)
@@ -115,12 +131,18 @@ class SystemResult(BaseModel):
 
 
 def default_sample_size(labels: Sequence[int], routing_target: float, confidence: float,
-                        max_share: float) -> int:
-    """Records to sample so that it holds 1.2x the includes calibration needs, at most ``max_share`` of all."""
+                        max_share: float, bound: BoundKind = "realised") -> int:
+    """Records to sample, at most ``max_share`` of all: ``rate``, so that it holds 1.2x the includes
+    calibration needs; ``realised``, so that the realised bound reaches the target with no include lost
+    even if the share of includes were 1.2x lower than the set's."""
     y = np.asarray(labels, dtype=int)
     rate = max(float(y.mean()), 1.0 / y.size)
+    cap = math.floor(max_share * y.size)
+    if bound == "realised":
+        want = sample_needed(routing_target, confidence, rate / 1.2, int(y.size))
+        return int(cap if want is None else min(want, cap))
     want = math.ceil(1.2 * includes_needed(routing_target, confidence) / rate)
-    return int(min(want, math.floor(max_share * y.size)))
+    return int(min(want, cap))
 
 
 def prepare_features(texts: Sequence[str], ranker: str = DEFAULT_RANKER) -> Matrix:
@@ -153,7 +175,7 @@ def run_system(texts: Sequence[str], labels: Sequence[int], quality: OracleQuali
     notes: list[str] = []
     routing_target = s.routing.target_recall
 
-    size = s.sample_size or default_sample_size(y, routing_target, s.confidence, s.max_sample_share)
+    size = s.sample_size or default_sample_size(y, routing_target, s.confidence, s.max_sample_share, s.bound)
     sample = draw_sample(n, size, seed)
     in_sample = np.zeros(n, dtype=bool)
     in_sample[sample] = True
@@ -170,6 +192,10 @@ def run_system(texts: Sequence[str], labels: Sequence[int], quality: OracleQuali
         sample_p = None
     usable = model.gives_probabilities()
     proba = model.predict_proba_vectors(X) if usable else None
+    if proba is not None and s.sample_scores == "out_of_fold" and s.outside_scores != "full":
+        outside = np.flatnonzero(~in_sample)
+        proba[outside] = fold_model_proba(model, s.ranker, X[sample], y[sample], X[outside], seed,
+                                          s.outside_scores)
     if sample_p is None and proba is not None:
         sample_p = proba[sample]
 
@@ -178,7 +204,7 @@ def run_system(texts: Sequence[str], labels: Sequence[int], quality: OracleQuali
 
     items = [CalibrationItem(included=bool(y[i]), signals=signals(int(i), None if sample_p is None else sample_p[k]))
              for k, i in enumerate(sample)]
-    policy, lower = _choose_policy(items, s, warnings, notes)
+    policy, lower = _choose_policy(items, s, warnings, notes, n)
 
     # route every record outside the sample with the real policy
     routes = {int(i): route(signals(int(i), None if proba is None else proba[i]), policy, int(i))
@@ -208,7 +234,9 @@ def run_system(texts: Sequence[str], labels: Sequence[int], quality: OracleQuali
         seed=seed, quality=quality, n_records=n, n_included=int(y.sum()), sample_size=int(sample.size),
         sample_includes=int(y[sample].sum()), automation=automation, policy=policy,
         automation_recall_lower=lower, auto_excluded=int(auto.size), includes_auto_excluded=lost_auto,
-        automation_recall=auto_recall, bound_held=(auto_recall >= routing_target) if automation else None,
+        automation_recall=auto_recall, bound=s.bound,
+        bound_held=(auto_recall >= lower - 1e-12) if automation else None,
+        target_held=(auto_recall >= routing_target - 1e-12) if automation else None,
         queue=int(queue.size), queue_includes=int(y[queue].sum()) if queue.size else 0,
         human_target=None if math.isinf(human_target) else human_target, screened=screened, found=found,
         final_recall=found / int(y.sum()), human_workload=int(workload), work_saved=1.0 - workload / n,
@@ -216,14 +244,47 @@ def run_system(texts: Sequence[str], labels: Sequence[int], quality: OracleQuali
         seconds=time.perf_counter() - started)
 
 
-def _choose_policy(items: list[CalibrationItem], s: SystemSettings, warnings: list[str], notes: list[str]
-                   ) -> tuple[RoutingPolicy, float]:
+def fold_model_proba(model: Ranker, name: str, X_sample: Matrix, y_sample: np.ndarray, X_other: Matrix,
+                     seed: int, how: OutsideScores) -> np.ndarray:
+    """P(include) of records outside the sample from the out-of-fold models the sample's own scores came
+    from (``ranker.out_of_fold_proba``: the same stratified folds and seed), so that a sample record and an
+    outside record are scored by the same kind of model, one not trained on either. ``cross_fit``: each
+    outside record by one fold model drawn at random; ``fold_mean``: the mean over the fold models. For the
+    svm ranker the fold margins go through the whole-sample model's Platt sigmoid, as the sample's do."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from metasift.screener.platt import platt_proba
+    from metasift.screener.ranker import SVMRanker
+
+    y = np.asarray(y_sample, dtype=int)
+    k = min(5, int(y.sum()), int((y == 0).sum()))
+    folds = StratifiedKFold(k, shuffle=True, random_state=model.seed).split(np.zeros(y.size), y)
+    svm = isinstance(model, SVMRanker)
+    per_fold = np.empty((k, X_other.shape[0]))
+    for f, (train, _) in enumerate(folds):
+        fold = get_ranker(name, seed=seed).fit_vectors(X_sample[train], y[train])
+        per_fold[f] = fold.score_vectors(X_other) if svm else fold.predict_proba_vectors(X_other)
+    if how == "cross_fit":
+        pick = np.random.default_rng([seed, 0xC0F]).integers(k, size=X_other.shape[0])
+        raw = per_fold[pick, np.arange(X_other.shape[0])]
+    else:
+        raw = per_fold.mean(axis=0)
+    if svm:
+        a, b = model._sigmoid()  # the sigmoid the sample's out-of-fold margins went through
+        return platt_proba(raw, a, b)
+    return raw
+
+
+def _choose_policy(items: list[CalibrationItem], s: SystemSettings, warnings: list[str], notes: list[str],
+                   n_records: int) -> tuple[RoutingPolicy, float]:
     """The routing policy the run uses and ``L``, the sample's lower bound on recall under it."""
     off = s.routing.model_copy(update={"auto_exclude": False})
     target = s.routing.target_recall
+    population = n_records if s.bound == "realised" else None
     if s.policy == "calibrated":
         try:
-            result = calibrate_thresholds(items, target_recall=target, confidence=s.confidence)
+            result = calibrate_thresholds(items, target_recall=target, confidence=s.confidence,
+                                          population=population)
         except AnalysisError as exc:
             notes.append(f"calibration refused, automation off (every record goes to a human): {exc}")
             return off, 1.0
@@ -238,7 +299,8 @@ def _choose_policy(items: list[CalibrationItem], s: SystemSettings, warnings: li
     if not s.routing.auto_exclude:
         return s.routing, 1.0
     try:
-        checked = check_policy(items, s.routing, target_recall=target, confidence=s.confidence)
+        checked = check_policy(items, s.routing, target_recall=target, confidence=s.confidence,
+                               population=population)
     except AnalysisError as exc:
         warnings.append(f"the [routing] thresholds cannot be checked: {exc}")
         return s.routing, 0.0

@@ -492,12 +492,18 @@ class SharedTarget(BaseModel):
     auto_excluded: int  # records the routing excluded with no human
     target: float  # what the stop test runs at
     line: str | None = None  # says how the target was shared (None when nothing was auto-excluded)
+    # what L bounds: the automation's realised recall over the records it decided (``calibrate`` with the
+    # population) at ``confidence``; False for calibrations logged before, which bounded a rate
+    realised: bool = False
+    confidence: float | None = None
     warning: str | None = None  # said loudly: the final target cannot be promised
 
 
-def shared_target(final_target: float, automation_bound: float | None, auto_excluded: int) -> SharedTarget:
+def shared_target(final_target: float, automation_bound: float | None, auto_excluded: int, *,
+                  realised: bool = False, confidence: float | None = None) -> SharedTarget:
     """The stop test's target given the automation's calibrated bound ``L`` (class docstring)."""
-    base = {"final_target": final_target, "automation_bound": automation_bound, "auto_excluded": auto_excluded}
+    base = {"final_target": final_target, "automation_bound": automation_bound, "auto_excluded": auto_excluded,
+            "realised": realised, "confidence": confidence}
     if auto_excluded <= 0:
         return SharedTarget(**base, target=final_target)
     if automation_bound is None:
@@ -514,9 +520,10 @@ def shared_target(final_target: float, automation_bound: float | None, auto_excl
         return SharedTarget(**base, target=final_target, warning=(
             f"the automation's calibrated recall bound {automation_bound:.1%} equals the final target: only "
             "screening every routed record keeps it (the stop test shown covers the humans' queue alone)"))
+    what = (f"{confidence:.0%} confidence, over the records it decided; " if realised and confidence else "")
     return SharedTarget(**base, target=target, line=(
         f"stop test at {target:.1%} = final target {final_target:.0%} / automation's calibrated recall bound "
-        f"{automation_bound:.1%} ({auto_excluded} records auto-excluded)"))
+        f"{automation_bound:.1%} ({what}{auto_excluded} records auto-excluded)"))
 
 
 def project_shared_target(store: Store, protocol: Any, stage: str = Stage.TITLE_ABSTRACT) -> SharedTarget:
@@ -540,15 +547,16 @@ def project_shared_target(store: Store, protocol: Any, stage: str = Stage.TITLE_
         rows = conn.execute(select(t.events.c.payload).where(t.events.c.action == "calibrate")
                             .order_by(t.events.c.id.desc())).all()
     used = policy or protocol.routing.model_dump()
-    bound = None
+    bound, realised, confidence = None, False, None
     for (payload,) in rows:
         pol = (payload or {}).get("policy") or {}
         if pol.get("auto_exclude") and "recall_lb" in payload and all(
                 math.isclose(float(pol.get(key, -1)), float(used.get(key, -2)), abs_tol=1e-9)
                 for key in ("llm_exclude_confidence", "ranker_exclude_probability")):
             bound = float(payload["recall_lb"])
+            realised, confidence = payload.get("bound") == "realised", payload.get("confidence")
             break
-    return shared_target(final, bound, auto)
+    return shared_target(final, bound, auto, realised=realised, confidence=confidence)
 
 
 def project_stopping(store: Store, protocol: Any
@@ -603,8 +611,12 @@ def methods_summary(history: ScreeningHistory, *, target_recall: float = 0.95,
                 f"{format_p(est.p_value)}.")
     share = ""
     if shared is not None and shared.line:
-        share = (f" The automation auto-excluded {shared.auto_excluded} records keeping recall at least "
-                 f"{shared.automation_bound:.1%} (the lower bound calibrated on the human-labelled sample), so the "
+        kept = (f"keeping, at {shared.confidence:.0%} confidence, at least {shared.automation_bound:.1%} of the "
+                f"includes among the records it decided (a bound calibrated on the human-labelled random sample)"
+                if shared.realised and shared.confidence else
+                f"keeping recall at least {shared.automation_bound:.1%} (the lower bound calibrated on the "
+                "human-labelled sample)")
+        share = (f" The automation auto-excluded {shared.auto_excluded} records {kept}, so the "
                  f"test ran at the final target {shared.final_target:.0%} divided by that bound.")
     if shared is not None and shared.warning:
         share += f" Warning: {shared.warning}."

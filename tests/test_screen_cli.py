@@ -141,12 +141,13 @@ def test_calibrate_on_a_random_sample(screened_project: Path, cli, llm_server) -
         truth = labels[_key(session.record(rid).record.title)]["include_title_abstract"] == "1"
         session.decide("include" if truth else "exclude")
     store.close()
-    refused = cli("calibrate", "--project", p)  # 0.98 at 95 % needs >= 149 includes: refused, clearly
-    assert refused.exit_code != 0 and "149" in refused.stderr
-    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--project", p, "--json")
+    # 0.98 at 95 % on the ~6 includes outside a 200-of-320 sample cannot be shown: refused, with the size needed
+    refused = cli("calibrate", "--project", p)
+    assert refused.exit_code != 0 and "a sample of about" in refused.stderr
+    result = cli("calibrate", "--target-recall", "0.5", "--confidence", "0.9", "--project", p, "--json")
     assert result.exit_code == 0, result.stderr
     out = result.json()
-    assert out["recall_lower"] >= 0.75 and out["n_sample"] > 100
+    assert out["recall_lower"] >= 0.5 and out["n_sample"] > 100 and out["bound"] == "realised"
     assert sum(out["routes"].values()) == out["n_sample"]
 
 
@@ -273,7 +274,7 @@ def test_calibrate_apply_writes_the_thresholds_and_keeps_comments(screened_proje
     toml = p / "review.toml"
     toml.write_text(toml.read_text().replace("llm_exclude_confidence = 0.9",
                                              "llm_exclude_confidence = 0.9  # the model's bar"))
-    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--apply", "--project", p, "--json")
+    result = cli("calibrate", "--target-recall", "0.5", "--confidence", "0.9", "--apply", "--project", p, "--json")
     assert result.exit_code == 0, result.stderr
     chosen = result.json()["policy"]
     routing = load_protocol(p).routing
@@ -290,7 +291,7 @@ def test_calibrate_apply_fails_in_one_line_when_review_toml_lacks_the_keys(scree
     toml = p / "review.toml"
     toml.write_text(re.sub(r"(?m)^ranker_exclude_probability = .*\n", "", toml.read_text()))
     before = toml.read_text()
-    result = cli("calibrate", "--target-recall", "0.75", "--confidence", "0.9", "--apply", "--project", p)
+    result = cli("calibrate", "--target-recall", "0.5", "--confidence", "0.9", "--apply", "--project", p)
     assert result.exit_code != 0
     assert "ranker_exclude_probability" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "wrote the thresholds" not in result.stderr + result.stdout

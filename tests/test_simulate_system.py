@@ -153,3 +153,49 @@ def test_simulate_with_an_oracle_prints_the_review_and_its_warnings(cli, tmp_pat
     assert table.exit_code == 0 and "final recall" in table.stdout and "warning" not in table.stderr
     bad = cli("simulate", path, "--llm-oracle", "sens=0.9")
     assert bad.exit_code != 0 and "spec" in bad.stderr
+
+
+def test_outside_records_can_be_scored_by_the_same_fold_models_as_the_sample() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    from metasift.screener.platt import platt_proba
+    from metasift.screener.simulate_system import fold_model_proba
+
+    texts, labels = hard_set(n=300, n_included=60, hard=0.2, seed=3)
+    y = np.asarray(labels)
+    model = get_ranker("svm", seed=5)
+    model.prepare(texts)
+    X = model.vectorize(texts)
+    sample, rest = np.arange(0, 200), np.arange(200, 300)
+    oof = out_of_fold_proba(model, X[sample], y[sample])
+    a, b = model._sigmoid()
+    # the fold models, rebuilt on the same stratified folds, give the sample its out-of-fold probabilities
+    per_fold = []
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=5).split(np.zeros(200), y[sample]):
+        fold = get_ranker("svm", seed=5).fit_vectors(X[sample][train], y[sample][train])
+        assert np.allclose(platt_proba(fold.score_vectors(X[sample][test]), a, b), oof[test], atol=1e-12)
+        per_fold.append(platt_proba(fold.score_vectors(X[rest]), a, b))
+    options = np.array(per_fold)
+    crossed = fold_model_proba(model, "svm", X[sample], y[sample], X[rest], 5, "cross_fit")
+    mean = fold_model_proba(model, "svm", X[sample], y[sample], X[rest], 5, "fold_mean")
+    # cross-fit: every outside record scored by one of those models, and not always the same one
+    picked = np.argmin(np.abs(options - crossed), axis=0)
+    assert np.allclose(options[picked, np.arange(100)], crossed, atol=1e-12) and len(set(picked)) == 5
+    # fold mean: the mean margin through the sigmoid, between the folds' extremes
+    assert np.all((mean >= options.min(axis=0) - 1e-12) & (mean <= options.max(axis=0) + 1e-12))
+    assert not np.allclose(crossed, model.predict_proba_vectors(X[rest]))
+
+
+def test_the_run_promises_the_realised_bound_and_checks_exactly_that(labelled) -> None:
+    texts, labels = labelled
+    q = OracleQuality(sensitivity=0.9, specificity=0.9)
+    realised = run_system(texts, labels, q, seed=1, settings=settings())
+    rate = run_system(texts, labels, q, seed=1, settings=settings(bound="rate"))
+    assert realised.bound == "realised" and rate.bound == "rate" and realised.automation
+    assert realised.bound_held == (realised.automation_recall >= realised.automation_recall_lower - 1e-12)
+    assert realised.target_held == (realised.automation_recall >= 0.8 - 1e-12)
+    # the realised bound pays for not knowing the outside records: it is lower than the rate bound
+    assert realised.automation_recall_lower < rate.automation_recall_lower
+    assert realised.human_target == pytest.approx(0.7 / realised.automation_recall_lower)
+    crossed = run_system(texts, labels, q, seed=1, settings=settings(outside_scores="cross_fit"))
+    assert crossed.policy == realised.policy  # calibration sees the same sample scores either way

@@ -157,8 +157,9 @@ def calibrate(
     json_out: bool = JsonOption,
 ) -> None:
     """Pick routing thresholds from a human-labelled random sample (`metasift review --sample N`) so that
-    recall of includes stays at the target with its exact lower confidence bound; report how many records
-    each path takes. Refuses when the sample has too few includes to show the target."""
+    the automation's recall of includes on the records outside the sample (the ones it decides) stays at the
+    target with an exact lower confidence bound; report how many records each path takes. Refuses when the
+    sample is too small to show the target, and says about how large it would have to be."""
     from metasift.config import load_protocol
     from metasift.screener.pipeline import NoCalibrationSample, apply_calibration, calibrate_project
     from metasift.store import Store
@@ -181,7 +182,9 @@ def calibrate(
         ("sample (includes)", f"{result.n_sample} ({result.n_included})"),
         ("LLM exclude confidence ≥", f"{result.policy.llm_exclude_confidence:.3f}"),
         ("ranker P(include) ≤", f"{result.policy.ranker_exclude_probability:.3f}"),
-        ("recall (lower bound)", f"{result.recall:.3f} ({result.recall_lower:.3f})"),
+        ("recall on the sample", f"{result.recall:.3f}"),
+        (f"recall bound ({result.confidence:.0%}, {'records outside the sample' if result.bound == 'realised' else 'rate'})",
+         f"{result.recall_lower:.3f}"),
         *((f"  {route}", n) for route, n in result.routes.items())], ("", "value")))
     info(result.note)
 
