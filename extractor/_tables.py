@@ -108,25 +108,34 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip) -> tuple[list[list[Wo
     return header, k
 
 
-_DANGLING = re.compile(r"^\(?[nN]?=$")
+_DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" left open at a line's end
+_WRAPPED = re.compile(r"^=?\d{1,5}\)?[,;]?$")
 
 
 def _wrapped_counts(above: list[Word], words: list[Word]) -> bool:
-    """Whether ``words`` are only the numbers of "(n =" / "n =" left open at the ends of the line ``above``
-    (a header cell too narrow for its n, wrapped by the typesetter)."""
+    """Whether ``words`` are only the rest of "(n = X)" cells left open on the line ``above`` ("(n =" / "58)",
+    "(n" / "= 58)"): header cells too narrow for their n, wrapped by the typesetter."""
     open_ = [w for w in above if _DANGLING.match(w.text)]
-    return bool(open_) and len(words) <= len(open_) and all(re.fullmatch(r"\d{1,5}\)?[,;]?", w.text) for w in words)
+    numbers = [w for w in words if w.text != "="]
+    return bool(open_) and bool(numbers) and len(numbers) <= len(open_) \
+        and all(w.text == "=" or _WRAPPED.match(w.text) for w in words)
 
 
 def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
-    """The line ``above`` with each wrapped number put right after the nearest open "=" (by x), each once."""
+    """The line ``above`` with each wrapped number put right after the nearest open cell (by x), each once,
+    with the "=" the open cell lacks."""
     line, used = list(above), []
-    for w in words:
+    for w in (u for u in words if u.text != "="):
         eq = min((u for u in line if _DANGLING.match(u.text) and not any(u is v for v in used)),
                  key=lambda u: abs((u.x0 + u.x1) / 2 - (w.x0 + w.x1) / 2))
         used.append(eq)
-        at = line.index(eq) + 1
-        line.insert(at, Word(w.text, eq.x1 + 1.0, eq.x1 + 1.0 + (w.x1 - w.x0), eq.base, eq.size))
+        text = w.text.lstrip("=")
+        pieces = [text] if eq.text.endswith("=") else ["=", text]
+        at, x = line.index(eq) + 1, eq.x1 + 1.0
+        for piece in pieces:
+            width = (w.x1 - w.x0) if piece == text else 0.5 * eq.size
+            line.insert(at, Word(piece, x, x + width, eq.base, eq.size))
+            at, x = at + 1, x + width + 1.0
     return line
 
 

@@ -171,13 +171,17 @@ def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> No
     ties it to other printed counts (the arms add up to the stated total; randomised - analysed = dropout). A count
     printed once may belong to another arm, subgroup or population than the reader takes it for."""
     support = {ev.field: ev.support for ev in result.evidence}
+    derived = {ev.field for ev in result.evidence if ev.source == "derived"}
     arms = result.arms
     sums_to_total = result.n_total is not None and len(arms) >= 2 and \
         sum(a.n_randomised or 0 for a in arms) == result.n_total and all(a.n_randomised for a in arms)
     if "n_total" in checks and result.n_total is not None and support.get("n_total", 1) < 2 and not sums_to_total:
         checks["n_total"].fail("total N printed once and not the sum of the arms: confirm it counts the randomised")
     for i, arm in enumerate(arms):
-        balanced = None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \
+        # a dropout computed as randomised - analysed (no evidence, or derived evidence) ties nothing: it holds
+        # by construction
+        printed_dropout = f"arms[{i}].n_dropout" in support and f"arms[{i}].n_dropout" not in derived
+        balanced = None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and printed_dropout and \
             arm.n_randomised - arm.n_analysed == arm.n_dropout and arm.n_analysed != arm.n_randomised
         for name, tied in (("n_randomised", sums_to_total), ("n_analysed", balanced), ("n_dropout", balanced)):
             path = f"arms[{i}].{name}"

@@ -147,6 +147,8 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
     _doubt_unnamed_arms(result, prose_names)
+    _doubt_arms(result, "no name was printed over this column (the header's n only): confirm which arm it is",
+                [i for i, a in enumerate(result.arms) if re.fullmatch(r"arm \d+", a.name)])
     if secondary is not None and not _named_randomised(counts, result.arms):
         _doubt_arms(result, f"secondary analysis (page {secondary[0]}) and no sentence names these arms with "
                             "their randomised n: confirm the columns are the randomised arms, not subgroups")

@@ -482,3 +482,25 @@ def test_an_n_wrapped_onto_the_next_header_line_still_names_its_arm() -> None:
                   _line(134, (50, "PHQ-9"), (200, "14.6 (4.4)"), (320, "14.4 (3.7)")))
     assert [(a.name, a.n) for a in t.arms] == [("Intervention", 58), ("Control", 62)]
     assert [(v.mean, v.n) for v in t.values] == [(14.6, 58), (14.4, 62)]
+
+
+def test_an_analysed_count_is_not_tied_by_a_dropout_computed_from_it() -> None:
+    # randomised 62 (two statements), analysed 51 printed once, dropout 11 only computed as 62 - 51
+    result = ExtractionResult(path="x.pdf", arms=[Arm(name="Coaching", n_randomised=62, n_analysed=51, n_dropout=11)])
+    result.evidence = [Evidence(field="arms[0].n_randomised", value=62, page=1, quote="62 to coaching", support=2),
+                       Evidence(field="arms[0].n_analysed", value=51, page=2, quote="Coaching (n = 51)")]
+    checks = {c.field: c for c in check_extraction(result, {1: "62 to coaching", 2: "Coaching (n = 51)"})}
+    assert checks["arms[0].n_analysed"].status == "needs_human"
+    # a printed dropout of 11 does tie it
+    result.evidence.append(Evidence(field="arms[0].n_dropout", value=11, page=2, quote="lost to follow-up (n = 11)"))
+    checks = {c.field: c for c in check_extraction(result, {1: "62 to coaching",
+                                                            2: "Coaching (n = 51) lost to follow-up (n = 11)"})}
+    assert checks["arms[0].n_analysed"].status == "auto_verified"
+
+
+def test_an_n_split_after_its_open_bracket_still_names_its_arm() -> None:
+    (t,) = _table(_line(100, (50, "Table 2 Outcomes, mean (SD)")),
+                  _line(112, (200, "Coaching (n"), (320, "Usual care (n")),
+                  _line(121, (215, "= 55)"), (335, "= 49)")),
+                  _line(134, (50, "PHQ-9, post-treatment"), (200, "9.6 (4.4)"), (320, "12.4 (3.7)")))
+    assert [(a.name, a.n) for a in t.arms] == [("Coaching", 55), ("Usual care", 49)]
