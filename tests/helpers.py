@@ -105,3 +105,33 @@ def printed_line(y: float, *cells: tuple[float, str], size: float = 8.0) -> list
             words.append(Word(part, x, x + 0.5 * size * len(part), y, size))
             x += 0.5 * size * (len(part) + 1)
     return words
+
+
+def calibration_sample(n: int = 3000, prevalence: float = 0.12, seed: int = 0, rule_share: float = 0.0, *,
+                       plain: bool = False) -> list:
+    """A labelled calibration sample whose signals are informative but imperfect (as real ones are): the
+    ranker's probability, the model's verdict and confidence; 3 % failed model answers and a ``rule_share`` of
+    rule exclusions among the excludes, unless ``plain`` (then neither is drawn)."""
+    import numpy as np
+
+    from metasift.screener.calibrate import CalibrationItem
+    from metasift.screener.routing import LLMSignal, Signals
+
+    rng = np.random.default_rng(seed)
+    items = []
+    for _ in range(n):
+        inc = bool(rng.random() < prevalence)
+        p = float(np.clip(rng.beta(4, 2) if inc else rng.beta(1, 12), 0, 1))
+        says_exclude = rng.random() < (0.1 if inc else 0.85)
+        conf = float(np.round(rng.uniform(0.6, 0.9) if inc else rng.uniform(0.7, 1.0), 2))
+        llm = LLMSignal(decision="exclude" if says_exclude else "include", confidence=conf,
+                        criteria={"c1": "not_met" if says_exclude else "met"})
+        if plain:
+            items.append(CalibrationItem(included=inc, signals=Signals(llm=llm, ranker_probability=p)))
+            continue
+        if rng.random() < 0.03:
+            llm = LLMSignal.failed("bad json")
+        rule = (not inc) and rng.random() < rule_share
+        items.append(CalibrationItem(included=inc, signals=Signals(rule_exclude=rule, llm=llm,
+                                                                   ranker_probability=p)))
+    return items

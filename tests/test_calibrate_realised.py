@@ -21,7 +21,8 @@ from metasift.screener.calibrate import (
     sample_losses_allowed,
     sample_needed,
 )
-from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route
+from metasift.screener.routing import RoutingPolicy, route
+from tests.helpers import calibration_sample
 
 
 def _hyper_cdf(k: int, total: int, successes: int, draws: int) -> float:
@@ -101,17 +102,7 @@ def test_more_sample_losses_allowed_mean_a_lower_bound_and_none_when_the_target_
 
 
 def _items(n: int, prevalence: float, seed: int) -> list[CalibrationItem]:
-    rng = np.random.default_rng(seed)
-    items = []
-    for _ in range(n):
-        inc = bool(rng.random() < prevalence)
-        p = float(np.clip(rng.beta(4, 2) if inc else rng.beta(1, 12), 0, 1))
-        says_exclude = rng.random() < (0.1 if inc else 0.85)
-        conf = float(np.round(rng.uniform(0.6, 0.9) if inc else rng.uniform(0.7, 1.0), 2))
-        llm = LLMSignal(decision="exclude" if says_exclude else "include", confidence=conf,
-                        criteria={"c1": "not_met" if says_exclude else "met"})
-        items.append(CalibrationItem(included=inc, signals=Signals(llm=llm, ranker_probability=p)))
-    return items
+    return calibration_sample(n, prevalence, seed, plain=True)
 
 
 def test_calibration_with_the_population_promises_the_realised_bound_of_its_budget() -> None:

@@ -22,6 +22,7 @@ from metasift.screener.calibrate import (
     threshold_path,
 )
 from metasift.screener.routing import LLMSignal, RoutingPolicy, Signals, route, route_all, route_counts
+from tests.helpers import calibration_sample
 
 POLICY = RoutingPolicy(llm_exclude_confidence=0.9, ranker_exclude_probability=0.05)
 
@@ -121,24 +122,7 @@ def test_includes_needed_for_the_target() -> None:
     assert clopper_pearson_lower(149, 149) >= 0.98 > clopper_pearson_lower(148, 148)
 
 
-def _sample(n: int = 3000, prevalence: float = 0.12, seed: int = 0,
-            rule_share: float = 0.0) -> list[CalibrationItem]:
-    """A labelled sample whose signals are informative but imperfect (as real ones are)."""
-    rng = np.random.default_rng(seed)
-    items = []
-    for _ in range(n):
-        inc = bool(rng.random() < prevalence)
-        p = float(np.clip(rng.beta(4, 2) if inc else rng.beta(1, 12), 0, 1))
-        says_exclude = rng.random() < (0.1 if inc else 0.85)
-        conf = float(np.round(rng.uniform(0.6, 0.9) if inc else rng.uniform(0.7, 1.0), 2))
-        llm = LLMSignal(decision="exclude" if says_exclude else "include", confidence=conf,
-                        criteria={"c1": "not_met" if says_exclude else "met"})
-        if rng.random() < 0.03:
-            llm = LLMSignal.failed("bad json")
-        rule = (not inc) and rng.random() < rule_share
-        items.append(CalibrationItem(included=inc, signals=Signals(rule_exclude=rule, llm=llm,
-                                                                   ranker_probability=p)))
-    return items
+_sample = calibration_sample
 
 
 def test_calibration_reaches_the_bound_and_counts_match_routing() -> None:
