@@ -47,9 +47,11 @@ COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
 GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
-HTML2_OUT = REPO / "bench" / "out" / "html2"  # a second browser-typeset corpus, drawn after the first was split
+# further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
+# after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
+HTML_DRAWS = ("html2", "html3", "html4")
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout", "html2-tune", "html2-holdout")
+          "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS for half in ("tune", "holdout"))
 
 
 @dataclass
@@ -81,8 +83,8 @@ def pdf_path(stem: str, split: str) -> Path:
         return SYNTHETIC_OUT / f"{stem}.pdf"
     if split.startswith("generated"):
         return GENERATED_OUT / f"{stem}.pdf"
-    if split.startswith("html2"):
-        return HTML2_OUT / f"{stem}.pdf"
+    if split.split("-")[0] in HTML_DRAWS:
+        return REPO / "bench" / "out" / split.split("-")[0] / f"{stem}.pdf"
     if split.startswith("html"):
         return HTML_OUT / f"{stem}.pdf"
     for folder in (SHARED, SHARED / "dev"):
@@ -94,7 +96,8 @@ def pdf_path(stem: str, split: str) -> Path:
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
     files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
-    files += sorted((HTML2_OUT / "truth").glob("*.json"))
+    for draw in HTML_DRAWS:
+        files += sorted((REPO / "bench" / "out" / draw / "truth").glob("*.json"))
     out = []
     for f in files:
         t = json.loads(f.read_text())
