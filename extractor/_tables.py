@@ -246,12 +246,20 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
     if x_end != float("inf") or right_column:  # the other column's lines between the table's own are passed over
         kept = [i for i, words in enumerate(rows) if i >= start and inside(words)]
         table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside)
-        unnamed = table is None or any(re.fullmatch(r"arm \d+", a.name) for a in table.arms)
-        if not (right_column and unnamed and x_end == float("inf")):
+        if not (right_column and x_end == float("inf")) or not _clipped_badly(table):
             return table, (kept[k] if k < len(kept) else len(rows))
         # a caption in the right column over a table across the page: read it unclipped
         x_start = float("-inf")
     return _read(rows, start, page, known, earlier, inside)
+
+
+def _clipped_badly(table: Table | None) -> bool:
+    """Whether a table read from the right column only lost what lies left of it: no table, a column without
+    a name, or rows of values without their labels."""
+    if table is None or any(re.fullmatch(r"arm \d+", a.name) for a in table.arms):
+        return True
+    body = table._parts[0] if table._parts else []
+    return any(row.cells and not row.label for row in body)
 
 
 def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],
