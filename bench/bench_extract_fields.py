@@ -49,7 +49,7 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4")
+HTML_DRAWS = ("html2", "html3", "html4", "html5")
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS for half in ("tune", "holdout"))
 
