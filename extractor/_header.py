@@ -151,7 +151,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             name = _clean_name(" ".join(w.text for w in name_words))
             lo = min([x0] + [w.x0 for w in name_words])
             hi = max([x1] + [w.x1 for w in name_words])
-            arms.append(TableArm(name or f"arm {len(arms) + 1}", n, quote))
+            arms.append(TableArm(name or unnamed_arm(len(arms)), n, quote))
             spans.append((lo, hi))
         _known_names_in_order(arms, rows[:max(a[3] for a in anchors) + 1], known)
         return arms, spans
@@ -165,6 +165,19 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
     return [], []
+
+
+_UNNAMED = re.compile(r"arm \d+")
+
+
+def unnamed_arm(k: int) -> str:
+    """The stand-in name of the ``k``-th (0-based) column when the header prints its n but no name."""
+    return f"arm {k + 1}"
+
+
+def is_unnamed(name: str) -> bool:
+    """Whether ``name`` is ``unnamed_arm``'s stand-in, not a name the paper printed."""
+    return bool(_UNNAMED.fullmatch(name))
 
 
 def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: list[str]) -> None:

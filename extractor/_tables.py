@@ -25,6 +25,7 @@ from metasift.extractor._header import (
     caption_at,
     caption_kind,
     columns_for,
+    is_unnamed,
     line_text,
     subcolumns,
     words_at,
@@ -256,7 +257,7 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
 def _clipped_badly(table: Table | None) -> bool:
     """Whether a table read from the right column only lost what lies left of it: no table, a column without
     a name, or rows of values without their labels."""
-    if table is None or any(re.fullmatch(r"arm \d+", a.name) for a in table.arms):
+    if table is None or any(is_unnamed(a.name) for a in table.arms):
         return True
     body = table._parts[0] if table._parts else []
     return any(row.cells and not row.label for row in body)

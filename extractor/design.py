@@ -54,9 +54,11 @@ def secondary_analysis(pages: Sequence[tuple[int, str]]) -> tuple[int, str] | No
     return None
 
 
-def detect_design(pages: Sequence[tuple[int, str]], n_arms: int) -> tuple[Design, list[str]]:
+def detect_design(pages: Sequence[tuple[int, str]], n_arms: int, secondary: tuple[int, str] | None = None
+                  ) -> tuple[Design, list[str]]:
     """The design stated in ``(page number, text)`` pages, for a paper whose extraction found ``n_arms``
-    arms, and warnings where the two-arm hand-off does not apply."""
+    arms, and warnings where the two-arm hand-off does not apply. ``secondary``: where the paper says it is a
+    secondary analysis (``secondary_analysis``, which the caller has already read to choose the arms)."""
     design = Design(kind="parallel", n_arms=n_arms)
     for k, (number, text) in enumerate(pages):
         heading = _REFERENCES.search(text) if k >= len(pages) // 3 else None
@@ -75,8 +77,8 @@ def detect_design(pages: Sequence[tuple[int, str]], n_arms: int) -> tuple[Design
                 design = design.model_copy(update={"clusters": int(m.group(1))})
         if heading:  # the cited papers' designs are not this trial's
             break
-    if (found := secondary_analysis(pages)) is not None:
-        design = design.model_copy(update={"secondary": f"page {found[0]}: {found[1]}"})
+    if secondary is not None:
+        design = design.model_copy(update={"secondary": f"page {secondary[0]}: {secondary[1]}"})
     return design, _warnings(design)
 
 

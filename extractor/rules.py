@@ -23,7 +23,7 @@ from metasift.extractor._consort import (
     prose_counts,
     total_candidates,
 )
-from metasift.extractor._header import caption_kind
+from metasift.extractor._header import caption_kind, is_unnamed
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
@@ -115,7 +115,8 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     tables = find_tables(doc.pages, prose_names)
-    secondary = secondary_analysis([(p.number, p.text) for p in doc.pages])
+    texts = [(p.number, p.text) for p in doc.pages]
+    secondary = secondary_analysis(texts)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts, secondary is not None)]
     groups = row_arms(doc.pages) if not result.arms else []
     if groups:  # no column table, sentence or diagram names the arms; a table by group lists them as rows
@@ -148,13 +149,12 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
         result.warnings.append("no outcome table with per-arm mean and SD found")
     _doubt_unnamed_arms(result, prose_names)
     _doubt_arms(result, "no name was printed over this column (the header's n only): confirm which arm it is",
-                [i for i, a in enumerate(result.arms) if re.fullmatch(r"arm \d+", a.name)])
+                [i for i, a in enumerate(result.arms) if is_unnamed(a.name)])
     if secondary is not None and not _named_randomised(counts, result.arms):
         _doubt_arms(result, f"secondary analysis (page {secondary[0]}) and no sentence names these arms with "
                             "their randomised n: confirm the columns are the randomised arms, not subgroups")
-    texts = [(p.number, p.text) for p in doc.pages]
     apply_target(result, outcomes, primary_statements(texts))
-    result.design, warnings = detect_design(texts, len(result.arms))
+    result.design, warnings = detect_design(texts, len(result.arms), secondary)
     result.warnings += warnings
     return result
 
