@@ -155,10 +155,16 @@ def realised_loss_risk(sample_includes: int, outside_includes: int | np.ndarray,
     ``m + sample_lost + 1`` includes of that order: a hypergeometric tail, whatever the order is."""
     outside = np.atleast_1d(np.asarray(outside_includes, dtype=int))
     m = np.floor((1.0 - recall) * outside + 1e-9).astype(int)
+    return _losses_risk(sample_includes, outside, m, sample_lost)
+
+
+def _losses_risk(sample_includes: int, outside: np.ndarray, losses: np.ndarray, sample_lost: int) -> np.ndarray:
+    """``realised_loss_risk`` for a number of outside ``losses`` allowed (per outside include count): the
+    chance of losing more than that many, 0 when there are no more to lose."""
     total = sample_includes + outside
-    draws = m + sample_lost + 1
+    draws = losses + sample_lost + 1
     tail = hypergeom.cdf(sample_lost, total, sample_includes, np.minimum(draws, total))
-    return np.where(m >= outside, 0.0, np.where(draws > total, 1.0, tail))
+    return np.where(losses >= outside, 0.0, np.where(draws > total, 1.0, tail))
 
 
 def realised_recall_lower(sample_includes: int, sample_size: int, population: int, sample_lost: int,
@@ -184,12 +190,9 @@ def realised_recall_lower(sample_includes: int, sample_size: int, population: in
     # per outside count M, the fewest losses k with risk <= alpha - alpha_count; recall r keeps it when
     # floor((1 - r) M) >= k, i.e. r <= 1 - k / M. The risk falls as k grows and is 0 from k = M on (nothing
     # more to lose): a bisection over k for every M at once.
-    total = sample_includes + outside
 
     def passes(k: np.ndarray) -> np.ndarray:
-        draws = np.minimum(k + sample_lost + 1, total)
-        tail = hypergeom.cdf(sample_lost, total, sample_includes, draws)
-        return (k >= outside) | ((k + sample_lost + 1 <= total) & (tail <= alpha - alpha_count))
+        return _losses_risk(sample_includes, outside, k, sample_lost) <= alpha - alpha_count
 
     fail, need = np.full(outside.size, -1), outside.copy()  # passes(need) always; passes(fail) never
     while np.any(need - fail > 1):
