@@ -55,13 +55,16 @@ from pydantic import BaseModel
 from metasift.errors import AnalysisError
 from metasift.kinds import DeciderKind, Stage
 from metasift.labels import COUNTED, as_include
+from metasift.lazy import LazyModule
 from metasift.pvalues import format_p
 
-if TYPE_CHECKING:  # numpy loads in the functions that compute: the review app's process shows results only
+if TYPE_CHECKING:
     import numpy as np
 
     from metasift.store import Store
     from metasift.store.rows import DecisionRow
+else:  # numpy loads where something computes: the review app's process shows results only
+    np = LazyModule("numpy")
 
 
 class StoppingEstimate(BaseModel):
@@ -90,8 +93,6 @@ class StoppingEstimate(BaseModel):
 
 def window_p_values(labels_in_order: Sequence[int], n_total: int, missing: int) -> np.ndarray:
     """p of finding so few includes in each last-n window if ``missing`` includes were unfound (n = 1..)."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     unscreened = n_total - y.size
     if missing > unscreened:
@@ -118,8 +119,6 @@ def min_p(labels_in_order: Sequence[int], n_total: int, missing: int) -> float:
     error) and only the windows within 1e-6 of the smallest are computed exactly: the value returned is
     scipy's, for the same window, as if all were computed.
     """
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     unscreened = n_total - y.size
     if missing > unscreened:
@@ -144,8 +143,6 @@ def p_below(labels_in_order: Sequence[int], n_total: int, missing: int, alpha: f
     """``min_p(labels_in_order, n_total, missing) < alpha``, the same answer, mostly without scipy: when
     the log-gamma sums put the smallest window clearly (beyond 1e-6 relative) on one side of ``alpha``
     that decides it; only a value that close to ``alpha`` is computed exactly."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     unscreened = n_total - y.size
     if missing > unscreened or y.size == 0:
@@ -173,7 +170,6 @@ def _approx_cdf(k: np.ndarray, n: np.ndarray, unscreened: int, missing: int, *, 
     (r the next ratio); a window whose rest may exceed 1e-12 of its sum is summed whole — unless its
     partial sum already reaches ``enough`` (then that partial sum, a lower bound, is returned: callers
     asking "below alpha?" need no more)."""
-    import numpy as np
     from scipy.special import gammaln
 
     big = (n + unscreened).astype(float)
@@ -254,8 +250,6 @@ def remaining_upper_bound(labels_in_order: Sequence[int], n_total: int, alpha: f
 
 def consecutive_irrelevant(labels_in_order: Sequence[int]) -> int:
     """How many records at the end of the history were irrelevant in a row."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     hits = np.flatnonzero(y)
     return int(y.size - (hits[-1] + 1)) if hits.size else int(y.size)
@@ -270,8 +264,6 @@ def estimate_stopping(labels_in_order: Sequence[int], n_total: int, *, target_re
     ``project=False`` leaves out ``records_to_stop`` (0): the projection's binary search costs several
     times the test itself, and the review app's status line, recomputed after every decision, does not
     show it. ``upper_hint``: the previous ``remaining_upper`` (``remaining_upper_bound``'s ``hint``)."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     if y.size > n_total:
         raise AnalysisError(f"{y.size} records screened but only {n_total} in total")
@@ -308,8 +300,6 @@ def buscar_p(labels_in_order: Sequence[int], n_total: int, target_recall: float 
     ``min over n of hypergeom.cdf(k_n, n + U, k_n + m, n)`` with ``m = missing_for_target(found, target)``
     and ``U = n_total - len(history)`` (module docstring). Everything screened gives 0: nothing can be missing.
     """
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     if y.size == 0:
         return 1.0
@@ -323,8 +313,6 @@ def first_buscar_stop(labels_in_order: Sequence[int], n_total: int, *, target_re
     Checked after every record, as a reviewer asking after each decision would; the p-value needs only
     the labels, so the answer is the same whether the screening stopped there or went on.
     """
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     alpha = 1.0 - confidence
 
@@ -355,8 +343,6 @@ def first_buscar_stop(labels_in_order: Sequence[int], n_total: int, *, target_re
 def first_heuristic_stop(labels_in_order: Sequence[int], run: int, *, start: int = 1) -> int | None:
     """The first history length ``s >= start`` ending in ``run`` irrelevant records in a row after at least
     one include (the "N irrelevant in a row" rule of thumb), or None."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     streak, found = 0, 0
     for s, label in enumerate(y, start=1):
@@ -369,8 +355,6 @@ def first_heuristic_stop(labels_in_order: Sequence[int], run: int, *, start: int
 
 def projected_history(labels_in_order: Sequence[int], extra: int, rate: float) -> np.ndarray:
     """The history followed by ``extra`` records in which includes arrive evenly at ``rate`` per record."""
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     step = np.floor(rate * np.arange(1, extra + 1) + 1e-9) - np.floor(rate * np.arange(extra) + 1e-9)
     return np.r_[y, step.astype(int)]
@@ -385,8 +369,6 @@ def records_to_stop(labels_in_order: Sequence[int], n_total: int, *, target_reca
     extra records (p falls as irrelevant records accumulate); at most the records left, where the test
     always rejects because nothing can be missing.
     """
-    import numpy as np
-
     y = np.asarray(labels_in_order, dtype=int)
     left = n_total - y.size
     alpha = 1.0 - confidence

@@ -116,22 +116,6 @@ def project_dir(project: Path | None) -> Path:
     return (project or Path.cwd()).resolve()
 
 
-class LazyModule:
-    """A module imported on first attribute access: heavy libraries (pandas, scikit-learn) stay out of
-    the start-up of every ``metasift`` command and load only in the commands that use them."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._module: Any = None
-
-    def __getattr__(self, attr: str) -> Any:
-        if self._module is None:
-            import importlib
-
-            self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
-
-
 def two_column_table(title: str, rows: Any, headers: tuple[str, str] = ("", "count")) -> Any:
     """A rich table of (label, value) rows, values right-aligned: the shape of most command summaries."""
     from rich.table import Table

@@ -16,7 +16,6 @@ from rich.table import Table
 
 from metasift.cli._common import (
     JsonOption,
-    LazyModule,
     console,
     emit_json,
     err_console,
@@ -27,6 +26,7 @@ from metasift.cli._common import (
 from metasift.cli._csvdata import CsvData, number
 from metasift.csvsafe import LINE_END, safe_cell
 from metasift.errors import AnalysisError
+from metasift.lazy import LazyModule
 
 np = LazyModule("numpy")
 
