@@ -58,11 +58,13 @@ def line_text(words: list[Word]) -> str:
     return norm(join_words(words))
 
 
-def caption_at(words: list[Word]) -> tuple[str, int] | None:
-    """(number, index of the word "Table" or "TABLE") when a line holds a table caption (at its start or after
-    a gap)."""
+def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] | None:
+    """(number, index of the word "Table" or "TABLE") when a line holds a table caption (at its start, after
+    a gap wider than justified spacing stretches, or first right of the page's column gutter ``cut``: the other
+    column's prose may run up to it)."""
     for j in range(len(words) - 1):
-        starts = j == 0 or words[j].x0 - words[j - 1].x1 > 3 * words[j].size
+        starts = j == 0 or words[j].x0 - words[j - 1].x1 > 1.8 * words[j].size or \
+            (cut is not None and words[j - 1].x1 <= cut + 1 <= words[j].x0 + 2)
         number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
         if starts and words[j].text in ("Table", "TABLE") and number:
             return words[j + 1].text.rstrip(".:|"), j
@@ -142,11 +144,11 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
     arms, spans = [], []
     if len(anchors) >= 2:
         for n, x0, x1, i, quote in sorted(anchors, key=lambda a: a[1]):
-            name_words = _name_left_of(rows[i], x0, anchors, i)
+            name_words = _name_left_of(rows[i], x0, x1, anchors, i)
             j = i - 1
             while not name_words and j >= 0:
-                name_words = [w for w in rows[j]
-                              if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
+                name_words = _before_bracket([w for run in _runs(rows[j]) if run[0].x0 < x1 + 6 and run[-1].x1 > x0 - 6
+                                              for w in run if not ANCHOR.search(w.text)])
                 j -= 1
             name = _clean_name(" ".join(w.text for w in name_words))
             lo = min([x0] + [w.x0 for w in name_words])
@@ -227,8 +229,10 @@ def words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
     return out
 
 
-def _name_left_of(words: list[Word], x0: float, anchors: list, row: int) -> list[Word]:
-    """The words naming an arm just left of its "(n = X)" on the same line (up to a wide gap or another n)."""
+def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: int) -> list[Word]:
+    """The words naming an arm just left of its "(n = X)" on the same line (up to a wide gap or another n), up
+    to a bracket the n closes; none when the n closes a bracket opened on a line above ("Control schools (8" /
+    "schools, n = 56)": the words left of the n are inside it)."""
     left = [w for w in words if w.x1 <= x0 + 0.5]
     prev_anchor = max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
     out: list[Word] = []
@@ -241,7 +245,29 @@ def _name_left_of(words: list[Word], x0: float, anchors: list, row: int) -> list
         if re.fullmatch(r"[(\[]?", w.text):
             continue
         out.insert(0, w)
-    return [w for w in out if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
+    anchor = [w for w in words if w.x0 >= x0 - 0.5 and w.x1 <= x1 + 0.5]
+    closes = bool(anchor) and anchor[-1].text.rstrip(".,;:*").endswith(")")
+    if closes and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
+        return []
+    return [w for w in _before_bracket(out) if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
+
+
+def _runs(words: list[Word]) -> list[list[Word]]:
+    """A header line cut into cells at gaps wider than a space: "Intervention schools" | "Control schools (8"."""
+    out: list[list[Word]] = []
+    for w in words:
+        if out and w.x0 - out[-1][-1].x1 <= 0.8 * w.size:
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
+
+
+def _before_bracket(words: list[Word]) -> list[Word]:
+    """A header's name words up to the last bracket left open: "(8 schools, n = 37)", "(k = 8 clusters; n = 37)"
+    annotate the count the bracket closes on, and the arm's name stands before them (or on the line above)."""
+    opened = [k for k, w in enumerate(words) if w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)]
+    return words[:opened[-1]] if opened else words
 
 
 def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],

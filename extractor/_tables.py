@@ -102,11 +102,20 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip) -> tuple[list[list[Wo
             header[-1] = _join_counts(header[-1], words)
             k += 1
             continue
-        if cells and not ANCHOR.search(line_text(words)) and not subcolumns(words):
+        if cells and not ANCHOR.search(line_text(words)) and not subcolumns(words) \
+                and not _opens_counts(words, inside(rows[k + 1]) if k + 1 < len(rows) else []):
             break
         header.append(drop_marks(words))
         k += 1
     return header, k
+
+
+def _opens_counts(words: list[Word], below: list[Word]) -> bool:
+    """Whether a line's only numbers open brackets the next line's "n = X" closes ("Control schools (8" /
+    "schools, n = 56)"): a header cell wrapped inside its annotation, not a row of values."""
+    opened = [w for w in words if re.fullmatch(r"[(\[]\d{1,4}", w.text)]
+    numeric = [w for w in words if re.search(r"\d", w.text)]
+    return bool(opened) and opened == numeric and bool(ANCHOR.search(line_text(below)))
 
 
 _DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" left open at a line's end
@@ -233,7 +242,7 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
                cut: float | None = None) -> tuple[Table | None, int]:
     """The table whose caption is on ``rows[start]``; returns it (or None) and the row index after it. ``cut``
     is the page's column gutter, if it has one (``layout.gutter``)."""
-    _, j = caption_at(rows[start])  # type: ignore[misc]
+    _, j = caption_at(rows[start], cut)  # type: ignore[misc]
     # a caption after other text on its line (a right-hand column): the table is right of it
     x_start = rows[start][j].x0 - 5 if j else float("-inf")
     right_column = cut is not None and rows[start][j].x0 >= cut
@@ -246,12 +255,24 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
 
     if x_end != float("inf") or right_column:  # the other column's lines between the table's own are passed over
         kept = [i for i, words in enumerate(rows) if i >= start and inside(words)]
-        table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside)
+        table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside, cut)
         if not (right_column and x_end == float("inf")) or not _clipped_badly(table):
             return table, (kept[k] if k < len(kept) else len(rows))
         # a caption in the right column over a table across the page: read it unclipped
         x_start = float("-inf")
-    return _read(rows, start, page, known, earlier, inside)
+    table, k = _read(rows, start, page, known, earlier, inside, cut)
+    if x_start != float("-inf") and _clipped_badly(table):
+        # likewise after the other column's text on its line: the caption and the lines up to the header are the
+        # caption's column, the header and body run across the page
+        kept = [start] + [i for i in range(start + 1, len(rows)) if inside(rows[i])]
+        head = next((i for i in range(start + 1, len(rows)) if ANCHOR.search(line_text(rows[i]))), None)
+        if head is not None:
+            kept = [i for i in kept if i < head] + list(range(head, len(rows)))
+            lines = [rows[start][j:]] + [rows[i] if i >= head else inside(rows[i]) for i in kept[1:]]
+            wide, k = _read(lines, 0, page, known, earlier, lambda words: words, cut)
+            if not _clipped_badly(wide):
+                return wide, (kept[k] if k < len(kept) else len(rows))
+    return table, k
 
 
 def _clipped_badly(table: Table | None) -> bool:
@@ -264,9 +285,9 @@ def _clipped_badly(table: Table | None) -> bool:
 
 
 def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],
-          inside: _Clip) -> tuple[Table | None, int]:
+          inside: _Clip, cut: float | None) -> tuple[Table | None, int]:
     """``read_table`` on ``rows`` (all the page's lines, or those of one column from the caption on)."""
-    number, j = caption_at(rows[start])  # type: ignore[misc]
+    number, j = caption_at(rows[start], cut)  # type: ignore[misc]
 
     caption, k = _caption(rows, start, j, inside)
     header, k = _header(rows, k, inside)
@@ -318,24 +339,38 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     return table, k
 
 
+def _ends_page(rows: list[list[Word]], start: int, cut: float | None) -> bool:
+    """Whether the caption on ``rows[start]`` has nothing of a table under it on its page: no "n = X" and no row
+    of values in its column (browsers and typesetters leave a caption at a page's foot, its table on the next)."""
+    x = rows[start][caption_at(rows[start], cut)[1]].x0  # type: ignore[index]
+    below = [[w for w in words if w.x0 >= x - 5] for words in rows[start + 1:]]
+    return not any(ANCHOR.search(line_text(words)) or len(split_row(words)[1]) >= 2 for words in below if words)
+
+
 def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[extractor.pdf.Page]
     """Every per-arm table in the document, in page order; ``known`` arm names help read headers without n."""
     tables: list[Table] = []
     names = list(known)
     earlier: dict[str, Table] = {}
     numbers: list[str] = []
+    orphan: list[Word] | None = None  # a caption that ended its page with no table under it
     for page in pages:
-        rows = page.rows
+        rows, carried = page.rows, orphan is not None
+        # the gutter only where a caption may stand right of it (computing it costs a pass over the page)
+        cut = gutter(rows, page.width) if page.width and any(
+            w.text in ("Table", "TABLE") for words in rows for w in words) else None
+        if orphan is not None:  # its table starts the next page: read it under that caption
+            first = next((i for i, words in enumerate(rows) if caption_at(words, cut)), len(rows))
+            rows = [orphan] + rows[:first] + [[]] + rows[first:]
         i = 0
-        cut: float | None = None
         while i < len(rows):
-            if not caption_at(rows[i]):
+            if not caption_at(rows[i], cut):
                 i += 1
                 continue
-            if cut is None:
-                cut = (gutter(rows, page.width) if page.width else None) or -1.0
-            number = caption_at(rows[i])[0]
-            table, i = read_table(rows, i, page.number, names, earlier, cut if cut > 0 else None)
+            number, start = caption_at(rows[i], cut)[0], i  # type: ignore[index]
+            table, i = read_table(rows, i, page.number, names, earlier, cut)
+            orphan = rows[start][caption_at(rows[start], cut)[1]:] \
+                if table is None and not (carried and start == 0) and _ends_page(rows, start, cut) else None  # type: ignore[index]
             if table is None:
                 continue
             tables.append(table)

@@ -208,6 +208,10 @@ def _join_label(a: str, b: str) -> str:
 # the row is the baseline of the measure before it, whatever the table's time point ("change from baseline" is not).
 ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
                           r"\s*\)?\s*$|\s+at\s+baseline\s*$", re.IGNORECASE)
+# A subscale row under its instrument's own line ("DASS-21" / "Depression", "HADS" / "Anxiety"): the row names
+# only the construct, and the line above names the instrument.
+SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:sub-?scale|score|symptoms))?\b(?![\w-])",
+                          re.IGNORECASE)
 ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\s*\)\s*$", re.IGNORECASE)
 
 
@@ -235,11 +239,15 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     skipped = 0
     rows: list[BodyRow] = []
     pending: str | None = None
+    heading: str | None = None  # the instrument line a run of subscale rows stands under
     population = ""
     for idx, row in enumerate(body):
         if row.cells:
             if not row.label and pending:
                 row.label = pending
+            heading = pending or heading if SUBSCALE_ROW.match(row.label) else None
+            if heading:
+                row.label = f"{heading} {row.label}"
             row.population = population
             rows.append(row)
             pending = None
@@ -251,7 +259,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         prev = rows[-1] if rows and idx > 0 and body[idx - 1] is rows[-1] else None
         nxt = next((b for b in body[idx + 1:] if b.cells), None)
         dx = row.x0 - prev.x0 if prev else 0.0
-        if prev is not None and (
+        if nxt is not None and nxt is body[idx + 1] and SUBSCALE_ROW.match(nxt.label):
+            pending = row.label  # an instrument's line over its subscale rows, not the wrapped end of the row above
+        elif prev is not None and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
                 or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5)):
             prev.label = _join_label(prev.label, row.label)

@@ -44,9 +44,15 @@ class Word:
 
 Line = list[Word]
 
+# A line break the PDF reader inserted on its own (pdfium's "generated" characters), not one the file encodes.
+# Some printers (Chromium, for a table carried onto a new page) set each glyph as its own text object, and the
+# reader then puts a break between every two letters: a word ends there only if the geometry agrees.
+SOFT_BREAK = Char("\n", 0.0, 0.0, 0.0, 0.0)
+
 
 def words_from_chars(chars: list[Char | None]) -> list[Word]:
-    """Join characters (in content-stream order) into words; ``None`` or a space ends a word."""
+    """Join characters (in content-stream order) into words; ``None`` or a space ends a word, a ``SOFT_BREAK``
+    only where the glyphs' positions part."""
     words: list[Word] = []
     cur: list[Char] = []
 
@@ -57,20 +63,31 @@ def words_from_chars(chars: list[Char | None]) -> list[Word]:
                               max(c.size for c in cur)))
             cur.clear()
 
+    soft = False  # a SOFT_BREAK since the last character
     for c in chars:
+        if c is SOFT_BREAK:
+            soft = True
+            continue
         if c is None or not c.text.strip():
             close()
-            continue
-        if cur:
-            last = cur[-1]
-            size = max(last.size, c.size, 1.0)
-            ligature = abs(c.x0 - last.x0) < 0.05 * size and abs(c.x1 - last.x1) < 0.05 * size  # "ff" → f, f
-            if not ligature and (abs(c.base - last.base) > 0.25 * size or not same_size(c.size, last.size)
-                                 or c.x0 - last.x1 > 0.2 * size or c.x0 < last.x1 - 0.6 * size):
+        else:
+            if cur and _word_ends(cur[-1], c, soft):
                 close()
-        cur.append(c)
+            cur.append(c)
+        soft = False
     close()
     return words
+
+
+def _word_ends(last: Char, c: Char, soft: bool) -> bool:
+    """Whether ``c`` starts a new word after ``last``: another baseline or size, a gap, a step back; after a
+    SOFT_BREAK, anything but the very next glyph position on the same baseline."""
+    size = max(last.size, c.size, 1.0)
+    if soft:
+        return abs(c.base - last.base) > 0.1 * size or abs(c.x0 - last.x1) > 0.1 * size
+    ligature = abs(c.x0 - last.x0) < 0.05 * size and abs(c.x1 - last.x1) < 0.05 * size  # "ff" → f, f
+    return not ligature and (abs(c.base - last.base) > 0.25 * size or not same_size(c.size, last.size)
+                             or c.x0 - last.x1 > 0.2 * size or c.x0 < last.x1 - 0.6 * size)
 
 
 def same_size(size: float, other: float) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from metasift.errors import MetasiftError
 from metasift.extractor.layout import (
+    SOFT_BREAK,
     Char,
     Line,
     Word,
@@ -98,10 +99,10 @@ def _page_chars(page) -> tuple[list[Char | None], float]:
     tp = textpage.raw
     x, y, box, matrix = ctypes.c_double(), ctypes.c_double(), raw.FS_RECTF(), raw.FS_MATRIX()
     width, height = page.get_size()
-    raw_chars: list[tuple[str, tuple[float, float, float, float], float, float, float, int] | None] = []
+    raw_chars: list[tuple[str, tuple[float, float, float, float], float, float, float, int] | Char | None] = []
     for i in range(raw.FPDFText_CountChars(tp)):
         if raw.FPDFText_IsGenerated(tp, i):
-            raw_chars.append(None)
+            raw_chars.append(SOFT_BREAK if raw.FPDFText_GetUnicode(tp, i) in (10, 13) else None)
             continue
         text = _char_text(raw.FPDFText_GetUnicode(tp, i))
         if not text:
@@ -117,12 +118,12 @@ def _page_chars(page) -> tuple[list[Char | None], float]:
         turn = round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) % 4
         raw_chars.append((text, (box.left, box.right, box.bottom, box.top), x.value, y.value, size, turn))
     textpage.close()
-    turns = Counter(c[5] for c in raw_chars if c is not None and c[0].strip())
+    turns = Counter(c[5] for c in raw_chars if isinstance(c, tuple) and c[0].strip())
     frame = turns.most_common(1)[0][0] if turns else 0
     out: list[Char | None] = []
     for c in raw_chars:
-        if c is None:
-            out.append(None)
+        if c is None or c is SOFT_BREAK:
+            out.append(c)
             continue
         text, (left, right, bottom, top), ox, oy, size, turn = c
         if turn != frame:
