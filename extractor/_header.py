@@ -147,8 +147,11 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             name_words = _name_left_of(rows[i], x0, x1, anchors, i)
             j = i - 1
             while not name_words and j >= 0:
-                name_words = _before_bracket([w for run in _runs(rows[j]) if run[0].x0 < x1 + 6 and run[-1].x1 > x0 - 6
-                                              for w in run if not ANCHOR.search(w.text)])
+                name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
+                if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
+                    # the name is the whole cell the bracket ends, not only the words over the n
+                    name_words = _before_bracket([w for run in _runs(rows[j]) if any(v in run for v in name_words)
+                                                  for w in run])
                 j -= 1
             name = _clean_name(" ".join(w.text for w in name_words))
             lo = min([x0] + [w.x0 for w in name_words])

@@ -1,0 +1,86 @@
+"""Tables as browsers and publishers break them: headers wrapped inside their brackets, subscale rows under
+their instrument's line, captions left at a page's foot or set after the other column's prose, and glyphs the
+PDF reader splits apart."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._tables import find_tables
+from metasift.extractor.layout import SOFT_BREAK, Char, words_from_chars
+from tests.helpers import printed_line as _line
+
+
+def _tables(*pages: list) -> list:
+    return find_tables([SimpleNamespace(number=k + 1, rows=rows, width=595.0) for k, rows in enumerate(pages)], [])
+
+
+def _arms(table) -> list[tuple]:
+    return [(a.name, a.n) for a in table.arms]
+
+
+def test_a_cluster_header_names_each_arm_before_its_bracket_of_clusters() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (120, "Intervention schools (8 schools, n = 37)"),
+                          (320, "Control schools (8 schools, n = 42)")),
+                    _line(124, (50, "PHQ-9"), (160, "12.5 (4.1)"), (360, "12.8 (3.7)"))])
+    assert _arms(t) == [("Intervention schools", 37), ("Control schools", 42)]
+    assert [(v.mean, v.sd) for v in t.values] == [(12.5, 4.1), (12.8, 3.7)]
+
+
+def test_a_cluster_header_wrapped_inside_its_bracket_keeps_the_name_from_the_line_above() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (120, "Intervention schools"), (260, "Control schools (8")),
+                    _line(122, (120, "(8 schools, n = 51)"), (260, "schools, n = 56)")),
+                    _line(134, (50, "PHQ-9"), (130, "13.5 (3.8)"), (270, "13.4 (4.3)"))])
+    assert _arms(t) == [("Intervention schools", 51), ("Control schools", 56)]
+    assert [v.mean for v in t.values] == [13.5, 13.4]
+
+
+def test_subscale_rows_under_their_instruments_line_are_that_instruments_subscales() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics, mean (SD)")),
+                    _line(112, (200, "iCBT (n = 82)"), (320, "Control (n = 44)")),
+                    _line(124, (50, "BDI-II"), (200, "21.9 (8.4)"), (320, "21.2 (7.7)")),
+                    _line(136, (50, "DASS-21")),
+                    _line(148, (50, "Depression"), (200, "17.2 (8.1)"), (320, "15.9 (9.0)")),
+                    _line(160, (50, "Anxiety"), (200, "12.0 (5.0)"), (320, "11.0 (4.0)")),
+                    _line(172, (50, "Age, years"), (200, "31.0 (4.0)"), (320, "30.0 (5.0)"))])
+    measures = [v.measure for v in t.values if v.arm == 0]
+    assert measures == ["BDI-II", "DASS-21 Depression", "DASS-21 Anxiety", "Age, years"]
+
+
+def test_a_caption_left_at_a_pages_foot_reads_the_table_that_starts_the_next_page() -> None:
+    prose = [_line(100 + 12 * k, (50, "participants were recruited online and screened by phone")) for k in range(8)]
+    first = prose + [_line(200, (50, "Table 1 Baseline characteristics of the randomised participants"))]
+    second = [_line(60, (200, "Coaching (n = 61)"), (320, "Waitlist (n = 60)")),
+              _line(72, (50, "PHQ-9, mean (SD)"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)"))] + \
+        [_line(100 + 12 * k, (50, "the intervention was delivered by trained peer supporters")) for k in range(8)]
+    (t,) = _tables(first, second)
+    assert t.page == 2 and t.caption.startswith("Table 1 Baseline characteristics")
+    assert _arms(t) == [("Coaching", 61), ("Waitlist", 60)]
+    assert [v.mean for v in t.values] == [14.2, 14.0]
+
+
+def test_a_caption_after_the_other_columns_prose_reads_its_table_across_the_page() -> None:
+    rows = [_line(100, (50, "favoured the intervention, d = 0.52"), (307, "Table 1 Baseline characteristics of")),
+            _line(112, (50, "and the effect was maintained"), (307, "the randomised participants")),
+            _line(124, (50, "at follow-up.")),
+            _line(140, (250, "Intervention (n = 81)"), (420, "Control (n = 78)")),
+            _line(152, (54, "Age, years"), (260, "21.7 (3.4)"), (430, "22.1 (3.1)")),
+            _line(164, (54, "PHQ-9"), (260, "14.1 (4.0)"), (430, "13.9 (4.2)"))]
+    (t,) = _tables(rows)
+    assert t.caption == "Table 1 Baseline characteristics of the randomised participants"
+    assert _arms(t) == [("Intervention", 81), ("Control", 78)]
+    assert [(v.measure, v.mean) for v in t.values if v.arm == 0] == [("Age, years", 21.7), ("PHQ-9", 14.1)]
+
+
+def test_a_reader_inserted_line_break_ends_a_word_only_where_the_glyphs_part() -> None:
+    def glyph(text: str, x0: float) -> Char:
+        return Char(text, x0, x0 + 4.0, 100.0, 8.0)
+
+    glued = [glyph("W", 10), SOFT_BREAK, SOFT_BREAK, glyph("a", 14), SOFT_BREAK, glyph("i", 18),
+             SOFT_BREAK, glyph("t", 22)]
+    assert [w.text for w in words_from_chars(glued)] == ["Wait"]
+    apart = [glyph("a", 10), SOFT_BREAK, glyph("b", 20)]  # a gap of 1.5 em: two words
+    assert [w.text for w in words_from_chars(apart)] == ["a", "b"]
+    assert [w.text for w in words_from_chars([glyph("a", 10), None, glyph("b", 14)])] == ["a", "b"]
