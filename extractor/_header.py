@@ -277,17 +277,24 @@ def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
                 sub: list[tuple[str, str, float, float]]) -> list[Column]:
     """Columns per arm: the sub-header tokens grouped once per arm, else one value column per arm."""
     k = len(arms)
-    if sub and k:
-        for m in range(1, len(sub) // k + 1):
-            group = [s[1] for s in sub[:m]]
-            if all([s[1] for s in sub[i * m:(i + 1) * m]] == group for i in range(k)):
-                cols = []
-                for i in range(k):
-                    for kind, label, x0, x1 in sub[i * m:(i + 1) * m]:
-                        ckind, tp = _col_kind(kind, label)
-                        cols.append(Column(i, ckind, tp, x0, x1))
-                return cols
+    m = per_arm(sub, k)
+    if m:
+        cols = []
+        for i in range(k):
+            for kind, label, x0, x1 in sub[i * m:(i + 1) * m]:
+                ckind, tp = _col_kind(kind, label)
+                cols.append(Column(i, ckind, tp, x0, x1))
+        return cols
     return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
+
+
+def per_arm(sub: list[tuple[str, str, float, float]], k: int) -> int | None:
+    """How many sub-header tokens each of ``k`` arms has when the same group repeats once per arm, else None."""
+    for m in range(1, len(sub) // k + 1 if k else 1):
+        group = [s[1] for s in sub[:m]]
+        if all([s[1] for s in sub[i * m:(i + 1) * m]] == group for i in range(k)):
+            return m
+    return None
 
 
 def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -> list[str] | None:

@@ -27,6 +27,7 @@ from metasift.extractor._header import (
     columns_for,
     is_unnamed,
     line_text,
+    per_arm,
     subcolumns,
     words_at,
 )
@@ -170,7 +171,9 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         if caption_at(rows[k]) or not words:
             break
         sub_mid = subcolumns([w for w in words if w.x0 >= first_x])
-        if sub_mid and body and not split_row(words)[1]:  # a new sub-header ("M SD") part way down
+        # a new sub-header ("M SD") part way down, once per arm: not a label that declares its row ("Ethnicity,
+        # n (%)") with nothing in the arms' columns
+        if sub_mid and body and not split_row(words)[1] and per_arm(sub_mid, len(arms)):
             columns = columns_for(arms, spans, sub_mid)
             k += 1
             continue

@@ -84,3 +84,18 @@ def test_a_reader_inserted_line_break_ends_a_word_only_where_the_glyphs_part() -
     apart = [glyph("a", 10), SOFT_BREAK, glyph("b", 20)]  # a gap of 1.5 em: two words
     assert [w.text for w in words_from_chars(apart)] == ["a", "b"]
     assert [w.text for w in words_from_chars([glyph("a", 10), None, glyph("b", 14)])] == ["a", "b"]
+
+
+def test_a_label_that_declares_its_rows_counts_is_no_new_sub_header() -> None:
+    # wide arm headers reach back over the label column, so the label's "n (%)" sits where sub-headers may start
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (120, "Intervention (2 sites, n = 72)"), (290, "Control (2 sites, n = 73)")),
+                    _line(122, (120, "n"), (160, "Mean"), (205, "SD"), (290, "n"), (330, "Mean"), (375, "SD")),
+                    _line(134, (50, "Age"), (120, "72"), (160, "68.1"), (205, "7.5"), (290, "73"), (330, "66.7"),
+                          (375, "7.8")),
+                    _line(146, (50, "Ethnicity, n (%)")),
+                    _line(158, (50, "White"), (120, "39"), (160, "54.2%"), (290, "45"), (330, "61.6%")),
+                    _line(170, (50, "HADS-D"), (120, "69"), (160, "9.9"), (205, "3.4"), (290, "71"), (330, "10.2"),
+                          (375, "3.5"))])
+    got = [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.n) for v in t.values if v.measure == "HADS-D"]
+    assert got == [("Intervention", "HADS-D", 9.9, 3.4, 69), ("Control", "HADS-D", 10.2, 3.5, 71)]
