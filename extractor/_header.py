@@ -144,7 +144,10 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
     arms, spans = [], []
     if len(anchors) >= 2:
         for n, x0, x1, i, quote in sorted(anchors, key=lambda a: a[1]):
-            name_words = _name_left_of(rows[i], x0, x1, anchors, i)
+            others = [(a[1], a[2]) for a in anchors if a[3] != i]  # another line's "(n = X)": that arm's name
+            name_words = [w for w in _name_left_of(rows[i], x0, x1, anchors, i) if _free(w, others)]
+            if name_words and i > 0:  # "Behavioural" / "activation (n = 179)": the name wrapped above its n
+                name_words = _wrapped_above(rows[i - 1], name_words[0].x0, x1, others) + name_words
             j = i - 1
             while not name_words and j >= 0:
                 name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
@@ -253,6 +256,23 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
     if closes and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
         return []
     return [w for w in _before_bracket(out) if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
+
+
+def _free(w: Word, others: list[tuple[float, float]]) -> bool:
+    """Whether ``w`` lies over none of the x-spans ``others``."""
+    return not any(o0 < w.x1 and o1 > w.x0 for o0, o1 in others)
+
+
+def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[float, float]]) -> list[Word]:
+    """The start of a name wrapped onto the header line above its n: that line's words over [x0, x1], when the
+    line holds no n, no values and no statistic or time point, and none of those words lies over another
+    arm's n."""
+    text = line_text(words)
+    if not words or ANCHOR.search(text) or subcolumns(words) or re.search(r"\d", text):
+        return []
+    above = [w for w in words if w.x1 > x0 - 2 and w.x0 < x1 + 2]
+    return above if above and all(_free(w, others) for w in above) and not SUBCOL.search(" ".join(w.text for w in above)) \
+        else []
 
 
 def _runs(words: list[Word]) -> list[list[Word]]:

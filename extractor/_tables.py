@@ -91,16 +91,25 @@ def _caption(rows: list[list[Word]], start: int, j: int, inside: _Clip) -> tuple
     return caption, k
 
 
-def _header(rows: list[list[Word]], k: int, inside: _Clip) -> tuple[list[list[Word]] | None, int]:
-    """The header lines (up to the first line of values) and the index after them; None at a caption."""
+def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> tuple[list[list[Word]] | None, int]:
+    """The header lines (up to the first line of values) and the index after them; None at a caption. Lines
+    wholly left of a caption that stands right of them, before the header starts, are the other column's text
+    (a caption at the top of the right column over a table set across the page, below the left column's end)."""
     header: list[list[Word]] = []
     while k < len(rows) and len(header) < 8:
         words = inside(rows[k])
         if caption_at(rows[k]):
             return None, k
+        if not header and words and max(w.x1 for w in words) < caption_x - 2:
+            k += 1
+            continue
         cells = split_row(words)[1]
-        if header and _wrapped_counts(header[-1], words):  # "Intervention (n =" / "58)": the n wrapped
-            header[-1] = _join_counts(header[-1], words)
+        rest = _wrapped_rest(header[-1], words) if header else None
+        if rest:  # "Intervention (n =" / "58)": the n wrapped; a whole "(n = 179)" beside it stays a header line
+            header[-1] = _join_counts(header[-1], rest)
+            whole = [w for w in words if not any(w is r for r in rest)]
+            if whole:
+                header.append(drop_marks(whole))
             k += 1
             continue
         if cells and not ANCHOR.search(line_text(words)) and not subcolumns(words) \
@@ -123,13 +132,19 @@ _DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" 
 _WRAPPED = re.compile(r"^=?\d{1,5}\)?[,;]?$")
 
 
-def _wrapped_counts(above: list[Word], words: list[Word]) -> bool:
-    """Whether ``words`` are only the rest of "(n = X)" cells left open on the line ``above`` ("(n =" / "58)",
-    "(n" / "= 58)"): header cells too narrow for their n, wrapped by the typesetter."""
+def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
+    """The words of a line that finish "(n = X)" cells left open on the line ``above`` ("(n =" / "58)", "(n" /
+    "= 58)"): header cells too narrow for their n, wrapped by the typesetter. None unless every word of the line
+    finishes one, or belongs to a whole "(n = 179)" of another arm whose name wrapped before it."""
+    text = line_text(words)
+    whole = [w for m in ANCHOR.finditer(text) for w in words_at(words, text, m.start(), m.end())]
+    rest = [w for w in words if not any(w is v for v in whole)]
     open_ = [w for w in above if _DANGLING.match(w.text)]
-    numbers = [w for w in words if w.text != "="]
-    return bool(open_) and bool(numbers) and len(numbers) <= len(open_) \
-        and all(w.text == "=" or _WRAPPED.match(w.text) for w in words)
+    numbers = [w for w in rest if w.text != "="]
+    if open_ and numbers and len(numbers) <= len(open_) and all(w.text == "=" or _WRAPPED.match(w.text)
+                                                                 for w in rest):
+        return rest
+    return None
 
 
 def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
@@ -293,7 +308,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     number, j = caption_at(rows[start], cut)  # type: ignore[misc]
 
     caption, k = _caption(rows, start, j, inside)
-    header, k = _header(rows, k, inside)
+    header, k = _header(rows, k, inside, rows[start][j].x0)
     if header is None:
         return None, k
     arms, spans = arms_in_header(header, known)

@@ -99,3 +99,29 @@ def test_a_label_that_declares_its_rows_counts_is_no_new_sub_header() -> None:
                           (375, "3.5"))])
     got = [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.n) for v in t.values if v.measure == "HADS-D"]
     assert got == [("Intervention", "HADS-D", 9.9, 3.4, 69), ("Control", "HADS-D", 10.2, 3.5, 71)]
+
+
+def test_an_arm_name_wrapped_above_its_n_keeps_both_lines_and_not_the_next_arms_name() -> None:
+    head = [_line(100, (50, "Table 1 Baseline characteristics")),
+            _line(112, (150, "Behavioural"), (240, "Information leaflet")),
+            _line(122, (150, "activation (n = 179)"), (250, "(n = 177)")),
+            _line(134, (50, "GAD-7, mean (SD)"), (160, "10.7 (5.1)"), (260, "10.0 (3.9)"))]
+    (t,) = _tables(head)
+    assert _arms(t) == [("Behavioural activation", 179), ("Information leaflet", 177)]
+    wrapped = [_line(100, (50, "Table 2 Outcomes")),
+               _line(112, (130, "Behavioural activation"), (220, "Information leaflet (n")),
+               _line(122, (150, "(n = 179)"), (258, "= 177)")),
+               _line(134, (50, "GAD-7, post-treatment, mean (SD)"), (160, "8.1 (4.0)"), (260, "8.9 (4.2)"))]
+    (t,) = _tables(wrapped)
+    assert _arms(t) == [("Behavioural activation", 179), ("Information leaflet", 177)]
+
+
+def test_a_caption_atop_the_right_column_passes_over_the_left_columns_last_lines_to_its_table() -> None:
+    rows = [_line(100, (307, "Table 1 Baseline characteristics of the participants")),
+            _line(112, (50, "Figure 1 CONSORT flow diagram of participants.")),
+            _line(124, (50, "Groups were comparable at baseline (Table 1).")),
+            _line(140, (240, "Intervention (n = 60)"), (420, "Control (n = 65)")),
+            _line(152, (54, "BDI-II, mean (SD)"), (250, "24.1 (7.5)"), (430, "23.8 (9.2)"))]
+    (t,) = _tables(rows)
+    assert _arms(t) == [("Intervention", 60), ("Control", 65)]
+    assert [v.mean for v in t.values] == [24.1, 23.8]
