@@ -130,12 +130,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--first", type=int, default=1000, help="the generator seed of the first paper")
     ap.add_argument("--name", default="html", help="stem prefix and split name (NAME-tune / NAME-holdout)")
+    ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
+                    help="v2 adds the traps of real secondary reports (make_generated_trials.add_traps_v2)")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     tune = set(random.Random(16).sample(range(args.n), args.n // 2))
     for i in range(args.n):
-        p = gen.draw_paper(args.first + i)
+        p = gen.draw_paper(args.first + i, args.traps)
         p.stem = f"{args.name}_{i:02d}"
         p.flags.discard("continued")  # a browser breaks tables by itself; the reportlab hook does not apply
         if p.kind == "cluster":  # the cluster attrition sentence prints those lost to follow-up only
@@ -154,7 +156,7 @@ def main() -> None:
             print(f"{p.stem} left out: {exc}")
             continue
         print(f"{p.stem} {data['split']:13} {p.kind:9} {p.layout:5} {p.style:10} {len(p.arms)} arms  "
-              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}")
+              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}{gen.v2_summary(p)}")
 
 
 if __name__ == "__main__":
