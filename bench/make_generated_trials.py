@@ -254,6 +254,9 @@ def as_programme(p: syn.Paper, g: random.Random, i: int) -> None:
 
 def single_cell(p: syn.Paper, g: random.Random) -> None:
     """A paper whose tables get many columns: one cell per value, no 95% CI cell, no half-page column."""
+    if p.style == "nested":  # the row n drawn for the nested header's n column is printed no more
+        p.base = {k: [(m, sd, a.analysed if "baseline_in_outcomes" in p.flags else a.n)
+                      for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
     if p.style in ("sep", "nested", "three"):
         p.style = g.choice(["paren", "pm"])
     p.special = {k: "se" if v == "ci" else v for k, v in p.special.items()}
