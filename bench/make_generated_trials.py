@@ -1,6 +1,7 @@
 """Procedurally generated psychology-trial reports with their truth: a corpus large enough to split and measure.
 
 Run: .venv/bin/python bench/make_generated_trials.py [--n 40] [--out bench/out/generated]
+     [--first K --name NAME] [--traps v2]   (a fresh draw: --traps v2 --first 6000 --name gen2 --out bench/out/gen2)
 
 The 8 hand-designed papers of ``make_synthetic_trials.py`` are too few to tune on one half and measure on the
 other. This draws ``--n`` papers from the same builder with every choice random (seeded per paper, so a rerun
@@ -26,6 +27,11 @@ Truth goes to ``OUT/truth/<stem>.json`` in the schema of ``tests/fixtures/extrac
 "generated-holdout" for the rest. Rules may be tuned on the tune half only; ``bench_extract_fields.py --split
 generated-holdout`` is the figure that measures generalisation within this generator. It is not a substitute
 for real papers: the layouts are reportlab's, cleaner than a publisher's.
+
+``--traps v2`` (``add_traps_v2``) adds to about half the papers the shapes of real secondary reports: a
+parent trial named in the title, tables by subgroup x arm or by baseline category, a non-randomised column, a
+pooled Table 1, programme evaluations, "±" printed as "+". The default (v1) draws are byte-identical to before.
+``--first K --name NAME`` draws papers K, K+1, ... as NAME_00, NAME_01, ... split NAME-tune / NAME-holdout.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The generated trial reports typeset by a browser instead of reportlab: wrapped header cells, real line breaking.
 
 Run: .venv/bin/python bench/make_html_trials.py [--n 24] [--out bench/out/html] [--first 1000 --name html]
-(needs chromium; a second corpus: --first 2000 --name html2 --out bench/out/html2)
+(needs chromium; a second corpus: --first 2000 --name html2 --out bench/out/html2; traps v2:
+--traps v2 --first 7000 --name html6 --out bench/out/html6, see make_generated_trials.add_traps_v2)
 
 ``make_generated_trials.py`` lays its papers out with reportlab, which never wraps a table cell: a long arm name
 overflows its column, and the layouts stay cleaner than a publisher's. This script draws papers from the same
