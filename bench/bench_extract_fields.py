@@ -3,8 +3,12 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | all. Rules are written against the tune halves
-only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to.
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..6) | gen2-tune | gen2-holdout | all. Rules are written against
+the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned
+it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a parent trial, subgroup x arm
+headers, baseline by category, a non-randomised column, a pooled Table 1, programme evaluations, "±" printed
+as "+"): built when missing by ``make_generated_trials.py --traps v2 --first 6000 --n 40 --name gen2`` and
+``make_html_trials.py --traps v2 --first 7000 --n 24 --name html6``.
 
 Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
 rendered pages) for the PDFs in ``../shared/data/pdfs`` and ``../shared/data/pdfs/dev`` (skipped when
@@ -49,9 +53,15 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4", "html5")
+HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6")
+# further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
+GENERATED_DRAWS = ("gen2",)
+# how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
+DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
+             "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS for half in ("tune", "holdout"))
+          "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
+                                               for half in ("tune", "holdout"))
 
 
 @dataclass
@@ -83,7 +93,7 @@ def pdf_path(stem: str, split: str) -> Path:
         return SYNTHETIC_OUT / f"{stem}.pdf"
     if split.startswith("generated"):
         return GENERATED_OUT / f"{stem}.pdf"
-    if split.split("-")[0] in HTML_DRAWS:
+    if split.split("-")[0] in HTML_DRAWS + GENERATED_DRAWS:
         return REPO / "bench" / "out" / split.split("-")[0] / f"{stem}.pdf"
     if split.startswith("html"):
         return HTML_OUT / f"{stem}.pdf"
@@ -96,7 +106,7 @@ def pdf_path(stem: str, split: str) -> Path:
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
     files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
-    for draw in HTML_DRAWS:
+    for draw in HTML_DRAWS + GENERATED_DRAWS:
         files += sorted((REPO / "bench" / "out" / draw / "truth").glob("*.json"))
     out = []
     for f in files:
@@ -236,11 +246,11 @@ def ensure_synthetic() -> None:
                        stdout=subprocess.DEVNULL)
 
 
-def ensure_generated(out: Path, script: str) -> None:
+def ensure_generated(out: Path, script: str, *args: str) -> None:
     """Build a generated corpus (``bench/make_generated_trials.py`` or ``make_html_trials.py``: PDFs and truth,
     seeded) when missing."""
     if not (out / "truth").is_dir() or not any(out.glob("*.pdf")):
-        subprocess.run([sys.executable, str(REPO / "bench" / script)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, str(REPO / "bench" / script), *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def totals(scores: list[PaperScore]) -> dict:
@@ -273,8 +283,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.split.startswith("generated") or args.split == "all":
         ensure_generated(GENERATED_OUT, "make_generated_trials.py")
-    if args.split.startswith("html") or args.split == "all":
+    if args.split.startswith("html-") or args.split == "all":
         ensure_generated(HTML_OUT, "make_html_trials.py")
+    for draw, (script, *rest) in DRAW_ARGS.items():
+        if args.split.split("-")[0] == draw or args.split == "all":
+            out = REPO / "bench" / "out" / draw
+            ensure_generated(out, script, *rest, "--name", draw, "--out", str(out))
     if args.split.startswith("synthetic") or args.split == "all":
         ensure_synthetic()
     papers = truth_files(args.split)

@@ -1,6 +1,7 @@
 """Procedurally generated psychology-trial reports with their truth: a corpus large enough to split and measure.
 
 Run: .venv/bin/python bench/make_generated_trials.py [--n 40] [--out bench/out/generated]
+     [--first K --name NAME] [--traps v2]   (a fresh draw: --traps v2 --first 6000 --name gen2 --out bench/out/gen2)
 
 The 8 hand-designed papers of ``make_synthetic_trials.py`` are too few to tune on one half and measure on the
 other. This draws ``--n`` papers from the same builder with every choice random (seeded per paper, so a rerun
@@ -26,11 +27,17 @@ Truth goes to ``OUT/truth/<stem>.json`` in the schema of ``tests/fixtures/extrac
 "generated-holdout" for the rest. Rules may be tuned on the tune half only; ``bench_extract_fields.py --split
 generated-holdout`` is the figure that measures generalisation within this generator. It is not a substitute
 for real papers: the layouts are reportlab's, cleaner than a publisher's.
+
+``--traps v2`` (``add_traps_v2``) adds to about half the papers the shapes of real secondary reports: a
+parent trial named in the title, tables by subgroup x arm or by baseline category, a non-randomised column, a
+pooled Table 1, programme evaluations, "±" printed as "+". The default (v1) draws are byte-identical to before.
+``--first K --name NAME`` draws papers K, K+1, ... as NAME_00, NAME_01, ... split NAME-tune / NAME-holdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -74,8 +81,9 @@ def consort_fits(layout: str, arms: list[syn.Arm]) -> bool:
         + 8 < width / len(arms) - 8
 
 
-def draw_paper(i: int) -> syn.Paper:
-    """One paper with every choice drawn from ``random.Random(f"generated-{i}")``."""
+def draw_paper(i: int, traps: str = "v1") -> syn.Paper:
+    """One paper with every choice drawn from ``random.Random(f"generated-{i}")``; with ``traps="v2"`` the
+    traps of ``add_traps_v2`` drawn from ``random.Random(f"generated-{i}-v2")`` on top (the v1 draws stay)."""
     stem, g = f"gen_{i:02d}", random.Random(f"generated-{i}")
     kind = g.choices(["parallel", "cluster", "crossover"], [0.8, 0.1, 0.1])[0]
     layout = g.choice(["jmir", "bmc", "plain"])
@@ -147,6 +155,8 @@ def draw_paper(i: int) -> syn.Paper:
     syn.draw_values(p, random.Random(f"generated-{i}-values"))
     if "baseline_in_outcomes" in p.flags:  # Table 2's header counts the analysed
         p.base = {k: [(m, sd, a.analysed) for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
+    if traps == "v2":
+        add_traps_v2(p, i)
     return p
 
 
@@ -163,20 +173,214 @@ def as_secondary(p: syn.Paper, g: random.Random) -> None:
     p.title = f"{p.title.split(':')[0]} by {first.lower()}: a secondary analysis of a randomised controlled trial"
 
 
+ACRONYMS = ["CALM-2", "MOOD-NET", "STEP-UP", "BRIGHT-D", "REACH-U", "ACT-NOW", "SUNRISE", "PROMISE-3", "EMBRACE",
+            "THRIVE-2", "RESTORE", "HOPE-U", "ANCHOR", "BALANCE-2", "CLEAR-MIND", "UPLIFT"]
+EXTRA_GROUPS = ["Observational cohort (not randomised)", "Group A (no symptoms; not randomised)",
+                "Non-randomised comparison group", "Declined randomisation (observed)"]
+POOLED = ["All participants", "All randomised participants", "Total sample"]
+
+
+def add_traps_v2(p: syn.Paper, i: int) -> None:
+    """The traps of real secondary reports, drawn from ``random.Random(f"generated-{i}-v2")`` on top of a v1
+    paper: about half the papers get one of
+
+    - a secondary analysis that names its parent trial ("insights from the CALM-2 trial", "a prespecified
+      subgroup analysis of ...") without saying "secondary analysis of": the randomised arms and their n in one
+      sentence of the methods, the tables by subgroup (``subgroup``), by subgroup x arm under a spanning header
+      (``arm_by_subgroup``: the arm columns' n are subgroup n) or by category of the primary scale or tertile of
+      a score (``category``): truth has the parent arms' n and nothing else by arm;
+    - a secondary-endpoint report of a named trial, with tables by arm as usual (``endpoint``);
+    - a non-randomised comparison group printed as a column beside the arms (``extra``): not an arm;
+    - Table 1 with one all-participants column (``pooled``; most crossovers): no baseline by arm;
+
+    and, independently, "±" typeset as "+" in the tables (style ``pm_plus``; truth is mean and SD)."""
+    g = random.Random(f"generated-{i}-v2")
+    p.v2["traps"] = "v2"  # builder fixes that apply to v2 papers only (a header cell's width counts every column)
+    if p.kind == "cluster":  # the cluster attrition sentence prints those lost to follow-up only (as html does)
+        for a in p.arms:
+            a.disc, a.analysed = 0, a.n if "itt" in p.flags else a.n - a.lost
+    plain = p.kind == "parallel" and not p.parent
+    kinds = (["subgroup", "arm_by_subgroup", "category", "endpoint", "extra"] if plain and len(p.arms) == 2
+             else ["subgroup", "arm_by_subgroup", "category"] if p.parent else [])  # a v1 secondary: reworded
+    if not p.parent and "baseline_in_outcomes" not in p.flags:
+        kinds.append("pooled")
+    if p.kind == "cluster" or (plain and len(p.arms) == 3):
+        kinds.append("programme")
+    r, kind = g.random(), None
+    if p.kind == "crossover" and kinds:
+        kind = "pooled" if r < 0.7 else None
+    elif p.kind == "cluster":
+        kind = "programme" if r < 0.6 else "pooled" if r < 0.75 and "pooled" in kinds else None
+    elif len(p.arms) == 2 or p.parent:  # the kinds the real secondary reports have most weigh most
+        weight = {"subgroup": 3, "arm_by_subgroup": 3, "category": 3, "endpoint": 2, "extra": 4, "pooled": 1}
+        kind = g.choices(kinds, [weight[k] for k in kinds])[0] if r < 0.65 and kinds else None
+    elif kinds and r < 0.4:
+        kind = g.choice(kinds)
+    if kind in ("subgroup", "arm_by_subgroup", "category"):
+        as_secondary_v2(p, g, kind, i)
+    elif kind == "endpoint":
+        trial, a, b = g.choice(ACRONYMS), syn.low(p.arms[0].name), syn.low(p.arms[1].name)
+        construct = syn.SCALES[p.scales[0]][1]
+        p.v2["endpoint"] = trial
+        p.title = g.choice([f"Quality-of-life and adherence outcomes in the {trial} trial of {a} versus {b}",
+                            f"Secondary outcomes of the {trial} randomised trial: {construct}, quality of life "
+                            "and adherence"])
+    elif kind == "extra":
+        add_extra_group(p, g, i)
+    elif kind == "programme":
+        as_programme(p, g, i)
+    elif kind == "pooled":
+        p.v2["pooled"] = g.choice(POOLED)
+        p.v2["caption1"] = "Baseline characteristics of all participants"
+        p.notes = (p.notes + " Table 1 prints all participants in one column: no baseline value by arm.").strip()
+    if g.random() < 0.3 and p.style in ("pm", "three", "paren", "paren_note", "words") and kind != "programme":
+        p.style = "pm_plus"
+        p.notes = (p.notes + " Tables print mean ± SD with the ± typeset as '+'.").strip()
+
+
+PACKAGES = ["Cash transfer only", "Cash plus lump sum", "Cash plus training", "Cash plus lump sum and training"]
+
+
+def as_programme(p: syn.Paper, g: random.Random, i: int) -> None:
+    """A mixed-methods programme evaluation: four packages allocated to village clusters, households as n, a
+    pooled endline table and a table of regression coefficients; no CONSORT, no per-arm mean (SD)."""
+    ns = g.sample(range(140, 320), 4)
+    p.kind, p.arms = "cluster", [syn.Arm(name, [], k, 0, analysed=k) for name, k in zip(PACKAGES, ns)]
+    p.clusters = [g.randint(5, 12) for _ in PACKAGES]
+    p.population = "households in rural districts"
+    p.parent, p.head_names, p.flags, p.special = None, None, set(), {}
+    p.title = g.choice([f"Can an integrated social protection programme reduce {syn.SCALES[p.scales[0]][1]}? "
+                        "Mixed-methods evidence from a cluster-allocated evaluation",
+                        "Cash plus: psychological outcomes of an integrated social protection programme, a "
+                        "mixed-methods evaluation"])
+    p.v2["programme"] = True
+    p.base, p.desc = {}, {}
+    syn.draw_values(p, random.Random(f"generated-{i}-v2-values"))
+
+
+def single_cell(p: syn.Paper, g: random.Random) -> None:
+    """A paper whose tables get many columns: one cell per value, no 95% CI cell, no half-page column."""
+    if p.style == "nested":  # the row n drawn for the nested header's n column is printed no more
+        p.base = {k: [(m, sd, a.analysed if "baseline_in_outcomes" in p.flags else a.n)
+                      for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
+    if p.style in ("sep", "nested", "three"):
+        p.style = g.choice(["paren", "pm"])
+    p.special = {k: "se" if v == "ci" else v for k, v in p.special.items()}
+    if p.layout == "bmc":
+        p.layout = g.choice(["jmir", "plain"])
+        p.journal = g.choice(JOURNALS[p.layout])
+
+
+def as_secondary_v2(p: syn.Paper, g: random.Random, mode: str, i: int) -> None:
+    """A secondary analysis of a named parent trial: the v1 arms become ``parent``, the table columns are
+    subgroups, subgroup x arm cells or categories of a baseline score."""
+    parent = p.parent or p.arms
+    total = sum(a.n for a in parent)
+    trial, adj = g.choice(ACRONYMS), g.choice(["exploratory", "post hoc", "prespecified"])
+    interv, prim = syn.low(parent[0].name), p.scales[0]
+    construct = syn.SCALES[prim][1]
+    if mode == "category":
+        single_cell(p, g)
+        cut = CUTOFF[prim]
+        if g.random() < 0.6:
+            labels = [f"{prim} < {cut}", f"{prim} {cut}–{cut + 4}", f"{prim} ≥ {cut + 5}"]
+            what, word, phrases = f"baseline {prim} category", "category", [f"{x} category" for x in labels]
+            title = g.choice([f"Results from the {trial} randomised trial by baseline severity",
+                              f"{construct.capitalize()} outcomes by {what}: exploratory analyses from the "
+                              f"{trial} trial"])
+        else:
+            var = g.choice([f"{prim} score", "age", "sleep duration"])
+            labels = ["Lowest tertile", "Middle tertile", "Highest tertile"]
+            what, word, phrases = f"tertile of baseline {var}", "tertile", [x.lower() for x in labels]
+            title = f"{interv.capitalize()} and {construct} by baseline {var}: insights from the {trial} trial"
+        ns = [round(total * g.uniform(0.25, 0.4)) for _ in range(2)]
+        ns.append(total - sum(ns))
+        cols = [syn.Arm(x, [], k, 0) for x, k in zip(labels, ns)]
+        groups = list(zip(phrases, ns))
+        p.flags -= {"total", "pcol", "continued"}
+    else:
+        first, second = g.choice(SUBGROUPS + [("Younger participants", "Older participants")])
+        what, word = f"{first.lower()} versus {second.lower()}", "subgroup"
+        if mode == "subgroup":
+            cut = round(total * g.uniform(0.35, 0.6))
+            cols = [syn.Arm(first, [], cut, 0), syn.Arm(second, [], total - cut, 0)]
+            sizes = [cut, total - cut]
+        else:
+            single_cell(p, g)
+            cuts = [round(a.n * g.uniform(0.35, 0.6)) for a in parent]
+            cols = [syn.Arm(a.name, [], c, 0) for a, c in zip(parent, cuts)] + \
+                [syn.Arm(a.name, [], a.n - c, 0) for a, c in zip(parent, cuts)]
+            sizes = [sum(cuts), total - sum(cuts)]
+            p.v2["span"] = [(first, 2), (second, 2)]
+            p.flags -= {"total", "pcol", "continued"}
+        groups = [(f"{x.lower()} subgroup", k) for x, k in zip((first, second), sizes)]
+        titles = [f"{construct.capitalize()} after {interv} in {first.lower()} and {second.lower()}: insights "
+                  f"from the {trial} trial",
+                  f"Who benefits from {interv}? Exploratory analyses from the {trial} trial",
+                  f"{interv.capitalize()} for {construct} in {first.lower()} and {second.lower()}: a prespecified "
+                  f"subgroup analysis of the {trial} trial"]
+        if first.startswith(("Younger", "Aged")):
+            titles.append(f"{interv.capitalize()} in the younger and older participants of the {trial} trial")
+        title = g.choice(titles)
+    p.parent, p.arms, p.head_names, p.title = parent, cols, None, title
+    for a in p.arms:
+        a.analysed = a.n
+    p.flags = {f for f in p.flags if f in ("total", "pcol", "continued")}
+    p.v2.update(secondary=trial, mode=mode, mode_word=word, what=what, adj=adj, wording=g.randrange(3),
+                groups=groups, caption1=f"Baseline characteristics by {what}", caption2=f"Outcomes by {what}",
+                note=f"Synthetic {adj} analysis of the {trial} trial ({mode}): the table columns are "
+                     f"{', '.join(a.name for a in cols)}, not the randomised arms; the arms' n are printed in "
+                     "the methods only.")
+    p.base, p.desc = {}, {}
+    syn.draw_values(p, random.Random(f"generated-{i}-v2-values"))
+
+
+def add_extra_group(p: syn.Paper, g: random.Random, i: int) -> None:
+    """A group that was not randomised, printed as a column before or after the arms in both tables."""
+    if p.layout == "bmc":  # three columns of values overflow a half-page column
+        single_cell(p, g)
+    taken = {a.n for a in p.arms} | {sum(a.n for a in p.arms)}
+    n = g.randint(25, 60)
+    while n in taken:
+        n += 1
+    extra = syn.Arm(g.choice(EXTRA_GROUPS), [], n, 0, analysed=n)
+    values = dataclasses.replace(p, arms=[extra], base={}, desc={})
+    syn.draw_values(values, random.Random(f"generated-{i}-v2-extra"))
+    p.v2["extra"] = {"arm": extra, "pos": g.choice(["first", "last"]), "base": {k: v[0] for k, v in values.base.items()},
+                     "desc": {k: v[0] for k, v in values.desc.items()}}
+    p.flags -= {"total", "pcol"}
+    p.notes = (p.notes + f" A non-randomised group ({extra.name}, n = {n}) is printed beside the arms in Tables 1 "
+               "and 2; it is not an arm.").strip()
+
+
+def v2_summary(p: syn.Paper) -> str:
+    """The v2 traps a paper carries, for the build log."""
+    kinds = [p.v2.get("mode", "")] + [k for k in ("endpoint", "extra", "pooled", "programme") if p.v2.get(k)]
+    kinds += ["pm_plus"] if p.style == "pm_plus" else []
+    return "  v2: " + " ".join(k for k in kinds if k) if any(kinds) else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--first", type=int, default=0, help="the generator seed of the first paper")
+    ap.add_argument("--name", default="generated",
+                    help="split name (NAME-tune / NAME-holdout) and, unless 'generated', stem prefix (NAME_00 ...)")
+    ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
+                    help="v2 adds the traps of real secondary reports (add_traps_v2) to about half the papers")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     tune = set(random.Random(16).sample(range(args.n), args.n // 2))
     for i in range(args.n):
-        p = draw_paper(i)
+        p = draw_paper(args.first + i, args.traps)
+        if args.name != "generated":
+            p.stem = f"{args.name}_{i:02d}"
         truth, pdf = syn.Truth(), args.out / f"{p.stem}.pdf"
         syn.build(p, pdf, truth)
         data = syn.truth_json(p, truth, syn.page_texts(pdf))
-        data["split"] = "generated-tune" if i in tune else "generated-holdout"
+        data["split"] = f"{args.name}-tune" if i in tune else f"{args.name}-holdout"
         data["design"]["notes"] = data["design"]["notes"].replace("make_synthetic_trials", "make_generated_trials")
         text = json.dumps(data, indent=2, ensure_ascii=False)
         text = re.sub(r"\[\s*([^\[\]{}]*?)\s*\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
@@ -184,7 +388,7 @@ def main() -> None:
         path.write_text(text + "\n", encoding="utf-8")
         checks = syn.validate(pdf, json.loads(path.read_text(encoding="utf-8")))
         print(f"{p.stem} {data['split']:18} {p.kind:9} {p.layout:5} {p.style:10} {len(p.arms)} arms  "
-              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}")
+              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}{v2_summary(p)}")
 
 
 if __name__ == "__main__":

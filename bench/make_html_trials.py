@@ -1,7 +1,8 @@
 """The generated trial reports typeset by a browser instead of reportlab: wrapped header cells, real line breaking.
 
 Run: .venv/bin/python bench/make_html_trials.py [--n 24] [--out bench/out/html] [--first 1000 --name html]
-(needs chromium; a second corpus: --first 2000 --name html2 --out bench/out/html2)
+(needs chromium; a second corpus: --first 2000 --name html2 --out bench/out/html2; traps v2:
+--traps v2 --first 7000 --name html6 --out bench/out/html6, see make_generated_trials.add_traps_v2)
 
 ``make_generated_trials.py`` lays its papers out with reportlab, which never wraps a table cell: a long arm name
 overflows its column, and the layouts stay cleaner than a publisher's. This script draws papers from the same
@@ -130,12 +131,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--first", type=int, default=1000, help="the generator seed of the first paper")
     ap.add_argument("--name", default="html", help="stem prefix and split name (NAME-tune / NAME-holdout)")
+    ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
+                    help="v2 adds the traps of real secondary reports (make_generated_trials.add_traps_v2)")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     tune = set(random.Random(16).sample(range(args.n), args.n // 2))
     for i in range(args.n):
-        p = gen.draw_paper(args.first + i)
+        p = gen.draw_paper(args.first + i, args.traps)
         p.stem = f"{args.name}_{i:02d}"
         p.flags.discard("continued")  # a browser breaks tables by itself; the reportlab hook does not apply
         if p.kind == "cluster":  # the cluster attrition sentence prints those lost to follow-up only
@@ -154,7 +157,7 @@ def main() -> None:
             print(f"{p.stem} left out: {exc}")
             continue
         print(f"{p.stem} {data['split']:13} {p.kind:9} {p.layout:5} {p.style:10} {len(p.arms)} arms  "
-              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}")
+              f"{checks:3d} checks ok  {' '.join(sorted(p.flags))}{gen.v2_summary(p)}")
 
 
 if __name__ == "__main__":

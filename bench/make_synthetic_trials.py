@@ -34,12 +34,14 @@ Papers (layout; design; what each exercises):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
 import subprocess
 import sys
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +153,12 @@ class Paper:
     head_names: list[str] | None = None  # what the tables' headers call the arms ("Intervention", "Control")
     base: dict = field(default_factory=dict)  # scale -> per arm (mean, SD, row n)
     desc: dict = field(default_factory=dict)  # descriptor -> per arm values
+    # traps v2 (``make_generated_trials.py --traps v2``); empty: the paper is built exactly as before. Keys:
+    # secondary (parent trial acronym: ``arms`` are table columns, ``parent`` the randomised arms), mode,
+    # span [(subgroup, columns)], extra {arm, pos, base, desc} (a non-randomised group's column), pooled
+    # (Table 1 has one all-participants column), endpoint (a secondary-endpoint report of a named trial),
+    # programme (a mixed-methods programme evaluation), caption1 / caption2, note.
+    v2: dict = field(default_factory=dict)
 
 
 class Truth:
@@ -226,6 +234,8 @@ def stat_cells(p: Paper, key: str, m: float, s: float, n: int) -> tuple[list[str
 def mean_cells(style: str, m: float, s: float, d: int, n: int) -> list[str]:
     if style in ("pm", "three"):
         return [f"{fmt(m, d)} ± {fmt(s, d)}"]
+    if style == "pm_plus":  # "±" set in a font without the glyph: the text layer has "+"
+        return [f"{fmt(m, d)} + {fmt(s, d)}"]
     if style == "sep":
         return [fmt(m, d), fmt(s, d)]
     if style == "nested":
@@ -271,17 +281,26 @@ def table(p: Paper, truth: Truth, rows: list[list[str]], ns: list[int], key: str
         count = f"{p.clusters[i]} schools, n = {n}" if p.clusters else f"n = {n}"
         name = p.head_names[i] if p.head_names else a.name
         one = f"{name}, {count}" if p.style == "pm" else f"{name} ({count})"
-        if stringWidth(one, "Helvetica-Bold", size) + 6 < (width - label) / len(p.arms):
+        per = (width - label) / (len(p.arms) + (len(extra_columns(p, key)) if p.v2 else 0))  # v2: every column
+        if stringWidth(one, "Helvetica-Bold", size) + 6 < per:
             first += [truth.say(one, (key, i))] + [""] * (k - 1)
         else:  # too wide for the column: the n goes on a second line
             first += [f"{name}\n{truth.say(f'({count})', (key, i))}"] + [""] * (k - 1)
         if k > 1:
             spans.append(((1 + i * k, 0), (k + i * k, 0)))
-    unit = {"paren": ["Mean (SD)"], "pm": ["M ± SD"], "words": ["mean (standard deviation)"],
+    unit = {"paren": ["Mean (SD)"], "pm": ["M ± SD"], "pm_plus": ["Mean + SD"], "words": ["mean (standard deviation)"],
             "three": ["Mean\n±\nSD"], "sep": ["Mean", "SD"], "nested": ["n", "Mean", "SD"]}.get(p.style)
     extra = extra_columns(p, key)
     first += [f"Total (n = {sum(ns)})" if c == "total" else "p" for c in extra]
     head = [first, [""] + unit * len(p.arms) + ["" if c == "p" else unit[0] for c in extra]] if unit else [first]
+    if p.v2.get("span"):  # a row of subgroups over the arm columns below them
+        top, c = [""], 1
+        spans = [((a, r + 1), (b, r2 + 1)) for (a, r), (b, r2) in spans]  # the header rows move down one
+        for group, w in p.v2["span"]:
+            top += [group] + [""] * (w * k - 1)
+            spans.append(((c, 0), (c + w * k - 1, 0)))
+            c += w * k
+        head = [top + [""] * len(extra)] + head
     cols, h = k * len(p.arms) + len(extra), len(head) - 1
     t = ContinuedTable(head + rows, colWidths=[label] + [(width - label) / cols] * cols, hAlign="LEFT",
                        repeatRows=len(head), **cont)
@@ -337,11 +356,147 @@ def baseline_rows(p: Paper, truth: Truth) -> list[list[str]]:
 
 
 def baseline_table(p: Paper, truth: Truth, st: dict, width: float) -> list:
+    if p.v2.get("programme"):
+        return programme_descriptives(p, st, width)
+    if not p.v2:
+        return _baseline_table(p, truth, st, width)
+    with v2_columns(p, truth, pooled=True) as columns:
+        return _baseline_table(p, columns, st, width)
+
+
+def outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Random) -> list:
+    if p.v2.get("programme"):
+        return programme_effects(p, st, width, rng)
+    if not p.v2:
+        return _outcome_table(p, truth, st, width, rng)
+    with v2_columns(p, truth, pooled=False) as columns:
+        return _outcome_table(p, columns, st, width, rng)
+
+
+def ruled_table(p: Paper, rows: list[list[str]], head: int, width: float, spans: list = ()) -> Table:
+    """A table in the journal's rules with ``head`` header rows (programme evaluations: no arm header)."""
+    size = 7 if p.layout == "bmc" else 7.8
+    label = max(stringWidth(r[0], "Helvetica", size) for r in rows) + 8
+    cols = len(rows[0]) - 1
+    t = Table(rows, colWidths=[label] + [(width - label) / cols] * cols, hAlign="LEFT", repeatRows=head)
+    t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), "Helvetica", size), ("FONT", (0, 0), (-1, head - 1), "Helvetica-Bold", size),
+        ("LEADING", (0, 0), (-1, -1), size + 1.6), ("ALIGN", (1, 0), (-1, -1), "CENTER"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.2), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black), ("LINEBELOW", (0, head - 1), (-1, head - 1), 0.5,
+                                                             colors.black),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black)] + [("SPAN", a, b) for a, b in spans]))
+    return t
+
+
+def programme_descriptives(p: Paper, st: dict, width: float) -> list:
+    """Table 1 of a programme evaluation: outcomes and household descriptors at endline, all households pooled
+    (mean, SD, min, max): no value by allocated group."""
+    n, rows = sum(a.n for a in p.arms), [["Variable", "Mean", "SD", "Min", "Max"]]
+    pooled = [(DESCRIPTORS[k][0], pool_desc(p.desc[k], [a.n for a in p.arms])) for k in p.descriptors
+              if isinstance(DESCRIPTORS[k][1], tuple)]
+    pooled += [(k, (sum(m * a.n for (m, _, _), a in zip(p.base[k], p.arms)) / n, p.base[k][0][1]))
+               for k in p.scales + p.post_scales]
+    for label, (m, sd) in pooled:
+        rows.append([label, fmt(m, 2), fmt(sd, 2), fmt(max(0.0, m - 2.1 * sd), 1), fmt(m + 2.6 * sd, 1)])
+    cap = Paragraph(f"<b>Table 1</b> Descriptive statistics at endline, all households (N = {n})", st["caption"])
+    return [Spacer(1, 2 * mm), KeepTogether([cap, ruled_table(p, rows, 1, width)]),
+            Paragraph("Pooled over the four programme packages.", st["small"]), Spacer(1, 3 * mm)]
+
+
+def programme_effects(p: Paper, st: dict, width: float, rng: random.Random) -> list:
+    """Table 2 of a programme evaluation: regression coefficients (B, SE, p) of each package against the
+    reference package, one block per outcome."""
+    rows = [["", "B", "SE", "p"]]
+    for key in p.scales + p.post_scales:
+        rows.append([key, "", "", ""])
+        for a in p.arms[1:]:
+            b, se = rng.uniform(-0.45, 0.15) * SCALES[key][3], rng.uniform(0.08, 0.2) * SCALES[key][3]
+            rows.append([f"   {a.name}", fmt(b, 3), fmt(se, 3), f"{rng.uniform(0.001, 0.9):.3f}"])
+        rows.append(["   Constant", fmt(SCALES[key][2] * rng.uniform(0.8, 1.1), 3),
+                     fmt(rng.uniform(0.3, 0.9), 3), "<0.001"])
+    rows += [["Observations", str(sum(a.n for a in p.arms)), "", ""], ["Village clusters", str(sum(p.clusters)),
+                                                                       "", ""]]
+    cap = Paragraph(f"<b>Table 2</b> Programme effects at endline: OLS coefficients relative to "
+                    f"{low(p.arms[0].name)}, standard errors clustered by village", st["caption"])
+    return [Spacer(1, 2 * mm), KeepTogether([cap, ruled_table(p, rows, 1, width)]),
+            Paragraph("Adjusted for baseline values and district.", st["small"]), Spacer(1, 3 * mm)]
+
+
+class ColumnTruth:
+    """``Truth`` for a table whose columns are not the arms (traps v2): a column index in a key is mapped to
+    its arm (``None``: the column is no arm and its texts are not registered), and a baseline row's text loses
+    the cells of the non-arm column, so that the quote holds the arms' cells only (a contiguous part of the row)."""
+
+    def __init__(self, truth: Truth, cols: list[int | None], trim: dict[str, tuple[str, str]]) -> None:
+        self.truth, self.cols, self.trim = truth, cols, trim
+
+    def say(self, text: str, *keys: tuple, quote: bool = False) -> str:
+        mapped = []
+        for k in keys:
+            if len(k) > 1 and isinstance(k[-1], int):
+                if self.cols[k[-1]] is None:
+                    continue
+                k = (*k[:-1], self.cols[k[-1]])
+            mapped.append(k)
+        said = text
+        if mapped and mapped[0][0] == "base" and mapped[0][1] in self.trim:
+            cells, pos = self.trim[mapped[0][1]]
+            said = text.split(f" {cells} ", 1)[1] if pos == "first" else text.removesuffix(f" {cells}")
+        if mapped:
+            self.truth.say(said, *mapped, quote=quote)
+        return text
+
+
+@contextmanager
+def v2_columns(p: Paper, truth: Truth, pooled: bool):
+    """The paper's arms, values and flags as one table prints them: a non-randomised group's column beside the
+    arms, or (Table 1 of a pooled paper) one all-participants column; restored afterwards."""
+    saved = p.arms, p.base, p.desc, p.head_names, set(p.flags)
+    extra = p.v2.get("extra")
+    try:
+        if pooled and p.v2.get("pooled"):
+            n = sum(a.n for a in p.arms)
+            p.desc = {k: [pool_desc(v, [a.n for a in p.arms])] for k, v in p.desc.items()}
+            p.base = {k: [(round(sum(m for m, _, _ in v) / len(v), p.dec),
+                           round(sum(s for _, s, _ in v) / len(v), p.dec), n)] for k, v in p.base.items()}
+            p.arms, p.head_names = [Arm(p.v2["pooled"], [], n, 0)], None
+            p.flags -= {"total", "pcol"}
+            yield ColumnTruth(truth, [None], {})
+        elif extra:
+            first = extra["pos"] == "first"
+            join = (lambda e, v: [e] + list(v)) if first else (lambda e, v: list(v) + [e])
+            p.arms = join(extra["arm"], p.arms)
+            p.base = {k: join(extra["base"][k], v) for k, v in p.base.items()}
+            p.desc = {k: join(extra["desc"][k], v) for k, v in p.desc.items()}
+            if p.head_names:
+                p.head_names = join(extra["arm"].name, p.head_names)
+            cols = [None] + list(range(len(saved[0]))) if first else list(range(len(saved[0]))) + [None]
+            trim = {k: (" ".join(stat_cells(p, k, *extra["base"][k])[0]), extra["pos"]) for k in p.base}
+            yield ColumnTruth(truth, cols, trim)
+        else:
+            yield truth
+    finally:
+        p.arms, p.base, p.desc, p.head_names = saved[:4]
+        p.flags.clear()
+        p.flags.update(saved[4])
+
+
+def pool_desc(values: list, ns: list[int]):
+    """One all-participants value from the arms' values of a descriptor: n-weighted mean and SD, or counts."""
+    if isinstance(values[0], tuple):
+        return tuple(sum(v[j] * n for v, n in zip(values, ns)) / sum(ns) for j in range(2))
+    counts = [sum(v[j][0] for v in values) for j in range(len(values[0]))]
+    return [(c, 100 * c / sum(ns)) for c in counts]
+
+
+def _baseline_table(p: Paper, truth: Truth, st: dict, width: float) -> list:
     rows = baseline_rows(p, truth)
     note = {"paren_note": "Values are mean (SD) or n (%).", "three": "Values are mean ± SD or n (%)."}.get(
         p.style, "Categorical variables: n (%).")
     note += "".join(f" {k}: {SPECIAL_AS[v]}." for k, v in p.special.items())
-    cap = Paragraph("<b>Table 1</b> Baseline characteristics of the randomised participants", st["caption"])
+    cap = Paragraph("<b>Table 1</b> " + p.v2.get("caption1", "Baseline characteristics of the randomised "
+                                                         "participants"), st["caption"])
     cont = {}
     if "continued" in p.flags:  # break before the last descriptors, so the scales go on the next page
         cont = {"last": len(rows) + 2 - len(p.scales) - 3,
@@ -352,7 +507,7 @@ def baseline_table(p: Paper, truth: Truth, st: dict, width: float) -> list:
         [Paragraph(note, st["small"]), Spacer(1, 3 * mm)]
 
 
-def outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Random) -> list:
+def _outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Random) -> list:
     """Post-treatment and follow-up values; ITT and per-protocol rows together when the paper has both."""
     times = ("post-treatment", "follow-up")
     if p.kind == "crossover":
@@ -381,8 +536,9 @@ def outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.Ra
     what = ("intention-to-treat population (multiple imputation)" if "itt" in p.flags else
             "participants with outcome data (completers)")
     t = table(p, truth, rows, [a.analysed for a in p.arms], "analysed", width)
-    return [Spacer(1, 2 * mm), KeepTogether([Paragraph(f"<b>Table 2</b> Outcomes by group; {what}",
-                                                       st["caption"]), t]), Spacer(1, 3 * mm)]
+    caption = p.v2.get("caption2", f"Outcomes by group; {what}")
+    return [Spacer(1, 2 * mm), KeepTogether([Paragraph(f"<b>Table 2</b> {caption}", st["caption"]), t]),
+            Spacer(1, 3 * mm)]
 
 
 # ------------------------------------------------------------------------------------------------ figure
@@ -493,11 +649,52 @@ def design_words(p: Paper) -> str:
             "crossover": "a randomised two-period crossover trial (sequences AB and BA)"}[p.kind]
 
 
+def v2_abstract(p: Paper, truth: Truth) -> list[tuple[str, str]]:
+    """The abstract of a traps-v2 secondary analysis: it names the parent trial, never "secondary analysis of"."""
+    a, b, trial = p.parent[0], p.parent[-1], p.v2["secondary"]
+    n = truth.say(f"{sum(x.n for x in p.parent)} participants randomised", ("n_total",))
+    return [("Background", f"Whether digital programmes help {p.population} equally is not known."),
+            ("Objective", f"To examine the effect of {low(a.name)} compared with {low(b.name)} by {p.v2['what']} "
+                          f"in the {trial} trial."),
+            ("Methods", f"{p.v2['adj'].capitalize()} analysis of {trial}, a two-arm randomised trial. Outcomes "
+                        "were assessed at baseline, post-treatment and follow-up."),
+            ("Results", f"Of the {n} in {trial}, all were included. {SCALES[p.scales[0]][1].capitalize()} "
+                        f"improved more with {low(a.name)} in each {p.v2['mode_word']}."),
+            ("Conclusions", "Effects were consistent; the programme can be offered without selection.")]
+
+
+def v2_design(p: Paper, truth: Truth) -> str:
+    """The methods' design paragraph of a traps-v2 secondary analysis: the parent trial's arms and their n in
+    one of several wordings (registered as ``("parent_n", i)``), then what this analysis compares."""
+    (a, b), trial, n = p.parent[:2], p.v2["secondary"], sum(x.n for x in p.parent)
+    one = [(f"{low(a.name)} (n = {a.n})", f"{low(b.name)} (n = {b.n})"),
+           (f"{a.n} were assigned to {low(a.name)}", f"{b.n} to {low(b.name)}"),
+           (f"{low(a.name)} (n = {a.n})", f"{low(b.name)} (n = {b.n})")][p.v2["wording"]]
+    x, y = (truth.say(t, ("parent_n", i)) for i, t in enumerate(one))
+    text = [f"{trial} was a two-arm randomised controlled trial in {p.population}. {trial} randomised {n} "
+            f"participants to {x} or {y}.",
+            f"{trial} was a two-arm randomised controlled trial in {p.population}. Of the {n} participants "
+            f"randomised, {x} and {y}.",
+            f"The design and main results of {trial} have been reported [12]: {n} participants were randomised "
+            f"to {x} or {y}. The present analysis uses the same data set."][p.v2["wording"]]
+    return text + f" In this {p.v2['adj']} analysis we compare participants by {p.v2['what']}" + (
+        ", with both arms shown within each subgroup." if p.v2["mode"] == "arm_by_subgroup" else
+        ", pooling both arms.")
+
+
+def v2_flow(p: Paper, truth: Truth) -> str:
+    n = truth.say(f"{sum(a.n for a in p.arms)} randomised participants", ("n_total",))
+    groups = " and ".join(f"{k} were in the {label}" for label, k in p.v2["groups"])
+    return f"All {n} of {p.v2['secondary']} were included: {groups} (Table 1)."
+
+
 def title_block(p: Paper, truth: Truth, st: dict, rng: random.Random) -> list:
     authors = ", ".join(f"{rng.choice('ABCDEFGHJKLMNPRS')}{rng.choice('ABCDEJKLMS')} {s}"
                         for s in rng.sample(SURNAMES, 5))
     n = sum(a.n for a in p.arms)
-    if p.clusters:
+    if p.v2.get("secondary") or p.v2.get("programme"):
+        randomised = ""  # v2_abstract registers its own count
+    elif p.clusters:
         students = truth.say(f"{n} students", ("n_total",))
         randomised = f"{sum(p.clusters)} schools with {students} were randomised"
     else:
@@ -510,6 +707,18 @@ def title_block(p: Paper, truth: Truth, st: dict, rng: random.Random) -> list:
         ("Results", f"{randomised}. {SCALES[p.scales[0]][1].capitalize()} improved more in the intervention "
                     "group."),
         ("Conclusions", "The programme was acceptable and effective; implementation studies are needed.")]
+    if p.v2.get("secondary"):
+        abstract = v2_abstract(p, truth)
+    elif p.v2.get("programme"):
+        households = truth.say(f"{n} households", ("n_total",))
+        abstract = [("Background", "Integrated social protection programmes combine cash with other support; "
+                                   f"their effect on {SCALES[p.scales[0]][1]} is not known."),
+                    ("Methods", f"Mixed-methods evaluation: {sum(p.clusters)} village clusters with {households} "
+                                "were allocated to four programme packages; household survey at baseline and "
+                                "endline, focus groups and key informant interviews."),
+                    ("Results", f"Packages that added training reduced {SCALES[p.scales[0]][1]}; qualitative data "
+                                "pointed to stronger social ties."),
+                    ("Conclusions", "Complementary components matter for psychological outcomes.")]
     return [Paragraph(p.title, st["title"]), Paragraph(authors, st["body"]),
             Paragraph("Department of Clinical Psychology, University Hospital; Institute of Digital Health",
                       st["small"]), Spacer(1, 3 * mm), Paragraph("Abstract", st["h1"]),
@@ -520,7 +729,9 @@ def title_block(p: Paper, truth: Truth, st: dict, rng: random.Random) -> list:
 
 def methods(p: Paper, truth: Truth, st: dict) -> list:
     first, last, prim = p.arms[0], p.arms[-1], p.scales[0]
-    if p.kind == "cluster":
+    if p.v2.get("secondary"):  # the interventions are the parent trial's arms, not the table columns
+        first, last = p.parent[0], p.parent[-1]
+    if p.kind == "cluster" and not p.v2.get("programme"):
         design = (f"We conducted {design_words(p)}. {sum(p.clusters)} schools were randomised 1:1 by an "
                   "independent statistician, stratified by school size; all students in Years 7 to 9 of a "
                   "participating school were eligible.")
@@ -528,6 +739,19 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
         design = (f"This was {design_words(p)}. Participants were randomised 1:1 to sequence AB (app "
                   "first, then control condition) or sequence BA; each period lasted 4 weeks, with a 2-week "
                   "washout.")
+    elif p.v2.get("secondary"):
+        design = v2_design(p, truth)
+    elif p.v2.get("programme"):
+        design = (f"The programme was evaluated in {sum(p.clusters)} village clusters of two districts, allocated "
+                  "at random to four packages: " + "; ".join(
+                      truth.say(f"{low(a.name)} ({c} clusters, n = {a.n} households)", ("n_rand", i))
+                      for i, (a, c) in enumerate(zip(p.arms, p.clusters))) + ". The evaluation combined a "
+                  "household survey at baseline and endline with focus group discussions and key informant "
+                  "interviews (mixed methods).")
+    elif p.v2.get("endpoint"):
+        design = (f"This report gives prespecified secondary outcomes of {p.v2['endpoint']}, "
+                  f"{design_words(p)} whose main results have been published [12]. Randomisation used "
+                  f"computer-generated permuted blocks of {3 * len(p.arms)}, concealed from recruiting staff.")
     elif p.parent:
         each = " or ".join(truth.say(f"{low(a.name)} (n = {a.n})", ("n_rand", i)) for i, a in enumerate(p.parent))
         design = (f"This is a secondary analysis of a two-arm randomised controlled trial, in which "
@@ -554,6 +778,10 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
         ana += " A per-protocol analysis included participants who completed the post-treatment assessment."
     if p.kind == "cluster":
         ana += " Mixed models included a random intercept for school (ICC 0.04)."
+    if p.v2.get("programme"):
+        ana = ("Programme effects were estimated by OLS regression of endline outcomes on package indicators ("
+               f"{low(p.arms[0].name)} as reference), adjusted for baseline values, with standard errors clustered "
+               "by village. Transcripts were coded thematically.")
     text = [
         ("Design", design),
         ("Participants", f"We recruited {p.population} through advertisements and local services. Inclusion "
@@ -566,12 +794,29 @@ def methods(p: Paper, truth: Truth, st: dict) -> list:
         ("Statistical analysis", "Assuming a between-group effect of d = 0.45, a two-sided alpha of .05 and "
                                  "80% power, 79 participants per arm were required; allowing for 15% "
                                  f"attrition we aimed to randomise 93 per arm. {ana}")]
+    if p.v2.get("programme"):
+        text[1:3] = [("Participants", f"Households eligible for the cash transfer ({p.population}) in the "
+                                      "allocated clusters were surveyed; one adult per household answered."),
+                     ("Interventions", f"All households received {low(p.arms[0].name)}; the other packages "
+                                       "added a lump-sum payment, livelihood training, or both.")]
     return [Paragraph("Methods", st["h1"])] + [x for h, t in text for x in (Paragraph(h, st["h2"]),
                                                                             Paragraph(t, st["body"]))]
 
 
 def results(p: Paper, truth: Truth, st: dict, width: float) -> list:
     n, (a, b) = sum(x.n for x in p.arms), p.arms[:2]
+    if p.v2.get("programme"):
+        return [Paragraph("Results", st["h1"]), Paragraph("Quantitative results", st["h2"]), Paragraph(
+            f"Table 1 describes the households at endline and Table 2 gives the programme effects on "
+            f"{p.scales[0]}. Effects of the lump sum alone were small; packages with training reduced scores.",
+            st["body"]), Paragraph("Qualitative results", st["h2"]), Paragraph(
+            "Focus group participants described more frequent mutual help and fewer conflicts over resources "
+            "where training groups met regularly.", st["body"])]
+    if p.v2.get("secondary"):
+        return [Paragraph("Results", st["h1"]), Paragraph("Participants", st["h2"]),
+                Paragraph(v2_flow(p, truth), st["body"]),
+                Paragraph(f"At post-treatment, {p.scales[0]} scores were lower in the {low(p.parent[0].name)} "
+                          f"arm in each {p.v2['mode_word']} (Table 2).", st["body"])]
     if p.parent:  # subgroups of the pooled trial: counts by subgroup, none by arm
         flow = (f"Of the {truth.say(f'{n} randomised participants', ('n_total',))}, {a.n} had "
                 f"{low(a.name)} and {b.n} {low(b.name)} at baseline (Table 1).")
@@ -617,6 +862,11 @@ def results(p: Paper, truth: Truth, st: dict, width: float) -> list:
     if p.kind == "parallel":  # a mean (SD) in the text that is not a baseline value
         text.append(f"Participants in the {low(a.name)} group completed a mean of 5.8 (SD 2.4) of 8 modules; "
                     f"{a.stopped or 4} stopped using the programme early but completed the assessments.")
+    if p.v2.get("extra"):  # a group that was not randomised, reported beside the arms
+        e = p.v2["extra"]["arm"]
+        text.append(f"In addition, {e.n} eligible people who declined randomisation were followed as a "
+                    f"comparison group ({e.name}); they are shown beside the randomised arms in Tables 1 and 2 "
+                    "but are not part of the randomised comparison.")
     out = [Paragraph("Results", st["h1"]), Paragraph("Participant flow", st["h2"])]
     out += [Paragraph(t, st["body"]) for t in text]
     if "consort" in p.flags and "tables_at_end" not in p.flags:
@@ -858,9 +1108,11 @@ def locate(p: Paper, truth: Truth, texts, key: tuple, value=None, **extra) -> di
 def secondary_truth(p: Paper, truth: Truth, texts) -> dict:
     """A secondary analysis by subgroup: the parent trial's arms with the n the methods print, and nothing
     else by arm (no analysed or lost count, no baseline value: the tables are by subgroup)."""
+    key = "parent_n" if p.v2.get("secondary") else "n_rand"  # traps v2 register the methods' sentence apart
     for i, a in enumerate(p.parent or []):  # the tables' headers registered the subgroups' n under these keys
-        truth.mentions[("n_rand", i)] = [m for m in truth.mentions[("n_rand", i)] if low(a.name) in m]
-    arms = [{"name": a.name, "aliases": a.aliases, "n_randomised": locate(p, truth, texts, ("n_rand", i), a.n),
+        if key == "n_rand":
+            truth.mentions[("n_rand", i)] = [m for m in truth.mentions[("n_rand", i)] if low(a.name) in m]
+    arms = [{"name": a.name, "aliases": a.aliases, "n_randomised": locate(p, truth, texts, (key, i), a.n),
              "n_analysed": None, "n_dropout": None} for i, a in enumerate(p.parent or [])]
     none = [{"arm": a.name, "mean": None, "sd": None, "n": None, "pages": [], "quote": "",
              "printed_as": "not reported"} for a in p.parent or []]
@@ -871,16 +1123,30 @@ def secondary_truth(p: Paper, truth: Truth, texts) -> dict:
                 for j, key in enumerate(p.scales + p.post_scales)]
     return {"file": f"{p.stem}.pdf", "split": "",
             "design": {"kind": "secondary-analysis", "n_arms": len(arms), "allocation": "1:1", "clusters": None,
-                       "notes": f"Synthetic secondary analysis: tables compare {p.arms[0].name} with "
-                                f"{p.arms[1].name}, not the randomised arms."},
+                       "notes": p.v2.get("note") or f"Synthetic secondary analysis: tables compare "
+                                f"{p.arms[0].name} with {p.arms[1].name}, not the randomised arms."},
             "n_total": locate(p, truth, texts, ("n_total",), sum(a.n for a in p.arms)), "arms": arms,
             "outcomes": outcomes,
             "notes": "Randomised n per arm only in the methods; every table is by subgroup: no per-arm baseline, "
                      "analysed or dropout count is printed."}
 
 
+def programme_truth(p: Paper, truth: Truth, texts) -> dict:
+    """A programme evaluation: the allocated packages with the n the methods print, nothing else by arm."""
+    data = secondary_truth(dataclasses.replace(p, parent=p.arms, v2={}), truth, texts)
+    data["design"] = {"kind": "cluster", "n_arms": len(p.arms), "allocation": None, "clusters": sum(p.clusters),
+                      "notes": "Synthetic mixed-methods programme evaluation: packages allocated to village "
+                               "clusters; Table 1 pools all households at endline, Table 2 gives regression "
+                               "coefficients."}
+    data["notes"] = ("Households per package only in the methods; no per-package baseline mean (SD), analysed or "
+                     "dropout count is printed.")
+    return data
+
+
 def truth_json(p: Paper, truth: Truth, texts) -> dict:
     """The truth file: every value with the pages and quote found in the built PDF."""
+    if p.v2.get("programme"):
+        return programme_truth(p, truth, texts)
     if p.parent:
         return secondary_truth(p, truth, texts)
     arms = []
@@ -893,8 +1159,13 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
                      "n_analysed": locate(p, truth, texts, ("analysed", i), a.analysed), "n_dropout": drop})
     outcomes, prim = [], truth.mentions[("primary",)][0]
     for j, key in enumerate(p.scales):
-        how = SPECIAL_AS.get(p.special.get(key), "mean ± SD" if p.style in ("pm", "three") else "mean (SD)")
-        base = [{"arm": a.name, **dict(zip(("mean", "sd"), stat_cells(p, key, *p.base[key][i])[1:])),
+        how = SPECIAL_AS.get(p.special.get(key), "mean ± SD" if p.style in ("pm", "three", "pm_plus")
+                             else "mean (SD)")
+        if p.v2.get("pooled"):  # Table 1 prints all participants in one column: no value by arm
+            how = "not reported"
+        base = [{"arm": a.name, "mean": None, "sd": None, "n": None, "pages": [], "quote": "",
+                 "printed_as": how} if how == "not reported" else
+                {"arm": a.name, **dict(zip(("mean", "sd"), stat_cells(p, key, *p.base[key][i])[1:])),
                  "n": p.base[key][i][2], **locate(p, truth, texts, ("base", key, i)), "printed_as": how}
                 for i, a in enumerate(p.arms)]
         aliases = [x for x in (SCALES[key][0], key.replace("-21 ", " ")) if x != key]
