@@ -251,6 +251,9 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
         if re.fullmatch(r"[(\[]?", w.text):
             continue
         out.insert(0, w)
+    equals = [k for k, w in enumerate(out) if w.text == "="]
+    if equals:  # "= 57 control, n = 62": "= 57" ends the cell on the left, whose "n" wrapped onto this line
+        out = out[equals[-1] + 2:]
     anchor = [w for w in words if w.x0 >= x0 - 0.5 and w.x1 <= x1 + 0.5]
     closes = bool(anchor) and anchor[-1].text.rstrip(".,;:*").endswith(")")
     if closes and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
