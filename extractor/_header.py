@@ -153,7 +153,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                 name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
                 if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
                     # the name is the whole cell the bracket ends, not only the words over the n
-                    name_words = _before_bracket([w for run in _runs(rows[j]) if any(v in run for v in name_words)
+                    name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
                                                   for w in run])
                 j -= 1
             name = _clean_name(" ".join(w.text for w in name_words))
@@ -273,13 +273,17 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
     text = line_text(words)
     if not words or ANCHOR.search(text) or subcolumns(words) or re.search(r"\d", text):
         return []
-    above = [w for w in words if w.x1 > x0 - 2 and w.x0 < x1 + 2]
-    return above if above and all(_free(w, others) for w in above) and not SUBCOL.search(" ".join(w.text for w in above)) \
+    runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
+    above = [w for run in runs for w in run]
+    size = max((w.size for w in above), default=0.0)
+    if not runs or runs[0][0].x0 < x0 - 2.5 * size or runs[-1][-1].x1 > x1 + 2.5 * size:
+        return []  # a cell reaching far beyond this arm's is a heading over several columns, or another's name
+    return above if all(_free(w, others) for w in above) and not SUBCOL.search(" ".join(w.text for w in above)) \
         else []
 
 
-def _runs(words: list[Word]) -> list[list[Word]]:
-    """A header line cut into cells at gaps wider than a space: "Intervention schools" | "Control schools (8"."""
+def word_runs(words: list[Word]) -> list[list[Word]]:
+    """A line cut into cells at gaps wider than a space: "Intervention schools" | "Control schools (8"."""
     out: list[list[Word]] = []
     for w in words:
         if out and w.x0 - out[-1][-1].x1 <= 0.8 * w.size:

@@ -29,6 +29,7 @@ from metasift.extractor._header import (
     line_text,
     per_arm,
     subcolumns,
+    word_runs,
     words_at,
 )
 from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
@@ -165,13 +166,28 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
     return line
 
 
-def _mark_totals(arms: list[TableArm]) -> None:
-    """A totals column: named so, or (three or more columns) an n that is the sum of the others."""
+# A group printed beside the randomised arms that is not one of them: people who declined randomisation, an
+# observational cohort, healthy controls ("comparison group" alone is how many trials name their control arm).
+_OUTSIDE = re.compile(r"\b(?:not|non)[- ]?randomi[sz]ed|\bdeclined\s+(?:randomi[sz]ation|to\s+be\s+randomi[sz]ed)|"
+                      r"\bobserv(?:ed|ational)\b|\bhealthy\s+(?:controls?|volunteers?)\b|\bregistry\b", re.IGNORECASE)
+
+
+def _mark_totals(arms: list[TableArm], header: list[list[Word]], spans: list[tuple[float, float]]) -> None:
+    """Columns whose values are no arm's: a totals column (named so, or, of three or more columns, an n that is
+    the sum of the others) and a group outside the randomisation, as its whole header cell says."""
     ns = [a.n for a in arms]
-    for a in arms:
+    cells: list[list[str]] = [[] for _ in arms]  # each header cell goes to the arm it is centred nearest over
+    for words in header:
+        for run in word_runs(words):
+            mid = (run[0].x0 + run[-1].x1) / 2
+            k = min(range(len(spans)), key=lambda i: abs((spans[i][0] + spans[i][1]) / 2 - mid))
+            if run[-1].x1 > spans[k][0] and run[0].x0 < spans[k][1]:
+                cells[k].append(join_words(run))
+    for a, cell in zip(arms, cells):
         by_sum = a.n is not None and None not in ns and len(arms) >= 3 and 2 * a.n == sum(ns)
         first_word = a.name.lower().split()[0]
-        a.total = a.name.lower() in TOTAL_NAMES or first_word in ("all", "total", "overall") or by_sum
+        a.total = a.name.lower() in TOTAL_NAMES or first_word in ("all", "total", "overall") or by_sum \
+            or bool(_OUTSIDE.search(" ".join(cell)))
 
 
 def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
@@ -314,7 +330,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     arms, spans = arms_in_header(header, known)
     if len(arms) < 2:
         return None, start + 1
-    _mark_totals(arms)
+    _mark_totals(arms, header, spans)
     if sum(not a.total for a in arms) < 2:
         return None, start + 1
     continued = re.search(r"\(cont", caption, re.IGNORECASE) and number in earlier

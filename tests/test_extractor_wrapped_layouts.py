@@ -125,3 +125,33 @@ def test_a_caption_atop_the_right_column_passes_over_the_left_columns_last_lines
     (t,) = _tables(rows)
     assert _arms(t) == [("Intervention", 60), ("Control", 65)]
     assert [v.mean for v in t.values] == [24.1, 23.8]
+
+
+def test_a_plus_set_between_two_numbers_is_a_lost_plus_minus() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (200, "iCBT (n = 121)"), (320, "Usual care (n = 58)")),
+                    _line(124, (50, "PSS-10"), (200, "22.4 + 5.8"), (320, "21.0 + 6.3")),
+                    _line(136, (50, "Change in weight, kg"), (200, "+3.1"), (320, "+2.0"))])
+    assert [(v.measure, v.mean, v.sd) for v in t.values] == [("PSS-10", 22.4, 5.8), ("PSS-10", 21.0, 6.3)]
+
+
+def test_a_group_outside_the_randomisation_printed_first_is_no_arm() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (140, "Declined randomisation (observed)")),
+                    _line(122, (170, "(n = 46)"), (300, "Intervention (n = 159)"), (420, "Control (n = 156)")),
+                    _line(134, (50, "STAI-S, mean (SD)"), (170, "45.9 (11.0)"), (310, "46.2 (10.1)"),
+                          (430, "45.0 (9.8)"))])
+    assert [(a.name, a.total) for a in t.arms][1:] == [("Intervention", False), ("Control", False)]
+    assert t.arms[0].total  # its values belong to no arm
+    assert [(t.arms[v.arm].name, v.mean) for v in t.values] == [("Intervention", 46.2), ("Control", 45.0)]
+
+
+def test_a_subgroup_by_arm_header_whose_ns_wrap_reads_no_subgroups_column_as_an_arm() -> None:
+    rows = [_line(100, (50, "Table 1 Baseline characteristics by younger versus older participants")),
+            _line(112, (120, "Younger participants"), (260, "Older participants")),
+            _line(122, (150, "iCBT, n"), (190, "Attention"), (290, "iCBT, n"), (330, "Attention")),
+            _line(132, (160, "= 57"), (184, "control, n = 62"), (300, "= 44"), (324, "control, n = 42")),
+            _line(144, (50, "GAD-7"), (150, "11.0 (4.0)"), (200, "11.3 (4.1)"), (290, "10.8 (4.4)"),
+                  (340, "11.1 (4.9)"))]
+    assert all("57" not in a.name and "44" not in a.name for t in _tables(rows) for a in t.arms)
+    assert not any(v.measure == "GAD-7" for t in _tables(rows) for v in t.values)
