@@ -149,8 +149,10 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             if name_words and i > 0:  # "Behavioural" / "activation (n = 179)": the name wrapped above its n
                 name_words = _wrapped_above(rows[i - 1], name_words[0].x0, x1, others) + name_words
             j = i - 1
+            # "(8 schools, n = 34)" below "Control schools": the name above stands over the whole bracket
+            start = _bracket_start(rows[i], x0, anchors, i)
             while not name_words and j >= 0:
-                name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > x0 - 6 and not ANCHOR.search(w.text)]
+                name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > start - 6 and not ANCHOR.search(w.text)]
                 if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
                     # the name is the whole cell the bracket ends, not only the words over the n
                     name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
@@ -259,6 +261,14 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
     if closes and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
         return []
     return [w for w in _before_bracket(out) if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
+
+
+def _bracket_start(words: list[Word], x0: float, anchors: list, row: int) -> float:
+    """Where the bracket an n at ``x0`` closes opens on its line ("(8 schools, n = 34)"), else ``x0``."""
+    prev_anchor = max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
+    inside = [w for w in words if prev_anchor + 0.5 < w.x0 and w.x1 <= x0 + 0.5]
+    opened = [w for w in inside if w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)]
+    return opened[-1].x0 if opened else x0
 
 
 def _free(w: Word, others: list[tuple[float, float]]) -> bool:

@@ -190,6 +190,17 @@ def _mark_totals(arms: list[TableArm], header: list[list[Word]], spans: list[tup
             or bool(_OUTSIDE.search(" ".join(cell)))
 
 
+def _sub_header(words: list[Word], first_x: float, k: int) -> list[tuple[str, str, float, float]]:
+    """A header line's sub-column tokens ("n  Mean  SD" per arm) from ``first_x`` on (where the arms' columns
+    may start); the whole line's when only they repeat once per arm: an n column set well left of a wide arm
+    name centred over its three columns."""
+    sub = subcolumns([w for w in words if w.x0 >= first_x])
+    if sub and per_arm(sub, k):
+        return sub
+    whole = subcolumns(words)
+    return whole if whole and per_arm(whole, k) else sub
+
+
 def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
           spans: list[tuple[float, float]], columns: list[Column], right_limit: float
           ) -> tuple[list[BodyRow], int]:
@@ -201,7 +212,7 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         words = inside(rows[k])
         if caption_at(rows[k]) or not words:
             break
-        sub_mid = subcolumns([w for w in words if w.x0 >= first_x])
+        sub_mid = _sub_header(words, first_x, len(arms))
         # a new sub-header ("M SD") part way down, once per arm: not a label that declares its row ("Ethnicity,
         # n (%)") with nothing in the arms' columns
         if sub_mid and body and not split_row(words)[1] and per_arm(sub_mid, len(arms)):
@@ -342,8 +353,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         kind, timepoint, population = caption_kind(caption)
     # Sub-headers ("Mean  SD") may start left of the arm name centred over them: reach half a column back.
     first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
-    subs = [s for s in (subcolumns([w for w in h if w.x0 >= first_x]) for h in header
-                        if not ANCHOR.search(line_text(h))) if s]
+    subs = [s for s in (_sub_header(h, first_x, len(arms)) for h in header if not ANCHOR.search(line_text(h))) if s]
     columns = columns_for(arms, spans, subs[-1] if subs else [])
     keys = [name_key(a.name) for a in arms]
     if len(set(keys)) < len(keys):  # the same arms again under other time point headings

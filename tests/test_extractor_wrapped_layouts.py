@@ -155,3 +155,20 @@ def test_a_subgroup_by_arm_header_whose_ns_wrap_reads_no_subgroups_column_as_an_
                   (340, "11.1 (4.9)"))]
     assert all("57" not in a.name and "44" not in a.name for t in _tables(rows) for a in t.arms)
     assert not any(v.measure == "GAD-7" for t in _tables(rows) for v in t.values)
+
+
+def test_a_cluster_bracket_under_the_arms_name_takes_the_whole_name_above_it() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (130, "Intervention schools"), (290, "Control schools")),
+                    _line(122, (134, "(8 schools, n = 38)"), (284, "(8 schools, n = 34)")),
+                    _line(134, (50, "HADS-D, mean (SD)"), (150, "10.4 (3.3)"), (300, "10.2 (3.2)"))])
+    assert _arms(t) == [("Intervention schools", 38), ("Control schools", 34)]
+
+
+def test_an_n_column_set_left_of_a_wide_arm_name_still_splits_the_arm_into_n_mean_and_sd() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (245, "Problem-solving therapy (n = 48)"), (455, "Waitlist (n = 51)")),
+                    _line(122, (208, "n"), (285, "Mean"), (377, "SD"), (433, "n"), (470, "Mean"), (510, "SD")),
+                    _line(134, (50, "HADS-D"), (208, "46"), (285, "10.0"), (377, "4.0"), (433, "50"), (470, "9.6"),
+                          (510, "3.7"))])
+    assert [(v.mean, v.sd, v.n) for v in t.values] == [(10.0, 4.0, 46), (9.6, 3.7, 50)]
