@@ -152,7 +152,9 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             # "(8 schools, n = 34)" below "Control schools": the name above stands over the whole bracket
             start = _bracket_start(rows[i], x0, anchors, i)
             while not name_words and j >= 0:
-                name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > start - 6 and not ANCHOR.search(w.text)]
+                taken = [(a[1], a[2]) for a in anchors if a[3] == j]  # that line's own "(n = X)"
+                name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > start - 6 and not ANCHOR.search(w.text)
+                              and _free(w, taken)]
                 if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
                     # the name is the whole cell the bracket ends, not only the words over the n
                     name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
@@ -253,7 +255,7 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
         if re.fullmatch(r"[(\[]?", w.text):
             continue
         out.insert(0, w)
-    equals = [k for k, w in enumerate(out) if w.text == "="]
+    equals = [k for k, w in enumerate(out[:-1]) if w.text == "=" and re.fullmatch(r"\d{1,5}\)?[,;]?", out[k + 1].text)]
     if equals:  # "= 57 control, n = 62": "= 57" ends the cell on the left, whose "n" wrapped onto this line
         out = out[equals[-1] + 2:]
     anchor = [w for w in words if w.x0 >= x0 - 0.5 and w.x1 <= x1 + 0.5]

@@ -129,6 +129,7 @@ def _opens_counts(words: list[Word], below: list[Word]) -> bool:
     return bool(opened) and opened == numeric and bool(ANCHOR.search(line_text(below)))
 
 
+_P_HEAD = re.compile(r"[pP](?:[- ]?values?)?")
 _DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" left open at a line's end
 _WRAPPED = re.compile(r"^=?\d{1,5}\)?[,;]?$")
 
@@ -139,6 +140,7 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     finishes one, or belongs to a whole "(n = 179)" of another arm whose name wrapped before it."""
     text = line_text(words)
     whole = [w for m in ANCHOR.finditer(text) for w in words_at(words, text, m.start(), m.end())]
+    whole += [w for w in words if _P_HEAD.fullmatch(w.text)]  # the p column's header beside them
     rest = [w for w in words if not any(w is v for v in whole)]
     open_ = [w for w in above if _DANGLING.match(w.text)]
     numbers = [w for w in rest if w.text != "="]
@@ -156,13 +158,21 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
         eq = min((u for u in line if _DANGLING.match(u.text) and not any(u is v for v in used)),
                  key=lambda u: abs((u.x0 + u.x1) / 2 - (w.x0 + w.x1) / 2))
         used.append(eq)
+        at = line.index(eq) + 1
+        if at < len(line) and line[at].text == "=" and _DANGLING.match(eq.text):  # "(n" "=": the cell ends at "="
+            eq = line[at]
+            used.append(eq)
         text = w.text.lstrip("=")
         pieces = [text] if eq.text.endswith("=") else ["=", text]
-        at, x = line.index(eq) + 1, eq.x1 + 1.0
-        for piece in pieces:
-            width = (w.x1 - w.x0) if piece == text else 0.5 * eq.size
-            line.insert(at, Word(piece, x, x + width, eq.base, eq.size))
-            at, x = at + 1, x + width + 1.0
+        widths = [(w.x1 - w.x0) if piece == text else 0.5 * eq.size for piece in pieces]
+        at = line.index(eq) + 1
+        # squeezed in before the line's next word, which is the next cell's ("Coaching (n" + "= 55)" | "Peer")
+        room = (line[at].x0 - 0.5 if at < len(line) else float("inf")) - eq.x1
+        scale = min(1.0, max(room, 0.1) / (sum(widths) + len(widths)))
+        x = eq.x1 + scale
+        for piece, width in zip(pieces, widths):
+            line.insert(at, Word(piece, x, x + width * scale, eq.base, eq.size))
+            at, x = at + 1, x + (width + 1.0) * scale
     return line
 
 

@@ -172,3 +172,20 @@ def test_an_n_column_set_left_of_a_wide_arm_name_still_splits_the_arm_into_n_mea
                     _line(134, (50, "HADS-D"), (208, "46"), (285, "10.0"), (377, "4.0"), (433, "50"), (470, "9.6"),
                           (510, "3.7"))])
     assert [(v.mean, v.sd, v.n) for v in t.values] == [(10.0, 4.0, 46), (9.6, 3.7, 50)]
+
+
+def test_an_n_wrapped_beside_whole_ns_and_a_p_column_goes_to_its_own_arm() -> None:
+    (t,) = _tables([_line(100, (50, "Table 2 Outcomes by group")),
+                    _line(112, (116, "Coaching (n"), (168, "Peer support"), (224, "Usual care")),
+                    _line(122, (129, "= 55)"), (178, "(n = 51)"), (230, "(n = 49)"), (275, "p")),
+                    _line(134, (50, "PHQ-9, mean (SD)"), (120, "9.1 (4.0)"), (175, "9.9 (4.2)"), (228, "10.2 (4.4)"),
+                          (275, "0.21"))])
+    assert _arms(t) == [("Coaching", 55), ("Peer support", 51), ("Usual care", 49)]
+
+
+def test_an_n_wrapped_after_a_separate_equals_sign_keeps_the_next_arms_name() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (160, "Intervention (n ="), (236, "Control (n =")),
+                    _line(122, (206, "58)"), (266, "62)")),
+                    _line(134, (50, "GAD-7, mean (SD)"), (170, "11.5 (3.8)"), (240, "11.2 (3.9)"))])
+    assert _arms(t) == [("Intervention", 58), ("Control", 62)]
