@@ -244,7 +244,7 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
     to a bracket the n closes; none when the n closes a bracket opened on a line above ("Control schools (8" /
     "schools, n = 56)": the words left of the n are inside it)."""
     left = [w for w in words if w.x1 <= x0 + 0.5]
-    prev_anchor = max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
+    prev_anchor = _previous_anchor_end(anchors, row, x0)
     out: list[Word] = []
     for w in reversed(left):
         if w.x1 <= prev_anchor + 0.5 or w.text.lower().strip(":*") in _LABEL_HEADS:
@@ -265,9 +265,14 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
     return [w for w in _before_bracket(out) if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
 
 
+def _previous_anchor_end(anchors: list, row: int, x0: float) -> float:
+    """Where the "(n = X)" before the one at ``x0`` on line ``row`` ends (-1 when there is none)."""
+    return max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
+
+
 def _bracket_start(words: list[Word], x0: float, anchors: list, row: int) -> float:
     """Where the bracket an n at ``x0`` closes opens on its line ("(8 schools, n = 34)"), else ``x0``."""
-    prev_anchor = max((a[2] for a in anchors if a[3] == row and a[2] <= x0), default=-1.0)
+    prev_anchor = _previous_anchor_end(anchors, row, x0)
     inside = [w for w in words if prev_anchor + 0.5 < w.x0 and w.x1 <= x0 + 0.5]
     opened = [w for w in inside if w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)]
     return opened[-1].x0 if opened else x0
