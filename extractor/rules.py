@@ -243,6 +243,20 @@ def _total(doc: PdfDocument, result: ExtractionResult) -> None:
     result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote, support=support))
 
 
+def _the_generic_other(c: Count, counts: list[Count], arms: list[Arm]) -> Arm | None:
+    """Of two arms, the one a table calls only "Intervention" (or "Experimental", "Treatment"), for a name the
+    allocation sentence gives it ("81 to unguided app, 84 to waitlist" beside "Intervention" / "Control"), when
+    that sentence's other name is the other arm's."""
+    if len(arms) != 2 or c.field != "n_randomised":
+        return None
+    generic = [a for a in arms if name_key(a.name) in ALIASES["intervention"]]
+    siblings = [match_arm(o.arm, arms) for o in counts
+                if o.source == "prose" and o.field == c.field and o.quote == c.quote and o is not c]
+    if len(generic) == 1 and len(siblings) == 1 and siblings[0] is not None and siblings[0] is not generic[0]:
+        return generic[0]
+    return None
+
+
 def _add(candidates: dict, arm: int, field: str, cand: _Candidate) -> None:
     candidates.setdefault((arm, field), []).append(cand)
 
@@ -254,7 +268,7 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
     for c in counts:
         if c.source != "prose":
             continue
-        arm = match_arm(c.arm, arms)
+        arm = match_arm(c.arm, arms) or _the_generic_other(c, counts, arms)
         if arm is not None:
             _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "prose"))
     diagram = [c for c in counts if c.source in ("diagram", "ocr")]

@@ -189,3 +189,18 @@ def test_an_n_wrapped_after_a_separate_equals_sign_keeps_the_next_arms_name() ->
                     _line(122, (206, "58)"), (266, "62)")),
                     _line(134, (50, "GAD-7, mean (SD)"), (170, "11.5 (3.8)"), (240, "11.2 (3.9)"))])
     assert _arms(t) == [("Intervention", 58), ("Control", 62)]
+
+
+def test_an_allocation_sentence_names_the_arm_a_table_calls_only_intervention() -> None:
+    from metasift.extractor._consort import Count
+    from metasift.extractor.rules import _the_generic_other
+    from metasift.extractor.schema import Arm
+
+    quote = "165 were randomised: 81 to unguided app and 84 to waitlist."
+    app, waitlist = (Count("n_randomised", name, n, 1, quote, "prose") for name, n in (("unguided app", 81),
+                                                                                       ("waitlist", 84)))
+    arms = [Arm(name="Intervention"), Arm(name="Control")]
+    assert _the_generic_other(app, [app, waitlist], arms) is arms[0]
+    # without the sibling the sentence names, or with two specific arms, nothing is guessed
+    assert _the_generic_other(app, [app], arms) is None
+    assert _the_generic_other(app, [app, waitlist], [Arm(name="Coaching"), Arm(name="Control")]) is None
