@@ -30,11 +30,20 @@ COUNT = rf"(?<![\d:./-])(\d{{1,5}}|{NUMBER_WORD})\b"
 _BAD_EQUALS = re.compile(r"\s?¼\s?|(?<=\b[nN]) 5 (?=\d)")
 
 
+# The Lancet's house style (and some others') sets the decimal point as a raised dot: "70·5 (10·4)".
+_MID_DOT = re.compile(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)")
+
+
+def decimal_points(text: str) -> str:
+    """A raised decimal dot between digits ("70·5") as the decimal point "."."""
+    return _MID_DOT.sub(".", text)
+
+
 def norm(text: str) -> str:
-    """Dashes and minus signs to "-", a minus glued to its number, mis-encoded equals signs to "=",
-    single spaces."""
+    """Dashes and minus signs to "-", a minus glued to its number, mis-encoded equals signs to "=", a raised
+    decimal dot to ".", single spaces."""
     text = _GLUE_MINUS.sub(r"\1-", text.translate(_DASHES))
-    text = _BAD_EQUALS.sub(" = ", text)
+    text = decimal_points(_BAD_EQUALS.sub(" = ", text))
     return re.sub(r"[ \t\u00a0]+", " ", text)
 
 

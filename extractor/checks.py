@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz
 
+from metasift.extractor._text import decimal_points
 from metasift.extractor.outcomes import instrument_matches
 from metasift.extractor.schema import ExtractionResult
 from metasift.kinds import ExtractionStatus
@@ -32,7 +33,7 @@ def normalise_pdf_text(text: str) -> str:
     """Undo PDF noise: ligatures, soft hyphens, line-break hyphenation, odd dashes and spacing."""
     text = unicodedata.normalize("NFKC", text)  # ﬁ → fi, full-width digits...
     text = text.replace("\u00ad", "").replace("\u2212", "-").replace("\u2013", "-").replace("\u2014", "-")
-    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    text = decimal_points(re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text))
     return re.sub(r"\s+", " ", text).strip().lower()
 
 

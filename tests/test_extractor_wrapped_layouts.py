@@ -204,3 +204,17 @@ def test_an_allocation_sentence_names_the_arm_a_table_calls_only_intervention() 
     # without the sibling the sentence names, or with two specific arms, nothing is guessed
     assert _the_generic_other(app, [app], arms) is None
     assert _the_generic_other(app, [app, waitlist], [Arm(name="Coaching"), Arm(name="Control")]) is None
+
+
+def test_a_raised_decimal_dot_reads_as_a_decimal_point() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (200, "Spironolactone (n=285)"), (320, "Placebo (n=283)")),
+                    _line(124, (50, "Age, years"), (200, "61·2 (9·8)"), (320, "61·5 (10·1)"))])
+    assert [(v.mean, v.sd) for v in t.values] == [(61.2, 9.8), (61.5, 10.1)]
+
+
+def test_a_quote_with_raised_decimal_dots_prints_its_value() -> None:
+    from metasift.extractor.checks import quote_has_number, quote_on_page
+
+    assert quote_has_number("Age, years 61·2 (9·8) 61·5 (10·1)", 61.2)
+    assert quote_on_page("61·2 (9·8)", "Age, years 61·2 (9·8) 61·5 (10·1)") == 100
