@@ -291,6 +291,8 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
     if not words or ANCHOR.search(text) or subcolumns(words) or re.search(r"\d", text):
         return []
     runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
+    if runs and runs[0][0].text.startswith(("(", "[")):
+        return []  # "(completers)": a caption's or a cell's annotation, not the start of a name
     above = [w for run in runs for w in run]
     size = max((w.size for w in above), default=0.0)
     if not runs or runs[0][0].x0 < x0 - 2.5 * size or runs[-1][-1].x1 > x1 + 2.5 * size:

@@ -313,21 +313,27 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
         table, k = _read([rows[i] for i in kept], 0, page, known, earlier, inside, cut)
         if not (right_column and x_end == float("inf")) or not _clipped_badly(table):
             return table, (kept[k] if k < len(kept) else len(rows))
-        # a caption in the right column over a table across the page: read it unclipped
-        x_start = float("-inf")
-    table, k = _read(rows, start, page, known, earlier, inside, cut)
-    if x_start != float("-inf") and _clipped_badly(table):
-        # likewise after the other column's text on its line: the caption and the lines up to the header are the
-        # caption's column, the header and body run across the page
+        table, k = None, start + 1  # read unclipped below, unless the table runs across the page
+    elif x_start != float("-inf"):  # after the other column's text on its line: the table is right of it
+        table, k = _read(rows, start, page, known, earlier, inside, cut)
+        if not _clipped_badly(table):
+            return table, k
+    if x_start != float("-inf"):
+        # a caption right of the other column's text (after it on its line, or right of the gutter) over a table
+        # set across the page: the caption and the lines up to the header are the caption's column, the header
+        # and the body run across the page
         kept = [start] + [i for i in range(start + 1, len(rows)) if inside(rows[i])]
         head = next((i for i in range(start + 1, len(rows)) if ANCHOR.search(line_text(rows[i]))), None)
         if head is not None:
             kept = [i for i in kept if i < head] + list(range(head, len(rows)))
             lines = [rows[start][j:]] + [rows[i] if i >= head else inside(rows[i]) for i in kept[1:]]
-            wide, k = _read(lines, 0, page, known, earlier, lambda words: words, cut)
+            wide, wide_k = _read(lines, 0, page, known, earlier, lambda words: words, cut)
             if not _clipped_badly(wide):
-                return wide, (kept[k] if k < len(kept) else len(rows))
-    return table, k
+                return wide, (kept[wide_k] if wide_k < len(kept) else len(rows))
+        if not right_column:
+            return table, k
+        x_start = float("-inf")  # a caption right of the gutter: the whole lines, unclipped
+    return _read(rows, start, page, known, earlier, inside, cut)
 
 
 def _clipped_badly(table: Table | None) -> bool:

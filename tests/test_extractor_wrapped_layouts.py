@@ -218,3 +218,18 @@ def test_a_quote_with_raised_decimal_dots_prints_its_value() -> None:
 
     assert quote_has_number("Age, years 61·2 (9·8) 61·5 (10·1)", 61.2)
     assert quote_on_page("61·2 (9·8)", "Age, years 61·2 (9·8) 61·5 (10·1)") == 100
+
+
+def test_a_caption_right_of_the_gutter_over_a_table_set_across_the_page_reads_the_whole_table() -> None:
+    prose = "the trial was run in eight centres and all sites"
+    rows = [_line(40 + 12 * k, (50, prose), (310, prose)) for k in range(10)]  # a two-column page above
+    rows += [_line(170, (50, "groups were comparable at baseline"), (310, "Table 1 Baseline characteristics of the")),
+             _line(182, (50, "and the effect was maintained at"), (310, "randomised participants")),
+             _line(194, (50, "follow-up (Table 2).")),
+             _line(210, (218, "Mindfulness app (n = 159)"), (400, "Information leaflet (n = 156)")),
+             _line(222, (240, "Mean (SD)"), (420, "Mean (SD)")),
+             _line(234, (51, "Age, years"), (240, "22.1 (3.7)"), (420, "21.9 (3.4)")),
+             _line(246, (51, "DASS-21 Anxiety"), (240, "13.2 (9.2)"), (420, "12.9 (7.1)"))]
+    (t,) = _tables(rows)
+    assert _arms(t) == [("Mindfulness app", 159), ("Information leaflet", 156)]
+    assert [(v.measure, v.mean) for v in t.values if v.arm == 0] == [("Age, years", 22.1), ("DASS-21 Anxiety", 13.2)]
