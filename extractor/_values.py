@@ -243,8 +243,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     population = ""
     for idx, row in enumerate(body):
         if row.cells:
-            if not row.label and pending:
-                row.label = pending
+            if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
+                row.label = _join_label(pending, row.label) if row.label else pending
             heading = pending or heading if SUBSCALE_ROW.match(row.label) else None
             if heading:
                 row.label = f"{heading} {row.label}"
@@ -261,6 +261,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         dx = row.x0 - prev.x0 if prev else 0.0
         if nxt is not None and nxt is body[idx + 1] and SUBSCALE_ROW.match(nxt.label):
             pending = row.label  # an instrument's line over its subscale rows, not the wrapped end of the row above
+        elif nxt is not None and nxt is body[idx + 1] and not row.label[:1].islower() and (
+                nxt.label[:1].islower() or row.label.endswith(("-", ","))):
+            pending = row.label  # "GAD-7, post-" / "treatment 8.84 ...": the start of the next row's label
         elif prev is not None and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
                 or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5)):

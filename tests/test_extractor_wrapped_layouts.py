@@ -233,3 +233,16 @@ def test_a_caption_right_of_the_gutter_over_a_table_set_across_the_page_reads_th
     (t,) = _tables(rows)
     assert _arms(t) == [("Mindfulness app", 159), ("Information leaflet", 156)]
     assert [(v.measure, v.mean) for v in t.values if v.arm == 0] == [("Age, years", 22.1), ("DASS-21 Anxiety", 13.2)]
+
+
+def test_a_label_wrapped_onto_its_values_line_is_that_rows_label_not_the_row_aboves() -> None:
+    (t,) = _tables([_line(100, (50, "Table 2 Outcomes by group")),
+                    _line(112, (200, "iCBT (n = 79)"), (320, "Control (n = 82)")),
+                    _line(122, (200, "Mean (SD)"), (320, "Mean (SD)")),
+                    _line(134, (50, "GAD-7, baseline"), (200, "10.7 (5.1)"), (320, "10.0 (3.9)")),
+                    _line(146, (50, "GAD-7, post-")),
+                    _line(158, (50, "treatment"), (200, "8.8 (5.3)"), (320, "8.3 (3.8)")),
+                    _line(170, (50, "Antidepressant use,")),
+                    _line(182, (50, "n (%)"), (200, "19 (23.2)"), (320, "13 (29.5)"))])
+    got = [(v.measure, v.timepoint, v.mean) for v in t.values if v.arm == 0]
+    assert got[:2] == [("GAD-7", "baseline", 10.7), ("GAD-7, posttreatment", "post", 8.8)]
