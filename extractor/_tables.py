@@ -164,15 +164,12 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
             used.append(eq)
         text = w.text.lstrip("=")
         pieces = [text] if eq.text.endswith("=") else ["=", text]
-        widths = [(w.x1 - w.x0) if piece == text else 0.5 * eq.size for piece in pieces]
         at = line.index(eq) + 1
-        # squeezed in before the line's next word, which is the next cell's ("Coaching (n" + "= 55)" | "Peer")
-        room = (line[at].x0 - 0.5 if at < len(line) else float("inf")) - eq.x1
-        scale = min(1.0, max(room, 0.1) / (sum(widths) + len(widths)))
-        x = eq.x1 + scale
-        for piece, width in zip(pieces, widths):
-            line.insert(at, Word(piece, x, x + width * scale, eq.base, eq.size))
-            at, x = at + 1, x + (width + 1.0) * scale
+        # set as marks of no width right after the open cell: their real place is on the line below, and a width
+        # here would reach over the next cell's name ("Coaching (n" + "= 55)" | "Peer") or a p column's header
+        for k, piece in enumerate(pieces):
+            x = eq.x1 + 0.1 * (k + 1)
+            line.insert(at + k, Word(piece, x, x + 0.05, eq.base, eq.size))
     return line
 
 

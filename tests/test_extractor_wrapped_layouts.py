@@ -246,3 +246,13 @@ def test_a_label_wrapped_onto_its_values_line_is_that_rows_label_not_the_row_abo
                     _line(182, (50, "n (%)"), (200, "19 (23.2)"), (320, "13 (29.5)"))])
     got = [(v.measure, v.timepoint, v.mean) for v in t.values if v.arm == 0]
     assert got[:2] == [("GAD-7", "baseline", 10.7), ("GAD-7, posttreatment", "post", 8.8)]
+
+
+def test_an_n_joined_back_to_its_open_cell_takes_no_room_on_that_line() -> None:
+    from metasift.extractor._tables import _join_counts
+
+    above = _line(112, (117, "Peer support, n ="), (187, "Attention control, n ="))
+    joined = _join_counts(above, _line(122, (141, "154"), (219, "148")))
+    assert " ".join(w.text for w in joined) == "Peer support, n = 154 Attention control, n = 148"
+    # the numbers sit on the line below: here they must not reach over a p column's header or the next cell
+    assert max(w.x1 for w in joined) < max(w.x1 for w in above) + 1
