@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | htmlN-tune | htmlN-holdout (N = 2..7) | genN-tune | genN-holdout (N = 2, 3) | all. Rules are written against
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..8) | genN-tune | genN-holdout (N = 2..4) | all. Rules are written against
 the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned
 it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a parent trial, subgroup x arm
 headers, baseline by category, a non-randomised column, a pooled Table 1, programme evaluations, "±" printed
@@ -53,15 +53,18 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7")
+HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8")
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
-GENERATED_DRAWS = ("gen2", "gen3")
+GENERATED_DRAWS = ("gen2", "gen3", "gen4")
 # how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
 DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
              # drawn after every rule of the session was written, scored once: the fresh measurement
              "gen3": ("make_generated_trials.py", "--traps", "v2", "--first", "9000", "--n", "40"),
-             "html7": ("make_html_trials.py", "--traps", "v2", "--first", "8000", "--n", "24")}
+             "html7": ("make_html_trials.py", "--traps", "v2", "--first", "8000", "--n", "24"),
+             # drawn while the session's last rules were written, scored once after them
+             "gen4": ("make_generated_trials.py", "--traps", "v2", "--first", "11000", "--n", "40"),
+             "html8": ("make_html_trials.py", "--traps", "v2", "--first", "10000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))

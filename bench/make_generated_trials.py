@@ -379,7 +379,12 @@ def main() -> None:
             p.stem = f"{args.name}_{i:02d}"
         truth, pdf = syn.Truth(), args.out / f"{p.stem}.pdf"
         syn.build(p, pdf, truth)
-        data = syn.truth_json(p, truth, syn.page_texts(pdf))
+        try:
+            data = syn.truth_json(p, truth, syn.page_texts(pdf))
+        except SystemExit as exc:  # a value the layout left unfindable: no truth rather than a wrong one
+            (truth_dir / f"{p.stem}.json").unlink(missing_ok=True)
+            print(f"{p.stem} left out: {exc}")
+            continue
         data["split"] = f"{args.name}-tune" if i in tune else f"{args.name}-holdout"
         data["design"]["notes"] = data["design"]["notes"].replace("make_synthetic_trials", "make_generated_trials")
         text = json.dumps(data, indent=2, ensure_ascii=False)
