@@ -94,15 +94,17 @@ def _caption(rows: list[list[Word]], start: int, j: int, inside: _Clip) -> tuple
 
 def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> tuple[list[list[Word]] | None, int]:
     """The header lines (up to the first line of values) and the index after them; None at a caption. Lines
-    wholly left of a caption that stands right of them, before the header starts, are the other column's text
-    (a caption at the top of the right column over a table set across the page, below the left column's end)."""
+    from the left margin wholly left of a caption that stands right of them, before the header starts, are the
+    other column's text (a caption at the top of the right column over a table set across the page, below the
+    left column's end)."""
     header: list[list[Word]] = []
+    margin = min((w.x0 for words in rows[k:k + 20] for w in inside(words)), default=0.0)
     while k < len(rows) and len(header) < 8:
         words = inside(rows[k])
         if caption_at(rows[k]):
             return None, k
-        if not header and words and max(w.x1 for w in words) < caption_x - 2:
-            k += 1
+        if not header and words and max(w.x1 for w in words) < caption_x - 2 and words[0].x0 <= margin + 2:
+            k += 1  # a line from the left margin (not an indented header cell such as "Unguided app")
             continue
         cells = split_row(words)[1]
         rest = _wrapped_rest(header[-1], words) if header else None

@@ -256,3 +256,13 @@ def test_an_n_joined_back_to_its_open_cell_takes_no_room_on_that_line() -> None:
     assert " ".join(w.text for w in joined) == "Peer support, n = 154 Attention control, n = 148"
     # the numbers sit on the line below: here they must not reach over a p column's header or the next cell
     assert max(w.x1 for w in joined) < max(w.x1 for w in above) + 1
+
+
+def test_an_indented_header_cell_left_of_a_right_column_caption_is_kept() -> None:
+    rows = [_line(100, (307, "Table 1 Baseline characteristics of the participants")),
+            _line(112, (50, "Figure 1 CONSORT flow diagram of participants.")),
+            _line(124, (190, "Unguided app")),
+            _line(134, (194, "(n = 118)"), (300, "Coaching (n = 120)"), (420, "Usual care (n = 116)")),
+            _line(146, (54, "PHQ-9, mean (SD)"), (190, "13.7 (3.8)"), (310, "14.5 (4.5)"), (430, "14.4 (4.7)"))]
+    (t,) = _tables(rows)
+    assert _arms(t) == [("Unguided app", 118), ("Coaching", 120), ("Usual care", 116)]
