@@ -17,7 +17,7 @@ from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm, s
 from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
-_LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",
+LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",
                 "measure", "measures", "outcome", "outcomes", "item", "items", "scale", "final", "baseline",
                 "index"}
 TOTAL_NAMES = {"all", "total", "overall", "whole", "sample", "combined", "all participants", "all patients",
@@ -247,7 +247,7 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
     prev_anchor = _previous_anchor_end(anchors, row, x0)
     out: list[Word] = []
     for w in reversed(left):
-        if w.x1 <= prev_anchor + 0.5 or w.text.lower().strip(":*") in _LABEL_HEADS:
+        if w.x1 <= prev_anchor + 0.5 or w.text.lower().strip(":*") in LABEL_HEADS:
             break
         edge = out[0].x0 if out else x0
         if edge - w.x1 > 2.5 * w.size:

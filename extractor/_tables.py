@@ -17,6 +17,7 @@ from itertools import pairwise
 from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
+    LABEL_HEADS,
     TOTAL_NAMES,
     Column,
     TableArm,
@@ -136,6 +137,13 @@ _DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" 
 _WRAPPED = re.compile(r"^=?\d{1,5}\)?[,;]?$")
 
 
+def _open_cells(line: list[Word]) -> list[Word]:
+    """The words of a header line that leave a "(n = X)" open: "(n =", "(n", "n =", "=", and a bare "n" after a
+    name with its comma ("Peer support, n" / "= 141")."""
+    return [w for k, w in enumerate(line) if _DANGLING.match(w.text)
+            or (w.text in ("n", "N") and k > 0 and line[k - 1].text.endswith(","))]
+
+
 def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     """The words of a line that finish "(n = X)" cells left open on the line ``above`` ("(n =" / "58)", "(n" /
     "= 58)"): header cells too narrow for their n, wrapped by the typesetter. None unless every word of the line
@@ -144,7 +152,7 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     whole = [w for m in ANCHOR.finditer(text) for w in words_at(words, text, m.start(), m.end())]
     whole += [w for w in words if _P_HEAD.fullmatch(w.text)]  # the p column's header beside them
     rest = [w for w in words if not any(w is v for v in whole)]
-    open_ = [w for w in above if _DANGLING.match(w.text)]
+    open_ = _open_cells(above)
     numbers = [w for w in rest if w.text != "="]
     if open_ and numbers and len(numbers) <= len(open_) and all(w.text == "=" or _WRAPPED.match(w.text)
                                                                  for w in rest):
@@ -157,11 +165,11 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
     with the "=" the open cell lacks."""
     line, used = list(above), []
     for w in (u for u in words if u.text != "="):
-        eq = min((u for u in line if _DANGLING.match(u.text) and not any(u is v for v in used)),
+        eq = min((u for u in _open_cells(line) if not any(u is v for v in used)),
                  key=lambda u: abs((u.x0 + u.x1) / 2 - (w.x0 + w.x1) / 2))
         used.append(eq)
         at = line.index(eq) + 1
-        if at < len(line) and line[at].text == "=" and _DANGLING.match(eq.text):  # "(n" "=": the cell ends at "="
+        if at < len(line) and line[at].text == "=" and eq.text != "=":  # "(n" "=", "n" "=": the cell ends at "="
             eq = line[at]
             used.append(eq)
         text = w.text.lstrip("=")
@@ -197,6 +205,13 @@ def _mark_totals(arms: list[TableArm], header: list[list[Word]], spans: list[tup
         first_word = a.name.lower().split()[0]
         a.total = a.name.lower() in TOTAL_NAMES or first_word in ("all", "total", "overall") or by_sum \
             or bool(_OUTSIDE.search(" ".join(cell)))
+
+
+def _label_only(words: list[Word], first_x: float) -> bool:
+    """Whether a header line holds only words of the label column: no n, no sub-column token, nothing over the
+    arms (which start at ``first_x``), and no label column heading ("Characteristic", "Outcome")."""
+    return bool(words) and all(w.x0 < first_x for w in words) and not ANCHOR.search(line_text(words)) \
+        and not subcolumns(words) and words[0].text.lower().strip(":*") not in LABEL_HEADS
 
 
 def _sub_header(words: list[Word], first_x: float, k: int) -> list[tuple[str, str, float, float]]:
@@ -368,6 +383,9 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         kind, timepoint, population = caption_kind(caption)
     # Sub-headers ("Mean  SD") may start left of the arm name centred over them: reach half a column back.
     first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
+    while len(header) > 1 and _label_only(header[-1], first_x) and header[-1] == drop_marks(inside(rows[k - 1])):
+        header.pop()  # "BAI, post-" over "treatment 13.28 ...": the first row's label, wrapped, not a header line
+        k -= 1
     subs = [s for s in (_sub_header(h, first_x, len(arms)) for h in header if not ANCHOR.search(line_text(h))) if s]
     columns = columns_for(arms, spans, subs[-1] if subs else [])
     keys = [name_key(a.name) for a in arms]

@@ -266,3 +266,15 @@ def test_an_indented_header_cell_left_of_a_right_column_caption_is_kept() -> Non
             _line(146, (54, "PHQ-9, mean (SD)"), (190, "13.7 (3.8)"), (310, "14.5 (4.5)"), (430, "14.4 (4.7)"))]
     (t,) = _tables(rows)
     assert _arms(t) == [("Unguided app", 118), ("Coaching", 120), ("Usual care", 116)]
+
+
+def test_a_bare_n_after_the_arms_name_takes_the_count_wrapped_below_it() -> None:
+    (t,) = _tables([_line(100, (50, "Table 2 Outcomes by group")),
+                    _line(112, (128, "Peer support, n"), (193, "Attention control, n")),
+                    _line(122, (146, "= 141"), (218, "= 138"), (275, "p")),
+                    _line(132, (143, "M ± SD"), (215, "M ± SD")),
+                    _line(144, (54, "BAI,"), (88, "post-")),
+                    _line(154, (54, "treatment"), (131, "13.28 ± 9.27"), (208, "13.99 ± 10.99"), (270, "0.42"))])
+    assert _arms(t) == [("Peer support", 141), ("Attention control", 138)]
+    # the first row's label wrapped over two lines is that row's, not a header line
+    assert [v.measure for v in t.values] == ["BAI, posttreatment", "BAI, posttreatment"]
