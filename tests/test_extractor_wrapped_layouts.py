@@ -271,10 +271,10 @@ def test_an_indented_header_cell_left_of_a_right_column_caption_is_kept() -> Non
 def test_a_bare_n_after_the_arms_name_takes_the_count_wrapped_below_it() -> None:
     (t,) = _tables([_line(100, (50, "Table 2 Outcomes by group")),
                     _line(112, (128, "Peer support, n"), (193, "Attention control, n")),
-                    _line(122, (146, "= 141"), (218, "= 138"), (275, "p")),
+                    _line(122, (146, "= 141"), (218, "= 138"), (292, "p")),
                     _line(132, (143, "M ± SD"), (215, "M ± SD")),
                     _line(144, (54, "BAI,"), (88, "post-")),
-                    _line(154, (54, "treatment"), (131, "13.28 ± 9.27"), (208, "13.99 ± 10.99"), (270, "0.42"))])
+                    _line(154, (54, "treatment"), (131, "13.28 ± 9.27"), (208, "13.99 ± 10.99"), (288, "0.42"))])
     assert _arms(t) == [("Peer support", 141), ("Attention control", 138)]
     # the first row's label wrapped over two lines is that row's, not a header line
     assert [v.measure for v in t.values] == ["BAI, posttreatment", "BAI, posttreatment"]
