@@ -274,7 +274,7 @@ def _bracket_start(words: list[Word], x0: float, anchors: list, row: int) -> flo
     """Where the bracket an n at ``x0`` closes opens on its line ("(8 schools, n = 34)"), else ``x0``."""
     prev_anchor = _previous_anchor_end(anchors, row, x0)
     inside = [w for w in words if prev_anchor + 0.5 < w.x0 and w.x1 <= x0 + 0.5]
-    opened = [w for w in inside if w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)]
+    opened = [w for w in inside if _opens_bracket(w)]
     return opened[-1].x0 if opened else x0
 
 
@@ -315,8 +315,13 @@ def word_runs(words: list[Word]) -> list[list[Word]]:
 def _before_bracket(words: list[Word]) -> list[Word]:
     """A header's name words up to the last bracket left open: "(8 schools, n = 37)", "(k = 8 clusters; n = 37)"
     annotate the count the bracket closes on, and the arm's name stands before them (or on the line above)."""
-    opened = [k for k, w in enumerate(words) if w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)]
+    opened = [k for k, w in enumerate(words) if _opens_bracket(w)]
     return words[:opened[-1]] if opened else words
+
+
+def _opens_bracket(w: Word) -> bool:
+    """Whether a word opens a bracket it does not close ("(8", "[k")."""
+    return w.text.startswith(("(", "[")) and not re.search(r"[)\]]", w.text)
 
 
 def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],

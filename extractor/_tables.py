@@ -172,9 +172,9 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
         if at < len(line) and line[at].text == "=" and eq.text != "=":  # "(n" "=", "n" "=": the cell ends at "="
             eq = line[at]
             used.append(eq)
+            at += 1
         text = w.text.lstrip("=")
         pieces = [text] if eq.text.endswith("=") else ["=", text]
-        at = line.index(eq) + 1
         # set as marks of no width right after the open cell: their real place is on the line below, and a width
         # here would reach over the next cell's name ("Coaching (n" + "= 55)" | "Peer") or a p column's header
         for k, piece in enumerate(pieces):

@@ -258,11 +258,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             continue
         prev = rows[-1] if rows and idx > 0 and body[idx - 1] is rows[-1] else None
         nxt = next((b for b in body[idx + 1:] if b.cells), None)
+        below = nxt if nxt is not None and nxt is body[idx + 1] else None  # the row right under this line
         dx = row.x0 - prev.x0 if prev else 0.0
-        if nxt is not None and nxt is body[idx + 1] and SUBSCALE_ROW.match(nxt.label):
+        if below is not None and SUBSCALE_ROW.match(below.label):
             pending = row.label  # an instrument's line over its subscale rows, not the wrapped end of the row above
-        elif nxt is not None and nxt is body[idx + 1] and not row.label[:1].islower() and (
-                nxt.label[:1].islower() or row.label.endswith(("-", ","))):
+        elif below is not None and not row.label[:1].islower() and (
+                below.label[:1].islower() or row.label.endswith(("-", ","))):
             pending = row.label  # "GAD-7, post-" / "treatment 8.84 ...": the start of the next row's label
         elif prev is not None and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
