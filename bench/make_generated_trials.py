@@ -360,15 +360,20 @@ def v2_summary(p: syn.Paper) -> str:
     return "  v2: " + " ".join(k for k in kinds if k) if any(kinds) else ""
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=40)
-    ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--first", type=int, default=0, help="the generator seed of the first paper")
-    ap.add_argument("--name", default="generated",
-                    help="split name (NAME-tune / NAME-holdout) and, unless 'generated', stem prefix (NAME_00 ...)")
+def draw_options(ap: argparse.ArgumentParser, *, n: int, out: Path, first: int, name: str, name_help: str) -> None:
+    """The options a corpus draw takes (this script's and ``make_html_trials.py``'s), with their defaults."""
+    ap.add_argument("--n", type=int, default=n)
+    ap.add_argument("--out", type=Path, default=out)
+    ap.add_argument("--first", type=int, default=first, help="the generator seed of the first paper")
+    ap.add_argument("--name", default=name, help=name_help)
     ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
                     help="v2 adds the traps of real secondary reports (add_traps_v2) to about half the papers")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    draw_options(ap, n=40, out=OUT, first=0, name="generated",
+                 name_help="split name (NAME-tune / NAME-holdout) and, unless 'generated', stem prefix (NAME_00 ...)")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)

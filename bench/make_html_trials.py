@@ -127,12 +127,8 @@ def print_pdf(page: str, pdf: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=24)
-    ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--first", type=int, default=1000, help="the generator seed of the first paper")
-    ap.add_argument("--name", default="html", help="stem prefix and split name (NAME-tune / NAME-holdout)")
-    ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
-                    help="v2 adds the traps of real secondary reports (make_generated_trials.add_traps_v2)")
+    gen.draw_options(ap, n=24, out=OUT, first=1000, name="html",
+                     name_help="stem prefix and split name (NAME-tune / NAME-holdout)")
     args = ap.parse_args()
     truth_dir = args.out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
