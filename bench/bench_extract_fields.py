@@ -53,9 +53,9 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8")
+HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9")
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
-GENERATED_DRAWS = ("gen2", "gen3", "gen4")
+GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5")
 # how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
 DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
@@ -64,7 +64,10 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              "html7": ("make_html_trials.py", "--traps", "v2", "--first", "8000", "--n", "24"),
              # drawn while the session's last rules were written, scored once after them
              "gen4": ("make_generated_trials.py", "--traps", "v2", "--first", "11000", "--n", "40"),
-             "html8": ("make_html_trials.py", "--traps", "v2", "--first", "10000", "--n", "24")}
+             "html8": ("make_html_trials.py", "--traps", "v2", "--first", "10000", "--n", "24"),
+             # traps v3: flow diagrams as raster images (OCR), split before any OCR rule was written
+             "gen5": ("make_generated_trials.py", "--traps", "v3", "--first", "12000", "--n", "40"),
+             "html9": ("make_html_trials.py", "--traps", "v3", "--first", "13000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))

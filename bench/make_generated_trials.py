@@ -155,9 +155,39 @@ def draw_paper(i: int, traps: str = "v1") -> syn.Paper:
     syn.draw_values(p, random.Random(f"generated-{i}-values"))
     if "baseline_in_outcomes" in p.flags:  # Table 2's header counts the analysed
         p.base = {k: [(m, sd, a.analysed) for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
-    if traps == "v2":
+    if traps in ("v2", "v3"):
         add_traps_v2(p, i)
+    if traps == "v3":
+        add_traps_v3(p, i)
     return p
+
+
+FLOW_CAPTIONS = ["CONSORT flow diagram of participants.", "Flow of participants through the trial.",
+                 "Participant flow (CONSORT).", "Trial profile.", "Study flow chart."]
+
+
+def add_traps_v3(p: syn.Paper, i: int) -> None:
+    """Flow diagrams printed as pictures, drawn from ``random.Random(f"generated-{i}-v3")`` on top of a v2
+    paper: half the papers without a CONSORT diagram that could print one get one, and three in four
+    diagrams become a raster image with no text layer (PNG, or JPEG at quality 45-85; 96-300 dpi; Helvetica,
+    its bold or Times; "(n=12)" or "(n = 12)"; a box fill; centred lines; the count on its own line under the
+    label), under one of several captions. What the
+    picture prints counts as printed on its page (``syn.save_picture_text``), as a reader of the figure sees
+    it; an extractor reaches it only by OCR."""
+    g = random.Random(f"generated-{i}-v3")
+    if "consort" not in p.flags and not p.parent and not p.v2.get("programme") and g.random() < 0.5 \
+            and consort_fits(p.layout, p.arms):
+        p.flags.add("consort")  # more diagrams to read: the text then leaves the analysed counts to it
+    if "consort" not in p.flags or g.random() >= 0.75:
+        return
+    p.v2["picture"] = {"dpi": g.choice([96, 110, 150, 150, 200, 300]),
+                       "quality": g.choice([None, None, 85, 70, 60, 45])}
+    p.v2["flow_caption"] = g.choice(FLOW_CAPTIONS)
+    p.v2["flow_font"] = g.choice(["Helvetica", "Helvetica", "Times-Roman", "Helvetica-Bold"])
+    p.v2["flow_eq"] = g.choice(["=", " = "])
+    p.v2["flow_fill"] = g.choice(["#ffffff", "#ffffff", "#e8eef4", "#eeeeee", "#fdf3d8"])
+    p.v2["flow_centre"] = g.random() < 0.6
+    p.v2["flow_split"] = g.random() < 0.6
 
 
 def as_secondary(p: syn.Paper, g: random.Random) -> None:
@@ -357,6 +387,7 @@ def v2_summary(p: syn.Paper) -> str:
     """The v2 traps a paper carries, for the build log."""
     kinds = [p.v2.get("mode", "")] + [k for k in ("endpoint", "extra", "pooled", "programme") if p.v2.get(k)]
     kinds += ["pm_plus"] if p.style == "pm_plus" else []
+    kinds += [f"picture@{p.v2['picture']['dpi']}dpi"] if p.v2.get("picture") else []
     return "  v2: " + " ".join(k for k in kinds if k) if any(kinds) else ""
 
 
@@ -366,8 +397,9 @@ def draw_options(ap: argparse.ArgumentParser, *, n: int, out: Path, first: int, 
     ap.add_argument("--out", type=Path, default=out)
     ap.add_argument("--first", type=int, default=first, help="the generator seed of the first paper")
     ap.add_argument("--name", default=name, help=name_help)
-    ap.add_argument("--traps", choices=("v1", "v2"), default="v1",
-                    help="v2 adds the traps of real secondary reports (add_traps_v2) to about half the papers")
+    ap.add_argument("--traps", choices=("v1", "v2", "v3"), default="v1",
+                    help="v2 adds the traps of real secondary reports (add_traps_v2) to about half the papers; "
+                         "v3 adds to v2 flow diagrams printed as raster images (add_traps_v3)")
 
 
 def main() -> None:

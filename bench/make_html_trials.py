@@ -18,6 +18,7 @@ Truth goes to ``OUT/truth/<stem>.json``, split "html-tune" / "html-holdout" by `
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import json
 import random
@@ -84,6 +85,10 @@ def story_html(items: list) -> str:
             out.append(paragraph_html(item))
         elif isinstance(item, Table):
             out.append(table_html(item))
+        elif isinstance(item, syn.Picture):  # a raster flow diagram (traps v3), at the size it has in print
+            data = base64.b64encode(item.data).decode("ascii")
+            out.append(f'<div class="figure"><img src="data:{item.mime};base64,{data}" '
+                       f'style="width: {item.drawWidth}pt"></div>')
         elif isinstance(item, Drawing):
             svg = renderSVG.drawToString(item)
             out.append('<div class="figure">' + svg[svg.index("<svg"):] + "</div>")
@@ -142,6 +147,7 @@ def main() -> None:
                 a.disc, a.analysed = 0, a.n if "itt" in p.flags else a.n - a.lost
         truth, pdf = syn.Truth(), args.out / f"{p.stem}.pdf"
         print_pdf(paper_html(p, truth, random.Random(f"html-{i}")), pdf)
+        syn.save_picture_text(p, pdf)
         try:
             data = syn.truth_json(p, truth, syn.page_texts(pdf))
             data["split"] = f"{args.name}-tune" if i in tune else f"{args.name}-holdout"

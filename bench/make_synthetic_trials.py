@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import random
 import re
@@ -57,6 +58,7 @@ from reportlab.platypus import (
     CondPageBreak,
     Frame,
     FrameBreak,
+    Image,
     KeepTogether,
     NextPageTemplate,
     PageBreak,
@@ -157,8 +159,10 @@ class Paper:
     # secondary (parent trial acronym: ``arms`` are table columns, ``parent`` the randomised arms), mode,
     # span [(subgroup, columns)], extra {arm, pos, base, desc} (a non-randomised group's column), pooled
     # (Table 1 has one all-participants column), endpoint (a secondary-endpoint report of a named trial),
-    # programme (a mixed-methods programme evaluation), caption1 / caption2, note.
+    # programme (a mixed-methods programme evaluation), caption1 / caption2, note; traps v3 add picture
+    # {dpi, quality} (the flow diagram as a raster image), flow_caption, flow_font and flow_eq ("=" or " = ").
     v2: dict = field(default_factory=dict)
+    picture_text: list[str] = field(default_factory=list)  # a raster flow diagram's caption and text
 
 
 class Truth:
@@ -544,16 +548,26 @@ def _outcome_table(p: Paper, truth: Truth, st: dict, width: float, rng: random.R
 # ------------------------------------------------------------------------------------------------ figure
 def consort(p: Paper, truth: Truth, width: float) -> Drawing:
     """CONSORT flow diagram drawn with vector text: enrolment, then one column of boxes per arm."""
-    k, fs, top = len(p.arms), 8 if len(p.arms) == 2 else 7.2, 290
+    # traps v3 vary the look of pictures: font, "(n=12)" or "(n = 12)", a box fill, centred lines, and the count
+    # on its own line under the label ("Allocated to placebo" / "(n = 11)"), as drawing programs set them
+    font, eq = p.v2.get("flow_font", "Helvetica"), p.v2.get("flow_eq", "=")
+    fill, centre, split = colors.HexColor(p.v2.get("flow_fill", "#ffffff")), p.v2.get("flow_centre"), \
+        p.v2.get("flow_split")
+    k, fs, top = len(p.arms), 8 if len(p.arms) == 2 else 7.2, 300 if split else 290
     n = sum(a.n for a in p.arms)
     excl, col, cx, bw = n // 2 + 17, width / k, width / 2, width * 0.36
     d = Drawing(width, top)
 
     def box(x: float, y: float, w: float, lines: list[str]) -> float:
+        if split:
+            lines = [part for t in lines for part in (
+                re.split(r" (?=\(n)", t) if t.startswith(("Assessed", "Randomised", "Allocated", "Analysed"))
+                else [t])]
         h = 6 + 10 * len(lines)
-        d.add(Rect(x, y - h, w, h, fillColor=colors.white, strokeWidth=0.6))
+        d.add(Rect(x, y - h, w, h, fillColor=fill, strokeWidth=0.6))
         for j, text in enumerate(lines):
-            d.add(String(x + 4, y - 11 - 10 * j, text, fontName="Helvetica", fontSize=fs))
+            d.add(String(x + w / 2 if centre else x + 4, y - 11 - 10 * j, text, fontName=font, fontSize=fs,
+                         textAnchor="middle" if centre else "start"))
         return y - h
 
     def line(x1: float, y1: float, x2: float, y2: float) -> None:
@@ -565,34 +579,72 @@ def consort(p: Paper, truth: Truth, width: float) -> Drawing:
     for x1, y1, x2, y2 in ((cx, 30, cx, 78), (cx, 52, width * 0.68, 52), (cx, 94, cx, 118),
                            (col / 2, 118, width - col / 2, 118)):
         line(x1, top - y1, x2, top - y2)
-    box(cx - bw / 2, top - 16, bw, [truth.say(f"Assessed for eligibility (n={n + excl})")])
-    box(width * 0.68, top - 34, width * 0.32, [f"Excluded (n={excl})", f"Not meeting criteria (n={excl - 9})",
-                                               "Declined to participate (n=9)"])
-    box(cx - bw / 2, top - 78, bw, [truth.say(f"Randomised (n={n})", ("n_total",))])
+    box(cx - bw / 2, top - 16, bw, [truth.say(f"Assessed for eligibility (n{eq}{n + excl})")])
+    box(width * 0.68, top - 34, width * 0.32, [f"Excluded (n{eq}{excl})",
+                                               f"Not meeting criteria (n{eq}{excl - 9})",
+                                               f"Declined to participate (n{eq}9)"])
+    box(cx - bw / 2, top - 78, bw, [truth.say(f"Randomised (n{eq}{n})", ("n_total",))])
     for i, a in enumerate(p.arms):
         x, w = i * col + 4, col - 8
         got = ("Offered the programme after follow-up" if "wait" in a.name.lower() else
-               f"Received allocated intervention (n={a.n - a.stopped - 1})")
+               f"Received allocated intervention (n{eq}{a.n - a.stopped - 1})")
         line(x + w / 2, top - 118, x + w / 2, top - 124)
-        allocated = truth.say(f"Allocated to {low(a.name)} (n={a.n})", ("n_rand", i))
+        allocated = truth.say(f"Allocated to {low(a.name)} (n{eq}{a.n})", ("n_rand", i))
         bottom = box(x, top - 124, w, [allocated, got])
         line(x + w / 2, bottom, x + w / 2, top - 174)
-        fup = [truth.say(f"Lost to follow-up (n={a.lost})", ("dropout", i), quote=True),
+        fup = [truth.say(f"Lost to follow-up (n{eq}{a.lost})", ("dropout", i), quote=True),
                "(no response to survey)"]
         if a.disc:
-            fup += [truth.say(f"Discontinued (n={a.disc})", ("dropout", i), quote=True), "(withdrew consent)"]
+            fup += [truth.say(f"Discontinued (n{eq}{a.disc})", ("dropout", i), quote=True), "(withdrew consent)"]
         if a.stopped:
-            fup += [f"Discontinued intervention (n={a.stopped})", "(still followed up)"]
+            fup += [f"Discontinued intervention (n{eq}{a.stopped})", "(still followed up)"]
         line(x + w / 2, box(x, top - 174, w, fup), x + w / 2, top - 262)
-        box(x, top - 262, w, [truth.say(f"Analysed (n={a.analysed})", ("analysed", i)),
+        box(x, top - 262, w, [truth.say(f"Analysed (n{eq}{a.analysed})", ("analysed", i)),
                               "(ITT, multiple imputation)" if "itt" in p.flags else "(completers)"])
     return d
 
 
 def figure(p: Paper, truth: Truth, st: dict, width: float) -> list:
-    caption = Paragraph("<b>Figure 1</b> CONSORT flow diagram of participants.", st["caption"])
-    return [Spacer(1, 2 * mm), KeepTogether([consort(p, truth, width), Spacer(1, 2 * mm), caption]),
-            Spacer(1, 3 * mm)]
+    """The flow diagram and its caption; with ``p.v2["picture"]`` the diagram is a raster image (no text layer)."""
+    caption = Paragraph(f"<b>Figure 1</b> {p.v2.get('flow_caption', 'CONSORT flow diagram of participants.')}",
+                        st["caption"])
+    art = consort(p, truth, width)
+    if p.v2.get("picture"):
+        p.picture_text = [norm(caption.text.replace("<b>", "").replace("</b>", "")),
+                          "\n".join(s.text for s in art.contents if isinstance(s, String))]
+        art = Picture(art, **p.v2["picture"])
+    return [Spacer(1, 2 * mm), KeepTogether([art, Spacer(1, 2 * mm), caption]), Spacer(1, 3 * mm)]
+
+
+class Picture(Image):
+    """A drawing printed as a raster image, as journals print flow diagrams made in a drawing program: rendered
+    by PDFium at ``dpi`` and stored as PNG, or as JPEG at ``quality``. ``data`` and ``mime`` serve the HTML
+    builder."""
+
+    def __init__(self, drawing: Drawing, dpi: int, quality: int | None = None) -> None:
+        import pypdfium2 as pdfium
+        from reportlab.graphics import renderPDF
+
+        vector = io.BytesIO()
+        renderPDF.drawToFile(drawing, vector)
+        pdf = pdfium.PdfDocument(vector.getvalue())
+        image = pdf[0].render(scale=dpi / 72).to_pil().convert("RGB")
+        pdf.close()
+        out = io.BytesIO()
+        image.save(out, "PNG") if quality is None else image.save(out, "JPEG", quality=quality)
+        self.data, self.mime = out.getvalue(), "image/png" if quality is None else "image/jpeg"
+        super().__init__(io.BytesIO(self.data), width=drawing.width, height=drawing.height)
+
+
+def save_picture_text(p: Paper, pdf: Path) -> None:
+    """Write beside the PDF what its raster flow diagram prints (``<stem>.picture.json``: the caption, then the
+    diagram's text), for ``page_texts`` to count as printed on the caption's page, as a reader of the figure
+    would; remove a stale one when the paper has no picture."""
+    side = pdf.with_suffix(".picture.json")
+    if p.picture_text:
+        side.write_text(json.dumps(p.picture_text, ensure_ascii=False) + "\n", encoding="utf-8")
+    else:
+        side.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------ text
@@ -969,6 +1021,7 @@ def build(p: Paper, path: Path, truth: Truth) -> None:
     else:
         story += tables + closing(p, st, rng)
     doc.build(story)
+    save_picture_text(p, path)
 
 
 # ------------------------------------------------------------------------------------------------ papers
@@ -1074,12 +1127,20 @@ def norm(s: str) -> str:
 
 
 def page_texts(pdf: Path) -> list[list[str]]:
-    """Per page, its text in reading order and in layout order (columns side by side), spaces collapsed."""
+    """Per page, its text in reading order and in layout order (columns side by side), spaces collapsed; the
+    page that captions a raster flow diagram also has the diagram's own text (``save_picture_text``)."""
     views = []
     for args in ([], ["-layout"]):
         out = subprocess.run(["pdftotext", *args, str(pdf), "-"], capture_output=True, text=True, check=True)
         views.append([norm(t) for t in out.stdout.split("\f")[:-1]])
-    return [list(v) for v in zip(*views)]
+    texts = [list(v) for v in zip(*views)]
+    side = pdf.with_suffix(".picture.json")
+    if side.exists():
+        caption, drawn = json.loads(side.read_text(encoding="utf-8"))
+        for views in texts:
+            if any(caption in v for v in views):
+                views.append(drawn)
+    return texts
 
 
 def on_page(s: str, view: str) -> bool:
@@ -1178,9 +1239,10 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
                          "role": "secondary", "primary_quote": None,
                          "baseline": [{"arm": a.name, "mean": None, "sd": None, "n": None, "pages": [], "quote": "",
                                        "printed_as": "not reported"} for a in p.arms]})
-    fig = pages_of(texts, f"Randomised (n={sum(a.n for a in p.arms)})")
+    fig = pages_of(texts, f"Randomised (n{p.v2.get('flow_eq', '=')}{sum(a.n for a in p.arms)})")
     notes = [p.notes,
-             f"CONSORT flow diagram with a text layer on page {fig[0]}." if fig else "No flow diagram.",
+             (f"CONSORT flow diagram as a raster image (no text layer) on page {fig[0]}." if p.picture_text
+              else f"CONSORT flow diagram with a text layer on page {fig[0]}.") if fig else "No flow diagram.",
              "n_analysed is the ITT population (all randomised, multiple imputation)." if "itt" in p.flags
              else "n_analysed is the completers analysed.",
              "n_dropout = lost to follow-up + withdrew, as printed.",

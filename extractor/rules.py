@@ -156,7 +156,25 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     apply_target(result, outcomes, primary_statements(texts))
     result.design, warnings = detect_design(texts, len(result.arms), secondary)
     result.warnings += warnings
+    if result.design.kind == "crossover":
+        _name_sequence_groups(result)
     return result
+
+
+# An arm name that already says it is a sequence: "Sequence AB", "empagliflozin/placebo", "app first".
+SEQUENCE_NAME = re.compile(r"(?i:sequence|order|first|then|followed|/|→|->)|\b[A-D]{2,4}\b")
+
+
+def _name_sequence_groups(result: ExtractionResult) -> None:
+    """In a crossover every participant receives every treatment, so an arm named by a treatment alone
+    ("placebo", from "Allocated to placebo (n = 11)") is the group that received it first: it is named so
+    ("placebo first"), in its outcomes too."""
+    renamed = {}
+    for arm in result.arms:
+        if not SEQUENCE_NAME.search(arm.name) and not is_unnamed(arm.name):
+            renamed[arm.name] = arm.name = f"{arm.name} first"
+    for outcome in result.outcomes:
+        outcome.arm = renamed.get(outcome.arm, outcome.arm)
 
 
 def _named_randomised(counts: list[Count], arms: list[Arm]) -> bool:

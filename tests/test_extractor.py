@@ -174,6 +174,20 @@ def test_the_design_is_read_from_the_trials_own_sentences_not_from_its_reference
     assert detect_design(pages, 2)[0].kind == "parallel"
 
 
+def test_a_crossover_arm_named_by_a_treatment_alone_is_named_as_the_group_that_received_it_first() -> None:
+    from metasift.extractor.rules import _name_sequence_groups
+    from metasift.extractor.schema import Arm, ExtractionResult, Outcome
+
+    result = ExtractionResult(arms=[Arm(name="empagliflozin 25 mg"), Arm(name="placebo")],
+                              outcomes=[Outcome(arm="placebo", measure="PHQ-9", timepoint="baseline")])
+    _name_sequence_groups(result)
+    assert [a.name for a in result.arms] == ["empagliflozin 25 mg first", "placebo first"]
+    assert result.outcomes[0].arm == "placebo first"
+    named = ExtractionResult(arms=[Arm(name="Sequence AB"), Arm(name="placebo/app"), Arm(name="app first")])
+    _name_sequence_groups(named)
+    assert [a.name for a in named.arms] == ["Sequence AB", "placebo/app", "app first"]
+
+
 def test_no_arm_value_of_a_crossover_or_cluster_trial_is_auto_verified() -> None:
     from metasift.extractor.checks import check_extraction
     from metasift.extractor.schema import Arm, Design, Evidence, ExtractionResult

@@ -125,3 +125,16 @@ def test_the_shared_sara_trial_flowchart_image_gives_its_arms_counts(shared_dir:
     assert ("arms[0].n_dropout", 3) in by_source  # printed only in the image (where the text also has a count,
     # the text's statement is cited instead, being checkable on the page)
     assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(98, 98), (48, 48)]
+
+
+def test_a_count_tesseract_reads_with_no_confidence_on_the_page_is_read_again_as_a_line(shared_dir: Path) -> None:
+    """RECEDE-CHF's CONSORT diagram (p. 4) is a picture; read with the page, Tesseract gives the placebo box's
+    "(n = 11)" confidence 0, and it used to be dropped: the crossover's sequence groups came out empty."""
+    _need_tesseract()
+    pdf = shared_dir / "pdfs" / "mordi2020_recedechf.pdf"
+    if not pdf.exists():
+        pytest.skip(f"{pdf} not present")
+    result = extract(read_pdf(pdf))
+    assert [a.n_randomised for a in result.arms] == [12, 11]
+    assert {e.source for e in result.evidence if e.field.endswith("n_randomised")} == {"ocr"}
+
