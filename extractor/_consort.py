@@ -57,8 +57,36 @@ _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assig
 _TO_ITEM = _rx(rf"(?:^|[:;,(]\s*|\band\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
                rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}"
                r"(?=\s*(?:[).;,]|\band\b|$))")
-_IN_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}\s*[,;]?\s*(?:and\s+)?{COUNT}\s+"
-               rf"(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s+\w|\s*$)")
+
+# One item of an allocation listed after a colon, items apart by ";": "cash plus lump sum (7 clusters, n = 164
+# households)" — a name of up to seven words, then a bracket whose last part is the n (with its unit).
+_LIST_ITEM = re.compile(r"\s*(?:and\s+)?([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,6})\s*"
+                        r"\(\s*[^()]*?[,;]\s*[nN]\s*=\s*(\d{1,6})(?:\s+[A-Za-z]+)?\s*\)\s*")
+
+
+def _listed(sentence: str) -> list[tuple[str, int]]:
+    """The arms and n of an allocation listed after the sentence's colon, every item "NAME (..., n = X)"."""
+    if ":" not in sentence:
+        return []
+    items = [_LIST_ITEM.fullmatch(x) for x in sentence.split(":", 1)[1].rstrip(". ").split(";")]
+    if len(items) < 2 or not all(items):
+        return []
+    return [(_clean(m.group(1)), int(m.group(2))) for m in items if m]
+
+
+def _in_pair(part: str, end: str) -> re.Pattern[str]:
+    """Two arms' counts, each ``part`` then "in [the] NAME", up to ``end``."""
+    one = rf"{part}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}"
+    return _rx(rf"{one}\s*[,;]?\s*(?:and\s+)?{one}(?={end})")
+
+
+_IN_PAIR = _in_pair(COUNT, r"\s*[).;,]|\s+\w|\s*$")  # "(4 in X and 9 in Y)"
+# An allocation listed with "in", the last name running to the sentence's end: "62 in intervention schools,
+# 65 in control schools."
+_IN_LIST = _in_pair(COUNT, r"\s*[).;,]|\s*$")
+# Losses as parts of each named arm: "3 of 62 students in intervention schools and 6 of 65 in control schools
+# were lost to follow-up"
+_OF_IN_PAIR = _in_pair(rf"{COUNT}\s+of\s+(?:the\s+)?\d{{1,5}}", r"\s*[).;,]|\s+(?:were|was|had|did)\b|\s*$")
 _OF_THE = _rx(rf"\bof\s+the\s+(\d{{1,5}})\s+{PEOPLE}\s+(?:randomly\s+assigned|randomi[sz]ed|allocated)\s+"
               rf"(?:in)?to\s+{_THE}{_NAME}{_GROUP},\s*(\d{{1,5}})\s+(?:remained|completed|were\s+"
               r"(?:included\s+in\s+the\s+analysis|analy[sz]ed)|had\s+complete)")
@@ -170,6 +198,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
                          for m in _PAREN_N.finditer(s)]
                 named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+                named = named or _listed(s)
                 if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                     out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
                 items = list(_TO_ITEM.finditer(s))
@@ -180,12 +209,19 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     for m in _TO_PAIR.finditer(s):  # "(52 to empagliflozin and 53 to placebo)"
                         add("n_randomised", m, 2, 1, p)
                         add("n_randomised", m, 4, 3, p)
+                    for m in _IN_LIST.finditer(s):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
+                        add("n_randomised", m, 2, 1, p)
+                        add("n_randomised", m, 4, 3, p)
             for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
                 add("n_randomised", m, 2, 1, p)
                 add("n_analysed", m, 2, 3, p)
             for m in _GROUP_FLOW.finditer(s):  # "in the X group 12 were lost to follow-up and 93 analysed"
                 add("n_dropout", m, 1, 2, p)
                 add("n_analysed", m, 1, 3, p)
+            if loss:
+                for m in _OF_IN_PAIR.finditer(s):  # "3 of 62 students in X and 6 of 65 in Y were lost to follow-up"
+                    add("n_dropout", m, 2, 1, p)
+                    add("n_dropout", m, 4, 3, p)
             if loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
                 for m in _IN_PAIR.finditer(s):
                     add("n_dropout" if loss else "n_analysed", m, 2, 1, p)

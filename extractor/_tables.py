@@ -339,6 +339,7 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
         kept = [start] + [i for i in range(start + 1, len(rows)) if inside(rows[i])]
         head = next((i for i in range(start + 1, len(rows)) if ANCHOR.search(line_text(rows[i]))), None)
         if head is not None:
+            head = _wrapped_head(rows, start, head, inside)
             kept = [i for i in kept if i < head] + list(range(head, len(rows)))
             lines = [rows[start][j:]] + [rows[i] if i >= head else inside(rows[i]) for i in kept[1:]]
             wide, wide_k = _read(lines, 0, page, known, earlier, lambda words: words, cut)
@@ -348,6 +349,18 @@ def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], 
             return table, k
         x_start = float("-inf")  # a caption right of the gutter: the whole lines, unclipped
     return _read(rows, start, page, known, earlier, inside, cut)
+
+
+def _wrapped_head(rows: list[list[Word]], start: int, head: int, inside: _Clip) -> int:
+    """The first line of a header set across the page whose line with the n (``rows[head]``) has header lines
+    above it: an arm's name wrapped over its "(8 schools, n = 62)". Such a line lies over the header's columns
+    (it starts no further left than the header line, give or take two em), is short, and has nothing in the
+    caption's column; the other column's prose starts at the margin."""
+    lo = min(w.x0 for w in rows[head]) - 2 * max(rows[head][0].size, 1.0)
+    while head - 1 > start and rows[head - 1] and len(rows[head - 1]) <= 6 and not inside(rows[head - 1]) \
+            and min(w.x0 for w in rows[head - 1]) >= lo:
+        head -= 1
+    return head
 
 
 def _clipped_badly(table: Table | None) -> bool:

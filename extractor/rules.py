@@ -46,11 +46,13 @@ class _Candidate:
 
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
-    """The arm a printed name refers to: same words, else one kind word (control, intervention) shared."""
+    """The arm a printed name refers to: same words (the very name where names nest: "cash plus lump sum" and
+    "cash plus lump sum and training"), else one kind word (control, intervention) shared."""
     hits = [a for a in arms if same_arm(name, a.name)]
-    if len(hits) == 1:
-        return hits[0]
     key = name_key(name)
+    exact = [a for a in hits if name_key(a.name) == key]
+    if len(hits) == 1 or len(exact) == 1:
+        return (exact or hits)[0]
     for words in ALIASES.values():
         if any(w in key.split() or w == key for w in words):
             kin = [a for a in arms
@@ -92,9 +94,12 @@ def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False
                 if not a.total and not any(same_arm(a.name, n) for n in names):
                     names.append(a.name)
             return names
-    for c in counts:
-        if c.source == "prose" and c.arm and not any(same_arm(c.arm, n) for n in names):
+    said: dict[str, tuple[int, str]] = {}  # each name and the sentence that gave it
+    for c in counts:  # one sentence's names are as many arms ("cash plus lump sum", "... and training")
+        if c.source == "prose" and c.arm and not any(
+                n.lower() == c.arm.lower() or (same_arm(c.arm, n) and said[n] != (c.page, c.quote)) for n in names):
             names.append(c.arm)
+            said[c.arm] = (c.page, c.quote)
     if len(names) >= 2:
         return names
     diagram = [c for c in counts if c.source in ("diagram", "ocr") and c.field == "n_randomised"]

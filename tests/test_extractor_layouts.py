@@ -504,3 +504,29 @@ def test_an_n_split_after_its_open_bracket_still_names_its_arm() -> None:
                   _line(121, (215, "= 55)"), (335, "= 49)")),
                   _line(134, (50, "PHQ-9, post-treatment"), (200, "9.6 (4.4)"), (320, "12.4 (3.7)")))
     assert [(a.name, a.n) for a in t.arms] == [("Coaching", 55), ("Usual care", 49)]
+
+
+def test_arms_listed_with_in_after_an_allocation_and_their_losses_as_parts_of_each_arm_are_read() -> None:
+    from metasift.extractor._consort import prose_counts
+
+    page = _text_page("Of 23 schools invited, 16 agreed and were randomised (8 per arm), enrolling 127 students: "
+                      "62 in intervention schools, 65 in control schools. At follow-up, 3 of 62 students in "
+                      "intervention schools and 6 of 65 in control schools were lost to follow-up (absent on the "
+                      "assessment day or moved school).")
+    assert [(c.field, c.arm, c.value) for c in prose_counts([page])] == [
+        ("n_randomised", "intervention schools", 62), ("n_randomised", "control schools", 65),
+        ("n_dropout", "intervention schools", 3), ("n_dropout", "control schools", 6)]
+
+
+def test_packages_listed_after_a_colon_each_with_its_clusters_and_n_are_as_many_arms_even_when_names_nest() -> None:
+    from metasift.extractor.pdf import PdfDocument
+    from metasift.extractor.rules import extract
+
+    text = ("The programme was evaluated in 36 village clusters, allocated at random to four packages: cash "
+            "transfer only (7 clusters, n = 141 households); cash plus lump sum (7 clusters, n = 164 households); "
+            "cash plus training (12 clusters, n = 298 households); cash plus lump sum and training (10 clusters, "
+            "n = 267 households). The evaluation combined a survey with interviews.")
+    result = extract(PdfDocument("p.pdf", [_text_page(text)], {}), ocr=False)
+    assert [(a.name, a.n_randomised) for a in result.arms] == [
+        ("cash transfer only", 141), ("cash plus lump sum", 164), ("cash plus training", 298),
+        ("cash plus lump sum and training", 267)]

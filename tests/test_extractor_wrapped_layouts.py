@@ -278,3 +278,19 @@ def test_a_bare_n_after_the_arms_name_takes_the_count_wrapped_below_it() -> None
     assert _arms(t) == [("Peer support", 141), ("Attention control", 138)]
     # the first row's label wrapped over two lines is that row's, not a header line
     assert [v.measure for v in t.values] == ["BAI, posttreatment", "BAI, posttreatment"]
+
+
+def test_an_arm_name_wrapped_over_its_cluster_bracket_under_a_right_column_caption_is_kept() -> None:
+    rows = [_line(60, (51, "Groups were comparable at baseline (Table 1). At post-"),
+                  (307, "Table 1 Baseline characteristics of the randomised")),
+            _line(72, (51, "treatment the adjusted mean difference in PHQ-9"), (307, "participants")),
+            _line(84, (51, "favoured the intervention (-3.1, 95% CI -4.4 to -1.8; d =")),
+            _line(96, (51, "2).")),
+            _line(112, (217, "Intervention schools")),
+            _line(122, (221, "(8 schools, n = 62)"), (351, "Control schools (8 schools, n = 65)"), (526, "p")),
+            _line(134, (236, "Mean (SD)"), (395, "Mean (SD)")),
+            _line(146, (54, "Age, years"), (238, "22.3 (3.1)"), (397, "22.1 (3.5)"), (521, "0.18")),
+            _line(158, (54, "PHQ-9"), (238, "15.4 (3.7)"), (397, "15.4 (3.9)"), (521, "0.73"))]
+    (t,) = _tables(rows)
+    assert _arms(t) == [("Intervention schools", 62), ("Control schools", 65)]
+    assert [(v.measure, v.sd) for v in t.values if v.arm == 1] == [("Age, years", 3.5), ("PHQ-9", 3.9)]
