@@ -53,9 +53,9 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9")
+HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10")
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
-GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5")
+GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6")
 # how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
 DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
@@ -67,7 +67,10 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              "html8": ("make_html_trials.py", "--traps", "v2", "--first", "10000", "--n", "24"),
              # traps v3: flow diagrams as raster images (OCR), split before any OCR rule was written
              "gen5": ("make_generated_trials.py", "--traps", "v3", "--first", "12000", "--n", "40"),
-             "html9": ("make_html_trials.py", "--traps", "v3", "--first", "13000", "--n", "24")}
+             "html9": ("make_html_trials.py", "--traps", "v3", "--first", "13000", "--n", "24"),
+             # traps v3, drawn after the session's rules were written: never looked at
+             "gen6": ("make_generated_trials.py", "--traps", "v3", "--first", "14000", "--n", "40"),
+             "html10": ("make_html_trials.py", "--traps", "v3", "--first", "15000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))
@@ -130,11 +133,15 @@ def _words(name: str) -> set[str]:
 
 
 def resolve_arm(name: str, arms: list[dict]) -> str | None:
-    """The truth arm a predicted arm name denotes (name or alias; word sets equal or nested), else None."""
+    """The truth arm a predicted arm name denotes (name or alias; word sets equal or nested, equal first where
+    names nest: "cash plus lump sum" and "cash plus lump sum and training"), else None."""
     got = _words(name)
-    hits = {a["name"] for a in arms for alias in [a["name"], *a.get("aliases", [])]
-            if got and (w := _words(alias)) and (got == w or got <= w or w <= got)}
-    return hits.pop() if len(hits) == 1 else None
+    names = [(a["name"], _words(alias)) for a in arms for alias in [a["name"], *a.get("aliases", [])]]
+    for hits in ({n for n, w in names if got and w == got},
+                 {n for n, w in names if got and w and (got <= w or w <= got)}):
+        if hits:
+            return hits.pop() if len(hits) == 1 else None
+    return None
 
 
 def _same(a: float, b: float) -> bool:

@@ -161,8 +161,8 @@ def _ocr_lines(image, config: str = "", dx: int = 0, dy: int = 0) -> list[list[_
 def _second_look(image, lines: list[list[_OcrWord]]) -> list[list[_OcrWord]]:
     """Read again, as a single line, each line where a word with a digit fell below ``MIN_CONFIDENCE``.
 
-    Tesseract's page segmentation can lose a count set alone on a line inside a box: the SUGAR-DM-HF-like
-    diagram of RECEDE-CHF (p. 4) gives "(n= 11)" confidence 0 read with the page, 80 read as a line. The line's
+    Tesseract's page segmentation can lose a count set alone on a line inside a box: in RECEDE-CHF's diagram
+    (p. 4) "(n= 11)" has confidence 0 read with the page and 80 read as a line. The line's
     crop (with a margin) is read with ``--psm 7``, and the second reading replaces the first when it keeps more
     characters above the threshold. It costs a fraction of a second, and only on such lines."""
     out = []
