@@ -70,7 +70,10 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              "html9": ("make_html_trials.py", "--traps", "v3", "--first", "13000", "--n", "24"),
              # traps v3, drawn after the session's rules were written: never looked at
              "gen6": ("make_generated_trials.py", "--traps", "v3", "--first", "14000", "--n", "40"),
-             "html10": ("make_html_trials.py", "--traps", "v3", "--first", "15000", "--n", "24")}
+             "html10": ("make_html_trials.py", "--traps", "v3", "--first", "15000", "--n", "24"),
+             # diagnostic draws made at the end, looked at: where the new sentence rules fabricate
+             "gen7": ("make_generated_trials.py", "--traps", "v3", "--first", "16000", "--n", "40"),
+             "gen8": ("make_generated_trials.py", "--traps", "v2", "--first", "17000", "--n", "40")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))
