@@ -171,9 +171,8 @@ def add_traps_v3(p: syn.Paper, i: int) -> None:
     paper: half the papers without a CONSORT diagram that could print one get one, and three in four
     diagrams become a raster image with no text layer (PNG, or JPEG at quality 45-85; 96-300 dpi; Helvetica,
     its bold or Times; "(n=12)" or "(n = 12)"; a box fill; centred lines; the count on its own line under the
-    label), under one of several captions. What the
-    picture prints counts as printed on its page (``syn.save_picture_text``), as a reader of the figure sees
-    it; an extractor reaches it only by OCR."""
+    label), under one of several captions. What the picture prints counts as printed on its page
+    (``syn.save_picture_text``), as a reader of the figure sees it; an extractor reaches it only by OCR."""
     g = random.Random(f"generated-{i}-v3")
     if "consort" not in p.flags and not p.parent and not p.v2.get("programme") and g.random() < 0.5 \
             and consort_fits(p.layout, p.arms):

@@ -606,11 +606,11 @@ def consort(p: Paper, truth: Truth, width: float) -> Drawing:
 
 def figure(p: Paper, truth: Truth, st: dict, width: float) -> list:
     """The flow diagram and its caption; with ``p.v2["picture"]`` the diagram is a raster image (no text layer)."""
-    caption = Paragraph(f"<b>Figure 1</b> {p.v2.get('flow_caption', 'CONSORT flow diagram of participants.')}",
-                        st["caption"])
+    words = p.v2.get("flow_caption", "CONSORT flow diagram of participants.")
+    caption = Paragraph(f"<b>Figure 1</b> {words}", st["caption"])
     art = consort(p, truth, width)
     if p.v2.get("picture"):
-        p.picture_text = [norm(caption.text.replace("<b>", "").replace("</b>", "")),
+        p.picture_text = [norm(f"Figure 1 {words}"),
                           "\n".join(s.text for s in art.contents if isinstance(s, String))]
         art = Picture(art, **p.v2["picture"])
     return [Spacer(1, 2 * mm), KeepTogether([art, Spacer(1, 2 * mm), caption]), Spacer(1, 3 * mm)]
@@ -631,7 +631,10 @@ class Picture(Image):
         image = pdf[0].render(scale=dpi / 72).to_pil().convert("RGB")
         pdf.close()
         out = io.BytesIO()
-        image.save(out, "PNG") if quality is None else image.save(out, "JPEG", quality=quality)
+        if quality is None:
+            image.save(out, "PNG")
+        else:
+            image.save(out, "JPEG", quality=quality)
         self.data, self.mime = out.getvalue(), "image/png" if quality is None else "image/jpeg"
         super().__init__(io.BytesIO(self.data), width=drawing.width, height=drawing.height)
 

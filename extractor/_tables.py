@@ -454,13 +454,13 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
             rows = [orphan] + rows[:first] + [[]] + rows[first:]
         i = 0
         while i < len(rows):
-            if not caption_at(rows[i], cut):
+            if not (found := caption_at(rows[i], cut)):
                 i += 1
                 continue
-            number, start = caption_at(rows[i], cut)[0], i  # type: ignore[index]
+            (number, j), start = found, i
             table, i = read_table(rows, i, page.number, names, earlier, cut)
-            orphan = rows[start][caption_at(rows[start], cut)[1]:] \
-                if table is None and not (carried and start == 0) and _ends_page(rows, start, cut) else None  # type: ignore[index]
+            orphan = rows[start][j:] if table is None and not (carried and start == 0) \
+                and _ends_page(rows, start, cut) else None
             if table is None:
                 continue
             tables.append(table)

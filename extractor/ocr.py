@@ -121,7 +121,7 @@ def read_region(path: str, region: Region) -> Page:
         if not line:
             continue
         texts = [OPEN_COUNT.sub("(n", w.text) for w in line]
-        _close_counts(texts, list(range(len(texts))))
+        _close_counts(texts)
         # Tesseract gives boxes, not baselines: a word with descenders ("app", "(n") reaches lower than its
         # neighbours, so each Tesseract line's words share the line's median bottom as their baseline.
         base = top + statistics.median(w.bottom for w in line) / scale
@@ -182,12 +182,12 @@ def _kept(line: list[_OcrWord]) -> int:
     return sum(len(w.text) for w in line if w.conf >= MIN_CONFIDENCE)
 
 
-def _close_counts(texts: list[str], ks: list[int]) -> None:
-    """Give back the ")" Tesseract drops after a count next to a box border: "(n = 9" ends "(n = 9)"."""
-    for pos, k in enumerate(ks):
-        word = texts[k].strip()
-        before = " ".join(texts[j].strip() for j in ks[max(pos - 2, 0):pos]).replace(" ", "")
-        after = texts[ks[pos + 1]].strip() if pos + 1 < len(ks) else ""
+def _close_counts(texts: list[str]) -> None:
+    """Give back the ")" Tesseract drops after a count next to a box border, in one line's words: "(n = 9"
+    ends "(n = 9)"."""
+    for k, word in enumerate(texts):
+        before = "".join(texts[max(k - 2, 0):k]).replace(" ", "")
+        after = texts[k + 1] if k + 1 < len(texts) else ""
         if word.isdigit() and before.lower().endswith("(n=") and not after.startswith(")"):
             texts[k] = word + ")"
 
