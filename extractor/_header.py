@@ -168,11 +168,14 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
         _known_names_in_order(arms, rows[:max(a[3] for a in anchors) + 1], known)
         return arms, spans
     for words in rows:
-        found = []
+        found: list[tuple[str, Word]] = []
         for w in words:
-            for name in known:
-                if same_arm(w.text.strip(",;:*†‡"), name) and not any(same_arm(f[0], name) for f in found):
-                    found.append((name, w))
+            # a word names the one known arm it matches; one that fits several ("schools" in "Total sample, 8
+            # schools" beside "intervention schools" and "control schools") names none
+            hits = {name_key(name): name for name in known if same_arm(w.text.strip(",;:*†‡"), name)}
+            name = next(iter(hits.values()), "")
+            if len(hits) == 1 and not any(same_arm(f[0], name) for f in found):
+                found.append((name, w))
         if len(found) >= 2:
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
@@ -201,8 +204,8 @@ def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: l
     if not known:
         return
     known = list({name_key(k): k for k in known}.values())
-    matched = [tuple(name_key(k) for k in known if same_arm(a.name, k)) for a in arms]
-    single = [m for m in matched if len(m) == 1]
+    matched = [_known_one(a.name, known) for a in arms]
+    single = [m for m in matched if m is not None]
     if all(matched) and len(set(single)) == len(single):
         return  # every header name is a known one and no two take the same: the header's own names stand
     found: dict[str, float] = {}
@@ -216,6 +219,16 @@ def _known_names_in_order(arms: list[TableArm], rows: list[list[Word]], known: l
     if len(found) == len(arms):
         for arm, name in zip(arms, sorted(found, key=found.__getitem__)):
             arm.name = arm.name if name_key(arm.name) == name_key(name) else name
+
+
+def _known_one(name: str, known: list[str]) -> str | None:
+    """The key of the one known name a header name is: the very name, else the only one sharing its words; None
+    when it fits none or several (words of two arms glued, "Intervention schools Control")."""
+    key = name_key(name)
+    if key in (keys := [name_key(k) for k in known]):
+        return key
+    fits = [k for k, known_name in zip(keys, known, strict=True) if same_arm(name, known_name)]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _clean_name(text: str) -> str:

@@ -294,3 +294,28 @@ def test_an_arm_name_wrapped_over_its_cluster_bracket_under_a_right_column_capti
     (t,) = _tables(rows)
     assert _arms(t) == [("Intervention schools", 62), ("Control schools", 65)]
     assert [(v.measure, v.sd) for v in t.values if v.arm == 1] == [("Age, years", 3.5), ("PHQ-9", 3.9)]
+
+
+def _known_tables(rows: list, known: list[str]) -> list:
+    return find_tables([SimpleNamespace(number=1, rows=rows, width=595.0)], known)
+
+
+def test_a_word_that_fits_two_named_arms_names_neither_column() -> None:
+    """"schools" in a pooled column's "Total sample, 8 schools, n = 205" fits both "intervention schools" and
+    "control schools": it named both arms, and the pooled column's values became the first arm's baseline."""
+    rows = [_line(100, (50, "Table 1 Baseline characteristics of all participants")),
+            _line(112, (300, "Total sample, 8 schools, n = 205")),
+            _line(124, (320, "M ± SD")),
+            _line(136, (50, "GAD-7"), (320, "12.1 ± 4.5"))]
+    assert _known_tables(rows, ["intervention schools", "control schools"]) == []
+
+
+def test_header_names_glued_across_two_columns_take_the_names_the_sentences_give() -> None:
+    rows = [_line(233, (57, "Table 2 Outcomes by group; participants with outcome data")),
+            _line(258, (132, "Intervention schools"), (191, "Control schools"), size=6.5),
+            _line(267, (136, "(8 schools, n = 58)"), (187, "(8 schools, n = 57)"), (267, "p"), size=6.5),
+            _line(278, (157, "Mean"), (209, "Mean"), size=6.5),
+            _line(306, (63, "HADS-A, post-treatment"), (153, "9.6 ± 3.8"), (204, "9.9 ± 3.9"), (263, "0.22"),
+                  size=6.5)]
+    (t,) = _known_tables(rows, ["intervention schools", "control schools", "control"])
+    assert _arms(t) == [("intervention schools", 58), ("control schools", 57)]
