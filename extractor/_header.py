@@ -66,9 +66,16 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
         starts = j == 0 or words[j].x0 - words[j - 1].x1 > 1.8 * words[j].size or \
             (cut is not None and words[j - 1].x1 <= cut + 1 <= words[j].x0 + 2)
         number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
-        if starts and words[j].text in ("Table", "TABLE") and number:
+        told = j + 2 < len(words) and number and number.group(0) == number.group(1) \
+            and _TABLE_VERB.fullmatch(words[j + 2].text)  # "Table 1 describes ...": a sentence about it
+        if starts and words[j].text in ("Table", "TABLE") and number and not told:
             return words[j + 1].text.rstrip(".:|"), j
     return None
+
+
+# A sentence that starts by naming a table ("Table 1 describes the households at endline"), not its caption.
+_TABLE_VERB = re.compile(r"(?:describe|show|give|present|list|summari[sz]e|report|display|provide|contain|compare|"
+                         r"detail)s", re.IGNORECASE)
 
 
 def caption_kind(caption: str) -> tuple[str, str, str]:

@@ -319,3 +319,21 @@ def test_header_names_glued_across_two_columns_take_the_names_the_sentences_give
                   size=6.5)]
     (t,) = _known_tables(rows, ["intervention schools", "control schools", "control"])
     assert _arms(t) == [("intervention schools", 58), ("control schools", 57)]
+
+
+def test_a_sentence_that_starts_by_naming_a_table_is_no_caption() -> None:
+    # the two columns' lines interleave: the left column's allocation sentence, the right column's prose
+    left = ["The programme was evaluated in 28 village clusters of two", "districts, allocated at random to four "
+            "packages: cash", "transfer only (5 clusters, n = 276 households); cash plus",
+            "lump sum (6 clusters, n = 297 households); cash plus", "training (7 clusters, n = 240 households); "
+            "cash plus lump", "sum and training (10 clusters, n = 311 households). The"]
+    right = ["Table 1 describes the households at endline and Table 2", "gives the programme effects on BDI-II. "
+             "Effects of the lump", "sum alone were small; packages with training reduced", "scores."]
+    rows = sorted([_line(589 + 11.5 * k, (57, text), size=8.6) for k, text in enumerate(left)] +
+                  [_line(592 + 11.5 * k, (312, text), size=8.6) for k, text in enumerate(right)],
+                  key=lambda words: words[0].base)
+    assert _tables(rows) == []
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (200, "Cash only (n = 276)"), (320, "Cash plus training (n = 240)")),
+                    _line(124, (50, "BDI-II"), (200, "20.1 (5.2)"), (320, "19.8 (4.9)"))])
+    assert _arms(t) == [("Cash only", 276), ("Cash plus training", 240)]
