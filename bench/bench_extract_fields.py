@@ -53,9 +53,9 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
-HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10")
+HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10", "html11", "html12")
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
-GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9")
+GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9", "gen10", "gen11")
 # how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
 DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
@@ -74,7 +74,13 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              # diagnostic draws made at the end, looked at: where the new sentence rules fabricate
              "gen7": ("make_generated_trials.py", "--traps", "v3", "--first", "16000", "--n", "40"),
              "gen8": ("make_generated_trials.py", "--traps", "v2", "--first", "17000", "--n", "40"),
-             "gen9": ("make_generated_trials.py", "--traps", "v2", "--first", "18000", "--n", "40")}
+             "gen9": ("make_generated_trials.py", "--traps", "v2", "--first", "18000", "--n", "40"),
+             # diagnostic draws of the next session, looked at: where browser-typeset and generated papers lose recall
+             "html11": ("make_html_trials.py", "--traps", "v3", "--first", "19000", "--n", "24"),
+             "gen10": ("make_generated_trials.py", "--traps", "v3", "--first", "20000", "--n", "40"),
+             # drawn at that session's start, scored once at its end: never looked at
+             "html12": ("make_html_trials.py", "--traps", "v3", "--first", "21000", "--n", "24"),
+             "gen11": ("make_generated_trials.py", "--traps", "v3", "--first", "22000", "--n", "40")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from metasift.extractor._text import COUNT, count_value, norm, sentences
+from metasift.extractor._text import COUNT, count_value, is_table_text, norm, sentences
 from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
@@ -47,15 +47,17 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
 _NAME = r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)"
 _GROUP = r"(?:\s+(?:group|arm|condition))?"
 _THE = r"(?:the\s+)?"
+# a figure or table cited after the last arm's name: "..., 63 to information leaflet (Figure 1)."
+_CITED = r"(?:\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?|Supplementa\w*|Appendix)\b[^()]*\))?"
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})\s*\)")
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"to\s+"
                rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?to\s+"
-               rf"{_THE}{_NAME}{_GROUP}(?=\s*[).;,]|\s*$)")
+               rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s*$)")
 # One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"
 _TO_ITEM = _rx(rf"(?:^|[:;,(]\s*|\band\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
-               rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}"
+               rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}{_CITED}"
                r"(?=\s*(?:[).;,]|\band\b|$))")
 
 # One item of an allocation listed after a colon, items apart by ";": "cash plus lump sum (7 clusters, n = 164
@@ -193,6 +195,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
     for page in pages:
         p = page.number
         for s in sentences(page.text):
+            if is_table_text(s):
+                continue
             loss, analysis = bool(_LOSS.search(s)), bool(_ANALYSIS.search(s))
             if _ALLOCATION.search(s) and not loss:
                 named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._cells import drop_marks
-from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm, strip_marks
+from metasift.extractor._text import FOOTNOTE_MARKS, TABLE_VERB, name_key, norm, same_arm, strip_marks
 from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
@@ -67,15 +67,11 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
             (cut is not None and words[j - 1].x1 <= cut + 1 <= words[j].x0 + 2)
         number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
         told = j + 2 < len(words) and number and number.group(0) == number.group(1) \
-            and _TABLE_VERB.fullmatch(words[j + 2].text)  # "Table 1 describes ...": a sentence about it
+            and TABLE_VERB.fullmatch(words[j + 2].text)  # "Table 1 describes ...": a sentence about it
         if starts and words[j].text in ("Table", "TABLE") and number and not told:
             return words[j + 1].text.rstrip(".:|"), j
     return None
 
-
-# A sentence that starts by naming a table ("Table 1 describes the households at endline"), not its caption.
-_TABLE_VERB = re.compile(r"(?:describe|show|give|present|list|summari[sz]e|report|display|provide|contain|compare|"
-                         r"detail)s", re.IGNORECASE)
 
 
 def caption_kind(caption: str) -> tuple[str, str, str]:

@@ -232,10 +232,15 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
     # Sub-headers ("Mean  SD") may start left of the arm name centred over them: reach half a column back.
     first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
     body: list[BodyRow] = []
+    bases: list[float] = []  # each body line's baseline
     while k < len(rows):
         words = inside(rows[k])
         if caption_at(rows[k]) or not words:
             break
+        base = min(w.base for w in words)
+        if _gap_ends(bases, base):
+            break
+        bases.append(base)
         sub_mid = _sub_header(words, first_x, len(arms))
         # a new sub-header ("M SD") part way down, once per arm: not a label that declares its row ("Ethnicity,
         # n (%)") with nothing in the arms' columns
@@ -259,6 +264,16 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns))
         k += 1
     return body, k
+
+
+def _gap_ends(bases: list[float], base: float) -> bool:
+    """Whether a line starting ``base`` lies below the table: more than 2.2 times the body's usual line pitch
+    under its last line (a figure or the prose set under the table, whose "(n = 92)" boxes would otherwise be
+    read as more of its rows). Needs three body lines to know the pitch."""
+    if len(bases) < 3:
+        return False
+    pitches = sorted(b - a for a, b in pairwise(bases) if b > a)
+    return bool(pitches) and base - bases[-1] > 2.2 * pitches[len(pitches) // 2]
 
 
 def _notes(rows: list[list[Word]], k: int, inside, body: list[BodyRow]) -> tuple[list[str], int]:

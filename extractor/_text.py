@@ -74,6 +74,26 @@ def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)) if s.strip()]
 
 
+# A sentence that starts by naming a table ("Table 1 describes the households at endline"), not its caption.
+TABLE_VERB = re.compile(r"(?:describe|show|give|present|list|summari[sz]e|report|display|provide|contain|compare|"
+                        r"detail)s", re.IGNORECASE)
+# "Table 2 Outcomes by group; ..." or "TABLE 1. Baseline ...": a caption, not "in Table 2" or "(Table 2)"
+_CAPTION_IN_TEXT = re.compile(r"(?<![(\[])(?<!\bin )(?<!\bsee )(?<!\bof )(?<!\bto )(?<!\band )\b(?:Table|TABLE)\s+(?:\d{1,2}|[IVX]{1,4})[.:|]?"
+                              r"\s+(?P<next>[A-Z][A-Za-z-]*)")
+_NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def is_table_text(sentence: str) -> bool:
+    """Whether a "sentence" is a table's text run into the page's prose: a caption (not "Table 1 shows ...")
+    followed by a table's numbers (eight or more). Its "(n = 54)" are column headers, read by the table reader
+    with the caption's population ("completers", "randomised"), never as a sentence's counts: read as one, a
+    completers table's header gave an arm's randomised n."""
+    m = _CAPTION_IN_TEXT.search(sentence)
+    if m is None or TABLE_VERB.fullmatch(m.group("next")):
+        return False
+    return len(_NUMBERS.findall(sentence[m.end():])) >= 8
+
+
 def strip_marks(text: str) -> str:
     """A label without footnote marks and doubled spaces: "Uric acid,‡ µmol/L" → "Uric acid, µmol/L"."""
     text = re.sub(rf"[{FOOTNOTE_MARKS}]+", "", text)

@@ -196,7 +196,10 @@ def gutter(lines: list[Line], width: float) -> float | None:
             left += has_left and not cross
             right += has_right and not cross
         n = len(lines)
-        if crossing > 0.25 * n or left < 0.25 * n or right < 0.2 * n:
+        # a right column shorter than a fifth of the page (a reference list ending part way down, beside a
+        # table) still counts where nothing at all crosses the band and it has eight lines or more
+        short_right = crossing == 0 and right >= 8
+        if crossing > 0.25 * n or left < 0.25 * n or (right < 0.2 * n and not short_right):
             continue
         key = (crossing, abs(step - 50))
         if best_key is None or key < best_key:

@@ -374,13 +374,17 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
         best = cands[0]
         if best.source == "ocr":  # the same number in the text layer is checkable there: cite that instead
             best = next((c for c in cands if c.source != "ocr" and c.value == best.value), best)
+            printed = {c.value for c in cands if c.source != "ocr"}
+            if field == "n_randomised" and len(printed) == 1 and best.value not in printed:
+                # OCR misreads digits ("63" as "62"); a randomised table's header prints the number exactly
+                best = next(c for c in cands if c.source != "ocr")
         arm = result.arms[i]
         setattr(arm, field, best.value)
         support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
         result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
                                         quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
                                         region=best.region, support=support, origin=_ORIGIN[best.source]))
-        for other in {c.value: c for c in cands[1:] if c.value != best.value}.values():
+        for other in {c.value: c for c in cands if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)
             result.warnings.append(f"{arm.name}: {field} is {best.value} (page {best.page}) but "

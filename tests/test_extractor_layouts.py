@@ -530,3 +530,75 @@ def test_packages_listed_after_a_colon_each_with_its_clusters_and_n_are_as_many_
     assert [(a.name, a.n_randomised) for a in result.arms] == [
         ("cash transfer only", 141), ("cash plus lump sum", 164), ("cash plus training", 298),
         ("cash plus lump sum and training", 267)]
+
+
+def test_a_tables_text_run_into_the_prose_gives_no_sentence_counts_and_a_sentence_naming_a_table_still_does() -> None:
+    from metasift.extractor._consort import prose_counts
+
+    # a completers table whose caption and header came out of the text layer as one run of "prose"
+    table = _text_page("Table 2 Outcomes by group; participants with outcome data (completers) Non-randomised "
+                       "comparison group (n = 29) iCBT (n = 48) Attention control (n = 48) Mean (SD) Mean (SD) "
+                       "Mean (SD) STAI-S, post-treatment 47.8 (10.5) 40.8 (13.5) 45.9 (10.8) STAI-S, follow-up "
+                       "46.9 (10.5) 41.3 (11.0) 44.9 (12.4)")
+    assert prose_counts([table]) == []
+    # a sentence that names a table, or cites one in brackets, is still a sentence
+    for text in ("Table 1 shows the 109 randomised participants: iCBT (n = 54) and attention control (n = 55).",
+                 "Of those randomised (Table 1), iCBT (n = 54) and attention control (n = 55) were similar in "
+                 "age 22.2 (3.1) vs 22.0 (3.1), sleep 7.6 (1.1) vs 7.5 (1.2) and BMI 26.1 (4.7) vs 26.3 (5.0)."):
+        assert [(c.arm, c.value) for c in prose_counts([_text_page(text)])] == [
+            ("iCBT", 54), ("attention control", 55)], text
+
+
+def test_an_allocation_list_that_cites_its_flow_figure_after_the_last_arm_still_gives_every_arm() -> None:
+    from metasift.extractor._consort import prose_counts
+
+    page = _text_page("Of 290 screened, 182 were randomised: 60 to social media programme, 59 to mindfulness app, "
+                      "63 to information leaflet (Figure 1).")
+    assert [(c.arm, c.value) for c in prose_counts([page])] == [
+        ("social media programme", 60), ("mindfulness app", 59), ("information leaflet", 63)]
+    pair = _text_page("In all, 52 were randomised to the app and 53 to usual care (see Fig. 1).")
+    assert [(c.arm, c.value) for c in prose_counts([pair])] == [("app", 52), ("usual care", 53)]
+
+
+def test_a_randomised_count_ocr_misread_gives_way_to_the_number_a_randomised_table_prints() -> None:
+    from metasift.extractor.rules import _Candidate, _settle_counts
+    from metasift.extractor.schema import Arm, ExtractionResult
+
+    result = ExtractionResult(path="p.pdf", arms=[Arm(name="Peer support")])
+    box = [51.0, 148.0, 544.0, 448.0]
+    _settle_counts(result, {(0, "n_randomised"): [
+        _Candidate(113, 2, "Allocated to peer support (n= 113)", "ocr", box),
+        _Candidate(119, 2, "Peer support (n = 119)", "table")],
+        (0, "n_analysed"): [_Candidate(115, 2, "Analysed (n= 115)", "ocr", box)]})
+    assert result.arms[0].n_randomised == 119
+    assert result.arms[0].n_analysed == 115  # nothing printed in the text layer to set against the OCR reading
+    assert "Peer support: n_randomised is 119 (page 2) but 113 on page 2" in result.warnings
+    (randomised,) = [e for e in result.evidence if e.field == "arms[0].n_randomised"]
+    assert (randomised.source, randomised.origin) == ("rule", "table")
+
+
+def test_a_table_ends_at_a_gap_wider_than_its_line_pitch_so_a_flow_diagram_under_it_is_no_block_of_its_rows() -> None:
+    rows = [_line(100, (57, "Table 2 Outcomes by group; participants with outcome data (completers)")),
+            _line(112, (174, "App (n = 90)"), (300, "Waitlist (n = 79)")),
+            _line(124, (176, "Mean ± SD"), (302, "Mean ± SD")),
+            _line(136, (63, "HADS-A, baseline"), (176, "10.32 ± 3.43"), (302, "10.56 ± 4.06")),
+            _line(148, (63, "HADS-A, post-treatment"), (176, "8.94 ± 4.00"), (302, "10.14 ± 4.55")),
+            _line(160, (63, "HADS-A, follow-up"), (176, "8.47 ± 3.47"), (302, "10.27 ± 4.54")),
+            # the trial's flow diagram, set 30 pt under the table
+            _line(190, (150, "Enrollment")),
+            _line(210, (140, "Allocated to app (n = 92)"), (300, "Allocated to waitlist (n = 90)")),
+            _line(230, (140, "Analysed (n = 90)"), (300, "Analysed (n = 79)"))]
+    (t,) = find_tables([_page(rows)], [])
+    assert [(a.name, a.n) for a in t.arms] == [("App", 90), ("Waitlist", 79)]
+    assert sorted((v.mean, v.sd) for v in t.values if v.arm == 0) == [(8.47, 3.47), (8.94, 4.0), (10.32, 3.43)]
+
+
+def test_a_right_column_shorter_than_a_fifth_of_the_page_is_still_a_column_when_nothing_crosses_the_gutter() -> None:
+    from metasift.extractor.layout import gutter
+
+    left = [_line(100 + 12 * i, (57, "the trial was run in eight centres and all")) for i in range(50)]
+    refs = [_line(100 + 12 * i, (312, f"{i + 1}. Author A, Author B. A title of a paper.")) for i in range(9)]
+    assert gutter(left[:41] + refs, 595.0) is not None  # 9 of 50 lines right of the gutter
+    assert gutter(left[:41] + refs[:6], 595.0) is None  # six lines are no column
+    crossing = [_line(700, (57, "a line set across the whole width of the page from margin to margin"))]
+    assert gutter(left[:41] + refs + crossing, 595.0) is None
