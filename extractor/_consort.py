@@ -132,6 +132,7 @@ class Count:
     quote: str
     source: str  # prose | diagram
     position: int | None = None  # column of a flow diagram, left to right
+    sentence: str = ""  # the whole sentence a prose count was read from (its quote may be one list item)
 
 
 # "In each cohort, six participants were randomized": a count per group, not the trial's total.
@@ -190,7 +191,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
     def add(field: str, m: re.Match[str], name: int, value: int, page: int) -> None:
         number = count_value(m.group(value))
         if number is not None:
-            out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose"))
+            out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose", sentence=m.string))
 
     for page in pages:
         p = page.number
@@ -294,7 +295,8 @@ def _spans_cut(words: list, cuts: list[float]) -> bool:
         left = [w for w in words if w.x0 < cut]
         right = [w for w in words if w.x0 >= cut]
         if left and right and same_size(left[-1].size, right[0].size) and \
-                right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0):
+                right[0].x0 - left[-1].x1 < 1.5 * max(left[-1].size, right[0].size, 1.0) and \
+                not (left[-1].text.endswith(")") and right[0].text[:1].isupper()):  # "(n=156)" | "Allocated"
             return True
     return False
 

@@ -68,10 +68,18 @@ def count_value(text: str) -> int | None:
     return total if seen else None
 
 
+# A sentence that opens with a numeral ("... 60 to sequence BA. 17 participants did not complete ..."): a full stop
+# after a word or a bracket, then a count and a lower-case word. Not after an abbreviation ("Fig. 2 shows").
+_NUMERAL_START = re.compile(r"(?<=[A-Za-z)\]]\.)(?<!\bFig\.)(?<!\bFigs\.)(?<!\bal\.)(?<!\bvol\.)(?<!\bno\.)(?<!\bNo\.)"
+                            r"(?<!\bpp\.)(?<!\bp\.)(?<!\bref\.)(?<!\bRef\.)(?<!\beq\.)(?<!\bvs\.)(?<!\bapprox\.)(?<!\bca\.)"
+                            r"\s+(?=\d{1,5}\s+[a-z])")
+
+
 def sentences(text: str) -> list[str]:
     """Reading-order page text as sentences: line-break hyphenation undone, lines joined."""
     flat = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
-    return [s for s in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)) if s.strip()]
+    parts = re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat))
+    return [s for part in parts for s in _NUMERAL_START.split(part) if s.strip()]
 
 
 # A sentence that starts by naming a table ("Table 1 describes the households at endline"), not its caption.

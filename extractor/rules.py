@@ -76,16 +76,9 @@ def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False
     secondary analysis the randomised arms a sentence names with their n come first: its tables often compare
     subgroups of the pooled trial (by sex, severity, a biomarker), which are no arms."""
     names: list[str] = []
-    if secondary:  # the first sentence naming two or more arms with their randomised n
-        by_sentence: dict[tuple[int, str], list[str]] = {}
-        for c in counts:
-            if c.source == "prose" and c.field == "n_randomised" and c.arm:
-                got = by_sentence.setdefault((c.page, c.quote), [])
-                if not any(same_arm(c.arm, n) for n in got):
-                    got.append(c.arm)
-        first = next((got for got in by_sentence.values() if len(got) >= 2), None)
-        if first:
-            return first
+    sentence = _sentence_arms(counts)
+    if secondary and sentence:
+        return sentence
     tables = [t for t in tables if not any(_NOT_ARMS.search(a.name) for a in t.arms if not a.total)]
     with_n = [t for t in tables if any(a.n is not None for a in t.arms)]
     for group in ([t for t in with_n if t.kind == "baseline"], with_n, tables):
@@ -93,6 +86,11 @@ def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False
             for a in group[0].arms:  # once each: a table may repeat its arms under time point headings
                 if not a.total and not any(same_arm(a.name, n) for n in names):
                     names.append(a.name)
+            # a table that lost a column (a header wrapped past reading) names fewer arms than the sentence
+            # that allocates them: each column it has is one of the sentence's arms, so the sentence's are the arms
+            if len(sentence) > len(names) and all(
+                    sum(same_arm(n, m) for m in sentence) == 1 for n in names):
+                return [next((n for n in names if n.lower() == m.lower()), m) for m in sentence]
             return names
     said: dict[str, tuple[int, str]] = {}  # each name and the sentence that gave it
     for c in counts:  # one sentence's names are as many arms ("cash plus lump sum", "... and training")
@@ -164,6 +162,17 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if result.design.kind == "crossover":
         _name_sequence_groups(result)
     return result
+
+
+def _sentence_arms(counts: list[Count]) -> list[str]:
+    """The arms of the first sentence that names two or more with their randomised n, in its order."""
+    by_sentence: dict[tuple[int, str], list[str]] = {}
+    for c in counts:
+        if c.source == "prose" and c.field == "n_randomised" and c.arm:
+            got = by_sentence.setdefault((c.page, c.sentence or c.quote), [])
+            if not any(same_arm(c.arm, n) for n in got):
+                got.append(c.arm)
+    return next((got for got in by_sentence.values() if len(got) >= 2), [])
 
 
 # An arm name that already says it is a sequence: "Sequence AB", "empagliflozin/placebo", "app first".

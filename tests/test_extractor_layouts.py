@@ -602,3 +602,46 @@ def test_a_right_column_shorter_than_a_fifth_of_the_page_is_still_a_column_when_
     assert gutter(left[:41] + refs[:6], 595.0) is None  # six lines are no column
     crossing = [_line(700, (57, "a line set across the whole width of the page from margin to margin"))]
     assert gutter(left[:41] + refs + crossing, 595.0) is None
+
+
+def test_a_sentence_that_opens_with_a_numeral_is_its_own_sentence_so_the_allocation_before_it_is_read() -> None:
+    from metasift.extractor._consort import prose_counts
+    from metasift.extractor._text import sentences
+
+    text = ("Of 206 screened, 126 were randomised: 66 to sequence AB, 60 to sequence BA. 17 participants did not "
+            "complete the second period. Smith et al. 2019 and Fig. 2 show more.")
+    assert sentences(text) == [
+        "Of 206 screened, 126 were randomised: 66 to sequence AB, 60 to sequence BA.",
+        "17 participants did not complete the second period.", "Smith et al. 2019 and Fig. 2 show more."]
+    assert [(c.arm, c.value) for c in prose_counts([_text_page(text)])] == [("sequence AB", 66), ("sequence BA", 60)]
+
+
+def test_diagram_boxes_set_close_side_by_side_are_separate_columns_not_one_box_across_them() -> None:
+    # "(n=156)" ends 6 pt before the next column's "Allocated": two boxes, not one line across the boundary
+    rows = [_line(100, (57, "Allocated to app (n=157)"), (172, "Allocated to social media programme (n=156)"),
+                  (350, "Allocated to usual care (n=154)")),
+            _line(130, (57, "Lost to follow-up (n=7)"), (172, "Lost to follow-up (n=11)"), (350, "Lost to follow-up (n=5)")),
+            _line(160, (57, "Analysed (n=150)"), (172, "Analysed (n=145)"), (350, "Analysed (n=149)"))]
+    assert 350 - rows[0][9].x1 == 6  # the middle column's "(n=156)" ends 6 pt before the next "Allocated"
+    got = {(c.field, c.arm, c.value) for c in diagram_counts([_page(rows)])}
+    assert {("n_randomised", "usual care", 154), ("n_analysed", "usual care", 149),
+            ("n_randomised", "social media programme", 156)} <= got
+
+
+def test_a_table_that_lost_a_column_gives_way_to_the_arms_its_allocation_sentence_names() -> None:
+    from metasift.extractor._consort import Count
+    from metasift.extractor._values import TableArm
+    from metasift.extractor.rules import _arm_names
+    from metasift.extractor._tables import Table
+
+    sentence = "467 were randomised: 157 to unguided app, 156 to social media programme, 154 to usual care."
+    counts = [Count("n_randomised", arm, n, 2, f"{n} to {arm}", "prose", sentence=sentence)
+              for arm, n in (("unguided app", 157), ("social media programme", 156), ("usual care", 154))]
+    table = Table(2, "Table 2 Outcomes by group", "outcome", "post", "analysed",
+                  [TableArm("Unguided app", 150, "(n = 150)"), TableArm("programme", 145, "(n = 145)")])
+    assert _arm_names([table], counts) == ["Unguided app", "social media programme", "usual care"]
+    # a table naming every arm keeps its own names
+    whole = Table(2, "Table 1 Baseline", "baseline", "baseline", "randomised",
+                  [TableArm("Unguided app", 157, ""), TableArm("Social media programme", 156, ""),
+                   TableArm("Usual care", 154, "")])
+    assert _arm_names([whole], counts) == ["Unguided app", "Social media programme", "Usual care"]
