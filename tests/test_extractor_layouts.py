@@ -630,9 +630,9 @@ def test_diagram_boxes_set_close_side_by_side_are_separate_columns_not_one_box_a
 
 def test_a_table_that_lost_a_column_gives_way_to_the_arms_its_allocation_sentence_names() -> None:
     from metasift.extractor._consort import Count
+    from metasift.extractor._tables import Table
     from metasift.extractor._values import TableArm
     from metasift.extractor.rules import _arm_names
-    from metasift.extractor._tables import Table
 
     sentence = "467 were randomised: 157 to unguided app, 156 to social media programme, 154 to usual care."
     counts = [Count("n_randomised", arm, n, 2, f"{n} to {arm}", "prose", sentence=sentence)
