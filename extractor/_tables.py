@@ -428,7 +428,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     # a narrow column right of the arms ("p", "Total") centres its values under its header, so they start left
     # of the header word: what lies past halfway from the arms to that word is that column's
     right_limit = (arm_right + right_limit) / 2 + 1 if right_limit != float("inf") else right_limit
-    head_text = caption + " " + " ".join(join_words(h) for h in header)
+    head_text = caption + " " + " ".join(join_words(h) for h in header) + " " + _stacked(header, spans)
     body_start = k
     body, k = _body(rows, k, inside, arms, spans, columns, right_limit)
     arms_x = min(x0 for x0, _ in spans) - 12
@@ -442,6 +442,13 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     table = Table(page, caption, kind, timepoint, population, arms)
     table._parts = (body, head_text, notes)  # read once every part of a continued table is known
     return table, k
+
+
+def _stacked(header: list[list[Word]], spans: list[tuple[float, float]]) -> str:
+    """Each arm's header read down its own column ("mean" / "(standard" / "deviation)" under each arm): what
+    the lines say across the page interleaves the columns ("mean mean (standard (standard ...")."""
+    return " ".join(join_words([w for h in header for w in h if w.x1 > x0 - 6 and w.x0 < x1 + 6])
+                    for x0, x1 in spans)
 
 
 def _ends_page(rows: list[list[Word]], start: int, cut: float | None) -> bool:

@@ -645,3 +645,18 @@ def test_a_table_that_lost_a_column_gives_way_to_the_arms_its_allocation_sentenc
                   [TableArm("Unguided app", 157, ""), TableArm("Social media programme", 156, ""),
                    TableArm("Usual care", 154, "")])
     assert _arm_names([whole], counts) == ["Unguided app", "Social media programme", "Usual care"]
+
+
+def test_mean_standard_deviation_stacked_over_three_lines_under_each_arm_declares_its_pairs() -> None:
+    rows = [_line(100, (51, "Table 1 Baseline characteristics of the randomised participants")),
+            _line(112, (123, "Peer support"), (181, "Waitlist (n = 73)")),
+            _line(120, (131, "(n = 147)")),
+            _line(130, (136, "mean"), (193, "mean")),
+            _line(138, (129, "(standard"), (185, "(standard")),
+            _line(146, (128, "deviation)"), (185, "deviation)")),
+            _line(158, (54, "Age, years"), (130, "22.6 (3.6)"), (186, "22.2 (3.5)")),
+            _line(170, (54, "PSS-10"), (130, "20.3 (5.9)"), (186, "20.7 (5.4)"))]
+    (t,) = find_tables([_page(rows)], [])
+    assert [(a.name, a.n) for a in t.arms] == [("Peer support", 147), ("Waitlist", 73)]
+    assert [(v.measure, v.arm, v.mean, v.sd, v.doubt) for v in t.values if v.measure == "PSS-10"] == [
+        ("PSS-10", 0, 20.3, 5.9, ""), ("PSS-10", 1, 20.7, 5.4, "")]
