@@ -34,9 +34,15 @@ _BAD_EQUALS = re.compile(r"\s?¼\s?|(?<=\b[nN]) 5 (?=\d)")
 _MID_DOT = re.compile(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)")
 
 
+# A thousands separator: "7,020 patients", "(n = 2,301)". Not "0,001" (a decimal comma), not a superscript
+# citation glued to a word ("trials12,345") and not a list of small numbers ("1,2,3").
+_THOUSANDS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])")
+
+
 def decimal_points(text: str) -> str:
-    """A raised decimal dot between digits ("70·5") as the decimal point "."."""
-    return _MID_DOT.sub(".", text)
+    """A raised decimal dot between digits ("70·5") as the decimal point "."; thousands separators dropped
+    ("2,301" → "2301"): large trials print their arms' n so, and read digit by digit "(n = 2,301)" was n = 2."""
+    return _THOUSANDS.sub(lambda m: m.group().replace(",", ""), _MID_DOT.sub(".", text))
 
 
 def norm(text: str) -> str:

@@ -660,3 +660,20 @@ def test_mean_standard_deviation_stacked_over_three_lines_under_each_arm_declare
     assert [(a.name, a.n) for a in t.arms] == [("Peer support", 147), ("Waitlist", 73)]
     assert [(v.measure, v.arm, v.mean, v.sd, v.doubt) for v in t.values if v.measure == "PSS-10"] == [
         ("PSS-10", 0, 20.3, 5.9, ""), ("PSS-10", 1, 20.7, 5.4, "")]
+
+
+def test_counts_printed_with_thousands_separators_are_read_whole_in_sentences_and_table_headers() -> None:
+    from metasift.extractor._consort import prose_counts
+    from metasift.extractor.checks import quote_on_page
+
+    page = _text_page("Of 6,609 randomised, 3,304 were assigned to empagliflozin and 3,305 to placebo.")
+    assert [(c.arm, c.value) for c in prose_counts([page])] == [("empagliflozin", 3304), ("placebo", 3305)]
+    assert quote_on_page("3304 were assigned to empagliflozin", page.text) == 100.0
+    rows = [_line(100, (57, "Table 1 Baseline characteristics")),
+            _line(112, (200, "Dronedarone (n = 2,301)"), (320, "Placebo (n = 2,327)")),
+            _line(124, (57, "Age, years"), (210, "64.7 ± 9.1"), (330, "64.9 ± 9.4"))]
+    (t,) = find_tables([_page(rows)], [])
+    assert [(a.name, a.n) for a in t.arms] == [("Dronedarone", 2301), ("Placebo", 2327)]
+    # a decimal comma, a citation glued to its word and a list of small numbers are left alone
+    from metasift.extractor._text import norm
+    assert norm("p = 0,001; trials12,345; items 1,2,3") == "p = 0,001; trials12,345; items 1,2,3"
