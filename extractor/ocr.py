@@ -116,7 +116,7 @@ def read_region(path: str, region: Region) -> Page:
     finally:
         pdf.close()
     words = []
-    for line in _second_look(image, _ocr_lines(image)):
+    for line in _second_look(image, _read_rest(image, _ocr_lines(image))):
         line = [w for w in line if w.conf >= MIN_CONFIDENCE and w.text not in BORDERS]
         if not line:
             continue
@@ -156,6 +156,27 @@ def _ocr_lines(image, config: str = "", dx: int = 0, dy: int = 0) -> list[list[_
             word = _OcrWord(text.strip(), float(conf), left, top, left + data["width"][k], top + h)
             lines.setdefault((data["block_num"][k], data["par_num"][k], data["line_num"][k]), []).append(word)
     return list(lines.values())
+
+
+def _read_rest(image, lines: list[list[_OcrWord]], tries: int = 4) -> list[list[_OcrWord]]:
+    """The lines Tesseract read, and those of the part of the image below them it gave up on.
+
+    Tesseract's layout analysis can stop part way down a diagram, at a bar drawn across the boxes ("Follow-up"
+    over two columns of boxes): every box under it was lost, and with them the arms' losses and analysed
+    counts. Where more than a tenth of the image's height lies below the last word read, that part is read
+    on its own (an extra pass on the part only; nothing found there ends the search)."""
+    out = list(lines)
+    for _ in range(tries):
+        bottom = max((w.bottom for line in out for w in line if w.conf >= MIN_CONFIDENCE), default=None)
+        if bottom is None or image.height - bottom <= 0.1 * image.height:
+            break
+        top = bottom + LOOK_MARGIN // 2
+        more = [line for line in _ocr_lines(image.crop((0, top, image.width, image.height)), "", 0, top)
+                if _kept(line)]
+        if not more:
+            break
+        out += more
+    return out
 
 
 def _second_look(image, lines: list[list[_OcrWord]]) -> list[list[_OcrWord]]:

@@ -138,3 +138,34 @@ def test_a_count_tesseract_reads_with_no_confidence_on_the_page_is_read_again_as
     assert [a.n_randomised for a in result.arms] == [12, 11]
     assert {e.source for e in result.evidence if e.field.endswith("n_randomised")} == {"ocr"}
 
+
+
+def test_the_part_of_a_diagram_tesseract_gave_up_on_is_read_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    blocks = [(300, "Allocated", "(n=97)"), (500, "Lost", "(n=5)"), (1100, "Analysed", "(n=92)")]
+    reads: list[int] = []
+
+    def lines(image, config: str = "", dx: int = 0, dy: int = 0) -> list[list[ocr._OcrWord]]:
+        """Tesseract stopping at a bar drawn across the boxes: each read gets the first block of its crop."""
+        reads.append(dy)
+        top, *texts = next((b for b in blocks if b[0] >= dy), (None,))
+        if top is None:
+            return [[ocr._OcrWord("_}", 5.0, 0, dy + 10, 20, dy + 30)]]  # noise only
+        return [[ocr._OcrWord(t, 90.0, 100, top + 40 * i, 160, top + 40 * i + 30) for i, t in enumerate(texts)]]
+
+    monkeypatch.setattr(ocr, "_ocr_lines", lines)
+    image = Image.new("L", (2000, 1250), 255)
+    got = ocr._read_rest(image, lines(image))
+    assert [w.text for line in got for w in line] == ["Allocated", "(n=97)", "Lost", "(n=5)", "Analysed", "(n=92)"]
+    margin = ocr.LOOK_MARGIN // 2
+    assert reads == [0, 370 + margin, 570 + margin]  # the last block ends within a tenth of the image's foot
+    # a diagram read to its foot is read once; nothing below the last block ends the search
+    reads.clear()
+    assert ocr._read_rest(Image.new("L", (2000, 380), 255), lines(image)) == lines(image)
+    assert len(reads) == 2
+    reads.clear()
+    blocks[2:] = []
+    assert [w.text for line in ocr._read_rest(image, lines(image)) for w in line] == [
+        "Allocated", "(n=97)", "Lost", "(n=5)"]
+    assert reads == [0, 370 + margin, 570 + margin]
