@@ -19,7 +19,7 @@ from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
 MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
-                     r"means?\s*(?:±|\+/-|\+-)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*±\s*SD\b|\(\s*SD\s*\)|"
+                     r"means?\s*(?:±|\+/-|\+-|\+)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*[±+]\s*SD\b|\(\s*SD\s*\)|"
                      r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
@@ -62,6 +62,25 @@ def declares(text: str) -> str:
     if MEDIAN_ROW.search(text):
         return "median"
     return ""
+
+
+# "BAI: mean (SE)." in a table's note: a declaration for one measure's rows, not for the table
+_SCOPED = re.compile(r"(?:^|(?<=[.;]\s))(?P<label>[A-Z][\w\-]*(?:[ -][\w\-]+){0,3}):\s*(?P<decl>[^.;:]{2,40}?)\s*(?:[.;]|$)")
+
+
+def _scoped_declarations(note: str) -> tuple[str, list[tuple[str, str]]]:
+    """A note without its declarations for named measures, and those declarations: "Categorical variables:
+    n (%). BAI: mean (SE)." gives ("Categorical variables: n (%).", [("bai", "se")]). Only a statistic
+    (mean (SD), SE, CI, median) is scoped so; "Categorical variables: n (%)" stays a declaration of the table's
+    count rows."""
+    scoped, kept = [], note
+    for m in _SCOPED.finditer(note):
+        decl = declares(m.group("decl"))
+        if decl in ("mean_sd", "se", "ci", "median") and not re.search(r"(?i)\b(?:values?|data|variables?)\b",
+                                                                      m.group("label")):
+            scoped.append((m.group("label").lower(), decl))
+            kept = kept.replace(m.group(), " ", 1)
+    return kept.strip(), scoped
 
 
 @dataclass
@@ -224,6 +243,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
     notes are the footnotes of the whole table (a table split over pages has them under its last part)."""
     marked: dict[str, str] = {}
+    named: dict[str, str] = {}  # a note's declaration for the rows of one measure ("BAI: mean (SE).")
     table_decl = declares(head_text)
     if table_decl in ("ci", "median"):  # a header names the CI of a difference column, or the medians of some rows
         table_decl = ""
@@ -234,8 +254,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     marked[mark] = declares(m.group(2))
                     if mark in head_text and marked[mark] and table_decl in ("", "count"):
                         table_decl = marked[mark]
-        elif declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
-            table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
+        else:
+            note, scoped = _scoped_declarations(note)
+            for label, decl in scoped:
+                named.setdefault(label, decl)
+            if declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
+                table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
     context = " ".join([head_text, *notes])
     plain = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context)
                                       or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean", context, re.I))
@@ -286,6 +310,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         row_decl = declares(row.label)
         for mark in marks:
             row_decl = row_decl or marked.get(mark, "")
+        row_decl = row_decl or next((decl for label, decl in named.items()
+                                     if re.match(rf"{re.escape(label)}(?![\w-])", row.label, re.IGNORECASE)), "")
         if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
             row_decl = "count"
         row_tp = timepoint

@@ -677,3 +677,16 @@ def test_counts_printed_with_thousands_separators_are_read_whole_in_sentences_an
     # a decimal comma, a citation glued to its word and a list of small numbers are left alone
     from metasift.extractor._text import norm
     assert norm("p = 0,001; trials12,345; items 1,2,3") == "p = 0,001; trials12,345; items 1,2,3"
+
+
+def test_a_note_declaring_one_measures_statistic_leaves_the_other_rows_as_their_header_declares_them() -> None:
+    rows = [_line(100, (57, "Table 1 Baseline characteristics of the randomised participants")),
+            _line(112, (200, "App (n = 64)"), (320, "Waitlist (n = 66)")),
+            _line(124, (204, "Mean + SD"), (324, "Mean + SD")),
+            _line(136, (57, "BDI-II"), (204, "23.1 + 9.8"), (324, "21.9 + 7.6")),
+            _line(148, (57, "BAI"), (204, "17.5 (1.15)"), (324, "16.1 (1.16)")),
+            _line(160, (57, "Categorical variables: n (%). BAI: mean (SE)."))]
+    (t,) = find_tables([_page(rows)], [])
+    got = {(v.measure, v.arm): (v.mean, v.sd, v.printed_as) for v in t.values}
+    assert got[("BDI-II", 0)] == (23.1, 9.8, "mean (SD)")
+    assert got[("BAI", 0)] == (17.5, None, "mean (SE)")  # the note's SE for BAI only, never read as an SD
