@@ -124,9 +124,10 @@ ALIASES = {  # words that name the same kind of arm in different places of one p
 
 
 def name_key(name: str) -> str:
-    """Comparable form of an arm name: lower case, no punctuation or filler words."""
-    words = [w for w in re.findall(r"[a-z0-9][a-z0-9\-+/]*", name.lower()) if w not in _NAME_STOP]
-    return " ".join(words)
+    """Comparable form of an arm name: lower case, no punctuation or filler words, no hyphens within a word
+    (a line-break "self-" / "help" is joined as "selfhelp" in sentences and kept as "self-help" in a table)."""
+    words = [w.replace("-", "") for w in re.findall(r"[a-z0-9][a-z0-9\-+/]*", name.lower()) if w not in _NAME_STOP]
+    return " ".join(w for w in words if w)
 
 
 def same_arm(a: str, b: str) -> bool:

@@ -690,3 +690,12 @@ def test_a_note_declaring_one_measures_statistic_leaves_the_other_rows_as_their_
     got = {(v.measure, v.arm): (v.mean, v.sd, v.printed_as) for v in t.values}
     assert got[("BDI-II", 0)] == (23.1, 9.8, "mean (SD)")
     assert got[("BAI", 0)] == (17.5, None, "mean (SE)")  # the note's SE for BAI only, never read as an SD
+
+
+def test_an_arm_name_a_sentence_joined_across_a_line_break_hyphen_is_the_tables_hyphenated_name() -> None:
+    from metasift.extractor._text import name_key, same_arm
+
+    # "guided self-" / "help" in a sentence becomes "selfhelp"; the table prints "Guided self-help"
+    assert same_arm("Guided self-help", "guided selfhelp")
+    assert name_key("wait-list control") == name_key("waitlist control") == "waitlist control"
+    assert not same_arm("self-help", "help")
