@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | htmlN-tune | htmlN-holdout (N = 2..8) | genN-tune | genN-holdout (N = 2..4) | all. Rules are written against
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..12) | genN-tune | genN-holdout (N = 2..11) | all. Rules are written against
 the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned
 it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a parent trial, subgroup x arm
 headers, baseline by category, a non-randomised column, a pooled Table 1, programme evaluations, "±" printed

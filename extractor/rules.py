@@ -74,7 +74,8 @@ def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False
     """The paper's arms, in order: a baseline table's columns, else any table's, else the prose's. A table
     whose columns are populations or subgroups (completers vs dropouts, women vs men) names no arms. In a
     secondary analysis the randomised arms a sentence names with their n come first: its tables often compare
-    subgroups of the pooled trial (by sex, severity, a biomarker), which are no arms."""
+    subgroups of the pooled trial (by sex, severity, a biomarker), which are no arms. A table with fewer
+    columns than the allocation sentence has arms, each column one of them, gives way to the sentence."""
     names: list[str] = []
     sentence = _sentence_arms(counts)
     if secondary and sentence:
