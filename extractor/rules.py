@@ -209,13 +209,19 @@ def _doubt_arms(result: ExtractionResult, why: str, arms: Sequence[int] | None =
 def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str]) -> None:
     """When sentences name the arms ("182 to coaching, 179 to ..."), an arm no sentence names (its name read
     from a table header or a diagram only) may be words of two columns glued together or a subgroup: every
-    value on it goes to a human, with the names the sentences give."""
+    value on it goes to a human, with the names the sentences give. Not in a two-arm paper whose other column
+    is named as a sentence names an arm and this one "Intervention" (or "Experimental", "Treatment"): it can
+    only be the other arm."""
     named = [Arm(name=n) for n in dict.fromkeys(prose_names)]
     if len({name_key(a.name) for a in named}) < 2:
         return
-    for i, arm in enumerate(result.arms):
-        if match_arm(arm.name, named) is not None or any(same_arm(arm.name, a.name) for a in named):
-            continue
+    unnamed = [i for i, arm in enumerate(result.arms)
+               if match_arm(arm.name, named) is None and not any(same_arm(arm.name, a.name) for a in named)]
+    if len(result.arms) == len({name_key(a.name) for a in named}) == 2 and len(unnamed) == 1 \
+            and name_key(result.arms[unnamed[0]].name) in ALIASES["intervention"]:
+        return  # two arms, one named as a sentence names it: the other column, "Intervention", is the other arm
+    for i in unnamed:
+        arm = result.arms[i]
         _doubt_arms(result, f"arm '{arm.name}' is named by no sentence of the paper (they name "
                             f"{', '.join(repr(a.name) for a in named[:4])}): confirm which group this column is", [i])
 

@@ -699,3 +699,22 @@ def test_an_arm_name_a_sentence_joined_across_a_line_break_hyphen_is_the_tables_
     assert same_arm("Guided self-help", "guided selfhelp")
     assert name_key("wait-list control") == name_key("waitlist control") == "waitlist control"
     assert not same_arm("self-help", "help")
+
+
+def test_in_a_two_arm_paper_a_column_called_intervention_beside_one_the_sentences_name_is_the_other_arm() -> None:
+    from metasift.extractor.rules import _doubt_unnamed_arms
+
+    def doubts(arms: list[str], said: list[str]) -> list[bool]:
+        result = ExtractionResult(path="x.pdf", arms=[Arm(name=a) for a in arms])
+        result.evidence = [Evidence(field=f"arms[{i}].n_randomised", value=50 + i, page=2, quote="")
+                           for i in range(len(arms))]
+        _doubt_unnamed_arms(result, said)
+        return [ev.doubt is not None for ev in result.evidence]
+
+    # "Control" is the sentences' "attention control", so "Intervention" can only be "coaching"
+    assert doubts(["Intervention", "Control"], ["coaching", "attention control"]) == [False, False]
+    # neither column is named as a sentence names an arm: which is which is for a human
+    assert doubts(["Intervention", "Control"], ["iCBT", "information leaflet"]) == [True, True]
+    # a column with a name of its own that no sentence gives is still doubted, and so are three arms
+    assert doubts(["Peer mentoring", "Control"], ["coaching", "attention control"]) == [True, False]
+    assert doubts(["Intervention", "Control", "App"], ["coaching", "attention control", "app"]) == [True, False, False]
