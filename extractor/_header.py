@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 
 from metasift.extractor._cells import drop_marks
-from metasift.extractor._text import FOOTNOTE_MARKS, TABLE_VERB, name_key, norm, same_arm, strip_marks
+from metasift.extractor._text import (
+    FOOTNOTE_MARKS,
+    TABLE_NUMBER,
+    TABLE_VERB,
+    name_key,
+    norm,
+    same_arm,
+    strip_marks,
+)
 from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
@@ -65,7 +73,7 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
     for j in range(len(words) - 1):
         starts = j == 0 or words[j].x0 - words[j - 1].x1 > 1.8 * words[j].size or \
             (cut is not None and words[j - 1].x1 <= cut + 1 <= words[j].x0 + 2)
-        number = re.fullmatch(r"(\d{1,2}|[IVX]{1,4})[.:|]?", words[j + 1].text)
+        number = re.fullmatch(rf"({TABLE_NUMBER})[.:|]?", words[j + 1].text)
         told = j + 2 < len(words) and number and number.group(0) == number.group(1) \
             and TABLE_VERB.fullmatch(words[j + 2].text)  # "Table 1 describes ...": a sentence about it
         if starts and words[j].text in ("Table", "TABLE") and number and not told:

@@ -76,24 +76,35 @@ def count_value(text: str) -> int | None:
 
 # A sentence that opens with a numeral ("... 60 to sequence BA. 17 participants did not complete ..."): a full stop
 # after a word or a bracket, then a count and a lower-case word. Not after an abbreviation ("Fig. 2 shows").
-_NUMERAL_START = re.compile(r"(?<=[A-Za-z)\]]\.)(?<!\bFig\.)(?<!\bFigs\.)(?<!\bal\.)(?<!\bvol\.)(?<!\bno\.)(?<!\bNo\.)"
-                            r"(?<!\bpp\.)(?<!\bp\.)(?<!\bref\.)(?<!\bRef\.)(?<!\beq\.)(?<!\bvs\.)(?<!\bapprox\.)(?<!\bca\.)"
-                            r"\s+(?=\d{1,5}\s+[a-z])")
+_NUMERAL_START = re.compile(r"(?<=[A-Za-z)\]]\.)\s+(?=\d{1,5}\s+[a-z])")
+_ABBREVIATION = re.compile(r"\b(?:Figs?|al|vol|[nN]o|pp?|[rR]ef|eq|vs|approx|ca)\.$")
+
+
+def _numeral_starts(part: str) -> list[str]:
+    """``part`` split where a sentence opens with a numeral (``_NUMERAL_START``, not after an abbreviation)."""
+    out, start = [], 0
+    for m in _NUMERAL_START.finditer(part):
+        if not _ABBREVIATION.search(part, 0, m.start()):
+            out.append(part[start:m.start()])
+            start = m.end()
+    return out + [part[start:]]
 
 
 def sentences(text: str) -> list[str]:
     """Reading-order page text as sentences: line-break hyphenation undone, lines joined."""
     flat = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
     parts = re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat))
-    return [s for part in parts for s in _NUMERAL_START.split(part) if s.strip()]
+    return [s for part in parts for s in _numeral_starts(part) if s.strip()]
 
 
 # A sentence that starts by naming a table ("Table 1 describes the households at endline"), not its caption.
 TABLE_VERB = re.compile(r"(?:describe|show|give|present|list|summari[sz]e|report|display|provide|contain|compare|"
                         r"detail)s", re.IGNORECASE)
+# A table's number in its caption: "1", "12", "IV"
+TABLE_NUMBER = r"(?:\d{1,2}|[IVX]{1,4})"
 # "Table 2 Outcomes by group; ..." or "TABLE 1. Baseline ...": a caption, not "in Table 2" or "(Table 2)"
-_CAPTION_IN_TEXT = re.compile(r"(?<![(\[])(?<!\bin )(?<!\bsee )(?<!\bof )(?<!\bto )(?<!\band )\b(?:Table|TABLE)\s+(?:\d{1,2}|[IVX]{1,4})[.:|]?"
-                              r"\s+(?P<next>[A-Z][A-Za-z-]*)")
+_CAPTION_IN_TEXT = re.compile(r"(?<![(\[])(?<!\bin )(?<!\bsee )(?<!\bof )(?<!\bto )(?<!\band )\b(?:Table|TABLE)\s+"
+                              rf"{TABLE_NUMBER}[.:|]?\s+(?P<next>[A-Z][A-Za-z-]*)")
 _NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 

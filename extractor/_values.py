@@ -157,12 +157,10 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
             if c.kind == "value" and (readable or guess) and not se:
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
                                       doubt="" if readable else UNDECLARED))
-            elif c.kind in ("mean", "sd") and cell.kind == "pm" and not se:
-                # "Mean", "±", "SD" stacked over an arm's one column: the cell prints both
-                out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
-            elif c.kind == "mean" and cell.kind == "pair" and mean_sd and not se \
-                    and not any(d.kind == "sd" for d in cols):
-                # "mean" / "(standard" / "deviation)" stacked over an arm's one column: "22.6 (3.6)" prints both
+            elif c.kind in ("mean", "sd") and not se and (cell.kind == "pm" or (
+                    c.kind == "mean" and cell.kind == "pair" and mean_sd and not any(d.kind == "sd" for d in cols))):
+                # "Mean" / "±" / "SD" or "mean" / "(standard" / "deviation)" stacked over an arm's one column: the
+                # cell ("22.6 ± 3.6", "22.6 (3.6)") prints both
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
             elif c.kind in ("mean", "n") and cell.kind == "num":
                 partner_kind = "sd" if c.kind == "mean" else "pct"
