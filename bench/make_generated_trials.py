@@ -31,6 +31,11 @@ for real papers: the layouts are reportlab's, cleaner than a publisher's.
 ``--traps v2`` (``add_traps_v2``) adds to about half the papers the shapes of real secondary reports: a
 parent trial named in the title, tables by subgroup x arm or by baseline category, a non-randomised column, a
 pooled Table 1, programme evaluations, "±" printed as "+". The default (v1) draws are byte-identical to before.
+``--traps v3`` adds flow diagrams printed as raster images (``add_traps_v3``). ``--traps v4`` adds, on top of v3,
+large trials (60% of the parallel trials: hundreds to thousands per arm, every head count printed "2,301" by
+``make_synthetic_trials.Count``, losses of 12-140 per arm), 40% of them drug trials whose arms are named by their
+dose against placebo ("Escitalopram 10 mg", "Escitalopram 20 mg", "Placebo"); ``make_html_trials.py`` sets the
+table cells of half its v4 papers flush left. The v1-v3 draws are byte-identical to before.
 ``--first K --name NAME`` draws papers K, K+1, ... as NAME_00, NAME_01, ... split NAME-tune / NAME-holdout.
 """
 
@@ -53,6 +58,8 @@ INTERVENTIONS = [("iCBT", "internet-based CBT; intervention group"), ("Guided se
                  ("Coaching", "coach-guided programme; intervention"), ("Behavioural activation", "BA"),
                  ("Stress management", "stress management programme"), ("Problem-solving therapy", "PST"),
                  ("Social media programme", "social media intervention"), ("Unguided app", "unguided")]
+DRUGS = [("Escitalopram", (10, 20)), ("Sertraline", (50, 100)), ("Vortioxetine", (10, 20)), ("Agomelatine", (25, 50)),
+         ("Duloxetine", (60, 120))]
 CONTROLS = [("Waitlist", "waitlist control; control group"), ("Usual care", "treatment as usual; TAU; control"),
             ("Attention control", "psychoeducation; control"), ("Information leaflet", "leaflet; control group")]
 POPULATIONS = ["university students", "adults with depressive symptoms", "employees with high stress",
@@ -100,9 +107,20 @@ def draw_paper(i: int, traps: str = "v1") -> syn.Paper:
         specs = [("Sequence AB", "AB; app first"), ("Sequence BA", "BA; control first")]
     else:
         specs = g.sample(INTERVENTIONS, n_arms - 1) + [g.choice(CONTROLS)]
-    lo = g.choice([30, 45, 60, 90, 150])
-    arms = syn.arms(stem, lo, lo + 40, *[(name, aliases, (2, 12), (0, 4) if g.random() < 0.5 else (0, 0), 0)
+    lo, hi, lost = g.choice([30, 45, 60, 90, 150]), 40, (2, 12)
+    big = traps == "v4" and kind == "parallel" and random.Random(f"generated-{i}-v4").random() < 0.6
+    if big:  # a large trial: arms of hundreds to thousands, counts printed "2,301"
+        v4 = random.Random(f"generated-{i}-v4-n")
+        lo = v4.choice([450, 800, 1200, 1800, 2600, 3400])
+        hi, lost = lo // 4, (12, 140)
+        if v4.random() < 0.4:  # a drug trial: arms named by their dose, one or two doses against placebo
+            drug, doses = v4.choice(DRUGS)
+            specs = [(f"{drug} {d} mg", f"{drug.lower()} {d} mg; {drug.lower()}") for d in doses[:n_arms - 1]] + \
+                [("Placebo", "placebo; control")]
+    arms = syn.arms(stem, lo, lo + hi, *[(name, aliases, lost, (0, 4) if g.random() < 0.5 else (0, 0), 0)
                                          for name, aliases in specs], ratio=ratio)
+    for a in arms:
+        a.n = syn.Count(a.n)
     flags = {f for f, share in (("consort", 0.6), ("itt", 0.5), ("attrition_text", 0.5), ("ae", 0.3),
                                 ("tables_at_end", 0.2), ("total", 0.4), ("pcol", 0.4)) if g.random() < share}
     room = 3 if layout == "bmc" else 5  # value columns a table's width holds without cells running together
@@ -155,10 +173,14 @@ def draw_paper(i: int, traps: str = "v1") -> syn.Paper:
     syn.draw_values(p, random.Random(f"generated-{i}-values"))
     if "baseline_in_outcomes" in p.flags:  # Table 2's header counts the analysed
         p.base = {k: [(m, sd, a.analysed) for (m, sd, _), a in zip(v, p.arms)] for k, v in p.base.items()}
-    if traps in ("v2", "v3"):
+    if traps in ("v2", "v3", "v4"):
         add_traps_v2(p, i)
-    if traps == "v3":
+    if traps in ("v3", "v4"):
         add_traps_v3(p, i)
+    if traps == "v4":
+        p.v2["v4"] = True
+    if big and not p.v2.get("programme"):  # a programme evaluation draws its own households
+        p.v2["big"] = True
     return p
 
 
@@ -194,7 +216,7 @@ def as_secondary(p: syn.Paper, g: random.Random) -> None:
     table and sentence compares two subgroups of the pooled trial instead."""
     first, second = g.choice(SUBGROUPS)
     total = sum(a.n for a in p.arms)
-    cut = round(total * g.uniform(0.35, 0.6))
+    cut = syn.Count(round(total * g.uniform(0.35, 0.6)))
     p.parent, p.arms = p.arms, [syn.Arm(first, [], cut, 0), syn.Arm(second, [], total - cut, 0)]
     for a in p.arms:
         a.analysed = a.n
@@ -322,7 +344,7 @@ def as_secondary_v2(p: syn.Paper, g: random.Random, mode: str, i: int) -> None:
             labels = ["Lowest tertile", "Middle tertile", "Highest tertile"]
             what, word, phrases = f"tertile of baseline {var}", "tertile", [x.lower() for x in labels]
             title = f"{interv.capitalize()} and {construct} by baseline {var}: insights from the {trial} trial"
-        ns = [round(total * g.uniform(0.25, 0.4)) for _ in range(2)]
+        ns = [syn.Count(round(total * g.uniform(0.25, 0.4))) for _ in range(2)]
         ns.append(total - sum(ns))
         cols = [syn.Arm(x, [], k, 0) for x, k in zip(labels, ns)]
         groups = list(zip(phrases, ns))
@@ -331,12 +353,12 @@ def as_secondary_v2(p: syn.Paper, g: random.Random, mode: str, i: int) -> None:
         first, second = g.choice(SUBGROUPS + [("Younger participants", "Older participants")])
         what, word = f"{first.lower()} versus {second.lower()}", "subgroup"
         if mode == "subgroup":
-            cut = round(total * g.uniform(0.35, 0.6))
+            cut = syn.Count(round(total * g.uniform(0.35, 0.6)))
             cols = [syn.Arm(first, [], cut, 0), syn.Arm(second, [], total - cut, 0)]
             sizes = [cut, total - cut]
         else:
             single_cell(p, g)
-            cuts = [round(a.n * g.uniform(0.35, 0.6)) for a in parent]
+            cuts = [syn.Count(round(a.n * g.uniform(0.35, 0.6))) for a in parent]
             cols = [syn.Arm(a.name, [], c, 0) for a, c in zip(parent, cuts)] + \
                 [syn.Arm(a.name, [], a.n - c, 0) for a, c in zip(parent, cuts)]
             sizes = [sum(cuts), total - sum(cuts)]
@@ -384,7 +406,7 @@ def add_extra_group(p: syn.Paper, g: random.Random, i: int) -> None:
 
 def v2_summary(p: syn.Paper) -> str:
     """The v2 traps a paper carries, for the build log."""
-    kinds = [p.v2.get("mode", "")] + [k for k in ("endpoint", "extra", "pooled", "programme") if p.v2.get(k)]
+    kinds = [p.v2.get("mode", "")] + [k for k in ("endpoint", "extra", "pooled", "programme", "big") if p.v2.get(k)]
     kinds += ["pm_plus"] if p.style == "pm_plus" else []
     kinds += [f"picture@{p.v2['picture']['dpi']}dpi"] if p.v2.get("picture") else []
     return "  v2: " + " ".join(k for k in kinds if k) if any(kinds) else ""
@@ -396,9 +418,11 @@ def draw_options(ap: argparse.ArgumentParser, *, n: int, out: Path, first: int, 
     ap.add_argument("--out", type=Path, default=out)
     ap.add_argument("--first", type=int, default=first, help="the generator seed of the first paper")
     ap.add_argument("--name", default=name, help=name_help)
-    ap.add_argument("--traps", choices=("v1", "v2", "v3"), default="v1",
+    ap.add_argument("--traps", choices=("v1", "v2", "v3", "v4"), default="v1",
                     help="v2 adds the traps of real secondary reports (add_traps_v2) to about half the papers; "
-                         "v3 adds to v2 flow diagrams printed as raster images (add_traps_v3)")
+                         "v3 adds to v2 flow diagrams printed as raster images (add_traps_v3); v4 adds to v3 "
+                         "large trials (hundreds to thousands per arm, counts printed '2,301') in 60%% of the "
+                         "parallel trials")
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ table { border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; fo
         break-inside: avoid; width: 100%%; %(span)s }
 thead td { font-weight: bold; border-bottom: 0.5pt solid black; } table { border-top: 0.8pt solid black;
         border-bottom: 0.8pt solid black; } td { padding: 1pt 3pt; vertical-align: bottom; }
-td.num { text-align: center; } .small { font-size: 7.8pt; } .caption { font-weight: bold; font-size: 8.5pt; }
+td.num { text-align: %(align)s; } .small { font-size: 7.8pt; } .caption { font-weight: bold; font-size: 8.5pt; }
 .figure { column-span: all; break-inside: avoid; } .page-break { break-before: page; }
 """
 
@@ -113,7 +113,9 @@ def paper_html(p: syn.Paper, truth: syn.Truth, g: random.Random) -> str:
     cols = 1 if p.layout == "jmir" else 2
     css = CSS % {"face": "Georgia, serif" if p.layout == "plain" else "Helvetica, Arial, sans-serif",
                  "size": 9.4 if cols == 2 else 10, "cols": cols,
-                 "span": "column-span: all;" if cols == 1 or g.random() < 0.5 else ""}
+                 "span": "column-span: all;" if cols == 1 or g.random() < 0.5 else "",
+                 # traps v4: the value and header cells set flush left in half the papers, as some journals do
+                 "align": random.Random(f"{p.stem}-v4").choice(["center", "left"]) if p.v2.get("v4") else "center"}
     title, rest = story_html(story[:1]), story_html(story[1:])
     return f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head><body>{title}" \
            f"<div class='cols'>{rest}</div></body></html>"

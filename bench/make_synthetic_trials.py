@@ -118,6 +118,28 @@ DESCRIPTORS = {
 SPECIAL_AS = {"se": "mean (SE)", "median": "median (IQR)", "ci": "mean (95% CI)"}
 
 
+class Count(int):
+    """A head count printed as large trials print it: "2,301" (a thousands comma). Sums and differences of
+    counts stay counts, so a total or an analysed n prints the same way; a count under 1000 prints as a plain
+    int, so papers of small trials are byte-identical whether their counts are ``Count`` or ``int``."""
+
+    def __format__(self, spec: str) -> str:
+        return f"{int(self):,}" if not spec else int.__format__(self, spec)
+
+    __str__ = lambda self: format(self)  # noqa: E731 (str(n) and f"{n}" agree)
+
+    def __add__(self, other):
+        return Count(int(self) + other) if isinstance(other, int) else int(self) + other
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return Count(int(self) - other) if isinstance(other, int) else int(self) - other
+
+    def __rsub__(self, other):
+        return Count(other - int(self)) if isinstance(other, int) else other - int(self)
+
+
 @dataclass
 class Arm:
     name: str
@@ -208,7 +230,7 @@ def draw_values(p: Paper, rng: random.Random) -> None:
             continue
         p.desc[key] = []
         for a in p.arms:
-            counts = [round(a.n * max(0.01, share + rng.gauss(0, 0.03))) for _, share in spec]
+            counts = [Count(round(a.n * max(0.01, share + rng.gauss(0, 0.03)))) for _, share in spec]
             if len(spec) > 1:
                 counts[-1] = max(0, a.n - sum(counts[:-1]))
             p.desc[key].append([(c, 100 * c / a.n) for c in counts])
@@ -1266,7 +1288,8 @@ def truth_json(p: Paper, truth: Truth, texts) -> dict:
 
 
 def numbers(s: str) -> list[float]:
-    return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", s)]
+    """The numbers printed in ``s``; "2,301" (a thousands comma, ``Count``) is one number."""
+    return [float(x.replace(",", "")) for x in re.findall(r"\d{1,3}(?:,\d{3})+(?![\d.])|\d+(?:\.\d+)?", s)]
 
 
 def validate(pdf: Path, data: dict) -> int:

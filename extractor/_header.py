@@ -166,11 +166,20 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                 taken = [(a[1], a[2]) for a in anchors if a[3] == j]  # that line's own "(n = X)"
                 name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > start - 6 and not ANCHOR.search(w.text)
                               and _free(w, taken)]
-                if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
-                    # the name is the whole cell the bracket ends, not only the words over the n
-                    name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
-                                                  for w in run])
+                # the name is the whole cell over the n: "Control schools (8" over "schools, n = 56)" up to the
+                # bracket, "Empagliflozin group" set left over "(n=2345)" with the words past the n's end; not
+                # words over another arm's n on the n's line
+                siblings = [(a[1], a[2]) for a in anchors if a[3] == i and a[1] != x0] + taken
+                owned = [w for a in anchors if a[3] == j for w in _name_left_of(rows[j], a[1], a[2], anchors, j)]
+                cell = [w for run in word_runs(rows[j]) if any(v in run for v in name_words) for w in run
+                        if any(w is v for v in name_words) or (_free(w, siblings) and not any(w is v for v in owned))]
+                name_words = _before_bracket(cell) if _before_bracket(name_words) != name_words else \
+                    [w for w in cell if not ANCHOR.search(w.text)]
                 j -= 1
+            if name_words and 0 <= j < i - 1:  # "Empagliflozin" / "10 mg" / "(n=2345)": a name over two lines
+                siblings = [(a[1], a[2]) for a in anchors if a[3] == i and a[1] != x0]
+                name_words = _name_above(rows[j], min([x0] + [w.x0 for w in name_words]),
+                                         max([x1] + [w.x1 for w in name_words]), siblings) + name_words
             name = _clean_name(" ".join(w.text for w in name_words))
             lo = min([x0] + [w.x0 for w in name_words])
             hi = max([x1] + [w.x1 for w in name_words])
@@ -323,6 +332,17 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
         return []  # a cell reaching far beyond this arm's is a heading over several columns, or another's name
     return above if all(_free(w, others) for w in above) and not SUBCOL.search(" ".join(w.text for w in above)) \
         else []
+
+
+def _name_above(words: list[Word], x0: float, x1: float, siblings: list[tuple[float, float]]) -> list[Word]:
+    """The first line of a name set over two lines above its n: the cells of the line above that lie over
+    [x0, x1] and over no other arm's n (``siblings``); none when the line holds an n, values or a statistic."""
+    text = line_text(words)
+    if not words or ANCHOR.search(text) or subcolumns(words) or SUBCOL.search(text) or \
+            any(re.fullmatch(r"[\d.,·()%±-]+", w.text) for w in words):
+        return []
+    runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
+    return [w for run in runs if all(_free(w, siblings) for w in run) for w in run]
 
 
 def word_runs(words: list[Word]) -> list[list[Word]]:

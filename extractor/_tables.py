@@ -147,17 +147,34 @@ def _open_cells(line: list[Word]) -> list[Word]:
 def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     """The words of a line that finish "(n = X)" cells left open on the line ``above`` ("(n =" / "58)", "(n" /
     "= 58)"): header cells too narrow for their n, wrapped by the typesetter. None unless every word of the line
-    finishes one, or belongs to a whole "(n = 179)" of another arm whose name wrapped before it."""
+    finishes one, or belongs to a whole "(n = 179)" of another arm, with its name when that is on the line too
+    ("iCBT (n = 941)" beside "938)": a short name set low in its cell, the header aligned at the bottom)."""
     text = line_text(words)
-    whole = [w for m in ANCHOR.finditer(text) for w in words_at(words, text, m.start(), m.end())]
+    whole = []
+    for m in ANCHOR.finditer(text):
+        cell = words_at(words, text, m.start(), m.end())
+        whole += _name_before(words, cell[0]) + cell if cell else []
     whole += [w for w in words if _P_HEAD.fullmatch(w.text)]  # the p column's header beside them
     rest = [w for w in words if not any(w is v for v in whole)]
-    open_ = _open_cells(above)
+    # "(n" "=" is one open cell: the "=" after an open word belongs to it
+    open_ = [w for w in _open_cells(above)
+             if not (w.text == "=" and above.index(w) and _open_cells(above[above.index(w) - 1:above.index(w)]))]
     numbers = [w for w in rest if w.text != "="]
     if open_ and numbers and len(numbers) <= len(open_) and all(w.text == "=" or _WRAPPED.match(w.text)
                                                                  for w in rest):
         return rest
     return None
+
+
+def _name_before(words: list[Word], first: Word) -> list[Word]:
+    """The words just left of ``first`` with gaps under 2.5 em, back to the end of another cell ("59)", "="): an
+    arm's name before its "(n = X)" on the same line."""
+    out: list[Word] = []
+    for w in reversed([w for w in words if w.x1 <= first.x0 + 0.5]):
+        if (out[0].x0 if out else first.x0) - w.x1 > 2.5 * w.size or w.text.endswith((")", "=")):
+            break
+        out.insert(0, w)
+    return out
 
 
 def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:

@@ -46,7 +46,9 @@ DPI = 300
 MIN_CONFIDENCE = 30  # Tesseract's per-word confidence (0-100) below which a word is dropped as noise
 LOOK_MARGIN = 12  # pixels (at DPI) around a line read a second time
 BORDERS = {"|", "||", "[", "]"}  # a box's edge read as a word
-OPEN_COUNT = re.compile(r"^[{\[]n\b")  # "{n = 11)": the "(" of a count read as a brace
+# "{n = 11)", "(mn = 138)", "(nn = 21)", "(m = 2,691)": a count's "(n" with its bracket read as a brace or its
+# n as m, mn, nn or rn (at 96-110 dpi Tesseract splits and merges the n's strokes)
+OPEN_COUNT = re.compile(r"^(?:[{\[]n\b|\((?:mn|nn|m|rn)(?==|$))")
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,7 @@ def read_region(path: str, region: Region) -> Page:
         line = [w for w in line if w.conf >= MIN_CONFIDENCE and w.text not in BORDERS]
         if not line:
             continue
-        texts = [OPEN_COUNT.sub("(n", w.text) for w in line]
-        _close_counts(texts)
+        texts = mend_counts([w.text for w in line])
         # Tesseract gives boxes, not baselines: a word with descenders ("app", "(n") reaches lower than its
         # neighbours, so each Tesseract line's words share the line's median bottom as their baseline.
         base = top + statistics.median(w.bottom for w in line) / scale
@@ -203,14 +204,20 @@ def _kept(line: list[_OcrWord]) -> int:
     return sum(len(w.text) for w in line if w.conf >= MIN_CONFIDENCE)
 
 
-def _close_counts(texts: list[str]) -> None:
-    """Give back the ")" Tesseract drops after a count next to a box border, in one line's words: "(n = 9"
-    ends "(n = 9)"."""
+def mend_counts(words: list[str]) -> list[str]:
+    """One OCR line's words with its counts mended: a misread "(n" (``OPEN_COUNT``) made "(n", the ")" Tesseract
+    drops next to a box border given back ("(n = 9" ends "(n = 9)"), and a thousands comma read as a point
+    made a comma again ("(n = 2.691)" is 2,691: a head count has no decimals)."""
+    texts = [OPEN_COUNT.sub("(n", w) for w in words]
     for k, word in enumerate(texts):
         before = "".join(texts[max(k - 2, 0):k]).replace(" ", "")
         after = texts[k + 1] if k + 1 < len(texts) else ""
-        if word.isdigit() and before.lower().endswith("(n=") and not after.startswith(")"):
+        if not before.lower().endswith("(n="):
+            continue
+        word = texts[k] = re.sub(r"^(\d{1,3})\.(\d{3})(?=\)?$)", r"\1,\2", word)
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})*|\d+", word) and not after.startswith(")"):
             texts[k] = word + ")"
+    return texts
 
 
 def ocr_flow_pages(path: str, pages: list[Page]) -> tuple[Iterator[tuple[Region, Page]], list[str]]:

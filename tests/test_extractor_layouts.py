@@ -407,7 +407,7 @@ def test_header_names_spilling_over_narrow_columns_take_the_names_the_sentences_
              _line(128, (200, "(n = 182)"), (260, "(n = 179)"), (320, "(n = 185)")),
              _line(140, (50, "PHQ-9"), (200, "14.6 (4.4)"), (260, "14.4 (3.7)"), (320, "14.4 (3.9)"))]
     (t,) = find_tables([SimpleNamespace(number=3, rows=lines, width=595.0)], [])
-    assert [a.name for a in t.arms] == ["Social", "Attention", "Attention control"]  # read by x-overlap alone
+    assert [a.name for a in t.arms] == ["Coaching Social", "Attention", "Attention control"]  # by x-overlap alone
     known = ["coaching", "social media programme", "attention control"]
     (t,) = find_tables([SimpleNamespace(number=3, rows=lines, width=595.0)], known)
     assert [a.name for a in t.arms] == ["coaching", "social media programme", "Attention control"]  # own case kept

@@ -191,6 +191,49 @@ def test_an_n_wrapped_after_a_separate_equals_sign_keeps_the_next_arms_name() ->
     assert _arms(t) == [("Intervention", 58), ("Control", 62)]
 
 
+def test_an_n_wrapped_beside_a_short_name_set_low_with_its_whole_n_goes_to_the_long_name() -> None:
+    # a header aligned at the bottom: "iCBT (n = 941)" fits its cell and sits on the line the long name's n
+    # wrapped onto
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (205, "Attention control (n =")),
+                    _line(122, (141, "iCBT (n = 941)"), (236, "938)")),
+                    _line(132, (140, "n"), (156, "Mean"), (184, "SD"), (210, "n"), (233, "Mean"), (269, "SD")),
+                    _line(144, (50, "GAD-7"), (140, "939"), (156, "11.25"), (184, "4.76"), (210, "935"),
+                          (233, "10.70"), (269, "4.10"))])
+    assert _arms(t) == [("iCBT", 941), ("Attention control", 938)]
+    assert [(v.mean, v.sd, v.n) for v in t.values] == [(11.25, 4.76, 939), (10.70, 4.10, 935)]
+
+
+def test_a_total_n_wrapped_after_an_open_bracket_and_a_separate_equals_sign_is_one_cell() -> None:
+    # "(n" and "=" are two words of one open cell: one wrapped number fills it (counted as two, the line was
+    # read as a header that left a number over)
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics by symptom severity")),
+                    _line(112, (137, "Mild"), (197, "Moderate"), (250, "Total (n =")),
+                    _line(122, (139, "symptoms (n = 59)"), (194, "severe (n = 72)"), (259, "131)")),
+                    _line(134, (50, "PHQ-9, mean (SD)"), (140, "8.5 (2.8)"), (197, "15.2 (3.9)"), (255, "12.3 (4.1)"))])
+    assert [(a.n, a.total) for a in t.arms] == [(59, False), (72, False), (131, True)]
+
+
+def test_a_name_set_left_over_its_n_keeps_the_words_past_the_ns_end() -> None:
+    # header cells aligned left: "Empagliflozin group" runs on past "(n=2345)" below it
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (160, "Empagliflozin group"), (300, "Placebo group")),
+                    _line(122, (160, "(n=2345)"), (300, "(n=2333)")),
+                    _line(134, (50, "Uric acid (mg/dL), mean (SD)"), (170, "6.1 (1.5)"), (310, "6.2 (1.4)"))])
+    assert _arms(t) == [("Empagliflozin group", 2345), ("Placebo group", 2333)]
+
+
+def test_a_dose_arms_name_set_over_two_lines_above_its_n_keeps_both_lines() -> None:
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (160, "Placebo"), (250, "Empagliflozin"), (340, "Empagliflozin"), (420, "All")),
+                    _line(122, (250, "10 mg"), (340, "25 mg")),
+                    _line(132, (160, "(n=2333)"), (250, "(n=2345)"), (340, "(n=2342)"), (420, "(n=7020)")),
+                    _line(144, (50, "Uric acid, mg/dl"), (170, "6.1 ± 1.5"), (260, "6.0 ± 1.5"), (350, "6.2 ± 1.4"),
+                          (430, "6.1 ± 1.5"))])
+    assert _arms(t) == [("Placebo", 2333), ("Empagliflozin 10 mg", 2345), ("Empagliflozin 25 mg", 2342), ("All", 7020)]
+    assert t.arms[3].total
+
+
 def test_an_allocation_sentence_names_the_arm_a_table_calls_only_intervention() -> None:
     from metasift.extractor._consort import Count
     from metasift.extractor.rules import _the_generic_other

@@ -169,3 +169,27 @@ def test_the_part_of_a_diagram_tesseract_gave_up_on_is_read_on_its_own(monkeypat
     assert [w.text for line in ocr._read_rest(image, lines(image)) for w in line] == [
         "Allocated", "(n=97)", "Lost", "(n=5)"]
     assert reads == [0, 370 + margin, 570 + margin]
+
+
+def test_a_count_tesseract_misreads_at_low_resolution_is_mended_before_it_is_read() -> None:
+    # words as Tesseract read a 96-dpi flow diagram: the "(n" as "(mn", "(nn" or "(m", a thousands comma as a point
+    from metasift.extractor._consort import diagram_counts
+    from metasift.extractor.layout import Word
+    from metasift.extractor.pdf import Page
+
+    left = [["Allocated", "to", "coaching", "(nn", "=", "2.692)"], ["Lost", "to", "follow-up", "(mn", "=", "138"],
+            ["Analysed", "(m", "=", "2.554)"]]
+    right = [["Allocated", "to", "usual", "care", "(n", "=", "2,687)"], ["Lost", "to", "follow-up", "(n", "=", "21)"],
+             ["Analysed", "(n", "=", "2,666)"]]
+    mended = [ocr.mend_counts(words) for words in left]
+    assert mended[1][-3:] == ["(n", "=", "138)"] and mended[2][-3:] == ["(n", "=", "2,554)"]
+
+    def words(texts: list[str], x: float, y: float) -> list[Word]:
+        return [Word(t, x + 40 * k, x + 40 * k + 30, y, 8) for k, t in enumerate(texts)]
+
+    rows = [words(a, 40, 100 + 20 * i) + words(b, 320, 100 + 20 * i) for i, (a, b) in enumerate(zip(mended, right))]
+    counts = diagram_counts([Page(1, "", "", [], rows, 595)])
+    assert sorted((c.arm, c.field, c.value) for c in counts if c.arm == "coaching") == [
+        ("coaching", "n_analysed", 2554), ("coaching", "n_dropout", 138), ("coaching", "n_randomised", 2692)]
+    # a decimal in a sentence, a mean or a p value is no count
+    assert ocr.mend_counts(["mean", "2.691", "p", "=", "0.001"]) == ["mean", "2.691", "p", "=", "0.001"]
