@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | htmlN-tune | htmlN-holdout (N = 2..14) | genN-tune | genN-holdout (N = 2..13) | all. Rules are written against
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | all. Rules are written against
 the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned
 it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a parent trial, subgroup x arm
 headers, baseline by category, a non-randomised column, a pooled Table 1, programme evaluations, "±" printed
@@ -54,10 +54,10 @@ HTML_OUT = REPO / "bench" / "out" / "html"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
 HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10", "html11", "html12",
-              "html13", "html14")
+              "html13", "html14", "html15", "html16")
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
 GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9", "gen10", "gen11", "gen12",
-                   "gen13")
+                   "gen13", "gen14")
 # how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
 DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
@@ -88,7 +88,11 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              "gen12": ("make_generated_trials.py", "--traps", "v4", "--first", "23000", "--n", "40"),
              "html13": ("make_html_trials.py", "--traps", "v4", "--first", "25000", "--n", "24"),
              "gen13": ("make_generated_trials.py", "--traps", "v4", "--first", "24000", "--n", "40"),
-             "html14": ("make_html_trials.py", "--traps", "v4", "--first", "26000", "--n", "24")}
+             "html14": ("make_html_trials.py", "--traps", "v4", "--first", "26000", "--n", "24"),
+             # traps v4, drawn after the first v4 rules to find more: diagnostic, looked at
+             "html15": ("make_html_trials.py", "--traps", "v4", "--first", "27000", "--n", "24"),
+             "gen14": ("make_generated_trials.py", "--traps", "v4", "--first", "28000", "--n", "40"),
+             "html16": ("make_html_trials.py", "--traps", "v4", "--first", "29000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
           "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))

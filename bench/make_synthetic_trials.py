@@ -126,7 +126,8 @@ class Count(int):
     def __format__(self, spec: str) -> str:
         return f"{int(self):,}" if not spec else int.__format__(self, spec)
 
-    __str__ = lambda self: format(self)  # noqa: E731 (str(n) and f"{n}" agree)
+    def __str__(self) -> str:  # str(n) and f"{n}" agree
+        return format(self)
 
     def __add__(self, other):
         return Count(int(self) + other) if isinstance(other, int) else int(self) + other

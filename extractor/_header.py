@@ -25,6 +25,8 @@ from metasift.extractor._text import (
 from metasift.extractor.layout import Word, join_words
 
 ANCHOR = re.compile(r"\b[nN]\s*=\s*(\d{1,5})\b")
+# a count as printed in a word not yet normalised: "2,151" (a thousands comma) or up to five digits
+PRINTED_COUNT = r"(?:\d{1,3}(?:,\d{3})+|\d{1,5})"
 LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "parameter", "parameters",
                 "measure", "measures", "outcome", "outcomes", "item", "items", "scale", "final", "baseline",
                 "index"}
@@ -166,15 +168,12 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                 taken = [(a[1], a[2]) for a in anchors if a[3] == j]  # that line's own "(n = X)"
                 name_words = [w for w in rows[j] if w.x0 < x1 + 6 and w.x1 > start - 6 and not ANCHOR.search(w.text)
                               and _free(w, taken)]
-                # the name is the whole cell over the n: "Control schools (8" over "schools, n = 56)" up to the
-                # bracket, "Empagliflozin group" set left over "(n=2345)" with the words past the n's end; not
-                # words over another arm's n on the n's line
-                siblings = [(a[1], a[2]) for a in anchors if a[3] == i and a[1] != x0] + taken
-                owned = [w for a in anchors if a[3] == j for w in _name_left_of(rows[j], a[1], a[2], anchors, j)]
-                cell = [w for run in word_runs(rows[j]) if any(v in run for v in name_words) for w in run
-                        if any(w is v for v in name_words) or (_free(w, siblings) and not any(w is v for v in owned))]
-                name_words = _before_bracket(cell) if _before_bracket(name_words) != name_words else \
-                    [w for w in cell if not ANCHOR.search(w.text)]
+                if _before_bracket(name_words) != name_words:  # "Control schools (8" over "schools, n = 56)":
+                    # the name is the whole cell the bracket ends, not only the words over the n
+                    name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
+                                                  for w in run])
+                elif name_words and abs(name_words[0].x0 - start) < name_words[0].size:
+                    name_words = _flush_left_name(rows[j], name_words, x1, anchors, i, j, taken)
                 j -= 1
             if name_words and 0 <= j < i - 1:  # "Empagliflozin" / "10 mg" / "(n=2345)": a name over two lines
                 siblings = [(a[1], a[2]) for a in anchors if a[3] == i and a[1] != x0]
@@ -288,7 +287,7 @@ def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: i
         if re.fullmatch(r"[(\[]?", w.text):
             continue
         out.insert(0, w)
-    equals = [k for k, w in enumerate(out[:-1]) if w.text == "=" and re.fullmatch(r"\d{1,5}\)?[,;]?", out[k + 1].text)]
+    equals = [k for k, w in enumerate(out[:-1]) if w.text == "=" and re.fullmatch(PRINTED_COUNT + r"\)?[,;]?", out[k + 1].text)]
     if equals:  # "= 57 control, n = 62": "= 57" ends the cell on the left, whose "n" wrapped onto this line
         out = out[equals[-1] + 2:]
     anchor = [w for w in words if w.x0 >= x0 - 0.5 and w.x1 <= x1 + 0.5]
@@ -334,14 +333,28 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
         else []
 
 
+def _flush_left_name(words: list[Word], name_words: list[Word], x1: float, anchors: list, i: int, j: int,
+                     taken: list[tuple[float, float]]) -> list[Word]:
+    """A name set flush left over its n on line ``i`` ("Empagliflozin group" over "(n=2345)"): the words of line
+    ``j`` over the n, and the rest of their cell past the n's end, up to where the next arm's n starts (flush
+    left, that is where its column starts) and not over another arm's n or name."""
+    after = min((a[1] for a in anchors if a[3] == i and a[1] > x1), default=float("inf"))
+    owned = [w for a in anchors if a[3] == j for w in _name_left_of(words, a[1], a[2], anchors, j)]
+    run = next(run for run in word_runs(words) if any(v is name_words[-1] for v in run))
+    rest = [w for w in run[run.index(name_words[-1]) + 1:] if w.x1 < after - 1 and _free(w, taken)
+            and not any(w is v for v in owned) and not ANCHOR.search(w.text)]
+    return name_words + rest
+
+
 def _name_above(words: list[Word], x0: float, x1: float, siblings: list[tuple[float, float]]) -> list[Word]:
-    """The first line of a name set over two lines above its n: the cells of the line above that lie over
-    [x0, x1] and over no other arm's n (``siblings``); none when the line holds an n, values or a statistic."""
+    """The first line of a name set over two lines above its n: the cells of the line above centred over
+    [x0, x1] and over no other arm's n (``siblings``); none when the line holds an n, values or a statistic. A
+    heading over several columns ("High adherence" over two arms' names) is centred between them."""
     text = line_text(words)
     if not words or ANCHOR.search(text) or subcolumns(words) or SUBCOL.search(text) or \
             any(re.fullmatch(r"[\d.,·()%±-]+", w.text) for w in words):
         return []
-    runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
+    runs = [run for run in word_runs(words) if x0 <= (run[0].x0 + run[-1].x1) / 2 <= x1]
     return [w for run in runs if all(_free(w, siblings) for w in run) for w in run]
 
 

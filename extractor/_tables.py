@@ -18,6 +18,7 @@ from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
     LABEL_HEADS,
+    PRINTED_COUNT,
     TOTAL_NAMES,
     Column,
     TableArm,
@@ -134,7 +135,7 @@ def _opens_counts(words: list[Word], below: list[Word]) -> bool:
 
 _P_HEAD = re.compile(r"[pP](?:[- ]?values?)?")
 _DANGLING = re.compile(r"^(?:\([nN]=?|\(?[nN]?=)$")  # "(n =", "(n", "n =", "=" left open at a line's end
-_WRAPPED = re.compile(r"^=?\d{1,5}\)?[,;]?$")
+_WRAPPED = re.compile(r"^=?" + PRINTED_COUNT + r"\)?[,;]?$")
 
 
 def _open_cells(line: list[Word]) -> list[Word]:
@@ -196,7 +197,9 @@ def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
         # here would reach over the next cell's name ("Coaching (n" + "= 55)" | "Peer") or a p column's header
         for k, piece in enumerate(pieces):
             x = eq.x1 + 0.1 * (k + 1)
-            line.insert(at + k, Word(piece, x, x + 0.05, eq.base, eq.size))
+            mark = Word(piece, x, x + 0.05, eq.base, eq.size)
+            line.insert(at + k, mark)
+            used.append(mark)  # an "=" put in closes its cell: no open cell for the next number
     return line
 
 

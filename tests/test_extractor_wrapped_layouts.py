@@ -234,6 +234,29 @@ def test_a_dose_arms_name_set_over_two_lines_above_its_n_keeps_both_lines() -> N
     assert t.arms[3].total
 
 
+def test_a_heading_over_two_arms_names_is_no_first_line_of_either_name() -> None:
+    # subgroup x arm: "High adherence" centred over both arms' names is a heading, not part of a name, so the
+    # table stays the same two arms twice (not read as four arms)
+    tables = _tables([_line(100, (50, "Table 1 Baseline characteristics by high versus low adherence")),
+                      _line(112, (230, "High adherence"), (420, "Low adherence")),
+                      _line(122, (160, "Problem-solving therapy"), (270, "Information leaflet"),
+                            (360, "Problem-solving therapy"), (470, "Information leaflet")),
+                      _line(132, (185, "(n = 32)"), (290, "(n = 16)"), (385, "(n = 27)"), (490, "(n = 13)")),
+                      _line(144, (50, "DASS-21 Depression"), (185, "16.8 (10.5)"), (290, "16.4 (8.1)"),
+                            (385, "16.1 (9.9)"), (490, "17.0 (8.8)"))])
+    assert not any("adherence" in a.name for t in tables for a in t.arms)
+
+
+def test_the_equals_sign_put_into_one_wrapped_cell_is_no_open_cell_for_the_next_number() -> None:
+    # "Coaching (n" / "= 3,435)": the "=" given to the first cell must not draw the next arm's wrapped n to it
+    (t,) = _tables([_line(100, (50, "Table 2 Outcomes by group")),
+                    _line(110, (159, "Stress"), (230, "Attention")),
+                    _line(120, (106, "Coaching (n"), (159, "management (n ="), (230, "control (n =")),
+                    _line(130, (106, "= 3,435)"), (159, "3,438)"), (230, "3,434)")),
+                    _line(142, (50, "HADS-D, mean (SD)"), (106, "8.1 (4.0)"), (159, "8.9 (4.2)"), (230, "9.0 (4.1)"))])
+    assert _arms(t) == [("Coaching", 3435), ("Stress management", 3438), ("Attention control", 3434)]
+
+
 def test_an_allocation_sentence_names_the_arm_a_table_calls_only_intervention() -> None:
     from metasift.extractor._consort import Count
     from metasift.extractor.rules import _the_generic_other
