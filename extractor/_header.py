@@ -172,8 +172,8 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                     # the name is the whole cell the bracket ends, not only the words over the n
                     name_words = _before_bracket([w for run in word_runs(rows[j]) if any(v in run for v in name_words)
                                                   for w in run])
-                elif name_words and abs(name_words[0].x0 - start) < name_words[0].size:
-                    name_words = _flush_left_name(rows[j], name_words, x1, anchors, i, j, taken)
+                elif name_words:
+                    name_words = _whole_cell(rows[j], name_words, start, x1, anchors, i, j, taken)
                 j -= 1
             if name_words and 0 <= j < i - 1:  # "Empagliflozin" / "10 mg" / "(n=2345)": a name over two lines
                 siblings = [(a[1], a[2]) for a in anchors if a[3] == i and a[1] != x0]
@@ -333,17 +333,25 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
         else []
 
 
-def _flush_left_name(words: list[Word], name_words: list[Word], x1: float, anchors: list, i: int, j: int,
-                     taken: list[tuple[float, float]]) -> list[Word]:
-    """A name set flush left over its n on line ``i`` ("Empagliflozin group" over "(n=2345)"): the words of line
-    ``j`` over the n, and the rest of their cell past the n's end, up to where the next arm's n starts (flush
-    left, that is where its column starts) and not over another arm's n or name."""
-    after = min((a[1] for a in anchors if a[3] == i and a[1] > x1), default=float("inf"))
+def _whole_cell(words: list[Word], name_words: list[Word], x0: float, x1: float, anchors: list, i: int, j: int,
+                taken: list[tuple[float, float]]) -> list[Word]:
+    """The whole name over an n on line ``i`` of which ``name_words`` (line ``j``) are the words over the n: a
+    name set flush left ("Empagliflozin group" over "(n=2345)") runs on past the n's end up to where the next
+    arm's n starts; a name centred over its n ("Duloxetine 120 mg" over "(n = 454)") reaches past both ends.
+    Never words over another arm's n or name; ``name_words`` alone when the cell is neither (a name that runs
+    into the next column's)."""
+    run = [w for r in word_runs(words) if any(w is v for w in r for v in name_words) for w in r]
     owned = [w for a in anchors if a[3] == j for w in _name_left_of(words, a[1], a[2], anchors, j)]
-    run = next(run for run in word_runs(words) if any(v is name_words[-1] for v in run))
-    rest = [w for w in run[run.index(name_words[-1]) + 1:] if w.x1 < after - 1 and _free(w, taken)
-            and not any(w is v for v in owned) and not ANCHOR.search(w.text)]
-    return name_words + rest
+    size = name_words[0].size
+    if abs(name_words[0].x0 - x0) < size:  # flush left
+        after = min((a[1] for a in anchors if a[3] == i and a[1] > x1), default=float("inf"))
+        keep = [w for w in run if w.x0 >= name_words[0].x0 and w.x1 < after - 1]
+    elif abs((run[0].x0 + run[-1].x1) / 2 - (x0 + x1) / 2) < size:  # centred
+        keep = run
+    else:
+        return name_words
+    return [w for w in keep if any(w is v for v in name_words) or
+            (_free(w, taken) and not any(w is v for v in owned) and not ANCHOR.search(w.text))]
 
 
 def _name_above(words: list[Word], x0: float, x1: float, siblings: list[tuple[float, float]]) -> list[Word]:

@@ -257,6 +257,15 @@ def test_the_equals_sign_put_into_one_wrapped_cell_is_no_open_cell_for_the_next_
     assert _arms(t) == [("Coaching", 3435), ("Stress management", 3438), ("Attention control", 3434)]
 
 
+def test_a_name_centred_over_its_n_keeps_the_words_past_both_its_ends() -> None:
+    # "Duloxetine 120 mg" centred over the narrower "(n = 454)": "mg" lies past the n's end
+    (t,) = _tables([_line(100, (50, "Table 1 Baseline characteristics")),
+                    _line(112, (179, "Duloxetine 60 mg"), (268, "Duloxetine 120 mg")),
+                    _line(122, (195, "(n = 453)"), (286, "(n = 454)"), (361, "Placebo (n = 450)")),
+                    _line(134, (54, "HADS-A, mean (SD)"), (193, "10.2 (3.4)"), (284, "10.2 (3.8)"), (375, "10.3 (4.2)"))])
+    assert _arms(t) == [("Duloxetine 60 mg", 453), ("Duloxetine 120 mg", 454), ("Placebo", 450)]
+
+
 def test_an_allocation_sentence_names_the_arm_a_table_calls_only_intervention() -> None:
     from metasift.extractor._consort import Count
     from metasift.extractor.rules import _the_generic_other
