@@ -158,7 +158,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
     if len(anchors) >= 2:
         for n, x0, x1, i, quote in sorted(anchors, key=lambda a: a[1]):
             others = [(a[1], a[2]) for a in anchors if a[3] != i]  # another line's "(n = X)": that arm's name
-            name_words = [w for w in _name_left_of(rows[i], x0, x1, anchors, i) if _free(w, others)]
+            name_words = [w for w in name_left_of(rows[i], x0, x1, anchors, i) if _free(w, others)]
             if name_words and i > 0:  # "Behavioural" / "activation (n = 179)": the name wrapped above its n
                 name_words = _wrapped_above(rows[i - 1], name_words[0].x0, x1, others) + name_words
             j = i - 1
@@ -271,7 +271,7 @@ def words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
     return out
 
 
-def _name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: int) -> list[Word]:
+def name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: int) -> list[Word]:
     """The words naming an arm just left of its "(n = X)" on the same line (up to a wide gap or another n), up
     to a bracket the n closes; none when the n closes a bracket opened on a line above ("Control schools (8" /
     "schools, n = 56)": the words left of the n are inside it)."""
@@ -341,7 +341,7 @@ def _whole_cell(words: list[Word], name_words: list[Word], x0: float, x1: float,
     Never words over another arm's n or name; ``name_words`` alone when the cell is neither (a name that runs
     into the next column's)."""
     run = [w for r in word_runs(words) if any(w is v for w in r for v in name_words) for w in r]
-    owned = [w for a in anchors if a[3] == j for w in _name_left_of(words, a[1], a[2], anchors, j)]
+    owned = [w for a in anchors if a[3] == j for w in name_left_of(words, a[1], a[2], anchors, j)]
     size = name_words[0].size
     if abs(name_words[0].x0 - x0) < size:  # flush left
         after = min((a[1] for a in anchors if a[3] == i and a[1] > x1), default=float("inf"))

@@ -29,6 +29,7 @@ from metasift.extractor._header import (
     columns_for,
     is_unnamed,
     line_text,
+    name_left_of,
     per_arm,
     subcolumns,
     word_runs,
@@ -151,31 +152,20 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     finishes one, or belongs to a whole "(n = 179)" of another arm, with its name when that is on the line too
     ("iCBT (n = 941)" beside "938)": a short name set low in its cell, the header aligned at the bottom)."""
     text = line_text(words)
-    whole = []
-    for m in ANCHOR.finditer(text):
-        cell = words_at(words, text, m.start(), m.end())
-        whole += _name_before(words, cell[0]) + cell if cell else []
+    cells = [cell for m in ANCHOR.finditer(text) if (cell := words_at(words, text, m.start(), m.end()))]
+    anchors = [(0, cell[0].x0, cell[-1].x1, 0, "") for cell in cells]  # as arms_in_header lists them
+    whole = [w for cell in cells for w in name_left_of(words, cell[0].x0, cell[-1].x1, anchors, 0) + cell]
     whole += [w for w in words if _P_HEAD.fullmatch(w.text)]  # the p column's header beside them
     rest = [w for w in words if not any(w is v for v in whole)]
     # "(n" "=" is one open cell: the "=" after an open word belongs to it
-    open_ = [w for w in _open_cells(above)
-             if not (w.text == "=" and above.index(w) and _open_cells(above[above.index(w) - 1:above.index(w)]))]
+    opens = _open_cells(above)
+    open_ = [w for k, w in enumerate(above) if any(w is v for v in opens)
+             and not (w.text == "=" and k and _DANGLING.match(above[k - 1].text))]
     numbers = [w for w in rest if w.text != "="]
     if open_ and numbers and len(numbers) <= len(open_) and all(w.text == "=" or _WRAPPED.match(w.text)
                                                                  for w in rest):
         return rest
     return None
-
-
-def _name_before(words: list[Word], first: Word) -> list[Word]:
-    """The words just left of ``first`` with gaps under 2.5 em, back to the end of another cell ("59)", "="): an
-    arm's name before its "(n = X)" on the same line."""
-    out: list[Word] = []
-    for w in reversed([w for w in words if w.x1 <= first.x0 + 0.5]):
-        if (out[0].x0 if out else first.x0) - w.x1 > 2.5 * w.size or w.text.endswith((")", "=")):
-            break
-        out.insert(0, w)
-    return out
 
 
 def _join_counts(above: list[Word], words: list[Word]) -> list[Word]:
