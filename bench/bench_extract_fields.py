@@ -3,17 +3,19 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | all. Rules are written against
-the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned
-it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a parent trial, subgroup x arm
-headers, baseline by category, a non-randomised column, a pooled Table 1, programme evaluations, "±" printed
-as "+"): built when missing by ``make_generated_trials.py --traps v2 --first 6000 --n 40 --name gen2`` and
-``make_html_trials.py --traps v2 --first 7000 --n 24 --name html6``.
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | pmc-tune | pmc-holdout |
+all. Rules are written against the tune halves only; the holdout figures are the ones that say how the extractor
+does on papers nobody tuned it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a
+parent trial, subgroup x arm headers, baseline by category, a non-randomised column, a pooled Table 1, programme
+evaluations, "±" printed as "+"): built when missing by ``make_generated_trials.py --traps v2 --first 6000 --n 40
+--name gen2`` and ``make_html_trials.py --traps v2 --first 7000 --n 24 --name html6``.
 
 Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
 rendered pages) for the PDFs in ``../shared/data/pdfs`` and ``../shared/data/pdfs/dev`` (skipped when
 absent), and ``tests/fixtures/extraction_truth/synthetic/`` for the generated psychology-trial PDFs
-(``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing).
+(``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing). pmc-tune / pmc-holdout:
+real open-access trial reports (PubMed Central) typeset by ``bench/make_pmc_trials.py`` from ``../corpus/pmc``
+(skipped when absent); their truth is written by reading the articles, not drawn with them.
 
 Scored fields: each truth arm's n randomised / analysed / dropout, and for each truth outcome each arm's
 baseline mean / SD / n, where the extractor is asked for that outcome (``extract(doc, [outcome])``, as
@@ -51,6 +53,8 @@ COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
 GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
+# real open-access trial reports typeset by bench/make_pmc_trials.py (source beside the repository, ../corpus/pmc)
+PMC_OUT = REPO / "bench" / "out" / "pmc"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
 HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10", "html11", "html12",
@@ -94,7 +98,7 @@ DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6
              "gen14": ("make_generated_trials.py", "--traps", "v4", "--first", "28000", "--n", "40"),
              "html16": ("make_html_trials.py", "--traps", "v4", "--first", "29000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
+          "html-tune", "html-holdout", "pmc-tune", "pmc-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
                                                for half in ("tune", "holdout"))
 
 
@@ -129,6 +133,8 @@ def pdf_path(stem: str, split: str) -> Path:
         return GENERATED_OUT / f"{stem}.pdf"
     if split.split("-")[0] in HTML_DRAWS + GENERATED_DRAWS:
         return REPO / "bench" / "out" / split.split("-")[0] / f"{stem}.pdf"
+    if split.startswith("pmc"):
+        return PMC_OUT / f"{stem}.pdf"
     if split.startswith("html"):
         return HTML_OUT / f"{stem}.pdf"
     for folder in (SHARED, SHARED / "dev"):
@@ -140,6 +146,7 @@ def pdf_path(stem: str, split: str) -> Path:
 def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
     files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
+    files += sorted((PMC_OUT / "truth").glob("*.json"))
     for draw in HTML_DRAWS + GENERATED_DRAWS:
         files += sorted((REPO / "bench" / "out" / draw / "truth").glob("*.json"))
     out = []
@@ -329,6 +336,8 @@ def main() -> None:
             ensure_generated(out, script, *rest, "--name", draw, "--out", str(out))
     if args.split.startswith("synthetic") or args.split == "all":
         ensure_synthetic()
+    if args.split.startswith("pmc") or args.split == "all":
+        ensure_generated(PMC_OUT, "make_pmc_trials.py")
     papers = truth_files(args.split)
     if not papers:
         print(f"no truth files for split {args.split} in {TRUTH}", file=sys.stderr)

@@ -1,0 +1,155 @@
+"""Real trial reports, typeset: open-access RCT articles from PubMed Central set as PDFs by a browser.
+
+Run: .venv/bin/python bench/make_pmc_trials.py [--src ../corpus/pmc] [--out bench/out/pmc]
+(needs chromium; skips cleanly when the source folder is absent)
+
+Every generated corpus (``make_generated_trials.py``, ``make_html_trials.py``) is written by the same hand that
+writes the extractor's rules, so a trap the author never thought of is in neither. These papers are not: their
+prose and tables are the published articles' own (PMC open-access subset, Creative Commons licences), transcribed
+from the JATS XML to plain HTML (``<article>`` with ``h1``-``h4``, ``p``, ``figure.table`` holding a ``table``,
+``figure.fig`` with the caption only, since PMC keeps figures as images). Only the page layout is ours: one or two
+columns, serif or sans, tables across the page or in a column, drawn per paper from its PMCID. A flow diagram
+is an image in these articles and we have none: its box is printed empty, so numbers only in a figure are not
+printed and the truth says so.
+
+The articles are not in this repository (their text is the publishers'; the source folder sits beside the
+repository, like ``../shared``). Per-field truth is ``SRC/truth/<PMCID>.json`` (schema in
+``tests/fixtures/extraction_truth/README.md``, plus ``source``), written by reading the articles; this script
+fills each value's ``pages`` from the printed PDF and writes ``OUT/truth/<PMCID>.json``. A quote found on no page
+is reported and its paper left out, so no truth is guessed.
+
+Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
+"pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_html_trials as typeset  # sibling scripts, not a package
+import make_synthetic_trials as syn
+
+SRC = syn.REPO.parent / "corpus" / "pmc"
+OUT = syn.REPO / "bench" / "out" / "pmc"
+CSS = """
+@page { size: A4; margin: 17mm 15mm; }
+body { font-family: %(face)s; font-size: %(size)spt; line-height: 1.28; }
+.cols { column-count: %(cols)s; column-gap: 7mm; text-align: justify; }
+h1 { font-size: 15pt; } h2 { font-size: 11pt; margin: 8pt 0 3pt; } h3 { font-size: 10pt; margin: 5pt 0 2pt; }
+h4 { font-size: %(size)spt; margin: 4pt 0 1pt; } .authors { font-size: 9pt; } .abstract { font-size: 9pt; }
+figure { margin: 6pt 0; break-inside: avoid; } figure.table { %(span)s }
+figcaption { font-size: 8.4pt; font-weight: bold; margin-bottom: 2pt; }
+table { border-collapse: collapse; font-family: %(table_face)s; font-size: %(table_size)spt; width: 100%%;
+        border-top: 0.8pt solid black; border-bottom: 0.8pt solid black; }
+th { font-weight: bold; text-align: %(align)s; vertical-align: bottom; border-bottom: 0.5pt solid black;
+     padding: 1pt 3pt; }
+td { padding: 1pt 3pt; vertical-align: top; text-align: %(align)s; } td:first-child { text-align: left; }
+.table-foot { font-size: 7.4pt; margin: 2pt 0 0; }
+figure.fig { column-span: all; } .picture { height: 55mm; border: 0.6pt solid #999; background: #eee; }
+"""
+
+
+def split_of(stem: str) -> str:
+    """A paper's half, fixed by its PMCID alone (so adding papers moves none)."""
+    return "pmc-tune" if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-holdout"
+
+
+def page_html(article: str, stem: str) -> str:
+    """The article inside a layout drawn from its PMCID; a figure gets an empty box where its image was."""
+    g = random.Random(f"pmc-{stem}")
+    cols = g.choice([1, 2])
+    css = CSS % {"face": g.choice(["Georgia, serif", "Times New Roman, serif", "Helvetica, Arial, sans-serif"]),
+                 "size": 9.2 if cols == 2 else 10, "cols": cols,
+                 "span": "column-span: all;" if cols == 1 or g.random() < 0.5 else "",
+                 "table_face": g.choice(["Helvetica, Arial, sans-serif", "Georgia, serif"]),
+                 "table_size": g.choice([7.2, 7.6, 8.0]), "align": g.choice(["center", "left"])}
+    article = re.sub(r'(<figure class="fig"[^>]*>)', r'\1<div class="picture"></div>', article)
+    head, _, body = article.partition("</h1>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head><body>{head}</h1>"
+            f"<div class='cols'>{body}</div></body></html>")
+
+
+def pages_for(texts: list[list[str]], quote: str) -> list[int]:
+    """Pages that print ``quote`` (pieces joined by "; "). A table row whose cells the layout broke is found by
+    its label's first words and all its numbers on one page."""
+    pages = set()
+    for piece in quote.split("; "):
+        found = syn.pages_of(texts, piece)
+        if not found:
+            label = " ".join(re.split(r"\s+", re.split(r"\d", piece)[0].strip())[:3])
+            nums = syn.numbers(piece)
+            found = [i for i, views in enumerate(texts, 1)
+                     if label and any(syn.on_page(label, v) for v in views)
+                     and all(any(abs(x - n) < 1e-9 for x in syn.numbers(" ".join(views))) for n in nums)]
+        if not found:
+            raise LookupError(piece)
+        pages.update(found)
+    return sorted(pages)
+
+
+def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
+    """Each truth value's ``pages`` from the printed PDF; the quotes found on no page."""
+    lost = []
+
+    def fill(where: str, obj: dict | None) -> None:
+        if not obj or not obj.get("quote"):
+            return
+        try:
+            obj["pages"] = pages_for(texts, obj["quote"])
+        except LookupError as exc:
+            lost.append(f"{where}: {exc.args[0]!r}")
+
+    fill("n_total", data.get("n_total"))
+    for a in data["arms"]:
+        for key in ("n_randomised", "n_analysed", "n_dropout"):
+            fill(f"{a['name']}.{key}", a.get(key))
+    for o in data["outcomes"]:
+        q = o.get("primary_quote")
+        if q and q.get("quote"):
+            try:
+                q["page"] = pages_for(texts, q["quote"])[0]
+            except LookupError as exc:
+                lost.append(f"{o['label']} primary_quote: {exc.args[0]!r}")
+        for b in o["baseline"]:
+            if b.get("printed_as") != "not reported":
+                fill(f"{b['arm']}.{o['label']} baseline", b)
+    return lost
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--src", type=Path, default=SRC, help="folder of PMC<id>.html and truth/PMC<id>.json")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    if not (args.src / "truth").is_dir():
+        print(f"no PMC corpus at {args.src}: nothing to build")
+        return
+    (args.out / "truth").mkdir(parents=True, exist_ok=True)
+    for truth_file in sorted((args.src / "truth").glob("PMC*.json")):
+        stem, source = truth_file.stem, args.src / f"{truth_file.stem}.html"
+        if not source.exists():
+            print(f"{stem} left out: no {source.name}")
+            continue
+        pdf = args.out / f"{stem}.pdf"
+        typeset.print_pdf(page_html(source.read_text(encoding="utf-8"), stem), pdf)
+        data = json.loads(truth_file.read_text(encoding="utf-8"))
+        data["file"], data["split"] = pdf.name, split_of(stem)
+        lost = fill_pages(data, syn.page_texts(pdf))
+        target = args.out / "truth" / f"{stem}.json"
+        if lost:
+            target.unlink(missing_ok=True)
+            print(f"{stem} left out, quotes on no page: " + "; ".join(lost))
+            continue
+        target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"{stem} {data['split']:12} {len(data['arms'])} arms  {len(syn.page_texts(pdf))} pages")
+
+
+if __name__ == "__main__":
+    main()
