@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_html_trials as typeset  # sibling scripts, not a package
 import make_synthetic_trials as syn
 
+from metasift.extractor._text import COUNT, count_value
+
 SRC = syn.REPO.parent / "corpus" / "pmc"
 OUT = syn.REPO / "bench" / "out" / "pmc"
 CSS = """
@@ -76,17 +78,22 @@ def page_html(article: str, stem: str) -> str:
             f"<div class='cols'>{body}</div></body></html>")
 
 
+def quote_numbers(s: str) -> list[float]:
+    """The numbers a quote prints, in digits or words ("Sixty-one patients")."""
+    words = (count_value(m.group(1)) for m in re.finditer(COUNT, s, re.IGNORECASE) if not m.group(1).isdigit())
+    return syn.numbers(s) + [float(v) for v in words if v is not None]
+
+
 def pages_for(texts: list[list[str]], quote: str) -> list[int]:
     """Pages that print ``quote`` (pieces joined by "; "). A table row whose cells the layout broke is found by
-    its label's first words and all its numbers on one page."""
+    its words and its numbers on one page."""
     pages = set()
     for piece in quote.split("; "):
         found = syn.pages_of(texts, piece)
         if not found:
-            label = " ".join(re.split(r"\s+", re.split(r"\d", piece)[0].strip())[:3])
-            nums = syn.numbers(piece)
+            words, nums = set(re.findall(r"[A-Za-z]{3,}", piece)), syn.numbers(piece)
             found = [i for i, views in enumerate(texts, 1)
-                     if label and any(syn.on_page(label, v) for v in views)
+                     if words <= set(re.findall(r"[A-Za-z]{3,}", " ".join(views)))
                      and all(any(abs(x - n) < 1e-9 for x in syn.numbers(" ".join(views))) for n in nums)]
         if not found:
             raise LookupError(piece)
@@ -95,21 +102,31 @@ def pages_for(texts: list[list[str]], quote: str) -> list[int]:
 
 
 def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
-    """Each truth value's ``pages`` from the printed PDF; the quotes found on no page."""
-    lost = []
+    """Each truth value's ``pages`` from the printed PDF; the problems: quotes found on no page, a value not in
+    its quote, dropout parts that do not add up, a baseline on an arm the truth does not have."""
+    lost, arms = [], {a["name"] for a in data["arms"]}
 
-    def fill(where: str, obj: dict | None) -> None:
+    def fill(where: str, obj: dict | None, *values) -> None:
         if not obj or not obj.get("quote"):
             return
+        printed = quote_numbers(obj["quote"])
+        if re.search(r"\b(all|none|no)\b", obj["quote"], re.IGNORECASE):
+            printed.append(0.0)  # "all completed the trial": no dropout, printed in words
+        lost.extend(f"{where}: {v:g} is not in {obj['quote']!r}" for v in values
+                    if v is not None and not any(abs(x - v) < 1e-9 for x in printed))
         try:
             obj["pages"] = pages_for(texts, obj["quote"])
         except LookupError as exc:
             lost.append(f"{where}: {exc.args[0]!r}")
 
-    fill("n_total", data.get("n_total"))
+    fill("n_total", data.get("n_total"), (data.get("n_total") or {}).get("value"))
     for a in data["arms"]:
         for key in ("n_randomised", "n_analysed", "n_dropout"):
-            fill(f"{a['name']}.{key}", a.get(key))
+            obj = a.get(key) or {}  # a dropout printed as parts is checked by its parts
+            fill(f"{a['name']}.{key}", a.get(key), *(obj.get("parts") or [obj.get("value")]))
+        drop = a.get("n_dropout") or {}
+        if drop.get("parts") and sum(drop["parts"]) != drop["value"]:
+            lost.append(f"{a['name']}.n_dropout: parts {drop['parts']} do not add up to {drop['value']}")
     for o in data["outcomes"]:
         q = o.get("primary_quote")
         if q and q.get("quote"):
@@ -118,8 +135,10 @@ def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
             except LookupError as exc:
                 lost.append(f"{o['label']} primary_quote: {exc.args[0]!r}")
         for b in o["baseline"]:
+            if b["arm"] not in arms:
+                lost.append(f"{o['label']} baseline on {b['arm']!r}, not an arm")
             if b.get("printed_as") != "not reported":
-                fill(f"{b['arm']}.{o['label']} baseline", b)
+                fill(f"{b['arm']}.{o['label']} baseline", b, b.get("mean"), b.get("sd"))
     return lost
 
 
@@ -145,7 +164,7 @@ def main() -> None:
         target = args.out / "truth" / f"{stem}.json"
         if lost:
             target.unlink(missing_ok=True)
-            print(f"{stem} left out, quotes on no page: " + "; ".join(lost))
+            print(f"{stem} left out: " + "; ".join(lost))
             continue
         target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{stem} {data['split']:12} {len(data['arms'])} arms  {len(syn.page_texts(pdf))} pages")
