@@ -52,7 +52,7 @@ table { border-collapse: collapse; font-family: %(table_face)s; font-size: %(tab
         border-top: 0.8pt solid black; border-bottom: 0.8pt solid black; }
 th { font-weight: bold; text-align: %(align)s; vertical-align: bottom; border-bottom: 0.5pt solid black;
      padding: 1pt 3pt; }
-td { padding: 1pt 3pt; vertical-align: top; text-align: %(align)s; } td:first-child { text-align: left; }
+td { padding: 1pt 3pt; vertical-align: baseline; text-align: %(align)s; } td:first-child { text-align: left; }
 .table-foot { font-size: 7.4pt; margin: 2pt 0 0; }
 figure.fig { column-span: all; } .picture { height: 55mm; border: 0.6pt solid #999; background: #eee; }
 """
@@ -79,9 +79,12 @@ def page_html(article: str, stem: str) -> str:
 
 
 def quote_numbers(s: str) -> list[float]:
-    """The numbers a quote prints, in digits or words ("Sixty-one patients")."""
+    """The numbers a quote prints, in digits or words ("Sixty-one patients"), with a decimal comma ("27,62") or a
+    minus sign."""
     words = (count_value(m.group(1)) for m in re.finditer(COUNT, s, re.IGNORECASE) if not m.group(1).isdigit())
-    return syn.numbers(s) + [float(v) for v in words if v is not None]
+    commas = (float(m.group().replace(",", ".")) for m in re.finditer(r"(?<![\d,])\d+,\d{1,2}(?![\d,])", s))
+    minus = (-x for x in syn.numbers(" ".join(re.findall(r"[-\u2212]\s?\d+(?:\.\d+)?", s)).replace("\u2212", "-")))
+    return syn.numbers(s) + [float(v) for v in words if v is not None] + list(commas) + list(minus)
 
 
 def pages_for(texts: list[list[str]], quote: str) -> list[int]:
@@ -110,8 +113,8 @@ def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
         if not obj or not obj.get("quote"):
             return
         printed = quote_numbers(obj["quote"])
-        if re.search(r"\b(all|none|no)\b", obj["quote"], re.IGNORECASE):
-            printed.append(0.0)  # "all completed the trial": no dropout, printed in words
+        if re.search(r"\b(all|none|no)\b|\b(\d+) of \2\b", obj["quote"], re.IGNORECASE):
+            printed.append(0.0)  # "all completed the trial", "50 of 50 completed": no dropout
         lost.extend(f"{where}: {v:g} is not in {obj['quote']!r}" for v in values
                     if v is not None and not any(abs(x - v) < 1e-9 for x in printed))
         try:
@@ -122,8 +125,10 @@ def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
     fill("n_total", data.get("n_total"), (data.get("n_total") or {}).get("value"))
     for a in data["arms"]:
         for key in ("n_randomised", "n_analysed", "n_dropout"):
-            obj = a.get(key) or {}  # a dropout printed as parts is checked by its parts
-            fill(f"{a['name']}.{key}", a.get(key), *(obj.get("parts") or [obj.get("value")]))
+            obj = a.get(key) or {}  # a dropout printed as its total, or as parts
+            total_printed = obj.get("value") in quote_numbers(obj.get("quote") or "")
+            fill(f"{a['name']}.{key}", a.get(key), *([obj.get("value")] if total_printed or not obj.get("parts")
+                                                     else obj["parts"]))
         drop = a.get("n_dropout") or {}
         if drop.get("parts") and sum(drop["parts"]) != drop["value"]:
             lost.append(f"{a['name']}.n_dropout: parts {drop['parts']} do not add up to {drop['value']}")

@@ -51,10 +51,13 @@ _THE = r"(?:the\s+)?"
 _CITED = r"(?:\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?|Supplementa\w*|Appendix)\b[^()]*\))?"
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})\s*\)")
+# "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
+# the FME group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
-               r"to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?to\s+"
-               rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s*$)")
+               r"(?:in)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?(?:in)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
+               r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
 # One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"
 _TO_ITEM = _rx(rf"(?:^|[:;,(]\s*|\band\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
                rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}{_CITED}"
@@ -77,8 +80,9 @@ def _listed(sentence: str) -> list[tuple[str, int]]:
 
 
 def _in_pair(part: str, end: str) -> re.Pattern[str]:
-    """Two arms' counts, each ``part`` then "in [the] NAME", up to ``end``."""
-    one = rf"{part}\s+(?:{PEOPLE}\s+)?in\s+{_THE}{_NAME}{_GROUP}"
+    """Two arms' counts, each ``part`` then "in [the] NAME" (or "from": "Seven people from the probiotic group and
+    three people from the placebo group dropped out"), up to ``end``."""
+    one = rf"{part}\s+(?:{PEOPLE}\s+)?(?:in|from)\s+{_THE}{_NAME}{_GROUP}"
     return _rx(rf"{one}\s*[,;]?\s*(?:and\s+)?{one}(?={end})")
 
 

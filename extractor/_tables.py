@@ -31,6 +31,7 @@ from metasift.extractor._header import (
     line_text,
     name_left_of,
     per_arm,
+    stacked_subs,
     subcolumns,
     word_runs,
     words_at,
@@ -425,7 +426,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         header.pop()  # "BAI, post-" over "treatment 13.28 ...": the first row's label, wrapped, not a header line
         k -= 1
     subs = [s for s in (_sub_header(h, first_x, len(arms)) for h in header if not ANCHOR.search(line_text(h))) if s]
-    columns = columns_for(arms, spans, subs[-1] if subs else [])
+    columns = columns_for(arms, spans, (len(subs) > 1 and stacked_subs(subs, len(arms))) or (subs[-1] if subs else []))
     keys = [name_key(a.name) for a in arms]
     if len(set(keys)) < len(keys):  # the same arms again under other time point headings
         tps = None if any(c.timepoint for c in columns) else arm_timepoints(header, spans)

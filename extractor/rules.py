@@ -130,7 +130,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, ocr_box)
-    _table_candidates(tables, result, candidates)
+    _table_candidates(tables, result, candidates, {v for v, _, _ in total_candidates(doc.pages)})
     _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
     _no_loss_candidates(doc, result, candidates)
@@ -356,21 +356,30 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
             _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
 
 
-def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict) -> None:
-    """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed."""
+def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, totals: set[int]) -> None:
+    """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed. A baseline
+    table whose arms add up to less than every total the text says was randomised describes those who stayed
+    (many papers give baseline characteristics of completers only): its n are analysed, not randomised."""
     arms = result.arms
     for table in tables:
+        header_sum = sum(a.n or 0 for a in table.arms if not a.total)
+        subset = bool(totals) and header_sum < min(totals)
         for tarm in table.arms:
             arm = None if tarm.total or tarm.n is None else match_arm(tarm.name, arms)
             if arm is None:
                 continue
             i = arms.index(arm)
             cand = _Candidate(tarm.n, table.page, tarm.quote, "table")
-            if table.kind == "baseline" and table.population != "analysed":
+            if table.kind == "baseline" and subset:
+                _add(candidates, i, "n_analysed", cand)
+            elif table.kind == "baseline" and table.population != "analysed":
                 direct = [c for c in candidates.get((i, "n_analysed"), []) if c.source != "table"]
                 if table.population == "randomised" or not any(c.value == tarm.n for c in direct):
                     _add(candidates, i, "n_randomised", cand)
-            elif table.population == "analysed" or table.kind == "outcome":
+            elif table.population == "analysed" or (table.kind == "outcome" and table.values):
+                # an outcome table of means counts the analysed; a table of rates or of what was delivered
+                # ("Rates of diagnoses during follow-up", "Description of the protocol delivered") may count any
+                # subset, so its header n is no analysed n unless its caption names that population
                 _add(candidates, i, "n_analysed", cand)
 
 
