@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from metasift.extractor._header import caption_at
 from metasift.extractor._text import COUNT, count_value, is_table_text, norm, sentences
 from metasift.extractor.layout import join_words, same_size
 
@@ -244,6 +245,8 @@ def diagram_counts(pages: list) -> list[Count]:
     for page in pages:
         hits = []  # (x0, row index) of each "Allocated to ... (n = X)" or "X group (n = X)" box
         for i, words in enumerate(page.rows):
+            if any(caption_at(above) for above in page.rows[max(0, i - 3):i]):
+                continue  # "Intervention group (N=45)  Control group (N=42)" under "Table 1 ...": a table header
             text = norm(join_words(words))
             for m in _ARM_BOX.finditer(text):
                 before = len(text[:m.start()].split())

@@ -130,7 +130,8 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
 
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, ocr_box)
-    _table_candidates(tables, result, candidates, {v for v, _, _ in total_candidates(doc.pages)})
+    stated = total_candidates(doc.pages)
+    _table_candidates(tables, result, candidates, stated[0][0] if stated else None)
     _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
     _no_loss_candidates(doc, result, candidates)
@@ -356,14 +357,14 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
             _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
 
 
-def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, totals: set[int]) -> None:
+def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, stated: int | None) -> None:
     """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed. A baseline
-    table whose arms add up to less than every total the text says was randomised describes those who stayed
-    (many papers give baseline characteristics of completers only): its n are analysed, not randomised."""
+    table whose arms add up to less than the total the text most plainly says was randomised (``stated``)
+    describes those who stayed (many papers give baseline characteristics of completers only): its n are
+    analysed, not randomised."""
     arms = result.arms
     for table in tables:
-        header_sum = sum(a.n or 0 for a in table.arms if not a.total)
-        subset = bool(totals) and header_sum < min(totals)
+        subset = stated is not None and sum(a.n or 0 for a in table.arms if not a.total) < stated
         for tarm in table.arms:
             arm = None if tarm.total or tarm.n is None else match_arm(tarm.name, arms)
             if arm is None:
