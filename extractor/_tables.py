@@ -259,8 +259,8 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             columns = columns_for(arms, spans, sub_mid)
             k += 1
             continue
-        label, cells = split_row(words)
-        cells = [c for c in cells if c.x0 < right_limit - 1]
+        # what lies right of the arms ("t35=-3.37; P=.002") is another column's, not the end of this row's cells
+        label, cells = split_row([w for w in words if w.x0 < right_limit - 1])
         label_text = norm(join_words(label))
         if not cells and not label:  # only a difference / CI / P right of the arms
             k += 1

@@ -112,11 +112,22 @@ def group_lines(words: list[Word]) -> list[Line]:
     lines = _attach_small_lines(lines)
     merged: list[list[Word]] = []
     for line in sorted(lines, key=_base):  # text of another size on exactly the same baseline
-        if merged and abs(_base(line) - _base(merged[-1])) <= 0.5:
+        if merged and (abs(_base(line) - _base(merged[-1])) <= 0.5 or _one_row(merged[-1], line)):
             merged[-1].extend(line)
         else:
             merged.append(line)
     return [_flag_marks(sorted(line, key=lambda w: w.x0)) for line in merged]
+
+
+def _one_row(upper: list[Word], lower: list[Word]) -> bool:
+    """Whether two lines a little apart in height are one table row: a label cell whose footnote mark
+    ("PHQ-9ᶠ") pushed its line down a third of an em beside value cells that have none, as browsers set
+    them. Same type size, under 0.4 em apart, side by side with a gap wider than a column gutter."""
+    size = _size(upper)
+    if not same_size(size, _size(lower)) or _base(lower) - _base(upper) > 0.4 * size:
+        return False
+    left, right = sorted((upper, lower), key=lambda ws: min(w.x0 for w in ws))
+    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size
 
 
 def _size(line: list[Word]) -> float:
