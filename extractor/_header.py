@@ -404,32 +404,41 @@ def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
     return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
 
 
-def _cells_of(sub: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float]]:
-    """A sub-header line's tokens as its cells: tokens a word space apart are one cell ("Post mean" over
-    "(SD)"); the cell is a time point when any of its tokens is one."""
+def _cells_of(sub: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float, str]]:
+    """A sub-header line's tokens as its cells, with the statistics each names: tokens a word space apart are
+    one cell ("Post mean" over "(SD)"); the cell is a time point when any of its tokens is one."""
     cells: list[list[tuple[str, str, float, float]]] = []
     for tok in sub:
-        if cells and tok[2] - cells[-1][-1][3] < 3.5:
+        if cells and tok[2] - cells[-1][-1][3] < 4.5:
             cells[-1].append(tok)
         else:
             cells.append([tok])
     out = []
     for group in cells:
         tp = next((t for t in group if t[0] == "tp"), None)
-        kind, label = ("tp", tp[1]) if tp else ("stat", " ".join(t[1] for t in group))
-        out.append((kind, label, group[0][2], group[-1][3]))
+        stats = " ".join(t[1] for t in group if t[0] == "stat")
+        kind, label = ("tp", tp[1]) if tp else ("stat", stats)
+        out.append((kind, label, group[0][2], group[-1][3], stats))
     return out
+
+
+def _whole(stats: str) -> bool:
+    """Whether a stacked cell's statistics describe a whole value: none (a time point alone), or a mean with
+    its SD ("mean" over "(SD)"); a mean or an SD alone is one of a Mean | SD pair of columns."""
+    words = set(re.findall(r"mean|\bm\b|sd|se", stats))
+    return not words or ({"sd", "se"} & words and {"mean", "m"} & words) or stats.startswith(("95%", "p", "n"))
 
 
 def stacked_subs(lines: list[list[tuple[str, str, float, float]]], k: int) -> list[tuple[str, str, float, float]]:
     """Sub-header cells wrapped over several lines ("Baseline" / "mean (SD)", "Change from" / "baseline"), read
     down each column: each cell of a line joins the one cell of the line above it overlaps (and that one only),
-    the upper cell's time point naming the column. Returns [] unless every cell is stacked one to one and the
-    result repeats once per arm with a time point in it; then the last line alone is the sub-header."""
+    the upper cell's time point naming the column. Returns [] unless every cell is stacked one to one, names a
+    whole value, and the result repeats once per arm with a time point in it; then the last line alone is the
+    sub-header ("Week 8" over "Mean  SD": a heading over a pair of columns)."""
     merged = _cells_of(lines[0])
     for line in lines[1:]:
         out, used = [], set()
-        for kind, label, x0, x1 in _cells_of(line):
+        for kind, label, x0, x1, stats in _cells_of(line):
             over = [j for j, m in enumerate(merged) if m[2] < x1 + 1 and m[3] > x0 - 1]
             if len(over) > 1 or (over and over[0] in used):
                 return []  # a heading over several columns: not a wrapped cell
@@ -437,13 +446,14 @@ def stacked_subs(lines: list[list[tuple[str, str, float, float]]], k: int) -> li
                 up = merged[over[0]]
                 used.add(over[0])
                 kind, label = (up[0], up[1]) if up[0] == "tp" else (kind, label)
-                x0, x1 = min(x0, up[2]), max(x1, up[3])
-            out.append((kind, label, x0, x1))
+                x0, x1, stats = min(x0, up[2]), max(x1, up[3]), f"{up[4]} {stats}".strip()
+            out.append((kind, label, x0, x1, stats))
         out += [m for j, m in enumerate(merged) if j not in used]
         merged = sorted(out, key=lambda t: t[2])
-    if not per_arm(merged, k) or not any(kind == "tp" for kind, *_ in merged):
+    if not all(_whole(m[4]) for m in merged) or not any(m[0] == "tp" for m in merged):
         return []
-    return merged
+    flat = [(kind, label, x0, x1) for kind, label, x0, x1, _ in merged]
+    return flat if per_arm(flat, k) else []
 
 
 def per_arm(sub: list[tuple[str, str, float, float]], k: int) -> int | None:

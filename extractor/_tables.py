@@ -110,7 +110,7 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> 
         if not header and words and max(w.x1 for w in words) < caption_x - 2 and words[0].x0 <= margin + 2:
             k += 1  # a line from the left margin (not an indented header cell such as "Unguided app")
             continue
-        cells = split_row(words)[1]
+        cells = split_row(_before_statistic(words))[1]
         rest = _wrapped_rest(header[-1], words) if header else None
         if rest:  # "Intervention (n =" / "58)": the n wrapped; a whole "(n = 179)" beside it stays a header line
             header[-1] = _join_counts(header[-1], rest)
@@ -125,6 +125,17 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> 
         header.append(drop_marks(words))
         k += 1
     return header, k
+
+
+def _before_statistic(words: list[Word]) -> list[Word]:
+    """A line up to the test statistic printed after its values ("43.4 (12.7)  44.5 (13.5)  t39=-0.26; P=.80"):
+    from the first word with "=", "<" or ">" that follows a number. Such a line is a row of values, not a
+    header line, though no cell ends it."""
+    for i, w in enumerate(words):
+        if re.search(r"[=<>]", w.text) and any(ch.isdigit() for v in words[:i] for ch in v.text) \
+                and not ANCHOR.search(" ".join(v.text for v in words[max(0, i - 1):i + 2])):
+            return words[:i]
+    return words
 
 
 def _opens_counts(words: list[Word], below: list[Word]) -> bool:
