@@ -134,6 +134,9 @@ def _before_statistic(words: list[Word]) -> list[Word]:
     for i, w in enumerate(words):
         if re.search(r"[=<>]", w.text) and any(ch.isdigit() for v in words[:i] for ch in v.text) \
                 and not ANCHOR.search(" ".join(v.text for v in words[max(0, i - 1):i + 2])):
+            # the statistic's name and degrees of freedom set tight before it ("t", "35", "=-3.37")
+            while i > 0 and words[i].x0 - words[i - 1].x1 < 0.35 * w.size and len(words[i - 1].text) <= 4:
+                i -= 1
             return words[:i]
     return words
 
@@ -270,8 +273,8 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             columns = columns_for(arms, spans, sub_mid)
             k += 1
             continue
-        # what lies right of the arms ("t35=-3.37; P=.002") is another column's, not the end of this row's cells
-        label, cells = split_row([w for w in words if w.x0 < right_limit - 1])
+        label, cells = split_row(_before_statistic(words))
+        cells = [c for c in cells if c.x0 < right_limit - 1]
         label_text = norm(join_words(label))
         if not cells and not label:  # only a difference / CI / P right of the arms
             k += 1

@@ -122,12 +122,15 @@ def group_lines(words: list[Word]) -> list[Line]:
 def _one_row(upper: list[Word], lower: list[Word]) -> bool:
     """Whether two lines a little apart in height are one table row: a label cell whose footnote mark
     ("PHQ-9ᶠ") pushed its line down a third of an em beside value cells that have none, as browsers set
-    them. Same type size, under 0.4 em apart, side by side with a gap wider than a column gutter."""
+    them. Same type size, under 0.4 em apart, side by side with a gap wider than a column gutter, the right one
+    mostly numbers."""
     size = _size(upper)
     if not same_size(size, _size(lower)) or _base(lower) - _base(upper) > 0.4 * size:
         return False
     left, right = sorted((upper, lower), key=lambda ws: min(w.x0 for w in ws))
-    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size
+    numeric = sum(any(ch.isdigit() for ch in w.text) for w in right)
+    # values on the right (a short last line of one column's paragraph beside the other column's is no row)
+    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size and 2 * numeric >= len(right)
 
 
 def _size(line: list[Word]) -> float:
