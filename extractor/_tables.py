@@ -129,10 +129,10 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> 
 
 def _before_statistic(words: list[Word]) -> list[Word]:
     """A line up to the test statistic printed after its values ("43.4 (12.7)  44.5 (13.5)  t39=-0.26; P=.80"):
-    from the first word with "=", "<" or ">" that follows a number. Such a line is a row of values, not a
-    header line, though no cell ends it."""
+    from the first word with "=" that follows a number (a p value alone, "<0.01", is a cell of its own column).
+    Such a line is a row of values, not a header line, though no cell ends it."""
     for i, w in enumerate(words):
-        if re.search(r"[=<>]", w.text) and any(ch.isdigit() for v in words[:i] for ch in v.text) \
+        if "=" in w.text and any(ch.isdigit() for v in words[:i] for ch in v.text) \
                 and not ANCHOR.search(" ".join(v.text for v in words[max(0, i - 1):i + 2])):
             # the statistic's name and degrees of freedom set tight before it ("t", "35", "=-3.37")
             while i > 0 and words[i].x0 - words[i - 1].x1 < 0.35 * w.size and len(words[i - 1].text) <= 4:

@@ -173,6 +173,7 @@ def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> No
     printed once may belong to another arm, subgroup or population than the reader takes it for."""
     support = {ev.field: ev.support for ev in result.evidence}
     derived = {ev.field for ev in result.evidence if ev.source == "derived"}
+    headers_only = {ev.field for ev in result.evidence if ev.origin == "table"}
     arms = result.arms
     sums_to_total = result.n_total is not None and len(arms) >= 2 and \
         sum(a.n_randomised or 0 for a in arms) == result.n_total and all(a.n_randomised for a in arms)
@@ -189,6 +190,11 @@ def _corroborated(result: ExtractionResult, checks: dict[str, ValueCheck]) -> No
             if path in checks and support.get(path, 1) < 2 and not tied:
                 checks[path].fail("printed once and not tied by arithmetic to other counts: confirm the arm "
                                   "and the population it counts")
+            elif path in checks and path in headers_only:
+                # a table's "(n = 43)" counts whoever the table describes (the randomised, the completers, a
+                # subgroup); no sentence or flow diagram says which, so a reader does
+                checks[path].fail("read from table headers only (no sentence or flow diagram prints it): confirm "
+                                  "which population the table counts")
 
 
 def _design(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
