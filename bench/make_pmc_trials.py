@@ -1,7 +1,8 @@
 """Real trial reports, typeset: open-access RCT articles from PubMed Central set as PDFs by a browser.
 
 Run: .venv/bin/python bench/make_pmc_trials.py [--src ../corpus/pmc] [--out bench/out/pmc]
-(needs chromium; skips cleanly when the source folder is absent)
+(needs chromium; skips cleanly when the source folder is absent; how the folder was made: docs/extraction.md,
+"A corpus of real trial reports")
 
 Every generated corpus (``make_generated_trials.py``, ``make_html_trials.py``) is written by the same hand that
 writes the extractor's rules, so a trap the author never thought of is in neither. These papers are not: their
@@ -12,11 +13,12 @@ columns, serif or sans, tables across the page or in a column, drawn per paper f
 is an image in these articles and we have none: its box is printed empty, so numbers only in a figure are not
 printed and the truth says so.
 
-The articles are not in this repository (their text is the publishers'; the source folder sits beside the
-repository, like ``../shared``). Per-field truth is ``SRC/truth/<PMCID>.json`` (schema in
-``tests/fixtures/extraction_truth/README.md``, plus ``source``), written by reading the articles; this script
-fills each value's ``pages`` from the printed PDF and writes ``OUT/truth/<PMCID>.json``. A quote found on no page
-is reported and its paper left out, so no truth is guessed.
+The articles are not in this repository (their text is the publishers'; the source folder, ``SRC/<PMCID>.html``,
+sits beside the repository, like ``../shared``). Per-field truth is ``tests/fixtures/extraction_truth/pmc/
+<PMCID>.json`` (schema in ``tests/fixtures/extraction_truth/README.md``, plus ``source``: PMCID, DOI, licence),
+written by reading the articles; this script fills each value's ``pages`` from the printed PDF and writes
+``OUT/truth/<PMCID>.json``. A quote found on no page, a value not in its quote, dropout parts that do not add up
+are reported and the paper left out, so no truth is guessed.
 
 Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field).
@@ -39,6 +41,7 @@ import make_synthetic_trials as syn
 from metasift.extractor._text import COUNT, count_value
 
 SRC = syn.REPO.parent / "corpus" / "pmc"
+TRUTH = syn.REPO / "tests" / "fixtures" / "extraction_truth" / "pmc"
 OUT = syn.REPO / "bench" / "out" / "pmc"
 CSS = """
 @page { size: A4; margin: 17mm 15mm; }
@@ -149,14 +152,14 @@ def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--src", type=Path, default=SRC, help="folder of PMC<id>.html and truth/PMC<id>.json")
+    ap.add_argument("--src", type=Path, default=SRC, help="folder of the articles, PMC<id>.html")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    if not (args.src / "truth").is_dir():
+    if not args.src.is_dir():
         print(f"no PMC corpus at {args.src}: nothing to build")
         return
     (args.out / "truth").mkdir(parents=True, exist_ok=True)
-    for truth_file in sorted((args.src / "truth").glob("PMC*.json")):
+    for truth_file in sorted(TRUTH.glob("PMC*.json")):
         stem, source = truth_file.stem, args.src / f"{truth_file.stem}.html"
         if not source.exists():
             print(f"{stem} left out: no {source.name}")

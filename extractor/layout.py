@@ -11,6 +11,7 @@ Public: the verify screen lays pages out with ``join_words`` and the same ``Word
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from statistics import median
 
@@ -128,9 +129,17 @@ def _one_row(upper: list[Word], lower: list[Word]) -> bool:
     if not same_size(size, _size(lower)) or _base(lower) - _base(upper) > 0.4 * size:
         return False
     left, right = sorted((upper, lower), key=lambda ws: min(w.x0 for w in ws))
-    numeric = sum(any(ch.isdigit() for ch in w.text) for w in right)
-    # values on the right (a short last line of one column's paragraph beside the other column's is no row)
-    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size and 2 * numeric >= len(right)
+    right = sorted(right, key=lambda w: w.x0)
+    right = right[:next((i for i, w in enumerate(right) if "=" in w.text), len(right))]  # not "t35=-3.37; P=.002"
+    values = sum(bool(_VALUE.match(w.text)) for w in right)
+    if values < 2:
+        return False
+    # value cells on the right: a short last line of one column's paragraph beside the other column's, or a
+    # table line beside a reference ("Psychiatry. 2011;42:855-863."), is no row
+    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size and 3 * values >= 2 * len(right)
+
+
+_VALUE = re.compile(r"^[(\[]?[-+\u2212]?\d[\d.,%()\[\]\u00b1\u2013-]*$")  # "12.74", "(5.69)", "25.0%", "21-45"
 
 
 def _size(line: list[Word]) -> float:

@@ -119,6 +119,11 @@ def test_a_label_pushed_down_by_its_footnote_mark_is_one_row_with_its_value_cell
     # two column's prose lines a third of an em apart across a narrow gutter stay two lines
     left, right = _words(86.5, (50, "the participants were")), _words(84.0, (150, "recruited online"))
     assert len(group_lines(left + right)) == 2
+    # nor a table's sub-header beside the other column's reference, nor values ending in a test statistic only
+    head, ref = _words(101.7, (160, "n Mean SD n Mean SD")), _words(104.3, (312, "Psychiatry. 2011;42:855-863."))
+    assert len(group_lines(head + ref)) == 2
+    label, stat = _words(86.5, (52, "PTQ, mean (SD)")), _words(84.0, (297, "38.50"), (450, "t35=-1.98; P=.06"))
+    assert len(group_lines(label + stat)) == 2
 
 
 def test_a_test_statistic_right_of_the_arms_does_not_hide_the_rows_cells() -> None:
