@@ -88,7 +88,7 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
     """(kind, time point, population) from a caption."""
     low = caption.lower()
     population = ""
-    if re.search(r"completed|completer|\bm?itt\b|modified intention|analy[sz]ed|analysis set|per[- ]protocol",
+    if re.search(r"completed|completer|\bm?itt\b|intention[- ]to[- ]treat|analy[sz]ed|analysis set|per[- ]protocol",
                  low):
         population = "analysed"
     elif "randomi" in low:
