@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/make_pmc_trials.py [--src ../corpus/pmc] [--out bench/out/pmc]
 (needs chromium; skips cleanly when the source folder is absent; how the folder was made: docs/extraction.md,
-"A corpus of real trial reports")
+"A corpus of published trial reports")
 
 Every generated corpus (``make_generated_trials.py``, ``make_html_trials.py``) is written by the same hand that
 writes the extractor's rules, so a trap the author never thought of is in neither. These papers are not: their
@@ -168,14 +168,15 @@ def main() -> None:
         typeset.print_pdf(page_html(source.read_text(encoding="utf-8"), stem), pdf)
         data = json.loads(truth_file.read_text(encoding="utf-8"))
         data["file"], data["split"] = pdf.name, split_of(stem)
-        lost = fill_pages(data, syn.page_texts(pdf))
+        texts = syn.page_texts(pdf)
+        lost = fill_pages(data, texts)
         target = args.out / "truth" / f"{stem}.json"
         if lost:
             target.unlink(missing_ok=True)
             print(f"{stem} left out: " + "; ".join(lost))
             continue
         target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"{stem} {data['split']:12} {len(data['arms'])} arms  {len(syn.page_texts(pdf))} pages")
+        print(f"{stem} {data['split']:12} {len(data['arms'])} arms  {len(texts)} pages")
 
 
 if __name__ == "__main__":

@@ -244,8 +244,9 @@ def diagram_counts(pages: list) -> list[Count]:
     out: list[Count] = []
     for page in pages:
         hits = []  # (x0, row index) of each "Allocated to ... (n = X)" or "X group (n = X)" box
+        captions = [i for i, words in enumerate(page.rows) if caption_at(words)]
         for i, words in enumerate(page.rows):
-            if any(caption_at(above) for above in page.rows[max(0, i - 3):i]):
+            if any(i - 3 <= c < i for c in captions):
                 continue  # "Intervention group (N=45)  Control group (N=42)" under "Table 1 ...": a table header
             text = norm(join_words(words))
             for m in _ARM_BOX.finditer(text):

@@ -136,7 +136,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     _fraction_candidates(doc, result, candidates)
     _no_loss_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
-    _total(doc, result)
+    _total(stated, result)
     for table in tables:
         _table_values(table, result)
 
@@ -269,9 +269,9 @@ def _derive_dropout(result: ExtractionResult) -> None:
                                               f"{boxes.quote} (page {boxes.page})"))
 
 
-def _total(doc: PdfDocument, result: ExtractionResult) -> None:
-    """Total N: the most trusted statement, unless another statement equals the arms' sum."""
-    found = total_candidates(doc.pages)
+def _total(found: list[tuple[int, int, str]], result: ExtractionResult) -> None:
+    """Total N from the statements of it (``total_candidates``, most trusted first): the most trusted, unless
+    another statement equals the arms' sum."""
     if not found:
         return
     arm_sum = sum(a.n_randomised or 0 for a in result.arms)
