@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-llm bench fuzz browser ocr postgres clean
+.PHONY: install demo test test-llm bench bench-tools fuzz browser ocr postgres clean
 
 install: $(STAMP) ocr
 
@@ -49,7 +49,13 @@ browser:
 	@scripts/system-package.sh chromium $(BROWSER_STAMP) $(VENV)/browser-install.log \
 	  "tests/test_e2e.py::test_report_renders_in_headless_chromium will be SKIPPED" chromium
 
-bench: install
+# The extraction bench prints its corpora with Chromium and reads their pages back with poppler's pdftotext.
+POPPLER_STAMP := $(VENV)/.poppler
+bench-tools: browser
+	@scripts/system-package.sh pdftotext $(POPPLER_STAMP) $(VENV)/poppler-install.log \
+	  "the extraction bench cannot build its typeset corpora (bench/make_*_trials.py)" poppler-utils
+
+bench: install bench-tools
 	$(BIN)/python bench/run_all.py
 
 # The long fuzz run (issue #18): >=1,000 mutants of the shared exports and >=200 of the shared PDFs through

@@ -14,7 +14,7 @@ Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its 
 rendered pages) for the PDFs in ``../shared/data/pdfs`` and ``../shared/data/pdfs/dev`` (skipped when
 absent), and ``tests/fixtures/extraction_truth/synthetic/`` for the generated psychology-trial PDFs
 (``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing). pmc-tune / pmc-holdout:
-real open-access trial reports (PubMed Central) typeset by ``bench/make_pmc_trials.py`` from ``../corpus/pmc``
+real open-access trial reports (PubMed Central) typeset by ``bench/make_pmc_trials.py`` from ``bench/corpus/pmc``
 (skipped when absent); their truth is written by reading the articles, not drawn with them.
 
 Scored fields: each truth arm's n randomised / analysed / dropout, and for each truth outcome each arm's
@@ -53,7 +53,7 @@ COUNTS = ("n_randomised", "n_analysed", "n_dropout")
 STATS = ("mean", "sd", "n")
 GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
-# real open-access trial reports typeset by bench/make_pmc_trials.py (source beside the repository, ../corpus/pmc)
+# real open-access trial reports typeset by bench/make_pmc_trials.py (JATS XML in bench/corpus/pmc, and ../corpus/pmc)
 PMC_OUT = REPO / "bench" / "out" / "pmc"
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen

@@ -1,6 +1,6 @@
 """Real trial reports, typeset: open-access RCT articles from PubMed Central set as PDFs by a browser.
 
-Run: .venv/bin/python bench/make_pmc_trials.py [--src ../corpus/pmc] [--out bench/out/pmc]
+Run: .venv/bin/python bench/make_pmc_trials.py [--src DIR ...] [--out bench/out/pmc]
 (needs chromium; skips cleanly when the source folder is absent; how the folder was made: docs/extraction.md,
 "A corpus of published trial reports")
 
@@ -13,12 +13,14 @@ columns, serif or sans, tables across the page or in a column, drawn per paper f
 is an image in these articles and we have none: its box is printed empty, so numbers only in a figure are not
 printed and the truth says so.
 
-The articles are not in this repository (their text is the publishers'; the source folder, ``SRC/<PMCID>.html``,
-sits beside the repository, like ``../shared``). Per-field truth is ``tests/fixtures/extraction_truth/pmc/
-<PMCID>.json`` (schema in ``tests/fixtures/extraction_truth/README.md``, plus ``source``: PMCID, DOI, licence),
-written by reading the articles; this script fills each value's ``pages`` from the printed PDF and writes
-``OUT/truth/<PMCID>.json``. A quote found on no page, a value not in its quote, dropout parts that do not add up
-are reported and the paper left out, so no truth is guessed.
+The articles are the JATS XML files PubMed Central publishes (``PMC<id>.nxml``, reference list left out),
+converted to plain HTML by ``pmc_nxml.py``. The 55 under a CC BY licence are in this repository
+(``bench/corpus/pmc/``, attribution in its README); the 11 under CC BY-NC or BY-NC-SA stay beside it
+(``../corpus/pmc/``), so a fresh clone builds 55 and the rest are left out with a note. Per-field truth is
+``tests/fixtures/extraction_truth/pmc/<PMCID>.json`` (schema in ``tests/fixtures/extraction_truth/README.md``,
+plus ``source``: PMCID, DOI, licence), written by reading the articles; this script fills each value's ``pages``
+from the printed PDF and writes ``OUT/truth/<PMCID>.json``. A quote found on no page, a value not in its quote,
+dropout parts that do not add up are reported and the paper left out, so no truth is guessed.
 
 Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field).
@@ -37,10 +39,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_html_trials as typeset  # sibling scripts, not a package
 import make_synthetic_trials as syn
+import pmc_nxml
 
 from metasift.extractor._text import COUNT, count_value
 
-SRC = syn.REPO.parent / "corpus" / "pmc"
+SOURCES = [syn.REPO / "bench" / "corpus" / "pmc", syn.REPO.parent / "corpus" / "pmc"]
 TRUTH = syn.REPO / "tests" / "fixtures" / "extraction_truth" / "pmc"
 OUT = syn.REPO / "bench" / "out" / "pmc"
 CSS = """
@@ -152,20 +155,20 @@ def fill_pages(data: dict, texts: list[list[str]]) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--src", type=Path, default=SRC, help="folder of the articles, PMC<id>.html")
+    ap.add_argument("--src", type=Path, nargs="+", default=SOURCES,
+                    help="folders of the articles, PMC<id>.nxml (JATS XML; default: bench/corpus/pmc, ../corpus/pmc)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    if not args.src.is_dir():
-        print(f"no PMC corpus at {args.src}: nothing to build")
-        return
     (args.out / "truth").mkdir(parents=True, exist_ok=True)
     for truth_file in sorted(TRUTH.glob("PMC*.json")):
-        stem, source = truth_file.stem, args.src / f"{truth_file.stem}.html"
-        if not source.exists():
-            print(f"{stem} left out: no {source.name}")
+        stem = truth_file.stem
+        source = next((d / f"{stem}.nxml" for d in args.src if (d / f"{stem}.nxml").exists()), None)
+        if source is None:
+            print(f"{stem} left out: no {stem}.nxml in " + ", ".join(map(str, args.src)))
+            (args.out / "truth" / f"{stem}.json").unlink(missing_ok=True)
             continue
         pdf = args.out / f"{stem}.pdf"
-        typeset.print_pdf(page_html(source.read_text(encoding="utf-8"), stem), pdf)
+        typeset.print_pdf(page_html(pmc_nxml.convert(source.read_text(encoding="utf-8")), stem), pdf)
         data = json.loads(truth_file.read_text(encoding="utf-8"))
         data["file"], data["split"] = pdf.name, split_of(stem)
         texts = syn.page_texts(pdf)

@@ -29,7 +29,7 @@ else
   for attempt in 1 2; do
     echo "installing $* with apt-get (attempt $attempt of 2; log: $log) ..."
     if { apt_get update && apt_get install -y "$@"; } >"$log" 2>&1 && [ -n "$(found)" ]; then
-      echo "installed $* ($("$(found)" --version 2>&1 | head -n 1))"
+      echo "installed $(dpkg-query -W -f='${Package} ${Version}  ' "$@" 2>/dev/null)"
       touch "$stamp"; exit 0
     fi
     echo "apt-get failed (attempt $attempt of 2); last lines of $log:"
