@@ -158,10 +158,14 @@ def main() -> None:
     ap.add_argument("--src", type=Path, nargs="+", default=SOURCES,
                     help="folders of the articles, PMC<id>.nxml (JATS XML; default: bench/corpus/pmc, ../corpus/pmc)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--truth", type=Path, default=TRUTH, help="folder of the truth files, PMC<id>.json")
+    ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)
-    for truth_file in sorted(TRUTH.glob("PMC*.json")):
+    for truth_file in sorted(args.truth.glob("PMC*.json")):
         stem = truth_file.stem
+        if args.only and stem not in args.only:
+            continue
         source = next((d / f"{stem}.nxml" for d in args.src if (d / f"{stem}.nxml").exists()), None)
         if source is None:
             print(f"{stem} left out: no {stem}.nxml in " + ", ".join(map(str, args.src)))
