@@ -18,6 +18,7 @@ N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
 # A word that belongs to the cells at the end of a row: a number with brackets, signs, marks; ±; "to"; a dash.
 # A "+" set apart between two numbers is a "±" its font lost ("55 + 9"): publishers' PDFs print one for the other.
 _CELLISH = re.compile(rf"^(?:[(\[]?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
+                      rf"[<>≤≥]?\.\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06")
                       r"[(\[]?[-–—]+[)\]]?|"
                       rf"±|\+|to|[<>≤≥]|NA|NR|N/A|ns|[{FOOTNOTE_MARKS}]+)$")
 _MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,]|$)")
@@ -26,7 +27,7 @@ _CELL = re.compile(
     rf"(?P<count>(?P<c0>\d+)\s*\(\s*(?P<c1>{N})\s*%\s*\))|"
     rf"(?P<pair>(?P<p0>{N})\s*\(\s*(?P<p1>{N})\s*\))|"
     rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N}))|"
-    rf"(?P<p>[<>≤≥]\s*{N})|"
+    rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"
     rf"(?P<num>(?P<n0>{N})%?)|"
     r"(?P<empty>[-—]|NA|NR|N/A|ns)")
 

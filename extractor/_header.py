@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from metasift.extractor._cells import drop_marks
+from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._text import (
     FOOTNOTE_MARKS,
     TABLE_NUMBER,
@@ -33,13 +33,15 @@ LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "pa
 TOTAL_NAMES = {"all", "total", "overall", "whole", "sample", "combined", "all participants", "all patients",
                "total sample", "entire sample"}
 _TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment|intervention|test)|post|"
+         r"(?:before|after) (?:the )?(?:treatment|intervention|training|program(?:me)?|therapy)|"
          r"week\s*\d+|wk\s*\d+|month\s*\d+|day\s*\d+|\d+\s*(?:weeks?|wks?|months?|days?|years?)|"
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
 SUBCOL = re.compile(rf"(?P<tp>{_TIME})|"
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|"
-                    r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b)", re.IGNORECASE)
+                    r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
+                    r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72)", re.IGNORECASE)  # test statistics
 
 
 @dataclass
@@ -98,7 +100,7 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
         return "baseline", "baseline", population
     m = re.search(_TIME, low)
     tp = re.sub(r"\s+", " ", m.group()) if m else "post"
-    if tp.startswith(("post", "end of")) or tp in ("change", "baseline"):
+    if tp.startswith(("post", "end of", "after")) or tp in ("change", "baseline"):
         tp = "post" if tp != "change" else "change"
     return "outcome", tp, population
 
@@ -199,6 +201,29 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
     return [], []
+
+
+_N_LABEL = re.compile(r"(?:n|no\.?|number(?: of (?:participants|patients|subjects|cases))?|sample size|"
+                      r"participants|patients|subjects)\s*[:,]?", re.IGNORECASE)
+
+
+def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm], list[tuple[float, float]]]:
+    """Arms named by a header line without counts ("Characteristics   NMES + Ex   Ex") whose first body row
+    gives each one's n ("N   50   50"): one whole number under each name, the row's label a word for n."""
+    label, cells = split_row(below)
+    if not cells or not _N_LABEL.fullmatch(strip_marks(line_text(label)).strip()) \
+            or any(c.kind != "num" or c.a is None or c.a != int(c.a) for c in cells):
+        return [], []
+    runs = [r for r in word_runs(names) if r[0].x0 > max(w.x1 for w in label) + 4]
+    if len(runs) != len(cells) or len(runs) < 2 or any(
+            not (r[0].x0 - 24 < c.x < r[-1].x1 + 24) for r, c in zip(runs, cells, strict=True)):
+        return [], []
+    quote = f"{join_words(names)}; {join_words(below)}"
+    arms = [TableArm(_clean_name(join_words(r)), int(c.a), quote) for r, c in zip(runs, cells, strict=True)]
+    if any(not a.name or ANCHOR.search(a.name) or (re.fullmatch(r"(?i)p(?:[- ]?value)?", a.name) or a.name.lower() in TOTAL_NAMES)
+           for a in arms):
+        return [], []
+    return arms, [(r[0].x0, r[-1].x1) for r in runs]
 
 
 _UNNAMED = re.compile(r"arm \d+")

@@ -24,6 +24,7 @@ from metasift.extractor._header import (
     TableArm,
     arm_timepoints,
     arms_in_header,
+    arms_over_n_row,
     caption_at,
     caption_kind,
     columns_for,
@@ -422,6 +423,11 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     if header is None:
         return None, k
     arms, spans = arms_in_header(header, known)
+    if len(arms) < 2 and header and k < len(rows):
+        arms, spans = arms_over_n_row(header[-1], inside(rows[k]))
+        if arms:
+            header.append(drop_marks(inside(rows[k])))
+            k += 1
     if len(arms) < 2:
         return None, start + 1
     _mark_totals(arms, header, spans)

@@ -142,6 +142,9 @@ def name_key(name: str) -> str:
     return " ".join(w for w in words if w)
 
 
+_ADD_ON = re.compile(r"\+|\bplus\b|\bcombined\b|&", re.IGNORECASE)
+
+
 def same_arm(a: str, b: str) -> bool:
     """Whether two printed arm names denote the same arm (equal, or one contains the other word-wise)."""
     ka, kb = name_key(a), name_key(b)
@@ -149,5 +152,7 @@ def same_arm(a: str, b: str) -> bool:
         return False
     if ka == kb:
         return True
+    if bool(_ADD_ON.search(a)) != bool(_ADD_ON.search(b)):
+        return False  # "NMES + Ex" and "Ex": an add-on arm and the arm it adds to are two arms
     wa, wb = set(ka.split()), set(kb.split())
     return wa <= wb or wb <= wa

@@ -92,6 +92,7 @@ class BodyRow:
     size: float
     columns: list[Column] = field(default_factory=list)
     population: str = ""  # "itt" or "pp" under a section line that names the analysis population
+    declared: str = ""  # what the section line above says its rows print ("Outcomes, mean (SD)")
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -260,15 +261,23 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
     context = " ".join([head_text, *notes])
     plain = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context)
-                                      or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean", context, re.I))
+                                      or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean\s*[(\[±]", context, re.I))
+    # ("Mean of scores" alone says the cell's first number is a mean, not what its bracket holds: still plain)
     out: list[TableValue] = []
     skipped = 0
     rows: list[BodyRow] = []
     pending: str | None = None
     heading: str | None = None  # the instrument line a run of subscale rows stands under
     population = ""
+    over: tuple[str, float] = ("", 0.0)  # the declaration of the section line over the rows, and its x
     for idx, row in enumerate(body):
+        if not row.cells and (said := declares(strip_marks(row.label))) in ("mean_sd", "se"):
+            over = (said, row.x0)  # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical
+            # variable's "Ethnicity, n (%)" is over its levels only, which print counts anyway)
+        elif not row.cells and row.x0 <= over[1] + 0.5 and not row.label[:1].islower():
+            over = ("", 0.0)  # the next section line
         if row.cells:
+            row.declared = over[0]
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
             heading = pending or heading if SUBSCALE_ROW.match(row.label) else None
@@ -309,7 +318,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         for mark in marks:
             row_decl = row_decl or marked.get(mark, "")
         row_decl = row_decl or next((decl for label, decl in named.items()
-                                     if re.match(rf"{re.escape(label)}(?![\w-])", row.label, re.IGNORECASE)), "")
+                                     if re.match(rf"{re.escape(label)}(?![\w-])", row.label, re.IGNORECASE)),
+                                    row.declared)
         if COUNT_ROW.search(strip_marks(row.label)) and row_decl != "mean_sd":
             row_decl = "count"
         row_tp = timepoint

@@ -225,7 +225,8 @@ def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
 
 # A time point that is the baseline: an outcome table's "Baseline" / "Pre-treatment" / "Week 0" column.
 BASELINE_TIMEPOINT = re.compile(r"^\s*(?:baseline|pre[- ]?(?:test|treatment|intervention|randomi[sz]ation)?|t0|"
-                                r"week\s*0|before)\s*$", re.IGNORECASE)
+                                r"week\s*0|before(?: (?:the )?(?:treatment|intervention|training|program(?:me)?|therapy))?)\s*$",
+                                re.IGNORECASE)
 
 
 def _baseline_rows(result: ExtractionResult, arm_index: int) -> list[tuple[Baseline, str]]:

@@ -1,0 +1,96 @@
+"""Table shapes of published trial reports found on the PMC tune half (``bench/make_pmc_trials.py``): time points
+named "Before / After treatment", arms named in a header whose n is the first body row, an add-on arm beside
+the arm it adds to, test statistic columns between the values, P values printed without their leading zero,
+and a section line that declares what its rows print."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._cells import split_row
+from metasift.extractor._header import caption_kind
+from metasift.extractor._text import same_arm
+from metasift.extractor._values import UNDECLARED
+from metasift.extractor.outcomes import BASELINE_TIMEPOINT
+from tests.helpers import printed_line as _line
+
+
+def _tables(*rows: list) -> list:
+    from metasift.extractor._tables import find_tables
+
+    return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], [])
+
+
+def test_before_and_after_treatment_columns_under_each_arm_are_baseline_and_post() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Comparing the suicide ideation scale before and after the treatment")),
+                   _line(112, (170, "Control group (n=100)"), (370, "Study group (n=100)")),
+                   _line(124, (150, "Before treatment"), (250, "After treatment"), (350, "Before treatment"),
+                         (450, "After treatment")),
+                   _line(136, (50, "Total score"), (150, "9.58±3.93"), (250, "8.45±3.65"), (350, "9.68±3.87"),
+                         (450, "7.22±3.46")))
+    got = [(t.arms[v.arm].name, v.timepoint, v.mean, v.sd) for v in t.values]
+    assert got == [("Control group", "before treatment", 9.58, 3.93), ("Control group", "after treatment", 8.45, 3.65),
+                   ("Study group", "before treatment", 9.68, 3.87), ("Study group", "after treatment", 7.22, 3.46)]
+
+
+def test_arms_named_without_counts_take_their_n_from_the_first_body_row() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of subjects.")),
+                   _line(112, (50, "Characteristics"), (300, "NMES + Ex"), (420, "Ex")),
+                   _line(124, (50, "N"), (300, "50"), (420, "50")),
+                   _line(136, (50, "Age*"), (300, "60.60 ± 6.72"), (420, "61.50 ± 6.94")))
+    assert [(a.name, a.n) for a in t.arms] == [("NMES + Ex", 50), ("Ex", 50)]
+    assert [(v.arm, v.measure, v.mean, v.sd) for v in t.values] == [(0, "Age", 60.6, 6.72), (1, "Age", 61.5, 6.94)]
+
+
+def test_a_first_row_that_is_no_count_of_each_named_column_names_no_arms() -> None:
+    rows = (_line(100, (50, "Table 3 Items of the questionnaire")), _line(112, (50, "Item"), (300, "Yes"), (420, "No")),
+            _line(124, (50, "Question 1"), (300, "50"), (420, "50")))
+    assert _tables(*rows) == []
+    too_few = (_line(100, (50, "Table 1 Baseline characteristics")), _line(112, (50, "Variable"), (300, "A"),
+                                                                            (420, "B")),
+               _line(124, (50, "N"), (300, "50")))
+    assert _tables(*too_few) == []
+
+
+def test_an_add_on_arm_and_the_arm_it_adds_to_are_two_arms() -> None:
+    assert not same_arm("NMES + Ex", "Ex")
+    assert not same_arm("exercise plus diet", "exercise")
+    assert same_arm("NMES + Ex group", "NMES + Ex")
+    assert same_arm("Control", "control group")
+
+
+def test_a_test_statistic_column_under_each_arm_is_passed_over() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Mean of scores of PGWBI at baseline and after six months")),
+                   _line(112, (200, "Intervention group, (N=45)"), (400, "Control group, (N=42)")),
+                   _line(124, (178, "Baseline"), (243, "Post-test"), (306, "t"), (336, "P"), (371, "Baseline"),
+                         (439, "Post-test"), (505, "t"), (532, "P")),
+                   _line(136, (50, "Anxiety"), (178, "14.1 (3.35)"), (243, "16.2 (3.30)"), (306, "3.24"),
+                         (336, "0.02"), (371, "14.3 (4.15)"), (439, "14.9 (4.60)"), (505, "1.74"), (532, "0.5")))
+    got = [(v.arm, v.timepoint, v.mean, v.sd, v.doubt) for v in t.values]
+    # "Mean of scores" says the first number is a mean, not what the bracket holds: read, for a human to confirm
+    assert got == [(0, "baseline", 14.1, 3.35, UNDECLARED), (0, "post-test", 16.2, 3.3, UNDECLARED),
+                   (1, "baseline", 14.3, 4.15, UNDECLARED), (1, "post-test", 14.9, 4.6, UNDECLARED)]
+
+
+def test_a_p_value_without_its_leading_zero_is_a_cell_not_part_of_the_label() -> None:
+    words = _line(100, (50, "In active employment, n (%)"), (300, "47 (81)"), (380, "26 (84)"), (460, ".56"))
+    label, cells = split_row(words)
+    assert " ".join(w.text for w in label) == "In active employment, n (%)"
+    assert [(c.kind, c.a, c.b) for c in cells] == [("pair", 47.0, 81.0), ("pair", 26.0, 84.0), ("p", None, None)]
+
+
+def test_a_section_line_that_declares_mean_sd_makes_its_rows_mean_and_sd() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Baseline characteristics of children.")),
+                   _line(112, (300, "Intervention"), (420, "Wait-list")),
+                   _line(122, (300, "n=25"), (420, "n=21")),
+                   _line(134, (50, "Female, n (%)"), (300, "16 (64)"), (420, "9 (43)")),
+                   _line(146, (50, "Outcomes, mean (SD)")),
+                   _line(158, (94, "PCL-C"), (300, "51.5 (9.4)"), (420, "46.6 (10.7)")))
+    assert [(v.arm, v.measure, v.mean, v.sd, v.doubt) for v in t.values] == [
+        (0, "PCL-C", 51.5, 9.4, ""), (1, "PCL-C", 46.6, 10.7, "")]
+
+
+def test_a_before_treatment_column_is_the_baseline_and_an_after_treatment_one_is_not() -> None:
+    assert BASELINE_TIMEPOINT.match("before treatment") and BASELINE_TIMEPOINT.match("Before the intervention")
+    assert not BASELINE_TIMEPOINT.match("after treatment")
+    assert caption_kind("Scores before and after the treatment")[:2] == ("outcome", "post")
