@@ -95,9 +95,11 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
         population = "analysed"
     elif "randomi" in low:
         population = "randomised"
-    if re.search(r"baseline|characteristic|demographic", low) and not re.search(
-            r"change|follow|post|after|\bweeks?\b|months?|outcome|end of", low):
-        return "baseline", "baseline", population
+    later = re.search(r"change|follow|post|after|\bweeks?\b|months?|end of", low)
+    if re.search(r"baseline|characteristic|demographic", low) and not later and (
+            "outcome" not in low or re.search(r"baseline (?:outcome|score|measure|value)|"
+                                              r"(?:outcome|score|measure|value)s?(?: measures?)? at baseline", low)):
+        return "baseline", "baseline", population  # "Baseline outcome measures": the outcomes' baseline
     m = re.search(_TIME, low)
     tp = re.sub(r"\s+", " ", m.group()) if m else "post"
     if tp.startswith(("post", "end of", "after")) or tp in ("change", "baseline"):
