@@ -16,12 +16,12 @@ _SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 _UNITS = {w: i for i, w in enumerate(_SMALL)}
 _TENS = {w: 10 * i for i, w in enumerate(("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
                                           "eighty", "ninety")) if w}
-_HUNDREDS = r"(?:one|two|three|four|five|six|seven|eight|nine)\s+hundred"
+_HUNDREDS = r"(?:one|two|three|four|five|six|seven|eight|nine)[\s-]+hundred"  # "Four-hundred" too
 _BELOW_100 = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|"
               r"seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
               r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)")
 # "Two hundred patients" is 200, not 2: the hundreds are tried first, with or without a rest ("and five").
-NUMBER_WORD = rf"(?:{_HUNDREDS}(?:(?:\s+and)?\s+{_BELOW_100}\b)?|{_BELOW_100})"
+NUMBER_WORD = rf"(?:{_HUNDREDS}(?:(?:\s+and)?[\s-]+{_BELOW_100}\b)?|{_BELOW_100})"
 # A count printed as digits or words ("Twenty-three"); not the "374" of a running head "20:374".
 COUNT = rf"(?<![\d:./-])(\d{{1,5}}|{NUMBER_WORD})\b"
 

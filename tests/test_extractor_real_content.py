@@ -43,6 +43,8 @@ def test_losses_from_each_named_group_are_that_groups_dropouts() -> None:
 def test_a_total_in_words_over_a_hundred_is_read_whole() -> None:
     said = "Two hundred patients with malignant tumors were randomized to the study group or the control group."
     assert {v for v, _, _ in total_candidates([_text_page(said)])} == {200}
+    hyphened = "Four-hundred patients were randomized to the two groups."
+    assert {v for v, _, _ in total_candidates([_text_page(hyphened)])} == {400}
 
 
 def test_no_withdrawals_for_one_reason_is_no_statement_that_nobody_left() -> None:
