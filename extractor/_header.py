@@ -39,7 +39,7 @@ _TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatmen
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
 SUBCOL = re.compile(rf"(?P<tp>{_TIME})|"
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
-                    r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|"
+                    r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
                     r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72)", re.IGNORECASE)  # test statistics
 
@@ -134,7 +134,7 @@ def _col_kind(kind: str, label: str) -> tuple[str, str | None]:
         return "value", label
     if label in ("mean", "m"):
         return "mean", None
-    if label == "sd":
+    if label.replace(".", "").replace(" ", "") == "sd":  # "SD", "s.d."
         return "sd", None
     if label == "n":
         return "n", None

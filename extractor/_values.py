@@ -228,8 +228,10 @@ def _join_label(a: str, b: str) -> str:
 
 # A row label that ends by naming the baseline ("PHQ-9, baseline", "BDI-II (pre-treatment)", "GAD-7 at baseline"):
 # the row is the baseline of the measure before it, whatever the table's time point ("change from baseline" is not).
+# "BDI  Baseline": a time point column beside the measure's (the word "Baseline" closing a label not "from" it).
 ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
-                          r"\s*\)?\s*$|\s+at\s+baseline\s*$", re.IGNORECASE)
+                          r"\s*\)?\s*$|\s+at\s+baseline\s*$|"
+                          r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
 # A subscale row under its instrument's own line ("DASS-21" / "Depression", "HADS" / "Anxiety"): the row names
 # only the construct, and the line above names the instrument.
 SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:sub-?scale|score|symptoms))?\b(?![\w-])",

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from metasift.extractor._cells import split_row
 from metasift.extractor._header import caption_kind
 from metasift.extractor._text import same_arm
-from metasift.extractor._values import UNDECLARED
+from metasift.extractor._values import ROW_BASELINE, UNDECLARED
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT
 from tests.helpers import printed_line as _line
 
@@ -94,3 +94,16 @@ def test_a_before_treatment_column_is_the_baseline_and_an_after_treatment_one_is
     assert BASELINE_TIMEPOINT.match("before treatment") and BASELINE_TIMEPOINT.match("Before the intervention")
     assert not BASELINE_TIMEPOINT.match("after treatment")
     assert caption_kind("Scores before and after the treatment")[:2] == ("outcome", "post")
+
+
+def test_a_time_point_column_beside_the_measure_gives_the_baseline_row_and_s_d_is_an_sd_column() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1. Baseline and 6-week follow-up scores on the outcome measures")),
+                   _line(112, (230, "Citalopram (n = 274)"), (400, "Reboxetine (n = 272)")),
+                   _line(124, (50, "Outcome"), (140, "Time point"), (230, "Mean"), (300, "s.d."), (400, "Mean"),
+                         (470, "s.d.")),
+                   _line(136, (50, "BDI"), (140, "Baseline"), (230, "34.2"), (300, "9.3"), (400, "33.1"),
+                         (470, "10.0")),
+                   _line(148, (140, "6 weeks"), (230, "18.9"), (300, "10.8"), (400, "19.6"), (470, "11.1")))
+    baseline = [(v.arm, v.measure, v.mean, v.sd) for v in t.values if v.timepoint == "baseline"]
+    assert baseline == [(0, "BDI", 34.2, 9.3), (1, "BDI", 33.1, 10.0)]
+    assert ROW_BASELINE.search("PHQ-9 Baseline") and not ROW_BASELINE.search("Change from baseline")
