@@ -32,12 +32,12 @@ LABEL_HEADS = {"characteristic", "characteristics", "variable", "variables", "pa
                 "index"}
 TOTAL_NAMES = {"all", "total", "overall", "whole", "sample", "combined", "all participants", "all patients",
                "total sample", "entire sample"}
-_TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment|intervention|test)|post|"
+TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment|intervention|test)|post|"
          r"(?:before|after) (?:the )?(?:treatment|intervention|training|program(?:me)?|therapy)|"
          r"week\s*\d+|wk\s*\d+|month\s*\d+|day\s*\d+|\d+\s*(?:weeks?|wks?|months?|days?|years?)|"
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
-SUBCOL = re.compile(rf"(?P<tp>{_TIME})|"
+SUBCOL = re.compile(rf"(?P<tp>{TIME})|"
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
@@ -100,7 +100,7 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
             "outcome" not in low or re.search(r"baseline (?:outcome|score|measure|value)|"
                                               r"(?:outcome|score|measure|value)s?(?: measures?)? at baseline", low)):
         return "baseline", "baseline", population  # "Baseline outcome measures": the outcomes' baseline
-    m = re.search(_TIME, low)
+    m = re.search(TIME, low)
     tp = re.sub(r"\s+", " ", m.group()) if m else "post"
     if tp.startswith(("post", "end of", "after")) or tp in ("change", "baseline"):
         tp = "post" if tp != "change" else "change"
@@ -428,7 +428,19 @@ def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
                 ckind, tp = _col_kind(kind, label)
                 cols.append(Column(i, ckind, tp, x0, x1))
         return cols
-    return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
+    # "All (n = 137)" over "Baseline" beside arms over "Baseline  12 months": the totals column has sub-columns of
+    # its own; the arms' sub-columns repeat once per arm without it
+    under = {i: [s for s in sub if x0 - 6 <= (s[2] + s[3]) / 2 <= x1 + 6] for i, (x0, x1) in enumerate(spans)
+             if arms[i].total}
+    own = [s for s in sub if not any(s in toks for toks in under.values())]
+    kept = [i for i in range(k) if i not in under]
+    m = per_arm(own, len(kept)) if under and all(under.values()) and len(kept) >= 2 else None
+    if not m:
+        return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
+    cols = [Column(i, *_col_kind(kind, label), x0, x1) for i, toks in under.items() for kind, label, x0, x1 in toks]
+    for j, i in enumerate(kept):
+        cols += [Column(i, *_col_kind(kind, label), x0, x1) for kind, label, x0, x1 in own[j * m:(j + 1) * m]]
+    return sorted(cols, key=lambda c: c.x0)
 
 
 def _cells_of(sub: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float, str]]:
@@ -501,7 +513,7 @@ def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -
         for w in words:
             pos.append((len(text) + (1 if text else 0), w))
             text += (" " if text else "") + norm(w.text)
-        for m in re.finditer(_TIME, text, re.IGNORECASE):
+        for m in re.finditer(TIME, text, re.IGNORECASE):
             hit = [w for at, w in pos if m.start() <= at < m.end()]
             hit = hit or [w for at, w in pos if at <= m.start()][-1:]
             if hit:

@@ -475,6 +475,11 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     return table, k
 
 
+def _caption_text(caption: str) -> str:
+    """A caption without its number ("Table 2 Effect of CPT on felt stigma" -> "Effect of CPT on felt stigma")."""
+    return re.sub(r"^\s*table\s+\w+\s*[.:|]?\s*", "", caption, flags=re.IGNORECASE).removesuffix(" (continued)")
+
+
 def _stacked(header: list[list[Word]], spans: list[tuple[float, float]]) -> str:
     """Each arm's header read down its own column ("mean" / "(standard" / "deviation)" under each arm): what
     the lines say across the page interleaves the columns ("mean mean (standard (standard ...")."""
@@ -526,6 +531,6 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
         siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table
                     for note in p[2]]
         table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
-                                                  notes + siblings)
+                                                  notes + siblings, _caption_text(table.caption))
         table._parts = ()
     return tables

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from metasift.extractor._cells import Cell
-from metasift.extractor._header import Column, TableArm
+from metasift.extractor._header import TIME, Column, TableArm
 from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
 MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
@@ -93,6 +93,7 @@ class BodyRow:
     columns: list[Column] = field(default_factory=list)
     population: str = ""  # "itt" or "pp" under a section line that names the analysis population
     declared: str = ""  # what the section line above says its rows print ("Outcomes, mean (SD)")
+    measure: str = ""  # for a row labelled by its time point alone ("Baseline"): the measure line above it
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -232,6 +233,10 @@ def _join_label(a: str, b: str) -> str:
 ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
                           r"\s*\)?\s*$|\s+at\s+baseline\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
+# A row labelled by a time point alone ("Baseline", "Post-intervention", "6 weeks"): the measure is named above it.
+_BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?)|"
+                        rf"(?:{TIME}|(?:mid|interim)[- ]?(?:treatment|intervention|point)?)(?: (?:intervention|treatment|"
+                        rf"assessment|visit))?", re.IGNORECASE)
 # A subscale row under its instrument's own line ("DASS-21" / "Depression", "HADS" / "Anxiety"): the row names
 # only the construct, and the line above names the instrument.
 SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:sub-?scale|score|symptoms))?\b(?![\w-])",
@@ -239,8 +244,8 @@ SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:s
 ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\s*\)\s*$", re.IGNORECASE)
 
 
-def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str]
-                ) -> tuple[list[TableValue], int]:
+def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str],
+                caption: str = "") -> tuple[list[TableValue], int]:
     """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
     notes are the footnotes of the whole table (a table split over pages has them under its last part)."""
     marked: dict[str, str] = {}
@@ -271,6 +276,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     pending: str | None = None
     heading: str | None = None  # the instrument line a run of subscale rows stands under
     population = ""
+    measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
     over: tuple[str, float] = ("", 0.0)  # the declaration of the section line over the rows, and its x
     for idx, row in enumerate(body):
         if not row.cells and (said := declares(strip_marks(row.label))) in ("mean_sd", "se"):
@@ -282,6 +288,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             row.declared = over[0]
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
+            elif pending:
+                measure = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
+            if _BARE_TIME.fullmatch(strip_marks(row.label)):
+                row.measure = measure
+            else:
+                measure = row.label
             heading = pending or heading if SUBSCALE_ROW.match(row.label) else None
             if heading:
                 row.label = f"{heading} {row.label}"
@@ -304,7 +316,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             pending = row.label  # "GAD-7, post-" / "treatment 8.84 ...": the start of the next row's label
         elif prev is not None and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
-                or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5)):
+                or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5
+                    and not _BARE_TIME.fullmatch(strip_marks(prev.label)))):  # "Baseline" does not wrap
             prev.label = _join_label(prev.label, row.label)
             body[idx] = prev  # a further wrapped line continues the same row
         else:
@@ -329,6 +342,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         core, tail = (row.label[:said.start()], row.label[said.start():]) if said else (row.label, "")
         if (at := ROW_BASELINE.search(core)) is not None:  # "PHQ-9, baseline": the row names its time point
             row.label, row_tp = core[:at.start()].rstrip(" ,;:-(") + tail, "baseline"
+        elif row.measure and (bare := _BARE_TIME.fullmatch(strip_marks(row.label))):
+            # "Baseline" / "Post intervention" under "PHQ-9" (or a caption naming the measure): rows of time points
+            row.label, row_tp = row.measure, "baseline" if bare.group("base") else bare.group().lower()
         values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain)
         if values is None:
             skipped += 1

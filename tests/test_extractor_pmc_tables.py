@@ -107,3 +107,42 @@ def test_a_time_point_column_beside_the_measure_gives_the_baseline_row_and_s_d_i
     baseline = [(v.arm, v.measure, v.mean, v.sd) for v in t.values if v.timepoint == "baseline"]
     assert baseline == [(0, "BDI", 34.2, 9.3), (1, "BDI", 33.1, 10.0)]
     assert ROW_BASELINE.search("PHQ-9 Baseline") and not ROW_BASELINE.search("Change from baseline")
+
+
+def test_rows_labelled_by_a_time_point_alone_measure_what_the_caption_names() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Effect of CPT on felt stigma at end of treatment")),
+                   _line(112, (50, "Time point"), (220, "CPT (n = 157)"), (330, "IS (n = 248)")),
+                   _line(124, (220, "Mean (SD)"), (330, "Mean (SD)")),
+                   _line(136, (50, "Baseline"), (220, "1.72 (0.67)"), (330, "2.15 (0.62)")),
+                   _line(148, (50, "Post intervention"), (220, "0.57 (0.68)"), (330, "1.60 (0.82)")))
+    got = [(v.arm, v.timepoint, v.measure, v.mean) for v in t.values]
+    assert got == [(0, "baseline", "Effect of CPT on felt stigma at end of treatment", 1.72),
+                   (1, "baseline", "Effect of CPT on felt stigma at end of treatment", 2.15),
+                   (0, "post intervention", "Effect of CPT on felt stigma at end of treatment", 0.57),
+                   (1, "post intervention", "Effect of CPT on felt stigma at end of treatment", 1.6)]
+
+
+def test_rows_of_time_points_under_a_measure_line_take_that_measure() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Observed means for outcome measures")),
+                   _line(112, (220, "Control (n = 874)"), (330, "Active (n = 862)")),
+                   _line(124, (220, "Mean (SD)"), (330, "Mean (SD)")),
+                   _line(136, (50, "PHQ-9")),
+                   _line(148, (50, "Pre-intervention"), (220, "16.9 (5.76)"), (330, "16.4 (5.98)")),
+                   _line(160, (50, "GAD-7")),
+                   _line(172, (50, "Pre-intervention"), (220, "12.1 (4.0)"), (330, "11.8 (4.2)")))
+    assert [(v.arm, v.timepoint, v.measure, v.mean) for v in t.values] == [
+        (0, "baseline", "PHQ-9", 16.9), (1, "baseline", "PHQ-9", 16.4), (0, "baseline", "GAD-7", 12.1),
+        (1, "baseline", "GAD-7", 11.8)]
+
+
+def test_a_totals_column_with_fewer_sub_columns_than_the_arms_leaves_the_arms_their_time_points() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Carotid intima-media thickness at baseline and after 12 months")),
+                   _line(112, (150, "All"), (250, "Exercise"), (400, "Control")),
+                   _line(122, (150, "(n = 137)"), (250, "(n = 61)"), (400, "(n = 62)")),
+                   _line(134, (150, "Baseline"), (230, "Baseline"), (300, "12 months"), (380, "Baseline"),
+                         (450, "12 months")),
+                   _line(146, (50, "cIMT (mm)"), (150, "0.855 ± 0.172"), (230, "0.876 ± 0.187"),
+                         (300, "0.858 ± 0.175"), (380, "0.853 ± 0.141"), (450, "0.849 ± 0.131")))
+    got = [(t.arms[v.arm].name, v.timepoint, v.mean) for v in t.values if not t.arms[v.arm].total]
+    assert got == [("Exercise", "baseline", 0.876), ("Exercise", "12 months", 0.858), ("Control", "baseline", 0.853),
+                   ("Control", "12 months", 0.849)]
