@@ -153,6 +153,10 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
     _doubt_unnamed_arms(result, prose_names)
+    widest = max((sum(not a.total for a in t.arms) for t in tables), default=0)
+    if 2 <= widest < len(result.arms):  # arms of sentences beside a table's: some are one arm, or no arm
+        _doubt_arms(result, f"{len(result.arms)} arms found, but no table has more than {widest} arm columns: "
+                            "confirm which groups are the arms")
     _doubt_arms(result, "no name was printed over this column (the header's n only): confirm which arm it is",
                 [i for i, a in enumerate(result.arms) if is_unnamed(a.name)])
     if secondary is not None and not _named_randomised(counts, result.arms):

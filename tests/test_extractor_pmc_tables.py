@@ -12,6 +12,7 @@ from metasift.extractor._header import caption_kind
 from metasift.extractor._text import same_arm
 from metasift.extractor._values import ROW_BASELINE, UNDECLARED
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT
+from metasift.extractor.rules import extract
 from tests.helpers import printed_line as _line
 
 
@@ -146,3 +147,31 @@ def test_a_totals_column_with_fewer_sub_columns_than_the_arms_leaves_the_arms_th
     got = [(t.arms[v.arm].name, v.timepoint, v.mean) for v in t.values if not t.arms[v.arm].total]
     assert got == [("Exercise", "baseline", 0.876), ("Exercise", "12 months", 0.858), ("Control", "baseline", 0.853),
                    ("Control", "12 months", 0.849)]
+
+
+def test_a_caption_whose_sentence_goes_on_with_an_n_is_caption_not_header() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of study participants randomized to HIIT (HIIT, "
+                                   "n = 15) and")),
+                   _line(110, (50, "moderate-intensity continuous exercise (MICT, n = 17) and comparisons between "
+                                   "conditions.")),
+                   _line(122, (50, "Variables"), (200, "All (n = 32)"), (300, "HIT (n = 15)"), (400, "MICT (n = 17)")),
+                   _line(134, (50, "Age (years)"), (200, "51 (10)"), (300, "51 (11)"), (400, "51 (10)")))
+    assert [(a.name, a.n, a.total) for a in t.arms] == [("All", 32, True), ("HIT", 15, False), ("MICT", 17, False)]
+    assert "comparisons between conditions" in t.caption
+
+
+def test_more_arms_than_any_table_has_columns_sends_every_arm_value_to_a_human() -> None:
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.pdf import Page, PdfDocument
+
+    rows = [_line(100, (50, "Table 1 Baseline characteristics")),
+            _line(112, (200, "Yoga (n = 30)"), (330, "Control (n = 30)")),
+            _line(124, (50, "PSS"), (200, "18.2 (4.1)"), (330, "18.9 (4.4)"))]
+    prose = ("A total of 90 participants were randomised: 30 to yoga, 30 to walking and 30 to the control group. "
+             "Mean (SD) are shown.")
+    text = "Table 1 Baseline characteristics\nYoga (n = 30) Control (n = 30)\nPSS 18.2 (4.1) 18.9 (4.4)"
+    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, text, text, [], rows, 595.0)], {})
+    result = extract(doc)
+    assert len(result.arms) == 3
+    checks = check_extraction(result, {1: prose, 2: text})
+    assert all(c.status == "needs_human" for c in checks if c.field.startswith("arms["))
