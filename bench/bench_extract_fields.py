@@ -62,8 +62,10 @@ HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "ht
 # further reportlab draws (make_generated_trials.py --first K --name NAME --out bench/out/NAME)
 GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9", "gen10", "gen11", "gen12",
                    "gen13", "gen14")
-# how a missing draw is built: script and arguments (the earlier html draws were made by hand, see git log)
-DRAW_ARGS = {"gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
+# how a missing draw is built: script and arguments
+DRAW_ARGS = {"html2": ("make_html_trials.py", "--first", "2000"), "html3": ("make_html_trials.py", "--first", "3000"),
+             "html4": ("make_html_trials.py", "--first", "4000"), "html5": ("make_html_trials.py", "--first", "5000"),
+             "gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
              # drawn after every rule of the session was written, scored once: the fresh measurement
              "gen3": ("make_generated_trials.py", "--traps", "v2", "--first", "9000", "--n", "40"),
