@@ -26,7 +26,8 @@ _CELL = re.compile(
     rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
     rf"(?P<count>(?P<c0>\d+)\s*\(\s*(?P<c1>{N})\s*%\s*\))|"
     rf"(?P<pair>(?P<p0>{N})\s*\(\s*(?P<p1>{N})\s*\))|"
-    rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N}))|"
+    # "6.444 ± 6.815 ± 2.202": the first cell's SD wrapped onto the next line; 6.815 is the next cell's mean
+    rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N})(?!\s*(?:±|\+\s)))|"
     rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"
     rf"(?P<num>(?P<n0>{N})%?)|"
     r"(?P<empty>[-—]|NA|NR|N/A|ns)")

@@ -10,7 +10,7 @@ are joined first, so a "mean (SD)" printed on the second line of a label counts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from metasift.extractor._cells import Cell
@@ -117,6 +117,7 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+WRAPPED_SD = "a '±' in this row has no SD after it (wrapped onto the line below?): check which SD is whose"
 UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says so: check what it prints"
 
 
@@ -348,6 +349,10 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain)
         if values is None:
             skipped += 1
-        else:
-            out.extend(values)
+            continue
+        if row.quote.count("±") > sum(c.kind == "pm" for c in row.cells):
+            # "6.444 ±   6.815 ± 2.202   6.630 ±   0.569": an SD wrapped onto the line below, so which number
+            # is whose SD (or a P value) is a reading a human confirms
+            values = [replace(v, doubt=v.doubt or WRAPPED_SD) for v in values]
+        out.extend(values)
     return out, skipped

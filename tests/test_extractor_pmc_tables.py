@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from metasift.extractor._cells import split_row
 from metasift.extractor._header import caption_kind
 from metasift.extractor._text import same_arm
-from metasift.extractor._values import ROW_BASELINE, UNDECLARED
+from metasift.extractor._values import ROW_BASELINE, UNDECLARED, WRAPPED_SD
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT
 from metasift.extractor.rules import extract
 from tests.helpers import printed_line as _line
@@ -175,3 +175,12 @@ def test_more_arms_than_any_table_has_columns_sends_every_arm_value_to_a_human()
     assert len(result.arms) == 3
     checks = check_extraction(result, {1: prose, 2: text})
     assert all(c.status == "needs_human" for c in checks if c.field.startswith("arms["))
+
+
+def test_a_plus_minus_whose_sd_wrapped_below_does_not_take_the_next_cells_mean_as_its_sd() -> None:
+    words = _line(100, (50, "Overall"), (150, "6.444 ±"), (200, "6.815 ± 2.202"), (280, "6.630 ±"), (330, "0.569"))
+    assert [(c.kind, c.a, c.b) for c in split_row(words)[1]][:2] == [("num", 6.444, None), ("pm", 6.815, 2.202)]
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics")),
+                   _line(112, (150, "Placebo (N = 27)"), (250, "Aromatherapy (N = 27)")),
+                   _line(124, (50, "TNSS"), (150, "6.444 ±"), (250, "6.815 ± 2.202")))
+    assert [(v.arm, v.mean, v.sd, v.doubt) for v in t.values] == [(1, 6.815, 2.202, WRAPPED_SD)]
