@@ -24,6 +24,8 @@ from metasift.extractor._consort import (
     total_candidates,
 )
 from metasift.extractor._header import caption_kind, is_unnamed
+from metasift.extractor._prose_values import DOUBT as PROSE_DOUBT
+from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
 from metasift.extractor._text import ALIASES, name_key, same_arm
@@ -139,6 +141,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     _total(stated, result)
     for table in tables:
         _table_values(table, result)
+    _sentence_baselines(doc, result)
 
     if result.n_total is None and len(result.arms) >= 2 and all(a.n_randomised for a in result.arms):
         result.warnings.append("total N not stated; the arms sum to "
@@ -419,6 +422,19 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
                 continue  # an outcome table often counts fewer (one outcome's completers)
             result.warnings.append(f"{arm.name}: {field} is {best.value} (page {best.page}) but "
                                    f"{other.value} on page {other.page}")
+
+
+def _sentence_baselines(doc: PdfDocument, result: ExtractionResult) -> None:
+    """Baselines a sentence states per arm ("... before intervention were 35.52±6.99 and 34.98±6.78"), after the
+    tables' (a table's value comes first), each for a human to confirm (``_prose_values``)."""
+    for b in baseline_sentences(doc.pages, [a.name for a in result.arms]):
+        i, arm = next((i, a) for i, a in enumerate(result.arms) if a.name == b.arm)
+        if any(x.mean == b.mean and x.sd == b.sd for x in arm.baselines):
+            continue
+        arm.baselines.append(Baseline(measure=b.measure, mean=b.mean, sd=b.sd))
+        path = f"arms[{i}].baselines[{len(arm.baselines) - 1}]"
+        result.evidence += [Evidence(field=f"{path}.{stat}", value=value, page=b.page, quote=b.quote, doubt=PROSE_DOUBT)
+                            for stat, value in (("mean", b.mean), ("sd", b.sd))]
 
 
 def _table_values(table: Table, result: ExtractionResult) -> None:

@@ -184,3 +184,22 @@ def test_a_plus_minus_whose_sd_wrapped_below_does_not_take_the_next_cells_mean_a
                    _line(112, (150, "Placebo (N = 27)"), (250, "Aromatherapy (N = 27)")),
                    _line(124, (50, "TNSS"), (150, "6.444 ±"), (250, "6.815 ± 2.202")))
     assert [(v.arm, v.mean, v.sd, v.doubt) for v in t.values] == [(1, 6.815, 2.202, WRAPPED_SD)]
+
+
+def test_a_sentence_stating_each_arms_baseline_gives_them_for_a_human_to_confirm() -> None:
+    from metasift.extractor._prose_values import baseline_sentences
+
+    said = ("The mean and standard deviation of the state anxiety scores of children in experimental and control "
+            "groups before intervention were 35.52±6.99 and 34.98±6.78, after intervention 31.44±5.87 and 38.31±7.44 "
+            "respectively.")
+    page = SimpleNamespace(number=4, text=said)
+    got = [(b.arm, b.mean, b.sd) for b in baseline_sentences([page], ["Experimental group", "Control group"])]
+    assert got == [("Experimental group", 35.52, 6.99), ("Control group", 34.98, 6.78)]
+    reversed_order = said.replace("experimental and control", "control and experimental")
+    got = [(b.arm, b.mean) for b in baseline_sentences([SimpleNamespace(number=4, text=reversed_order)],
+                                                       ["Experimental group", "Control group"])]
+    assert got == [("Control group", 35.52), ("Experimental group", 34.98)]
+    after_only = "After intervention the scores were 31.44±5.87 and 38.31±7.44 in the experimental and control groups."
+    assert baseline_sentences([SimpleNamespace(number=4, text=after_only)], ["Experimental group", "Control group"]) == []
+    counts = "At baseline, 12 (40%) and 14 (47%) of the experimental and control groups were women."
+    assert baseline_sentences([SimpleNamespace(number=4, text=counts)], ["Experimental group", "Control group"]) == []

@@ -1,0 +1,76 @@
+"""Baseline means and SDs stated in a sentence, one per arm, when no table prints them: "The mean and standard
+deviation of the state anxiety scores of children in experimental and control groups before intervention were
+35.52±6.99 and 34.98±6.78, after intervention 31.44±5.87 and 38.31±7.44 respectively."
+
+Read only where the sentence names the baseline ("before intervention", "at baseline", "pre-test") before its
+values, names as many of the paper's arms as it gives values (the arms in the order the sentence names them),
+and prints each value with its SD ("35.52±6.99", "35.52 (6.99)"). The values stop at the first later time point
+("after", "post", "follow-up", "at week 8"). The measure is what the sentence says before the baseline cue, so
+an outcome is matched against its words. A reader confirms every such value: which number belongs to which arm
+rests on the sentence's word order (``doubt``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from metasift.extractor._text import ALIASES, is_table_text, name_key, same_arm, sentences
+
+_CUE = re.compile(r"\b(?:at\s+baseline|baseline|before\s+(?:the\s+)?(?:intervention|treatment|training|study|"
+                  r"program(?:me)?|therapy)|pre-?(?:test|intervention|treatment)|at\s+(?:study\s+)?entry|"
+                  r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention))\b", re.IGNORECASE)
+_LATER = re.compile(r"\b(?:after|post|follow-?up|at\s+(?:week|month|day)|end\s+of)\b", re.IGNORECASE)
+_VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]?\s*)?)\s*(\d+(?:\.\d+)?)(?!\s*%|[\d.])\s*\)?",
+                    re.IGNORECASE)  # "35.52±6.99", "35.5 (6.9)", "35.5 (SD = 6.9)"; not "12 (40%)"
+DOUBT = "read from a sentence: confirm which value belongs to which arm and that it is this measure's baseline"
+
+
+@dataclass(frozen=True)
+class ProseBaseline:
+    arm: str  # one of the arm names it was given
+    measure: str  # what the sentence says before its baseline cue
+    mean: float
+    sd: float
+    page: int
+    quote: str  # the sentence
+
+
+def _named_arms(text: str, arms: list[str]) -> list[str]:
+    """The arms ``text`` names, in the order it names them: an arm's own words, or one kind word ("control",
+    "experimental") that fits that arm alone."""
+    low = text.lower()
+    found: dict[str, int] = {}
+    for arm in arms:
+        words = [name_key(arm)] if name_key(arm) else []
+        kin = [w for group in ALIASES.values() if any(g in name_key(arm).split() for g in group) for w in group]
+        others = [a for a in arms if a != arm]
+        for w in words + [k for k in kin if not any(k in name_key(o).split() for o in others)]:
+            m = re.search(rf"\b{re.escape(w)}\b", low)
+            if m and (arm not in found or m.start() < found[arm]):
+                found[arm] = m.start()
+    return sorted(found, key=found.__getitem__)
+
+
+def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # pages: list[extractor.pdf.Page]
+    """Every sentence that states each named arm's baseline mean and SD (see the module's docstring)."""
+    out: list[ProseBaseline] = []
+    if len(arms) < 2 or any(same_arm(a, b) for i, a in enumerate(arms) for b in arms[i + 1:]):
+        return out
+    for page in pages:
+        for s in sentences(page.text):
+            cue = _CUE.search(s)
+            if cue is None or is_table_text(s):
+                continue
+            values = []
+            for m in _VALUE.finditer(s, cue.end()):
+                if _LATER.search(s, values[-1][2] if values else cue.end(), m.start()):
+                    break
+                values.append((float(m.group(1)), float(m.group(2)), m.end()))
+            named = _named_arms(s[:_VALUE.search(s, cue.end()).start()] if values else "", arms)
+            if not 2 <= len(values) == len(named) or any(sd <= 0 for _, sd, _ in values):
+                continue
+            measure = s[:cue.start()].strip(" ,;:")
+            out += [ProseBaseline(arm, measure, mean, sd, page.number, s)
+                    for arm, (mean, sd, _) in zip(named, values, strict=True)]
+    return out
