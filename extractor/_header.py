@@ -222,9 +222,9 @@ def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm
         return [], []
     quote = f"{join_words(names)}; {join_words(below)}"
     arms = [TableArm(_clean_name(join_words(r)), int(c.a), quote) for r, c in zip(runs, cells, strict=True)]
-    if any(not a.name or ANCHOR.search(a.name) or (re.fullmatch(r"(?i)p(?:[- ]?value)?", a.name) or a.name.lower() in TOTAL_NAMES)
-           for a in arms):
-        return [], []
+    if any(not a.name or ANCHOR.search(a.name) or re.fullmatch(r"(?i)p(?:[- ]?value)?", a.name)
+           or a.name.lower() in TOTAL_NAMES for a in arms):
+        return [], []  # a P or Total column is no arm
     return arms, [(r[0].x0, r[-1].x1) for r in runs]
 
 

@@ -21,8 +21,9 @@ _CUE = re.compile(r"\b(?:at\s+baseline|baseline|before\s+(?:the\s+)?(?:intervent
                   r"program(?:me)?|therapy)|pre-?(?:test|intervention|treatment)|at\s+(?:study\s+)?entry|"
                   r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention))\b", re.IGNORECASE)
 _LATER = re.compile(r"\b(?:after|post|follow-?up|at\s+(?:week|month|day)|end\s+of)\b", re.IGNORECASE)
-_VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]?\s*)?)\s*(\d+(?:\.\d+)?)(?!\s*%|[\d.])\s*\)?",
-                    re.IGNORECASE)  # "35.52±6.99", "35.5 (6.9)", "35.5 (SD = 6.9)"; not "12 (40%)"
+# "35.52±6.99", "35.5 (6.9)", "35.5 (SD = 6.9)"; not a count's percentage "12 (40%)"
+_VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]?\s*)?)\s*"
+                    r"(\d+(?:\.\d+)?)(?!\s*%|[\d.])\s*\)?", re.IGNORECASE)
 DOUBT = "read from a sentence: confirm which value belongs to which arm and that it is this measure's baseline"
 
 
@@ -62,15 +63,16 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
             cue = _CUE.search(s)
             if cue is None or is_table_text(s):
                 continue
-            values = []
+            found: list[re.Match[str]] = []
             for m in _VALUE.finditer(s, cue.end()):
-                if _LATER.search(s, values[-1][2] if values else cue.end(), m.start()):
-                    break
-                values.append((float(m.group(1)), float(m.group(2)), m.end()))
-            named = _named_arms(s[:_VALUE.search(s, cue.end()).start()] if values else "", arms)
-            if not 2 <= len(values) == len(named) or any(sd <= 0 for _, sd, _ in values):
+                if _LATER.search(s, found[-1].end() if found else cue.end(), m.start()):
+                    break  # "..., after intervention 31.44±5.87 and ...": the baseline values have ended
+                found.append(m)
+            named = _named_arms(s[:found[0].start()], arms) if found else []
+            values = [(float(m.group(1)), float(m.group(2))) for m in found]
+            if not 2 <= len(values) == len(named) or any(sd <= 0 for _, sd in values):
                 continue
             measure = s[:cue.start()].strip(" ,;:")
             out += [ProseBaseline(arm, measure, mean, sd, page.number, s)
-                    for arm, (mean, sd, _) in zip(named, values, strict=True)]
+                    for arm, (mean, sd) in zip(named, values, strict=True)]
     return out
