@@ -22,16 +22,11 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-INLINE = {"italic": "i", "bold": "b", "sup": "sup", "sub": "sub", "underline": "u", "sc": None, "monospace": None,
-          "xref": None, "ext-link": None, "uri": None, "named-content": None, "styled-content": None,
-          "inline-formula": None, "abbrev": None, "email": None, "roman": None, "sans-serif": None,
-          "inline-graphic": None, "institution": None, "milestone-start": None, "milestone-end": None,
-          "overline": None, "strike": None, "target": None, "ref": None, "funding-source": None,
-          "award-id": None, "span": None}
+# The inline styles kept; every other inline element (xref, ext-link, named-content, ...) is reduced to its text.
+STYLES = {"italic": "i", "bold": "b", "sup": "sup", "sub": "sub", "underline": "u"}
 BLOCK = {"table-wrap", "fig", "list", "disp-quote", "boxed-text", "disp-formula", "table-wrap-group",
          "fig-group", "def-list", "statement", "supplementary-material", "preformat", "speech"}
-SKIP = {"ref-list", "object-id", "graphic", "media", "alternatives-graphic", "label-skip", "tex-math",
-        "permissions", "alt-text", "long-desc"}
+SKIP = {"ref-list", "object-id", "graphic", "media", "tex-math", "permissions", "alt-text", "long-desc"}
 
 
 def local(tag: str) -> str:
@@ -50,12 +45,12 @@ def inline(el: ET.Element) -> str:
         tag = local(child.tag)
         if tag == "break":
             out.append("<br>")
-        elif tag in SKIP or tag == "alternatives":
-            out.append(inline_alternatives(child) if tag == "alternatives" else "")
+        elif tag == "alternatives":
+            out.append(inline_alternatives(child))
         elif tag in BLOCK:
             out.append(" " + block(child) + " ")
-        else:
-            html_tag = INLINE.get(tag)
+        elif tag not in SKIP:
+            html_tag = STYLES.get(tag)
             inner = inline(child)
             out.append(f"<{html_tag}>{inner}</{html_tag}>" if html_tag else inner)
         out.append(esc(child.tail))
@@ -148,7 +143,8 @@ def block(el: ET.Element) -> str:
     if tag == "disp-formula":
         return f"<p>{inline(el).strip()}</p>"
     if tag == "supplementary-material":
-        return caption(el) and f"<p>{caption(el)}</p>"
+        text = caption(el)
+        return f"<p>{text}</p>" if text else ""
     return "\n".join(section_body(el, 4))  # disp-quote, boxed-text, statement, preformat, speech
 
 

@@ -418,29 +418,26 @@ def _opens_bracket(w: Word) -> bool:
 
 def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
                 sub: list[tuple[str, str, float, float]]) -> list[Column]:
-    """Columns per arm: the sub-header tokens grouped once per arm, else one value column per arm."""
+    """Columns per arm: the sub-header tokens grouped once per arm (a totals column keeping its own), else one
+    value column per arm."""
     k = len(arms)
+    under: dict[int, list[tuple[str, str, float, float]]] = {}  # a totals column's own sub-columns
+    own, kept = sub, list(range(k))
     m = per_arm(sub, k)
-    if m:
-        cols = []
-        for i in range(k):
-            for kind, label, x0, x1 in sub[i * m:(i + 1) * m]:
-                ckind, tp = _col_kind(kind, label)
-                cols.append(Column(i, ckind, tp, x0, x1))
-        return cols
-    # "All (n = 137)" over "Baseline" beside arms over "Baseline  12 months": the totals column has sub-columns of
-    # its own; the arms' sub-columns repeat once per arm without it
-    under = {i: [s for s in sub if x0 - 6 <= (s[2] + s[3]) / 2 <= x1 + 6] for i, (x0, x1) in enumerate(spans)
-             if arms[i].total}
-    own = [s for s in sub if not any(s in toks for toks in under.values())]
-    kept = [i for i in range(k) if i not in under]
-    m = per_arm(own, len(kept)) if under and all(under.values()) and len(kept) >= 2 else None
+    if not m:
+        # "All (n = 137)" over "Baseline" beside arms over "Baseline  12 months": the totals column has
+        # sub-columns of its own; the arms' sub-columns repeat once per arm without it
+        under = {i: [s for s in sub if x0 - 6 <= (s[2] + s[3]) / 2 <= x1 + 6] for i, (x0, x1) in enumerate(spans)
+                 if arms[i].total}
+        own = [s for s in sub if not any(s in toks for toks in under.values())]
+        kept = [i for i in range(k) if i not in under]
+        m = per_arm(own, len(kept)) if under and all(under.values()) and len(kept) >= 2 else None
     if not m:
         return [Column(i, "value", None, x0, x1) for i, (x0, x1) in enumerate(spans)]
     cols = [Column(i, *_col_kind(kind, label), x0, x1) for i, toks in under.items() for kind, label, x0, x1 in toks]
     for j, i in enumerate(kept):
         cols += [Column(i, *_col_kind(kind, label), x0, x1) for kind, label, x0, x1 in own[j * m:(j + 1) * m]]
-    return sorted(cols, key=lambda c: c.x0)
+    return sorted(cols, key=lambda c: c.x0) if under else cols
 
 
 def _cells_of(sub: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float, str]]:

@@ -424,6 +424,13 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
                                    f"{other.value} on page {other.page}")
 
 
+def _mean_sd_evidence(path: str, mean: float | None, sd: float | None, page: int, quote: str,
+                      doubt: str | None) -> list[Evidence]:
+    """The evidence of a value's mean and SD (those printed) at ``path`` ("arms[0].baselines[1]")."""
+    return [Evidence(field=f"{path}.{stat}", value=value, page=page, quote=quote, doubt=doubt)
+            for stat, value in (("mean", mean), ("sd", sd)) if value is not None]
+
+
 def _sentence_baselines(doc: PdfDocument, result: ExtractionResult) -> None:
     """Baselines a sentence states per arm ("... before intervention were 35.52±6.99 and 34.98±6.78"), after the
     tables' (a table's value comes first), each for a human to confirm (``_prose_values``)."""
@@ -433,8 +440,7 @@ def _sentence_baselines(doc: PdfDocument, result: ExtractionResult) -> None:
             continue
         arm.baselines.append(Baseline(measure=b.measure, mean=b.mean, sd=b.sd))
         path = f"arms[{i}].baselines[{len(arm.baselines) - 1}]"
-        result.evidence += [Evidence(field=f"{path}.{stat}", value=value, page=b.page, quote=b.quote, doubt=PROSE_DOUBT)
-                            for stat, value in (("mean", b.mean), ("sd", b.sd))]
+        result.evidence += _mean_sd_evidence(path, b.mean, b.sd, b.page, b.quote, PROSE_DOUBT)
 
 
 def _table_values(table: Table, result: ExtractionResult) -> None:
@@ -457,8 +463,7 @@ def _table_values(table: Table, result: ExtractionResult) -> None:
             path = f"outcomes[{len(result.outcomes) - 1}]"
         else:
             continue
-        evidence += [Evidence(field=f"{path}.{stat}", value=value, page=table.page, quote=v.quote, doubt=v.doubt or None)
-                     for stat, value in (("mean", v.mean), ("sd", v.sd)) if value is not None]
+        evidence += _mean_sd_evidence(path, v.mean, v.sd, table.page, v.quote, v.doubt or None)
         if v.n is not None:
             n_quote = v.quote if v.n != tarm.n else tarm.quote
             evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))
