@@ -18,7 +18,8 @@ from metasift.extractor._text import COUNT, count_value, is_table_text, norm, se
 from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
-          r"women|men|mothers|parents|employees|caregivers|children|respondents|users|volunteers|cases)")
+          r"women|men|mothers|parents|employees|caregivers|carers|children|respondents|users|volunteers|cases|dyads|"
+          r"families|infants|smokers|veterans|survivors|nurses|teachers|couples|households|residents|athletes)")
 _RAND = r"(?:randomly\s+(?:assigned|allocated)|randomi[sz]ed)"
 _WORDS = r"(?:[\w-]+\s+)"
 
@@ -50,6 +51,18 @@ _GROUP = r"(?:\s+(?:group|arm|condition))?"
 _THE = r"(?:the\s+)?"
 # a figure or table cited after the last arm's name: "..., 63 to information leaflet (Figure 1)."
 _CITED = r"(?:\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?|Supplementa\w*|Appendix)\b[^()]*\))?"
+# "(standardized group n = 78, individualized group n = 72)": names with their n and no brackets of their own
+_BARE_N = _rx(r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)\s+(?:group|arm)\s*[,:]?\s*n\s*=\s*(\d{1,5})\b")
+# "The intervention group consisted of 50 subjects", "Group A included 688 subjects": one arm's n in its own clause
+_CONSISTED = _rx(rf"\b(?:the\s+)?((?:[A-Za-z][\w\-+/]*\s+){{1,3}}?(?:group|arm)|(?:group|arm)\s+[A-D1-4])\s+"
+                 rf"(?:consisted\s+of|included|comprised|was\s+composed\s+of|contained)\s+{COUNT}\s+{PEOPLE}\b")
+# "with 100 patients in each group", "15 subjects were enrolled in each group": every arm's n at once
+_IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[sz]ed|allocated|assigned|enrolled|"
+               r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
+# a sentence about what a trial planned or needed, or about its randomisation blocks, not what it did
+_PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
+               r"blocks?)\b")
+_FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})\s*\)")
 # "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
@@ -103,7 +116,7 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|"
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
-_ALLOCATION = _rx(r"randomi[sz]|assigned|allocated")
+_ALLOCATION = _rx(r"randomi[sz]|assigned|allocated|divided\s+into")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
 _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N_BOX}")
@@ -138,6 +151,7 @@ class Count:
     source: str  # prose | diagram
     position: int | None = None  # column of a flow diagram, left to right
     sentence: str = ""  # the whole sentence a prose count was read from (its quote may be one list item)
+    each: bool = False  # the count of every arm ("100 patients in each group"); ``arm`` is then ""
 
 
 # "In each cohort, six participants were randomized": a count per group, not the trial's total.
@@ -183,10 +197,25 @@ _LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "
 
 def _clean(name: str) -> str:
     """An arm name without the words a sentence puts before it ("were assigned to either dabigatran")."""
-    words = name.split()
+    # "assignment to an intervention": the name follows the last "to a/an/the/either"
+    words = re.split(r"(?i)\b(?:in)?to\s+(?:an?|the|either)\s+", name)[-1].split()
     while words and words[0].lower() in _LEAD:
         words.pop(0)
     return re.sub(r"\s+(?:group|arm|condition)$", "", " ".join(words), flags=re.IGNORECASE).strip()
+
+
+def _allocation_clause(sentence: str, loss: bool) -> str:
+    """The part of a sentence that allocates: all of it, or, in a sentence that also tells of losses, the clause
+    of its last allocation verb when no loss follows ("15 were excluded, and the remaining 104 were randomly
+    assigned to an intervention (n = 52) or placebo (n = 52) group"); "" when it does not allocate."""
+    verbs = list(_ALLOCATION.finditer(sentence))
+    if not verbs:
+        return ""
+    if not loss:
+        return sentence
+    start = max(sentence.rfind(",", 0, verbs[-1].start()), sentence.rfind(";", 0, verbs[-1].start())) + 1
+    clause = sentence[start:]
+    return "" if _LOSS.search(clause) else clause
 
 
 def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
@@ -204,24 +233,36 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             if is_table_text(s):
                 continue
             loss, analysis = bool(_LOSS.search(s)), bool(_ANALYSIS.search(s))
-            if _ALLOCATION.search(s) and not loss:
+            allocation = _allocation_clause(s, loss)
+            if allocation:
                 named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
-                         for m in _PAREN_N.finditer(s)]
+                         for m in _PAREN_N.finditer(allocation)]
                 named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
-                named = named or _listed(s)
+                named = named or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
+                                                          for m in _BARE_N.finditer(allocation)]
                 if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                     out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
-                items = list(_TO_ITEM.finditer(s))
+                items = list(_TO_ITEM.finditer(allocation))
                 if len(items) >= 3 and len({_clean(m.group(2)).lower() for m in items}) == len(items):
                     for m in items:  # three or more arms in one list
                         add("n_randomised", m, 2, 1, p)
                 else:
-                    for m in _TO_PAIR.finditer(s):  # "(52 to empagliflozin and 53 to placebo)"
+                    for m in _TO_PAIR.finditer(allocation):  # "(52 to empagliflozin and 53 to placebo)"
                         add("n_randomised", m, 2, 1, p)
                         add("n_randomised", m, 4, 3, p)
-                    for m in _IN_LIST.finditer(s):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
+                    for m in _IN_LIST.finditer(allocation):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
                         add("n_randomised", m, 2, 1, p)
                         add("n_randomised", m, 4, 3, p)
+            if not loss and not analysis and not _PLANNED.search(s):
+                for m in _CONSISTED.finditer(s):  # "The intervention group consisted of 50 subjects"
+                    add("n_randomised", m, 1, 2, p)
+                # "randomly divided into a study group and a control group, with 100 patients in each group"; not
+                # "16 participants in each group at 12-month follow-up"
+                each = _IN_EACH.finditer(s) if allocation and not _FOLLOWED.search(s) else ()
+                for m in each:
+                    number = count_value(m.group(1))
+                    if number is not None:
+                        out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
             for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
                 add("n_randomised", m, 2, 1, p)
                 add("n_analysed", m, 2, 3, p)

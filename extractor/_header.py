@@ -383,13 +383,16 @@ def _whole_cell(words: list[Word], name_words: list[Word], x0: float, x1: float,
 
 def _name_above(words: list[Word], x0: float, x1: float, siblings: list[tuple[float, float]]) -> list[Word]:
     """The first line of a name set over two lines above its n: the cells of the line above centred over
-    [x0, x1] and over no other arm's n (``siblings``); none when the line holds an n, values or a statistic. A
-    heading over several columns ("High adherence" over two arms' names) is centred between them."""
+    [x0, x1] or flush left with it, and over no other arm's n (``siblings``); none when the line holds an n,
+    values or a statistic. A heading over several columns ("High adherence" over two arms' names) is centred
+    between them."""
     text = line_text(words)
     if not words or ANCHOR.search(text) or subcolumns(words) or SUBCOL.search(text) or \
             any(re.fullmatch(r"[\d.,·()%±-]+", w.text) for w in words):
         return []
-    runs = [run for run in word_runs(words) if x0 <= (run[0].x0 + run[-1].x1) / 2 <= x1]
+    # centred over the n, or set flush left with it ("Physiotherapy" / "group" / "N = 11")
+    runs = [run for run in word_runs(words)
+            if x0 <= (run[0].x0 + run[-1].x1) / 2 <= x1 or abs(run[0].x0 - x0) < run[0].size]
     return [w for run in runs if all(_free(w, siblings) for w in run) for w in run]
 
 

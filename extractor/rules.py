@@ -291,16 +291,21 @@ def _total(found: list[tuple[int, int, str]], result: ExtractionResult) -> None:
 
 
 def _the_generic_other(c: Count, counts: list[Count], arms: list[Arm]) -> Arm | None:
-    """Of two arms, the one a table calls only "Intervention" (or "Experimental", "Treatment"), for a name the
-    allocation sentence gives it ("81 to unguided app, 84 to waitlist" beside "Intervention" / "Control"), when
-    that sentence's other name is the other arm's."""
+    """Of two arms, the one named generically on one side and specifically on the other, when the allocation
+    sentence's other name is the other arm's: a table's "Intervention" (or "Experimental", "Treatment") for the
+    sentence's "unguided app" ("81 to unguided app, 84 to waitlist" beside "Intervention" / "Control"), or a
+    table's "Physiotherapy group" for the sentence's "intervention" ("an intervention (n = 11) or control
+    (n = 9) group" beside "Physiotherapy group" / "Control group")."""
     if len(arms) != 2 or c.field != "n_randomised":
         return None
-    generic = [a for a in arms if name_key(a.name) in ALIASES["intervention"]]
     siblings = [match_arm(o.arm, arms) for o in counts
                 if o.source == "prose" and o.field == c.field and o.quote == c.quote and o is not c]
-    if len(generic) == 1 and len(siblings) == 1 and siblings[0] is not None and siblings[0] is not generic[0]:
-        return generic[0]
+    if len(siblings) != 1 or siblings[0] is None:
+        return None
+    other = arms[1 - arms.index(siblings[0])]
+    generic = [a for a in arms if name_key(a.name) in ALIASES["intervention"]]
+    if generic == [other] or (not generic and name_key(c.arm) in ALIASES["intervention"]):
+        return other
     return None
 
 
@@ -314,6 +319,10 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
     arms = result.arms
     for c in counts:
         if c.source != "prose":
+            continue
+        if c.each:  # "100 patients in each group"
+            for k in range(len(arms)):
+                _add(candidates, k, c.field, _Candidate(c.value, c.page, c.quote, "prose"))
             continue
         arm = match_arm(c.arm, arms) or _the_generic_other(c, counts, arms)
         if arm is not None:

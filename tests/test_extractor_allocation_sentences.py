@@ -1,0 +1,83 @@
+"""Allocation sentences of published trial reports found on the PMC tune half: arms divided rather than
+assigned, an allocation after an exclusion in one sentence, names with a bare "group n = X", one arm's n in its
+own clause, every arm's n at once ("in each group"), and an arm the sentence calls only "intervention"."""
+
+from __future__ import annotations
+
+from metasift.extractor._consort import prose_counts
+from metasift.extractor.pdf import Page
+from metasift.extractor.rules import _the_generic_other
+from metasift.extractor.schema import Arm
+from tests.helpers import printed_line as _line
+
+
+def _counts(text: str) -> list[tuple]:
+    return [(c.field, c.arm, c.value, c.each) for c in prose_counts([Page(2, text, text, [], [], 595.0)])]
+
+
+def test_participants_randomly_divided_into_groups_with_their_n_are_the_arms() -> None:
+    said = ("Participants were randomly divided into an intervention group (n = 15), a sham group (n = 15), "
+            "and a wait-list control group (n = 15).")
+    assert _counts(said) == [("n_randomised", "intervention", 15, False), ("n_randomised", "sham", 15, False),
+                             ("n_randomised", "wait-list control", 15, False)]
+
+
+def test_an_allocation_after_an_exclusion_in_the_same_sentence_is_still_read() -> None:
+    said = ("Out of these 119 patients, 15 were excluded, and the remaining 104 were randomly assigned by means of a "
+            "balanced stratified assignment to an intervention (n = 52) or placebo (n = 52) group.")
+    assert _counts(said) == [("n_randomised", "intervention", 52, False), ("n_randomised", "placebo", 52, False)]
+
+
+def test_losses_after_the_allocation_keep_the_sentence_from_giving_randomised_counts() -> None:
+    said = "Patients were randomly assigned to an intervention (n = 52) or placebo (n = 52) group, and 9 withdrew."
+    assert _counts(said) == []
+
+
+def test_names_with_a_bare_group_n_in_an_allocation_bracket_are_the_arms() -> None:
+    said = ("150 were enrolled between January 2009 and January 2011 and randomized into the two groups "
+            "(standardized group n = 78, individualized group n = 72).")
+    assert _counts(said) == [("n_randomised", "standardized", 78, False),
+                             ("n_randomised", "individualized", 72, False)]
+
+
+def test_a_group_that_consisted_of_or_included_its_participants_gives_that_arms_n() -> None:
+    said = ("The intervention group consisted of 50 subjects who received both Yoga Nidra apart from regular "
+            "medications and the control group consisted of 50 subjects who received only medications. "
+            "Group A included 688 subjects.")
+    assert _counts(said) == [("n_randomised", "intervention", 50, False), ("n_randomised", "control", 50, False),
+                             ("n_randomised", "Group A", 688, False)]
+
+
+def test_a_count_in_each_group_of_an_allocation_is_every_arms_n() -> None:
+    said = ("Two hundred patients with malignant tumors were randomly divided into a study group and a control "
+            "group, with 100 patients in each group.")
+    assert _counts(said)[-1] == ("n_randomised", "", 100, True)
+
+
+def test_a_count_in_each_group_at_follow_up_or_per_randomisation_block_is_no_arms_n() -> None:
+    assert _counts("Of those randomised, 16 participants in each group participated in the 12-month follow-up.") == []
+    assert _counts("Block randomization, consisting of ten blocks of six subjects each, with three patients in each "
+                   "group of treatment, was generated online.") == []
+    assert _counts("Patients were randomised; we planned 50 patients in each group.") == []
+
+
+def test_a_sentence_calling_one_arm_only_intervention_names_the_arm_a_table_names_otherwise() -> None:
+    (intervention, control) = prose_counts([Page(1, *(["20 participants were randomly allocated to an intervention "
+                                                       "(n = 11) or control (n = 9) group."] * 2), [], [], 595.0)])
+    arms = [Arm(name="Physiotherapy group"), Arm(name="Control group")]
+    assert _the_generic_other(intervention, [intervention, control], arms) is arms[0]
+    assert _the_generic_other(control, [intervention, control], arms) is None  # "control" names its arm itself
+
+
+def test_a_name_set_flush_left_over_two_lines_above_its_n_is_read_whole() -> None:
+    from types import SimpleNamespace
+
+    from metasift.extractor._tables import find_tables
+
+    rows = [_line(100, (300, "Table 2 Demographic information for the physiotherapy and control groups")),
+            _line(112, (437, "Physiotherapy"), (505, "Control")),
+            _line(121, (437, "group"), (505, "group")),
+            _line(130, (437, "N = 11"), (505, "N=9")),
+            _line(140, (300, "Age (years)"), (437, "66.2 (8.0)"), (505, "66.3 (11.8)"))]
+    (t,) = find_tables([SimpleNamespace(number=4, rows=rows, width=595.0)], [])
+    assert [(a.name, a.n) for a in t.arms] == [("Physiotherapy group", 11), ("Control group", 9)]
