@@ -93,10 +93,26 @@ def _listed(sentence: str) -> list[tuple[str, int]]:
     return [(_clean(m.group(1)), int(m.group(2))) for m in items if m]
 
 
+_LOSSES = r"(?:drop-?outs?|withdrawals?)"  # "eight dropouts in the exercise group and six in the control group"
+_LEFT = r"(?:withdr[ae]w|dropped\s+out|discontinued|were\s+lost\s+to\s+follow[- ]?up)"
+# "9 patients withdrew from the intervention group and 11 from the placebo group"
+_LEFT_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?{_LEFT}\s+(?:from|in)\s+{_THE}{_NAME}{_GROUP}\s*,?\s*"
+                 rf"(?:and|while|whereas)\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:{_LEFT}\s+)?(?:from|in)\s+{_THE}{_NAME}{_GROUP}\b")
+# "Three subjects dropped out from the exercise group": one arm's losses
+_LEFT_ONE = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?{_LEFT}\s+from\s+{_THE}{_NAME}{_GROUP}\b")
+# "a total of 16 and 10 participants completed one-month follow-up for MICT and HIIT, respectively"
+_RESPECTIVELY = _rx(rf"{COUNT}\s+and\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+|had\s+)?(?P<verb>[a-z]+(?:\s+[a-z]+)?)"
+                    rf"[^.;\d]{{0,60}}?\b(?:in|for|to|from)\s+{_THE}{_NAME}{_GROUP}\s+and\s+{_THE}{_NAME}{_GROUP},?\s+"
+                    r"respectively")
+_VERB_FIELD = [(_rx(r"randomi[sz]ed|allocated|assigned"), "n_randomised"),
+               (_rx(r"complet|analy[sz]ed|included\s+in\s+the\s+analys"), "n_analysed"),
+               (_rx(r"withdr[ae]w|dropped|lost|discontinued"), "n_dropout")]
+
+
 def _in_pair(part: str, end: str) -> re.Pattern[str]:
     """Two arms' counts, each ``part`` then "in [the] NAME" (or "from": "Seven people from the probiotic group and
     three people from the placebo group dropped out"), up to ``end``."""
-    one = rf"{part}\s+(?:{PEOPLE}\s+)?(?:in|from)\s+{_THE}{_NAME}{_GROUP}"
+    one = rf"{part}\s+(?:(?:{PEOPLE}|{_LOSSES})\s+)?(?:in|from)\s+{_THE}{_NAME}{_GROUP}"
     return _rx(rf"{one}\s*[,;]?\s*(?:and\s+)?{one}(?={end})")
 
 
@@ -113,7 +129,7 @@ _OF_THE = _rx(rf"\bof\s+the\s+(\d{{1,5}})\s+{PEOPLE}\s+(?:randomly\s+assigned|ra
 _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+)?were\s+"
                   r"(?:lost\s+to\s+follow[- ]?up|discontinued|withdr[ae]wn?|dropped\s+out)[^.;]*?(?:and|,)\s+"
                   r"(\d{1,5})\s+were\s+analy[sz]ed")
-_LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|"
+_LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocated|divided\s+into")
@@ -277,6 +293,22 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 for m in _IN_PAIR.finditer(s):
                     add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
                     add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
+            elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
+                for m in _IN_PAIR.finditer(s):
+                    if re.search(_LOSSES, m.group(0), re.IGNORECASE):
+                        add("n_dropout", m, 2, 1, p)
+                        add("n_dropout", m, 4, 3, p)
+            pairs = list(_LEFT_PAIR.finditer(s))
+            for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
+                add("n_dropout", m, 2, 1, p)
+                add("n_dropout", m, 4, 3, p)
+            for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
+                add("n_dropout", m, 2, 1, p)
+            for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
+                field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
+                if field:
+                    add(field, m, 4, 1, p)
+                    add(field, m, 5, 2, p)
     return out
 
 

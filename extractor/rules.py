@@ -287,7 +287,16 @@ def _total(found: list[tuple[int, int, str]], result: ExtractionResult) -> None:
     value, page, quote = found[0]
     result.n_total = value
     support = len({p for v, p, _ in found if v == value})  # pages that state it (one statement may match twice)
-    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote, support=support))
+    other = next((f for f in found if f[0] != value), None)
+    # another sentence gives another total randomised: which counts the randomised is a reader's call, and so
+    # are the arms' counts that add up to either
+    doubt = f"page {other[1]} states {other[0]} randomised" if other else None
+    result.evidence.append(Evidence(field="n_total", value=value, page=page, quote=quote, support=support,
+                                    doubt=doubt))
+    if doubt:
+        for ev in result.evidence:
+            if ev.field.endswith(".n_randomised") and not ev.doubt:
+                ev.doubt = f"the paper states two totals randomised ({value} and {other[0]}): confirm this arm's"
 
 
 def _the_generic_other(c: Count, counts: list[Count], arms: list[Arm]) -> Arm | None:
@@ -423,14 +432,19 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
         arm = result.arms[i]
         setattr(arm, field, best.value)
         support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
-        result.evidence.append(Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page,
-                                        quote=best.quote, source="ocr" if best.source == "ocr" else "rule",
-                                        region=best.region, support=support, origin=_ORIGIN[best.source]))
+        evidence = Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page, quote=best.quote,
+                            source="ocr" if best.source == "ocr" else "rule", region=best.region, support=support,
+                            origin=_ORIGIN[best.source])
+        result.evidence.append(evidence)
         for other in {c.value: c for c in cands if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
                 continue  # an outcome table often counts fewer (one outcome's completers)
             result.warnings.append(f"{arm.name}: {field} is {best.value} (page {best.page}) but "
                                    f"{other.value} on page {other.page}")
+            if other.source != "table" and best.source != "table" and not evidence.doubt:
+                # two sentences (or a sentence and the flow diagram) disagree: the abstract's completers
+                # called randomised, a count of the enrolled beside the randomised; a reader settles it
+                evidence.doubt = f"page {other.page} prints {other.value} for this arm's {field.removeprefix('n_')}"
 
 
 def _mean_sd_evidence(path: str, mean: float | None, sd: float | None, page: int, quote: str,
