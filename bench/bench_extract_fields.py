@@ -166,6 +166,10 @@ def _words(name: str) -> set[str]:
 def resolve_arm(name: str, arms: list[dict]) -> str | None:
     """The truth arm a predicted arm name denotes (name or alias; word sets equal or nested, equal first where
     names nest: "cash plus lump sum" and "cash plus lump sum and training"), else None."""
+    exact = {a["name"] for a in arms for alias in [a["name"], *a.get("aliases", [])]
+             if " ".join(alias.lower().split()) == " ".join(name.lower().split())}
+    if len(exact) == 1:  # "NRT" and "NRT+" have the same words and are two arms
+        return exact.pop()
     got = _words(name)
     names = [(a["name"], _words(alias)) for a in arms for alias in [a["name"], *a.get("aliases", [])]]
     for hits in ({n for n, w in names if got and w == got},

@@ -108,6 +108,13 @@ def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
             a, b = float(m.group("p0")), float(m.group("p1"))
         elif kind == "pm":
             a, b = float(m.group("m0")), float(m.group("m1"))
+            sign = next((w for w in hit if norm(w.text).endswith(("±", "+"))), None)
+            if sign is not None and sign is not hit[-1] and hit[-1].x0 - sign.x1 > 1.2 * hit[-1].size:
+                # "66.0 ±      0.52": the SD wrapped onto the line below, and the number across the gap is the
+                # next column's (a P value); the mean stands alone and the row's "±" has no SD after it
+                cells.append(Cell("num", a, None, hit[0].x0, sign.x1))
+                cells.append(Cell("num", b, None, hit[-1].x0, hit[-1].x1))
+                continue
         elif kind == "num":
             a = float(m.group("n0"))
             kind = "pct" if m.group().endswith("%") else "num"

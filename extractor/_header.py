@@ -147,10 +147,41 @@ def _col_kind(kind: str, label: str) -> tuple[str, str | None]:
     return "other", None
 
 
+_OPEN_COUNT = re.compile(r"\(?[nN]\s*=?")  # "(n =" or "(n" at a narrow cell's line end
+_REST_OF_COUNT = re.compile(r"=?\s*\d{1,5}\)?")  # "25)" or "= 25)" on the cell's next line
+
+
+def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
+    """Header lines with a count wrapped in its narrow column ("group (n =" over "25)", "group (n" over "= 25)")
+    put back on one line: the rest moves up after the open "(n", so the line reads "group (n = 25)"."""
+    rows = [list(r) for r in rows]
+    for i in range(len(rows) - 1):
+        line = list(rows[i])  # as printed: the words moved up are not read again
+        for k, w in enumerate(line):
+            if k + 1 < len(line) and re.match(r"=?\s*\d", line[k + 1].text):
+                continue  # the count goes on along this line
+            opening = " ".join(v.text for v in line[max(0, k - 1):k + 1])
+            if not (_OPEN_COUNT.fullmatch(w.text) or re.fullmatch(r"\(?[nN]\s*=", opening)):
+                continue
+            near = [v for v in rows[i + 1] if w.x0 - 4 * w.size < v.x0 < w.x1 + 4 * w.size]
+            rest = near[:2] if len(near) >= 2 and _REST_OF_COUNT.fullmatch(" ".join(v.text for v in near[:2])) \
+                else near[:1]
+            if not rest or not _REST_OF_COUNT.fullmatch(" ".join(v.text for v in rest)) or \
+                    not ANCHOR.search(opening + " " + " ".join(v.text for v in rest)):
+                continue
+            # set where the open "(n" ends, taking no width: the arm's column stays where its header prints it
+            moved = [Word(v.text, w.x1, w.x1, w.base, v.size, v.mark) for v in rest]
+            rows[i + 1] = [v for v in rows[i + 1] if not any(v is r for r in rest)]
+            at = next(n for n, v in enumerate(rows[i]) if v is w) + 1
+            rows[i] = rows[i][:at] + moved + rows[i][at:]
+    return rows
+
+
 def arms_in_header(rows: list[list[Word]], known: list[str]
                    ) -> tuple[list[TableArm], list[tuple[float, float]]]:
     """Arms and n from "(n = X)" anchors (names on the same or an earlier header line), else known names;
     with the x-span of each arm's header words."""
+    rows = join_wrapped_counts(rows)
     anchors = []  # (n, x0, x1, row index, row text)
     for i, words in enumerate(rows):
         text = line_text(words)
@@ -504,9 +535,8 @@ def per_arm(sub: list[tuple[str, str, float, float]], k: int) -> int | None:
     return None
 
 
-def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -> list[str] | None:
-    """Time points over repeated arm groups ("Baseline: A (n=20) B (n=20) | Week 12: A B"): for each arm
-    column, the nearest time point heading starting left of its right edge; None if there is none."""
+def _time_heads(header: list[list[Word]]) -> list[tuple[float, str]]:
+    """Each time point heading of the header lines, with where it starts."""
     heads = []
     for words in header:
         text, pos = "", []
@@ -518,6 +548,25 @@ def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -
             hit = hit or [w for at, w in pos if at <= m.start()][-1:]
             if hit:
                 heads.append((hit[0].x0, re.sub(r"\s+", " ", m.group().lower())))
+    return heads
+
+
+def spanning_timepoint(header: list[list[Word]], spans: list[tuple[float, float]]) -> str | None:
+    """The one time point heading set over all the arms' columns ("Baseline M (SD)" over "IG  PG", the later
+    time points' headings further right over no arm read): it starts over the first arm, not in the label
+    column, and no other heading starts before the last arm ends."""
+    first_x0, last_x1 = spans[0][0], spans[-1][1]
+    size = max((w.size for h in header for w in h), default=8.0)
+    over = [h for h in _time_heads(header) if h[0] <= last_x1]
+    if len(over) == 1 and over[0][0] >= first_x0 - 2 * size:
+        return over[0][1]
+    return None
+
+
+def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -> list[str] | None:
+    """Time points over repeated arm groups ("Baseline: A (n=20) B (n=20) | Week 12: A B"): for each arm
+    column, the nearest time point heading starting left of its right edge; None if there is none."""
+    heads = _time_heads(header)
     out = []
     for _, x1 in spans:
         before = [h for h in heads if h[0] <= x1]

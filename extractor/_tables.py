@@ -32,6 +32,7 @@ from metasift.extractor._header import (
     line_text,
     name_left_of,
     per_arm,
+    spanning_timepoint,
     stacked_subs,
     subcolumns,
     word_runs,
@@ -460,6 +461,12 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
             return None, k
         for c in columns:
             c.timepoint = c.timepoint or tps[c.arm]
+    elif not any(c.timepoint for c in columns):
+        # a time point heading above the line that names the arms spans them all
+        names_at = next((i for i, h in enumerate(header) if join_words(h) == arms[0].quote), 0)
+        over = spanning_timepoint(header[:names_at], spans)
+        for c in columns:
+            c.timepoint = over or c.timepoint
     arm_right = max([c.x1 for c in columns] + [x1 for _, x1 in spans])
     right_limit = min((w.x0 for h in header for w in h if w.x0 > arm_right + 2), default=float("inf"))
     # a narrow column right of the arms ("p", "Total") centres its values under its header, so they start left

@@ -155,4 +155,19 @@ def same_arm(a: str, b: str) -> bool:
     if bool(_ADD_ON.search(a)) != bool(_ADD_ON.search(b)):
         return False  # "NMES + Ex" and "Ex": an add-on arm and the arm it adds to are two arms
     wa, wb = set(ka.split()), set(kb.split())
-    return wa <= wb or wb <= wa
+    return wa <= wb or wb <= wa or _initials_of(a, b) or _initials_of(b, a)
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+
+
+def _initials_of(acronym: str, name: str) -> bool:
+    """Whether ``acronym`` spells the initials of ``name``'s words: "IG" the intervention group, "PG" the placebo
+    group, "TAU" treatment as usual, "MICT" moderate-intensity continuous training."""
+    short = acronym.strip(" .,;:*†‡()")
+    words = re.findall(r"[A-Za-z]+", name)
+    if not _ACRONYM.fullmatch(short) or not words:
+        return False
+    initials = "".join(w[0] for w in words).upper()
+    return (short == initials and len(words) >= 2) or \
+        (short == initials + "G" and words[-1].lower() not in ("group", "arm"))  # "PG": the placebo group

@@ -54,6 +54,19 @@ def secondary_analysis(pages: Sequence[tuple[int, str]]) -> tuple[int, str] | No
     return None
 
 
+# "A placebo-controlled crossover study demonstrated the effect of ...": a finding of another study, cited
+_FINDING = re.compile(r"\b(?:trial|study|design|rct)s?\s+(?:\w+\s+){0,3}?(?:demonstrated|showed|found|reported|"
+                      r"revealed|suggested|indicated|confirmed)\b", re.IGNORECASE)
+_OWN = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
+_THIS = re.compile(r"\b(?:this|the\s+present|the\s+current)\s+(?:[\w,-]+\s+){0,4}$", re.IGNORECASE)
+
+
+def _of_another_study(sentence: str) -> bool:
+    """Whether a sentence tells what another study found (its design is not this trial's)."""
+    m = _FINDING.search(sentence)
+    return bool(m) and not _OWN.search(sentence) and not _THIS.search(sentence[:m.start()])
+
+
 def detect_design(pages: Sequence[tuple[int, str]], n_arms: int, secondary: tuple[int, str] | None = None
                   ) -> tuple[Design, list[str]]:
     """The design stated in ``(page number, text)`` pages, for a paper whose extraction found ``n_arms``
@@ -64,6 +77,8 @@ def detect_design(pages: Sequence[tuple[int, str]], n_arms: int, secondary: tupl
         heading = _REFERENCES.search(text) if k >= len(pages) // 3 else None
         for s in sentences(text[:heading.start()] if heading else text):
             if not _RANDOM.search(s):
+                continue
+            if _of_another_study(s):
                 continue
             if design.kind == "parallel" and _CROSSOVER.search(s):
                 design = design.model_copy(update={"kind": "crossover", "page": number, "quote": s[:240]})
