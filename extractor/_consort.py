@@ -19,7 +19,7 @@ from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
           r"women|men|mothers|parents|employees|caregivers|carers|children|respondents|users|volunteers|cases|dyads|"
-          r"families|infants|smokers|veterans|survivors|nurses|teachers|couples|households|residents|athletes)")
+          r"families|infants|smokers|veterans|survivors|nurses|teachers|couples|households|residents|athletes|eyes)")
 _RAND = r"(?:randomly\s+(?:assigned|allocated)|randomi[sz]ed)"
 _WORDS = r"(?:[\w-]+\s+)"
 
@@ -59,6 +59,12 @@ _CONSISTED = _rx(rf"\b(?:the\s+)?((?:[A-Za-z][\w\-+/]*\s+){{1,3}}?(?:group|arm)|
 # "with 100 patients in each group", "15 subjects were enrolled in each group": every arm's n at once
 _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[sz]ed|allocated|assigned|enrolled|"
                r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
+# "assigned to either the intervention or control group (both: n = 57)"
+_BOTH_N = _rx(r"\(\s*(?:both|each|each\s+group)\s*[:,]?\s*n\s*=\s*(\d{1,5})\s*\)")
+# the two arms an allocation names without their n: "to either the intervention or control group", "into a study
+# group and a control group"
+_TWO_NAMES = _rx(rf"\b(?:in)?to\s+(?:either\s+)?(?:an?\s+|the\s+)?{_NAME}{_GROUP}\s+(?:or|and)\s+(?:an?\s+|the\s+)?"
+                 rf"{_NAME}\s+(?:groups?|arms?|conditions?)\b")
 # a sentence about what a trial planned or needed, or about its randomisation blocks, not what it did
 _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
                r"blocks?)\b")
@@ -69,7 +75,7 @@ _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,
 # the FME group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"(?:in)?to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:were\s+)?(?:\w+\s+)?(?:in)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:\w+\s+)?(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
                r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
 # One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"
@@ -274,10 +280,13 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     add("n_randomised", m, 1, 2, p)
                 # "randomly divided into a study group and a control group, with 100 patients in each group"; not
                 # "16 participants in each group at 12-month follow-up"
-                each = _IN_EACH.finditer(s) if allocation and not _FOLLOWED.search(s) else ()
+                each = [*_IN_EACH.finditer(s), *_BOTH_N.finditer(s)] if allocation and not _FOLLOWED.search(s) else ()
+                pair = _TWO_NAMES.search(allocation)
                 for m in each:
                     number = count_value(m.group(1))
-                    if number is not None:
+                    if number is not None and pair:  # "to either the intervention or control group (both: n = 57)"
+                        out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
+                    elif number is not None:
                         out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
             for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
                 add("n_randomised", m, 2, 1, p)
