@@ -76,9 +76,29 @@ def _glue_signs(words: list[Word]) -> list[Word]:
     return out
 
 
+_SD_OPEN = re.compile(r"^\((?:SD|sd|s\.d\.)\s*[:=]?$")
+
+
+def _named_sd(words: list[Word]) -> list[Word]:
+    """ "3.61 (SD: 2.86)", "(SD = 2.86)": the bracket read as a plain "(2.86)"."""
+    out: list[Word] = []
+    opened: Word | None = None  # a "(SD:" waiting for its number
+    for w in words:
+        if _SD_OPEN.match(w.text):
+            opened = w
+        elif opened is not None and w.text in (":", "="):
+            continue  # "(SD" ":" "2.86)"
+        elif opened is not None:
+            out.append(Word("(" + w.text, opened.x0, w.x1, w.base, w.size, w.mark))
+            opened = None
+        else:
+            out.append(w)
+    return out + ([opened] if opened is not None else [])
+
+
 def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
     """A body line as its label words and its cells (the trailing run of number-like words)."""
-    every = words = _glue_signs(words)
+    every = words = _glue_signs(_named_sd(words))
     words = drop_marks(words)
     start = len(words)
     while start > 0 and _CELLISH.match(norm(words[start - 1].text)):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
@@ -436,7 +437,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
             header.append(drop_marks(inside(rows[k])))
             k += 1
     if len(arms) < 2:
-        return None, start + 1
+        return _arms_as_rows(rows, k, header, inside, known, page, caption), start + 1
     _mark_totals(arms, header, spans)
     if sum(not a.total for a in arms) < 2:
         return None, start + 1
@@ -486,6 +487,23 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     table = Table(page, caption, kind, timepoint, population, arms)
     table._parts = (body, head_text, notes)  # read once every part of a continued table is known
     return table, k
+
+
+def _arms_as_rows(rows: list[list[Word]], k: int, header: list[list[Word]], inside: _Clip, known: list[str],
+                  page: int, caption: str) -> Table | None:
+    """A table with no arms over its columns whose rows are the arms (``_arm_rows``), its values read already."""
+    body = []
+    for words in rows[k:k + 40]:
+        line = inside(words)
+        if not line or caption_at(words) or _FOOTNOTE.match(norm(join_words(line))) or _prose_like(line):
+            break
+        body.append(line)
+    arms, values = arms_as_rows(body, header, known, _caption_text(caption))
+    if not arms:
+        return None
+    table = Table(page, caption, "baseline", "baseline", "", arms, values)
+    table._parts = ()  # read here: nothing left for ``fill_values``
+    return table
 
 
 def _caption_text(caption: str) -> str:
@@ -540,8 +558,11 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
                       if not a.total and not any(same_arm(a.name, n) for n in names)]
             numbers.append(number)
     parts = [t._parts for t in tables]
-    for table, number, (body, head_text, notes) in zip(tables, numbers, parts):
-        siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table
+    for table, number, part in zip(tables, numbers, parts):
+        if not part:  # a table whose rows are the arms, read already
+            continue
+        body, head_text, notes = part
+        siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table and p
                     for note in p[2]]
         table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
                                                   notes + siblings, _caption_text(table.caption))

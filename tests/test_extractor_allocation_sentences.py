@@ -51,7 +51,9 @@ def test_a_group_that_consisted_of_or_included_its_participants_gives_that_arms_
 def test_a_count_in_each_group_of_an_allocation_is_every_arms_n() -> None:
     said = ("Two hundred patients with malignant tumors were randomly divided into a study group and a control "
             "group, with 100 patients in each group.")
-    assert _counts(said)[-1] == ("n_randomised", "", 100, True)
+    assert _counts(said) == [("n_randomised", "study", 100, False), ("n_randomised", "control", 100, False)]
+    said = "Patients were randomised by a computer, with 100 patients in each group."
+    assert _counts(said) == [("n_randomised", "", 100, True)]
 
 
 def test_a_count_in_each_group_at_follow_up_or_per_randomisation_block_is_no_arms_n() -> None:

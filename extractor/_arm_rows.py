@@ -1,0 +1,74 @@
+"""Tables whose rows are the arms and whose columns are time points: "Intervention  3.61 (SD: 2.86)  8.18 (SD:
+1.46)" under "Group | Pre-training score | Post-training score", or a measure's line over its arms' rows
+("Cognitive anxiety" / "Group 1, acupuncture  21.5 (5.3)  ...").
+
+Read only where the header names no arms (``_tables`` found fewer than two), the rows' labels are arms the paper
+names elsewhere (``known``), and one header cell names the baseline. Only the baseline column is read, and every
+value goes to a human: the columns' meaning comes from one header word, not from arms' names over them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from metasift.extractor._cells import split_row
+from metasift.extractor._header import TableArm, line_text, word_runs
+from metasift.extractor._text import norm, same_arm, strip_marks
+from metasift.extractor._values import TableValue
+from metasift.extractor.layout import Word, join_words
+
+_BASELINE_HEAD = re.compile(r"^(?:baseline|pre\b|pre[- ]?\w+|before\b|t0\b|week\s*0\b)", re.IGNORECASE)
+ARMS_AS_ROWS = "arms read from the rows of a table whose columns are time points: confirm the column is the baseline"
+
+
+def arm_of(label: str, known: list[str]) -> int | None:
+    """Which known arm a row label names ("Group 1, acupuncture" names "acupuncture"), if exactly one."""
+    text = strip_marks(label)
+    hits = {k for k, name in enumerate(known) if same_arm(text, name) or
+            any(same_arm(part.strip(), name) for part in re.split(r"[,;:]", text) if part.strip())}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def baseline_column(header: list[list[Word]]) -> tuple[float, list[float]] | None:
+    """The centre of the one header cell naming the baseline, and the centres of every header cell."""
+    centres, base = [], []
+    for words in header:
+        for run in word_runs(words):
+            centre = (run[0].x0 + run[-1].x1) / 2
+            centres.append(centre)
+            if _BASELINE_HEAD.match(norm(join_words(run))):
+                base.append(centre)
+    return (base[0], centres) if len(base) == 1 else None
+
+
+def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[str], caption: str
+                 ) -> tuple[list[TableArm], list[TableValue]]:
+    """The arms and their baseline mean (SD) of a table whose rows are the arms; ([], []) when it is not one."""
+    column = baseline_column(header)
+    if column is None or len(known) < 2:
+        return [], []
+    base_x, centres = column
+    arms: list[TableArm] = []
+    values: list[TableValue] = []
+    measure = caption
+    for words in body:
+        label, cells = split_row(words)
+        text = line_text(label)
+        if not cells:
+            if text:
+                measure = text  # a measure's line over its arms' rows
+            continue
+        k = arm_of(text, known)
+        if k is None:
+            continue
+        cell = min(cells, key=lambda c: abs(c.x - base_x))
+        nearest = min(centres, key=lambda x: abs(cell.x - x))
+        if cell.kind not in ("pair", "pm") or nearest != base_x:
+            continue
+        name = known[k]
+        if not any(a.name == name for a in arms):
+            arms.append(TableArm(name, None, join_words(words)))
+        index = next(i for i, a in enumerate(arms) if a.name == name)
+        values.append(TableValue(index, "baseline", measure, cell.a, cell.b, None, join_words(words),
+                                 doubt=ARMS_AS_ROWS))
+    return (arms, values) if len(arms) >= 2 else ([], [])
