@@ -17,15 +17,15 @@ from metasift.extractor.layout import Word
 N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
 # A word that belongs to the cells at the end of a row: a number with brackets, signs, marks; ±; "to"; a dash.
 # A "+" set apart between two numbers is a "±" its font lost ("55 + 9"): publishers' PDFs print one for the other.
-_CELLISH = re.compile(rf"^(?:[(\[]?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
+_CELLISH = re.compile(rf"^(?:[(\[]?±?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
                       rf"[<>≤≥]?\.\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06")
                       r"[(\[]?[-–—]+[)\]]?|"
-                      rf"±|\+|to|[<>≤≥]|NA|NR|N/A|ns|[{FOOTNOTE_MARKS}]+)$")
+                      rf"[(\[]?±|\+|to|[<>≤≥]|NA|NR|N/A|ns|[{FOOTNOTE_MARKS}]+)$")
 _MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,]|$)")
 _CELL = re.compile(
     rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
     rf"(?P<count>(?P<c0>\d+)\s*\(\s*(?P<c1>{N})\s*%\s*\))|"
-    rf"(?P<pair>(?P<p0>{N})\s*\(\s*(?P<p1>{N})\s*\))|"
+    rf"(?P<pair>(?P<p0>{N})\s*\(\s*±?\s*(?P<p1>{N})\s*\))|"  # "124.1 (±27.1)" too
     # "6.444 ± 6.815 ± 2.202": the first cell's SD wrapped onto the next line; 6.815 is the next cell's mean
     rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N})(?!\s*(?:±|\+\s)))|"
     rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"

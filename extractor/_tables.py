@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from metasift.extractor._arm_rows import arms_as_rows
-from metasift.extractor._cells import drop_marks, split_row
+from metasift.extractor._cells import Cell, drop_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
     LABEL_HEADS,
@@ -294,10 +294,28 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         size = sorted(w.size for w in words)[len(words) // 2]
         if body and not cells and size > 1.12 * body[-1].size:
             break
+        if body and _sds_under(body[-1].cells, cells, words):
+            # "124.1" over "(±27.1)" in a narrow column: the line of bracketed SDs completes the row above
+            last = body[-1]
+            last.cells = [Cell("pair", m.a, sd.a, m.x0, max(m.x1, sd.x1)) for m, sd in zip(last.cells, cells)]
+            last.quote += "; " + join_words(rows[k])
+            if label_text:
+                last.label = f"{last.label} {label_text}".strip()
+            k += 1
+            continue
         x0 = label[0].x0 if label else words[0].x0
         body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns))
         k += 1
     return body, k
+
+
+def _sds_under(above: list[Cell], cells: list[Cell], words: list[Word]) -> bool:
+    """Whether a line's cells are only bracketed numbers ("(±27.1)", "(6.9)"), one under each plain number of
+    the line above: the SDs of a table whose narrow columns put each mean over its SD."""
+    brackets = [w for w in words if re.fullmatch(r"[(\[]±?\s*-?\d[\d.,]*[)\]]", norm(w.text))]
+    return bool(above) and len(cells) == len(above) == len(brackets) and \
+        all(c.kind == "num" for c in above + cells) and \
+        all(abs(a.x - c.x) < 2 * c_w.size for a, c, c_w in zip(above, cells, brackets))
 
 
 def _gap_ends(bases: list[float], base: float) -> bool:

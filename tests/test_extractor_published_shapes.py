@@ -136,3 +136,17 @@ def test_a_second_statement_that_also_prints_the_total_is_no_disagreement() -> N
     _total([(200, 1, "A total of 200 participants were randomised"),
             (317, 2, ", 317 people were screened and 200 were randomised")], result)
     assert result.n_total == 200 and not any(ev.doubt for ev in result.evidence)
+
+
+def test_an_sd_printed_with_its_own_plus_minus_in_brackets_is_read_as_the_sd() -> None:
+    cells = split_row(_line(100, (50, "Eyberg"), (150, "124.1 (±27.1)"), (250, "130.2 (± 25.0)")))[1]
+    assert [(c.kind, c.a, c.b) for c in cells] == [("pair", 124.1, 27.1), ("pair", 130.2, 25.0)]
+
+
+def test_a_line_of_bracketed_sds_under_the_means_completes_the_row_above() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Baseline scores")),
+                   _line(112, (150, "Coaching (n = 28)"), (250, "Education (n = 38)")),
+                   _line(124, (50, "Negative Affect"), (150, "24.5"), (250, "24.1")),
+                   _line(133, (50, "Scale"), (150, "(6.9)"), (250, "(7.3)")))
+    assert [(v.measure, v.mean, v.sd) for v in t.values] == [("Negative Affect Scale", 24.5, 6.9),
+                                                             ("Negative Affect Scale", 24.1, 7.3)]
