@@ -138,6 +138,7 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
+_COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)")
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocated|divided\s+into")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
@@ -302,6 +303,10 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 for m in _IN_PAIR.finditer(s):
                     add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
                     add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
+            elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
+                for m in _IN_PAIR.finditer(s):
+                    add("n_analysed", m, 2, 1, p)
+                    add("n_analysed", m, 4, 3, p)
             elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
                 for m in _IN_PAIR.finditer(s):
                     if re.search(_LOSSES, m.group(0), re.IGNORECASE):
