@@ -139,7 +139,7 @@ _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|d
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)")
-_ALLOCATION = _rx(r"randomi[sz]|assigned|allocated|divided\s+into")
+_ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
 _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N_BOX}")
@@ -221,10 +221,10 @@ _LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "
 def _clean(name: str) -> str:
     """An arm name without the words a sentence puts before it ("were assigned to either dabigatran")."""
     # "assignment to an intervention": the name follows the last "to a/an/the/either"
-    words = re.split(r"(?i)\b(?:in)?to\s+(?:an?|the|either)\s+", name)[-1].split()
+    words = re.split(r"(?i)\b(?:in)?to\s+(?:an?|the|either)\s+|\binto\s+", name)[-1].split()
     while words and words[0].lower() in _LEAD:
         words.pop(0)
-    return re.sub(r"\s+(?:group|arm|condition)$", "", " ".join(words), flags=re.IGNORECASE).strip()
+    return re.sub(r"\s+(?:group|arm|condition)s?$", "", " ".join(words), flags=re.IGNORECASE).strip()
 
 
 def _allocation_clause(sentence: str, loss: bool) -> str:
