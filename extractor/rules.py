@@ -288,8 +288,10 @@ def _total(found: list[tuple[int, int, str]], result: ExtractionResult) -> None:
     result.n_total = value
     support = len({p for v, p, _ in found if v == value})  # pages that state it (one statement may match twice)
     # another total, from a statement that does not also print this one (", 317 people were screened and 200
-    # were randomised" is read as 317 by a looser pattern, and says 200 all the same)
-    other = next((f for f in found if f[0] != value and not re.search(rf"(?<![\d.,]){value}(?![\d.,])", f[2])), None)
+    # were randomised" is read as 317 by a looser pattern, and says 200 all the same) and is no flow diagram's
+    # run of boxes ("Assessed for eligibility (n=548) Randomised (n=354)" read as "n=548) Randomised")
+    other = next((f for f in found if f[0] != value and not re.search(rf"(?<![\d.,]){value}(?![\d.,])", f[2])
+                  and not re.match(r"n\s*=\s*\d+\)", f[2])), None)
     # another sentence gives another total randomised: which counts the randomised is a reader's call, and so
     # are the arms' counts that add up to either
     doubt = f"page {other[1]} states {other[0]} randomised" if other else None
