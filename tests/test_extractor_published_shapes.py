@@ -134,7 +134,7 @@ def test_two_different_totals_randomised_send_the_total_and_the_arms_counts_to_a
 def test_a_second_statement_that_also_prints_the_total_is_no_disagreement() -> None:
     result = ExtractionResult(path="x.pdf", arms=[Arm(name="A", n_randomised=100), Arm(name="B", n_randomised=100)])
     _total([(200, 1, "A total of 200 participants were randomised"),
-            (317, 2, ", 317 people were screened and 200 were randomised")], result)
+            (317, 2, ", 317 people were screened and 200 were randomised"), (548, 2, "n=548) Randomised")], result)
     assert result.n_total == 200 and not any(ev.doubt for ev in result.evidence)
 
 
