@@ -15,7 +15,7 @@ from itertools import pairwise
 from rapidfuzz import fuzz
 
 from metasift.extractor._text import decimal_points
-from metasift.extractor.outcomes import instrument_matches
+from metasift.extractor.outcomes import baseline_path, instrument_matches
 from metasift.extractor.schema import ExtractionResult
 from metasift.kinds import ExtractionStatus
 
@@ -142,7 +142,22 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
     _paired(result, checks)
     _corroborated(result, checks)
     _design(result, checks)
+    _rival_measures(result, checks)
     return list(checks.values())
+
+
+def _rival_measures(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    """The baseline chosen for the outcome auto-verifies only when nothing else printed fits that outcome as
+    well: two measures that match it ("Pain at rest", "Pain on movement"), or the measure printed twice with
+    other values, make the choice a reader's."""
+    if result.target is None or not result.target.rivals:
+        return
+    why = "other baselines fit this outcome too (" + "; ".join(result.target.rivals[:3]) + "): confirm which one"
+    for i in range(len(result.arms)):
+        path = baseline_path(result, i)
+        for stat in ("mean", "sd", "n"):
+            if path and f"{path}.{stat}" in checks:
+                checks[f"{path}.{stat}"].fail(why)
 
 
 def _printed_together(quote: str, mean: float, sd: float) -> bool:

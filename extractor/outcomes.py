@@ -213,13 +213,21 @@ def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
         if hits:
             best = next((m for m in hits if stated(m)), hits[0])
             why = how + (", and the paper's primary outcome" if stated(best) else "")
-            return BaselineTarget(measure=best, outcome=spec.id, why=why)
+            # a rival fits exactly as well: printed as mean and SD, matched by the same instrument of the
+            # protocol ("Pain at rest" and "Pain on movement" for "pain"; another instrument of the outcome is
+            # another measure, not a doubt about this one), and as much the paper's primary outcome
+            rank = {m: next((k for k, name in enumerate(spec.instruments) if instrument_matches(name, m)), -1)
+                    for m in hits}
+            rivals = [m for m in hits if m != best and m in usable and rank[m] == rank[best]
+                      and not (stated(best) and not stated(m))]
+            return BaselineTarget(measure=best, outcome=spec.id, why=why, rivals=rivals)
     if specs:
         return None
     for s in statements:
-        hit = next((m for m in measures if names_measure(s.text, m)), None)
-        if hit is not None:
-            return BaselineTarget(measure=hit, why=f"the paper's primary outcome (page {s.page}: \"{s.quote[:120]}\")")
+        named = [m for m in measures if names_measure(s.text, m)]
+        if named:
+            return BaselineTarget(measure=named[0], rivals=[m for m in named[1:] if m in usable],
+                                  why=f"the paper's primary outcome (page {s.page}: \"{s.quote[:120]}\")")
     return None
 
 
@@ -271,9 +279,19 @@ def apply_target(result: ExtractionResult, specs: Sequence[OutcomeSpec],
             b.outcome = hit.outcome_id if hit else None
     usable = {b.measure for arm_rows in rows for b, _ in arm_rows if b.mean is not None and b.sd is not None}
     result.target = choose_target(measures, specs, statements, usable)
+    if result.target is not None:  # a rival printing the very numbers of the choice leaves nothing to choose
+        target = result.target.measure
+        values = [{b.measure: (b.mean, b.sd) for b, _ in arm_rows} for arm_rows in rows]
+        result.target.rivals = [m for m in result.target.rivals
+                                if any(m in v and v[m] != v.get(target) for v in values)]
     for arm, arm_rows in zip(result.arms, rows, strict=True):
         chosen = None if result.target is None else next(
             (b for b, _ in arm_rows if b.measure == result.target.measure), None)
+        if chosen is not None and result.target is not None and any(
+                b.measure == chosen.measure and (b.mean, b.sd) != (chosen.mean, chosen.sd) for b, _ in arm_rows):
+            # the measure printed twice for this arm with other values (a baseline table and an outcome
+            # table's baseline column that count different people)
+            result.target.rivals.append(f"{chosen.measure} printed again for {arm.name} with other values")
         arm.baseline = chosen.model_copy(update={"outcome": result.target.outcome}) if chosen is not None else None
     if result.target is None and measures:
         wanted = ", ".join(s.label or s.id for s in specs) if specs else "the paper's primary outcome"

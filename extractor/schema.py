@@ -51,6 +51,9 @@ class BaselineTarget(BaseModel):
     measure: str
     outcome: str | None = None  # the outcome id it belongs to; None when chosen as the paper's primary outcome
     why: str
+    # other printed measures that fit the outcome as well, or other values printed for this measure: a reader
+    # confirms the choice (``checks``)
+    rivals: list[str] = []
 
 
 class Arm(BaseModel):

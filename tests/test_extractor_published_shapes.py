@@ -150,3 +150,40 @@ def test_a_line_of_bracketed_sds_under_the_means_completes_the_row_above() -> No
                    _line(133, (50, "Scale"), (150, "(6.9)"), (250, "(7.3)")))
     assert [(v.measure, v.mean, v.sd) for v in t.values] == [("Negative Affect Scale", 24.5, 6.9),
                                                              ("Negative Affect Scale", 24.1, 7.3)]
+
+
+def _two_pain_rows(other_mean: float) -> ExtractionResult:
+    from metasift.extractor.schema import Baseline
+
+    arms = [Arm(name=n, baselines=[Baseline(measure="Pain at rest (VAS)", mean=m, sd=1.0, n=20),
+                                   Baseline(measure="Pain on movement (VAS)", mean=o, sd=1.5, n=20)])
+            for n, m, o in (("A", 4.0, other_mean), ("B", 4.2, other_mean + 0.1))]
+    result = ExtractionResult(path="x.pdf", arms=arms)
+    result.evidence = [Evidence(field=f"arms[{i}].baselines[{j}].{stat}", value=getattr(arms[i].baselines[j], stat),
+                                page=2, quote=f"{b.measure} {b.mean} ({b.sd})" if stat != "n" else "(n = 20)")
+                       for i in range(2) for j, b in enumerate(arms[i].baselines) for stat in ("mean", "sd", "n")]
+    return result
+
+
+def test_a_baseline_another_printed_measure_fits_as_well_goes_to_a_human() -> None:
+    from metasift.config import OutcomeSpec
+    from metasift.extractor.checks import check_extraction
+    from metasift.extractor.outcomes import apply_target
+
+    result = _two_pain_rows(6.0)
+    apply_target(result, [OutcomeSpec(id="pain", label="Pain", instruments=["pain", "VAS"])])
+    assert result.target is not None and result.target.rivals == ["Pain on movement (VAS)"]
+    status = {c.field: c for c in check_extraction(result, {2: "Pain at rest (VAS) 4.0 (1.0) Pain on movement"})}
+    assert status["arms[0].baselines[0].mean"].status == "needs_human"
+    assert "other baselines fit this outcome too" in status["arms[0].baselines[0].mean"].reasons[-1]
+
+
+def test_a_rival_measure_printing_the_same_numbers_leaves_nothing_to_choose() -> None:
+    from metasift.config import OutcomeSpec
+    from metasift.extractor.outcomes import apply_target
+
+    result = _two_pain_rows(4.0)
+    for arm in result.arms:  # the same numbers printed under a second name
+        arm.baselines[1] = arm.baselines[1].model_copy(update={"mean": arm.baselines[0].mean, "sd": 1.0})
+    apply_target(result, [OutcomeSpec(id="pain", label="Pain", instruments=["pain", "VAS"])])
+    assert result.target is not None and result.target.rivals == []
