@@ -450,9 +450,10 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         return None, k
     arms, spans = arms_in_header(header, known)
     if len(arms) < 2 and header and k < len(rows):
-        arms, spans = arms_over_n_row(header[-1], inside(rows[k]))
+        below = inside(rows[k])
+        arms, spans = arms_over_n_row(header[-1], below)
         if arms:
-            header.append(drop_marks(inside(rows[k])))
+            header.append(drop_marks(below))
             k += 1
     if len(arms) < 2:
         return _arms_as_rows(rows, k, header, inside, known, page, caption), start + 1
@@ -483,9 +484,9 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     elif not any(c.timepoint for c in columns):
         # a time point heading above the line that names the arms spans them all
         names_at = next((i for i, h in enumerate(header) if join_words(h) == arms[0].quote), 0)
-        over = spanning_timepoint(header[:names_at], spans)
-        for c in columns:
-            c.timepoint = over or c.timepoint
+        if over := spanning_timepoint(header[:names_at], spans):
+            for c in columns:
+                c.timepoint = over
     arm_right = max([c.x1 for c in columns] + [x1 for _, x1 in spans])
     right_limit = min((w.x0 for h in header for w in h if w.x0 > arm_right + 2), default=float("inf"))
     # a narrow column right of the arms ("p", "Total") centres its values under its header, so they start left
