@@ -38,7 +38,7 @@ TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
 SUBCOL = re.compile(rf"(?P<tp>{TIME})|"
-                    r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*\)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
+                    r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*(?:\)|$)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
                     r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72)", re.IGNORECASE)  # test statistics
@@ -119,6 +119,7 @@ def subcolumns(words: list[Word]) -> list[tuple[str, str, float, float]]:
     for m in SUBCOL.finditer(text):
         hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
         label = re.sub(r"\s+", " ", m.group().lower())
+        label = "mean (sd)" if label.rstrip() == "mean (sd" else label  # its ")" cut off at the line's end
         kind = "tp" if m.group("tp") else "stat"
         found.append((kind, label, hit[0].x0, hit[-1].x1))
         rest = rest.replace(m.group(), " ", 1)

@@ -40,7 +40,7 @@ from metasift.extractor._header import (
     words_at,
 )
 from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
-from metasift.extractor._values import BodyRow, TableValue, fill_values
+from metasift.extractor._values import BodyRow, TableValue, declares, fill_values
 from metasift.extractor.layout import Word, gutter, join_words
 
 _FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS}]|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
@@ -267,6 +267,7 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
     first_x = min(x0 for x0, _ in spans) - max(12.0, 0.5 * min(x1 - x0 for x0, x1 in spans))
     body: list[BodyRow] = []
     bases: list[float] = []  # each body line's baseline
+    declared = ""  # what a sub-header part way down says the rows under it print
     while k < len(rows):
         words = inside(rows[k])
         if caption_at(rows[k]) or not words:
@@ -280,6 +281,14 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
         # n (%)") with nothing in the arms' columns
         if sub_mid and body and not split_row(words)[1] and per_arm(sub_mid, len(arms)):
             columns = columns_for(arms, spans, sub_mid)
+            declared = declares(join_words(words))  # "Mean (SD)" under a header's "n (%)": what the rows print now
+            k += 1
+            continue
+        if body and (counts := counts_line(words, inside(rows[k - 1]), arms, spans, first_x)) is not None:
+            # "SF12 Scores  (n = 58)  (n = 52)": how many the rows under it count, per arm (a sub-sample)
+            label_text = norm(join_words([w for w in words if w.x1 <= first_x]))
+            x0 = words[0].x0
+            body.append(BodyRow(label_text, [], join_words(rows[k]), x0, words[0].size, columns, counts=counts))
             k += 1
             continue
         label, cells = split_row(_before_statistic(words))
@@ -304,7 +313,7 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             k += 1
             continue
         x0 = label[0].x0 if label else words[0].x0
-        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns))
+        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns, declared=declared))
         k += 1
     return body, k
 
@@ -339,6 +348,39 @@ def _notes(rows: list[list[Word]], k: int, inside, body: list[BodyRow]) -> tuple
         notes.append(norm(join_words(words)))
         k += 1
     return notes, k
+
+
+def counts_line(words: list[Word], above: list[Word], arms: list[TableArm], spans: list[tuple[float, float]],
+                first_x: float) -> dict[int, int] | None:
+    """Per arm, the n of a body line that prints only "(n = X)" in the arms' columns, one under each arm (or each
+    arm but the total): how many the rows under it count. None for any other line, "Placebo (n = 9)" included,
+    and under a line that names groups in the arms' columns (``above``: another block of groups)."""
+    if _names_groups(above, first_x):
+        return None
+    right = drop_marks([w for w in words if w.x1 > first_x])
+    text = line_text(right)
+    counts: dict[int, int] = {}
+    covered = set()
+    for m in ANCHOR.finditer(text):
+        hit = words_at(right, text, m.start(), m.end())
+        if not hit:
+            return None
+        centre = (hit[0].x0 + hit[-1].x1) / 2
+        arm = next((i for i, (x0, x1) in enumerate(spans) if x0 - 12 <= centre <= x1 + 12), None)
+        if arm is None or arm in counts:
+            return None
+        counts[arm] = int(m.group(1))
+        covered |= {id(w) for w in hit}
+    rest = " ".join(norm(w.text) for w in right if id(w) not in covered)
+    if re.search(r"[^\W_]", re.sub(r"\b[nN]\b", "", rest)) or len(counts) < 2:
+        return None
+    arms_wanted = {i for i, a in enumerate(arms) if not a.total}
+    return counts if arms_wanted <= set(counts) else None
+
+
+def _names_groups(words: list[Word], first_x: float) -> bool:
+    """Whether a line has words in the arms' columns (from ``first_x`` on) other than numbers and "n"."""
+    return any(re.search(r"[^\W\d_]", re.sub(r"\b[nN]\b", "", w.text)) for w in words if w.x1 > first_x)
 
 
 def _arm_anchors(words: list[Word], arms_x: float) -> bool:
@@ -496,7 +538,10 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     body_start = k
     body, k = _body(rows, k, inside, arms, spans, columns, right_limit)
     arms_x = min(x0 for x0, _ in spans) - 12
-    blocks = any(_arm_anchors(inside(words), arms_x) for words in rows[body_start:k])
+    # (not a line of counts alone under a row's label, nor values each printed with its n: "88.4 (n = 38)")
+    blocks = any(_arm_anchors(inside(rows[i]), arms_x) and (_names_groups(inside(rows[i]), first_x)
+                                                          or _names_groups(inside(rows[i - 1]), first_x))
+                 for i in range(body_start, k))
     notes, k = _notes(rows, k, inside, body)
     if blocks:
         # another block of groups with their own "(n = X)" further down (the parts or cohorts of a phase 1

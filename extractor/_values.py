@@ -94,6 +94,9 @@ class BodyRow:
     population: str = ""  # "itt" or "pp" under a section line that names the analysis population
     declared: str = ""  # what the section line above says its rows print ("Outcomes, mean (SD)")
     measure: str = ""  # for a row labelled by its time point alone ("Baseline"): the measure line above it
+    counts: dict[int, int] | None = None  # a line of "(n = X)" alone, per arm index: the n of the rows under it
+    sub_n: dict[int, int] | None = None  # that n, on a row under such a line
+    sub_n_doubt: str = ""  # why the n above may not count this row
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -117,6 +120,8 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+SUB_N = "the n printed on a line above these rows may not count this row: check which rows it covers"
+_BULLET = re.compile(r"^[•·▪◦‣●○■□►–—-]\s*")
 WRAPPED_SD = "a '±' in this row has no SD after it (wrapped onto the line below?): check which SD is whose"
 UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says so: check what it prints"
 
@@ -147,7 +152,7 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
         cols = [c for c in columns if c.arm == i]
         n_cell = next((got.get(id(c)) for c in cols if c.kind == "n" and got.get(id(c))), None)
         n = int(n_cell.a) if n_cell is not None and n_cell.kind == "num" and n_cell.a is not None \
-            and n_cell.a.is_integer() else arm.n
+            and n_cell.a.is_integer() else (row.sub_n or {}).get(i, arm.n)
         for c in cols:
             cell = got.get(id(c))
             if cell is None:
@@ -279,14 +284,36 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     population = ""
     measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
     over: tuple[str, float] = ("", 0.0)  # the declaration of the section line over the rows, and its x
+    sub: tuple[dict[int, int], str, str] | None = None  # the n of a "(n = 58) (n = 52)" line over the rows, and its scope
+    listed_under: str | None = None  # the line a run of bulleted rows is listed under
     for idx, row in enumerate(body):
+        if row.counts is not None:
+            sub, pending = (row.counts, "", row.quote), (row.label or pending)
+            continue
+        if sub is not None and row.cells:
+            bullet = _BULLET.match(row.label)
+            if not sub[1]:  # the rows it covers: a run of bulleted items, else every row down to the next heading
+                sub = (sub[0], "bullets" if bullet else "section", sub[2])
+            if sub[1] == "bullets" and not bullet:
+                sub = None
+            else:
+                row.sub_n, row.sub_n_doubt = sub[0], "" if bullet else SUB_N
+                row.quote += f"; {sub[2]}"  # the n's evidence
+        elif sub is not None and not row.cells and sub[1]:
+            sub = None
+        if row.cells:
+            # "SF12 Scores" over "• Mental Component": a listed item's measure is named by the line it is under
+            bullet = _BULLET.match(row.label)
+            listed_under = (pending or listed_under) if bullet else None
+            if bullet and listed_under:
+                row.label, pending = f"{listed_under} {row.label[bullet.end():]}", None
         if not row.cells and (said := declares(strip_marks(row.label))) in ("mean_sd", "se"):
             over = (said, row.x0)  # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical
             # variable's "Ethnicity, n (%)" is over its levels only, which print counts anyway)
         elif not row.cells and row.x0 <= over[1] + 0.5 and not row.label[:1].islower():
             over = ("", 0.0)  # the next section line
         if row.cells:
-            row.declared = over[0]
+            row.declared = over[0] or row.declared
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
             elif pending:
@@ -318,6 +345,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         elif prev is not None and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
                 or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5
+                    and not _BULLET.match(nxt.label)  # a heading over a list of items
                     and not _BARE_TIME.fullmatch(strip_marks(prev.label)))):  # "Baseline" does not wrap
             prev.label = _join_label(prev.label, row.label)
             body[idx] = prev  # a further wrapped line continues the same row
@@ -354,5 +382,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             # "6.444 ±   6.815 ± 2.202   6.630 ±   0.569": an SD wrapped onto the line below, so which number
             # is whose SD (or a P value) is a reading a human confirms
             values = [replace(v, doubt=v.doubt or WRAPPED_SD) for v in values]
+        if row.sub_n_doubt:
+            values = [replace(v, doubt=v.doubt or row.sub_n_doubt) for v in values]
         out.extend(values)
     return out, skipped

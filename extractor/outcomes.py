@@ -104,6 +104,10 @@ def _contains_run(haystack: list[str], needle: list[str]) -> bool:
 def instrument_matches(instrument: str, measure: str | None) -> int:
     """How specifically ``instrument`` matches ``measure``: its number of tokens, 0 when it does not match."""
     inst, meas = tokens(instrument), tokens(measure)
+    if any(t not in _GENERIC for t in inst):
+        # words that name no measure ("score", "total") may stand between a name's words: "SF12 Scores Mental
+        # Component" is the SF-12 mental component (an instrument named by such words alone keeps them)
+        inst, meas = [t for t in inst if t not in _GENERIC], [t for t in meas if t not in _GENERIC]
     name = [t for t in inst if t not in CONSTRUCT_WORDS]
     words = [t for t in inst if t in CONSTRUCT_WORDS]
     if name and not _contains_run(meas, name) and not any(t.isdigit() for t in meas):

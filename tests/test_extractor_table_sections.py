@@ -1,0 +1,89 @@
+"""Sections inside a table body (PMC tune papers, sixth session): a line of "(n = X)" alone that says how many
+the rows under it count, bulleted items named by the line they are listed under, a "Mean (SD)" sub-header part
+way down whose ")" the line cut off, and measure names with words that name no measure between theirs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._tables import find_tables
+from metasift.extractor._values import SUB_N
+from metasift.extractor.outcomes import instrument_matches
+from tests.helpers import printed_line as _line
+
+
+def _tables(*rows: list) -> list:
+    return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], [])
+
+
+_HEAD = (_line(100, (50, "Table 1 Baseline characteristics")),
+         _line(112, (200, "Total"), (280, "Home Group"), (360, "Clinic Group")),
+         _line(122, (200, "(n = 126)"), (280, "(n = 65)"), (360, "(n = 61)")),
+         _line(132, (200, "Mean (SD)"), (280, "Mean (SD)"), (360, "Mean (SD)")),
+         _line(144, (50, "Mean age (years)"), (200, "68.5 (14.1)"), (280, "68.3 (15.3)"), (360, "68.7 (12.9)")),
+         _line(156, (50, "SF12 Scores")))
+
+
+def test_a_line_of_counts_alone_gives_the_bulleted_rows_under_it_their_n_and_their_heading() -> None:
+    (t,) = _tables(*_HEAD,
+                   _line(166, (280, "(n = 58)"), (360, "(n = 52)")),
+                   _line(178, (50, "• Mental Component"), (200, "49.7 (11.0)"), (280, "50.9 (10.8)"),
+                         (360, "48.4 (11.2)")),
+                   _line(190, (50, "• Physical component"), (200, "35.1 (9.9)"), (280, "35.5 (10.3)"),
+                         (360, "34.7 (9.7)")),
+                   _line(202, (50, "Diathesis in years"), (200, "14.2 (15.9)"), (280, "11.0 (13.8)"),
+                         (360, "18.2 (17.7)")))
+    got = [(t.arms[v.arm].name, v.measure, v.mean, v.n, v.doubt) for v in t.values]
+    assert ("Home Group", "SF12 Scores Mental Component", 50.9, 58, "") in got
+    assert ("Clinic Group", "SF12 Scores Physical component", 34.7, 52, "") in got
+    # the bulleted run ends the counts' reach: the next row counts the arms' n again
+    assert ("Home Group", "Diathesis in years", 11.0, 65, "") in got
+    assert ("Home Group", "Mean age (years)", 68.3, 65, "") in got
+
+
+def test_counts_over_rows_that_are_not_a_list_reach_down_to_the_next_heading_and_go_to_a_human() -> None:
+    (t,) = _tables(*_HEAD,
+                   _line(166, (280, "(n = 58)"), (360, "(n = 52)")),
+                   _line(178, (50, "Mental Component"), (200, "49.7 (11.0)"), (280, "50.9 (10.8)"),
+                         (360, "48.4 (11.2)")))
+    (home,) = [v for v in t.values if v.measure == "Mental Component" and v.arm == 1]
+    assert (home.n, home.doubt) == (58, SUB_N)
+    assert "(n = 58)" in home.quote
+
+
+def test_counts_under_a_line_that_names_other_groups_are_another_block_not_a_sub_sample() -> None:
+    assert _tables(_line(100, (50, "Table 2 Adverse events")),
+                   _line(112, (200, "Placebo"), (280, "Low dose")),
+                   _line(122, (200, "(n = 16)"), (280, "(n = 6)")),
+                   _line(134, (50, "Headache"), (200, "2 (12.5)"), (280, "0 (0.0)")),
+                   _line(146, (50, "Part 2"), (200, "Placebo"), (280, "High dose")),
+                   _line(156, (200, "(n = 9)"), (280, "(n = 9)")),
+                   _line(168, (50, "Headache"), (200, "2 (22.2)"), (280, "1 (11.1)"))) == []
+
+
+def test_a_row_that_prints_its_n_beside_a_percentage_is_no_line_of_counts() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Patient characteristics at baseline")),
+                   _line(112, (200, "Abatacept (n = 43)"), (300, "Rituximab (n = 46)")),
+                   _line(124, (50, "Mean age (SD)"), (200, "56.2 (9.9)"), (300, "57.1 (11.1)")),
+                   _line(136, (50, "Female sex, %"), (200, "88.4 (n = 38)"), (300, "63.0 (n = 29)")),
+                   _line(148, (50, "Mean DAS28 (SD)"), (200, "4.74 (1.46)"), (300, "4.87 (1.24)")))
+    assert [(v.measure, v.mean, v.n) for v in t.values if v.arm == 0] == [("Mean age (SD)", 56.2, 43),
+                                                                          ("Mean DAS28 (SD)", 4.74, 43)]
+
+
+def test_a_mean_sd_sub_header_part_way_down_makes_the_rows_under_it_means_even_without_its_closing_bracket() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics")),
+                   _line(112, (200, "Home Group"), (300, "Clinic Group")),
+                   _line(122, (200, "(n = 65)"), (300, "(n = 61)")),
+                   _line(132, (200, "n (%)"), (300, "n (%)")),
+                   _line(144, (50, "Female"), (200, "35 (53.8)"), (300, "36 (59.0)")),
+                   _line(156, (50, "Continuous variables"), (200, "Mean (SD)"), (300, "Mean (SD")),
+                   _line(168, (50, "Age (years)"), (200, "68.3 (15.3)"), (300, "68.7 (12.9)")))
+    assert [(v.measure, v.mean, v.sd) for v in t.values] == [("Age (years)", 68.3, 15.3), ("Age (years)", 68.7, 12.9)]
+
+
+def test_words_that_name_no_measure_may_stand_between_the_words_of_an_instruments_name() -> None:
+    assert instrument_matches("SF12 Mental Component", "SF12 Scores Mental Component")
+    assert instrument_matches("SF-12 Mental Component score", "SF12 Scores Mental Component")
+    assert not instrument_matches("SF12 Mental Component", "SF12 Scores Physical Component")
+    assert instrument_matches("Total score", "Total score")  # an instrument named by such words alone keeps them
