@@ -45,6 +45,8 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
     _rx(rf"\brandomi[sz]ed\s+{_WORDS}{{0,3}}(?:trial|study)\s+(?:that\s+)?(?:involved|included|enrolled)\s+"
         rf"{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}"),
     _rx(rf"\(?{COUNT}\s+{PEOPLE}\)?\s+(?:have\s+been|were|was)\s+(?:included|enrolled)\s+in\s+the\s+(?:trial|study)"),
+    # "Of 144 randomised patients, 5 were excluded", "all 60 randomized participants"
+    _rx(rf"(?:\bof\s+(?:the\s+|all\s+|these\s+)?|\ball\s+(?:the\s+)?){COUNT}\s+randomi[sz]ed\s+{PEOPLE}\b"),
 ]
 _NAME = r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)"
 _GROUP = r"(?:\s+(?:group|arm|condition))?"

@@ -379,8 +379,9 @@ def counts_line(words: list[Word], above: list[Word], arms: list[TableArm], span
 
 
 def _names_groups(words: list[Word], first_x: float) -> bool:
-    """Whether a line has words in the arms' columns (from ``first_x`` on) other than numbers and "n"."""
-    return any(re.search(r"[^\W\d_]", re.sub(r"\b[nN]\b", "", w.text)) for w in words if w.x1 > first_x)
+    """Whether a line has words in the arms' columns (from ``first_x`` on) other than its cells and "n"."""
+    label, _ = split_row(words)
+    return any(re.search(r"[^\W\d_]", re.sub(r"\b[nN]\b", "", w.text)) for w in label if w.x1 > first_x)
 
 
 def _arm_anchors(words: list[Word], arms_x: float) -> bool:

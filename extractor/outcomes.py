@@ -108,6 +108,8 @@ def instrument_matches(instrument: str, measure: str | None) -> int:
         # words that name no measure ("score", "total") may stand between a name's words: "SF12 Scores Mental
         # Component" is the SF-12 mental component (an instrument named by such words alone keeps them)
         inst, meas = [t for t in inst if t not in _GENERIC], [t for t in meas if t not in _GENERIC]
+    if inst and _contains_run(meas, inst):  # the whole name, a construct word inside it ("Mini-Mental State")
+        return len(inst)
     name = [t for t in inst if t not in CONSTRUCT_WORDS]
     words = [t for t in inst if t in CONSTRUCT_WORDS]
     if name and not _contains_run(meas, name) and not any(t.isdigit() for t in meas):

@@ -83,3 +83,12 @@ def test_a_name_set_flush_left_over_two_lines_above_its_n_is_read_whole() -> Non
             _line(140, (300, "Age (years)"), (437, "66.2 (8.0)"), (505, "66.3 (11.8)"))]
     (t,) = find_tables([SimpleNamespace(number=4, rows=rows, width=595.0)], [])
     assert [(a.name, a.n) for a in t.arms] == [("Physiotherapy group", 11), ("Control group", 9)]
+
+
+def test_of_so_many_randomised_patients_states_the_total_randomised() -> None:
+    from metasift.extractor._consort import total_n
+
+    text = "Of 144 randomised patients, 5 were excluded and 139 started taking abatacept (43 patients)."
+    assert total_n([Page(3, text, text, [], [], 595.0)])[0] == 144
+    text = "The 56 randomised patients in the exercise group were older."
+    assert total_n([Page(3, text, text, [], [], 595.0)]) is None

@@ -87,3 +87,9 @@ def test_words_that_name_no_measure_may_stand_between_the_words_of_an_instrument
     assert instrument_matches("SF-12 Mental Component score", "SF12 Scores Mental Component")
     assert not instrument_matches("SF12 Mental Component", "SF12 Scores Physical Component")
     assert instrument_matches("Total score", "Total score")  # an instrument named by such words alone keeps them
+
+
+def test_a_construct_word_inside_an_instruments_name_does_not_split_the_name() -> None:
+    # "state" names the STAI's state anxiety, and is also a word of the Mini-Mental State Examination
+    assert instrument_matches("Mini-Mental State Examination", "Mini-Mental State Examination")
+    assert instrument_matches("STAI state", "STAI state anxiety") and not instrument_matches("STAI state", "STAI trait")
