@@ -312,6 +312,13 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
                 last.label = f"{last.label} {label_text}".strip()
             k += 1
             continue
+        if body and not label and (sds := _sds_wrapped(body[-1], cells)) is not None:
+            # "6.444 ±" over "2.532": each SD that wrapped onto the line below completes its mean
+            last = body[-1]
+            last.cells = [Cell("pm", c.a, sds[i], c.x0, c.x1) if i in sds else c for i, c in enumerate(last.cells)]
+            last.quote += "; " + join_words(rows[k])
+            k += 1
+            continue
         x0 = label[0].x0 if label else words[0].x0
         body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns, declared=declared))
         k += 1
@@ -325,6 +332,21 @@ def _sds_under(above: list[Cell], cells: list[Cell], words: list[Word]) -> bool:
     return bool(above) and len(cells) == len(above) == len(brackets) and \
         all(c.kind == "num" for c in above + cells) and \
         all(abs(a.x - c.x) < 2 * c_w.size for a, c, c_w in zip(above, cells, brackets))
+
+
+def _sds_wrapped(above: BodyRow, cells: list[Cell]) -> dict[int, float] | None:
+    """The SD of each mean of the row above whose "±" has none after it, from a label-less line of numbers set
+    under those means (by cell index of the row above); None unless every such "±" gets exactly one."""
+    open_pm = above.quote.count("±") - sum(c.kind == "pm" for c in above.cells)
+    if open_pm <= 0 or len(cells) != open_pm or any(c.kind != "num" for c in cells):
+        return None
+    sds: dict[int, float] = {}
+    for cell in cells:
+        i = min(range(len(above.cells)), key=lambda j: abs(above.cells[j].x0 - cell.x0), default=None)
+        if i is None or i in sds or above.cells[i].kind != "num" or abs(above.cells[i].x0 - cell.x0) > 2 * above.size:
+            return None
+        sds[i] = cell.a
+    return sds
 
 
 def _gap_ends(bases: list[float], base: float) -> bool:

@@ -93,3 +93,27 @@ def test_a_construct_word_inside_an_instruments_name_does_not_split_the_name() -
     # "state" names the STAI's state anxiety, and is also a word of the Mini-Mental State Examination
     assert instrument_matches("Mini-Mental State Examination", "Mini-Mental State Examination")
     assert instrument_matches("STAI state", "STAI state anxiety") and not instrument_matches("STAI state", "STAI trait")
+
+
+def test_a_row_measured_before_the_intervention_is_the_baseline() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Outcomes by group")),
+                   _line(112, (300, "Intervention (n = 104)"), (400, "Control (n = 104)")),
+                   _line(124, (50, "Anxiety score (Zung), before the intervention"), (300, "45.01 ± 6.9"),
+                         (400, "39.47 ± 9.9")),
+                   _line(136, (50, "Anxiety score (Zung), after the intervention"), (300, "38.71 ± 6.1"),
+                         (400, "44.38 ± 7.6")))
+    assert {(v.measure, v.timepoint, v.mean) for v in t.values if v.arm == 0} == {
+        ("Anxiety score (Zung)", "baseline", 45.01), ("Anxiety score (Zung), after the intervention", "post", 38.71)}
+
+
+def test_an_sd_wrapped_onto_the_line_under_its_mean_completes_it_and_leaves_the_p_value_alone() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics")),
+                   _line(112, (150, "Placebo"), (250, "Aromatherapy"), (350, "Total"), (420, "P")),
+                   _line(122, (150, "(N = 27)"), (250, "(N = 27)"), (350, "(N = 54)"), (420, "value")),
+                   _line(134, (50, "Overall"), (150, "6.444 ±"), (250, "6.815 ± 2.202"), (350, "6.630 ±"),
+                         (420, "0.569")),
+                   _line(144, (150, "2.532"), (350, "2.358")),
+                   _line(156, (50, "Sneeze"), (150, "1.481 ± 0.753"), (250, "1.519 ± 0.580"), (350, "1.500 ± 0.666"),
+                         (420, "0.885")))
+    assert [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.doubt) for v in t.values][:2] == [
+        ("Placebo", "Overall", 6.444, 2.532, ""), ("Aromatherapy", "Overall", 6.815, 2.202, "")]
