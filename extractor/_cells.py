@@ -20,7 +20,7 @@ N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
 _CELLISH = re.compile(rf"^(?:[(\[]?±?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
                       rf"[<>≤≥]?\.\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06")
                       r"[(\[]?[-–—]+[)\]]?|"
-                      rf"[(\[]?±|\+|to|[<>≤≥]|NA|NR|N/A|ns|[{FOOTNOTE_MARKS}]+)$")
+                      rf"[(\[]?±|\+|to|[<>≤≥]|NA|NR|N/A|ns|NS|n\.s\.?|N\.S\.?|[{FOOTNOTE_MARKS}]+)$")
 _MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,]|$)")
 _CELL = re.compile(
     rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
@@ -30,7 +30,7 @@ _CELL = re.compile(
     rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N})(?!\s*(?:±|\+\s)))|"
     rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"
     rf"(?P<num>(?P<n0>{N})%?)|"
-    r"(?P<empty>[-—]|NA|NR|N/A|ns)")
+    r"(?P<empty>[-—]|NA|NR|N/A|ns|NS|n\.s\.?|N\.S\.?)")
 
 
 _RAISED_MARK = re.compile(rf"[\w{FOOTNOTE_MARKS},]{{1,3}}")

@@ -117,3 +117,13 @@ def test_an_sd_wrapped_onto_the_line_under_its_mean_completes_it_and_leaves_the_
                          (420, "0.885")))
     assert [(t.arms[v.arm].name, v.measure, v.mean, v.sd, v.doubt) for v in t.values][:2] == [
         ("Placebo", "Overall", 6.444, 2.532, ""), ("Aromatherapy", "Overall", 6.815, 2.202, "")]
+
+
+def test_a_row_whose_p_column_says_ns_keeps_its_values() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of patients")),
+                   _line(112, (200, "Group A"), (300, "Group B"), (400, "P")),
+                   _line(122, (200, "(n = 40)"), (300, "(n = 35)")),
+                   _line(134, (50, "Age (years)"), (200, "62 ± 19.2"), (300, "61.4 ± 15.1"), (400, "NS")),
+                   _line(146, (50, "SAPS II"), (200, "47.8 ± 17.7"), (300, "45 ± 15"), (400, "n.s.")))
+    assert [(v.measure, v.mean, v.sd) for v in t.values if v.arm == 0] == [("Age (years)", 62.0, 19.2),
+                                                                          ("SAPS II", 47.8, 17.7)]
