@@ -124,7 +124,11 @@ def _in_pair(part: str, end: str) -> re.Pattern[str]:
     return _rx(rf"{one}\s*[,;]?\s*(?:and\s+)?{one}(?={end})")
 
 
-_IN_PAIR = _in_pair(COUNT, r"\s*[).;,]|\s+\w|\s*$")  # "(4 in X and 9 in Y)"
+# "(4 in X and 9 in Y)", "53 (90%) in X and 51 (86%) in Y", "n = 227 in X and n = 216 in Y"
+_PAIR_PART = rf"(?:\bn\s*=\s*)?{COUNT}(?:\s*\(\s*\d{{1,3}}(?:\.\d+)?\s*%\s*\))?"
+_IN_PAIR = _in_pair(_PAIR_PART, r"\s*[).;,]|\s+\w|\s*$")
+# the last name runs to a bracket, a stop or a figure cited: "... in the conventional education group (Fig 1)."
+_IN_PAIR_CLOSED = _in_pair(_PAIR_PART, r"\s*[).;,]|\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?)\b|\s*$")
 # An allocation listed with "in", the last name running to the sentence's end: "62 in intervention schools,
 # 65 in control schools."
 _IN_LIST = _in_pair(COUNT, r"\s*[).;,]|\s*$")
@@ -139,8 +143,10 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
                   r"(\d{1,5})\s+were\s+analy[sz]ed")
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
-_ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)")
-_COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)")
+_ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b")
+# "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
+_COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"
+                 r"(?:was|were)\s+completed\s+(?:in|by)\b")
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
@@ -229,6 +235,25 @@ def _clean(name: str) -> str:
     return re.sub(r"\s+(?:group|arm|condition)s?$", "", " ".join(words), flags=re.IGNORECASE).strip()
 
 
+def _in_pairs(text: str) -> list[re.Match[str]]:
+    """The "N in X and M in Y" pairs of a text, each last name running to a bracket or a stop where one does
+    ("(47 in Group Ropivacaine and 53 in Group Placebo)"), else to the next word ("... in IR arm were included")."""
+    return list(_IN_PAIR_CLOSED.finditer(text)) or list(_IN_PAIR.finditer(text))
+
+
+def _after_losses(sentence: str) -> str:
+    """The clause after a sentence's last loss, when it tells of the analysis and of no loss ("Patients without a
+    score were excluded, 228 in ER and 236 in IR were included in the efficacy analysis"); else ""."""
+    last = None
+    for last in _LOSS.finditer(sentence):
+        pass
+    if last is None:
+        return ""
+    cut = re.search(r"[,;:]\s+", sentence[last.end():])
+    tail = sentence[last.end() + cut.end():] if cut else ""
+    return tail if _ANALYSIS.search(tail) and not _LOSS.search(tail) else ""
+
+
 def _allocation_clause(sentence: str, loss: bool) -> str:
     """The part of a sentence that allocates: all of it, or, in a sentence that also tells of losses, the clause
     of its last allocation verb when no loss follows ("15 were excluded, and the remaining 104 were randomly
@@ -301,12 +326,17 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 for m in _OF_IN_PAIR.finditer(s):  # "3 of 62 students in X and 6 of 65 in Y were lost to follow-up"
                     add("n_dropout", m, 2, 1, p)
                     add("n_dropout", m, 4, 3, p)
-            if loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
-                for m in _IN_PAIR.finditer(s):
+            after = _after_losses(s) if loss and analysis else ""
+            if after:  # "... were excluded, 228 patients in ER arm and 236 in IR arm were included in the analysis"
+                for m in _in_pairs(after):
+                    add("n_analysed", m, 2, 1, p)
+                    add("n_analysed", m, 4, 3, p)
+            elif loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
+                for m in _in_pairs(s):
                     add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
                     add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
             elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
-                for m in _IN_PAIR.finditer(s):
+                for m in _in_pairs(s):
                     add("n_analysed", m, 2, 1, p)
                     add("n_analysed", m, 4, 3, p)
             elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
