@@ -72,7 +72,7 @@ _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\
                r"blocks?)\b")
 _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
 _PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
-                      r"[nN]\s*=\s*(\d{1,5})\s*\)")
+                      r"[nN]\s*=\s*(\d{1,5})\s*(?:[,;][^()]{0,60})?\)")  # "(n=54, usual care and Sugarsquare)"
 # "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
 # the FME group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"

@@ -110,3 +110,10 @@ def test_analysed_counts_said_per_arm_in_the_shapes_papers_use() -> None:
     # the losses of a sentence that also names the analysis stay unread: which count is which is not clear
     assert _counts("Of these, 4 in the exercise group and 3 in the control group were excluded from the analysis.") \
         == []
+
+
+def test_an_arms_n_in_brackets_may_be_followed_by_what_the_arm_received() -> None:
+    from tests.test_extractor_published_shapes import _counts
+
+    assert _counts("They were randomly assigned to an experimental (n=54, usual care and Sugarsquare) or a control "
+                   "group (n=51, usual care).") == [("n_randomised", "experimental", 54), ("n_randomised", "control", 51)]
