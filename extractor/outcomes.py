@@ -104,6 +104,8 @@ def _contains_run(haystack: list[str], needle: list[str]) -> bool:
 def instrument_matches(instrument: str, measure: str | None) -> int:
     """How specifically ``instrument`` matches ``measure``: its number of tokens, 0 when it does not match."""
     inst, meas = tokens(instrument), tokens(measure)
+    if meas[:2] in (["time", "to"], ["duration", "of"]) and not {"time", "duration"} & set(inst):
+        return 0  # "Time to first postoperative pain report, h" measures time, not pain
     if any(t not in _GENERIC for t in inst):
         # words that name no measure ("score", "total") may stand between a name's words: "SF12 Scores Mental
         # Component" is the SF-12 mental component (an instrument named by such words alone keeps them)

@@ -127,3 +127,9 @@ def test_a_row_whose_p_column_says_ns_keeps_its_values() -> None:
                    _line(146, (50, "SAPS II"), (200, "47.8 ± 17.7"), (300, "45 ± 15"), (400, "n.s.")))
     assert [(v.measure, v.mean, v.sd) for v in t.values if v.arm == 0] == [("Age (years)", 62.0, 19.2),
                                                                           ("SAPS II", 47.8, 17.7)]
+
+
+def test_a_time_to_an_event_is_no_measure_of_the_construct_it_names() -> None:
+    assert not instrument_matches("pain", "Time to first postoperative pain report, h, mean ± SD")
+    assert instrument_matches("time to pain report", "Time to pain report, h")
+    assert instrument_matches("pain", "Pain at rest (VRS)")
