@@ -10,7 +10,7 @@ point headings ("Baseline: A B | Week 12: A B") get those time points.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._text import (
@@ -152,6 +152,22 @@ _OPEN_COUNT = re.compile(r"\(?[nN]\s*=?")  # "(n =" or "(n" at a narrow cell's l
 _REST_OF_COUNT = re.compile(r"=?\s*\d{1,5}\)?")  # "25)" or "= 25)" on the cell's next line
 
 
+_GLUED = re.compile(r"^([A-Za-z][\w\-+/]*)(\([nN]\b.*)$")
+
+
+def _unglue_counts(words: list[Word]) -> list[Word]:
+    """A name glued to its count ("group(n = 76)") as two words, "group" and "(n", each its share of the width."""
+    out = []
+    for w in words:
+        m = _GLUED.match(w.text)
+        if m is None:
+            out.append(w)
+            continue
+        cut = w.x0 + (w.x1 - w.x0) * len(m.group(1)) / len(w.text)
+        out += [replace(w, text=m.group(1), x1=cut), replace(w, text=m.group(2), x0=cut)]
+    return out
+
+
 def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
     """Header lines with a count wrapped in its narrow column ("group (n =" over "25)", "group (n" over "= 25)")
     put back on one line: the rest moves up after the open "(n", so the line reads "group (n = 25)"."""
@@ -182,7 +198,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                    ) -> tuple[list[TableArm], list[tuple[float, float]]]:
     """Arms and n from "(n = X)" anchors (names on the same or an earlier header line), else known names;
     with the x-span of each arm's header words."""
-    rows = join_wrapped_counts(rows)
+    rows = join_wrapped_counts([_unglue_counts(words) for words in rows])
     anchors = []  # (n, x0, x1, row index, row text)
     for i, words in enumerate(rows):
         text = line_text(words)

@@ -133,3 +133,11 @@ def test_a_time_to_an_event_is_no_measure_of_the_construct_it_names() -> None:
     assert not instrument_matches("pain", "Time to first postoperative pain report, h, mean ± SD")
     assert instrument_matches("time to pain report", "Time to pain report, h")
     assert instrument_matches("pain", "Pain at rest (VRS)")
+
+
+def test_an_arms_name_glued_to_its_count_is_still_its_name() -> None:
+    from metasift.extractor._header import arms_in_header
+
+    arms, _ = arms_in_header([_line(100, (50, "Characteristics"), (200, "48-week group(n = 76)"),
+                                    (330, "24-week group(n = 70)"))], [])
+    assert [(a.name, a.n) for a in arms] == [("48-week group", 76), ("24-week group", 70)]
