@@ -244,13 +244,11 @@ def _in_pairs(text: str) -> list[re.Match[str]]:
 def _after_losses(sentence: str) -> str:
     """The clause after a sentence's last loss, when it tells of the analysis and of no loss ("Patients without a
     score were excluded, 228 in ER and 236 in IR were included in the efficacy analysis"); else ""."""
-    last = None
-    for last in _LOSS.finditer(sentence):
-        pass
-    if last is None:
+    ends = [m.end() for m in _LOSS.finditer(sentence)]
+    if not ends:
         return ""
-    cut = re.search(r"[,;:]\s+", sentence[last.end():])
-    tail = sentence[last.end() + cut.end():] if cut else ""
+    cut = re.search(r"[,;:]\s+", sentence[ends[-1]:])
+    tail = sentence[ends[-1] + cut.end():] if cut else ""
     return tail if _ANALYSIS.search(tail) and not _LOSS.search(tail) else ""
 
 

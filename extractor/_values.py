@@ -19,7 +19,7 @@ from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
 
 MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
-                     r"means?\s*(?:±|\+/-|\+-|\+)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*[±+]\s*SD\b|\(\s*SD\s*\)|"
+                     r"means?\s*(?:±|\+/-|\+-|\+)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*[±+]\s*SD\b|\(\s*±?\s*SD\s*\)|"
                      r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
@@ -120,6 +120,8 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+# A row that names only a part of the measure its section line names: "II", "III", "II+III", "Total"
+_PART = re.compile(r"(?:[IVX]{1,4}(?:\s*\+\s*[IVX]{1,4})*|total|part\s+[A-D1-4IV]+)", re.IGNORECASE)
 SUB_N = "the n printed on a line above these rows may not count this row: check which rows it covers"
 _BULLET = re.compile(r"^[•·▪◦‣●○■□►–—-]\s*")
 WRAPPED_SD = "a '±' in this row has no SD after it (wrapped onto the line below?): check which SD is whose"
@@ -127,9 +129,11 @@ UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says
 
 
 def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timepoint: str, table_decl: str,
-                row_decl: str, plain: bool = False) -> list[TableValue] | None:
+                row_decl: str, plain: bool = False, loose: bool = False) -> list[TableValue] | None:
     """``plain``: the table declares nothing anywhere (no mean/SD, median, IQR, range, SE or CI), so an "a (b)"
-    cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human."""
+    cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human.
+    ``loose``: the table declares no median, SE or CI anywhere, so such a cell whose a is no whole number is read
+    so too."""
     """Mean/SD per arm and time point of one row; None if its cells cannot be placed."""
     placed = _place(row.cells, columns)
     if placed is None:
@@ -159,7 +163,10 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
                 continue
             tp = c.timepoint or timepoint
             readable = cell.kind == "pm" or (cell.kind == "pair" and mean_sd)
-            guess = cell.kind == "pair" and plain and row_decl == "" and bool(arm.n) and cell.b is not None \
+            # (in a table that declares no other statistic, a row whose mean is no whole number is no count even
+            # where another row says "Mean (SD)": "Positive emotions 12.59 (2.33)" under "Age; Mean (SD)")
+            guess = cell.kind == "pair" and (plain or (loose and cell.a is not None and not cell.a.is_integer())) \
+                and row_decl == "" and bool(arm.n) and cell.b is not None \
                 and cell.a is not None and 0 < cell.b < abs(cell.a) \
                 and (not cell.a.is_integer() or abs(100 * cell.a / arm.n - cell.b) > 0.55)  # a count is whole
             if c.kind == "value" and (readable or guess) and not se:
@@ -285,7 +292,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     heading: str | None = None  # the instrument line a run of subscale rows stands under
     population = ""
     measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
-    over: tuple[str, float] = ("", 0.0)  # the declaration of the section line over the rows, and its x
+    over: tuple[str, float, str] = ("", 0.0, "")  # the declaration of the section line over the rows, its x and
+    # the measure it names ("UPDRS score" of "UPDRS score, mean (SD)")
     sub: tuple[dict[int, int], str, str] | None = None  # the n of a "(n = 58) (n = 52)" line over the rows, and its scope
     listed_under: str | None = None  # the line a run of bulleted rows is listed under
     for idx, row in enumerate(body):
@@ -310,12 +318,14 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             if bullet and listed_under:
                 row.label, pending = f"{listed_under} {row.label[bullet.end():]}", None
         if not row.cells and (said := declares(strip_marks(row.label))) in ("mean_sd", "se"):
-            over = (said, row.x0)  # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical
+            over = (said, row.x0, re.split(r"\s*[,(;]", strip_marks(row.label))[0])  # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical
             # variable's "Ethnicity, n (%)" is over its levels only, which print counts anyway)
         elif not row.cells and row.x0 <= over[1] + 0.5 and not row.label[:1].islower():
-            over = ("", 0.0)  # the next section line
+            over = ("", 0.0, "")  # the next section line
         if row.cells:
             row.declared = over[0] or row.declared
+            if over[2] and _PART.fullmatch(strip_marks(row.label)):
+                row.label = f"{over[2]} {row.label}"  # "II+III" under "UPDRS score, mean (SD)": a part of that measure
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
             elif pending:
@@ -348,6 +358,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
                 or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5
                     and not _BULLET.match(nxt.label)  # a heading over a list of items
+                    # "UPDRS score, mean (SD)": a section line over its rows ("(SD)" alone ends the label above)
+                    and not (declares(row.label) and row.label[:1].isalpha())
                     and not _BARE_TIME.fullmatch(strip_marks(prev.label)))):  # "Baseline" does not wrap
             prev.label = _join_label(prev.label, row.label)
             body[idx] = prev  # a further wrapped line continues the same row
@@ -356,6 +368,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     # A row that says it prints mean (SD) makes the undeclared rows something else; rows that declare n (%),
     # median (IQR), SE or CI are the exceptions a table marks, and say nothing about the rest.
     plain = plain and not any(declares(row.label) == "mean_sd" for row in rows)
+    loose = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context))
     for row in rows:
         if row.population == "pp" or PER_PROTOCOL.search(row.label):
             continue
@@ -376,7 +389,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         elif row.measure and (bare := _BARE_TIME.fullmatch(strip_marks(row.label))):
             # "Baseline" / "Post intervention" under "PHQ-9" (or a caption naming the measure): rows of time points
             row.label, row_tp = row.measure, "baseline" if bare.group("base") else bare.group().lower()
-        values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain)
+        values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain, loose)
         if values is None:
             skipped += 1
             continue

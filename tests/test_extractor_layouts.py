@@ -181,10 +181,14 @@ def test_an_undeclared_a_b_cell_is_read_as_mean_and_sd_only_for_a_human_to_confi
     (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
                   _line(146, (50, "Female"), (200, "30 (60.0)"), (320, "12 (25.0)")))  # counts: b = 100 a / n
     assert [(v.mean, v.sd, v.doubt) for v in t.values] == [(14.2, 4.1, UNDECLARED), (14.0, 3.9, UNDECLARED)]
-    # a row that says it prints mean (SD) makes the undeclared rows something else: nothing is guessed
-    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
+    # a row that says it prints mean (SD) makes the undeclared rows of whole numbers something else: nothing is
+    # guessed for them; a first number that is not whole is no count, and is still guessed for a human
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14 (4)"), (320, "14 (3)")),
                   _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)")))
     assert [v.measure for v in t.values if v.measure == "PHQ-9"] == []
+    (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.1 (3.9)")),
+                  _line(146, (50, "Age, mean (SD)"), (200, "34.2 (8.1)"), (320, "35.0 (9.9)")))
+    assert [v.doubt for v in t.values if v.measure == "PHQ-9"] == [UNDECLARED, UNDECLARED]
     # a row that marks itself as the exception (median) says nothing about the rest: still guessed, with the doubt
     (t,) = _table(*head, _line(134, (50, "PHQ-9"), (200, "14.2 (4.1)"), (320, "14.0 (3.9)")),
                   _line(146, (50, "Age, median (IQR)"), (200, "34 (28-41)"), (320, "35 (29-40)")))

@@ -20,6 +20,7 @@ import pytest
 
 from metasift.extractor._tables import find_tables, split_row
 from metasift.extractor._text import count_value, norm
+from metasift.extractor._values import UNDECLARED
 from metasift.extractor.checks import check_extraction
 from metasift.extractor.layout import Char, Word, group_lines, reading_order, words_from_chars
 from metasift.extractor.pdf import PdfError, read_pdf
@@ -63,8 +64,10 @@ def test_names_above_n_totals_column_and_row_declarations() -> None:
     assert [(a.name, a.n, a.total) for a in t.arms] == [("All", 105, True), ("Drug", 52, False),
                                                         ("Placebo", 53, False)]
     assert t.kind == "baseline"
-    got = [(t.arms[v.arm].name, v.measure, v.mean, v.sd) for v in t.values]
+    got = [(t.arms[v.arm].name, v.measure, v.mean, v.sd) for v in t.values if not v.doubt]
     assert got == [("Drug", "Age, mean (SD), y", 68.2, 11.7), ("Placebo", "Age, mean (SD), y", 69.2, 10.6)]
+    # the strain row declares nothing: its "a (b)" is read only for a human to confirm
+    assert {v.doubt for v in t.values if v.measure.startswith("Strain")} == {UNDECLARED}
 
 
 def test_footnote_declares_rows_and_minus_signs_are_read() -> None:

@@ -141,3 +141,27 @@ def test_an_arms_name_glued_to_its_count_is_still_its_name() -> None:
     arms, _ = arms_in_header([_line(100, (50, "Characteristics"), (200, "48-week group(n = 76)"),
                                     (330, "24-week group(n = 70)"))], [])
     assert [(a.name, a.n) for a in arms] == [("48-week group", 76), ("24-week group", 70)]
+
+
+def test_a_mean_that_is_no_whole_number_is_read_for_a_human_where_only_another_row_declares_mean_sd() -> None:
+    from metasift.extractor._values import UNDECLARED
+
+    (t,) = _tables(_line(100, (50, "Table 1 Sample characteristics at baseline.")),
+                   _line(112, (200, "Control group (n = 155)"), (330, "Intervention group (n = 160)")),
+                   _line(124, (50, "Girls, n (%)"), (200, "72 (46.4%)"), (330, "81 (50.6%)")),
+                   _line(136, (50, "Age (years); Mean (SD)"), (200, "4.45 (0.84)"), (330, "4.58 (0.83)")),
+                   _line(148, (50, "Positive emotions"), (200, "12.59 (2.33)"), (330, "12.19 (2.35)")),
+                   _line(160, (50, "Siblings"), (200, "12 (7)"), (330, "15 (9)")))
+    got = {(v.measure, v.mean, v.doubt) for v in t.values if v.arm == 0}
+    assert got == {("Age (years); Mean (SD)", 4.45, ""), ("Positive emotions", 12.59, UNDECLARED)}
+
+
+def test_a_section_line_that_declares_its_statistic_heads_its_rows_and_names_their_parts() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Characteristics at baseline")),
+                   _line(112, (200, "ER (n = 236)"), (300, "IR (n = 239)")),
+                   _line(124, (50, "Missing"), (200, "103 (44.0)"), (300, "102 (42.7)")),
+                   _line(136, (50, "UPDRS score, mean (±SD)")),
+                   _line(148, (50, "II"), (200, "13.0 (4.92)"), (300, "13.0 (5.97)")),
+                   _line(160, (50, "II+III"), (200, "44.7 (15.69)"), (300, "45.1 (17.31)")))
+    assert [(v.measure, v.mean, v.sd) for v in t.values if v.arm == 0] == [
+        ("UPDRS score II", 13.0, 4.92), ("UPDRS score II+III", 44.7, 15.69)]  # "Missing" keeps its counts
