@@ -284,7 +284,7 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             declared = declares(join_words(words))  # "Mean (SD)" under a header's "n (%)": what the rows print now
             k += 1
             continue
-        if body and (counts := counts_line(words, inside(rows[k - 1]), arms, spans, first_x)) is not None:
+        if body and (counts := _counts_line(words, inside(rows[k - 1]), arms, spans, first_x)) is not None:
             # "SF12 Scores  (n = 58)  (n = 52)": how many the rows under it count, per arm (a sub-sample)
             label_text = norm(join_words([w for w in words if w.x1 <= first_x]))
             x0 = words[0].x0
@@ -372,7 +372,7 @@ def _notes(rows: list[list[Word]], k: int, inside, body: list[BodyRow]) -> tuple
     return notes, k
 
 
-def counts_line(words: list[Word], above: list[Word], arms: list[TableArm], spans: list[tuple[float, float]],
+def _counts_line(words: list[Word], above: list[Word], arms: list[TableArm], spans: list[tuple[float, float]],
                 first_x: float) -> dict[int, int] | None:
     """Per arm, the n of a body line that prints only "(n = X)" in the arms' columns, one under each arm (or each
     arm but the total): how many the rows under it count. None for any other line, "Placebo (n = 9)" included,

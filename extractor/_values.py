@@ -294,7 +294,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
     over: tuple[str, float, str] = ("", 0.0, "")  # the declaration of the section line over the rows, its x and
     # the measure it names ("UPDRS score" of "UPDRS score, mean (SD)")
-    sub: tuple[dict[int, int], str, str] | None = None  # the n of a "(n = 58) (n = 52)" line over the rows, and its scope
+    sub: tuple[dict[int, int], str, str] | None = None  # a "(n = 58) (n = 52)" line over the rows: n, scope, quote
     listed_under: str | None = None  # the line a run of bulleted rows is listed under
     for idx, row in enumerate(body):
         if row.counts is not None:
@@ -318,14 +318,15 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             if bullet and listed_under:
                 row.label, pending = f"{listed_under} {row.label[bullet.end():]}", None
         if not row.cells and (said := declares(strip_marks(row.label))) in ("mean_sd", "se"):
-            over = (said, row.x0, re.split(r"\s*[,(;]", strip_marks(row.label))[0])  # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical
-            # variable's "Ethnicity, n (%)" is over its levels only, which print counts anyway)
+            # "Outcomes, mean (SD)" over its rows: they print mean (SD) (a categorical variable's "Ethnicity,
+            # n (%)" is over its levels only, which print counts anyway)
+            over = (said, row.x0, re.split(r"\s*[,(;]", strip_marks(row.label))[0])
         elif not row.cells and row.x0 <= over[1] + 0.5 and not row.label[:1].islower():
             over = ("", 0.0, "")  # the next section line
         if row.cells:
             row.declared = over[0] or row.declared
             if over[2] and _PART.fullmatch(strip_marks(row.label)):
-                row.label = f"{over[2]} {row.label}"  # "II+III" under "UPDRS score, mean (SD)": a part of that measure
+                row.label = f"{over[2]} {row.label}"  # "II+III" under "UPDRS score, mean (SD)": part of that measure
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
             elif pending:
