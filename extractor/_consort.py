@@ -65,8 +65,11 @@ _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[
 _BOTH_N = _rx(r"\(\s*(?:both|each|each\s+group)\s*[:,]?\s*n\s*=\s*(\d{1,5})\s*\)")
 # the two arms an allocation names without their n: "to either the intervention or control group", "into a study
 # group and a control group"
-_TWO_NAMES = _rx(rf"\b(?:in)?to\s+(?:either\s+)?(?:an?\s+|the\s+)?{_NAME}{_GROUP}\s+(?:or|and)\s+(?:an?\s+|the\s+)?"
-                 rf"{_NAME}\s+(?:groups?|arms?|conditions?)\b")
+# (an abbreviation after a name is dropped: "to either LPA or a FM education control (FME) group"; "in two equal
+# case and control groups")
+_ABBR = r"(?:\s*\([A-Z][\w-]*\))?"
+_TWO_NAMES = _rx(rf"\b(?:(?:in)?to|in\s+two(?:\s+equal)?)\s+(?:either\s+)?(?:an?\s+|the\s+)?{_NAME}{_GROUP}{_ABBR}\s+"
+                 rf"(?:or|and)\s+(?:an?\s+|the\s+)?{_NAME}{_ABBR}\s+(?:groups?|arms?|conditions?)\b")
 # a sentence about what a trial planned or needed, or about its randomisation blocks, not what it did
 _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
                r"blocks?)\b")
@@ -264,6 +267,18 @@ def _allocation_clause(sentence: str, loss: bool) -> str:
     start = max(sentence.rfind(",", 0, verbs[-1].start()), sentence.rfind(";", 0, verbs[-1].start())) + 1
     clause = sentence[start:]
     return "" if _LOSS.search(clause) else clause
+
+
+def allocation_names(pages: list) -> list[str]:  # pages: list[extractor.pdf.Page]
+    """The two arms' names an allocation sentence gives without their n ("randomized to either LPA or a FM
+    education control (FME) group"): names a table header may print without its n."""
+    out = []
+    for page in pages:
+        for s in sentences(page.text):
+            allocation = "" if is_table_text(s) or _PLANNED.search(s) else _allocation_clause(s, bool(_LOSS.search(s)))
+            if pair := _TWO_NAMES.search(allocation):
+                out += [name for name in (_clean(pair.group(1)), _clean(pair.group(2))) if name]
+    return out
 
 
 def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]

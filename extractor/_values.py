@@ -245,8 +245,8 @@ def _join_label(a: str, b: str) -> str:
 # "BDI  Baseline": a time point column beside the measure's (the word "Baseline" closing a label not "from" it).
 ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
                           r"\s*\)?\s*$|\s+at\s+baseline\s*$|"
-                          r"(?:(?:,|;|\(|\s-|\s–)\s*|\s+)before\s+(?:the\s+)?(?:intervention|treatment|training|therapy|"
-                          r"program(?:me)?)\s*\)?\s*$|"
+                          r"(?:(?:,|;|\(|\s-|\s–)\s*|\s+)before(?:\s+(?:the\s+)?(?:intervention|treatment|training|"
+                          r"therapy|program(?:me)?))?\s*\)?\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
 # A row labelled by a time point alone ("Baseline", "Post-intervention", "6 weeks"): the measure is named above it.
 _BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?)|"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from metasift.config import OutcomeSpec
 from metasift.extractor._consort import (
     Count,
+    allocation_names,
     diagram_counts,
     fraction_losses,
     no_losses,
@@ -120,6 +121,8 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
         diagram, ocr_box = _ocr_diagram(doc, result)
     counts = prose_counts(doc.pages) + diagram
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
+    prose_names += [n for n in allocation_names(doc.pages) if len(n.split()) <= 3
+                    and not any(same_arm(n, m) for m in prose_names)]
     tables = find_tables(doc.pages, prose_names)
     texts = [(p.number, p.text) for p in doc.pages]
     secondary = secondary_analysis(texts)

@@ -117,3 +117,16 @@ def test_an_arms_n_in_brackets_may_be_followed_by_what_the_arm_received() -> Non
 
     assert _counts("They were randomly assigned to an experimental (n=54, usual care and Sugarsquare) or a control "
                    "group (n=51, usual care).") == [("n_randomised", "experimental", 54), ("n_randomised", "control", 51)]
+
+
+def test_an_allocation_naming_two_arms_without_their_n_gives_their_names() -> None:
+    from metasift.extractor._consort import allocation_names
+
+    def names(text: str) -> list[str]:
+        return allocation_names([Page(2, text, text, [], [], 595.0)])
+
+    assert names("In this randomized trial, 60 patients were randomly enrolled in two equal case and control "
+                 "groups.") == ["case", "control"]
+    assert names("Eighty-four adults were randomized to either LPA or a FM education control (FME) group.") == [
+        "LPA", "FM education control"]
+    assert names("We planned to randomize patients to either an exercise or a control group.") == []

@@ -165,3 +165,11 @@ def test_a_section_line_that_declares_its_statistic_heads_its_rows_and_names_the
                    _line(160, (50, "II+III"), (200, "44.7 (15.69)"), (300, "45.1 (17.31)")))
     assert [(v.measure, v.mean, v.sd) for v in t.values if v.arm == 0] == [
         ("UPDRS score II", 13.0, 4.92), ("UPDRS score II+III", 44.7, 15.69)]  # "Missing" keeps its counts
+
+
+def test_a_label_whose_second_column_says_before_is_the_baseline() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Comparison of variables before and after the study")),
+                   _line(112, (50, "Variable"), (200, "Case (n = 30)"), (300, "Control (n = 30)")),
+                   _line(124, (50, "Proteinuria"), (120, "Before"), (200, "962.62±885.99"), (300, "775.71±640.94")),
+                   _line(136, (120, "After"), (200, "892.24±879.40"), (300, "971.60±940.24")))
+    assert [(v.measure, v.timepoint, v.mean) for v in t.values if v.arm == 0][0] == ("Proteinuria", "baseline", 962.62)
