@@ -259,6 +259,34 @@ SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:s
 ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\s*\)\s*$", re.IGNORECASE)
 
 
+class _CountsOver:
+    """The n a line of "(n = 58)  (n = 52)" alone gives the rows under it: a run of bulleted items takes it as
+    printed; other rows take it down to the next line without cells, each for a human (``SUB_N``)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] | None = None
+        self.scope = ""  # "bullets" or "section" once the first row under the line is seen
+        self.quote = ""
+
+    def start(self, line: BodyRow) -> None:
+        self.counts, self.scope, self.quote = line.counts, "", line.quote
+
+    def apply(self, row: BodyRow) -> None:
+        if self.counts is None:
+            return
+        if not row.cells:
+            if self.scope:  # the next heading ends the reach
+                self.counts = None
+            return
+        bullet = bool(_BULLET.match(row.label))
+        self.scope = self.scope or ("bullets" if bullet else "section")
+        if self.scope == "bullets" and not bullet:
+            self.counts = None
+            return
+        row.sub_n, row.sub_n_doubt = self.counts, "" if bullet else SUB_N
+        row.quote += f"; {self.quote}"  # the n's evidence
+
+
 def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str],
                 caption: str = "") -> tuple[list[TableValue], int]:
     """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
@@ -282,8 +310,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             if declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
                 table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
     context = " ".join([head_text, *notes])
-    plain = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context)
-                                      or COUNT_DECL.search(context) or re.search(r"±|\bSD\b|mean\s*[(\[±]", context, re.I))
+    other_stat = bool(MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context))
+    plain = table_decl == "" and not (other_stat or COUNT_DECL.search(context)
+                                      or re.search(r"±|\bSD\b|mean\s*[(\[±]", context, re.I))
     # ("Mean of scores" alone says the cell's first number is a mean, not what its bracket holds: still plain)
     out: list[TableValue] = []
     skipped = 0
@@ -294,23 +323,14 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
     over: tuple[str, float, str] = ("", 0.0, "")  # the declaration of the section line over the rows, its x and
     # the measure it names ("UPDRS score" of "UPDRS score, mean (SD)")
-    sub: tuple[dict[int, int], str, str] | None = None  # a "(n = 58) (n = 52)" line over the rows: n, scope, quote
+    counts_over = _CountsOver()
     listed_under: str | None = None  # the line a run of bulleted rows is listed under
     for idx, row in enumerate(body):
         if row.counts is not None:
-            sub, pending = (row.counts, "", row.quote), (row.label or pending)
+            counts_over.start(row)
+            pending = row.label or pending
             continue
-        if sub is not None and row.cells:
-            bullet = _BULLET.match(row.label)
-            if not sub[1]:  # the rows it covers: a run of bulleted items, else every row down to the next heading
-                sub = (sub[0], "bullets" if bullet else "section", sub[2])
-            if sub[1] == "bullets" and not bullet:
-                sub = None
-            else:
-                row.sub_n, row.sub_n_doubt = sub[0], "" if bullet else SUB_N
-                row.quote += f"; {sub[2]}"  # the n's evidence
-        elif sub is not None and not row.cells and sub[1]:
-            sub = None
+        counts_over.apply(row)
         if row.cells:
             # "SF12 Scores" over "• Mental Component": a listed item's measure is named by the line it is under
             bullet = _BULLET.match(row.label)
@@ -369,7 +389,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     # A row that says it prints mean (SD) makes the undeclared rows something else; rows that declare n (%),
     # median (IQR), SE or CI are the exceptions a table marks, and say nothing about the rest.
     plain = plain and not any(declares(row.label) == "mean_sd" for row in rows)
-    loose = table_decl == "" and not (MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context))
+    loose = table_decl == "" and not other_stat
     for row in rows:
         if row.population == "pp" or PER_PROTOCOL.search(row.label):
             continue
