@@ -11,6 +11,7 @@ heights) are not mixed up; boxes that name both arms alike are told apart by pos
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from metasift.extractor._header import caption_at
@@ -269,15 +270,24 @@ def _allocation_clause(sentence: str, loss: bool) -> str:
     return "" if _LOSS.search(clause) else clause
 
 
+def _prose_sentences(pages: list) -> Iterator[tuple[int, str, bool, bool, str]]:
+    """Each sentence of the text (not a table's line) with its page, whether it tells of losses and of the
+    analysis, and its allocation clause ("" when it allocates nothing)."""
+    for page in pages:
+        for s in sentences(page.text):
+            if is_table_text(s):
+                continue
+            loss = bool(_LOSS.search(s))
+            yield page.number, s, loss, bool(_ANALYSIS.search(s)), _allocation_clause(s, loss)
+
+
 def allocation_names(pages: list) -> list[str]:  # pages: list[extractor.pdf.Page]
     """The two arms' names an allocation sentence gives without their n ("randomized to either LPA or a FM
     education control (FME) group"): names a table header may print without its n."""
     out = []
-    for page in pages:
-        for s in sentences(page.text):
-            allocation = "" if is_table_text(s) or _PLANNED.search(s) else _allocation_clause(s, bool(_LOSS.search(s)))
-            if pair := _TWO_NAMES.search(allocation):
-                out += [name for name in (_clean(pair.group(1)), _clean(pair.group(2))) if name]
+    for _, s, _, _, allocation in _prose_sentences(pages):
+        if not _PLANNED.search(s) and (pair := _TWO_NAMES.search(allocation)):
+            out += [name for name in (_clean(pair.group(1)), _clean(pair.group(2))) if name]
     return out
 
 
@@ -290,84 +300,78 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         if number is not None:
             out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose", sentence=m.string))
 
-    for page in pages:
-        p = page.number
-        for s in sentences(page.text):
-            if is_table_text(s):
-                continue
-            loss, analysis = bool(_LOSS.search(s)), bool(_ANALYSIS.search(s))
-            allocation = _allocation_clause(s, loss)
-            if allocation:
-                named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
-                         for m in _PAREN_N.finditer(allocation)]
-                named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
-                named = named or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
-                                                          for m in _BARE_N.finditer(allocation)]
-                if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
-                    out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
-                items = list(_TO_ITEM.finditer(allocation))
-                if len(items) >= 3 and len({_clean(m.group(2)).lower() for m in items}) == len(items):
-                    for m in items:  # three or more arms in one list
-                        add("n_randomised", m, 2, 1, p)
-                else:
-                    for m in _TO_PAIR.finditer(allocation):  # "(52 to empagliflozin and 53 to placebo)"
-                        add("n_randomised", m, 2, 1, p)
-                        add("n_randomised", m, 4, 3, p)
-                    for m in _IN_LIST.finditer(allocation):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
-                        add("n_randomised", m, 2, 1, p)
-                        add("n_randomised", m, 4, 3, p)
-            if not loss and not analysis and not _PLANNED.search(s):
-                for m in _CONSISTED.finditer(s):  # "The intervention group consisted of 50 subjects"
-                    add("n_randomised", m, 1, 2, p)
-                # "randomly divided into a study group and a control group, with 100 patients in each group"; not
-                # "16 participants in each group at 12-month follow-up"
-                each = [*_IN_EACH.finditer(s), *_BOTH_N.finditer(s)] if allocation and not _FOLLOWED.search(s) else ()
-                pair = _TWO_NAMES.search(allocation)
-                for m in each:
-                    number = count_value(m.group(1))
-                    if number is not None and pair:  # "to either the intervention or control group (both: n = 57)"
-                        out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
-                    elif number is not None:
-                        out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
-            for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
-                add("n_randomised", m, 2, 1, p)
-                add("n_analysed", m, 2, 3, p)
-            for m in _GROUP_FLOW.finditer(s):  # "in the X group 12 were lost to follow-up and 93 analysed"
-                add("n_dropout", m, 1, 2, p)
-                add("n_analysed", m, 1, 3, p)
-            if loss:
-                for m in _OF_IN_PAIR.finditer(s):  # "3 of 62 students in X and 6 of 65 in Y were lost to follow-up"
-                    add("n_dropout", m, 2, 1, p)
-                    add("n_dropout", m, 4, 3, p)
-            after = _after_losses(s) if loss and analysis else ""
-            if after:  # "... were excluded, 228 patients in ER arm and 236 in IR arm were included in the analysis"
-                for m in _in_pairs(after):
-                    add("n_analysed", m, 2, 1, p)
-                    add("n_analysed", m, 4, 3, p)
-            elif loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
-                for m in _in_pairs(s):
-                    add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
-                    add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
-            elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
-                for m in _in_pairs(s):
-                    add("n_analysed", m, 2, 1, p)
-                    add("n_analysed", m, 4, 3, p)
-            elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
-                for m in _IN_PAIR.finditer(s):
-                    if re.search(_LOSSES, m.group(0), re.IGNORECASE):
-                        add("n_dropout", m, 2, 1, p)
-                        add("n_dropout", m, 4, 3, p)
-            pairs = list(_LEFT_PAIR.finditer(s))
-            for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
+    for p, s, loss, analysis, allocation in _prose_sentences(pages):
+        if allocation:
+            named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
+                     for m in _PAREN_N.finditer(allocation)]
+            named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+            named = named or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
+                                                      for m in _BARE_N.finditer(allocation)]
+            if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
+                out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
+            items = list(_TO_ITEM.finditer(allocation))
+            if len(items) >= 3 and len({_clean(m.group(2)).lower() for m in items}) == len(items):
+                for m in items:  # three or more arms in one list
+                    add("n_randomised", m, 2, 1, p)
+            else:
+                for m in _TO_PAIR.finditer(allocation):  # "(52 to empagliflozin and 53 to placebo)"
+                    add("n_randomised", m, 2, 1, p)
+                    add("n_randomised", m, 4, 3, p)
+                for m in _IN_LIST.finditer(allocation):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
+                    add("n_randomised", m, 2, 1, p)
+                    add("n_randomised", m, 4, 3, p)
+        if not loss and not analysis and not _PLANNED.search(s):
+            for m in _CONSISTED.finditer(s):  # "The intervention group consisted of 50 subjects"
+                add("n_randomised", m, 1, 2, p)
+            # "randomly divided into a study group and a control group, with 100 patients in each group"; not
+            # "16 participants in each group at 12-month follow-up"
+            each = [*_IN_EACH.finditer(s), *_BOTH_N.finditer(s)] if allocation and not _FOLLOWED.search(s) else ()
+            pair = _TWO_NAMES.search(allocation)
+            for m in each:
+                number = count_value(m.group(1))
+                if number is not None and pair:  # "to either the intervention or control group (both: n = 57)"
+                    out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
+                elif number is not None:
+                    out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
+        for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
+            add("n_randomised", m, 2, 1, p)
+            add("n_analysed", m, 2, 3, p)
+        for m in _GROUP_FLOW.finditer(s):  # "in the X group 12 were lost to follow-up and 93 analysed"
+            add("n_dropout", m, 1, 2, p)
+            add("n_analysed", m, 1, 3, p)
+        if loss:
+            for m in _OF_IN_PAIR.finditer(s):  # "3 of 62 students in X and 6 of 65 in Y were lost to follow-up"
                 add("n_dropout", m, 2, 1, p)
                 add("n_dropout", m, 4, 3, p)
-            for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
-                add("n_dropout", m, 2, 1, p)
-            for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
-                field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
-                if field:
-                    add(field, m, 4, 1, p)
-                    add(field, m, 5, 2, p)
+        after = _after_losses(s) if loss and analysis else ""
+        if after:  # "... were excluded, 228 patients in ER arm and 236 in IR arm were included in the analysis"
+            for m in _in_pairs(after):
+                add("n_analysed", m, 2, 1, p)
+                add("n_analysed", m, 4, 3, p)
+        elif loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
+            for m in _in_pairs(s):
+                add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
+                add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
+        elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
+            for m in _in_pairs(s):
+                add("n_analysed", m, 2, 1, p)
+                add("n_analysed", m, 4, 3, p)
+        elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
+            for m in _IN_PAIR.finditer(s):
+                if re.search(_LOSSES, m.group(0), re.IGNORECASE):
+                    add("n_dropout", m, 2, 1, p)
+                    add("n_dropout", m, 4, 3, p)
+        pairs = list(_LEFT_PAIR.finditer(s))
+        for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
+            add("n_dropout", m, 2, 1, p)
+            add("n_dropout", m, 4, 3, p)
+        for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
+            add("n_dropout", m, 2, 1, p)
+        for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
+            field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
+            if field:
+                add(field, m, 4, 1, p)
+                add(field, m, 5, 2, p)
     return out
 
 

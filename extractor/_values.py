@@ -130,11 +130,12 @@ UNDECLARED = "an 'a (b)' cell read as mean (SD) though nothing in the table says
 
 def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timepoint: str, table_decl: str,
                 row_decl: str, plain: bool = False, loose: bool = False) -> list[TableValue] | None:
-    """``plain``: the table declares nothing anywhere (no mean/SD, median, IQR, range, SE or CI), so an "a (b)"
+    """Mean/SD per arm and time point of one row; None if its cells cannot be placed.
+
+    ``plain``: the table declares nothing anywhere (no mean/SD, median, IQR, range, SE or CI), so an "a (b)"
     cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human.
     ``loose``: the table declares no median, SE or CI anywhere, so such a cell whose a is no whole number is read
     so too."""
-    """Mean/SD per arm and time point of one row; None if its cells cannot be placed."""
     placed = _place(row.cells, columns)
     if placed is None:
         return None
