@@ -56,6 +56,18 @@ def drop_marks(words: list[Word]) -> list[Word]:
     return [w for w in words if not (w.mark == "sup" and _RAISED_MARK.fullmatch(w.text))]
 
 
+_NOTE_KEY = re.compile(rf"[a-z]|[{FOOTNOTE_MARKS}]+")
+
+
+def label_marks(words: list[Word]) -> set[str]:
+    """The footnote marks a row's label carries, each the key of a note under the table: raised or smaller
+    single letters and symbols after its first word ("HTLV-I proviral load ᵈ", "CD3 ᵉ %"). Raised digits are
+    left out: as often an exponent ("10⁶/L") as a mark."""
+    size = max((w.size for w in words), default=0.0)
+    return {mark for w in words[1:] if (w.mark == "sup" or w.size < 0.9 * size) and _NOTE_KEY.fullmatch(w.text)
+            for mark in w.text}
+
+
 def _exponent(word: Word, line: list[Word]) -> bool:
     """A raised digit glued to a unit ("m2", "msec2") is part of the label, not a footnote mark."""
     before = [w for w in line if w.x1 <= word.x0 + 0.5 and w is not word]

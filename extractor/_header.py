@@ -96,7 +96,9 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
     elif "randomi" in low:
         population = "randomised"
     later = re.search(r"change|follow|post|after|\bweeks?\b|months?|end of", low)
-    if re.search(r"baseline|characteristic|demographic", low) and not later and (
+    described = re.search(r"descri\w+(?: statistics)? of the (?:study )?(?:cohort|sample|participants|patients|"
+                          r"subjects|population)", low)  # "Descriptive statistics of the study cohort"
+    if (described or re.search(r"baseline|characteristic|demographic", low)) and not later and (
             "outcome" not in low or re.search(r"baseline (?:outcome|score|measure|value)|"
                                               r"(?:outcome|score|measure|value)s?(?: measures?)? at baseline", low)):
         return "baseline", "baseline", population  # "Baseline outcome measures": the outcomes' baseline

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from metasift.extractor._arm_rows import arms_as_rows
-from metasift.extractor._cells import Cell, drop_marks, split_row
+from metasift.extractor._cells import Cell, drop_marks, label_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
     LABEL_HEADS,
@@ -320,7 +320,9 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             k += 1
             continue
         x0 = label[0].x0 if label else words[0].x0
-        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns, declared=declared))
+        marks = label_marks([w for w in words if not cells or w.x1 <= cells[0].x0])
+        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns, declared=declared,
+                            marks=marks))
         k += 1
     return body, k
 

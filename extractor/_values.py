@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from metasift.extractor._cells import Cell
 from metasift.extractor._header import TIME, Column, TableArm
-from metasift.extractor._text import FOOTNOTE_MARKS, strip_marks
+from metasift.extractor._text import FOOTNOTE_MARKS, same_arm, strip_marks
 
 MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
@@ -47,6 +47,7 @@ class TableValue:
     quote: str
     printed_as: str = "mean (SD)"  # or MEDIAN_IQR, MEAN_SE, MEAN_CI
     doubt: str = ""  # why a human must confirm the reading (an "a (b)" cell no caption, header or note declares)
+    n_doubt: str = ""  # why a human must confirm the n (a line above or a note gives it, not the header)
 
 
 def declares(text: str) -> str:
@@ -97,6 +98,7 @@ class BodyRow:
     counts: dict[int, int] | None = None  # a line of "(n = X)" alone, per arm index: the n of the rows under it
     sub_n: dict[int, int] | None = None  # that n, on a row under such a line
     sub_n_doubt: str = ""  # why the n above may not count this row
+    marks: set[str] = field(default_factory=set)  # the footnote marks its label carries (``label_marks``)
 
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
@@ -310,6 +312,10 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 named.setdefault(label, decl)
             if declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
                 table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
+    # a note keyed by a mark that prints n ("ᵈ Baseline data only available on n = 6 in placebo group ..."): the
+    # marked rows count other people than the header says
+    counted = {m.group(1): m.group(2) for note in notes
+               if (m := re.match(rf"([a-z]|[{FOOTNOTE_MARKS}])\s*([A-Z(].*\bn\s*=\s*\d.*)", note))}
     context = " ".join([head_text, *notes])
     other_stat = bool(MEDIAN_ROW.search(context) or SE_DECL.search(context) or CI_DECL.search(context))
     plain = table_decl == "" and not (other_stat or COUNT_DECL.search(context)
@@ -319,6 +325,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     skipped = 0
     rows: list[BodyRow] = []
     pending: str | None = None
+    pending_marks: set[str] = set()  # the footnote marks of the pending label's line
     heading: str | None = None  # the instrument line a run of subscale rows stands under
     population = ""
     measure = caption  # what rows labelled by a time point alone measure: the line above them, else the caption
@@ -350,6 +357,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 row.label = f"{over[2]} {row.label}"  # "II+III" under "UPDRS score, mean (SD)": part of that measure
             if pending and (not row.label or row.label[:1].islower() or pending.endswith(("-", ","))):
                 row.label = _join_label(pending, row.label) if row.label else pending
+                row.marks |= pending_marks
             elif pending:
                 measure = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
             if _BARE_TIME.fullmatch(strip_marks(row.label)):
@@ -384,9 +392,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     and not (declares(row.label) and row.label[:1].isalpha())
                     and not _BARE_TIME.fullmatch(strip_marks(prev.label)))):  # "Baseline" does not wrap
             prev.label = _join_label(prev.label, row.label)
+            prev.marks |= row.marks
             body[idx] = prev  # a further wrapped line continues the same row
         else:
             pending = row.label
+        if pending == row.label:
+            pending_marks = row.marks
     # A row that says it prints mean (SD) makes the undeclared rows something else; rows that declare n (%),
     # median (IQR), SE or CI are the exceptions a table marks, and say nothing about the rest.
     plain = plain and not any(declares(row.label) == "mean_sd" for row in rows)
@@ -420,6 +431,28 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
             # is whose SD (or a P value) is a reading a human confirms
             values = [replace(v, doubt=v.doubt or WRAPPED_SD) for v in values]
         if row.sub_n_doubt:
-            values = [replace(v, doubt=v.doubt or row.sub_n_doubt) for v in values]
+            values = [replace(v, doubt=v.doubt or row.sub_n_doubt, n_doubt=row.sub_n_doubt) for v in values]
+        for mark in sorted(row.marks | marks):
+            if mark in counted:
+                values = _noted_counts(values, counted[mark], arms)
         out.extend(values)
     return out, skipped
+
+
+# "n = 6 in placebo group and n = 7 in active group": each arm's n a table note gives the rows its mark is on
+_NOTE_N = re.compile(r"\bn\s*=\s*(\d{1,5})(?:\s+(?:in|for)\s+(?:the\s+)?([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)"
+                     r"(?:\s+(?:group|arm))?(?=\s*(?:[,;.)]|\band\b|$)))?", re.IGNORECASE)
+NOTE_N = "note '{note}' under the table gives this row other n than the header's: check this row's n"
+
+
+def _noted_counts(values: list[TableValue], note: str, arms: list[TableArm]) -> list[TableValue]:
+    """The values of a row whose mark keys a note that prints n ("ᵈ Baseline data only available on n = 6 in
+    placebo group and n = 7 in active group"): each arm the note names takes its n there, and every n goes to a
+    human, who sees the note in the quote (the means and SDs are as printed)."""
+    per_arm = {}
+    for m in _NOTE_N.finditer(note):
+        i = next((k for k, a in enumerate(arms) if m.group(2) and not a.total and same_arm(m.group(2), a.name)), None)
+        if i is not None:
+            per_arm.setdefault(i, int(m.group(1)))
+    doubt = NOTE_N.format(note=note)
+    return [replace(v, n=per_arm.get(v.arm, v.n), quote=f"{v.quote}; {note}", n_doubt=doubt) for v in values]

@@ -47,12 +47,16 @@ def number_forms(value: float | int) -> list[str]:
 
 
 def quote_on_page(quote: str, page_text: str) -> float:
-    """Similarity (0-100) of the quote to its best-matching span on the page."""
+    """Similarity (0-100) of the quote to its best-matching span on the page. A quote of pieces from two places
+    joined by "; " (a row and the note under its table) scores its worst piece."""
     q, p = normalise_pdf_text(quote), normalise_pdf_text(page_text)
     if not q:
         return 0.0
     if q in p:
         return 100.0
+    pieces = [piece for piece in quote.split("; ") if piece.strip()]
+    if len(pieces) > 1:
+        return min(quote_on_page(piece, page_text) for piece in pieces)
     return float(fuzz.partial_ratio(q, p))
 
 

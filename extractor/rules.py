@@ -496,4 +496,5 @@ def _table_values(table: Table, result: ExtractionResult) -> None:
         evidence += _mean_sd_evidence(path, v.mean, v.sd, table.page, v.quote, v.doubt or None)
         if v.n is not None:
             n_quote = v.quote if v.n != tarm.n else tarm.quote
-            evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote))
+            evidence.append(Evidence(field=f"{path}.n", value=v.n, page=table.page, quote=n_quote,
+                                     doubt=v.n_doubt or None))
