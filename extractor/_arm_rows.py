@@ -13,7 +13,7 @@ import re
 
 from metasift.extractor._cells import split_row
 from metasift.extractor._header import TableArm, line_text, word_runs
-from metasift.extractor._text import norm, same_arm, strip_marks
+from metasift.extractor._text import name_key, norm, same_arm, strip_marks
 from metasift.extractor._values import TableValue
 from metasift.extractor.layout import Word, join_words
 
@@ -26,7 +26,8 @@ def arm_of(label: str, known: list[str]) -> int | None:
     text = strip_marks(label)
     hits = {k for k, name in enumerate(known) if same_arm(text, name) or
             any(same_arm(part.strip(), name) for part in re.split(r"[,;:]", text) if part.strip())}
-    return hits.pop() if len(hits) == 1 else None
+    exact = {k for k in hits if name_key(known[k]) == name_key(text)}  # "Moxibustion Group" beside "sham moxibustion"
+    return (exact or hits).pop() if len(exact or hits) == 1 else None
 
 
 def baseline_column(header: list[list[Word]]) -> tuple[float, list[float]] | None:
@@ -39,6 +40,13 @@ def baseline_column(header: list[list[Word]]) -> tuple[float, list[float]] | Non
             if _BASELINE_HEAD.match(norm(join_words(run))):
                 base.append(centre)
     return (base[0], centres) if len(base) == 1 else None
+
+
+def _n_column(header: list[list[Word]]) -> float | None:
+    """The centre of the one header cell that says "n" (the arms' rows print their n under it), if any."""
+    found = [(run[0].x0 + run[-1].x1) / 2 for words in header for run in word_runs(words)
+             if re.fullmatch(r"(?i)n|no\.|number", norm(join_words(run)))]
+    return found[0] if len(found) == 1 else None
 
 
 def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[str], caption: str
@@ -65,10 +73,14 @@ def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[s
         nearest = min(centres, key=lambda x: abs(cell.x - x))
         if cell.kind not in ("pair", "pm") or nearest != base_x:
             continue
+        n_x = _n_column(header)
+        counted = min(cells, key=lambda c: abs(c.x - n_x)) if n_x is not None else None
+        n = int(counted.a) if counted is not None and counted.kind == "num" and counted.a is not None \
+            and counted.a.is_integer() and min(centres, key=lambda x: abs(counted.x - x)) == n_x else None
         name = known[k]
         if not any(a.name == name for a in arms):
             arms.append(TableArm(name, None, join_words(words)))
         index = next(i for i, a in enumerate(arms) if a.name == name)
-        values.append(TableValue(index, "baseline", measure, cell.a, cell.b, None, join_words(words),
-                                 doubt=ARMS_AS_ROWS))
+        values.append(TableValue(index, "baseline", measure, cell.a, cell.b, n, join_words(words),
+                                 doubt=ARMS_AS_ROWS, n_doubt=ARMS_AS_ROWS))
     return (arms, values) if len(arms) >= 2 else ([], [])

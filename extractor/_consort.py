@@ -81,8 +81,17 @@ _TWO_NAMES = _rx(rf"\b(?:(?:in)?to|in\s+two(?:\s+equal)?)\s+(?:either\s+)?(?:an?
 _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
                r"blocks?)\b")
 _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
-_PAREN_N = re.compile(rf"(?:\(\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){{0,2}})\s*[,;:]\s*|{_NAME}\s*\(\s*)"
-                      r"[nN]\s*=\s*(\d{1,5})\s*(?:[,;][^()]{0,60})?\)")  # "(n=54, usual care and Sugarsquare)"
+# "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)": the bracket's tail is left for the next name
+# ("a sham moxibustion group (control group) (n = 40)": another name for the arm may stand before its n)
+_PAREN_N = re.compile(r"(?:[(;]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})\s*[,;:]\s*|"
+                      r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\([A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
+                      r"[nN]\s*=\s*(\d{1,5})(?=\s*(?P<tail>(?:[,;][^()]{0,60})?)\))")
+# an allocation of clusters: its counts are villages or practices, not people ("These villages were ... cluster
+# randomized to cognitive processing therapy (CPT; n = 7) or ...")
+_CLUSTERS = _rx(r"\bcluster[- ]?randomi[sz]\w*|\b(?:villages|schools|practices|clinics|hospitals|wards|communities|"
+                r"classes|classrooms|sites|centres|centers|teams|households|clusters)\s+(?:were|was)\b")
+# a bracket that reports a result with its n ("(n=158; mean 22.81, SD 4.58)"): no allocation
+_RESULT_IN = _rx(r"\b(?:mean|median|SD|SE|M\s*=|P\s*[<=>])")
 # "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
 # the FME group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
@@ -307,9 +316,9 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose", sentence=m.string))
 
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
-        if allocation:
+        if allocation and not _CLUSTERS.search(allocation):
             named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
-                     for m in _PAREN_N.finditer(allocation)]
+                     for m in _PAREN_N.finditer(allocation) if not _RESULT_IN.search(m.group("tail"))]
             named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
             named = named or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
                                                       for m in _BARE_N.finditer(allocation)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from metasift.extractor._cells import drop_marks, split_row
 from metasift.extractor._text import (
@@ -37,7 +38,7 @@ TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment
          r"week\s*\d+|wk\s*\d+|month\s*\d+|day\s*\d+|\d+\s*(?:weeks?|wks?|months?|days?|years?)|"
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
-SUBCOL = re.compile(rf"(?P<tp>{TIME})|"
+SUBCOL = re.compile(rf"(?P<tp>{TIME}|\b(?:before|after|pre)\b)|"  # "Before  After" under each arm
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*(?:\)|$)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
@@ -234,6 +235,8 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                 name_words = _name_above(rows[j], min([x0] + [w.x0 for w in name_words]),
                                          max([x1] + [w.x1 for w in name_words]), siblings) + name_words
             name = _clean_name(" ".join(w.text for w in name_words))
+            if name and (not re.search(r"[A-Za-z]", name) or re.search(r"\d\s*[(\[]\s*\d+(?:\.\d+)?\s*[)\]]?$", name)):
+                return [], []  # "0.96 (0.41) n=29": a body row's values with their n, not an arm's header
             lo = min([x0] + [w.x0 for w in name_words])
             hi = max([x1] + [w.x1 for w in name_words])
             arms.append(TableArm(name or unnamed_arm(len(arms)), n, quote))
@@ -490,6 +493,11 @@ def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
     cols = [Column(i, *_col_kind(kind, label), x0, x1) for i, toks in under.items() for kind, label, x0, x1 in toks]
     for j, i in enumerate(kept):
         cols += [Column(i, *_col_kind(kind, label), x0, x1) for kind, label, x0, x1 in own[j * m:(j + 1) * m]]
+    if m == 1 and not under and all(c.kind == "n" for c in cols):
+        # "Intervention  Usual care" over "n  n": each arm prints its n, then its value with no sub-header of its
+        # own, set right of the n (as wide, for every arm, as 0.6 of the gap between two arms' n columns)
+        gap = min(b.x0 - a.x1 for a, b in pairwise(cols))
+        cols = [col for c in cols for col in (c, Column(c.arm, "value", None, c.x1 + 2, c.x1 + 2 + 0.6 * gap))]
     return sorted(cols, key=lambda c: c.x0) if under else cols
 
 

@@ -269,9 +269,16 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
     bases: list[float] = []  # each body line's baseline
     declared = ""  # what a sub-header part way down says the rows under it print
     while k < len(rows):
-        words = inside(rows[k])
-        if caption_at(rows[k]) or not words:
+        whole = rows[k]
+        words = inside(whole)
+        if caption_at(whole) or not words:
             break
+        if k + 1 < len(rows) and _one_row(words, inside(rows[k + 1]), first_x, max(x1 for _, x1 in spans)):
+            # the row's label and its cells set a little apart, where the page's other column shares their lines
+            # (so the layout could not join them)
+            k += 1
+            whole = sorted(whole + rows[k], key=lambda w: w.x0)
+            words = inside(whole)
         base = min(w.base for w in words)
         if _gap_ends(bases, base):
             break
@@ -288,12 +295,15 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             # "SF12 Scores  (n = 58)  (n = 52)": how many the rows under it count, per arm (a sub-sample)
             label_text = norm(join_words([w for w in words if w.x1 <= first_x]))
             x0 = words[0].x0
-            body.append(BodyRow(label_text, [], join_words(rows[k]), x0, words[0].size, columns, counts=counts))
+            body.append(BodyRow(label_text, [], join_words(whole), x0, words[0].size, columns, counts=counts))
             k += 1
+            continue
+        if min(w.x0 for w in words) > max(x1 for _, x1 in spans) + 4:
+            k += 1  # a P value (".83 ᶜ") set off its row's line, right of every arm: no label, no arm's value
             continue
         label, cells = split_row(_before_statistic(words))
         cells = [c for c in cells if c.x0 < right_limit - 1]
-        label_text = norm(join_words(label))
+        label_text = re.sub(r"\s+([,;:])", r"\1", norm(join_words(label)))  # "health , mean": a dropped mark
         if not cells and not label:  # only a difference / CI / P right of the arms
             k += 1
             continue
@@ -307,7 +317,7 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             # "124.1" over "(±27.1)" in a narrow column: the line of bracketed SDs completes the row above
             last = body[-1]
             last.cells = [Cell("pair", m.a, sd.a, m.x0, max(m.x1, sd.x1)) for m, sd in zip(last.cells, cells)]
-            last.quote += "; " + join_words(rows[k])
+            last.quote += "; " + join_words(whole)
             if label_text:
                 last.label = f"{last.label} {label_text}".strip()
             k += 1
@@ -316,15 +326,35 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
             # "6.444 ±" over "2.532": each SD that wrapped onto the line below completes its mean
             last = body[-1]
             last.cells = [Cell("pm", c.a, sds[i], c.x0, c.x1) if i in sds else c for i, c in enumerate(last.cells)]
-            last.quote += "; " + join_words(rows[k])
+            last.quote += "; " + join_words(whole)
             k += 1
             continue
         x0 = label[0].x0 if label else words[0].x0
         marks = label_marks([w for w in words if not cells or w.x1 <= cells[0].x0])
-        body.append(BodyRow(label_text, cells, join_words(rows[k]), x0, size, columns, declared=declared,
+        body.append(BodyRow(label_text, cells, join_words(whole), x0, size, columns, declared=declared,
                             marks=marks))
         k += 1
     return body, k
+
+
+def _one_row(a: list[Word], b: list[Word], first_x: float, arms_x1: float) -> bool:
+    """Whether two adjacent lines are one row set a little apart: one holds only the arms' cells, the other the
+    label (and perhaps a P value right of every arm), their type's baselines within half an em (a label with a
+    raised mark, "Perceived healthᵍ, mean", sits 2.5 pt below its values in some typesetting)."""
+    if not a or not b:
+        return False
+
+    def base(ws: list[Word]) -> float:
+        return min((w.base for w in ws if w.mark != "sup"), default=min(w.base for w in ws))
+
+    if abs(base(a) - base(b)) >= 0.5 * max(w.size for w in a + b):
+        return False
+    for cells, label in ((a, b), (b, a)):
+        start = min(w.x0 for w in cells)
+        if start >= first_x and split_row(cells)[1] and not split_row(cells)[0] and \
+                any(w.x1 <= start for w in label) and all(w.x1 <= start or w.x0 > arms_x1 + 4 for w in label):
+            return True
+    return False
 
 
 def _sds_under(above: list[Cell], cells: list[Cell], words: list[Word]) -> bool:
@@ -503,7 +533,9 @@ def _clipped_badly(table: Table | None) -> bool:
     if table is None or any(is_unnamed(a.name) for a in table.arms):
         return True
     body = table._parts[0] if table._parts else []
-    return any(row.cells and not row.label for row in body)
+    # (a row's cells set a little off its label's line, just above or below it, are that row's: not lost)
+    return any(row.cells and not row.label and not any(
+        0 <= j < len(body) and body[j].label and not body[j].cells for j in (k - 1, k + 1)) for k, row in enumerate(body))
 
 
 def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],

@@ -94,7 +94,12 @@ def _numeral_starts(part: str) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Reading-order page text as sentences: line-break hyphenation undone, lines joined."""
     flat = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
-    parts = re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat))
+    parts: list[str] = []
+    for part in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)):
+        if parts and parts[-1].endswith(";") and parts[-1].count("(") > parts[-1].count(")"):
+            parts[-1] += " " + part  # "(IPT: n=620; CBT: n=610)": a semicolon inside brackets ends no sentence
+        else:
+            parts.append(part)
     return [s for part in parts for s in _numeral_starts(part) if s.strip()]
 
 

@@ -52,6 +52,8 @@ class TableValue:
 
 def declares(text: str) -> str:
     """What a caption, header, label or footnote says the numbers are: mean_sd, se, count, ci, median or ""."""
+    if re.search(r"\bmedian\s*[(\[]\s*(?:sd|s\.d\.)", text, re.IGNORECASE):
+        return "median"  # "CIS-R Score: median (SD)": whatever its bracket holds, the first number is no mean
     if MEAN_SD.search(text):
         return "mean_sd"
     if SE_DECL.search(text):

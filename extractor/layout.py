@@ -134,9 +134,14 @@ def _one_row(upper: list[Word], lower: list[Word]) -> bool:
     values = sum(bool(_VALUE.match(w.text)) for w in right)
     if values < 2:
         return False
+    # the label's line may end in a P value right of every value cell ("Perceived healthᵍ, mean ... .97ᵈ")
+    start, end = min(w.x0 for w in right), max(w.x1 for w in right)
+    label = [w for w in left if w.x1 <= start]
+    if not label or any(w.x1 > start and w.x0 < end + size for w in left):
+        return False
     # value cells on the right: a short last line of one column's paragraph beside the other column's, or a
     # table line beside a reference ("Psychiatry. 2011;42:855-863."), is no row
-    return min(w.x0 for w in right) - max(w.x1 for w in left) > 3 * size and 3 * values >= 2 * len(right)
+    return start - max(w.x1 for w in label) > 3 * size and 3 * values >= 2 * len(right)
 
 
 _VALUE = re.compile(r"^[(\[]?[-+\u2212]?\d[\d.,%()\[\]\u00b1\u2013-]*$")  # "12.74", "(5.69)", "25.0%", "21-45"
@@ -175,7 +180,9 @@ def _attach_small_lines(lines: list[list[Word]]) -> list[list[Word]]:
 
 
 def _flag_marks(line: list[Word]) -> list[Word]:
-    size, base = _size(line), _base(line)
+    # the line's own type, single letters aside (a header "EUCᵃ  RCDCᵇ" is half marks)
+    words = [w for w in line if not (len(w.text) == 1 and w.text.isalpha())] or line
+    size, base = _size(words), _base(words)
     out = []
     for w in line:
         mark = ""

@@ -196,6 +196,18 @@ def names_measure(statement: str, measure: str | None) -> bool:
     return any((t := [_stem(w) for w in tokens(x) if w not in _GENERIC]) and _contains_run(said, t) for x in inner)
 
 
+def _fits_better(m1: str, m2: str, instruments: Sequence[str]) -> bool:
+    """Whether an instrument matches ``m1`` and not ``m2`` while holding all the words of one that matches ``m2``
+    ("SF-12 Mental component" matches "SF-12 Mental component: mean (SD)", and "SF-12", its part, matches
+    "SF-12 Physical component" too): the outcome names ``m1`` more fully."""
+    for wide in instruments:
+        if instrument_matches(wide, m1) and not instrument_matches(wide, m2):
+            words = set(tokens(wide))
+            if any(instrument_matches(part, m2) and set(tokens(part)) < words for part in instruments):
+                return True
+    return False
+
+
 def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
                   statements: Sequence[PrimaryOutcome], usable: Collection[str] = ()) -> BaselineTarget | None:
     """The baseline measure to report for the outcome of interest, never a descriptor picked by position.
@@ -212,6 +224,7 @@ def choose_target(measures: Sequence[str], specs: Sequence[OutcomeSpec],
 
     for spec in specs:
         hits = [m for m in measures if match_outcome(m, [spec])]
+        hits = [m for m in hits if not any(_fits_better(o, m, spec.instruments) for o in hits if o != m)]
         if not hits and spec.label:
             label = [t for t in tokens(spec.label) if t not in _GENERIC]
             hits = [m for m in measures if label and _contains_run(tokens(m), label)]

@@ -391,12 +391,19 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
 
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, stated: int | None) -> None:
     """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed. A baseline
-    table whose arms add up to less than the total the text most plainly says was randomised (``stated``)
-    describes those who stayed (many papers give baseline characteristics of completers only): its n are
-    analysed, not randomised."""
+    table whose arms add up to less than the total the text most plainly says was randomised (``stated``), or
+    whose every arm counts less than a sentence says that arm randomised, describes those who stayed (many
+    papers give baseline characteristics of completers only): its n are analysed, not randomised."""
     arms = result.arms
+    said = {i: [c.value for c in candidates.get((i, "n_randomised"), []) if c.source == "prose"]
+            for i in range(len(arms))}
     for table in tables:
         subset = stated is not None and sum(a.n or 0 for a in table.arms if not a.total) < stated
+        matched = [(tarm, match_arm(tarm.name, arms)) for tarm in table.arms if not tarm.total and tarm.n is not None]
+        # or each arm's header n under what a sentence says that arm randomised ("(n = 40) or ... (n = 40)" over
+        # a table of "(n = 15)" and "(n = 13)")
+        subset = subset or (len(matched) >= 2 and all(
+            arm is not None and said[arms.index(arm)] and tarm.n < min(said[arms.index(arm)]) for tarm, arm in matched))
         for tarm in table.arms:
             arm = None if tarm.total or tarm.n is None else match_arm(tarm.name, arms)
             if arm is None:
