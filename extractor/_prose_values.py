@@ -3,7 +3,8 @@ deviation of the state anxiety scores of children in experimental and control gr
 35.52±6.99 and 34.98±6.78, after intervention 31.44±5.87 and 38.31±7.44 respectively."
 
 Read only where the sentence names the baseline ("before intervention", "at baseline", "pre-test") before its
-values, names as many of the paper's arms as it gives values (the arms in the order the sentence names them),
+values, names as many of the paper's arms as it gives values (the arms in the order the sentence names them, or
+each after its value: "109.09 ± 59.46 ml in the treatment arm and 104.7 ± 62.66 ml in the control arm"),
 and prints each value with its SD ("35.52±6.99", "35.52 (6.99)"). The values stop at the first later time point
 ("after", "post", "follow-up", "at week 8"). The measure is what the sentence says before the baseline cue, so
 an outcome is matched against its words. A reader confirms every such value: which number belongs to which arm
@@ -43,7 +44,9 @@ def _named_arms(text: str, arms: list[str]) -> list[str]:
     low = text.lower()
     found: dict[str, int] = {}
     for arm in arms:
-        words = [name_key(arm)] if name_key(arm) else []
+        # ("Treatment arm", all filler words for name_key: the name without its "arm" / "group")
+        bare = re.sub(r"\s+(?:arm|group)s?$", "", arm.lower().strip())
+        words = [name_key(arm)] if name_key(arm) else [bare] if bare else []
         kin = [w for group in ALIASES.values() if any(g in name_key(arm).split() for g in group) for w in group]
         others = [a for a in arms if a != arm]
         for w in words + [k for k in kin if not any(k in name_key(o).split() for o in others)]:
@@ -69,10 +72,18 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
                     break  # "..., after intervention 31.44±5.87 and ...": the baseline values have ended
                 found.append(m)
             named = _named_arms(s[:found[0].start()], arms) if found else []
+            measure = s[:cue.start()].strip(" ,;:")
+            if found and not named:
+                # "Mean baseline volume of pneumocephalus was 109.09 ± 59.46 ml in patients in the treatment arm and
+                # 104.7 ± 62.66 ml in patients in the control arm": each value's arm is named after it
+                ends = [m.start() for m in found[1:]] + [len(s)]
+                after = [_named_arms(s[m.end():end], arms) for m, end in zip(found, ends, strict=True)]
+                if all(len(a) == 1 for a in after) and len({a[0] for a in after}) == len(after):
+                    named = [a[0] for a in after]
+                    measure = re.sub(r"\s+(?:was|were|is|are)$", "", s[:found[0].start()].strip(" ,;:"))
             values = [(float(m.group(1)), float(m.group(2))) for m in found]
             if not 2 <= len(values) == len(named) or any(sd <= 0 for _, sd in values):
                 continue
-            measure = s[:cue.start()].strip(" ,;:")
             out += [ProseBaseline(arm, measure, mean, sd, page.number, s)
                     for arm, (mean, sd) in zip(named, values, strict=True)]
     return out

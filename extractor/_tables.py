@@ -450,7 +450,7 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     """Where a table whose caption starts at ``rows[start][j]`` ends on the right: at the page's column gutter
     ``cut`` when the caption ends left of it and the lines beside the table, right of the gutter, are the
     other column's prose (a table set in one column of a two-column page, its rows interleaved with the
-    other column's lines); else nowhere."""
+    other column's lines), or another table (its header with the arms' n left of the gutter); else nowhere."""
     words = rows[start]
     end = j
     while end + 1 < len(words) and words[end + 1].x0 - words[end].x1 <= 3 * max(words[end].size, 1.0) \
@@ -468,7 +468,16 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
             prose += 1  # a sentence, or a reference entry (words, with a year and pages among them)
         elif len(right) >= 4 or split_row(right)[1]:
             tabular += 1
-    return cut if prose >= 3 and prose > 2 * tabular else float("inf")
+    if prose >= 3 and prose > 2 * tabular:
+        return cut
+    # another table set beside this one, its caption right of the gutter, and this one's header line (with its
+    # arms' "(n = X)") left of it
+    beside = any((c := caption_at(line, cut)) is not None and line[c[1]].x0 >= cut
+                 for line in rows[max(0, start - 12):start + 12])
+    if beside and any(line and max(w.x1 for w in line) <= cut and len(ANCHOR.findall(line_text(line))) >= 2
+                      for line in rows[start + 1:start + 6]):
+        return cut
+    return float("inf")
 
 
 def read_table(rows: list[list[Word]], start: int, page: int, known: list[str], earlier: dict[str, Table],

@@ -153,8 +153,8 @@ _ADD_ON = re.compile(r"\+|\bplus\b|\bcombined\b|&", re.IGNORECASE)
 def same_arm(a: str, b: str) -> bool:
     """Whether two printed arm names denote the same arm (equal, or one contains the other word-wise)."""
     ka, kb = name_key(a), name_key(b)
-    if not ka or not kb:
-        return False
+    if not ka or not kb:  # "Treatment arm": only filler words, so only the very name denotes it
+        return not ka and not kb and bool(a.strip()) and " ".join(a.lower().split()) == " ".join(b.lower().split())
     if ka == kb:
         return True
     if bool(_ADD_ON.search(a)) != bool(_ADD_ON.search(b)):

@@ -428,7 +428,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         if values is None:
             skipped += 1
             continue
-        if row.quote.count("±") > sum(c.kind == "pm" for c in row.cells):
+        if row.quote.count("±") - row.label.count("±") > sum(c.kind == "pm" for c in row.cells):
             # "6.444 ±   6.815 ± 2.202   6.630 ±   0.569": an SD wrapped onto the line below, so which number
             # is whose SD (or a P value) is a reading a human confirms
             values = [replace(v, doubt=v.doubt or WRAPPED_SD) for v in values]

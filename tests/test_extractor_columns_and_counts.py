@@ -141,3 +141,42 @@ def test_single_letter_marks_raised_beside_the_names_they_follow_are_marks() -> 
 def test_counts_in_an_allocation_of_clusters_are_no_arms_people() -> None:
     assert _counts("These villages were grouped by location and language and cluster randomized to cognitive "
                    "processing therapy (CPT; n = 7) or a continuation of individual support (IS; n = 8).") == []
+
+
+def test_a_sentence_may_name_each_arm_after_its_baseline_value() -> None:
+    from metasift.extractor._prose_values import baseline_sentences
+
+    text = ("Mean baseline volume of pneumocephalus was 109.09 ± 59.46 ml in patients in the treatment arm and "
+            "104.7 ± 62.66 ml in patients in the control arm.")
+    got = baseline_sentences([Page(4, text, text, [], [], 595.0)], ["Treatment arm", "Control arm"])
+    assert [(b.arm, b.measure, b.mean, b.sd) for b in got] == [
+        ("Treatment arm", "Mean baseline volume of pneumocephalus", 109.09, 59.46),
+        ("Control arm", "Mean baseline volume of pneumocephalus", 104.7, 62.66)]
+
+
+def test_an_arm_named_only_by_filler_words_is_itself_and_no_other() -> None:
+    from metasift.extractor._text import same_arm
+
+    assert same_arm("Treatment arm", "treatment  arm") and not same_arm("Treatment arm", "Treatment group")
+    assert not same_arm("Treatment arm", "Control arm")
+
+
+def test_a_table_in_the_left_column_beside_another_tables_caption_is_read_within_its_column() -> None:
+    size = 7.6
+    rows = [_line(60, (311, "Table 2 Arterial blood gas analysis"), size=size),
+            _line(72, (320, "Variables"), (400, "Treatment"), (480, "Control"), size=size),
+            _line(90, (49, "Table 1 Baseline characteristics of the study population."), (311, "pH"),
+                  (430, "0.91"), size=size),
+            _line(100, (311, "Mean ±"), (350, "7.42 ± 0.04"), (399, "7.42 ±"), size=size),
+            _line(110, (57, "Variables"), (102, "Treatment arm (n = 22)"), (190, "Control arm (n = 22)"),
+                  (271, "p*"), size=size),
+            _line(120, (311, "SD"), (402, "0.04"), size=size),
+            _line(130, (52, "Weight, mean ± SD"), (120, "85.68 ± 14.88"), (200, "79.14 ± 18.99"), size=size),
+            _line(140, (311, "pO2 (mmHg)"), (430, "0.15"), size=size),
+            _line(150, (52, "Height, mean ± SD"), (120, "170 ± 12.17"), (200, "171.82 ± 8.07"), size=size),
+            _line(160, (311, "Mean ±"), (350, "204.12 ±"), (399, "248.85 ±"), size=size)]
+    tables = find_tables([SimpleNamespace(number=4, rows=rows, width=595.0)], [])
+    (t,) = [t for t in tables if t.caption.startswith("Table 1")]
+    assert [a.name for a in t.arms] == ["Treatment arm", "Control arm"]
+    assert [(v.measure, v.mean, v.sd, v.doubt) for v in t.values if v.arm == 0] == [
+        ("Weight, mean ± SD", 85.68, 14.88, ""), ("Height, mean ± SD", 170.0, 12.17, "")]
