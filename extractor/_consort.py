@@ -84,7 +84,7 @@ _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
 # "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)": the bracket's tail is left for the next name
 # ("a sham moxibustion group (control group) (n = 40)": another name for the arm may stand before its n)
 _PAREN_N = re.compile(r"(?:[(;]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})\s*[,;:]\s*|"
-                      r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\([A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
+                      r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\((?![nN]\s*=)[A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})(?=\s*(?P<tail>(?:[,;][^()]{0,60})?)\))")
 # an allocation of clusters: its counts are villages or practices, not people ("These villages were ... cluster
 # randomized to cognitive processing therapy (CPT; n = 7) or ...")

@@ -171,6 +171,14 @@ def _unglue_counts(words: list[Word]) -> list[Word]:
     return out
 
 
+def _rest_below(below: list[Word], lo: float, hi: float, opening: str) -> list[Word]:
+    """The words of the line below, starting between ``lo`` and ``hi``, that end an open "(n" ("25)", "= 25)")."""
+    near = [v for v in below if lo < v.x0 < hi]
+    rest = near[:2] if len(near) >= 2 and _REST_OF_COUNT.fullmatch(" ".join(v.text for v in near[:2])) else near[:1]
+    text = " ".join(v.text for v in rest)
+    return rest if rest and _REST_OF_COUNT.fullmatch(text) and ANCHOR.search(f"{opening} {text}") else []
+
+
 def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
     """Header lines with a count wrapped in its narrow column ("group (n =" over "25)", "group (n" over "= 25)")
     put back on one line: the rest moves up after the open "(n", so the line reads "group (n = 25)"."""
@@ -183,11 +191,11 @@ def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
             opening = " ".join(v.text for v in line[max(0, k - 1):k + 1])
             if not (_OPEN_COUNT.fullmatch(w.text) or re.fullmatch(r"\(?[nN]\s*=", opening)):
                 continue
-            near = [v for v in rows[i + 1] if w.x0 - 4 * w.size < v.x0 < w.x1 + 4 * w.size]
-            rest = near[:2] if len(near) >= 2 and _REST_OF_COUNT.fullmatch(" ".join(v.text for v in near[:2])) \
-                else near[:1]
-            if not rest or not _REST_OF_COUNT.fullmatch(" ".join(v.text for v in rest)) or \
-                    not ANCHOR.search(opening + " " + " ".join(v.text for v in rest)):
+            rest = _rest_below(rows[i + 1], w.x0 - 4 * w.size, w.x1 + 4 * w.size, opening)
+            if not rest:  # the rest wrapped back to the cell's start: "Intervention group (N" over "= 29)"
+                cell = next((run for run in word_runs(line) if any(v is w for v in run)), [w])
+                rest = _rest_below(rows[i + 1], cell[0].x0 - 2 * w.size, cell[0].x0 + 4 * w.size, opening)
+            if not rest:
                 continue
             # set where the open "(n" ends, taking no width: the arm's column stays where its header prints it
             moved = [Word(v.text, w.x1, w.x1, w.base, v.size, v.mark) for v in rest]

@@ -69,6 +69,9 @@ def test_an_arms_other_name_in_brackets_before_its_n_keeps_the_count() -> None:
     said = _counts("The enrolled patients were randomly divided into a moxibustion group (n = 40) or a sham "
                    "moxibustion group (control group) (n = 40).")
     assert [(arm, n) for _, arm, n in said] == [("moxibustion", 40), ("sham moxibustion group (control group)", 40)]
+    # a bracket of counts is no other name: "placebo (n = 1335) (n = 31 ...)" keeps placebo's 1335
+    said = _counts("Patients were randomly assigned to agomelatine (n = 2672) or placebo (n = 1335) (n = 31 at one site).")
+    assert [(arm, n) for _, arm, n in said] == [("agomelatine", 2672), ("placebo", 1335)]
 
 
 def test_header_counts_under_each_arms_randomised_count_are_the_analysed() -> None:
@@ -180,3 +183,11 @@ def test_a_table_in_the_left_column_beside_another_tables_caption_is_read_within
     assert [a.name for a in t.arms] == ["Treatment arm", "Control arm"]
     assert [(v.measure, v.mean, v.sd, v.doubt) for v in t.values if v.arm == 0] == [
         ("Weight, mean ± SD", 85.68, 14.88, ""), ("Height, mean ± SD", 170.0, 12.17, "")]
+
+
+def test_a_count_wrapped_back_to_its_cells_start_completes_the_arms_name() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Scores of cognitive tests at pre and post program")),
+                   _line(112, (256, "Intervention group (N")),
+                   _line(122, (256, "= 29)"), (350, "Control group (N = 29)")),
+                   _line(134, (50, "MMSE score, mean ± SD"), (256, "27.1 ± 1.7"), (350, "26.6 ± 2.2")))
+    assert [(a.name, a.n) for a in t.arms] == [("Intervention group", 29), ("Control group", 29)]
