@@ -52,7 +52,8 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
     _rx(rf"\bof\s+(?:the\s+|all\s+)?{COUNT}\s+{PEOPLE}\s+(?:enrolled|randomi[sz]ed)\s+in(?:to)?\s+the\s+(?:trial|study)\b"),
     # "Thirty-five participants were assigned to the intervention or control groups", "... to one of two groups":
     # assigned among alternatives, so all of them
-    _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\s+(?:were|was)\s+(?:randomly\s+)?(?:assigned|allocated)\s+(?:in)?to\s+"
+    _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\b[^.;]{{0,40}}?\s+(?:were|was)\s+(?:randomly\s+)?(?:assigned|allocated|divided|"
+        rf"selected\s+to\s+participate)\s+(?:in(?:to)?|to)\s+"
         rf"(?:(?:either\s+)?(?:the\s+|an?\s+)?(?:[\w-]+\s+){{1,4}}?or\s|one\s+of\s+(?:the\s+)?(?:two|three|four|[2-4])\s)"),
 ]
 _NAME = r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)"
@@ -233,6 +234,20 @@ def total_candidates(pages: list) -> list[tuple[int, int, str]]:  # pages: list[
                         found.append((value, number, m.group(0), text is lines, per_group))
     per_group = {(v, p) for v, p, _, _, group in found if group}
     return [(v, p, q) for v, p, q, lines, group in found if not group and not (lines and (v, p) in per_group)]
+
+
+# "A total of 44 patients, 8 men and 14 women in the treatment arm and ..., were evaluated": how many the analysis
+# counts, all arms together
+_ANALYSED_TOTAL = _rx(rf"(?:a\s+total\s+of|in\s+total,?|overall,?)\s+{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\b[^.;]{{0,160}}?"
+                      r"\b(?:were|was)\s+(?:evaluated|analy[sz]ed|included\s+in\s+the\s+(?:final\s+|statistical\s+)?"
+                      r"analys[ie]s)\b")
+
+
+def analysed_total(pages: list) -> int | None:  # pages: list[extractor.pdf.Page]
+    """The number a sentence says the analysis counts, all arms together, when one sentence says so."""
+    found = {count_value(m.group(1)) for p in pages for s in sentences(p.text) for m in _ANALYSED_TOTAL.finditer(s)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
 
 
 def total_n(pages: list) -> tuple[int, int, str] | None:

@@ -18,6 +18,7 @@ from metasift.config import OutcomeSpec
 from metasift.extractor._consort import (
     Count,
     allocation_names,
+    analysed_total,
     diagram_counts,
     fraction_losses,
     no_losses,
@@ -136,7 +137,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     candidates: dict[tuple[int, str], list[_Candidate]] = {}
     _count_candidates(counts, result, candidates, ocr_box)
     stated = total_candidates(doc.pages)
-    _table_candidates(tables, result, candidates, stated[0][0] if stated else None)
+    _table_candidates(tables, result, candidates, stated[0][0] if stated else None, analysed_total(doc.pages))
     _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
     _no_loss_candidates(doc, result, candidates)
@@ -389,16 +390,20 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
             _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
 
 
-def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, stated: int | None) -> None:
+def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, stated: int | None,
+                      analysed: int | None = None) -> None:
     """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed. A baseline
     table whose arms add up to less than the total the text most plainly says was randomised (``stated``), or
-    whose every arm counts less than a sentence says that arm randomised, describes those who stayed (many
-    papers give baseline characteristics of completers only): its n are analysed, not randomised."""
+    whose every arm counts less than a sentence says that arm randomised, or whose arms add up to the total a
+    sentence says was analysed (``analysed``), describes those who stayed (many papers give baseline
+    characteristics of completers only): its n are analysed, not randomised."""
     arms = result.arms
     said = {i: [c.value for c in candidates.get((i, "n_randomised"), []) if c.source == "prose"]
             for i in range(len(arms))}
     for table in tables:
-        subset = stated is not None and sum(a.n or 0 for a in table.arms if not a.total) < stated
+        arm_sum = sum(a.n or 0 for a in table.arms if not a.total)
+        # (or add up to the total a sentence says the analysis counted, where none says so many were randomised)
+        subset = (stated is not None and arm_sum < stated) or (analysed == arm_sum and stated != arm_sum)
         matched = [(tarm, match_arm(tarm.name, arms)) for tarm in table.arms if not tarm.total and tarm.n is not None]
         # or each arm's header n under what a sentence says that arm randomised ("(n = 40) or ... (n = 40)" over
         # a table of "(n = 15)" and "(n = 13)")

@@ -86,3 +86,19 @@ def test_header_counts_short_of_the_total_assigned_are_the_analysed_not_the_rand
     result = extract(doc, ocr=False)
     assert result.n_total == 35
     assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(None, 17), (None, 17)]
+
+
+def test_header_counts_that_add_up_to_the_total_evaluated_are_the_analysed() -> None:
+    prose = ("A total of 44 patients, 8 men and 14 women in the treatment arm and 11 men and 11 women in the control "
+             "arm, were evaluated.")
+    rows = [_line(100, (50, "Table 1 Baseline characteristics of the study population")),
+            _line(112, (200, "Treatment arm (n = 22)"), (330, "Control arm (n = 22)")),
+            _line(124, (50, "Age, mean (SD)"), (200, "52.9 (14.1)"), (330, "50.9 (14.8)"))]
+    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, "", "", [], rows, 595.0)], {})
+    assert [(a.n_randomised, a.n_analysed) for a in extract(doc, ocr=False).arms] == [(None, 22), (None, 22)]
+
+
+def test_people_randomly_selected_to_take_part_in_one_arm_or_another_are_the_total() -> None:
+    text = ("Eighty sedentary women with FM (ACR 1990) were randomly selected to participate in STRE or flexibility "
+            "(FLEX) exercises in a blinded controlled trial.")
+    assert total_n([Page(1, text, text, [], [], 595.0)])[0] == 80
