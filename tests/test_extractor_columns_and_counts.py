@@ -14,9 +14,9 @@ from metasift.extractor._tables import find_tables
 from metasift.extractor._values import declares
 from metasift.extractor.layout import Word, group_lines, join_words
 from metasift.extractor.outcomes import choose_target
-from metasift.extractor.pdf import Page, PdfDocument
-from metasift.extractor.rules import extract
+from metasift.extractor.pdf import Page
 from tests.helpers import printed_line as _line
+from tests.test_extractor_table_notes import counts_of
 
 
 def _tables(*rows: list, known: tuple[str, ...] = ()) -> list:
@@ -80,9 +80,7 @@ def test_header_counts_under_each_arms_randomised_count_are_the_analysed() -> No
     rows = [_line(100, (50, "Table 1 Baseline characteristics of the patients")),
             _line(112, (200, "Moxibustion group (n = 15)"), (330, "Control group (n = 13)")),
             _line(124, (50, "Age, mean (SD)"), (200, "45.1 (9.8)"), (330, "47.9 (10.2)"))]
-    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, "", "", [], rows, 595.0)], {})
-    result = extract(doc, ocr=False)
-    assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(40, 15), (40, 13)]
+    assert counts_of(prose, rows) == [(40, 15), (40, 13)]
 
 
 def test_arms_as_rows_take_the_arm_named_exactly_and_its_n_from_the_n_column() -> None:

@@ -15,6 +15,12 @@ from metasift.extractor.rules import extract
 from tests.helpers import printed_line as _line
 
 
+def counts_of(prose: str, rows: list) -> list[tuple[int | None, int | None]]:
+    """Each arm's (randomised, analysed) the rules extract from a page of prose and a page with a table."""
+    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, "", "", [], rows, 595.0)], {})
+    return [(a.n_randomised, a.n_analysed) for a in extract(doc, ocr=False).arms]
+
+
 def _raised(line: list, after: str, mark: str) -> list:
     """The line with a raised footnote mark set right after its word ``after``."""
     word = next(w for w in line if w.text == after)
@@ -82,10 +88,8 @@ def test_header_counts_short_of_the_total_assigned_are_the_analysed_not_the_rand
     rows = [_line(100, (50, "Table 1 Baseline characteristics of the participants")),
             _line(112, (200, "Intervention group (N=17)"), (330, "Supplement group (N=17)")),
             _line(124, (50, "Age, mean (SD)"), (200, "55.1 (9.8)"), (330, "57.9 (10.2)"))]
-    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, "", "", [], rows, 595.0)], {})
-    result = extract(doc, ocr=False)
-    assert result.n_total == 35
-    assert [(a.n_randomised, a.n_analysed) for a in result.arms] == [(None, 17), (None, 17)]
+    assert total_n([Page(1, prose, prose, [], [], 595.0)])[0] == 35
+    assert counts_of(prose, rows) == [(None, 17), (None, 17)]
 
 
 def test_header_counts_that_add_up_to_the_total_evaluated_are_the_analysed() -> None:
@@ -94,8 +98,7 @@ def test_header_counts_that_add_up_to_the_total_evaluated_are_the_analysed() -> 
     rows = [_line(100, (50, "Table 1 Baseline characteristics of the study population")),
             _line(112, (200, "Treatment arm (n = 22)"), (330, "Control arm (n = 22)")),
             _line(124, (50, "Age, mean (SD)"), (200, "52.9 (14.1)"), (330, "50.9 (14.8)"))]
-    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0), Page(2, "", "", [], rows, 595.0)], {})
-    assert [(a.n_randomised, a.n_analysed) for a in extract(doc, ocr=False).arms] == [(None, 22), (None, 22)]
+    assert counts_of(prose, rows) == [(None, 22), (None, 22)]
 
 
 def test_people_randomly_selected_to_take_part_in_one_arm_or_another_are_the_total() -> None:
