@@ -56,6 +56,7 @@ def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[s
     if column is None or len(known) < 2:
         return [], []
     base_x, centres = column
+    n_x = _n_column(header)
     arms: list[TableArm] = []
     values: list[TableValue] = []
     measure = caption
@@ -73,7 +74,6 @@ def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[s
         nearest = min(centres, key=lambda x: abs(cell.x - x))
         if cell.kind not in ("pair", "pm") or nearest != base_x:
             continue
-        n_x = _n_column(header)
         counted = min(cells, key=lambda c: abs(c.x - n_x)) if n_x is not None else None
         n = int(counted.a) if counted is not None and counted.kind == "num" and counted.a is not None \
             and counted.a.is_integer() and min(centres, key=lambda x: abs(counted.x - x)) == n_x else None

@@ -330,6 +330,11 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         if number is not None:
             out.append(Count(field, _clean(m.group(name)), number, page, m.group(0), "prose", sentence=m.string))
 
+    def add_pair(field: str, m: re.Match[str], page: int) -> None:
+        """Both arms of an "N in X and M in Y" match: counts in groups 1 and 3, names in 2 and 4."""
+        add(field, m, 2, 1, page)
+        add(field, m, 4, 3, page)
+
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
         if allocation and not _CLUSTERS.search(allocation):
             named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
@@ -345,11 +350,9 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     add("n_randomised", m, 2, 1, p)
             else:
                 for m in _TO_PAIR.finditer(allocation):  # "(52 to empagliflozin and 53 to placebo)"
-                    add("n_randomised", m, 2, 1, p)
-                    add("n_randomised", m, 4, 3, p)
+                    add_pair("n_randomised", m, p)
                 for m in _IN_LIST.finditer(allocation):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
-                    add("n_randomised", m, 2, 1, p)
-                    add("n_randomised", m, 4, 3, p)
+                    add_pair("n_randomised", m, p)
         if not loss and not analysis and not _PLANNED.search(s):
             for m in _CONSISTED.finditer(s):  # "The intervention group consisted of 50 subjects"
                 add("n_randomised", m, 1, 2, p)
@@ -371,30 +374,24 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             add("n_analysed", m, 1, 3, p)
         if loss:
             for m in _OF_IN_PAIR.finditer(s):  # "3 of 62 students in X and 6 of 65 in Y were lost to follow-up"
-                add("n_dropout", m, 2, 1, p)
-                add("n_dropout", m, 4, 3, p)
+                add_pair("n_dropout", m, p)
         after = _after_losses(s) if loss and analysis else ""
         if after:  # "... were excluded, 228 patients in ER arm and 236 in IR arm were included in the analysis"
             for m in _in_pairs(after):
-                add("n_analysed", m, 2, 1, p)
-                add("n_analysed", m, 4, 3, p)
+                add_pair("n_analysed", m, p)
         elif loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
             for m in _in_pairs(s):
-                add("n_dropout" if loss else "n_analysed", m, 2, 1, p)
-                add("n_dropout" if loss else "n_analysed", m, 4, 3, p)
+                add_pair("n_dropout" if loss else "n_analysed", m, p)
         elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
             for m in _in_pairs(s):
-                add("n_analysed", m, 2, 1, p)
-                add("n_analysed", m, 4, 3, p)
+                add_pair("n_analysed", m, p)
         elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
             for m in _IN_PAIR.finditer(s):
                 if re.search(_LOSSES, m.group(0), re.IGNORECASE):
-                    add("n_dropout", m, 2, 1, p)
-                    add("n_dropout", m, 4, 3, p)
+                    add_pair("n_dropout", m, p)
         pairs = list(_LEFT_PAIR.finditer(s))
         for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
-            add("n_dropout", m, 2, 1, p)
-            add("n_dropout", m, 4, 3, p)
+            add_pair("n_dropout", m, p)
         for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
             add("n_dropout", m, 2, 1, p)
         for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"

@@ -404,13 +404,13 @@ def _table_candidates(tables: list[Table], result: ExtractionResult, candidates:
         arm_sum = sum(a.n or 0 for a in table.arms if not a.total)
         # (or add up to the total a sentence says the analysis counted, where none says so many were randomised)
         subset = (stated is not None and arm_sum < stated) or (analysed == arm_sum and stated != arm_sum)
+        # each header arm with a count, and the paper's arm it names (None where it names none)
         matched = [(tarm, match_arm(tarm.name, arms)) for tarm in table.arms if not tarm.total and tarm.n is not None]
         # or each arm's header n under what a sentence says that arm randomised ("(n = 40) or ... (n = 40)" over
         # a table of "(n = 15)" and "(n = 13)")
         subset = subset or (len(matched) >= 2 and all(
             arm is not None and said[arms.index(arm)] and tarm.n < min(said[arms.index(arm)]) for tarm, arm in matched))
-        for tarm in table.arms:
-            arm = None if tarm.total or tarm.n is None else match_arm(tarm.name, arms)
+        for tarm, arm in matched:
             if arm is None:
                 continue
             i = arms.index(arm)
