@@ -29,7 +29,8 @@ baseline mean / SD / n, where the extractor is asked for that outcome (``extract
 
 Precision = hits / (hits + wrong); recall = hits / printed fields. Values the extractor derives without a
 page (dropout = randomised - analysed) are counted apart and not scored. "auto-verified wrong" counts wrong
-values that the checks (``extractor.checks``) would have auto-verified: the figure that must stay 0.
+values that the checks (``extractor.checks``) would have auto-verified (marked "[auto-verified]" in
+``--details``): the figure that must stay 0.
 ``primary`` says, per paper, whether the extractor without ``--outcome`` picks the truth's primary outcome
 (or, when the paper prints none at baseline, reports none). Seconds per page = read + extract, wall time.
 """
@@ -200,6 +201,7 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
         s.hits_auto += status == "auto_verified"
         return
     why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
+    why += " [auto-verified]" if status == "auto_verified" else ""
     s.wrong.append(why)
     s.fabricated += not printed
     s.auto_verified_wrong += status == "auto_verified"
