@@ -18,9 +18,22 @@ N = NUM + r"(?![\d.])"  # a whole number: never "8.0" out of "8.02"
 # A word that belongs to the cells at the end of a row: a number with brackets, signs, marks; ±; "to"; a dash.
 # A "+" set apart between two numbers is a "±" its font lost ("55 + 9"): publishers' PDFs print one for the other.
 _CELLISH = re.compile(rf"^(?:[(\[]?±?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNOTE_MARKS}]*[a-d]?[{FOOTNOTE_MARKS}]*|"
-                      rf"[<>≤≥]?\.\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06")
+                      rf"[<>≤≥]?[.,]\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06", ",06")
                       r"[(\[]?[-–—]+[)\]]?|"
                       rf"[(\[]?±|\+|to|[<>≤≥]|NA|NR|N/A|ns|NS|n\.s\.?|N\.S\.?|[{FOOTNOTE_MARKS}]+)$")
+# A decimal comma in a cell ("4,15", "(13,64)", a P value ",384" or "0,001"): one comma, not a thousands
+# separator ("2,301", dropped by ``norm`` already) nor a list ("1,2,3"). The quote keeps the comma, so a human
+# confirms the value.
+_DECIMAL_COMMA = re.compile(r"([(\[<>=±-]*)(\d*),(\d+)([)\]]?[a-d]?)")
+
+
+def _decimal_comma(piece: str) -> str:
+    m = _DECIMAL_COMMA.fullmatch(piece)
+    if m is None or (m.group(2).lstrip("0") and len(m.group(3)) == 3):
+        return piece
+    return f"{m.group(1)}{m.group(2)}.{m.group(3)}{m.group(4)}"
+
+
 _MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,]|$)")
 _CELL = re.compile(
     rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
@@ -122,7 +135,7 @@ def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
         return label, []
     text, spans = "", []
     for w in tail:
-        piece = _MARK_AFTER_NUM.sub("", norm(w.text))
+        piece = _decimal_comma(_MARK_AFTER_NUM.sub("", norm(w.text)))
         if text:
             text += " "
         spans.append((len(text), len(text) + len(piece), w))

@@ -40,7 +40,7 @@ TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
 SUBCOL = re.compile(rf"(?P<tp>{TIME}|\b(?:before|after|pre)\b)|"  # "Before  After" under each arm
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*(?:\)|$)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
-                    r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|"
+                    r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|\bmin(?:imum)?\b|\bmax(?:imum)?\b|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
                     r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72)", re.IGNORECASE)  # test statistics
 
@@ -96,7 +96,9 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
         population = "analysed"
     elif "randomi" in low:
         population = "randomised"
-    later = re.search(r"change|follow|post|after|\bweeks?\b|months?|end of", low)
+    # ("characteristics of patients after randomisation": when they were counted, not a later time point)
+    later = re.search(r"change|follow|post|after|\bweeks?\b|months?|end of",
+                      re.sub(r"\b(?:after|post-?)\s*(?:randomi[sz]ation|allocation|enrol+ment|inclusion)", "", low))
     described = re.search(r"descri\w+(?: statistics)? of the (?:study )?(?:cohort|sample|participants|patients|"
                           r"subjects|population)", low)  # "Descriptive statistics of the study cohort"
     if (described or re.search(r"baseline|characteristic|demographic", low)) and not later and (

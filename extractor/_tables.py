@@ -241,6 +241,21 @@ def _mark_totals(arms: list[TableArm], header: list[list[Word]], spans: list[tup
             or bool(_OUTSIDE.search(" ".join(cell)))
 
 
+def _lead(header: list[list[Word]], first_x: float) -> str:
+    """A measure named in the label column of the header's sub-column line ("PHQ9" of "PHQ9  M SD n  M SD n"):
+    the rows under it, labelled by time points alone, measure it (the caption names the whole table)."""
+    if not header or not subcolumns([w for w in header[-1] if w.x0 >= first_x]):
+        return ""
+    label = join_words([w for w in header[-1] if w.x1 < first_x])
+    heading = label.lower().strip(":* ") in LABEL_HEADS or _TIME_HEAD.fullmatch(label.strip(":* "))
+    return "" if not label or heading or ANCHOR.search(label) else label
+
+
+# The label column's own heading when its rows are time points ("Time point", "Visit"), not a measure
+_TIME_HEAD = re.compile(r"(?:time\s*-?\s*points?|times?|visits?|assessments?|occasions?|periods?|weeks?|"
+                        r"measurement(?:\s+points?)?)", re.IGNORECASE)
+
+
 def _label_only(words: list[Word], first_x: float) -> bool:
     """Whether a header line holds only words of the label column: no n, no sub-column token, nothing over the
     arms (which start at ``first_x``), and no label column heading ("Characteristic", "Outcome")."""
@@ -615,7 +630,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         return None, k
     kind = "outcome" if any(c.timepoint for c in columns) else kind
     table = Table(page, caption, kind, timepoint, population, arms)
-    table._parts = (body, head_text, notes)  # read once every part of a continued table is known
+    table._parts = (body, head_text, notes, _lead(header, first_x))  # read once every part is known
     return table, k
 
 
@@ -691,10 +706,10 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
     for table, number, part in zip(tables, numbers, parts):
         if not part:  # a table whose rows are the arms, read already
             continue
-        body, head_text, notes = part
+        body, head_text, notes, lead = part
         siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table and p
                     for note in p[2]]
         table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
-                                                  notes + siblings, _caption_text(table.caption))
+                                                  notes + siblings, lead or _caption_text(table.caption))
         table._parts = ()
     return tables

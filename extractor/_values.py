@@ -392,7 +392,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     and not _BULLET.match(nxt.label)  # a heading over a list of items
                     # "UPDRS score, mean (SD)": a section line over its rows ("(SD)" alone ends the label above)
                     and not (declares(row.label) and row.label[:1].isalpha())
-                    and not _BARE_TIME.fullmatch(strip_marks(prev.label)))):  # "Baseline" does not wrap
+                    and not _BARE_TIME.fullmatch(strip_marks(prev.label))  # "Baseline" does not wrap
+                    # "SOC" over "Baseline  55.38 ...": the measure the time point rows below are of
+                    and not _BARE_TIME.fullmatch(strip_marks(nxt.label)))):
             prev.label = _join_label(prev.label, row.label)
             prev.marks |= row.marks
             body[idx] = prev  # a further wrapped line continues the same row

@@ -1,0 +1,77 @@
+"""Shapes of tables that print mean and SD in columns of their own (eighth session): the measure named on the
+sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, and a
+caption's "after randomisation"."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._cells import split_row
+from metasift.extractor._header import caption_kind
+from metasift.extractor._tables import find_tables
+from tests.helpers import printed_line as _line
+
+
+def _tables(*rows: list, known: tuple[str, ...] = ()) -> list:
+    return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], list(known))
+
+
+def _read(t) -> list[tuple]:
+    return [(t.arms[v.arm].name, v.timepoint, v.measure, v.mean, v.sd) for v in t.values]
+
+
+def test_the_measure_on_the_sub_column_line_names_the_time_point_rows_under_it() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Observed means, standard deviations, and sample size")),
+                   _line(112, (50, "Outcome"), (150, "Control"), (250, "Active")),
+                   _line(124, (50, "PHQ9"), (150, "M"), (180, "SD"), (210, "n"), (250, "M"), (280, "SD"), (310, "n")),
+                   _line(136, (50, "Pre-intervention"), (150, "16.9"), (180, "5.76"), (210, "874"), (250, "16.4"),
+                         (280, "5.98"), (310, "862")),
+                   _line(148, (50, "K10"),),
+                   _line(160, (50, "Pre-intervention"), (150, "33.1"), (180, "7.46"), (210, "873"), (250, "32.5"),
+                         (280, "8.01"), (310, "862")), known=("control", "active"))
+    assert [(m, mean) for _, _, m, mean, _ in _read(t)] == [("PHQ9", 16.9), ("PHQ9", 16.4), ("K10", 33.1),
+                                                             ("K10", 32.5)]
+
+
+def test_a_time_point_heading_on_the_sub_column_line_is_no_measure() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Effect of CPT on felt stigma")),
+                   _line(112, (150, "CPT"), (250, "IS")),
+                   _line(124, (50, "Time point"), (150, "Mean (SD)"), (250, "Mean (SD)")),
+                   _line(136, (50, "Baseline"), (150, "1.72 (0.67)"), (250, "2.15 (0.62)")), known=("cpt", "is"))
+    assert {m for _, _, m, _, _ in _read(t)} == {"Effect of CPT on felt stigma"}
+
+
+def test_min_and_max_columns_beside_mean_and_sd_leave_mean_and_sd_to_their_arm() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of patients after randomisation")),
+                   _line(112, (50, "Parameter"), (150, "Drug n = 13"), (300, "Placebo n = 11")),
+                   _line(124, (150, "Mean"), (180, "SD"), (210, "min"), (240, "max"), (300, "Mean"), (330, "SD"),
+                         (360, "min"), (390, "max")),
+                   _line(136, (50, "EDSS"), (150, "2.64"), (180, "1.29"), (210, "1"), (240, "5"), (300, "2.08"),
+                         (330, "1.66"), (360, "0"), (390, "6")))
+    assert t.kind == "baseline"
+    assert _read(t) == [("Drug", "baseline", "EDSS", 2.64, 1.29), ("Placebo", "baseline", "EDSS", 2.08, 1.66)]
+
+
+def test_a_caption_after_randomisation_is_still_a_baseline_table() -> None:
+    assert caption_kind("Baseline characteristics of patients after randomisation")[:2] == ("baseline", "baseline")
+    assert caption_kind("Characteristics of the groups after 12 weeks")[0] == "outcome"
+
+
+def test_decimal_commas_are_read_as_points_and_thousands_and_lists_are_not() -> None:
+    cells = split_row(_line(100, (50, "FSS"), (150, "4,15"), (180, "1,88"), (230, ",384")))[1]
+    assert [c.a for c in cells[:2]] == [4.15, 1.88] and len(cells) == 3  # the P value ",384" kept as a cell
+    assert [c.a for c in split_row(_line(100, (50, "Patients"), (150, "2,301"), (200, "0,001")))[1]] == [2301, 0.001]
+    assert 1.23 not in [c.a for c in split_row(_line(100, (50, "Sites"), (150, "1,2,3")))[1]]
+
+
+def test_a_measure_line_between_two_blocks_of_time_points_names_the_block_below() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Descriptive statistics at baseline and after eight weeks")),
+                   _line(112, (50, "Outcomes"), (150, "IT (n = 40)"), (250, "CT (n = 40)")),
+                   _line(124, (150, "Mean"), (180, "SD"), (250, "Mean"), (280, "SD")),
+                   _line(136, (50, "SF36 PCS")),
+                   _line(148, (50, "Baseline"), (150, "45,07"), (180, "11,53"), (250, "46,85"), (280, "9,25")),
+                   _line(160, (50, "Δ p-value"), (150, "3")),
+                   _line(172, (50, "SF36 MCS")),
+                   _line(184, (50, "Baseline"), (150, "27,62"), (180, "13,64"), (250, "27,13"), (280, "12,43")))
+    assert [(m, mean, sd) for _, tp, m, mean, sd in _read(t) if tp == "baseline"] == [
+        ("SF36 PCS", 45.07, 11.53), ("SF36 PCS", 46.85, 9.25), ("SF36 MCS", 27.62, 13.64), ("SF36 MCS", 27.13, 12.43)]
