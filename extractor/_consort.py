@@ -526,6 +526,26 @@ def no_losses(pages: list) -> tuple[int, str] | None:
     return None
 
 
+# "The analysis was performed on an intent-to-treat basis and included all patients who were randomized", "all
+# randomized subjects are included in the analysis": every arm's analysed are its randomised. Not "modified" ITT,
+# not the safety set ("all randomised patients who received at least one dose").
+_ALL_ANALYSED = _rx(rf"\banaly[sz]\w*\b[^.;]{{0,120}}?\b(?:includ\w*|of|on|comprised)\s+all\s+(?:the\s+)?(?:\d+\s+)?"
+                    rf"(?:{PEOPLE}\s+)?(?:who\s+(?:were|had\s+been)\s+)?randomi[sz]ed\b|"
+                    rf"\ball\s+(?:the\s+)?(?:\d+\s+)?randomi[sz]ed\s+(?:{PEOPLE}\s+)?(?:were|are|was)\s+"
+                    r"(?:included|analy[sz]ed)\s+(?:in\s+the\s+(?:\w+\s+){0,3}?analys[ie]s\b)?")
+_NOT_ALL = _rx(r"\bmodified\b|\bmitt\b|\bat\s+least\s+one\b|\breceived\b|\bwho\s+(?:started|took|completed|"
+               r"attended|provided|had\s+(?:at\s+least|any|a\s+baseline|baseline))|\bper[- ]protocol\b|\bsafety\b|"
+               r"\bexcept\b|\bexclud|\bif\b|\bwill\b|\bwould\b|\bplanned\b")
+
+
+def all_analysed(pages: list) -> tuple[int, str] | None:
+    """(page, quote) of a sentence saying the analysis included everyone randomised, if the paper has one."""
+    for number, s, _, _, _ in _prose_sentences(pages):
+        if _ALL_ANALYSED.search(s) and not _NOT_ALL.search(s):
+            return number, s
+    return None
+
+
 def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:
     """Sentences giving losses per arm as fractions of the arm ("lost to follow-up 10/109 vs 8/106"):
     ([(lost, of), ...] in the printed order, page, quote)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from metasift.config import OutcomeSpec
 from metasift.extractor._consort import (
     Count,
+    all_analysed,
     allocation_names,
     analysed_total,
     diagram_counts,
@@ -47,6 +48,7 @@ class _Candidate:
     quote: str
     source: str
     region: list[float] | None = None  # an OCR'd image's box on the page
+    doubt: str = ""  # why the reading needs a human (the value is another count's, by a sentence's say-so)
 
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
@@ -141,6 +143,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     _row_candidates(groups, candidates)
     _fraction_candidates(doc, result, candidates)
     _no_loss_candidates(doc, result, candidates)
+    _all_analysed_candidates(doc, result, candidates)
     _settle_counts(result, candidates)
     _total(stated, result)
     for table in tables:
@@ -390,6 +393,26 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
             _add(candidates, i, "n_dropout", _Candidate(0, page, quote, "prose"))
 
 
+def _all_analysed_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
+    """"The analysis ... included all patients who were randomized": each arm's analysed are its randomised (its
+    most direct randomised count), where no sentence or diagram prints the arm's analysed. A human confirms it:
+    the value is the randomised count's, carried over by that sentence."""
+    found = all_analysed(doc.pages) if len(result.arms) >= 2 else None
+    if found is None:
+        return
+    page, quote = found
+    for i in range(len(result.arms)):
+        if any(c.source != "table" for c in candidates.get((i, "n_analysed"), [])):
+            continue
+        randomised = sorted(candidates.get((i, "n_randomised"), []), key=lambda c: _RANK[c.source])
+        if randomised and randomised[0].source != "ocr":
+            r = randomised[0]
+            _add(candidates, i, "n_analysed", _Candidate(
+                r.value, page, f"{quote}; {r.quote}", "prose",
+                doubt=f"analysed taken as the {r.value} randomised (page {r.page}): page {page} says the analysis "
+                      "included everyone randomised"))
+
+
 def _table_candidates(tables: list[Table], result: ExtractionResult, candidates: dict, stated: int | None,
                       analysed: int | None = None) -> None:
     """Header n of per-arm tables: randomised (baseline tables of the randomised) or analysed. A baseline
@@ -453,7 +476,7 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
         support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
         evidence = Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page, quote=best.quote,
                             source="ocr" if best.source == "ocr" else "rule", region=best.region, support=support,
-                            origin=_ORIGIN[best.source])
+                            origin=_ORIGIN[best.source], doubt=best.doubt or None)
         result.evidence.append(evidence)
         for other in {c.value: c for c in cands if c.value != best.value}.values():
             if field == "n_analysed" and other.source == "table":
