@@ -43,7 +43,8 @@ from metasift.extractor._text import FOOTNOTE_MARKS, name_key, norm, same_arm
 from metasift.extractor._values import BodyRow, TableValue, declares, fill_values
 from metasift.extractor.layout import Word, gutter, join_words
 
-_FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS}]|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
+# ("# exacerbations past 2 years" is a row: "#" for "number of", before a lower-case word)
+_FOOTNOTE = re.compile(rf"^(?:[{FOOTNOTE_MARKS.replace('#', '')}]|#(?!\s*[a-z])|Notes?\b|Data\s+(?:are|were)\b|Values\s+(?:are|were)\b|"
                        r"Abbreviations\b)")
 
 

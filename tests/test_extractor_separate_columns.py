@@ -1,6 +1,6 @@
 """Shapes of tables that print mean and SD in columns of their own (eighth session): the measure named on the
-sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, and a
-caption's "after randomisation"."""
+sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, a row
+labelled "# exacerbations" (not a footnote), and a caption's "after randomisation"."""
 
 from __future__ import annotations
 
@@ -75,3 +75,12 @@ def test_a_measure_line_between_two_blocks_of_time_points_names_the_block_below(
                    _line(184, (50, "Baseline"), (150, "27,62"), (180, "13,64"), (250, "27,13"), (280, "12,43")))
     assert [(m, mean, sd) for _, tp, m, mean, sd in _read(t) if tp == "baseline"] == [
         ("SF36 PCS", 45.07, 11.53), ("SF36 PCS", 46.85, 9.25), ("SF36 MCS", 27.62, 13.64), ("SF36 MCS", 27.13, 12.43)]
+
+
+def test_a_row_whose_label_starts_with_a_number_sign_is_no_footnote() -> None:
+    (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of subjects by treatment assignment")),
+                   _line(112, (150, "Esomeprazole (n = 9)"), (250, "Placebo (n = 8)")),
+                   _line(124, (150, "Mean ± SD"), (250, "Mean ± SD")),
+                   _line(136, (50, "# exacerbations past 2 years"), (150, "4 ± 0 (0)"), (250, "5.5 ± 1.4 (SD)")),
+                   _line(148, (50, "CFR-QOL score"), (150, "72.28 ± 10.32"), (250, "77.85 ± 18.86")))
+    assert [(m, mean) for _, _, m, mean, _ in _read(t)][-2:] == [("CFR-QOL score", 72.28), ("CFR-QOL score", 77.85)]
