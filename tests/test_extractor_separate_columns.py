@@ -80,7 +80,9 @@ def test_a_measure_line_between_two_blocks_of_time_points_names_the_block_below(
 def test_a_row_whose_label_starts_with_a_number_sign_is_no_footnote() -> None:
     (t,) = _tables(_line(100, (50, "Table 1 Baseline characteristics of subjects by treatment assignment")),
                    _line(112, (150, "Esomeprazole (n = 9)"), (250, "Placebo (n = 8)")),
-                   _line(124, (150, "Mean ± SD"), (250, "Mean ± SD")),
-                   _line(136, (50, "# exacerbations past 2 years"), (150, "4 ± 0 (0)"), (250, "5.5 ± 1.4 (SD)")),
-                   _line(148, (50, "CFR-QOL score"), (150, "72.28 ± 10.32"), (250, "77.85 ± 18.86")))
+                   _line(124, (50, "Male (%)"), (150, "67"), (250, "75")),
+                   _line(136, (150, "Mean + SD"), (250, "Mean + SD")),
+                   _line(148, (50, "Age (years)"), (150, "35.72 + 9.6"), (250, "32.81 + 5.84")),
+                   _line(160, (50, "# exacerbations past 2 years"), (150, "4 + 0 (0)"), (250, "5.5 + 1.4 (SD)")),
+                   _line(172, (50, "CFR-QOL score"), (150, "72.28 + 10.32"), (250, "77.85 + 18.86")))
     assert [(m, mean) for _, _, m, mean, _ in _read(t)][-2:] == [("CFR-QOL score", 72.28), ("CFR-QOL score", 77.85)]
