@@ -257,7 +257,8 @@ def total_n(pages: list) -> tuple[int, int, str] | None:
 
 
 _LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "randomly", "assigned",
-         "allocated", "randomized", "randomised", "receive", "received", "in", "of", "with", "vs", "versus"}
+         "allocated", "randomized", "randomised", "receive", "received", "in", "of", "with", "vs", "versus",
+         "receiving", "given", "taking", "treated", "undergoing"}  # "II, receiving intravenous morphine (n = 120)"
 
 
 def _clean(name: str) -> str:

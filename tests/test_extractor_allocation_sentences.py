@@ -130,3 +130,9 @@ def test_an_allocation_naming_two_arms_without_their_n_gives_their_names() -> No
     assert names("Eighty-four adults were randomized to either LPA or a FM education control (FME) group.") == [
         "LPA", "FM education control"]
     assert names("We planned to randomize patients to either an exercise or a control group.") == []
+
+
+def test_what_each_group_received_is_its_name_without_the_participle() -> None:
+    said = ("Patients were evenly divided into two groups of I, receiving intravenous lidocaine (n = 120), and II, "
+            "receiving intravenous morphine (n = 120).")
+    assert [arm for _, arm, _, _ in _counts(said)] == ["intravenous lidocaine", "intravenous morphine"]
