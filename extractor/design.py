@@ -61,8 +61,14 @@ _OWN = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
 _THIS = re.compile(r"\b(?:this|the\s+present|the\s+current)\s+(?:[\w,-]+\s+){0,4}$", re.IGNORECASE)
 
 
+# "In a randomised double-blind crossover clinical trial, patients treated with amantadine had ...": some trial
+_IN_A_TRIAL = re.compile(r"^\s*in\s+an?\s+(?:[\w,-]+\s+){0,6}?(?:trial|study|rct)s?\b", re.IGNORECASE)
+
+
 def _of_another_study(sentence: str) -> bool:
     """Whether a sentence tells what another study found (its design is not this trial's)."""
+    if _IN_A_TRIAL.search(sentence) and not _OWN.search(sentence):
+        return True
     m = _FINDING.search(sentence)
     return bool(m) and not _OWN.search(sentence) and not _THIS.search(sentence[:m.start()])
 

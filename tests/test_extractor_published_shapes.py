@@ -104,6 +104,14 @@ def test_a_crossover_study_another_paper_found_something_with_is_not_this_trials
         "crossover"
 
 
+def test_a_trial_a_discussion_tells_of_in_a_clause_of_its_own_is_not_this_trials_design() -> None:
+    other = ("In a randomised double-blind crossover clinical trial, patients treated with amantadine had their mean "
+             "(SD) FSS decrease from 4.8 (1.4) to 4.0 (1.4).")
+    assert detect_design([(5, other)], 2)[0].kind == "parallel"
+    ours = "In a randomised, double-blind crossover trial, we compared melatonin with placebo."
+    assert detect_design([(2, ours)], 2)[0].kind == "crossover"
+
+
 def test_losses_said_per_arm_in_sentences_are_each_arms_dropouts() -> None:
     assert _counts("During the study, 9 patients withdrew from the intervention group and 11 from the placebo "
                    "group.") == [("n_dropout", "intervention", 9), ("n_dropout", "placebo", 11)]
