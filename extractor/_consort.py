@@ -511,10 +511,11 @@ _NONE_LEFT = _rx(rf"(?:\b(?:all|every)\s+(?:of\s+the\s+)?(?:\d+\s+)?(?:randomi[s
                  rf"\bno\s+(?:{PEOPLE}|participant|patient|subject|one)\s+(?:dropped\s+out|withdrew|"
                  r"(?:was|were)\s+(?:lost\s+to\s+follow[- ]?up\s+or\s+withdr[ae]wn?|withdrawn\s+or\s+lost\s+to\s+follow[- ]?up)"
                  r"|left\s+the\s+(?:study|trial)))")
-# "There were no withdrawals due to study related adverse events": none for one reason, not none at all.
+# "There were no withdrawals due to study related adverse events": none for one reason, not none at all; "No one
+# dropped out before receiving the intervention": none in one phase.
 _EXCEPT = _rx(r"\b(?:except|but|apart\s+from|other\s+than|with\s+the\s+exception|parts?\s+\d|cohorts?\s+\d|"
               r"groups?\s+\d|if|whether|unless|should|would|expected|planned|due\s+to|because\s+of|owing\s+to|"
-              r"related\s+to|as\s+a\s+result\s+of)\b")
+              r"related\s+to|as\s+a\s+result\s+of|before|prior\s+to|until)\b")
 
 
 def no_losses(pages: list) -> tuple[int, str] | None:
