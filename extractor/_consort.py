@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from metasift.extractor._header import caption_at
-from metasift.extractor._text import COUNT, count_value, is_table_text, norm, sentences
+from metasift.extractor._text import COUNT, NUMBER_WORD, count_value, is_table_text, norm, sentences
 from metasift.extractor.layout import join_words, same_size
 
 PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
@@ -161,6 +161,12 @@ _OF_THE = _rx(rf"\bof\s+the\s+(\d{{1,5}})\s+{PEOPLE}\s+(?:randomly\s+assigned|ra
 _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+)?were\s+"
                   r"(?:lost\s+to\s+follow[- ]?up|discontinued|withdr[ae]wn?|dropped\s+out)[^.;]*?(?:and|,)\s+"
                   r"(\d{1,5})\s+were\s+analy[sz]ed")
+# "In the intervention group, 3 patients were lost to follow-up", "In placebo group, there were two participants lost
+# to follow-up who withdrew the informed consent": one arm's losses in a clause the arm heads
+_IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|were)\s+)?{COUNT}\s+"
+                     rf"(?:(?:{PEOPLE}|participant|patient|subject|person)\s+)?"
+                     r"(?:(?:was|were)\s+)?(?:lost\s+to\s+follow[- ]?up|withdr[ae]wn?\b|dropped\s+out|"
+                     r"discontinued\s+(?:the\s+)?(?:study|trial))")
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b")
@@ -395,6 +401,9 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             add_pair("n_dropout", m, p)
         for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
             add("n_dropout", m, 2, 1, p)
+        for m in () if pairs else _IN_GROUP_LOST.finditer(s):
+            if not re.search(rf"\d|\b{NUMBER_WORD}\b", s[m.end():], re.IGNORECASE):  # not a first part of several
+                add("n_dropout", m, 1, 2, p)
         for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
             field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
             if field:

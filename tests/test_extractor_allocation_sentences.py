@@ -1,6 +1,6 @@
 """Allocation sentences of published trial reports found on the PMC tune half: arms divided rather than
 assigned, an allocation after an exclusion in one sentence, names with a bare "group n = X", one arm's n in its
-own clause, every arm's n at once ("in each group"), and an arm the sentence calls only "intervention"."""
+own clause, every arm's n at once ("in each group"), an arm the sentence calls only "intervention", and one arm's losses in a clause it heads."""
 
 from __future__ import annotations
 
@@ -136,3 +136,12 @@ def test_what_each_group_received_is_its_name_without_the_participle() -> None:
     said = ("Patients were evenly divided into two groups of I, receiving intravenous lidocaine (n = 120), and II, "
             "receiving intravenous morphine (n = 120).")
     assert [arm for _, arm, _, _ in _counts(said)] == ["intravenous lidocaine", "intravenous morphine"]
+
+
+def test_one_arms_losses_in_a_clause_the_arm_heads_are_its_dropouts() -> None:
+    assert _counts("In SJDBT group, there was one participant lost to follow-up for low compliance.") == [
+        ("n_dropout", "SJDBT", 1, False)]
+    assert _counts("In the intervention group, 3 patients were lost to follow-up.") == [
+        ("n_dropout", "intervention", 3, False)]
+    # the first of several numbers is no arm's whole loss
+    assert _counts("In the intervention group, 3 patients were lost to follow-up and 2 withdrew.") == []
