@@ -1,6 +1,7 @@
 """Allocation sentences of published trial reports found on the PMC tune half: arms divided rather than
 assigned, an allocation after an exclusion in one sentence, names with a bare "group n = X", one arm's n in its
-own clause, every arm's n at once ("in each group"), an arm the sentence calls only "intervention", and one arm's losses in a clause it heads."""
+own clause, every arm's n at once ("in each group"), an arm the sentence calls only "intervention", and one arm's
+losses in a clause it heads."""
 
 from __future__ import annotations
 
