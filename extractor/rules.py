@@ -395,14 +395,14 @@ def _no_loss_candidates(doc: PdfDocument, result: ExtractionResult, candidates: 
 
 def _all_analysed_candidates(doc: PdfDocument, result: ExtractionResult, candidates: dict) -> None:
     """"The analysis ... included all patients who were randomized": each arm's analysed are its randomised (its
-    most direct randomised count), where no sentence or diagram prints the arm's analysed. A human confirms it:
-    the value is the randomised count's, carried over by that sentence."""
+    most direct randomised count), where nothing else (a sentence, a diagram, a table's header) gives the arm's
+    analysed. A human confirms it: the value is the randomised count's, carried over by that sentence."""
     found = all_analysed(doc.pages) if len(result.arms) >= 2 else None
     if found is None:
         return
     page, quote = found
     for i in range(len(result.arms)):
-        if any(c.source != "table" for c in candidates.get((i, "n_analysed"), [])):
+        if candidates.get((i, "n_analysed")):
             continue
         randomised = sorted(candidates.get((i, "n_randomised"), []), key=lambda c: _RANK[c.source])
         if randomised and randomised[0].source != "ocr":
