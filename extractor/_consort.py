@@ -11,7 +11,7 @@ heights) are not mixed up; boxes that name both arms alike are told apart by pos
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from metasift.extractor._header import caption_at
@@ -527,14 +527,15 @@ _EXCEPT = _rx(r"\b(?:except|but|apart\s+from|other\s+than|with\s+the\s+exception
               r"related\s+to|as\s+a\s+result\s+of|before|prior\s+to|until)\b")
 
 
+def _first_saying(said: Iterable[tuple[int, str]], says: re.Pattern[str], unless: re.Pattern[str]
+                  ) -> tuple[int, str] | None:
+    """The first (page, sentence) that ``says`` matches and ``unless`` does not."""
+    return next(((number, s) for number, s in said if says.search(s) and not unless.search(s)), None)
+
+
 def no_losses(pages: list) -> tuple[int, str] | None:
     """(page, quote) of a sentence saying nobody left the trial, if the paper has one."""
-    for page in pages:
-        for s in sentences(page.text):
-            m = _NONE_LEFT.search(s)
-            if m and not _EXCEPT.search(s):
-                return page.number, s
-    return None
+    return _first_saying(((page.number, s) for page in pages for s in sentences(page.text)), _NONE_LEFT, _EXCEPT)
 
 
 # "The analysis was performed on an intent-to-treat basis and included all patients who were randomized", "all
@@ -551,10 +552,7 @@ _NOT_ALL = _rx(r"\bmodified\b|\bmitt\b|\bat\s+least\s+one\b|\breceived\b|\bwho\s
 
 def all_analysed(pages: list) -> tuple[int, str] | None:
     """(page, quote) of a sentence saying the analysis included everyone randomised, if the paper has one."""
-    for number, s, _, _, _ in _prose_sentences(pages):
-        if _ALL_ANALYSED.search(s) and not _NOT_ALL.search(s):
-            return number, s
-    return None
+    return _first_saying(((number, s) for number, s, *_ in _prose_sentences(pages)), _ALL_ANALYSED, _NOT_ALL)
 
 
 def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:
