@@ -173,7 +173,9 @@ _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary
 # "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"
                  r"(?:was|were)\s+completed\s+(?:in|by)\b")
-_ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into")
+# ("245 caregivers were enrolled in the study: 149 in the experimental group and 96 in ...": enrolled by group)
+_ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into|"
+                  r"\benrolled(?:\s+in(?:to)?\s+the\s+(?:study|trial))?\s*:")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
 _BOX_ALLOC = _rx(rf"allocated\s+to\s+{_THE}((?:(?!allocated\b).){{0,40}}?)\s*{_N_BOX}")

@@ -146,3 +146,10 @@ def test_one_arms_losses_in_a_clause_the_arm_heads_are_its_dropouts() -> None:
         ("n_dropout", "intervention", 3, False)]
     # the first of several numbers is no arm's whole loss
     assert _counts("In the intervention group, 3 patients were lost to follow-up and 2 withdrew.") == []
+
+
+def test_people_enrolled_by_group_after_a_colon_are_the_arms_randomised() -> None:
+    said = ("In total, 245 caregivers were enrolled in the study: 149 in the experimental group and 96 in the "
+            "comparison group.")
+    assert _counts(said) == [("n_randomised", "experimental", 149, False), ("n_randomised", "comparison", 96, False)]
+    assert _counts("120 patients were enrolled in the study (60 men and 60 women).") == []
