@@ -166,7 +166,8 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
 _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|were)\s+)?{COUNT}\s+"
                      rf"(?:(?:{PEOPLE}|participant|patient|subject|person)\s+)?"
                      r"(?:(?:was|were)\s+)?(?:lost\s+to\s+follow[- ]?up|withdr[ae]wn?\b|dropped\s+out|"
-                     r"discontinued\s+(?:the\s+)?(?:study|trial))")
+                     r"discontinued\s+(?:the\s+)?(?:study|trial)|"
+                     r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up))")
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b")
@@ -517,7 +518,8 @@ def _column_dropout(text: str) -> tuple[int, str] | None:
 # "All participants completed the study", "There were no dropouts", "No patient was lost to follow-up or
 # withdrew": nobody left any arm. Not when the sentence names a part of the trial or an exception.
 _NONE_LEFT = _rx(rf"(?:\b(?:all|every)\s+(?:of\s+the\s+)?(?:\d+\s+)?(?:randomi[sz]ed\s+)?{PEOPLE}?\s*(?:randomi[sz]ed\s+)?"
-                 r"(?:completed|finished|remained\s+in)\s+(?:the\s+)?(?:study|trial|follow[- ]?up|protocol)\b|"
+                 r"(?:completed|finished|remained\s+in)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:study|trial|follow[- ]?up|"
+                 r"protocol)\b|"  # "all completed the 10-week trial"
                  rf"\bthere\s+were\s+no\s+(?:{PEOPLE}\s+|participant\s+|patient\s+)?(?:drop-?outs|withdrawals)\b|"
                  rf"\bno\s+(?:{PEOPLE}|participant|patient|subject|one)\s+(?:dropped\s+out|withdrew|"
                  r"(?:was|were)\s+(?:lost\s+to\s+follow[- ]?up\s+or\s+withdr[ae]wn?|withdrawn\s+or\s+lost\s+to\s+follow[- ]?up)"

@@ -144,6 +144,8 @@ def test_one_arms_losses_in_a_clause_the_arm_heads_are_its_dropouts() -> None:
         ("n_dropout", "SJDBT", 1, False)]
     assert _counts("In the intervention group, 3 patients were lost to follow-up.") == [
         ("n_dropout", "intervention", 3, False)]
+    assert _counts("In the placebo group, one patient did not complete the follow-up period.") == [
+        ("n_dropout", "placebo", 1, False)]
     # the first of several numbers is no arm's whole loss
     assert _counts("In the intervention group, 3 patients were lost to follow-up and 2 withdrew.") == []
 

@@ -347,7 +347,8 @@ def test_a_sentence_that_nobody_left_gives_every_arm_no_dropouts_unless_it_names
 
     for said in ("All randomized participants completed the study.", "There were no participant dropouts.",
                  "No patient was withdrawn or lost to follow-up.", "No participants dropped out.",
-                 "All 60 participants completed the trial."):
+                 "All 60 participants completed the trial.",
+                 "We recruited 20 participants (11 physiotherapy, 9 control) and all completed the 10-week trial."):
         assert no_losses([_text_page(said)]) is not None, said
     for said in ("All participants completed the study except three in the CA arm.",
                  "All participants randomized in parts 1, 3, and 4 completed the study.",
