@@ -42,6 +42,8 @@ _CELL = re.compile(
     # "6.444 ± 6.815 ± 2.202": the first cell's SD wrapped onto the next line; 6.815 is the next cell's mean
     rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N})(?!\s*(?:±|\+\s)))|"
     rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"
+    # "9-50" (a range of scores printed beside an arm's mean (SD)): one cell, never a value
+    rf"(?P<span>(?<![\d.\-])\d+(?:\.\d+)?-\d+(?:\.\d+)?(?![\d.]))|"
     rf"(?P<num>(?P<n0>{N})%?)|"
     r"(?P<empty>[-—]|NA|NR|N/A|ns|NS|n\.s\.?|N\.S\.?)")
 
@@ -145,7 +147,7 @@ def split_row(words: list[Word]) -> tuple[list[Word], list[Cell]]:
         hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
         if not hit or not m.group().strip():
             continue
-        kind = next(k for k in ("range", "count", "pair", "pm", "p", "num", "empty") if m.group(k))
+        kind = next(k for k in ("range", "count", "pair", "pm", "p", "span", "num", "empty") if m.group(k))
         a = b = None
         if kind == "range":  # "12.0 (8.5-15.5)": the centre (median or mean) is kept, never as an SD
             a = float(m.group("r0"))

@@ -140,7 +140,9 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
     cell that is no count's percentage and has b below a is read as mean (SD), with a doubt for a human.
     ``loose``: the table declares no median, SE or CI anywhere, so such a cell whose a is no whole number is read
     so too."""
-    placed = _place(row.cells, columns)
+    # a range printed beside each arm's value ("30.77 (8.72) 9-50"), with no column of its own, is passed over
+    cells = row.cells if len(row.cells) <= len(columns) else [c for c in row.cells if c.kind != "span"]
+    placed = _place(cells, columns)
     if placed is None:
         return None
     label = strip_marks(row.label)

@@ -1,6 +1,7 @@
 """Shapes of tables that print mean and SD in columns of their own (eighth session): the measure named on the
 sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, a row
-labelled "# exacerbations" (not a footnote), and a caption's "after randomisation"."""
+labelled "# exacerbations" (not a footnote), a range beside each arm's mean ("9-50"), and a caption's "after
+randomisation"."""
 
 from __future__ import annotations
 
@@ -86,3 +87,12 @@ def test_a_row_whose_label_starts_with_a_number_sign_is_no_footnote() -> None:
                    _line(160, (50, "# exacerbations past 2 years"), (150, "4 + 0 (0)"), (250, "5.5 + 1.4 (SD)")),
                    _line(172, (50, "CFR-QOL score"), (150, "72.28 + 10.32"), (250, "77.85 + 18.86")))
     assert [(m, mean) for _, _, m, mean, _ in _read(t)][-2:] == [("CFR-QOL score", 72.28), ("CFR-QOL score", 77.85)]
+
+
+def test_a_range_printed_beside_each_arms_mean_is_passed_over() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 Baseline demographic and clinical characteristics of each treatment arm")),
+                   _line(112, (50, "Characteristics"), (150, "Agoraphobia Free (n=73)"), (300, "Stress Free (n=69)")),
+                   _line(124, (50, "PAS scores, mean (SD)")),
+                   _line(136, (50, "Total"), (150, "30.77 (8.72)"), (210, "9-50"), (300, "29.80 (8.72)"), (360, "6-47")))
+    assert [(mean, sd) for _, _, _, mean, sd in _read(t)] == [(30.77, 8.72), (29.8, 8.72)]
+    assert [c.kind for c in split_row(_line(100, (50, "Total"), (150, "9-50")))[1]] == ["span"]
