@@ -20,11 +20,13 @@ from metasift.extractor._text import ALIASES, is_table_text, name_key, same_arm,
 
 _CUE = re.compile(r"\b(?:at\s+baseline|baseline|before\s+(?:the\s+)?(?:intervention|treatment|training|study|"
                   r"program(?:me)?|therapy)|pre-?(?:test|intervention|treatment)|at\s+(?:study\s+)?entry|"
-                  r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention))\b", re.IGNORECASE)
+                  r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention)|at\s+T0)\b", re.IGNORECASE)
 _LATER = re.compile(r"\b(?:after|post|follow-?up|at\s+(?:week|month|day)|end\s+of)\b", re.IGNORECASE)
 # "35.52±6.99", "35.5 (6.9)", "35.5 (SD = 6.9)"; not a count's percentage "12 (40%)"
 _VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]?\s*)?)\s*"
-                    r"(\d+(?:\.\d+)?)(?!\s*%|[\d.])\s*\)?", re.IGNORECASE)
+                    r"(\d+(?:\.\d+)?)(?!\s*%|\d|\.\d)\s*\)?", re.IGNORECASE)  # (a full stop may end the sentence)
+# "in the experimental group": where a measure's name ends before the arm a sentence names
+_ARM_PHRASE = re.compile(r"\s+(?:in|for|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:group|arm)\b", re.IGNORECASE)
 DOUBT = "read from a sentence: confirm which value belongs to which arm and that it is this measure's baseline"
 
 
@@ -81,6 +83,15 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
                 if all(len(a) == 1 for a in after) and len({a[0] for a in after}) == len(after):
                     named = [a[0] for a in after]
                     measure = re.sub(r"\s+(?:was|were|is|are)$", "", s[:found[0].start()].strip(" ,;:"))
+            if found and len(named) != len(found):
+                # "At T0, mean FPS scores in the experimental group were 41.1 ± 12.8 and in control group were 37.8 ±
+                # 13.4": each value's arm is named between it and the value before
+                segments = [s[(found[k - 1].end() if k else cue.end()):m.start()] for k, m in enumerate(found)]
+                before = [_named_arms(seg, arms) for seg in segments]
+                if all(len(a) == 1 for a in before) and len({a[0] for a in before}) == len(before):
+                    named = [a[0] for a in before]
+                    measure = measure or re.sub(r"^mean\s+", "", _ARM_PHRASE.split(segments[0])[0].strip(" ,;:"),
+                                                flags=re.IGNORECASE)
             values = [(float(m.group(1)), float(m.group(2))) for m in found]
             if not 2 <= len(values) == len(named) or any(sd <= 0 for _, sd in values):
                 continue

@@ -203,3 +203,12 @@ def test_a_sentence_stating_each_arms_baseline_gives_them_for_a_human_to_confirm
     assert baseline_sentences([SimpleNamespace(number=4, text=after_only)], ["Experimental group", "Control group"]) == []
     counts = "At baseline, 12 (40%) and 14 (47%) of the experimental and control groups were women."
     assert baseline_sentences([SimpleNamespace(number=4, text=counts)], ["Experimental group", "Control group"]) == []
+
+
+def test_a_baseline_sentence_that_names_each_arm_before_its_value_gives_both_to_the_last_full_stop() -> None:
+    from metasift.extractor._prose_values import baseline_sentences
+
+    said = "At T0, mean FPS scores in the experimental group were 41.1 ± 12.8 and in control group were 37.8 ± 13.4."
+    got = [(b.arm, b.measure, b.mean, b.sd) for b in baseline_sentences([SimpleNamespace(number=3, text=said)],
+                                                                        ["Experimental group", "Control group"])]
+    assert got == [("Experimental group", "FPS scores", 41.1, 12.8), ("Control group", "FPS scores", 37.8, 13.4)]
