@@ -242,6 +242,19 @@ def _mark_totals(arms: list[TableArm], header: list[list[Word]], spans: list[tup
             or bool(_OUTSIDE.search(" ".join(cell)))
 
 
+_ITT_HEAD = re.compile(r"intention[- ]to[- ]treat|\bm?itt\b|full\s+analysis", re.IGNORECASE)
+_PP_HEAD = re.compile(r"per[- ]?protocol|\bpp\b|completers?\b|complete[- ]cases?", re.IGNORECASE)
+
+
+def _two_populations(header: list[list[Word]], arms: list[TableArm]) -> bool:
+    """Whether the header sets the arms twice under two populations ("Completers | Intention-to-treat sample" over
+    "I-StoP CBT-SUD+ I-StoP CBT-SUD+"): which columns are read would be a guess, and the first pair (the
+    completers) looks as right as the second, so the table is left unread."""
+    names = " ".join(join_words(h) for h in header).lower()
+    repeated = all(names.count(a.name.lower()) >= 2 for a in arms if not a.total)
+    return repeated and any(_ITT_HEAD.search(join_words(h)) and _PP_HEAD.search(join_words(h)) for h in header)
+
+
 def _lead(header: list[list[Word]], first_x: float) -> str:
     """A measure named in the label column of the header's sub-column line ("PHQ9" of "PHQ9  M SD n  M SD n"):
     the rows under it, labelled by time points alone, measure it (the caption names the whole table)."""
@@ -582,7 +595,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     if len(arms) < 2:
         return _arms_as_rows(rows, k, header, inside, known, page, caption), start + 1
     _mark_totals(arms, header, spans)
-    if sum(not a.total for a in arms) < 2:
+    if sum(not a.total for a in arms) < 2 or _two_populations(header, arms):
         return None, start + 1
     continued = re.search(r"\(cont", caption, re.IGNORECASE) and number in earlier
     if continued:

@@ -251,7 +251,7 @@ def _join_label(a: str, b: str) -> str:
 # the row is the baseline of the measure before it, whatever the table's time point ("change from baseline" is not).
 # "BDI  Baseline": a time point column beside the measure's (the word "Baseline" closing a label not "from" it).
 ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?treatment|pre-?intervention|pre-?test|t0)"
-                          r"\s*\)?\s*$|\s+at\s+baseline\s*$|"
+                          r"\s*\)?\s*$|\s+at\s+baseline\s*$|\s+pre-?(?:treatment|intervention|test)\s*$|"
                           r"(?:(?:,|;|\(|\s-|\s–)\s*|\s+)before(?:\s+(?:the\s+)?(?:intervention|treatment|training|"
                           r"therapy|program(?:me)?))?\s*\)?\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)

@@ -1,7 +1,7 @@
 """Shapes of tables that print mean and SD in columns of their own (eighth session): the measure named on the
 sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, a row
 labelled "# exacerbations" (not a footnote), a range beside each arm's mean ("9-50"), and a caption's "after
-randomisation"."""
+randomisation". Arms set twice under "Completers" and "Intention-to-treat" headings leave the table unread."""
 
 from __future__ import annotations
 
@@ -96,3 +96,19 @@ def test_a_range_printed_beside_each_arms_mean_is_passed_over() -> None:
                    _line(136, (50, "Total"), (150, "30.77 (8.72)"), (210, "9-50"), (300, "29.80 (8.72)"), (360, "6-47")))
     assert [(mean, sd) for _, _, _, mean, sd in _read(t)] == [(30.77, 8.72), (29.8, 8.72)]
     assert [c.kind for c in split_row(_line(100, (50, "Total"), (150, "9-50")))[1]] == ["span"]
+
+
+def test_arms_set_twice_under_completers_and_itt_headings_leave_the_table_unread() -> None:
+    rows = [_line(100, (50, "Table 4 IPV perpetration before pretreatment assessment per condition")),
+            _line(112, (150, "Completers"), (300, "Intention-to-treat sample")),
+            _line(124, (150, "I-StoP"), (210, "CBT-SUD+"), (300, "I-StoP"), (360, "CBT-SUD+")),
+            _line(136, (50, "Variable"), (150, "M (SD)"), (210, "M (SD)"), (300, "M (SD)"), (360, "M (SD)")),
+            _line(148, (50, "Acts of physical IPV pretreatment"), (150, "6.91 (6.61)"), (210, "18.75 (34.87)"),
+                  (300, "12.12 (17.41)"), (360, "9.91 (20.65)"))]
+    assert _tables(*rows, known=("i-stop", "cbt-sud+")) == []
+    # one population over the arms: read, and "pretreatment" closing the label is the row's time point
+    (t,) = _tables(*(rows[:1] + rows[2:3] + [_line(136, (50, "Variable"), (150, "M (SD)"), (210, "M (SD)"))]
+                     + [_line(148, (50, "Acts of physical IPV pretreatment"), (150, "6.91 (6.61)"),
+                              (210, "18.75 (34.87)"))]), known=("i-stop", "cbt-sud+"))
+    assert [(m, tp, mean) for _, tp, m, mean, _ in _read(t)] == [
+        ("Acts of physical IPV", "baseline", 6.91), ("Acts of physical IPV", "baseline", 18.75)]
