@@ -310,15 +310,20 @@ def _allocation_clause(sentence: str, loss: bool) -> str:
     return "" if _LOSS.search(clause) else clause
 
 
-def _prose_sentences(pages: list) -> Iterator[tuple[int, str, bool, bool, str]]:
-    """Each sentence of the text (not a table's line) with its page, whether it tells of losses and of the
-    analysis, and its allocation clause ("" when it allocates nothing)."""
+def _text_sentences(pages: list) -> Iterator[tuple[int, str]]:
+    """Each sentence of the text (not a table's line) with its page."""
     for page in pages:
         for s in sentences(page.text):
-            if is_table_text(s):
-                continue
-            loss = bool(_LOSS.search(s))
-            yield page.number, s, loss, bool(_ANALYSIS.search(s)), _allocation_clause(s, loss)
+            if not is_table_text(s):
+                yield page.number, s
+
+
+def _prose_sentences(pages: list) -> Iterator[tuple[int, str, bool, bool, str]]:
+    """Each sentence of the text (``_text_sentences``) with its page, whether it tells of losses and of the
+    analysis, and its allocation clause ("" when it allocates nothing)."""
+    for number, s in _text_sentences(pages):
+        loss = bool(_LOSS.search(s))
+        yield number, s, loss, bool(_ANALYSIS.search(s)), _allocation_clause(s, loss)
 
 
 def allocation_names(pages: list) -> list[str]:  # pages: list[extractor.pdf.Page]
@@ -556,7 +561,7 @@ _NOT_ALL = _rx(r"\bmodified\b|\bmitt\b|\bat\s+least\s+one\b|\breceived\b|\bwho\s
 
 def all_analysed(pages: list) -> tuple[int, str] | None:
     """(page, quote) of a sentence saying the analysis included everyone randomised, if the paper has one."""
-    return _first_saying(((number, s) for number, s, *_ in _prose_sentences(pages)), _ALL_ANALYSED, _NOT_ALL)
+    return _first_saying(_text_sentences(pages), _ALL_ANALYSED, _NOT_ALL)
 
 
 def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]:

@@ -58,6 +58,13 @@ def _named_arms(text: str, arms: list[str]) -> list[str]:
     return sorted(found, key=found.__getitem__)
 
 
+def _one_arm_each(segments: list[str], arms: list[str]) -> list[str] | None:
+    """The arm each piece of a sentence names, when each names exactly one and no two the same; else None."""
+    named = [_named_arms(seg, arms) for seg in segments]
+    ok = all(len(a) == 1 for a in named) and len({a[0] for a in named}) == len(named)
+    return [a[0] for a in named] if ok else None
+
+
 def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # pages: list[extractor.pdf.Page]
     """Every sentence that states each named arm's baseline mean and SD (see the module's docstring)."""
     out: list[ProseBaseline] = []
@@ -79,17 +86,17 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
                 # "Mean baseline volume of pneumocephalus was 109.09 ± 59.46 ml in patients in the treatment arm and
                 # 104.7 ± 62.66 ml in patients in the control arm": each value's arm is named after it
                 ends = [m.start() for m in found[1:]] + [len(s)]
-                after = [_named_arms(s[m.end():end], arms) for m, end in zip(found, ends, strict=True)]
-                if all(len(a) == 1 for a in after) and len({a[0] for a in after}) == len(after):
-                    named = [a[0] for a in after]
+                after = _one_arm_each([s[m.end():end] for m, end in zip(found, ends, strict=True)], arms)
+                if after:
+                    named = after
                     measure = re.sub(r"\s+(?:was|were|is|are)$", "", s[:found[0].start()].strip(" ,;:"))
             if found and len(named) != len(found):
                 # "At T0, mean FPS scores in the experimental group were 41.1 ± 12.8 and in control group were 37.8 ±
                 # 13.4": each value's arm is named between it and the value before
                 segments = [s[(found[k - 1].end() if k else cue.end()):m.start()] for k, m in enumerate(found)]
-                before = [_named_arms(seg, arms) for seg in segments]
-                if all(len(a) == 1 for a in before) and len({a[0] for a in before}) == len(before):
-                    named = [a[0] for a in before]
+                before = _one_arm_each(segments, arms)
+                if before:
+                    named = before
                     measure = measure or re.sub(r"^mean\s+", "", _ARM_PHRASE.split(segments[0])[0].strip(" ,;:"),
                                                 flags=re.IGNORECASE)
             values = [(float(m.group(1)), float(m.group(2))) for m in found]

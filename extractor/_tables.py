@@ -255,6 +255,11 @@ def _two_populations(header: list[list[Word]], arms: list[TableArm]) -> bool:
     return repeated and any(_ITT_HEAD.search(join_words(h)) and _PP_HEAD.search(join_words(h)) for h in header)
 
 
+# The label column's own heading when its rows are time points ("Time point", "Visit"), not a measure
+_TIME_HEAD = re.compile(r"(?:time\s*-?\s*points?|times?|visits?|assessments?|occasions?|periods?|weeks?|"
+                        r"measurement(?:\s+points?)?)", re.IGNORECASE)
+
+
 def _lead(header: list[list[Word]], first_x: float) -> str:
     """A measure named in the label column of the header's sub-column line ("PHQ9" of "PHQ9  M SD n  M SD n"):
     the rows under it, labelled by time points alone, measure it (the caption names the whole table)."""
@@ -263,11 +268,6 @@ def _lead(header: list[list[Word]], first_x: float) -> str:
     label = join_words([w for w in header[-1] if w.x1 < first_x])
     heading = label.lower().strip(":* ") in LABEL_HEADS or _TIME_HEAD.fullmatch(label.strip(":* "))
     return "" if not label or heading or ANCHOR.search(label) else label
-
-
-# The label column's own heading when its rows are time points ("Time point", "Visit"), not a measure
-_TIME_HEAD = re.compile(r"(?:time\s*-?\s*points?|times?|visits?|assessments?|occasions?|periods?|weeks?|"
-                        r"measurement(?:\s+points?)?)", re.IGNORECASE)
 
 
 def _label_only(words: list[Word], first_x: float) -> bool:
