@@ -86,7 +86,10 @@ def page_html(article: str, stem: str) -> str:
 
 def quote_numbers(s: str) -> list[float]:
     """The numbers a quote prints, in digits or words ("Sixty-one patients"), with a decimal comma ("27,62") or a
-    minus sign."""
+    minus sign. A raised decimal dot (the Lancet's "0·5") is read as the decimal point."""
+    mid = re.sub(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)", ".", s)
+    if mid != s:
+        return quote_numbers(mid) + quote_numbers(re.sub(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)", " ", s))
     words = (count_value(m.group(1)) for m in re.finditer(COUNT, s, re.IGNORECASE) if not m.group(1).isdigit())
     commas = (float(m.group().replace(",", ".")) for m in re.finditer(r"(?<![\d,])\d+,\d{1,2}(?![\d,])", s))
     minus = (-x for x in syn.numbers(" ".join(re.findall(r"[-\u2212]\s?\d+(?:\.\d+)?", s)).replace("\u2212", "-")))
