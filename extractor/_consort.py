@@ -144,8 +144,10 @@ def _in_pair(part: str, end: str) -> re.Pattern[str]:
     return _rx(rf"{one}\s*[,;]?\s*(?:and\s+)?{one}(?={end})")
 
 
-# "(4 in X and 9 in Y)", "53 (90%) in X and 51 (86%) in Y", "n = 227 in X and n = 216 in Y"
-_PAIR_PART = rf"(?:\bn\s*=\s*)?{COUNT}(?:\s*\(\s*\d{{1,3}}(?:\.\d+)?\s*%\s*\))?"
+# "(4 in X and 9 in Y)", "53 (90%) in X and 51 (86%) in Y", "n = 227 in X and n = 216 in Y", "13% [n = 2] in X and
+# 20% [n = 3] in Y"
+_PAIR_PART = (rf"(?:\d{{1,3}}(?:\.\d+)?\s*%\s*[(\[]\s*(?=n\s*=))?(?:\bn\s*=\s*)?{COUNT}(?:\s*[)\]](?=\s+in\b))?"
+              rf"(?:\s*\(\s*\d{{1,3}}(?:\.\d+)?\s*%\s*\))?")
 _IN_PAIR = _in_pair(_PAIR_PART, r"\s*[).;,]|\s+\w|\s*$")
 # the last name runs to a bracket, a stop or a figure cited: "... in the conventional education group (Fig 1)."
 _IN_PAIR_CLOSED = _in_pair(_PAIR_PART, r"\s*[).;,]|\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?)\b|\s*$")
@@ -410,7 +412,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
             add("n_dropout", m, 2, 1, p)
         for m in () if pairs else _IN_GROUP_LOST.finditer(s):
-            if not re.search(rf"\d|\b{NUMBER_WORD}\b", s[m.end():], re.IGNORECASE):  # not a first part of several
+            # not a first part of several ("one participant withdrew ... and the second relocated")
+            if not re.search(rf"\d|\b(?:{NUMBER_WORD}|second|third|another|others?)\b", s[m.end():], re.IGNORECASE):
                 add("n_dropout", m, 1, 2, p)
         for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
             field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)

@@ -176,3 +176,51 @@ def _initials_of(acronym: str, name: str) -> bool:
     initials = "".join(w[0] for w in words).upper()
     return (short == initials and len(words) >= 2) or \
         (short == initials + "G" and words[-1].lower() not in ("group", "arm"))  # "PG": the placebo group
+
+
+# A short form defined in brackets after its long form: "(AT+EX)", "(TAU)", "(iCBT)"; two to ten characters, a
+# capital among them, no spaces.
+_SHORT_FORM = re.compile(r"\(\s*([A-Za-z0-9][A-Za-z0-9+\-/&]{1,9})\s*\)")
+
+
+def _long_form(short: str, before: str) -> str | None:
+    """The long form ``short`` abbreviates at the end of ``before``: each letter or digit of the short form, right
+    to left, found in order in the words before the bracket, its first character opening a word (the rule of
+    Schwartz & Hearst, "A simple algorithm for identifying abbreviation definitions in biomedical text", 2003)."""
+    words = before.split()[-min(len(short) + 5, 2 * len(short)):]
+    text = " ".join(words)
+    chars = [c.lower() for c in short if c.isalnum()]
+    if len(chars) < 2 or not any(c.isupper() for c in short):  # "(iv)", "(control)" define nothing
+        return None
+    i = len(text) - 1
+    for k in range(len(chars) - 1, -1, -1):
+        while i >= 0 and (text[i].lower() != chars[k] or (k == 0 and i > 0 and text[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+    long = text[text.rfind(" ", 0, i + 1) + 1:].strip(" ,;:(")
+    if len(long) <= len(short) or short.lower() in long.lower().split():
+        return None
+    return long
+
+
+def abbreviations(text: str) -> dict[str, str]:
+    """The short forms a paper defines and their long forms ("participants were randomised to receive active
+    tDCS+exercise (AT+EX)" gives {"AT+EX": "active tDCS + exercise"}). A short form defined twice with different
+    long forms is left out. A "+" is spaced in the long form, as tables print it ("Active tDCS + Exercise")."""
+    found: dict[str, list[str]] = {}  # each short form's long forms, first defined first
+    for m in _SHORT_FORM.finditer(text):
+        long = _long_form(m.group(1), text[max(0, m.start() - 200):m.start()])
+        if long:
+            found.setdefault(m.group(1), []).append(" ".join(re.sub(r"\s*\+\s*", " + ", long).split()))
+    return {short: longs[0] for short, longs in found.items()  # "plus" and "+" are one long form
+            if len({name_key(re.sub(r"(?i)\bplus\b", "+", x)) for x in longs}) == 1}
+
+
+def spelled_out(name: str, defined: dict[str, str]) -> str:
+    """``name`` with a short form the paper defines spelled out ("AT+EX group" → "active tDCS + exercise group");
+    ``name`` itself when it is no defined short form (or the short form and a group word)."""
+    m = re.fullmatch(r"(?i:the\s+)?(\S+)(\s+(?i:group|arm|condition))?", name.strip())
+    long = defined.get(m.group(1)) if m else None
+    return f"{long}{m.group(2) or ''}" if long else name

@@ -31,7 +31,7 @@ from metasift.extractor._prose_values import DOUBT as PROSE_DOUBT
 from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
-from metasift.extractor._text import ALIASES, name_key, same_arm
+from metasift.extractor._text import ALIASES, abbreviations, name_key, same_arm, spelled_out
 from metasift.extractor.design import detect_design, secondary_analysis
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
@@ -127,6 +127,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     prose_names += [n for n in allocation_names(doc.pages) if len(n.split()) <= 3
                     and not any(same_arm(n, m) for m in prose_names)]
     tables = find_tables(doc.pages, prose_names)
+    _spell_out_names(counts, tables, abbreviations(" ".join(p.text for p in doc.pages)))
     texts = [(p.number, p.text) for p in doc.pages]
     secondary = secondary_analysis(texts)
     result.arms = [Arm(name=n) for n in _arm_names(tables, counts, secondary is not None)]
@@ -178,6 +179,27 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     if result.design.kind == "crossover":
         _name_sequence_groups(result)
     return result
+
+
+def _spell_out_names(counts: list[Count], tables: list[Table], defined: dict[str, str]) -> None:
+    """A sentence's arm name printed as a short form the paper defines ("13 in the AT+EX group") or in full
+    where a table prints the short form ("TAU (n = 30)"), renamed to the name it denotes as the tables print it
+    ("Active tDCS + Exercise") or, where no table names it, as another sentence does in full. A name that already
+    denotes a printed one stays as it is."""
+    def denoted(name: str, among: list[str]) -> str:
+        if not name or any(same_arm(name, m) for m in among):
+            return name
+        long = spelled_out(name, defined)
+        fits = {m for m in among if same_arm(spelled_out(m, defined), long)}
+        return fits.pop() if len({name_key(m) for m in fits}) == 1 else name
+
+    printed = [t.name for table in tables for t in table.arms if not t.total]
+    for c in counts:
+        c.arm = denoted(c.arm, printed)
+    in_full = [c.arm for c in counts if c.arm and spelled_out(c.arm, defined) == c.arm]
+    for c in counts:
+        if spelled_out(c.arm, defined) != c.arm:
+            c.arm = denoted(c.arm, in_full)
 
 
 def _sentence_arms(counts: list[Count]) -> list[str]:

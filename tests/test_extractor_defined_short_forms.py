@@ -1,0 +1,56 @@
+"""Arm names a paper abbreviates ("active tDCS+exercise (AT+EX)") meet the names printed in full, and a loss
+count given as a percentage with its n ("13% [n = 2] in the AT+EX group") is read (ninth session)."""
+
+from __future__ import annotations
+
+from metasift.extractor._text import abbreviations, spelled_out
+from metasift.extractor.pdf import Page, PdfDocument
+from metasift.extractor.rules import extract
+
+DEFINED = ("Participants were randomised to receive active tDCS+exercise (AT+EX) or sham tDCS+exercise (ST+EX) "
+           "twice weekly. ")
+
+
+def _extract(prose: str):
+    doc = PdfDocument("t.pdf", [Page(1, prose, prose, [], [], 595.0)], {})
+    return extract(doc, ocr=False)
+
+
+def test_a_short_form_in_brackets_is_spelled_out_by_the_words_before_it() -> None:
+    defined = abbreviations(DEFINED + "Treatment as usual (TAU) and internet-based CBT (iCBT) were compared.")
+    assert defined["AT+EX"] == "active tDCS + exercise"
+    assert defined["TAU"] == "Treatment as usual"
+    assert defined["iCBT"] == "internet-based CBT"
+    assert spelled_out("AT+EX group", defined) == "active tDCS + exercise group"
+    assert spelled_out("the control group", defined) == "the control group"
+
+
+def test_words_in_brackets_that_spell_nothing_define_nothing() -> None:
+    defined = abbreviations("Nine (control) had a fracture at the inferior vertebra (iv) and a mean of 4 (SD 2).")
+    assert defined == {}
+
+
+def test_a_short_form_defined_two_ways_is_left_out() -> None:
+    defined = abbreviations("Cognitive therapy (CT) was given. A computed tomography (CT) scan was made.")
+    assert "CT" not in defined
+
+
+def test_plus_and_the_plus_sign_are_one_long_form() -> None:
+    defined = abbreviations(DEFINED + "Participants were allocated to: 1) active tDCS plus exercise (AT+EX).")
+    assert defined["AT+EX"] == "active tDCS + exercise"
+
+
+def test_counts_of_an_arm_named_by_its_short_form_go_to_the_arm_named_in_full() -> None:
+    prose = (DEFINED + "Participants were randomly allocated to active tDCS plus exercise (n = 15) or to sham tDCS "
+             "plus exercise (n = 15). Twenty-five participants (13 in the AT+EX group and 12 in the ST+EX group) completed the "
+             "treatment and post-intervention assessment. The dropout rate was 16% (13% [n = 2] in the AT+EX group "
+             "and 20% [n = 3] in the ST+EX group).")
+    result = _extract(prose)
+    assert [(a.n_randomised, a.n_analysed, a.n_dropout) for a in result.arms] == [(15, 13, 2), (15, 12, 3)]
+    assert [a.name for a in result.arms] == ["active tDCS plus exercise", "sham tDCS plus exercise"]
+
+
+def test_one_arm_s_first_loss_of_two_is_no_count_of_its_losses() -> None:
+    prose = ("Patients were randomized to exercise (n = 50) or to usual care (n = 48). In the exercise group, one "
+             "participant withdrew after a fall at home and the second relocated to another city.")
+    assert [a.n_dropout for a in _extract(prose).arms] == [None, None]
