@@ -172,7 +172,9 @@ _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|wer
                      r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up))")
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
             r"did\s+not\s+(?:complete|receive)")
-_ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b")
+# ("CSD could be assessed in 26 patients, 13 in the EMS group and 13 in the control group": the outcome's analysed)
+_ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b|"
+                r"could\s+be\s+(?:assessed|measured|evaluated)\s+in\b")
 # "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"
                  r"(?:was|were)\s+completed\s+(?:in|by)\b")

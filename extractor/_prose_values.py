@@ -27,6 +27,8 @@ _VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]
                     r"(\d+(?:\.\d+)?)(?!\s*%|\d|\.\d)\s*\)?", re.IGNORECASE)  # (a full stop may end the sentence)
 # "in the experimental group": where a measure's name ends before the arm a sentence names
 _ARM_PHRASE = re.compile(r"\s+(?:in|for|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:group|arm)\b", re.IGNORECASE)
+# A change from a value to a value: "from 1.42 ± 0.48 to 1.31 ± 0.45 cm", "from 15.2 (4.1) to 9.3 (3.2)"
+_FROM_TO = re.compile(rf"\bfrom\s+{_VALUE.pattern}\s*(?:[a-zA-Z/%]+\s+)?to\s+{_VALUE.pattern}", re.IGNORECASE)
 DOUBT = "read from a sentence: confirm which value belongs to which arm and that it is this measure's baseline"
 
 
@@ -73,7 +75,10 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
     for page in pages:
         for s in sentences(page.text):
             cue = _CUE.search(s)
-            if cue is None or is_table_text(s):
+            if is_table_text(s):
+                continue
+            if cue is None:
+                out += _changes(s, arms, page.number)
                 continue
             found: list[re.Match[str]] = []
             for m in _VALUE.finditer(s, cue.end()):
@@ -105,3 +110,22 @@ def baseline_sentences(pages: list, arms: list[str]) -> list[ProseBaseline]:  # 
             out += [ProseBaseline(arm, measure, mean, sd, page.number, s)
                     for arm, (mean, sd) in zip(named, values, strict=True)]
     return out
+
+
+def _changes(s: str, arms: list[str], page: int) -> list[ProseBaseline]:
+    """Each arm's value a change starts from, as its baseline, in a sentence with no baseline cue: "Right rectus
+    femoris (EMS group: from 1.42 ± 0.48 to 1.31 ± 0.45 cm, P = 0.001; control group: from 1.59 ± 0.53 to ...)",
+    "... decreased from 15.2 (4.1) to 9.3 (3.2) in the intervention group and from 14.8 (4.5) to ... in the control
+    group". Each change's arm is named between it and the change before, or else after it."""
+    found = list(_FROM_TO.finditer(s))
+    if not 2 <= len(found) <= len(arms):
+        return []
+    before = [s[(found[k - 1].end() if k else 0):m.start()] for k, m in enumerate(found)]
+    ends = [m.start() for m in found[1:]] + [len(s)]
+    named = _one_arm_each(before, arms) or _one_arm_each([s[m.end():e] for m, e in zip(found, ends, strict=True)], arms)
+    values = [(float(m.group(1)), float(m.group(2))) for m in found]
+    if named is None or any(sd <= 0 for _, sd in values):
+        return []
+    measure = re.split(r"[(:;,]|\s+(?:in|for|of|was|were|decreased|increased|improved|changed|fell|rose)\s",
+                       s[:found[0].start()])[0].strip()
+    return [ProseBaseline(arm, measure, mean, sd, page, s) for arm, (mean, sd) in zip(named, values, strict=True)]

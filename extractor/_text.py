@@ -76,8 +76,9 @@ def count_value(text: str) -> int | None:
 
 
 # A sentence that opens with a numeral ("... 60 to sequence BA. 17 participants did not complete ..."): a full stop
-# after a word or a bracket, then a count and a lower-case word. Not after an abbreviation ("Fig. 2 shows").
-_NUMERAL_START = re.compile(r"(?<=[A-Za-z)\]]\.)\s+(?=\d{1,5}\s+[a-z])")
+# after a word, a bracket or a year ("... between July 2011 and October 2014. 80 out of 88 patients were evaluated"),
+# then a count and a lower-case word. Not after an abbreviation ("Fig. 2 shows").
+_NUMERAL_START = re.compile(r"(?:(?<=[A-Za-z)\]]\.)|(?<=\b(?:19|20)\d\d\.))\s+(?=\d{1,5}\s+[a-z])")
 _ABBREVIATION = re.compile(r"\b(?:Figs?|al|vol|[nN]o|pp?|[rR]ef|eq|vs|approx|ca)\.$")
 
 
