@@ -164,6 +164,26 @@ def same_arm(a: str, b: str) -> bool:
     return wa <= wb or wb <= wa or _initials_of(a, b) or _initials_of(b, a)
 
 
+def arm_kind(name: str) -> str | None:
+    """"control" or "intervention" where an arm's name says which kind it is by a word of ``ALIASES`` (a control
+    word first: "active control"); an arm that adds something else to the control ("CBT + TAU", "usual care plus
+    exercise") is the intervention, not "placebo + usual care"."""
+    def has(kind: str, text: str) -> bool:
+        words = name_key(text).split()
+        key = " ".join(words)
+        return any(w in words or w == key or (" " in w and f" {w} " in f" {key} ") for w in ALIASES[kind])
+    if has("control", name):
+        parts = [p for p in _ADD_ON.split(name) if name_key(p)]
+        return "intervention" if len(parts) > 1 and not all(has("control", p) for p in parts) else "control"
+    return "intervention" if has("intervention", name) else None
+
+
+def add_on_of(name: str, base: str) -> bool:
+    """Whether arm ``name`` is arm ``base`` with something added: "HAART+IMOD" to "HAART"."""
+    return bool(_ADD_ON.search(name)) and not _ADD_ON.search(base) and bool(name_key(base)) and \
+        set(name_key(base).split()) < set(re.split(r"[\s+]+", name_key(name).replace("+", " + ")))
+
+
 _ACRONYM = re.compile(r"[A-Z]{2,5}")
 
 

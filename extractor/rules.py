@@ -31,7 +31,15 @@ from metasift.extractor._prose_values import DOUBT as PROSE_DOUBT
 from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._row_arms import RowArm, row_arms
 from metasift.extractor._tables import Table, TableArm, find_tables
-from metasift.extractor._text import ALIASES, abbreviations, name_key, same_arm, spelled_out
+from metasift.extractor._text import (
+    ALIASES,
+    abbreviations,
+    add_on_of,
+    arm_kind,
+    name_key,
+    same_arm,
+    spelled_out,
+)
 from metasift.extractor.design import detect_design, secondary_analysis
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
@@ -53,18 +61,23 @@ class _Candidate:
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
     """The arm a printed name refers to: same words (the very name where names nest: "cash plus lump sum" and
-    "cash plus lump sum and training"), else one kind word (control, intervention) shared."""
+    "cash plus lump sum and training"), else the one arm of its kind (``arm_kind``: "control" names "usual care",
+    "intervention" names "CBT + TAU"), else, of two arms one of which adds to the other, the add-on or the base."""
     hits = [a for a in arms if same_arm(name, a.name)]
     key = name_key(name)
     exact = [a for a in hits if name_key(a.name) == key]
     if len(hits) == 1 or len(exact) == 1:
         return (exact or hits)[0]
-    for words in ALIASES.values():
-        if any(w in key.split() or w == key for w in words):
-            kin = [a for a in arms
-                   if any(w in name_key(a.name).split() or w == name_key(a.name) for w in words)]
-            if len(kin) == 1:
-                return kin[0]
+    kind = arm_kind(name)
+    if kind is None:
+        return None
+    kin = [a for a in arms if arm_kind(a.name) == kind]
+    if len(kin) == 1:
+        return kin[0]
+    if not kin and len(arms) == 2:  # "control" of "HAART+IMOD" and "HAART": the arm the other adds to
+        added = [a for a, b in (arms, arms[::-1]) if add_on_of(a.name, b.name)]
+        if len(added) == 1:
+            return added[0] if kind == "intervention" else next(a for a in arms if a is not added[0])
     return None
 
 

@@ -54,3 +54,20 @@ def test_one_arm_s_first_loss_of_two_is_no_count_of_its_losses() -> None:
     prose = ("Patients were randomized to exercise (n = 50) or to usual care (n = 48). In the exercise group, one "
              "participant withdrew after a fall at home and the second relocated to another city.")
     assert [a.n_dropout for a in _extract(prose).arms] == [None, None]
+
+
+def test_an_arm_that_adds_a_treatment_to_the_control_is_the_intervention() -> None:
+    from metasift.extractor.rules import match_arm
+    from metasift.extractor.schema import Arm
+
+    kinds = [Arm(name="intervention"), Arm(name="control")]
+    assert match_arm("CBT + TAU", kinds).name == "intervention"
+    assert match_arm("usual care plus exercise", kinds).name == "intervention"
+    assert match_arm("placebo + usual care", kinds).name == "control"
+    assert match_arm("Active control", kinds).name == "control"
+    named = [Arm(name="CBT + TAU"), Arm(name="TAU")]
+    assert match_arm("intervention group", named).name == "CBT + TAU"
+    assert match_arm("control group", named).name == "TAU"
+    added = [Arm(name="HAART+IMOD"), Arm(name="HAART")]
+    assert match_arm("the intervention group", added).name == "HAART+IMOD"
+    assert match_arm("the control group", added).name == "HAART"
