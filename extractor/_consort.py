@@ -69,6 +69,10 @@ _CONSISTED = _rx(rf"\b(?:the\s+)?((?:[A-Za-z][\w\-+/]*\s+){{1,3}}?(?:group|arm)|
 # "with 100 patients in each group", "15 subjects were enrolled in each group": every arm's n at once
 _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[sz]ed|allocated|assigned|enrolled|"
                r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
+# "the primary endpoint was analyzed on the basis of 76 patients enrolled in each group": in a sentence about the
+# analysis, every arm's analysed at once
+_ANALYSED_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:[a-z]+\s+)?(?:in|per)\s+each\s+"
+                     r"(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
 # "assigned to either the intervention or control group (both: n = 57)"
 _BOTH_N = _rx(r"\(\s*(?:both|each|each\s+group)\s*[:,]?\s*n\s*=\s*(\d{1,5})\s*\)")
 # the two arms an allocation names without their n: "to either the intervention or control group", "into a study
@@ -385,6 +389,10 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
                 elif number is not None:
                     out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
+        for m in _ANALYSED_EACH.finditer(s) if analysis and not loss and not _PLANNED.search(s) else ():
+            number = count_value(m.group(1))
+            if number is not None:
+                out.append(Count("n_analysed", "", number, p, m.group(0), "prose", sentence=s, each=True))
         for m in _OF_THE.finditer(s):  # "Of the 52 patients randomly assigned to X, 42 remained"
             add("n_randomised", m, 2, 1, p)
             add("n_analysed", m, 2, 3, p)

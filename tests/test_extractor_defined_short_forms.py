@@ -71,3 +71,12 @@ def test_an_arm_that_adds_a_treatment_to_the_control_is_the_intervention() -> No
     added = [Arm(name="HAART+IMOD"), Arm(name="HAART")]
     assert match_arm("the intervention group", added).name == "HAART+IMOD"
     assert match_arm("the control group", added).name == "HAART"
+
+
+def test_an_analysis_of_n_patients_in_each_group_gives_every_arm_its_analysed() -> None:
+    prose = ("Patients were randomized to exercise (n = 80) or to usual care (n = 80). For ITT analysis, the "
+             "primary endpoint was analyzed on the basis of 76 patients enrolled in each group.")
+    assert [a.n_analysed for a in _extract(prose).arms] == [76, 76]
+    planned = ("Patients were randomized to exercise (n = 80) or to usual care (n = 80). A sample size of 76 "
+               "patients in each group would be required for the analysis.")
+    assert [a.n_analysed for a in _extract(planned).arms] == [None, None]
