@@ -118,6 +118,8 @@ def _changes(s: str, arms: list[str], page: int) -> list[ProseBaseline]:
     "... decreased from 15.2 (4.1) to 9.3 (3.2) in the intervention group and from 14.8 (4.5) to ... in the control
     group". Each change's arm is named between it and the change before, or else after it."""
     found = list(_FROM_TO.finditer(s))
+    if len(found) > len(arms) and len(found) % len(arms) == 0:  # "Right rectus femoris (...) and right vastus
+        found = found[:len(arms)]  # intermedius CSD (...)": the first measure's changes
     if not 2 <= len(found) <= len(arms):
         return []
     before = [s[(found[k - 1].end() if k else 0):m.start()] for k, m in enumerate(found)]

@@ -99,6 +99,9 @@ def sentences(text: str) -> list[str]:
     for part in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)):
         if parts and parts[-1].endswith(";") and parts[-1].count("(") > parts[-1].count(")"):
             parts[-1] += " " + part  # "(IPT: n=620; CBT: n=610)": a semicolon inside brackets ends no sentence
+        elif parts and _CAPTION_IN_TEXT.match(parts[-1]) and len(_NUMBERS.findall(part)) >= 8:
+            # "Table 1 Baseline characteristics (mean ± SD)." / its rows: one table's text (``is_table_text``)
+            parts[-1] += " " + part
         else:
             parts.append(part)
     return [s for part in parts for s in _numeral_starts(part) if s.strip()]
