@@ -66,6 +66,13 @@ _BARE_N = _rx(r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?)\s+(?:group|arm
 # "The intervention group consisted of 50 subjects", "Group A included 688 subjects": one arm's n in its own clause
 _CONSISTED = _rx(rf"\b(?:the\s+)?((?:[A-Za-z][\w\-+/]*\s+){{1,3}}?(?:group|arm)|(?:group|arm)\s+[A-D1-4])\s+"
                  rf"(?:consisted\s+of|included|comprised|was\s+composed\s+of|contained)\s+{COUNT}\s+{PEOPLE}\b")
+# One arm's allocation in a clause of its own: "Thirty patients were allocated to the CBT group, and 30 patients
+# were allocated to the waitlist group", "52 patients were included in the control group"
+_ONE_ARM = _rx(rf"{COUNT}\s+{PEOPLE}\s+(?:were|was)\s+(?:randomly\s+)?(?:assigned|allocated|randomi[sz]ed|included|"
+               rf"enrolled)\s+(?:in|to|into)\s+{_THE}{_NAME}\s+(?:group|arm|condition)\b")
+# ... not "762 participants were randomly allocated to an intervention or control group" (both arms), not "888 subjects
+# were included in the study from an initial group"
+_NOT_ONE_ARM = _rx(r"\b(?:or|and|either|both|study|trial|from)\b|/")
 # "with 100 patients in each group", "15 subjects were enrolled in each group": every arm's n at once
 _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[sz]ed|allocated|assigned|enrolled|"
                r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
@@ -359,6 +366,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         add(field, m, 4, 3, page)
 
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
+        before = len(out)
         if allocation and not _CLUSTERS.search(allocation):
             named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
                      for m in _PAREN_N.finditer(allocation) if not _RESULT_IN.search(m.group("tail"))]
@@ -389,6 +397,10 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
                 elif number is not None:
                     out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
+        if len(out) == before and not loss and not analysis and not _PLANNED.search(s) and not _CLUSTERS.search(s):
+            for m in _ONE_ARM.finditer(s):  # nothing else in the sentence gave a count
+                if not _NOT_ONE_ARM.search(m.group(2)):
+                    add("n_randomised", m, 2, 1, p)
         for m in _ANALYSED_EACH.finditer(s) if analysis and not loss and not _PLANNED.search(s) else ():
             number = count_value(m.group(1))
             if number is not None:

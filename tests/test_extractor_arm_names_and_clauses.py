@@ -1,5 +1,8 @@
-"""Arm names a paper abbreviates ("active tDCS+exercise (AT+EX)") meet the names printed in full, and a loss
-count given as a percentage with its n ("13% [n = 2] in the AT+EX group") is read (ninth session)."""
+"""Arm names and the clauses that count an arm (ninth session): short forms a paper defines ("active
+tDCS+exercise (AT+EX)") meet the names printed in full; an arm that adds a treatment to the control is the
+intervention; "13% [n = 2] in the AT+EX group", "76 patients enrolled in each group" in a sentence about the
+analysis, and one arm's allocation in a clause of its own are read; "one withdrew ... and the second relocated" is
+no arm's whole loss."""
 
 from __future__ import annotations
 
@@ -80,3 +83,22 @@ def test_an_analysis_of_n_patients_in_each_group_gives_every_arm_its_analysed() 
     planned = ("Patients were randomized to exercise (n = 80) or to usual care (n = 80). A sample size of 76 "
                "patients in each group would be required for the analysis.")
     assert [a.n_analysed for a in _extract(planned).arms] == [None, None]
+
+
+def test_each_arm_s_allocation_in_a_clause_of_its_own_gives_its_randomised() -> None:
+    prose = ("Thirty patients were allocated to the CBT group, and 28 patients were allocated to the waitlist "
+             "group. Fifty-two patients were included in the control group.")
+    from metasift.extractor._consort import prose_counts
+
+    page = Page(1, prose, prose, [], [], 595.0)
+    assert [(c.arm, c.value) for c in prose_counts([page]) if c.field == "n_randomised"] == [
+        ("CBT", 30), ("waitlist", 28), ("control", 52)]
+
+
+def test_an_allocation_to_two_arms_at_once_or_to_the_study_is_no_arm_s_count() -> None:
+    from metasift.extractor._consort import prose_counts
+
+    for prose in ("762 participants were randomly allocated to an intervention or control group.",
+                  "888 subjects were included in the study from an initial group of 1200.",
+                  "A sample size of 40 patients randomized to the exercise group would be needed."):
+        assert prose_counts([Page(1, prose, prose, [], [], 595.0)]) == [], prose
