@@ -269,6 +269,9 @@ def _set_apart(lines: list[Line], body: float) -> tuple[list[Line], list[Line]]:
     return text, floats
 
 
+_WORD_GAP = 6.0  # points: wider than a justified line's word space, narrower than a column gutter
+
+
 def _spans(line: Line, cut: float) -> bool:
     """Whether a line runs across the gutter at ``cut`` (a full-width caption or heading): a word over it, or two
     words either side of it no further apart than words of one line (a column's line ends a gutter away from the
@@ -277,9 +280,6 @@ def _spans(line: Line, cut: float) -> bool:
         return True
     xs = sorted(line, key=lambda w: w.x0)
     return any(a.x1 <= cut <= b.x0 and b.x0 - a.x1 < _WORD_GAP for a, b in pairwise(xs))
-
-
-_WORD_GAP = 6.0  # points: wider than a justified line's word space, narrower than a column gutter
 
 
 def reading_order(lines: list[Line], width: float) -> list[str]:
