@@ -41,7 +41,7 @@ import make_html_trials as typeset  # sibling scripts, not a package
 import make_synthetic_trials as syn
 import pmc_nxml
 
-from metasift.extractor._text import COUNT, count_value
+from metasift.extractor._text import _MID_DOT, COUNT, count_value
 
 SOURCES = [syn.REPO / "bench" / "corpus" / "pmc", syn.REPO.parent / "corpus" / "pmc"]
 TRUTH = syn.REPO / "tests" / "fixtures" / "extraction_truth" / "pmc"
@@ -87,9 +87,8 @@ def page_html(article: str, stem: str) -> str:
 def quote_numbers(s: str) -> list[float]:
     """The numbers a quote prints, in digits or words ("Sixty-one patients"), with a decimal comma ("27,62") or a
     minus sign. A raised decimal dot (the Lancet's "0·5") is read as the decimal point."""
-    mid = re.sub(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)", ".", s)
-    if mid != s:
-        return quote_numbers(mid) + quote_numbers(re.sub(r"(?<=\d)[\u00b7\u2219\u22c5](?=\d)", " ", s))
+    if _MID_DOT.search(s):  # as the extractor reads it, and as the dot alone was read before
+        return quote_numbers(_MID_DOT.sub(".", s)) + quote_numbers(_MID_DOT.sub(" ", s))
     words = (count_value(m.group(1)) for m in re.finditer(COUNT, s, re.IGNORECASE) if not m.group(1).isdigit())
     commas = (float(m.group().replace(",", ".")) for m in re.finditer(r"(?<![\d,])\d+,\d{1,2}(?![\d,])", s))
     minus = (-x for x in syn.numbers(" ".join(re.findall(r"[-\u2212]\s?\d+(?:\.\d+)?", s)).replace("\u2212", "-")))

@@ -384,7 +384,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     add_pair("n_randomised", m, p)
                 for m in _IN_LIST.finditer(allocation):  # "enrolling 127 students: 62 in intervention schools, 65 in ..."
                     add_pair("n_randomised", m, p)
-        if not loss and not analysis and not _PLANNED.search(s):
+        planned = _PLANNED.search(s)
+        if not loss and not analysis and not planned:
             for m in _CONSISTED.finditer(s):  # "The intervention group consisted of 50 subjects"
                 add("n_randomised", m, 1, 2, p)
             # "randomly divided into a study group and a control group, with 100 patients in each group"; not
@@ -397,11 +398,11 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                     out += [Count("n_randomised", _clean(pair.group(g)), number, p, s, "prose") for g in (1, 2)]
                 elif number is not None:
                     out.append(Count("n_randomised", "", number, p, m.group(0), "prose", sentence=s, each=True))
-        if len(out) == before and not loss and not analysis and not _PLANNED.search(s) and not _CLUSTERS.search(s):
-            for m in _ONE_ARM.finditer(s):  # nothing else in the sentence gave a count
-                if not _NOT_ONE_ARM.search(m.group(2)):
-                    add("n_randomised", m, 2, 1, p)
-        for m in _ANALYSED_EACH.finditer(s) if analysis and not loss and not _PLANNED.search(s) else ():
+            if len(out) == before and not _CLUSTERS.search(s):  # nothing else in the sentence gave a count
+                for m in _ONE_ARM.finditer(s):
+                    if not _NOT_ONE_ARM.search(m.group(2)):
+                        add("n_randomised", m, 2, 1, p)
+        for m in _ANALYSED_EACH.finditer(s) if analysis and not loss and not planned else ():
             number = count_value(m.group(1))
             if number is not None:
                 out.append(Count("n_analysed", "", number, p, m.group(0), "prose", sentence=s, each=True))
