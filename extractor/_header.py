@@ -42,7 +42,10 @@ SUBCOL = re.compile(rf"(?P<tp>{TIME}|\b(?:before|after|pre)\b)|"  # "Before  Aft
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*(?:\)|$)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|\bmin(?:imum)?\b|\bmax(?:imum)?\b|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
-                    r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72)", re.IGNORECASE)  # test statistics
+                    r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72|"  # test statistics
+                    r"(?<!\w)(?:x\u0304|x\u0305|\u03c7)(?![\w\u00b2])|\bx\s*\u00af)", re.IGNORECASE)  # x̄, set as χ
+# How a mean's x̄ comes out of a PDF: the letter with a combining bar, the bar as a glyph of its own, or a χ
+XBAR = re.compile(r"x\u0304|x\u0305|\u03c7|x\s*\u00af", re.IGNORECASE)
 
 
 @dataclass
@@ -101,7 +104,9 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
                       re.sub(r"\b(?:after|post-?)\s*(?:randomi[sz]ation|allocation|enrol+ment|inclusion)", "", low))
     described = re.search(r"descri\w+(?: statistics)? of the (?:study )?(?:cohort|sample|participants|patients|"
                           r"subjects|population)", low)  # "Descriptive statistics of the study cohort"
-    if (described or re.search(r"baseline|characteristic|demographic", low)) and not later and (
+    # ("Laboratory data of patients on admission": measured before any treatment, as at baseline)
+    at_entry = re.search(r"\b(?:on|at) (?:admission|entry|study entry|enrol+ment|inclusion|randomi[sz]ation)\b", low)
+    if (described or at_entry or re.search(r"baseline|characteristic|demographic", low)) and not later and (
             "outcome" not in low or re.search(r"baseline (?:outcome|score|measure|value)|"
                                               r"(?:outcome|score|measure|value)s?(?: measures?)? at baseline", low)):
         return "baseline", "baseline", population  # "Baseline outcome measures": the outcomes' baseline
@@ -125,6 +130,7 @@ def subcolumns(words: list[Word]) -> list[tuple[str, str, float, float]]:
         hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
         label = re.sub(r"\s+", " ", m.group().lower())
         label = "mean (sd)" if label.rstrip() == "mean (sd" else label  # its ")" cut off at the line's end
+        label = "mean" if XBAR.fullmatch(label) else label
         kind = "tp" if m.group("tp") else "stat"
         found.append((kind, label, hit[0].x0, hit[-1].x1))
         rest = rest.replace(m.group(), " ", 1)
@@ -255,17 +261,40 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
         return arms, spans
     for words in rows:
         found: list[tuple[str, Word]] = []
+        every: list[tuple[str, Word]] = []  # each word naming a known arm, repeats included
         for w in words:
             # a word names the one known arm it matches; one that fits several ("schools" in "Total sample, 8
             # schools" beside "intervention schools" and "control schools") names none
             hits = {name_key(name): name for name in known if same_arm(w.text.strip(",;:*†‡"), name)}
             name = next(iter(hits.values()), "")
-            if len(hits) == 1 and not any(same_arm(f[0], name) for f in found):
-                found.append((name, w))
+            if len(hits) == 1:
+                every.append((name, w))
+                if not any(same_arm(f[0], name) for f in found):
+                    found.append((name, w))
         if len(found) >= 2:
+            if repeated := _time_cells(words, found, every):
+                return repeated
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
     return [], []
+
+
+def _time_cells(words: list[Word], found: list[tuple[str, Word]], every: list[tuple[str, Word]]
+                ) -> tuple[list[TableArm], list[tuple[float, float]]] | None:
+    """Arms named again in each time point's cell of one header line ("Before Means±SD Y  After Means±SD Y  P
+    value  Before Means±SD PE  After Means±SD PE"): every known arm named the same number of times (twice or
+    more), each name in a cell of its own that opens with a time point. The arms come once per cell, spanning
+    the cell, for ``arm_timepoints`` to date; None for any other line."""
+    times = len(every) // len(found)
+    if times < 2 or any(sum(same_arm(n, name) for n, _ in every) != times for name, _ in found):
+        return None
+    runs = word_runs(words)
+    cells = [next((r for r in runs if any(v is w for v in r)), []) for _, w in every]
+    if any(not re.match(rf"(?:{TIME}|before|after|pre)\b", norm(cell[0].text), re.IGNORECASE) for cell in cells) \
+            or len({id(cell[0]) for cell in cells}) < len(cells):
+        return None
+    quote = join_words(words)
+    return [TableArm(name, None, quote) for name, _ in every], [(cell[0].x0, cell[-1].x1) for cell in cells]
 
 
 _N_LABEL = re.compile(r"(?:n|no\.?|number(?: of (?:participants|patients|subjects|cases))?|sample size|"
@@ -572,15 +601,17 @@ def per_arm(sub: list[tuple[str, str, float, float]], k: int) -> int | None:
     return None
 
 
-def _time_heads(header: list[list[Word]]) -> list[tuple[float, str]]:
-    """Each time point heading of the header lines, with where it starts."""
+def _time_heads(header: list[list[Word]], bare: bool = False) -> list[tuple[float, str]]:
+    """Each time point heading of the header lines, with where it starts; with ``bare``, "Before", "After" and
+    "Pre" alone too."""
+    pattern = rf"{TIME}|\b(?:before|after|pre)\b" if bare else TIME
     heads = []
     for words in header:
         text, pos = "", []
         for w in words:
             pos.append((len(text) + (1 if text else 0), w))
             text += (" " if text else "") + norm(w.text)
-        for m in re.finditer(TIME, text, re.IGNORECASE):
+        for m in re.finditer(pattern, text, re.IGNORECASE):
             hit = [w for at, w in pos if m.start() <= at < m.end()]
             hit = hit or [w for at, w in pos if at <= m.start()][-1:]
             if hit:
@@ -602,8 +633,9 @@ def spanning_timepoint(header: list[list[Word]], spans: list[tuple[float, float]
 
 def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -> list[str] | None:
     """Time points over repeated arm groups ("Baseline: A (n=20) B (n=20) | Week 12: A B"): for each arm
-    column, the nearest time point heading starting left of its right edge; None if there is none."""
-    heads = _time_heads(header)
+    column, the nearest time point heading starting left of its right edge; None if there is none. "Before" and
+    "After" alone count: an arm's column under one of them is dated by it."""
+    heads = _time_heads(header, bare=True)
     out = []
     for _, x1 in spans:
         before = [h for h in heads if h[0] <= x1]

@@ -105,7 +105,9 @@ class BodyRow:
 
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
     """Cells to columns: in order when the counts agree (and each cell is near its column), else each to the
-    nearest column; None when two cells claim one column."""
+    nearest column; None when two cells claim one column, unless one, a mean with its SD, lies under it and the
+    other, a lone number or P value, under no column at all (a P value or effect size printed between two arms'
+    columns, with no column of its own here)."""
     centers = [(c.x0 + c.x1) / 2 for c in columns]
     gaps = [b - a for a, b in pairwise(centers) if b > a]
     reach = 0.75 * min(gaps) if gaps else 60.0
@@ -119,9 +121,18 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
         if abs(centers[i] - cell.x) > max(reach, 8.0):
             continue
         if i in placed:
-            return None
+            mine, other = (placed[i], cell) if _under(placed[i], columns[i]) else (cell, placed[i])
+            if not _under(mine, columns[i]) or mine.kind not in ("pm", "pair") or other.kind not in ("num", "p") \
+                    or any(_under(other, c) for c in columns):
+                return None
+            cell = mine
         placed[i] = cell
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
+
+
+def _under(cell: Cell, column: Column) -> bool:
+    """Whether a cell overlaps its column's header span."""
+    return cell.x0 < column.x1 and cell.x1 > column.x0
 
 
 # A row that names only a part of the measure its section line names: "II", "III", "II+III", "Total"
