@@ -2,7 +2,8 @@
 1.46)" under "Group | Pre-training score | Post-training score", or a measure's line over its arms' rows
 ("Cognitive anxiety" / "Group 1, acupuncture  21.5 (5.3)  ...").
 
-Read only where the header names no arms (``_tables`` found fewer than two), the rows' labels are arms the paper
+Read only where the header names no arms (``_tables`` found fewer than two, or only time points with their n:
+"Baseline (n = 159)  Follow-up 1 (n = 146)"), the rows' labels are arms the paper
 names elsewhere (``known``), and one header cell names the baseline. Only the baseline column is read, and every
 value goes to a human: the columns' meaning comes from one header word, not from arms' names over them.
 """
@@ -60,16 +61,19 @@ def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[s
     arms: list[TableArm] = []
     values: list[TableValue] = []
     measure = caption
+    after_arm = False  # the row above was an arm's
     for words in body:
         label, cells = split_row(words)
         text = line_text(label)
-        if not cells:
-            if text:
-                measure = text  # a measure's line over its arms' rows
-            continue
-        k = arm_of(text, known)
+        k = arm_of(text, known) if cells else None
         if k is None:
+            # a measure's line over its arms' rows, its numbers those of its name ("... (potential range 1 to 7)");
+            # not the statistics printed under the arms' rows ("Mean difference ...", "p value")
+            if text and not (cells and after_arm):
+                measure = line_text(words) if cells else text
+            after_arm = False
             continue
+        after_arm = True
         cell = min(cells, key=lambda c: abs(c.x - base_x))
         nearest = min(centres, key=lambda x: abs(cell.x - x))
         if cell.kind not in ("pair", "pm") or nearest != base_x:

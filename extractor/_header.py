@@ -323,6 +323,17 @@ def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm
 _UNNAMED = re.compile(r"arm \d+")
 
 
+_TIME_NAME = re.compile(rf"(?:{TIME}|before|after|pre)(?:\s*\d+)?", re.IGNORECASE)
+
+
+def times_not_arms(arms: list[TableArm]) -> bool:
+    """Whether the "arms" a header's "(n = X)" found are time points ("Baseline (n = 159)  Follow-up 1 (n = 146)"):
+    each one named is a time point, and at least one is (the first name is often lost to the label column's
+    head)."""
+    named = [a.name for a in arms if not is_unnamed(a.name)]
+    return bool(named) and all(_TIME_NAME.fullmatch(norm(name)) for name in named)
+
+
 def unnamed_arm(k: int) -> str:
     """The stand-in name of the ``k``-th (0-based) column when the header prints its n but no name."""
     return f"arm {k + 1}"

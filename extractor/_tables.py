@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from metasift.extractor._arm_rows import arms_as_rows
+from metasift.extractor._arm_rows import arm_of, arms_as_rows
 from metasift.extractor._cells import Cell, drop_marks, label_marks, split_row
 from metasift.extractor._header import (
     ANCHOR,
@@ -36,6 +36,7 @@ from metasift.extractor._header import (
     spanning_timepoint,
     stacked_subs,
     subcolumns,
+    times_not_arms,
     word_runs,
     words_at,
 )
@@ -586,6 +587,8 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     if header is None:
         return None, k
     arms, spans = arms_in_header(header, known)
+    if times_not_arms(arms):  # time points over the columns: the rows may be the arms
+        arms, spans = [], []
     if len(arms) < 2 and header and k < len(rows):
         below = inside(rows[k])
         arms, spans = arms_over_n_row(header[-1], below)
@@ -650,12 +653,27 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
 
 def _arms_as_rows(rows: list[list[Word]], k: int, header: list[list[Word]], inside: _Clip, known: list[str],
                   page: int, caption: str) -> Table | None:
-    """A table with no arms over its columns whose rows are the arms (``_arm_rows``), its values read already."""
-    body = []
-    for words in rows[k:k + 40]:
+    """A table with no arms over its columns whose rows are the arms (``_arm_rows``), its values read already.
+    A long line naming a measure ("Multiple Sclerosis Impact Scale-29 (MSIS-29) (potential range 0 to 100, ...)")
+    stays in the table when an arm's row follows it; the header's last line is such a line when it starts left
+    of the header's counts and prints none."""
+    head_x = min((w.x0 for h in header[:1] for w in h if ANCHOR.search(w.text) or w.text.startswith("(")),
+                 default=None)
+    lead = []
+    if len(header) >= 2 and head_x is not None and header[-1][0].x0 < head_x \
+            and not ANCHOR.search(line_text(header[-1])):
+        lead = [header.pop()]
+    body = list(lead)
+    part = rows[k:k + 40]
+    for j, words in enumerate(part):
         line = inside(words)
-        if not line or caption_at(words) or _FOOTNOTE.match(norm(join_words(line))) or _prose_like(line):
+        if not line or caption_at(words) or _FOOTNOTE.match(norm(join_words(line))):
             break
+        if _prose_like(line):
+            below = inside(part[j + 1]) if j + 1 < len(part) else []
+            label, cells = split_row(below)
+            if not (cells and arm_of(line_text(label), known) is not None):
+                break
         body.append(line)
     arms, values = arms_as_rows(body, header, known, _caption_text(caption))
     if not arms:

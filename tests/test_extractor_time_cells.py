@@ -61,3 +61,32 @@ def test_a_mean_printed_as_chi_over_its_sd_is_a_mean_column() -> None:
 def test_a_table_of_data_on_admission_describes_the_groups_at_baseline() -> None:
     assert caption_kind("Table 3 Laboratory data of patients on admission")[0] == "baseline"
     assert caption_kind("Table 4 Laboratory data at study entry and after 12 weeks")[0] == "outcome"
+
+
+def _time_columns_table() -> list:
+    return [_line(100, (50, "Table 2 Descriptive statistics and treatment effects at 1 year follow-up")),
+            _line(112, (50, "Primary outcome measures"), (200, "Baseline (n = 159)"), (300, "Follow-up 1 (n = 146)"),
+                  (420, "Follow-up 2 (n = 144)")),
+            _line(124, (50, "Global fatigue severity (GFS) subscale of the FAI (potential range 1 to 7, high scores "
+                            "indicate more fatigue)")),
+            _line(136, (50, "FACETS mean (SD)"), (200, "5.60 (0.98)"), (300, "5.48 (0.92)"), (420, "5.26 (1.03)")),
+            _line(148, (50, "CLP mean (SD)"), (200, "5.61 (1.09)"), (300, "5.55 (1.17)"), (420, "5.66 (0.93)")),
+            _line(160, (50, "p value"), (200, "-"), (300, "0.86"), (420, "0.01")),
+            _line(172, (50, "Multiple Sclerosis Impact Scale-29 (MSIS-29) (potential range 0 to 100, high scores "
+                            "indicate more impact)")),
+            _line(184, (50, "FACETS mean (SD)"), (200, "49.6 (19.1)"), (300, "47.3 (18.2)"), (420, "44.9 (19.2)")),
+            _line(196, (50, "CLP mean (SD)"), (200, "43.9 (17.6)"), (300, "42.2 (18.4)"), (420, "43.0 (17.3)"))]
+
+
+def test_time_points_with_their_n_over_the_columns_are_no_arms_and_the_rows_give_each_arm_its_baseline() -> None:
+    (t,) = _tables(*_time_columns_table(), known=("FACETS", "CLP"))
+    assert [a.name for a in t.arms] == ["FACETS", "CLP"]
+    got = [(t.arms[v.arm].name, v.timepoint, v.measure.split(" (")[0], v.mean, v.sd) for v in t.values]
+    assert got == [("FACETS", "baseline", "Global fatigue severity", 5.6, 0.98),
+                   ("CLP", "baseline", "Global fatigue severity", 5.61, 1.09),
+                   ("FACETS", "baseline", "Multiple Sclerosis Impact Scale-29", 49.6, 19.1),
+                   ("CLP", "baseline", "Multiple Sclerosis Impact Scale-29", 43.9, 17.6)]
+
+
+def test_time_points_over_the_columns_with_rows_that_name_no_known_arm_give_nothing() -> None:
+    assert _tables(*_time_columns_table(), known=("Yoga", "Waitlist")) == []
