@@ -42,6 +42,11 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
         rf"{_FIRST_ARM}"),
     _rx(rf"\bn\s*=\s*(\d{{2,5}})\)?\s+{_WORDS}{{0,4}}?(?:and\s+)?(?:were\s+)?{_RAND}"),
     _rx(r"\brandomi[sz]ed\s*\(\s*n\s*=\s*(\d{2,5})\s*\)"),
+    # "Cancer survivors (N = 74) who completed cancer treatment ... were randomized to OLP or TAU": the sentence's
+    # one "n =", and not of those screened ("Patients (n = 120) were screened; those eligible were randomized")
+    _rx(rf"^(?:(?!\bn\s*=)[^;])*?{PEOPLE}\s*\(\s*n\s*=\s*(\d{{2,5}})\s*\)"
+        rf"(?:(?!\bn\s*=|\bscreened\b|\bassessed\b|\bapproached\b|\beligible\b|\bof\s+(?:whom|which|these|them)\b)[^;])"
+        rf"{{0,200}}?\b(?:were|was)\s+{_RAND}{_FIRST_ARM}"),
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\s+underwent\s+(?:\d:\d\s+)?randomi[sz]ation"),
     _rx(rf"\brandomi[sz]ed\s+{_WORDS}{{0,3}}(?:trial|study)\s+(?:that\s+)?(?:involved|included|enrolled)\s+"
         rf"{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}"),

@@ -90,3 +90,18 @@ def test_time_points_with_their_n_over_the_columns_are_no_arms_and_the_rows_give
 
 def test_time_points_over_the_columns_with_rows_that_name_no_known_arm_give_nothing() -> None:
     assert _tables(*_time_columns_table(), known=("Yoga", "Waitlist")) == []
+
+
+def test_people_with_their_n_who_were_randomized_state_the_total() -> None:
+    from metasift.extractor._consort import total_n
+    from metasift.extractor.pdf import Page
+
+    def total(text: str) -> int | None:
+        found = total_n([Page(1, text, text, [], [], 595.0)])
+        return found[0] if found else None
+
+    assert total("Cancer survivors (N = 74) who completed cancer treatment 6 months to 10 years prior to enrollment "
+                 "reporting at least moderate fatigue (i.e., ≥4 on a 0-10 scale) were randomized to OLP or TAU.") == 74
+    # those screened, of whom some were randomised
+    assert total("Adult patients (n = 120) with chronic pain were screened and those eligible were randomized to "
+                 "yoga or to usual care.") is None
