@@ -259,7 +259,7 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             spans.append((lo, hi))
         _known_names_in_order(arms, rows[:max(a[3] for a in anchors) + 1], known)
         return arms, spans
-    for words in rows:
+    for i, words in enumerate(rows):
         found: list[tuple[str, Word]] = []
         every: list[tuple[str, Word]] = []  # each word naming a known arm, repeats included
         for w in words:
@@ -272,28 +272,32 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
                 if not any(same_arm(f[0], name) for f in found):
                     found.append((name, w))
         if len(found) >= 2:
-            if repeated := _time_cells(words, found, every):
+            if repeated := _time_cells(words, found, every, rows[:i]):
                 return repeated
             return ([TableArm(name, None, join_words(words)) for name, _ in found],
                     [(w.x0, w.x1) for _, w in found])
     return [], []
 
 
-def _time_cells(words: list[Word], found: list[tuple[str, Word]], every: list[tuple[str, Word]]
-                ) -> tuple[list[TableArm], list[tuple[float, float]]] | None:
-    """Arms named again in each time point's cell of one header line ("Before Means±SD Y  After Means±SD Y  P
-    value  Before Means±SD PE  After Means±SD PE"): every known arm named the same number of times (twice or
-    more), each name in a cell of its own that opens with a time point. The arms come once per cell, spanning
-    the cell, for ``arm_timepoints`` to date; None for any other line."""
+def _time_cells(words: list[Word], found: list[tuple[str, Word]], every: list[tuple[str, Word]],
+                above: list[list[Word]]) -> tuple[list[TableArm], list[tuple[float, float]]] | None:
+    """Arms named again under each time point, for ``arm_timepoints`` to date: every known arm named the same
+    number of times (twice or more) on one header line, and either each name in a cell of its own that opens
+    with a time point ("Before Means±SD Y  After Means±SD Y  P value  Before Means±SD PE  After Means±SD PE"; the
+    arm spans its cell), or a line of nothing but the names under a time point heading for each repeat on the lines
+    ``above`` ("Pre-Treatment  Post-Treatment" over "Red  White  Red  White"; the arm spans its name). None for any
+    other line."""
     times = len(every) // len(found)
     if times < 2 or any(sum(same_arm(n, name) for n, _ in every) != times for name, _ in found):
         return None
+    quote = join_words(words)
+    if len(every) == len(words) and len(_time_heads(above, bare=True)) >= times:
+        return [TableArm(name, None, quote) for name, _ in every], [(w.x0, w.x1) for _, w in every]
     runs = word_runs(words)
     cells = [next((r for r in runs if any(v is w for v in r)), []) for _, w in every]
     if any(not re.match(rf"(?:{TIME}|before|after|pre)\b", norm(cell[0].text), re.IGNORECASE) for cell in cells) \
             or len({id(cell[0]) for cell in cells}) < len(cells):
         return None
-    quote = join_words(words)
     return [TableArm(name, None, quote) for name, _ in every], [(cell[0].x0, cell[-1].x1) for cell in cells]
 
 

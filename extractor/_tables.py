@@ -145,11 +145,15 @@ def _before_statistic(words: list[Word]) -> list[Word]:
     for i, w in enumerate(words):
         if "=" in w.text and any(ch.isdigit() for v in words[:i] for ch in v.text) \
                 and not ANCHOR.search(" ".join(v.text for v in words[max(0, i - 1):i + 2])):
-            # the statistic's name and degrees of freedom set tight before it ("t", "35", "=-3.37")
-            while i > 0 and words[i].x0 - words[i - 1].x1 < 0.35 * w.size and len(words[i - 1].text) <= 4:
+            # the statistic's name and degrees of freedom set tight before it ("t", "35", "=-3.37"; "F(1,65)", "=")
+            while i > 0 and words[i].x0 - words[i - 1].x1 < 0.35 * w.size and (
+                    len(words[i - 1].text) <= 4 or _STATISTIC_DF.fullmatch(words[i - 1].text)):
                 i -= 1
             return words[:i]
     return words
+
+
+_STATISTIC_DF = re.compile(r"[A-Za-z\u03c7]{1,2}2?\(\d{1,4}(?:,\s*\d{1,4})?\)")  # "F(1,65)", "t(66)", "χ2(1)"
 
 
 def _opens_counts(words: list[Word], below: list[Word]) -> bool:
@@ -710,6 +714,8 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
     earlier: dict[str, Table] = {}
     numbers: list[str] = []
     orphan: list[Word] | None = None  # a caption that ended its page with no table under it
+    unread: list[tuple[int, list[list[Word]], int, float | None, str]] = []  # captions whose table was not read
+    where: list[tuple[int, int]] = []  # each table's (page, caption row)
     for page in pages:
         rows, carried = page.rows, orphan is not None
         # the gutter only where a caption may stand right of it (computing it costs a pass over the page)
@@ -728,12 +734,26 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
             orphan = rows[start][j:] if table is None and not (carried and start == 0) \
                 and _ends_page(rows, start, cut) else None
             if table is None:
+                if orphan is None:
+                    unread.append((page.number, rows, start, cut, number))
                 continue
             tables.append(table)
+            where.append((page.number, start))
             earlier.setdefault(number, table)
             names += [a.name for a in table.arms
                       if not a.total and not any(same_arm(a.name, n) for n in names)]
             numbers.append(number)
+    if len(names) > len(known):
+        # a table before the one that first names the arms, its header naming them without n ("Red  White  Red
+        # White" under "Pre-treatment  Post-treatment"): read again with the names the later tables gave
+        for page_number, rows, start, cut, number in unread:
+            table, _ = read_table(rows, start, page_number, names, earlier, cut)
+            if table is not None:
+                k = next((k for k, at in enumerate(where) if at > (page_number, start)), len(tables))
+                tables.insert(k, table)
+                where.insert(k, (page_number, start))
+                numbers.insert(k, number)
+                earlier.setdefault(number, table)
     parts = [t._parts for t in tables]
     for table, number, part in zip(tables, numbers, parts):
         if not part:  # a table whose rows are the arms, read already

@@ -130,6 +130,18 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
     return [(columns[i], cell) for i, cell in sorted(placed.items())]
 
 
+def _across_pairs(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
+    """Each "a (b)" cell set across its arm's pair of "Mean" and "SD" columns (the mean under one, the bracket under
+    the other), placed in the Mean column; None unless every column pairs so and every cell so spans its pair."""
+    pairs = list(zip(columns[::2], columns[1::2], strict=False))
+    if not cells or len(columns) != 2 * len(cells) or any(
+            (m.kind, s.kind) != ("mean", "sd") or m.arm != s.arm for m, s in pairs):
+        return None
+    if all(c.kind in ("pair", "pm") and c.x0 < m.x1 and c.x1 > s.x0 for c, (m, s) in zip(cells, pairs, strict=True)):
+        return [(m, c) for c, (m, _) in zip(cells, pairs, strict=True)]
+    return None
+
+
 def _under(cell: Cell, column: Column) -> bool:
     """Whether a cell overlaps its column's header span."""
     return cell.x0 < column.x1 and cell.x1 > column.x0
@@ -153,7 +165,8 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
     so too."""
     # a range printed beside each arm's value ("30.77 (8.72) 9-50"), with no column of its own, is passed over
     cells = row.cells if len(row.cells) <= len(columns) else [c for c in row.cells if c.kind != "span"]
-    placed = _place(cells, columns)
+    spread = _across_pairs(cells, columns)
+    placed = spread or _place(cells, columns)
     if placed is None:
         return None
     label = strip_marks(row.label)
@@ -191,9 +204,11 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
                                       doubt="" if readable else UNDECLARED))
             elif c.kind in ("mean", "sd") and not se and (cell.kind == "pm" or (
-                    c.kind == "mean" and cell.kind == "pair" and mean_sd and not any(d.kind == "sd" for d in cols))):
-                # "Mean" / "±" / "SD" or "mean" / "(standard" / "deviation)" stacked over an arm's one column: the
-                # cell ("22.6 ± 3.6", "22.6 (3.6)") prints both
+                    c.kind == "mean" and cell.kind == "pair"
+                    and (spread or (mean_sd and not any(d.kind == "sd" for d in cols))))):
+                # "Mean" / "±" / "SD" or "mean" / "(standard" / "deviation)" stacked over an arm's one column, or an
+                # arm's Mean | SD pair of columns with the cell set across both: the cell ("22.6 ± 3.6", "22.6 (3.6)")
+                # prints both
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote))
             elif c.kind in ("mean", "n") and cell.kind == "num":
                 partner_kind = "sd" if c.kind == "mean" else "pct"

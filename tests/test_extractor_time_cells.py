@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from metasift.extractor._header import caption_kind, subcolumns
 from metasift.extractor._tables import find_tables
+from metasift.extractor.layout import Word
 from tests.helpers import printed_line as _line
 
 
@@ -105,3 +106,46 @@ def test_people_with_their_n_who_were_randomized_state_the_total() -> None:
     # those screened, of whom some were randomised
     assert total("Adult patients (n = 120) with chronic pain were screened and those eligible were randomized to "
                  "yoga or to usual care.") is None
+
+
+def _statistic_row(y: float) -> list:
+    """A row of values ending in "F(1,65) = 8.10  .006", its "=" set tight after the statistic as printers do."""
+    words = _line(y, (50, "Positive ES (total)"), (234, "4.90 (0.89)"), (280, "4.66 (1.13)"), (324, "4.85 (0.92)"),
+                  (370, "3.97 (1.24)"), (414, "F(1,65) = 8.10"), (468, ".006"))
+    k = next(k for k, w in enumerate(words) if w.text == "=")
+    return [Word(w.text, w.x0 - 2, w.x1 - 2, w.base, w.size) if k <= j < k + 2 else w for j, w in enumerate(words)]
+
+
+def test_a_row_ending_in_a_test_statistic_with_its_degrees_of_freedom_is_a_row_of_values() -> None:
+    (t,) = _tables(_line(100, (50, "Table 2 ANCOVAs and independent-samples t-test results")),
+                   _line(112, (234, "Expansive"), (324, "Contractive")),
+                   _line(124, (234, "(n = 34)"), (324, "(n = 34)")),
+                   _line(136, (234, "Pre"), (280, "Post"), (324, "Pre"), (370, "Post")),
+                   _line(148, (234, "M(SD)"), (280, "M(SD)"), (324, "M(SD)"), (370, "M(SD)"), (414, "F / t"),
+                         (468, "p")),
+                   _statistic_row(160))
+    assert [(t.arms[v.arm].name, v.timepoint, v.mean) for v in t.values] == [
+        ("Expansive", "pre", 4.9), ("Expansive", "post", 4.66), ("Contractive", "pre", 4.85),
+        ("Contractive", "post", 3.97)]
+
+
+def _side_effects(*, named_later: bool) -> list:
+    first = [_line(100, (50, "Table 1 Average side effect intensity at pre-treatment and post-treatment")),
+             _line(112, (212, "Pre-Treatment"), (381, "Post-Treatment")),
+             _line(124, (212, "Red"), (297, "White"), (381, "Red"), (466, "White")),
+             _line(136, (52, "Symptom"), (212, "Mean"), (258, "SD"), (297, "Mean"), (343, "SD"), (381, "Mean"),
+                   (427, "SD"), (466, "Mean"), (512, "SD")),
+             _line(148, (52, "Total side effect intensity"), (212, "3.7"), (258, "(5.3)"), (297, "4.7"), (343, "(6.1)"),
+                   (381, "4.2"), (427, "(5.6)"), (466, "4.4"), (512, "(5.3)"))]
+    later = [_line(300, (50, "Table 2 Percentage of side effects reported")),
+             _line(312, (212, "Red (n = 112)"), (297, "White (n = 101)")),
+             _line(324, (52, "Headache, n (%)"), (212, "12 (10.7)"), (297, "9 (8.9)"))]
+    return first + later if named_later else first
+
+
+def test_arms_a_later_table_names_are_read_under_time_points_in_an_earlier_one() -> None:
+    assert _tables(*_side_effects(named_later=False)) == []
+    first, _ = _tables(*_side_effects(named_later=True))
+    assert [(first.arms[v.arm].name, v.timepoint, v.mean, v.sd) for v in first.values] == [
+        ("Red", "pre-treatment", 3.7, 5.3), ("White", "pre-treatment", 4.7, 6.1),
+        ("Red", "post-treatment", 4.2, 5.6), ("White", "post-treatment", 4.4, 5.3)]
