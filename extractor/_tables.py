@@ -62,6 +62,7 @@ class Table:
     arms: list[TableArm]
     values: list[TableValue] = field(default_factory=list)
     skipped: int = 0  # body rows with numbers that could not be placed in the columns
+    doubt: str = ""  # why a human must confirm every value read from it (which of its columns were read)
     _parts: tuple = field(default=(), repr=False)
 
 
@@ -251,13 +252,43 @@ _ITT_HEAD = re.compile(r"intention[- ]to[- ]treat|\bm?itt\b|full\s+analysis", re
 _PP_HEAD = re.compile(r"per[- ]?protocol|\bpp\b|completers?\b|complete[- ]cases?", re.IGNORECASE)
 
 
-def _two_populations(header: list[list[Word]], arms: list[TableArm]) -> bool:
-    """Whether the header sets the arms twice under two populations ("Completers | Intention-to-treat sample" over
-    "I-StoP CBT-SUD+ I-StoP CBT-SUD+"): which columns are read would be a guess, and the first pair (the
-    completers) looks as right as the second, so the table is left unread."""
+def _two_populations(header: list[list[Word]], arms: list[TableArm]) -> list[Word] | None:
+    """The header line that sets two populations over the arms named twice ("Completers | Intention-to-treat
+    sample" over "I-StoP CBT-SUD+ I-StoP CBT-SUD+"), if it does."""
     names = " ".join(join_words(h) for h in header).lower()
-    repeated = all(names.count(a.name.lower()) >= 2 for a in arms if not a.total)
-    return repeated and any(_ITT_HEAD.search(join_words(h)) and _PP_HEAD.search(join_words(h)) for h in header)
+    if not all(names.count(a.name.lower()) >= 2 for a in arms if not a.total):
+        return None
+    return next((h for h in header if _ITT_HEAD.search(join_words(h)) and _PP_HEAD.search(join_words(h))), None)
+
+
+ITT_COLUMNS = ("the table gives the arms twice, for two populations: the intention-to-treat columns were read; "
+               "check they are")
+
+
+def _itt_columns(heads: list[Word], header: list[list[Word]], arms: list[TableArm],
+                 spans: list[tuple[float, float]]) -> tuple[list[TableArm], list[tuple[float, float]]] | None:
+    """The arms under the intention-to-treat heading of ``heads`` (the line setting two populations), each at
+    the header word that names it there; None when an arm is not named once on that side."""
+    text = join_words(heads)
+    itt, pp = _ITT_HEAD.search(text), _PP_HEAD.search(text)
+    x_itt = words_at(heads, text, itt.start(), itt.end())[0].x0  # type: ignore[union-attr]
+    x_pp = words_at(heads, text, pp.start(), pp.end())[0].x0  # type: ignore[union-attr]
+    def itt_side(x0: float) -> bool:
+        return x0 >= x_itt - 12 if x_itt > x_pp else x0 < x_pp - 12
+    kept: dict[str, tuple[TableArm, tuple[float, float]]] = {}
+    for arm, span in zip(arms, spans, strict=True):  # arms found twice ("(n = X)" under each population)
+        if itt_side(span[0]):
+            kept.setdefault(name_key(arm.name), (arm, span))
+    if len(kept) < len(arms):  # each arm once (a known name found first on the other side): find it on this one
+        for arm in arms:
+            words = [w for h in header if h is not heads for w in h if itt_side(w.x0) and same_arm(w.text, arm.name)]
+            if name_key(arm.name) not in kept and len(words) == 1:
+                kept[name_key(arm.name)] = (arm, (words[0].x0, words[0].x1))
+    wanted = {name_key(a.name) for a in arms}
+    if set(kept) != wanted:
+        return None
+    chosen = sorted(kept.values(), key=lambda pair: pair[1][0])
+    return [a for a, _ in chosen], [span for _, span in chosen]
 
 
 # The label column's own heading when its rows are time points ("Time point", "Visit"), not a measure
@@ -602,8 +633,13 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
     if len(arms) < 2:
         return _arms_as_rows(rows, k, header, inside, known, page, caption), start + 1
     _mark_totals(arms, header, spans)
-    if sum(not a.total for a in arms) < 2 or _two_populations(header, arms):
+    if sum(not a.total for a in arms) < 2:
         return None, start + 1
+    doubt = ""
+    if (heads := _two_populations(header, arms)) is not None:  # completers and ITT: the ITT columns, for a human
+        if (itt := _itt_columns(heads, header, arms, spans)) is None:
+            return None, start + 1
+        arms, spans, doubt = *itt, ITT_COLUMNS
     continued = re.search(r"\(cont", caption, re.IGNORECASE) and number in earlier
     if continued:
         first = earlier[number]
@@ -650,7 +686,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         # study, subgroups): which block's columns are the trial's arms is not for a rule to guess
         return None, k
     kind = "outcome" if any(c.timepoint for c in columns) else kind
-    table = Table(page, caption, kind, timepoint, population, arms)
+    table = Table(page, caption, kind, timepoint, population, arms, doubt=doubt)
     table._parts = (body, head_text, notes, _lead(header, first_x))  # read once every part is known
     return table, k
 
@@ -763,5 +799,7 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
                     for note in p[2]]
         table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
                                                   notes + siblings, lead or _caption_text(table.caption))
+        for v in table.values:
+            v.doubt = v.doubt or table.doubt
         table._parts = ()
     return tables

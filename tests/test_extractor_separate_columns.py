@@ -1,7 +1,8 @@
 """Shapes of tables that print mean and SD in columns of their own (eighth session): the measure named on the
 sub-column line, min and max columns beside them, decimal commas, a measure's line over its time point rows, a row
 labelled "# exacerbations" (not a footnote), a range beside each arm's mean ("9-50"), and a caption's "after
-randomisation". Arms set twice under "Completers" and "Intention-to-treat" headings leave the table unread."""
+randomisation". Arms set twice under "Completers" and "Intention-to-treat" headings give the ITT columns, for a human
+to confirm."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 
 from metasift.extractor._cells import split_row
 from metasift.extractor._header import caption_kind
-from metasift.extractor._tables import find_tables
+from metasift.extractor._tables import ITT_COLUMNS, find_tables
 from tests.helpers import printed_line as _line
 
 
@@ -98,14 +99,20 @@ def test_a_range_printed_beside_each_arms_mean_is_passed_over() -> None:
     assert [c.kind for c in split_row(_line(100, (50, "Total"), (150, "9-50")))[1]] == ["span"]
 
 
-def test_arms_set_twice_under_completers_and_itt_headings_leave_the_table_unread() -> None:
+def test_arms_set_twice_under_completers_and_itt_headings_give_the_itt_columns_for_a_human() -> None:
     rows = [_line(100, (50, "Table 4 IPV perpetration before pretreatment assessment per condition")),
             _line(112, (150, "Completers"), (300, "Intention-to-treat sample")),
             _line(124, (150, "I-StoP"), (210, "CBT-SUD+"), (300, "I-StoP"), (360, "CBT-SUD+")),
             _line(136, (50, "Variable"), (150, "M (SD)"), (210, "M (SD)"), (300, "M (SD)"), (360, "M (SD)")),
             _line(148, (50, "Acts of physical IPV pretreatment"), (150, "6.91 (6.61)"), (210, "18.75 (34.87)"),
                   (300, "12.12 (17.41)"), (360, "9.91 (20.65)"))]
-    assert _tables(*rows, known=("i-stop", "cbt-sud+")) == []
+    (itt,) = _tables(*rows, known=("i-stop", "cbt-sud+"))
+    assert [(a.name, mean, v.doubt == ITT_COLUMNS) for v in itt.values
+            for a, mean in [(itt.arms[v.arm], v.mean)]] == [("i-stop", 12.12, True), ("cbt-sud+", 9.91, True)]
+    # the populations the other way round: the ITT columns are still the ones read
+    swapped = [rows[0], _line(112, (150, "Intention-to-treat sample"), (300, "Completers"))] + rows[2:]
+    (itt,) = _tables(*swapped, known=("i-stop", "cbt-sud+"))
+    assert [v.mean for v in itt.values] == [6.91, 18.75]
     # one population over the arms: read, and "pretreatment" closing the label is the row's time point
     (t,) = _tables(*(rows[:1] + rows[2:3] + [_line(136, (50, "Variable"), (150, "M (SD)"), (210, "M (SD)"))]
                      + [_line(148, (50, "Acts of physical IPV pretreatment"), (150, "6.91 (6.61)"),
