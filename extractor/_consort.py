@@ -53,8 +53,9 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
     _rx(rf"\(?{COUNT}\s+{PEOPLE}\)?\s+(?:have\s+been|were|was)\s+(?:included|enrolled)\s+in\s+the\s+(?:trial|study)"),
     # "Of 144 randomised patients, 5 were excluded", "all 60 randomized participants"
     _rx(rf"(?:\bof\s+(?:the\s+|all\s+|these\s+)?|\ball\s+(?:the\s+)?){COUNT}\s+randomi[sz]ed\s+{PEOPLE}\b"),
-    # "Of the 178 parents enrolled in the trial, ..."
-    _rx(rf"\bof\s+(?:the\s+|all\s+)?{COUNT}\s+{PEOPLE}\s+(?:enrolled|randomi[sz]ed)\s+in(?:to)?\s+the\s+(?:trial|study)\b"),
+    # "Of the 178 parents enrolled in the trial, ...", "The study included 56 of the 62 patients initially enrolled."
+    _rx(rf"\bof\s+(?:the\s+|all\s+)?{COUNT}\s+{PEOPLE}\s+(?:(?:initially|originally)\s+)?(?:enrolled|randomi[sz]ed)"
+        rf"(?:\s+in(?:to)?\s+the\s+(?:trial|study)\b|(?=\s*[.;]))"),
     # "Thirty-five participants were assigned to the intervention or control groups", "... to one of two groups":
     # assigned among alternatives, so all of them
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\b[^.;]{{0,40}}?\s+(?:were|was)\s+(?:randomly\s+)?(?:assigned|allocated|divided|"

@@ -93,7 +93,7 @@ def test_time_points_over_the_columns_with_rows_that_name_no_known_arm_give_noth
     assert _tables(*_time_columns_table(), known=("Yoga", "Waitlist")) == []
 
 
-def test_people_with_their_n_who_were_randomized_state_the_total() -> None:
+def test_people_with_their_n_who_were_randomized_or_those_initially_enrolled_state_the_total() -> None:
     from metasift.extractor._consort import total_n
     from metasift.extractor.pdf import Page
 
@@ -103,6 +103,8 @@ def test_people_with_their_n_who_were_randomized_state_the_total() -> None:
 
     assert total("Cancer survivors (N = 74) who completed cancer treatment 6 months to 10 years prior to enrollment "
                  "reporting at least moderate fatigue (i.e., ≥4 on a 0-10 scale) were randomized to OLP or TAU.") == 74
+    assert total("Results The study included 56 of the 62 patients initially enrolled.") == 62
+    assert total("Of the 62 patients enrolled, 56 were randomized.") == 56  # enrolled before the randomisation
     # those screened, of whom some were randomised
     assert total("Adult patients (n = 120) with chronic pain were screened and those eligible were randomized to "
                  "yoga or to usual care.") is None
