@@ -215,11 +215,17 @@ _LEFT_STUDY = _rx(r"^(?:discontinued|withdr[ae]w[ns]?|dropped\s+out|drop-?outs?)
 # Between two arms' fractions: a separator, maybe the arm named ("9/60 in the intervention group vs 6/58"), a
 # bracket or a percentage ("(9/60) and 10% in the control group (6/58)"); no other count.
 _BETWEEN = (r"\)?\s*(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*\)?\s*)?"
-            r"(?:,|;|vs\.?|versus|and|compared\s+with)\s*(?:\d{1,3}(?:\.\d+)?\s*%\s*)?"
-            r"(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*)?\(?\s*")
-# "lost to follow-up 10/109 vs 8/106": per-arm losses over each arm's randomised n, in a sentence.
+            r"(?:,|;|vs\.?|versus|and|or|compared\s+with)\s*(?:\d{1,3}(?:\.\d+)?\s*%\s*)?"
+            r"(?:(?:in|for)\s+(?:the\s+)?(?:[A-Za-z][\w-]*\s+){1,3}?(?:group|arm|condition)\s*|"
+            r"[A-Za-z][\w+-]*(?:\s+[A-Za-z][\w+-]*){0,2}\s+(?=\())?\(?\s*")  # "... or CBT (429/610"
+# One arm's loss over its randomised n: "10/109", "12 of 60", with its percentage after it ("(451/613, 74%)",
+# "12/60 (20%)"); the two counts are the groups "lost" and "of".
+_FRACTION = r"(?P<lost>\d{1,5})\s*(?:/|\s+of\s+)\s*(?P<of>\d{1,5})(?:\s*,?\s*\(?\d{1,3}(?:\.\d+)?\s*%\)?)?"
+_ONE_FRACTION = re.compile(_FRACTION.replace("?P<lost>", "").replace("?P<of>", ""))
+# "lost to follow-up 10/109 vs 8/106", "dropout rates were higher for participants assigned to MoodGYM (451/613,
+# 74%) compared with IPT (414/620, 67%)": per-arm losses over each arm's randomised n, in a sentence.
 _LOST_FRACTIONS = _rx(r"(?:lost\s+to\s+follow[- ]?up|drop-?outs?|dropped\s+out|attrition|withdr[ae]w[n]?)"
-                      r"[^.;]{0,40}?\b(\d{1,5})\s*/\s*(\d{1,5})((?:" + _BETWEEN + r"\d{1,5}\s*/\s*\d{1,5}){1,3})")
+                      r"[^.;]{0,80}?\b" + _FRACTION + r"((?:" + _BETWEEN + _ONE_FRACTION.pattern + r"){1,3})")
 
 
 @dataclass
@@ -603,8 +609,8 @@ def fraction_losses(pages: list) -> list[tuple[list[tuple[int, int]], int, str]]
     for page in pages:
         for s in sentences(page.text):
             for m in _LOST_FRACTIONS.finditer(s):
-                pairs = [(int(m.group(1)), int(m.group(2)))] + [
-                    (int(a), int(b)) for a, b in re.findall(r"(\d{1,5})\s*/\s*(\d{1,5})", m.group(3))]
+                pairs = [(int(m.group("lost")), int(m.group("of")))] + [
+                    (int(a), int(b)) for a, b in _ONE_FRACTION.findall(m.group(3))]  # the later arms
                 if all(0 <= a < b for a, b in pairs):
                     out.append((pairs, page.number, m.group(0)))
     return out

@@ -151,3 +151,23 @@ def test_arms_a_later_table_names_are_read_under_time_points_in_an_earlier_one()
     assert [(first.arms[v.arm].name, v.timepoint, v.mean, v.sd) for v in first.values] == [
         ("Red", "pre-treatment", 3.7, 5.3), ("White", "pre-treatment", 4.7, 6.1),
         ("Red", "post-treatment", 4.2, 5.6), ("White", "post-treatment", 4.4, 5.3)]
+
+
+def test_losses_printed_as_fractions_with_their_percentages_are_each_arm_s_dropouts() -> None:
+    from metasift.extractor._consort import fraction_losses
+    from metasift.extractor.pdf import Page, PdfDocument
+    from metasift.extractor.rules import extract
+
+    def losses(text: str) -> list:
+        return [pairs for pairs, _, _ in fraction_losses([Page(1, text, text, [], [], 595.0)])]
+
+    assert losses("Dropout was 12/60 (20%) in the intervention group and 6/58 (10%) in the control group.") == \
+        [[(12, 60), (6, 58)]]
+    assert losses("In total, 18 participants dropped out: 12 of 60 (20%) in the intervention group and 6 of 58 "
+                  "(10%) in the control group.") == [[(12, 60), (6, 58)]]
+    assert losses("Dropout rates were higher for participants assigned to MoodGYM (451/613, 74%) compared with IPT "
+                  "(414/620, 67%) or CBT (429/610, 70%).") == [[(451, 613), (414, 620), (429, 610)]]
+    text = ("Participants were randomly assigned to the intervention group (n = 60) or the control group (n = 58). "
+            "Attrition at follow-up was 12/60 (20%) in the intervention group vs 6/58 (10%) in the control group.")
+    result = extract(PdfDocument("t.pdf", [Page(1, text, text, [], [], 595.0)], {}), ocr=False)
+    assert [(a.n_randomised, a.n_dropout) for a in result.arms] == [(60, 12), (58, 6)]
