@@ -183,11 +183,12 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
 # "In the intervention group, 3 patients were lost to follow-up", "In placebo group, there were two participants lost
 # to follow-up who withdrew the informed consent": one arm's losses in a clause the arm heads
 _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|were)\s+)?{COUNT}\s+"
-                     rf"(?:(?:{PEOPLE}|participant|patient|subject|person)\s+)?"
+                     rf"(?:(?:{PEOPLE}|participant|patient|subject|person)\s+)?(?:\(\d{{1,3}}(?:\.\d+)?\s*%\)\s+)?"
                      r"(?:(?:was|were)\s+)?(?:lost\s+to\s+follow[- ]?up|withdr[ae]wn?\b|dropped\s+out|"
                      r"discontinued\s+(?:the\s+)?(?:study|trial)|"
-                     r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up))")
-_LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|"
+                     r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up|post[- ]?(?:intervention|"
+                     r"treatment|test)\s+assessment))")
+_LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|\battrition\b|"
             r"did\s+not\s+(?:complete|receive)")
 # ("CSD could be assessed in 26 patients, 13 in the EMS group and 13 in the control group": the outcome's analysed)
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b|"
@@ -297,10 +298,16 @@ _LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "
          "receiving", "given", "taking", "treated", "undergoing"}  # "II, receiving intravenous morphine (n = 120)"
 
 
+_AFTER_NAME = re.compile(r"\s+(?:were|was|had|have|did|dropped|withdr[ae]w|discontinued|completed|left|remained)\b.*$",
+                         re.IGNORECASE)
+
+
 def _clean(name: str) -> str:
     """An arm name without the words a sentence puts before it ("were assigned to either dabigatran")."""
     # "assignment to an intervention": the name follows the last "to a/an/the/either"
-    words = re.split(r"(?i)\b(?:in)?to\s+(?:an?|the|either)\s+|\binto\s+", name)[-1].split()
+    words = re.split(r"(?i)\b(?:in)?to\s+(?:an?|the|either)\s+|\binto\s+", name)[-1]
+    # ("... and three in the control group dropped out.": the verb after the name, read to the stop)
+    words = _AFTER_NAME.sub("", words).split()
     while words and words[0].lower() in _LEAD:
         words.pop(0)
     return re.sub(r"\s+(?:group|arm|condition)s?$", "", " ".join(words), flags=re.IGNORECASE).strip()
@@ -450,6 +457,14 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             # not a first part of several ("one participant withdrew ... and the second relocated")
             if not re.search(rf"\d|\b(?:{NUMBER_WORD}|second|third|another|others?)\b", s[m.end():], re.IGNORECASE):
                 add("n_dropout", m, 1, 2, p)
+        if loss != analysis and len(out) == before and not planned:
+            # "A total of 18 participants were lost to follow-up (intervention: n = 12; control: n = 6)": each arm's
+            # n in a bracket of a sentence about losses, or about the analysis, that gave no other count
+            named = [(_clean(m.group(1) or ""), int(m.group(3))) for m in _PAREN_N.finditer(s)
+                     if m.group(1) and not _RESULT_IN.search(m.group("tail"))]
+            named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+            if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
+                out += [Count("n_dropout" if loss else "n_analysed", n, v, p, s, "prose") for n, v in named]
         for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
             field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
             if field:

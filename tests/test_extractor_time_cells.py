@@ -171,3 +171,23 @@ def test_losses_printed_as_fractions_with_their_percentages_are_each_arm_s_dropo
             "Attrition at follow-up was 12/60 (20%) in the intervention group vs 6/58 (10%) in the control group.")
     result = extract(PdfDocument("t.pdf", [Page(1, text, text, [], [], 595.0)], {}), ocr=False)
     assert [(a.n_randomised, a.n_dropout) for a in result.arms] == [(60, 12), (58, 6)]
+
+
+def test_losses_per_arm_in_the_phrasings_trial_reports_use() -> None:
+    from metasift.extractor._consort import prose_counts
+    from metasift.extractor.pdf import Page
+
+    def counts(text: str) -> list[tuple]:
+        return [(c.field, c.arm, c.value) for c in prose_counts([Page(2, text, text, [], [], 595.0)])]
+
+    dropouts = [("n_dropout", "intervention", 12), ("n_dropout", "control", 6)]
+    assert counts("Twelve participants in the intervention group and six in the control group dropped out.") == dropouts
+    assert counts("A total of 18 participants were lost to follow-up (intervention: n = 12; control: n = 6).") == dropouts
+    assert counts("Attrition was 20% (n = 12) in the intervention group and 10% (n = 6) in the control group.") == \
+        dropouts
+    assert counts("In the intervention group, 12 participants (20%) did not complete the post-intervention "
+                  "assessment.") == dropouts[:1]
+    # a bracket of n in a sentence about the analysis counts the analysed; in a plan, nothing
+    assert counts("The analysis included everyone with outcome data (intervention: n = 48; control: n = 52).") == \
+        [("n_analysed", "intervention", 48), ("n_analysed", "control", 52)]
+    assert counts("We planned to analyse 120 participants (intervention: n = 60; control: n = 60).") == []
