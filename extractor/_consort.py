@@ -302,6 +302,15 @@ _AFTER_NAME = re.compile(r"\s+(?:were|was|had|have|did|dropped|withdr[ae]w|disco
                          re.IGNORECASE)
 
 
+def _bracketed(text: str, listed_only: bool = False) -> list[tuple[str, int]]:
+    """Each arm's name and n from the brackets of a text ("(IPT: n=620; CBT: n=610)", "a sham group (n = 40)"),
+    no result brackets ("(n=158; mean 22.81, SD 4.58)") and no totals; ``listed_only``: only names listed inside a
+    bracket with their n."""
+    named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3))) for m in _PAREN_N.finditer(text)
+             if (m.group(1) or not listed_only) and not _RESULT_IN.search(m.group("tail"))]
+    return [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+
+
 def _clean(name: str) -> str:
     """An arm name without the words a sentence puts before it ("were assigned to either dabigatran")."""
     # "assignment to an intervention": the name follows the last "to a/an/the/either"
@@ -387,10 +396,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
         before = len(out)
         if allocation and not _CLUSTERS.search(allocation):
-            named = [(_clean(m.group(1) or m.group(2) or ""), int(m.group(3)))
-                     for m in _PAREN_N.finditer(allocation) if not _RESULT_IN.search(m.group("tail"))]
-            named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
-            named = named or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
+            named = _bracketed(allocation) or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
                                                       for m in _BARE_N.finditer(allocation)]
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
@@ -460,9 +466,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         if loss != analysis and len(out) == before and not planned:
             # "A total of 18 participants were lost to follow-up (intervention: n = 12; control: n = 6)": each arm's
             # n in a bracket of a sentence about losses, or about the analysis, that gave no other count
-            named = [(_clean(m.group(1) or ""), int(m.group(3))) for m in _PAREN_N.finditer(s)
-                     if m.group(1) and not _RESULT_IN.search(m.group("tail"))]
-            named = [(n, v) for n, v in named if n and not re.fullmatch(r"(?i)n|total|all|overall", n)]
+            named = _bracketed(s, listed_only=True)
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_dropout" if loss else "n_analysed", n, v, p, s, "prose") for n, v in named]
         for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
