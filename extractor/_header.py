@@ -38,14 +38,17 @@ TIME = (r"baseline|pre[- ]?(?:treatment|intervention|test)|post[- ]?(?:treatment
          r"week\s*\d+|wk\s*\d+|month\s*\d+|day\s*\d+|\d+\s*(?:weeks?|wks?|months?|days?|years?)|"
          r"follow[- ]?up|"
          r"end of (?:treatment|intervention|study)|change|final|t\d\b")
-SUBCOL = re.compile(rf"(?P<tp>{TIME}|\b(?:before|after|pre)\b)|"  # "Before  After" under each arm
+# Words that are a time point only where they stand alone in a header cell ("Before  After" under each arm)
+_BARE_TIME = r"before|after|pre"
+_TIME_OR_BARE = rf"{TIME}|\b(?:{_BARE_TIME})\b"
+SUBCOL = re.compile(rf"(?P<tp>{_TIME_OR_BARE})|"
                     r"(?P<stat>95%\s*ci|mean\s*\(\s*sd\s*(?:\)|$)|\bm\s*\(\s*sd\s*\)|(?:\bmean|\bm)\s*(?:±|\+/-)\s*sd\b|"
                     r"mean\s*\(\s*se\s*\)|median\s*\(\s*iqr\s*\)|\bmean\b|\bsd\b|\bs\.\s?d\.?|\bmin(?:imum)?\b|\bmax(?:imum)?\b|"
                     r"\bm\b|\bn\b|%|\bp(?:\s*-?\s*value)?\b|\bci\b|\bse\b|\bmedian\b|\biqr\b|"
                     r"\b[tfz](?:[- ]?(?:test|value))?(?![\w(])|\u03c7\s*2|\u03c72|"  # test statistics
-                    r"(?<!\w)(?:x\u0304|x\u0305|\u03c7)(?![\w\u00b2])|\bx\s*\u00af)", re.IGNORECASE)  # x̄, set as χ
-# How a mean's x̄ comes out of a PDF: the letter with a combining bar, the bar as a glyph of its own, or a χ
-XBAR = re.compile(r"x\u0304|x\u0305|\u03c7|x\s*\u00af", re.IGNORECASE)
+                    # a mean's x̄ as it comes out of a PDF: the letter with a combining bar, or set as a χ, or the bar
+                    # as a glyph of its own
+                    r"(?P<xbar>(?<!\w)(?:x\u0304|x\u0305|\u03c7)(?![\w\u00b2])|\bx\s*\u00af))", re.IGNORECASE)
 
 
 @dataclass
@@ -130,7 +133,7 @@ def subcolumns(words: list[Word]) -> list[tuple[str, str, float, float]]:
         hit = [w for s, e, w in spans if s < m.end() and e > m.start()]
         label = re.sub(r"\s+", " ", m.group().lower())
         label = "mean (sd)" if label.rstrip() == "mean (sd" else label  # its ")" cut off at the line's end
-        label = "mean" if XBAR.fullmatch(label) else label
+        label = "mean" if m.group("xbar") else label
         kind = "tp" if m.group("tp") else "stat"
         found.append((kind, label, hit[0].x0, hit[-1].x1))
         rest = rest.replace(m.group(), " ", 1)
@@ -295,7 +298,7 @@ def _time_cells(words: list[Word], found: list[tuple[str, Word]], every: list[tu
         return [TableArm(name, None, quote) for name, _ in every], [(w.x0, w.x1) for _, w in every]
     runs = word_runs(words)
     cells = [next((r for r in runs if any(v is w for v in r)), []) for _, w in every]
-    if any(not re.match(rf"(?:{TIME}|before|after|pre)\b", norm(cell[0].text), re.IGNORECASE) for cell in cells) \
+    if any(not re.match(rf"(?:{TIME}|{_BARE_TIME})\b", norm(cell[0].text), re.IGNORECASE) for cell in cells) \
             or len({id(cell[0]) for cell in cells}) < len(cells):
         return None
     return [TableArm(name, None, quote) for name, _ in every], [(cell[0].x0, cell[-1].x1) for cell in cells]
@@ -327,7 +330,7 @@ def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm
 _UNNAMED = re.compile(r"arm \d+")
 
 
-_TIME_NAME = re.compile(rf"(?:{TIME}|before|after|pre)(?:\s*\d+)?", re.IGNORECASE)
+_TIME_NAME = re.compile(rf"(?:{TIME}|{_BARE_TIME})(?:\s*\d+)?", re.IGNORECASE)
 
 
 def times_not_arms(arms: list[TableArm]) -> bool:
@@ -619,7 +622,7 @@ def per_arm(sub: list[tuple[str, str, float, float]], k: int) -> int | None:
 def _time_heads(header: list[list[Word]], bare: bool = False) -> list[tuple[float, str]]:
     """Each time point heading of the header lines, with where it starts; with ``bare``, "Before", "After" and
     "Pre" alone too."""
-    pattern = rf"{TIME}|\b(?:before|after|pre)\b" if bare else TIME
+    pattern = _TIME_OR_BARE if bare else TIME
     heads = []
     for words in header:
         text, pos = "", []
