@@ -4,6 +4,7 @@ Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] 
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
 html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | pmc-tune | pmc-holdout |
+pmc2-tune (pmc-tune's articles in other layouts) |
 all. Rules are written against the tune halves only; the holdout figures are the ones that say how the extractor
 does on papers nobody tuned it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a
 parent trial, subgroup x arm headers, baseline by category, a non-randomised column, a pooled Table 1, programme
@@ -56,6 +57,9 @@ GENERATED_OUT = REPO / "bench" / "out" / "generated"
 HTML_OUT = REPO / "bench" / "out" / "html"
 # real open-access trial reports typeset by bench/make_pmc_trials.py (JATS XML in bench/corpus/pmc, and ../corpus/pmc)
 PMC_OUT = REPO / "bench" / "out" / "pmc"
+# the same articles in other layouts (make_pmc_trials.py --name NAME --half tune --out bench/out/NAME): only the
+# tune half is relaid, so a loss on pmc2-tune against pmc-tune is a reading that held for one layout only
+PMC_DRAWS = ("pmc2",)
 # further browser-typeset draws (make_html_trials.py --first K --name htmlN --out bench/out/htmlN), each drawn
 # after the earlier ones were tuned on: a fresh draw is a corpus no rule has seen
 HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "html9", "html10", "html11", "html12",
@@ -64,7 +68,8 @@ HTML_DRAWS = ("html2", "html3", "html4", "html5", "html6", "html7", "html8", "ht
 GENERATED_DRAWS = ("gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9", "gen10", "gen11", "gen12",
                    "gen13", "gen14")
 # how a missing draw is built: script and arguments
-DRAW_ARGS = {"html2": ("make_html_trials.py", "--first", "2000"), "html3": ("make_html_trials.py", "--first", "3000"),
+DRAW_ARGS = {"pmc2": ("make_pmc_trials.py", "--half", "tune"),
+             "html2": ("make_html_trials.py", "--first", "2000"), "html3": ("make_html_trials.py", "--first", "3000"),
              "html4": ("make_html_trials.py", "--first", "4000"), "html5": ("make_html_trials.py", "--first", "5000"),
              "gen2": ("make_generated_trials.py", "--traps", "v2", "--first", "6000", "--n", "40"),
              "html6": ("make_html_trials.py", "--traps", "v2", "--first", "7000", "--n", "24"),
@@ -101,8 +106,8 @@ DRAW_ARGS = {"html2": ("make_html_trials.py", "--first", "2000"), "html3": ("mak
              "gen14": ("make_generated_trials.py", "--traps", "v4", "--first", "28000", "--n", "40"),
              "html16": ("make_html_trials.py", "--traps", "v4", "--first", "29000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout", "pmc-tune", "pmc-holdout") + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS
-                                               for half in ("tune", "holdout"))
+          "html-tune", "html-holdout", "pmc-tune", "pmc-holdout") + tuple(f"{d}-tune" for d in PMC_DRAWS) \
+    + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS for half in ("tune", "holdout"))
 
 
 @dataclass
@@ -134,7 +139,7 @@ def pdf_path(stem: str, split: str) -> Path:
         return SYNTHETIC_OUT / f"{stem}.pdf"
     if split.startswith("generated"):
         return GENERATED_OUT / f"{stem}.pdf"
-    if split.split("-")[0] in HTML_DRAWS + GENERATED_DRAWS:
+    if split.split("-")[0] in HTML_DRAWS + GENERATED_DRAWS + PMC_DRAWS:
         return REPO / "bench" / "out" / split.split("-")[0] / f"{stem}.pdf"
     if split.startswith("pmc"):
         return PMC_OUT / f"{stem}.pdf"
@@ -150,7 +155,7 @@ def truth_files(split: str) -> list[tuple[str, dict]]:
     files = sorted(TRUTH.glob("*.json")) + sorted((TRUTH / "synthetic").glob("*.json"))
     files += sorted((GENERATED_OUT / "truth").glob("*.json")) + sorted((HTML_OUT / "truth").glob("*.json"))
     files += sorted((PMC_OUT / "truth").glob("*.json"))
-    for draw in HTML_DRAWS + GENERATED_DRAWS:
+    for draw in HTML_DRAWS + GENERATED_DRAWS + PMC_DRAWS:
         files += sorted((REPO / "bench" / "out" / draw / "truth").glob("*.json"))
     out = []
     for f in files:
@@ -344,7 +349,7 @@ def main() -> None:
             ensure_generated(out, script, *rest, "--name", draw, "--out", str(out))
     if args.split.startswith("synthetic") or args.split == "all":
         ensure_synthetic()
-    if args.split.startswith("pmc") or args.split == "all":
+    if args.split.startswith("pmc-") or args.split == "all":
         ensure_generated(PMC_OUT, "make_pmc_trials.py")
     papers = truth_files(args.split)
     if not papers:

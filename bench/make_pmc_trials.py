@@ -69,15 +69,31 @@ def split_of(stem: str) -> str:
     return "pmc-tune" if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-holdout"
 
 
-def page_html(article: str, stem: str) -> str:
-    """The article inside a layout drawn from its PMCID; a figure gets an empty box where its image was."""
-    g = random.Random(f"pmc-{stem}")
-    cols = g.choice([1, 2])
-    css = CSS % {"face": g.choice(["Georgia, serif", "Times New Roman, serif", "Helvetica, Arial, sans-serif"]),
-                 "size": 9.2 if cols == 2 else 10, "cols": cols,
-                 "span": "column-span: all;" if cols == 1 or g.random() < 0.5 else "",
-                 "table_face": g.choice(["Helvetica, Arial, sans-serif", "Georgia, serif"]),
-                 "table_size": g.choice([7.2, 7.6, 8.0]), "align": g.choice(["center", "left"])}
+def page_html(article: str, stem: str, name: str = "pmc") -> str:
+    """The article inside a layout drawn from its PMCID; a figure gets an empty box where its image was.
+
+    ``name`` other than "pmc" draws a relayout (``--name pmc2``): the same article in a layout drawn from a
+    wider range (type sizes, leading, cell alignment, header alignment), so a reading that holds only for
+    the layout a paper was tuned on shows up as a loss on its relayout."""
+    g = random.Random(f"{name}-{stem}")
+    if name == "pmc":  # the corpus every figure so far was measured on: its draws stay byte for byte
+        cols = g.choice([1, 2])
+        css = CSS % {"face": g.choice(["Georgia, serif", "Times New Roman, serif", "Helvetica, Arial, sans-serif"]),
+                     "size": 9.2 if cols == 2 else 10, "cols": cols,
+                     "span": "column-span: all;" if cols == 1 or g.random() < 0.5 else "",
+                     "table_face": g.choice(["Helvetica, Arial, sans-serif", "Georgia, serif"]),
+                     "table_size": g.choice([7.2, 7.6, 8.0]), "align": g.choice(["center", "left"])}
+    else:
+        cols = g.choice([1, 2, 2])
+        css = CSS % {"face": g.choice(["Georgia, serif", "Times New Roman, serif", "Helvetica, Arial, sans-serif",
+                                       "DejaVu Sans, sans-serif", "Liberation Serif, serif"]),
+                     "size": g.choice([8.6, 9.0, 9.4]) if cols == 2 else g.choice([9.6, 10.0, 10.6]), "cols": cols,
+                     "span": "column-span: all;" if cols == 1 or g.random() < 0.4 else "",
+                     "table_face": g.choice(["Helvetica, Arial, sans-serif", "Georgia, serif", "DejaVu Sans Condensed, "
+                                             "sans-serif", "Times New Roman, serif"]),
+                     "table_size": g.choice([6.8, 7.2, 7.6, 8.0, 8.6]), "align": g.choice(["center", "left", "right"])}
+        css = css.replace("line-height: 1.28", f"line-height: {g.choice([1.15, 1.22, 1.28, 1.36])}")
+        css = css.replace("vertical-align: bottom", f"vertical-align: {g.choice(['bottom', 'middle', 'top'])}")
     article = re.sub(r'(<figure class="fig"[^>]*>)', r'\1<div class="picture"></div>', article)
     head, _, body = article.partition("</h1>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head><body>{head}</h1>"
@@ -162,11 +178,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--truth", type=Path, default=TRUTH, help="folder of the truth files, PMC<id>.json")
     ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
+    ap.add_argument("--name", default="pmc", help="layout draw and split name (NAME-tune / NAME-holdout): "
+                    "another name sets the same articles in other layouts (default: pmc)")
+    ap.add_argument("--half", choices=("tune", "holdout", "both"), default="both",
+                    help="build one half alone (a relayout of the tune half: --name pmc2 --half tune)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)
     for truth_file in sorted(args.truth.glob("PMC*.json")):
         stem = truth_file.stem
         if args.only and stem not in args.only:
+            continue
+        half = split_of(stem).removeprefix("pmc-")
+        if args.half not in ("both", half):
             continue
         source = next((d / f"{stem}.nxml" for d in args.src if (d / f"{stem}.nxml").exists()), None)
         if source is None:
@@ -174,9 +197,9 @@ def main() -> None:
             (args.out / "truth" / f"{stem}.json").unlink(missing_ok=True)
             continue
         pdf = args.out / f"{stem}.pdf"
-        typeset.print_pdf(page_html(pmc_nxml.convert(source.read_text(encoding="utf-8")), stem), pdf)
+        typeset.print_pdf(page_html(pmc_nxml.convert(source.read_text(encoding="utf-8")), stem, args.name), pdf)
         data = json.loads(truth_file.read_text(encoding="utf-8"))
-        data["file"], data["split"] = pdf.name, split_of(stem)
+        data["file"], data["split"] = pdf.name, f"{args.name}-{half}"
         texts = syn.page_texts(pdf)
         lost = fill_pages(data, texts)
         target = args.out / "truth" / f"{stem}.json"
