@@ -542,6 +542,14 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     if beside and any(line and max(w.x1 for w in line) <= cut and len(ANCHOR.findall(line_text(line))) >= 2
                       for line in rows[start + 1:start + 6]):
         return cut
+    # no other table beside it, and the two columns set apart line by line: most lines under the caption have
+    # words on one side of the gutter only (a line of each column may share a baseline), so what lies right of
+    # it (the rest of this table broken into the next column, its notes) is another column's
+    sides = [(any(w.x1 <= cut for w in line), any(w.x0 >= cut for w in line)) for line in rows[start + 1:start + 13]
+             if line and not any(w.x0 < cut < w.x1 for w in line)]
+    left, right = (sum(a and not b for a, b in sides), sum(b and not a for a, b in sides))
+    if not beside and left >= 3 and right >= 2 and 2 * sum(a and b for a, b in sides) <= left:
+        return cut
     return float("inf")
 
 
