@@ -391,6 +391,7 @@ def _clean_name(text: str) -> str:
     """An arm name without the column's statistic ("M (SD)", "[n (%)]", "Mean ± SD") or punctuation."""
     stat = r"[\[(]?\b(?:mean|m|n|median)\s*(?:\(\s*(?:sd|%|iqr|se)\s*\)|±\s*sd\b)[\])]?"
     text = re.sub(stat, " ", norm(text), flags=re.IGNORECASE)
+    text = re.sub(r"(\w)- (?=[a-z])", r"\1-", text)  # a name broken after its hyphen in a narrow cell: "(E-" / "couch)"
     return strip_marks(text).strip("([,;:)] ")
 
 

@@ -542,6 +542,10 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     if beside and any(line and max(w.x1 for w in line) <= cut and len(ANCHOR.findall(line_text(line))) >= 2
                       for line in rows[start + 1:start + 6]):
         return cut
+    # another table's caption right of the gutter on the caption's own line or just under it ("Table 1 Baseline
+    # ...   Table 2 Observed ..."): two tables side by side, one in each column
+    if any(caption_at([w for w in line if w.x0 >= cut], cut) for line in rows[start:start + 6]):
+        return cut
     # no other table beside it, and the two columns set apart line by line: most lines under the caption have
     # words on one side of the gutter only (a line of each column may share a baseline), so what lies right of
     # it (the rest of this table broken into the next column, its notes) is another column's
@@ -774,7 +778,14 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
                 i += 1
                 continue
             (number, j), start = found, i
+            beside = [w for w in rows[i][j:] if cut is not None and w.x0 >= cut]
+            two = cut is not None and rows[i][j].x0 < cut and caption_at(beside, cut) is not None
+            if two:  # two captions on one line, one in each column: the right one's table is read next, as if its
+                # caption stood alone on the line under the left one's
+                rows = rows[:i] + [[w for w in rows[i] if w.x0 < cut], beside] + rows[i + 1:]
             table, i = read_table(rows, i, page.number, names, earlier, cut)
+            if two:
+                i = start + 1
             orphan = rows[start][j:] if table is None and not (carried and start == 0) \
                 and _ends_page(rows, start, cut) else None
             if table is None:
