@@ -391,7 +391,8 @@ def _clean_name(text: str) -> str:
     """An arm name without the column's statistic ("M (SD)", "[n (%)]", "Mean ± SD") or punctuation."""
     stat = r"[\[(]?\b(?:mean|m|n|median)\s*(?:\(\s*(?:sd|%|iqr|se)\s*\)|±\s*sd\b)[\])]?"
     text = re.sub(stat, " ", norm(text), flags=re.IGNORECASE)
-    text = re.sub(r"(\w)- (?=[a-z])", r"\1-", text)  # a name broken after its hyphen in a narrow cell: "(E-" / "couch)"
+    # a name broken after its hyphen in a narrow cell ("(E-" / "couch)"), not a word shared ("pre- and post-test")
+    text = re.sub(r"(\w)- (?!(?:and|or|to)\b)(?=[a-z])", r"\1-", text)
     return strip_marks(text).strip("([,;:)] ")
 
 
