@@ -409,8 +409,10 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         nxt = next((b for b in body[idx + 1:] if b.cells), None)
         below = nxt if nxt is not None and nxt is body[idx + 1] else None  # the row right under this line
         dx = row.x0 - prev.x0 if prev else 0.0
-        if below is not None and SUBSCALE_ROW.match(below.label):
-            pending = row.label  # an instrument's line over its subscale rows, not the wrapped end of the row above
+        if below is not None and SUBSCALE_ROW.match(below.label) and not row.label[:1].islower():
+            # an instrument's line over its subscale rows, not the wrapped end of the row above (which goes on in
+            # lower case: "Anxiety score (Zung), before the" / "intervention" over "Anxiety score (Zung), after")
+            pending = row.label
         elif below is not None and not row.label[:1].islower() and (
                 below.label[:1].islower() or row.label.endswith(("-", ","))):
             pending = row.label  # "GAD-7, post-" / "treatment 8.84 ...": the start of the next row's label

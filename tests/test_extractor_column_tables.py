@@ -71,3 +71,18 @@ def test_a_table_across_the_page_is_not_cut_at_the_gutter() -> None:
 def test_an_arm_name_broken_after_its_hyphen_is_joined() -> None:
     assert _clean_name("Active (E- couch)") == "Active (E-couch"
     assert _clean_name("Pre- and post-test group") == "Pre- and post-test group"  # a word after: not joined
+
+
+def test_a_label_wrapped_under_its_values_stays_with_its_row_before_an_anxiety_row() -> None:
+    # the row's values sit on the first line of its label; "intervention" is the label's end, not an instrument
+    # named over subscale rows ("Anxiety score" reads like one)
+    (table,) = _tables(
+        _line(150, (49, "Table 2 Scores before and after the intervention")),
+        _line(162, (242, "Intervention (n = 104)"), (327, "Control (n = 104)")),
+        _line(174, (52, "Anxiety score (Zung), before the"), (242, "45.01 ± 6.9"), (327, "39.47 ± 9.9")),
+        _line(184, (52, "intervention")),
+        _line(196, (52, "Anxiety score (Zung), after the"), (242, "38.71 ± 6.1"), (327, "44.38 ± 7.6")),
+        _line(206, (52, "intervention")))
+    assert [(v.measure, v.timepoint, v.mean) for v in table.values if v.arm == 0] == [
+        ("Anxiety score (Zung)", "baseline", 45.01),
+        ("Anxiety score (Zung), after the intervention", "post", 38.71)]
