@@ -554,9 +554,13 @@ def columns_for(arms: list[TableArm], spans: list[tuple[float, float]],
         cols += [Column(i, *_col_kind(kind, label), x0, x1) for kind, label, x0, x1 in own[j * m:(j + 1) * m]]
     if m == 1 and not under and all(c.kind == "n" for c in cols):
         # "Intervention  Usual care" over "n  n": each arm prints its n, then its value with no sub-header of its
-        # own, set right of the n (as wide, for every arm, as 0.6 of the gap between two arms' n columns)
+        # own, set right of the n (as wide, for every arm, as 0.6 of the gap between two arms' n columns, or up
+        # to the end of the arm's name where the header is set flush right over its n and value, short of the
+        # next arm's n)
         gap = min(b.x0 - a.x1 for a, b in pairwise(cols))
-        cols = [col for c in cols for col in (c, Column(c.arm, "value", None, c.x1 + 2, c.x1 + 2 + 0.6 * gap))]
+        nxt = {a.arm: b.x0 for a, b in pairwise(cols)}
+        cols = [col for c in cols for col in (c, Column(c.arm, "value", None, c.x1 + 2, min(
+            max(c.x1 + 2 + 0.6 * gap, spans[c.arm][1]), nxt.get(c.arm, float("inf")) - 2)))]
     return sorted(cols, key=lambda c: c.x0) if under else cols
 
 

@@ -86,3 +86,17 @@ def test_a_label_wrapped_under_its_values_stays_with_its_row_before_an_anxiety_r
     assert [(v.measure, v.timepoint, v.mean) for v in table.values if v.arm == 0] == [
         ("Anxiety score (Zung)", "baseline", 45.01),
         ("Anxiety score (Zung), after the intervention", "post", 38.71)]
+
+
+def test_a_value_right_of_its_n_under_a_name_set_flush_right_is_that_arms() -> None:
+    # cells and header set flush right: each arm's name ends over its value, right of its n, so the value lies
+    # nearer the next arm's n than its own
+    (table,) = _tables(
+        _line(150, (49, "Table 1 Baseline comparability of the randomised groups")),
+        _line(162, (222, "BASELINE VALUES"), (367, "Intervention"), (499, "Usual care")),
+        _line(174, (311, "n"), (432, "n")),
+        _line(186, (52, "SF-12 Mental component: mean (SD)"), (307, "18"), (383, "39.9 (7.6)"), (428, "17"),
+              (507, "37.5 (8.2)")),
+        known=("intervention", "usual care"))
+    assert [(table.arms[v.arm].name, v.mean, v.sd, v.n) for v in table.values] == [
+        ("Intervention", 39.9, 7.6, 18), ("Usual care", 37.5, 8.2, 17)]
