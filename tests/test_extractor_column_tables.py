@@ -95,8 +95,8 @@ def test_a_value_right_of_its_n_under_a_name_set_flush_right_is_that_arms() -> N
         _line(150, (49, "Table 1 Baseline comparability of the randomised groups")),
         _line(162, (222, "BASELINE VALUES"), (367, "Intervention"), (499, "Usual care")),
         _line(174, (311, "n"), (432, "n")),
-        _line(186, (52, "SF-12 Mental component: mean (SD)"), (307, "18"), (383, "39.9 (7.6)"), (428, "17"),
-              (507, "37.5 (8.2)")),
+        _line(186, (52, "SF-12 Mental component: mean (SD)"), (307, "18"), (375, "39.9 (7.6)"), (428, "17"),
+              (499, "37.5 (8.2)")),
         known=("intervention", "usual care"))
     assert [(table.arms[v.arm].name, v.mean, v.sd, v.n) for v in table.values] == [
-        ("Intervention", 39.9, 7.6, 18), ("Usual care", 37.5, 8.2, 17)]
+        ("intervention", 39.9, 7.6, 18), ("usual care", 37.5, 8.2, 17)]
