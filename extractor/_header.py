@@ -197,14 +197,18 @@ def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
     for i in range(len(rows) - 1):
         line = list(rows[i])  # as printed: the words moved up are not read again
         for k, w in enumerate(line):
-            if k + 1 < len(line) and re.match(r"=?\s*\d", line[k + 1].text):
-                continue  # the count goes on along this line
+            if k + 1 < len(line) and re.match(r"=?\s*\d|=$", line[k + 1].text):
+                continue  # the count goes on along this line (its "=", then the rest, is the one to complete)
             opening = " ".join(v.text for v in line[max(0, k - 1):k + 1])
             if not (_OPEN_COUNT.fullmatch(w.text) or re.fullmatch(r"\(?[nN]\s*=", opening)):
                 continue
-            rest = _rest_below(rows[i + 1], w.x0 - 4 * w.size, w.x1 + 4 * w.size, opening)
+            runs = word_runs(line)
+            at_run = next((r for r, run in enumerate(runs) if any(v is w for v in run)), None)
+            cell = runs[at_run] if at_run is not None else [w]
+            # (not under the next header cell: "Control (n =  Taekwondo (n =" over "15)  15)")
+            nxt = runs[at_run + 1][0].x0 if at_run is not None and at_run + 1 < len(runs) else float("inf")
+            rest = _rest_below(rows[i + 1], w.x0 - 4 * w.size, min(w.x1 + 4 * w.size, nxt - 1), opening)
             if not rest:  # the rest wrapped back to the cell's start: "Intervention group (N" over "= 29)"
-                cell = next((run for run in word_runs(line) if any(v is w for v in run)), [w])
                 rest = _rest_below(rows[i + 1], cell[0].x0 - 2 * w.size, cell[0].x0 + 4 * w.size, opening)
             if not rest:
                 continue

@@ -187,9 +187,13 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     anchors = [(0, cell[0].x0, cell[-1].x1, 0, "") for cell in cells]  # as arms_in_header lists them
     whole = [w for cell in cells for w in name_left_of(words, cell[0].x0, cell[-1].x1, anchors, 0) + cell]
     whole += [w for w in words if _P_HEAD.fullmatch(w.text)]  # the p column's header beside them
-    rest = [w for w in words if not any(w is v for v in whole)]
     # "(n" "=" is one open cell: the "=" after an open word belongs to it
     opens = _open_cells(above)
+    # the stub column's header set low, left of every open cell ("Group Variables" beside "15)  15)"), and a
+    # footnote mark alone
+    first = min((run[0].x0 for run in word_runs(above) if any(v in run for v in opens)), default=float("inf"))
+    whole += [w for w in words if w.x1 < first - 2 * w.size or re.fullmatch(r"[*†‡§¶#]+", w.text)]
+    rest = [w for w in words if not any(w is v for v in whole)]
     open_ = [w for k, w in enumerate(above) if any(w is v for v in opens)
              and not (w.text == "=" and k and _DANGLING.match(above[k - 1].text))]
     numbers = [w for w in rest if w.text != "="]
