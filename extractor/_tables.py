@@ -100,8 +100,9 @@ def _caption(rows: list[list[Word]], start: int, j: int, inside: _Clip) -> tuple
         goes_on = _prose_like(words) and (caption.count("(") > caption.count(")") or re.search(
             r"(?:\b(?:and|or|of|to|with|in|for|vs\.?|versus)|[,(])\s*$", caption)
             or (above and above[-1].x1 >= words[-1].x1 - above[-1].size))  # the line above ran full width
-        if not words or not _contiguous(words) or (ANCHOR.search(line_text(words)) and not goes_on) \
-                or subcolumns(words) or abs(words[0].x0 - rows[start][j].x0) > 8 or split_row(words)[1]:
+        if not words or caption_at(words) or not _contiguous(words) \
+                or (ANCHOR.search(line_text(words)) and not goes_on) or subcolumns(words) \
+                or abs(words[0].x0 - rows[start][j].x0) > 8 or split_row(words)[1]:
             break
         caption += " " + join_words(words)
         k += 1

@@ -100,3 +100,21 @@ def test_a_value_right_of_its_n_under_a_name_set_flush_right_is_that_arms() -> N
         known=("intervention", "usual care"))
     assert [(table.arms[v.arm].name, v.mean, v.sd, v.n) for v in table.values] == [
         ("intervention", 39.9, 7.6, 18), ("usual care", 37.5, 8.2, 17)]
+
+
+def test_a_count_wrapped_beside_the_stub_header_set_low_finishes_each_arms_n() -> None:
+    (table,) = _tables(
+        _line(150, (49, "Table 1 Physical characteristics of the subjects at baseline.")),
+        _line(162, (391, "Control (n ="), (447, "Taekwondo (n ="), (515, "p Value")),
+        _line(171, (311, "Group Variables"), (391, "15)"), (447, "15)"), (515, "*")),
+        _line(184, (311, "Age (years)"), (391, "11.2 ± 0.6"), (447, "11.3 ± 0.5"), (515, "0.776")))
+    assert [(a.name, a.n) for a in table.arms] == [("Control", 15), ("Taekwondo", 15)]
+
+
+def test_a_caption_does_not_run_on_into_the_next_tables_caption() -> None:
+    tables = _tables(
+        _line(150, (308, "Table 2 Training programs.")),
+        _line(162, (308, "Table 4 Changes in mood state.")),
+        _line(174, (360, "Control (n = 15)"), (440, "Taekwondo (n = 15)")),
+        _line(186, (311, "Depression"), (360, "2.20 ± 0.68"), (440, "2.20 ± 0.73")))
+    assert [t.caption for t in tables] == ["Table 4 Changes in mood state."]
