@@ -421,7 +421,9 @@ def _one_row(a: list[Word], b: list[Word], first_x: float, arms_x1: float) -> bo
         return False
     for cells, label in ((a, b), (b, a)):
         start = min(w.x0 for w in cells)
-        if start >= first_x and split_row(cells)[1] and not split_row(cells)[0] and \
+        # (the cells up to a test statistic ending the line: "12.74  18.61  t35=−3.37;")
+        values = _before_statistic(cells)
+        if start >= first_x and split_row(values)[1] and not split_row(values)[0] and \
                 any(w.x1 <= start for w in label) and all(w.x1 <= start or w.x0 > arms_x1 + 4 for w in label):
             return True
     return False

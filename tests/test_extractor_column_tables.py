@@ -118,3 +118,15 @@ def test_a_caption_does_not_run_on_into_the_next_tables_caption() -> None:
         _line(174, (360, "Control (n = 15)"), (440, "Taekwondo (n = 15)")),
         _line(186, (311, "Depression"), (360, "2.20 ± 0.68"), (440, "2.20 ± 0.73")))
     assert [t.caption for t in tables] == ["Table 4 Changes in mood state."]
+
+
+def test_a_row_whose_cells_end_in_a_test_statistic_joins_its_label_set_a_little_apart() -> None:
+    # the other column's prose shares the label's line, so the layout could not join the label (2.5 pt lower,
+    # its raised mark) and the cells ending in "t35=−3.37;"
+    (table,) = _tables(
+        _line(150, (308, "Table 1 Characteristics of study participants.")),
+        _line(162, (429, "IG (n=21)"), (467, "CG (n=20)"), (510, "Test")),
+        _line(180.0, (429, "12.74"), (467, "18.61"), (504, "t35=−3.37;")),
+        _line(182.5, (49, "training group at least once."), (311, "PHQ-9 (depressive symptoms),")),
+        _line(192, (311, "mean (SD)"), (429, "(5.69)"), (466, "(4.86)"), (510, "P=.002")))
+    assert [(table.arms[v.arm].name, v.mean, v.sd) for v in table.values] == [("IG", 12.74, 5.69), ("CG", 18.61, 4.86)]
