@@ -559,7 +559,10 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     sides = [(any(w.x1 <= cut for w in line), any(w.x0 >= cut for w in line)) for line in rows[start + 1:start + 13]
              if line and not any(w.x0 < cut < w.x1 for w in line)]
     left, right = (sum(a and not b for a, b in sides), sum(b and not a for a, b in sides))
-    if not beside and left >= 3 and right >= 2 and 2 * sum(a and b for a, b in sides) <= left:
+    # (and the table's first line, its header, keeps left of the gutter: a table across the page over the
+    # page's two columns of prose has its header on both sides)
+    head = next((a and not b for a, b in sides if a), False)
+    if not beside and head and left >= 3 and right >= 2 and 2 * sum(a and b for a, b in sides) <= left:
         return cut
     return float("inf")
 
