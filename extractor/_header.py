@@ -93,6 +93,12 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
 
 
 
+def caption_right_of(words: list[Word], cut: float) -> bool:
+    """Whether a table caption starts right of the column gutter ``cut`` on a line (the right column's caption,
+    alone or beside the left column's own)."""
+    return caption_at([w for w in words if w.x0 >= cut], cut) is not None
+
+
 def caption_kind(caption: str) -> tuple[str, str, str]:
     """(kind, time point, population) from a caption."""
     low = caption.lower()
@@ -196,13 +202,13 @@ def join_wrapped_counts(rows: list[list[Word]]) -> list[list[Word]]:
     rows = [list(r) for r in rows]
     for i in range(len(rows) - 1):
         line = list(rows[i])  # as printed: the words moved up are not read again
+        runs = word_runs(line)
         for k, w in enumerate(line):
             if k + 1 < len(line) and re.match(r"=?\s*\d|=$", line[k + 1].text):
                 continue  # the count goes on along this line (its "=", then the rest, is the one to complete)
             opening = " ".join(v.text for v in line[max(0, k - 1):k + 1])
             if not (_OPEN_COUNT.fullmatch(w.text) or re.fullmatch(r"\(?[nN]\s*=", opening)):
                 continue
-            runs = word_runs(line)
             at_run = next((r for r, run in enumerate(runs) if any(v is w for v in run)), None)
             cell = runs[at_run] if at_run is not None else [w]
             # (not under the next header cell: "Control (n =  Taekwondo (n =" over "15)  15)")

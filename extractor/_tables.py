@@ -28,6 +28,7 @@ from metasift.extractor._header import (
     arms_over_n_row,
     caption_at,
     caption_kind,
+    caption_right_of,
     columns_for,
     is_unnamed,
     line_text,
@@ -422,8 +423,8 @@ def _one_row(a: list[Word], b: list[Word], first_x: float, arms_x1: float) -> bo
     for cells, label in ((a, b), (b, a)):
         start = min(w.x0 for w in cells)
         # (the cells up to a test statistic ending the line: "12.74  18.61  t35=−3.37;")
-        values = _before_statistic(cells)
-        if start >= first_x and split_row(values)[1] and not split_row(values)[0] and \
+        label_of_cells, values = split_row(_before_statistic(cells))
+        if start >= first_x and values and not label_of_cells and \
                 any(w.x1 <= start for w in label) and all(w.x1 <= start or w.x0 > arms_x1 + 4 for w in label):
             return True
     return False
@@ -551,7 +552,7 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
         return cut
     # another table's caption right of the gutter on the caption's own line or just under it ("Table 1 Baseline
     # ...   Table 2 Observed ..."): two tables side by side, one in each column
-    if any(caption_at([w for w in line if w.x0 >= cut], cut) for line in rows[start:start + 6]):
+    if any(caption_right_of(line, cut) for line in rows[start:start + 6]):
         return cut
     # no other table beside it, and the two columns set apart line by line: most lines under the caption have
     # words on one side of the gutter only (a line of each column may share a baseline), so what lies right of
@@ -788,11 +789,11 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
                 i += 1
                 continue
             (number, j), start = found, i
-            beside = [w for w in rows[i][j:] if cut is not None and w.x0 >= cut]
-            two = cut is not None and rows[i][j].x0 < cut and caption_at(beside, cut) is not None
+            two = cut is not None and rows[i][j].x0 < cut and caption_right_of(rows[i], cut)
             if two:  # two captions on one line, one in each column: the right one's table is read next, as if its
                 # caption stood alone on the line under the left one's
-                rows = rows[:i] + [[w for w in rows[i] if w.x0 < cut], beside] + rows[i + 1:]
+                rows = rows[:i] + [[w for w in rows[i] if w.x0 < cut], [w for w in rows[i] if w.x0 >= cut]] \
+                    + rows[i + 1:]
             table, i = read_table(rows, i, page.number, names, earlier, cut)
             if two:
                 i = start + 1
