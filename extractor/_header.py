@@ -314,7 +314,7 @@ def _time_cells(words: list[Word], found: list[tuple[str, Word]], every: list[tu
     return [TableArm(name, None, quote) for name, _ in every], [(cell[0].x0, cell[-1].x1) for cell in cells]
 
 
-_N_LABEL = re.compile(r"(?:n|no\.?|number(?: of (?:participants|patients|subjects|cases))?|sample size|"
+_N_LABEL = re.compile(r"(?:(?:n|no\.?|number)(?: of (?:participants|patients|subjects|cases))?|sample size|"
                       r"participants|patients|subjects)\s*[:,]?", re.IGNORECASE)
 
 
@@ -335,6 +335,48 @@ def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm
            or a.name.lower() in TOTAL_NAMES for a in arms):
         return [], []  # a P or Total column is no arm
     return arms, [(r[0].x0, r[-1].x1) for r in runs]
+
+
+# A column head that names no group: a test's or a difference's, or a measure's (a table whose rows are the groups,
+# "Group  N  F/M  Age  PTA").
+_NOT_GROUP_HEAD = re.compile(r"p|p[- ]?values?|t|f|z|u|df|χ2?|χ²|x2|chi[- ]?squared?|significance(?: of difference)?|"
+                             r"statistics?|test|differences?|effect sizes?|n|no\.?|%|age|sex|gender|[fm]/[fm]|bmi|"
+                             r"weight|height|mean|sd|se|median|iqr|range|min|max", re.IGNORECASE)
+
+
+def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[TableArm], list[tuple[float, float]]]:
+    """Arms named by a header line without counts ("Treatment   Placebo   P value", "Variable  Ultrabrief  Brief
+    t  χ2  p") over the rows of values under it (``below``): two to four name cells reaching over the values, each
+    taking one value of most rows (a value goes to the head nearest it); the cells after them for a test (P, t,
+    χ2) or the total are no arms, and a line of measure heads ("N  F/M  Age") names none. The caller reads such
+    a header only where the caption says the table describes the groups at baseline, whose columns are the
+    arms."""
+    rows = [cells for _, cells in (split_row(words) for words in below) if len(cells) >= 2][:6]
+    if len(rows) < 2:
+        return [], []
+    values_from = min(c.x0 for cells in rows for c in cells)
+    heads = [r for r in word_runs(names) if r[-1].x1 > values_from - 4]
+    texts = [norm(join_words(r)).strip(" :*") for r in heads]
+
+    def no_group(text: str) -> bool:
+        return bool(_NOT_GROUP_HEAD.fullmatch(text.replace(" ", ""))) or text.lower() in TOTAL_NAMES
+
+    while texts and no_group(texts[-1]):
+        texts.pop()
+    named = heads[:len(texts)]
+    if not 2 <= len(named) <= 4 or any(no_group(t) or not re.search(r"[A-Za-z]{2}", t) or ANCHOR.search(t)
+                                       for t in texts):
+        return [], []
+    centres = [(r[0].x0 + r[-1].x1) / 2 for r in heads]
+    fits = tried = 0
+    for cells in rows:  # (a row of counts "17/47" has no cells under the names, only its test's: not counted)
+        taken = [min(range(len(heads)), key=lambda h: abs(centres[h] - c.x)) for c in cells]
+        tried += any(h < len(named) for h in taken)
+        fits += all(taken.count(h) == 1 for h in range(len(named)))
+    if tried < 2 or 3 * fits < 2 * tried:
+        return [], []
+    quote = join_words(names)
+    return [TableArm(_clean_name(t), None, quote) for t in texts], [(r[0].x0, r[-1].x1) for r in named]
 
 
 _UNNAMED = re.compile(r"arm \d+")

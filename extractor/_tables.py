@@ -24,6 +24,7 @@ from metasift.extractor._header import (
     Column,
     TableArm,
     arm_timepoints,
+    arms_by_name,
     arms_in_header,
     arms_over_n_row,
     caption_at,
@@ -654,7 +655,13 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
             header.append(drop_marks(below))
             k += 1
     if len(arms) < 2:
-        return _arms_as_rows(rows, k, header, inside, known, page, caption), start + 1
+        table = _arms_as_rows(rows, k, header, inside, known, page, caption)
+        if table is not None or not header or caption_kind(caption)[0] != "baseline":
+            return table, start + 1
+        # a baseline table's header naming its columns without counts ("Treatment  Placebo  P value")
+        arms, spans = arms_by_name(header[-1], [inside(words) for words in rows[k:k + 8]])
+        if len(arms) < 2 or times_not_arms(arms):
+            return None, start + 1
     _mark_totals(arms, header, spans)
     if sum(not a.total for a in arms) < 2:
         return None, start + 1

@@ -17,7 +17,8 @@ _UNITS = {w: i for i, w in enumerate(_SMALL)}
 _TENS = {w: 10 * i for i, w in enumerate(("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
                                           "eighty", "ninety")) if w}
 _HUNDREDS = r"(?:one|two|three|four|five|six|seven|eight|nine)[\s-]+hundred"  # "Four-hundred" too
-_BELOW_100 = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|"
+# ("Twenty-" / "four" broken at a line's end comes out of the text layer as "Twenty- four")
+_BELOW_100 = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:(?:-\s?|\s)(?:one|two|three|four|five|six|"
               r"seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
               r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)")
 # "Two hundred patients" is 200, not 2: the hundreds are tried first, with or without a rest ("and five").
