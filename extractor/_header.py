@@ -126,6 +126,21 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
     return "outcome", tp, population
 
 
+# A table's note naming the population it describes: "This table was created on the basis of the intention-to-treat
+# dataset", "completers only", "patients who completed the study". Not a note defining the short forms ("ITT,
+# intention-to-treat") nor one naming how the data were analysed.
+_NOTE_POPULATION = re.compile(r"\b(?:(?:modified )?intention[- ]to[- ]treat|m?itt|per[- ]protocol|completers?)\s+"
+                              r"(?:data ?set|population|sample|set|group|participants|patients)\b|"
+                              r"\bcompleters? only\b|\b(?:participants|patients|subjects) who completed\b",
+                              re.IGNORECASE)
+
+
+def notes_population(notes: list[str]) -> str:
+    """The population a table's notes say it describes ("analysed": the ITT or per-protocol set, completers),
+    else ""; for a table whose caption names none."""
+    return "analysed" if any(_NOTE_POPULATION.search(note) for note in notes) else ""
+
+
 def subcolumns(words: list[Word]) -> list[tuple[str, str, float, float]]:
     """Sub-header tokens of a row as (kind, label, x0, x1), or [] if the row is not a sub-header."""
     text, spans = "", []
@@ -469,6 +484,7 @@ def name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: in
     left = [w for w in words if w.x1 <= x0 + 0.5]
     prev_anchor = _previous_anchor_end(anchors, row, x0)
     out: list[Word] = []
+    opened = False  # the bracket the n closes opened on this line, set apart: "Hypnosis ( n = 116)"
     for w in reversed(left):
         if w.x1 <= prev_anchor + 0.5 or w.text.lower().strip(":*") in LABEL_HEADS:
             break
@@ -476,6 +492,7 @@ def name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: in
         if edge - w.x1 > 2.5 * w.size:
             break
         if re.fullmatch(r"[(\[]?", w.text):
+            opened = opened or not out
             continue
         out.insert(0, w)
     equals = [k for k, w in enumerate(out[:-1]) if w.text == "=" and re.fullmatch(PRINTED_COUNT + r"\)?[,;]?", out[k + 1].text)]
@@ -483,7 +500,7 @@ def name_left_of(words: list[Word], x0: float, x1: float, anchors: list, row: in
         out = out[equals[-1] + 2:]
     anchor = [w for w in words if w.x0 >= x0 - 0.5 and w.x1 <= x1 + 0.5]
     closes = bool(anchor) and anchor[-1].text.rstrip(".,;:*").endswith(")")
-    if closes and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
+    if closes and not opened and not anchor[0].text.startswith("(") and not any("(" in w.text for w in out):
         return []
     return [w for w in _before_bracket(out) if not re.fullmatch(r"\(?[nN]|=|,", w.text)]
 

@@ -34,6 +34,7 @@ from metasift.extractor._header import (
     is_unnamed,
     line_text,
     name_left_of,
+    notes_population,
     per_arm,
     spanning_timepoint,
     stacked_subs,
@@ -716,6 +717,7 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         # study, subgroups): which block's columns are the trial's arms is not for a rule to guess
         return None, k
     kind = "outcome" if any(c.timepoint for c in columns) else kind
+    population = population or notes_population(notes)
     table = Table(page, caption, kind, timepoint, population, arms, doubt=doubt)
     table._parts = (body, head_text, notes, _lead(header, first_x))  # read once every part is known
     return table, k
