@@ -1,0 +1,99 @@
+"""Shapes found on published reports the rules had never read (``bench/bench_extract_fields.py --split pmc-probe``,
+half of the first held-out half, released for reading): a baseline table naming its columns without counts, an
+n row labelled "No. of subjects", a bracket set apart from its n, a table note naming the population it counts,
+and a number word broken at the line's end."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._consort import total_candidates
+from metasift.extractor._header import arms_by_name, notes_population
+from metasift.extractor._tables import find_tables
+from tests.helpers import printed_line as _line
+
+
+def _tables(*rows: list, known: tuple[str, ...] = ()) -> list:
+    return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], list(known))
+
+
+def test_a_baseline_table_naming_its_columns_without_counts_gives_the_arms() -> None:
+    (table,) = _tables(
+        _line(100, (49, "Table 1 Baseline Demographic and Clinical Data")),
+        _line(112, (230, "Treatment"), (320, "Placebo"), (400, "P value")),
+        _line(124, (52, "Age (yr)"), (230, "44.5 ± 2.2"), (320, "45.3 ± 2.0"), (400, "0.796")),
+        _line(136, (52, "Weight (kg)"), (230, "81.8 ± 2.8"), (320, "79.6 ± 2.9"), (400, "0.598")),
+        _line(148, (52, "Total Cholesterol (mmol/L)"), (230, "6.2 ± 0.1"), (320, "6.2 ± 0.1"), (400, "0.976")))
+    assert [(a.name, a.n) for a in table.arms] == [("Treatment", None), ("Placebo", None)]  # no P column
+    assert [(table.arms[v.arm].name, v.mean) for v in table.values if v.measure == "Weight (kg)"] == [
+        ("Treatment", 81.8), ("Placebo", 79.6)]
+
+
+def test_a_header_without_counts_is_read_only_under_a_baseline_caption() -> None:
+    # an outcome table's columns may be time points or analyses: without counts or known names, nothing is read
+    assert _tables(
+        _line(100, (49, "Table 2 Results at six weeks")),
+        _line(112, (230, "Treatment"), (320, "Placebo"), (400, "P value")),
+        _line(124, (52, "Weight (kg)"), (230, "81.8 ± 2.8"), (320, "79.6 ± 2.9"), (400, "0.598")),
+        _line(136, (52, "BMI"), (230, "27.1 ± 0.8"), (320, "26.9 ± 0.7"), (400, "0.701"))) == []
+
+
+def test_test_columns_and_a_label_head_are_no_arms_and_rows_of_counts_are_not_counted() -> None:
+    names = _line(100, (52, "Variable"), (268, "Ultrabrief"), (354, "Brief"), (440, "t"), (477, "χ2"), (507, "p"))
+    rows = [_line(112, (52, "Age (years)"), (268, "47.72 (14.60)"), (354, "51.54 (14.00)"), (440, "-1.3"),
+                  (507, "0.196")),
+            _line(124, (52, "Gender (male) 17/47"), (300, "17/48"), (477, "0.0"), (507, "0.939")),
+            _line(136, (52, "Onset age (years)"), (268, "27.81 (13.95)"), (354, "32.98 (14.10)"), (440, "-1.8"),
+                  (507, "0.076"))]
+    arms, spans = arms_by_name(names, rows)
+    assert [a.name for a in arms] == ["Ultrabrief", "Brief"]
+    assert len(spans) == 2
+
+
+def test_a_line_of_measure_heads_over_rows_of_groups_names_no_arms() -> None:
+    names = _line(100, (52, "Group"), (120, "N"), (150, "F/M"), (190, "Age"), (250, "PTA"))
+    rows = [_line(112, (52, "Treatment"), (120, "9"), (150, "0.44"), (190, "52.3 (14.6)"), (250, "37.4 (15.9)")),
+            _line(124, (52, "Placebo"), (120, "10"), (150, "0.30"), (190, "58.9 (7.4)"), (250, "41.4 (10.3)"))]
+    assert arms_by_name(names, rows) == ([], [])
+
+
+def test_a_row_of_no_of_subjects_gives_each_named_column_its_n() -> None:
+    (table,) = _tables(
+        _line(100, (49, "Table 1 Baseline characteristics of the control and exercise groups")),
+        _line(112, (230, "Control group"), (330, "CBE group")),
+        _line(124, (52, "No. of subjects"), (245, "10"), (345, "9")),
+        _line(136, (52, "Age (year)"), (230, "72.0 (10.1)"), (330, "66.8 (8.1)")),
+        _line(148, (52, "Weight (kg)"), (230, "76.2 (10.9)"), (330, "76.6 (23.4)")))
+    assert [(a.name, a.n) for a in table.arms] == [("Control group", 10), ("CBE group", 9)]
+
+
+def test_an_arm_name_before_a_bracket_set_apart_from_its_n_is_kept() -> None:
+    (table,) = _tables(
+        _line(100, (49, "Table 1 Baseline characteristics of the groups")),
+        _line(112, (94, "Variable"), (190, "Hypnosis"), (228, "("), (233, "n = 116)"), (302, "Relaxation"),
+              (345, "("), (350, "n = 107)")),
+        _line(124, (94, "Age"), (200, "38.0 (13.2)"), (310, "36.9 (10.1)")),
+        _line(136, (94, "FTND"), (200, "4.6 (2.3)"), (310, "4.1 (2.2)")))
+    assert [(a.name, a.n) for a in table.arms] == [("Hypnosis", 116), ("Relaxation", 107)]
+
+
+def test_a_note_naming_the_intention_to_treat_dataset_makes_the_header_n_analysed() -> None:
+    (table,) = _tables(
+        _line(100, (49, "Table 1 Baseline characteristics of the groups")),
+        _line(112, (52, "Variable"), (190, "Hypnosis (n = 116)"), (302, "Relaxation (n = 107)")),
+        _line(124, (52, "Age"), (200, "38.0 (13.2)"), (310, "36.9 (10.1)")),
+        _line(136, (52, "FTND"), (200, "4.6 (2.3)"), (310, "4.1 (2.2)")),
+        _line(150, (49, "This table was created on the basis of the intention-to-treat dataset."), size=7.0))
+    assert table.population == "analysed"
+
+
+def test_notes_that_define_short_forms_or_name_the_test_set_no_population() -> None:
+    assert notes_population(["ITT, intention-to-treat; PP, per-protocol", "Data analysed by t-test"]) == ""
+    assert notes_population(["Values are for completers only."]) == "analysed"
+    assert notes_population(["Per-protocol population (n = 64)."]) == "analysed"
+
+
+def test_a_number_word_broken_at_the_line_end_is_read_whole() -> None:
+    page = SimpleNamespace(number=3, text="Results\nTwenty-\nfour patients were randomized. Five withdrew.",
+                           lines="Results\nTwenty- four patients were randomized. Five withdrew.", rows=[])
+    assert [(n, p) for n, p, _ in total_candidates([page])][:1] == [(24, 3)]
