@@ -18,9 +18,13 @@ from metasift.extractor._header import caption_at
 from metasift.extractor._text import COUNT, NUMBER_WORD, count_value, is_table_text, norm, sentences
 from metasift.extractor.layout import join_words, same_size
 
-PEOPLE = (r"(?:participants|patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
-          r"women|men|mothers|parents|employees|caregivers|carers|children|respondents|users|volunteers|cases|dyads|"
-          r"families|infants|smokers|veterans|survivors|nurses|teachers|couples|households|residents|athletes|eyes)")
+# Who a trial counts, as papers name them: the usual words and the ages and roles of people trials enrol. Not
+# clinicians ("Eighteen physicians were assigned to the EG": in a trial of their patients they are its clusters).
+PEOPLE = (r"(?:participants|(?:out|in)?patients|subjects|people|persons|individuals|students|pupils|adults|adolescents|"
+          r"women|men|mothers|fathers|parents|employees|workers|caregivers|carers|children|boys|girls|youths?|"
+          r"toddlers|newborns|neonates|respondents|users|volunteers|cases|dyads|families|infants|smokers|drinkers|"
+          r"veterans|survivors|nurses|teachers|couples|households|residents|athletes|players|runners|musicians|"
+          r"singers|dancers|soldiers|recruits|inmates|prisoners|elderly|seniors|learners|trainees|clients|donors|eyes)")
 _RAND = r"(?:randomly\s+(?:assigned|allocated)|randomi[sz]ed)"
 _WORDS = r"(?:[\w-]+\s+)"
 
@@ -55,7 +59,7 @@ TOTAL_PATTERNS = [  # in order of trust: a sentence that says "total" first, a d
     _rx(rf"(?:\bof\s+(?:the\s+|all\s+|these\s+)?|\ball\s+(?:the\s+)?){COUNT}\s+randomi[sz]ed\s+{PEOPLE}\b"),
     # "Of the 178 parents enrolled in the trial, ...", "The study included 56 of the 62 patients initially enrolled."
     _rx(rf"\bof\s+(?:the\s+|all\s+)?{COUNT}\s+{PEOPLE}\s+(?:(?:initially|originally)\s+)?(?:enrolled|randomi[sz]ed)"
-        rf"(?:\s+in(?:to)?\s+the\s+(?:trial|study)\b|(?=\s*[.;]))"),
+        rf"(?:\s+in(?:to)?\s+the\s+(?:trial|study)\b|(?=\s*[.;,]))"),
     # "Thirty-five participants were assigned to the intervention or control groups", "... to one of two groups":
     # assigned among alternatives, so all of them
     _rx(rf"\b{COUNT}\s+{_WORDS}{{0,3}}?{PEOPLE}\b[^.;]{{0,40}}?\s+(?:were|was)\s+(?:randomly\s+)?(?:assigned|allocated|divided|"

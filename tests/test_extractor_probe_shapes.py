@@ -97,3 +97,16 @@ def test_a_number_word_broken_at_the_line_end_is_read_whole() -> None:
     page = SimpleNamespace(number=3, text="Results\nTwenty-\nfour patients were randomized. Five withdrew.",
                            lines="Results\nTwenty- four patients were randomized. Five withdrew.", rows=[])
     assert [(n, p) for n, p, _ in total_candidates([page])][:1] == [(24, 3)]
+
+
+def _totals(text: str) -> list[int]:
+    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
+    return [n for n, _, _ in total_candidates([page])]
+
+
+def test_a_total_randomised_counts_people_of_any_usual_kind_but_not_their_clinicians() -> None:
+    assert _totals("A total of 46 trained musicians participated in this study and were randomly allocated to "
+                   "a slow breathing or a control group.") == [46]
+    assert 83 in _totals("Of the 83 parents randomized, 79 parents completed follow-up assessments.")
+    # the professionals assigned in a trial of their patients are its clusters, not its participants
+    assert 18 not in _totals("Eighteen physicians were randomly assigned to the EG and 20 to the CG.")
