@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from metasift.extractor._consort import total_candidates
+from metasift.extractor._consort import prose_counts, total_candidates
 from metasift.extractor._header import arms_by_name, notes_population
 from metasift.extractor._tables import find_tables
 from tests.helpers import printed_line as _line
@@ -108,5 +108,8 @@ def test_a_total_randomised_counts_people_of_any_usual_kind_but_not_their_clinic
     assert _totals("A total of 46 trained musicians participated in this study and were randomly allocated to "
                    "a slow breathing or a control group.")[:1] == [46]
     assert 83 in _totals("Of the 83 parents randomized, 79 parents completed follow-up assessments.")
-    # the professionals assigned in a trial of their patients are its clusters, not its participants
-    assert 18 not in _totals("Eighteen physicians were randomly assigned to the EG and 20 to the CG.")
+    # the professionals assigned in a trial of their patients are its clusters, not its arms' participants
+    page = SimpleNamespace(number=1, text="Eighteen physicians were assigned to the EG and 20 to the CG. Of the 227 "
+                           "patients included 107 were assigned to the EG and 120 to the CG.", rows=[])
+    page.lines = page.text
+    assert {(c.arm, c.value) for c in prose_counts([page])} == {("EG", 107), ("CG", 120)}
