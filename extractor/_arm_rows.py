@@ -31,15 +31,27 @@ def arm_of(label: str, known: list[str]) -> int | None:
     return (exact or hits).pop() if len(exact or hits) == 1 else None
 
 
+# "Time point 1  Time point 2  Time point 3", "T1  T2": the first of numbered time points is the baseline where
+# none is numbered 0 (a reader confirms every value read this way)
+_NUMBERED_TIME = re.compile(r"^(?:time\s*(?:point)?\s*|t)([0-9])\b", re.IGNORECASE)
+
+
 def baseline_column(header: list[list[Word]]) -> tuple[float, list[float]] | None:
     """The centre of the one header cell naming the baseline, and the centres of every header cell."""
-    centres, base = [], []
+    centres, base, first = [], [], []
+    numbers = set()
     for words in header:
         for run in word_runs(words):
             centre = (run[0].x0 + run[-1].x1) / 2
             centres.append(centre)
-            if _BASELINE_HEAD.match(norm(join_words(run))):
+            text = norm(join_words(run))
+            if _BASELINE_HEAD.match(text):
                 base.append(centre)
+            elif m := _NUMBERED_TIME.match(text):
+                numbers.add(m.group(1))
+                first += [centre] if m.group(1) == "1" else []
+    if not base and "0" not in numbers and "2" in numbers:
+        base = first
     return (base[0], centres) if len(base) == 1 else None
 
 

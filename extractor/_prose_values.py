@@ -20,7 +20,8 @@ from metasift.extractor._text import ALIASES, is_table_text, name_key, same_arm,
 
 _CUE = re.compile(r"\b(?:at\s+baseline|baseline|before\s+(?:the\s+)?(?:intervention|treatment|training|study|"
                   r"program(?:me)?|therapy)|pre-?(?:test|intervention|treatment)|at\s+(?:study\s+)?entry|"
-                  r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention)|at\s+T0)\b", re.IGNORECASE)
+                  r"at\s+the\s+(?:beginning|start)\s+of\s+the\s+(?:study|trial|intervention)|at\s+T0|"
+                  r"at\s+(?:the\s+time\s+of\s+)?(?:randomi[sz]ation|enrol+ment))\b", re.IGNORECASE)
 _LATER = re.compile(r"\b(?:after|post|follow-?up|at\s+(?:week|month|day)|end\s+of)\b", re.IGNORECASE)
 # "35.52±6.99", "35.5 (6.9)", "35.5 (SD = 6.9)"; not a count's percentage "12 (40%)"
 _VALUE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:±|\+/-|\(\s*(?:SD\s*[=:]?\s*)?)\s*"

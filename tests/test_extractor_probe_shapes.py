@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._consort import prose_counts, total_candidates
 from metasift.extractor._header import arms_by_name, notes_population
+from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._tables import find_tables
 from tests.helpers import printed_line as _line
 
@@ -113,3 +115,25 @@ def test_a_total_randomised_counts_people_of_any_usual_kind_but_not_their_clinic
                            "patients included 107 were assigned to the EG and 120 to the CG.", rows=[])
     page.lines = page.text
     assert {(c.arm, c.value) for c in prose_counts([page])} == {("EG", 107), ("CG", 120)}
+
+
+def test_baselines_a_sentence_gives_at_randomisation_are_read_for_each_arm() -> None:
+    page = SimpleNamespace(number=3, text="Mean SIGH-SAD scores for the active and control treatment groups did not "
+                           "differ significantly at randomization (28.0 ± 5.35 versus 25.1 ± 3.22, respectively; as "
+                           "shown in Table 1).", rows=[])
+    found = baseline_sentences([page], ["Active treatment", "Control treatment"])
+    assert [(b.arm, b.mean, b.sd) for b in found] == [("Active treatment", 28.0, 5.35),
+                                                       ("Control treatment", 25.1, 3.22)]
+
+
+def test_the_first_of_numbered_time_points_is_the_baseline_of_arms_set_as_rows_unless_one_is_numbered_zero() -> None:
+    body = [_line(112, (52, "Parenting stress (PSI-SF)")),
+            _line(124, (60, "Intervention"), (200, "75.03 (20.30)"), (280, "70.24 (19.32)"), (360, "67.90 (17.34)")),
+            _line(136, (60, "Control"), (200, "75.89 (19.00)"), (280, "72.10 (18.11)"), (360, "70.02 (18.50)"))]
+    header = [_line(100, (52, "Measure"), (210, "T1"), (290, "T2"), (370, "T3"))]
+    arms, values = arms_as_rows(body, header, ["Intervention", "Control"], "Table 3 Outcomes")
+    assert [(arms[v.arm].name, v.mean, v.sd) for v in values] == [("Intervention", 75.03, 20.3),
+                                                                  ("Control", 75.89, 19.0)]
+    assert all(v.doubt for v in values)  # the column's meaning rests on its number alone: a reader confirms it
+    zero = [_line(100, (52, "Measure"), (130, "T0"), (210, "T1"), (290, "T2"), (370, "T3"))]
+    assert arms_as_rows(body, zero, ["Intervention", "Control"], "Table 3 Outcomes") == ([], [])
