@@ -83,9 +83,11 @@ _ONE_ARM = _rx(rf"{COUNT}\s+{PEOPLE}\s+(?:were|was)\s+(?:randomly\s+)?(?:assigne
 # ... not "762 participants were randomly allocated to an intervention or control group" (both arms), not "888 subjects
 # were included in the study from an initial group"
 _NOT_ONE_ARM = _rx(r"\b(?:or|and|either|both|study|trial|from)\b|/")
-# "with 100 patients in each group", "15 subjects were enrolled in each group": every arm's n at once
+# "with 100 patients in each group", "15 subjects were enrolled in each group", "with 20 randomized to each treatment
+# group": every arm's n at once
 _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[sz]ed|allocated|assigned|enrolled|"
-               r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
+               r"included)\s+)?(?:in|to|into)\s+each\s+(?:of\s+the\s+(?:two|three|four)\s+)?(?:treatment\s+|study\s+)?"
+               r"(?:groups?|arms?)\b")
 # "the primary endpoint was analyzed on the basis of 76 patients enrolled in each group": in a sentence about the
 # analysis, every arm's analysed at once
 _ANALYSED_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:[a-z]+\s+)?(?:in|per)\s+each\s+"
@@ -103,9 +105,10 @@ _TWO_NAMES = _rx(rf"\b(?:(?:in)?to|in\s+two(?:\s+equal)?)\s+(?:either\s+)?(?:an?
 _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
                r"blocks?)\b")
 _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
-# "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)": the bracket's tail is left for the next name
+# "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)", "(cinnarizine n=20; topiramate n=20)": the
+# bracket's tail is left for the next name
 # ("a sham moxibustion group (control group) (n = 40)": another name for the arm may stand before its n)
-_PAREN_N = re.compile(r"(?:[(;]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})\s*[,;:]\s*|"
+_PAREN_N = re.compile(r"(?:[(;]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})(?:\s*[,;:]\s*|\s+(?=[nN]\s*=))|"
                       r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\((?![nN]\s*=)[A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})(?=\s*(?P<tail>(?:[,;][^()]{0,60})?)\))")
 # an allocation of clusters: its counts are villages or practices, not people ("These villages were ... cluster
@@ -400,8 +403,9 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
         before = len(out)
         if allocation and not _CLUSTERS.search(allocation):
-            named = _bracketed(allocation) or _listed(allocation) or [(_clean(m.group(1)), int(m.group(2)))
-                                                      for m in _BARE_N.finditer(allocation)]
+            bare = [(_clean(m.group(1)), int(m.group(2))) for m in _BARE_N.finditer(allocation)]
+            named = next((found for found in (_bracketed(allocation), _listed(allocation), bare) if len(found) >= 2),
+                         [])
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
             items = list(_TO_ITEM.finditer(allocation))

@@ -137,3 +137,23 @@ def test_the_first_of_numbered_time_points_is_the_baseline_of_arms_set_as_rows_u
     assert all(v.doubt for v in values)  # the column's meaning rests on its number alone: a reader confirms it
     zero = [_line(100, (52, "Measure"), (130, "T0"), (210, "T1"), (290, "T2"), (370, "T3"))]
     assert arms_as_rows(body, zero, ["Intervention", "Control"], "Table 3 Outcomes") == ([], [])
+
+
+def _counts(text: str) -> set[tuple[str, str, int]]:
+    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
+    return {(c.field, c.arm, c.value) for c in prose_counts([page])}
+
+
+def test_arms_listed_in_a_bracket_with_their_n_and_no_colon_are_randomised_counts() -> None:
+    assert _counts("Participants were randomly allocated into two treatment groups (cinnarizine n=20; topiramate "
+                   "n=20).") == {("n_randomised", "cinnarizine", 20), ("n_randomised", "topiramate", 20)}
+    # a bracket naming one arm of two gives way to the pattern that finds both
+    assert _counts("150 were enrolled and randomized into the two groups (standardized group n = 78, individualized "
+                   "group n = 72).") >= {("n_randomised", "standardized", 78), ("n_randomised", "individualized", 72)}
+
+
+def test_a_count_randomised_to_each_treatment_group_is_every_arms() -> None:
+    page = SimpleNamespace(number=1, text="A total of 40 patients were enrolled, with 20 randomized to each treatment "
+                           "group.", rows=[])
+    page.lines = page.text
+    assert [(c.field, c.value, c.each) for c in prose_counts([page])] == [("n_randomised", 20, True)]
