@@ -200,6 +200,7 @@ _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|d
 # ("CSD could be assessed in 26 patients, 13 in the EMS group and 13 in the control group": the outcome's analysed)
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b|"
                 r"could\s+be\s+(?:assessed|measured|evaluated)\s+in\b")
+_IMPUTED = _rx(r"\bimput\w*|\bmissing\s+(?:values?|data|scores?)\b")
 # "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"
                  r"(?:was|were)\s+completed\s+(?:in|by)\b")
@@ -452,7 +453,9 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         if after:  # "... were excluded, 228 patients in ER arm and 236 in IR arm were included in the analysis"
             for m in _in_pairs(after):
                 add_pair("n_analysed", m, p)
-        elif loss != analysis:  # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis
+        elif loss != analysis and (loss or not _IMPUTED.search(s)):
+            # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis; not those whose missing
+            # values the analysis imputed ("We imputed missing values of two participants in X and three in Y")
             for m in _in_pairs(s):
                 add_pair("n_dropout" if loss else "n_analysed", m, p)
         elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"

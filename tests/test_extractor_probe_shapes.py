@@ -157,3 +157,8 @@ def test_a_count_randomised_to_each_treatment_group_is_every_arms() -> None:
                            "group.", rows=[])
     page.lines = page.text
     assert [(c.field, c.value, c.each) for c in prose_counts([page])] == [("n_randomised", 20, True)]
+
+
+def test_those_whose_missing_values_the_analysis_imputed_are_not_the_arms_analysed() -> None:
+    assert _counts("We imputed missing values of two participants in the learning therapy group and three "
+                   "participants in the waiting list control group using intention-to-treat principle.") == set()
