@@ -20,7 +20,13 @@ from metasift.extractor._text import FOOTNOTE_MARKS, same_arm, strip_marks
 MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\bM\s*\(\s*SD\s*\)|"
                      r"\(\s*M\s*,\s*SD\s*\)|"
                      r"means?\s*(?:±|\+/-|\+-|\+)\s*(?:sds?|s\.d\.|standard deviations?)|\bM\s*[±+]\s*SD\b|\(\s*±?\s*SD\s*\)|"
-                     r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b", re.IGNORECASE)
+                     r"means?\s+and\s+(?:sds?|standard deviations?)|mean\s*,\s*SD\b|"
+                     # what the brackets hold: "The figures in parentheses are either percentages or SD", "Numbers
+                     # in parentheses are standard deviations", "SDs are given in brackets"
+                     r"(?:parenthes[ie]s|brackets)\s+(?:are|is|indicate|represent|show|denote)\s+(?:the\s+)?(?:either\s+)?"
+                     r"(?:(?:percentages?|%)\s+or\s+)?(?:sds?\b|s\.d\.|standard\s+deviations?)|"
+                     r"\b(?:sds?|standard\s+deviations?)\s+(?:are\s+|is\s+)?(?:given\s+|shown\s+|presented\s+)?"
+                     r"in\s+(?:parenthes[ie]s|brackets)", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
 COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)

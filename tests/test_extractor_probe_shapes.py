@@ -11,6 +11,7 @@ from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._consort import prose_counts, total_candidates
 from metasift.extractor._header import arms_by_name, notes_population
 from metasift.extractor._prose_values import baseline_sentences
+from metasift.extractor._values import declares
 from metasift.extractor._tables import find_tables
 from tests.helpers import printed_line as _line
 
@@ -162,3 +163,10 @@ def test_a_count_randomised_to_each_treatment_group_is_every_arms() -> None:
 def test_those_whose_missing_values_the_analysis_imputed_are_not_the_arms_analysed() -> None:
     assert _counts("We imputed missing values of two participants in the learning therapy group and three "
                    "participants in the waiting list control group using intention-to-treat principle.") == set()
+
+
+def test_a_note_saying_what_the_brackets_hold_declares_mean_and_sd() -> None:
+    assert declares("The figures in parentheses are either percentages or SD.") == "mean_sd"
+    assert declares("Numbers in parentheses are standard deviations") == "mean_sd"
+    assert declares("SDs are given in parentheses") == "mean_sd"
+    assert declares("Figures in parentheses are percentages") == "count"  # no SD named: counts only
