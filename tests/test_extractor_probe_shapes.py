@@ -11,8 +11,8 @@ from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._consort import prose_counts, total_candidates
 from metasift.extractor._header import arms_by_name, notes_population
 from metasift.extractor._prose_values import baseline_sentences
-from metasift.extractor._values import declares
 from metasift.extractor._tables import find_tables
+from metasift.extractor._values import declares
 from tests.helpers import printed_line as _line
 
 
