@@ -84,12 +84,24 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
     for j in range(len(words) - 1):
         starts = j == 0 or words[j].x0 - words[j - 1].x1 > 1.8 * words[j].size or \
             (cut is not None and words[j - 1].x1 <= cut + 1 <= words[j].x0 + 2)
-        number = re.fullmatch(rf"({TABLE_NUMBER})[.:|]?", words[j + 1].text)
-        told = j + 2 < len(words) and number and number.group(0) == number.group(1) \
-            and TABLE_VERB.fullmatch(words[j + 2].text)  # "Table 1 describes ...": a sentence about it
-        if starts and words[j].text in ("Table", "TABLE") and number and not told:
-            return words[j + 1].text.rstrip(".:|"), j
+        if not starts:
+            continue
+        # "Table 2 ...", or the number set without a space ("Table2 Reduction in ..."): the next word is the
+        # caption's first
+        if glued := _GLUED_CAPTION.fullmatch(words[j].text):
+            number, after = glued, j + 1
+        elif words[j].text in ("Table", "TABLE"):
+            number, after = re.fullmatch(rf"({TABLE_NUMBER})[.:|]?", words[j + 1].text), j + 2
+        else:
+            continue
+        told = after < len(words) and number is not None and not number.group(0).endswith((".", ":", "|")) \
+            and TABLE_VERB.fullmatch(words[after].text)  # "Table 1 describes ...": a sentence about it
+        if number and not told:
+            return number.group(1), j
     return None
+
+
+_GLUED_CAPTION = re.compile(rf"(?:Table|TABLE)({TABLE_NUMBER})[.:|]?")
 
 
 

@@ -788,7 +788,7 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
         rows, carried = page.rows, orphan is not None
         # the gutter only where a caption may stand right of it (computing it costs a pass over the page)
         cut = gutter(rows, page.width) if page.width and any(
-            w.text in ("Table", "TABLE") for words in rows for w in words) else None
+            w.text.startswith(("Table", "TABLE")) for words in rows for w in words) else None
         if orphan is not None:  # its table starts the next page: read it under that caption
             first = next((i for i, words in enumerate(rows) if caption_at(words, cut)), len(rows))
             rows = [orphan] + rows[:first] + [[]] + rows[first:]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._consort import prose_counts, total_candidates
-from metasift.extractor._header import arms_by_name, notes_population
+from metasift.extractor._header import arms_by_name, caption_at, notes_population
 from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._tables import find_tables
 from metasift.extractor._values import declares
@@ -170,3 +170,9 @@ def test_a_note_saying_what_the_brackets_hold_declares_mean_and_sd() -> None:
     assert declares("Numbers in parentheses are standard deviations") == "mean_sd"
     assert declares("SDs are given in parentheses") == "mean_sd"
     assert declares("Figures in parentheses are percentages") == "count"  # no SD named: counts only
+
+
+def test_a_caption_whose_number_is_set_without_a_space_is_a_caption() -> None:
+    assert caption_at(_line(100, (49, "Table1 Demographic Data and Baseline Characteristics"))) == ("1", 0)
+    assert caption_at(_line(100, (49, "TABLE2. Outcomes"))) == ("2", 0)
+    assert caption_at(_line(100, (49, "Table 1 describes the sample"))) is None  # a sentence about a table
