@@ -147,7 +147,27 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
     _corroborated(result, checks)
     _design(result, checks)
     _rival_measures(result, checks)
+    _prose_labels(result, checks)
     return list(checks.values())
+
+
+# A row label that reads as a sentence: long, with a verb of a sentence ("When the CDRS-R total score was added to
+# the ANCOVA model, Total"): the other column's prose read into the row, so which row it is needs a reader.
+_SENTENCE_VERB = re.compile(r"\b(?:was|were|is|are|has|had|have|been|did|showed|found|indicat\w+)\b", re.IGNORECASE)
+
+
+def _prose_labels(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
+    """A value whose row label runs on as prose (twelve words or more, with a sentence's verb) auto-verifies
+    nothing: the label joined words from outside the table, so the row may not be the measure it names."""
+    rows = [(f"arms[{i}].baselines[{j}]", b.measure) for i, arm in enumerate(result.arms)
+            for j, b in enumerate(arm.baselines)]
+    rows += [(f"outcomes[{k}]", o.measure) for k, o in enumerate(result.outcomes)]
+    for prefix, measure in rows:
+        if len((measure or "").split()) >= 12 and _SENTENCE_VERB.search(measure or ""):
+            for stat in ("mean", "sd", "n"):
+                if (vc := checks.get(f"{prefix}.{stat}")) is not None:
+                    vc.fail(f"the row's label runs into prose ({(measure or '')[:60]}...): confirm the row and "
+                            "the measure it names")
 
 
 def _rival_measures(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:

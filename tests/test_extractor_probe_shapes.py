@@ -13,6 +13,8 @@ from metasift.extractor._header import arms_by_name, caption_at, notes_populatio
 from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._tables import find_tables
 from metasift.extractor._values import declares
+from metasift.extractor.checks import check_extraction
+from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult
 from tests.helpers import printed_line as _line
 
 
@@ -176,3 +178,14 @@ def test_a_caption_whose_number_is_set_without_a_space_is_a_caption() -> None:
     assert caption_at(_line(100, (49, "Table1 Demographic Data and Baseline Characteristics"))) == ("1", 0)
     assert caption_at(_line(100, (49, "TABLE2. Outcomes"))) == ("2", 0)
     assert caption_at(_line(100, (49, "Table 1 describes the sample"))) is None  # a sentence about a table
+
+
+def test_a_value_whose_row_label_runs_into_prose_is_not_auto_verified() -> None:
+    line = "When the CDRS-R total score was added to the ANCOVA model, Total 54.6 (10.0) 53.7 (8.2)"
+    label = "When the CDRS-R total score was added to the ANCOVA model, Total"
+    for measure, status in ((label, "needs_human"), ("CDRS-R total score", "auto_verified")):
+        result = ExtractionResult(arms=[Arm(name="OFC", baselines=[Baseline(measure=measure, mean=54.6)])],
+                                  evidence=[Evidence(field="arms[0].baselines[0].mean", value=54.6, page=1,
+                                                     quote=line)])
+        checks = {c.field: c for c in check_extraction(result, {1: line})}
+        assert checks["arms[0].baselines[0].mean"].status == status
