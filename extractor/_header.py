@@ -120,9 +120,12 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
         population = "analysed"
     elif "randomi" in low:
         population = "randomised"
-    # ("characteristics of patients after randomisation": when they were counted, not a later time point)
+    # ("characteristics of patients after randomisation": when they were counted, not a later time point; "in a
+    # 12-week program": how long the programme runs, not when the table counts)
     later = re.search(r"change|follow|post|after|\bweeks?\b|months?|end of",
-                      re.sub(r"\b(?:after|post-?)\s*(?:randomi[sz]ation|allocation|enrol+ment|inclusion)", "", low))
+                      re.sub(r"\b(?:after|post-?)\s*(?:randomi[sz]ation|allocation|enrol+ment|inclusion)|"
+                             r"\b\d+-(?:week|month|day|year)\s+(?:[\w()-]+\s+){0,3}?(?:program(?:me)?|intervention|trial|"
+                             r"study|course|treatment|training)\b", "", low))
     described = re.search(r"descri\w+(?: statistics)? of the (?:study )?(?:cohort|sample|participants|patients|"
                           r"subjects|population)", low)  # "Descriptive statistics of the study cohort"
     # ("Laboratory data of patients on admission": measured before any treatment, as at baseline)

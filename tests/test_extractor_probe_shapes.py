@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from metasift.extractor._arm_rows import arms_as_rows
 from metasift.extractor._consort import prose_counts, total_candidates
-from metasift.extractor._header import arms_by_name, caption_at, notes_population
+from metasift.extractor._header import arms_by_name, caption_at, caption_kind, notes_population
 from metasift.extractor._prose_values import baseline_sentences
 from metasift.extractor._tables import find_tables
 from metasift.extractor._values import declares
@@ -189,3 +189,10 @@ def test_a_value_whose_row_label_runs_into_prose_is_not_auto_verified() -> None:
                                                      quote=line)])
         checks = {c.field: c for c in check_extraction(result, {1: line})}
         assert checks["arms[0].baselines[0].mean"].status == status
+
+
+def test_how_long_a_programme_runs_is_no_later_time_point_of_a_baseline_caption() -> None:
+    assert caption_kind("Table 1 Baseline characteristics of participants in a 12-week Web-based weight-loss (WL) "
+                        "program by intervention group.")[:2] == ("baseline", "baseline")
+    assert caption_kind("Table 2 Outcomes at 12 weeks")[0] == "outcome"
+    assert caption_kind("Table 3 Baseline and 12-week scores")[0] == "outcome"  # a time point, not a length
