@@ -405,8 +405,11 @@ def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[Table
         fits += all(taken.count(h) == 1 for h in range(len(named)))
     if tried < 2 or 3 * fits < 2 * tried:
         return [], []
+    cleaned = [_clean_name(t) for t in texts]
+    if not all(re.search(r"[A-Za-z]{2}", name) for name in cleaned):  # a head of marks or brackets names nothing
+        return [], []
     quote = join_words(names)
-    return [TableArm(_clean_name(t), None, quote) for t in texts], [(r[0].x0, r[-1].x1) for r in named]
+    return [TableArm(name, None, quote) for name in cleaned], [(r[0].x0, r[-1].x1) for r in named]
 
 
 _UNNAMED = re.compile(r"arm \d+")

@@ -196,3 +196,13 @@ def test_how_long_a_programme_runs_is_no_later_time_point_of_a_baseline_caption(
                         "program by intervention group.")[:2] == ("baseline", "baseline")
     assert caption_kind("Table 2 Outcomes at 12 weeks")[0] == "outcome"
     assert caption_kind("Table 3 Baseline and 12-week scores")[0] == "outcome"  # a time point, not a length
+
+
+def test_a_head_that_cleans_to_no_name_names_no_arm() -> None:
+    # "Mean ± SD" over a column is its statistic: cleaned of it, the head names nothing (and no arm without a name
+    # reaches the totals check, which reads each name's first word)
+    names = _line(100, (52, "Variable"), (230, "Mean ± SD"), (320, "Placebo"))
+    rows = [_line(112, (52, "Age"), (230, "44.5 ± 2.2"), (320, "45.3 ± 2.0")),
+            _line(124, (52, "Weight"), (230, "81.8 ± 2.8"), (320, "79.6 ± 2.9"))]
+    assert arms_by_name(names, rows) == ([], [])
+    assert _tables(_line(90, (49, "Table 1 Baseline characteristics")), names, *rows) == []
