@@ -164,7 +164,8 @@ def test_a_count_randomised_to_each_treatment_group_is_every_arms() -> None:
 
 def test_those_whose_missing_values_the_analysis_imputed_are_not_the_arms_analysed() -> None:
     assert _counts("We imputed missing values of two participants in the learning therapy group and three "
-                   "participants in the waiting list control group using intention-to-treat principle.") == set()
+                   "participants in the waiting list control group using intention-to-treat principle (see "
+                   "Analysis Section).") == set()
 
 
 def test_a_note_saying_what_the_brackets_hold_declares_mean_and_sd() -> None:
