@@ -22,7 +22,8 @@ baseline mean / SD / n, where the extractor is asked for that outcome (``extract
 ``extract-pdf --outcome`` does). A field the paper does not print is null in the truth:
 
 - **hit**: the predicted value equals the printed one (1e-6); its evidence page is right when it is one of the
-  pages the truth lists;
+  pages the truth lists (a second figure also counts a hit whose quote is on the page it cites and prints the
+  value: a number printed in two places, the abstract and the results, is evidenced by either);
 - **wrong**: a different value, or any value where the truth is null (**fabricated**), or a value on an arm the
   truth does not have (e.g. a per-protocol row read as an arm);
 - **miss**: a printed value not predicted.
@@ -119,6 +120,7 @@ class PaperScore:
     hits: int = 0
     page_right: int = 0
     hits_auto: int = 0  # right values the checks auto-verify (the rest go to a human)
+    page_prints: int = 0  # right values on a page the truth lists or whose cited page prints their quote and value
     wrong: list[str] = field(default_factory=list)
     fabricated: int = 0
     missed: list[str] = field(default_factory=list)
@@ -198,8 +200,8 @@ def _same(a: float, b: float) -> bool:
     return abs(round(float(a), 6) - round(float(b), 6)) <= 1e-6
 
 
-def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int | None, status: str | None
-                 ) -> None:
+def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int | None, status: str | None,
+                 prints: bool = False) -> None:
     printed = truth is not None and truth.get("value") is not None
     s.printed += printed
     if value is None:
@@ -212,6 +214,7 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
     if printed and _same(value, truth["value"]):
         s.hits += 1
         s.page_right += page in (truth.get("pages") or [])
+        s.page_prints += prints or page in (truth.get("pages") or [])
         s.hits_auto += status == "auto_verified"
         return
     why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
@@ -221,6 +224,17 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
     s.auto_verified_wrong += status == "auto_verified"
     if printed:
         s.missed.append(f"{label}: printed {truth['value']:g}")
+
+
+def _cited_pages_print(result, doc) -> dict[str, bool]:
+    """Per evidenced field: whether its quote is on the page it cites and prints its value (the evidence holds,
+    whichever of the places printing the number it cites)."""
+    from metasift.extractor.checks import QUOTE_MIN_SCORE, quote_has_number, quote_on_page
+    from metasift.extractor.pipeline import page_texts
+
+    texts = page_texts(doc)
+    return {ev.field: isinstance(ev.value, (int, float)) and quote_has_number(ev.quote, ev.value)
+            and quote_on_page(ev.quote, texts.get(ev.page or -1, "")) >= QUOTE_MIN_SCORE for ev in result.evidence}
 
 
 def _statuses(result, doc) -> dict[str, str]:
@@ -255,7 +269,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         s.design = plain.design is not None and plain.design.kind == wanted
     arms = truth.get("arms") or []
     pages = {ev.field: ev.page for ev in plain.evidence}
-    status = _statuses(plain, doc)
+    status, prints = _statuses(plain, doc), _cited_pages_print(plain, doc)
     seen: set[str] = set()
     for i, arm in enumerate(plain.arms):
         name = resolve_arm(arm.name, arms)
@@ -264,7 +278,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         for stat in COUNTS:
             f = f"arms[{i}].{stat}"
             _score_value(s, f"{arm.name}.{stat}", t_arm.get(stat) if t_arm else None, getattr(arm, stat),
-                         pages.get(f), status.get(f))
+                         pages.get(f), status.get(f), prints.get(f, False))
     for a in arms:
         if a["name"] not in seen:
             for stat in COUNTS:
@@ -275,7 +289,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
         result = extract(doc, [spec])
         pages = {ev.field: ev.page for ev in result.evidence}
-        status = _statuses(result, doc)
+        status, prints = _statuses(result, doc), _cited_pages_print(result, doc)
         by_arm = {b["arm"]: b for b in outcome.get("baseline") or []}
         seen = set()
         for i, arm in enumerate(result.arms):
@@ -288,7 +302,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
                 f = f"{where}.{stat}" if where else ""
                 truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
                 _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
-                             getattr(b, stat) if b else None, pages.get(f), status.get(f))
+                             getattr(b, stat) if b else None, pages.get(f), status.get(f), prints.get(f, False))
         for arm_name, tb in by_arm.items():
             if arm_name not in seen:
                 for stat in STATS:
@@ -329,6 +343,7 @@ def totals(scores: list[PaperScore]) -> dict:
             "precision": hits / pred if pred else None, "recall": hits / printed if printed else None,
             "fabricated": sum(s.fabricated for s in ok),
             "page_right": sum(s.page_right for s in ok) / hits if hits else None,
+            "page_prints": sum(s.page_prints for s in ok) / hits if hits else None,
             "auto_verified_wrong": sum(s.auto_verified_wrong for s in ok),
             "auto_verified_right": sum(s.hits_auto for s in ok) / hits if hits else None,
             "derived": sum(s.derived for s in ok),
@@ -396,6 +411,8 @@ def main() -> None:
               f"{t['derived']:4} {t['primary_right']:>2}/{t['primary_scored']:<2} {t['design_right']:>2}/{t['design_scored']:<2}"
               f" {_f(t['seconds_per_page']):>6}")
         print(f"  share of right values auto-verified: {_f(t['auto_verified_right'])}")
+        print(f"  share of right values on a page that prints them (the truth's, or the cited page holding their "
+              f"quote): {_f(t['page_prints'])}")
 
 
 if __name__ == "__main__":
