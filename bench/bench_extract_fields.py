@@ -170,7 +170,8 @@ def truth_files(split: str) -> list[tuple[str, dict]]:
 
 def pmc_split(stem: str) -> str:
     """``make_pmc_trials.split_of``: the PMC half of a paper (tune, probe or holdout)."""
-    sys.path.insert(0, str(REPO / "bench"))
+    if str(REPO / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO / "bench"))
     from make_pmc_trials import split_of
 
     return split_of(stem)
@@ -213,8 +214,9 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
         return
     if printed and _same(value, truth["value"]):
         s.hits += 1
-        s.page_right += page in (truth.get("pages") or [])
-        s.page_prints += prints or page in (truth.get("pages") or [])
+        listed = page in (truth.get("pages") or [])
+        s.page_right += listed
+        s.page_prints += prints or listed
         s.hits_auto += status == "auto_verified"
         return
     why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
@@ -226,28 +228,26 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
         s.missed.append(f"{label}: printed {truth['value']:g}")
 
 
-def _cited_pages_print(result, doc) -> dict[str, bool]:
+def _cited_pages_print(result, texts: dict[int, str]) -> dict[str, bool]:
     """Per evidenced field: whether its quote is on the page it cites and prints its value (the evidence holds,
-    whichever of the places printing the number it cites)."""
+    whichever of the places printing the number it cites). ``texts``: the document's ``page_texts``."""
     from metasift.extractor.checks import QUOTE_MIN_SCORE, quote_has_number, quote_on_page
-    from metasift.extractor.pipeline import page_texts
 
-    texts = page_texts(doc)
     return {ev.field: isinstance(ev.value, (int, float)) and quote_has_number(ev.quote, ev.value)
             and quote_on_page(ev.quote, texts.get(ev.page or -1, "")) >= QUOTE_MIN_SCORE for ev in result.evidence}
 
 
-def _statuses(result, doc) -> dict[str, str]:
+def _statuses(result, texts: dict[int, str]) -> dict[str, str]:
     from metasift.extractor.checks import check_extraction
-    from metasift.extractor.pipeline import page_texts
 
-    return {c.field: c.status for c in check_extraction(result, page_texts(doc))}
+    return {c.field: c.status for c in check_extraction(result, texts)}
 
 
 def score_paper(stem: str, truth: dict) -> PaperScore:
     from metasift.config import OutcomeSpec
     from metasift.extractor.outcomes import baseline_path
     from metasift.extractor.pdf import PdfError, read_pdf
+    from metasift.extractor.pipeline import page_texts
     from metasift.extractor.rules import extract
 
     s = PaperScore(stem, truth.get("split", "?"))
@@ -269,7 +269,8 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         s.design = plain.design is not None and plain.design.kind == wanted
     arms = truth.get("arms") or []
     pages = {ev.field: ev.page for ev in plain.evidence}
-    status, prints = _statuses(plain, doc), _cited_pages_print(plain, doc)
+    texts = page_texts(doc)  # once per paper: every extraction below checks its quotes against it
+    status, prints = _statuses(plain, texts), _cited_pages_print(plain, texts)
     seen: set[str] = set()
     for i, arm in enumerate(plain.arms):
         name = resolve_arm(arm.name, arms)
@@ -289,7 +290,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
         result = extract(doc, [spec])
         pages = {ev.field: ev.page for ev in result.evidence}
-        status, prints = _statuses(result, doc), _cited_pages_print(result, doc)
+        status, prints = _statuses(result, texts), _cited_pages_print(result, texts)
         by_arm = {b["arm"]: b for b in outcome.get("baseline") or []}
         seen = set()
         for i, arm in enumerate(result.arms):

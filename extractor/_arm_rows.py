@@ -49,7 +49,8 @@ def baseline_column(header: list[list[Word]]) -> tuple[float, list[float]] | Non
                 base.append(centre)
             elif m := _NUMBERED_TIME.match(text):
                 numbers.add(m.group(1))
-                first += [centre] if m.group(1) == "1" else []
+                if m.group(1) == "1":
+                    first.append(centre)
     if not base and "0" not in numbers and "2" in numbers:
         base = first
     return (base[0], centres) if len(base) == 1 else None

@@ -77,6 +77,10 @@ def line_text(words: list[Word]) -> str:
     return norm(join_words(words))
 
 
+# a caption's "Table" with its number set without a space: "Table2 Reduction in ..."
+_GLUED_CAPTION = re.compile(rf"(?:Table|TABLE)({TABLE_NUMBER})[.:|]?")
+
+
 def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] | None:
     """(number, index of the word "Table" or "TABLE") when a line holds a table caption (at its start, after
     a gap wider than justified spacing stretches, or first right of the page's column gutter ``cut``: the other
@@ -99,10 +103,6 @@ def caption_at(words: list[Word], cut: float | None = None) -> tuple[str, int] |
         if number and not told:
             return number.group(1), j
     return None
-
-
-_GLUED_CAPTION = re.compile(rf"(?:Table|TABLE)({TABLE_NUMBER})[.:|]?")
-
 
 
 def caption_right_of(words: list[Word], cut: float) -> bool:
@@ -394,8 +394,7 @@ def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[Table
     while texts and no_group(texts[-1]):
         texts.pop()
     named = heads[:len(texts)]
-    if not 2 <= len(named) <= 4 or any(no_group(t) or not re.search(r"[A-Za-z]{2}", t) or ANCHOR.search(t)
-                                       for t in texts):
+    if not 2 <= len(named) <= 4 or any(no_group(t) or ANCHOR.search(t) for t in texts):
         return [], []
     centres = [(r[0].x0 + r[-1].x1) / 2 for r in heads]
     fits = tried = 0
@@ -406,7 +405,8 @@ def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[Table
     if tried < 2 or 3 * fits < 2 * tried:
         return [], []
     cleaned = [_clean_name(t) for t in texts]
-    if not all(re.search(r"[A-Za-z]{2}", name) for name in cleaned):  # a head of marks or brackets names nothing
+    # (cleaning only takes away: a head of marks, brackets or a statistic alone, "Mean ± SD", names nothing)
+    if not all(re.search(r"[A-Za-z]{2}", name) for name in cleaned):
         return [], []
     quote = join_words(names)
     return [TableArm(name, None, quote) for name in cleaned], [(r[0].x0, r[-1].x1) for r in named]

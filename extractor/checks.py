@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 
 from metasift.extractor._text import decimal_points
 from metasift.extractor.outcomes import baseline_path, instrument_matches
-from metasift.extractor.schema import ExtractionResult
+from metasift.extractor.schema import Baseline, ExtractionResult, Outcome
 from metasift.kinds import ExtractionStatus
 
 # Known instruments: (min, max, items). Bounded scales give the largest possible SD, (max - min) / 2.
@@ -159,14 +159,12 @@ _SENTENCE_VERB = re.compile(r"\b(?:was|were|is|are|has|had|have|been|did|showed|
 def _prose_labels(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
     """A value whose row label runs on as prose (twelve words or more, with a sentence's verb) auto-verifies
     nothing: the label joined words from outside the table, so the row may not be the measure it names."""
-    rows = [(f"arms[{i}].baselines[{j}]", b.measure) for i, arm in enumerate(result.arms)
-            for j, b in enumerate(arm.baselines)]
-    rows += [(f"outcomes[{k}]", o.measure) for k, o in enumerate(result.outcomes)]
-    for prefix, measure in rows:
-        if len((measure or "").split()) >= 12 and _SENTENCE_VERB.search(measure or ""):
+    for prefix, row in _value_rows(result):
+        measure = row.measure or ""
+        if len(measure.split()) >= 12 and _SENTENCE_VERB.search(measure):
             for stat in ("mean", "sd", "n"):
                 if (vc := checks.get(f"{prefix}.{stat}")) is not None:
-                    vc.fail(f"the row's label runs into prose ({(measure or '')[:60]}...): confirm the row and "
+                    vc.fail(f"the row's label runs into prose ({measure[:60]}...): confirm the row and "
                             "the measure it names")
 
 
@@ -191,13 +189,18 @@ def _printed_together(quote: str, mean: float, sd: float) -> bool:
     return any(abs(a - mean) < 1e-9 and abs(b - sd) < 1e-9 for a, b in pairwise(numbers))
 
 
+def _value_rows(result: ExtractionResult) -> list[tuple[str, Baseline | Outcome]]:
+    """Every baseline and outcome row of ``result`` with its evidence path ("arms[0].baselines[1]", "outcomes[2]")."""
+    rows: list[tuple[str, Baseline | Outcome]] = [
+        (f"arms[{i}].baselines[{j}]", b) for i, arm in enumerate(result.arms) for j, b in enumerate(arm.baselines)]
+    return rows + [(f"outcomes[{k}]", o) for k, o in enumerate(result.outcomes)]
+
+
 def _paired(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
     """A mean and its SD auto-verify only when their quote prints them side by side: a mean from one cell and
     an SD from another (a column read into the wrong arm or time point) waits for a human."""
-    rows = [(f"arms[{i}].baselines[{j}]", b.mean, b.sd) for i, arm in enumerate(result.arms)
-            for j, b in enumerate(arm.baselines)]
-    rows += [(f"outcomes[{k}]", o.mean, o.sd) for k, o in enumerate(result.outcomes)]
-    for prefix, mean, sd in rows:
+    for prefix, row in _value_rows(result):
+        mean, sd = row.mean, row.sd
         if mean is None or sd is None:
             continue
         for stat in ("mean", "sd"):
