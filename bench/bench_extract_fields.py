@@ -3,9 +3,9 @@
 Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] [--json]
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
-html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | pmc-tune | pmc-probe |
-pmc-holdout | pmc2-tune (pmc-tune's articles in other layouts) | all. Rules are written against the tune halves only; the holdout figures are the ones that say how the extractor
-does on papers nobody tuned it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a
+html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | pmc-tune |
+pmc-probe | pmc-probe2 | pmc-holdout | pmc2-tune (pmc-tune's articles in other layouts) | all. Rules are written
+against the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a
 parent trial, subgroup x arm headers, baseline by category, a non-randomised column, a pooled Table 1, programme
 evaluations, "±" printed as "+"): built when missing by ``make_generated_trials.py --traps v2 --first 6000 --n 40
 --name gen2`` and ``make_html_trials.py --traps v2 --first 7000 --n 24 --name html6``.
@@ -106,7 +106,7 @@ DRAW_ARGS = {"pmc2": ("make_pmc_trials.py", "--half", "tune"),
              "gen14": ("make_generated_trials.py", "--traps", "v4", "--first", "28000", "--n", "40"),
              "html16": ("make_html_trials.py", "--traps", "v4", "--first", "29000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout", "pmc-tune", "pmc-probe", "pmc-holdout") + tuple(f"{d}-tune" for d in PMC_DRAWS) \
+          "html-tune", "html-holdout", "pmc-tune", "pmc-probe", "pmc-probe2", "pmc-holdout") + tuple(f"{d}-tune" for d in PMC_DRAWS) \
     + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS for half in ("tune", "holdout"))
 
 

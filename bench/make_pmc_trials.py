@@ -24,7 +24,8 @@ dropout parts that do not add up are reported and the paper left out, so no trut
 
 Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field), and
-"pmc-probe": half of the first held-out half, released for reading on 2026-12-07 (``split_of``).
+"pmc-probe": half of the first held-out half, released for reading on 2026-12-07, and "pmc-probe2", half of
+the rest, released on 2026-12-08 (``split_of``).
 """
 
 from __future__ import annotations
@@ -68,10 +69,14 @@ figure.fig { column-span: all; } .picture { height: 55mm; border: 0.6pt solid #9
 def split_of(stem: str) -> str:
     """A paper's half, fixed by its PMCID alone (so adding papers moves none). Half of the held-out half, again
     by a hash, was released for reading on 2026-12-07 as "pmc-probe": papers never tuned on, read per field
-    to find which failures the current rules make on unseen reports; the other half stays held out."""
+    to find which failures the current rules make on unseen reports; the other half stays held out. Half of
+    what was still held out, by a third hash, was released on the next day as "pmc-probe2", to read the wrong
+    values the checks let through on unseen reports; the rest stays held out."""
     if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0:
         return "pmc-tune"
-    return "pmc-probe" if hashlib.sha256(f"probe-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-holdout"
+    if hashlib.sha256(f"probe-{stem}".encode()).digest()[0] % 2 == 0:
+        return "pmc-probe"
+    return "pmc-probe2" if hashlib.sha256(f"probe2-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-holdout"
 
 
 def page_html(article: str, stem: str, name: str = "pmc") -> str:
@@ -185,7 +190,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
     ap.add_argument("--name", default="pmc", help="layout draw and split name (NAME-tune / NAME-holdout): "
                     "another name sets the same articles in other layouts (default: pmc)")
-    ap.add_argument("--half", choices=("tune", "probe", "holdout", "both"), default="both",
+    ap.add_argument("--half", choices=("tune", "probe", "probe2", "holdout", "both"), default="both",
                     help="build one half alone (a relayout of the tune half: --name pmc2 --half tune)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)

@@ -118,10 +118,11 @@ _CLUSTERS = _rx(r"\bcluster[- ]?randomi[sz]\w*|\b(?:villages|schools|practices|c
 # a bracket that reports a result with its n ("(n=158; mean 22.81, SD 4.58)"): no allocation
 _RESULT_IN = _rx(r"\b(?:mean|median|SD|SE|M\s*=|P\s*[<=>])")
 # "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
-# the FME group"
+# the FME group", "11 were assigned to the BT group, and 11 were assigned to the BE group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"(?:in)?to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:\w+\s+)?(?:in)?to\s+"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*(?:and\s+)?|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:\w+\s+)?"
+               r"(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
                r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
 # One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"

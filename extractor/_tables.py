@@ -775,8 +775,10 @@ def _ends_page(rows: list[list[Word]], start: int, cut: float | None) -> bool:
     return not any(ANCHOR.search(line_text(words)) or len(split_row(words)[1]) >= 2 for words in below if words)
 
 
-def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[extractor.pdf.Page]
-    """Every per-arm table in the document, in page order; ``known`` arm names help read headers without n."""
+def find_tables(pages: list, known: list[str], said: str = "") -> list[Table]:  # pages: list[extractor.pdf.Page]
+    """Every per-arm table in the document, in page order; ``known`` arm names help read headers without n;
+    ``said``: what the paper's text says its figures are (``_values.prose_declaration``), for tables that say
+    nothing themselves."""
     tables: list[Table] = []
     names = list(known)
     earlier: dict[str, Table] = {}
@@ -837,7 +839,7 @@ def find_tables(pages: list, known: list[str]) -> list[Table]:  # pages: list[ex
         siblings = [note for t, num, p in zip(tables, numbers, parts) if num == number and t is not table and p
                     for note in p[2]]
         table.values, table.skipped = fill_values(table.arms, table.timepoint, body, head_text,
-                                                  notes + siblings, lead or _caption_text(table.caption))
+                                                  notes + siblings, lead or _caption_text(table.caption), said)
         for v in table.values:
             v.doubt = v.doubt or table.doubt
         table._parts = ()

@@ -29,7 +29,10 @@ MEAN_SD = re.compile(r"means?\s*\(\s*(?:sds?|s\.d\.|standard deviations?)\s*\)|\
                      r"in\s+(?:parenthes[ie]s|brackets)", re.IGNORECASE)
 COUNT_DECL = re.compile(r"\b(?:n|no\.?|number)\s*\(\s*%\s*\)|frequenc|percentage", re.IGNORECASE)
 SE_DECL = re.compile(r"\bS\.?E\.?M?\b|standard error", re.IGNORECASE)
-COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%", re.IGNORECASE)
+# A row of counts: "n (%)", "Women, n", "No. (%)", and a percentage with its count ("% Female (n)"), whatever the
+# table says its cells print ("All values are group mean (standard deviation)" under a "% Female (n)  64.0 (16)" row).
+COUNT_ROW = re.compile(r"(?:^|[\s,(\[])(?:n|no\.?|number)\s*(?:\(|\[|,|/|$)|\bn\s*\(\s*%|%[^()]*\(\s*n\s*\)",
+                       re.IGNORECASE)
 MEDIAN_ROW = re.compile(r"median|\biqr\b|interquartile|\brange\b", re.IGNORECASE)
 CI_DECL = re.compile(r"\b9[05]\s*%\s*(?:CI|confidence)|confidence\s+interval", re.IGNORECASE)
 # A line without values naming the analysis population its rows below are of (ITT preferred: the rows of a
@@ -54,6 +57,18 @@ class TableValue:
     printed_as: str = "mean (SD)"  # or MEDIAN_IQR, MEAN_SE, MEAN_CI
     doubt: str = ""  # why a human must confirm the reading (an "a (b)" cell no caption, header or note declares)
     n_doubt: str = ""  # why a human must confirm the n (a line above or a note gives it, not the header)
+
+
+# How the paper's methods say its "mean ± x" figures are presented: "Data are presented as mean ± SEM", "values
+# are expressed as means ± standard error of the mean" (the ± of a table that declares nothing is then an SE).
+_PM_SE = re.compile(r"\bmeans?\s*(?:±|\+/-|\+-)\s*(?:the\s+)?(?:S\.?E\.?M?\.?(?![\w.])|standard\s+errors?)", re.IGNORECASE)
+_PM_SD = re.compile(r"\bmeans?\s*(?:±|\+/-|\+-)\s*(?:the\s+)?(?:S\.?D\.?(?![\w.])|standard\s+deviations?)", re.IGNORECASE)
+
+
+def prose_declaration(texts: list[str]) -> str:
+    """"se" when the paper's text says its "mean ± x" figures are mean ± SE and nowhere mean ± SD; else ""."""
+    se = any(_PM_SE.search(t) for t in texts)
+    return "se" if se and not any(_PM_SD.search(t) for t in texts) else ""
 
 
 def declares(text: str) -> str:
@@ -275,6 +290,11 @@ def _percentages(placed: list[tuple[Column, Cell]], arms: list[TableArm]) -> boo
     return checked > 0
 
 
+def _balanced(label: str) -> bool:
+    """Whether every bracket the label opens it also closes."""
+    return label.count("(") == label.count(")")
+
+
 def _join_label(a: str, b: str) -> str:
     return a[:-1] + b if a.endswith("-") and b[:1].islower() else f"{a} {b}"
 
@@ -327,9 +347,11 @@ class _CountsOver:
 
 
 def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_text: str, notes: list[str],
-                caption: str = "") -> tuple[list[TableValue], int]:
+                caption: str = "", said: str = "") -> tuple[list[TableValue], int]:
     """Merge wrapped labels, then read every line's values; also how many lines could not be placed. The
-    notes are the footnotes of the whole table (a table split over pages has them under its last part)."""
+    notes are the footnotes of the whole table (a table split over pages has them under its last part);
+    ``said`` is what the paper's text says its figures are (``prose_declaration``), for a table that says
+    nothing itself."""
     marked: dict[str, str] = {}
     named: dict[str, str] = {}  # a note's declaration for the rows of one measure ("BAI: mean (SE).")
     table_decl = declares(head_text)
@@ -348,6 +370,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 named.setdefault(label, decl)
             if declares(note) in ("mean_sd", "se", "count") and table_decl in ("", "count"):
                 table_decl = declares(note)  # not "median"/"ci": an abbreviation list ("IQR, interquartile range")
+    table_decl = table_decl or said
     # a note keyed by a mark that prints n ("ᵈ Baseline data only available on n = 6 in placebo group ..."): the
     # marked rows count other people than the header says
     counted = {m.group(1): m.group(2) for note in notes
@@ -428,6 +451,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     and not _BULLET.match(nxt.label)  # a heading over a list of items
                     # "UPDRS score, mean (SD)": a section line over its rows ("(SD)" alone ends the label above)
                     and not (declares(row.label) and row.label[:1].isalpha())
+                    # "% Female (n)" over "Cardiorespiratory Fitness and Physical Function": a label closed by its
+                    # bracket does not wrap onto a capitalised line; that line heads the rows below
+                    and not (prev.label.endswith(")") and _balanced(prev.label) and row.label[:1].isupper())
                     and not _BARE_TIME.fullmatch(strip_marks(prev.label))  # "Baseline" does not wrap
                     # "SOC" over "Baseline  55.38 ...": the measure the time point rows below are of
                     and not _BARE_TIME.fullmatch(strip_marks(nxt.label)))):

@@ -40,6 +40,7 @@ from metasift.extractor._text import (
     same_arm,
     spelled_out,
 )
+from metasift.extractor._values import prose_declaration
 from metasift.extractor.design import detect_design, secondary_analysis
 from metasift.extractor.outcomes import BASELINE_TIMEPOINT, apply_target, primary_statements
 from metasift.extractor.pdf import PdfDocument
@@ -139,7 +140,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
     prose_names = [c.arm for c in counts if c.source == "prose" and 0 < len(c.arm.split()) <= 3]
     prose_names += [n for n in allocation_names(doc.pages) if len(n.split()) <= 3
                     and not any(same_arm(n, m) for m in prose_names)]
-    tables = find_tables(doc.pages, prose_names)
+    tables = find_tables(doc.pages, prose_names, prose_declaration([page.text for page in doc.pages]))
     _spell_out_names(counts, tables, abbreviations(" ".join(p.text for p in doc.pages)))
     texts = [(p.number, p.text) for p in doc.pages]
     secondary = secondary_analysis(texts)

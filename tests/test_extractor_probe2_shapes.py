@@ -1,0 +1,71 @@
+"""Wrong values the checks auto-verified on published reports the rules had never read
+(``bench/bench_extract_fields.py --split pmc-probe2``, half of what was still held out, released for reading): a
+percentage row read as mean (SD) under a note saying every value is one, a section line read as the end of the
+label above it, a table's "±" that the methods call a standard error, and a second allocation statement, in
+the results, that the reader missed."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._consort import prose_counts
+from metasift.extractor._tables import find_tables
+from metasift.extractor._values import MEAN_SE, prose_declaration
+from tests.helpers import printed_line as _line
+
+
+def _tables(*rows: list, said: str = "") -> list:
+    return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], [], said)
+
+
+def _baseline_table(*body: list) -> list:
+    return _tables(
+        _line(100, (49, "Table 1 Baseline characteristics of participants")),
+        _line(112, (230, "Control (n = 25)"), (330, "Exercise (n = 27)")),
+        *body,
+        _line(200, (49, "All values are group mean (standard deviation)."), size=7.0))
+
+
+def test_a_percentage_with_its_count_is_no_mean_and_sd_whatever_the_note_says() -> None:
+    (table,) = _baseline_table(
+        _line(124, (52, "Age (yrs)"), (230, "72.5 (5.8)"), (330, "73.5 (5.9)")),
+        _line(136, (52, "% Female (n)"), (230, "64.0 (16)"), (330, "63.0 (17)")),
+        _line(148, (52, "VO2 peak (ml/kg/min)"), (230, "21.7 (4.2)"), (330, "22.4 (4.1)")))
+    assert {v.measure for v in table.values} == {"Age (yrs)", "VO2 peak (ml/kg/min)"}
+
+
+def test_a_capitalised_line_after_a_label_closed_by_its_bracket_heads_the_rows_below() -> None:
+    (table,) = _baseline_table(
+        _line(124, (52, "Age (yrs)"), (230, "72.5 (5.8)"), (330, "73.5 (5.9)")),
+        _line(136, (52, "Cardiorespiratory Fitness and Physical Function")),
+        _line(148, (52, "VO2 peak (ml/kg/min)"), (230, "21.7 (4.2)"), (330, "22.4 (4.1)")))
+    assert [v.measure for v in table.values][::2] == ["Age (yrs)", "VO2 peak (ml/kg/min)"]
+    # a label that wraps goes on where it broke off: an open bracket, or a line in lower case
+    (table,) = _baseline_table(
+        _line(124, (52, "Hamilton Rating Scale for"), (230, "22.1 (4.0)"), (330, "21.9 (3.8)")),
+        _line(136, (52, "Depression (HAM-D)")),
+        _line(148, (52, "BMI (kg/m2)"), (230, "27.1 (3.0)"), (330, "26.4 (2.9)")))
+    assert table.values[0].measure == "Hamilton Rating Scale for Depression (HAM-D)"
+
+
+def test_methods_that_call_the_figures_mean_and_sem_make_an_undeclared_plus_minus_a_standard_error() -> None:
+    assert prose_declaration(["Data are presented as mean ± SEM (standard error of the mean)."]) == "se"
+    assert prose_declaration(["Values are expressed as means ± standard error."]) == "se"
+    # said both ways (figures as SEM, tables as SD), or only SD: the table's own "±" stays mean ± SD
+    assert prose_declaration(["Figures show mean ± SEM.", "Table values are mean ± SD."]) == ""
+    assert prose_declaration(["Data are mean ± SD.", "The SEM was small."]) == ""
+    rows = (_line(100, (49, "Table 1 Baseline characteristics")),
+            _line(112, (230, "Treatment (n = 33)"), (330, "Control (n = 29)")),
+            _line(124, (52, "ABC Total Score"), (230, "55.2 ± 28.7"), (330, "53.3 ± 24.0")))
+    (table,) = _tables(*rows, said="se")
+    assert [(v.mean, v.sd, v.printed_as) for v in table.values] == [(55.2, None, MEAN_SE), (53.3, None, MEAN_SE)]
+    (table,) = _tables(*rows)
+    assert [(v.mean, v.sd) for v in table.values] == [(55.2, 28.7), (53.3, 24.0)]
+
+
+def test_two_allocation_clauses_joined_by_a_comma_and_and_give_both_arms() -> None:
+    text = ("A total of 48 individuals were screened and 22 enrolled. Of these, 11 were assigned to the BT group, "
+            "and 12 were assigned to the BE group.")
+    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
+    assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "BT", 11),
+                                                                          ("n_randomised", "BE", 12)}
