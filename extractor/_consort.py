@@ -348,6 +348,17 @@ def _after_losses(sentence: str) -> str:
     return tail if _ANALYSIS.search(tail) and not _LOSS.search(tail) else ""
 
 
+# "... stopped participation, leaving 152 participants in the study (72 in X and 80 in Y)": who stayed, not who left
+_REMAINING = _rx(r"\b(?:leaving|remaining|remained|left\s+(?:with|in)|still\s+in)\b")
+
+
+def _remaining(sentence: str, at: int) -> bool:
+    """Whether the counts at ``at`` of a sentence about losses count those who stayed: a word of remaining
+    stands between the last loss before them and them."""
+    last_loss = max((m.end() for m in _LOSS.finditer(sentence, 0, at)), default=0)
+    return _REMAINING.search(sentence, last_loss, at) is not None
+
+
 def _allocation_clause(sentence: str, loss: bool) -> str:
     """The part of a sentence that allocates: all of it, or, in a sentence that also tells of losses, the clause
     of its last allocation verb when no loss follows ("15 were excluded, and the remaining 104 were randomly
@@ -458,7 +469,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             # "(4 in X and 9 in Y)" in a sentence about losses or about the analysis; not those whose missing
             # values the analysis imputed ("We imputed missing values of two participants in X and three in Y")
             for m in _in_pairs(s):
-                add_pair("n_dropout" if loss else "n_analysed", m, p)
+                if not (loss and _remaining(s, m.start())):
+                    add_pair("n_dropout" if loss else "n_analysed", m, p)
         elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
             for m in _in_pairs(s):
                 add_pair("n_analysed", m, p)

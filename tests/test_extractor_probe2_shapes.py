@@ -69,3 +69,13 @@ def test_two_allocation_clauses_joined_by_a_comma_and_and_give_both_arms() -> No
     page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
     assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "BT", 11),
                                                                           ("n_randomised", "BE", 12)}
+
+
+def test_counts_of_those_left_after_the_losses_are_not_the_losses() -> None:
+    text = ("Another 10 persons did not complete the 6-month follow-up interview due to illness, leaving 152 "
+            "participants in the study (72 in the intervention group and 80 in the control group).")
+    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
+    assert [c for c in prose_counts([page]) if c.field == "n_dropout"] == []
+    text = "Ten participants dropped out (4 in the intervention group and 6 in the control group)."
+    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
+    assert {(c.field, c.value) for c in prose_counts([page])} == {("n_dropout", 4), ("n_dropout", 6)}
