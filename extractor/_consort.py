@@ -92,8 +92,11 @@ _IN_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:(?:randomi[
 # analysis, every arm's analysed at once
 _ANALYSED_EACH = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:(?:were|being)\s+)?(?:[a-z]+\s+)?(?:in|per)\s+each\s+"
                      r"(?:of\s+the\s+(?:two|three|four)\s+)?(?:groups?|arms?)\b")
-# "assigned to either the intervention or control group (both: n = 57)"
-_BOTH_N = _rx(r"\(\s*(?:both|each|each\s+group)\s*[:,]?\s*n\s*=\s*(\d{1,5})\s*\)")
+# "assigned to either the intervention or control group (both: n = 57)", "randomly allocated into 3 groups (n = 32
+# per group)"
+_PER_ARM = r"\s+(?:per|in\s+each|for\s+each|each)\s+(?:group|arm)"
+_BOTH_N = _rx(rf"\(\s*(?:(?:both|each|each\s+group)\s*[:,]?\s*|(?=n\s*=\s*\d{{1,5}}{_PER_ARM}))n\s*=\s*(\d{{1,5}})"
+              rf"(?:{_PER_ARM})?\s*\)")
 # the two arms an allocation names without their n: "to either the intervention or control group", "into a study
 # group and a control group"
 # (an abbreviation after a name is dropped: "to either LPA or a FM education control (FME) group"; "in two equal
@@ -125,15 +128,36 @@ _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assig
                r"(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
                r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
-# One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control"
+# One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control",
+# "were randomized, 66 patients were treated with tape, 58 patients with a semi-rigid brace and 62 patients with a
+# lace-up brace"
 _TO_ITEM = _rx(rf"(?:^|[:;,(]\s*|\band\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
-               rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?to\s+{_THE}{_NAME}{_GROUP}{_CITED}"
+               rf"(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?(?:to|(?:treated\s+)?with)\s+(?:an?\s+)?{_THE}{_NAME}"
+               rf"{_GROUP}{_CITED}"
                r"(?=\s*(?:[).;,]|\band\b|$))")
 
 # One item of an allocation listed after a colon, items apart by ";": "cash plus lump sum (7 clusters, n = 164
 # households)" — a name of up to seven words, then a bracket whose last part is the n (with its unit).
 _LIST_ITEM = re.compile(r"\s*(?:and\s+)?([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,6})\s*"
                         r"\(\s*[^()]*?[,;]\s*[nN]\s*=\s*(\d{1,6})(?:\s+[A-Za-z]+)?\s*\)\s*")
+
+
+# "as follows: BCI-HK (7 subjects), HK (8 subjects) and SAT (7 subjects)", "randomised participants 1.33:1 to
+# intervention (403) or control (300)": each arm's count alone in the bracket after its name
+_PAREN_COUNT = _rx(rf"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){{0,3}}?)\s*\(\s*(\d{{1,5}})(\s+{PEOPLE})?\s*\)")
+
+
+def _counted(clause: str) -> list[tuple[str, int]]:
+    """The arms of an allocation clause that prints each arm's count alone in a bracket after its name. A bare
+    number ("(403)") may be a citation, so those count only where they add up to a total the clause prints."""
+    items = list(_PAREN_COUNT.finditer(clause))
+    named = [(_clean(m.group(1)), int(m.group(2))) for m in items]
+    if len(named) < 2 or not all(n for n, _ in named):
+        return []
+    if all(m.group(3) for m in items):
+        return named
+    printed = {count_value(m.group(1)) for m in re.finditer(COUNT, clause)}
+    return named if sum(v for _, v in named) in printed else []
 
 
 def _listed(sentence: str) -> list[tuple[str, int]]:
@@ -417,8 +441,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         before = len(out)
         if allocation and not _CLUSTERS.search(allocation):
             bare = [(_clean(m.group(1)), int(m.group(2))) for m in _BARE_N.finditer(allocation)]
-            named = next((found for found in (_bracketed(allocation), _listed(allocation), bare) if len(found) >= 2),
-                         [])
+            named = next((found for found in (_bracketed(allocation), _listed(allocation), bare, _counted(allocation))
+                          if len(found) >= 2), [])
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
             items = list(_TO_ITEM.finditer(allocation))

@@ -79,3 +79,31 @@ def test_counts_of_those_left_after_the_losses_are_not_the_losses() -> None:
     text = "Ten participants dropped out (4 in the intervention group and 6 in the control group)."
     page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
     assert {(c.field, c.value) for c in prose_counts([page])} == {("n_dropout", 4), ("n_dropout", 6)}
+
+
+def _counts(text: str) -> set[tuple[str, str, int]]:
+    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
+    return {(c.field, c.arm, c.value) for c in prose_counts([page])}
+
+
+def test_each_arms_count_alone_in_a_bracket_after_its_name_is_its_randomised() -> None:
+    assert _counts("The remaining 22 subjects were randomized into 3 intervention groups as follows: BCI-HK (7 "
+                   "subjects), HK (8 subjects) and SAT (7 subjects) respectively.") == {
+        ("n_randomised", "BCI-HK", 7), ("n_randomised", "HK", 8), ("n_randomised", "SAT", 7)}
+    # a bare number in brackets may be a citation: read only where the arms add up to a total the clause prints
+    assert _counts("We recruited 703 adults and randomised participants 1.33:1 to intervention (403) or control "
+                   "(300).") == {("n_randomised", "intervention", 403), ("n_randomised", "control", 300)}
+    assert _counts("Participants were randomised to mindfulness (12) or relaxation (14) as described before.") == set()
+
+
+def test_a_bracket_giving_the_n_per_group_counts_every_arm() -> None:
+    page = SimpleNamespace(number=1, text="The subjects were randomly allocated into 3 groups (n = 32 per group).",
+                           rows=[])
+    page.lines = page.text
+    assert [(c.field, c.value, c.each) for c in prose_counts([page])] == [("n_randomised", 32, True)]
+
+
+def test_three_arms_listed_by_what_each_was_treated_with_are_randomised_counts() -> None:
+    assert _counts("One hundred and ninety-three patients were randomized, 66 patients were treated with tape, 58 "
+                   "patients with a semi-rigid brace and 62 patients with a lace-up brace.") == {
+        ("n_randomised", "tape", 66), ("n_randomised", "semi-rigid brace", 58), ("n_randomised", "lace-up brace", 62)}
