@@ -121,10 +121,12 @@ _CLUSTERS = _rx(r"\bcluster[- ]?randomi[sz]\w*|\b(?:villages|schools|practices|c
 # a bracket that reports a result with its n ("(n=158; mean 22.81, SD 4.58)"): no allocation
 _RESULT_IN = _rx(r"\b(?:mean|median|SD|SE|M\s*=|P\s*[<=>])")
 # "(52 to empagliflozin and 53 to placebo)", "We randomized 46 participants into the LPA intervention and 38 into
-# the FME group", "11 were assigned to the BT group, and 11 were assigned to the BE group"
+# the FME group", "11 were assigned to the BT group, and 11 were assigned to the BE group", "33 were randomly
+# allocated to the treatment group and 29 were randomly allocated to the control group"
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"(?:in)?to\s+"
-               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*(?:and\s+)?|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:\w+\s+)?"
+               rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*(?:and\s+)?|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
+               r"(?:\w+\s+)?"
                r"(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
                r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
@@ -229,6 +231,9 @@ _IMPUTED = _rx(r"\bimput\w*|\bmissing\s+(?:values?|data|scores?)\b")
 # "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"
                  r"(?:was|were)\s+completed\s+(?:in|by)\b")
+# "Measurements were completed by 78 IG and 67 CG patients": each arm's count before its name
+_BY_PAIR = _rx(rf"\bcompleted\s+by\s+{COUNT}\s+([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){{0,2}}?)\s+and\s+{COUNT}\s+"
+               rf"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){{0,2}}?)\s+{PEOPLE}\b")
 # ("245 caregivers were enrolled in the study: 149 in the experimental group and 96 in ...": enrolled by group)
 _ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into|"
                   r"\benrolled(?:\s+in(?:to)?\s+the\s+(?:study|trial))?\s*:")
@@ -398,11 +403,32 @@ def _allocation_clause(sentence: str, loss: bool) -> str:
 
 
 def _text_sentences(pages: list) -> Iterator[tuple[int, str]]:
-    """Each sentence of the text (not a table's line) with its page."""
+    """Each sentence of the text (not a table's line) with its page; of a table's text that runs on into the
+    prose after it (no stop between the table's last line and the paragraph), that prose."""
     for page in pages:
         for s in sentences(page.text):
             if not is_table_text(s):
                 yield page.number, s
+            elif (tail := _prose_tail(s)) is not None:
+                yield page.number, tail
+
+
+# Where prose may start: a capitalised word before a word in lower case ("From the 62 children", "Chi-square test")
+_NUMBERS_IN = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+_PROSE_START = re.compile(r"(?<=\s)[A-Z][a-z-]+\s+[a-z]")
+_SENTENCE_VERB = re.compile(r"\b(?:was|were|is|are|had|have)\b")
+
+
+def _prose_tail(text: str) -> str | None:
+    """The prose a table's text runs on into ("... ATEC Total Score 55.2 ± 28.7 ... * Student's t test
+    Randomization and Allocation From the 62 children who were enrolled, 33 were randomly allocated ..."): the
+    longest tail from a word where prose may start that holds no "±", at most four numbers and a verb."""
+    for m in _PROSE_START.finditer(text):
+        tail = text[m.start():]
+        if "±" not in tail and len(_NUMBERS_IN.findall(tail)) <= 4 and _SENTENCE_VERB.search(tail) \
+                and len(tail) >= 40:
+            return tail
+    return None
 
 
 def _prose_sentences(pages: list) -> Iterator[tuple[int, str, bool, bool, str]]:
@@ -496,7 +522,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
                 if not (loss and _remaining(s, m.start())):
                     add_pair("n_dropout" if loss else "n_analysed", m, p)
         elif not loss and _COMPLETED.search(s):  # "(13 in the X group and 12 in the Y group) completed the treatment"
-            for m in _in_pairs(s):
+            for m in _in_pairs(s) or list(_BY_PAIR.finditer(s)):
                 add_pair("n_analysed", m, p)
         elif loss:  # "... completed the study with eight dropouts in the exercise group and six in the control"
             for m in _IN_PAIR.finditer(s):

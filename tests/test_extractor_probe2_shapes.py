@@ -107,3 +107,25 @@ def test_three_arms_listed_by_what_each_was_treated_with_are_randomised_counts()
     assert _counts("One hundred and ninety-three patients were randomized, 66 patients were treated with tape, 58 "
                    "patients with a semi-rigid brace and 62 patients with a lace-up brace.") == {
         ("n_randomised", "tape", 66), ("n_randomised", "semi-rigid brace", 58), ("n_randomised", "lace-up brace", 62)}
+
+
+def test_measurements_completed_by_each_arms_count_are_its_analysed() -> None:
+    assert _counts("Measurements were completed by 78 IG and 67 CG patients from 15 community pharmacies.") == {
+        ("n_analysed", "IG", 78), ("n_analysed", "CG", 67)}
+
+
+def test_two_clauses_each_randomly_allocating_one_arm_give_both() -> None:
+    assert _counts("From the 62 children who were enrolled in the study, 33 were randomly allocated to the treatment "
+                   "group and 29 were randomly allocated to the control group.") == {
+        ("n_randomised", "treatment", 33), ("n_randomised", "control", 29)}
+
+
+def test_an_allocation_sentence_a_tables_text_runs_into_is_still_read() -> None:
+    text = ("Table 1 Initial characteristics of children in the treatment and control groups\nTreatment Control "
+            "P\nAge 4.97 ± 1.29 4.86 ± 1.13 0.73\nMale 30/33 26/29 0.72\nABC Total Score 55.2 ± 28.7 53.3 ± 24.0 "
+            "0.78\nABC Irritability 13.2 ± 9.5 12.2 ± 7.9 0.67\n* Student's t test\nRandomization and Allocation\n"
+            "From the 62 children who were enrolled in the study, 33 were\nrandomly allocated to the treatment group "
+            "and 29 were randomly\nallocated to the control group.")
+    page = SimpleNamespace(number=3, text=text, lines=text, rows=[])
+    assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "treatment", 33),
+                                                                          ("n_randomised", "control", 29)}
