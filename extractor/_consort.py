@@ -108,10 +108,10 @@ _TWO_NAMES = _rx(rf"\b(?:(?:in)?to|in\s+two(?:\s+equal)?)\s+(?:either\s+)?(?:an?
 _PLANNED = _rx(r"\b(?:plann?e?d?|target(?:ed)?|requir\w+|needed|power\w*|sample\s+size|would|will|aimed?|"
                r"blocks?)\b")
 _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
-# "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)", "(cinnarizine n=20; topiramate n=20)": the
-# bracket's tail is left for the next name
+# "(n=54, usual care and Sugarsquare)", "(IPT: n=620; CBT: n=610)", "(cinnarizine n=20; topiramate n=20)", "(Control
+# Group n = 137, Yoga Group n = 146)": the bracket's tail is left for the next name
 # ("a sham moxibustion group (control group) (n = 40)": another name for the arm may stand before its n)
-_PAREN_N = re.compile(r"(?:[(;]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})(?:\s*[,;:]\s*|\s+(?=[nN]\s*=))|"
+_PAREN_N = re.compile(r"(?:[(;,]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})(?:\s*[,;:]\s*|\s+(?=[nN]\s*=))|"
                       r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\((?![nN]\s*=)[A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})(?=\s*(?P<tail>(?:[,;][^()]{0,60})?)\))")
 # an allocation of clusters: its counts are villages or practices, not people ("These villages were ... cluster
@@ -160,6 +160,25 @@ def _counted(clause: str) -> list[tuple[str, int]]:
         return named
     printed = {count_value(m.group(1)) for m in re.finditer(COUNT, clause)}
     return named if sum(v for _, v in named) in printed else []
+
+
+def _first_listing(named: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The arms up to the first name listed again: "assigned to control group and yoga group (Control Group n =
+    137, Yoga Group n = 146) and 182 finally completed the study (Control Group n = 98, Yoga Group n = 84)" lists
+    the randomised first; the second listing counts others."""
+    seen: set[str] = set()
+    for k, (name, _) in enumerate(named):
+        if name.lower() in seen:
+            return named[:k]
+        seen.add(name.lower())
+    return named
+
+
+# A sentence about another trial ("a recent randomized controlled trial demonstrated ... in yoga group, n = 20"):
+# its counts are that trial's
+_OTHER_STUDY = _rx(r"\b(?:a|an|another|one)\s+(?:(?:recent|previous|prior|earlier|similar|large|small|pilot)\s+)?"
+                   r"(?:randomi[sz]ed\s+)?(?:controlled\s+)?(?:clinical\s+)?(?:trial|study)\s+"
+                   r"(?:demonstrated|showed|found|reported|observed|suggested|concluded|by)\b|\bet\s+al\b")
 
 
 def _listed(sentence: str) -> list[tuple[str, int]]:
@@ -464,11 +483,14 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         add(field, m, 4, 3, page)
 
     for p, s, loss, analysis, allocation in _prose_sentences(pages):
+        if _OTHER_STUDY.search(s):
+            continue
         before = len(out)
         if allocation and not _CLUSTERS.search(allocation):
             bare = [(_clean(m.group(1)), int(m.group(2))) for m in _BARE_N.finditer(allocation)]
             named = next((found for found in (_bracketed(allocation), _listed(allocation), bare, _counted(allocation))
                           if len(found) >= 2), [])
+            named = _first_listing(named)
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
             items = list(_TO_ITEM.finditer(allocation))
@@ -537,9 +559,11 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             # not a first part of several ("one participant withdrew ... and the second relocated")
             if not re.search(rf"\d|\b(?:{NUMBER_WORD}|second|third|another|others?)\b", s[m.end():], re.IGNORECASE):
                 add("n_dropout", m, 1, 2, p)
-        if loss != analysis and len(out) == before and not planned:
+        if loss != analysis and len(out) == before and not planned and (loss or not _IMPUTED.search(s)):
             # "A total of 18 participants were lost to follow-up (intervention: n = 12; control: n = 6)": each arm's
-            # n in a bracket of a sentence about losses, or about the analysis, that gave no other count
+            # n in a bracket of a sentence about losses, or about the analysis, that gave no other count (not a
+            # dataset completed by imputation: "Imputing the data for missing values resulted in a dataset of 647
+            # participants (control n = 275, intervention n = 372)")
             named = _bracketed(s, listed_only=True)
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_dropout" if loss else "n_analysed", n, v, p, s, "prose") for n, v in named]

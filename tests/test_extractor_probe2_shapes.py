@@ -129,3 +129,21 @@ def test_an_allocation_sentence_a_tables_text_runs_into_is_still_read() -> None:
     page = SimpleNamespace(number=3, text=text, lines=text, rows=[])
     assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "treatment", 33),
                                                                           ("n_randomised", "control", 29)}
+
+
+def test_counts_of_another_trial_cited_in_the_discussion_are_not_this_trials() -> None:
+    assert _counts("Besides, a recent randomized controlled trial demonstrated a significant improvement following "
+                   "yoga (change: -3.5 ± 13.7 mmHg in yoga group, n = 20 vs. +2.0 ± 14.7 mmHg in control group, "
+                   "n = 21) [28].") == set()
+
+
+def test_an_allocation_listing_its_arms_twice_gives_the_first_listing() -> None:
+    assert _counts("In this study, 283 adults participants were randomized, and assigned to control group and yoga "
+                   "group (Control Group n = 137, Yoga Group n = 146) and 182 participants finally completed the "
+                   "study (Control Group n = 98, Yoga Group n = 84).") >= {
+        ("n_randomised", "Control", 137), ("n_randomised", "Yoga", 146)}
+
+
+def test_a_dataset_completed_by_imputation_gives_no_arms_analysed() -> None:
+    assert _counts("Imputing the data for missing values resulted in a dataset of 647 participants (92%) (control "
+                   "n = 275, intervention n = 372), which represented 99% of the sample.") == set()
