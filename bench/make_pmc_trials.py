@@ -25,7 +25,7 @@ dropout parts that do not add up are reported and the paper left out, so no trut
 Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field), and
 "pmc-probe": half of the first held-out half, released for reading on 2026-12-07, and "pmc-probe2", half of
-the rest, released on 2026-12-08 (``split_of``).
+the rest, released on 2026-12-07 (``split_of``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def split_of(stem: str) -> str:
     """A paper's half, fixed by its PMCID alone (so adding papers moves none). Half of the held-out half, again
     by a hash, was released for reading on 2026-12-07 as "pmc-probe": papers never tuned on, read per field
     to find which failures the current rules make on unseen reports; the other half stays held out. Half of
-    what was still held out, by a third hash, was released on the next day as "pmc-probe2", to read the wrong
+    what was still held out, by a third hash, was released in the next session as "pmc-probe2", to read the wrong
     values the checks let through on unseen reports; the rest stays held out."""
     if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0:
         return "pmc-tune"
