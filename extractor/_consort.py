@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from metasift.extractor._header import caption_at
-from metasift.extractor._text import COUNT, NUMBER_WORD, count_value, is_table_text, norm, sentences
+from metasift.extractor._text import COUNT, NUMBER_WORD, NUMBERS, count_value, is_table_text, norm, sentences
 from metasift.extractor.layout import join_words, same_size
 
 # Who a trial counts, as papers name them: the usual words and the ages and roles of people trials enrol. Not
@@ -126,8 +126,7 @@ _RESULT_IN = _rx(r"\b(?:mean|median|SD|SE|M\s*=|P\s*[<=>])")
 _TO_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?(?:assigned\s+|allocated\s+|randomi[sz]ed\s+)?"
                r"(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}\s*(?:,\s*(?:and\s+)?|\s+and\s+){COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+)?(?:randomly\s+)?"
-               r"(?:\w+\s+)?"
-               r"(?:in)?to\s+"
+               r"(?:\w+\s+)?(?:in)?to\s+"
                rf"{_THE}{_NAME}{_GROUP}{_CITED}(?=\s*[).;,]|\s+(?:in|at|during|over)\s+(?:\w+\s+)?(?:separate\s+)?"
                r"(?:cohorts?|waves?|sites?|centres?|centers?|blocks?|phases?)\b|\s*$)")
 # One item of a list of three or more: "182 to coaching, 179 to social media programme, 185 to attention control",
@@ -433,7 +432,6 @@ def _text_sentences(pages: list) -> Iterator[tuple[int, str]]:
 
 
 # Where prose may start: a capitalised word before a word in lower case ("From the 62 children", "Chi-square test")
-_NUMBERS_IN = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 _PROSE_START = re.compile(r"(?<=\s)[A-Z][a-z-]+\s+[a-z]")
 _SENTENCE_VERB = re.compile(r"\b(?:was|were|is|are|had|have)\b")
 
@@ -444,7 +442,7 @@ def _prose_tail(text: str) -> str | None:
     longest tail from a word where prose may start that holds no "±", at most four numbers and a verb."""
     for m in _PROSE_START.finditer(text):
         tail = text[m.start():]
-        if "±" not in tail and len(_NUMBERS_IN.findall(tail)) <= 4 and _SENTENCE_VERB.search(tail) \
+        if "±" not in tail and len(NUMBERS.findall(tail)) <= 4 and _SENTENCE_VERB.search(tail) \
                 and len(tail) >= 40:
             return tail
     return None

@@ -100,7 +100,7 @@ def sentences(text: str) -> list[str]:
     for part in re.split(r"(?<=[.;])\s+(?=[A-Z(\[]|n\s*=)", norm(flat)):
         if parts and parts[-1].endswith(";") and parts[-1].count("(") > parts[-1].count(")"):
             parts[-1] += " " + part  # "(IPT: n=620; CBT: n=610)": a semicolon inside brackets ends no sentence
-        elif parts and _CAPTION_IN_TEXT.match(parts[-1]) and len(_NUMBERS.findall(part)) >= 8:
+        elif parts and _CAPTION_IN_TEXT.match(parts[-1]) and len(NUMBERS.findall(part)) >= 8:
             # "Table 1 Baseline characteristics (mean ± SD)." / its rows: one table's text (``is_table_text``)
             parts[-1] += " " + part
         else:
@@ -116,7 +116,7 @@ TABLE_NUMBER = r"(?:\d{1,2}|[IVX]{1,4})"
 # "Table 2 Outcomes by group; ..." or "TABLE 1. Baseline ...": a caption, not "in Table 2" or "(Table 2)"
 _CAPTION_IN_TEXT = re.compile(r"(?<![(\[])(?<!\bin )(?<!\bsee )(?<!\bof )(?<!\bto )(?<!\band )\b(?:Table|TABLE)\s+"
                               rf"{TABLE_NUMBER}[.:|]?\s+(?P<next>[A-Z][A-Za-z-]*)")
-_NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
 def is_table_text(sentence: str) -> bool:
@@ -127,7 +127,7 @@ def is_table_text(sentence: str) -> bool:
     m = _CAPTION_IN_TEXT.search(sentence)
     if m is None or TABLE_VERB.fullmatch(m.group("next")):
         return False
-    return len(_NUMBERS.findall(sentence[m.end():])) >= 8
+    return len(NUMBERS.findall(sentence[m.end():])) >= 8
 
 
 def strip_marks(text: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from metasift.config import OutcomeSpec
 from metasift.extractor._llm_schema import TrialAnswer, to_result
+from metasift.extractor._text import NUMBERS
 from metasift.extractor.crosscheck import CrossCheck, crosscheck
 from metasift.extractor.pdf import Page, PdfDocument
 from metasift.extractor.pipeline import open_fulltext, page_texts, store_crosscheck
@@ -37,7 +38,7 @@ MIN_MAX_TOKENS = 4096  # a full answer with a quote per number needs more than a
 
 _KEYWORDS = re.compile(r"randomi[sz]|randomly assigned|allocated|\btable\b|\bmean\b|\bsd\b|±|standard deviation|"
                        r"baseline|analy[sz]ed|lost to follow|drop[- ]?outs?|withdr[ae]w|discontinued", re.IGNORECASE)
-_NUMBERS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
 # "<page n=3>", "</ page >", "&lt;/page&gt;", full-width "＜/page＞": anything a model could read as our tag.
 _GUARD = delimiter_guard("page")
 TABLE_ROWS_NOTE = "[table rows as printed across the page]"
@@ -63,7 +64,7 @@ def model_page_text(page: Page) -> str:
     text = page.text.strip()
     seen = {" ".join(line.split()) for line in text.splitlines()}
     rows = [" ".join(line.split()) for line in (page.lines or "").splitlines()
-            if " ".join(line.split()) not in seen and len(_NUMBERS.findall(line)) >= 2]
+            if " ".join(line.split()) not in seen and len(NUMBERS.findall(line)) >= 2]
     return f"{text}\n{TABLE_ROWS_NOTE}\n" + "\n".join(rows) if rows else text
 
 
