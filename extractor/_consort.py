@@ -174,10 +174,10 @@ def _first_listing(named: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 
 # A sentence about another trial ("a recent randomized controlled trial demonstrated ... in yoga group, n = 20"):
-# its counts are that trial's
+# its counts are that trial's. Not "et al.": a page's running head ("Richards et al") runs into the sentence below.
 _OTHER_STUDY = _rx(r"\b(?:a|an|another|one)\s+(?:(?:recent|previous|prior|earlier|similar|large|small|pilot)\s+)?"
                    r"(?:randomi[sz]ed\s+)?(?:controlled\s+)?(?:clinical\s+)?(?:trial|study)\s+"
-                   r"(?:demonstrated|showed|found|reported|observed|suggested|concluded|by)\b|\bet\s+al\b")
+                   r"(?:demonstrated|showed|found|reported|observed|suggested|concluded|by)\b")
 
 
 def _listed(sentence: str) -> list[tuple[str, int]]:

@@ -147,3 +147,9 @@ def test_an_allocation_listing_its_arms_twice_gives_the_first_listing() -> None:
 def test_a_dataset_completed_by_imputation_gives_no_arms_analysed() -> None:
     assert _counts("Imputing the data for missing values resulted in a dataset of 647 participants (92%) (control "
                    "n = 275, intervention n = 372), which represented 99% of the sample.") == set()
+
+
+def test_a_running_head_naming_authors_et_al_does_not_make_a_sentence_another_trials() -> None:
+    assert _counts("JMIR FORMATIVE RESEARCH Richards et al Of 23 schools invited, 16 agreed and were randomised (8 "
+                   "per arm), enrolling 126 students: 60 in intervention schools, 66 in control schools.") >= {
+        ("n_randomised", "intervention schools", 60), ("n_randomised", "control schools", 66)}
