@@ -488,8 +488,8 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             bare = [(_clean(m.group(1)), int(m.group(2))) for m in _BARE_N.finditer(allocation)]
             named = next((found for found in (_bracketed(allocation), _listed(allocation), bare, _counted(allocation))
                           if len(found) >= 2), [])
-            named = _first_listing(named)
-            if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
+            named = _first_listing(named)  # each name once
+            if 2 <= len(named) <= 4:
                 out += [Count("n_randomised", n, v, p, s, "prose") for n, v in named]
             items = list(_TO_ITEM.finditer(allocation))
             if len(items) >= 3 and len({_clean(m.group(2)).lower() for m in items}) == len(items):

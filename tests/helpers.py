@@ -135,3 +135,10 @@ def calibration_sample(n: int = 3000, prevalence: float = 0.12, seed: int = 0, r
         items.append(CalibrationItem(included=inc, signals=Signals(rule_exclude=rule, llm=llm,
                                                                    ranker_probability=p)))
     return items
+
+
+def text_page(text: str, number: int = 1) -> Any:
+    """A page of prose for the extractor's sentence readers: its text, the same as its physical lines, no words."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(number=number, text=text, lines=text, rows=[])

@@ -12,10 +12,15 @@ from metasift.extractor._consort import prose_counts
 from metasift.extractor._tables import find_tables
 from metasift.extractor._values import MEAN_SE, prose_declaration
 from tests.helpers import printed_line as _line
+from tests.helpers import text_page
 
 
 def _tables(*rows: list, said: str = "") -> list:
     return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], [], said)
+
+
+def _counts(text: str) -> set[tuple[str, str, int]]:
+    return {(c.field, c.arm, c.value) for c in prose_counts([text_page(text)])}
 
 
 def _baseline_table(*body: list) -> list:
@@ -66,24 +71,15 @@ def test_methods_that_call_the_figures_mean_and_sem_make_an_undeclared_plus_minu
 def test_two_allocation_clauses_joined_by_a_comma_and_and_give_both_arms() -> None:
     text = ("A total of 48 individuals were screened and 22 enrolled. Of these, 11 were assigned to the BT group, "
             "and 12 were assigned to the BE group.")
-    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
-    assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "BT", 11),
-                                                                          ("n_randomised", "BE", 12)}
+    assert _counts(text) == {("n_randomised", "BT", 11), ("n_randomised", "BE", 12)}
 
 
 def test_counts_of_those_left_after_the_losses_are_not_the_losses() -> None:
     text = ("Another 10 persons did not complete the 6-month follow-up interview due to illness, leaving 152 "
             "participants in the study (72 in the intervention group and 80 in the control group).")
-    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
-    assert [c for c in prose_counts([page]) if c.field == "n_dropout"] == []
+    assert [c for c in prose_counts([text_page(text)]) if c.field == "n_dropout"] == []
     text = "Ten participants dropped out (4 in the intervention group and 6 in the control group)."
-    page = SimpleNamespace(number=4, text=text, lines=text, rows=[])
-    assert {(c.field, c.value) for c in prose_counts([page])} == {("n_dropout", 4), ("n_dropout", 6)}
-
-
-def _counts(text: str) -> set[tuple[str, str, int]]:
-    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
-    return {(c.field, c.arm, c.value) for c in prose_counts([page])}
+    assert {(c.field, c.value) for c in prose_counts([text_page(text)])} == {("n_dropout", 4), ("n_dropout", 6)}
 
 
 def test_each_arms_count_alone_in_a_bracket_after_its_name_is_its_randomised() -> None:
@@ -97,9 +93,7 @@ def test_each_arms_count_alone_in_a_bracket_after_its_name_is_its_randomised() -
 
 
 def test_a_bracket_giving_the_n_per_group_counts_every_arm() -> None:
-    page = SimpleNamespace(number=1, text="The subjects were randomly allocated into 3 groups (n = 32 per group).",
-                           rows=[])
-    page.lines = page.text
+    page = text_page("The subjects were randomly allocated into 3 groups (n = 32 per group).")
     assert [(c.field, c.value, c.each) for c in prose_counts([page])] == [("n_randomised", 32, True)]
 
 
@@ -126,9 +120,7 @@ def test_an_allocation_sentence_a_tables_text_runs_into_is_still_read() -> None:
             "0.78\nABC Irritability 13.2 ± 9.5 12.2 ± 7.9 0.67\n* Student's t test\nRandomization and Allocation\n"
             "From the 62 children who were enrolled in the study, 33 were\nrandomly allocated to the treatment group "
             "and 29 were randomly\nallocated to the control group.")
-    page = SimpleNamespace(number=3, text=text, lines=text, rows=[])
-    assert {(c.field, c.arm, c.value) for c in prose_counts([page])} == {("n_randomised", "treatment", 33),
-                                                                          ("n_randomised", "control", 29)}
+    assert _counts(text) == {("n_randomised", "treatment", 33), ("n_randomised", "control", 29)}
 
 
 def test_counts_of_another_trial_cited_in_the_discussion_are_not_this_trials() -> None:

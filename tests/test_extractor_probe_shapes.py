@@ -16,6 +16,7 @@ from metasift.extractor._values import declares
 from metasift.extractor.checks import check_extraction
 from metasift.extractor.schema import Arm, Baseline, Evidence, ExtractionResult
 from tests.helpers import printed_line as _line
+from tests.helpers import text_page
 
 
 def _tables(*rows: list, known: tuple[str, ...] = ()) -> list:
@@ -105,8 +106,7 @@ def test_a_number_word_broken_at_the_line_end_is_read_whole() -> None:
 
 
 def _totals(text: str) -> list[int]:
-    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
-    return [n for n, _, _ in total_candidates([page])]
+    return [n for n, _, _ in total_candidates([text_page(text)])]
 
 
 def test_a_total_randomised_counts_people_of_any_usual_kind_but_not_their_clinicians() -> None:
@@ -143,8 +143,7 @@ def test_the_first_of_numbered_time_points_is_the_baseline_of_arms_set_as_rows_u
 
 
 def _counts(text: str) -> set[tuple[str, str, int]]:
-    page = SimpleNamespace(number=1, text=text, lines=text, rows=[])
-    return {(c.field, c.arm, c.value) for c in prose_counts([page])}
+    return {(c.field, c.arm, c.value) for c in prose_counts([text_page(text)])}
 
 
 def test_arms_listed_in_a_bracket_with_their_n_and_no_colon_are_randomised_counts() -> None:
