@@ -177,7 +177,7 @@ def extract(doc: PdfDocument, outcomes: Sequence[OutcomeSpec] = (), *, ocr: bool
                                "allocation)")
     if not result.outcomes:
         result.warnings.append("no outcome table with per-arm mean and SD found")
-    _doubt_unnamed_arms(result, prose_names)
+    _doubt_unnamed_arms(result, prose_names, _counted_names(tables, counts))
     widest = max((sum(not a.total for a in t.arms) for t in tables), default=0)
     if 2 <= widest < len(result.arms):  # arms of sentences beside a table's: some are one arm, or no arm
         _doubt_arms(result, f"{len(result.arms)} arms found, but no table has more than {widest} arm columns: "
@@ -257,17 +257,43 @@ def _doubt_arms(result: ExtractionResult, why: str, arms: Sequence[int] | None =
             ev.doubt = ev.doubt or why
 
 
-def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str]) -> None:
+def _counted_names(tables: list[Table], counts: list[Count]) -> dict[str, str]:
+    """Table columns a sentence names by their count: "randomly assigned to CA (98 patients) or ADT (48
+    patients)" over columns "Ablation (n = 98)" and "Drug therapy (n = 48)". Column name -> the sentence's arm
+    name, where each count is printed for one column and one sentence arm only (98 and 48, not 50 and 50)."""
+    said: dict[int, set[str]] = {}
+    for c in counts:
+        if c.source == "prose" and c.field == "n_randomised" and c.arm:
+            said.setdefault(c.value, set()).add(name_key(c.arm))
+    columns: dict[int, set[str]] = {}
+    for table in tables:
+        for arm in table.arms:
+            if arm.n and not arm.total:
+                columns.setdefault(arm.n, set()).add(name_key(arm.name))
+    out: dict[str, str] = {}
+    for n, names in columns.items():
+        arms = said.get(n, set())
+        if len(names) == 1 and len(arms) == 1:
+            out[names.pop()] = arms.pop()
+    return out
+
+
+def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str], by_count: dict[str, str]) -> None:
     """When sentences name the arms ("182 to coaching, 179 to ..."), an arm no sentence names (its name read
     from a table header or a diagram only) may be words of two columns glued together or a subgroup: every
     value on it goes to a human, with the names the sentences give. Not in a two-arm paper whose other column
     is named as a sentence names an arm and this one "Intervention" (or "Experimental", "Treatment"): it can
-    only be the other arm."""
+    only be the other arm. Nor a column a sentence names by its count (``_counted_names``), when every arm is
+    such a column: the sentence's "CA (98 patients)" is the table's "Ablation (n = 98)"."""
     named = [Arm(name=n) for n in dict.fromkeys(prose_names)]
     if len({name_key(a.name) for a in named}) < 2:
         return
     unnamed = [i for i, arm in enumerate(result.arms)
                if match_arm(arm.name, named) is None and not any(same_arm(arm.name, a.name) for a in named)]
+    matched = [by_count.get(name_key(result.arms[i].name)) for i in unnamed]
+    if unnamed and all(matched) and len(set(matched)) == len(matched) and \
+            len(by_count) == len({name_key(a.name) for a in result.arms}):
+        return  # every arm is a column whose count a sentence prints for one of its arms
     if len(result.arms) == len({name_key(a.name) for a in named}) == 2 and len(unnamed) == 1 \
             and name_key(result.arms[unnamed[0]].name) in ALIASES["intervention"]:
         return  # two arms, one named as a sentence names it: the other column, "Intervention", is the other arm

@@ -426,11 +426,36 @@ def test_values_on_an_arm_no_sentence_names_wait_for_a_human() -> None:
     result = ExtractionResult(path="x.pdf", arms=[Arm(name="Coaching"), Arm(name="media programme Attention")])
     result.evidence = [Evidence(field=f"arms[{i}].n_randomised", value=v, page=2, quote=f"(n = {v})")
                        for i, v in enumerate((182, 179))]
-    _doubt_unnamed_arms(result, ["coaching", "social media programme"])
+    _doubt_unnamed_arms(result, ["coaching", "social media programme"], {})
     assert [ev.doubt is None for ev in result.evidence] == [True, False]
     assert "named by no sentence" in result.evidence[1].doubt
     (ok, doubted) = check_extraction(result, {2: "(n = 182) (n = 179)"})
     assert doubted.status == "needs_human"
+
+
+def test_columns_a_sentence_names_by_their_counts_are_its_arms_not_unnamed_ones() -> None:
+    from metasift.extractor._consort import Count
+    from metasift.extractor._header import TableArm
+    from metasift.extractor.rules import _counted_names, _doubt_unnamed_arms
+
+    said = [Count("n_randomised", "CA", 98, 2, "CA (98 patients)", "prose"),
+            Count("n_randomised", "ADT", 48, 2, "ADT (48 patients)", "prose")]
+
+    def doubts(columns: list[tuple[str, int]]) -> list[bool]:
+        table = SimpleNamespace(arms=[TableArm(name, n, f"(n = {n})") for name, n in columns])
+        result = ExtractionResult(path="x.pdf", arms=[Arm(name=name) for name, _ in columns])
+        result.evidence = [Evidence(field=f"arms[{i}].baselines[0].mean", value=55.0, page=4, quote="Age 55 (9)")
+                           for i in range(len(columns))]
+        _doubt_unnamed_arms(result, ["CA", "ADT"], _counted_names([table], said))
+        return [ev.doubt is not None for ev in result.evidence]
+
+    # "randomly assigned to CA (98 patients) or ADT (48 patients)" over "Ablation (n = 98)", "Drug therapy (n = 48)"
+    assert doubts([("Ablation", 98), ("Drug therapy", 48)]) == [False, False]
+    # equal counts cannot tell the columns apart, and a count no sentence prints names nothing
+    said[1] = Count("n_randomised", "ADT", 98, 2, "ADT (98 patients)", "prose")
+    assert doubts([("Ablation", 98), ("Drug therapy", 98)]) == [True, True]
+    said[1] = Count("n_randomised", "ADT", 48, 2, "ADT (48 patients)", "prose")
+    assert doubts([("Ablation", 98), ("Drug therapy", 47)]) == [True, True]
 
 
 def test_a_secondary_analysis_takes_its_arms_from_the_randomisation_sentence_not_the_subgroup_tables() -> None:
@@ -714,7 +739,7 @@ def test_in_a_two_arm_paper_a_column_called_intervention_beside_one_the_sentence
         result = ExtractionResult(path="x.pdf", arms=[Arm(name=a) for a in arms])
         result.evidence = [Evidence(field=f"arms[{i}].n_randomised", value=50 + i, page=2, quote="")
                            for i in range(len(arms))]
-        _doubt_unnamed_arms(result, said)
+        _doubt_unnamed_arms(result, said, {})
         return [ev.doubt is not None for ev in result.evidence]
 
     # "Control" is the sentences' "attention control", so "Intervention" can only be "coaching"
