@@ -28,7 +28,9 @@ def arm_of(label: str, known: list[str]) -> int | None:
     hits = {k for k, name in enumerate(known) if same_arm(text, name) or
             any(same_arm(part.strip(), name) for part in re.split(r"[,;:]", text) if part.strip())}
     exact = {k for k in hits if name_key(known[k]) == name_key(text)}  # "Moxibustion Group" beside "sham moxibustion"
-    return (exact or hits).pop() if len(exact or hits) == 1 else None
+    # (a name the sentences print twice, "intervention" of two sentences, is one arm: its first place)
+    named = {name_key(known[k]): k for k in sorted(exact or hits, reverse=True)}
+    return named.popitem()[1] if len(named) == 1 else None
 
 
 # "Time point 1  Time point 2  Time point 3", "T1  T2": the first of numbered time points is the baseline where

@@ -142,6 +142,22 @@ def test_the_first_of_numbered_time_points_is_the_baseline_of_arms_set_as_rows_u
     assert arms_as_rows(body, zero, ["Intervention", "Control"], "Table 3 Outcomes") == ([], [])
 
 
+def test_an_arm_the_sentences_name_twice_is_one_arm_when_its_row_is_read() -> None:
+    from metasift.extractor._arm_rows import arm_of
+
+    # "intervention" and "control" from two sentences each: the row "Intervention" is the first "intervention"
+    known = ["intervention", "control", "intervention", "control"]
+    assert arm_of("Intervention", known) == 0
+    assert arm_of("Control", known) == 1
+    assert arm_of("Group", known) is None
+    body = [_line(124, (60, "Intervention"), (200, "3.61 (SD: 2.86)"), (300, "8.18 (SD: 1.46)")),
+            _line(136, (60, "Control"), (200, "3.04 (SD: 1.88)"), (300, "6.98 (SD: 3.71)"))]
+    header = [_line(100, (52, "Group"), (200, "Pre-training score"), (300, "Post-training score"))]
+    arms, values = arms_as_rows(body, header, known, "Table 2 Scores")
+    assert [(arms[v.arm].name, v.mean, v.sd) for v in values] == [("intervention", 3.61, 2.86),
+                                                                  ("control", 3.04, 1.88)]
+
+
 def _counts(text: str) -> set[tuple[str, str, int]]:
     return {(c.field, c.arm, c.value) for c in prose_counts([text_page(text)])}
 
