@@ -129,7 +129,9 @@ def caption_kind(caption: str) -> tuple[str, str, str]:
     described = re.search(r"descri\w+(?: statistics)? of the (?:study )?(?:cohort|sample|participants|patients|"
                           r"subjects|population)", low)  # "Descriptive statistics of the study cohort"
     # ("Laboratory data of patients on admission": measured before any treatment, as at baseline)
-    at_entry = re.search(r"\b(?:on|at) (?:admission|entry|study entry|enrol+ment|inclusion|randomi[sz]ation)\b", low)
+    # ("Run-in period results": measured before randomisation)
+    at_entry = re.search(r"\b(?:on|at) (?:admission|entry|study entry|enrol+ment|inclusion|randomi[sz]ation)\b|"
+                         r"\brun[- ]?in (?:period|phase|week)", low)
     if (described or at_entry or re.search(r"baseline|characteristic|demographic", low)) and not later and (
             "outcome" not in low or re.search(r"baseline (?:outcome|score|measure|value)|"
                                               r"(?:outcome|score|measure|value)s?(?: measures?)? at baseline", low)):

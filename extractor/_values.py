@@ -308,7 +308,8 @@ ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?tr
                           r"therapy|program(?:me)?))?\s*\)?\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
 # A row labelled by a time point alone ("Baseline", "Post-intervention", "6 weeks"): the measure is named above it.
-_BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?)|"
+_BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?|"
+                        rf"run[- ]?in(?: (?:week|period|phase))?)|"
                         rf"(?:{TIME}|(?:mid|interim)[- ]?(?:treatment|intervention|point)?)(?: (?:intervention|treatment|"
                         rf"assessment|visit))?", re.IGNORECASE)
 # A subscale row under its instrument's own line ("DASS-21" / "Depression", "HADS" / "Anxiety"): the row names
@@ -316,6 +317,16 @@ _BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|t
 SUBSCALE_ROW = re.compile(r"^(?:depression|anxiety|stress|state|trait)(?:\s+(?:sub-?scale|score|symptoms))?\b(?![\w-])",
                           re.IGNORECASE)
 ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\s*\)\s*$", re.IGNORECASE)
+
+# A row labelled by its statistic alone ("Mean (SD)", "Mean ± SD", "Median (range)"): the measure is the line above.
+_STAT_ALONE = re.compile(r"(?:means?|m)\s*(?:\(\s*(?:sd|s\.d\.|standard deviation|se|sem)\s*\)|±\s*(?:sd|se|sem))|"
+                         r"medians?\s*\(\s*(?:range|iqr|interquartile range)\s*\)", re.IGNORECASE)
+
+
+def _time_alone(label: str) -> re.Match[str] | None:
+    """A row label that is a time point alone, perhaps with its statistic ("Baseline", "Before, mean (SD)", "Run-in
+    week"): the measure is named above it. A run-in comes before randomisation, so it is a baseline."""
+    return _BARE_TIME.fullmatch(ROW_STAT.sub("", strip_marks(label)).strip())
 
 
 class _CountsOver:
@@ -419,8 +430,12 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 row.marks |= pending_marks
             elif pending:
                 measure = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
-            if _BARE_TIME.fullmatch(strip_marks(row.label)):
+            if _time_alone(row.label):
                 row.measure = measure
+            elif _STAT_ALONE.fullmatch(strip_marks(row.label)):
+                # "Sleep quality (1 = very bad to 7 = very good)" over "Mean (standard deviation)" and "Median
+                # (range)": the statistic's row is of the measure above it
+                row.label = f"{measure}, {row.label}"
             else:
                 measure = row.label
             heading = pending or heading if SUBSCALE_ROW.match(row.label) else None
@@ -454,9 +469,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                     # "% Female (n)" over "Cardiorespiratory Fitness and Physical Function": a label closed by its
                     # bracket does not wrap onto a capitalised line; that line heads the rows below
                     and not (prev.label.endswith(")") and _balanced(prev.label) and row.label[:1].isupper())
-                    and not _BARE_TIME.fullmatch(strip_marks(prev.label))  # "Baseline" does not wrap
+                    and not _time_alone(prev.label)  # "Baseline" does not wrap
                     # "SOC" over "Baseline  55.38 ...": the measure the time point rows below are of
-                    and not _BARE_TIME.fullmatch(strip_marks(nxt.label)))):
+                    and not _time_alone(nxt.label))):
             prev.label = _join_label(prev.label, row.label)
             prev.marks |= row.marks
             body[idx] = prev  # a further wrapped line continues the same row
@@ -485,9 +500,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         core, tail = (row.label[:said.start()], row.label[said.start():]) if said else (row.label, "")
         if (at := ROW_BASELINE.search(core)) is not None:  # "PHQ-9, baseline": the row names its time point
             row.label, row_tp = core[:at.start()].rstrip(" ,;:-(") + tail, "baseline"
-        elif row.measure and (bare := _BARE_TIME.fullmatch(strip_marks(row.label))):
+        elif row.measure and (bare := _time_alone(row.label)):
             # "Baseline" / "Post intervention" under "PHQ-9" (or a caption naming the measure): rows of time points
-            row.label, row_tp = row.measure, "baseline" if bare.group("base") else bare.group().lower()
+            row.label, row_tp = row.measure + tail, "baseline" if bare.group("base") else bare.group().lower()
         values = _row_values(row, row.columns, arms, row_tp, table_decl, row_decl, plain, loose)
         if values is None:
             skipped += 1

@@ -1,0 +1,52 @@
+"""Rows of outcome tables that hold a measure's baseline though the table is about later time points, found on the
+tuned halves of the published-report corpus (``bench/bench_extract_fields.py --split pmc-tune``): a run-in week or
+period (measured before randomisation), and a row labelled by its statistic alone under the measure's line."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from metasift.extractor._header import caption_kind
+from metasift.extractor._tables import find_tables
+from tests.helpers import printed_line as _line
+
+
+def _baselines(lines: list) -> list[tuple[str, str | None, float | None, float | None]]:
+    (table,) = find_tables([SimpleNamespace(number=5, rows=lines, width=595.0)], [])
+    return [(table.arms[v.arm].name, v.timepoint, v.mean, v.sd) for v in table.values if v.timepoint == "baseline"]
+
+
+def test_a_run_in_week_row_under_its_measure_is_that_measures_baseline() -> None:
+    lines = [_line(100, (50, "Table 3 Mean scores (SD) for main outcomes")),
+             _line(112, (200, "Group A (n = 6)"), (280, "Group B (n = 6)")),
+             _line(124, (50, "MPSS")),
+             _line(136, (50, "Run-in week"), (200, "12.5 (2.9)"), (280, "11.1 (2.2)")),
+             _line(148, (50, "Week 4"), (200, "10.1 (3.0)"), (280, "9.8 (2.5)"))]
+    assert _baselines(lines) == [("Group A", "baseline", 12.5, 2.9), ("Group B", "baseline", 11.1, 2.2)]
+
+
+def test_a_run_in_period_caption_is_a_baseline_tables_and_a_statistic_row_takes_the_measure_above_it() -> None:
+    assert caption_kind("Table 2 Run-in period results")[:2] == ("baseline", "baseline")
+    assert caption_kind("Table 3 Results after the run-in period")[0] == "outcome"
+    lines = [_line(100, (50, "Table 2 Run-in period results")),
+             _line(112, (200, "Valerian (N=202)"), (300, "Placebo (N=203)")),
+             _line(124, (50, "Sleep quality (1-7)")),
+             _line(136, (50, "Mean (standard deviation)"), (200, "3.89 (0.83)"), (300, "3.91 (0.75)")),
+             _line(148, (50, "Median (range)"), (200, "3.93 (1.00–6.36)"), (300, "3.93 (1.29–6.14)")),
+             _line(160, (50, "Night awakenings (1-7)")),
+             _line(172, (50, "Mean (standard deviation)"), (200, "2.53 (0.93)"), (300, "2.40 (0.80)"))]
+    (table,) = find_tables([SimpleNamespace(number=7, rows=lines, width=595.0)], [])
+    means = [(v.measure, v.mean, v.sd) for v in table.values if v.sd is not None]
+    assert means == [("Sleep quality, Mean (standard deviation)", 3.89, 0.83),
+                     ("Sleep quality, Mean (standard deviation)", 3.91, 0.75),
+                     ("Night awakenings, Mean (standard deviation)", 2.53, 0.93),
+                     ("Night awakenings, Mean (standard deviation)", 2.40, 0.80)]
+
+
+def test_a_time_point_row_that_names_its_statistic_is_still_a_time_point_row() -> None:
+    lines = [_line(100, (50, "Table 4 Halitosis score over time")),
+             _line(112, (200, "Group A (n = 19)"), (280, "Group B (n = 13)")),
+             _line(124, (50, "Halitosis VAS")),
+             _line(136, (50, "Before, mean (SD)"), (200, "5.35 (4.2)"), (280, "5.88 (1.45)")),
+             _line(148, (50, "Month 1, mean (SD)"), (200, "3.54 (3.7)"), (280, "7.16 (1.99)"))]
+    assert _baselines(lines) == [("Group A", "baseline", 5.35, 4.2), ("Group B", "baseline", 5.88, 1.45)]
