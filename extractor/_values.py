@@ -322,6 +322,10 @@ ROW_STAT = re.compile(r",?\s*(?:mean|median|m)\s*\(\s*(?:sd|se|iqr|95\s*%\s*ci)\
 _STAT_ALONE = re.compile(r"(?:means?|m)\s*(?:\(\s*(?:sd|s\.d\.|standard deviation|se|sem)\s*\)|±\s*(?:sd|se|sem))|"
                          r"medians?\s*\(\s*(?:range|iqr|interquartile range)\s*\)", re.IGNORECASE)
 
+# A row labelled as a total alone ("Total", "Total score", "Global score"): of the scale the line above or the caption
+# names, not a measure of its own.
+_TOTAL_ROW = re.compile(r"(?:total|global|overall|sum)(?:\s+(?:scores?|points?|scale))?", re.IGNORECASE)
+
 
 def _time_alone(label: str) -> re.Match[str] | None:
     """A row label that is a time point alone, perhaps with its statistic ("Baseline", "Before, mean (SD)", "Run-in
@@ -432,6 +436,9 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 measure = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
             if _time_alone(row.label):
                 row.measure = measure
+            elif _TOTAL_ROW.fullmatch(strip_marks(row.label)):
+                # "Total" under "MRS" (or under a caption naming the scale): the total of the measure over it
+                row.label = measure = f"{pending or caption} {row.label}".strip()
             elif _STAT_ALONE.fullmatch(strip_marks(row.label)):
                 # "Sleep quality (1 = very bad to 7 = very good)" over "Mean (standard deviation)" and "Median
                 # (range)": the statistic's row is of the measure above it

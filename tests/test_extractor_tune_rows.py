@@ -50,3 +50,18 @@ def test_a_time_point_row_that_names_its_statistic_is_still_a_time_point_row() -
              _line(136, (50, "Before, mean (SD)"), (200, "5.35 (4.2)"), (280, "5.88 (1.45)")),
              _line(148, (50, "Month 1, mean (SD)"), (200, "3.54 (3.7)"), (280, "7.16 (1.99)"))]
     assert _baselines(lines) == [("Group A", "baseline", 5.35, 4.2), ("Group B", "baseline", 5.88, 1.45)]
+
+
+def test_a_total_row_is_the_total_of_the_scale_the_caption_or_the_line_above_names() -> None:
+    def measures(lines: list) -> list[str]:
+        (table,) = find_tables([SimpleNamespace(number=4, rows=lines, width=595.0)], [])
+        return [v.measure for v in table.values if table.arms[v.arm].name == "Resistance"]
+
+    header = _line(112, (200, "Resistance (n = 18)"), (300, "Aerobic (n = 18)"))
+    assert measures([_line(100, (50, "Table 3 MRS subscale points")), header,
+                     _line(124, (50, "Somatic"), (200, "5.1 ± 2.2"), (300, "6.0 ± 3.1")),
+                     _line(136, (50, "Total"), (200, "14.2 ± 6.2"), (300, "18.3 ± 8.3"))]) == \
+        ["Somatic", "MRS subscale points Total"]
+    assert measures([_line(100, (50, "Table 4 Secondary outcomes")), header,
+                     _line(124, (50, "BDI")),
+                     _line(136, (50, "Total score"), (200, "11.0 ± 4.0"), (300, "12.5 ± 5.0"))]) == ["BDI Total score"]
