@@ -276,7 +276,10 @@ def arms_in_header(rows: list[list[Word]], known: list[str]
             others = [(a[1], a[2]) for a in anchors if a[3] != i]  # another line's "(n = X)": that arm's name
             name_words = [w for w in name_left_of(rows[i], x0, x1, anchors, i) if _free(w, others)]
             if name_words and i > 0:  # "Behavioural" / "activation (n = 179)": the name wrapped above its n
-                name_words = _wrapped_above(rows[i - 1], name_words[0].x0, x1, others) + name_words
+                # (past a line with nothing over this cell: the label column's "Variable" set between the lines
+                # of a header whose cells sit at their foot)
+                above = i - 1 if i == 1 or _over(rows[i - 1], name_words[0].x0, x1) else i - 2
+                name_words = _wrapped_above(rows[above], name_words[0].x0, x1, others) + name_words
             j = i - 1
             # "(8 schools, n = 34)" below "Control schools": the name above stands over the whole bracket
             start = _bracket_start(rows[i], x0, anchors, i)
@@ -541,6 +544,11 @@ def _bracket_start(words: list[Word], x0: float, anchors: list, row: int) -> flo
 def _free(w: Word, others: list[tuple[float, float]]) -> bool:
     """Whether ``w`` lies over none of the x-spans ``others``."""
     return not any(o0 < w.x1 and o1 > w.x0 for o0, o1 in others)
+
+
+def _over(words: list[Word], x0: float, x1: float) -> bool:
+    """Whether any of a line's words stands over [x0, x1]."""
+    return any(w.x1 > x0 - 2 and w.x0 < x1 + 2 for w in words)
 
 
 def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[float, float]]) -> list[Word]:

@@ -549,7 +549,8 @@ def column_end(rows: list[list[Word]], start: int, j: int, cut: float | None) ->
     # arms' "(n = X)") left of it
     beside = any((c := caption_at(line, cut)) is not None and line[c[1]].x0 >= cut
                  for line in rows[max(0, start - 12):start + 12])
-    if beside and any(line and max(w.x1 for w in line) <= cut and len(ANCHOR.findall(line_text(line))) >= 2
+    # (the other table's header may share the line: only the words left of the gutter are this one's)
+    if beside and any(len(ANCHOR.findall(line_text([w for w in line if w.x1 <= cut]))) >= 2
                       for line in rows[start + 1:start + 6]):
         return cut
     # another table's caption right of the gutter on the caption's own line or just under it ("Table 1 Baseline

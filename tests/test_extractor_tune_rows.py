@@ -65,3 +65,40 @@ def test_a_total_row_is_the_total_of_the_scale_the_caption_or_the_line_above_nam
     assert measures([_line(100, (50, "Table 4 Secondary outcomes")), header,
                      _line(124, (50, "BDI")),
                      _line(136, (50, "Total score"), (200, "11.0 ± 4.0"), (300, "12.5 ± 5.0"))]) == ["BDI Total score"]
+
+
+def test_a_table_beside_another_with_its_cells_set_at_their_foot_keeps_its_arms_names() -> None:
+    # Table 1 in the left column, Table 2 in the right; Table 1's header cells sit at their foot, so its label
+    # column's "Variable" falls between the two lines of each arm's name, and Table 2's header shares the lines
+    lines = [_line(56, (308, "Table 2 Intervention effects on clinical measures")),
+             _line(62, (49, "Table 1 Baseline characteristics")),
+             _line(74, (107, "All"), (155, "Intervention"), (211, "Supplement"), (265, "P-")),
+             _line(78, (52, "Variable"), (514, "Effect"), (538, "P-")),
+             _line(82, (107, "(N=34)"), (155, "group (N=17)"), (211, "group (N=17)"), (265, "value"),
+                   (354, "Intervention"), (433, "Supplement")),
+             _line(94, (52, "Age, years"), (107, "57 (6)"), (155, "57 (6)"), (211, "58 (6)"), (265, "0.48"),
+                   (354, "5.3 (2.7)"), (433, "5.8 (2.4)")),
+             _line(106, (52, "Weight, kg"), (107, "104 (23)"), (155, "102 (23)"), (211, "106 (24)"), (265, "0.70"),
+                   (354, "2.1 (0.9)"), (433, "2.0 (1.1)"))]
+    for k in range(10):  # more rows of both tables
+        lines.append(_line(118 + 12 * k, (52, f"Item {k}"), (107, "10 (2)"), (155, "11 (2)"), (211, "9 (2)"),
+                           (265, "0.5"), (354, f"{k}.1 (0.9)"), (433, f"{k}.2 (1.0)")))
+    for k in range(10, 40):  # the two columns' prose under the tables, so the page has a gutter
+        lines.append(_line(140 + 12 * k, (49, "prose of the left column runs on here"),
+                           (308, "and prose of the right column runs on here")))
+    tables = find_tables([SimpleNamespace(number=6, rows=lines, width=595.0)], [])
+    baseline = next(t for t in tables if t.caption.startswith("Table 1"))
+    assert [a.name for a in baseline.arms] == ["All", "Intervention group", "Supplement group"]
+    assert [(baseline.arms[v.arm].name, v.mean) for v in baseline.values if v.measure == "Age, years"
+            and not baseline.arms[v.arm].total] == [("Intervention group", 57.0), ("Supplement group", 58.0)]
+
+
+def test_a_table_ends_at_the_gutter_when_the_table_beside_it_shares_its_header_line() -> None:
+    from metasift.extractor._tables import column_end
+
+    rows = [_line(56, (308, "Table 2 Intervention effects")),
+            _line(62, (49, "Table 1 Baseline characteristics")),
+            _line(82, (107, "(N=34)"), (155, "(N=17)"), (211, "(N=17)"), (354, "Intervention"), (433, "Control")),
+            *[_line(94 + 12 * k, (52, f"Item {k}"), (107, "10 (2)"), (155, "11 (2)"), (211, "9 (2)"),
+                    (354, f"{k}.1 (0.9)"), (433, f"{k}.2 (1.0)")) for k in range(10)]]
+    assert column_end(rows, 1, 0, 297.5) == 297.5
