@@ -324,7 +324,8 @@ _STAT_ALONE = re.compile(r"(?:means?|m)\s*(?:\(\s*(?:sd|s\.d\.|standard deviatio
 
 # A row labelled as a total alone ("Total", "Total score", "Global score"): of the scale the line above or the caption
 # names, not a measure of its own.
-_TOTAL_ROW = re.compile(r"(?:total|global|overall|sum)(?:\s+(?:scores?|points?|scale))?", re.IGNORECASE)
+# ("Overall" alone may be a measure of its own: an overall symptom rating)
+_TOTAL_ROW = re.compile(r"total(?:\s+(?:scores?|points?))?|(?:global|overall|sum)\s+scores?", re.IGNORECASE)
 
 
 def _time_alone(label: str) -> re.Match[str] | None:
