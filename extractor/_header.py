@@ -396,17 +396,21 @@ def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[Table
     def no_group(text: str) -> bool:
         return bool(_NOT_GROUP_HEAD.fullmatch(text.replace(" ", ""))) or text.lower() in TOTAL_NAMES
 
-    while texts and no_group(texts[-1]):
-        texts.pop()
-    named = heads[:len(texts)]
-    if not 2 <= len(named) <= 4 or any(no_group(t) or ANCHOR.search(t) for t in texts):
+    # the group heads: those between a leading total ("All participants") and the trailing tests and total
+    first = 1 if len(texts) > 1 and texts[0].lower() in TOTAL_NAMES else 0
+    last = len(texts)
+    while last > first and no_group(texts[last - 1]):
+        last -= 1
+    keep = range(first, last)
+    texts = texts[first:last]
+    if not 2 <= len(keep) <= 4 or any(no_group(t) or ANCHOR.search(t) for t in texts):
         return [], []
     centres = [(r[0].x0 + r[-1].x1) / 2 for r in heads]
     fits = tried = 0
     for cells in rows:  # (a row of counts "17/47" has no cells under the names, only its test's: not counted)
         taken = [min(range(len(heads)), key=lambda h: abs(centres[h] - c.x)) for c in cells]
-        tried += any(h < len(named) for h in taken)
-        fits += all(taken.count(h) == 1 for h in range(len(named)))
+        tried += any(h in keep for h in taken)
+        fits += all(taken.count(h) == 1 for h in keep)
     if tried < 2 or 3 * fits < 2 * tried:
         return [], []
     cleaned = [_clean_name(t) for t in texts]
@@ -414,7 +418,7 @@ def arms_by_name(names: list[Word], below: list[list[Word]]) -> tuple[list[Table
     if not all(re.search(r"[A-Za-z]{2}", name) for name in cleaned):
         return [], []
     quote = join_words(names)
-    return [TableArm(name, None, quote) for name in cleaned], [(r[0].x0, r[-1].x1) for r in named]
+    return [TableArm(name, None, quote) for name in cleaned], [(heads[h][0].x0, heads[h][-1].x1) for h in keep]
 
 
 _UNNAMED = re.compile(r"arm \d+")

@@ -661,7 +661,10 @@ def _read(rows: list[list[Word]], start: int, page: int, known: list[str], earli
         if table is not None or not header or caption_kind(caption)[0] != "baseline":
             return table, start + 1
         # a baseline table's header naming its columns without counts ("Treatment  Placebo  P value")
-        arms, spans = arms_by_name(header[-1], [inside(words) for words in rows[k:k + 8]])
+        # (the names may stand on a line above the header's last: "All" over its wrapped "participants")
+        below = [inside(words) for words in rows[k:k + 8]]
+        arms, spans = next((found for line in reversed(header[-2:]) if len((found := arms_by_name(line, below))[0]) >= 2),
+                           ([], []))
         if len(arms) < 2 or times_not_arms(arms):
             return None, start + 1
     _mark_totals(arms, header, spans)

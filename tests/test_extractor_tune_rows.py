@@ -102,3 +102,23 @@ def test_a_table_ends_at_the_gutter_when_the_table_beside_it_shares_its_header_l
             *[_line(94 + 12 * k, (52, f"Item {k}"), (107, "10 (2)"), (155, "11 (2)"), (211, "9 (2)"),
                     (354, f"{k}.1 (0.9)"), (433, f"{k}.2 (1.0)")) for k in range(10)]]
     assert column_end(rows, 1, 0, 297.5) == 297.5
+
+
+def test_a_baseline_header_naming_its_columns_after_an_all_participants_column_gives_the_arms() -> None:
+    from metasift.extractor._header import arms_by_name
+
+    names = _line(100, (310, "Condition"), (403, "All"), (435, "MoodGYM"), (485, "CBT"), (524, "IPT"))
+    rows = [_line(112, (310, "Female, n (%)"), (390, "1334 (72.38)"), (434, "438 (71.45)"), (486, "445"),
+                  (524, "451")),
+            _line(124, (310, "Age, years"), (390, "41.2 (12.0)"), (434, "41.5 (11.8)"), (486, "40.9 (12.1)"),
+                  (524, "41.1 (12.2)")),
+            _line(136, (310, "CES-D"), (390, "36.01 (11.52)"), (434, "35.34 (11.61)"), (486, "36.29 (11.04)"),
+                  (524, "36.38 (11.86)"))]
+    arms, spans = arms_by_name(names, rows)
+    assert [a.name for a in arms] == ["MoodGYM", "CBT", "IPT"]
+    assert [round(x0) for x0, _ in spans] == [435, 485, 524]
+    # the names on the header's first line, its last holding only the total's wrapped "participants"
+    lines = [_line(88, (310, "Table 1 Baseline characteristics of participants")), names,
+             _line(106, (389, "participants")), *rows]
+    (table,) = find_tables([SimpleNamespace(number=5, rows=lines, width=595.0)], [])
+    assert [a.name for a in table.arms] == ["MoodGYM", "CBT", "IPT"]
