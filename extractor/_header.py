@@ -487,7 +487,9 @@ def _clean_name(text: str) -> str:
     text = re.sub(stat, " ", norm(text), flags=re.IGNORECASE)
     # a name broken after its hyphen in a narrow cell ("(E-" / "couch)"), not a word shared ("pre- and post-test")
     text = re.sub(r"(\w)- (?!(?:and|or|to)\b)(?=[a-z])", r"\1-", text)
-    return strip_marks(text).strip("([,;:)] ")
+    name = strip_marks(text).strip("([,;:)] ")
+    # (a bracket the name opens, "Group II (block only)", keeps its close)
+    return name + ")" * (name.count("(") - name.count(")")) if name.count("(") > name.count(")") else name
 
 
 def words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:

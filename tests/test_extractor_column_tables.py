@@ -69,7 +69,7 @@ def test_a_table_across_the_page_is_not_cut_at_the_gutter() -> None:
 
 
 def test_an_arm_name_broken_after_its_hyphen_is_joined() -> None:
-    assert _clean_name("Active (E- couch)") == "Active (E-couch"
+    assert _clean_name("Active (E- couch)") == "Active (E-couch)"
     assert _clean_name("Pre- and post-test group") == "Pre- and post-test group"  # a word after: not joined
 
 

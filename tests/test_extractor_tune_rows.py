@@ -122,3 +122,12 @@ def test_a_baseline_header_naming_its_columns_after_an_all_participants_column_g
              _line(106, (389, "participants")), *rows]
     (table,) = find_tables([SimpleNamespace(number=5, rows=lines, width=595.0)], [])
     assert [a.name for a in table.arms] == ["MoodGYM", "CBT", "IPT"]
+
+
+def test_an_arm_name_keeps_the_close_of_a_bracket_it_opens() -> None:
+    from metasift.extractor._header import _clean_name
+
+    assert _clean_name("Group II (block only)") == "Group II (block only)"
+    assert _clean_name("Control (HealthWatch)") == "Control (HealthWatch)"
+    assert _clean_name("(block + LPNIR)") == "block + LPNIR"  # brackets around the whole cell go
+    assert _clean_name("Intervention, M (SD)") == "Intervention"
