@@ -323,8 +323,7 @@ _STAT_ALONE = re.compile(r"(?:means?|m)\s*(?:\(\s*(?:sd|s\.d\.|standard deviatio
                          r"medians?\s*\(\s*(?:range|iqr|interquartile range)\s*\)", re.IGNORECASE)
 
 # A row labelled as a total alone ("Total", "Total score", "Global score"): of the scale the line above or the caption
-# names, not a measure of its own.
-# ("Overall" alone may be a measure of its own: an overall symptom rating)
+# names, not a measure of its own ("Overall" alone may be one: an overall symptom rating).
 _TOTAL_ROW = re.compile(r"total(?:\s+(?:scores?|points?))?|(?:global|overall|sum)\s+scores?", re.IGNORECASE)
 
 

@@ -290,10 +290,9 @@ def _doubt_unnamed_arms(result: ExtractionResult, prose_names: list[str], by_cou
         return
     unnamed = [i for i, arm in enumerate(result.arms)
                if match_arm(arm.name, named) is None and not any(same_arm(arm.name, a.name) for a in named)]
-    matched = [by_count.get(name_key(result.arms[i].name)) for i in unnamed]
-    if unnamed and all(matched) and len(set(matched)) == len(matched) and \
-            len(by_count) == len({name_key(a.name) for a in result.arms}):
-        return  # every arm is a column whose count a sentence prints for one of its arms
+    claimed = [by_count.get(name_key(result.arms[i].name)) for i in unnamed]
+    if len(unnamed) == len(result.arms) and all(claimed) and len(set(claimed)) == len(claimed):
+        return  # every arm is a column whose count a sentence prints for another of its arms
     if len(result.arms) == len({name_key(a.name) for a in named}) == 2 and len(unnamed) == 1 \
             and name_key(result.arms[unnamed[0]].name) in ALIASES["intervention"]:
         return  # two arms, one named as a sentence names it: the other column, "Intervention", is the other arm
