@@ -44,6 +44,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +127,7 @@ class PaperScore:
     missed: list[str] = field(default_factory=list)
     derived: int = 0
     auto_verified_wrong: int = 0
+    by_doubt: dict[str, Counter] = field(default_factory=dict)  # why a human checks it (or "auto-verified") -> outcomes
     primary: bool | None = None
     design: bool | None = None  # design kind (parallel / crossover / cluster) as the truth's
     error: str | None = None
@@ -202,8 +204,11 @@ def _same(a: float, b: float) -> bool:
 
 
 def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int | None, status: str | None,
-                 prints: bool = False) -> None:
+                 prints: bool = False, why: str = "") -> None:
     printed = truth is not None and truth.get("value") is not None
+    if value is not None and page is not None:
+        outcome = "right" if printed and _same(value, truth["value"]) else "wrong" if printed else "fabricated"
+        s.by_doubt.setdefault(_doubt_kind(why) if status != "auto_verified" else "auto-verified", Counter())[outcome] += 1
     s.printed += printed
     if value is None:
         if printed:
@@ -237,10 +242,19 @@ def _cited_pages_print(result, texts: dict[int, str]) -> dict[str, bool]:
             and quote_on_page(ev.quote, texts.get(ev.page or -1, "")) >= QUOTE_MIN_SCORE for ev in result.evidence}
 
 
-def _statuses(result, texts: dict[int, str]) -> dict[str, str]:
+def _statuses(result, texts: dict[int, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each evidenced field's check status, and why it goes to a human (its doubt, else the check's first reason)."""
     from metasift.extractor.checks import check_extraction
 
-    return {c.field: c.status for c in check_extraction(result, texts)}
+    doubts = {ev.field: ev.doubt for ev in result.evidence}
+    checks = check_extraction(result, texts)
+    return ({c.field: c.status for c in checks},
+            {c.field: doubts.get(c.field) or (c.reasons[0] if c.reasons else "") for c in checks})
+
+
+def _doubt_kind(why: str) -> str:
+    """A reason with its numbers and quoted names masked, so reasons of one kind count together."""
+    return re.sub(r"\d+(?:\.\d+)?", "N", re.sub(r"'[^']*'", "'X'", why))[:90]
 
 
 def score_paper(stem: str, truth: dict) -> PaperScore:
@@ -270,7 +284,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
     arms = truth.get("arms") or []
     pages = {ev.field: ev.page for ev in plain.evidence}
     texts = page_texts(doc)  # once per paper: every extraction below checks its quotes against it
-    status, prints = _statuses(plain, texts), _cited_pages_print(plain, texts)
+    (status, why), prints = _statuses(plain, texts), _cited_pages_print(plain, texts)
     seen: set[str] = set()
     for i, arm in enumerate(plain.arms):
         name = resolve_arm(arm.name, arms)
@@ -279,7 +293,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         for stat in COUNTS:
             f = f"arms[{i}].{stat}"
             _score_value(s, f"{arm.name}.{stat}", t_arm.get(stat) if t_arm else None, getattr(arm, stat),
-                         pages.get(f), status.get(f), prints.get(f, False))
+                         pages.get(f), status.get(f), prints.get(f, False), why.get(f, ""))
     for a in arms:
         if a["name"] not in seen:
             for stat in COUNTS:
@@ -290,7 +304,7 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
         result = extract(doc, [spec])
         pages = {ev.field: ev.page for ev in result.evidence}
-        status, prints = _statuses(result, texts), _cited_pages_print(result, texts)
+        (status, why), prints = _statuses(result, texts), _cited_pages_print(result, texts)
         by_arm = {b["arm"]: b for b in outcome.get("baseline") or []}
         seen = set()
         for i, arm in enumerate(result.arms):
@@ -303,7 +317,8 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
                 f = f"{where}.{stat}" if where else ""
                 truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
                 _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
-                             getattr(b, stat) if b else None, pages.get(f), status.get(f), prints.get(f, False))
+                             getattr(b, stat) if b else None, pages.get(f), status.get(f), prints.get(f, False),
+                             why.get(f, ""))
         for arm_name, tb in by_arm.items():
             if arm_name not in seen:
                 for stat in STATS:
@@ -363,6 +378,8 @@ def main() -> None:
     ap.add_argument("--split", default="all", choices=SPLITS + ("all",))
     ap.add_argument("--details", action="store_true", help="list every wrong and missed value")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--by-doubt", action="store_true",
+                    help="tally right, wrong and fabricated values by why they go to a human (or auto-verified)")
     args = ap.parse_args()
     if args.split.startswith("generated") or args.split == "all":
         ensure_generated(GENERATED_OUT, "make_generated_trials.py")
@@ -414,6 +431,20 @@ def main() -> None:
         print(f"  share of right values auto-verified: {_f(t['auto_verified_right'])}")
         print(f"  share of right values on a page that prints them (the truth's, or the cited page holding their "
               f"quote): {_f(t['page_prints'])}")
+        if args.by_doubt:
+            _print_by_doubt([x for x in scores if x.split == sp and x.error is None])
+
+
+def _print_by_doubt(scores: list[PaperScore]) -> None:
+    """Right / wrong / fabricated values per kind of reason a human checks them: a kind whose values are mostly
+    wrong is one the extractor could withhold; one never wrong, a check that could be relaxed."""
+    total: dict[str, Counter] = {}
+    for s in scores:
+        for kind, outcomes in s.by_doubt.items():
+            total.setdefault(kind, Counter()).update(outcomes)
+    print(f"  {'right':>6} {'wrong':>6} {'fab':>5}  why a human checks it")
+    for kind, n in sorted(total.items(), key=lambda kv: -(kv[1]["wrong"] + kv[1]["fabricated"])):
+        print(f"  {n['right']:6} {n['wrong']:6} {n['fabricated']:5}  {kind or '(no reason given)'}")
 
 
 if __name__ == "__main__":
