@@ -29,8 +29,7 @@ def arm_of(label: str, known: list[str]) -> int | None:
             any(same_arm(part.strip(), name) for part in re.split(r"[,;:]", text) if part.strip())}
     exact = {k for k in hits if name_key(known[k]) == name_key(text)}  # "Moxibustion Group" beside "sham moxibustion"
     # (a name the sentences print twice, "intervention" of two sentences, is one arm: its first place)
-    named = {name_key(known[k]): k for k in sorted(exact or hits, reverse=True)}
-    return named.popitem()[1] if len(named) == 1 else None
+    return min(exact or hits) if len({name_key(known[k]) for k in exact or hits}) == 1 else None
 
 
 # "Time point 1  Time point 2  Time point 3", "T1  T2": the first of numbered time points is the baseline where

@@ -489,7 +489,7 @@ def _clean_name(text: str) -> str:
     text = re.sub(r"(\w)- (?!(?:and|or|to)\b)(?=[a-z])", r"\1-", text)
     name = strip_marks(text).strip("([,;:)] ")
     # (a bracket the name opens, "Group II (block only)", keeps its close)
-    return name + ")" * (name.count("(") - name.count(")")) if name.count("(") > name.count(")") else name
+    return name + ")" * (name.count("(") - name.count(")"))
 
 
 def words_at(words: list[Word], text: str, start: int, end: int) -> list[Word]:
