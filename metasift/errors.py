@@ -7,6 +7,7 @@
     ├── ImportFormatError    a file we cannot parse (message is ``FILE:LINE: what``)
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
     ├── PdfError             a full text that is not a readable PDF (extractor.pdf; exit 7)
+    ├── EntryError           a value entered by hand that its page does not bear out, or a bad field (exit 8)
     └── LLMError             the configured endpoint failed or answered garbage
         ├── EndpointError    gave up on the endpoint: calls in a row failed on every attempt (llm.client)
         ├── BudgetExceeded   max_cost would be passed (llm.cost)
@@ -46,6 +47,13 @@ class ImportFormatError(MetasiftError):
 
 class AnalysisError(MetasiftError):
     exit_code = 5
+
+
+class EntryError(MetasiftError):
+    """A value a reviewer entered by hand that cannot be stored as given (``metasift enter``): a field, arm or
+    number that does not fit, or a page that does not print it. Nothing is stored."""
+
+    exit_code = 8
 
 
 class LLMError(MetasiftError):

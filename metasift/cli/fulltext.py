@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from metasift.cli._common import (
     JsonOption,
@@ -20,6 +21,7 @@ from metasift.cli._common import (
     warn,
 )
 from metasift.csvsafe import LINE_END, safe_row
+from metasift.errors import ProjectError
 
 if TYPE_CHECKING:
     from metasift.extractor.effects import LeftOut
@@ -366,6 +368,8 @@ def _register_fulltext(app: typer.Typer) -> None:
     app.command()(effects)
     app.command()(verify)
     app.command()(eligibility)
+    app.command()(gaps)
+    app.command()(enter)
 
 
 def register(app: typer.Typer) -> None:
@@ -387,6 +391,113 @@ def verify(
     store = Store.open(project_dir(project))
     VerifyApp(store, reviewer, include_auto=all_values).run()
     store.close()
+
+
+def gaps(
+    record: int = typer.Option(None, "--record", help="One record's gaps only."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """List the values each study with a full text still lacks: each arm's n randomised, analysed and lost,
+    and for each [[outcomes]] of review.toml every arm's baseline mean and SD and a follow-up mean, SD and n.
+
+    These are what the full-text rules and `metasift effects` read. The extractor finds about a third of
+    them in a report it was not tuned on, so enter the rest from the PDF with `metasift enter`. Values
+    waiting in `metasift verify` are not gaps; rejected ones are. Studies excluded at full text are left
+    out.
+    """
+    from metasift.config import load_protocol
+    from metasift.extractor.by_hand import study_gaps
+    from metasift.store import Store
+
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    store = Store.open(root)
+    try:
+        studies = study_gaps(store, protocol.outcomes, humans_needed=protocol.screening.humans_per_record,
+                             record_id=record)
+    finally:
+        store.close()
+    total = sum(g.certain for s in studies for g in s.gaps)
+    if json_out:
+        emit_json({"missing": total, "studies": [
+            {"record_id": s.record_id, "study": s.study, "fulltext_id": s.fulltext_id, "unreadable": s.unreadable,
+             "gaps": [{"field": g.field, "arm": g.arm, "outcome": g.outcome, "measure": g.measure,
+                       "timepoint": g.timepoint, "hint": g.hint, "certain": g.certain} for g in s.gaps]}
+            for s in studies]})
+        return
+    if record is not None and not studies:
+        raise ProjectError(f"record {record} has no full text attached, or is excluded at full text")
+    table = Table(title="Values still missing", header_style="bold", show_lines=True)
+    for col in ("record", "study", "missing"):
+        table.add_column(col)
+    for s in studies:
+        cell = Text("\n").join([Text(g.describe()) if g.certain else Text(f"maybe: {g.describe()}", style="dim")
+                                for g in s.gaps] or [Text("nothing")])
+        if s.unreadable:
+            cell = Text(f"full text unreadable ({s.unreadable})\n", style="red") + cell
+        table.add_row(str(s.record_id), s.study, cell)
+    console.print(table)
+    info(f"{total} values missing in {sum(any(g.certain for g in s.gaps) for s in studies)} of {len(studies)} "
+         "studies (\"maybe\": an outcome the paper may not measure); enter one "
+         "with: metasift enter RECORD FIELD VALUE --arm ARM --page P [--measure M --timepoint T]")
+
+
+def enter(
+    record: int = typer.Argument(None, help="The record the value belongs to."),
+    field: str = typer.Argument(None, help="n_total, n_randomised, n_analysed, n_dropout, baseline_mean, "
+                                           "baseline_sd, baseline_n, outcome_mean, outcome_sd or outcome_n."),
+    value: str = typer.Argument(None, help="The number as the paper prints it."),
+    page: int = typer.Option(None, "--page", help="The PDF page (1-based) that prints the value."),
+    arm: str = typer.Option(None, "--arm", help="The arm, as the study's other values name it."),
+    measure: str = typer.Option(None, "--measure", help="For baseline_* and outcome_*: the scale (\"PHQ-9\")."),
+    timepoint: str = typer.Option(None, "--timepoint", help="For outcome_*: when (\"post\", \"12 weeks\")."),
+    quote: str = typer.Option(None, "--quote", help="The words around the value on the page (default: the "
+                                                    "page's line that prints it)."),
+    how: str = typer.Option(None, "--how", help="For a value the page's text does not print: where it is or how "
+                                                "it was computed (\"Figure 1, an image: Analysed n = 45\", "
+                                                "\"randomised 50 - analysed 45\")."),
+    new_arm: bool = typer.Option(False, "--new-arm", help="The arm is not among the study's arms yet: add it."),
+    undo: int = typer.Option(None, "--undo", metavar="ID", help="Withdraw the value entered as ID (the values "
+                                                                "it replaced come back)."),
+    reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
+    project: Path = ProjectOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Enter a value the extractor missed or got wrong, from the attached PDF, with its page and quote.
+
+    The page must print the number: the quote stored is the page's line that prints it (or --quote, if it
+    is on the page). A value the page's text does not print (in a figure without a text layer, or
+    computed) needs --how. The value is stored as verified, with who and when; any other value held for the
+    same arm, field, measure and time point is rejected as replaced. Nothing is stored when the entry does
+    not check out (exit 8). `metasift gaps` lists what is missing.
+    """
+    from metasift.extractor.by_hand import enter_value
+    from metasift.store import Store
+
+    if undo is None and None in (record, field, value):
+        raise typer.BadParameter("give RECORD FIELD VALUE, or --undo ID")
+    store = Store.open(project_dir(project))
+    try:
+        if undo is not None:
+            restored = store.withdraw_extraction(undo, actor=reviewer)
+            if json_out:
+                emit_json({"withdrawn": undo, "restored": restored})
+            else:
+                info(f"withdrew value {undo}" + (f"; restored {len(restored)} value(s) it had replaced"
+                                                 if restored else ""))
+            return
+        entered = enter_value(store, record_id=record, field_name=field, value=value, actor=reviewer, page=page,
+                              arm=arm, measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm)
+    finally:
+        store.close()
+    if json_out:
+        emit_json({"id": entered.id, "record_id": entered.record_id, "field": entered.field, "arm": entered.arm,
+                   "measure": entered.measure, "timepoint": entered.timepoint, "value": entered.value,
+                   "page": entered.page, "quote": entered.quote, "replaced": entered.replaced})
+        return
+    info(f"entered {entered.describe()} as id {entered.id}"
+         + (f"; replaced {len(entered.replaced)} value(s)" if entered.replaced else ""))
 
 
 VERDICT_SHOWN = {"exclude": "exclude", "flag": "would exclude (draft protocol): a human decides",

@@ -132,6 +132,61 @@ class FulltextRepo(StoreBase):
                                                              "reason": reason, "old": _undo_state(old),
                                                              "also_rejected": also})
 
+    def enter_extraction(self, *, record_id: int, fulltext_id: int | None, field: str, value: Any,
+                         arm: str | None, measure: str | None, timepoint: str | None, page: int | None,
+                         quote: str, actor: str, reason: str | None = None) -> tuple[int, list[int]]:
+        """A value a reviewer enters by hand (source "human", verified), in one transaction with its event.
+        Every other value held for the same field, arm, measure and time point is rejected as replaced, its
+        state kept in the event so ``withdraw_extraction`` can put it back. Returns (new id, replaced ids)."""
+        x = t.extractions
+        key = (x.c.record_id == record_id, x.c.field == field, _same(x.c.arm, arm), _same(x.c.measure, measure),
+               _same(x.c.timepoint, timepoint), x.c.status != ExtractionStatus.REJECTED)
+        with self.write() as conn:
+            replaced = [_undo_state(r) | {"status": r.status} for r in conn.execute(
+                select(x.c.id, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at).where(*key))]
+            stamp = now()
+            new_id = conn.execute(x.insert().values(
+                record_id=record_id, fulltext_id=fulltext_id, field=field, arm=arm, measure=measure,
+                timepoint=timepoint, value=value, page=page, quote=quote, source="human", extractor="by hand",
+                status=ExtractionStatus.VERIFIED, reason=reason, created_at=stamp, updated_by=actor,
+                updated_at=stamp)).inserted_primary_key[0]
+            if replaced:
+                conn.execute(update(x).where(x.c.id.in_([r["id"] for r in replaced])).values(
+                    status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=stamp,
+                    reason=_replaced_by(actor, new_id)))
+            self.log_event(conn, "enter_value", actor_kind="human", actor=actor, entity="extraction",
+                           entity_id=new_id, payload={"record_id": record_id, "field": field, "arm": arm,
+                                                      "measure": measure, "timepoint": timepoint, "value": value,
+                                                      "page": page, "quote": quote, "reason": reason,
+                                                      "replaced": replaced})
+        return new_id, [r["id"] for r in replaced]
+
+    def withdraw_extraction(self, extraction_id: int, *, actor: str) -> list[int]:
+        """Take back a value entered by hand: it is rejected as withdrawn, and the values its entry replaced
+        are put back as they were (those still rejected by it). Returns the ids put back."""
+        x, ev = t.extractions, t.events
+        with self.write() as conn:
+            row = conn.execute(select(x.c.source, x.c.status).where(x.c.id == extraction_id)).first()
+            if row is None or row.source != "human":
+                raise ProjectError(f"no value entered by hand has id {extraction_id}")
+            if row.status == ExtractionStatus.REJECTED:
+                raise ProjectError(f"the value entered as id {extraction_id} is already withdrawn or replaced")
+            entry = conn.execute(select(ev.c.payload, ev.c.actor).where(
+                ev.c.entity == "extraction", ev.c.entity_id == extraction_id, ev.c.action == "enter_value")).first()
+            stamp = now()
+            conn.execute(update(x).where(x.c.id == extraction_id).values(
+                status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=stamp, reason=f"withdrawn by {actor}"))
+            restored = []
+            for other in ((entry.payload or {}).get("replaced") or []) if entry else []:
+                done = conn.execute(update(x).where(
+                    x.c.id == other["id"], x.c.status == ExtractionStatus.REJECTED,
+                    x.c.reason == _replaced_by(entry.actor, extraction_id))
+                    .values(status=other["status"], **_restored(other)))
+                restored += [other["id"]] if done.rowcount else []
+            self.log_event(conn, "withdraw_value", actor_kind="human", actor=actor, entity="extraction",
+                           entity_id=extraction_id, payload={"restored": restored})
+        return restored
+
     def undo_extraction_review(self, extraction_id: int, *, actor: str) -> ExtractionRow:
         """Put a value back as it was before its latest human review (accept, edit or reject), with the
         other candidates that review rejected; logged as ``undo_verify_value`` naming the undone event.
@@ -170,6 +225,11 @@ class FulltextRepo(StoreBase):
 def _same(column: Any, value: Any) -> Any:
     """column = value, where None matches NULL."""
     return column.is_(None) if value is None else column == value
+
+
+def _replaced_by(actor: str, entered_id: int) -> str:
+    """The reason a value replaced by an entry by hand carries (``withdraw_extraction`` finds them by it)."""
+    return f"replaced by the value {actor} entered (id {entered_id})"
 
 
 def _undo_state(row: Any) -> dict[str, Any]:

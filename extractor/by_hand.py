@@ -1,0 +1,170 @@
+"""Values a reviewer enters by hand, with the store: what each study still lacks (``study_gaps``) and the entry
+of one value with its page and quote (``enter_value``), checked against the attached PDF.
+
+The I/O edge of ``gaps``. An entered value is stored like an extracted one (source "human", verified, with its
+page and the line that prints it), so the full-text rules and ``effects`` read it, and a re-extraction never
+overwrites it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from metasift.config import OutcomeSpec
+from metasift.errors import EntryError, ProjectError
+from metasift.extractor.gaps import (
+    BASELINE,
+    BASELINE_FIELDS,
+    OUTCOME_FIELDS,
+    Gap,
+    checked_formula,
+    entry_quote,
+    missing_values,
+    parse_value,
+)
+from metasift.extractor.pdf import PdfError, read_pdf
+from metasift.extractor.pipeline import page_texts, study_result
+from metasift.kinds import ExtractionStatus, Label, Stage
+from metasift.records import study_label
+from metasift.store import Store
+from metasift.store.rows import ExtractionRow, FulltextRow
+
+
+@dataclass
+class StudyGaps:
+    """One study with an attached full text: the values it lacks, or why its PDF cannot give any."""
+
+    record_id: int
+    study: str
+    fulltext_id: int
+    gaps: list[Gap] = field(default_factory=list)
+    unreadable: str | None = None  # the full text's status and message when it cannot be read
+
+
+@dataclass
+class Entered:
+    """A value entered by hand, as stored."""
+
+    id: int
+    record_id: int
+    field: str
+    arm: str | None
+    measure: str | None
+    timepoint: str | None
+    value: int | float
+    page: int | None
+    quote: str
+    replaced: list[int]
+
+    def describe(self) -> str:
+        what = " · ".join(x for x in (self.arm, self.measure, self.timepoint, self.field) if x)
+        where = f"page {self.page}: " if self.page else ""
+        return f'record {self.record_id}: {what} = {self.value:g} ({where}"{self.quote[:70]}")'
+
+
+def _held(store: Store, record_id: int) -> list[ExtractionRow]:
+    return [x for x in store.extractions(record_id=record_id) if x.status != ExtractionStatus.REJECTED]
+
+
+def _latest_fulltext(store: Store, record_id: int) -> FulltextRow | None:
+    return next((f for f in reversed(store.fulltexts()) if f.record_id == record_id), None)
+
+
+def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: int = 1,
+               record_id: int | None = None) -> list[StudyGaps]:
+    """Per study with a full text attached (the latest, when several), the values the full-text rules and the
+    effect sizes read that no stored value holds. Studies excluded at full text need none and are left out."""
+    records = {r.id: r for r in store.records_table()}
+    excluded = {rid for rid, label in store.final_labels(Stage.FULL_TEXT, humans_needed=humans_needed).items()
+                if label == Label.EXCLUDE}
+    latest = {f.record_id: f for f in store.fulltexts()}
+    out = []
+    for rid, fulltext in sorted(latest.items()):
+        if rid in excluded or (record_id is not None and rid != record_id) or rid not in records:
+            continue
+        study = StudyGaps(rid, study_label(records[rid]), fulltext.id)
+        if fulltext.status != "ok":
+            study.unreadable = f"{fulltext.status}: {fulltext.message or 'the PDF cannot be read'}"
+        study.gaps = missing_values(study_result(_held(store, rid)), outcomes)
+        out.append(study)
+    return out
+
+
+def _same_name(given: str | None, known: Sequence[str | None]) -> str | None:
+    """``given`` as the store already spells it (case and spacing aside), so the entry joins its arm or cell."""
+    if given is None:
+        return None
+    squeeze = " ".join(given.split()).casefold()
+    return next((k for k in known if k and " ".join(k.split()).casefold() == squeeze), " ".join(given.split()))
+
+
+def _where(field_name: str, arm: str | None, measure: str | None, timepoint: str | None, held: list[ExtractionRow],
+           new_arm: bool) -> tuple[str | None, str | None, str | None]:
+    """The arm, measure and time point an entry is stored under, as the study's stored values name them."""
+    arms = list(dict.fromkeys(x.arm for x in held if x.arm))
+    if field_name == "n_total":
+        if arm or measure or timepoint:
+            raise EntryError("n_total is the trial's total: give no --arm, --measure or --timepoint")
+        return None, None, None
+    if not arm:
+        raise EntryError(f"{field_name} needs --arm" + (f" (this study's arms: {_quoted(arms)})" if arms else ""))
+    arm = _same_name(arm, arms)
+    if arms and arm not in arms and not new_arm:
+        raise EntryError(f"no arm {arm!r} in this study (its arms: {_quoted(arms)}): give one of them, or "
+                         "--new-arm to add it")
+    if field_name in BASELINE_FIELDS or field_name in OUTCOME_FIELDS:
+        if not measure:
+            raise EntryError(f"{field_name} needs --measure (the scale as the paper names it, e.g. \"PHQ-9\")")
+        measure = _same_name(measure, [x.measure for x in held])
+        if field_name in BASELINE_FIELDS:
+            if timepoint and timepoint.strip().casefold() != BASELINE:
+                raise EntryError(f"{field_name} is at baseline: give no --timepoint, or use outcome_* fields")
+            return arm, measure, BASELINE
+        if not timepoint:
+            raise EntryError(f"{field_name} needs --timepoint (e.g. \"post\", \"12 weeks\")")
+        return arm, measure, _same_name(timepoint, [x.timepoint for x in held])
+    if measure or timepoint:
+        raise EntryError(f"{field_name} counts an arm: give no --measure or --timepoint")
+    return arm, None, None
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def enter_value(store: Store, *, record_id: int, field_name: str, value: str, actor: str, page: int | None,
+                arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
+                quote: str | None = None, how: str | None = None, new_arm: bool = False) -> Entered:
+    """Store one value a reviewer read in the record's attached PDF. The page must print it (the quote is that
+    line, or the reviewer's quote, found on the page); a value the page's text does not print (in a figure
+    without a text layer, or computed) is stored with ``how`` as its quote and reason. ``EntryError`` says what
+    is wrong with an entry; nothing is stored then."""
+    number = parse_value(field_name, value)
+    fulltext = _latest_fulltext(store, record_id)
+    if fulltext is None:
+        raise ProjectError(f"record {record_id} has no full text attached (metasift fulltext attach)")
+    held = _held(store, record_id)
+    arm, measure, timepoint = _where(field_name, arm, measure, timepoint, held, new_arm)
+    if how is not None:
+        if quote:
+            raise EntryError("give --quote (the page prints the value) or --how (it does not), not both")
+        text, reason = checked_formula(number, how), f"entered by hand, not printed in the page's text: {how.strip()}"
+    else:
+        if page is None:
+            raise EntryError("give --page (the page that prints the value)")
+        text, reason = entry_quote(number, page, _page_text(fulltext, page), quote, measure), "entered by hand"
+    entry_id, replaced = store.enter_extraction(
+        record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
+        timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
+    return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced)
+
+
+def _page_text(fulltext: FulltextRow, page: int) -> str:
+    try:
+        pages = page_texts(read_pdf(fulltext.path))
+    except PdfError as exc:
+        raise EntryError(f"{exc}: the page cannot be checked; give --how with where the value is") from None
+    if page not in pages:
+        raise EntryError(f"page {page} is not in the PDF (pages 1-{max(pages, default=0)})")
+    return pages[page]

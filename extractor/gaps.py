@@ -1,0 +1,175 @@
+"""What a study still lacks, and a value a reviewer enters by hand with the line of the page that prints it (pure).
+
+The rule extractor reads about a third of the values of a trial report it was not tuned on (docs/extraction.md),
+so most numbers of a real review come from a reviewer's eyes. ``missing_values`` lists, per study, each value
+the full-text rules and the effect sizes read that no stored value holds: each arm's n randomised, analysed
+and lost, and for each outcome of the protocol every arm's baseline mean and SD and a follow-up mean, SD and
+n. ``entry_quote`` checks a value a reviewer enters against the page they name, so it is stored with the
+same provenance (page and quote) as an extracted one: the quote is the page's line that prints the number,
+or the reviewer's own quote when it is found on that page and prints the number. A value the paper does not
+print (a dropout computed as randomised - analysed, an SD from a standard error) is entered with its formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from metasift.config import OutcomeSpec
+from metasift.errors import EntryError
+from metasift.extractor.checks import QUOTE_MIN_SCORE, normalise_pdf_text, quote_has_number, quote_on_page
+from metasift.extractor.outcomes import instrument_matches, match_outcome
+from metasift.extractor.schema import ExtractionResult
+
+COUNT_FIELDS = ("n_randomised", "n_analysed", "n_dropout")
+BASELINE_FIELDS = ("baseline_mean", "baseline_sd", "baseline_n")
+OUTCOME_FIELDS = ("outcome_mean", "outcome_sd", "outcome_n")
+FIELDS = ("n_total", *COUNT_FIELDS, *BASELINE_FIELDS, *OUTCOME_FIELDS)
+WHOLE = frozenset({"n_total", *COUNT_FIELDS, "baseline_n", "outcome_n"})  # counts: whole numbers
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One value a study lacks. ``measure`` and ``timepoint`` are None when no stored value names them yet
+    (the reviewer names them on entry); ``outcome`` is the protocol outcome's id."""
+
+    field: str
+    arm: str | None = None
+    outcome: str | None = None
+    measure: str | None = None
+    timepoint: str | None = None
+    hint: str = ""
+    # False for an outcome of the protocol no value of the study is of: the paper may not measure it at all
+    certain: bool = True
+
+    def describe(self) -> str:
+        what = " · ".join(x for x in (self.arm, self.measure or self.outcome, self.timepoint, self.field) if x)
+        return what + (f" ({self.hint})" if self.hint else "")
+
+
+def missing_values(result: ExtractionResult, outcomes: Sequence[OutcomeSpec]) -> list[Gap]:
+    """The values ``result`` (a study's stored, not rejected values) lacks for the full-text rules and the effect
+    sizes: fewer than two arms is one gap (the arms themselves); else each arm's counts, and per outcome of the
+    protocol each arm's baseline mean and SD and follow-up mean, SD and n."""
+    arms = result.arms
+    if len(arms) < 2:
+        found = ", ".join(f'"{a.name}"' for a in arms) or "none"
+        return [Gap("n_randomised", hint=f"arms found: {found}; enter each arm's n randomised with its name")]
+    gaps: list[Gap] = []
+    for arm in arms:
+        for name in COUNT_FIELDS:
+            if getattr(arm, name) is None:
+                gaps.append(Gap(name, arm.name, hint=_count_hint(name, arm.n_randomised, arm.n_analysed)))
+    for spec in outcomes:
+        if not _measured(result, spec):
+            names = ", ".join(spec.instruments[:4]) + (" ..." if len(spec.instruments) > 4 else "")
+            gaps.append(Gap("outcome", outcome=spec.id, certain=False,
+                            hint=f"no value found ({names}): if the paper measures it, enter its baseline and "
+                                 "follow-up values"))
+            continue
+        gaps += _baseline_gaps(result, spec) + _followup_gaps(result, spec)
+    return gaps
+
+
+def _measured(result: ExtractionResult, spec: OutcomeSpec) -> bool:
+    """Whether any stored value, at baseline or later, is of a measure of ``spec``."""
+    measures = [b.measure for a in result.arms for b in a.baselines] + [o.measure for o in result.outcomes]
+    return any(match_outcome(m, [spec]) for m in measures)
+
+
+def _count_hint(name: str, randomised: int | None, analysed: int | None) -> str:
+    if name == "n_dropout" and None not in (randomised, analysed):
+        return f"if the paper prints no count: --how \"randomised {randomised} - analysed {analysed}\" " \
+               f"for {randomised - analysed}"
+    return ""
+
+
+def _baseline_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
+    """Per arm, the baseline mean and SD of the measures of ``spec`` another arm has; both for every arm when
+    no arm has one."""
+    measures = list(dict.fromkeys(b.measure for a in result.arms for b in a.baselines
+                                  if match_outcome(b.measure, [spec])))
+    if not measures:
+        return [Gap(f, arm.name, spec.id, timepoint=BASELINE) for arm in result.arms
+                for f in ("baseline_mean", "baseline_sd")]
+    gaps = []
+    for measure in measures:
+        for arm in result.arms:
+            b = next((b for b in arm.baselines if b.measure == measure), None)
+            for f in ("baseline_mean", "baseline_sd"):
+                if b is None or getattr(b, f.removeprefix("baseline_")) is None:
+                    gaps.append(Gap(f, arm.name, spec.id, measure, BASELINE))
+    return gaps
+
+
+def _followup_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
+    """Per arm, the follow-up mean, SD and n of each measure x time point of ``spec`` another arm has; all of
+    them for every arm when no arm has one."""
+    cells = list(dict.fromkeys((o.measure, o.timepoint) for o in result.outcomes if match_outcome(o.measure, [spec])))
+    if not cells:
+        return [Gap(f, arm.name, spec.id, hint="no follow-up value found: name the measure and time point")
+                for arm in result.arms for f in OUTCOME_FIELDS]
+    gaps = []
+    for measure, timepoint in cells:
+        for arm in result.arms:
+            o = next((o for o in result.outcomes if (o.arm, o.measure, o.timepoint) == (arm.name, measure, timepoint)),
+                     None)
+            gaps += [Gap(f, arm.name, spec.id, measure, timepoint) for f in OUTCOME_FIELDS
+                     if o is None or getattr(o, f.removeprefix("outcome_")) is None]
+    return gaps
+
+
+def parse_value(field: str, text: str) -> int | float:
+    """The number a reviewer typed for ``field``: a whole number >= 0 for a count, a positive SD, any number for
+    a mean. Decimal commas and a raised decimal dot ("12,5", "12·5") are read as points."""
+    if field not in FIELDS:
+        raise EntryError(f"unknown field {field!r}: one of {', '.join(FIELDS)}")
+    cleaned = text.strip().replace("\u2212", "-").replace("·", ".").replace(",", ".")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        raise EntryError(f"{field}: {text!r} is not a number") from None
+    if field in WHOLE:
+        if not number.is_integer() or number < 0:
+            raise EntryError(f"{field}: {text!r} is not a count (a whole number, 0 or more)")
+        return int(number)
+    if field.endswith("_sd") and number <= 0:
+        raise EntryError(f"{field}: an SD must be positive, not {text!r}")
+    return number
+
+
+def entry_quote(value: int | float, page: int, page_text: str, quote: str | None = None,
+                measure: str | None = None) -> str:
+    """The quote a value entered from ``page`` is stored with: ``quote`` when it is on the page and prints the
+    value; else the one line of the page that prints the value, or the one of those naming ``measure``. A value
+    printed on several lines needs the reviewer's quote to say which: a guess would be provenance made up."""
+    if quote:
+        score = quote_on_page(quote, page_text)
+        if score < QUOTE_MIN_SCORE:
+            raise EntryError(f"page {page} does not print the quote {quote[:60]!r} (similarity {score:.0f})")
+        if not quote_has_number(quote, value):
+            raise EntryError(f"the quote {quote[:60]!r} does not print {value:g}")
+        return quote
+    lines = dict.fromkeys(" ".join(line.split()) for line in page_text.splitlines())  # the text, then the lines
+    found = [line for line in lines if line and quote_has_number(line, value)]
+    if len(found) > 1 and measure:
+        found = [line for line in found if instrument_matches(measure, line)] or found
+    if not found:
+        raise EntryError(f"page {page} does not print {value:g}: name the page that prints it, or say where it is "
+                         "or how it was computed (--how)")
+    if len(found) > 1:
+        raise EntryError(f"page {page} prints {value:g} on {len(found)} lines: give --quote with the words around "
+                         f"the one you mean (e.g. {found[0][:50]!r})")
+    return found[0]
+
+
+def checked_formula(value: int | float, formula: str) -> str:
+    """What a value the page's text does not print is stored with: where it is ("Figure 1, an image: Analysed
+    n = 45") or its formula ("50 - 45", "SE 1.2 x sqrt(40)"). It must be more than the value alone, so where it
+    came from is on record."""
+    text = normalise_pdf_text(formula)
+    if not text or text == normalise_pdf_text(f"{value:g}"):
+        raise EntryError("--how needs where the value is or the formula with the printed numbers it uses, e.g. "
+                         "\"randomised 50 - analysed 45\"")
+    return formula.strip()

@@ -1,0 +1,194 @@
+"""Values a reviewer enters by hand: what each study lacks (`metasift gaps`) and the entry of a value with the line
+of its page that prints it (`metasift enter`), replacing, withdrawing and surviving a re-extraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metasift.config import OutcomeSpec
+from metasift.errors import EntryError
+from metasift.extractor.gaps import entry_quote, missing_values, parse_value
+from metasift.extractor.schema import Arm, Baseline, ExtractionResult, Outcome
+from metasift.store import Store
+from metasift.store import schema as t
+from tests.test_fulltext import EXAMPLE, _seed
+
+DEPRESSION = OutcomeSpec(id="depression", label="Depression", instruments=["PHQ-9", "BDI-II"])
+STRESS = OutcomeSpec(id="stress", label="Stress", instruments=["PSS"])
+PAGE = """Table 1. Baseline characteristics of participants by group.
+Measure Intervention (n = 61), M (SD) Control (n = 64), M (SD)
+PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)
+GAD-7 (anxiety) 5.57 (4.31) 5.32 (3.99)
+Table 2. Outcomes at post-intervention.
+PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)
+GAD-7 (anxiety) 5.00 (3.80) 6.89 (4.40)"""
+
+
+def _two_arms() -> ExtractionResult:
+    phq = Baseline(measure="PHQ-9", mean=6.8, sd=4.7, n=61)
+    return ExtractionResult(
+        arms=[Arm(name="Peer support", n_randomised=61, n_analysed=50, n_dropout=11, baselines=[phq]),
+              Arm(name="Waitlist", n_randomised=64, n_analysed=52)],
+        outcomes=[Outcome(arm="Peer support", measure="PHQ-9", timepoint="post", mean=4.3, sd=4.3, n=50),
+                  Outcome(arm="Waitlist", measure="PHQ-9", timepoint="post", mean=6.9, n=52)])
+
+
+def test_a_study_lacks_an_arms_dropout_and_the_values_the_other_arm_has() -> None:
+    gaps = missing_values(_two_arms(), [DEPRESSION])
+    assert [(g.field, g.arm, g.measure, g.timepoint) for g in gaps] == [
+        ("n_dropout", "Waitlist", None, None),
+        ("baseline_mean", "Waitlist", "PHQ-9", "baseline"), ("baseline_sd", "Waitlist", "PHQ-9", "baseline"),
+        ("outcome_sd", "Waitlist", "PHQ-9", "post")]
+    assert '--how "randomised 64 - analysed 52" for 12' in gaps[0].hint
+    assert all(g.certain and g.outcome in (None, "depression") for g in gaps)
+
+
+def test_an_outcome_no_value_is_of_is_one_gap_the_paper_may_not_have() -> None:
+    gaps = [g for g in missing_values(_two_arms(), [DEPRESSION, STRESS]) if g.outcome == "stress"]
+    assert len(gaps) == 1 and not gaps[0].certain and "PSS" in gaps[0].hint
+
+
+def test_fewer_than_two_arms_is_one_gap_naming_the_arms_found() -> None:
+    gaps = missing_values(ExtractionResult(arms=[Arm(name="Peer support", n_randomised=61)]), [DEPRESSION])
+    assert len(gaps) == 1 and '"Peer support"' in gaps[0].hint
+
+
+def test_the_quote_is_the_one_line_of_the_page_that_prints_the_value() -> None:
+    assert entry_quote(4.49, 2, PAGE) == "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
+    assert entry_quote(4.3, 2, PAGE) == "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)"  # printed "4.30"
+    # three rows print 6.89; the measure narrows them to two, which still needs the reviewer's quote
+    with pytest.raises(EntryError, match="prints 6.89 on 2 lines: give --quote"):
+        entry_quote(6.89, 2, PAGE, measure="PHQ-9")
+    assert entry_quote(6.89, 2, PAGE, "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)") .endswith("(3.92)")
+    assert entry_quote(4.4, 2, PAGE, measure="GAD-7") == "GAD-7 (anxiety) 5.00 (3.80) 6.89 (4.40)"
+
+
+def test_an_entry_the_page_does_not_bear_out_is_refused() -> None:
+    with pytest.raises(EntryError, match="page 2 does not print 7.12"):
+        entry_quote(7.12, 2, PAGE)
+    with pytest.raises(EntryError, match="does not print the quote"):
+        entry_quote(4.49, 2, PAGE, "PHQ-9 at twelve weeks 4.49")
+    with pytest.raises(EntryError, match="does not print 4.49"):
+        entry_quote(4.49, 2, PAGE, "GAD-7 (anxiety) 5.57 (4.31) 5.32 (3.99)")
+
+
+def test_counts_are_whole_numbers_and_an_sd_is_positive() -> None:
+    assert parse_value("n_analysed", "52") == 52 and parse_value("baseline_mean", "6,84") == 6.84
+    assert parse_value("outcome_mean", "\u22121·5") == -1.5  # a minus sign and a raised decimal dot
+    for field, text, why in (("n_analysed", "52.5", "not a count"), ("n_dropout", "-1", "not a count"),
+                             ("baseline_sd", "0", "must be positive"), ("outcome_sd", "n/a", "not a number"),
+                             ("n_lost", "3", "unknown field")):
+        with pytest.raises(EntryError, match=why):
+            parse_value(field, text)
+
+
+@pytest.fixture
+def extracted(project: Path, cli) -> Path:
+    """The project with record 1 (the example's T01 report) attached and extracted."""
+    store = _seed(project)
+    store.add_fulltext(record_id=1, path=EXAMPLE / "pdfs" / "T01.pdf", sha256="e" * 64, n_pages=2, status="ok",
+                       message=None, matched_by="manual")
+    store.close()
+    assert cli("extract", "--project", project).exit_code == 0
+    return project
+
+
+def _events(store: Store) -> list:
+    with store.read() as conn:
+        return conn.execute(t.events.select().order_by(t.events.c.id)).all()
+
+
+def _row(store: Store, field: str, arm: str, status: str | None = None):
+    return next(x for x in store.extractions(record_id=1) if (x.field, x.arm) == (field, arm)
+                and (status is None or x.status == status))
+
+
+def test_a_value_entered_by_hand_fills_its_gap_and_survives_a_reextraction(extracted: Path, cli) -> None:
+    store = Store.open(extracted)
+    missed = _row(store, "outcome_sd", "Control")  # as if the extractor had not read it: a reviewer rejects it
+    store.review_extraction(missed.id, status="rejected", actor="alice", reason="wrong row")
+    rows, events = len(store.extractions()), len(_events(store))
+    store.close()
+
+    gaps = cli("gaps", "--project", extracted, "--json").json()
+    study = next(s for s in gaps["studies"] if s["record_id"] == 1)
+    assert [(g["field"], g["arm"], g["measure"], g["timepoint"]) for g in study["gaps"] if g["certain"]] == [
+        ("outcome_sd", "Control", "PHQ-9 (depression)", "post")]
+    assert gaps["missing"] == 1
+
+    args = ("enter", 1, "outcome_sd", "3.92", "--arm", "control", "--measure", "phq-9 (depression)",
+            "--timepoint", "Post", "--reviewer", "bob", "--project", extracted)
+    refused = cli(*args, "--page", 1)
+    assert refused.exit_code == 8 and "page 1 does not print 3.92" in refused.stderr
+    store = Store.open(extracted)
+    assert (len(store.extractions()), len(_events(store))) == (rows, events)  # nothing stored
+    store.close()
+
+    done = cli(*args, "--page", 2, "--json")
+    assert done.exit_code == 0, done.stderr
+    entered = done.json()
+    # stored under the names the study's values use, so the effect size finds its cell
+    assert (entered["arm"], entered["measure"], entered["timepoint"]) == ("Control", "PHQ-9 (depression)", "post")
+    assert entered["quote"] == "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)" and entered["replaced"] == []
+    assert cli("gaps", "--project", extracted, "--json").json()["missing"] == 0
+
+    assert cli("extract", "--project", extracted).exit_code == 0
+    store = Store.open(extracted)
+    same = [x for x in store.extractions(record_id=1) if (x.field, x.arm, x.measure) ==
+            ("outcome_sd", "Control", "PHQ-9 (depression)") and x.status != "rejected"]
+    assert [(x.source, x.value, x.status, x.updated_by, x.page) for x in same] == [("human", 3.92, "verified", "bob", 2)]
+    event = [e for e in _events(store) if e.action == "enter_value"]
+    assert len(event) == 1 and event[0].actor == "bob" and event[0].actor_kind == "human"
+    store.close()
+
+
+def test_an_entry_replaces_the_value_held_and_withdrawing_it_puts_that_back(extracted: Path, cli) -> None:
+    base = ("enter", 1, "n_analysed", "52", "--arm", "Control", "--page", 2, "--reviewer", "bob",
+            "--project", extracted)
+    ambiguous = cli(*base)  # the header's "(n = 52)" and the sentence
+    assert ambiguous.exit_code == 8 and "prints 52 on 2 lines: give --quote" in ambiguous.stderr
+    done = cli(*base, "--quote", "52 were analysed", "--json")
+    assert done.exit_code == 0, done.stderr
+    entered = done.json()
+    assert entered["quote"] == "52 were analysed"
+    store = Store.open(extracted)
+    extracted_row = store.extractions(record_id=1)[[x.id for x in store.extractions(record_id=1)].index(
+        entered["replaced"][0])]
+    assert extracted_row.status == "rejected" and f"(id {entered['id']})" in extracted_row.reason
+    store.close()
+
+    undone = cli("enter", "--undo", entered["id"], "--reviewer", "bob", "--project", extracted, "--json")
+    assert undone.exit_code == 0, undone.stderr
+    assert undone.json()["restored"] == entered["replaced"]
+    store = Store.open(extracted)
+    back = _row(store, "n_analysed", "Control", "auto_verified")
+    assert back.id == entered["replaced"][0] and back.reason is None
+    assert _row(store, "n_analysed", "Control", "rejected").source == "human"
+    store.close()
+    again = cli("enter", "--undo", entered["id"], "--reviewer", "bob", "--project", extracted)
+    assert again.exit_code == 3 and "already withdrawn" in again.stderr
+
+
+def test_a_value_the_text_does_not_print_is_entered_with_how_it_was_found(extracted: Path, cli) -> None:
+    base = ("--arm", "Intervention", "--reviewer", "bob", "--project", extracted)
+    bare = cli("enter", 1, "n_dropout", "11", "--how", "11", *base)
+    assert bare.exit_code == 8 and "--how needs where the value is or the formula" in bare.stderr
+    done = cli("enter", 1, "n_dropout", "11", "--how", "randomised 61 - analysed 50", *base, "--json")
+    assert done.exit_code == 0, done.stderr
+    store = Store.open(extracted)
+    row = next(x for x in store.extractions(record_id=1) if x.id == done.json()["id"])
+    assert row.quote == "randomised 61 - analysed 50" and "not printed in the page's text" in row.reason
+    store.close()
+
+
+def test_an_arm_the_study_does_not_have_is_refused_unless_added(extracted: Path, cli) -> None:
+    base = ("1", "n_randomised", "61", "--page", 2, "--quote", "61 were allocated", "--reviewer", "bob",
+            "--project", extracted)
+    unknown = cli("enter", *base, "--arm", "Peer support")
+    assert unknown.exit_code == 8 and '"Intervention", "Control"' in unknown.stderr
+    assert cli("enter", *base, "--arm", "Peer support", "--new-arm").exit_code == 0
+    missing = cli("enter", "1", "baseline_mean", "6.84", "--arm", "Control", "--page", 2, "--reviewer", "bob",
+                  "--project", extracted)
+    assert missing.exit_code == 8 and "needs --measure" in missing.stderr
