@@ -16,6 +16,7 @@ from metasift.errors import EntryError, ProjectError
 from metasift.extractor.gaps import (
     BASELINE,
     BASELINE_FIELDS,
+    FIELDS,
     OUTCOME_FIELDS,
     Gap,
     checked_formula,
@@ -52,14 +53,17 @@ class Entered:
     arm: str | None
     measure: str | None
     timepoint: str | None
-    value: int | float
+    value: int | float | None  # None: the reviewer says the paper reports none
     page: int | None
     quote: str
     replaced: list[int]
+    reason: str
 
     def describe(self) -> str:
         what = " · ".join(x for x in (self.arm, self.measure, self.timepoint, self.field) if x)
         where = f"page {self.page}: " if self.page else ""
+        if self.value is None:
+            return f"record {self.record_id}: {what} {self.reason}"
         return f'record {self.record_id}: {what} = {self.value:g} ({where}"{self.quote[:70]}")'
 
 
@@ -86,7 +90,10 @@ def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: 
         study = StudyGaps(rid, study_label(records[rid]), fulltext.id)
         if fulltext.status != "ok":
             study.unreadable = f"{fulltext.status}: {fulltext.message or 'the PDF cannot be read'}"
-        study.gaps = missing_values(study_result(_held(store, rid)), outcomes)
+        held = _held(store, rid)
+        absent = {(x.field, x.arm, x.measure, x.timepoint) for x in held if x.value is None}
+        study.gaps = [g for g in missing_values(study_result(held), outcomes)
+                      if (g.field, g.arm, g.measure, g.timepoint) not in absent]
         out.append(study)
     return out
 
@@ -133,17 +140,34 @@ def _quoted(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-def enter_value(store: Store, *, record_id: int, field_name: str, value: str, actor: str, page: int | None,
-                arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
-                quote: str | None = None, how: str | None = None, new_arm: bool = False) -> Entered:
+def enter_value(store: Store, *, record_id: int, field_name: str, value: str | None, actor: str,
+                page: int | None, arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
+                quote: str | None = None, how: str | None = None, new_arm: bool = False,
+                not_reported: str | None = None) -> Entered:
     """Store one value a reviewer read in the record's attached PDF. The page must print it (the quote is that
     line, or the reviewer's quote, found on the page); a value the page's text does not print (in a figure
-    without a text layer, or computed) is stored with ``how`` as its quote and reason. ``EntryError`` says what
-    is wrong with an entry; nothing is stored then."""
-    number = parse_value(field_name, value)
+    without a text layer, or computed) is stored with ``how`` as its quote and reason. ``not_reported`` (why)
+    stores instead that the paper reports no such value: no value, and the gap is closed. ``EntryError`` says
+    what is wrong with an entry; nothing is stored then."""
     fulltext = _latest_fulltext(store, record_id)
     if fulltext is None:
         raise ProjectError(f"record {record_id} has no full text attached (metasift fulltext attach)")
+    if not_reported is not None:
+        if value is not None or quote or how:
+            raise EntryError("--not-reported stores that the paper gives no value: give no VALUE, --quote or --how")
+        if field_name not in FIELDS:
+            raise EntryError(f"unknown field {field_name!r}: one of {', '.join(FIELDS)}")
+        if not not_reported.strip():
+            raise EntryError("--not-reported needs why (e.g. \"losses are reported for the whole trial only\")")
+        arm, measure, timepoint = _where(field_name, arm, measure, timepoint, _held(store, record_id), new_arm)
+        reason = f"not reported: {not_reported.strip()}"
+        entry_id, replaced = store.enter_extraction(
+            record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=None, arm=arm, measure=measure,
+            timepoint=timepoint, page=page, quote="", actor=actor, reason=reason)
+        return Entered(entry_id, record_id, field_name, arm, measure, timepoint, None, page, "", replaced, reason)
+    if value is None:
+        raise EntryError("give the VALUE, or --not-reported WHY when the paper gives none")
+    number = parse_value(field_name, value)
     held = _held(store, record_id)
     arm, measure, timepoint = _where(field_name, arm, measure, timepoint, held, new_arm)
     if how is not None:
@@ -157,7 +181,7 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str, ac
     entry_id, replaced = store.enter_extraction(
         record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
         timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
-    return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced)
+    return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced, reason)
 
 
 def _page_text(fulltext: FulltextRow, page: int) -> str:

@@ -190,7 +190,7 @@ def collect_effects(store: Store, outcomes: Sequence[OutcomeSpec], *, include_un
     records = {r.id: r for r in store.records_table(primary_only=True)}
     values: dict[int, list[ExtractionRow]] = {}
     for x in store.extractions():
-        if x.status != ExtractionStatus.REJECTED:
+        if x.status != ExtractionStatus.REJECTED and x.value is not None:  # None: "not reported", by a reviewer
             values.setdefault(x.record_id, []).append(x)
     fulltexts = {f.record_id for f in store.fulltexts()}
     decisions: dict[int, list[DecisionRow]] = {}

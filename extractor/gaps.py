@@ -86,13 +86,12 @@ def _count_hint(name: str, randomised: int | None, analysed: int | None) -> str:
 
 
 def _baseline_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
-    """Per arm, the baseline mean and SD of the measures of ``spec`` another arm has; both for every arm when
-    no arm has one."""
+    """Per arm, the baseline mean and SD of each measure of ``spec`` another arm has at baseline, or (when no arm
+    has one) that the study has at follow-up."""
     measures = list(dict.fromkeys(b.measure for a in result.arms for b in a.baselines
                                   if match_outcome(b.measure, [spec])))
-    if not measures:
-        return [Gap(f, arm.name, spec.id, timepoint=BASELINE) for arm in result.arms
-                for f in ("baseline_mean", "baseline_sd")]
+    if not measures:  # the measures read at follow-up, whose baseline is missing
+        measures = list(dict.fromkeys(o.measure for o in result.outcomes if match_outcome(o.measure, [spec])))
     gaps = []
     for measure in measures:
         for arm in result.arms:
@@ -104,12 +103,13 @@ def _baseline_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
 
 
 def _followup_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
-    """Per arm, the follow-up mean, SD and n of each measure x time point of ``spec`` another arm has; all of
-    them for every arm when no arm has one."""
+    """Per arm, the follow-up mean, SD and n of each measure x time point of ``spec`` another arm has, or (when no
+    arm has one) of each measure the study has at baseline, at a time point the reviewer names."""
     cells = list(dict.fromkeys((o.measure, o.timepoint) for o in result.outcomes if match_outcome(o.measure, [spec])))
-    if not cells:
-        return [Gap(f, arm.name, spec.id, hint="no follow-up value found: name the measure and time point")
-                for arm in result.arms for f in OUTCOME_FIELDS]
+    if not cells:  # the measures read at baseline, whose follow-up is missing: the time point is the reviewer's
+        measures = dict.fromkeys(b.measure for a in result.arms for b in a.baselines if match_outcome(b.measure, [spec]))
+        return [Gap(f, arm.name, spec.id, measure, hint="no follow-up value found: name the time point")
+                for measure in measures for arm in result.arms for f in OUTCOME_FIELDS]
     gaps = []
     for measure, timepoint in cells:
         for arm in result.arms:

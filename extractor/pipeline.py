@@ -343,6 +343,8 @@ def study_result(rows: Sequence[ExtractionRow]) -> ExtractionResult:
     baselines: dict[tuple[str, str], Baseline] = {}
     for row in rows:
         f, value = row.field, row.value
+        if value is None:  # a reviewer's word that the paper reports no such value (``by_hand``)
+            continue
         if f == "n_total":
             result.n_total = int(value)
             continue

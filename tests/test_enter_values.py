@@ -192,3 +192,40 @@ def test_an_arm_the_study_does_not_have_is_refused_unless_added(extracted: Path,
     missing = cli("enter", "1", "baseline_mean", "6.84", "--arm", "Control", "--page", 2, "--reviewer", "bob",
                   "--project", extracted)
     assert missing.exit_code == 8 and "needs --measure" in missing.stderr
+
+
+def test_a_measure_read_at_one_time_only_names_the_gaps_at_the_other() -> None:
+    only_baseline = ExtractionResult(arms=[
+        Arm(name=name, n_randomised=40, n_analysed=40, n_dropout=0,
+            baselines=[Baseline(measure="BDI-II total", mean=20.0, sd=5.0, n=40)]) for name in ("CBT", "Waitlist")])
+    gaps = missing_values(only_baseline, [DEPRESSION])
+    assert {(g.field, g.measure, g.timepoint) for g in gaps} == {
+        (f, "BDI-II total", None) for f in ("outcome_mean", "outcome_sd", "outcome_n")}
+    assert all("name the time point" in g.hint for g in gaps)
+    only_followup = ExtractionResult(arms=[Arm(name=name, n_randomised=40, n_analysed=40, n_dropout=0)
+                                           for name in ("CBT", "Waitlist")],
+                                     outcomes=[Outcome(arm=name, measure="BDI-II total", timepoint="post", mean=12.0,
+                                                       sd=5.0, n=40) for name in ("CBT", "Waitlist")])
+    assert {(g.field, g.measure, g.timepoint) for g in missing_values(only_followup, [DEPRESSION])} == {
+        (f, "BDI-II total", "baseline") for f in ("baseline_mean", "baseline_sd")}
+
+
+def test_a_value_the_paper_does_not_report_closes_its_gap_with_why(extracted: Path, cli) -> None:
+    store = Store.open(extracted)
+    store.review_extraction(_row(store, "n_dropout", "Control").id, status="rejected", actor="alice")
+    store.close()
+    assert cli("gaps", "--project", extracted, "--json").json()["missing"] == 1
+    base = ("enter", 1, "n_dropout", "--arm", "Control", "--reviewer", "bob", "--project", extracted)
+    assert cli(*base).exit_code == 2  # neither a value nor --not-reported
+    assert cli(*base, "--not-reported", " ").exit_code == 8
+    done = cli(*base, "--not-reported", "losses given for the whole trial only", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json()["value"] is None and done.json()["reason"] == "not reported: losses given for the whole trial only"
+    assert cli("gaps", "--project", extracted, "--json").json()["missing"] == 0
+    # the declaration is no number: the rules find no dropout for the arm, and effect sizes are untouched
+    store = Store.open(extracted)
+    from metasift.extractor.pipeline import study_result
+
+    rebuilt = study_result([x for x in store.extractions(record_id=1) if x.status != "rejected"])
+    assert [a.n_dropout for a in rebuilt.arms] == [11, None]
+    store.close()

@@ -457,6 +457,8 @@ def enter(
     how: str = typer.Option(None, "--how", help="For a value the page's text does not print: where it is or how "
                                                 "it was computed (\"Figure 1, an image: Analysed n = 45\", "
                                                 "\"randomised 50 - analysed 45\")."),
+    not_reported: str = typer.Option(None, "--not-reported", metavar="WHY", help="The paper reports no such "
+                                     "value (no VALUE): say why, and the gap is closed."),
     new_arm: bool = typer.Option(False, "--new-arm", help="The arm is not among the study's arms yet: add it."),
     undo: int = typer.Option(None, "--undo", metavar="ID", help="Withdraw the value entered as ID (the values "
                                                                 "it replaced come back)."),
@@ -468,15 +470,16 @@ def enter(
 
     The page must print the number: the quote stored is the page's line that prints it (or --quote, if it
     is on the page). A value the page's text does not print (in a figure without a text layer, or
-    computed) needs --how. The value is stored as verified, with who and when; any other value held for the
-    same arm, field, measure and time point is rejected as replaced. Nothing is stored when the entry does
-    not check out (exit 8). `metasift gaps` lists what is missing.
+    computed) needs --how; a value the paper does not report at all, --not-reported WHY. The value is stored
+    as verified, with who and when; any other value held for the same arm, field, measure and time point is
+    rejected as replaced. Nothing is stored when the entry does not check out (exit 8). `metasift gaps` lists
+    what is missing; --undo ID takes an entry back.
     """
     from metasift.extractor.by_hand import enter_value
     from metasift.store import Store
 
-    if undo is None and None in (record, field, value):
-        raise typer.BadParameter("give RECORD FIELD VALUE, or --undo ID")
+    if undo is None and (None in (record, field) or (value is None and not_reported is None)):
+        raise typer.BadParameter("give RECORD FIELD VALUE, RECORD FIELD --not-reported WHY, or --undo ID")
     store = Store.open(project_dir(project))
     try:
         if undo is not None:
@@ -488,13 +491,15 @@ def enter(
                                                  if restored else ""))
             return
         entered = enter_value(store, record_id=record, field_name=field, value=value, actor=reviewer, page=page,
-                              arm=arm, measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm)
+                              arm=arm, measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm,
+                              not_reported=not_reported)
     finally:
         store.close()
     if json_out:
         emit_json({"id": entered.id, "record_id": entered.record_id, "field": entered.field, "arm": entered.arm,
                    "measure": entered.measure, "timepoint": entered.timepoint, "value": entered.value,
-                   "page": entered.page, "quote": entered.quote, "replaced": entered.replaced})
+                   "page": entered.page, "quote": entered.quote, "reason": entered.reason,
+                   "replaced": entered.replaced})
         return
     info(f"entered {entered.describe()} as id {entered.id}"
          + (f"; replaced {len(entered.replaced)} value(s)" if entered.replaced else ""))
