@@ -12,12 +12,19 @@ print (a dropout computed as randomised - analysed, an SD from a standard error)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
 from metasift.errors import EntryError
-from metasift.extractor.checks import QUOTE_MIN_SCORE, normalise_pdf_text, quote_has_number, quote_on_page
+from metasift.extractor.checks import (
+    QUOTE_MIN_SCORE,
+    normalise_pdf_text,
+    number_forms,
+    quote_has_number,
+    quote_on_page,
+)
 from metasift.extractor.outcomes import instrument_matches, match_outcome
 from metasift.extractor.schema import ExtractionResult
 
@@ -152,7 +159,7 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
             raise EntryError(f"the quote {quote[:60]!r} does not print {value:g}")
         return quote
     lines = dict.fromkeys(" ".join(line.split()) for line in page_text.splitlines())  # the text, then the lines
-    found = [line for line in lines if line and quote_has_number(line, value)]
+    found = [line for line in lines if line and _prints(line, value)]
     if len(found) > 1 and measure:
         found = [line for line in found if instrument_matches(measure, line)] or found
     if not found:
@@ -162,6 +169,13 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
         raise EntryError(f"page {page} prints {value:g} on {len(found)} lines: give --quote with the words around "
                          f"the one you mean (e.g. {found[0][:50]!r})")
     return found[0]
+
+
+def _prints(line: str, value: int | float) -> bool:
+    """Whether ``line`` prints ``value`` as a number of its own: not inside a longer number, and not as a
+    percentage ("20%" is no count of 20)."""
+    text = normalise_pdf_text(line)
+    return any(re.search(rf"(?<![\d.]){re.escape(form)}(?!\d|\.\d|\s?%)", text) for form in number_forms(value))
 
 
 def checked_formula(value: int | float, formula: str) -> str:

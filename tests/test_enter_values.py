@@ -9,6 +9,7 @@ import pytest
 
 from metasift.config import OutcomeSpec
 from metasift.errors import EntryError
+from metasift.extractor.by_hand import study_gaps
 from metasift.extractor.gaps import entry_quote, missing_values, parse_value
 from metasift.extractor.schema import Arm, Baseline, ExtractionResult, Outcome
 from metasift.store import Store
@@ -63,6 +64,9 @@ def test_the_quote_is_the_one_line_of_the_page_that_prints_the_value() -> None:
         entry_quote(6.89, 2, PAGE, measure="PHQ-9")
     assert entry_quote(6.89, 2, PAGE, "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)") .endswith("(3.92)")
     assert entry_quote(4.4, 2, PAGE, measure="GAD-7") == "GAD-7 (anxiety) 5.00 (3.80) 6.89 (4.40)"
+    # a percentage is not the count, nor a number inside a longer one
+    assert entry_quote(20, 1, "Dropout was 35% (IG: 50%; WL: 20%)\nAssessed (n = 20)\n120 screened") == \
+        "Assessed (n = 20)"
 
 
 def test_an_entry_the_page_does_not_bear_out_is_refused() -> None:
@@ -228,4 +232,65 @@ def test_a_value_the_paper_does_not_report_closes_its_gap_with_why(extracted: Pa
 
     rebuilt = study_result([x for x in store.extractions(record_id=1) if x.status != "rejected"])
     assert [a.n_dropout for a in rebuilt.arms] == [11, None]
+    store.close()
+
+
+def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(extracted: Path) -> None:
+    from metasift.config import load_protocol
+    from metasift.tui.verify_app import Missing, VerifyApp, missing_items
+    from tests.test_verify_tui import _drive, _status
+
+    store = Store.open(extracted)
+    store.review_extraction(_row(store, "outcome_sd", "Control").id, status="rejected", actor="alice")
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    assert [(m.gap.field, m.gap.arm, m.page) for m in missing] == [("outcome_sd", "Control", 2)]
+    app = VerifyApp(store, "bob", missing=missing)
+
+    async def steps(pilot) -> None:
+        assert "1 of 1 · missing · Control · PHQ-9 (depression) · post · outcome_sd" in _status(pilot.app)
+        await pilot.press("a")  # nothing to accept
+        await pilot.press("left_square_bracket")  # page 1: it does not print the value
+        assert "page 1" in _status(pilot.app)
+        await pilot.press("e", *"3.92", "enter")
+        assert len(pilot.app.items) == 1  # refused, still missing
+        await pilot.press("g", "2", "enter")  # back to page 2, by number
+        assert "page 2" in _status(pilot.app)
+        await pilot.press("e", *"3.92", "enter")
+        assert not pilot.app.items
+        entered = [x for x in store.extractions(record_id=1) if x.source == "human"]
+        assert [(x.value, x.page, x.quote, x.updated_by) for x in entered] == [
+            (3.92, 2, "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)", "bob")]
+        await pilot.press("u")  # withdrawn: missing again
+        assert isinstance(pilot.app.current, Missing)
+        assert [x.status for x in store.extractions(record_id=1) if x.source == "human"] == ["rejected"]
+        await pilot.press("r", *"only change scores", "enter")
+        assert not pilot.app.items
+        await pilot.press("q")
+
+    _drive(app, steps)
+    declared = [x for x in store.extractions(record_id=1) if x.source == "human" and x.status == "verified"]
+    assert [(x.value, x.reason) for x in declared] == [(None, "not reported: only change scores")]
+    store.close()
+
+
+def test_a_value_printed_twice_on_the_page_asks_which_line_in_verify(extracted: Path) -> None:
+    from metasift.tui.verify_app import Missing, VerifyApp
+    from tests.test_verify_tui import _drive
+
+    store = Store.open(extracted)
+    store.review_extraction(_row(store, "n_analysed", "Control").id, status="rejected", actor="alice")
+    gap = next(g for study in study_gaps(store, []) for g in study.gaps)
+    app = VerifyApp(store, "bob", missing=[Missing(1, 1, gap, 2)])
+
+    async def steps(pilot) -> None:
+        await pilot.press("e", *"52", "enter")  # the header's (n = 52) and the sentence: which one?
+        assert len(pilot.app.items) == 1
+        await pilot.press(*"52 were analysed", "enter")
+        assert not pilot.app.items
+        await pilot.press("q")
+
+    _drive(app, steps)
+    entered = next(x for x in store.extractions(record_id=1) if x.source == "human")
+    assert (entered.field, entered.arm, entered.value, entered.quote) == ("n_analysed", "Control", 52,
+                                                                         "52 were analysed")
     store.close()

@@ -380,16 +380,23 @@ def register(app: typer.Typer) -> None:
 def verify(
     reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
     all_values: bool = typer.Option(False, "--all", help="Also review values the checks auto-verified."),
+    no_gaps: bool = typer.Option(False, "--no-gaps", help="Only the extracted values, not the missing ones."),
     project: Path = ProjectOption,
 ) -> None:
     """Verify doubtful extracted values beside their page (table layout kept, quote highlighted): a accept,
-    e edit, r reject, u undo the last decision, n/p move, q quit; Esc cancels a prompt. The status line
+    e edit, r reject, u undo the last decision, n/p move, [/] turn the PDF's page, g go to a page, q quit; Esc cancels a
+    prompt. Then the values each study still lacks (`metasift gaps`): e enters one from the page shown
+    (the line that prints it is kept as its quote), r says the paper does not report it. The status line
     shows "k of N". Every change (an undo too) is saved at once with who and when."""
+    from metasift.config import load_protocol
     from metasift.store import Store
-    from metasift.tui.verify_app import VerifyApp
+    from metasift.tui.verify_app import VerifyApp, missing_items
 
-    store = Store.open(project_dir(project))
-    VerifyApp(store, reviewer, include_auto=all_values).run()
+    root = project_dir(project)
+    protocol = load_protocol(root)
+    store = Store.open(root)
+    missing = [] if no_gaps else missing_items(store, protocol.outcomes, protocol.screening.humans_per_record)
+    VerifyApp(store, reviewer, include_auto=all_values, missing=missing).run()
     store.close()
 
 

@@ -1,8 +1,10 @@
-"""``metasift verify``: each doubtful extracted value beside its PDF page, laid out, with the quote marked.
+"""``metasift verify``: each doubtful extracted value beside its PDF page, laid out, with the quote marked; then
+each value a study still lacks (``extractor.by_hand``), beside a page of its PDF to read it from.
 
 Keys: a accept, e edit (type the right value), r reject (with a reason), u undo the last of these,
-n / p next / previous, q quit. Every change (and every undo) is one store transaction recording who
-and when; the old value stays in the event log.
+n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page, q quit. On a missing value, e enters it
+from the page shown (the line printing it becomes its quote) and r says the paper does not report it. Every
+change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
 kept laid out in a small cache (``PageCache``), the next values' PDFs are read ahead in a worker thread, and
@@ -15,7 +17,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any, ClassVar
@@ -27,8 +30,11 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from metasift.errors import ProjectError
+from metasift.config import OutcomeSpec
+from metasift.errors import EntryError, ProjectError
+from metasift.extractor.by_hand import enter_value, study_gaps
 from metasift.extractor.checks import number_forms
+from metasift.extractor.gaps import Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
@@ -149,29 +155,73 @@ def page_context(pdf_path: str | None, page: int | None, quote: str) -> Text:
     return page_view(pdf_path, page, quote)[0]
 
 
+@dataclass
+class Missing:
+    """A value a study lacks, in the queue after the doubtful values: ``page`` is the page of its PDF shown (the
+    page of a value of the same arm, else of any of the study's values, else 1), turned with [ and ]."""
+
+    record_id: int
+    fulltext_id: int
+    gap: Gap
+    page: int
+
+    def where(self) -> str:
+        return "missing · " + self.gap.describe()
+
+
+def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: int = 1) -> list[Missing]:
+    """The values each study with a readable full text lacks, each on the page it is likely read from."""
+    held = [x for x in store.extractions() if x.page and x.status != ExtractionStatus.REJECTED]
+    items = []
+    for study in study_gaps(store, outcomes, humans_needed=humans_needed):
+        if study.unreadable:
+            continue
+        values = [x for x in held if x.record_id == study.record_id]
+        items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values))
+                  for gap in study.gaps if gap.certain]
+    return items
+
+
+def _likely_page(gap: Gap, values: Sequence[ExtractionRow]) -> int:
+    """The page a missing value is likely printed on: where another arm's same value is, else where this arm's
+    values of the same kind (counts, baseline or follow-up) are, else any of this arm's, else any, else 1."""
+    kind = gap.field.split("_")[0]
+    for fits in (lambda x: x.field == gap.field and x.measure == gap.measure,
+                 lambda x: x.arm == gap.arm and x.field.split("_")[0] == kind,
+                 lambda x: x.arm == gap.arm, lambda x: True):
+        page = next((x.page for x in values if fits(x)), None)
+        if page:
+            return page
+    return 1
+
+
 class VerifyApp(App[None]):
     CSS_PATH = STYLESHEET
     CSS = "#value { height: auto; max-height: 6; padding: 0 1; }"  # the value's lines above its page
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "accept", "accept"), Binding("e", "edit", "edit"), Binding("r", "reject", "reject"),
         Binding("u", "undo", "undo"), Binding("n", "move(1)", "next"), Binding("p", "move(-1)", "previous"),
+        Binding("left_square_bracket", "turn(-1)", "page -"), Binding("right_square_bracket", "turn(1)", "page +"),
+        Binding("g", "go_to_page", "go to page"),
         Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, store: Store, reviewer: str, *, include_auto: bool = False,
-                 cache: PageCache | None = None) -> None:
+                 cache: PageCache | None = None, missing: Sequence[Missing] = ()) -> None:
         super().__init__()
         self.store, self.reviewer = store, reviewer
         doubtful = (ExtractionStatus.NEEDS_HUMAN,)
         wanted = (*doubtful, ExtractionStatus.AUTO_VERIFIED) if include_auto else doubtful
-        self.items: list[ExtractionRow] = store.extractions(status=wanted)
+        self.items: list[ExtractionRow | Missing] = [*store.extractions(status=wanted), *missing]
         self.paths = {f.id: f.path for f in store.fulltexts()}
         self.titles = {r.id: r.title for r in store.records_table()}
         self.cache = cache or PageCache()
         self.index = 0
         self.done = 0
-        self.settled: list[tuple[int, ExtractionRow]] = []  # (queue position, value as shown) per decision
+        # (queue position, item as shown, id of the value entered for a missing one) per decision
+        self.settled: list[tuple[int, ExtractionRow | Missing, int | None]] = []
         self.page_shown: int | None = None  # id of the value whose page is on screen (for tests and the bench)
+        self.turned: int | None = None  # the page turned to with [ and ], while the item stays on screen
         self.painted_at = 0.0  # perf_counter() when a value's page was last drawn on screen
 
     def compose(self) -> ComposeResult:
@@ -184,11 +234,14 @@ class VerifyApp(App[None]):
         self.show()
 
     @property
-    def current(self) -> ExtractionRow | None:
+    def current(self) -> ExtractionRow | Missing | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
-    def _path(self, item: ExtractionRow) -> str | None:
-        return self.paths.get(item.fulltext_id)
+    def _path(self, item: ExtractionRow | Missing) -> str | None:
+        return self.paths.get(item.fulltext_id) if item.fulltext_id is not None else None
+
+    def _page(self, item: ExtractionRow | Missing) -> int | None:
+        return self.turned or item.page
 
     def show(self) -> None:
         """Draw the current value now; its page too if its PDF is read, else once the worker has read it."""
@@ -202,26 +255,36 @@ class VerifyApp(App[None]):
             self.query_one(PageView).show("")
             self.page_shown = None
             return
-        where = " · ".join(str(v) for v in (item.field, item.arm, item.measure, item.timepoint) if v)
-        status.update(f"verify · {self.index + 1} of {len(self.items)} · {where} · page {item.page or '?'}"
+        if isinstance(item, Missing):
+            where = item.where()
+        else:
+            where = " · ".join(str(v) for v in (item.field, item.arm, item.measure, item.timepoint) if v)
+        status.update(f"verify · {self.index + 1} of {len(self.items)} · {where} · page {self._page(item) or '?'}"
                       f" · {self.reviewer} · {self.done} settled")
         text = Text(f"{self.titles.get(item.record_id, '')}\n", style="bold")
-        text.append(f"value: {item.value}   page {item.page}   status {item.status}   ")
-        text.append(f"why: {item.reason or '-'}\n", style="yellow")
-        text.append(f"quote: {item.quote}", style="italic")
+        if isinstance(item, Missing):
+            text.append(f"missing: {item.gap.describe()}\n", style="yellow")
+            text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page",
+                        style="italic")
+        else:
+            text.append(f"value: {item.value}   page {item.page}   status {item.status}   ")
+            text.append(f"why: {item.reason or '-'}\n", style="yellow")
+            text.append(f"quote: {item.quote}", style="italic")
         head.update(text)
         path = self._path(item)
-        if path and item.page and self.cache.cached(path) is None:
+        if path and self._page(item) and self.cache.cached(path) is None:
             self.page_shown = None
             self.query_one(PageView).show(Text(f"reading {Path(path).name} …", style="dim"))
-            self._read(item.id, path)
+            self._read(id(item), path)
         else:
             self._show_page(item)
 
-    def _show_page(self, item: ExtractionRow) -> None:
-        page, box = page_view(self._path(item), item.page, item.quote or "", item.value, self.cache)
+    def _show_page(self, item: ExtractionRow | Missing) -> None:
+        own = isinstance(item, ExtractionRow) and self._page(item) == item.page  # the value's page: quote marked
+        quote, value = (item.quote or "", item.value) if own else ("", None)
+        page, box = page_view(self._path(item), self._page(item), quote, value, self.cache)
         self.query_one(PageView).show(page, box)
-        self.page_shown = item.id
+        self.page_shown = item.id if isinstance(item, ExtractionRow) else None
         self.call_after_refresh(self._painted)
         self._read_ahead()  # only now: reading ahead first would hold up this page's own PDF
 
@@ -237,7 +300,7 @@ class VerifyApp(App[None]):
 
     def _read_done(self, item_id: int) -> None:
         item = self.current
-        if item is not None and item.id == item_id:
+        if item is not None and id(item) == item_id:
             self._show_page(item)
 
     def _read_ahead(self) -> None:
@@ -261,26 +324,38 @@ class VerifyApp(App[None]):
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current
-        if item is None:
+        if not isinstance(item, ExtractionRow):
             return
         self.store.review_extraction(item.id, status=status, actor=self.reviewer, value=value, reason=reason)
-        self.settled.append((self.index, item))
+        self._done_with(item)
+
+    def _done_with(self, item: ExtractionRow | Missing, entered: int | None = None) -> None:
+        self.settled.append((self.index, item, entered))
         self.items.pop(self.index)
         self.done += 1
         self.index = min(self.index, len(self.items) - 1) if self.items else 0
+        self.turned = None
         self.show()
 
     def action_accept(self) -> None:
+        if isinstance(self.current, Missing):
+            self.notify("no value to accept: e enters it from the page shown", severity="warning")
+            return
         self._settle(ExtractionStatus.VERIFIED)
 
     def action_undo(self) -> None:
-        """Revert the last accept, edit or reject in the store (audited) and go back to that value."""
+        """Revert the last accept, edit or reject in the store (audited), or withdraw the last value entered,
+        and go back to that item."""
         if not self.settled:
             self.notify("nothing to undo this session", severity="warning")
             return
-        position, item = self.settled[-1]
+        position, item, entered = self.settled[-1]
         try:
-            restored = self.store.undo_extraction_review(item.id, actor=self.reviewer)
+            if entered is not None:
+                self.store.withdraw_extraction(entered, actor=self.reviewer)
+                restored: ExtractionRow | Missing = item
+            else:
+                restored = self.store.undo_extraction_review(item.id, actor=self.reviewer)
         except ProjectError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -288,16 +363,47 @@ class VerifyApp(App[None]):
         self.index = min(position, len(self.items))
         self.items.insert(self.index, restored)
         self.done -= 1
+        self.turned = None
         self.show()
-        self.notify(f"undone: {restored.field} is {restored.status} again")
+        self.notify("undone: " + (f"{restored.gap.field} is missing again" if isinstance(restored, Missing)
+                                  else f"{restored.field} is {restored.status} again"))
 
     def action_move(self, step: int) -> None:
         if self.items:
             self.index = (self.index + step) % len(self.items)
+            self.turned = None
             self.show()
+
+    def action_turn(self, step: int) -> None:
+        """Show the previous or next page of the current item's PDF (the item stays; moving on resets it)."""
+        item = self.current
+        path = self._path(item) if item is not None else None
+        pages = self.cache.cached(path) if path else None
+        if item is None or not isinstance(pages, list):
+            return
+        self.turned = min(max((self._page(item) or 1) + step, 1), len(pages))
+        if isinstance(item, Missing):
+            item.page = self.turned
+        self.show()
+
+    def action_go_to_page(self) -> None:
+        """Ask for a page number and show that page of the current item's PDF."""
+        if self.current is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text and text.isdigit():
+                self.action_turn(int(text) - (self._page(self.current) or 1))
+            elif text:
+                self.notify(f"{text!r} is not a page number", severity="error")
+
+        self.push_screen(TextPrompt("Go to page", "", "a page number"), done)
 
     def action_edit(self) -> None:
         item = self.current
+        if isinstance(item, Missing):
+            self._enter(item)
+            return
         if item is None:
             return
 
@@ -313,8 +419,46 @@ class VerifyApp(App[None]):
 
         self.push_screen(TextPrompt(f"Correct value for {item.field}", "", f"was {item.value}"), done)
 
+    def _enter(self, item: Missing, timepoint: str | None = None, value: str | None = None) -> None:
+        """Ask for what an entry needs (a time point when the gap names none, the value, a quote when the page
+        prints it more than once) one prompt at a time, then store it from the page shown."""
+        gap = item.gap
+        if gap.field.startswith("outcome_") and gap.timepoint is None and timepoint is None:
+            self.push_screen(TextPrompt(f"Time point of {gap.describe()}", "", "e.g. post, 12 weeks"),
+                             lambda text: self._enter(item, text) if text else None)
+            return
+        if value is None:
+            self.push_screen(TextPrompt(f"Value of {gap.describe()} on page {item.page}", "", "as printed"),
+                             lambda text: self._enter(item, timepoint, text) if text else None)
+            return
+        self._store_entry(item, timepoint or gap.timepoint, value)
+
+    def _store_entry(self, item: Missing, timepoint: str | None, value: str, quote: str | None = None,
+                     not_reported: str | None = None) -> None:
+        gap = item.gap
+        try:
+            entered = enter_value(self.store, record_id=item.record_id, field_name=gap.field, value=value,
+                                  actor=self.reviewer, page=item.page, arm=gap.arm, measure=gap.measure,
+                                  timepoint=timepoint, quote=quote, not_reported=not_reported)
+        except EntryError as exc:
+            if quote is None and "give --quote" in str(exc):
+                self.push_screen(TextPrompt(f"Page {item.page} prints {value} more than once: the words around "
+                                            "the one you mean", "", "e.g. Control (n = 52)"),
+                                 lambda text: self._store_entry(item, timepoint, value, text) if text else None)
+                return
+            self.notify(str(exc), severity="error")
+            return
+        self._done_with(item, entered.id)
+
     def action_reject(self) -> None:
-        if self.current is None:
+        item = self.current
+        if isinstance(item, Missing):
+            self.push_screen(TextPrompt("Why does the paper not report it?", "", "e.g. losses for the whole trial "
+                                        "only"),
+                             lambda text: self._store_entry(item, item.gap.timepoint, None, not_reported=text)
+                             if text else None)
+            return
+        if item is None:
             return
 
         def done(text: str | None) -> None:
