@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from metasift.config import OutcomeSpec
-from metasift.errors import EntryError, ProjectError
+from metasift.errors import AmbiguousEntry, EntryError, ProjectError
 from metasift.extractor.gaps import (
     BASELINE,
     BASELINE_FIELDS,
@@ -143,11 +143,12 @@ def _quoted(names: Sequence[str]) -> str:
 def enter_value(store: Store, *, record_id: int, field_name: str, value: str | None, actor: str,
                 page: int | None, arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
                 quote: str | None = None, how: str | None = None, new_arm: bool = False,
-                not_reported: str | None = None) -> Entered:
+                not_reported: str | None = None, line: int | None = None) -> Entered:
     """Store one value a reviewer read in the record's attached PDF. The page must print it (the quote is that
     line, or the reviewer's quote, found on the page); a value the page's text does not print (in a figure
     without a text layer, or computed) is stored with ``how`` as its quote and reason. ``not_reported`` (why)
-    stores instead that the paper reports no such value: no value, and the gap is closed. ``EntryError`` says
+    stores instead that the paper reports no such value: no value, and the gap is closed. ``line`` (1-based) picks
+    one of the lines ``AmbiguousEntry`` listed when the page prints the value on several. ``EntryError`` says
     what is wrong with an entry; nothing is stored then."""
     fulltext = _latest_fulltext(store, record_id)
     if fulltext is None:
@@ -177,11 +178,24 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
     else:
         if page is None:
             raise EntryError("give --page (the page that prints the value)")
-        text, reason = entry_quote(number, page, _page_text(fulltext, page), quote, measure), "entered by hand"
+        text, reason = _quote(number, page, _page_text(fulltext, page), quote, measure, line), "entered by hand"
     entry_id, replaced = store.enter_extraction(
         record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
         timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
     return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced, reason)
+
+
+def _quote(value: int | float, page: int, text: str, quote: str | None, measure: str | None,
+           line: int | None) -> str:
+    """``entry_quote``, with ``line`` choosing among the lines it lists when the value is printed on several."""
+    if line is None or quote:
+        return entry_quote(value, page, text, quote, measure)
+    try:
+        return entry_quote(value, page, text, None, measure)
+    except AmbiguousEntry as exc:
+        if not 1 <= line <= len(exc.lines):
+            raise EntryError(f"--line {line}: page {page} prints {value:g} on lines 1-{len(exc.lines)}") from None
+        return exc.lines[line - 1]
 
 
 def _page_text(fulltext: FulltextRow, page: int) -> str:

@@ -13,12 +13,14 @@ print (a dropout computed as randomised - analysed, an SD from a standard error)
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
-from metasift.errors import EntryError
+from metasift.errors import AmbiguousEntry, EntryError
 from metasift.extractor.checks import (
+    NUMBER_WORDS,
     QUOTE_MIN_SCORE,
     normalise_pdf_text,
     number_forms,
@@ -34,6 +36,7 @@ OUTCOME_FIELDS = ("outcome_mean", "outcome_sd", "outcome_n")
 FIELDS = ("n_total", *COUNT_FIELDS, *BASELINE_FIELDS, *OUTCOME_FIELDS)
 WHOLE = frozenset({"n_total", *COUNT_FIELDS, "baseline_n", "outcome_n"})  # counts: whole numbers
 BASELINE = "baseline"
+SHOW_LINES = 9  # lines listed when a page prints an entered value on several
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
     printed on several lines needs the reviewer's quote to say which: a guess would be provenance made up."""
     if quote:
         score = quote_on_page(quote, page_text)
-        if score < QUOTE_MIN_SCORE:
+        if score < QUOTE_MIN_SCORE and not all(_words_close(piece, page_text) for piece in quote.split("; ")):
             raise EntryError(f"page {page} does not print the quote {quote[:60]!r} (similarity {score:.0f})")
         if not quote_has_number(quote, value):
             raise EntryError(f"the quote {quote[:60]!r} does not print {value:g}")
@@ -166,16 +169,44 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
         raise EntryError(f"page {page} does not print {value:g}: name the page that prints it, or say where it is "
                          "or how it was computed (--how)")
     if len(found) > 1:
-        raise EntryError(f"page {page} prints {value:g} on {len(found)} lines: give --quote with the words around "
-                         f"the one you mean (e.g. {found[0][:50]!r})")
+        listing = "; ".join(f"{i} {line[:60]!r}" for i, line in enumerate(found[:SHOW_LINES], 1))
+        raise AmbiguousEntry(f"page {page} prints {value:g} on {len(found)} lines: give --line K or --quote with "
+                             f"the words around the one you mean: {listing}", found)
     return found[0]
 
 
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+
+
+def _words_close(quote: str, page_text: str) -> bool:
+    """Whether every word and number of ``quote`` is on the page within a short stretch of its text (three times
+    the quote's length, and at least a dozen words more): a reviewer quotes the page as it looks, and in the text
+    layer a flow diagram's boxes or a table's cells may interleave ("Empagliflozin" ... "(n = 47)")."""
+    want = Counter(_TOKEN.findall(normalise_pdf_text(quote)))
+    if not want:
+        return False
+    tokens = _TOKEN.findall(normalise_pdf_text(page_text))
+    span = max(3 * sum(want.values()), sum(want.values()) + 12)
+    have: Counter = Counter()
+    for i, token in enumerate(tokens):
+        have[token] += 1
+        if i >= span:
+            have[tokens[i - span]] -= 1
+        if token in want and all(have[t] >= n for t, n in want.items()):
+            return True
+    return False
+
+
 def _prints(line: str, value: int | float) -> bool:
-    """Whether ``line`` prints ``value`` as a number of its own: not inside a longer number, and not as a
-    percentage ("20%" is no count of 20)."""
+    """Whether ``line`` prints ``value`` as a number of its own: not inside a longer number ("14" is printed by
+    "14.0", not by "14.5" or "140"), not as a percentage ("20%" is no count of 20), or as a number word up to
+    twenty ("five children")."""
     text = normalise_pdf_text(line)
-    return any(re.search(rf"(?<![\d.]){re.escape(form)}(?!\d|\.\d|\s?%)", text) for form in number_forms(value))
+    zeros = r"(?:\.0+)?" if float(value).is_integer() else r"0*"
+    if any(re.search(rf"(?<![\d.]){re.escape(form)}{zeros}(?!\d|\.\d|\s?%)", text) for form in number_forms(value)):
+        return True
+    whole = float(value).is_integer() and 0 <= value <= 20
+    return bool(whole and re.search(rf"\b{NUMBER_WORDS[int(value)]}\b", text))
 
 
 def checked_formula(value: int | float, formula: str) -> str:

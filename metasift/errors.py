@@ -8,6 +8,7 @@
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
     ├── PdfError             a full text that is not a readable PDF (extractor.pdf; exit 7)
     ├── EntryError           a value entered by hand that its page does not bear out, or a bad field (exit 8)
+    │   └── AmbiguousEntry   the page prints the value on several lines: which one (``lines``)
     └── LLMError             the configured endpoint failed or answered garbage
         ├── EndpointError    gave up on the endpoint: calls in a row failed on every attempt (llm.client)
         ├── BudgetExceeded   max_cost would be passed (llm.cost)
@@ -54,6 +55,14 @@ class EntryError(MetasiftError):
     number that does not fit, or a page that does not print it. Nothing is stored."""
 
     exit_code = 8
+
+
+class AmbiguousEntry(EntryError):
+    """The page prints the entered value on several lines (``lines``): the reviewer says which one."""
+
+    def __init__(self, message: str, lines: list[str]) -> None:
+        super().__init__(message)
+        self.lines = lines
 
 
 class LLMError(MetasiftError):

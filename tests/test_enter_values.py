@@ -60,13 +60,17 @@ def test_the_quote_is_the_one_line_of_the_page_that_prints_the_value() -> None:
     assert entry_quote(4.49, 2, PAGE) == "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
     assert entry_quote(4.3, 2, PAGE) == "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)"  # printed "4.30"
     # three rows print 6.89; the measure narrows them to two, which still needs the reviewer's quote
-    with pytest.raises(EntryError, match="prints 6.89 on 2 lines: give --quote"):
+    with pytest.raises(EntryError, match="prints 6.89 on 2 lines: give --line K or --quote"):
         entry_quote(6.89, 2, PAGE, measure="PHQ-9")
     assert entry_quote(6.89, 2, PAGE, "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)") .endswith("(3.92)")
     assert entry_quote(4.4, 2, PAGE, measure="GAD-7") == "GAD-7 (anxiety) 5.00 (3.80) 6.89 (4.40)"
     # a percentage is not the count, nor a number inside a longer one
     assert entry_quote(20, 1, "Dropout was 35% (IG: 50%; WL: 20%)\nAssessed (n = 20)\n120 screened") == \
         "Assessed (n = 20)"
+    assert entry_quote(14.0, 3, "from 4 to 14.5 points\nSF36 PCS 36.8 (18.4) 32.0 (14.0)") == \
+        "SF36 PCS 36.8 (18.4) 32.0 (14.0)"
+    with pytest.raises(EntryError, match="prints 5 on 2 lines"):  # the word counts too
+        entry_quote(5, 5, "Median (5 th; 95 th percentile).\nand five children in the control group")
 
 
 def test_an_entry_the_page_does_not_bear_out_is_refused() -> None:
@@ -152,7 +156,10 @@ def test_an_entry_replaces_the_value_held_and_withdrawing_it_puts_that_back(extr
     base = ("enter", 1, "n_analysed", "52", "--arm", "Control", "--page", 2, "--reviewer", "bob",
             "--project", extracted)
     ambiguous = cli(*base)  # the header's "(n = 52)" and the sentence
-    assert ambiguous.exit_code == 8 and "prints 52 on 2 lines: give --quote" in ambiguous.stderr
+    assert ambiguous.exit_code == 8 and "prints 52 on 2 lines: give --line K or --quote" in ambiguous.stderr
+    assert "1 'follow-up and 52 were analysed.'; 2 'Measure Intervention (n = 50)" in ambiguous.stderr
+    out_of_range = cli(*base, "--line", 3)
+    assert out_of_range.exit_code == 8 and "--line 3: page 2 prints 52 on lines 1-2" in out_of_range.stderr
     done = cli(*base, "--quote", "52 were analysed", "--json")
     assert done.exit_code == 0, done.stderr
     entered = done.json()
@@ -285,12 +292,12 @@ def test_a_value_printed_twice_on_the_page_asks_which_line_in_verify(extracted: 
     async def steps(pilot) -> None:
         await pilot.press("e", *"52", "enter")  # the header's (n = 52) and the sentence: which one?
         assert len(pilot.app.items) == 1
-        await pilot.press(*"52 were analysed", "enter")
+        await pilot.press("1", "enter")  # the first line listed: the sentence
         assert not pilot.app.items
         await pilot.press("q")
 
     _drive(app, steps)
     entered = next(x for x in store.extractions(record_id=1) if x.source == "human")
-    assert (entered.field, entered.arm, entered.value, entered.quote) == ("n_analysed", "Control", 52,
-                                                                         "52 were analysed")
+    assert (entered.field, entered.arm, entered.value, entered.quote) == (
+        "n_analysed", "Control", 52, "follow-up and 52 were analysed.")
     store.close()

@@ -461,6 +461,8 @@ def enter(
     timepoint: str = typer.Option(None, "--timepoint", help="For outcome_*: when (\"post\", \"12 weeks\")."),
     quote: str = typer.Option(None, "--quote", help="The words around the value on the page (default: the "
                                                     "page's line that prints it)."),
+    line: int = typer.Option(None, "--line", metavar="K", help="The page prints the value on several lines (the "
+                                                               "error lists them): the K-th."),
     how: str = typer.Option(None, "--how", help="For a value the page's text does not print: where it is or how "
                                                 "it was computed (\"Figure 1, an image: Analysed n = 45\", "
                                                 "\"randomised 50 - analysed 45\")."),
@@ -499,7 +501,7 @@ def enter(
             return
         entered = enter_value(store, record_id=record, field_name=field, value=value, actor=reviewer, page=page,
                               arm=arm, measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm,
-                              not_reported=not_reported)
+                              not_reported=not_reported, line=line)
     finally:
         store.close()
     if json_out:

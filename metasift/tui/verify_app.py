@@ -31,10 +31,10 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from metasift.config import OutcomeSpec
-from metasift.errors import EntryError, ProjectError
+from metasift.errors import AmbiguousEntry, EntryError, ProjectError
 from metasift.extractor.by_hand import enter_value, study_gaps
 from metasift.extractor.checks import number_forms
-from metasift.extractor.gaps import Gap
+from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
@@ -153,6 +153,11 @@ def page_view(pdf_path: str | None, page: int | None, quote: str, value: Any = N
 def page_context(pdf_path: str | None, page: int | None, quote: str) -> Text:
     """``page_view``'s text alone (the page with the quote highlighted)."""
     return page_view(pdf_path, page, quote)[0]
+
+
+def _chosen(text: str, lines: Sequence[str]) -> str:
+    """The line a reviewer picked by its number, or the words they typed."""
+    return lines[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(lines) else text
 
 
 @dataclass
@@ -433,19 +438,22 @@ class VerifyApp(App[None]):
             return
         self._store_entry(item, timepoint or gap.timepoint, value)
 
-    def _store_entry(self, item: Missing, timepoint: str | None, value: str, quote: str | None = None,
+    def _store_entry(self, item: Missing, timepoint: str | None, value: str | None, quote: str | None = None,
                      not_reported: str | None = None) -> None:
         gap = item.gap
         try:
             entered = enter_value(self.store, record_id=item.record_id, field_name=gap.field, value=value,
                                   actor=self.reviewer, page=item.page, arm=gap.arm, measure=gap.measure,
                                   timepoint=timepoint, quote=quote, not_reported=not_reported)
+        except AmbiguousEntry as exc:
+            lines = exc.lines  # the name ``exc`` is unbound once the handler ends, before the prompt answers
+            choices = "\n".join(f"{i}  {line[:90]}" for i, line in enumerate(lines[:SHOW_LINES], 1))
+            self.push_screen(TextPrompt(f"Page {item.page} prints {value} on {len(lines)} lines: which one?\n"
+                                        f"{choices}", "", "its number, or the words around it"),
+                             lambda text: self._store_entry(item, timepoint, value, _chosen(text, lines))
+                             if text else None)
+            return
         except EntryError as exc:
-            if quote is None and "give --quote" in str(exc):
-                self.push_screen(TextPrompt(f"Page {item.page} prints {value} more than once: the words around "
-                                            "the one you mean", "", "e.g. Control (n = 52)"),
-                                 lambda text: self._store_entry(item, timepoint, value, text) if text else None)
-                return
             self.notify(str(exc), severity="error")
             return
         self._done_with(item, entered.id)

@@ -1,0 +1,129 @@
+"""Benchmark: a reviewer entering by hand every value the truth holds (``metasift enter``, ``verify``'s e on a
+missing value), on the page of the truth's quote (else the first page it lists), without typing a quote.
+
+For each printed field of the truth files of a split (arms' n randomised / analysed / dropout, the outcome's
+baseline mean / SD / n) this runs ``gaps.entry_quote`` on the truth's first page, with the outcome's label as the
+measure for baseline values, and counts how the entry ends:
+
+- **one line**: the page prints the value on one line, which becomes the quote. "same place" counts those whose
+  line is where the truth's quote is (fuzzy match), "other place" those where the page prints the number
+  elsewhere too but only one line matched (the provenance then points at another line: a reviewer should
+  have given a quote);
+- **asks which**: the page prints the value on several lines, so the reviewer types the words around it;
+- **not on the page**: the page's text layer does not print it as a number of its own (a figure without text, a
+  value split over lines), so the reviewer says where it is (--how).
+
+With the truth's quote given (what a reviewer types when asked), "quote accepted" counts the entries that
+then check out. Seconds are for reading the PDF once and checking each value.
+
+Run: .venv/bin/python bench/bench_enter.py [--split tune|pmc-tune|...] [--json]. Held-out splits are refused:
+their fields are never read one by one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_extract_fields import COUNTS, pdf_path, truth_files
+
+from metasift.errors import AmbiguousEntry, EntryError
+from metasift.extractor.checks import (
+    QUOTE_MIN_SCORE,
+    normalise_pdf_text,
+    quote_has_number,
+    quote_on_page,
+)
+from metasift.extractor.gaps import entry_quote
+from metasift.extractor.pdf import read_pdf
+from metasift.extractor.pipeline import page_texts
+
+SAME_PLACE = 80.0  # partial_ratio of the line to the truth's quote
+
+
+def _fields(truth: dict):
+    """(label, value, pages, quote, measure) of each printed field."""
+    for arm in truth.get("arms") or []:
+        for name in COUNTS:
+            f = arm.get(name)
+            if isinstance(f, dict) and f.get("value") is not None and f.get("pages"):
+                yield f"{arm['name']}.{name}", f["value"], f["pages"], f.get("quote") or "", None
+    for outcome in truth.get("outcomes") or []:
+        for b in outcome.get("baseline") or []:
+            for stat in ("mean", "sd", "n"):
+                if b.get(stat) is not None and b.get("pages"):
+                    yield (f"{b['arm']}.{outcome['label']}.{stat}", b[stat], b["pages"], b.get("quote") or "",
+                           outcome["label"])
+
+
+def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
+    tally: Counter = Counter()
+    seconds, papers = 0.0, 0
+    for stem, truth in truth_files(split):
+        path = pdf_path(stem, split)
+        if not path.exists():
+            continue
+        start = time.perf_counter()
+        texts = page_texts(read_pdf(path))
+        papers += 1
+        for label, value, pages, quote, measure in _fields(truth):
+            # the page the truth's quote is on (a value printed on several pages is quoted from one)
+            page = next((p for p in pages if quote and quote_on_page(quote, texts.get(p, "")) >= QUOTE_MIN_SCORE),
+                        pages[0])
+            text = texts.get(page, "")
+            tally["fields"] += 1
+            if not quote_has_number(quote, value):  # the truth quotes the row of a baseline n printed above it
+                quote = ""
+            try:
+                line = entry_quote(value, page, text, None, measure)
+                same = fuzz.partial_ratio(normalise_pdf_text(line), normalise_pdf_text(quote)) >= SAME_PLACE
+                tally["one line" if not quote else "one line, same place" if same else "one line, other place"] += 1
+                if quote and not same and details:
+                    print(f"  other place: {stem} {label} = {value} p{page}: {line[:70]!r} vs {quote[:70]!r}")
+            except EntryError as exc:
+                tally["asks which" if isinstance(exc, AmbiguousEntry) else "not on the page"] += 1
+                if quote:
+                    try:
+                        entry_quote(value, page, text, quote, measure)
+                        tally["quote accepted"] += 1
+                    except EntryError:
+                        tally["quote refused"] += 1
+        seconds += time.perf_counter() - start
+    return tally, seconds, papers
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", nargs="+", default=["tune", "pmc-tune"])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--details", action="store_true", help="print each value whose one line is not the truth's")
+    args = ap.parse_args()
+    out = {}
+    for split in args.split:
+        if split.endswith("holdout") or split == "holdout":
+            sys.exit(f"{split}: held-out fields are not read one by one")
+        tally, seconds, papers = score(split, args.details)
+        out[split] = {"papers": papers, "seconds": round(seconds, 2), **tally}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return
+    keys = ("fields", "one line", "one line, same place", "one line, other place", "asks which", "not on the page",
+            "quote accepted", "quote refused")
+    print(f"{'split':12} {'papers':>6} " + " ".join(f"{k:>22}" for k in keys) + f" {'s':>6}")
+    for split, row in out.items():
+        print(f"{split:12} {row['papers']:6} " + " ".join(f"{row.get(k, 0):22}" for k in keys)
+              + f" {row['seconds']:6.1f}")
+
+
+if __name__ == "__main__":
+    main()
