@@ -9,7 +9,8 @@ measure for baseline values, and counts how the entry ends:
   line is where the truth's quote is (fuzzy match), "other place" those where the page prints the number
   elsewhere too but only one line matched (the provenance then points at another line: a reviewer should
   have given a quote);
-- **asks which**: the page prints the value on several lines, so the reviewer types the words around it;
+- **asks which**: the page prints the value on several lines, listed for the reviewer to pick one (or type the words
+  around it); "right line listed" counts those where one listed line is where the truth's quote is;
 - **not on the page**: the page's text layer does not print it as a number of its own (a figure without text, a
   value split over lines), so the reviewer says where it is (--how).
 
@@ -92,6 +93,10 @@ def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
                     print(f"  other place: {stem} {label} = {value} p{page}: {line[:70]!r} vs {quote[:70]!r}")
             except EntryError as exc:
                 tally["asks which" if isinstance(exc, AmbiguousEntry) else "not on the page"] += 1
+                if isinstance(exc, AmbiguousEntry) and quote:
+                    listed = any(fuzz.partial_ratio(normalise_pdf_text(line), normalise_pdf_text(quote)) >= SAME_PLACE
+                                 for line in exc.lines)
+                    tally["right line listed" if listed else "right line not listed"] += 1
                 if quote:
                     try:
                         entry_quote(value, page, text, quote, measure)
@@ -117,8 +122,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=1))
         return
-    keys = ("fields", "one line", "one line, same place", "one line, other place", "asks which", "not on the page",
-            "quote accepted", "quote refused")
+    keys = ("fields", "one line", "one line, same place", "one line, other place", "asks which",
+            "right line listed", "right line not listed", "not on the page", "quote accepted", "quote refused")
     print(f"{'split':12} {'papers':>6} " + " ".join(f"{k:>22}" for k in keys) + f" {'s':>6}")
     for split, row in out.items():
         print(f"{split:12} {row['papers']:6} " + " ".join(f"{row.get(k, 0):22}" for k in keys)

@@ -253,11 +253,13 @@ def extract_cmd(
     from rich.progress import Progress
 
     from metasift.config import load_protocol
+    from metasift.extractor.by_hand import study_gaps
     from metasift.extractor.pipeline import extract_project, ready_fulltexts
     from metasift.store import Store
 
     root = project_dir(project)
-    outcomes = load_protocol(root).outcomes
+    protocol = load_protocol(root)
+    outcomes = protocol.outcomes
     store = Store.open(root)
     try:
         settings = _extract_settings(root, model, base_url) if llm else None
@@ -266,8 +268,13 @@ def extract_cmd(
             task = progress.add_task(f"reading with {settings.model}" if settings else "extracting", total=len(texts))
             summaries, run = extract_project(store, texts, settings, outcomes=outcomes,
                                              on_progress=lambda done, total: progress.update(task, completed=done))
+        missing = [sum(g.certain for g in s.gaps) for s in study_gaps(
+            store, outcomes, humans_needed=protocol.screening.humans_per_record)]
     finally:
         store.close()
+    if sum(missing) and not json_out:
+        info(f"{sum(missing)} values the rules and effect sizes need are missing in {sum(map(bool, missing))} "
+             "studies: metasift gaps lists them, metasift verify shows each beside a page to enter it from")
     if run:
         info(f"model {run.model}: {run.sent - run.errors} answered, {run.errors} failed"
              + (f", cost {run.cost:.4f}" if run.cost else ""))
@@ -275,12 +282,12 @@ def extract_cmd(
             warn(f"stopped early: {run.stopped}")
     if run and run.failed:  # the rule values are stored; the endpoint's failure still makes the run fail
         if json_out:
-            emit_json({"fulltexts": summaries, "llm": run.model_dump()})
+            emit_json({"fulltexts": summaries, "missing": sum(missing), "llm": run.model_dump()})
         from metasift.llm.client import EndpointError
 
         raise EndpointError(f"{run.failed} (rule values of every paper are saved; re-run to ask the model again)")
     if json_out:
-        emit_json({"fulltexts": summaries, **({"llm": run.model_dump()} if run else {})})
+        emit_json({"fulltexts": summaries, "missing": sum(missing), **({"llm": run.model_dump()} if run else {})})
         return
     table = Table(title="Extraction", header_style="bold")
     cols = ["full text", "status", "values", "need a human"] + (["agree", "disagree", "model only", "model error"]
