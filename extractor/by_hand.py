@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, ProjectError
+from metasift.extractor.checks import quote_has_number
 from metasift.extractor.gaps import (
     BASELINE,
     BASELINE_FIELDS,
@@ -183,6 +184,35 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
         record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
         timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
     return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced, reason)
+
+
+@dataclass
+class Edit:
+    """A reviewer's correction of an extracted value, with the quote and page that print the new value."""
+
+    value: int | float
+    quote: str
+    page: int | None
+    reason: str
+
+
+def edited_value(store: Store, row: ExtractionRow, text: str, page: int | None, *, quote: str | None = None,
+                 line: int | None = None, how: str | None = None) -> Edit:
+    """The corrected value ``text`` of ``row`` read from ``page``, with its provenance: the row's quote when it
+    prints the new value on the same page, else the page's line that prints it (``AmbiguousEntry`` when several
+    do), else ``how`` (a figure, a formula) for a value its text does not print; an ``EntryError`` otherwise, so
+    no edit leaves a quote that does not print its value."""
+    number = parse_value(row.field, text)
+    if how is not None:
+        return Edit(number, checked_formula(number, how), page,
+                    f"edited by hand, not printed in the page's text: {how.strip()}")
+    if quote is None and line is None and page == row.page and row.quote and quote_has_number(row.quote, number):
+        return Edit(number, row.quote, page, "edited by a human")
+    fulltext = next((f for f in store.fulltexts() if f.id == row.fulltext_id), None)
+    if fulltext is None or page is None:
+        raise EntryError(f"no page to check {number:g} against: say where it is or how it was computed")
+    return Edit(number, _quote(number, page, _page_text(fulltext, page), quote, row.measure, line), page,
+                "edited by a human")
 
 
 def _quote(value: int | float, page: int, text: str, quote: str | None, measure: str | None,

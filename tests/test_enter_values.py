@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from metasift.config import OutcomeSpec
+from metasift.config import OutcomeSpec, load_protocol
 from metasift.errors import EntryError
-from metasift.extractor.by_hand import study_gaps
+from metasift.extractor.by_hand import edited_value, study_gaps
 from metasift.extractor.gaps import entry_quote, missing_values, parse_value
+from metasift.extractor.pipeline import study_result
 from metasift.extractor.schema import Arm, Baseline, ExtractionResult, Outcome
 from metasift.store import Store
 from metasift.store import schema as t
+from metasift.tui.verify_app import Missing, VerifyApp, missing_items
 from tests.test_fulltext import EXAMPLE, _seed
+from tests.test_verify_tui import QUOTE, _drive, _project_with_doubts, _status
 
 DEPRESSION = OutcomeSpec(id="depression", label="Depression", instruments=["PHQ-9", "BDI-II"])
 STRESS = OutcomeSpec(id="stress", label="Stress", instruments=["PSS"])
@@ -238,18 +241,12 @@ def test_a_value_the_paper_does_not_report_closes_its_gap_with_why(extracted: Pa
     assert cli("gaps", "--project", extracted, "--json").json()["missing"] == 0
     # the declaration is no number: the rules find no dropout for the arm, and effect sizes are untouched
     store = Store.open(extracted)
-    from metasift.extractor.pipeline import study_result
-
     rebuilt = study_result([x for x in store.extractions(record_id=1) if x.status != "rejected"])
     assert [a.n_dropout for a in rebuilt.arms] == [11, None]
     store.close()
 
 
 def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(extracted: Path) -> None:
-    from metasift.config import load_protocol
-    from metasift.tui.verify_app import Missing, VerifyApp, missing_items
-    from tests.test_verify_tui import _drive, _status
-
     store = Store.open(extracted)
     store.review_extraction(_row(store, "outcome_sd", "Control").id, status="rejected", actor="alice")
     missing = missing_items(store, load_protocol(extracted).outcomes)
@@ -284,9 +281,6 @@ def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(ext
 
 
 def test_a_value_printed_twice_on_the_page_asks_which_line_in_verify(extracted: Path) -> None:
-    from metasift.tui.verify_app import Missing, VerifyApp
-    from tests.test_verify_tui import _drive
-
     store = Store.open(extracted)
     store.review_extraction(_row(store, "n_analysed", "Control").id, status="rejected", actor="alice")
     gap = next(g for study in study_gaps(store, []) for g in study.gaps)
@@ -303,4 +297,41 @@ def test_a_value_printed_twice_on_the_page_asks_which_line_in_verify(extracted: 
     entered = next(x for x in store.extractions(record_id=1) if x.source == "human")
     assert (entered.field, entered.arm, entered.value, entered.quote) == (
         "n_analysed", "Control", 52, "follow-up and 52 were analysed.")
+    store.close()
+
+
+def test_an_edit_in_verify_points_the_quote_at_the_new_value_or_records_where_it_is(project: Path) -> None:
+    store = _project_with_doubts(project)  # three candidates for the intervention's PHQ-9 mean on page 2
+
+    async def steps(pilot) -> None:
+        await pilot.press("e", *"5.57", "enter")  # printed on page 2, in the GAD-7 row: the quote follows it
+        assert store.extractions()[0].quote == "GAD-7 (anxiety) 5.57 (4.31) 5.32 (3.99)"
+        await pilot.press("u")  # undone: the old value, quote and status are back
+        first = store.extractions()[0]
+        assert (first.value, first.quote, first.status) == (4.3, QUOTE, "needs_human")
+        await pilot.press("e", *"4.35", "enter")  # not on page 2: where is it?
+        await pilot.press(*"Figure 2 (an image)", "enter")
+        await pilot.press("q")
+
+    _drive(VerifyApp(store, "alice"), steps)
+    rows = {r.id: r for r in store.extractions()}
+    assert (rows[1].value, rows[1].quote, rows[1].status) == (4.35, "Figure 2 (an image)", "verified")
+    assert rows[1].reason == "edited by hand, not printed in the page's text: Figure 2 (an image)"
+    with store.read() as conn:
+        edits = [e.payload for e in conn.execute(t.events.select().where(t.events.c.action == "verify_value")
+                                                 .order_by(t.events.c.id))]
+    assert edits[0]["new_value"] == 5.57 and edits[0]["old"]["quote"] == QUOTE
+    undo = [e for e in _events(store) if e.action == "undo_verify_value"]
+    assert len(undo) == 1
+    store.close()
+
+
+def test_an_edit_to_a_value_the_quote_prints_keeps_the_quote_and_one_elsewhere_takes_its_line(extracted: Path) -> None:
+    store = Store.open(extracted)
+    row = _row(store, "baseline_sd", "Control")  # 4.49 in "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
+    assert edited_value(store, row, "4.75", row.page).quote == row.quote
+    moved = edited_value(store, row, "3.99", row.page)
+    assert moved.quote == "GAD-7 (anxiety) 5.57 (4.31) 5.32 (3.99)" and moved.page == 2
+    with pytest.raises(EntryError, match="page 1 does not print 3.99"):
+        edited_value(store, row, "3.99", 1)
     store.close()

@@ -71,8 +71,8 @@ def test_accept_edit_reject(project: Path) -> None:
 
     async def steps(pilot) -> None:
         await pilot.press("a")  # accept 4.3
-        await pilot.press("e")  # edit 43.0 → 4.35
-        await pilot.press(*"4.35", "enter")
+        await pilot.press("e")  # edit 43.0 → 4.3, as its quote prints it ("4.30")
+        await pilot.press(*"4.3", "enter")
         await pilot.press("r", *"wrong table", "enter")
         assert not pilot.app.items
         await pilot.press("q")
@@ -80,7 +80,7 @@ def test_accept_edit_reject(project: Path) -> None:
     _drive(VerifyApp(store, "alice"), steps)
     rows = {r.id: r for r in store.extractions()}
     assert [rows[i].status for i in (1, 2, 3)] == ["verified", "verified", "rejected"]
-    assert rows[2].value == 4.35 and rows[2].updated_by == "alice"
+    assert rows[2].value == 4.3 and rows[2].updated_by == "alice" and rows[2].quote == QUOTE
     assert rows[3].reason == "wrong table"
 
 

@@ -98,20 +98,20 @@ class FulltextRepo(StoreBase):
             return [ExtractionRow.from_row(row) for row in conn.execute(q)]
 
     def review_extraction(self, extraction_id: int, *, status: str, actor: str, value: Any = None,
-                          reason: str | None = None) -> None:
-        """A human accepts (verified), edits (verified, new value) or rejects a value; the old value is
-        kept in the event log, with what ``undo_extraction_review`` needs to put the row back."""
+                          reason: str | None = None, quote: str | None = None, page: int | None = None) -> None:
+        """A human accepts (verified), edits (verified, new value, and the quote and page that print it) or
+        rejects a value; the old value is kept in the event log, with what ``undo_extraction_review`` needs to
+        put the row back."""
         x = t.extractions
         with self.write() as conn:
-            old = conn.execute(select(x.c.value, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at)
-                               .where(x.c.id == extraction_id)).first()
+            old = conn.execute(select(x.c.value, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at,
+                                      x.c.quote, x.c.page).where(x.c.id == extraction_id)).first()
             if old is None:
                 raise ProjectError(f"no extracted value with id {extraction_id}")
             values: dict[str, Any] = {"status": status, "updated_by": actor, "updated_at": now()}
-            if value is not None:
-                values["value"] = value
-            if reason:
-                values["reason"] = reason
+            for name, new in (("value", value), ("reason", reason), ("quote", quote), ("page", page)):
+                if new is not None and new != "":
+                    values[name] = new
             conn.execute(update(x).where(x.c.id == extraction_id).values(**values))
             # the other candidates for this value (rule vs model) are settled too
             also: list[dict[str, Any]] = []
@@ -233,15 +233,17 @@ def _replaced_by(actor: str, entered_id: int) -> str:
 
 
 def _undo_state(row: Any) -> dict[str, Any]:
-    """What a review overwrites besides value and status (kept in its event so an undo can restore it)."""
+    """What a review overwrites besides value and status (kept in its event so an undo can restore it): the
+    quote and page too where ``row`` has them (an edit points them at the new value)."""
     state = {"reason": row.reason, "updated_by": row.updated_by,
              "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+    state |= {k: getattr(row, k) for k in ("quote", "page") if k in row._fields}
     return {"id": row.id, **state} if "id" in row._fields else state
 
 
 def _restored(state: dict[str, Any]) -> dict[str, Any]:
     """Column values from an ``_undo_state`` (only those it holds)."""
-    out = {k: state[k] for k in ("reason", "updated_by") if k in state}
+    out = {k: state[k] for k in ("reason", "updated_by", "quote", "page") if k in state}
     if "updated_at" in state:
         out["updated_at"] = datetime.fromisoformat(state["updated_at"]) if state["updated_at"] else None
     return out

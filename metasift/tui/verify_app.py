@@ -32,7 +32,7 @@ from textual.worker import get_current_worker
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, ProjectError
-from metasift.extractor.by_hand import enter_value, study_gaps
+from metasift.extractor.by_hand import edited_value, enter_value, study_gaps
 from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
@@ -412,17 +412,38 @@ class VerifyApp(App[None]):
         if item is None:
             return
 
-        def done(text: str | None) -> None:
-            if not text:
-                return
-            try:
-                value: Any = float(text) if "." in text else int(text)
-            except ValueError:
-                self.notify(f"{text!r} is not a number", severity="error")
-                return
-            self._settle(ExtractionStatus.VERIFIED, value=value, reason="edited by a human")
+        self.push_screen(TextPrompt(f"Correct value for {item.field}", "", f"was {item.value}"),
+                         lambda text: self._edit(item, text) if text else None)
 
-        self.push_screen(TextPrompt(f"Correct value for {item.field}", "", f"was {item.value}"), done)
+    def _edit(self, item: ExtractionRow, text: str, quote: str | None = None, how: str | None = None) -> None:
+        """Store a corrected value with the quote and page that print it (the page shown): the line it is on,
+        picked from those that print it when several do, or where it is when the page's text does not."""
+        page = self._page(item)
+        try:
+            edit = edited_value(self.store, item, text, page, quote=quote, how=how)
+        except AmbiguousEntry as exc:
+            self._ask_which(page, text, exc.lines, lambda quote: self._edit(item, text, quote))
+            return
+        except EntryError as exc:
+            if how is None and quote is None and "does not print" in str(exc):
+                self.push_screen(TextPrompt(f"Page {page} does not print {text}: where is it, or how was it "
+                                            "computed?", "", "e.g. Figure 2 (an image); 50 - 45"),
+                                 lambda answer: self._edit(item, text, how=answer) if answer else None)
+                return
+            self.notify(str(exc), severity="error")
+            return
+        self.store.review_extraction(item.id, status=ExtractionStatus.VERIFIED, actor=self.reviewer,
+                                     value=edit.value, reason=edit.reason, quote=edit.quote, page=edit.page)
+        self._done_with(item)
+
+    def _ask_which(self, page: int | None, value: str | None, lines: Sequence[str],
+                   then: Callable[[str], None]) -> None:
+        """Ask which of the lines printing ``value`` on ``page`` the reviewer means (its number, or words around
+        it), then go on with that quote."""
+        choices = "\n".join(f"{i}  {line[:90]}" for i, line in enumerate(lines[:SHOW_LINES], 1))
+        self.push_screen(TextPrompt(f"Page {page} prints {value} on {len(lines)} lines: which one?\n{choices}", "",
+                                    "its number, or the words around it"),
+                         lambda answer: then(_chosen(answer, lines)) if answer else None)
 
     def _enter(self, item: Missing, timepoint: str | None = None, value: str | None = None) -> None:
         """Ask for what an entry needs (a time point when the gap names none, the value, a quote when the page
@@ -446,12 +467,8 @@ class VerifyApp(App[None]):
                                   actor=self.reviewer, page=item.page, arm=gap.arm, measure=gap.measure,
                                   timepoint=timepoint, quote=quote, not_reported=not_reported)
         except AmbiguousEntry as exc:
-            lines = exc.lines  # the name ``exc`` is unbound once the handler ends, before the prompt answers
-            choices = "\n".join(f"{i}  {line[:90]}" for i, line in enumerate(lines[:SHOW_LINES], 1))
-            self.push_screen(TextPrompt(f"Page {item.page} prints {value} on {len(lines)} lines: which one?\n"
-                                        f"{choices}", "", "its number, or the words around it"),
-                             lambda text: self._store_entry(item, timepoint, value, _chosen(text, lines))
-                             if text else None)
+            self._ask_which(item.page, value, exc.lines,
+                            lambda quote: self._store_entry(item, timepoint, value, quote))
             return
         except EntryError as exc:
             self.notify(str(exc), severity="error")
