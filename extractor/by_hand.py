@@ -8,7 +8,7 @@ overwrites it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from metasift.config import OutcomeSpec
@@ -144,13 +144,15 @@ def _quoted(names: Sequence[str]) -> str:
 def enter_value(store: Store, *, record_id: int, field_name: str, value: str | None, actor: str,
                 page: int | None, arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
                 quote: str | None = None, how: str | None = None, new_arm: bool = False,
-                not_reported: str | None = None, line: int | None = None) -> Entered:
+                not_reported: str | None = None, line: int | None = None,
+                texts: Mapping[int, str] | None = None) -> Entered:
     """Store one value a reviewer read in the record's attached PDF. The page must print it (the quote is that
     line, or the reviewer's quote, found on the page); a value the page's text does not print (in a figure
     without a text layer, or computed) is stored with ``how`` as its quote and reason. ``not_reported`` (why)
     stores instead that the paper reports no such value: no value, and the gap is closed. ``line`` (1-based) picks
-    one of the lines ``AmbiguousEntry`` listed when the page prints the value on several. ``EntryError`` says
-    what is wrong with an entry; nothing is stored then."""
+    one of the lines ``AmbiguousEntry`` listed when the page prints the value on several; ``texts`` are the
+    PDF's pages (``pipeline.page_texts``) when the caller has read them. ``EntryError`` says what is wrong with
+    an entry; nothing is stored then."""
     fulltext = _latest_fulltext(store, record_id)
     if fulltext is None:
         raise ProjectError(f"record {record_id} has no full text attached (metasift fulltext attach)")
@@ -179,7 +181,8 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
     else:
         if page is None:
             raise EntryError("give --page (the page that prints the value)")
-        text, reason = _quote(number, page, _page_text(fulltext, page), quote, measure, line), "entered by hand"
+        text, reason = _quote(number, page, _page_text(fulltext, page, texts), quote, measure, line), \
+            "entered by hand"
     entry_id, replaced = store.enter_extraction(
         record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
         timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
@@ -197,7 +200,7 @@ class Edit:
 
 
 def edited_value(store: Store, row: ExtractionRow, text: str, page: int | None, *, quote: str | None = None,
-                 line: int | None = None, how: str | None = None) -> Edit:
+                 line: int | None = None, how: str | None = None, texts: Mapping[int, str] | None = None) -> Edit:
     """The corrected value ``text`` of ``row`` read from ``page``, with its provenance: the row's quote when it
     prints the new value on the same page, else the page's line that prints it (``AmbiguousEntry`` when several
     do), else ``how`` (a figure, a formula) for a value its text does not print; an ``EntryError`` otherwise, so
@@ -211,7 +214,7 @@ def edited_value(store: Store, row: ExtractionRow, text: str, page: int | None, 
     fulltext = next((f for f in store.fulltexts() if f.id == row.fulltext_id), None)
     if fulltext is None or page is None:
         raise EntryError(f"no page to check {number:g} against: say where it is or how it was computed")
-    return Edit(number, _quote(number, page, _page_text(fulltext, page), quote, row.measure, line), page,
+    return Edit(number, _quote(number, page, _page_text(fulltext, page, texts), quote, row.measure, line), page,
                 "edited by a human")
 
 
@@ -228,9 +231,9 @@ def _quote(value: int | float, page: int, text: str, quote: str | None, measure:
         return exc.lines[line - 1]
 
 
-def _page_text(fulltext: FulltextRow, page: int) -> str:
+def _page_text(fulltext: FulltextRow, page: int, texts: Mapping[int, str] | None = None) -> str:
     try:
-        pages = page_texts(read_pdf(fulltext.path))
+        pages = texts or page_texts(read_pdf(fulltext.path))
     except PdfError as exc:
         raise EntryError(f"{exc}: the page cannot be checked; give --how with where the value is") from None
     if page not in pages:

@@ -246,7 +246,11 @@ def test_a_value_the_paper_does_not_report_closes_its_gap_with_why(extracted: Pa
     store.close()
 
 
-def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(extracted: Path) -> None:
+def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(extracted: Path, monkeypatch) -> None:
+    def no_second_read(path):
+        raise AssertionError(f"{path} read again: the entry should check the pages verify has read")
+
+    monkeypatch.setattr("metasift.extractor.by_hand.read_pdf", no_second_read)
     store = Store.open(extracted)
     store.review_extraction(_row(store, "outcome_sd", "Control").id, status="rejected", actor="alice")
     missing = missing_items(store, load_protocol(extracted).outcomes)

@@ -36,6 +36,7 @@ from metasift.extractor.by_hand import edited_value, enter_value, study_gaps
 from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
+from metasift.extractor.pipeline import page_texts
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 from metasift.store.rows import ExtractionRow
@@ -61,6 +62,7 @@ class PageCache:
     def __init__(self, size: int = CACHED_DOCUMENTS, reader: Callable[[str], PdfDocument] | None = None) -> None:
         self.size, self.reader = size, reader or read_pdf
         self._docs: OrderedDict[tuple[str, int, int], list[str] | PdfError] = OrderedDict()
+        self._texts: dict[tuple[str, int, int], dict[int, str]] = {}  # each read PDF's pages as entries check them
         self._lock = threading.Lock()  # guards _docs
         self._reading = threading.Lock()  # one PDF read at a time
 
@@ -96,15 +98,25 @@ class PageCache:
             key = self._key(path)
             if isinstance(key, PdfError):
                 return key
+            texts: dict[int, str] = {}
             try:
-                pages: list[str] | PdfError = [page_layout(page) for page in self.reader(path).pages]
+                doc = self.reader(path)
+                pages: list[str] | PdfError = [page_layout(page) for page in doc.pages]
+                texts = page_texts(doc)
             except PdfError as exc:
                 pages = exc
             with self._lock:
                 self._docs[key] = pages
+                self._texts[key] = texts
                 while len(self._docs) > self.size:
-                    self._docs.popitem(last=False)
+                    self._texts.pop(self._docs.popitem(last=False)[0], None)
             return pages
+
+    def texts(self, path: str) -> dict[int, str] | None:
+        """The pages' text as the checks search it (``pipeline.page_texts``), if the PDF is read; else None."""
+        key = self._key(path)
+        with self._lock:
+            return None if isinstance(key, PdfError) else self._texts.get(key)
 
 
 def page_layout(page: Page) -> str:
@@ -244,6 +256,11 @@ class VerifyApp(App[None]):
 
     def _path(self, item: ExtractionRow | Missing) -> str | None:
         return self.paths.get(item.fulltext_id) if item.fulltext_id is not None else None
+
+    def _texts(self, item: ExtractionRow | Missing) -> dict[int, str] | None:
+        """The item's PDF pages as entries check them, when the cache has read it (else the entry reads it)."""
+        path = self._path(item)
+        return self.cache.texts(path) if path else None
 
     def _page(self, item: ExtractionRow | Missing) -> int | None:
         return self.turned or item.page
@@ -420,7 +437,7 @@ class VerifyApp(App[None]):
         picked from those that print it when several do, or where it is when the page's text does not."""
         page = self._page(item)
         try:
-            edit = edited_value(self.store, item, text, page, quote=quote, how=how)
+            edit = edited_value(self.store, item, text, page, quote=quote, how=how, texts=self._texts(item))
         except AmbiguousEntry as exc:
             self._ask_which(page, text, exc.lines, lambda quote: self._edit(item, text, quote))
             return
@@ -465,7 +482,8 @@ class VerifyApp(App[None]):
         try:
             entered = enter_value(self.store, record_id=item.record_id, field_name=gap.field, value=value,
                                   actor=self.reviewer, page=item.page, arm=gap.arm, measure=gap.measure,
-                                  timepoint=timepoint, quote=quote, not_reported=not_reported)
+                                  timepoint=timepoint, quote=quote, not_reported=not_reported,
+                                  texts=self._texts(item))
         except AmbiguousEntry as exc:
             self._ask_which(item.page, value, exc.lines,
                             lambda quote: self._store_entry(item, timepoint, value, quote))
