@@ -390,11 +390,15 @@ def verify(
     no_gaps: bool = typer.Option(False, "--no-gaps", help="Only the extracted values, not the missing ones."),
     project: Path = ProjectOption,
 ) -> None:
-    """Verify doubtful extracted values beside their page (table layout kept, quote highlighted): a accept,
-    e edit, r reject, u undo the last decision, n/p move, [/] turn the PDF's page, g go to a page, q quit; Esc cancels a
-    prompt. Then the values each study still lacks (`metasift gaps`): e enters one from the page shown
-    (the line that prints it is kept as its quote), r says the paper does not report it. The status line
-    shows "k of N". Every change (an undo too) is saved at once with who and when."""
+    """Verify doubtful extracted values beside their page (table layout kept, quote highlighted), then enter
+    the values each study lacks.
+
+    Keys: a accept, e edit, r reject, u undo the last decision, n/p move, [/] turn the PDF's page, g go to
+    a page, q quit; Esc cancels a prompt. After the doubtful values come the values each study still lacks
+    (`metasift gaps`), each beside the page it is likely printed on: e enters one from the page shown (the
+    line that prints it is kept as its quote; when several do, pick one), r says the paper does not report
+    it. An edit keeps a quote that prints the new value in the same way. The status line shows "k of N".
+    Every change (an undo too) is saved at once with who and when."""
     from metasift.config import load_protocol
     from metasift.store import Store
     from metasift.tui.verify_app import VerifyApp, missing_items
