@@ -12,6 +12,7 @@ print (a dropout computed as randomised - analysed, an SD from a standard error)
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -140,6 +141,8 @@ def parse_value(field: str, text: str) -> int | float:
         number = float(cleaned)
     except ValueError:
         raise EntryError(f"{field}: {text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise EntryError(f"{field}: {text!r} is not a finite number")
     if field in WHOLE:
         if not number.is_integer() or number < 0:
             raise EntryError(f"{field}: {text!r} is not a count (a whole number, 0 or more)")

@@ -90,7 +90,8 @@ def test_counts_are_whole_numbers_and_an_sd_is_positive() -> None:
     assert parse_value("outcome_mean", "\u22121·5") == -1.5  # a minus sign and a raised decimal dot
     for field, text, why in (("n_analysed", "52.5", "not a count"), ("n_dropout", "-1", "not a count"),
                              ("baseline_sd", "0", "must be positive"), ("outcome_sd", "n/a", "not a number"),
-                             ("n_lost", "3", "unknown field")):
+                             ("n_lost", "3", "unknown field"), ("outcome_mean", "1e400", "not a finite number"),
+                             ("baseline_mean", "nan", "not a finite number")):
         with pytest.raises(EntryError, match=why):
             parse_value(field, text)
 
@@ -339,3 +340,10 @@ def test_an_edit_to_a_value_the_quote_prints_keeps_the_quote_and_one_elsewhere_t
     with pytest.raises(EntryError, match="page 1 does not print 3.99"):
         edited_value(store, row, "3.99", 1)
     store.close()
+
+
+def test_outside_text_in_an_entry_is_printed_inert(extracted: Path, cli) -> None:
+    done = cli("enter", 1, "n_dropout", "11", "--arm", "Intervention", "--how", "[red]Figure 1[/red] \x1b[2J 61 - 50",
+               "--reviewer", "bob", "--project", extracted)
+    assert done.exit_code == 0, done.stderr
+    assert "[red]Figure 1[/red]" in done.stderr and "\\x1b[2J" in done.stderr and "\x1b" not in done.stderr

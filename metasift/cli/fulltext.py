@@ -16,6 +16,7 @@ from metasift.cli._common import (
     emit_json,
     err_console,
     info,
+    printable,
     project_dir,
     shown,
     warn,
@@ -450,11 +451,12 @@ def gaps(
     for col in ("record", "study", "missing"):
         table.add_column(col)
     for s in studies:
-        cell = Text("\n").join([Text(g.describe()) if g.certain else Text(f"maybe: {g.describe()}", style="dim")
-                                for g in s.gaps] or [Text("nothing")])
+        cell = Text("\n").join([Text(printable(g.describe())) if g.certain else
+                                 Text(f"maybe: {printable(g.describe())}", style="dim") for g in s.gaps]
+                                or [Text("nothing")])
         if s.unreadable:
-            cell = Text(f"full text unreadable ({s.unreadable})\n", style="red") + cell
-        table.add_row(str(s.record_id), s.study, cell)
+            cell = Text(f"full text unreadable ({printable(s.unreadable)})\n", style="red") + cell
+        table.add_row(str(s.record_id), Text(printable(s.study)), cell)
     console.print(table)
     info(f"{total} values missing in {sum(any(g.certain for g in s.gaps) for s in studies)} of {len(studies)} "
          "studies (\"maybe\": an outcome the paper may not measure); enter one "
@@ -521,7 +523,7 @@ def enter(
                    "page": entered.page, "quote": entered.quote, "reason": entered.reason,
                    "replaced": entered.replaced})
         return
-    info(f"entered {entered.describe()} as id {entered.id}"
+    info(f"entered {shown(entered.describe())} as id {entered.id}"
          + (f"; replaced {len(entered.replaced)} value(s)" if entered.replaced else ""))
 
 
