@@ -347,3 +347,20 @@ def test_outside_text_in_an_entry_is_printed_inert(extracted: Path, cli) -> None
                "--reviewer", "bob", "--project", extracted)
     assert done.exit_code == 0, done.stderr
     assert "[red]Figure 1[/red]" in done.stderr and "\\x1b[2J" in done.stderr and "\x1b" not in done.stderr
+
+
+def test_the_reports_evidence_names_a_value_entered_by_hand_and_one_not_reported(extracted: Path, cli) -> None:
+    from metasift.report.data import evidence_rows
+
+    assert cli("enter", 1, "n_analysed", "50", "--arm", "Intervention", "--page", 2, "--quote", "50 were analysed",
+               "--reviewer", "bob", "--project", extracted).exit_code == 0
+    assert cli("enter", 1, "n_dropout", "--arm", "Control", "--not-reported", "only the total is given",
+               "--reviewer", "bob", "--project", extracted).exit_code == 0
+    store = Store.open(extracted)
+    studies, evidence = evidence_rows(store, {1: "include"})
+    store.close()
+    entered = {e["field"]: e for e in evidence if e["verifier"] == "entered by hand by bob"}
+    assert entered["n_analysed [Intervention]"]["quote"] == "50 were analysed"
+    assert entered["n_dropout [Control]"]["value"] == "not reported"
+    control = next(a for a in studies[0]["arms"] if a["name"] == "Control")
+    assert control["n_dropout"]["value"] == "not reported"

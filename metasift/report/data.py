@@ -63,11 +63,13 @@ def evidence_rows(store: Store, labels: dict[int, str]) -> tuple[list[dict[str, 
         name = study_label(records[rid])
         arms: dict[str, dict[str, Any]] = {}
         for row in rows:
-            verifier = (f"verified by {row.updated_by}" if row.status == ExtractionStatus.VERIFIED
+            verifier = (f"entered by hand by {row.updated_by}" if row.source == "human"
+                        else f"verified by {row.updated_by}" if row.status == ExtractionStatus.VERIFIED
                         else "auto-verified by checks" if row.status == ExtractionStatus.AUTO_VERIFIED
                         else "needs a human")
             item = {"id": row.id, "study": name, "field": row.field + (f" [{row.arm}]" if row.arm else "")
-                    + (f" {row.measure}" if row.measure else ""), "value": row.value, "page": row.page,
+                    + (f" {row.measure}" if row.measure else ""),
+                    "value": "not reported" if row.value is None else row.value, "page": row.page,
                     "quote": row.quote or "", "verifier": verifier}
             evidence.append(item)
             if row.field in ("n_randomised", "n_analysed", "n_dropout") and row.arm:
