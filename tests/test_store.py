@@ -94,3 +94,32 @@ def test_foreign_keys_are_enforced(project: Path) -> None:
     with pytest.raises(Exception):
         store.add_decision(record_id=999, stage="title_abstract", decider_kind="human", decider="a", label="include")
     assert store.decisions(include_retracted=True) == []
+
+
+def test_an_entry_by_hand_replaces_the_value_held_and_withdrawing_it_restores_that(project: Path) -> None:
+    store = Store.open(project)
+    store.add_import(path=project / "x.ris", sha256="e" * 64, source="Test", fmt="ris", layout=None,
+                     encoding="utf-8", warnings=[], records=[Record(title="A trial", year=2012)])
+    fid = store.add_fulltext(record_id=1, path="fulltext/a.pdf", sha256="f" * 64, n_pages=2, status="ok",
+                             message=None, matched_by="manual")
+    store.replace_extractions(fid, 1, [{"field": "n_analysed", "arm": "Control", "measure": None, "timepoint": None,
+                                        "value": 51, "page": 2, "quote": "51 analysed", "status": "auto_verified",
+                                        "reason": None}], source="rule", extractor="rules")
+    held = store.extractions(record_id=1)[0]
+    new, replaced = store.enter_extraction(record_id=1, fulltext_id=fid, field="n_analysed", value=52, arm="Control",
+                                           measure=None, timepoint=None, page=2, quote="52 were analysed",
+                                           actor="bob", reason="entered by hand")
+    assert replaced == [held.id]
+    rows = {r.id: r for r in store.extractions(record_id=1)}
+    assert (rows[new].value, rows[new].source, rows[new].status) == (52, "human", "verified")
+    assert rows[held.id].status == "rejected"
+    assert store.withdraw_extraction(new, actor="bob") == [held.id]
+    rows = {r.id: r for r in store.extractions(record_id=1)}
+    assert rows[new].status == "rejected" and (rows[held.id].status, rows[held.id].reason) == ("auto_verified", None)
+    with pytest.raises(ProjectError, match="already withdrawn"):
+        store.withdraw_extraction(new, actor="bob")
+    absent, _ = store.enter_extraction(record_id=1, fulltext_id=fid, field="n_dropout", value=None, arm="Control",
+                                       measure=None, timepoint=None, page=None, quote="", actor="bob",
+                                       reason="not reported: whole trial only")
+    assert next(r for r in store.extractions(record_id=1) if r.id == absent).value is None
+    store.close()
