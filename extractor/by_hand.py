@@ -84,6 +84,10 @@ def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: 
     excluded = {rid for rid, label in store.final_labels(Stage.FULL_TEXT, humans_needed=humans_needed).items()
                 if label == Label.EXCLUDE}
     latest = {f.record_id: f for f in store.fulltexts()}
+    values: dict[int, list[ExtractionRow]] = {}
+    for x in store.extractions(record_id=record_id):  # one query, not one per study
+        if x.status != ExtractionStatus.REJECTED:
+            values.setdefault(x.record_id, []).append(x)
     out = []
     for rid, fulltext in sorted(latest.items()):
         if rid in excluded or (record_id is not None and rid != record_id) or rid not in records:
@@ -91,7 +95,7 @@ def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: 
         study = StudyGaps(rid, study_label(records[rid]), fulltext.id)
         if fulltext.status != "ok":
             study.unreadable = f"{fulltext.status}: {fulltext.message or 'the PDF cannot be read'}"
-        held = _held(store, rid)
+        held = values.get(rid, [])
         absent = {(x.field, x.arm, x.measure, x.timepoint) for x in held if x.value is None}
         study.gaps = [g for g in missing_values(study_result(held), outcomes)
                       if (g.field, g.arm, g.measure, g.timepoint) not in absent]
