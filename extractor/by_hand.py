@@ -122,7 +122,7 @@ def _where(field_name: str, arm: str | None, measure: str | None, timepoint: str
     if not arm:
         raise EntryError(f"{field_name} needs --arm" + (f" (this study's arms: {_quoted(arms)})" if arms else ""))
     arm = _same_name(arm, arms)
-    if arms and arm not in arms and not new_arm:
+    if len(arms) >= 2 and arm not in arms and not new_arm:  # a study with fewer arms is still being named
         raise EntryError(f"no arm {arm!r} in this study (its arms: {_quoted(arms)}): give one of them, or "
                          "--new-arm to add it")
     if field_name in BASELINE_FIELDS or field_name in OUTCOME_FIELDS:

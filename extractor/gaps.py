@@ -64,9 +64,10 @@ def missing_values(result: ExtractionResult, outcomes: Sequence[OutcomeSpec]) ->
     sizes: fewer than two arms is one gap (the arms themselves); else each arm's counts, and per outcome of the
     protocol each arm's baseline mean and SD and follow-up mean, SD and n."""
     arms = result.arms
-    if len(arms) < 2:
+    if len(arms) < 2:  # one gap per arm still to name: its n randomised, under the name the reviewer gives it
         found = ", ".join(f'"{a.name}"' for a in arms) or "none"
-        return [Gap("n_randomised", hint=f"arms found: {found}; enter each arm's n randomised with its name")]
+        return [Gap("n_randomised", hint=f"arms found: {found}; name another arm and enter its n randomised")
+                for _ in range(2 - len(arms))]
     gaps: list[Gap] = []
     for arm in arms:
         for name in COUNT_FIELDS:

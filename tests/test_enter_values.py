@@ -364,3 +364,31 @@ def test_the_reports_evidence_names_a_value_entered_by_hand_and_one_not_reported
     assert entered["n_dropout [Control]"]["value"] == "not reported"
     control = next(a for a in studies[0]["arms"] if a["name"] == "Control")
     assert control["n_dropout"]["value"] == "not reported"
+
+
+def test_a_study_with_no_arms_read_gets_them_named_in_verify_and_then_its_other_gaps(project: Path) -> None:
+    store = _seed(project)
+    store.add_fulltext(record_id=1, path=EXAMPLE / "pdfs" / "T01.pdf", sha256="e" * 64, n_pages=2, status="ok",
+                       message=None, matched_by="manual")  # attached, nothing extracted
+    outcomes = load_protocol(project).outcomes
+    missing = missing_items(store, outcomes)
+    assert [(m.gap.field, m.gap.arm) for m in missing] == [("n_randomised", None)] * 2
+    app = VerifyApp(store, "bob", missing=missing, outcomes=outcomes)
+
+    async def steps(pilot) -> None:
+        await pilot.press("right_square_bracket")  # page 2 prints the allocation
+        await pilot.press("e", *"Peer support", "enter", *"61", "enter", "1", "enter")
+        await pilot.press("right_square_bracket")
+        await pilot.press("e", *"Waitlist", "enter", *"64", "enter", "1", "enter")
+        queued = [(m.gap.field, m.gap.arm) for m in pilot.app.items]
+        assert ("n_randomised", None) not in queued
+        assert {("n_analysed", "Peer support"), ("n_dropout", "Waitlist")} <= set(queued)
+        await pilot.press("q")
+
+    _drive(app, steps)
+    arms = [(x.arm, x.value, x.quote) for x in store.extractions(record_id=1)]
+    assert arms == [("Peer support", 61, "Participant flow. Of the 125 participants randomized, 61 were allocated to "
+                                         "the intervention group and 64 to the control"),
+                    ("Waitlist", 64, "Participant flow. Of the 125 participants randomized, 61 were allocated to "
+                                     "the intervention group and 64 to the control")]
+    store.close()

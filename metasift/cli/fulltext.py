@@ -408,7 +408,7 @@ def verify(
     protocol = load_protocol(root)
     store = Store.open(root)
     missing = [] if no_gaps else missing_items(store, protocol.outcomes, protocol.screening.humans_per_record)
-    VerifyApp(store, reviewer, include_auto=all_values, missing=missing).run()
+    VerifyApp(store, reviewer, include_auto=all_values, missing=missing, outcomes=protocol.outcomes).run()
     store.close()
 
 

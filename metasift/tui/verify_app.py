@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
 from typing import Any, ClassVar
@@ -186,11 +186,12 @@ class Missing:
         return "missing · " + self.gap.describe()
 
 
-def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: int = 1) -> list[Missing]:
-    """The values each study with a readable full text lacks, each on the page it is likely read from."""
-    held = [x for x in store.extractions() if x.page and x.status != ExtractionStatus.REJECTED]
+def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: int = 1,
+                  record_id: int | None = None) -> list[Missing]:
+    """The values each study (or one) with a readable full text lacks, each on the page it is likely read from."""
+    held = [x for x in store.extractions(record_id=record_id) if x.page and x.status != ExtractionStatus.REJECTED]
     items = []
-    for study in study_gaps(store, outcomes, humans_needed=humans_needed):
+    for study in study_gaps(store, outcomes, humans_needed=humans_needed, record_id=record_id):
         if study.unreadable:
             continue
         values = [x for x in held if x.record_id == study.record_id]
@@ -224,9 +225,10 @@ class VerifyApp(App[None]):
     ]
 
     def __init__(self, store: Store, reviewer: str, *, include_auto: bool = False,
-                 cache: PageCache | None = None, missing: Sequence[Missing] = ()) -> None:
+                 cache: PageCache | None = None, missing: Sequence[Missing] = (),
+                 outcomes: Sequence[OutcomeSpec] = ()) -> None:
         super().__init__()
-        self.store, self.reviewer = store, reviewer
+        self.store, self.reviewer, self.outcomes = store, reviewer, outcomes
         doubtful = (ExtractionStatus.NEEDS_HUMAN,)
         wanted = (*doubtful, ExtractionStatus.AUTO_VERIFIED) if include_auto else doubtful
         self.items: list[ExtractionRow | Missing] = [*store.extractions(status=wanted), *missing]
@@ -463,9 +465,13 @@ class VerifyApp(App[None]):
                          lambda answer: then(_chosen(answer, lines)) if answer else None)
 
     def _enter(self, item: Missing, timepoint: str | None = None, value: str | None = None) -> None:
-        """Ask for what an entry needs (a time point when the gap names none, the value, a quote when the page
-        prints it more than once) one prompt at a time, then store it from the page shown."""
+        """Ask for what an entry needs (the arm's name or a time point when the gap names none, the value, a
+        quote when the page prints it more than once) one prompt at a time, then store it from the page shown."""
         gap = item.gap
+        if gap.arm is None and gap.field != "n_total":
+            self.push_screen(TextPrompt(f"Name of the arm ({gap.hint})", "", "as the paper names it"),
+                             lambda name: self._name_arm(item, name) if name else None)
+            return
         if gap.field.startswith("outcome_") and gap.timepoint is None and timepoint is None:
             self.push_screen(TextPrompt(f"Time point of {gap.describe()}", "", "e.g. post, 12 weeks"),
                              lambda text: self._enter(item, text) if text else None)
@@ -475,6 +481,10 @@ class VerifyApp(App[None]):
                              lambda text: self._enter(item, timepoint, text) if text else None)
             return
         self._store_entry(item, timepoint or gap.timepoint, value)
+
+    def _name_arm(self, item: Missing, name: str) -> None:
+        item.gap = replace(item.gap, arm=name)
+        self._enter(item)
 
     def _store_entry(self, item: Missing, timepoint: str | None, value: str | None, quote: str | None = None,
                      not_reported: str | None = None) -> None:
@@ -492,6 +502,19 @@ class VerifyApp(App[None]):
             self.notify(str(exc), severity="error")
             return
         self._done_with(item, entered.id)
+        if gap.hint.startswith("arms found"):
+            self._requeue(item.record_id)
+
+    def _requeue(self, record_id: int) -> None:
+        """Queue the values a study lacks that naming its arms has revealed (its other counts, baselines and
+        follow-up values), after the items already queued."""
+        unnamed = [m for m in self.items if isinstance(m, Missing) and m.record_id == record_id and m.gap.arm is None]
+        self.items = [m for m in self.items if not any(m is u for u in unnamed)]  # their hints name the arms found
+        queued = {(m.record_id, m.gap) for m in self.items if isinstance(m, Missing)}
+        self.items += [m for m in missing_items(self.store, self.outcomes, record_id=record_id)
+                       if (m.record_id, m.gap) not in queued]
+        self.index = min(self.index, len(self.items) - 1) if self.items else 0
+        self.show()
 
     def action_reject(self) -> None:
         item = self.current
