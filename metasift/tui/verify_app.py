@@ -501,6 +501,9 @@ class VerifyApp(App[None]):
         except EntryError as exc:
             self.notify(str(exc), severity="error")
             return
+        for other in self.items:  # the same value of the study's other arms is likely on the same page
+            if isinstance(other, Missing) and other.record_id == item.record_id and other.gap.field == gap.field:
+                other.page = item.page
         self._done_with(item, entered.id)
         if gap.hint.startswith("arms found"):
             self._requeue(item.record_id)
