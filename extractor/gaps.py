@@ -6,8 +6,9 @@ the full-text rules and the effect sizes read that no stored value holds: each a
 and lost, and for each outcome of the protocol every arm's baseline mean and SD and a follow-up mean, SD and
 n. ``entry_quote`` checks a value a reviewer enters against the page they name, so it is stored with the
 same provenance (page and quote) as an extracted one: the quote is the page's line that prints the number,
-or the reviewer's own quote when it is found on that page and prints the number. A value the paper does not
-print (a dropout computed as randomised - analysed, an SD from a standard error) is entered with its formula.
+or the one the reviewer picks when several lines print it, or the reviewer's own quote when it is found on that
+page and prints the number. A value the page's text does not print (in a figure without a text layer, a dropout
+computed as randomised - analysed, an SD from a standard error) is entered with where it is or its formula.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ class Gap:
 
 def missing_values(result: ExtractionResult, outcomes: Sequence[OutcomeSpec]) -> list[Gap]:
     """The values ``result`` (a study's stored, not rejected values) lacks for the full-text rules and the effect
-    sizes: fewer than two arms is one gap (the arms themselves); else each arm's counts, and per outcome of the
-    protocol each arm's baseline mean and SD and follow-up mean, SD and n."""
+    sizes: with fewer than two arms, one gap per arm still to name (its n randomised, no arm given); else each
+    arm's counts, and per outcome of the protocol each arm's baseline mean and SD and follow-up mean, SD and n
+    (one uncertain gap for an outcome no value is of)."""
     arms = result.arms
     if len(arms) < 2:  # one gap per arm still to name: its n randomised, under the name the reviewer gives it
         found = ", ".join(f'"{a.name}"' for a in arms) or "none"
@@ -134,10 +136,12 @@ def _followup_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
 
 def parse_value(field: str, text: str) -> int | float:
     """The number a reviewer typed for ``field``: a whole number >= 0 for a count, a positive SD, any number for
-    a mean. Decimal commas and a raised decimal dot ("12,5", "12·5") are read as points."""
+    a mean. A comma in a count separates thousands ("2,301"); in a mean or SD it is a decimal comma ("12,5"), and
+    so is a raised decimal dot ("12·5")."""
     if field not in FIELDS:
         raise EntryError(f"unknown field {field!r}: one of {', '.join(FIELDS)}")
-    cleaned = text.strip().replace("\u2212", "-").replace("·", ".").replace(",", ".")
+    cleaned = text.strip().replace("\u2212", "-").replace("·", ".").replace("\u2009", "")
+    cleaned = cleaned.replace(",", "") if field in WHOLE else cleaned.replace(",", ".")
     try:
         number = float(cleaned)
     except ValueError:

@@ -87,6 +87,7 @@ def test_an_entry_the_page_does_not_bear_out_is_refused() -> None:
 
 def test_counts_are_whole_numbers_and_an_sd_is_positive() -> None:
     assert parse_value("n_analysed", "52") == 52 and parse_value("baseline_mean", "6,84") == 6.84
+    assert parse_value("n_randomised", "2,301") == 2301  # thousands in a count, a decimal comma in a mean
     assert parse_value("outcome_mean", "\u22121·5") == -1.5  # a minus sign and a raised decimal dot
     for field, text, why in (("n_analysed", "52.5", "not a count"), ("n_dropout", "-1", "not a count"),
                              ("baseline_sd", "0", "must be positive"), ("outcome_sd", "n/a", "not a number"),
