@@ -158,6 +158,8 @@ def test_a_value_entered_by_hand_fills_its_gap_and_survives_a_reextraction(extra
     event = [e for e in _events(store) if e.action == "enter_value"]
     assert len(event) == 1 and event[0].actor == "bob" and event[0].actor_kind == "human"
     store.close()
+    tally = cli("status", "--project", extracted, "--json").json()["extraction"]
+    assert (tally["entered_by_hand"], tally["rejected"], tally["missing"]) == (1, 1, 0)
 
 
 def test_an_entry_replaces_the_value_held_and_withdrawing_it_puts_that_back(extracted: Path, cli) -> None:

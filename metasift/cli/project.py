@@ -227,6 +227,7 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
             stages = [rq.record_tally(store, stage, counting) for stage in Stage]
             audit = exclusion_audit(store, counting)
             stopping = _stopping(store, protocol)
+            values = _extraction_tally(store, protocol)
         last_backup = _say_last_backup(store)
     finally:
         store.close()
@@ -235,7 +236,8 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
         emit_json({"project": str(root), "title": protocol.review.title, "protocol_draft": draft,
                    **counts.to_json(), "last_backup": last_backup.to_json() if last_backup else None,
                    "stages": {t.stage: t.model_dump() for t in stages},
-                   "exclusion_audit": audit.model_dump(exclude={"exclusions"}), "stopping": stopping})
+                   "exclusion_audit": audit.model_dump(exclude={"exclusions"}), "stopping": stopping,
+                   "extraction": values})
         return
     if draft:
         warn(f"{CONFIG_NAME} is an unconfirmed draft: nothing is excluded automatically. Check its question, "
@@ -263,6 +265,13 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
                       Text(str(tally.human_decisions), style="dim"))
     table.add_row("full texts", str(counts.fulltexts))
     table.add_row("extracted values", str(counts.extractions))
+    if counts.extractions:
+        for key, label in (("auto_verified", "auto-verified by the checks"), ("verified", "verified by a human"),
+                           ("entered_by_hand", "  of which entered by hand"),
+                           ("needs_human", "waiting for a human (metasift verify)"), ("rejected", "rejected")):
+            table.add_row(f"  {label}", str(values[key]))
+    if counts.fulltexts:
+        table.add_row("values missing (metasift gaps)", str(values["missing"]))
     console.print(table)
     info(f"automated exclusions: {summary_line(audit)}")
     if stopping is not None:
@@ -271,6 +280,21 @@ def status(project: Path = ProjectOption, json_out: bool = JsonOption) -> None:
             warn(f"final recall target: {stopping['target_warning']}")
         elif stopping["target_line"]:
             info(f"  {stopping['target_line']}")
+
+
+def _extraction_tally(store: Store, protocol) -> dict[str, int]:
+    """Extracted values by status, those entered by hand, and the values the studies still lack."""
+    from collections import Counter
+
+    from metasift.extractor.by_hand import study_gaps
+
+    rows = store.extractions()
+    tally = Counter(str(x.status) for x in rows)
+    gaps = study_gaps(store, protocol.outcomes, humans_needed=protocol.screening.humans_per_record)
+    return {"auto_verified": tally["auto_verified"], "verified": tally["verified"],
+            "entered_by_hand": sum(x.source == "human" and x.status != "rejected" for x in rows),
+            "needs_human": tally["needs_human"], "rejected": tally["rejected"],
+            "missing": sum(g.certain for s in gaps for g in s.gaps)}
 
 
 def register(app: typer.Typer) -> None:
