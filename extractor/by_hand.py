@@ -8,8 +8,10 @@ overwrites it.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, ProjectError
@@ -30,7 +32,7 @@ from metasift.extractor.pipeline import page_texts, study_result
 from metasift.kinds import ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store
-from metasift.store.rows import ExtractionRow, FulltextRow
+from metasift.store.rows import ExtractionRow, FulltextRow, HandEntry
 
 
 @dataclass
@@ -46,26 +48,17 @@ class StudyGaps:
 
 @dataclass
 class Entered:
-    """A value entered by hand, as stored."""
+    """A value entered by hand, as stored: its id, the entry and the ids of the values it replaced."""
 
     id: int
-    record_id: int
-    field: str
-    arm: str | None
-    measure: str | None
-    timepoint: str | None
-    value: int | float | None  # None: the reviewer says the paper reports none
-    page: int | None
-    quote: str
+    entry: HandEntry
     replaced: list[int]
-    reason: str
 
     def describe(self) -> str:
-        what = " · ".join(x for x in (self.arm, self.measure, self.timepoint, self.field) if x)
-        where = f"page {self.page}: " if self.page else ""
-        if self.value is None:
-            return f"record {self.record_id}: {what} {self.reason}"
-        return f'record {self.record_id}: {what} = {self.value:g} ({where}"{self.quote[:70]}")'
+        return self.entry.describe()
+
+    def to_json(self) -> dict:
+        return {"id": self.id, **asdict(self.entry), "replaced": self.replaced}
 
 
 def _held(store: Store, record_id: int) -> list[ExtractionRow]:
@@ -150,16 +143,36 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
                 quote: str | None = None, how: str | None = None, new_arm: bool = False,
                 not_reported: str | None = None, line: int | None = None,
                 texts: Mapping[int, str] | None = None) -> Entered:
-    """Store one value a reviewer read in the record's attached PDF. The page must print it (the quote is that
-    line, or the reviewer's quote, found on the page); a value the page's text does not print (in a figure
-    without a text layer, or computed) is stored with ``how`` as its quote and reason. ``not_reported`` (why)
-    stores instead that the paper reports no such value: no value, and the gap is closed. ``line`` (1-based) picks
-    one of the lines ``AmbiguousEntry`` listed when the page prints the value on several; ``texts`` are the
-    PDF's pages (``pipeline.page_texts``) when the caller has read them. ``EntryError`` says what is wrong with
-    an entry; nothing is stored then."""
+    """Store one value a reviewer read in the record's attached PDF (``prepare_entry`` checks it; nothing is
+    stored when it does not check out)."""
+    fulltext = _fulltext_of(store, record_id)
+    entry = prepare_entry(fulltext, _held(store, record_id), field_name=field_name, value=value, page=page, arm=arm,
+                          measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm,
+                          not_reported=not_reported, line=line, texts=texts)
+    [(entry_id, replaced)] = store.enter_extractions([entry], actor=actor)
+    return Entered(entry_id, entry, replaced)
+
+
+def _fulltext_of(store: Store, record_id: int) -> FulltextRow:
     fulltext = _latest_fulltext(store, record_id)
     if fulltext is None:
         raise ProjectError(f"record {record_id} has no full text attached (metasift fulltext attach)")
+    return fulltext
+
+
+def prepare_entry(fulltext: FulltextRow, held: list[ExtractionRow], *, field_name: str, value: str | None,
+                  page: int | None, arm: str | None = None, measure: str | None = None, timepoint: str | None = None,
+                  quote: str | None = None, how: str | None = None, new_arm: bool = False,
+                  not_reported: str | None = None, line: int | None = None,
+                  texts: Mapping[int, str] | None = None) -> HandEntry:
+    """A value a reviewer read in ``fulltext`` (whose study holds the values ``held``), checked and ready to store.
+    The page must print it (the quote is that line, or the reviewer's quote, found on the page); a value the
+    page's text does not print (in a figure without a text layer, or computed) is stored with ``how`` as its
+    quote and reason. ``not_reported`` (why) stores instead that the paper reports no such value: no value, and
+    the gap is closed. ``line`` (1-based) picks one of the lines ``AmbiguousEntry`` listed when the page prints
+    the value on several; ``texts`` are the PDF's pages (``pipeline.page_texts``) when the caller has read them.
+    ``EntryError`` says what is wrong with an entry."""
+    record_id = fulltext.record_id
     if not_reported is not None:
         if value is not None or quote or how:
             raise EntryError("--not-reported stores that the paper gives no value: give no VALUE, --quote or --how")
@@ -167,30 +180,74 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
             raise EntryError(f"unknown field {field_name!r}: one of {', '.join(FIELDS)}")
         if not not_reported.strip():
             raise EntryError("--not-reported needs why (e.g. \"losses are reported for the whole trial only\")")
-        arm, measure, timepoint = _where(field_name, arm, measure, timepoint, _held(store, record_id), new_arm)
-        reason = f"not reported: {not_reported.strip()}"
-        entry_id, replaced = store.enter_extraction(
-            record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=None, arm=arm, measure=measure,
-            timepoint=timepoint, page=page, quote="", actor=actor, reason=reason)
-        return Entered(entry_id, record_id, field_name, arm, measure, timepoint, None, page, "", replaced, reason)
+        arm, measure, timepoint = _where(field_name, arm, measure, timepoint, held, new_arm)
+        return HandEntry(record_id, fulltext.id, field_name, None, arm, measure, timepoint, page, "",
+                         f"not reported: {not_reported.strip()}")
     if value is None:
         raise EntryError("give the VALUE, or --not-reported WHY when the paper gives none")
     number = parse_value(field_name, value)
-    held = _held(store, record_id)
     arm, measure, timepoint = _where(field_name, arm, measure, timepoint, held, new_arm)
     if how is not None:
         if quote:
             raise EntryError("give --quote (the page prints the value) or --how (it does not), not both")
-        text, reason = checked_formula(number, how), f"entered by hand, not printed in the page's text: {how.strip()}"
-    else:
-        if page is None:
-            raise EntryError("give --page (the page that prints the value)")
-        text, reason = _quote(number, page, _page_text(fulltext, page, texts), quote, measure, line), \
-            "entered by hand"
-    entry_id, replaced = store.enter_extraction(
-        record_id=record_id, fulltext_id=fulltext.id, field=field_name, value=number, arm=arm, measure=measure,
-        timepoint=timepoint, page=page, quote=text, actor=actor, reason=reason)
-    return Entered(entry_id, record_id, field_name, arm, measure, timepoint, number, page, text, replaced, reason)
+        return HandEntry(record_id, fulltext.id, field_name, number, arm, measure, timepoint, page,
+                         checked_formula(number, how), f"entered by hand, not printed in the page's text: {how.strip()}")
+    if page is None:
+        raise EntryError("give --page (the page that prints the value)")
+    text = _quote(number, page, _page_text(fulltext, page, texts), quote, measure, line)
+    return HandEntry(record_id, fulltext.id, field_name, number, arm, measure, timepoint, page, text,
+                     "entered by hand")
+
+
+ENTRY_COLUMNS = ("record", "field", "value", "arm", "measure", "timepoint", "page", "quote", "line", "how",
+                 "not_reported")
+
+
+def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
+    """Store the values of a CSV a reviewer filled in (a header naming ``ENTRY_COLUMNS``: record and field always,
+    one row per value, empty cells left out), each checked as ``prepare_entry`` checks one; all of them in one
+    transaction, or none: the first row that does not check out is an ``EntryError`` naming FILE:LINE."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise EntryError(f"{path}: cannot be read ({exc})") from None
+    if not rows:
+        raise EntryError(f"{path}:1: empty: the first line names the columns ({', '.join(ENTRY_COLUMNS)})")
+    header = [h.strip().lower() for h in rows[0]]
+    unknown = [h for h in header if h not in ENTRY_COLUMNS]
+    if unknown or not {"record", "field"} <= set(header):
+        raise EntryError(f"{path}:1: columns must be among {', '.join(ENTRY_COLUMNS)}, with record and field"
+                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    entries, texts = [], {}
+    for number, cells in enumerate(rows[1:], start=2):
+        row = {h: c.strip() or None for h, c in zip(header, cells, strict=False)}
+        if not any(row.values()):
+            continue
+        try:
+            record_id, page, line = (_whole(row.get(k), k) for k in ("record", "page", "line"))
+            if record_id is None or not row.get("field"):
+                raise EntryError("record and field are needed")
+            fulltext = _fulltext_of(store, record_id)
+            if fulltext.id not in texts and page is not None and row.get("how") is None \
+                    and row.get("not_reported") is None:
+                texts[fulltext.id] = page_texts(read_pdf(fulltext.path))
+            entries.append(prepare_entry(
+                fulltext, _held(store, record_id), field_name=row["field"], value=row.get("value"), page=page,
+                arm=row.get("arm"), measure=row.get("measure"), timepoint=row.get("timepoint"), quote=row.get("quote"),
+                how=row.get("how"), not_reported=row.get("not_reported"), line=line, texts=texts.get(fulltext.id)))
+        except (EntryError, ProjectError, PdfError) as exc:
+            raise EntryError(f"{path}:{number}: {exc}") from None
+    stored = store.enter_extractions(entries, actor=actor)
+    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+
+
+def _whole(text: str | None, column: str) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise EntryError(f"{column} {text!r} is not a whole number")
+    return int(text)
 
 
 @dataclass

@@ -395,3 +395,34 @@ def test_a_study_with_no_arms_read_gets_them_named_in_verify_and_then_its_other_
                     ("Waitlist", 64, "Participant flow. Of the 125 participants randomized, 61 were allocated to "
                                      "the intervention group and 64 to the control")]
     store.close()
+
+
+def test_a_sheet_of_values_is_entered_all_or_none_naming_the_line_that_fails(extracted: Path, cli, tmp_path) -> None:
+    sheet = tmp_path / "values.csv"
+    good = ("record,field,value,arm,measure,timepoint,page,quote,line,how,not_reported\n"
+            "1,n_analysed,52,Control,,,2,52 were analysed,,,\n"
+            "1,n_dropout,12,Control,,,,,,randomised 64 - analysed 52,\n"
+            "\n"
+            "1,baseline_n,,Control,PHQ-9 (depression),,,,,,not printed for this scale\n")
+    sheet.write_text(good + "1,outcome_sd,9.99,Control,PHQ-9 (depression),post,2,,,,\n", encoding="utf-8")
+    store = Store.open(extracted)
+    before = (len(store.extractions()), len(_events(store)))
+    store.close()
+    bad = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert bad.exit_code == 8 and f"{sheet}:6: page 2 does not print 9.99" in bad.stderr
+    store = Store.open(extracted)
+    assert (len(store.extractions()), len(_events(store))) == before  # none of the good rows either
+    store.close()
+
+    sheet.write_text(good, encoding="utf-8")
+    done = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted, "--json")
+    assert done.exit_code == 0, done.stderr
+    entered = done.json()["entered"]
+    assert [(e["field"], e["value"], e["quote"]) for e in entered] == [
+        ("n_analysed", 52, "52 were analysed"), ("n_dropout", 12, "randomised 64 - analysed 52"),
+        ("baseline_n", None, "")]
+    assert all(len(e["replaced"]) == 1 for e in entered)  # each replaced the extracted value of its field
+
+    sheet.write_text("record,field,valu\n1,n_analysed,52\n", encoding="utf-8")
+    typo = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert typo.exit_code == 8 and "values.csv:1: columns must be among" in typo.stderr and "unknown: valu" in typo.stderr

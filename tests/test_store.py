@@ -11,6 +11,7 @@ from metasift.errors import ProjectError
 from metasift.records import Record
 from metasift.store import Store
 from metasift.store.migrations import MIGRATIONS, migrate
+from metasift.store.rows import HandEntry
 from tests.conftest import BACKENDS, on_backend
 
 
@@ -106,9 +107,8 @@ def test_an_entry_by_hand_replaces_the_value_held_and_withdrawing_it_restores_th
                                         "value": 51, "page": 2, "quote": "51 analysed", "status": "auto_verified",
                                         "reason": None}], source="rule", extractor="rules")
     held = store.extractions(record_id=1)[0]
-    new, replaced = store.enter_extraction(record_id=1, fulltext_id=fid, field="n_analysed", value=52, arm="Control",
-                                           measure=None, timepoint=None, page=2, quote="52 were analysed",
-                                           actor="bob", reason="entered by hand")
+    [(new, replaced)] = store.enter_extractions([HandEntry(1, fid, "n_analysed", 52, "Control", None, None, 2,
+                                                           "52 were analysed", "entered by hand")], actor="bob")
     assert replaced == [held.id]
     rows = {r.id: r for r in store.extractions(record_id=1)}
     assert (rows[new].value, rows[new].source, rows[new].status) == (52, "human", "verified")
@@ -118,8 +118,7 @@ def test_an_entry_by_hand_replaces_the_value_held_and_withdrawing_it_restores_th
     assert rows[new].status == "rejected" and (rows[held.id].status, rows[held.id].reason) == ("auto_verified", None)
     with pytest.raises(ProjectError, match="already withdrawn"):
         store.withdraw_extraction(new, actor="bob")
-    absent, _ = store.enter_extraction(record_id=1, fulltext_id=fid, field="n_dropout", value=None, arm="Control",
-                                       measure=None, timepoint=None, page=None, quote="", actor="bob",
-                                       reason="not reported: whole trial only")
+    [(absent, _)] = store.enter_extractions([HandEntry(1, fid, "n_dropout", None, "Control", None, None, None, "",
+                                                       "not reported: whole trial only")], actor="bob")
     assert next(r for r in store.extractions(record_id=1) if r.id == absent).value is None
     store.close()

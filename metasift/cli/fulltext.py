@@ -484,6 +484,10 @@ def enter(
     new_arm: bool = typer.Option(False, "--new-arm", help="The arm is not among the study's arms yet: add it."),
     undo: int = typer.Option(None, "--undo", metavar="ID", help="Withdraw the value entered as ID (the values "
                                                                 "it replaced come back)."),
+    from_file: Path = typer.Option(None, "--from", metavar="CSV", help="Enter every row of a CSV whose header names "
+                                   "record, field and any of value, arm, measure, timepoint, page, quote, line, how, "
+                                   "not_reported: all rows or none (FILE:LINE names the first that does not check "
+                                   "out)."),
     reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
@@ -495,15 +499,25 @@ def enter(
     computed) needs --how; a value the paper does not report at all, --not-reported WHY. The value is stored
     as verified, with who and when; any other value held for the same arm, field, measure and time point is
     rejected as replaced. Nothing is stored when the entry does not check out (exit 8). `metasift gaps` lists
-    what is missing; --undo ID takes an entry back.
+    what is missing; --undo ID takes an entry back; --from CSV enters a sheet of values, all or none.
     """
-    from metasift.extractor.by_hand import enter_value
+    from metasift.extractor.by_hand import enter_file, enter_value
     from metasift.store import Store
 
-    if undo is None and (None in (record, field) or (value is None and not_reported is None)):
-        raise typer.BadParameter("give RECORD FIELD VALUE, RECORD FIELD --not-reported WHY, or --undo ID")
+    if undo is None and from_file is None and (None in (record, field) or (value is None and not_reported is None)):
+        raise typer.BadParameter("give RECORD FIELD VALUE, RECORD FIELD --not-reported WHY, --from CSV or --undo ID")
     store = Store.open(project_dir(project))
     try:
+        if from_file is not None:
+            if record is not None or undo is not None:
+                raise typer.BadParameter("--from CSV enters the file's rows: give no RECORD FIELD VALUE or --undo")
+            batch = enter_file(store, from_file, actor=reviewer)
+            if json_out:
+                emit_json({"entered": [e.to_json() for e in batch]})
+            else:
+                info(f"entered {len(batch)} values from {shown(from_file)}"
+                     + (f"; replaced {sum(len(e.replaced) for e in batch)}" if any(e.replaced for e in batch) else ""))
+            return
         if undo is not None:
             restored = store.withdraw_extraction(undo, actor=reviewer)
             if json_out:
@@ -518,10 +532,7 @@ def enter(
     finally:
         store.close()
     if json_out:
-        emit_json({"id": entered.id, "record_id": entered.record_id, "field": entered.field, "arm": entered.arm,
-                   "measure": entered.measure, "timepoint": entered.timepoint, "value": entered.value,
-                   "page": entered.page, "quote": entered.quote, "reason": entered.reason,
-                   "replaced": entered.replaced})
+        emit_json(entered.to_json())
         return
     info(f"entered {shown(entered.describe())} as id {entered.id}"
          + (f"; replaced {len(entered.replaced)} value(s)" if entered.replaced else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from metasift.errors import ProjectError
 from metasift.kinds import ExtractionStatus
 from metasift.store import schema as t
 from metasift.store._base import StoreBase, now
-from metasift.store.rows import ExtractionRow, FulltextRow
+from metasift.store.rows import ExtractionRow, FulltextRow, HandEntry
 
 _OPEN = [ExtractionStatus.AUTO_VERIFIED, ExtractionStatus.NEEDS_HUMAN]  # a re-extraction replaces these
 _SETTLED = [ExtractionStatus.VERIFIED, ExtractionStatus.REJECTED]  # a human decided these
@@ -132,34 +133,34 @@ class FulltextRepo(StoreBase):
                                                              "reason": reason, "old": _undo_state(old),
                                                              "also_rejected": also})
 
-    def enter_extraction(self, *, record_id: int, fulltext_id: int | None, field: str, value: Any,
-                         arm: str | None, measure: str | None, timepoint: str | None, page: int | None,
-                         quote: str, actor: str, reason: str | None = None) -> tuple[int, list[int]]:
-        """A value a reviewer enters by hand (source "human", verified), in one transaction with its event.
-        Every other value held for the same field, arm, measure and time point is rejected as replaced, its
-        state kept in the event so ``withdraw_extraction`` can put it back. Returns (new id, replaced ids)."""
+    def enter_extractions(self, entries: Sequence[HandEntry], *, actor: str) -> list[tuple[int, list[int]]]:
+        """Values a reviewer enters by hand (source "human", verified), all in one transaction, each with its
+        event. Every other value held for an entry's field, arm, measure and time point (an earlier entry of
+        the same batch too) is rejected as replaced, its state kept in the event so ``withdraw_extraction`` can
+        put it back. Returns (new id, replaced ids) per entry."""
         x = t.extractions
-        key = (x.c.record_id == record_id, x.c.field == field, _same(x.c.arm, arm), _same(x.c.measure, measure),
-               _same(x.c.timepoint, timepoint), x.c.status != ExtractionStatus.REJECTED)
+        out = []
         with self.write() as conn:
-            replaced = [_undo_state(r) | {"status": r.status} for r in conn.execute(
-                select(x.c.id, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at).where(*key))]
-            stamp = now()
-            new_id = conn.execute(x.insert().values(
-                record_id=record_id, fulltext_id=fulltext_id, field=field, arm=arm, measure=measure,
-                timepoint=timepoint, value=value, page=page, quote=quote, source="human", extractor="by hand",
-                status=ExtractionStatus.VERIFIED, reason=reason, created_at=stamp, updated_by=actor,
-                updated_at=stamp)).inserted_primary_key[0]
-            if replaced:
-                conn.execute(update(x).where(x.c.id.in_([r["id"] for r in replaced])).values(
-                    status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=stamp,
-                    reason=_replaced_by(actor, new_id)))
-            self.log_event(conn, "enter_value", actor_kind="human", actor=actor, entity="extraction",
-                           entity_id=new_id, payload={"record_id": record_id, "field": field, "arm": arm,
-                                                      "measure": measure, "timepoint": timepoint, "value": value,
-                                                      "page": page, "quote": quote, "reason": reason,
-                                                      "replaced": replaced})
-        return new_id, [r["id"] for r in replaced]
+            for e in entries:
+                key = (x.c.record_id == e.record_id, x.c.field == e.field, _same(x.c.arm, e.arm),
+                       _same(x.c.measure, e.measure), _same(x.c.timepoint, e.timepoint),
+                       x.c.status != ExtractionStatus.REJECTED)
+                replaced = [_undo_state(r) | {"status": r.status} for r in conn.execute(
+                    select(x.c.id, x.c.status, x.c.reason, x.c.updated_by, x.c.updated_at).where(*key))]
+                stamp = now()
+                new_id = conn.execute(x.insert().values(
+                    record_id=e.record_id, fulltext_id=e.fulltext_id, field=e.field, arm=e.arm, measure=e.measure,
+                    timepoint=e.timepoint, value=e.value, page=e.page, quote=e.quote, source="human",
+                    extractor="by hand", status=ExtractionStatus.VERIFIED, reason=e.reason, created_at=stamp,
+                    updated_by=actor, updated_at=stamp)).inserted_primary_key[0]
+                if replaced:
+                    conn.execute(update(x).where(x.c.id.in_([r["id"] for r in replaced])).values(
+                        status=ExtractionStatus.REJECTED, updated_by=actor, updated_at=stamp,
+                        reason=_replaced_by(actor, new_id)))
+                self.log_event(conn, "enter_value", actor_kind="human", actor=actor, entity="extraction",
+                               entity_id=new_id, payload={**asdict(e), "replaced": replaced})
+                out.append((new_id, [r["id"] for r in replaced]))
+        return out
 
     def withdraw_extraction(self, extraction_id: int, *, actor: str) -> list[int]:
         """Take back a value entered by hand: it is rejected as withdrawn, and the values its entry replaced

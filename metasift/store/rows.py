@@ -319,6 +319,30 @@ class FulltextRow(_Row):
 
 
 @dataclass(frozen=True, slots=True)
+class HandEntry:
+    """A value a reviewer enters by hand, checked and ready to store (``Store.enter_extractions``): ``value``
+    None says the paper reports none; ``quote`` is the line of ``page`` that prints it, or where it is."""
+
+    record_id: int
+    fulltext_id: int | None
+    field: str
+    value: Any
+    arm: str | None
+    measure: str | None
+    timepoint: str | None
+    page: int | None
+    quote: str
+    reason: str
+
+    def describe(self) -> str:
+        what = " · ".join(x for x in (self.arm, self.measure, self.timepoint, self.field) if x)
+        if self.value is None:
+            return f"record {self.record_id}: {what} {self.reason}"
+        where = f"page {self.page}: " if self.page else ""
+        return f'record {self.record_id}: {what} = {self.value:g} ({where}"{self.quote[:70]}")'
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractionRow(_TableRow):
     """One extracted value (``extractions``) with where it was found and where it stands."""
 
