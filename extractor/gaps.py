@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
-from metasift.errors import AmbiguousEntry, EntryError
+from metasift.errors import AmbiguousEntry, EntryError, NotPrinted
 from metasift.extractor.checks import (
     NUMBER_WORDS,
     QUOTE_MIN_SCORE,
@@ -165,7 +165,7 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
     if quote:
         score = quote_on_page(quote, page_text)
         if score < QUOTE_MIN_SCORE and not all(_words_close(piece, page_text) for piece in quote.split("; ")):
-            raise EntryError(f"page {page} does not print the quote {quote[:60]!r} (similarity {score:.0f})")
+            raise NotPrinted(f"page {page} does not print the quote {quote[:60]!r} (similarity {score:.0f})")
         if not quote_has_number(quote, value):
             raise EntryError(f"the quote {quote[:60]!r} does not print {value:g}")
         return quote
@@ -174,7 +174,7 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
     if len(found) > 1 and measure:
         found = [line for line in found if instrument_matches(measure, line)] or found
     if not found:
-        raise EntryError(f"page {page} does not print {value:g}: name the page that prints it, or say where it is "
+        raise NotPrinted(f"page {page} does not print {value:g}: name the page that prints it, or say where it is "
                          "or how it was computed (--how)")
     if len(found) > 1:
         listing = "; ".join(f"{i} {line[:60]!r}" for i, line in enumerate(found[:SHOW_LINES], 1))

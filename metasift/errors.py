@@ -8,6 +8,7 @@
     ├── AnalysisError        input a statistical method cannot use (k too small, vi <= 0 ...)
     ├── PdfError             a full text that is not a readable PDF (extractor.pdf; exit 7)
     ├── EntryError           a value entered by hand that its page does not bear out, or a bad field (exit 8)
+    │   ├── NotPrinted       the page's text does not print the value: where is it, or how was it computed
     │   └── AmbiguousEntry   the page prints the value on several lines: which one (``lines``)
     └── LLMError             the configured endpoint failed or answered garbage
         ├── EndpointError    gave up on the endpoint: calls in a row failed on every attempt (llm.client)
@@ -55,6 +56,11 @@ class EntryError(MetasiftError):
     number that does not fit, or a page that does not print it. Nothing is stored."""
 
     exit_code = 8
+
+
+class NotPrinted(EntryError):
+    """The page's text does not print the entered value (or the reviewer's quote): where is it, or how was it
+    computed?"""
 
 
 class AmbiguousEntry(EntryError):

@@ -15,6 +15,7 @@ from metasift.extractor.pipeline import study_result
 from metasift.extractor.schema import Arm, Baseline, ExtractionResult, Outcome
 from metasift.store import Store
 from metasift.store import schema as t
+from metasift.tui.dialogs import TextPrompt
 from metasift.tui.verify_app import Missing, VerifyApp, missing_items
 from tests.test_fulltext import EXAMPLE, _seed
 from tests.test_verify_tui import QUOTE, _drive, _project_with_doubts, _status
@@ -267,7 +268,9 @@ def test_verify_shows_a_missing_value_beside_a_page_and_enters_it_from_there(ext
         await pilot.press("left_square_bracket")  # page 1: it does not print the value
         assert "page 1" in _status(pilot.app)
         await pilot.press("e", *"3.92", "enter")
-        assert len(pilot.app.items) == 1  # refused, still missing
+        assert isinstance(pilot.app.screen, TextPrompt)  # where is it, then? Esc: another page
+        await pilot.press("escape")
+        assert len(pilot.app.items) == 1  # nothing stored, still missing
         await pilot.press("g", "2", "enter")  # back to page 2, by number
         assert "page 2" in _status(pilot.app)
         await pilot.press("e", *"3.92", "enter")

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from metasift.config import OutcomeSpec
-from metasift.errors import AmbiguousEntry, EntryError, ProjectError
+from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
 from metasift.extractor.by_hand import edited_value, enter_value, study_gaps
 from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
@@ -443,12 +443,12 @@ class VerifyApp(App[None]):
         except AmbiguousEntry as exc:
             self._ask_which(page, text, exc.lines, lambda quote: self._edit(item, text, quote))
             return
+        except NotPrinted:
+            self.push_screen(TextPrompt(f"Page {page} does not print {text}: where is it, or how was it computed?",
+                                        "", "e.g. Figure 2 (an image); 50 - 45"),
+                             lambda answer: self._edit(item, text, how=answer) if answer else None)
+            return
         except EntryError as exc:
-            if how is None and quote is None and "does not print" in str(exc):
-                self.push_screen(TextPrompt(f"Page {page} does not print {text}: where is it, or how was it "
-                                            "computed?", "", "e.g. Figure 2 (an image); 50 - 45"),
-                                 lambda answer: self._edit(item, text, how=answer) if answer else None)
-                return
             self.notify(str(exc), severity="error")
             return
         self.store.review_extraction(item.id, status=ExtractionStatus.VERIFIED, actor=self.reviewer,
@@ -487,16 +487,22 @@ class VerifyApp(App[None]):
         self._enter(item)
 
     def _store_entry(self, item: Missing, timepoint: str | None, value: str | None, quote: str | None = None,
-                     not_reported: str | None = None) -> None:
+                     not_reported: str | None = None, how: str | None = None) -> None:
         gap = item.gap
         try:
             entered = enter_value(self.store, record_id=item.record_id, field_name=gap.field, value=value,
                                   actor=self.reviewer, page=item.page, arm=gap.arm, measure=gap.measure,
-                                  timepoint=timepoint, quote=quote, not_reported=not_reported,
+                                  timepoint=timepoint, quote=quote, not_reported=not_reported, how=how,
                                   texts=self._texts(item))
         except AmbiguousEntry as exc:
             self._ask_which(item.page, value, exc.lines,
                             lambda quote: self._store_entry(item, timepoint, value, quote))
+            return
+        except NotPrinted:  # another page (Esc, then [ ] or g), or a figure or a formula
+            self.push_screen(TextPrompt(f"Page {item.page} does not print {value}: where is it, or how was it "
+                                        "computed? (Esc, then turn to the page that prints it)", "",
+                                        "e.g. Figure 1 (an image); randomised 64 - analysed 52"),
+                             lambda answer: self._store_entry(item, timepoint, value, how=answer) if answer else None)
             return
         except EntryError as exc:
             self.notify(str(exc), severity="error")
