@@ -508,7 +508,8 @@ class VerifyApp(App[None]):
             self.notify(str(exc), severity="error")
             return
         for other in self.items:  # the same value of the study's other arms is likely on the same page
-            if isinstance(other, Missing) and other.record_id == item.record_id and other.gap.field == gap.field:
+            if isinstance(other, Missing) and other.record_id == item.record_id and \
+                    (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
                 other.page = item.page
         self._done_with(item, entered.id)
         if gap.hint.startswith("arms found"):
