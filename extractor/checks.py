@@ -64,10 +64,16 @@ NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "
                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 
 
-def quote_has_number(quote: str, value: float | int) -> bool:
-    """Whether the quote prints ``value`` (digits in any usual rounding, or a number word up to twenty)."""
+def quote_has_number(quote: str, value: float | int, *, alone: bool = False) -> bool:
+    """Whether the quote prints ``value`` (digits in any usual rounding, or a number word up to twenty).
+    ``alone``: only as a number of its own, as a reviewer's entry is checked: not inside a longer number ("14"
+    is printed by "14.0", not by "14.5" or "140"), and not as a percentage ("20%" is no count of 20)."""
     text = normalise_pdf_text(quote).replace("\u2011", "-")
-    if any(re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", text) for form in number_forms(value)):
+    if alone:
+        tail = (r"(?:\.0+)?" if float(value).is_integer() else r"0*") + r"(?!\d|\.\d|\s?%)"
+    else:
+        tail = r"(?![\d])"
+    if any(re.search(rf"(?<![\d.]){re.escape(form)}{tail}", text) for form in number_forms(value)):
         return True
     whole = float(value).is_integer() and 0 <= value <= 20
     return bool(whole and re.search(rf"\b{NUMBER_WORDS[int(value)]}\b", text))

@@ -21,14 +21,7 @@ from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted
-from metasift.extractor.checks import (
-    NUMBER_WORDS,
-    QUOTE_MIN_SCORE,
-    normalise_pdf_text,
-    number_forms,
-    quote_has_number,
-    quote_on_page,
-)
+from metasift.extractor.checks import QUOTE_MIN_SCORE, normalise_pdf_text, quote_has_number, quote_on_page
 from metasift.extractor.outcomes import instrument_matches, match_outcome
 from metasift.extractor.schema import ExtractionResult
 
@@ -170,7 +163,7 @@ def entry_quote(value: int | float, page: int, page_text: str, quote: str | None
             raise EntryError(f"the quote {quote[:60]!r} does not print {value:g}")
         return quote
     lines = dict.fromkeys(" ".join(line.split()) for line in page_text.splitlines())  # the text, then the lines
-    found = [line for line in lines if line and _prints(line, value)]
+    found = [line for line in lines if line and quote_has_number(line, value, alone=True)]
     if len(found) > 1 and measure:
         found = [line for line in found if instrument_matches(measure, line)] or found
     if not found:
@@ -203,18 +196,6 @@ def _words_close(quote: str, page_text: str) -> bool:
         if token in want and all(have[t] >= n for t, n in want.items()):
             return True
     return False
-
-
-def _prints(line: str, value: int | float) -> bool:
-    """Whether ``line`` prints ``value`` as a number of its own: not inside a longer number ("14" is printed by
-    "14.0", not by "14.5" or "140"), not as a percentage ("20%" is no count of 20), or as a number word up to
-    twenty ("five children")."""
-    text = normalise_pdf_text(line)
-    zeros = r"(?:\.0+)?" if float(value).is_integer() else r"0*"
-    if any(re.search(rf"(?<![\d.]){re.escape(form)}{zeros}(?!\d|\.\d|\s?%)", text) for form in number_forms(value)):
-        return True
-    whole = float(value).is_integer() and 0 <= value <= 20
-    return bool(whole and re.search(rf"\b{NUMBER_WORDS[int(value)]}\b", text))
 
 
 def checked_formula(value: int | float, formula: str) -> str:
