@@ -220,6 +220,7 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
         raise EntryError(f"{path}:1: columns must be among {', '.join(ENTRY_COLUMNS)}, with record and field"
                          + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     entries, texts = [], {}
+    studies: dict[int, tuple[FulltextRow, list[ExtractionRow]]] = {}  # read once per record, not per row
     for number, cells in enumerate(rows[1:], start=2):
         row = {h: c.strip() or None for h, c in zip(header, cells, strict=False)}
         if not any(row.values()):
@@ -228,12 +229,14 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
             record_id, page, line = (_whole(row.get(k), k) for k in ("record", "page", "line"))
             if record_id is None or not row.get("field"):
                 raise EntryError("record and field are needed")
-            fulltext = _fulltext_of(store, record_id)
+            if record_id not in studies:
+                studies[record_id] = (_fulltext_of(store, record_id), _held(store, record_id))
+            fulltext, held = studies[record_id]
             if fulltext.id not in texts and page is not None and row.get("how") is None \
                     and row.get("not_reported") is None:
                 texts[fulltext.id] = page_texts(read_pdf(fulltext.path))
             entries.append(prepare_entry(
-                fulltext, _held(store, record_id), field_name=row["field"], value=row.get("value"), page=page,
+                fulltext, held, field_name=row["field"], value=row.get("value"), page=page,
                 arm=row.get("arm"), measure=row.get("measure"), timepoint=row.get("timepoint"), quote=row.get("quote"),
                 how=row.get("how"), not_reported=row.get("not_reported"), line=line, texts=texts.get(fulltext.id)))
         except (EntryError, ProjectError, PdfError) as exc:
