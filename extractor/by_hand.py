@@ -19,9 +19,9 @@ from metasift.extractor.checks import quote_has_number
 from metasift.extractor.gaps import (
     BASELINE,
     BASELINE_FIELDS,
-    FIELDS,
     OUTCOME_FIELDS,
     Gap,
+    check_field,
     checked_formula,
     entry_quote,
     missing_values,
@@ -176,8 +176,7 @@ def prepare_entry(fulltext: FulltextRow, held: list[ExtractionRow], *, field_nam
     if not_reported is not None:
         if value is not None or quote or how:
             raise EntryError("--not-reported stores that the paper gives no value: give no VALUE, --quote or --how")
-        if field_name not in FIELDS:
-            raise EntryError(f"unknown field {field_name!r}: one of {', '.join(FIELDS)}")
+        check_field(field_name)
         if not not_reported.strip():
             raise EntryError("--not-reported needs why (e.g. \"losses are reported for the whole trial only\")")
         arm, measure, timepoint = _where(field_name, arm, measure, timepoint, held, new_arm)

@@ -127,12 +127,17 @@ def _followup_gaps(result: ExtractionResult, spec: OutcomeSpec) -> list[Gap]:
     return gaps
 
 
+def check_field(field: str) -> None:
+    """An ``EntryError`` unless ``field`` is one a reviewer may enter."""
+    if field not in FIELDS:
+        raise EntryError(f"unknown field {field!r}: one of {', '.join(FIELDS)}")
+
+
 def parse_value(field: str, text: str) -> int | float:
     """The number a reviewer typed for ``field``: a whole number >= 0 for a count, a positive SD, any number for
     a mean. A comma in a count separates thousands ("2,301"); in a mean or SD it is a decimal comma ("12,5"), and
     so is a raised decimal dot ("12·5")."""
-    if field not in FIELDS:
-        raise EntryError(f"unknown field {field!r}: one of {', '.join(FIELDS)}")
+    check_field(field)
     cleaned = text.strip().replace("\u2212", "-").replace("·", ".").replace("\u2009", "")
     cleaned = cleaned.replace(",", "") if field in WHOLE else cleaned.replace(",", ".")
     try:
