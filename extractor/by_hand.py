@@ -44,6 +44,7 @@ class StudyGaps:
     fulltext_id: int
     gaps: list[Gap] = field(default_factory=list)
     unreadable: str | None = None  # the full text's status and message when it cannot be read
+    held: list[ExtractionRow] = field(default_factory=list)  # the study's values the gaps were read from
 
 
 @dataclass
@@ -85,10 +86,10 @@ def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: 
     for rid, fulltext in sorted(latest.items()):
         if rid in excluded or (record_id is not None and rid != record_id) or rid not in records:
             continue
-        study = StudyGaps(rid, study_label(records[rid]), fulltext.id)
+        held = values.get(rid, [])
+        study = StudyGaps(rid, study_label(records[rid]), fulltext.id, held=held)
         if fulltext.status != "ok":
             study.unreadable = f"{fulltext.status}: {fulltext.message or 'the PDF cannot be read'}"
-        held = values.get(rid, [])
         absent = {(x.field, x.arm, x.measure, x.timepoint) for x in held if x.value is None}
         study.gaps = [g for g in missing_values(study_result(held), outcomes)
                       if (g.field, g.arm, g.measure, g.timepoint) not in absent]

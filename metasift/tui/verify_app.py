@@ -189,12 +189,11 @@ class Missing:
 def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: int = 1,
                   record_id: int | None = None) -> list[Missing]:
     """The values each study (or one) with a readable full text lacks, each on the page it is likely read from."""
-    held = [x for x in store.extractions(record_id=record_id) if x.page and x.status != ExtractionStatus.REJECTED]
     items = []
     for study in study_gaps(store, outcomes, humans_needed=humans_needed, record_id=record_id):
         if study.unreadable:
             continue
-        values = [x for x in held if x.record_id == study.record_id]
+        values = [x for x in study.held if x.page]
         items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values))
                   for gap in study.gaps if gap.certain]
     return items
