@@ -443,9 +443,7 @@ class VerifyApp(App[None]):
             self._ask_which(page, text, exc.lines, lambda quote: self._edit(item, text, quote))
             return
         except NotPrinted:
-            self.push_screen(TextPrompt(f"Page {page} does not print {text}: where is it, or how was it computed?",
-                                        "", "e.g. Figure 2 (an image); 50 - 45"),
-                             lambda answer: self._edit(item, text, how=answer) if answer else None)
+            self._ask_where(page, text, lambda answer: self._edit(item, text, how=answer))
             return
         except EntryError as exc:
             self.notify(str(exc), severity="error")
@@ -462,6 +460,14 @@ class VerifyApp(App[None]):
         self.push_screen(TextPrompt(f"Page {page} prints {value} on {len(lines)} lines: which one?\n{choices}", "",
                                     "its number, or the words around it"),
                          lambda answer: then(_chosen(answer, lines)) if answer else None)
+
+    def _ask_where(self, page: int | None, value: str | None, then: Callable[[str], None]) -> None:
+        """The page shown does not print ``value``: ask where it is or how it was computed, then go on with that
+        (Esc instead, to turn to the page that prints it)."""
+        self.push_screen(TextPrompt(f"Page {page} does not print {value}: where is it, or how was it computed? "
+                                    "(Esc, then turn to the page that prints it)", "",
+                                    "e.g. Figure 1 (an image); randomised 64 - analysed 52"),
+                         lambda answer: then(answer) if answer else None)
 
     def _enter(self, item: Missing, timepoint: str | None = None, value: str | None = None) -> None:
         """Ask for what an entry needs (the arm's name or a time point when the gap names none, the value, a
@@ -497,11 +503,8 @@ class VerifyApp(App[None]):
             self._ask_which(item.page, value, exc.lines,
                             lambda quote: self._store_entry(item, timepoint, value, quote))
             return
-        except NotPrinted:  # another page (Esc, then [ ] or g), or a figure or a formula
-            self.push_screen(TextPrompt(f"Page {item.page} does not print {value}: where is it, or how was it "
-                                        "computed? (Esc, then turn to the page that prints it)", "",
-                                        "e.g. Figure 1 (an image); randomised 64 - analysed 52"),
-                             lambda answer: self._store_entry(item, timepoint, value, how=answer) if answer else None)
+        except NotPrinted:
+            self._ask_where(item.page, value, lambda answer: self._store_entry(item, timepoint, value, how=answer))
             return
         except EntryError as exc:
             self.notify(str(exc), severity="error")
