@@ -29,6 +29,7 @@ from metasift.extractor.gaps import (
 )
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts, study_result
+from metasift.extractor.suggest import Candidate, Suggestion, for_gap
 from metasift.kinds import ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store
@@ -97,6 +98,20 @@ def study_gaps(store: Store, outcomes: Sequence[OutcomeSpec], *, humans_needed: 
     return out
 
 
+def arm_names(held: Sequence[ExtractionRow]) -> list[str]:
+    """A study's arms in the order its values first name them (the extractor's: the paper's order)."""
+    return list(dict.fromkeys(x.arm for x in held if x.arm))
+
+
+def suggestions(study: StudyGaps, outcomes: Sequence[OutcomeSpec], candidates: Sequence[Candidate],
+                k: int = 3) -> dict[Gap, list[Suggestion]]:
+    """The likeliest printed values for each of a study's gaps (``extractor.suggest``), from ``candidates`` (the
+    numbers of its PDF's pages, ``suggest.page_candidates``); gaps without any are left out."""
+    arms = arm_names(study.held)
+    found = {gap: for_gap(gap, candidates, arms, outcomes, k=k) for gap in study.gaps if gap.certain}
+    return {gap: got for gap, got in found.items() if got}
+
+
 def _same_name(given: str | None, known: Sequence[str | None]) -> str | None:
     """``given`` as the store already spells it (case and spacing aside), so the entry joins its arm or cell."""
     if given is None:
@@ -108,7 +123,7 @@ def _same_name(given: str | None, known: Sequence[str | None]) -> str | None:
 def _where(field_name: str, arm: str | None, measure: str | None, timepoint: str | None, held: list[ExtractionRow],
            new_arm: bool) -> tuple[str | None, str | None, str | None]:
     """The arm, measure and time point an entry is stored under, as the study's stored values name them."""
-    arms = list(dict.fromkeys(x.arm for x in held if x.arm))
+    arms = arm_names(held)
     if field_name == "n_total":
         if arm or measure or timepoint:
             raise EntryError("n_total is the trial's total: give no --arm, --measure or --timepoint")

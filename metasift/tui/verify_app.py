@@ -32,11 +32,12 @@ from textual.worker import get_current_worker
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
-from metasift.extractor.by_hand import edited_value, enter_value, study_gaps
+from metasift.extractor.by_hand import arm_names, edited_value, enter_value, study_gaps
 from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
+from metasift.extractor.suggest import Candidate, Suggestion, entered, for_gap, page_candidates
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 from metasift.store.rows import ExtractionRow
@@ -45,6 +46,7 @@ from metasift.tui.dialogs import TextPrompt
 from metasift.tui.widgets import PageView
 
 STYLESHEET = Path(__file__).with_name("review.tcss")
+SUGGESTIONS = 3  # likely values listed for a missing value, picked with 1, 2, 3
 CACHED_DOCUMENTS = 4  # current, next and previous PDF, and one spare
 RUN_GAP = 1.5  # a gap wider than this many characters starts a new run of words (a table column)
 
@@ -175,12 +177,15 @@ def _chosen(text: str, lines: Sequence[str]) -> str:
 @dataclass
 class Missing:
     """A value a study lacks, in the queue after the doubtful values: ``page`` is the page of its PDF shown (the
-    page of a value of the same arm, else of any of the study's values, else 1), turned with [ and ]."""
+    page of a value of the same arm, else of any of the study's values, else 1), turned with [ and ].
+    ``suggestions`` are the numbers its pages print that it likely is (``extractor.suggest``), once its PDF is read."""
 
     record_id: int
     fulltext_id: int
     gap: Gap
     page: int
+    arms: tuple[str, ...] = ()  # the study's arms in order, which the suggestions weigh
+    suggestions: list[Suggestion] | None = None
 
     def where(self) -> str:
         return "missing · " + self.gap.describe()
@@ -194,7 +199,8 @@ def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: 
         if study.unreadable:
             continue
         values = [x for x in study.held if x.page]
-        items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values))
+        arms = tuple(arm_names(study.held))
+        items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values), arms)
                   for gap in study.gaps if gap.certain]
     return items
 
@@ -220,6 +226,7 @@ class VerifyApp(App[None]):
         Binding("u", "undo", "undo"), Binding("n", "move(1)", "next"), Binding("p", "move(-1)", "previous"),
         Binding("left_square_bracket", "turn(-1)", "page -"), Binding("right_square_bracket", "turn(1)", "page +"),
         Binding("g", "go_to_page", "go to page"),
+        *(Binding(str(k), f"pick({k - 1})", f"suggestion {k}", show=False) for k in range(1, SUGGESTIONS + 1)),
         Binding("q", "quit", "quit"),
     ]
 
@@ -241,6 +248,8 @@ class VerifyApp(App[None]):
         self.page_shown: int | None = None  # id of the value whose page is on screen (for tests and the bench)
         self.turned: int | None = None  # the page turned to with [ and ], while the item stays on screen
         self.painted_at = 0.0  # perf_counter() when a value's page was last drawn on screen
+        self.candidates: dict[str, list[Candidate]] = {}  # per PDF read: the numbers its pages print
+        self.marked: tuple[int, int] | None = None  # (id of the missing value, its suggestion marked on the page)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -289,6 +298,13 @@ class VerifyApp(App[None]):
             text.append(f"missing: {item.gap.describe()}\n", style="yellow")
             text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page",
                         style="italic")
+            for k, hint in enumerate(self._suggestions(item) or [], 1):
+                mark = "▶" if self._marked(item) is hint else " "
+                text.append(f"\n{mark}{k} likely {entered(hint.value)} · p. {hint.page} · {hint.line[:80]}",
+                            style="cyan")
+            if item.suggestions:
+                text.append(f"\n1-{len(item.suggestions)} show a likely value on its page, the same key again "
+                            "enters it (a model's guess: about one in three is right)", style="italic")
         else:
             text.append(f"value: {item.value}   page {item.page}   status {item.status}   ")
             text.append(f"why: {item.reason or '-'}\n", style="yellow")
@@ -305,6 +321,9 @@ class VerifyApp(App[None]):
     def _show_page(self, item: ExtractionRow | Missing) -> None:
         own = isinstance(item, ExtractionRow) and self._page(item) == item.page  # the value's page: quote marked
         quote, value = (item.quote or "", item.value) if own else ("", None)
+        hint = self._marked(item) if isinstance(item, Missing) else None
+        if hint is not None:  # a suggestion marked on its page, as a value's quote is
+            quote, value = hint.line, hint.value
         page, box = page_view(self._path(item), self._page(item), quote, value, self.cache)
         self.query_one(PageView).show(page, box)
         self.page_shown = item.id if isinstance(item, ExtractionRow) else None
@@ -318,13 +337,14 @@ class VerifyApp(App[None]):
     def _read(self, item_id: int, path: str) -> None:
         """Read the current value's PDF, then draw its page if that value is still the one shown."""
         self.cache.get(path)
+        self._candidates(path)
         if not get_current_worker().is_cancelled:  # cancelled: another value asked, or the app is closing
             self.call_from_thread(self._read_done, item_id)
 
     def _read_done(self, item_id: int) -> None:
         item = self.current
         if item is not None and id(item) == item_id:
-            self._show_page(item)
+            self.show() if isinstance(item, Missing) else self._show_page(item)  # its suggestions need the PDF
 
     def _read_ahead(self) -> None:
         """Read the PDFs of the next two values and of the previous one (in that order) before they are
@@ -344,6 +364,46 @@ class VerifyApp(App[None]):
             if get_current_worker().is_cancelled:  # a newer read-ahead replaced this one
                 return
             self.cache.get(path)
+            self._candidates(path)
+
+    def _candidates(self, path: str) -> list[Candidate] | None:
+        """The numbers a read PDF's pages print, worked out once per PDF (in the reading worker when it can)."""
+        if path not in self.candidates:
+            texts = self.cache.texts(path)
+            if texts is None:
+                return None
+            self.candidates[path] = page_candidates(texts)
+        return self.candidates[path]
+
+    def _suggestions(self, item: Missing) -> list[Suggestion] | None:
+        """A missing value's likely values, once its PDF is read."""
+        if item.suggestions is None:
+            path = self._path(item)
+            candidates = self._candidates(path) if path else None
+            if candidates is not None:
+                item.suggestions = for_gap(item.gap, candidates, item.arms, self.outcomes, k=SUGGESTIONS)
+        return item.suggestions
+
+    def _marked(self, item: Missing) -> Suggestion | None:
+        """The suggestion marked on the page shown, if any."""
+        if self.marked is None or self.marked[0] != id(item) or not item.suggestions:
+            return None
+        hint = item.suggestions[self.marked[1]]
+        return hint if hint.page == self._page(item) else None
+
+    def action_pick(self, k: int) -> None:
+        """Show suggestion ``k`` marked on its page; when it is already shown, enter it (the marked line is its
+        quote), so no suggestion is entered unseen."""
+        item = self.current
+        if not isinstance(item, Missing) or not item.suggestions or k >= len(item.suggestions):
+            return
+        hint = item.suggestions[k]
+        if self._marked(item) is hint:
+            self._store_entry(item, item.gap.timepoint, entered(hint.value), quote=hint.line)
+            return
+        self.marked = (id(item), k)
+        self.turned = item.page = hint.page
+        self.show()
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current

@@ -1,0 +1,181 @@
+"""Fit the model that ranks a page's numbers as a missing value (``metasift/extractor/suggest.py``), and measure it.
+
+Every printed truth field of the fitting splits (arms' n randomised / analysed / dropout, the outcome's baseline
+mean / SD / n) is one gap: each number the paper prints is a candidate, positive when it equals the printed value.
+One logistic model per field is fitted (scikit-learn, balanced classes, features standardised), and its
+coefficients are written to ``metasift/extractor/suggest_model.json``. The figures are, per split, the share of
+gaps whose printed value is the first suggestion (top 1) or among the first three (top 3), and the share whose
+value the text layer prints at all (the ceiling). The arm's name given is the truth's name (not its aliases), the
+outcome's names are the truth's label and aliases (what a protocol's instruments list); the arm's place is its
+place among the truth's arms.
+
+Fitted on: the real tune half, pmc-tune and pmc2-tune (pmc-tune's articles in other layouts). Measured apart on
+pmc-probe and pmc-probe2 (never fitted on), and, with ``--holdout`` (totals only, once), pmc-holdout and the real
+held-out half.
+
+Run: .venv/bin/python bench/train_suggest.py [--fit] [--holdout] [--json]. Without ``--fit`` the committed model is
+measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_extract_fields import COUNTS, pdf_path, truth_files
+
+from metasift.extractor import suggest as S
+from metasift.extractor.pdf import read_pdf
+from metasift.extractor.pipeline import page_texts
+
+FIT = ("tune", "pmc-tune", "pmc2-tune")
+MEASURE = ("pmc-probe", "pmc-probe2")
+HOLDOUT = ("pmc-holdout", "holdout")
+CACHE = REPO / "bench" / "out" / "suggest_cache"
+NEGATIVES = 400  # other negatives kept per gap for fitting (all positives and hard negatives are kept)
+STAT_FIELD = {"mean": "baseline_mean", "sd": "baseline_sd", "n": "baseline_n"}
+
+
+def gaps(truth: dict):
+    """(field, arm name, arm names, outcome names, printed value) of each printed field of a truth file."""
+    arms = [a["name"] for a in truth.get("arms") or []]
+    for arm in truth.get("arms") or []:
+        for name in COUNTS:
+            f = arm.get(name)
+            if isinstance(f, dict) and f.get("value") is not None:
+                yield name, arm["name"], arms, (), float(f["value"])
+    for outcome in truth.get("outcomes") or []:
+        names = (outcome["label"], *outcome.get("aliases", []))
+        for b in outcome.get("baseline") or []:
+            for stat, field in STAT_FIELD.items():
+                if b.get(stat) is not None:
+                    yield field, b["arm"], arms, names, float(b[stat])
+
+
+def candidates(stem: str, split: str) -> list[S.Candidate] | None:
+    """The paper's candidates; its page texts are kept under bench/out/suggest_cache, so a refit after a change of
+    the features reads no PDF."""
+    path = pdf_path(stem, split)
+    if not path.exists():
+        return None
+    cache = CACHE / split / f"{stem}.json"
+    if cache.exists() and cache.stat().st_mtime > path.stat().st_mtime:
+        texts = {int(k): v for k, v in json.loads(cache.read_text()).items()}
+    else:
+        texts = page_texts(read_pdf(path))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(texts))
+    return S.page_candidates(texts)
+
+
+def rows(split: str):
+    """Per gap of the split: (field, feature rows, labels, candidates)."""
+    for stem, truth in truth_files(split):
+        cands = candidates(stem, split)
+        if cands is None:
+            continue
+        for field, arm, arms, names, value in gaps(truth):
+            feats = S.gap_features(cands, arm, arms, arms.index(arm) if arm in arms else -1, names)
+            keep = [(c, (*c.features, *g)) for c, g in zip(cands, feats, strict=True) if S.fits(field, c.value)]
+            yield (stem, field, [x for _, x in keep], [abs(c.value - value) < 1e-6 for c, _ in keep],
+                   [c for c, _ in keep])
+
+
+def fit(splits) -> dict:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = random.Random(16)
+    data: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for split in splits:
+        for _, field, x, y, cands in rows(split):
+            pos = [i for i, v in enumerate(y) if v]
+            if not pos:
+                continue
+            # the other numbers of a line that prints the value (which arm's, mean or SD) are the hard negatives
+            lines = {(cands[i].page, cands[i].line) for i in pos}
+            hard = [i for i, v in enumerate(y) if not v and (cands[i].page, cands[i].line) in lines]
+            easy = [i for i, v in enumerate(y) if not v and (cands[i].page, cands[i].line) not in lines]
+            for i in pos + hard + rng.sample(easy, min(NEGATIVES, len(easy))):
+                data[field][0].append(x[i])
+                data[field][1].append(y[i])
+    model = {"features": list(S.FEATURES), "fitted_on": list(splits)}
+    for field, (x, y) in sorted(data.items()):
+        x, y = np.asarray(x), np.asarray(y)
+        scaler = StandardScaler().fit(x)
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+        clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit((x - scaler.mean_) / scale, y)
+        model[field] = {"intercept": float(clf.intercept_[0]), "coef": [round(float(c), 6) for c in clf.coef_[0]],
+                        "mean": [round(float(m), 6) for m in scaler.mean_], "scale": [round(float(s), 6) for s in scale],
+                        "rows": len(y), "positives": int(y.sum())}
+    return model
+
+
+def measure(split: str, model: dict) -> dict:
+    tally: Counter = Counter()
+    by_field: dict[str, Counter] = defaultdict(Counter)
+    start = time.perf_counter()
+    papers = set()
+    for stem, field, x, y, cands in rows(split):
+        papers.add(stem)
+        scored: dict[float, float] = {}
+        for c, feats in zip(cands, x, strict=True):
+            p = S.score(field, feats, model)
+            scored[c.value] = max(p, scored.get(c.value, 0.0))
+        order = sorted(scored, key=lambda v: -scored[v])
+        right = {c.value for c, ok in zip(cands, y, strict=True) if ok}
+        rank = next((i for i, v in enumerate(order) if v in right), None)
+        for t in (tally, by_field[field]):
+            t["gaps"] += 1
+            t["printed in text"] += rank is not None
+            t["top 1"] += rank == 0
+            t["top 3"] += rank is not None and rank < 3
+    return {"papers": len(papers), "seconds": round(time.perf_counter() - start, 1), **tally,
+            "by field": {f: dict(c) for f, c in sorted(by_field.items())}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fit", action="store_true", help="fit on the tuned splits and write the model")
+    ap.add_argument("--holdout", action="store_true", help="also measure the held-out splits (totals only)")
+    ap.add_argument("--split", nargs="*", help="measure these splits only")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.fit:
+        model = fit(FIT)
+        S.MODEL.write_text(json.dumps(model, indent=1) + "\n")
+    model = json.loads(S.MODEL.read_text())
+    splits = args.split or (*FIT, *MEASURE, *(HOLDOUT if args.holdout else ()))
+    out = {}
+    for split in splits:
+        result = measure(split, model)
+        if split in HOLDOUT:
+            result.pop("by field")
+        out[split] = result
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return
+    print(f"{'split':12} {'papers':>6} {'gaps':>6} {'in text':>8} {'top 1':>7} {'top 3':>7} {'s':>6}   fitted on: "
+          + ", ".join(model.get("fitted_on", [])))
+    for split, r in out.items():
+        g = max(r.get("gaps", 0), 1)
+        print(f"{split:12} {r['papers']:6} {r.get('gaps', 0):6} {r.get('printed in text', 0) / g:8.3f} "
+              f"{r.get('top 1', 0) / g:7.3f} {r.get('top 3', 0) / g:7.3f} {r['seconds']:6.1f}")
+        for field, c in (r.get("by field") or {}).items():
+            n = max(c["gaps"], 1)
+            print(f"  {field:14} {c['gaps']:6} {c['printed in text'] / n:8.3f} {c['top 1'] / n:7.3f} "
+                  f"{c['top 3'] / n:7.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Numbers a page prints that a missing value likely is, ranked by a model fitted on tuned papers (pure).
+
+The rule extractor misses about two thirds of the values of a report it was not tuned on (docs/extraction.md), and
+a reviewer then types each of them (``metasift enter``, ``verify``'s e). ``suggest`` ranks every number the study's
+pages print as the value one gap asks for: a logistic model over what the number's line says (words of
+randomisation, analysis, loss or baseline; the arm's name or another arm's; the outcome's instruments), where the
+number stands in it (after "n =", in brackets, after "±", its rank among the line's numbers against the arm's
+place among the study's arms) and on which page. It reads no layout, so it holds where the extractor's table
+rules do not apply, and it decides nothing: a suggestion is only entered when a reviewer picks it, through the
+same check as a typed value.
+
+The weights (``suggest_model.json``) are fitted by ``bench/train_suggest.py`` on the tuned halves only; that
+script reports how often the right value is first or among the first three on papers it was not fitted on.
+Hand-written because the model is a dot product over about forty features: shipping scikit-learn's pickled object
+would tie the store of weights to a library version, and a JSON of coefficients is read by anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+from metasift.config import OutcomeSpec
+from metasift.extractor.checks import normalise_pdf_text
+from metasift.extractor.gaps import Gap
+from metasift.extractor.outcomes import instrument_matches
+
+MODEL = Path(__file__).with_name("suggest_model.json")
+# the fields a model is fitted for: follow-up values have no truth to fit on, so get no suggestion
+FIELDS = ("n_randomised", "n_analysed", "n_dropout", "baseline_mean", "baseline_sd", "baseline_n")
+WHOLE = frozenset({"n_randomised", "n_analysed", "n_dropout", "baseline_n"})
+
+# a number of its own: not inside a word or a longer number, nor a scale's name ("PHQ-9", "SF-36", "COVID-19")
+_NUMBER = re.compile(r"(?<![\w.])(?<![a-z]-)(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|\.\d)")
+_CUES = {
+    "rand": r"randomi[sz]|allocat|assigned|enrol",
+    "anal": r"analy[sz]|complet|included|itt\b|intention|per[- ]protocol|follow[- ]?up",
+    "drop": r"\blost\b|withdr|drop|discontinu|attrition|exclud|did not|declined|died|lost to",
+    "base": r"baseline|\bpre\b|pre-|before|\bt0\b|week 0|at entry",
+    "post": r"\bpost\b|after|follow|week [1-9]|month|\bt[1-9]\b|end of",
+    "total": r"\btotal\b|overall|\ball\b|combined",
+    "stat": r"\bmean\b|\bsd\b|±|standard deviation|\bm \(sd\)",
+    "median": r"median|iqr|interquartile|range",
+    "pvalue": r"\bp\s*[<=>]|p-value|p value",
+    "neq": r"\bn\s*[=:]",
+    "percent": r"%",
+}
+_CUE = {k: re.compile(v) for k, v in _CUES.items()}
+_CAPTION = re.compile(r"^(?:table|tab\.)\s*[0-9ivx]+\b")
+_CITATION = re.compile(r"\[[\d,\s–-]+\]")  # reference numbers: [9-12], [3, 5]
+_STOP = frozenset({"group", "groups", "arm", "arms", "the", "and", "with", "plus", "of", "for", "to", "in", "a"})
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A number one of the study's pages prints, and how likely the model thinks it is the missing value."""
+
+    value: float
+    page: int
+    line: str
+    score: float
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "page": self.page, "line": self.line, "score": round(self.score, 3)}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One number of one line, with what its line and place say (the part of the features no gap changes)."""
+
+    value: float
+    page: int
+    line: str  # as the page prints it (the quote an entry stores)
+    text: str  # normalised, as the features read it (``start`` and ``end`` index it)
+    start: int
+    end: int
+    rank: int  # among the line's numbers
+    kind_rank: int  # among the line's numbers of its kind (bracketed or after ±, or not)
+    bracketed: bool
+    of_kind: int  # how many numbers of its kind the line prints
+    above: str  # the two lines above it on its page
+    features: tuple[float, ...]
+
+
+def _words(name: str | None) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9+-]+", (name or "").lower()) if w not in _STOP and len(w) > 2}
+
+
+def _bracketed(before: str) -> bool:
+    """Whether a number stands in brackets or after ± (an SD, a share, a range), by the text just before it."""
+    return before.endswith("(") or bool(re.search(r"(?:±|\+/-|\+-)\s*$", before))
+
+
+def _value(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def page_candidates(texts: Mapping[int, str]) -> list[Candidate]:
+    """Every number of every line of the pages (each line once per page), with the features of its line and place.
+    A number directly followed by % is a share, not a count or a mean, and is left out."""
+    out: list[Candidate] = []
+    n_pages = max(len(texts), 1)
+    for page, text in sorted(texts.items()):
+        seen: set[str] = set()
+        raws = [raw.strip() for raw in text.split("\n") if raw.strip()]
+        lines = [normalise_pdf_text(raw) for raw in raws]
+        caption = ""  # the last table caption above, on this page
+        for i, line in enumerate(lines):
+            if _CAPTION.match(line):
+                caption = line
+            if line in seen:
+                continue
+            seen.add(line)
+            cues = [1.0 if rx.search(line) else 0.0 for rx in _CUE.values()]
+            table = (1.0 if caption else 0.0, 1.0 if _CUE["base"].search(caption) or "characteristic" in caption
+                     or "demograph" in caption else 0.0, 1.0 if re.search(r"outcome|result|follow|change|effect|post",
+                                                                            caption) else 0.0)
+            cited = [m.span() for m in _CITATION.finditer(line)]
+            numbers = [m for m in _NUMBER.finditer(line) if not line[m.end():m.end() + 2].lstrip().startswith("%")
+                       and not any(a <= m.start() < b for a, b in cited)]
+            marks = [_bracketed(line[max(0, m.start() - 6):m.start()]) for m in numbers]
+            of_kind = Counter(marks)
+            kinds: Counter = Counter()
+            above = " ".join(lines[max(0, i - 2):i])
+            above_cues = [1.0 if _CUE[k].search(above) else 0.0 for k in ("rand", "anal", "drop", "base")]
+            for rank, (m, bracketed) in enumerate(zip(numbers, marks, strict=True)):
+                before, after = line[max(0, m.start() - 6):m.start()], line[m.end():m.end() + 3]
+                text_value = m.group()
+                value = _value(text_value)
+                decimals = len(text_value.split(".")[1]) if "." in text_value else 0
+                features = (
+                    *cues, *above_cues, *table,
+                    1.0 if decimals == 0 else 0.0, 1.0 if decimals == 1 else 0.0, 1.0 if decimals >= 2 else 0.0,
+                    math.log10(value + 1.0), 1.0 if decimals == 0 and 1900 <= value <= 2099 else 0.0,
+                    1.0 if value < 1 else 0.0,
+                    1.0 if bracketed else 0.0,
+                    1.0 if re.search(r"\bn\s*[=:]\s*$", before) else 0.0,
+                    1.0 if re.search(r"\bp\s*[<=>]\s*$", before) else 0.0,
+                    1.0 if before.rstrip().endswith("/") or after.lstrip().startswith("/") else 0.0,
+                    1.0 if after.lstrip().startswith("(") or after.lstrip().startswith("±") else 0.0,
+                    1.0 if re.match(r"\s*[-–]\s*\d", line[m.end():m.end() + 4]) or before.rstrip().endswith(("-", "–", " to"))
+                    else 0.0,  # one end of a range (a confidence interval, an age range)
+                    1.0 if rank == 0 else 0.0, min(len(numbers), 8) / 8.0,
+                    (page - 1) / n_pages, 1.0 if len(line) < 60 else 0.0,
+                    # the words next to the number: "12 were lost", "lost to follow-up (n = 1)"
+                    *(1.0 if _CUE[k].search(near) else 0.0 for near in (line[max(0, m.start() - 30):m.start()],
+                                                                        line[m.end():m.end() + 30])
+                      for k in ("rand", "anal", "drop")),
+                )
+                out.append(Candidate(value, page, raws[i], line, m.start(), m.end(), rank, kinds[bracketed], bracketed,
+                                     of_kind[bracketed], above, features))
+                kinds[bracketed] += 1
+    return out
+
+
+LINE_FEATURES = (*_CUES, "rand_above", "anal_above", "drop_above", "base_above", "under_table_caption", "baseline_table", "outcome_table", "whole", "one_decimal", "two_decimals", "log_value", "year", "below_one", "bracketed",
+                 "after_n", "after_p", "fraction", "before_bracket", "range_end", "first_in_line", "numbers_in_line",
+                 "page_fraction", "short_line", "rand_before", "anal_before", "drop_before", "rand_after",
+                 "anal_after", "drop_after")
+GAP_FEATURES = ("this_arm_in_line", "other_arm_in_line", "nearest_arm_this", "nearest_arm_other", "rank_is_arm",
+                "kind_rank_is_arm", "kinds_are_arms", "kinds_are_arms_and_one", "outcome_in_line", "outcome_above",
+                "nearest_right_this", "nearest_right_other", "printed_often", "arm_column_of_outcome_row",
+                "arm_column_of_row_below_outcome", "arm_column_of_row_of_arms")
+FEATURES = (*LINE_FEATURES, *GAP_FEATURES)
+
+
+def gap_features(candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str], arm_index: int,
+                 outcome_names: Sequence[str]) -> list[tuple[float, ...]]:
+    """Each candidate's features for one gap: its arm (``arms`` are the study's arm names in their order, the gap's
+    arm at ``arm_index``) and the outcome's names (instruments, measure)."""
+    mine = _words(arm)
+    others = set().union(*(_words(a) for a in arms if a != arm)) - mine if arms else set()
+    often = Counter(c.value for c in candidates)
+    out = []
+    named = {}  # line -> whether it names the outcome
+    for c in candidates:
+        if c.text not in named:
+            named[c.text] = _names(tuple(outcome_names), c.text)
+        left = re.findall(r"[a-z][a-z0-9+-]+", c.text[:c.start])
+        right = re.findall(r"[a-z][a-z0-9+-]+", c.text[c.end:])
+        nearest = next((t for t in reversed(left[-8:]) if t in mine or t in others), None)
+        after = next((t for t in right[:4] if t in mine or t in others), None)
+        line_words = set(re.findall(r"[a-z][a-z0-9+-]+", c.text))
+        in_line, below = named[c.text], _names(tuple(outcome_names), c.above) if not named[c.text] else 0.0
+        column = 1.0 if c.kind_rank == arm_index and c.of_kind >= len(arms) else 0.0  # the arm's column of a row
+        out.append((
+            1.0 if mine & line_words else 0.0, 1.0 if others & line_words else 0.0,
+            1.0 if nearest in mine else 0.0, 1.0 if nearest in others else 0.0,
+            1.0 if c.rank == arm_index else 0.0, 1.0 if c.kind_rank == arm_index else 0.0,
+            1.0 if c.of_kind == len(arms) else 0.0, 1.0 if c.of_kind == len(arms) + 1 else 0.0,
+            in_line, below, 1.0 if after in mine else 0.0, 1.0 if after in others else 0.0,
+            math.log(often[c.value]), column * in_line, column * below,
+            column * (1.0 if others & line_words or mine & line_words else 0.0),
+        ))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _names(names: tuple[str, ...], line: str) -> float:
+    return 1.0 if any(instrument_matches(n, line) for n in names) else 0.0
+
+
+def fits(field: str, value: float) -> bool:
+    """Whether a number can be the field's value at all: counts whole, SDs above 0."""
+    if field in WHOLE:
+        return float(value).is_integer() and (value >= 1 or field == "n_dropout")
+    return value > 0 if field == "baseline_sd" else True
+
+
+@cache
+def _model(path: Path = MODEL) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def score(field: str, features: Sequence[float], model: Mapping | None = None) -> float:
+    """The model's probability that a candidate with ``features`` is the field's value."""
+    weights = (model if model is not None else _model()).get(field)
+    if not weights:
+        return 0.0
+    z = weights["intercept"] + sum((x - m) / s * w for x, m, s, w in
+                                   zip(features, weights["mean"], weights["scale"], weights["coef"], strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str],
+            outcome_names: Sequence[str] = (), k: int = 3,
+            model: Mapping | None = None) -> list[Suggestion]:
+    """The ``k`` likeliest distinct values for a gap, best first, each with the line that prints it; none for a
+    field no model is fitted for."""
+    if field not in FIELDS or not (model if model is not None else _model()).get(field):
+        return []
+    arm_index = list(arms).index(arm) if arm in arms else -1
+    rows = gap_features(candidates, arm, arms, arm_index, outcome_names)
+    best: dict[float, Suggestion] = {}
+    for c, gap_row in zip(candidates, rows, strict=True):
+        if not fits(field, c.value):
+            continue
+        p = score(field, (*c.features, *gap_row), model)
+        if c.value not in best or p > best[c.value].score:
+            best[c.value] = Suggestion(c.value, c.page, c.line, p)
+    return sorted(best.values(), key=lambda s: -s.score)[:k]
+
+
+def for_gap(gap: Gap, candidates: Sequence[Candidate], arms: Sequence[str], outcomes: Sequence[OutcomeSpec] = (),
+            k: int = 3, model: Mapping | None = None) -> list[Suggestion]:
+    """``suggest`` for one of ``gaps.missing_values``' gaps: the outcome's names are its protocol instruments and
+    the measure the study's values call it. A gap with no arm yet (one still to name) gets none."""
+    if gap.arm is None:
+        return []
+    names = [i for spec in outcomes if spec.id == gap.outcome for i in (spec.label, *spec.instruments)]
+    names += [gap.measure] if gap.measure else []
+    return suggest(gap.field, candidates, gap.arm, arms, names, k=k, model=model)
+
+
+def entered(value: float) -> str:
+    """A suggestion's value as a reviewer would type it (12.0 → "12", 2301.0 → "2301", 4.35 → "4.35")."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
