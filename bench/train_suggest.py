@@ -78,16 +78,12 @@ def candidates(stem: str, split: str) -> list[S.Candidate] | None:
 
 
 def rows(split: str):
-    """Per gap of the split: (field, feature rows, labels, candidates)."""
+    """Per gap of the split: (paper, field, arm, the arms, the outcome's names, printed value, candidates)."""
     for stem, truth in truth_files(split):
         cands = candidates(stem, split)
-        if cands is None:
-            continue
-        for field, arm, arms, names, value in gaps(truth):
-            feats = S.gap_features(cands, arm, arms, arms.index(arm) if arm in arms else -1, names)
-            keep = [(c, (*c.features, *g)) for c, g in zip(cands, feats, strict=True) if S.fits(field, c.value)]
-            yield (stem, field, [x for _, x in keep], [abs(c.value - value) < 1e-6 for c, _ in keep],
-                   [c for c, _ in keep])
+        if cands is not None:
+            for gap in gaps(truth):
+                yield (stem, *gap, cands)
 
 
 def fit(splits) -> dict:
@@ -98,14 +94,18 @@ def fit(splits) -> dict:
     rng = random.Random(16)
     data: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for split in splits:
-        for _, field, x, y, cands in rows(split):
+        for _, field, arm, arms, names, value, cands in rows(split):
+            fitting = [c for c in cands if S.fits(field, c.value)]
+            x = [(*c.features, *g) for c, g in zip(fitting, S.gap_features(
+                fitting, arm, arms, arms.index(arm) if arm in arms else -1, names), strict=True)]
+            y = [abs(c.value - value) < 1e-6 for c in fitting]
             pos = [i for i, v in enumerate(y) if v]
             if not pos:
                 continue
             # the other numbers of a line that prints the value (which arm's, mean or SD) are the hard negatives
-            lines = {(cands[i].page, cands[i].line) for i in pos}
-            hard = [i for i, v in enumerate(y) if not v and (cands[i].page, cands[i].line) in lines]
-            easy = [i for i, v in enumerate(y) if not v and (cands[i].page, cands[i].line) not in lines]
+            lines = {(fitting[i].page, fitting[i].line) for i in pos}
+            hard = [i for i, v in enumerate(y) if not v and (fitting[i].page, fitting[i].line) in lines]
+            easy = [i for i, v in enumerate(y) if not v and (fitting[i].page, fitting[i].line) not in lines]
             for i in pos + hard + rng.sample(easy, min(NEGATIVES, len(easy))):
                 data[field][0].append(x[i])
                 data[field][1].append(y[i])
@@ -122,19 +122,15 @@ def fit(splits) -> dict:
 
 
 def measure(split: str, model: dict) -> dict:
+    """Where the printed value ranks among the distinct values ``suggest`` orders, per gap of the split."""
     tally: Counter = Counter()
     by_field: dict[str, Counter] = defaultdict(Counter)
     start = time.perf_counter()
     papers = set()
-    for stem, field, x, y, cands in rows(split):
+    for stem, field, arm, arms, names, value, cands in rows(split):
         papers.add(stem)
-        scored: dict[float, float] = {}
-        for c, feats in zip(cands, x, strict=True):
-            p = S.score(field, feats, model)
-            scored[c.value] = max(p, scored.get(c.value, 0.0))
-        order = sorted(scored, key=lambda v: -scored[v])
-        right = {c.value for c, ok in zip(cands, y, strict=True) if ok}
-        rank = next((i for i, v in enumerate(order) if v in right), None)
+        order = [s.value for s in S.suggest(field, cands, arm, arms, names, k=len(cands), model=model)]
+        rank = next((i for i, v in enumerate(order) if abs(v - value) < 1e-6), None)
         for t in (tally, by_field[field]):
             t["gaps"] += 1
             t["printed in text"] += rank is not None

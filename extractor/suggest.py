@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -218,30 +219,42 @@ def _model(path: Path = MODEL) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def score(field: str, features: Sequence[float], model: Mapping | None = None) -> float:
-    """The model's probability that a candidate with ``features`` is the field's value."""
-    weights = (model if model is not None else _model()).get(field)
-    if not weights:
-        return 0.0
-    z = weights["intercept"] + sum((x - m) / s * w for x, m, s, w in
-                                   zip(features, weights["mean"], weights["scale"], weights["coef"], strict=True))
+def _fold(weights: Mapping) -> tuple[float, tuple[float, ...]]:
+    """The intercept and coefficients with the standardisation folded in, so a score is one dot product."""
+    coef = tuple(w / sd for w, sd in zip(weights["coef"], weights["scale"], strict=True))
+    return weights["intercept"] - sum(m * c for m, c in zip(weights["mean"], coef, strict=True)), coef
+
+
+@cache
+def _default_fold(field: str) -> tuple[float, tuple[float, ...]] | None:
+    weights = _model().get(field)
+    return _fold(weights) if weights else None
+
+
+def _probability(folded: tuple[float, tuple[float, ...]], features: Sequence[float]) -> float:
+    z = folded[0] + sum(map(operator.mul, folded[1], features))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def score(field: str, features: Sequence[float], model: Mapping | None = None) -> float:
+    """The model's probability that a candidate with ``features`` is the field's value (0 without a model)."""
+    folded = _default_fold(field) if model is None else _fold(model[field]) if model.get(field) else None
+    return _probability(folded, features) if folded else 0.0
+
+
 def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str],
-            outcome_names: Sequence[str] = (), k: int = 3,
-            model: Mapping | None = None) -> list[Suggestion]:
+            outcome_names: Sequence[str] = (), k: int = 3, model: Mapping | None = None) -> list[Suggestion]:
     """The ``k`` likeliest distinct values for a gap, best first, each with the line that prints it; none for a
     field no model is fitted for."""
-    if field not in FIELDS or not (model if model is not None else _model()).get(field):
+    folded = (_default_fold(field) if model is None else _fold(model[field]) if model.get(field) else None) \
+        if field in FIELDS else None
+    if folded is None:
         return []
     arm_index = list(arms).index(arm) if arm in arms else -1
-    rows = gap_features(candidates, arm, arms, arm_index, outcome_names)
+    fitting = [c for c in candidates if fits(field, c.value)]
     best: dict[float, Suggestion] = {}
-    for c, gap_row in zip(candidates, rows, strict=True):
-        if not fits(field, c.value):
-            continue
-        p = score(field, (*c.features, *gap_row), model)
+    for c, gap_row in zip(fitting, gap_features(fitting, arm, arms, arm_index, outcome_names), strict=True):
+        p = _probability(folded, (*c.features, *gap_row))
         if c.value not in best or p > best[c.value].score:
             best[c.value] = Suggestion(c.value, c.page, c.line, p)
     return sorted(best.values(), key=lambda s: -s.score)[:k]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from textual.widgets import Static
+
 from metasift.config import OutcomeSpec, load_protocol
 from metasift.extractor import suggest as S
 from metasift.extractor.checks import QUOTE_MIN_SCORE, quote_has_number, quote_on_page
@@ -105,9 +107,13 @@ def test_verify_shows_a_suggestion_on_its_page_before_the_same_key_enters_it(ext
     app = VerifyApp(store, "bob", missing=missing)
 
     async def steps(pilot) -> None:
-        await pilot.pause()
         item = pilot.app.current
+        for _ in range(100):  # worked out in a thread once the PDF is read
+            if isinstance(item, Missing) and item.suggestions is not None:
+                break
+            await pilot.pause(0.05)
         assert isinstance(item, Missing) and item.suggestions and item.suggestions[0].value == 4.49
+        assert "likely 4.49 · p. 2" in str(pilot.app.query_one("#value", Static).render())
         await pilot.press("1")  # shown: its page, the line marked; nothing stored yet
         assert "page 2" in _status(pilot.app) and len(pilot.app.items) == 1
         assert not [x for x in store.extractions(record_id=1) if x.source == "human"]

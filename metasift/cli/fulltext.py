@@ -404,7 +404,9 @@ def verify(
     a page, q quit; Esc cancels a prompt. After the doubtful values come the values each study still lacks
     (`metasift gaps`), each beside the page it is likely printed on: e enters one from the page shown (the
     line that prints it is kept as its quote; when several do, pick one), r says the paper does not report
-    it. An edit keeps a quote that prints the new value in the same way. The status line shows "k of N".
+    it, and 1, 2, 3 show one of its three likely values (as `gaps --suggest` lists them) marked on its
+    page, the same key again entering it. An edit keeps a quote that prints the new value in the same way.
+    The status line shows "k of N".
     Every change (an undo too) is saved at once with who and when."""
     from metasift.config import load_protocol
     from metasift.store import Store
@@ -433,9 +435,10 @@ def gaps(
     waiting in `metasift verify` are not gaps; rejected ones are. Studies excluded at full text are left
     out.
 
-    With --suggest, each count and baseline value lists the numbers a model fitted on other trial reports
-    ranks first (about a third of the time the first is right, six times in ten one of the three, on reports
-    it was not fitted on: docs/extraction.md). A suggestion is not stored: enter the one the page bears out.
+    With --suggest, each count and baseline value lists the three numbers its PDF prints that a model
+    fitted on other trial reports ranks first. On reports it was not fitted on, the first was the value 13-34%
+    of the time and one of the three 43-62% (docs/extraction.md): a suggestion says where to look, it is not
+    stored, and only the value the page bears out is entered.
     """
     from metasift.config import load_protocol
     from metasift.extractor.by_hand import study_gaps
