@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_extract_fields import COUNTS, pdf_path, truth_files
+from bench_extract_fields import COUNTS, pdf_path, score_paper, truth_files
 
 from metasift.extractor import suggest as S
 from metasift.extractor.pdf import read_pdf
@@ -121,13 +122,34 @@ def fit(splits) -> dict:
     return model
 
 
-def measure(split: str, model: dict) -> dict:
-    """Where the printed value ranks among the distinct values ``suggest`` orders, per gap of the split."""
+def missed(stem: str, truth: dict) -> Counter:
+    """(field, value) of each printed field the rule extractor does not read right (``bench_extract_fields``): the
+    gaps a reviewer meets in practice, after the extractor has read the rest."""
+    out: Counter = Counter()
+    for label in score_paper(stem, truth).missed:
+        m = re.search(r"\.(\w+): printed (\S+)$", label)
+        if m:
+            out[(STAT_FIELD.get(m.group(1), m.group(1)), float(m.group(2)))] += 1
+    return out
+
+
+def measure(split: str, model: dict, only_missed: bool = False) -> dict:
+    """Where the printed value ranks among the distinct values ``suggest`` orders, per gap of the split (with
+    ``only_missed``, per gap the extractor leaves)."""
     tally: Counter = Counter()
     by_field: dict[str, Counter] = defaultdict(Counter)
     start = time.perf_counter()
     papers = set()
+    left: dict[str, Counter] = {}
+    truths = dict(truth_files(split)) if only_missed else {}
     for stem, field, arm, arms, names, value, cands in rows(split):
+        if only_missed:
+            if stem not in left:
+                left[stem] = missed(stem, truths[stem])
+            key = next((k for k in left[stem] if k[0] == field and abs(k[1] - value) < 1e-6 and left[stem][k]), None)
+            if key is None:
+                continue
+            left[stem][key] -= 1
         papers.add(stem)
         order = [s.value for s in S.suggest(field, cands, arm, arms, names, k=len(cands), model=model)]
         rank = next((i for i, v in enumerate(order) if abs(v - value) < 1e-6), None)
@@ -145,6 +167,8 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="fit on the tuned splits and write the model")
     ap.add_argument("--holdout", action="store_true", help="also measure the held-out splits (totals only)")
     ap.add_argument("--split", nargs="*", help="measure these splits only")
+    ap.add_argument("--missed", action="store_true", help="measure on the values the rule extractor misses only "
+                    "(runs it on every paper: slower)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.fit:
@@ -154,7 +178,7 @@ def main() -> None:
     splits = args.split or (*FIT, *MEASURE, *(HOLDOUT if args.holdout else ()))
     out = {}
     for split in splits:
-        result = measure(split, model)
+        result = measure(split, model, args.missed)
         if split in HOLDOUT:
             result.pop("by field")
         out[split] = result

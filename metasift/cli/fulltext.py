@@ -436,9 +436,9 @@ def gaps(
     out.
 
     With --suggest, each count and baseline value lists the three numbers its PDF prints that a model
-    fitted on other trial reports ranks first. On reports it was not fitted on, the first was the value 13-34%
-    of the time and one of the three 43-62% (docs/extraction.md): a suggestion says where to look, it is not
-    stored, and only the value the page bears out is entered.
+    fitted on other trial reports ranks first. On the values the extractor missed in reports nobody tuned
+    it to, the first was the value 5-27% of the time and one of the three 34-53% (docs/extraction.md): a
+    suggestion says where to look, it is not stored, and only the value the page bears out is entered.
     """
     from metasift.config import load_protocol
     from metasift.extractor.by_hand import study_gaps

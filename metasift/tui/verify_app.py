@@ -307,9 +307,9 @@ class VerifyApp(App[None]):
                 text.append(f"\n{mark}{k} likely {entered(hint.value)} · p. {hint.page} · {hint.line[:80]}",
                             style="cyan")
             if item.suggestions:
-                text.append(f"\n1-{len(item.suggestions)} show a likely value on its page, the same key again "
-                            "enters it (a model's guess: on reports it was not fitted on, the first was right one "
-                            "time in four to eight, one of the three about half the time)", style="italic")
+                text.append(f"\n1-{len(item.suggestions)} show a likely value marked on its page, the same key "
+                            "again enters it. A model's guess, often wrong: read the marked line first",
+                            style="italic")
         else:
             text.append(f"value: {item.value}   page {item.page}   status {item.status}   ")
             text.append(f"why: {item.reason or '-'}\n", style="yellow")
