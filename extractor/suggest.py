@@ -11,7 +11,7 @@ same check as a typed value.
 
 The weights (``suggest_model.json``) are fitted by ``bench/train_suggest.py`` on the tuned halves only; that
 script reports how often the right value is first or among the first three on papers it was not fitted on.
-Hand-written because the model is a dot product over about forty features: shipping scikit-learn's pickled object
+Hand-written because the model is a dot product over 56 features: shipping scikit-learn's pickled object
 would tie the store of weights to a library version, and a JSON of coefficients is read by anyone.
 """
 
@@ -55,6 +55,8 @@ _CUES = {
 _CUE = {k: re.compile(v) for k, v in _CUES.items()}
 _CAPTION = re.compile(r"^(?:table|tab\.)\s*[0-9ivx]+\b")
 _CITATION = re.compile(r"\[[\d,\s–-]+\]")  # reference numbers: [9-12], [3, 5]
+_NEAR_CUES = ("rand", "anal", "drop")  # the cues also read next to a number and in the lines above
+_WORD = re.compile(r"[a-z][a-z0-9+-]+")
 _STOP = frozenset({"group", "groups", "arm", "arms", "the", "and", "with", "plus", "of", "for", "to", "in", "a"})
 
 
@@ -90,7 +92,7 @@ class Candidate:
 
 
 def _words(name: str | None) -> set[str]:
-    return {w for w in re.findall(r"[a-z][a-z0-9+-]+", (name or "").lower()) if w not in _STOP and len(w) > 2}
+    return {w for w in _WORD.findall((name or "").lower()) if w not in _STOP and len(w) > 2}
 
 
 def _bracketed(before: str) -> bool:
@@ -104,9 +106,8 @@ def _value(text: str) -> float:
 
 def page_candidates(texts: Mapping[int, str]) -> list[Candidate]:
     """Every number of every line of the pages (each line once per page), with the features of its line and place.
-    A number directly followed by % is a share, not a count or a mean, and is left out."""
+    A number directly followed by % is a share, not a count or a mean, and is left out; so is a reference number."""
     out: list[Candidate] = []
-    n_pages = max(len(texts), 1)
     for page, text in sorted(texts.items()):
         seen: set[str] = set()
         raws = [raw.strip() for raw in text.split("\n") if raw.strip()]
@@ -118,52 +119,66 @@ def page_candidates(texts: Mapping[int, str]) -> list[Candidate]:
             if line in seen:
                 continue
             seen.add(line)
-            cues = [1.0 if rx.search(line) else 0.0 for rx in _CUE.values()]
-            table = (1.0 if caption else 0.0, 1.0 if _CUE["base"].search(caption) or "characteristic" in caption
-                     or "demograph" in caption else 0.0, 1.0 if re.search(r"outcome|result|follow|change|effect|post",
-                                                                            caption) else 0.0)
+            above = " ".join(lines[max(0, i - 2):i])
+            said = _line_cues(line, above, caption) | {"page_fraction": (page - 1) / max(len(texts), 1)}
             cited = [m.span() for m in _CITATION.finditer(line)]
             numbers = [m for m in _NUMBER.finditer(line) if not line[m.end():m.end() + 2].lstrip().startswith("%")
                        and not any(a <= m.start() < b for a, b in cited)]
             marks = [_bracketed(line[max(0, m.start() - 6):m.start()]) for m in numbers]
-            of_kind = Counter(marks)
-            kinds: Counter = Counter()
-            above = " ".join(lines[max(0, i - 2):i])
-            above_cues = [1.0 if _CUE[k].search(above) else 0.0 for k in ("rand", "anal", "drop", "base")]
+            of_kind, kinds = Counter(marks), Counter()
             for rank, (m, bracketed) in enumerate(zip(numbers, marks, strict=True)):
-                before, after = line[max(0, m.start() - 6):m.start()], line[m.end():m.end() + 3]
-                text_value = m.group()
-                value = _value(text_value)
-                decimals = len(text_value.split(".")[1]) if "." in text_value else 0
-                features = (
-                    *cues, *above_cues, *table,
-                    1.0 if decimals == 0 else 0.0, 1.0 if decimals == 1 else 0.0, 1.0 if decimals >= 2 else 0.0,
-                    math.log10(value + 1.0), 1.0 if decimals == 0 and 1900 <= value <= 2099 else 0.0,
-                    1.0 if value < 1 else 0.0,
-                    1.0 if bracketed else 0.0,
-                    1.0 if re.search(r"\bn\s*[=:]\s*$", before) else 0.0,
-                    1.0 if re.search(r"\bp\s*[<=>]\s*$", before) else 0.0,
-                    1.0 if before.rstrip().endswith("/") or after.lstrip().startswith("/") else 0.0,
-                    1.0 if after.lstrip().startswith("(") or after.lstrip().startswith("±") else 0.0,
-                    1.0 if re.match(r"\s*[-–]\s*\d", line[m.end():m.end() + 4]) or before.rstrip().endswith(("-", "–", " to"))
-                    else 0.0,  # one end of a range (a confidence interval, an age range)
-                    1.0 if rank == 0 else 0.0, min(len(numbers), 8) / 8.0,
-                    (page - 1) / n_pages, 1.0 if len(line) < 60 else 0.0,
-                    # the words next to the number: "12 were lost", "lost to follow-up (n = 1)"
-                    *(1.0 if _CUE[k].search(near) else 0.0 for near in (line[max(0, m.start() - 30):m.start()],
-                                                                        line[m.end():m.end() + 30])
-                      for k in ("rand", "anal", "drop")),
-                )
-                out.append(Candidate(value, page, raws[i], line, m.start(), m.end(), rank, kinds[bracketed], bracketed,
-                                     of_kind[bracketed], above, features))
+                place = _number_features(line, m, rank, len(numbers), bracketed)
+                features = tuple((said | place)[name] for name in LINE_FEATURES)
+                out.append(Candidate(_value(m.group()), page, raws[i], line, m.start(), m.end(), rank,
+                                     kinds[bracketed], bracketed, of_kind[bracketed], above, features))
                 kinds[bracketed] += 1
     return out
 
 
-LINE_FEATURES = (*_CUES, "rand_above", "anal_above", "drop_above", "base_above", "under_table_caption", "baseline_table", "outcome_table", "whole", "one_decimal", "two_decimals", "log_value", "year", "below_one", "bracketed",
-                 "after_n", "after_p", "fraction", "before_bracket", "range_end", "first_in_line", "numbers_in_line",
-                 "page_fraction", "short_line", "rand_before", "anal_before", "drop_before", "rand_after",
-                 "anal_after", "drop_after")
+def _line_cues(line: str, above: str, caption: str) -> dict[str, float]:
+    """What a line says: cue words in it and in the two lines above it, and the table caption above it."""
+    said = {name: _flag(rx.search(line)) for name, rx in _CUE.items()}
+    said |= {f"{k}_above": _flag(_CUE[k].search(above)) for k in _NEAR_CUES + ("base",)}
+    said |= {"under_table_caption": _flag(caption),
+             "baseline_table": _flag(_CUE["base"].search(caption) or "characteristic" in caption
+                                     or "demograph" in caption),
+             "outcome_table": _flag(re.search(r"outcome|result|follow|change|effect|post", caption)),
+             "short_line": _flag(len(line) < 60)}
+    return said
+
+
+def _number_features(line: str, m: re.Match, rank: int, numbers: int, bracketed: bool) -> dict[str, float]:
+    """Where a number stands in its line and what it looks like."""
+    before, after = line[max(0, m.start() - 6):m.start()], line[m.end():m.end() + 3]
+    text = m.group()
+    value, decimals = _value(text), len(text.split(".")[1]) if "." in text else 0
+    place = {
+        "whole": _flag(decimals == 0), "one_decimal": _flag(decimals == 1), "two_decimals": _flag(decimals >= 2),
+        "log_value": math.log10(value + 1.0), "year": _flag(decimals == 0 and 1900 <= value <= 2099),
+        "below_one": _flag(value < 1), "bracketed": _flag(bracketed),
+        "after_n": _flag(re.search(r"\bn\s*[=:]\s*$", before)), "after_p": _flag(re.search(r"\bp\s*[<=>]\s*$", before)),
+        "fraction": _flag(before.rstrip().endswith("/") or after.lstrip().startswith("/")),
+        "before_bracket": _flag(after.lstrip().startswith(("(", "±"))),
+        # one end of a range (a confidence interval, an age range)
+        "range_end": _flag(re.match(r"\s*[-–]\s*\d", line[m.end():m.end() + 4])
+                           or before.rstrip().endswith(("-", "–", " to"))),
+        "first_in_line": _flag(rank == 0), "numbers_in_line": min(numbers, 8) / 8.0,
+    }
+    # the words next to the number: "12 were lost", "lost to follow-up (n = 1)"
+    for side, near in (("before", line[max(0, m.start() - 30):m.start()]), ("after", line[m.end():m.end() + 30])):
+        place |= {f"{k}_{side}": _flag(_CUE[k].search(near)) for k in _NEAR_CUES}
+    return place
+
+
+def _flag(test: object) -> float:
+    return 1.0 if test else 0.0
+
+
+LINE_FEATURES = (*_CUES, "rand_above", "anal_above", "drop_above", "base_above", "under_table_caption",
+                 "baseline_table", "outcome_table", "whole", "one_decimal", "two_decimals", "log_value", "year",
+                 "below_one", "bracketed", "after_n", "after_p", "fraction", "before_bracket", "range_end",
+                 "first_in_line", "numbers_in_line", "page_fraction", "short_line", "rand_before", "anal_before",
+                 "drop_before", "rand_after", "anal_after", "drop_after")
 GAP_FEATURES = ("this_arm_in_line", "other_arm_in_line", "nearest_arm_this", "nearest_arm_other", "rank_is_arm",
                 "kind_rank_is_arm", "kinds_are_arms", "kinds_are_arms_and_one", "outcome_in_line", "outcome_above",
                 "nearest_right_this", "nearest_right_other", "printed_often", "arm_column_of_outcome_row",
@@ -178,27 +193,27 @@ def gap_features(candidates: Sequence[Candidate], arm: str | None, arms: Sequenc
     mine = _words(arm)
     others = set().union(*(_words(a) for a in arms if a != arm)) - mine if arms else set()
     often = Counter(c.value for c in candidates)
+    names = tuple(outcome_names)
     out = []
-    named = {}  # line -> whether it names the outcome
     for c in candidates:
-        if c.text not in named:
-            named[c.text] = _names(tuple(outcome_names), c.text)
-        left = re.findall(r"[a-z][a-z0-9+-]+", c.text[:c.start])
-        right = re.findall(r"[a-z][a-z0-9+-]+", c.text[c.end:])
+        left, right = _WORD.findall(c.text[:c.start]), _WORD.findall(c.text[c.end:])
         nearest = next((t for t in reversed(left[-8:]) if t in mine or t in others), None)
         after = next((t for t in right[:4] if t in mine or t in others), None)
-        line_words = set(re.findall(r"[a-z][a-z0-9+-]+", c.text))
-        in_line, below = named[c.text], _names(tuple(outcome_names), c.above) if not named[c.text] else 0.0
-        column = 1.0 if c.kind_rank == arm_index and c.of_kind >= len(arms) else 0.0  # the arm's column of a row
-        out.append((
-            1.0 if mine & line_words else 0.0, 1.0 if others & line_words else 0.0,
-            1.0 if nearest in mine else 0.0, 1.0 if nearest in others else 0.0,
-            1.0 if c.rank == arm_index else 0.0, 1.0 if c.kind_rank == arm_index else 0.0,
-            1.0 if c.of_kind == len(arms) else 0.0, 1.0 if c.of_kind == len(arms) + 1 else 0.0,
-            in_line, below, 1.0 if after in mine else 0.0, 1.0 if after in others else 0.0,
-            math.log(often[c.value]), column * in_line, column * below,
-            column * (1.0 if others & line_words or mine & line_words else 0.0),
-        ))
+        line_words = set(_WORD.findall(c.text))
+        in_line = _names(names, c.text)
+        below = 0.0 if in_line else _names(names, c.above)
+        column = _flag(c.kind_rank == arm_index and c.of_kind >= len(arms))  # the arm's column of a row
+        gap = {
+            "this_arm_in_line": _flag(mine & line_words), "other_arm_in_line": _flag(others & line_words),
+            "nearest_arm_this": _flag(nearest in mine), "nearest_arm_other": _flag(nearest in others),
+            "nearest_right_this": _flag(after in mine), "nearest_right_other": _flag(after in others),
+            "rank_is_arm": _flag(c.rank == arm_index), "kind_rank_is_arm": _flag(c.kind_rank == arm_index),
+            "kinds_are_arms": _flag(c.of_kind == len(arms)), "kinds_are_arms_and_one": _flag(c.of_kind == len(arms) + 1),
+            "outcome_in_line": in_line, "outcome_above": below, "printed_often": math.log(often[c.value]),
+            "arm_column_of_outcome_row": column * in_line, "arm_column_of_row_below_outcome": column * below,
+            "arm_column_of_row_of_arms": column * _flag(others & line_words or mine & line_words),
+        }
+        out.append(tuple(gap[name] for name in GAP_FEATURES))
     return out
 
 
