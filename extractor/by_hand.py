@@ -189,6 +189,8 @@ def prepare_entry(fulltext: FulltextRow, held: list[ExtractionRow], *, field_nam
     the value on several; ``texts`` are the PDF's pages (``pipeline.page_texts``) when the caller has read them.
     ``EntryError`` says what is wrong with an entry."""
     record_id = fulltext.record_id
+    if page is not None and fulltext.n_pages and not 1 <= page <= fulltext.n_pages:  # --how reads no page
+        raise EntryError(f"page {page} is not in the PDF (pages 1-{fulltext.n_pages})")
     if not_reported is not None:
         if value is not None or quote or how:
             raise EntryError("--not-reported stores that the paper gives no value: give no VALUE, --quote or --how")
@@ -215,7 +217,8 @@ def prepare_entry(fulltext: FulltextRow, held: list[ExtractionRow], *, field_nam
 
 
 ENTRY_COLUMNS = ("record", "field", "value", "arm", "measure", "timepoint", "page", "quote", "line", "how",
-                 "not_reported")
+                 "not_reported", "new_arm")
+_YES, _NO = frozenset({"yes", "y", "true", "1", "x"}), frozenset({"no", "n", "false", "0"})
 
 
 def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
@@ -253,11 +256,21 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
             entries.append(prepare_entry(
                 fulltext, held, field_name=row["field"], value=row.get("value"), page=page,
                 arm=row.get("arm"), measure=row.get("measure"), timepoint=row.get("timepoint"), quote=row.get("quote"),
-                how=row.get("how"), not_reported=row.get("not_reported"), line=line, texts=texts.get(fulltext.id)))
+                how=row.get("how"), not_reported=row.get("not_reported"), line=line, texts=texts.get(fulltext.id),
+                new_arm=_yes(row.get("new_arm"))))
         except (EntryError, ProjectError, PdfError) as exc:
             raise EntryError(f"{path}:{number}: {exc}") from None
     stored = store.enter_extractions(entries, actor=actor)
     return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+
+
+def _yes(text: str | None) -> bool:
+    """A yes/no cell (new_arm): empty is no."""
+    if text is None or text.lower() in _NO:
+        return False
+    if text.lower() in _YES:
+        return True
+    raise EntryError(f"new_arm {text!r} is not yes or no")
 
 
 def _whole(text: str | None, column: str) -> int | None:

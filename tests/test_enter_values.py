@@ -429,3 +429,27 @@ def test_a_sheet_of_values_is_entered_all_or_none_naming_the_line_that_fails(ext
     sheet.write_text("record,field,valu\n1,n_analysed,52\n", encoding="utf-8")
     typo = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
     assert typo.exit_code == 8 and "values.csv:1: columns must be among" in typo.stderr and "unknown: valu" in typo.stderr
+
+
+def test_a_sheet_adds_a_third_arm_only_on_rows_that_say_new_arm(extracted: Path, cli, tmp_path) -> None:
+    sheet = tmp_path / "arms.csv"
+    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
+                     "1,n_randomised,30,Booster,2,Figure 1 (an image),\n", encoding="utf-8")
+    refused = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert refused.exit_code == 8 and "arms.csv:2: no arm 'Booster' in this study" in refused.stderr
+    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
+                     "1,n_randomised,30,Booster,2,Figure 1 (an image),maybe\n", encoding="utf-8")
+    unclear = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert unclear.exit_code == 8 and "arms.csv:2: new_arm 'maybe' is not yes or no" in unclear.stderr
+    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
+                     "1,n_randomised,30,Booster,9,Figure 1 (an image),yes\n", encoding="utf-8")
+    beyond = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert beyond.exit_code == 8 and "arms.csv:2: page 9 is not in the PDF (pages 1-2)" in beyond.stderr
+    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
+                     "1,n_randomised,30,Booster,2,Figure 1 (an image),yes\n", encoding="utf-8")
+    done = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted, "--json")
+    assert done.exit_code == 0, done.stderr
+    assert [(e["arm"], e["value"]) for e in done.json()["entered"]] == [("Booster", 30)]
+    store = Store.open(extracted)
+    assert "Booster" in {x.arm for x in store.extractions(record_id=1) if x.status != "rejected"}
+    store.close()
