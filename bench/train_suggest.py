@@ -20,6 +20,7 @@ measured.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_extract_fields import COUNTS, pdf_path, score_paper, truth_files
+from bench_extract_fields import COUNTS, pdf_path, resolve_arm, score_paper, truth_files
 
 from metasift.extractor import suggest as S
 from metasift.extractor.pdf import read_pdf
@@ -47,44 +48,86 @@ STAT_FIELD = {"mean": "baseline_mean", "sd": "baseline_sd", "n": "baseline_n"}
 
 
 def gaps(truth: dict):
-    """(field, arm name, arm names, outcome names, printed value) of each printed field of a truth file."""
+    """(field, arm name, arm names, outcome names, printed value, which held values apply, its page and quote) of
+    each printed field of a truth file."""
     arms = [a["name"] for a in truth.get("arms") or []]
     for arm in truth.get("arms") or []:
         for name in COUNTS:
             f = arm.get(name)
             if isinstance(f, dict) and f.get("value") is not None:
-                yield name, arm["name"], arms, (), float(f["value"])
-    for outcome in truth.get("outcomes") or []:
+                yield name, arm["name"], arms, (), float(f["value"]), "counts", _where(f)
+    for k, outcome in enumerate(truth.get("outcomes") or []):
         names = (outcome["label"], *outcome.get("aliases", []))
         for b in outcome.get("baseline") or []:
             for stat, field in STAT_FIELD.items():
                 if b.get(stat) is not None:
-                    yield field, b["arm"], arms, names, float(b[stat])
+                    yield field, b["arm"], arms, names, float(b[stat]), f"o{k}", _where(b)
 
 
-def candidates(stem: str, split: str) -> list[S.Candidate] | None:
-    """The paper's candidates; its page texts are kept under bench/out/suggest_cache, so a refit after a change of
-    the features reads no PDF."""
+def _where(f: dict) -> tuple[int | None, str]:
+    """The page and quote of a truth value: where a reviewer who entered it would have read it."""
+    return (f.get("pages") or [None])[0], f.get("quote") or ""
+
+
+def _extractor_stamp() -> str:
+    """A hash of the extractor's rule code: the held values cached with a paper's texts are read again when it
+    changes."""
+    files = sorted(p for p in (REPO / "extractor").glob("*.py") if p.name not in ("suggest.py", "by_hand.py", "gaps.py"))
+    return hashlib.sha1(b"".join(p.read_bytes() for p in files)).hexdigest()[:16]
+
+
+def _held(doc, texts: dict, truth: dict) -> dict[str, list[dict]]:
+    """The values the rule extractor reads (as ``extract`` stores them), its arms named as the truth's where they
+    resolve: "counts" from the plain extraction, "oK" the baselines of the extraction aimed at the truth's Kth
+    outcome (as ``extract-pdf --outcome`` asks)."""
+    from metasift.config import OutcomeSpec
+    from metasift.extractor.pipeline import result_rows
+    from metasift.extractor.rules import extract
+
+    arms = truth.get("arms") or []
+
+    def rows(result, keep) -> list[dict]:
+        return [{"field": r["field"], "arm": resolve_arm(r["arm"], arms) or r["arm"] if r["arm"] else None,
+                 "value": r["value"], "page": r["page"], "quote": r["quote"] or "", "measure": r["measure"]}
+                for r in result_rows(result, texts) if keep(r["field"]) and isinstance(r["value"], (int, float))]
+
+    out = {"counts": rows(extract(doc), lambda f: f.startswith("n_"))}
+    for k, outcome in enumerate(truth.get("outcomes") or []):
+        spec = OutcomeSpec(id=f"o{k}", label=outcome["label"], instruments=[outcome["label"], *outcome.get("aliases", [])])
+        out[f"o{k}"] = rows(extract(doc, [spec]), lambda f: f.startswith("baseline_"))
+    return out
+
+
+def paper(stem: str, split: str, truth: dict, stamp: str) -> tuple[list[S.Candidate], dict] | None:
+    """The paper's candidates and the values the extractor reads in it; its page texts and those values are kept
+    under bench/out/suggest_cache, so a refit after a change of the features reads no PDF."""
     path = pdf_path(stem, split)
     if not path.exists():
         return None
-    cache = CACHE / split / f"{stem}.json"
-    if cache.exists() and cache.stat().st_mtime > path.stat().st_mtime:
-        texts = {int(k): v for k, v in json.loads(cache.read_text()).items()}
-    else:
-        texts = page_texts(read_pdf(path))
+    cache = CACHE / split / f"{stem}.v2.json"
+    kept = json.loads(cache.read_text()) if cache.exists() and cache.stat().st_mtime > path.stat().st_mtime else {}
+    if kept.get("stamp") != stamp:
+        doc = read_pdf(path)
+        texts = page_texts(doc)
+        kept = {"stamp": stamp, "texts": texts, "held": _held(doc, texts, truth)}
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(texts))
-    return S.page_candidates(texts)
+        cache.write_text(json.dumps(kept))
+    texts = {int(k): v for k, v in kept["texts"].items()}
+    return S.page_candidates(texts), kept["held"]
 
 
 def rows(split: str):
-    """Per gap of the split: (paper, field, arm, the arms, the outcome's names, printed value, candidates)."""
+    """Per gap of the split: (paper, field, arm, the arms, the outcome's names, printed value, candidates, the
+    values the extractor reads besides the gap's own)."""
+    stamp = _extractor_stamp()
     for stem, truth in truth_files(split):
-        cands = candidates(stem, split)
-        if cands is not None:
-            for gap in gaps(truth):
-                yield (stem, *gap, cands)
+        got = paper(stem, split, truth, stamp)
+        if got is None:
+            continue
+        cands, held = got
+        for field, arm, arms, names, value, key, where in gaps(truth):
+            others = [S.Held(**h) for h in held.get(key, []) if not (h["field"] == field and h["arm"] == arm)]
+            yield stem, field, arm, arms, names, value, cands, others, where
 
 
 def fit(splits) -> dict:
@@ -95,10 +138,10 @@ def fit(splits) -> dict:
     rng = random.Random(16)
     data: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for split in splits:
-        for _, field, arm, arms, names, value, cands in rows(split):
+        for _, field, arm, arms, names, value, cands, held, _ in rows(split):
             fitting = [c for c in cands if S.fits(field, c.value)]
             x = [(*c.features, *g) for c, g in zip(fitting, S.gap_features(
-                fitting, arm, arms, arms.index(arm) if arm in arms else -1, names), strict=True)]
+                fitting, arm, arms, arms.index(arm) if arm in arms else -1, names, field, held), strict=True)]
             y = [abs(c.value - value) < 1e-6 for c in fitting]
             pos = [i for i, v in enumerate(y) if v]
             if not pos:
@@ -135,14 +178,16 @@ def missed(stem: str, truth: dict) -> Counter:
 
 def measure(split: str, model: dict, only_missed: bool = False) -> dict:
     """Where the printed value ranks among the distinct values ``suggest`` orders, per gap of the split (with
-    ``only_missed``, per gap the extractor leaves)."""
+    ``only_missed``, per gap the extractor leaves, taken in order as a reviewer in ``verify`` does: each value
+    entered, with its truth page and quote, is then held for the paper's next gaps)."""
     tally: Counter = Counter()
     by_field: dict[str, Counter] = defaultdict(Counter)
     start = time.perf_counter()
     papers = set()
     left: dict[str, Counter] = {}
     truths = dict(truth_files(split)) if only_missed else {}
-    for stem, field, arm, arms, names, value, cands in rows(split):
+    entered: dict[str, list[S.Held]] = defaultdict(list)
+    for stem, field, arm, arms, names, value, cands, held, (page, quote) in rows(split):
         if only_missed:
             if stem not in left:
                 left[stem] = missed(stem, truths[stem])
@@ -151,7 +196,10 @@ def measure(split: str, model: dict, only_missed: bool = False) -> dict:
                 continue
             left[stem][key] -= 1
         papers.add(stem)
-        order = [s.value for s in S.suggest(field, cands, arm, arms, names, k=len(cands), model=model)]
+        held = held + [h for h in entered[stem] if h.field.startswith(field.split("_")[0])]
+        order = [s.value for s in S.suggest(field, cands, arm, arms, names, k=len(cands), model=model, held=held)]
+        if only_missed:
+            entered[stem].append(S.Held(field, arm, value, page, quote, names[0] if names else None))
         rank = next((i for i, v in enumerate(order) if abs(v - value) < 1e-6), None)
         for t in (tally, by_field[field]):
             t["gaps"] += 1

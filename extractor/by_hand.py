@@ -29,7 +29,7 @@ from metasift.extractor.gaps import (
 )
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts, study_result
-from metasift.extractor.suggest import Candidate, Suggestion, for_gap
+from metasift.extractor.suggest import Candidate, Held, Suggestion, for_gap
 from metasift.kinds import ExtractionStatus, Label, Stage
 from metasift.records import study_label
 from metasift.store import Store
@@ -103,12 +103,18 @@ def arm_names(held: Sequence[ExtractionRow]) -> list[str]:
     return list(dict.fromkeys(x.arm for x in held if x.arm))
 
 
+def held_values(rows: Sequence[ExtractionRow | HandEntry]) -> list[Held]:
+    """A study's stored values (or values just entered) as the suggestions weigh them: where each is printed."""
+    return [Held(x.field, x.arm, x.value if isinstance(x.value, int | float) else None, x.page, x.quote or "", x.measure)
+            for x in rows if x.value is not None]
+
+
 def suggestions(study: StudyGaps, outcomes: Sequence[OutcomeSpec], candidates: Sequence[Candidate],
                 k: int = 3) -> dict[Gap, list[Suggestion]]:
     """The likeliest printed values for each of a study's gaps (``extractor.suggest``), from ``candidates`` (the
     numbers of its PDF's pages, ``suggest.page_candidates``); gaps without any are left out."""
-    arms = arm_names(study.held)
-    found = {gap: for_gap(gap, candidates, arms, outcomes, k=k) for gap in study.gaps if gap.certain}
+    arms, held = arm_names(study.held), held_values(study.held)
+    found = {gap: for_gap(gap, candidates, arms, outcomes, k=k, held=held) for gap in study.gaps if gap.certain}
     return {gap: got for gap, got in found.items() if got}
 
 

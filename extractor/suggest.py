@@ -91,6 +91,19 @@ class Candidate:
     features: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class Held:
+    """A value the study already holds (read by the extractor, or entered), and where it is printed: the line of
+    another arm's same value is the likeliest line of this arm's."""
+
+    field: str
+    arm: str | None
+    value: float | None
+    page: int | None
+    quote: str
+    measure: str | None = None
+
+
 def _words(name: str | None) -> set[str]:
     return {w for w in _WORD.findall((name or "").lower()) if w not in _STOP and len(w) > 2}
 
@@ -182,18 +195,28 @@ LINE_FEATURES = (*_CUES, "rand_above", "anal_above", "drop_above", "base_above",
 GAP_FEATURES = ("this_arm_in_line", "other_arm_in_line", "nearest_arm_this", "nearest_arm_other", "rank_is_arm",
                 "kind_rank_is_arm", "kinds_are_arms", "kinds_are_arms_and_one", "outcome_in_line", "outcome_above",
                 "nearest_right_this", "nearest_right_other", "printed_often", "arm_column_of_outcome_row",
-                "arm_column_of_row_below_outcome", "arm_column_of_row_of_arms")
+                "arm_column_of_row_below_outcome", "arm_column_of_row_of_arms", "line_of_another_arms_value",
+                "another_arms_value", "line_of_this_arms_values", "page_of_values_of_its_kind",
+                "arm_column_of_line_of_another_arms_value")
 FEATURES = (*LINE_FEATURES, *GAP_FEATURES)
 
 
 def gap_features(candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str], arm_index: int,
-                 outcome_names: Sequence[str]) -> list[tuple[float, ...]]:
+                 outcome_names: Sequence[str], field: str = "", held: Sequence[Held] = ()) -> list[tuple[float, ...]]:
     """Each candidate's features for one gap: its arm (``arms`` are the study's arm names in their order, the gap's
-    arm at ``arm_index``) and the outcome's names (instruments, measure)."""
+    arm at ``arm_index``), the outcome's names (instruments, measure), and where the values the study holds
+    (``held``) are printed: the lines of the other arms' same value, of this arm's values of its kind (counts, or
+    the outcome's baseline), and their pages."""
+    names = tuple(outcome_names)
+    kind = [h for h in held if _kind(h.field) == _kind(field) and h.page and h.quote
+            and (_kind(field) != "baseline" or _names(names, normalise_pdf_text(h.measure or "")))]
+    siblings = [(h.page, normalise_pdf_text(h.quote)) for h in kind if h.field == field and h.arm != arm]
+    sibling_values = {h.value for h in kind if h.field == field and h.arm != arm}
+    own = [(h.page, normalise_pdf_text(h.quote)) for h in kind if h.arm == arm]
+    kind_pages = {h.page for h in kind}
     mine = _words(arm)
     others = set().union(*(_words(a) for a in arms if a != arm)) - mine if arms else set()
     often = Counter(c.value for c in candidates)
-    names = tuple(outcome_names)
     out = []
     for c in candidates:
         left, right = _WORD.findall(c.text[:c.start]), _WORD.findall(c.text[c.end:])
@@ -212,9 +235,24 @@ def gap_features(candidates: Sequence[Candidate], arm: str | None, arms: Sequenc
             "outcome_in_line": in_line, "outcome_above": below, "printed_often": math.log(often[c.value]),
             "arm_column_of_outcome_row": column * in_line, "arm_column_of_row_below_outcome": column * below,
             "arm_column_of_row_of_arms": column * _flag(others & line_words or mine & line_words),
+            "line_of_another_arms_value": (beside := _flag(_on_line(c, siblings))),
+            "another_arms_value": beside * _flag(c.value in sibling_values),
+            "line_of_this_arms_values": _flag(_on_line(c, own)),
+            "page_of_values_of_its_kind": _flag(c.page in kind_pages),
+            "arm_column_of_line_of_another_arms_value": beside * _flag(c.kind_rank == arm_index),
         }
         out.append(tuple(gap[name] for name in GAP_FEATURES))
     return out
+
+
+def _kind(field: str) -> str:
+    """counts, baseline or outcome: the values read from the same place (a flow, a baseline table)."""
+    return "counts" if field.startswith("n_") else field.split("_")[0]
+
+
+def _on_line(c: Candidate, quotes: Sequence[tuple[int | None, str]]) -> bool:
+    """Whether a quote on the candidate's page is its line, holds it, or lies within it."""
+    return any(page == c.page and (quote in c.text or c.text in quote) for page, quote in quotes if quote)
 
 
 @lru_cache(maxsize=65536)
@@ -266,7 +304,8 @@ def score(field: str, features: Sequence[float], model: Mapping | None = None) -
 
 
 def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str],
-            outcome_names: Sequence[str] = (), k: int = 3, model: Mapping | None = None) -> list[Suggestion]:
+            outcome_names: Sequence[str] = (), k: int = 3, model: Mapping | None = None,
+            held: Sequence[Held] = ()) -> list[Suggestion]:
     """The ``k`` likeliest distinct values for a gap, best first, each with the line that prints it; none for a
     field no model is fitted for."""
     folded = (_default_fold(field) if model is None else _fold(model[field]) if model.get(field) else None) \
@@ -276,7 +315,8 @@ def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: 
     arm_index = list(arms).index(arm) if arm in arms else -1
     fitting = [c for c in candidates if fits(field, c.value)]
     best: dict[float, Suggestion] = {}
-    for c, gap_row in zip(fitting, gap_features(fitting, arm, arms, arm_index, outcome_names), strict=True):
+    for c, gap_row in zip(fitting, gap_features(fitting, arm, arms, arm_index, outcome_names,
+                                                                   field, held), strict=True):
         p = _probability(folded, (*c.features, *gap_row))
         if c.value not in best or p > best[c.value].score:
             best[c.value] = Suggestion(c.value, c.page, c.line, p)
@@ -284,14 +324,15 @@ def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: 
 
 
 def for_gap(gap: Gap, candidates: Sequence[Candidate], arms: Sequence[str], outcomes: Sequence[OutcomeSpec] = (),
-            k: int = 3, model: Mapping | None = None) -> list[Suggestion]:
+            k: int = 3, model: Mapping | None = None, held: Sequence[Held] = ()) -> list[Suggestion]:
     """``suggest`` for one of ``gaps.missing_values``' gaps: the outcome's names are its protocol instruments and
-    the measure the study's values call it. A gap with no arm yet (one still to name) gets none."""
+    the measure the study's values call it; ``held`` the study's values. A gap with no arm yet (one still to name)
+    gets none."""
     if gap.arm is None:
         return []
     names = [i for spec in outcomes if spec.id == gap.outcome for i in (spec.label, *spec.instruments)]
     names += [gap.measure] if gap.measure else []
-    return suggest(gap.field, candidates, gap.arm, arms, names, k=k, model=model)
+    return suggest(gap.field, candidates, gap.arm, arms, names, k=k, model=model, held=held)
 
 
 def entered(value: float) -> str:

@@ -59,6 +59,25 @@ def test_the_arm_named_just_before_a_number_decides_whose_count_it_is() -> None:
     assert S.suggest("outcome_mean", page, "Control", ARMS, model=model) == []  # no model: no guess
 
 
+def test_the_line_that_prints_another_arms_same_value_points_at_this_arms() -> None:
+    features = list(S.FEATURES)
+    coef = [0.0] * len(features)
+    coef[features.index("bracketed")] = 0.5
+    coef[features.index("line_of_another_arms_value")] = 1.0
+    coef[features.index("arm_column_of_line_of_another_arms_value")] = 1.0
+    coef[features.index("another_arms_value")] = -3.0
+    model = {"baseline_sd": {"intercept": 0.0, "coef": coef, "mean": [0.0] * len(coef), "scale": [1.0] * len(coef)}}
+    page = S.page_candidates({2: "Age 34.1 (9.2) 35.0 (8.7)\nPHQ-9 score 6.84 (4.75) 6.89 (4.49)"})
+    held = [S.Held("baseline_sd", "Intervention", 4.75, 2, "PHQ-9 score 6.84 (4.75) 6.89 (4.49)", "PHQ-9")]
+    got = S.suggest("baseline_sd", page, "Control", ARMS, ["PHQ-9"], model=model, held=held)
+    assert [s.value for s in got] == [4.49, 6.89, 6.84]  # its line and column; 4.75 is the other arm's
+    alone = S.suggest("baseline_sd", page, "Control", ARMS, ["PHQ-9"], model=model)
+    assert len({s.score for s in alone}) == 1  # without it every SD-like number is as likely
+    age = [S.Held("baseline_sd", "Intervention", 9.2, 2, "Age 34.1 (9.2) 35.0 (8.7)", "Age")]
+    # another measure's row says nothing about this outcome's
+    assert S.suggest("baseline_sd", page, "Control", ARMS, ["PHQ-9"], model=model, held=age) == alone
+
+
 def test_suggestions_are_distinct_values_the_field_can_take_each_on_a_line_of_its_page() -> None:
     candidates, texts = _t01(), page_texts(read_pdf(EXAMPLE / "pdfs" / "T01.pdf"))
     for field in S.FIELDS:
@@ -128,4 +147,36 @@ def test_verify_shows_a_suggestion_on_its_page_before_the_same_key_enters_it(ext
 
     _drive(app, steps)
     assert [x.status for x in store.extractions(record_id=1) if x.source == "human"] == ["rejected"]
+    store.close()
+
+
+def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_gaps(extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    for arm in ARMS:
+        store.review_extraction(_row(store, "baseline_sd", arm).id, status="rejected", actor="alice")
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    assert [(m.gap.field, m.gap.arm) for m in missing] == [("baseline_sd", "Intervention"), ("baseline_sd", "Control")]
+    app = VerifyApp(store, "bob", missing=missing)
+
+    async def until(pilot, ready) -> None:  # suggestions are worked out in threads
+        for _ in range(100):
+            if ready():
+                return
+            await pilot.pause(0.05)
+        raise AssertionError("no suggestions worked out")
+
+    async def steps(pilot) -> None:
+        await until(pilot, lambda: None not in (missing[0].suggestions, missing[1].suggestions))
+        before = missing[1].suggestions
+        assert missing[0].suggestions[0].value == 4.75
+        await pilot.press("1", "1")  # shown on its page, then entered
+        assert pilot.app.current is missing[1]
+        assert ("baseline_sd", "Intervention", PHQ, 4.75, 2) in [(h.field, h.arm, h.measure, h.value, h.page)
+                                                                  for h in missing[1].held]
+        await until(pilot, lambda: missing[1].suggestions not in (None, before))  # worked out again with it
+        assert missing[1].suggestions[0].value == 4.49
+        assert [s.score for s in missing[1].suggestions] != [s.score for s in before]
+        await pilot.press("q")
+
+    _drive(app, steps)
     store.close()

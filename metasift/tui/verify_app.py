@@ -33,12 +33,12 @@ from textual.worker import get_current_worker
 
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
-from metasift.extractor.by_hand import arm_names, edited_value, enter_value, study_gaps
+from metasift.extractor.by_hand import arm_names, edited_value, enter_value, held_values, study_gaps
 from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
-from metasift.extractor.suggest import Candidate, Suggestion, entered, for_gap, page_candidates
+from metasift.extractor.suggest import Candidate, Held, Suggestion, entered, for_gap, page_candidates
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 from metasift.store.rows import ExtractionRow
@@ -186,6 +186,7 @@ class Missing:
     gap: Gap
     page: int
     arms: tuple[str, ...] = ()  # the study's arms in order, which the suggestions weigh
+    held: tuple[Held, ...] = ()  # the study's values and where they are printed, which the suggestions weigh too
     suggestions: list[Suggestion] | None = None
 
     def where(self) -> str:
@@ -200,8 +201,8 @@ def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: 
         if study.unreadable:
             continue
         values = [x for x in study.held if x.page]
-        arms = tuple(arm_names(study.held))
-        items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values), arms)
+        arms, held = tuple(arm_names(study.held)), tuple(held_values(study.held))
+        items += [Missing(study.record_id, study.fulltext_id, gap, _likely_page(gap, values), arms, held)
                   for gap in study.gaps if gap.certain]
     return items
 
@@ -391,7 +392,8 @@ class VerifyApp(App[None]):
             path = self._path(item)
             candidates = self._candidates(path) if path else None
             if candidates is not None:
-                item.suggestions = for_gap(item.gap, candidates, item.arms, self.outcomes, k=SUGGESTIONS)
+                item.suggestions = for_gap(item.gap, candidates, item.arms, self.outcomes, k=SUGGESTIONS,
+                                           held=item.held)
         return item.suggestions
 
     @work(thread=True, exclusive=True, group="suggest")
@@ -587,10 +589,13 @@ class VerifyApp(App[None]):
         except EntryError as exc:
             self.notify(str(exc), severity="error")
             return
-        for other in self.items:  # the same value of the study's other arms is likely on the same page
-            if isinstance(other, Missing) and other.record_id == item.record_id and \
-                    (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
-                other.page = item.page
+        typed = held_values([entered.entry])  # where it is printed now guides the study's other suggestions
+        for other in self.items:
+            if isinstance(other, Missing) and other.record_id == item.record_id:
+                if typed:
+                    other.held, other.suggestions = (*other.held, *typed), None
+                if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
+                    other.page = item.page  # the same value of the study's other arms is likely on the same page
         self._done_with(item, entered.id)
         if gap.hint.startswith("arms found"):
             self._requeue(item.record_id)
