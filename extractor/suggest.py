@@ -250,6 +250,11 @@ def _kind(field: str) -> str:
     return "counts" if field.startswith("n_") else field.split("_")[0]
 
 
+def same_kind(field: str, other: str) -> bool:
+    """Whether a value of ``other`` can guide the suggestions for ``field`` (``gap_features`` weighs no other)."""
+    return _kind(field) == _kind(other)
+
+
 def _on_line(c: Candidate, quotes: Sequence[tuple[int | None, str]]) -> bool:
     """Whether a quote on the candidate's page is its line, holds it, or lies within it."""
     return any(page == c.page and (quote in c.text or c.text in quote) for page, quote in quotes if quote)

@@ -38,7 +38,15 @@ from metasift.extractor.checks import number_forms
 from metasift.extractor.gaps import SHOW_LINES, Gap
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
-from metasift.extractor.suggest import Candidate, Held, Suggestion, entered, for_gap, page_candidates
+from metasift.extractor.suggest import (
+    Candidate,
+    Held,
+    Suggestion,
+    entered,
+    for_gap,
+    page_candidates,
+    same_kind,
+)
 from metasift.kinds import ExtractionStatus
 from metasift.store import Store
 from metasift.store.rows import ExtractionRow
@@ -301,8 +309,7 @@ class VerifyApp(App[None]):
             text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page",
                         style="italic")
             if item.suggestions is None and self._path(item) and self._texts(item) is not None:
-                text.append("\nworking out its likely values …", style="dim")
-                self._suggest_in_background(id(item), item)
+                text.append("\nworking out its likely values …", style="dim")  # once its page is drawn
             for k, hint in enumerate(item.suggestions or [], 1):
                 mark = "▶" if self._marked(item) is hint else " "
                 text.append(f"\n{mark}{k} likely {entered(hint.value)} · p. {hint.page} · {hint.line[:80]}",
@@ -338,6 +345,7 @@ class VerifyApp(App[None]):
 
     def _painted(self) -> None:
         self.painted_at = time.perf_counter()
+        self._suggest_soon()
 
     @work(thread=True, exclusive=True, group="read")
     def _read(self, item_id: int, path: str) -> None:
@@ -353,29 +361,35 @@ class VerifyApp(App[None]):
 
     def _read_ahead(self) -> None:
         """Read the PDFs of the next two values and of the previous one (in that order) before they are
-        asked for, those already read skipped, and work out the suggestions of the next missing values."""
-        wanted, near = [], []
+        asked for; those already read are skipped."""
+        wanted = []
         for step in (1, 2, -1):
             if len(self.items) > 1:
-                item = self.items[(self.index + step) % len(self.items)]
-                path = self._path(item)
+                path = self._path(self.items[(self.index + step) % len(self.items)])
                 if path and path not in wanted and self.cache.cached(path) is None:
                     wanted.append(path)
-                if isinstance(item, Missing) and item.suggestions is None:
-                    near.append(item)
-        if wanted or near:
-            self._read_ahead_worker(wanted, near)
+        if wanted:
+            self._read_ahead_worker(wanted)
 
     @work(thread=True, exclusive=True, group="read-ahead")
-    def _read_ahead_worker(self, paths: list[str], near: list[Missing]) -> None:
+    def _read_ahead_worker(self, paths: list[str]) -> None:
         for path in paths:
             if get_current_worker().is_cancelled:  # a newer read-ahead replaced this one
                 return
             self.cache.get(path)
-        for item in near:
-            if get_current_worker().is_cancelled:
-                return
-            self._suggestions(item)
+
+    def _suggest_soon(self) -> None:
+        """Once a page is on screen: work out the suggestions of the missing value shown and of the next two and
+        the previous one, whose PDFs are read, in a thread (so no keypress waits for them)."""
+        todo = []
+        for step in (0, 1, 2, -1):
+            if self.items:
+                item = self.items[(self.index + step) % len(self.items)]
+                if isinstance(item, Missing) and item.suggestions is None and self._texts(item) is not None \
+                        and all(item is not t for t in todo):
+                    todo.append(item)
+        if todo:
+            self._suggest_in_background(todo)
 
     def _candidates(self, path: str) -> list[Candidate] | None:
         """The numbers a read PDF's pages print, worked out once per PDF (in the reading worker when it can)."""
@@ -397,12 +411,15 @@ class VerifyApp(App[None]):
         return item.suggestions
 
     @work(thread=True, exclusive=True, group="suggest")
-    def _suggest_in_background(self, item_id: int, item: Missing) -> None:
-        """Work out a missing value's suggestions off the UI thread (the first outcome asked of a journal PDF
-        takes a few hundred ms to match against its lines), then redraw it if it is still the one shown."""
-        self._suggestions(item)
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._read_done, item_id)
+    def _suggest_in_background(self, items: list[Missing]) -> None:
+        """Work out missing values' suggestions off the UI thread (the first outcome asked of a journal PDF takes
+        tens of ms to match against its lines), redrawing the one shown when its are ready."""
+        for item in items:
+            if get_current_worker().is_cancelled:  # another page was drawn: its own list replaced this one
+                return
+            self._suggestions(item)
+            if item is self.current:
+                self.call_from_thread(self._read_done, id(item))
 
     def _marked(self, item: Missing) -> Suggestion | None:
         """The suggestion marked on the page shown, if any."""
@@ -592,7 +609,7 @@ class VerifyApp(App[None]):
         typed = held_values([entered.entry])  # where it is printed now guides the study's other suggestions
         for other in self.items:
             if isinstance(other, Missing) and other.record_id == item.record_id:
-                if typed:
+                if typed and same_kind(other.gap.field, gap.field):  # a count guides counts, a baseline baselines
                     other.held, other.suggestions = (*other.held, *typed), None
                 if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
                     other.page = item.page  # the same value of the study's other arms is likely on the same page
