@@ -437,7 +437,7 @@ def gaps(
 
     With --suggest, each count and baseline value lists the three numbers its PDF prints that a model
     fitted on other trial reports ranks first. On the values the extractor missed in reports nobody tuned
-    it to, the first was the value 5-27% of the time and one of the three 34-53% (docs/extraction.md): a
+    it to, the first was the value 5-32% of the time and one of the three 34-58% (docs/extraction.md): a
     suggestion says where to look, it is not stored, and only the value the page bears out is entered.
     """
     from metasift.config import load_protocol
