@@ -433,21 +433,17 @@ def test_a_sheet_of_values_is_entered_all_or_none_naming_the_line_that_fails(ext
 
 def test_a_sheet_adds_a_third_arm_only_on_rows_that_say_new_arm(extracted: Path, cli, tmp_path) -> None:
     sheet = tmp_path / "arms.csv"
-    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
-                     "1,n_randomised,30,Booster,2,Figure 1 (an image),\n", encoding="utf-8")
-    refused = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
-    assert refused.exit_code == 8 and "arms.csv:2: no arm 'Booster' in this study" in refused.stderr
-    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
-                     "1,n_randomised,30,Booster,2,Figure 1 (an image),maybe\n", encoding="utf-8")
-    unclear = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
-    assert unclear.exit_code == 8 and "arms.csv:2: new_arm 'maybe' is not yes or no" in unclear.stderr
-    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
-                     "1,n_randomised,30,Booster,9,Figure 1 (an image),yes\n", encoding="utf-8")
-    beyond = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
-    assert beyond.exit_code == 8 and "arms.csv:2: page 9 is not in the PDF (pages 1-2)" in beyond.stderr
-    sheet.write_text("record,field,value,arm,page,how,new_arm\n"
-                     "1,n_randomised,30,Booster,2,Figure 1 (an image),yes\n", encoding="utf-8")
-    done = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted, "--json")
+
+    def enter(page: int, new_arm: str, *json_out: str):
+        sheet.write_text("record,field,value,arm,page,how,new_arm\n"
+                         f"1,n_randomised,30,Booster,{page},Figure 1 (an image),{new_arm}\n", encoding="utf-8")
+        return cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted, *json_out)
+
+    for page, new_arm, error in ((2, "", "no arm 'Booster' in this study"), (2, "maybe", "new_arm 'maybe' is not yes or no"),
+                                 (9, "yes", "page 9 is not in the PDF (pages 1-2)")):
+        refused = enter(page, new_arm)
+        assert refused.exit_code == 8 and f"arms.csv:2: {error}" in refused.stderr
+    done = enter(2, "yes", "--json")
     assert done.exit_code == 0, done.stderr
     assert [(e["arm"], e["value"]) for e in done.json()["entered"]] == [("Booster", 30)]
     store = Store.open(extracted)
