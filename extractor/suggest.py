@@ -5,13 +5,14 @@ a reviewer then types each of them (``metasift enter``, ``verify``'s e). ``sugge
 pages print as the value one gap asks for: a logistic model over what the number's line says (words of
 randomisation, analysis, loss or baseline; the arm's name or another arm's; the outcome's instruments), where the
 number stands in it (after "n =", in brackets, after "±", its rank among the line's numbers against the arm's
-place among the study's arms) and on which page. It reads no layout, so it holds where the extractor's table
-rules do not apply, and it decides nothing: a suggestion is only entered when a reviewer picks it, through the
-same check as a typed value.
+place among the study's arms), on which page, and whether the line prints another arm's same value the study
+already holds (Held: read by the extractor, or entered). It reads no layout, so it holds where the
+extractor's table rules do not apply, and it decides nothing: a suggestion is only entered when a reviewer picks
+it, through the same check as a typed value.
 
 The weights (``suggest_model.json``) are fitted by ``bench/train_suggest.py`` on the tuned halves only; that
 script reports how often the right value is first or among the first three on papers it was not fitted on.
-Hand-written because the model is a dot product over 56 features: shipping scikit-learn's pickled object
+Hand-written because the model is a dot product over 61 features: shipping scikit-learn's pickled object
 would tie the store of weights to a library version, and a JSON of coefficients is read by anyone.
 """
 

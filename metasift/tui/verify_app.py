@@ -356,8 +356,12 @@ class VerifyApp(App[None]):
 
     def _read_done(self, item_id: int) -> None:
         item = self.current
-        if item is not None and id(item) == item_id:
-            self.show() if isinstance(item, Missing) else self._show_page(item)  # its suggestions need the PDF
+        if item is None or id(item) != item_id:
+            return
+        if isinstance(item, Missing):  # its header lists the suggestions, which needed the PDF
+            self.show()
+        else:
+            self._show_page(item)
 
     def _read_ahead(self) -> None:
         """Read the PDFs of the next two values and of the previous one (in that order) before they are
@@ -392,7 +396,7 @@ class VerifyApp(App[None]):
             self._suggest_in_background(todo)
 
     def _candidates(self, path: str) -> list[Candidate] | None:
-        """The numbers a read PDF's pages print, worked out once per PDF (in the reading worker when it can)."""
+        """The numbers a read PDF's pages print, worked out once per PDF (in the suggestions' thread)."""
         if path not in self.candidates:
             texts = self.cache.texts(path)
             if texts is None:
@@ -413,7 +417,7 @@ class VerifyApp(App[None]):
     @work(thread=True, exclusive=True, group="suggest")
     def _suggest_in_background(self, items: list[Missing]) -> None:
         """Work out missing values' suggestions off the UI thread (the first outcome asked of a journal PDF takes
-        tens of ms to match against its lines), redrawing the one shown when its are ready."""
+        tens of ms to match against its lines), redrawing the value shown once its own are ready."""
         for item in items:
             if get_current_worker().is_cancelled:  # another page was drawn: its own list replaced this one
                 return
@@ -423,8 +427,8 @@ class VerifyApp(App[None]):
 
     def _marked(self, item: Missing) -> Suggestion | None:
         """The suggestion marked on the page shown, if any."""
-        if self.marked is None or self.marked[0] != id(item) or not item.suggestions:
-            return None
+        if self.marked is None or self.marked[0] != id(item) or self.marked[1] >= len(item.suggestions or []):
+            return None  # none marked, or the suggestions were worked out again since
         hint = item.suggestions[self.marked[1]]
         return hint if hint.page == self._page(item) else None
 
@@ -608,7 +612,7 @@ class VerifyApp(App[None]):
             return
         typed = held_values([entered.entry])  # where it is printed now guides the study's other suggestions
         for other in self.items:
-            if isinstance(other, Missing) and other.record_id == item.record_id:
+            if isinstance(other, Missing) and other.record_id == item.record_id and other is not item:
                 if typed and same_kind(other.gap.field, gap.field):  # a count guides counts, a baseline baselines
                     other.held, other.suggestions = (*other.held, *typed), None
                 if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
