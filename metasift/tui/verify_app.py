@@ -230,7 +230,7 @@ def _likely_page(gap: Gap, values: Sequence[ExtractionRow]) -> int:
 
 class VerifyApp(App[None]):
     CSS_PATH = STYLESHEET
-    CSS = "#value { height: auto; max-height: 6; padding: 0 1; }"  # the value's lines above its page
+    CSS = "#value { height: auto; max-height: 8; padding: 0 1; }"  # the value's lines (and suggestions) above its page
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "accept", "accept"), Binding("e", "edit", "edit"), Binding("r", "reject", "reject"),
         Binding("u", "undo", "undo"), Binding("n", "move(1)", "next"), Binding("p", "move(-1)", "previous"),
