@@ -281,7 +281,8 @@ def extract_cmd(
         store.close()
     if sum(missing) and not json_out:
         info(f"{sum(missing)} values the rules and effect sizes need are missing in {sum(map(bool, missing))} "
-             "studies: metasift gaps lists them, metasift verify shows each beside a page to enter it from")
+             "studies: metasift gaps lists them (--suggest: with the numbers they likely are), metasift verify "
+             "shows each beside a page to enter it from")
     if run:
         info(f"model {run.model}: {run.sent - run.errors} answered, {run.errors} failed"
              + (f", cost {run.cost:.4f}" if run.cost else ""))
