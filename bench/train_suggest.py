@@ -199,7 +199,7 @@ def measure(split: str, model: dict, only_missed: bool = False) -> dict:
                 continue
             left[stem][key] -= 1
         papers.add(stem)
-        held = held + [h for h in entered[stem] if h.field.startswith(field.split("_")[0])]
+        held = held + [h for h in entered[stem] if S.same_kind(h.field, field)]
         order = [s.value for s in S.suggest(field, cands, arm, arms, names, k=len(cands), model=model, held=held)]
         if only_missed:
             entered[stem].append(S.Held(field, arm, value, page, quote, names[0] if names else None))

@@ -303,10 +303,13 @@ def _probability(folded: tuple[float, tuple[float, ...]], features: Sequence[flo
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def score(field: str, features: Sequence[float], model: Mapping | None = None) -> float:
-    """The model's probability that a candidate with ``features`` is the field's value (0 without a model)."""
-    folded = _default_fold(field) if model is None else _fold(model[field]) if model.get(field) else None
-    return _probability(folded, features) if folded else 0.0
+def _folded(field: str, model: Mapping | None) -> tuple[float, tuple[float, ...]] | None:
+    """The field's weights, folded: the committed model's, or ``model``'s (a bench's, a test's); None without any."""
+    if field not in FIELDS:
+        return None
+    if model is None:
+        return _default_fold(field)
+    return _fold(model[field]) if model.get(field) else None
 
 
 def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: Sequence[str],
@@ -314,15 +317,14 @@ def suggest(field: str, candidates: Sequence[Candidate], arm: str | None, arms: 
             held: Sequence[Held] = ()) -> list[Suggestion]:
     """The ``k`` likeliest distinct values for a gap, best first, each with the line that prints it; none for a
     field no model is fitted for."""
-    folded = (_default_fold(field) if model is None else _fold(model[field]) if model.get(field) else None) \
-        if field in FIELDS else None
+    folded = _folded(field, model)
     if folded is None:
         return []
     arm_index = list(arms).index(arm) if arm in arms else -1
     fitting = [c for c in candidates if fits(field, c.value)]
+    rows = gap_features(fitting, arm, arms, arm_index, outcome_names, field, held)
     best: dict[float, Suggestion] = {}
-    for c, gap_row in zip(fitting, gap_features(fitting, arm, arms, arm_index, outcome_names,
-                                                                   field, held), strict=True):
+    for c, gap_row in zip(fitting, rows, strict=True):
         p = _probability(folded, (*c.features, *gap_row))
         if c.value not in best or p > best[c.value].score:
             best[c.value] = Suggestion(c.value, c.page, c.line, p)

@@ -510,8 +510,8 @@ def _suggestions(studies: list[StudyGaps], paths: dict[int, str], outcomes: Sequ
                 candidates = page_candidates(page_texts(read_pdf(paths[study.fulltext_id])))
             except PdfError as exc:
                 warn(f"record {study.record_id}: {exc}")
-                continue
-            out |= {(study.record_id, gap): got for gap, got in suggestions(study, outcomes, candidates).items()}
+            else:
+                out |= {(study.record_id, gap): got for gap, got in suggestions(study, outcomes, candidates).items()}
             progress.advance(task)
     return out
 

@@ -218,9 +218,8 @@ def missing_items(store: Store, outcomes: Sequence[OutcomeSpec], humans_needed: 
 def _likely_page(gap: Gap, values: Sequence[ExtractionRow]) -> int:
     """The page a missing value is likely printed on: where another arm's same value is, else where this arm's
     values of the same kind (counts, baseline or follow-up) are, else any of this arm's, else any, else 1."""
-    kind = gap.field.split("_")[0]
     for fits in (lambda x: x.field == gap.field and x.measure == gap.measure,
-                 lambda x: x.arm == gap.arm and x.field.split("_")[0] == kind,
+                 lambda x: x.arm == gap.arm and same_kind(x.field, gap.field),
                  lambda x: x.arm == gap.arm, lambda x: True):
         page = next((x.page for x in values if fits(x)), None)
         if page:
