@@ -131,6 +131,10 @@ class PaperScore:
     primary: bool | None = None
     design: bool | None = None  # design kind (parallel / crossover / cluster) as the truth's
     error: str | None = None
+    # with score_paper(..., keep=True): (result, field path, right | wrong | fabricated) of each value with a page,
+    # and the page texts, for bench/train_confidence.py
+    values: list[tuple] = field(default_factory=list)
+    texts: dict[int, str] = field(default_factory=dict)
 
     @property
     def predicted(self) -> int:
@@ -204,8 +208,10 @@ def _same(a: float, b: float) -> bool:
 
 
 def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int | None, status: str | None,
-                 prints: bool = False, why: str = "") -> None:
+                 prints: bool = False, why: str = "") -> str | None:
+    """Count one field; return right / wrong / fabricated for a value with a page, else None."""
     printed = truth is not None and truth.get("value") is not None
+    outcome = None
     if value is not None and page is not None:
         outcome = "right" if printed and _same(value, truth["value"]) else "wrong" if printed else "fabricated"
         s.by_doubt.setdefault(_doubt_kind(why) if status != "auto_verified" else "auto-verified", Counter())[outcome] += 1
@@ -213,17 +219,17 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
     if value is None:
         if printed:
             s.missed.append(f"{label}: printed {truth['value']:g}")
-        return
+        return None
     if page is None:
         s.derived += 1
-        return
+        return None
     if printed and _same(value, truth["value"]):
         s.hits += 1
         listed = page in (truth.get("pages") or [])
         s.page_right += listed
         s.page_prints += prints or listed
         s.hits_auto += status == "auto_verified"
-        return
+        return outcome
     why = f"{label}: {value:g} (p. {page})" + (f", printed {truth['value']:g}" if printed else ", not printed")
     why += " [auto-verified]" if status == "auto_verified" else ""
     s.wrong.append(why)
@@ -231,6 +237,7 @@ def _score_value(s: PaperScore, label: str, truth: dict | None, value, page: int
     s.auto_verified_wrong += status == "auto_verified"
     if printed:
         s.missed.append(f"{label}: printed {truth['value']:g}")
+    return outcome
 
 
 def _cited_pages_print(result, texts: dict[int, str]) -> dict[str, bool]:
@@ -257,7 +264,7 @@ def _doubt_kind(why: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "N", re.sub(r"'[^']*'", "'X'", why))[:90]
 
 
-def score_paper(stem: str, truth: dict) -> PaperScore:
+def score_paper(stem: str, truth: dict, keep: bool = False) -> PaperScore:
     from metasift.config import OutcomeSpec
     from metasift.extractor.outcomes import baseline_path
     from metasift.extractor.pdf import PdfError, read_pdf
@@ -284,6 +291,8 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
     arms = truth.get("arms") or []
     pages = {ev.field: ev.page for ev in plain.evidence}
     texts = page_texts(doc)  # once per paper: every extraction below checks its quotes against it
+    if keep:
+        s.texts = texts
     (status, why), prints = _statuses(plain, texts), _cited_pages_print(plain, texts)
     seen: set[str] = set()
     for i, arm in enumerate(plain.arms):
@@ -292,8 +301,10 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
         seen.add(name or "")
         for stat in COUNTS:
             f = f"arms[{i}].{stat}"
-            _score_value(s, f"{arm.name}.{stat}", t_arm.get(stat) if t_arm else None, getattr(arm, stat),
-                         pages.get(f), status.get(f), prints.get(f, False), why.get(f, ""))
+            outcome = _score_value(s, f"{arm.name}.{stat}", t_arm.get(stat) if t_arm else None, getattr(arm, stat),
+                                   pages.get(f), status.get(f), prints.get(f, False), why.get(f, ""))
+            if keep and outcome:
+                s.values.append((plain, f, outcome))
     for a in arms:
         if a["name"] not in seen:
             for stat in COUNTS:
@@ -316,9 +327,11 @@ def score_paper(stem: str, truth: dict) -> PaperScore:
             for stat in STATS:
                 f = f"{where}.{stat}" if where else ""
                 truth_value = {"value": tb.get(stat), "pages": tb.get("pages")} if tb else None
-                _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
-                             getattr(b, stat) if b else None, pages.get(f), status.get(f), prints.get(f, False),
-                             why.get(f, ""))
+                scored = _score_value(s, f"{arm.name}.{outcome['label']}.{stat}", truth_value,
+                                      getattr(b, stat) if b else None, pages.get(f), status.get(f),
+                                      prints.get(f, False), why.get(f, ""))
+                if keep and scored:
+                    s.values.append((result, f, scored))
         for arm_name, tb in by_arm.items():
             if arm_name not in seen:
                 for stat in STATS:
