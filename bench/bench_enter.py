@@ -17,6 +17,12 @@ measure for baseline values, and counts how the entry ends:
 With the truth's quote given (what a reviewer types when asked), "quote accepted" counts the entries that
 then check out. Seconds are for reading the PDF once and checking each value.
 
+**Rows** (``verify``'s w, ``gaps.row_values``): per count (every arm's n randomised, analysed or lost printed) and
+per outcome's baseline (every arm's mean and SD printed), whether one line of a page the truth lists gives every
+arm its value: "rows" counts those groups, "one line prints all arms" those a reviewer fills from a single line
+(saying which of its numbers are whose), "proposed right" those whose proposed places (``gaps.row_picks``: one
+mean (SD) pair or one whole number per arm, in the truth's order of arms) are right, so Enter alone fills them.
+
 Run: .venv/bin/python bench/bench_enter.py [--split tune|pmc-tune|...] [--json]. Held-out splits are refused:
 their fields are never read one by one.
 """
@@ -45,7 +51,7 @@ from metasift.extractor.checks import (
     quote_has_number,
     quote_on_page,
 )
-from metasift.extractor.gaps import entry_quote
+from metasift.extractor.gaps import entry_quote, row_numbers, row_picks, row_values
 from metasift.extractor.pdf import read_pdf
 from metasift.extractor.pipeline import page_texts
 
@@ -65,6 +71,46 @@ def _fields(truth: dict):
                 if b.get(stat) is not None and b.get("pages"):
                     yield (f"{b['arm']}.{outcome['label']}.{stat}", b[stat], b["pages"], b.get("quote") or "",
                            outcome["label"])
+
+
+def _rows(truth: dict):
+    """(field, pages, {arm: value, or (mean, SD)}) of each count and baseline every arm of the truth prints."""
+    arms = [a["name"] for a in truth.get("arms") or []]
+    for name in COUNTS:
+        got = {a["name"]: a[name] for a in truth.get("arms") or [] if isinstance(a.get(name), dict)
+               and a[name].get("value") is not None}
+        if len(arms) >= 2 and set(got) == set(arms):
+            yield name, sorted({p for f in got.values() for p in f.get("pages") or []}), \
+                {arm: got[arm]["value"] for arm in arms}
+    for outcome in truth.get("outcomes") or []:
+        by = {b["arm"]: b for b in outcome.get("baseline") or []
+              if b.get("mean") is not None and b.get("sd") is not None}
+        if len(arms) >= 2 and set(by) == set(arms):
+            yield "baseline_mean", sorted({p for b in by.values() for p in b.get("pages") or []}), \
+                {arm: (by[arm]["mean"], by[arm]["sd"]) for arm in arms}
+
+
+def _one_line(field: str, pages: list[int], want: dict, texts: dict[int, str]) -> tuple[bool, bool]:
+    """Whether one line of ``pages`` prints every arm's value of ``want`` (so a reviewer fills them all from it,
+    saying which of its numbers are whose), and whether its proposed places (``gaps.row_picks``) are already
+    those, so Enter alone fills them."""
+    arms = list(want)
+    expect = [float(v) for arm in arms for v in (want[arm] if isinstance(want[arm], tuple) else (want[arm],))]
+    printed = proposed = False
+    for page in pages:
+        for line in texts.get(page, "").splitlines():
+            numbers = [float(x) for x in row_numbers(line)]
+            if not all(any(abs(x - v) < 1e-6 for x in numbers) for v in expect):
+                continue
+            printed = True
+            picks = row_picks(line, field, len(arms))
+            try:
+                got = [r.value for r in row_values(line, field, arms, picks)] if picks else []
+            except EntryError:
+                got = []
+            if len(got) == len(expect) and all(abs(x - y) < 1e-6 for x, y in zip(got, expect)):
+                return True, True
+    return printed, proposed
 
 
 def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
@@ -103,6 +149,12 @@ def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
                         tally["quote accepted"] += 1
                     except EntryError:
                         tally["quote refused"] += 1
+        for field, pages, want in _rows(truth):
+            kind = "baseline" if field.startswith("baseline") else "count"
+            printed, proposed = _one_line(field, pages, want, texts)
+            tally[f"rows: {kind}"] += 1
+            tally[f"one line prints all arms: {kind}"] += printed
+            tally[f"proposed right: {kind}"] += proposed
         seconds += time.perf_counter() - start
     return tally, seconds, papers
 
@@ -123,7 +175,9 @@ def main() -> None:
         print(json.dumps(out, indent=1))
         return
     keys = ("fields", "one line", "one line, same place", "one line, other place", "asks which",
-            "right line listed", "right line not listed", "not on the page", "quote accepted", "quote refused")
+            "right line listed", "right line not listed", "not on the page", "quote accepted", "quote refused", "rows: count",
+            "one line prints all arms: count", "proposed right: count", "rows: baseline",
+            "one line prints all arms: baseline", "proposed right: baseline")
     print(f"{'split':12} {'papers':>6} " + " ".join(f"{k:>22}" for k in keys) + f" {'s':>6}")
     for split, row in out.items():
         print(f"{split:12} {row['papers']:6} " + " ".join(f"{row.get(k, 0):22}" for k in keys)

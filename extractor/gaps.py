@@ -212,3 +212,58 @@ def checked_formula(value: int | float, formula: str) -> str:
         raise EntryError("--how needs where the value is or the formula with the printed numbers it uses, e.g. "
                          "\"randomised 50 - analysed 45\"")
     return formula.strip()
+
+
+
+# a number of its own on a row: not inside a word or a longer number, nor a scale's name ("PHQ-9"), nor a share
+# ("41.6%"); "2,301" is one count
+_ROW_NUMBER = re.compile(r"(?<![\w.])(?<![a-z]-)-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|\.\d|\s*%)")
+# an SD as a row prints it after its mean: "(4.75)", "± 4.75", "+/- 4.75", "(±4.75)"
+_SD_BEFORE = re.compile(r"(?:\(\s*(?:±\s*)?|±\s*|\+/-\s*|\+-\s*)$")
+
+
+@dataclass(frozen=True)
+class RowValue:
+    """One value a printed row gives one arm's gap (``row_values``)."""
+
+    arm: str
+    field: str
+    value: int | float
+
+
+def row_numbers(line: str) -> list[str]:
+    """The numbers a row prints, in order, without thousands separators ("2,301" → "2301"; shares and the digits
+    of a scale's name left out)."""
+    return [m.group().replace(",", "") for m in _ROW_NUMBER.finditer(normalise_pdf_text(line))]
+
+
+def row_picks(line: str, field: str, n_arms: int) -> list[int]:
+    """Which of the row's numbers (1-based, ``row_numbers``) likely give each arm its value, the arms in the study's
+    order: for a baseline mean or SD each arm's mean (SD) pair, where the row prints one per arm; for a count each
+    arm's whole number, where the row prints one per arm. Empty when the row prints more or fewer (a Total or p
+    column, a wrapped cell): then the reviewer says which."""
+    text = normalise_pdf_text(line)
+    found = list(_ROW_NUMBER.finditer(text))
+    if field in ("baseline_mean", "baseline_sd"):
+        sds = [k for k, m in enumerate(found) if k and _SD_BEFORE.search(text[found[k - 1].end():m.start()])]
+        picks = [k for sd in sds for k in (sd, sd + 1)]  # the mean before each SD, then the SD (1-based)
+        return picks if len(sds) == n_arms else []
+    whole = [k + 1 for k, m in enumerate(found) if "." not in m.group()]
+    return whole if len(whole) == n_arms else []
+
+
+def row_values(line: str, field: str, arms: Sequence[str], picks: Sequence[int]) -> list[RowValue]:
+    """What a row gives each arm: ``picks`` are the 1-based places of the row's numbers (``row_numbers``) that
+    are, arm by arm in the order of ``arms``, its mean and SD (a baseline) or its count. An ``EntryError`` when
+    the places do not fit."""
+    numbers = row_numbers(line)
+    names = ("baseline_mean", "baseline_sd") if field in ("baseline_mean", "baseline_sd") else (field,)
+    if field not in (*COUNT_FIELDS, "baseline_mean", "baseline_sd"):
+        raise EntryError(f"a row gives arms' counts or baseline means and SDs, not {field}")
+    if len(picks) != len(names) * len(arms):
+        what = "its mean and SD" if len(names) == 2 else "its count"
+        raise EntryError(f"give {len(names) * len(arms)} places, {what} for each of {', '.join(arms)}")
+    if bad := [k for k in picks if not 1 <= k <= len(numbers)]:
+        raise EntryError(f"the line prints {len(numbers)} numbers: no number {bad[0]}")
+    values = [parse_value(names[i % len(names)], numbers[k - 1]) for i, k in enumerate(picks)]
+    return [RowValue(arms[i // len(names)], names[i % len(names)], v) for i, v in enumerate(values)]

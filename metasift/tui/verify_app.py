@@ -4,7 +4,9 @@ each value a study still lacks (``extractor.by_hand``), beside a page of its PDF
 Keys: a accept, e edit (type the right value), r reject (with a reason), u undo the last of these,
 n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page, q quit. On a missing value, e enters it
 from the page shown (the line printing it becomes its quote) and r says the paper does not report it; 1, 2, 3
-show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it. Every
+show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
+the line of the page that holds some words, and w fills from the marked line (a table's row) that value of every
+arm still missing it, asking which of the line's numbers are whose (``gaps.row_values``). Every
 change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
@@ -34,8 +36,8 @@ from textual.worker import get_current_worker
 from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
 from metasift.extractor.by_hand import arm_names, edited_value, enter_value, held_values, study_gaps
-from metasift.extractor.checks import number_forms
-from metasift.extractor.gaps import SHOW_LINES, Gap
+from metasift.extractor.checks import normalise_pdf_text, number_forms
+from metasift.extractor.gaps import COUNT_FIELDS, SHOW_LINES, Gap, row_numbers, row_picks, row_values
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
 from metasift.extractor.suggest import (
@@ -234,7 +236,8 @@ class VerifyApp(App[None]):
         Binding("a", "accept", "accept"), Binding("e", "edit", "edit"), Binding("r", "reject", "reject"),
         Binding("u", "undo", "undo"), Binding("n", "move(1)", "next"), Binding("p", "move(-1)", "previous"),
         Binding("left_square_bracket", "turn(-1)", "page -"), Binding("right_square_bracket", "turn(1)", "page +"),
-        Binding("g", "go_to_page", "go to page"),
+        Binding("g", "go_to_page", "go to page"), Binding("slash", "find", "find a line"),
+        Binding("w", "row", "row: every arm"),
         *(Binding(str(k), f"pick({k - 1})", f"suggestion {k}", show=False) for k in range(1, SUGGESTIONS + 1)),
         Binding("q", "quit", "quit"),
     ]
@@ -259,6 +262,7 @@ class VerifyApp(App[None]):
         self.painted_at = 0.0  # perf_counter() when a value's page was last drawn on screen
         self.candidates: dict[str, list[Candidate]] = {}  # per PDF read: the numbers its pages print
         self.marked: tuple[int, int] | None = None  # (id of the missing value, its suggestion marked on the page)
+        self.found: tuple[int, int, str] | None = None  # (id of the missing value, page, line) marked by /
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -305,8 +309,8 @@ class VerifyApp(App[None]):
         text = Text(f"{self.titles.get(item.record_id, '')}\n", style="bold")
         if isinstance(item, Missing):
             text.append(f"missing: {item.gap.describe()}\n", style="yellow")
-            text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page",
-                        style="italic")
+            text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page · "
+                        "/ mark a line · w fill every arm's from the marked line", style="italic")
             if item.suggestions is None and self._path(item) and self._texts(item) is not None:
                 text.append("\nworking out its likely values …", style="dim")  # once its page is drawn
             for k, hint in enumerate(item.suggestions or [], 1):
@@ -336,6 +340,8 @@ class VerifyApp(App[None]):
         hint = self._marked(item) if isinstance(item, Missing) else None
         if hint is not None:  # a suggestion marked on its page, as a value's quote is
             quote, value = hint.line, hint.value
+        elif isinstance(item, Missing) and (line := self._found(item)) is not None:
+            quote = line
         page, box = page_view(self._path(item), self._page(item), quote, value, self.cache)
         self.query_one(PageView).show(page, box)
         self.page_shown = item.id if isinstance(item, ExtractionRow) else None
@@ -444,6 +450,97 @@ class VerifyApp(App[None]):
         self.marked = (id(item), k)
         self.turned = item.page = hint.page
         self.show()
+
+    def _found(self, item: Missing) -> str | None:
+        """The line / marked on the page shown, if any."""
+        if self.found is None or self.found[0] != id(item) or self.found[1] != self._page(item):
+            return None
+        return self.found[2]
+
+    def action_find(self) -> None:
+        """Ask for words of a line (a table row's label) and mark the first line of the page shown holding them."""
+        item = self.current
+        if not isinstance(item, Missing) or self._texts(item) is None:
+            return
+        page = self._page(item) or 1
+
+        def done(words: str | None) -> None:
+            wanted = normalise_pdf_text(words or "").split()
+            lines = dict.fromkeys(" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines())
+            line = next((x for x in lines if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
+            if not wanted:
+                return
+            if line is None:
+                self.notify(f"no line of page {page} holds {words!r}", severity="warning")
+                return
+            self.found, self.marked = (id(item), page, line), None
+            self.show()
+
+        self.push_screen(TextPrompt(f"Words of the line to mark on page {page}", "", "e.g. PHQ-9, randomised"),
+                         done)
+
+    def _row_line(self, item: Missing) -> tuple[int, str] | None:
+        """(page, line) of the line marked on the page shown: a suggestion's, or one found with /."""
+        hint = self._marked(item)
+        if hint is not None:
+            return hint.page, hint.line
+        line = self._found(item)
+        return (self._page(item) or 1, line) if line is not None else None
+
+    def action_row(self) -> None:
+        """Fill from the marked line (a table's row) the value shown for every arm still missing it (a count, or
+        the baseline's mean and SD), after the reviewer says which of its numbers are whose."""
+        item = self.current
+        if not isinstance(item, Missing) or item.gap.field not in (*COUNT_FIELDS, "baseline_mean", "baseline_sd"):
+            self.notify("w fills an arm count or a baseline mean and SD of every arm", severity="warning")
+            return
+        marked = self._row_line(item)
+        if marked is None:
+            self.notify("mark the row first: / finds a line by its words, 1-3 show a likely one", severity="warning")
+            return
+        page, line = marked
+        arms = list(item.arms)
+        if len(arms) < 2:
+            self.notify("the study's arms are not named yet: enter its first values one by one", severity="warning")
+            return
+        numbers = row_numbers(line)
+        baseline = item.gap.field.startswith("baseline_")
+        what = "mean and SD" if baseline else item.gap.field
+        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(numbers, 1))
+        picks = " ".join(str(k) for k in row_picks(line, item.gap.field, len(arms)))
+        self.push_screen(TextPrompt(f"Which numbers of this line are the {what} of {', '.join(arms)}, in that "
+                                    f"order?\n{line[:100]}\n{listing}", picks,
+                                    "their places, e.g. 1 2 4 5" if baseline else "their places, e.g. 1 2"),
+                         lambda answer: self._fill_row(item, page, line, answer) if answer else None)
+
+    def _fill_row(self, item: Missing, page: int, line: str, answer: str) -> None:
+        """Enter each arm's value the row gives, where the study still misses it, with the row as its quote."""
+        try:
+            values = row_values(line, item.gap.field, list(item.arms),
+                                [int(x) for x in answer.replace(",", " ").split() if x.isdigit()])
+        except EntryError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        gap = item.gap
+        todo = [(m, v) for v in values for m in self.items if isinstance(m, Missing)
+                and m.record_id == item.record_id and (m.gap.field, m.gap.arm) == (v.field, v.arm)
+                and (not v.field.startswith("baseline_") or m.gap.measure == gap.measure)]
+        for missing, v in todo:
+            try:
+                entry = enter_value(self.store, record_id=missing.record_id, field_name=v.field, value=str(v.value),
+                                    actor=self.reviewer, page=page, arm=v.arm, measure=missing.gap.measure,
+                                    timepoint=missing.gap.timepoint, quote=line, texts=self._texts(missing))
+            except EntryError as exc:
+                self.notify(f"{v.arm} {v.field}: {exc}", severity="error")
+                break
+            self._guide_siblings(missing, entry, missing.gap.timepoint)
+            self.settled.append((self.items.index(missing), missing, entry.id))
+            self.items.remove(missing)
+            self.done += 1
+        self.index = min(self.index, len(self.items) - 1) if self.items else 0
+        self.turned = None
+        self.show()
+        self.notify(f"{len(todo)} values entered from page {page}'s line; u withdraws them one at a time")
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current
@@ -609,16 +706,22 @@ class VerifyApp(App[None]):
         except EntryError as exc:
             self.notify(str(exc), severity="error")
             return
-        typed = held_values([entered.entry])  # where it is printed now guides the study's other suggestions
-        for other in self.items:
-            if isinstance(other, Missing) and other.record_id == item.record_id and other is not item:
-                if typed and same_kind(other.gap.field, gap.field):  # a count guides counts, a baseline baselines
-                    other.held, other.suggestions = (*other.held, *typed), None
-                if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
-                    other.page = item.page  # the same value of the study's other arms is likely on the same page
+        self._guide_siblings(item, entered, timepoint)
         self._done_with(item, entered.id)
         if gap.hint.startswith("arms found"):
             self._requeue(item.record_id)
+
+    def _guide_siblings(self, item: Missing, entered: Any, timepoint: str | None) -> None:
+        """Where a value just entered is printed now guides the study's other missing values: their suggestions
+        (a count guides counts, a baseline baselines) and the page they are shown beside."""
+        gap = item.gap
+        typed = held_values([entered.entry])
+        for other in self.items:
+            if isinstance(other, Missing) and other.record_id == item.record_id and other is not item:
+                if typed and same_kind(other.gap.field, gap.field):
+                    other.held, other.suggestions = (*other.held, *typed), None
+                if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
+                    other.page = item.page  # the same value of the study's other arms is likely on the same page
 
     def _requeue(self, record_id: int) -> None:
         """Queue the values a study lacks that naming its arms has revealed (its other counts, baselines and

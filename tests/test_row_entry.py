@@ -1,0 +1,98 @@
+"""A table's row entered for every arm at once (`gaps.row_values`, verify's / and w): the reviewer marks the line,
+says which of its numbers are whose (proposed where the row prints one pair or count per arm), and each arm's
+value is stored with the row as its quote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metasift.config import load_protocol
+from metasift.errors import EntryError
+from metasift.extractor.gaps import RowValue, row_numbers, row_picks, row_values
+from metasift.store import Store
+from metasift.tui.verify_app import Missing, VerifyApp, missing_items
+from tests.test_enter_values import _row, extracted  # noqa: F401  (the fixture)
+from tests.test_verify_tui import _drive
+
+ARMS = ["Intervention", "Control"]
+ROW = "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
+
+
+def test_a_row_of_one_mean_sd_pair_per_arm_proposes_each_arms_pair_in_the_columns_order() -> None:
+    for line in (ROW, "BDI-II, mean ± SD 21.3 ± 6.2 20.9 ± 5.8 0.71", "Defecation/w 1.7(±1.3)NS 10.7(±6.4)c"):
+        picks = row_picks(line, "baseline_sd", 2)
+        assert picks == [1, 2, 3, 4]
+    assert row_values(ROW, "baseline_mean", ARMS, [1, 2, 3, 4]) == [
+        RowValue("Intervention", "baseline_mean", 6.84), RowValue("Intervention", "baseline_sd", 4.75),
+        RowValue("Control", "baseline_mean", 6.89), RowValue("Control", "baseline_sd", 4.49)]
+
+
+def test_a_row_with_a_total_column_or_separate_sd_columns_proposes_nothing_and_the_reviewer_says_whose() -> None:
+    total = "Mental Component 49.7 (11.0) 50.9 (10.8) 48.4 (11.2)"  # Total first
+    assert row_picks(total, "baseline_mean", 2) == []
+    assert [(v.arm, v.value) for v in row_values(total, "baseline_mean", ARMS, [3, 4, 5, 6])] == [
+        ("Intervention", 50.9), ("Intervention", 10.8), ("Control", 48.4), ("Control", 11.2)]
+    columns = "Pre-intervention 16.9 5.76 874 16.4 5.98 862"  # mean, SD and n in columns of their own
+    assert row_picks(columns, "baseline_mean", 2) == []
+    assert [v.value for v in row_values(columns, "baseline_mean", ARMS, [4, 5, 1, 2])] == [16.4, 5.98, 16.9, 5.76]
+
+
+def test_a_rows_counts_leave_out_shares_scale_digits_and_thousands_separators() -> None:
+    assert row_numbers("Lost to follow-up (PHQ-9 missing) 9 (9.6%) 8 (8.6%)") == ["9", "8"]
+    assert row_picks("Lost to follow-up 9 (9.6%) 8 (8.6%)", "n_dropout", 2) == [1, 2]
+    assert row_values("Analysed 1,204 1,198", "n_analysed", ARMS, [1, 2]) == [
+        RowValue("Intervention", "n_analysed", 1204), RowValue("Control", "n_analysed", 1198)]
+    assert row_picks("Randomised 40 41 81", "n_randomised", 2) == []  # a total column: the reviewer says
+
+
+def test_places_that_do_not_fit_the_arms_or_the_field_are_refused() -> None:
+    with pytest.raises(EntryError, match="give 4 places, its mean and SD for each of Intervention, Control"):
+        row_values(ROW, "baseline_mean", ARMS, [1, 3])
+    with pytest.raises(EntryError, match="the line prints 4 numbers: no number 7"):
+        row_values(ROW, "baseline_mean", ARMS, [1, 2, 3, 7])
+    with pytest.raises(EntryError, match="an SD must be positive"):
+        row_values("Change -1.2 (-0.4) 0.3 (0.2)", "baseline_mean", ARMS, [1, 2, 3, 4])
+    with pytest.raises(EntryError, match="not a count"):
+        row_values(ROW, "n_randomised", ARMS, [1, 3])
+    with pytest.raises(EntryError, match="not outcome_mean"):
+        row_values(ROW, "outcome_mean", ARMS, [1, 2, 3, 4])
+
+
+def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    for field in ("baseline_mean", "baseline_sd"):
+        for arm in ARMS:
+            store.review_extraction(_row(store, field, arm).id, status="rejected", actor="alice")
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    assert {(m.gap.field, m.gap.arm) for m in missing} == {(f, a) for f in ("baseline_mean", "baseline_sd")
+                                                            for a in ARMS}
+    assert {m.page for m in missing} == {2}
+    app = VerifyApp(store, "bob", missing=missing)
+
+    async def steps(pilot) -> None:
+        for _ in range(100):  # the page is read in a thread
+            if pilot.app._texts(pilot.app.current) is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("w")  # nothing marked yet: nothing happens but a word of how
+        assert len(pilot.app.items) == 4
+        await pilot.press("slash", *"PHQ-9 depression", "enter")
+        assert pilot.app.found[2] == ROW  # the first line of page 2 holding the words: the baseline row
+        await pilot.press("w")  # asks whose numbers are which, proposing each arm's pair in order
+        await pilot.press("enter")
+        assert not pilot.app.items
+        await pilot.press("u")  # entries are withdrawn one at a time
+        assert isinstance(pilot.app.current, Missing) and len(pilot.app.items) == 1
+        await pilot.press("q")
+
+    _drive(app, steps)
+    entered = [x for x in store.extractions(record_id=1) if x.source == "human"]
+    assert sorted((x.field, x.arm, x.value, x.page, x.quote, x.status) for x in entered) == sorted([
+        ("baseline_mean", "Intervention", 6.84, 2, ROW, "verified"),
+        ("baseline_sd", "Intervention", 4.75, 2, ROW, "verified"),
+        ("baseline_mean", "Control", 6.89, 2, ROW, "verified"),
+        ("baseline_sd", "Control", 4.49, 2, ROW, "rejected")])  # the last one entered, withdrawn
+    assert {x.updated_by for x in entered} == {"bob"}
+    store.close()
