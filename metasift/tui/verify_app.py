@@ -309,8 +309,8 @@ class VerifyApp(App[None]):
         text = Text(f"{self.titles.get(item.record_id, '')}\n", style="bold")
         if isinstance(item, Missing):
             text.append(f"missing: {item.gap.describe()}\n", style="yellow")
-            text.append("e enter it from the page shown · r the paper does not report it · [ ] turn the page · "
-                        "/ mark a line · w fill every arm's from the marked line", style="italic")
+            text.append("e enter it from the page · r not reported · [ ] turn the page · / mark a line · "
+                        "w every arm's value from it", style="italic")
             if item.suggestions is None and self._path(item) and self._texts(item) is not None:
                 text.append("\nworking out its likely values …", style="dim")  # once its page is drawn
             for k, hint in enumerate(item.suggestions or [], 1):
