@@ -237,14 +237,28 @@ def row_numbers(line: str) -> list[str]:
     return [m.group().replace(",", "") for m in _ROW_NUMBER.finditer(normalise_pdf_text(line))]
 
 
+# what one row gives each arm: a mean and its SD (at baseline or follow-up), or one count
+_ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd": ("baseline_mean", "baseline_sd"),
+               "outcome_mean": ("outcome_mean", "outcome_sd"), "outcome_sd": ("outcome_mean", "outcome_sd"),
+               **{name: (name,) for name in COUNT_FIELDS}}
+
+
+def row_fields(field: str) -> tuple[str, ...]:
+    """The fields one row gives each arm when a reviewer fills ``field`` from it (``row_values``); an
+    ``EntryError`` for a field no row fills."""
+    if field not in _ROW_FIELDS:
+        raise EntryError(f"a row gives arms' counts or means and SDs, not {field}")
+    return _ROW_FIELDS[field]
+
+
 def row_picks(line: str, field: str, n_arms: int) -> list[int]:
     """Which of the row's numbers (1-based, ``row_numbers``) likely give each arm its value, the arms in the study's
-    order: for a baseline mean or SD each arm's mean (SD) pair, where the row prints one per arm; for a count each
-    arm's whole number, where the row prints one per arm. Empty when the row prints more or fewer (a Total or p
+    order: for a mean or SD each arm's mean (SD) pair, where the row prints one per arm; for a count each arm's
+    whole number, where the row prints one per arm. Empty when the row prints more or fewer (a Total or p
     column, a wrapped cell): then the reviewer says which."""
     text = normalise_pdf_text(line)
     found = list(_ROW_NUMBER.finditer(text))
-    if field in ("baseline_mean", "baseline_sd"):
+    if len(row_fields(field)) == 2:
         sds = [k for k, m in enumerate(found) if k and _SD_BEFORE.search(text[found[k - 1].end():m.start()])]
         picks = [k for sd in sds for k in (sd, sd + 1)]  # the mean before each SD, then the SD (1-based)
         return picks if len(sds) == n_arms else []
@@ -254,12 +268,10 @@ def row_picks(line: str, field: str, n_arms: int) -> list[int]:
 
 def row_values(line: str, field: str, arms: Sequence[str], picks: Sequence[int]) -> list[RowValue]:
     """What a row gives each arm: ``picks`` are the 1-based places of the row's numbers (``row_numbers``) that
-    are, arm by arm in the order of ``arms``, its mean and SD (a baseline) or its count. An ``EntryError`` when
+    are, arm by arm in the order of ``arms``, its mean and SD (at baseline or follow-up) or its count. An ``EntryError`` when
     the places do not fit."""
     numbers = row_numbers(line)
-    names = ("baseline_mean", "baseline_sd") if field in ("baseline_mean", "baseline_sd") else (field,)
-    if field not in (*COUNT_FIELDS, "baseline_mean", "baseline_sd"):
-        raise EntryError(f"a row gives arms' counts or baseline means and SDs, not {field}")
+    names = row_fields(field)
     if len(picks) != len(names) * len(arms):
         what = "its mean and SD" if len(names) == 2 else "its count"
         raise EntryError(f"give {len(names) * len(arms)} places, {what} for each of {', '.join(arms)}")

@@ -1,6 +1,6 @@
 """A table's row entered for every arm at once (`gaps.row_values`, verify's / and w): the reviewer marks the line,
 says which of its numbers are whose (proposed where the row prints one pair or count per arm), and each arm's
-value is stored with the row as its quote."""
+value (a count, or a mean and SD at baseline or follow-up) is stored with the row as its quote."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def test_places_that_do_not_fit_the_arms_or_the_field_are_refused() -> None:
         row_values("Change -1.2 (-0.4) 0.3 (0.2)", "baseline_mean", ARMS, [1, 2, 3, 4])
     with pytest.raises(EntryError, match="not a count"):
         row_values(ROW, "n_randomised", ARMS, [1, 3])
-    with pytest.raises(EntryError, match="not outcome_mean"):
-        row_values(ROW, "outcome_mean", ARMS, [1, 2, 3, 4])
+    with pytest.raises(EntryError, match="not outcome_n"):
+        row_values(ROW, "outcome_n", ARMS, [1, 2])
 
 
 def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extracted: Path) -> None:  # noqa: F811
@@ -95,4 +95,40 @@ def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extrac
         ("baseline_mean", "Control", 6.89, 2, ROW, "verified"),
         ("baseline_sd", "Control", 4.49, 2, ROW, "rejected")])  # the last one entered, withdrawn
     assert {x.updated_by for x in entered} == {"bob"}
+    store.close()
+
+
+def test_verify_fills_every_arms_follow_up_mean_and_sd_from_a_row_found_by_a_number_it_prints(
+        extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    follow_up = [x for x in store.extractions(record_id=1) if x.field in ("outcome_mean", "outcome_sd")
+                 and x.measure == "PHQ-9 (depression)"]
+    assert len(follow_up) == 4
+    for x in follow_up:
+        store.review_extraction(x.id, status="rejected", actor="alice")
+    timepoint = follow_up[0].timepoint
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    assert {(m.gap.field, m.gap.timepoint) for m in missing} == {("outcome_mean", timepoint),
+                                                                 ("outcome_sd", timepoint)}
+    app = VerifyApp(store, "bob", missing=missing)
+    follow_row = "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)"
+
+    async def steps(pilot) -> None:
+        for _ in range(100):
+            if pilot.app._texts(pilot.app.current) is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("slash", *"4.30", "enter")
+        assert pilot.app.found[2] == follow_row
+        await pilot.press("w", "enter")
+        assert not pilot.app.items
+        await pilot.press("q")
+
+    _drive(app, steps)
+    entered = [x for x in store.extractions(record_id=1) if x.source == "human"]
+    assert sorted((x.field, x.arm, x.value, x.timepoint, x.quote) for x in entered) == sorted([
+        ("outcome_mean", "Intervention", 4.30, timepoint, follow_row),
+        ("outcome_sd", "Intervention", 4.32, timepoint, follow_row),
+        ("outcome_mean", "Control", 6.89, timepoint, follow_row),
+        ("outcome_sd", "Control", 3.92, timepoint, follow_row)])
     store.close()

@@ -407,9 +407,9 @@ def verify(
     line that prints it is kept as its quote; when several do, pick one), r says the paper does not report
     it, and 1, 2, 3 show one of its three likely values (as `gaps --suggest` lists them) marked on its
     page, the same key again entering it. / marks the line of the page shown that holds some words (a table's
-    row), and w fills from the marked line that value of every arm still missing it (a count, or the
-    baseline's mean and SD), after you say which of its numbers are whose (proposed when the row prints one
-    per arm). An edit keeps a quote that prints the new value in the same way.
+    row), and w fills from the marked line that value of every arm still missing it (a count, or a mean
+    and SD at baseline or follow-up), after you say which of its numbers are whose (proposed when the row
+    prints one per arm). An edit keeps a quote that prints the new value in the same way.
     The status line shows "k of N".
     Every change (an undo too) is saved at once with who and when."""
     from metasift.config import load_protocol

@@ -6,7 +6,7 @@ n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page
 from the page shown (the line printing it becomes its quote) and r says the paper does not report it; 1, 2, 3
 show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
 the line of the page that holds some words, and w fills from the marked line (a table's row) that value of every
-arm still missing it, asking which of the line's numbers are whose (``gaps.row_values``). Every
+arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose (``gaps.row_values``). Every
 change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
@@ -37,7 +37,7 @@ from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
 from metasift.extractor.by_hand import arm_names, edited_value, enter_value, held_values, study_gaps
 from metasift.extractor.checks import normalise_pdf_text, number_forms
-from metasift.extractor.gaps import COUNT_FIELDS, SHOW_LINES, Gap, row_numbers, row_picks, row_values
+from metasift.extractor.gaps import SHOW_LINES, Gap, row_fields, row_numbers, row_picks, row_values
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
 from metasift.extractor.suggest import (
@@ -487,12 +487,16 @@ class VerifyApp(App[None]):
         line = self._found(item)
         return (self._page(item) or 1, line) if line is not None else None
 
-    def action_row(self) -> None:
+    def action_row(self, timepoint: str | None = None) -> None:
         """Fill from the marked line (a table's row) the value shown for every arm still missing it (a count, or
-        the baseline's mean and SD), after the reviewer says which of its numbers are whose."""
+        a mean and SD at baseline or follow-up), after the reviewer says which of its numbers are whose."""
         item = self.current
-        if not isinstance(item, Missing) or item.gap.field not in (*COUNT_FIELDS, "baseline_mean", "baseline_sd"):
-            self.notify("w fills an arm count or a baseline mean and SD of every arm", severity="warning")
+        try:
+            fields = row_fields(item.gap.field) if isinstance(item, Missing) else ()
+        except EntryError:
+            fields = ()
+        if not fields:
+            self.notify("w fills every arm's count, or mean and SD, from one line", severity="warning")
             return
         marked = self._row_line(item)
         if marked is None:
@@ -503,17 +507,20 @@ class VerifyApp(App[None]):
         if len(arms) < 2:
             self.notify("the study's arms are not named yet: enter its first values one by one", severity="warning")
             return
-        numbers = row_numbers(line)
-        baseline = item.gap.field.startswith("baseline_")
-        what = "mean and SD" if baseline else item.gap.field
-        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(numbers, 1))
+        if item.gap.field.startswith("outcome_") and (timepoint or item.gap.timepoint) is None:
+            self.push_screen(TextPrompt(f"Time point of {item.gap.describe()}", "", "e.g. post, 12 weeks"),
+                             lambda text: self.action_row(text) if text else None)
+            return
+        what = "mean and SD" if len(fields) == 2 else item.gap.field
+        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
         picks = " ".join(str(k) for k in row_picks(line, item.gap.field, len(arms)))
         self.push_screen(TextPrompt(f"Which numbers of this line are the {what} of {', '.join(arms)}, in that "
                                     f"order?\n{line[:100]}\n{listing}", picks,
-                                    "their places, e.g. 1 2 4 5" if baseline else "their places, e.g. 1 2"),
-                         lambda answer: self._fill_row(item, page, line, answer) if answer else None)
+                                    "their places, e.g. 1 2 4 5" if len(fields) == 2 else "their places, e.g. 1 2"),
+                         lambda answer: self._fill_row(item, page, line, answer, timepoint or item.gap.timepoint)
+                         if answer else None)
 
-    def _fill_row(self, item: Missing, page: int, line: str, answer: str) -> None:
+    def _fill_row(self, item: Missing, page: int, line: str, answer: str, timepoint: str | None) -> None:
         """Enter each arm's value the row gives, where the study still misses it, with the row as its quote."""
         try:
             values = row_values(line, item.gap.field, list(item.arms),
@@ -524,16 +531,18 @@ class VerifyApp(App[None]):
         gap = item.gap
         todo = [(m, v) for v in values for m in self.items if isinstance(m, Missing)
                 and m.record_id == item.record_id and (m.gap.field, m.gap.arm) == (v.field, v.arm)
-                and (not v.field.startswith("baseline_") or m.gap.measure == gap.measure)]
+                and (v.field.startswith("n_") or m.gap.measure == gap.measure)
+                and (not v.field.startswith("outcome_") or m.gap.timepoint in (None, timepoint))]
         for missing, v in todo:
             try:
                 entry = enter_value(self.store, record_id=missing.record_id, field_name=v.field, value=str(v.value),
                                     actor=self.reviewer, page=page, arm=v.arm, measure=missing.gap.measure,
-                                    timepoint=missing.gap.timepoint, quote=line, texts=self._texts(missing))
+                                    timepoint=timepoint if v.field.startswith("outcome_") else missing.gap.timepoint,
+                                    quote=line, texts=self._texts(missing))
             except EntryError as exc:
                 self.notify(f"{v.arm} {v.field}: {exc}", severity="error")
                 break
-            self._guide_siblings(missing, entry, missing.gap.timepoint)
+            self._guide_siblings(missing, entry, timepoint)
             self.settled.append((self.items.index(missing), missing, entry.id))
             self.items.remove(missing)
             self.done += 1
