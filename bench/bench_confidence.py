@@ -1,6 +1,6 @@
 """Benchmark (issue #16): can what is known of a value the rule extractor read, without the truth, tell a wrong one?
 
-A negative result kept so it can be run again. Two ways of sending fewer wrong values on, both measured here on
+A negative result kept so it can be run again. Three ways of sending fewer wrong values on, both measured here on
 papers their choice did not see:
 
 - **A learned gate.** Every value the extractor reads with a page on a paper with truth (arms' n randomised /
@@ -15,8 +15,10 @@ papers their choice did not see:
 - **Balance of randomised arms at baseline** (``--balance``): randomised arms rarely differ by more than 0.8 SD,
   or in SD by a factor of 3, so a baseline read from the wrong row or as an SE might show it. Counted on the
   values the checks auto-verify: right ones it would send to a human, wrong ones it would catch.
+- **The suggestion model as a second reader** (``--agreement``): auto-verify only what it also ranks among its
+  first k for that arm and field. Counted the same way.
 
-Run: .venv/bin/python bench/bench_confidence.py [--cv] [--balance] [--split S ...]. What the extractor reads in
+Run: .venv/bin/python bench/bench_confidence.py [--cv | --balance | --agreement] [--split S ...]. What the extractor reads in
 each paper is kept under bench/out/confidence_cache (read again when the extractor's code changes; about 10
 minutes for the five released splits).
 """
@@ -338,16 +340,55 @@ def balance(splits: Sequence[str], d_max: float = 0.8, ratio_max: float = 3.0) -
               f", wrong auto-verified caught {tally[(False, True)]} of {tally[(False, True)] + tally[(False, False)]}")
 
 
+def agreement(splits: Sequence[str], ks: Sequence[int] = (1, 3, 5)) -> None:
+    """Auto-verified values the suggestion model (``extractor.suggest``, the study's other values read held) also
+    ranks among its first k for that arm and field: right ones a second-reader check would keep, wrong ones it
+    would let through."""
+    from metasift.extractor import suggest as S
+
+    print("the suggestion model as a second reader of the auto-verified values")
+    for sp in splits:
+        tally = Counter()
+        for paper in _read(sp)["papers"]:
+            texts = {int(k): v for k, v in paper["texts"].items()}
+            candidates = S.page_candidates(texts)
+            results = [ExtractionResult.model_validate(r) for r in paper["results"]]
+            checks = [{c.field: c for c in check_extraction(r, texts)} for r in results]
+            for k, path, outcome in paper["values"]:
+                result, check = results[k], checks[k].get(path)
+                which = _stat_of(path, result)
+                if which is None or check is None or check.status != ExtractionStatus.AUTO_VERIFIED:
+                    continue
+                field, i = which
+                arm = result.arms[i]
+                names = [n for n in (result.target.measure if result.target else None,
+                                     arm.baseline.measure if arm.baseline else None) if n]
+                held = [S.Held(w[0], result.arms[w[1]].name, ev.value, ev.page, ev.quote)
+                        for ev in result.evidence if ev.field != path and (w := _stat_of(ev.field, result))]
+                got = [s.value for s in S.suggest(field, candidates, arm.name, [a.name for a in result.arms], names,
+                                                  k=max(ks), held=held)]
+                place = next((j for j, v in enumerate(got) if abs(v - float(check.value)) < 1e-6), len(got))
+                for top in ks:
+                    tally[(top, outcome == "right", place < top)] += 1
+        print(f"  {sp:12} " + "  ".join(
+            f"top {top}: right kept {tally[(top, True, True)]} of {tally[(top, True, True)] + tally[(top, True, False)]}"
+            f", wrong kept {tally[(top, False, True)]} of {tally[(top, False, True)] + tally[(top, False, False)]}"
+            for top in ks))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate by paper over every released split")
     ap.add_argument("--balance", action="store_true", help="measure the balance check instead")
+    ap.add_argument("--agreement", action="store_true", help="measure the suggestion model as a second reader")
     ap.add_argument("--split", action="append", help="measure these splits (default: the tune splits and probes)")
     ap.add_argument("--threshold", type=float, default=0.8, help="withhold at this probability of being wrong")
     args = ap.parse_args()
     splits = args.split or [*FIT, *MEASURE]
     if args.balance:
         balance(splits)
+    elif args.agreement:
+        agreement(splits)
     elif args.cv:
         cross_validated(splits)
     else:
