@@ -21,7 +21,9 @@ then check out. Seconds are for reading the PDF once and checking each value.
 per outcome's baseline (every arm's mean and SD printed), whether one line of a page the truth lists gives every
 arm its value: "rows" counts those groups, "one line prints all arms" those a reviewer fills from a single line
 (saying which of its numbers are whose), "proposed right" those whose proposed places (``gaps.row_picks``: one
-mean (SD) pair or one whole number per arm, in the truth's order of arms) are right, so Enter alone fills them.
+mean (SD) pair or one whole number per arm, the columns in the order the row or a header above it names the truth's
+arms, else the truth's order) are right, so Enter alone fills them, and "proposed wrong" those where every line
+printing them proposes other places (the proposal a reviewer must not take unread).
 
 Run: .venv/bin/python bench/bench_enter.py [--split tune|pmc-tune|...] [--json]. Held-out splits are refused:
 their fields are never read one by one.
@@ -90,27 +92,25 @@ def _rows(truth: dict):
                 {arm: (by[arm]["mean"], by[arm]["sd"]) for arm in arms}
 
 
-def _one_line(field: str, pages: list[int], want: dict, texts: dict[int, str]) -> tuple[bool, bool]:
-    """Whether one line of ``pages`` prints every arm's value of ``want`` (so a reviewer fills them all from it,
-    saying which of its numbers are whose), and whether its proposed places (``gaps.row_picks``) are already
-    those, so Enter alone fills them."""
+def _one_line(field: str, pages: list[int], want: dict, texts: dict[int, str]) -> str | None:
+    """How one line of ``pages`` that prints every arm's value of ``want`` fills them (a reviewer saying which of
+    its numbers are whose): "proposed right" when its proposed places (``gaps.row_picks``) are already those, so
+    Enter alone fills them; "proposed wrong" when it proposes other places (the reviewer must see it); "asks"
+    when it proposes none; None when no line prints them all."""
     arms = list(want)
     expect = [float(v) for arm in arms for v in (want[arm] if isinstance(want[arm], tuple) else (want[arm],))]
-    printed = proposed = False
+    found = []
     for page in pages:
-        for line in texts.get(page, "").splitlines():
+        lines = texts.get(page, "").splitlines()
+        for at, line in enumerate(lines):
             numbers = [float(x) for x in row_numbers(line)]
             if not all(any(abs(x - v) < 1e-6 for x in numbers) for v in expect):
                 continue
-            printed = True
-            picks = row_picks(line, field, len(arms))
-            try:
-                got = [r.value for r in row_values(line, field, arms, picks)] if picks else []
-            except EntryError:
-                got = []
-            if len(got) == len(expect) and all(abs(x - y) < 1e-6 for x, y in zip(got, expect)):
-                return True, True
-    return printed, proposed
+            picks = row_picks(line, field, arms, lines[:at])
+            got = [r.value for r in row_values(line, field, arms, picks)] if picks else []
+            right = len(got) == len(expect) and all(abs(x - y) < 1e-6 for x, y in zip(got, expect))
+            found.append("proposed right" if right else "proposed wrong" if picks else "asks")
+    return min(found, key=("proposed right", "asks", "proposed wrong").index) if found else None
 
 
 def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
@@ -151,10 +151,11 @@ def score(split: str, details: bool = False) -> tuple[Counter, float, int]:
                         tally["quote refused"] += 1
         for field, pages, want in _rows(truth):
             kind = "baseline" if field.startswith("baseline") else "count"
-            printed, proposed = _one_line(field, pages, want, texts)
+            how = _one_line(field, pages, want, texts)
             tally[f"rows: {kind}"] += 1
-            tally[f"one line prints all arms: {kind}"] += printed
-            tally[f"proposed right: {kind}"] += proposed
+            tally[f"one line prints all arms: {kind}"] += how is not None
+            tally[f"proposed right: {kind}"] += how == "proposed right"
+            tally[f"proposed wrong: {kind}"] += how == "proposed wrong"
         seconds += time.perf_counter() - start
     return tally, seconds, papers
 
@@ -176,8 +177,9 @@ def main() -> None:
         return
     keys = ("fields", "one line", "one line, same place", "one line, other place", "asks which",
             "right line listed", "right line not listed", "not on the page", "quote accepted", "quote refused", "rows: count",
-            "one line prints all arms: count", "proposed right: count", "rows: baseline",
-            "one line prints all arms: baseline", "proposed right: baseline")
+            "one line prints all arms: count", "proposed right: count", "proposed wrong: count",
+            "rows: baseline", "one line prints all arms: baseline", "proposed right: baseline",
+            "proposed wrong: baseline")
     print(f"{'split':12} {'papers':>6} " + " ".join(f"{k:>22}" for k in keys) + f" {'s':>6}")
     for split, row in out.items():
         print(f"{split:12} {row['papers']:6} " + " ".join(f"{row.get(k, 0):22}" for k in keys)

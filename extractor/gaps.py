@@ -251,25 +251,51 @@ def row_fields(field: str) -> tuple[str, ...]:
     return _ROW_FIELDS[field]
 
 
-def row_picks(line: str, field: str, n_arms: int) -> list[int]:
-    """Which of the row's numbers (1-based, ``row_numbers``) likely give each arm its value, the arms in the study's
-    order: for a mean or SD each arm's mean (SD) pair, where the row prints one per arm; for a count each arm's
-    whole number, where the row prints one per arm. Empty when the row prints more or fewer (a Total or p
-    column, a wrapped cell): then the reviewer says which."""
+_NAME_WORD = re.compile(r"[a-z][a-z0-9+-]+")
+_NAME_STOP = frozenset({"group", "groups", "arm", "arms", "the", "and", "with", "plus", "of", "for", "to", "in"})
+ABOVE = 12  # lines above a row searched for the header that names its columns
+
+
+def column_order(arms: Sequence[str], lines: Sequence[str]) -> list[int] | None:
+    """The arms' columns left to right (indices into ``arms``) as the nearest of ``lines`` (the row itself, then
+    the lines above it, nearest last) that names every arm prints them; None when none of the last ``ABOVE`` does.
+    An arm is named by a word of its name no other arm's name has ("Intervention (n = 61)", "CBT")."""
+    words = [{w for w in _NAME_WORD.findall(a.lower()) if w not in _NAME_STOP and len(w) > 2} for a in arms]
+    own = [ws - set().union(*(o for j, o in enumerate(words) if j != i)) for i, ws in enumerate(words)]
+    if not all(own):
+        return None
+    for line in reversed(lines[-ABOVE - 1:]):
+        found = [(m.start(), i) for m in _NAME_WORD.finditer(normalise_pdf_text(line))
+                 for i, ws in enumerate(own) if m.group() in ws]
+        first = {i: min(at for at, j in found if j == i) for _, i in found}
+        if len(first) == len(arms):
+            return sorted(first, key=first.get)
+    return None
+
+
+def row_picks(line: str, field: str, arms: Sequence[str], above: Sequence[str] = ()) -> list[int]:
+    """Which of the row's numbers (1-based, ``row_numbers``) likely give each arm its value, arm by arm in the order
+    of ``arms``: for a mean or SD each arm's mean (SD) pair, where the row prints one per arm; for a count each
+    arm's whole number, where the row prints one per arm. The columns are the arms in the order the row or the
+    nearest line of ``above`` naming them all prints them (a table's header), else in the order of ``arms``.
+    Empty when the row prints more or fewer (a Total or p column, a wrapped cell): then the reviewer says which."""
     text = normalise_pdf_text(line)
     found = list(_ROW_NUMBER.finditer(text))
     if len(row_fields(field)) == 2:
         sds = [k for k, m in enumerate(found) if k and _SD_BEFORE.search(text[found[k - 1].end():m.start()])]
-        picks = [k for sd in sds for k in (sd, sd + 1)]  # the mean before each SD, then the SD (1-based)
-        return picks if len(sds) == n_arms else []
-    whole = [k + 1 for k, m in enumerate(found) if "." not in m.group()]
-    return whole if len(whole) == n_arms else []
+        columns = [[sd, sd + 1] for sd in sds]  # the mean before each SD, then the SD (1-based)
+    else:
+        columns = [[k + 1] for k, m in enumerate(found) if "." not in m.group()]
+    if len(columns) != len(arms):
+        return []
+    order = column_order(arms, [*above, line]) or list(range(len(arms)))
+    return [k for arm in range(len(arms)) for k in columns[order.index(arm)]]
 
 
 def row_values(line: str, field: str, arms: Sequence[str], picks: Sequence[int]) -> list[RowValue]:
     """What a row gives each arm: ``picks`` are the 1-based places of the row's numbers (``row_numbers``) that
-    are, arm by arm in the order of ``arms``, its mean and SD (at baseline or follow-up) or its count. An ``EntryError`` when
-    the places do not fit."""
+    are, arm by arm in the order of ``arms``, its mean and SD (at baseline or follow-up) or its count. An
+    ``EntryError`` when the places do not fit."""
     numbers = row_numbers(line)
     names = row_fields(field)
     if len(picks) != len(names) * len(arms):

@@ -10,7 +10,7 @@ import pytest
 
 from metasift.config import load_protocol
 from metasift.errors import EntryError
-from metasift.extractor.gaps import RowValue, row_numbers, row_picks, row_values
+from metasift.extractor.gaps import RowValue, column_order, row_numbers, row_picks, row_values
 from metasift.store import Store
 from metasift.tui.verify_app import Missing, VerifyApp, missing_items
 from tests.test_enter_values import _row, extracted  # noqa: F401  (the fixture)
@@ -22,29 +22,40 @@ ROW = "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
 
 def test_a_row_of_one_mean_sd_pair_per_arm_proposes_each_arms_pair_in_the_columns_order() -> None:
     for line in (ROW, "BDI-II, mean ± SD 21.3 ± 6.2 20.9 ± 5.8 0.71", "Defecation/w 1.7(±1.3)NS 10.7(±6.4)c"):
-        picks = row_picks(line, "baseline_sd", 2)
+        picks = row_picks(line, "baseline_sd", ARMS)
         assert picks == [1, 2, 3, 4]
     assert row_values(ROW, "baseline_mean", ARMS, [1, 2, 3, 4]) == [
         RowValue("Intervention", "baseline_mean", 6.84), RowValue("Intervention", "baseline_sd", 4.75),
         RowValue("Control", "baseline_mean", 6.89), RowValue("Control", "baseline_sd", 4.49)]
 
 
+def test_the_columns_are_the_arms_in_the_order_a_header_above_or_the_row_itself_names_them() -> None:
+    header = "Measure Control (n = 64), M (SD) Intervention (n = 61), M (SD)"
+    assert column_order(ARMS, [header, "Age 34.1 (5.2) 33.8 (6.0)"]) == [1, 0]  # the nearest line naming both
+    assert row_picks(ROW, "baseline_mean", ARMS, [header]) == [3, 4, 1, 2]
+    assert row_picks(ROW, "baseline_mean", ARMS, ["Table 1. Baseline characteristics"]) == [1, 2, 3, 4]
+    sentence = "In the CBT group 40 and in the TAU group 41 were randomised"
+    assert row_picks(sentence, "n_randomised", ["Treatment as usual (TAU)", "Cognitive behavioural therapy (CBT)"]) \
+        == [2, 1]
+    assert column_order(["Exercise group", "Exercise and diet group"], [header]) is None  # no word of its own
+
+
 def test_a_row_with_a_total_column_or_separate_sd_columns_proposes_nothing_and_the_reviewer_says_whose() -> None:
     total = "Mental Component 49.7 (11.0) 50.9 (10.8) 48.4 (11.2)"  # Total first
-    assert row_picks(total, "baseline_mean", 2) == []
+    assert row_picks(total, "baseline_mean", ARMS) == []
     assert [(v.arm, v.value) for v in row_values(total, "baseline_mean", ARMS, [3, 4, 5, 6])] == [
         ("Intervention", 50.9), ("Intervention", 10.8), ("Control", 48.4), ("Control", 11.2)]
     columns = "Pre-intervention 16.9 5.76 874 16.4 5.98 862"  # mean, SD and n in columns of their own
-    assert row_picks(columns, "baseline_mean", 2) == []
+    assert row_picks(columns, "baseline_mean", ARMS) == []
     assert [v.value for v in row_values(columns, "baseline_mean", ARMS, [4, 5, 1, 2])] == [16.4, 5.98, 16.9, 5.76]
 
 
 def test_a_rows_counts_leave_out_shares_scale_digits_and_thousands_separators() -> None:
     assert row_numbers("Lost to follow-up (PHQ-9 missing) 9 (9.6%) 8 (8.6%)") == ["9", "8"]
-    assert row_picks("Lost to follow-up 9 (9.6%) 8 (8.6%)", "n_dropout", 2) == [1, 2]
+    assert row_picks("Lost to follow-up 9 (9.6%) 8 (8.6%)", "n_dropout", ARMS) == [1, 2]
     assert row_values("Analysed 1,204 1,198", "n_analysed", ARMS, [1, 2]) == [
         RowValue("Intervention", "n_analysed", 1204), RowValue("Control", "n_analysed", 1198)]
-    assert row_picks("Randomised 40 41 81", "n_randomised", 2) == []  # a total column: the reviewer says
+    assert row_picks("Randomised 40 41 81", "n_randomised", ARMS) == []  # a total column: the reviewer says
 
 
 def test_places_that_do_not_fit_the_arms_or_the_field_are_refused() -> None:
@@ -80,7 +91,9 @@ def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extrac
         assert len(pilot.app.items) == 4
         await pilot.press("slash", *"PHQ-9 depression", "enter")
         assert pilot.app.found[2] == ROW  # the first line of page 2 holding the words: the baseline row
-        await pilot.press("w")  # asks whose numbers are which, proposing each arm's pair in order
+        await pilot.press("w")  # asks whose numbers are which, proposing each arm's pair in the header's order
+        assert "Enter takes Intervention 6.84 (4.75) · Control 6.89 (4.49) (columns named by the line or a header " \
+            "above)" in pilot.app.screen.title_text
         await pilot.press("enter")
         assert not pilot.app.items
         await pilot.press("u")  # entries are withdrawn one at a time

@@ -37,7 +37,15 @@ from metasift.config import OutcomeSpec
 from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
 from metasift.extractor.by_hand import arm_names, edited_value, enter_value, held_values, study_gaps
 from metasift.extractor.checks import normalise_pdf_text, number_forms
-from metasift.extractor.gaps import SHOW_LINES, Gap, row_fields, row_numbers, row_picks, row_values
+from metasift.extractor.gaps import (
+    SHOW_LINES,
+    Gap,
+    column_order,
+    row_fields,
+    row_numbers,
+    row_picks,
+    row_values,
+)
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
 from metasift.extractor.suggest import (
@@ -487,6 +495,11 @@ class VerifyApp(App[None]):
         line = self._found(item)
         return (self._page(item) or 1, line) if line is not None else None
 
+    def _above(self, item: Missing, page: int, line: str) -> list[str]:
+        """The lines of ``page`` above ``line`` (its first place), where a table's header names the columns."""
+        lines = [" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines()]
+        return lines[:lines.index(line)] if line in lines else []
+
     def action_row(self, timepoint: str | None = None) -> None:
         """Fill from the marked line (a table's row) the value shown for every arm still missing it (a count, or
         a mean and SD at baseline or follow-up), after the reviewer says which of its numbers are whose."""
@@ -513,7 +526,16 @@ class VerifyApp(App[None]):
             return
         what = "mean and SD" if len(fields) == 2 else item.gap.field
         listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
-        picks = " ".join(str(k) for k in row_picks(line, item.gap.field, len(arms)))
+        above = self._above(item, page, line)
+        proposed = row_picks(line, item.gap.field, arms, above)
+        picks = " ".join(str(k) for k in proposed)
+        if proposed:  # what Enter takes, arm by arm, and whence the columns' order
+            given = [[f"{v.value:g}" for v in row_values(line, item.gap.field, arms, proposed) if v.arm == arm]
+                     for arm in arms]  # per arm: its count, or its mean and SD
+            listing += "\nEnter takes " + " · ".join(
+                f"{arm} {got[0]}" + (f" ({got[1]})" if len(got) == 2 else "") for arm, got in zip(arms, given))
+            listing += " (columns named by the line or a header above)" if column_order(arms, [*above, line]) \
+                else " (no header above names the arms: their order is the study's)"
         self.push_screen(TextPrompt(f"Which numbers of this line are the {what} of {', '.join(arms)}, in that "
                                     f"order?\n{line[:100]}\n{listing}", picks,
                                     "their places, e.g. 1 2 4 5" if len(fields) == 2 else "their places, e.g. 1 2"),
