@@ -180,3 +180,27 @@ def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_g
 
     _drive(app, steps)
     store.close()
+
+
+def test_a_value_withdrawn_in_verify_no_longer_guides_the_studys_other_suggestions(extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    for arm in ARMS:
+        store.review_extraction(_row(store, "baseline_sd", arm).id, status="rejected", actor="alice")
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    held_before = missing[1].held
+    app = VerifyApp(store, "bob", missing=missing)
+
+    async def steps(pilot) -> None:
+        for _ in range(100):
+            if missing[0].suggestions is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("1", "1")  # entered: Control's suggestions now weigh its line
+        assert len(missing[1].held) == len(held_before) + 1
+        await pilot.press("u")  # withdrawn: they no longer do, and are worked out again
+        assert missing[1].held == held_before
+        assert pilot.app.current is missing[0]
+        await pilot.press("q")
+
+    _drive(app, steps)
+    store.close()

@@ -271,6 +271,7 @@ class VerifyApp(App[None]):
         self.candidates: dict[str, list[Candidate]] = {}  # per PDF read: the numbers its pages print
         self.marked: tuple[int, int] | None = None  # (id of the missing value, its suggestion marked on the page)
         self.found: tuple[int, int, str] | None = None  # (id of the missing value, page, line) marked by /
+        self.typed: dict[int, tuple[int, tuple[Held, ...]]] = {}  # id of a value entered -> (record, as held)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -604,6 +605,7 @@ class VerifyApp(App[None]):
         try:
             if entered is not None:
                 self.store.withdraw_extraction(entered, actor=self.reviewer)
+                self._unguide(entered)
                 restored: ExtractionRow | Missing = item
             else:
                 restored = self.store.undo_extraction_review(item.id, actor=self.reviewer)
@@ -747,12 +749,20 @@ class VerifyApp(App[None]):
         (a count guides counts, a baseline baselines) and the page they are shown beside."""
         gap = item.gap
         typed = held_values([entered.entry])
+        self.typed[entered.id] = (item.record_id, tuple(typed))
         for other in self.items:
             if isinstance(other, Missing) and other.record_id == item.record_id and other is not item:
                 if typed and same_kind(other.gap.field, gap.field):
                     other.held, other.suggestions = (*other.held, *typed), None
                 if (other.gap.field, other.gap.measure, other.gap.timepoint) == (gap.field, gap.measure, timepoint):
                     other.page = item.page  # the same value of the study's other arms is likely on the same page
+
+    def _unguide(self, entered: int) -> None:
+        """A value withdrawn no longer guides its study's other suggestions (``_guide_siblings``)."""
+        record_id, typed = self.typed.pop(entered, (None, ()))
+        for other in self.items:
+            if isinstance(other, Missing) and other.record_id == record_id and any(h in other.held for h in typed):
+                other.held, other.suggestions = tuple(h for h in other.held if h not in typed), None
 
     def _requeue(self, record_id: int) -> None:
         """Queue the values a study lacks that naming its arms has revealed (its other counts, baselines and
