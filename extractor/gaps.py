@@ -214,7 +214,6 @@ def checked_formula(value: int | float, formula: str) -> str:
     return formula.strip()
 
 
-
 # a number of its own on a row: not inside a word or a longer number, nor a scale's name ("PHQ-9"), nor a share
 # ("41.6%"); "2,301" is one count
 _ROW_NUMBER = re.compile(r"(?<![\w.])(?<![a-z]-)-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|\.\d|\s*%)")

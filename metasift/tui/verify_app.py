@@ -6,8 +6,8 @@ n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page
 from the page shown (the line printing it becomes its quote) and r says the paper does not report it; 1, 2, 3
 show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
 the line of the page that holds some words, and w fills from the marked line (a table's row) that value of every
-arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose (``gaps.row_values``). Every
-change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
+arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose
+(``gaps.row_values``). Every change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
 kept laid out in a small cache (``PageCache``), the next values' PDFs are read ahead in a worker thread, and
@@ -475,10 +475,10 @@ class VerifyApp(App[None]):
 
         def done(words: str | None) -> None:
             wanted = normalise_pdf_text(words or "").split()
-            lines = dict.fromkeys(" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines())
-            line = next((x for x in lines if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
             if not wanted:
                 return
+            lines = dict.fromkeys(" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines())
+            line = next((x for x in lines if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
             if line is None:
                 self.notify(f"no line of page {page} holds {words!r}", severity="warning")
                 return
@@ -529,10 +529,13 @@ class VerifyApp(App[None]):
         listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
         above = self._above(item, page, line)
         proposed = row_picks(line, item.gap.field, arms, above)
+        try:  # per arm: its count, or its mean and SD
+            taken = row_values(line, item.gap.field, arms, proposed) if proposed else []
+        except EntryError:  # a pair whose SD is no SD ("(-0.4)"): nothing proposed
+            proposed, taken = [], []
         picks = " ".join(str(k) for k in proposed)
         if proposed:  # what Enter takes, arm by arm, and whence the columns' order
-            given = [[f"{v.value:g}" for v in row_values(line, item.gap.field, arms, proposed) if v.arm == arm]
-                     for arm in arms]  # per arm: its count, or its mean and SD
+            given = [[f"{v.value:g}" for v in taken if v.arm == arm] for arm in arms]
             listing += "\nEnter takes " + " · ".join(
                 f"{arm} {got[0]}" + (f" ({got[1]})" if len(got) == 2 else "") for arm, got in zip(arms, given))
             listing += " (columns named by the line or a header above)" if column_order(arms, [*above, line]) \
@@ -556,23 +559,29 @@ class VerifyApp(App[None]):
                 and m.record_id == item.record_id and (m.gap.field, m.gap.arm) == (v.field, v.arm)
                 and (v.field.startswith("n_") or m.gap.measure == gap.measure)
                 and (not v.field.startswith("outcome_") or m.gap.timepoint in (None, timepoint))]
+        if not todo:
+            self.notify("no arm still misses these values", severity="warning")
+            return
+        done = 0
         for missing, v in todo:
+            at = timepoint if v.field.startswith("outcome_") else missing.gap.timepoint
             try:
                 entry = enter_value(self.store, record_id=missing.record_id, field_name=v.field, value=str(v.value),
                                     actor=self.reviewer, page=page, arm=v.arm, measure=missing.gap.measure,
-                                    timepoint=timepoint if v.field.startswith("outcome_") else missing.gap.timepoint,
-                                    quote=line, texts=self._texts(missing))
+                                    timepoint=at, quote=line, texts=self._texts(missing))
             except EntryError as exc:
                 self.notify(f"{v.arm} {v.field}: {exc}", severity="error")
                 break
-            self._guide_siblings(missing, entry, timepoint)
+            self._guide_siblings(missing, entry, at)
             self.settled.append((self.items.index(missing), missing, entry.id))
             self.items.remove(missing)
             self.done += 1
+            done += 1
         self.index = min(self.index, len(self.items) - 1) if self.items else 0
         self.turned = None
         self.show()
-        self.notify(f"{len(todo)} values entered from page {page}'s line; u withdraws them one at a time")
+        if done:
+            self.notify(f"{done} values entered from page {page}'s line; u withdraws them one at a time")
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current
