@@ -145,3 +145,29 @@ def test_verify_fills_every_arms_follow_up_mean_and_sd_from_a_row_found_by_a_num
         ("outcome_mean", "Control", 6.89, timepoint, follow_row),
         ("outcome_sd", "Control", 3.92, timepoint, follow_row)])
     store.close()
+
+
+def test_finding_a_line_turns_to_the_page_that_prints_it_when_the_page_shown_does_not(extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    store.review_extraction(_row(store, "baseline_sd", "Control").id, status="rejected", actor="alice")
+    missing = missing_items(store, load_protocol(extracted).outcomes)
+    missing[0].page = 1  # shown beside a page that does not print the row
+    app = VerifyApp(store, "bob", missing=missing)
+
+    async def steps(pilot) -> None:
+        for _ in range(100):
+            if pilot.app._texts(pilot.app.current) is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("slash", *"6.89 4.49", "enter")
+        assert pilot.app.found[1:] == (2, ROW) and pilot.app._page(pilot.app.current) == 2
+        await pilot.press("slash", *"no such words", "enter")  # nothing found: the mark stays
+        assert pilot.app.found[1:] == (2, ROW)
+        await pilot.press("w", "enter")  # one arm still misses the row's SD: only it is entered
+        assert not pilot.app.items
+        await pilot.press("q")
+
+    _drive(app, steps)
+    entered = [x for x in store.extractions(record_id=1) if x.source == "human"]
+    assert [(x.field, x.arm, x.value, x.page, x.quote) for x in entered] == [("baseline_sd", "Control", 4.49, 2, ROW)]
+    store.close()

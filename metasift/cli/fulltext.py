@@ -406,8 +406,8 @@ def verify(
     (`metasift gaps`), each beside the page it is likely printed on: e enters one from the page shown (the
     line that prints it is kept as its quote; when several do, pick one), r says the paper does not report
     it, and 1, 2, 3 show one of its three likely values (as `gaps --suggest` lists them) marked on its
-    page, the same key again entering it. / marks the line of the page shown that holds some words (a table's
-    row), and w fills from the marked line that value of every arm still missing it (a count, or a mean
+    page, the same key again entering it. / marks the first line that holds some words (a table's row; on
+    the page shown, else on the pages after it, turning to it), and w fills from the marked line that value of every arm still missing it (a count, or a mean
     and SD at baseline or follow-up), after you say which of its numbers are whose (proposed when the row
     prints one per arm). An edit keeps a quote that prints the new value in the same way.
     The status line shows "k of N".

@@ -5,7 +5,7 @@ Keys: a accept, e edit (type the right value), r reject (with a reason), u undo 
 n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page, q quit. On a missing value, e enters it
 from the page shown (the line printing it becomes its quote) and r says the paper does not report it; 1, 2, 3
 show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
-the line of the page that holds some words, and w fills from the marked line (a table's row) that value of every
+the first line that holds some words (the page shown first), and w fills from the marked line (a table's row) that value of every
 arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose
 (``gaps.row_values``). Every change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
@@ -467,9 +467,11 @@ class VerifyApp(App[None]):
         return self.found[2]
 
     def action_find(self) -> None:
-        """Ask for words of a line (a table row's label) and mark the first line of the page shown holding them."""
+        """Ask for words of a line (a table row's label, a number it prints) and mark the first line holding them:
+        on the page shown, else on the pages after it (then from the first), turning to it."""
         item = self.current
-        if not isinstance(item, Missing) or self._texts(item) is None:
+        texts = self._texts(item) if isinstance(item, Missing) else None
+        if texts is None:
             return
         page = self._page(item) or 1
 
@@ -477,16 +479,20 @@ class VerifyApp(App[None]):
             wanted = normalise_pdf_text(words or "").split()
             if not wanted:
                 return
-            lines = dict.fromkeys(" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines())
-            line = next((x for x in lines if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
-            if line is None:
-                self.notify(f"no line of page {page} holds {words!r}", severity="warning")
+            pages = sorted(texts, key=lambda p: (p < page, p))  # the page shown, the pages after it, then the rest
+            found = next(((p, x) for p in pages for x in dict.fromkeys(" ".join(x.split())
+                                                                      for x in texts[p].splitlines())
+                          if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
+            if found is None:
+                self.notify(f"no line of the PDF holds {words!r}", severity="warning")
                 return
-            self.found, self.marked = (id(item), page, line), None
+            self.found, self.marked = (id(item), *found), None
+            if found[0] != page:
+                self.turned = item.page = found[0]
             self.show()
 
-        self.push_screen(TextPrompt(f"Words of the line to mark on page {page}", "", "e.g. PHQ-9, randomised"),
-                         done)
+        self.push_screen(TextPrompt(f"Words of the line to mark (page {page} first, then the pages after it)", "",
+                                    "e.g. PHQ-9, randomised"), done)
 
     def _row_line(self, item: Missing) -> tuple[int, str] | None:
         """(page, line) of the line marked on the page shown: a suggestion's, or one found with /."""
