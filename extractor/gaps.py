@@ -237,7 +237,7 @@ def row_numbers(line: str) -> list[str]:
 
 
 # what one row gives each arm: a mean and its SD (at baseline or follow-up), or one count
-_ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd": ("baseline_mean", "baseline_sd"),
+ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd": ("baseline_mean", "baseline_sd"),
                "outcome_mean": ("outcome_mean", "outcome_sd"), "outcome_sd": ("outcome_mean", "outcome_sd"),
                **{name: (name,) for name in COUNT_FIELDS}}
 
@@ -245,9 +245,9 @@ _ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd":
 def row_fields(field: str) -> tuple[str, ...]:
     """The fields one row gives each arm when a reviewer fills ``field`` from it (``row_values``); an
     ``EntryError`` for a field no row fills."""
-    if field not in _ROW_FIELDS:
+    if field not in ROW_FIELDS:
         raise EntryError(f"a row gives arms' counts or means and SDs, not {field}")
-    return _ROW_FIELDS[field]
+    return ROW_FIELDS[field]
 
 
 _NAME_WORD = re.compile(r"[a-z][a-z0-9+-]+")

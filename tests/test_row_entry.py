@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from metasift.config import load_protocol
 from metasift.errors import EntryError
@@ -87,6 +88,12 @@ def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extrac
             if pilot.app._texts(pilot.app.current) is not None:
                 break
             await pilot.pause(0.05)
+        for _ in range(100):  # suggestions are worked out in a thread
+            if pilot.app.current.suggestions is not None:
+                break
+            await pilot.pause(0.05)
+        shown = str(pilot.app.query_one("#value", Static).render())
+        assert f"likely 6.84 · p. 2 · w: every arm's · {ROW}" in shown  # its line holds a pair per arm
         await pilot.press("w")  # nothing marked yet: nothing happens but a word of how
         assert len(pilot.app.items) == 4
         await pilot.press("slash", *"PHQ-9 depression", "enter")

@@ -38,6 +38,7 @@ from metasift.errors import AmbiguousEntry, EntryError, NotPrinted, ProjectError
 from metasift.extractor.by_hand import arm_names, edited_value, enter_value, held_values, study_gaps
 from metasift.extractor.checks import normalise_pdf_text, number_forms
 from metasift.extractor.gaps import (
+    ROW_FIELDS,
     SHOW_LINES,
     Gap,
     column_order,
@@ -324,7 +325,8 @@ class VerifyApp(App[None]):
                 text.append("\nworking out its likely values …", style="dim")  # once its page is drawn
             for k, hint in enumerate(item.suggestions or [], 1):
                 mark = "▶" if self._marked(item) is hint else " "
-                text.append(f"\n{mark}{k} likely {entered(hint.value)} · p. {hint.page} · {hint.line[:80]}",
+                row = " · w: every arm's" if self._fills_row(item, hint.line) else ""
+                text.append(f"\n{mark}{k} likely {entered(hint.value)} · p. {hint.page}{row} · {hint.line[:80]}",
                             style="cyan")
             if item.suggestions:
                 text.append(f"\n1-{len(item.suggestions)} show a likely value marked on its page, the same key "
@@ -494,6 +496,12 @@ class VerifyApp(App[None]):
         self.push_screen(TextPrompt(f"Words of the line to mark (page {page} first, then the pages after it)", "",
                                     "e.g. PHQ-9, randomised"), done)
 
+    @staticmethod
+    def _fills_row(item: Missing, line: str) -> bool:
+        """Whether ``line`` prints one of the missing value's pairs or counts per arm (w proposes them all)."""
+        return item.gap.field in ROW_FIELDS and len(item.arms) >= 2 and bool(row_picks(line, item.gap.field,
+                                                                                        item.arms))
+
     def _row_line(self, item: Missing) -> tuple[int, str] | None:
         """(page, line) of the line marked on the page shown: a suggestion's, or one found with /."""
         hint = self._marked(item)
@@ -511,10 +519,7 @@ class VerifyApp(App[None]):
         """Fill from the marked line (a table's row) the value shown for every arm still missing it (a count, or
         a mean and SD at baseline or follow-up), after the reviewer says which of its numbers are whose."""
         item = self.current
-        try:
-            fields = row_fields(item.gap.field) if isinstance(item, Missing) else ()
-        except EntryError:
-            fields = ()
+        fields = row_fields(item.gap.field) if isinstance(item, Missing) and item.gap.field in ROW_FIELDS else ()
         if not fields:
             self.notify("w fills every arm's count, or mean and SD, from one line", severity="warning")
             return
