@@ -132,7 +132,7 @@ class PaperScore:
     design: bool | None = None  # design kind (parallel / crossover / cluster) as the truth's
     error: str | None = None
     # with score_paper(..., keep=True): (result, field path, right | wrong | fabricated) of each value with a page,
-    # and the page texts, for bench/train_confidence.py
+    # and the page texts, for bench/bench_confidence.py
     values: list[tuple] = field(default_factory=list)
     texts: dict[int, str] = field(default_factory=dict)
 

@@ -21,6 +21,15 @@ ARMS = ["Intervention", "Control"]
 ROW = "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
 
 
+async def _until(pilot, ready) -> None:
+    """Wait for what verify works out in a thread (a PDF read, suggestions)."""
+    for _ in range(100):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("not ready after 5 s")
+
+
 def test_a_row_of_one_mean_sd_pair_per_arm_proposes_each_arms_pair_in_the_columns_order() -> None:
     for line in (ROW, "BDI-II, mean ± SD 21.3 ± 6.2 20.9 ± 5.8 0.71", "Defecation/w 1.7(±1.3)NS 10.7(±6.4)c"):
         picks = row_picks(line, "baseline_sd", ARMS)
@@ -84,14 +93,8 @@ def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extrac
     app = VerifyApp(store, "bob", missing=missing)
 
     async def steps(pilot) -> None:
-        for _ in range(100):  # the page is read in a thread
-            if pilot.app._texts(pilot.app.current) is not None:
-                break
-            await pilot.pause(0.05)
-        for _ in range(100):  # suggestions are worked out in a thread
-            if pilot.app.current.suggestions is not None:
-                break
-            await pilot.pause(0.05)
+        await _until(pilot, lambda: pilot.app._texts(pilot.app.current) is not None)  # read in a thread
+        await _until(pilot, lambda: pilot.app.current.suggestions is not None)  # worked out in a thread
         shown = str(pilot.app.query_one("#value", Static).render())
         assert f"likely 6.84 · p. 2 · w: every arm's · {ROW}" in shown  # its line holds a pair per arm
         await pilot.press("w")  # nothing marked yet: nothing happens but a word of how
@@ -134,10 +137,7 @@ def test_verify_fills_every_arms_follow_up_mean_and_sd_from_a_row_found_by_a_num
     follow_row = "PHQ-9 (depression) 4.30 (4.32) 6.89 (3.92)"
 
     async def steps(pilot) -> None:
-        for _ in range(100):
-            if pilot.app._texts(pilot.app.current) is not None:
-                break
-            await pilot.pause(0.05)
+        await _until(pilot, lambda: pilot.app._texts(pilot.app.current) is not None)
         await pilot.press("slash", *"4.30", "enter")
         assert pilot.app.found[2] == follow_row
         await pilot.press("w", "enter")
@@ -162,10 +162,7 @@ def test_finding_a_line_turns_to_the_page_that_prints_it_when_the_page_shown_doe
     app = VerifyApp(store, "bob", missing=missing)
 
     async def steps(pilot) -> None:
-        for _ in range(100):
-            if pilot.app._texts(pilot.app.current) is not None:
-                break
-            await pilot.pause(0.05)
+        await _until(pilot, lambda: pilot.app._texts(pilot.app.current) is not None)
         await pilot.press("slash", *"6.89 4.49", "enter")
         assert pilot.app.found[1:] == (2, ROW) and pilot.app._page(pilot.app.current) == 2
         await pilot.press("slash", *"no such words", "enter")  # nothing found: the mark stays
