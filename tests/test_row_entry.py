@@ -175,3 +175,34 @@ def test_finding_a_line_turns_to_the_page_that_prints_it_when_the_page_shown_doe
     entered = [x for x in store.extractions(record_id=1) if x.source == "human"]
     assert [(x.field, x.arm, x.value, x.page, x.quote) for x in entered] == [("baseline_sd", "Control", 4.49, 2, ROW)]
     store.close()
+
+
+def test_verify_corrects_a_doubtful_value_from_the_row_marked_and_confirms_its_arms_doubtful_ones(
+        extracted: Path) -> None:  # noqa: F811
+    store = Store.open(extracted)
+    wrong = _row(store, "baseline_sd", "Control")
+    store.review_extraction(wrong.id, status="needs_human", actor="alice", value=9.99, reason="read from age")
+    doubtful = _row(store, "baseline_mean", "Control")
+    store.review_extraction(doubtful.id, status="needs_human", actor="alice", reason="rival rows")
+    app = VerifyApp(store, "bob")
+    assert [(x.field, x.arm) for x in app.items] == [("baseline_mean", "Control"), ("baseline_sd", "Control")]
+
+    async def steps(pilot) -> None:
+        await _until(pilot, lambda: pilot.app._texts(pilot.app.current) is not None)
+        await pilot.press("slash", *"PHQ-9 depression", "enter")
+        await pilot.press("w")
+        assert "Enter takes Intervention 6.84 (4.75) · Control 6.89 (4.49)" in pilot.app.screen.title_text
+        await pilot.press("enter")  # both doubtful values of the row settled; Intervention's were never in doubt
+        assert not pilot.app.items
+        corrected = _row(store, "baseline_sd", "Control", "verified")
+        assert (corrected.value, corrected.quote, corrected.reason) == (4.49, ROW, "edited by a human")
+        await pilot.press("u")  # undone one at a time
+        assert [(x.field, x.arm) for x in pilot.app.items] == [("baseline_sd", "Control")]
+        await pilot.press("q")
+
+    _drive(app, steps)
+    got = {x.id: x for x in store.extractions(record_id=1)}
+    assert (got[doubtful.id].status, got[doubtful.id].value, got[doubtful.id].quote) == ("verified", 6.89, ROW)
+    assert got[doubtful.id].updated_by == "bob"
+    assert (got[wrong.id].status, got[wrong.id].value) == ("needs_human", 9.99)  # the undo restored it
+    store.close()

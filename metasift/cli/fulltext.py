@@ -409,7 +409,8 @@ def verify(
     page, the same key again entering it. / marks the first line that holds some words (a table's row; on
     the page shown, else on the pages after it, turning to it), and w fills from the marked line that value of every arm still missing it (a count, or a mean
     and SD at baseline or follow-up), after you say which of its numbers are whose (proposed when the row
-    prints one per arm). An edit keeps a quote that prints the new value in the same way.
+    prints one per arm); on a doubtful value, w verifies every arm's doubtful value of that row as the marked
+    line prints it, correcting those that differ. An edit keeps a quote that prints the new value in the same way.
     The status line shows "k of N".
     Every change (an undo too) is saved at once with who and when."""
     from metasift.config import load_protocol

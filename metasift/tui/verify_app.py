@@ -7,7 +7,8 @@ from the page shown (the line printing it becomes its quote) and r says the pape
 show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
 the first line that holds some words (the page shown first), and w fills from the marked line (a table's row) that value of every
 arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose
-(``gaps.row_values``). Every change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
+(``gaps.row_values``); on a doubtful value, w verifies every arm's doubtful value of that row as the line prints
+it. Every change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
 kept laid out in a small cache (``PageCache``), the next values' PDFs are read ahead in a worker thread, and
@@ -41,6 +42,7 @@ from metasift.extractor.gaps import (
     ROW_FIELDS,
     SHOW_LINES,
     Gap,
+    RowValue,
     column_order,
     row_fields,
     row_numbers,
@@ -351,8 +353,8 @@ class VerifyApp(App[None]):
         hint = self._marked(item) if isinstance(item, Missing) else None
         if hint is not None:  # a suggestion marked on its page, as a value's quote is
             quote, value = hint.line, hint.value
-        elif isinstance(item, Missing) and (line := self._found(item)) is not None:
-            quote = line
+        elif (line := self._found(item)) is not None:  # a line marked with /, in place of the value's quote
+            quote, value = line, None
         page, box = page_view(self._path(item), self._page(item), quote, value, self.cache)
         self.query_one(PageView).show(page, box)
         self.page_shown = item.id if isinstance(item, ExtractionRow) else None
@@ -462,7 +464,7 @@ class VerifyApp(App[None]):
         self.turned = item.page = hint.page
         self.show()
 
-    def _found(self, item: Missing) -> str | None:
+    def _found(self, item: ExtractionRow | Missing) -> str | None:
         """The line / marked on the page shown, if any."""
         if self.found is None or self.found[0] != id(item) or self.found[1] != self._page(item):
             return None
@@ -472,7 +474,7 @@ class VerifyApp(App[None]):
         """Ask for words of a line (a table row's label, a number it prints) and mark the first line holding them:
         on the page shown, else on the pages after it (then from the first), turning to it."""
         item = self.current
-        texts = self._texts(item) if isinstance(item, Missing) else None
+        texts = self._texts(item) if item is not None else None
         if texts is None:
             return
         page = self._page(item) or 1
@@ -490,7 +492,9 @@ class VerifyApp(App[None]):
                 return
             self.found, self.marked = (id(item), *found), None
             if found[0] != page:
-                self.turned = item.page = found[0]
+                self.turned = found[0]
+                if isinstance(item, Missing):
+                    item.page = found[0]
             self.show()
 
         self.push_screen(TextPrompt(f"Words of the line to mark (page {page} first, then the pages after it)", "",
@@ -502,46 +506,52 @@ class VerifyApp(App[None]):
         return item.gap.field in ROW_FIELDS and len(item.arms) >= 2 and bool(row_picks(line, item.gap.field,
                                                                                         item.arms))
 
-    def _row_line(self, item: Missing) -> tuple[int, str] | None:
+    def _row_line(self, item: ExtractionRow | Missing) -> tuple[int, str] | None:
         """(page, line) of the line marked on the page shown: a suggestion's, or one found with /."""
-        hint = self._marked(item)
+        hint = self._marked(item) if isinstance(item, Missing) else None
         if hint is not None:
             return hint.page, hint.line
         line = self._found(item)
         return (self._page(item) or 1, line) if line is not None else None
 
-    def _above(self, item: Missing, page: int, line: str) -> list[str]:
+    def _above(self, item: ExtractionRow | Missing, page: int, line: str) -> list[str]:
         """The lines of ``page`` above ``line`` (its first place), where a table's header names the columns."""
         lines = [" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines()]
         return lines[:lines.index(line)] if line in lines else []
 
     def action_row(self, timepoint: str | None = None) -> None:
-        """Fill from the marked line (a table's row) the value shown for every arm still missing it (a count, or
-        a mean and SD at baseline or follow-up), after the reviewer says which of its numbers are whose."""
+        """Take from the marked line (a table's row) the value shown for every arm (a count, or a mean and SD at
+        baseline or follow-up), after the reviewer says which of its numbers are whose: on a missing value, each
+        arm still missing it is entered; on a doubtful value, each arm's doubtful value of that row is verified
+        as the row prints it (corrected where it differs)."""
         item = self.current
-        fields = row_fields(item.gap.field) if isinstance(item, Missing) and item.gap.field in ROW_FIELDS else ()
-        if not fields:
-            self.notify("w fills every arm's count, or mean and SD, from one line", severity="warning")
+        field = item.gap.field if isinstance(item, Missing) else item.field if item is not None else ""
+        if field not in ROW_FIELDS:
+            self.notify("w takes every arm's count, or mean and SD, from one line", severity="warning")
             return
         marked = self._row_line(item)
         if marked is None:
-            self.notify("mark the row first: / finds a line by its words, 1-3 show a likely one", severity="warning")
+            self.notify("mark the row first: / finds a line by its words" + (", 1-3 show a likely one"
+                        if isinstance(item, Missing) else ""), severity="warning")
             return
         page, line = marked
-        arms = list(item.arms)
+        arms = list(item.arms) if isinstance(item, Missing) else \
+            arm_names([x for x in self.store.extractions(record_id=item.record_id)
+                       if x.status != ExtractionStatus.REJECTED])
         if len(arms) < 2:
             self.notify("the study's arms are not named yet: enter its first values one by one", severity="warning")
             return
-        if item.gap.field.startswith("outcome_") and (timepoint or item.gap.timepoint) is None:
+        if isinstance(item, Missing) and field.startswith("outcome_") and (timepoint or item.gap.timepoint) is None:
             self.push_screen(TextPrompt(f"Time point of {item.gap.describe()}", "", "e.g. post, 12 weeks"),
                              lambda text: self.action_row(text) if text else None)
             return
-        what = "mean and SD" if len(fields) == 2 else item.gap.field
+        fields = row_fields(field)
+        what = "mean and SD" if len(fields) == 2 else field
         listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
         above = self._above(item, page, line)
-        proposed = row_picks(line, item.gap.field, arms, above)
+        proposed = row_picks(line, field, arms, above)
         try:  # per arm: its count, or its mean and SD
-            taken = row_values(line, item.gap.field, arms, proposed) if proposed else []
+            taken = row_values(line, field, arms, proposed) if proposed else []
         except EntryError:  # a pair whose SD is no SD ("(-0.4)"): nothing proposed
             proposed, taken = [], []
         picks = " ".join(str(k) for k in proposed)
@@ -551,20 +561,29 @@ class VerifyApp(App[None]):
                 f"{arm} {got[0]}" + (f" ({got[1]})" if len(got) == 2 else "") for arm, got in zip(arms, given))
             listing += " (columns named by the line or a header above)" if column_order(arms, [*above, line]) \
                 else " (no header above names the arms: their order is the study's)"
+
+        def then(answer: str | None) -> None:
+            if not answer:
+                return
+            try:
+                values = row_values(line, field, arms, [int(x) for x in answer.replace(",", " ").split()
+                                                        if x.isdigit()])
+            except EntryError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if isinstance(item, Missing):
+                self._fill_row(item, page, line, values, timepoint or item.gap.timepoint)
+            else:
+                self._verify_row(item, page, line, values)
+
         self.push_screen(TextPrompt(f"Which numbers of this line are the {what} of {', '.join(arms)}, in that "
                                     f"order?\n{line[:100]}\n{listing}", picks,
                                     "their places, e.g. 1 2 4 5" if len(fields) == 2 else "their places, e.g. 1 2"),
-                         lambda answer: self._fill_row(item, page, line, answer, timepoint or item.gap.timepoint)
-                         if answer else None)
+                         then)
 
-    def _fill_row(self, item: Missing, page: int, line: str, answer: str, timepoint: str | None) -> None:
+    def _fill_row(self, item: Missing, page: int, line: str, values: Sequence[RowValue],
+                  timepoint: str | None) -> None:
         """Enter each arm's value the row gives, where the study still misses it, with the row as its quote."""
-        try:
-            values = row_values(line, item.gap.field, list(item.arms),
-                                [int(x) for x in answer.replace(",", " ").split() if x.isdigit()])
-        except EntryError as exc:
-            self.notify(str(exc), severity="error")
-            return
         gap = item.gap
         todo = [(m, v) for v in values for m in self.items if isinstance(m, Missing)
                 and m.record_id == item.record_id and (m.gap.field, m.gap.arm) == (v.field, v.arm)
@@ -584,15 +603,44 @@ class VerifyApp(App[None]):
                 self.notify(f"{v.arm} {v.field}: {exc}", severity="error")
                 break
             self._guide_siblings(missing, entry, at)
-            self.settled.append((self.items.index(missing), missing, entry.id))
-            self.items.remove(missing)
-            self.done += 1
+            self._taken(missing, entry.id)
             done += 1
+        self._after_row(done, page, "entered")
+
+    def _verify_row(self, item: ExtractionRow, page: int, line: str, values: Sequence[RowValue]) -> None:
+        """Verify each arm's doubtful value of the row shown as the row prints it (correcting those that differ),
+        with the row as its quote."""
+        todo = [(x, v) for v in values for x in self.items if isinstance(x, ExtractionRow)
+                and x.record_id == item.record_id and (x.field, x.arm) == (v.field, v.arm)
+                and (x.measure, x.timepoint) == (item.measure, item.timepoint)]
+        done = 0  # the value shown is always among them
+        for row, v in todo:
+            try:
+                edit = edited_value(self.store, row, str(v.value), page, quote=line, texts=self._texts(row))
+            except EntryError as exc:
+                self.notify(f"{v.arm} {v.field}: {exc}", severity="error")
+                break
+            same = row.value is not None and float(row.value) == float(edit.value)
+            self.store.review_extraction(row.id, status=ExtractionStatus.VERIFIED, actor=self.reviewer,
+                                         value=edit.value, quote=edit.quote, page=edit.page,
+                                         reason=f"as page {page}'s row prints it" if same else edit.reason)
+            self._taken(row, None)
+            done += 1
+        self._after_row(done, page, "verified")
+
+    def _taken(self, item: ExtractionRow | Missing, entered: int | None) -> None:
+        """One of a row's values settled: undo restores it where it stood."""
+        self.settled.append((self.items.index(item), item, entered))
+        self.items.remove(item)
+        self.done += 1
+
+    def _after_row(self, done: int, page: int, how: str) -> None:
+        if not done:  # the first value failed its check, which said why
+            return
         self.index = min(self.index, len(self.items) - 1) if self.items else 0
         self.turned = None
         self.show()
-        if done:
-            self.notify(f"{done} values entered from page {page}'s line; u withdraws them one at a time")
+        self.notify(f"{done} values {how} from page {page}'s line; u undoes them one at a time")
 
     def _settle(self, status: str, value: Any = None, reason: str | None = None) -> None:
         item = self.current
