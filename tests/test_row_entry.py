@@ -104,6 +104,11 @@ def test_verify_fills_every_arms_baseline_mean_and_sd_from_one_marked_row(extrac
         await pilot.press("w")  # asks whose numbers are which, proposing each arm's pair in the header's order
         assert "Enter takes Intervention 6.84 (4.75) · Control 6.89 (4.49) (columns named by the line or a header " \
             "above)" in pilot.app.screen.title_text
+        assert "the PHQ-9 (depression) mean and SD of Intervention, Control" in pilot.app.screen.title_text
+        assert "does not name" not in pilot.app.screen.title_text
+        await pilot.press("escape", "slash", *"GAD-7", "enter", "w")  # another measure's row: said so
+        assert "This line does not name PHQ-9 (depression): is it its row?" in pilot.app.screen.title_text
+        await pilot.press("escape", "slash", *"PHQ-9 depression", "enter", "w")
         await pilot.press("enter")
         assert not pilot.app.items
         await pilot.press("u")  # entries are withdrawn one at a time

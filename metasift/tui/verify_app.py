@@ -18,6 +18,7 @@ a value whose PDF is not read yet is shown at once with its page following when 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -49,6 +50,7 @@ from metasift.extractor.gaps import (
     row_picks,
     row_values,
 )
+from metasift.extractor.outcomes import instrument_matches
 from metasift.extractor.pdf import Page, PdfDocument, PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts
 from metasift.extractor.suggest import (
@@ -546,9 +548,15 @@ class VerifyApp(App[None]):
                              lambda text: self.action_row(text) if text else None)
             return
         fields = row_fields(field)
-        what = "mean and SD" if len(fields) == 2 else field
+        measure = item.gap.measure if isinstance(item, Missing) else item.measure
+        what = f"{measure} mean and SD" if len(fields) == 2 and measure else "mean and SD" if len(fields) == 2 \
+            else field
         listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
         above = self._above(item, page, line)
+        labelled = re.match(r"[^\d]*[a-z]{3}", normalise_pdf_text(line))  # a row label before its numbers
+        if len(fields) == 2 and measure and not any(instrument_matches(measure, x)
+                                                    for x in ([line] if labelled else [*above[-1:], line])):
+            listing += f"\nThis line does not name {measure}: is it its row?"  # a label may stand above its row
         proposed = row_picks(line, field, arms, above)
         try:  # per arm: its count, or its mean and SD
             taken = row_values(line, field, arms, proposed) if proposed else []
