@@ -24,8 +24,13 @@ from metasift.extractor.gaps import (
     check_field,
     checked_formula,
     entry_quote,
+    find_line,
+    lines_above,
     missing_values,
     parse_value,
+    row_numbers,
+    row_picks,
+    row_values,
 )
 from metasift.extractor.pdf import PdfError, read_pdf
 from metasift.extractor.pipeline import page_texts, study_result
@@ -337,3 +342,34 @@ def _page_text(fulltext: FulltextRow, page: int, texts: Mapping[int, str] | None
     if page not in pages:
         raise EntryError(f"page {page} is not in the PDF (pages 1-{max(pages, default=0)})")
     return pages[page]
+
+
+def enter_row(store: Store, *, record_id: int, field_name: str, page: int, words: str, actor: str,
+              places: Sequence[int] = (), measure: str | None = None, timepoint: str | None = None,
+              texts: Mapping[int, str] | None = None) -> list[Entered]:
+    """Store each arm's value one printed row gives (``gaps.row_values``): the first line of ``page`` holding
+    ``words`` (a row's label, a number it prints), ``places`` its numbers' places, arm by arm in the study's order
+    (default: those ``row_picks`` proposes). Each value is checked as ``prepare_entry`` checks one, with the row as
+    its quote; all of them in one transaction, or none."""
+    fulltext, held = _fulltext_of(store, record_id), _held(store, record_id)
+    arms = arm_names(held)
+    if len(arms) < 2:
+        raise EntryError(f"record {record_id}: the study's arms are not named yet: enter its first values one by one")
+    if texts is None:
+        texts = page_texts(read_pdf(fulltext.path))
+    if page not in texts:
+        raise EntryError(f"record {record_id}: its PDF has no page {page}")
+    found = find_line({page: texts[page]}, words)
+    if found is None:
+        raise EntryError(f"no line of page {page} holds {words!r}")
+    line = found[1]
+    places = list(places) or row_picks(line, field_name, arms, lines_above(texts[page], line))
+    if not places:
+        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
+        raise EntryError(f"the line {line[:60]!r} does not print one value per arm ({', '.join(arms)}): give their "
+                         f"places with --places (its numbers: {listing})")
+    entries = [prepare_entry(fulltext, held, field_name=v.field, value=str(v.value), page=page, arm=v.arm,
+                             measure=measure, timepoint=timepoint, quote=line, texts=texts)
+               for v in row_values(line, field_name, arms, places)]
+    stored = store.enter_extractions(entries, actor=actor)
+    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]

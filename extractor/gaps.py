@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from metasift.config import OutcomeSpec
@@ -248,6 +248,25 @@ def row_fields(field: str) -> tuple[str, ...]:
     if field not in ROW_FIELDS:
         raise EntryError(f"a row gives arms' counts or means and SDs, not {field}")
     return ROW_FIELDS[field]
+
+
+def find_line(texts: Mapping[int, str], words: str, start: int = 1) -> tuple[int, str] | None:
+    """(page, line) of the first line holding every word of ``words`` (a row's label, a number it prints), looked
+    for on page ``start``, then the pages after it, then from the first; None when no line does."""
+    wanted = normalise_pdf_text(words).split()
+    if not wanted:
+        return None
+    for page in sorted(texts, key=lambda p: (p < start, p)):
+        for line in dict.fromkeys(" ".join(x.split()) for x in texts[page].splitlines()):
+            if line and all(w in normalise_pdf_text(line) for w in wanted):
+                return page, line
+    return None
+
+
+def lines_above(page_text: str, line: str) -> list[str]:
+    """The lines of a page above ``line`` (its first place), where a table's header names the columns."""
+    lines = [" ".join(x.split()) for x in page_text.splitlines()]
+    return lines[:lines.index(line)] if line in lines else []
 
 
 _NAME_WORD = re.compile(r"[a-z][a-z0-9+-]+")

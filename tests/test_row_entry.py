@@ -211,3 +211,26 @@ def test_verify_corrects_a_doubtful_value_from_the_row_marked_and_confirms_its_a
     assert got[doubtful.id].updated_by == "bob"
     assert (got[wrong.id].status, got[wrong.id].value) == ("needs_human", 9.99)  # the undo restored it
     store.close()
+
+
+def test_enter_row_stores_every_arms_values_from_one_line_or_nothing(extracted: Path, cli) -> None:  # noqa: F811
+    gad = "GAD-7 (anxiety) 5.57 (4.31) 5.32 (3.99)"
+    store = Store.open(extracted)
+    before = len(store.extractions(record_id=1))
+    bad = cli("enter", "1", "baseline_mean", "--row", "Participant flow", "--page", "2", "--measure",
+              "GAD-7 (anxiety)", "--reviewer", "bob", "--project", extracted)
+    assert bad.exit_code == 8 and "does not print one value per arm" in bad.stderr and "1:125  2:61  3:64" in bad.stderr
+    assert len(store.extractions(record_id=1)) == before  # nothing stored
+    store.close()
+    done = cli("enter", "1", "baseline_mean", "--row", "GAD-7", "--page", "2", "--measure", "GAD-7 (anxiety)",
+               "--places", "3 4 1 2", "--reviewer", "bob", "--project", extracted, "--json")  # columns swapped
+    assert done.exit_code == 0, done.stderr
+    assert [(e["field"], e["arm"], e["value"], e["page"], e["quote"], len(e["replaced"]))
+            for e in done.json()["entered"]] == [
+        ("baseline_mean", "Intervention", 5.32, 2, gad, 1), ("baseline_sd", "Intervention", 3.99, 2, gad, 1),
+        ("baseline_mean", "Control", 5.57, 2, gad, 1), ("baseline_sd", "Control", 4.31, 2, gad, 1)]
+    counts = cli("enter", "1", "n_analysed", "--row", "Intervention (n = 50)", "--page", "2", "--reviewer", "bob",
+                 "--project", extracted)
+    assert counts.exit_code == 0 and "Intervention n_analysed 50 · Control n_analysed 52" in counts.stderr
+    assert cli("enter", "1", "n_analysed", "52", "--row", "x", "--page", "2", "--reviewer", "bob", "--project",
+               extracted).exit_code == 2  # a VALUE and a row at once

@@ -539,6 +539,11 @@ def enter(
     not_reported: str = typer.Option(None, "--not-reported", metavar="WHY", help="The paper reports no such "
                                      "value (no VALUE): say why, and the gap is closed."),
     new_arm: bool = typer.Option(False, "--new-arm", help="The arm is not among the study's arms yet: add it."),
+    row: str = typer.Option(None, "--row", metavar="WORDS", help="Instead of VALUE: every arm's value from one row of "
+                            "--page, the first line holding these words (a count, or a mean and SD for "
+                            "baseline_*/outcome_*), the arms in the study's order."),
+    places: str = typer.Option(None, "--places", help="With --row: which of the row's numbers are each arm's, in "
+                               "the study's order of arms (\"1 2 4 5\"; default: one pair or count per arm)."),
     undo: int = typer.Option(None, "--undo", metavar="ID", help="Withdraw the value entered as ID (the values "
                                                                 "it replaced come back)."),
     from_file: Path = typer.Option(None, "--from", metavar="CSV", help="Enter every row of a CSV whose header names "
@@ -556,15 +561,30 @@ def enter(
     computed) needs --how; a value the paper does not report at all, --not-reported WHY. The value is stored
     as verified, with who and when; any other value held for the same arm, field, measure and time point is
     rejected as replaced. Nothing is stored when the entry does not check out (exit 8). `metasift gaps` lists
-    what is missing; --undo ID takes an entry back; --from CSV enters a sheet of values, all or none.
+    what is missing; --undo ID takes an entry back; --from CSV enters a sheet of values, all or none; --row
+    WORDS enters every arm's value from one row of --page (--places says which of its numbers are whose).
     """
-    from metasift.extractor.by_hand import enter_file, enter_value
+    from metasift.extractor.by_hand import enter_file, enter_row, enter_value
     from metasift.store import Store
 
-    if undo is None and from_file is None and (None in (record, field) or (value is None and not_reported is None)):
-        raise typer.BadParameter("give RECORD FIELD VALUE, RECORD FIELD --not-reported WHY, --from CSV or --undo ID")
+    if undo is None and from_file is None and (None in (record, field) or (value is None and not_reported is None
+                                                                          and row is None)):
+        raise typer.BadParameter("give RECORD FIELD VALUE, RECORD FIELD --row WORDS --page P, RECORD FIELD "
+                                 "--not-reported WHY, --from CSV or --undo ID")
     store = Store.open(project_dir(project))
     try:
+        if row is not None:
+            if value is not None or page is None:
+                raise typer.BadParameter("--row takes every arm's value from a line of --page: give no VALUE")
+            batch = enter_row(store, record_id=record, field_name=field, page=page, words=row, actor=reviewer,
+                              places=[int(x) for x in (places or "").replace(",", " ").split() if x.isdigit()],
+                              measure=measure, timepoint=timepoint)
+            if json_out:
+                emit_json({"entered": [e.to_json() for e in batch]})
+            else:
+                info(f"entered {len(batch)} values from page {page}'s line {batch[0].entry.quote[:60]!r}: "
+                     + " · ".join(f"{e.entry.arm} {e.entry.field} {e.entry.value:g}" for e in batch))
+            return
         if from_file is not None:
             if record is not None or undo is not None:
                 raise typer.BadParameter("--from CSV enters the file's rows: give no RECORD FIELD VALUE or --undo")

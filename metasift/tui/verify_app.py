@@ -45,6 +45,8 @@ from metasift.extractor.gaps import (
     Gap,
     RowValue,
     column_order,
+    find_line,
+    lines_above,
     row_fields,
     row_numbers,
     row_picks,
@@ -482,13 +484,9 @@ class VerifyApp(App[None]):
         page = self._page(item) or 1
 
         def done(words: str | None) -> None:
-            wanted = normalise_pdf_text(words or "").split()
-            if not wanted:
+            if not normalise_pdf_text(words or "").split():
                 return
-            pages = sorted(texts, key=lambda p: (p < page, p))  # the page shown, the pages after it, then the rest
-            found = next(((p, x) for p in pages for x in dict.fromkeys(" ".join(x.split())
-                                                                      for x in texts[p].splitlines())
-                          if x and all(w in normalise_pdf_text(x) for w in wanted)), None)
+            found = find_line(texts, words or "", page)
             if found is None:
                 self.notify(f"no line of the PDF holds {words!r}", severity="warning")
                 return
@@ -515,11 +513,6 @@ class VerifyApp(App[None]):
             return hint.page, hint.line
         line = self._found(item)
         return (self._page(item) or 1, line) if line is not None else None
-
-    def _above(self, item: ExtractionRow | Missing, page: int, line: str) -> list[str]:
-        """The lines of ``page`` above ``line`` (its first place), where a table's header names the columns."""
-        lines = [" ".join(x.split()) for x in (self._texts(item) or {}).get(page, "").splitlines()]
-        return lines[:lines.index(line)] if line in lines else []
 
     def action_row(self, timepoint: str | None = None) -> None:
         """Take from the marked line (a table's row) the value shown for every arm (a count, or a mean and SD at
@@ -552,7 +545,7 @@ class VerifyApp(App[None]):
         what = f"{measure} mean and SD" if len(fields) == 2 and measure else "mean and SD" if len(fields) == 2 \
             else field
         listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
-        above = self._above(item, page, line)
+        above = lines_above((self._texts(item) or {}).get(page, ""), line)
         labelled = re.match(r"[^\d]*[a-z]{3}", normalise_pdf_text(line))  # a row label before its numbers
         if len(fields) == 2 and measure and not any(instrument_matches(measure, x)
                                                     for x in ([line] if labelled else [*above[-1:], line])):
