@@ -27,8 +27,8 @@ from metasift.extractor.gaps import (
     find_line,
     lines_above,
     missing_values,
+    numbered,
     parse_value,
-    row_numbers,
     row_picks,
     row_values,
 )
@@ -365,9 +365,8 @@ def enter_row(store: Store, *, record_id: int, field_name: str, page: int, words
     line = found[1]
     places = list(places) or row_picks(line, field_name, arms, lines_above(texts[page], line))
     if not places:
-        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
         raise EntryError(f"the line {line[:60]!r} does not print one value per arm ({', '.join(arms)}): give their "
-                         f"places with --places (its numbers: {listing})")
+                         f"places with --places (its numbers: {numbered(line)})")
     entries = [prepare_entry(fulltext, held, field_name=v.field, value=str(v.value), page=page, arm=v.arm,
                              measure=measure, timepoint=timepoint, quote=line, texts=texts)
                for v in row_values(line, field_name, arms, places)]

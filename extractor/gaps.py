@@ -236,6 +236,11 @@ def row_numbers(line: str) -> list[str]:
     return [m.group().replace(",", "") for m in _ROW_NUMBER.finditer(normalise_pdf_text(line))]
 
 
+def numbered(line: str) -> str:
+    """A row's numbers with their places, as a reviewer names them ("1:6.84  2:4.75  3:6.89  4:4.49")."""
+    return "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
+
+
 # what one row gives each arm: a mean and its SD (at baseline or follow-up), or one count
 ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd": ("baseline_mean", "baseline_sd"),
                "outcome_mean": ("outcome_mean", "outcome_sd"), "outcome_sd": ("outcome_mean", "outcome_sd"),

@@ -47,8 +47,8 @@ from metasift.extractor.gaps import (
     column_order,
     find_line,
     lines_above,
+    numbered,
     row_fields,
-    row_numbers,
     row_picks,
     row_values,
 )
@@ -544,7 +544,7 @@ class VerifyApp(App[None]):
         measure = item.gap.measure if isinstance(item, Missing) else item.measure
         what = f"{measure} mean and SD" if len(fields) == 2 and measure else "mean and SD" if len(fields) == 2 \
             else field
-        listing = "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))
+        listing = numbered(line)
         above = lines_above((self._texts(item) or {}).get(page, ""), line)
         labelled = re.match(r"[^\d]*[a-z]{3}", normalise_pdf_text(line))  # a row label before its numbers
         if len(fields) == 2 and measure and not any(instrument_matches(measure, x)
