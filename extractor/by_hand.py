@@ -228,14 +228,16 @@ def prepare_entry(fulltext: FulltextRow, held: list[ExtractionRow], *, field_nam
 
 
 ENTRY_COLUMNS = ("record", "field", "value", "arm", "measure", "timepoint", "page", "quote", "line", "how",
-                 "not_reported", "new_arm")
+                 "not_reported", "new_arm", "row", "places")
 _YES, _NO = frozenset({"yes", "y", "true", "1", "x"}), frozenset({"no", "n", "false", "0"})
 
 
 def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
     """Store the values of a CSV a reviewer filled in (a header naming ``ENTRY_COLUMNS``: record and field always,
     one row per value, empty cells left out), each checked as ``prepare_entry`` checks one; all of them in one
-    transaction, or none: the first row that does not check out is an ``EntryError`` naming FILE:LINE."""
+    transaction, or none: the first row that does not check out is an ``EntryError`` naming FILE:LINE. A sheet row
+    with ``row`` (words of a printed row of ``page``) and no value enters every arm's value from that row
+    (``row_entries``; ``places`` says which of its numbers are whose)."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -264,6 +266,13 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
             if fulltext.id not in texts and page is not None and row.get("how") is None \
                     and row.get("not_reported") is None:
                 texts[fulltext.id] = page_texts(read_pdf(fulltext.path))
+            if row.get("row"):  # every arm's value from one printed row
+                if row.get("value") is not None:
+                    raise EntryError("a row gives every arm's value: leave value empty")
+                entries += row_entries(fulltext, held, field_name=row["field"], page=page, words=row["row"],
+                                       texts=texts.get(fulltext.id, {}), places=_places(row.get("places")),
+                                       measure=row.get("measure"), timepoint=row.get("timepoint"))
+                continue
             entries.append(prepare_entry(
                 fulltext, held, field_name=row["field"], value=row.get("value"), page=page,
                 arm=row.get("arm"), measure=row.get("measure"), timepoint=row.get("timepoint"), quote=row.get("quote"),
@@ -347,18 +356,27 @@ def _page_text(fulltext: FulltextRow, page: int, texts: Mapping[int, str] | None
 def enter_row(store: Store, *, record_id: int, field_name: str, page: int, words: str, actor: str,
               places: Sequence[int] = (), measure: str | None = None, timepoint: str | None = None,
               texts: Mapping[int, str] | None = None) -> list[Entered]:
-    """Store each arm's value one printed row gives (``gaps.row_values``): the first line of ``page`` holding
-    ``words`` (a row's label, a number it prints), ``places`` its numbers' places, arm by arm in the study's order
-    (default: those ``row_picks`` proposes). Each value is checked as ``prepare_entry`` checks one, with the row as
-    its quote; all of them in one transaction, or none."""
-    fulltext, held = _fulltext_of(store, record_id), _held(store, record_id)
+    """Store each arm's value one printed row gives (``row_entries``), all of them in one transaction, or none."""
+    fulltext = _fulltext_of(store, record_id)
+    entries = row_entries(fulltext, _held(store, record_id), field_name=field_name, page=page, words=words,
+                          places=places, measure=measure, timepoint=timepoint,
+                          texts=texts or page_texts(read_pdf(fulltext.path)))
+    stored = store.enter_extractions(entries, actor=actor)
+    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+
+
+def row_entries(fulltext: FulltextRow, held: list[ExtractionRow], *, field_name: str, page: int | None, words: str,
+                texts: Mapping[int, str], places: Sequence[int] = (), measure: str | None = None,
+                timepoint: str | None = None) -> list[HandEntry]:
+    """Each arm's value one printed row gives (``gaps.row_values``), checked as ``prepare_entry`` checks one, with
+    the row as its quote: the first line of ``page`` holding ``words`` (a row's label, a number it prints),
+    ``places`` its numbers' places, arm by arm in the study's order (default: those ``row_picks`` proposes)."""
     arms = arm_names(held)
     if len(arms) < 2:
-        raise EntryError(f"record {record_id}: the study's arms are not named yet: enter its first values one by one")
-    if texts is None:
-        texts = page_texts(read_pdf(fulltext.path))
-    if page not in texts:
-        raise EntryError(f"record {record_id}: its PDF has no page {page}")
+        raise EntryError(f"record {fulltext.record_id}: the study's arms are not named yet: enter its first values "
+                         "one by one")
+    if page is None or page not in texts:
+        raise EntryError(f"a row is read from a page of the PDF: page {page} is not one")
     found = find_line({page: texts[page]}, words)
     if found is None:
         raise EntryError(f"no line of page {page} holds {words!r}")
@@ -366,9 +384,12 @@ def enter_row(store: Store, *, record_id: int, field_name: str, page: int, words
     places = list(places) or row_picks(line, field_name, arms, lines_above(texts[page], line))
     if not places:
         raise EntryError(f"the line {line[:60]!r} does not print one value per arm ({', '.join(arms)}): give their "
-                         f"places with --places (its numbers: {numbered(line)})")
-    entries = [prepare_entry(fulltext, held, field_name=v.field, value=str(v.value), page=page, arm=v.arm,
-                             measure=measure, timepoint=timepoint, quote=line, texts=texts)
-               for v in row_values(line, field_name, arms, places)]
-    stored = store.enter_extractions(entries, actor=actor)
-    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+                         f"places (its numbers: {numbered(line)})")
+    return [prepare_entry(fulltext, held, field_name=v.field, value=str(v.value), page=page, arm=v.arm,
+                          measure=measure, timepoint=timepoint, quote=line, texts=texts)
+            for v in row_values(line, field_name, arms, places)]
+
+
+def _places(text: str | None) -> list[int]:
+    """The places a reviewer gives a row's numbers ("1 2 4 5", "1,2")."""
+    return [int(x) for x in (text or "").replace(",", " ").split() if x.isdigit()]

@@ -234,3 +234,26 @@ def test_enter_row_stores_every_arms_values_from_one_line_or_nothing(extracted: 
     assert counts.exit_code == 0 and "Intervention n_analysed 50 · Control n_analysed 52" in counts.stderr
     assert cli("enter", "1", "n_analysed", "52", "--row", "x", "--page", "2", "--reviewer", "bob", "--project",
                extracted).exit_code == 2  # a VALUE and a row at once
+
+
+def test_a_sheet_row_with_a_printed_row_enters_every_arms_values_all_or_none(
+        cli, tmp_path: Path, extracted: Path) -> None:  # noqa: F811
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("record,field,page,measure,row,places\n"
+                     "1,baseline_mean,2,GAD-7 (anxiety),GAD-7,\n"
+                     "1,n_analysed,2,,Intervention (n = 50),\n", encoding="utf-8")
+    done = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted, "--json")
+    assert done.exit_code == 0, done.stderr
+    assert [(e["field"], e["arm"], e["value"]) for e in done.json()["entered"]] == [
+        ("baseline_mean", "Intervention", 5.57), ("baseline_sd", "Intervention", 4.31),
+        ("baseline_mean", "Control", 5.32), ("baseline_sd", "Control", 3.99),
+        ("n_analysed", "Intervention", 50), ("n_analysed", "Control", 52)]
+    store = Store.open(extracted)
+    before = len(store.extractions(record_id=1))
+    sheet.write_text("record,field,page,measure,row,places,value\n"
+                     "1,baseline_mean,2,GAD-7 (anxiety),GAD-7,3 4 1 2,\n"
+                     "1,baseline_mean,2,PHQ-9 (depression),PHQ-9,1 2 3 9,\n", encoding="utf-8")
+    bad = cli("enter", "--from", sheet, "--reviewer", "bob", "--project", extracted)
+    assert bad.exit_code == 8 and f"{sheet}:3: the line prints 4 numbers: no number 9" in bad.stderr
+    assert len(store.extractions(record_id=1)) == before  # the good first row is not stored either
+    store.close()

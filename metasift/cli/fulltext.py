@@ -548,7 +548,8 @@ def enter(
                                                                 "it replaced come back)."),
     from_file: Path = typer.Option(None, "--from", metavar="CSV", help="Enter every row of a CSV whose header names "
                                    "record, field and any of value, arm, measure, timepoint, page, quote, line, how, "
-                                   "not_reported, new_arm (yes to add an arm): all rows or none (FILE:LINE names the "
+                                   "not_reported, new_arm (yes to add an arm), row and places (every arm's value "
+                                   "from one printed row, as --row and --places): all rows or none (FILE:LINE names the "
                                    "first that does not check out)."),
     reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
     project: Path = ProjectOption,
