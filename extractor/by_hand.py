@@ -28,6 +28,7 @@ from metasift.extractor.gaps import (
     lines_above,
     missing_values,
     numbered,
+    parse_places,
     parse_value,
     row_picks,
     row_values,
@@ -270,7 +271,7 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
                 if row.get("value") is not None:
                     raise EntryError("a row gives every arm's value: leave value empty")
                 entries += row_entries(fulltext, held, field_name=row["field"], page=page, words=row["row"],
-                                       texts=texts.get(fulltext.id, {}), places=_places(row.get("places")),
+                                       texts=texts.get(fulltext.id, {}), places=parse_places(row.get("places")),
                                        measure=row.get("measure"), timepoint=row.get("timepoint"))
                 continue
             entries.append(prepare_entry(
@@ -388,8 +389,3 @@ def row_entries(fulltext: FulltextRow, held: list[ExtractionRow], *, field_name:
     return [prepare_entry(fulltext, held, field_name=v.field, value=str(v.value), page=page, arm=v.arm,
                           measure=measure, timepoint=timepoint, quote=line, texts=texts)
             for v in row_values(line, field_name, arms, places)]
-
-
-def _places(text: str | None) -> list[int]:
-    """The places a reviewer gives a row's numbers ("1 2 4 5", "1,2")."""
-    return [int(x) for x in (text or "").replace(",", " ").split() if x.isdigit()]

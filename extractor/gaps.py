@@ -236,6 +236,11 @@ def row_numbers(line: str) -> list[str]:
     return [m.group().replace(",", "") for m in _ROW_NUMBER.finditer(normalise_pdf_text(line))]
 
 
+def parse_places(text: str | None) -> list[int]:
+    """The places a reviewer gives a row's numbers ("1 2 4 5", "1, 2"); words other than numbers are left out."""
+    return [int(x) for x in (text or "").replace(",", " ").split() if x.isdigit()]
+
+
 def numbered(line: str) -> str:
     """A row's numbers with their places, as a reviewer names them ("1:6.84  2:4.75  3:6.89  4:4.49")."""
     return "  ".join(f"{k}:{n}" for k, n in enumerate(row_numbers(line), 1))

@@ -566,6 +566,7 @@ def enter(
     WORDS enters every arm's value from one row of --page (--places says which of its numbers are whose).
     """
     from metasift.extractor.by_hand import enter_file, enter_row, enter_value
+    from metasift.extractor.gaps import parse_places
     from metasift.store import Store
 
     if undo is None and from_file is None and (None in (record, field) or (value is None and not_reported is None
@@ -578,7 +579,7 @@ def enter(
             if value is not None or page is None:
                 raise typer.BadParameter("--row takes every arm's value from a line of --page: give no VALUE")
             batch = enter_row(store, record_id=record, field_name=field, page=page, words=row, actor=reviewer,
-                              places=[int(x) for x in (places or "").replace(",", " ").split() if x.isdigit()],
+                              places=parse_places(places),
                               measure=measure, timepoint=timepoint)
             if json_out:
                 emit_json({"entered": [e.to_json() for e in batch]})

@@ -48,6 +48,7 @@ from metasift.extractor.gaps import (
     find_line,
     lines_above,
     numbered,
+    parse_places,
     row_fields,
     row_picks,
     row_values,
@@ -567,8 +568,7 @@ class VerifyApp(App[None]):
             if not answer:
                 return
             try:
-                values = row_values(line, field, arms, [int(x) for x in answer.replace(",", " ").split()
-                                                        if x.isdigit()])
+                values = row_values(line, field, arms, parse_places(answer))
             except EntryError as exc:
                 self.notify(str(exc), severity="error")
                 return
