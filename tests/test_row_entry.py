@@ -15,19 +15,10 @@ from metasift.extractor.gaps import RowValue, column_order, row_numbers, row_pic
 from metasift.store import Store
 from metasift.tui.verify_app import Missing, VerifyApp, missing_items
 from tests.test_enter_values import _row, extracted  # noqa: F401  (the fixture)
-from tests.test_verify_tui import _drive
+from tests.test_verify_tui import _drive, _until
 
 ARMS = ["Intervention", "Control"]
 ROW = "PHQ-9 (depression) 6.84 (4.75) 6.89 (4.49)"
-
-
-async def _until(pilot, ready) -> None:
-    """Wait for what verify works out in a thread (a PDF read, suggestions)."""
-    for _ in range(100):
-        if ready():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("not ready after 5 s")
 
 
 def test_a_row_of_one_mean_sd_pair_per_arm_proposes_each_arms_pair_in_the_columns_order() -> None:

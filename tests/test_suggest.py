@@ -18,7 +18,7 @@ from metasift.store import Store
 from metasift.tui.verify_app import Missing, VerifyApp, missing_items
 from tests.test_enter_values import _row, extracted  # noqa: F401  (the fixture)
 from tests.test_fulltext import EXAMPLE
-from tests.test_verify_tui import _drive, _status
+from tests.test_verify_tui import _drive, _status, _until
 
 DEPRESSION = OutcomeSpec(id="depression", label="Depression", instruments=["PHQ-9"])
 ARMS = ("Intervention", "Control")
@@ -127,10 +127,7 @@ def test_verify_shows_a_suggestion_on_its_page_before_the_same_key_enters_it(ext
 
     async def steps(pilot) -> None:
         item = pilot.app.current
-        for _ in range(100):  # worked out in a thread once the PDF is read
-            if isinstance(item, Missing) and item.suggestions is not None:
-                break
-            await pilot.pause(0.05)
+        await _until(pilot, lambda: isinstance(item, Missing) and item.suggestions is not None)  # once read
         assert isinstance(item, Missing) and item.suggestions and item.suggestions[0].value == 4.49
         assert "likely 4.49 · p. 2" in str(pilot.app.query_one("#value", Static).render())
         await pilot.press("1")  # shown: its page, the line marked; nothing stored yet
@@ -158,22 +155,15 @@ def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_g
     assert [(m.gap.field, m.gap.arm) for m in missing] == [("baseline_sd", "Intervention"), ("baseline_sd", "Control")]
     app = VerifyApp(store, "bob", missing=missing)
 
-    async def until(pilot, ready) -> None:  # suggestions are worked out in threads
-        for _ in range(100):
-            if ready():
-                return
-            await pilot.pause(0.05)
-        raise AssertionError("no suggestions worked out")
-
     async def steps(pilot) -> None:
-        await until(pilot, lambda: None not in (missing[0].suggestions, missing[1].suggestions))
+        await _until(pilot, lambda: None not in (missing[0].suggestions, missing[1].suggestions))
         before = missing[1].suggestions
         assert missing[0].suggestions[0].value == 4.75
         await pilot.press("1", "1")  # shown on its page, then entered
         assert pilot.app.current is missing[1]
         assert ("baseline_sd", "Intervention", PHQ, 4.75, 2) in [(h.field, h.arm, h.measure, h.value, h.page)
                                                                   for h in missing[1].held]
-        await until(pilot, lambda: missing[1].suggestions not in (None, before))  # worked out again with it
+        await _until(pilot, lambda: missing[1].suggestions not in (None, before))  # worked out again with it
         assert missing[1].suggestions[0].value == 4.49
         assert [s.score for s in missing[1].suggestions] != [s.score for s in before]
         await pilot.press("q")
@@ -191,10 +181,7 @@ def test_a_value_withdrawn_in_verify_no_longer_guides_the_studys_other_suggestio
     app = VerifyApp(store, "bob", missing=missing)
 
     async def steps(pilot) -> None:
-        for _ in range(100):
-            if missing[0].suggestions is not None:
-                break
-            await pilot.pause(0.05)
+        await _until(pilot, lambda: missing[0].suggestions is not None)
         await pilot.press("1", "1")  # entered: Control's suggestions now weigh its line
         assert len(missing[1].held) == len(held_before) + 1
         await pilot.press("u")  # withdrawn: they no longer do, and are worked out again

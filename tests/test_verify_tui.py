@@ -56,6 +56,15 @@ def _drive(app: App[None], steps: Callable[[Any], Awaitable[None]], size: tuple[
     asyncio.run(go())
 
 
+async def _until(pilot: Any, ready: Callable[[], object]) -> None:
+    """Wait for what verify works out in a thread (a PDF read, suggestions), for at most 5 s."""
+    for _ in range(100):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("not ready after 5 s")
+
+
 def _status(app: VerifyApp) -> str:
     return str(app.query_one("#status", Static).content)
 
