@@ -177,8 +177,14 @@ def enter_value(store: Store, *, record_id: int, field_name: str, value: str | N
     entry = prepare_entry(fulltext, _held(store, record_id), field_name=field_name, value=value, page=page, arm=arm,
                           measure=measure, timepoint=timepoint, quote=quote, how=how, new_arm=new_arm,
                           not_reported=not_reported, line=line, texts=texts)
-    [(entry_id, replaced)] = store.enter_extractions([entry], actor=actor)
-    return Entered(entry_id, entry, replaced)
+    [entered] = _store_all(store, [entry], actor)
+    return entered
+
+
+def _store_all(store: Store, entries: list[HandEntry], actor: str) -> list[Entered]:
+    """Store checked entries in one transaction, each with the id it was stored as and the values it replaced."""
+    stored = store.enter_extractions(entries, actor=actor)
+    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
 
 
 def _fulltext_of(store: Store, record_id: int) -> FulltextRow:
@@ -281,8 +287,7 @@ def enter_file(store: Store, path: Path, *, actor: str) -> list[Entered]:
                 new_arm=_yes(row.get("new_arm"))))
         except (EntryError, ProjectError, PdfError) as exc:
             raise EntryError(f"{path}:{number}: {exc}") from None
-    stored = store.enter_extractions(entries, actor=actor)
-    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+    return _store_all(store, entries, actor)
 
 
 def _yes(text: str | None) -> bool:
@@ -362,8 +367,7 @@ def enter_row(store: Store, *, record_id: int, field_name: str, page: int, words
     entries = row_entries(fulltext, _held(store, record_id), field_name=field_name, page=page, words=words,
                           places=places, measure=measure, timepoint=timepoint,
                           texts=texts or page_texts(read_pdf(fulltext.path)))
-    stored = store.enter_extractions(entries, actor=actor)
-    return [Entered(entry_id, entry, replaced) for entry, (entry_id, replaced) in zip(entries, stored, strict=True)]
+    return _store_all(store, entries, actor)
 
 
 def row_entries(fulltext: FulltextRow, held: list[ExtractionRow], *, field_name: str, page: int | None, words: str,
