@@ -248,8 +248,8 @@ def numbered(line: str) -> str:
 
 # what one row gives each arm: a mean and its SD (at baseline or follow-up), or one count
 ROW_FIELDS = {"baseline_mean": ("baseline_mean", "baseline_sd"), "baseline_sd": ("baseline_mean", "baseline_sd"),
-               "outcome_mean": ("outcome_mean", "outcome_sd"), "outcome_sd": ("outcome_mean", "outcome_sd"),
-               **{name: (name,) for name in COUNT_FIELDS}}
+              "outcome_mean": ("outcome_mean", "outcome_sd"), "outcome_sd": ("outcome_mean", "outcome_sd"),
+              **{name: (name,) for name in COUNT_FIELDS}}
 
 
 def row_fields(field: str) -> tuple[str, ...]:

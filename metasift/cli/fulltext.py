@@ -407,11 +407,11 @@ def verify(
     line that prints it is kept as its quote; when several do, pick one), r says the paper does not report
     it, and 1, 2, 3 show one of its three likely values (as `gaps --suggest` lists them) marked on its
     page, the same key again entering it. / marks the first line that holds some words (a table's row; on
-    the page shown, else on the pages after it, turning to it), and w fills from the marked line that value of every arm still missing it (a count, or a mean
-    and SD at baseline or follow-up), after you say which of its numbers are whose (proposed when the row
-    prints one per arm); on a doubtful value, w verifies every arm's doubtful value of that row as the marked
-    line prints it, correcting those that differ. An edit keeps a quote that prints the new value in the same way.
-    The status line shows "k of N".
+    the page shown, else on the pages after it, turning to it), and w fills from the marked line that value
+    of every arm still missing it (a count, or a mean and SD at baseline or follow-up), after you say which
+    of its numbers are whose (proposed when the row prints one per arm); on a doubtful value, w verifies
+    every arm's doubtful value of that row as the marked line prints it, correcting those that differ. An
+    edit keeps a quote that prints the new value in the same way. The status line shows "k of N".
     Every change (an undo too) is saved at once with who and when."""
     from metasift.config import load_protocol
     from metasift.store import Store
@@ -549,8 +549,8 @@ def enter(
     from_file: Path = typer.Option(None, "--from", metavar="CSV", help="Enter every row of a CSV whose header names "
                                    "record, field and any of value, arm, measure, timepoint, page, quote, line, how, "
                                    "not_reported, new_arm (yes to add an arm), row and places (every arm's value "
-                                   "from one printed row, as --row and --places): all rows or none (FILE:LINE names the "
-                                   "first that does not check out)."),
+                                   "from one printed row, as --row and --places): all rows or none (FILE:LINE "
+                                   "names the first that does not check out)."),
     reviewer: str = typer.Option(..., "--reviewer", envvar="METASIFT_REVIEWER", help="Your name (recorded)."),
     project: Path = ProjectOption,
     json_out: bool = JsonOption,
@@ -579,8 +579,7 @@ def enter(
             if value is not None or page is None:
                 raise typer.BadParameter("--row takes every arm's value from a line of --page: give no VALUE")
             batch = enter_row(store, record_id=record, field_name=field, page=page, words=row, actor=reviewer,
-                              places=parse_places(places),
-                              measure=measure, timepoint=timepoint)
+                              places=parse_places(places), measure=measure, timepoint=timepoint)
             if json_out:
                 emit_json({"entered": [e.to_json() for e in batch]})
             else:

@@ -4,11 +4,12 @@ each value a study still lacks (``extractor.by_hand``), beside a page of its PDF
 Keys: a accept, e edit (type the right value), r reject (with a reason), u undo the last of these,
 n / p next / previous, [ / ] the previous / next page of the PDF, g go to a page, q quit. On a missing value, e enters it
 from the page shown (the line printing it becomes its quote) and r says the paper does not report it; 1, 2, 3
-show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it; / marks
-the first line that holds some words (the page shown first), and w fills from the marked line (a table's row) that value of every
-arm still missing it (a count, or a mean and SD), asking which of the line's numbers are whose
-(``gaps.row_values``); on a doubtful value, w verifies every arm's doubtful value of that row as the line prints
-it. Every change (and every undo) is one store transaction recording who and when; the old value stays in the event log.
+show one of its likely values (``extractor.suggest``) marked on its page, and the same key again enters it;
+/ marks the first line that holds some words (the page shown first), and w fills from the marked line (a
+table's row) that value of every arm still missing it (a count, or a mean and SD), asking which of the line's
+numbers are whose (``gaps.row_values``); on a doubtful value, w verifies every arm's doubtful value of that row
+as the line prints it. Every change (and every undo) is one store transaction recording who and when; the old
+value stays in the event log.
 
 Reading a journal PDF takes most of a second, so the keypress never waits for it: read documents are
 kept laid out in a small cache (``PageCache``), the next values' PDFs are read ahead in a worker thread, and
@@ -543,8 +544,9 @@ class VerifyApp(App[None]):
             return
         fields = row_fields(field)
         measure = item.gap.measure if isinstance(item, Missing) else item.measure
-        what = f"{measure} mean and SD" if len(fields) == 2 and measure else "mean and SD" if len(fields) == 2 \
-            else field
+        what = "mean and SD" if len(fields) == 2 else field
+        if len(fields) == 2 and measure:
+            what = f"{measure} {what}"
         listing = numbered(line)
         above = lines_above((self._texts(item) or {}).get(page, ""), line)
         labelled = re.match(r"[^\d]*[a-z]{3}", normalise_pdf_text(line))  # a row label before its numbers
