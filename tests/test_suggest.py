@@ -147,11 +147,16 @@ def test_verify_shows_a_suggestion_on_its_page_before_the_same_key_enters_it(ext
     store.close()
 
 
-def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_gaps(extracted: Path) -> None:  # noqa: F811
-    store = Store.open(extracted)
+def _both_sds_missing(project: Path) -> tuple[Store, list[Missing]]:
+    """The project's store with both arms' baseline SD rejected, and verify's missing values for them."""
+    store = Store.open(project)
     for arm in ARMS:
         store.review_extraction(_row(store, "baseline_sd", arm).id, status="rejected", actor="alice")
-    missing = missing_items(store, load_protocol(extracted).outcomes)
+    return store, missing_items(store, load_protocol(project).outcomes)
+
+
+def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_gaps(extracted: Path) -> None:  # noqa: F811
+    store, missing = _both_sds_missing(extracted)
     assert [(m.gap.field, m.gap.arm) for m in missing] == [("baseline_sd", "Intervention"), ("baseline_sd", "Control")]
     app = VerifyApp(store, "bob", missing=missing)
 
@@ -173,10 +178,7 @@ def test_a_value_entered_in_verify_guides_the_suggestions_for_the_studys_other_g
 
 
 def test_a_value_withdrawn_in_verify_no_longer_guides_the_studys_other_suggestions(extracted: Path) -> None:  # noqa: F811
-    store = Store.open(extracted)
-    for arm in ARMS:
-        store.review_extraction(_row(store, "baseline_sd", arm).id, status="rejected", actor="alice")
-    missing = missing_items(store, load_protocol(extracted).outcomes)
+    store, missing = _both_sds_missing(extracted)
     held_before = missing[1].held
     app = VerifyApp(store, "bob", missing=missing)
 
