@@ -395,11 +395,14 @@ def _body(rows: list[list[Word]], k: int, inside: _Clip, arms: list[TableArm],
                 last.label = f"{last.label} {label_text}".strip()
             k += 1
             continue
-        if body and not label and (sds := _sds_wrapped(body[-1], cells)) is not None:
-            # "6.444 ±" over "2.532": each SD that wrapped onto the line below completes its mean
+        if body and (sds := _sds_wrapped(body[-1], cells)) is not None:
+            # "6.444 ±" over "2.532": each SD that wrapped onto the line below completes its mean, and in a
+            # narrow table the row's label wraps with them ("Reaction  0.96 ±" over "time (sec)  0.33")
             last = body[-1]
             last.cells = [Cell("pm", c.a, sds[i], c.x0, c.x1) if i in sds else c for i, c in enumerate(last.cells)]
             last.quote += "; " + join_words(whole)
+            if label_text:
+                last.label = f"{last.label} {label_text}".strip()
             k += 1
             continue
         x0 = label[0].x0 if label else words[0].x0

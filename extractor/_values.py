@@ -127,8 +127,8 @@ class BodyRow:
 def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]] | None:
     """Cells to columns: in order when the counts agree (and each cell is near its column), else each to the
     nearest column; None when two cells claim one column, unless one, a mean with its SD, lies under it and the
-    other, a lone number or P value, under no column at all (a P value or effect size printed between two arms'
-    columns, with no column of its own here)."""
+    other, a lone number, P value or "NS", under no column at all (a P value or effect size printed between two
+    arms' columns, with no column of its own here)."""
     centers = [(c.x0 + c.x1) / 2 for c in columns]
     gaps = [b - a for a, b in pairwise(centers) if b > a]
     reach = 0.75 * min(gaps) if gaps else 60.0
@@ -143,7 +143,7 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
             continue
         if i in placed:
             mine, other = (placed[i], cell) if _under(placed[i], columns[i]) else (cell, placed[i])
-            if not _under(mine, columns[i]) or mine.kind not in ("pm", "pair") or other.kind not in ("num", "p") \
+            if not _under(mine, columns[i]) or mine.kind not in ("pm", "pair") or other.kind not in ("num", "p", "empty") \
                     or any(_under(other, c) for c in columns):
                 return None
             cell = mine
