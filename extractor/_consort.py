@@ -703,10 +703,17 @@ def no_losses(pages: list) -> tuple[int, str] | None:
 # "The analysis was performed on an intent-to-treat basis and included all patients who were randomized", "all
 # randomized subjects are included in the analysis": every arm's analysed are its randomised. Not "modified" ITT,
 # not the safety set ("all randomised patients who received at least one dose").
-_ALL_ANALYSED = _rx(rf"\banaly[sz]\w*\b[^.;]{{0,120}}?\b(?:includ\w*|of|on|comprised)\s+all\s+(?:the\s+)?(?:\d+\s+)?"
-                    rf"(?:{PEOPLE}\s+)?(?:who\s+(?:were|had\s+been)\s+)?randomi[sz]ed\b|"
+# Who "all" are may be said as the randomised, the enrolled or those in the study ("population comprising all the
+# subjects included in the study", "performed on all enrollees"), or not at all where the sentence names the
+# intention-to-treat analysis ("All women were included in the intention to treat analysis"); a qualifier between
+# the people and the verb ("all participants with follow-up data were included") breaks the match.
+_EVERYONE = r"(?:(?:who\s+(?:were|had\s+been)\s+)?randomi[sz]ed|enrolled|enrollees|included\s+in\s+the\s+(?:study|trial))"
+_ALL_ANALYSED = _rx(rf"\banaly[sz]\w*\b[^.;]{{0,120}}?\b(?:includ\w*|of|on|comprised|comprising)\s+all\s+(?:the\s+)?"
+                    rf"(?:\d+\s+)?(?:{PEOPLE}\s+)?{_EVERYONE}\b|"
                     rf"\ball\s+(?:the\s+)?(?:\d+\s+)?randomi[sz]ed\s+(?:{PEOPLE}\s+)?(?:were|are|was)\s+"
-                    r"(?:included|analy[sz]ed)\s+(?:in\s+the\s+(?:\w+\s+){0,3}?analys[ie]s\b)?")
+                    r"(?:included|analy[sz]ed)\s+(?:in\s+the\s+(?:\w+\s+){0,3}?analys[ie]s\b)?|"
+                    rf"\ball\s+(?:the\s+)?(?:\d+\s+)?{PEOPLE}\s+(?:(?:who\s+were\s+)?randomi[sz]ed\s+)?(?:were|are|was)\s+"
+                    r"(?:included|analy[sz]ed)\s+in\s+the\s+(?:\w+\s+){0,3}?analys[ie]s\b")
 _NOT_ALL = _rx(r"\bmodified\b|\bmitt\b|\bat\s+least\s+one\b|\breceived\b|\bwho\s+(?:started|took|completed|"
                r"attended|provided|had\s+(?:at\s+least|any|a\s+baseline|baseline))|\bper[- ]protocol\b|\bsafety\b|"
                r"\bexcept\b|\bexclud|\bif\b|\bwill\b|\bwould\b|\bplanned\b")

@@ -33,6 +33,24 @@ def test_all_randomised_subjects_included_in_the_analysis_counts_too() -> None:
     assert [a.n_analysed for a in result.arms] == [50, 48]
 
 
+def test_everyone_in_the_analysis_may_be_said_as_enrolled_in_the_study_or_all_of_the_itt_analysis() -> None:
+    for sentence in ('The analysis was conducted according to "intention to treat" population comprising all the '
+                     "subjects included in the study.",
+                     "Intent-to-treat analyses were performed on all enrollees (n = 98, ITT cohort).",
+                     "All patients were included in the intention to treat analysis.",
+                     "All analyses followed the intention-to-treat principle: all participants were included in the "
+                     "analyses."):
+        assert [a.n_analysed for a in _extract(ALLOCATION + sentence).arms] == [50, 48], sentence
+
+
+def test_all_of_some_people_or_of_another_analysis_gives_no_analysed() -> None:
+    for sentence in ("All participants with follow-up data were included in the analysis.",
+                     "All participants who completed the study were included in the analysis.",
+                     "All patients were included in the per-protocol analysis.",
+                     "All patients were included in the study after giving written consent."):
+        assert [a.n_analysed for a in _extract(ALLOCATION + sentence).arms] == [None, None], sentence
+
+
 def test_a_modified_itt_a_safety_set_or_a_plan_gives_no_analysed() -> None:
     for sentence in ("The modified intention-to-treat analysis included all randomized patients with a baseline visit.",
                      "The safety analysis included all randomized patients who received at least one dose.",
