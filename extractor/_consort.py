@@ -243,8 +243,11 @@ _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|wer
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|\battrition\b|"
             r"did\s+not\s+(?:complete|receive)")
 # ("CSD could be assessed in 26 patients, 13 in the EMS group and 13 in the control group": the outcome's analysed)
+# ("Twenty-eight patients in each group were available for follow-up": those the outcome was measured on)
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b|"
-                r"could\s+be\s+(?:assessed|measured|evaluated)\s+in\b")
+                r"could\s+be\s+(?:assessed|measured|evaluated)\s+in\b|"
+                r"(?:were|was)\s+available\s+for\s+(?:the\s+)?(?:\d+[- ](?:week|month|year)\s+)?(?:follow[- ]?up|"
+                r"assessment|evaluation)")
 _IMPUTED = _rx(r"\bimput\w*|\bmissing\s+(?:values?|data|scores?)\b")
 # "completed the study", "(the questionnaire) was completed in n = 227 in X and ..."
 _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|programme|program|follow[- ]?up|post)|"

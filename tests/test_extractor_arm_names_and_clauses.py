@@ -83,6 +83,10 @@ def test_an_analysis_of_n_patients_in_each_group_gives_every_arm_its_analysed() 
     planned = ("Patients were randomized to exercise (n = 80) or to usual care (n = 80). A sample size of 76 "
                "patients in each group would be required for the analysis.")
     assert [a.n_analysed for a in _extract(planned).arms] == [None, None]
+    # those available for follow-up are those the outcome was measured on
+    followed = ("Patients were randomized to exercise (n = 30) or to usual care (n = 30). Twenty-eight patients in "
+                "each group were available for follow-up at 12 weeks.")
+    assert [a.n_analysed for a in _extract(followed).arms] == [28, 28]
 
 
 def test_each_arm_s_allocation_in_a_clause_of_its_own_gives_its_randomised() -> None:
