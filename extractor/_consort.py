@@ -195,12 +195,23 @@ _LEFT = r"(?:withdr[ae]w|dropped\s+out|discontinued|were\s+lost\s+to\s+follow[- 
 # "9 patients withdrew from the intervention group and 11 from the placebo group"
 _LEFT_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?{_LEFT}\s+(?:from|in)\s+{_THE}{_NAME}{_GROUP}\s*,?\s*"
                  rf"(?:and|while|whereas)\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:{_LEFT}\s+)?(?:from|in)\s+{_THE}{_NAME}{_GROUP}\b")
-# "Three subjects dropped out from the exercise group": one arm's losses
-_LEFT_ONE = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?{_LEFT}\s+from\s+{_THE}{_NAME}{_GROUP}\b")
+# "Three subjects dropped out from the exercise group", "One subject (8%) withdrew in the placebo group", "One
+# subject (4.6%) from the BCI-HK group dropped out": one arm's losses (an arm named before the losses needs its "group" or "arm" to end the name, and the count its
+# people: "one from the RAO group withdrew" may count pharmacies; "Three patients in the X group withdrew" may be
+# those of a substudy the sentence before describes, and was wrong as often as right on the tuned papers)
+_SOMEONE = rf"(?:{PEOPLE}|participant|patient|subject|person)"
+_SHARE = r"(?:\(\d{1,3}(?:\.\d+)?\s*%\)\s+)?"
+_LEFT_ONE = _rx(rf"{COUNT}\s+(?:{_SOMEONE}\s+)?{_SHARE}{_LEFT}\s+(?:from|in|of)\s+{_THE}{_NAME}{_GROUP}\b|"
+                rf"{COUNT}\s+{_SOMEONE}\s+{_SHARE}from\s+{_THE}{_NAME}\s+(?:group|arm)\s+{_LEFT}\b")
 # "a total of 16 and 10 participants completed one-month follow-up for MICT and HIIT, respectively"
 _RESPECTIVELY = _rx(rf"{COUNT}\s+and\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+|had\s+)?(?P<verb>[a-z]+(?:\s+[a-z]+)?)"
                     rf"[^.;\d]{{0,60}}?\b(?:in|for|to|from)\s+{_THE}{_NAME}{_GROUP}\s+and\s+{_THE}{_NAME}{_GROUP},?\s+"
                     r"respectively")
+# "23, 16 and 21 patients were randomized to placebo, pioglitazone and metformin treatment groups respectively":
+# three arms in one such list
+_RESPECTIVELY3 = _rx(rf"{COUNT},\s+{COUNT},?\s+and\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+|had\s+)?"
+                     rf"(?P<verb>[a-z]+(?:\s+[a-z]+)?)[^.;\d]{{0,60}}?\b(?:in|for|to|from|into)\s+{_THE}{_NAME},\s+{_NAME},?\s+"
+                     rf"and\s+{_NAME}(?:\s+(?:treatment\s+|study\s+)?(?:groups?|arms?|conditions?))?,?\s+respectively")
 _VERB_FIELD = [(_rx(r"randomi[sz]ed|allocated|assigned"), "n_randomised"),
                (_rx(r"complet|analy[sz]ed|included\s+in\s+the\s+analys"), "n_analysed"),
                (_rx(r"withdr[ae]w|dropped|lost|discontinued"), "n_dropout")]
@@ -554,8 +565,10 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         pairs = list(_LEFT_PAIR.finditer(s))
         for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
             add_pair("n_dropout", m, p)
-        for m in () if pairs else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
-            add("n_dropout", m, 2, 1, p)
+        # (not where the sentence gave its losses already: a second reading of one statement is no second statement)
+        lost = pairs or any(c.field == "n_dropout" for c in out[before:])
+        for m in () if lost else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
+            add("n_dropout", m, *((2, 1) if m.group(1) else (4, 3)), p)
         for m in () if pairs else _IN_GROUP_LOST.finditer(s):
             # not a first part of several ("one participant withdrew ... and the second relocated")
             if not re.search(rf"\d|\b(?:{NUMBER_WORD}|second|third|another|others?)\b", s[m.end():], re.IGNORECASE):
@@ -573,6 +586,10 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             if field:
                 add(field, m, 4, 1, p)
                 add(field, m, 5, 2, p)
+        for m in _RESPECTIVELY3.finditer(s):
+            field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
+            for name, value in ((5, 1), (6, 2), (7, 3)) if field else ():
+                add(field, m, name, value, p)
     return out
 
 

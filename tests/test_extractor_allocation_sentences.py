@@ -155,3 +155,23 @@ def test_people_enrolled_by_group_after_a_colon_are_the_arms_randomised() -> Non
             "comparison group.")
     assert _counts(said) == [("n_randomised", "experimental", 149, False), ("n_randomised", "comparison", 96, False)]
     assert _counts("120 patients were enrolled in the study (60 men and 60 women).") == []
+
+
+def test_one_arm_s_losses_with_their_share_or_named_before_them_are_that_arm_s_dropout() -> None:
+    assert _counts("One subject (8%) withdrew in the placebo group (worsened memory).") == [
+        ("n_dropout", "placebo", 1, False)]
+    assert _counts("One subject (4.6%) from the BCI-HK group dropped out in the 5th week of intervention.") == [
+        ("n_dropout", "BCI-HK", 1, False)]
+    # a count of something else ("one [pharmacy] from the RAO group withdrew"), or one sentence read twice
+    assert _counts("Two pharmacies from the RA+ group withdrew, and one from the RAO group withdrew.") == []
+    assert _counts("Two patients in the control group withdrew consent and three in the exercise group were lost "
+                   "to follow-up.") == [("n_dropout", "control", 2, False), ("n_dropout", "exercise", 3, False)]
+
+
+def test_three_counts_and_three_arms_respectively_give_each_arm_its_count() -> None:
+    said = "23, 16 and 21 patients were randomized to placebo, pioglitazone and metformin treatment groups respectively."
+    assert _counts(said) == [("n_randomised", "placebo", 23, False), ("n_randomised", "pioglitazone", 16, False),
+                             ("n_randomised", "metformin", 21, False)]
+    said = "A total of 30, 28, and 29 participants completed the trial in the yoga, walking and control groups, respectively."
+    assert [c[:3] for c in _counts(said)] == [("n_analysed", "yoga", 30), ("n_analysed", "walking", 28),
+                                              ("n_analysed", "control", 29)]
