@@ -307,6 +307,8 @@ ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?tr
                           r"(?:(?:,|;|\(|\s-|\s–)\s*|\s+)before(?:\s+(?:the\s+)?(?:intervention|treatment|training|"
                           r"therapy|program(?:me)?))?\s*\)?\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
+# A row whose label starts with its time point ("Pretreatment Pain" over "Posttreatment pain (5 minutes)")
+_BASELINE_FIRST = re.compile(r"^(?:baseline|pre-?treatment|pre-?intervention|pre-?test)\s+(?=[A-Za-z(])", re.IGNORECASE)
 # A row labelled by a time point alone ("Baseline", "Post-intervention", "6 weeks"): the measure is named above it.
 _BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?|"
                         rf"run[- ]?in(?: (?:week|period|phase))?)|"
@@ -507,6 +509,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         core, tail = (row.label[:said.start()], row.label[said.start():]) if said else (row.label, "")
         if (at := ROW_BASELINE.search(core)) is not None:  # "PHQ-9, baseline": the row names its time point
             row.label, row_tp = core[:at.start()].rstrip(" ,;:-(") + tail, "baseline"
+        elif (at := _BASELINE_FIRST.search(core)) is not None:  # "Pretreatment Pain": so does a first word
+            row.label, row_tp = core[at.end():] + tail, "baseline"
         elif row.measure and (bare := _time_alone(row.label)):
             # "Baseline" / "Post intervention" under "PHQ-9" (or a caption naming the measure): rows of time points
             row.label, row_tp = row.measure + tail, "baseline" if bare.group("base") else bare.group().lower()

@@ -51,3 +51,14 @@ def test_a_narrow_table_wraps_the_label_and_each_sd_onto_the_line_below() -> Non
         (0, "pre", "Reaction time (sec)", 0.96, 0.33), (0, "post", "Reaction time (sec)", 0.74, 0.24),
         (1, "pre", "Reaction time (sec)", 0.88, 0.24), (1, "post", "Reaction time (sec)", 0.79, 0.18)]
     assert {v.measure for v in table.values} == {"Reaction time (sec)", "Movement velocity"}
+
+
+def test_a_row_whose_label_starts_with_pretreatment_is_that_measure_at_baseline() -> None:
+    (table,) = _tables(
+        _line(100, (49, "Table 2 Comparing pain score in TENS and fentanyl groups")),
+        _line(112, (250, "TENS (n = 40)"), (330, "Fentanyl (n = 40)"), (420, "P")),
+        _line(124, (250, "Mean (SD)"), (330, "Mean (SD)")),
+        _line(136, (52, "Pretreatment Pain"), (250, "9.02 (1.32)"), (330, "8.95 (1.33)"), (420, "0.80")),
+        _line(148, (52, "Posttreatment pain (5 minutes)"), (250, "7.62 (2.33)"), (330, "5.52 (2.18)"), (420, "<0.001")))
+    assert _baselines(table) == [(0, "Pain", 9.02, 1.32), (1, "Pain", 8.95, 1.33)]
+    assert {v.measure for v in table.values if v.timepoint != "baseline"} == {"Posttreatment pain (5 minutes)"}
