@@ -197,6 +197,12 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     # footnote mark alone
     first = min((run[0].x0 for run in word_runs(above) if any(v in run for v in opens)), default=float("inf"))
     whole += [w for w in words if w.x1 < first - 2 * w.size or re.fullmatch(r"[*†‡§¶#]+", w.text)]
+    # and the header of a column right of every open cell, set on this line ("= 26)   Significance of difference"),
+    # where each number finishing an open cell closes its bracket (not the "1" of "ANCOVA 1")
+    last = max((run[-1].x1 for run in word_runs(above) if any(v in run for v in opens)), default=float("inf"))
+    heads = [w for w in words if w.x0 > last + 2 and re.fullmatch(r"[A-Za-z][\w-]*", w.text)]
+    if heads and all(w.text.endswith(")") for w in words if re.search(r"\d", w.text)):
+        whole += heads
     rest = [w for w in words if not any(w is v for v in whole)]
     open_ = [w for k, w in enumerate(above) if any(w is v for v in opens)
              and not (w.text == "=" and k and _DANGLING.match(above[k - 1].text))]
@@ -511,9 +517,12 @@ def _counts_line(words: list[Word], above: list[Word], arms: list[TableArm], spa
 
 
 def _names_groups(words: list[Word], first_x: float) -> bool:
-    """Whether a line has words in the arms' columns (from ``first_x`` on) other than its cells and "n"."""
+    """Whether a line has words in the arms' columns (from ``first_x`` on) other than its cells and "n", and
+    not one category repeated under each arm ("Male n = 15   Male n = 13": a count per arm, not groups)."""
     label, _ = split_row(words)
-    return any(re.search(r"[^\W\d_]", re.sub(r"\b[nN]\b", "", w.text)) for w in label if w.x1 > first_x)
+    named = [w.text for w in label if w.x1 > first_x and re.search(r"[^\W\d_]", re.sub(r"\b[nN]\b", "", w.text))
+             and not re.fullmatch(r"(?i)ns|na|p", w.text)]  # (a P value's "NS P = 0.79" beside them)
+    return bool(named) and not (len(named) >= 2 and len({name.lower() for name in named}) == 1)
 
 
 def _arm_anchors(words: list[Word], arms_x: float) -> bool:

@@ -9,7 +9,7 @@ NUM = r"-?\d+(?:\.\d+)?"
 _DASHES = str.maketrans({c: "-" for c in "\u2212\u2013\u2011\u2010\u2012\ufe63\uff0d"})
 # "− 0.12" → "-0.12"; not "3 - 5" (a range needs a digit before the dash)
 _GLUE_MINUS = re.compile(r"(^|[\s(\[;,:=])-\s+(?=\d)")
-FOOTNOTE_MARKS = "*†‡§¶∥‖#"
+FOOTNOTE_MARKS = "*∗†‡§¶∥‖#"  # (∗: the asterisk operator some typesetters print for *)
 
 _SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
           "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
@@ -158,8 +158,11 @@ _ADD_ON = re.compile(r"\+|\bplus\b|\bcombined\b|&", re.IGNORECASE)
 def same_arm(a: str, b: str) -> bool:
     """Whether two printed arm names denote the same arm (equal, or one contains the other word-wise)."""
     ka, kb = name_key(a), name_key(b)
-    if not ka or not kb:  # "Treatment arm": only filler words, so only the very name denotes it
-        return not ka and not kb and bool(a.strip()) and " ".join(a.lower().split()) == " ".join(b.lower().split())
+    if not ka or not kb:  # "Treatment arm": only filler words, so only the very name denotes it (with or without
+        # its "group" or "arm": "Treatment" in a table's row is the "Treatment group")
+        def bare(name: str) -> str:
+            return re.sub(r"\s+(?:group|arm)$", "", " ".join(name.lower().split()))
+        return not ka and not kb and bool(a.strip()) and bare(a) == bare(b)
     if ka == kb:
         return True
     if bool(_ADD_ON.search(a)) != bool(_ADD_ON.search(b)):

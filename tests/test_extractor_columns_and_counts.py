@@ -158,8 +158,10 @@ def test_a_sentence_may_name_each_arm_after_its_baseline_value() -> None:
 def test_an_arm_named_only_by_filler_words_is_itself_and_no_other() -> None:
     from metasift.extractor._text import same_arm
 
-    assert same_arm("Treatment arm", "treatment  arm") and not same_arm("Treatment arm", "Treatment group")
+    assert same_arm("Treatment arm", "treatment  arm") and not same_arm("Treatment arm", "Intervention arm")
     assert not same_arm("Treatment arm", "Control arm")
+    # with or without its "group" or "arm": a table's row "Treatment" is the "Treatment group"
+    assert same_arm("Treatment", "Treatment group") and same_arm("Treatment arm", "Treatment group")
 
 
 def test_a_table_in_the_left_column_beside_another_tables_caption_is_read_within_its_column() -> None:

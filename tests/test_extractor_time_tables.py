@@ -14,6 +14,17 @@ def _tables(*rows: list, known: tuple[str, ...] = ()) -> list:
     return find_tables([SimpleNamespace(number=1, rows=list(rows), width=595.0)], list(known))
 
 
+def _p(y: float, value: str) -> list:
+    """A P value column's "NS P = 0.40", its words set tight as typesetters set them."""
+    from metasift.extractor.layout import Word
+
+    x, words = 475.0, []
+    for text in ("NS", "P", "=", value):
+        words.append(Word(text, x, x + 4.0 * len(text), y, 8.0))
+        x += 4.0 * len(text) + 2.0
+    return words
+
+
 def _baselines(table) -> list[tuple[int, str, float, float]]:
     return [(v.arm, v.measure, v.mean, v.sd) for v in table.values if v.timepoint == "baseline"]
 
@@ -62,3 +73,37 @@ def test_a_row_whose_label_starts_with_pretreatment_is_that_measure_at_baseline(
         _line(148, (52, "Posttreatment pain (5 minutes)"), (250, "7.62 (2.33)"), (330, "5.52 (2.18)"), (420, "<0.001")))
     assert _baselines(table) == [(0, "Pain", 9.02, 1.32), (1, "Pain", 8.95, 1.33)]
     assert {v.measure for v in table.values if v.timepoint != "baseline"} == {"Posttreatment pain (5 minutes)"}
+
+
+def test_arms_as_rows_under_a_measure_cell_beside_the_first_arm_read_each_arm_s_baseline() -> None:
+    # "Test | Group | Baseline test value | End test value": the measure's cell and the arm's side by side, SDs in
+    # square brackets, a significance mark printed as the asterisk operator in a column of its own
+    (table,) = _tables(
+        _line(100, (49, "Table 3 Results of the visual analogue scale (VAS) before and after treatment")),
+        _line(112, (52, "Test"), (94, "Group"), (160, "Baseline test value"), (250, "End test value"), (380, "Sig."),
+              (480, "Difference")),
+        _line(124, (52, "VAS1"), (94, "Treatment"), (167, "58.3 [18.2]"), (252, "42.2 [21.1]"), (381, "∗"),
+              (498, "16.1")),
+        _line(136, (94, "Control"), (167, "51.8 [18.8]"), (252, "30.6 [21.9]"), (381, "∗"), (498, "21.2")),
+        _line(148, (52, "RM"), (94, "Treatment"), (167, "9.8 [5.1]"), (252, "6.4 [4.4]"), (381, "∗"), (498, "3.4")),
+        _line(160, (94, "Control"), (167, "9.3 [5.5]"), (252, "6.1 [4.6]"), (381, "∗"), (498, "3.2")),
+        known=("Treatment group", "Control group"))
+    assert [a.name for a in table.arms] == ["Treatment group", "Control group"]
+    assert _baselines(table) == [(0, "VAS1", 58.3, 18.2), (1, "VAS1", 51.8, 18.8), (0, "RM", 9.8, 5.1),
+                                 (1, "RM", 9.3, 5.5)]
+
+
+def test_a_count_wrapped_under_its_arm_beside_another_column_s_header_and_counts_per_category() -> None:
+    # "Control group (N" / "= 26)" beside "Significance of difference"; "Male n = 15  Male n = 13" is a count per
+    # arm of one category, not another block of groups
+    (table,) = _tables(
+        _line(100, (49, "Table 2 Basic characteristics of the groups.")),
+        _line(112, (310, "Treatment group"), (379, "Control group (N")),
+        _line(122, (325, "(N = 28)"), (400, "= 26)"), (454, "Significance of difference")),
+        _line(134, (52, "Age"), (325, "52.6 ± 7.4"), (400, "50.8 ± 8.2")) + _p(134, "0.40"),
+        _line(146, (52, "Gender"), (325, "Male n = 15"), (400, "Male n = 13")) + _p(146, "0.79"),
+        _line(158, (325, "Female n = 13"), (400, "Female n = 13")),
+        _line(170, (52, "Duration of pain (weeks)"), (325, "10.8 ± 2.4"), (400, "11.9 ± 3.9")) + _p(170, "0.22"))
+    assert [(a.name, a.n) for a in table.arms] == [("Treatment group", 28), ("Control group", 26)]
+    assert [(v.arm, v.measure, v.mean) for v in table.values] == [
+        (0, "Age", 52.6), (1, "Age", 50.8), (0, "Duration of pain (weeks)", 10.8), (1, "Duration of pain (weeks)", 11.9)]
