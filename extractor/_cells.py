@@ -38,7 +38,8 @@ _MARK_AFTER_NUM = re.compile(rf"(?<=\d)(?:[a-d]|[{FOOTNOTE_MARKS}]+)(?=[\s()\];,
 _CELL = re.compile(
     rf"(?P<range>(?P<r0>{N})%?\s*[(\[]\s*{N}%?(?:\s+to\s+|\s*[,;]\s*|\s*-\s*|\s+(?=-)){N}%?\s*[)\]])|"
     rf"(?P<count>(?P<c0>\d+)\s*\(\s*(?P<c1>{N})\s*%\s*\))|"
-    rf"(?P<pair>(?P<p0>{N})\s*\(\s*±?\s*(?P<p1>{N})\s*\)|(?P<q0>{N})\s*\[\s*±?\s*(?P<q1>{N})\s*\])|"  # "124.1 (±27.1)", "58.3 [18.2]" too
+    # "124.1 (±27.1)", "58.3 [18.2]" too
+    rf"(?P<pair>(?P<p0>{N})\s*\(\s*±?\s*(?P<p1>{N})\s*\)|(?P<q0>{N})\s*\[\s*±?\s*(?P<q1>{N})\s*\])|"
     # "6.444 ± 6.815 ± 2.202": the first cell's SD wrapped onto the next line; 6.815 is the next cell's mean
     rf"(?P<pm>(?P<m0>{N})\s*(?:±|\+(?=\s))\s*(?P<m1>{N})(?!\s*(?:±|\+\s)))|"
     rf"(?P<p>[<>≤≥]\s*(?:{N}|\.\d+)|(?<![\d.])\.\d+)|"

@@ -196,9 +196,10 @@ _LEFT = r"(?:withdr[ae]w|dropped\s+out|discontinued|were\s+lost\s+to\s+follow[- 
 _LEFT_PAIR = _rx(rf"{COUNT}\s+(?:{PEOPLE}\s+)?{_LEFT}\s+(?:from|in)\s+{_THE}{_NAME}{_GROUP}\s*,?\s*"
                  rf"(?:and|while|whereas)\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:{_LEFT}\s+)?(?:from|in)\s+{_THE}{_NAME}{_GROUP}\b")
 # "Three subjects dropped out from the exercise group", "One subject (8%) withdrew in the placebo group", "One
-# subject (4.6%) from the BCI-HK group dropped out": one arm's losses (an arm named before the losses needs its "group" or "arm" to end the name, and the count its
-# people: "one from the RAO group withdrew" may count pharmacies; "Three patients in the X group withdrew" may be
-# those of a substudy the sentence before describes, and was wrong as often as right on the tuned papers)
+# subject (4.6%) from the BCI-HK group dropped out": one arm's losses. An arm named before the losses needs its
+# "group" or "arm" to end the name, and the count its people ("one from the RAO group withdrew" may count
+# pharmacies); "Three patients in the X group withdrew" may be those of a substudy the sentence before describes,
+# and was wrong as often as right on the tuned papers, so it is not read.
 _SOMEONE = rf"(?:{PEOPLE}|participant|patient|subject|person)"
 _SHARE = r"(?:\(\d{1,3}(?:\.\d+)?\s*%\)\s+)?"
 _LEFT_ONE = _rx(rf"{COUNT}\s+(?:{_SOMEONE}\s+)?{_SHARE}{_LEFT}\s+(?:from|in|of)\s+{_THE}{_NAME}{_GROUP}\b|"
@@ -210,8 +211,9 @@ _RESPECTIVELY = _rx(rf"{COUNT}\s+and\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+|had\
 # "23, 16 and 21 patients were randomized to placebo, pioglitazone and metformin treatment groups respectively":
 # three arms in one such list
 _RESPECTIVELY3 = _rx(rf"{COUNT},\s+{COUNT},?\s+and\s+{COUNT}\s+(?:{PEOPLE}\s+)?(?:were\s+|had\s+)?"
-                     rf"(?P<verb>[a-z]+(?:\s+[a-z]+)?)[^.;\d]{{0,60}}?\b(?:in|for|to|from|into)\s+{_THE}{_NAME},\s+{_NAME},?\s+"
-                     rf"and\s+{_NAME}(?:\s+(?:treatment\s+|study\s+)?(?:groups?|arms?|conditions?))?,?\s+respectively")
+                     rf"(?P<verb>[a-z]+(?:\s+[a-z]+)?)[^.;\d]{{0,60}}?\b(?:in|for|to|from|into)\s+{_THE}"
+                     rf"{_NAME},\s+{_NAME},?\s+and\s+{_NAME}"
+                     r"(?:\s+(?:treatment\s+|study\s+)?(?:groups?|arms?|conditions?))?,?\s+respectively")
 _VERB_FIELD = [(_rx(r"randomi[sz]ed|allocated|assigned"), "n_randomised"),
                (_rx(r"complet|analy[sz]ed|included\s+in\s+the\s+analys"), "n_analysed"),
                (_rx(r"withdr[ae]w|dropped|lost|discontinued"), "n_dropout")]
@@ -727,7 +729,8 @@ def no_losses(pages: list) -> tuple[int, str] | None:
 # subjects included in the study", "performed on all enrollees"), or not at all where the sentence names the
 # intention-to-treat analysis ("All women were included in the intention to treat analysis"); a qualifier between
 # the people and the verb ("all participants with follow-up data were included") breaks the match.
-_EVERYONE = r"(?:(?:who\s+(?:were|had\s+been)\s+)?randomi[sz]ed|enrolled|enrollees|included\s+in\s+the\s+(?:study|trial))"
+_EVERYONE = (r"(?:(?:who\s+(?:were|had\s+been)\s+)?randomi[sz]ed|enrolled|enrollees|"
+             r"included\s+in\s+the\s+(?:study|trial))")
 _ALL_ANALYSED = _rx(rf"\banaly[sz]\w*\b[^.;]{{0,120}}?\b(?:includ\w*|of|on|comprised|comprising)\s+all\s+(?:the\s+)?"
                     rf"(?:\d+\s+)?(?:{PEOPLE}\s+)?{_EVERYONE}\b|"
                     rf"\ball\s+(?:the\s+)?(?:\d+\s+)?randomi[sz]ed\s+(?:{PEOPLE}\s+)?(?:were|are|was)\s+"

@@ -143,8 +143,8 @@ def _place(cells: list[Cell], columns: list[Column]) -> list[tuple[Column, Cell]
             continue
         if i in placed:
             mine, other = (placed[i], cell) if _under(placed[i], columns[i]) else (cell, placed[i])
-            if not _under(mine, columns[i]) or mine.kind not in ("pm", "pair") or other.kind not in ("num", "p", "empty") \
-                    or any(_under(other, c) for c in columns):
+            if not _under(mine, columns[i]) or mine.kind not in ("pm", "pair") \
+                    or other.kind not in ("num", "p", "empty") or any(_under(other, c) for c in columns):
                 return None
             cell = mine
         placed[i] = cell
@@ -308,7 +308,8 @@ ROW_BASELINE = re.compile(r"(?:,|;|\(|\s-|\s–)\s*(?:at\s+)?(?:baseline|pre-?tr
                           r"therapy|program(?:me)?))?\s*\)?\s*$|"
                           r"(?<!\bfrom)(?<!\bvs)(?<!\bvs\.)(?<!\bversus)(?<!\bover)(?<!\bto)\s+baseline\s*$", re.IGNORECASE)
 # A row whose label starts with its time point ("Pretreatment Pain" over "Posttreatment pain (5 minutes)")
-_BASELINE_FIRST = re.compile(r"^(?:baseline|pre-?treatment|pre-?intervention|pre-?test)\s+(?=[A-Za-z(])", re.IGNORECASE)
+_BASELINE_FIRST = re.compile(r"^(?:baseline|pre-?treatment|pre-?intervention|pre-?test)\s+(?=[A-Za-z(])",
+                             re.IGNORECASE)
 # A row labelled by a time point alone ("Baseline", "Post-intervention", "6 weeks"): the measure is named above it.
 _BARE_TIME = re.compile(rf"(?P<base>baseline|pre[- ]?(?:treatment|intervention|test)|before(?: treatment)?|"
                         rf"run[- ]?in(?: (?:week|period|phase))?)|"
