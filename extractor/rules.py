@@ -58,6 +58,19 @@ class _Candidate:
     source: str
     region: list[float] | None = None  # an OCR'd image's box on the page
     doubt: str = ""  # why the reading needs a human (the value is another count's, by a sentence's say-so)
+    sentence: str = ""  # the whole sentence a prose count was read from, where its quote is a part of it
+
+
+def _statements(cands: list[_Candidate]) -> int:
+    """How many statements print a value: candidates from one sentence (two patterns reading one sentence, or its
+    quote inside another's on the same page) are one statement, not a second that corroborates the first."""
+    texts: list[tuple[str, int, str]] = []
+    for c in cands:
+        text = " ".join((c.sentence or c.quote).split())
+        if not any(source == c.source and page == c.page and (text in other or other in text)
+                   for source, page, other in texts):
+            texts.append((c.source, c.page, text))
+    return len(texts)
 
 
 def match_arm(name: str, arms: list[Arm]) -> Arm | None:
@@ -403,11 +416,12 @@ def _count_candidates(counts: list[Count], result: ExtractionResult, candidates:
             continue
         if c.each:  # "100 patients in each group"
             for k in range(len(arms)):
-                _add(candidates, k, c.field, _Candidate(c.value, c.page, c.quote, "prose"))
+                _add(candidates, k, c.field, _Candidate(c.value, c.page, c.quote, "prose", sentence=c.sentence))
             continue
         arm = match_arm(c.arm, arms) or _the_generic_other(c, counts, arms)
         if arm is not None:
-            _add(candidates, arms.index(arm), c.field, _Candidate(c.value, c.page, c.quote, "prose"))
+            _add(candidates, arms.index(arm), c.field,
+                 _Candidate(c.value, c.page, c.quote, "prose", sentence=c.sentence))
     diagram = [c for c in counts if c.source in ("diagram", "ocr")]
     columns = sorted({c.position for c in diagram if c.position is not None})
     by_name = {col: match_arm(next(c.arm for c in diagram if c.position == col), arms) for col in columns}
@@ -534,7 +548,7 @@ def _settle_counts(result: ExtractionResult, candidates: dict) -> None:
                 best = next(c for c in cands if c.source != "ocr")
         arm = result.arms[i]
         setattr(arm, field, best.value)
-        support = len({(c.source, c.page, c.quote) for c in cands if c.value == best.value})
+        support = _statements([c for c in cands if c.value == best.value])
         evidence = Evidence(field=f"arms[{i}].{field}", value=best.value, page=best.page, quote=best.quote,
                             source="ocr" if best.source == "ocr" else "rule", region=best.region, support=support,
                             origin=_ORIGIN[best.source], doubt=best.doubt or None)

@@ -175,3 +175,15 @@ def test_three_counts_and_three_arms_respectively_give_each_arm_its_count() -> N
     said = "A total of 30, 28, and 29 participants completed the trial in the yoga, walking and control groups, respectively."
     assert [c[:3] for c in _counts(said)] == [("n_analysed", "yoga", 30), ("n_analysed", "walking", 28),
                                               ("n_analysed", "control", 29)]
+
+
+def test_two_readings_of_one_sentence_are_one_statement_and_two_sentences_are_two() -> None:
+    from metasift.extractor.rules import _Candidate, _statements
+
+    sentence = "Two patients in the control group withdrew consent and three in the exercise group were lost."
+    one = [_Candidate(2, 3, "Two patients in the control group withdrew", "prose", sentence=sentence),
+           _Candidate(2, 3, sentence, "prose")]
+    assert _statements(one) == 1
+    # the same count printed again on another page, or by a flow diagram, corroborates it
+    assert _statements([*one, _Candidate(2, 5, "2 withdrew from the control group.", "prose")]) == 2
+    assert _statements([*one, _Candidate(2, 3, "Withdrew (n = 2)", "diagram")]) == 2
