@@ -80,8 +80,8 @@ def arms_as_rows(body: list[list[Word]], header: list[list[Word]], known: list[s
         label, cells = split_row(words)
         text = line_text(label)
         k = arm_of(text, known) if cells else None
-        runs = word_runs(label)
-        if k is None and cells and len(runs) >= 2 and (k := arm_of(line_text(runs[-1]), known)) is not None:
+        if k is None and cells and len(runs := word_runs(label)) >= 2 \
+                and (k := arm_of(line_text(runs[-1]), known)) is not None:
             # "VAS1   Treatment   58.3 [18.2]": the measure's cell and the arm's cell side by side on the first
             # arm's row ("Test | Group | Baseline ..."), the next arm's row under it naming the arm alone
             measure = line_text([w for run in runs[:-1] for w in run])

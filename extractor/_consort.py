@@ -248,7 +248,7 @@ _GROUP_FLOW = _rx(rf"in\s+the\s+{_NAME}{_GROUP},?\s+(\d{{1,5}})\s+(?:{PEOPLE}\s+
 # "In the intervention group, 3 patients were lost to follow-up", "In placebo group, there were two participants lost
 # to follow-up who withdrew the informed consent": one arm's losses in a clause the arm heads
 _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|were)\s+)?{COUNT}\s+"
-                     rf"(?:(?:{PEOPLE}|participant|patient|subject|person)\s+)?(?:\(\d{{1,3}}(?:\.\d+)?\s*%\)\s+)?"
+                     rf"(?:{_SOMEONE}\s+)?{_SHARE}"
                      r"(?:(?:was|were)\s+)?(?:lost\s+to\s+follow[- ]?up|withdr[ae]wn?\b|dropped\s+out|"
                      r"discontinued\s+(?:the\s+)?(?:study|trial)|"
                      r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up|post[- ]?(?:intervention|"
@@ -567,7 +567,7 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
         pairs = list(_LEFT_PAIR.finditer(s))
         for m in pairs:  # "9 patients withdrew from the intervention group and 11 from the placebo group"
             add_pair("n_dropout", m, p)
-        # (not where the sentence gave its losses already: a second reading of one statement is no second statement)
+        # (not where the sentence gave its losses already: one sentence's losses are read by one pattern)
         lost = pairs or any(c.field == "n_dropout" for c in out[before:])
         for m in () if lost else _LEFT_ONE.finditer(s):  # "Three subjects dropped out from the exercise group"
             add("n_dropout", m, *((2, 1) if m.group(1) else (4, 3)), p)
@@ -583,15 +583,12 @@ def prose_counts(pages: list) -> list[Count]:  # pages: list[extractor.pdf.Page]
             named = _bracketed(s, listed_only=True)
             if 2 <= len(named) <= 4 and len({n.lower() for n, _ in named}) == len(named):
                 out += [Count("n_dropout" if loss else "n_analysed", n, v, p, s, "prose") for n, v in named]
-        for m in _RESPECTIVELY.finditer(s):  # "16 and 10 participants completed ... for MICT and HIIT, respectively"
-            field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
-            if field:
-                add(field, m, 4, 1, p)
-                add(field, m, 5, 2, p)
-        for m in _RESPECTIVELY3.finditer(s):
-            field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
-            for name, value in ((5, 1), (6, 2), (7, 3)) if field else ():
-                add(field, m, name, value, p)
+        # "16 and 10 participants completed ... for MICT and HIIT, respectively", and three such: (name, count) groups
+        for pattern, places in ((_RESPECTIVELY, ((4, 1), (5, 2))), (_RESPECTIVELY3, ((5, 1), (6, 2), (7, 3)))):
+            for m in pattern.finditer(s):
+                field = next((f for rx, f in _VERB_FIELD if rx.match(m.group("verb"))), None)
+                for name, value in places if field else ():
+                    add(field, m, name, value, p)
     return out
 
 

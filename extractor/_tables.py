@@ -195,11 +195,12 @@ def _wrapped_rest(above: list[Word], words: list[Word]) -> list[Word] | None:
     opens = _open_cells(above)
     # the stub column's header set low, left of every open cell ("Group Variables" beside "15)  15)"), and a
     # footnote mark alone
-    first = min((run[0].x0 for run in word_runs(above) if any(v in run for v in opens)), default=float("inf"))
+    open_runs = [run for run in word_runs(above) if any(v in run for v in opens)]
+    first = min((run[0].x0 for run in open_runs), default=float("inf"))
     whole += [w for w in words if w.x1 < first - 2 * w.size or re.fullmatch(r"[*†‡§¶#]+", w.text)]
     # and the header of a column right of every open cell, set on this line ("= 26)   Significance of difference"),
     # where each number finishing an open cell closes its bracket (not the "1" of "ANCOVA 1")
-    last = max((run[-1].x1 for run in word_runs(above) if any(v in run for v in opens)), default=float("inf"))
+    last = max((run[-1].x1 for run in open_runs), default=float("inf"))
     heads = [w for w in words if w.x0 > last + 2 and re.fullmatch(r"[A-Za-z][\w-]*", w.text)]
     if heads and all(w.text.endswith(")") for w in words if re.search(r"\d", w.text)):
         whole += heads
