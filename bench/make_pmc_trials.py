@@ -24,8 +24,9 @@ dropout parts that do not add up are reported and the paper left out, so no trut
 
 Split: by a hash of the PMCID (``split_of``), so a paper's half does not change when papers are added:
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field), and
-"pmc-probe": half of the first held-out half, released for reading on 2026-12-07, and "pmc-probe2", half of
-the rest, released on 2026-12-07 (``split_of``).
+"pmc-probe": half of the first held-out half, released for reading on 2026-12-07, "pmc-probe2", half of
+the rest, released on 2026-12-07, and "pmc-probe3", the rest, released once a fresh batch held out in its place
+("pmc-fresh": totals only) (``split_of``).
 """
 
 from __future__ import annotations
@@ -71,12 +72,23 @@ def split_of(stem: str) -> str:
     by a hash, was released for reading on 2026-12-07 as "pmc-probe": papers never tuned on, read per field
     to find which failures the current rules make on unseen reports; the other half stays held out. Half of
     what was still held out, by a third hash, was released in the next session as "pmc-probe2", to read the wrong
-    values the checks let through on unseen reports; the rest stays held out."""
+    values the checks let through on unseen reports. The rest was released as "pmc-probe3" in the session after
+    (its 9 wrong values auto-verified had not been read in four sessions), once the ninth batch of articles,
+    written that session and never read by anyone tuning the rules, had taken its place: "pmc-fresh" (a truth
+    file whose ``source.batch`` is "ninth"), scored as totals only."""
+    if _batch(stem) == "ninth":
+        return "pmc-fresh"
     if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0:
         return "pmc-tune"
     if hashlib.sha256(f"probe-{stem}".encode()).digest()[0] % 2 == 0:
         return "pmc-probe"
-    return "pmc-probe2" if hashlib.sha256(f"probe2-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-holdout"
+    return "pmc-probe2" if hashlib.sha256(f"probe2-{stem}".encode()).digest()[0] % 2 == 0 else "pmc-probe3"
+
+
+def _batch(stem: str) -> str | None:
+    """The batch a truth file names (``source.batch``), or None for the batches before the ninth."""
+    path = TRUTH / f"{stem}.json"
+    return json.loads(path.read_text(encoding="utf-8"))["source"].get("batch") if path.exists() else None
 
 
 def page_html(article: str, stem: str, name: str = "pmc") -> str:
@@ -190,7 +202,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
     ap.add_argument("--name", default="pmc", help="layout draw and split name (NAME-tune / NAME-holdout): "
                     "another name sets the same articles in other layouts (default: pmc)")
-    ap.add_argument("--half", choices=("tune", "probe", "probe2", "holdout", "both"), default="both",
+    ap.add_argument("--half", choices=("tune", "probe", "probe2", "probe3", "fresh", "both"), default="both",
                     help="build one half alone (a relayout of the tune half: --name pmc2 --half tune)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)

@@ -176,11 +176,13 @@ def _prose_labels(result: ExtractionResult, checks: dict[str, ValueCheck]) -> No
 
 def _rival_measures(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
     """The baseline chosen for the outcome auto-verifies only when nothing else printed fits that outcome as
-    well: two measures that match it ("Pain at rest", "Pain on movement"), or the measure printed twice with
-    other values, make the choice a reader's."""
-    if result.target is None or not result.target.rivals:
+    well: two measures that match it ("Pain at rest", "Pain on movement"), the measure printed twice with
+    other values, or a measure that names a sibling subscale ("STAI-Trait" for STAI state) make the choice a
+    reader's."""
+    if result.target is None or not (result.target.rivals or result.target.doubt):
         return
-    why = "other baselines fit this outcome too (" + "; ".join(result.target.rivals[:3]) + "): confirm which one"
+    why = "other baselines fit this outcome too (" + "; ".join(result.target.rivals[:3]) + "): confirm which one" \
+        if result.target.rivals else f"{result.target.doubt}: confirm the row is the outcome"
     for i in range(len(result.arms)):
         path = baseline_path(result, i)
         for stat in ("mean", "sd", "n"):

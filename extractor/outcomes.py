@@ -278,6 +278,27 @@ def baseline_path(result: ExtractionResult, arm_index: int) -> str | None:
     return next((path for b, path in _baseline_rows(result, arm_index) if b.measure == arm.baseline.measure), None)
 
 
+# Words that tell the subscales or components of one instrument apart: a measure naming one of a set is not the
+# outcome when the outcome names another of the same set and never this one.
+SIBLING_WORDS = (frozenset({"state", "trait"}), frozenset({"depression", "anxiety", "stress"}),
+                 frozenset({"mental", "physical"}), frozenset({"systolic", "diastolic"}))
+
+
+def sibling_measure(measure: str, spec: OutcomeSpec) -> str | None:
+    """Why ``measure`` may be a sibling of ``spec`` rather than it, or None: it names a subscale or component
+    ("STAI-Trait score") that the outcome's label and instruments never name, while they name another of the
+    same set ("STAI state anxiety"). Such a row matches through the instrument's bare name ("STAI") when the
+    table that prints the outcome itself went unread."""
+    said = {t for name in (spec.label, *spec.instruments) for t in tokens(name)}
+    row = set(tokens(measure))
+    for words in SIBLING_WORDS:
+        here, wanted = row & words - said, said & words - row
+        if here and wanted:
+            return (f"'{measure}' names {', '.join(sorted(here))} where the outcome names "
+                    f"{', '.join(sorted(wanted))}: it may be another subscale of the instrument")
+    return None
+
+
 def apply_target(result: ExtractionResult, specs: Sequence[OutcomeSpec],
                  statements: Sequence[PrimaryOutcome] | None = None) -> None:
     """Set each arm's ``baseline`` to its baseline of the outcome of interest (``choose_target``), from a
@@ -305,6 +326,9 @@ def apply_target(result: ExtractionResult, specs: Sequence[OutcomeSpec],
         values = [{b.measure: (b.mean, b.sd) for b, _ in arm_rows} for arm_rows in rows]
         result.target.rivals = [m for m in result.target.rivals
                                 if any(m in v and v[m] != v.get(target) for v in values)]
+        spec = next((s for s in specs if s.id == result.target.outcome), None)
+        if spec is not None:
+            result.target.doubt = sibling_measure(target, spec)
     for arm, arm_rows in zip(result.arms, rows, strict=True):
         chosen = None if result.target is None else next(
             (b for b, _ in arm_rows if b.measure == result.target.measure), None)

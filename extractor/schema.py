@@ -54,6 +54,9 @@ class BaselineTarget(BaseModel):
     # other printed measures that fit the outcome as well, or other values printed for this measure: a reader
     # confirms the choice (``checks``)
     rivals: list[str] = []
+    # why the measure itself may not be the outcome (a sibling subscale: "STAI-Trait" for STAI state): a reader
+    # confirms the choice
+    doubt: str | None = None
 
 
 class Arm(BaseModel):
