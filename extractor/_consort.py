@@ -170,6 +170,15 @@ def _first_listing(named: list[tuple[str, int]]) -> list[tuple[str, int]]:
         if name.lower() in seen:
             return named[:k]
         seen.add(name.lower())
+    return _without_total(named)
+
+
+def _without_total(named: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The listing without its first entry when that entry counts the others together: "Children with JHS and
+    knee pain (n=26) ... were randomly assigned to the hypermobile (n=12) or neutral (n=14) treatment group"
+    names the sample before its arms."""
+    if len(named) >= 3 and named[0][1] == sum(v for _, v in named[1:]):
+        return named[1:]
     return named
 
 
@@ -269,7 +278,9 @@ _COMPLETED = _rx(r"completed\s+(?:the\s+)?(?:study|trial|treatment|intervention|
 _BY_PAIR = _rx(rf"\bcompleted\s+by\s+{COUNT}\s+([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){{0,2}}?)\s+and\s+{COUNT}\s+"
                rf"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){{0,2}}?)\s+{PEOPLE}\b")
 # ("245 caregivers were enrolled in the study: 149 in the experimental group and 96 in ...": enrolled by group)
-_ALLOCATION = _rx(r"randomi[sz]|assigned|allocat(?:ed|e)\b|divided\s+into|"
+# "allocated" after "the" or "their" qualifies a treatment ("received the allocated intervention") and allocates
+# nobody: a per-protocol sentence's "(n=30)" was read as an arm named by its clause.
+_ALLOCATION = _rx(r"randomi[sz]|assigned|(?<!\bthe\s)(?<!\btheir\s)allocat(?:ed|e)\b|divided\s+into|"
                   r"\benrolled(?:\s+in(?:to)?\s+the\s+(?:study|trial))?\s*:")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").

@@ -187,3 +187,17 @@ def test_two_readings_of_one_sentence_are_one_statement_and_two_sentences_are_tw
     # the same count printed again on another page, or by a flow diagram, corroborates it
     assert _statements([*one, _Candidate(2, 5, "2 withdrew from the control group.", "prose")]) == 2
     assert _statements([*one, _Candidate(2, 3, "Withdrew (n = 2)", "diagram")]) == 2
+
+
+def test_the_whole_sample_named_before_its_arms_is_no_arm() -> None:
+    said = ("Children with JHS and knee pain (n=26) aged 7-16 years were randomly assigned to the hypermobile (n=12) "
+            "or neutral (n=14) treatment group.")
+    assert [(f, arm, n) for f, arm, n, _ in _counts(said)] == [("n_randomised", "hypermobile", 12),
+                                                              ("n_randomised", "neutral", 14)]
+
+
+def test_a_per_protocol_sentence_about_the_allocated_intervention_allocates_nobody() -> None:
+    said = ("Per protocol analyses also showed that patients in the intervention condition who received the allocated "
+            "intervention and completed the follow-up measure (n=30) did not differ from patients in the control "
+            "condition (n=33).")
+    assert _counts(said) == []
