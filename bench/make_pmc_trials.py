@@ -75,9 +75,14 @@ def split_of(stem: str) -> str:
     values the checks let through on unseen reports. The rest was released as "pmc-probe3" in the session after
     (its 9 wrong values auto-verified had not been read in four sessions), once the ninth batch of articles,
     written that session and never read by anyone tuning the rules, had taken its place: "pmc-fresh" (a truth
-    file whose ``source.batch`` is "ninth"), scored as totals only."""
-    if _batch(stem) == "ninth":
+    file whose ``source.batch`` is "ninth"), scored as totals only. A tenth batch, written in the same session
+    after the ninth, is released for reading from the start ("pmc-probe4"): it finds failures on unseen reports
+    while the ninth measures them."""
+    batch = _batch(stem)
+    if batch == "ninth":
         return "pmc-fresh"
+    if batch == "tenth":  # written to be read per field: where the checks fail on reports nobody tuned to
+        return "pmc-probe4"
     if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0:
         return "pmc-tune"
     if hashlib.sha256(f"probe-{stem}".encode()).digest()[0] % 2 == 0:
@@ -202,7 +207,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
     ap.add_argument("--name", default="pmc", help="layout draw and split name (NAME-tune / NAME-holdout): "
                     "another name sets the same articles in other layouts (default: pmc)")
-    ap.add_argument("--half", choices=("tune", "probe", "probe2", "probe3", "fresh", "both"), default="both",
+    ap.add_argument("--half", choices=("tune", "probe", "probe2", "probe3", "probe4", "fresh", "both"), default="both",
                     help="build one half alone (a relayout of the tune half: --name pmc2 --half tune)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)
