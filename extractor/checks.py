@@ -265,11 +265,14 @@ def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None
 
     for i, arm in enumerate(result.arms):
         if arm.n_randomised is not None and arm.n_analysed is not None and arm.n_analysed > arm.n_randomised:
-            flag(f"arms[{i}].n_analysed", f"analysed {arm.n_analysed} > randomised {arm.n_randomised}")
+            for name in ("n_randomised", "n_analysed"):
+                flag(f"arms[{i}].{name}", f"analysed {arm.n_analysed} > randomised {arm.n_randomised}")
         if None not in (arm.n_randomised, arm.n_analysed, arm.n_dropout) and \
                 arm.n_randomised - arm.n_analysed != arm.n_dropout:
-            flag(f"arms[{i}].n_dropout", f"randomised {arm.n_randomised} - analysed {arm.n_analysed} != "
-                                         f"dropout {arm.n_dropout}")
+            # one of the three is wrong, and nothing says which: none of them stands alone
+            for name in ("n_randomised", "n_analysed", "n_dropout"):
+                flag(f"arms[{i}].{name}", f"randomised {arm.n_randomised} - analysed {arm.n_analysed} != "
+                                          f"dropout {arm.n_dropout}")
         for j, b in enumerate(arm.baselines):
             _check_mean_sd(b.measure, b.mean, b.sd, f"arms[{i}].baselines[{j}]", flag)
     if result.n_total is not None and result.arms and all(a.n_randomised for a in result.arms):

@@ -128,6 +128,8 @@ def _arm_names(tables: list[Table], counts: list[Count], secondary: bool = False
             return names
     said: dict[str, tuple[int, str]] = {}  # each name and the sentence that gave it
     for c in counts:  # one sentence's names are as many arms ("cash plus lump sum", "... and training")
+        if sentence and c.field != "n_randomised" and not any(same_arm(c.arm or "", m) for m in sentence):
+            continue  # with the arms allocated by name, other names count groups of another kind (weight losers)
         if c.source == "prose" and c.arm and not any(
                 n.lower() == c.arm.lower() or (same_arm(c.arm, n) and said[n] != (c.page, c.quote)) for n in names):
             names.append(c.arm)
