@@ -376,6 +376,9 @@ def total_n(pages: list) -> tuple[int, int, str] | None:
     return found[0] if found else None
 
 
+# Words that open a sentence or clause and name nothing.
+_OPENERS = {"since", "however", "although", "because", "while", "whereas", "when", "after", "before", "thus",
+            "therefore", "moreover", "furthermore", "finally", "also", "then", "this", "these", "there"}
 _LEAD = {"either", "a", "an", "the", "or", "and", "to", "into", "were", "was", "randomly", "assigned",
          "allocated", "randomized", "randomised", "receive", "received", "in", "of", "with", "vs", "versus",
          "receiving", "given", "taking", "treated", "undergoing"}  # "II, receiving intravenous morphine (n = 120)"
@@ -402,6 +405,8 @@ def _clean(name: str) -> str:
     words = _AFTER_NAME.sub("", words).split()
     while words and words[0].lower() in _LEAD:
         words.pop(0)
+    if len(words) == 1 and words[0].lower() in _OPENERS:
+        return ""  # the next sentence, run in from the other column: "123 (11%) in" over "Since the cohort ..."
     return re.sub(r"\s+(?:group|arm|condition)s?$", "", " ".join(words), flags=re.IGNORECASE).strip()
 
 

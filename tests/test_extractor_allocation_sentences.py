@@ -201,3 +201,9 @@ def test_a_per_protocol_sentence_about_the_allocated_intervention_allocates_nobo
             "intervention and completed the follow-up measure (n=30) did not differ from patients in the control "
             "condition (n=33).")
     assert _counts(said) == []
+
+
+def test_a_sentence_opener_run_in_from_the_other_column_names_no_arm() -> None:
+    said = ("At the survey, 881 (82%) patients in the aspirin group and 123 (11%) in Since the cohort study was "
+            "a cohort study, the use of the no aspirin group were analysed.")
+    assert all(arm != "Since" for _, arm, _, _ in _counts(said))
