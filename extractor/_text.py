@@ -155,6 +155,15 @@ def name_key(name: str) -> str:
 _ADD_ON = re.compile(r"\+|\bplus\b|\bcombined\b|&", re.IGNORECASE)
 
 
+def _adds(name: str) -> bool:
+    """Whether an arm's name joins two treatments: "+", "plus", "combined", "&", or "and" between words that both
+    name something ("exercise and manual therapy" is "General Exercise & Manual therapy")."""
+    if _ADD_ON.search(name):
+        return True
+    parts = re.split(r"(?i)\s+and\s+", name.strip(), maxsplit=1)
+    return len(parts) == 2 and all(name_key(part) for part in parts)
+
+
 def same_arm(a: str, b: str) -> bool:
     """Whether two printed arm names denote the same arm (equal, or one contains the other word-wise)."""
     ka, kb = name_key(a), name_key(b)
@@ -165,7 +174,7 @@ def same_arm(a: str, b: str) -> bool:
         return not ka and not kb and bool(a.strip()) and bare(a) == bare(b)
     if ka == kb:
         return True
-    if bool(_ADD_ON.search(a)) != bool(_ADD_ON.search(b)):
+    if _adds(a) != _adds(b):
         return False  # "NMES + Ex" and "Ex": an add-on arm and the arm it adds to are two arms
     wa, wb = set(ka.split()), set(kb.split())
     return wa <= wb or wb <= wa or _initials_of(a, b) or _initials_of(b, a)

@@ -195,3 +195,9 @@ def test_a_rival_measure_printing_the_same_numbers_leaves_nothing_to_choose() ->
         arm.baselines[1] = arm.baselines[1].model_copy(update={"mean": arm.baselines[0].mean, "sd": 1.0})
     apply_target(result, [OutcomeSpec(id="pain", label="Pain", instruments=["pain", "VAS"])])
     assert result.target is not None and result.target.rivals == []
+
+
+def test_two_treatments_joined_by_and_or_by_an_ampersand_are_one_arm_and_neither_alone() -> None:
+    assert same_arm("exercise and manual therapy", "General Exercise & Manual therapy")
+    assert not same_arm("exercise and manual therapy", "manual therapy")
+    assert same_arm("Psycho-educational program", "psycho-educational")  # no "and": words still nest
