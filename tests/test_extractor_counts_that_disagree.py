@@ -59,3 +59,12 @@ def test_without_an_allocation_sentence_the_prose_names_the_arms() -> None:
     said = "Of these, 40 in the exercise group and 38 in the control group completed the trial."
     counts = [_count("n_analysed", "exercise", 40, said), _count("n_analysed", "control", 38, said)]
     assert _arm_names([], counts) == ["exercise", "control"]
+
+
+def test_an_arm_analysed_whole_despite_its_losses_is_intention_to_treat_where_the_paper_says_so() -> None:
+    result = _arms(71, 71, 10)
+    page = " ".join(ev.quote for ev in result.evidence) + " Analyses were by intention to treat."
+    status = {c.field: c.status for c in check_extraction(result, {1: page})}
+    assert status["arms[0].n_randomised"] == status["arms[0].n_analysed"] == "auto_verified"
+    assert status["arms[0].n_dropout"] == "needs_human"
+    assert _statuses(_arms(71, 71, 10))["arms[0].n_randomised"][0] == "needs_human"  # no such statement
