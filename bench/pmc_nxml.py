@@ -205,7 +205,7 @@ def convert(xml_text: str) -> str:
             out.append('<div class="abstract"><h2>Abstract</h2>')
             out.extend(section_body(abstract, 3))
             out.append("</div>")
-    for part in ("body", "back", "floats-group"):
+    for part in ("body", "back", "floats-group", "floats-wrap"):  # floats-wrap: the older NLM DTDs' name
         el = root.find(part)
         if el is not None:
             out.extend(section_body(el, 2))

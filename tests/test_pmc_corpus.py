@@ -60,3 +60,12 @@ def test_every_committed_article_has_truth_and_every_quote_is_in_its_text() -> N
             for piece in quote.split("; "):
                 words = set(re.findall(r"[A-Za-z]{3,}", piece)) - set(re.findall(r"[A-Za-z]{3,}", text))
                 assert not words, (path.stem, piece, words)
+
+
+def test_tables_kept_apart_in_an_older_floats_wrap_are_printed_too() -> None:
+    article = _ARTICLE.replace(
+        "</article>", '<floats-wrap><table-wrap id="T2"><label>Table 2</label><caption><p>Outcomes</p></caption>'
+                      "<table><tbody><tr><td>PHQ-9</td><td>12.1 (4.0)</td></tr></tbody></table></table-wrap>"
+                      "</floats-wrap></article>")
+    text = _text(pmc_nxml.convert(article))
+    assert "Table 2 Outcomes" in text and "PHQ-9 12.1 (4.0)" in text
