@@ -190,8 +190,10 @@ def _words(name: str) -> set[str]:
 def resolve_arm(name: str, arms: list[dict]) -> str | None:
     """The truth arm a predicted arm name denotes (name or alias; word sets equal or nested, equal first where
     names nest: "cash plus lump sum" and "cash plus lump sum and training"), else None."""
-    def plain(text: str) -> str:  # "Whey Protein–Placebo" as the extractor prints it, "Whey Protein-Placebo"
-        return " ".join(re.sub(r"[\u2010-\u2015\u2212]", "-", text).lower().split())
+    from metasift.extractor._text import _DASHES
+
+    def plain(text: str) -> str:  # "Whey Protein–Placebo" with the extractor's dashes: "Whey Protein-Placebo"
+        return " ".join(text.translate(_DASHES).lower().split())
 
     exact = {a["name"] for a in arms for alias in [a["name"], *a.get("aliases", [])] if plain(alias) == plain(name)}
     if len(exact) == 1:  # "NRT" and "NRT+" have the same words and are two arms

@@ -148,7 +148,7 @@ def check_extraction(result: ExtractionResult, pages: dict[int, str]) -> list[Va
         if isinstance(ev.value, (int, float)) and not quote_has_number(ev.quote, ev.value):
             vc.fail(f"quote does not contain {ev.value}")
         checks[ev.field] = vc
-    _arithmetic(result, checks, any(_ITT.search(text) for text in pages.values()))
+    _arithmetic(result, checks, pages)
     _paired(result, checks)
     _corroborated(result, checks)
     _design(result, checks)
@@ -261,9 +261,9 @@ def _design(result: ExtractionResult, checks: dict[str, ValueCheck]) -> None:
 _ITT = re.compile(r"intention[- ]to[- ]treat|\bITT\b", re.IGNORECASE)
 
 
-def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck], itt: bool = False) -> None:
-    """Counts and baselines that contradict each other or their scale. ``itt``: the paper says it analysed by
-    intention to treat, which explains an arm analysed whole despite its losses."""
+def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck], pages: dict[int, str]) -> None:
+    """Counts and baselines that contradict each other or their scale. ``pages`` are read only for an arm analysed
+    whole despite its losses: a paper that says it analysed by intention to treat explains it."""
     def flag(field: str, reason: str) -> None:
         if field in checks:
             checks[field].fail(reason)
@@ -276,7 +276,7 @@ def _arithmetic(result: ExtractionResult, checks: dict[str, ValueCheck], itt: bo
                 arm.n_randomised - arm.n_analysed != arm.n_dropout:
             # one of the three is wrong, and nothing says which: none of them stands alone. An arm analysed whole
             # despite its losses is what intention to treat does; without it, "randomised" may count completers
-            whole = arm.n_randomised == arm.n_analysed and itt
+            whole = arm.n_randomised == arm.n_analysed and any(_ITT.search(text) for text in pages.values())
             for name in ("n_dropout",) if whole else ("n_randomised", "n_analysed", "n_dropout"):
                 flag(f"arms[{i}].{name}", f"randomised {arm.n_randomised} - analysed {arm.n_analysed} != "
                                           f"dropout {arm.n_dropout}")
