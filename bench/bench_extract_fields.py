@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_extract_fields.py [--split SPLIT] [--details] 
 
 SPLIT: tune | holdout | synthetic-tune | synthetic-holdout | generated-tune | generated-holdout | html-tune |
 html-holdout | htmlN-tune | htmlN-holdout (N = 2..16) | genN-tune | genN-holdout (N = 2..14) | pmc-tune |
-pmc-probe | pmc-probe2 | pmc-probe3 | pmc-probe4 | pmc-fresh | pmc2-tune (pmc-tune's articles in other layouts) | all. Rules are written
+pmc-probe | pmc-probe2 | pmc-probe3 | pmc-probe4 | pmc-probe5 | pmc-fresh2 | pmc2-tune (pmc-tune's articles in other layouts) | all. Rules are written
 against the tune halves only; the holdout figures are the ones that say how the extractor does on papers nobody tuned it to. gen2 and html6 are drawn with ``--traps v2`` (secondary analyses that name a
 parent trial, subgroup x arm headers, baseline by category, a non-randomised column, a pooled Table 1, programme
 evaluations, "±" printed as "+"): built when missing by ``make_generated_trials.py --traps v2 --first 6000 --n 40
@@ -13,7 +13,7 @@ evaluations, "±" printed as "+"): built when missing by ``make_generated_trials
 Truth: ``tests/fixtures/extraction_truth/<stem>.json`` (schema and split in its README; hand-checked on the
 rendered pages) for the PDFs in ``../shared/data/pdfs`` and ``../shared/data/pdfs/dev`` (skipped when
 absent), and ``tests/fixtures/extraction_truth/synthetic/`` for the generated psychology-trial PDFs
-(``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing). pmc-tune / pmc-probe* / pmc-fresh:
+(``bench/make_synthetic_trials.py``, built into ``bench/out/synthetic`` when missing). pmc-tune / pmc-probe* / pmc-fresh2:
 real open-access trial reports (PubMed Central) typeset by ``bench/make_pmc_trials.py`` from ``bench/corpus/pmc``
 (skipped when absent); their truth is written by reading the articles, not drawn with them.
 
@@ -107,7 +107,7 @@ DRAW_ARGS = {"pmc2": ("make_pmc_trials.py", "--half", "tune"),
              "gen14": ("make_generated_trials.py", "--traps", "v4", "--first", "28000", "--n", "40"),
              "html16": ("make_html_trials.py", "--traps", "v4", "--first", "29000", "--n", "24")}
 SPLITS = ("tune", "holdout", "synthetic-tune", "synthetic-holdout", "generated-tune", "generated-holdout",
-          "html-tune", "html-holdout", "pmc-tune", "pmc-probe", "pmc-probe2", "pmc-probe3", "pmc-probe4", "pmc-fresh") + tuple(f"{d}-tune" for d in PMC_DRAWS) \
+          "html-tune", "html-holdout", "pmc-tune", "pmc-probe", "pmc-probe2", "pmc-probe3", "pmc-probe4", "pmc-probe5", "pmc-fresh2") + tuple(f"{d}-tune" for d in PMC_DRAWS) \
     + tuple(f"{d}-{half}" for d in HTML_DRAWS + GENERATED_DRAWS for half in ("tune", "holdout"))
 
 

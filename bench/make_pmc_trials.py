@@ -26,7 +26,8 @@ Split: by a hash of the PMCID (``split_of``), so a paper's half does not change 
 "pmc-tune" (rules may be written against them) and "pmc-holdout" (totals only, never read per field), and
 "pmc-probe": half of the first held-out half, released for reading on 2026-12-07, "pmc-probe2", half of
 the rest, released on 2026-12-07, and "pmc-probe3", the rest, released once a fresh batch held out in its place
-("pmc-fresh": totals only) (``split_of``).
+("pmc-fresh": totals only), itself released a session later as "pmc-probe5" when an eleventh batch took its place
+("pmc-fresh2": totals only) (``split_of``).
 """
 
 from __future__ import annotations
@@ -77,10 +78,14 @@ def split_of(stem: str) -> str:
     written that session and never read by anyone tuning the rules, had taken its place: "pmc-fresh" (a truth
     file whose ``source.batch`` is "ninth"), scored as totals only. A tenth batch, written in the same session
     after the ninth, is released for reading from the start ("pmc-probe4"): it finds failures on unseen reports
-    while the ninth measures them."""
+    while the ninth measures them. The session after, the ninth was released as "pmc-probe5" (its 9 wrong values
+    auto-verified had been scored twice and never read) and an eleventh batch, written then, held out whole in
+    its place: "pmc-fresh2", totals only."""
     batch = _batch(stem)
-    if batch == "ninth":
-        return "pmc-fresh"
+    if batch == "eleventh":
+        return "pmc-fresh2"
+    if batch == "ninth":  # held out as "pmc-fresh" for one session, then released for reading
+        return "pmc-probe5"
     if batch == "tenth":  # written to be read per field: where the checks fail on reports nobody tuned to
         return "pmc-probe4"
     if hashlib.sha256(f"16-{stem}".encode()).digest()[0] % 2 == 0:
@@ -207,7 +212,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", metavar="PMCID", help="build these papers alone (to check new truth)")
     ap.add_argument("--name", default="pmc", help="layout draw and split name (NAME-tune / NAME-holdout): "
                     "another name sets the same articles in other layouts (default: pmc)")
-    ap.add_argument("--half", choices=("tune", "probe", "probe2", "probe3", "probe4", "fresh", "both"), default="both",
+    ap.add_argument("--half", choices=("tune", "probe", "probe2", "probe3", "probe4", "probe5", "fresh2", "both"), default="both",
                     help="build one half alone (a relayout of the tune half: --name pmc2 --half tune)")
     args = ap.parse_args()
     (args.out / "truth").mkdir(parents=True, exist_ok=True)

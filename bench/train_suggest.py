@@ -11,7 +11,7 @@ place among the truth's arms. The values the study holds are those the rule extr
 named as the truth's where they resolve), leaving out the gap's own.
 
 Fitted on: the real tune half, pmc-tune and pmc2-tune (pmc-tune's articles in other layouts). Measured apart on
-pmc-probe and pmc-probe2 (never fitted on), and, with ``--holdout`` (totals only, once), pmc-fresh (the ninth batch, held out) and the real
+pmc-probe and pmc-probe2 (never fitted on), and, with ``--holdout`` (totals only, once), pmc-fresh2 (the eleventh batch, held out) and the real
 held-out half. ``--missed`` measures only the fields the rule extractor does not read right, taken in order with
 each value entered (its truth page and quote) held for the paper's next gaps, as in ``verify``.
 
@@ -44,7 +44,7 @@ from metasift.extractor.pipeline import page_texts
 
 FIT = ("tune", "pmc-tune", "pmc2-tune")
 MEASURE = ("pmc-probe", "pmc-probe2")
-HOLDOUT = ("pmc-fresh", "holdout")
+HOLDOUT = ("pmc-fresh2", "holdout")
 CACHE = REPO / "bench" / "out" / "suggest_cache"
 NEGATIVES = 400  # other negatives kept per gap for fitting (all positives and hard negatives are kept)
 STAT_FIELD = {"mean": "baseline_mean", "sd": "baseline_sd", "n": "baseline_n"}
