@@ -112,7 +112,7 @@ _FOLLOWED = _rx(r"follow[- ]?up|complet|remain|retain|assess")
 # Group n = 137, Yoga Group n = 146)": the bracket's tail is left for the next name
 # ("a sham moxibustion group (control group) (n = 40)": another name for the arm may stand before its n)
 _PAREN_N = re.compile(r"(?:[(;,]\s*([A-Za-z][\w\-+/]*(?:\s+[\w\-+/]+){0,2})(?:\s*[,;:]\s*|\s+(?=[nN]\s*=))|"
-                      r"([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][\w\-+/]*){0,3}?(?:\s*\((?![nN]\s*=)[A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
+                      r"([A-Za-z][\w\-+/]*(?:\s+(?:&\s+)?[A-Za-z][\w\-+/]*){0,3}?(?:\s*\((?![nN]\s*=)[A-Za-z][^()]{0,40}\))?)\s*\(\s*)"
                       r"[nN]\s*=\s*(\d{1,5})(?=\s*(?P<tail>(?:[,;][^()]{0,60})?)\))")
 # an allocation of clusters: its counts are villages or practices, not people ("These villages were ... cluster
 # randomized to cognitive processing therapy (CPT; n = 7) or ...")
@@ -239,7 +239,7 @@ def _in_pair(part: str, end: str) -> re.Pattern[str]:
 # 20% [n = 3] in Y"
 _PAIR_PART = (rf"(?:\d{{1,3}}(?:\.\d+)?\s*%\s*[(\[]\s*(?=n\s*=))?(?:\bn\s*=\s*)?{COUNT}(?:\s*[)\]](?=\s+in\b))?"
               rf"(?:\s*\(\s*\d{{1,3}}(?:\.\d+)?\s*%\s*\))?")
-_IN_PAIR = _in_pair(_PAIR_PART, r"\s*[).;,]|\s+\w|\s*$")
+_IN_PAIR = _in_pair(_PAIR_PART, r"\s*[).;,]|\s+(?![A-Z\d]\b)\w|\s*$")  # (a letter or digit alone ends a name: "Arm B")
 # the last name runs to a bracket, a stop or a figure cited: "... in the conventional education group (Fig 1)."
 _IN_PAIR_CLOSED = _in_pair(_PAIR_PART, r"\s*[).;,]|\s*\((?:see\s+)?(?:Fig(?:ure)?s?|Tables?)\b|\s*$")
 # An allocation listed with "in", the last name running to the sentence's end: "62 in intervention schools,
@@ -263,7 +263,8 @@ _IN_GROUP_LOST = _rx(rf"\bin\s+{_THE}{_NAME}{_GROUP}\s*,\s*(?:there\s+(?:was|wer
                      r"did\s+not\s+complete\s+(?:the\s+)?(?:study|trial|follow[- ]?up|post[- ]?(?:intervention|"
                      r"treatment|test)\s+assessment))")
 _LOSS = _rx(r"excluded|lost\s+to\s+follow|withdr[ae]w|discontinu|dropped\s+out|drop-?outs?|\battrition\b|"
-            r"did\s+not\s+(?:complete|receive)")
+            r"did\s+not\s+(?:complete|receive)|removed\s+from\s+the\s+(?:study|trial)|"
+            r"not\s+included\s+in\s+the\s+(?:[\w-]+\s+)?analys[ie]s")
 # ("CSD could be assessed in 26 patients, 13 in the EMS group and 13 in the control group": the outcome's analysed)
 # ("Twenty-eight patients in each group were available for follow-up": those the outcome was measured on)
 _ANALYSIS = _rx(r"analy[sz]|analysis|included\s+in\s+the\s+(?:final|full|primary)|were\s+evaluated\b|"
@@ -280,7 +281,9 @@ _BY_PAIR = _rx(rf"\bcompleted\s+by\s+{COUNT}\s+([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][
 # ("245 caregivers were enrolled in the study: 149 in the experimental group and 96 in ...": enrolled by group)
 # "allocated" after "the" or "their" qualifies a treatment ("received the allocated intervention") and allocates
 # nobody: a per-protocol sentence's "(n=30)" was read as an arm named by its clause.
-_ALLOCATION = _rx(r"randomi[sz]|assigned|(?<!\bthe\s)(?<!\btheir\s)allocat(?:ed|e)\b|divided\s+into|"
+# ("randomized" naming the design, "this prospective, randomized, double-blind study", allocates no one)
+_ALLOCATION = _rx(r"randomi[sz](?!ed\s*,?\s*(?:double|single|triple|placebo|controlled|clinical|cross|parallel|open|"
+                  r"pilot|multi|study|trial|design)\b)|\brandomly\b|assigned|(?<!\bthe\s)(?<!\btheir\s)allocat(?:ed|e)\b|divided\s+into|"
                   r"\benrolled(?:\s+in(?:to)?\s+the\s+(?:study|trial))?\s*:")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").
@@ -412,8 +415,15 @@ def _clean(name: str) -> str:
 
 def _in_pairs(text: str) -> list[re.Match[str]]:
     """The "N in X and M in Y" pairs of a text, each last name running to a bracket or a stop where one does
-    ("(47 in Group Ropivacaine and 53 in Group Placebo)"), else to the next word ("... in IR arm were included")."""
-    return list(_IN_PAIR_CLOSED.finditer(text)) or list(_IN_PAIR.finditer(text))
+    ("(47 in Group Ropivacaine and 53 in Group Placebo)"), else to the next word ("... in IR arm were included").
+    Not a pair whose first number is a denominator ("One participant out of 23 in the X group and one in Y")."""
+    found = list(_IN_PAIR_CLOSED.finditer(text)) or list(_IN_PAIR.finditer(text))
+    return [m for m in found if not _DENOMINATOR.search(text, 0, m.start())]
+
+
+# "one participant out of 23 in ...", "2 of 23 in ...": the number after it counts the arm, not the people meant
+# (not "a total of 40 in X and 38 in Y")
+_DENOMINATOR = _rx(rf"(?:\bout\s+of|(?:\d|\b(?:{NUMBER_WORD}))\s+of)\s*$")
 
 
 def _after_losses(sentence: str) -> str:
@@ -718,10 +728,12 @@ _NONE_LEFT = _rx(rf"(?:\b(?:all|every)\s+(?:of\s+the\s+)?(?:\d+\s+)?(?:randomi[s
                  r"(?:was|were)\s+(?:lost\s+to\s+follow[- ]?up\s+or\s+withdr[ae]wn?|withdrawn\s+or\s+lost\s+to\s+follow[- ]?up)"
                  r"|left\s+the\s+(?:study|trial)))")
 # "There were no withdrawals due to study related adverse events": none for one reason, not none at all; "No one
-# dropped out before receiving the intervention": none in one phase.
+# dropped out before receiving the intervention": none in one phase; "... in the aripiprazole group, in which all
+# patients completed the study": none in one arm.
 _EXCEPT = _rx(r"\b(?:except|but|apart\s+from|other\s+than|with\s+the\s+exception|parts?\s+\d|cohorts?\s+\d|"
               r"groups?\s+\d|if|whether|unless|should|would|expected|planned|due\s+to|because\s+of|owing\s+to|"
-              r"related\s+to|as\s+a\s+result\s+of|before|prior\s+to|until)\b")
+              r"related\s+to|as\s+a\s+result\s+of|before|prior\s+to|until|in\s+which|"
+              r"the\s+(?!two\b|both\b|three\b|four\b)[\w-]+\s+(?:group|arm))\b")
 
 
 def _first_saying(said: Iterable[tuple[int, str]], says: re.Pattern[str], unless: re.Pattern[str]

@@ -374,7 +374,8 @@ def arms_over_n_row(names: list[Word], below: list[Word]) -> tuple[list[TableArm
 
 # A column head that names no group: a test's or a difference's, or a measure's (a table whose rows are the groups,
 # "Group  N  F/M  Age  PTA").
-_NOT_GROUP_HEAD = re.compile(r"p|p[- ]?values?|t|f|z|u|df|χ2?|χ²|x2|chi[- ]?squared?|significance(?: of difference)?|"
+_NOT_GROUP_HEAD = re.compile(r"(?:p|t|f|z|u|h|χ2?|χ²|x2|chi[- ]?squared?)(?:[- ]?(?:values?|tests?|statistics?))?|df|"
+                             r"significance(?: of difference)?|"
                              r"statistics?|test|differences?|effect sizes?|n|no\.?|%|age|sex|gender|[fm]/[fm]|bmi|"
                              r"weight|height|mean|sd|se|median|iqr|range|min|max", re.IGNORECASE)
 
@@ -557,12 +558,26 @@ def _over(words: list[Word], x0: float, x1: float) -> bool:
     return any(w.x1 > x0 - 2 and w.x0 < x1 + 2 for w in words)
 
 
+# A number that is part of an arm's name: a dose or a schedule ("Dapagliflozin 10 mg", "3 sessions/week").
+_DOSE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:mg|g|µg|μg|mcg|ng|ml|mL|l|IU|units?|mmol|times?|x|sessions?|"
+                   r"weeks?|days?|hours?|h|min(?:utes?)?)\b", re.IGNORECASE)
+
+
+def _values_in(words: list[Word]) -> bool:
+    """Whether a header line prints values: a number alone in its word that no unit follows (a dose's "10"
+    before "mg" is part of a name)."""
+    return any(re.fullmatch(r"[\d.,·()%±-]+", w.text) and not (
+        re.search(r"\d", w.text) and _DOSE.match(f"{w.text.strip('()')} {nxt.text}"))
+        for w, nxt in zip(words, [*words[1:], Word("", 0, 0, 0, 0)]))
+
+
 def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[float, float]]) -> list[Word]:
     """The start of a name wrapped onto the header line above its n: that line's words over [x0, x1], when the
     line holds no n, no values and no statistic or time point, and none of those words lies over another
     arm's n."""
     text = line_text(words)
-    if not words or ANCHOR.search(text) or subcolumns(words) or re.search(r"\d", text):
+    if not words or ANCHOR.search(text) or subcolumns(words) or _values_in(words) \
+            or re.search(r"\d", text) and not _DOSE.search(text):
         return []
     runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
     if runs and runs[0][0].text.startswith(("(", "[")):
@@ -602,8 +617,7 @@ def _name_above(words: list[Word], x0: float, x1: float, siblings: list[tuple[fl
     values or a statistic. A heading over several columns ("High adherence" over two arms' names) is centred
     between them."""
     text = line_text(words)
-    if not words or ANCHOR.search(text) or subcolumns(words) or SUBCOL.search(text) or \
-            any(re.fullmatch(r"[\d.,·()%±-]+", w.text) for w in words):
+    if not words or ANCHOR.search(text) or subcolumns(words) or SUBCOL.search(text) or _values_in(words):
         return []
     # centred over the n, or set flush left with it ("Physiotherapy" / "group" / "N = 11")
     runs = [run for run in word_runs(words)

@@ -218,9 +218,9 @@ def _row_values(row: BodyRow, columns: list[Column], arms: list[TableArm], timep
             # (in a table that declares no other statistic, a row whose mean is no whole number is no count even
             # where another row says "Mean (SD)": "Positive emotions 12.59 (2.33)" under "Age; Mean (SD)")
             guess = cell.kind == "pair" and (plain or (loose and cell.a is not None and not cell.a.is_integer())) \
-                and row_decl == "" and bool(arm.n) and cell.b is not None \
-                and cell.a is not None and 0 < cell.b < abs(cell.a) \
-                and (not cell.a.is_integer() or abs(100 * cell.a / arm.n - cell.b) > 0.55)  # a count is whole
+                and row_decl == "" and cell.b is not None and cell.a is not None and 0 < cell.b < abs(cell.a) \
+                and (not cell.a.is_integer() or (bool(arm.n) and abs(100 * cell.a / arm.n - cell.b) > 0.55))
+            # (a count is whole: a whole a is no count only where the arm's n says its b is no percentage)
             if c.kind == "value" and (readable or guess) and not se:
                 out.append(TableValue(i, tp, label, cell.a, cell.b, n, row.quote,
                                       doubt="" if readable else UNDECLARED))
