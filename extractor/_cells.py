@@ -21,7 +21,7 @@ _CELLISH = re.compile(rf"^(?:[(\[]?±?[<>≤≥]?[-+]?\d[\d.,;%()\[\]\-±{FOOTNO
                       rf"[<>≤≥]?[.,]\d+[a-d]?[{FOOTNOTE_MARKS}]*|"  # a P value without its leading zero (".06", ",06")
                       r"[(\[]?[-–—]+[)\]]?|"
                       rf"[(\[]?±|\+|to|[<>≤≥]|NA|NR|N/A|ns|NS|n\.s\.?|N\.S\.?|[{FOOTNOTE_MARKS}]+|"
-                      r"%[)\]]?)$")  # a percent sign set apart from its number ("4 (40 %)")
+                      r"%[)\]])$")  # a bracket's percent sign set apart from its number ("4 (40 %)")
 # A decimal comma in a cell ("4,15", "(13,64)", a P value ",384" or "0,001"): one comma, not a thousands
 # separator ("2,301", dropped by ``norm`` already) nor a list ("1,2,3"). The quote keeps the comma, so a human
 # confirms the value.

@@ -281,9 +281,7 @@ _BY_PAIR = _rx(rf"\bcompleted\s+by\s+{COUNT}\s+([A-Za-z][\w\-+/]*(?:\s+[A-Za-z][
 # ("245 caregivers were enrolled in the study: 149 in the experimental group and 96 in ...": enrolled by group)
 # "allocated" after "the" or "their" qualifies a treatment ("received the allocated intervention") and allocates
 # nobody: a per-protocol sentence's "(n=30)" was read as an arm named by its clause.
-# ("randomized" naming the design, "this prospective, randomized, double-blind study", allocates no one)
-_ALLOCATION = _rx(r"randomi[sz](?!ed\s*,?\s*(?:double|single|triple|placebo|controlled|clinical|cross|parallel|open|"
-                  r"pilot|multi|study|trial|design)\b)|\brandomly\b|assigned|(?<!\bthe\s)(?<!\btheir\s)allocat(?:ed|e)\b|divided\s+into|"
+_ALLOCATION = _rx(r"randomi[sz]|assigned|(?<!\bthe\s)(?<!\btheir\s)allocat(?:ed|e)\b|divided\s+into|"
                   r"\benrolled(?:\s+in(?:to)?\s+the\s+(?:study|trial))?\s*:")
 _N_BOX = r"\(\s*n\s*=\s*(\d{1,5})\s*\)"
 # The name runs to the box's n, never into a later box (a crossover's second-period "Allocated to ...").

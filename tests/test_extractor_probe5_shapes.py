@@ -115,14 +115,6 @@ def test_an_arm_named_by_a_letter_keeps_its_letter_before_the_verb() -> None:
     assert _counts(said) == {("n_analysed", "Arm A", 23), ("n_analysed", "Arm B", 24)}
 
 
-def test_randomized_naming_the_design_allocates_no_one() -> None:
-    said = ("Forty patients undergoing coronary bypass surgery (n = 32) or aortic valve replacement (n = 8) were "
-            "enrolled in this prospective, randomized, double-blind study.")
-    assert not any(field == "n_randomised" for field, _, _ in _counts(said))
-    allocated = "Forty patients were randomized to dextran (n = 20) or gelatin (n = 20)."
-    assert _counts(allocated) == {("n_randomised", "dextran", 20), ("n_randomised", "gelatin", 20)}
-
-
 def test_an_arm_named_with_an_ampersand_is_one_arm() -> None:
     said = ("Participants were randomly allocated to General Exercise & Manual therapy group (n=22) and General "
             "exercise therapy group (n=22) by simple randomization method.")
