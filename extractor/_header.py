@@ -781,6 +781,17 @@ def arm_timepoints(header: list[list[Word]], spans: list[tuple[float, float]]) -
     for _, x1 in spans:
         before = [h for h in heads if h[0] <= x1]
         if not before:
-            return None
+            return _in_turn(heads, len(spans))
         out.append(max(before)[1])
     return out
+
+
+def _in_turn(heads: list[tuple[float, str]], k: int) -> list[str] | None:
+    """Time points centred over repeated arm groups ("Pre-test" over "Control  Experimental", "Post-test" over
+    the same two again), where the first heading starts right of the first arm's column: one heading per group of
+    arms, in order, when the headings divide the columns evenly."""
+    names = [name for _, name in sorted(heads)]
+    if len(names) < 2 or k % len(names) or len(set(names)) < len(names):
+        return None
+    per = k // len(names)
+    return [names[i // per] for i in range(k)]

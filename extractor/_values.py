@@ -410,6 +410,8 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
     # the measure it names ("UPDRS score" of "UPDRS score, mean (SD)")
     counts_over = _CountsOver()
     listed_under: str | None = None  # the line a run of bulleted rows is listed under
+    section: str | None = None  # the last line that named what the rows under it measure
+    totals: set[int] = set()  # rows that total their section: no label wraps onto them
     for idx, row in enumerate(body):
         if row.counts is not None:
             counts_over.start(row)
@@ -436,12 +438,14 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
                 row.label = _join_label(pending, row.label) if row.label else pending
                 row.marks |= pending_marks
             elif pending:
-                measure = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
+                measure = section = pending  # a line naming what the rows under it measure ("PHQ-9" over "Baseline")
             if _time_alone(row.label):
                 row.measure = measure
             elif _TOTAL_ROW.fullmatch(strip_marks(row.label)):
-                # "Total" under "MRS" (or under a caption naming the scale): the total of the measure over it
-                row.label = measure = f"{pending or caption} {row.label}".strip()
+                # "Total" under "MRS" (or under a caption naming the scale): the total of the measure over it, the
+                # section's where subscale rows stand between ("Impulsivity" / "Motor" ... / "Total")
+                row.label = measure = f"{pending or section or caption} {row.label}".strip()
+                totals.add(id(row))
             elif _STAT_ALONE.fullmatch(strip_marks(row.label)):
                 # "Sleep quality (1 = very bad to 7 = very good)" over "Mean (standard deviation)" and "Median
                 # (range)": the statistic's row is of the measure above it
@@ -470,7 +474,7 @@ def fill_values(arms: list[TableArm], timepoint: str, body: list[BodyRow], head_
         elif below is not None and not row.label[:1].islower() and (
                 below.label[:1].islower() or row.label.endswith(("-", ","))):
             pending = row.label  # "GAD-7, post-" / "treatment 8.84 ...": the start of the next row's label
-        elif prev is not None and (
+        elif prev is not None and id(prev) not in totals and (
                 row.label[:1].islower() or prev.label.endswith("-") or 0.5 < dx < 3 * row.size
                 or (abs(dx) <= 0.5 and nxt is not None and nxt.label and abs(nxt.x0 - row.x0) <= 0.5
                     and not _BULLET.match(nxt.label)  # a heading over a list of items

@@ -121,3 +121,28 @@ def test_an_arm_named_with_an_ampersand_is_one_arm() -> None:
     names = {arm for field, arm, _ in _counts(said) if field == "n_randomised"}
     assert not any(name.lower().startswith("manual") for name in names)
     assert any("&" in name for name in names)
+
+
+def test_time_points_centred_over_repeated_arms_date_them_in_turn_and_a_section_total_is_its_own() -> None:
+    # "Pre-test" and "Post-test" each centred over "Control  Experimental", starting right of the first arm's
+    # column; "Impulsivity" under the "M  SD" line opens the body, and its "Total" row totals that section
+    (table,) = _tables(
+        _line(100, (49, "Table 1 Pre-test and post-test means and standard deviations for the control and "
+                        "experimental groups.")),
+        _line(112, (190, "Pre-test"), (400, "Post-test")),
+        _line(124, (140, "Control"), (240, "Experimental"), (350, "Control"), (450, "Experimental")),
+        _line(136, (52, "Variable"), (140, "M"), (180, "SD"), (240, "M"), (280, "SD"), (350, "M"), (390, "SD"),
+              (450, "M"), (490, "SD")),
+        _line(148, (52, "Impulsivity")),
+        _line(160, (52, "Cognitive"), (140, "22.98"), (180, "4.84"), (240, "23.48"), (280, "4.79"), (350, "23.45"),
+              (390, "4.28"), (450, "18.93"), (490, "3.95")),
+        _line(172, (52, "Total"), (140, "84.22"), (180, "11.04"), (240, "82.49"), (280, "10.27"), (350, "82.89"),
+              (390, "11.04"), (450, "71.2"), (490, "9.16")),
+        _line(184, (52, "Aggressiveness")),
+        _line(196, (52, "Physical"), (140, "27.21"), (180, "5.28"), (240, "28.07"), (280, "5.49"), (350, "26.87"),
+              (390, "4.51"), (450, "24.17"), (490, "4.14")), known=("control", "experimental"))
+    pre = {(v.arm, v.measure): (v.mean, v.sd) for v in table.values if v.timepoint == "pre-test"}
+    assert pre[(0, "Impulsivity Total")] == (84.22, 11.04)
+    assert pre[(1, "Impulsivity Total")] == (82.49, 10.27)
+    post = {(v.arm, v.measure): v.mean for v in table.values if v.timepoint == "post-test"}
+    assert post[(3, "Impulsivity Total")] == 71.2
