@@ -139,8 +139,10 @@ def _header(rows: list[list[Word]], k: int, inside: _Clip, caption_x: float) -> 
                 and not _opens_counts(words, inside(rows[k + 1]) if k + 1 < len(rows) else []):
             break
         if header and words and not cells and (stats := subcolumns(header[-1])) \
-                and max(w.x1 for w in words) < min(x0 for _, _, x0, _ in stats):
-            break  # a section line ("Impulsivity") under the "M  SD" line, left of every column: the body's
+                and max(w.x1 for w in words) < min(x0 for _, _, x0, _ in stats) and k + 1 < len(rows) \
+                and split_row(_before_statistic(inside(rows[k + 1])))[1]:
+            break  # a section line ("Impulsivity") under the "M  SD" line, left of every column, over a row of
+            # values: the body's (not the label column's head wrapped between header lines, "SF-" / "36")
         header.append(drop_marks(words))
         k += 1
     return header, k
