@@ -577,7 +577,7 @@ def _wrapped_above(words: list[Word], x0: float, x1: float, others: list[tuple[f
     arm's n."""
     text = line_text(words)
     if not words or ANCHOR.search(text) or subcolumns(words) or _values_in(words) \
-            or re.search(r"\d", text) and not _DOSE.search(text):
+            or (re.search(r"\d", text) and not _DOSE.search(text)):
         return []
     runs = [run for run in word_runs(words) if run[-1].x1 > x0 - 2 and run[0].x0 < x1 + 2]
     if runs and runs[0][0].text.startswith(("(", "[")):

@@ -231,7 +231,8 @@ def test_ctrl_c_says_what_it_means_and_keeps_every_answer(screened_project: Path
     import sys
     import time
 
-    llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.05)
+    # answers slow enough that the run cannot finish between the 30th request and the signal on a loaded machine
+    llm_server.rule = lambda request: Reply(answer=answer_for(request), delay=0.2)
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     proc = subprocess.Popen([sys.executable, "-m", "metasift", "screen", "--base-url", llm_server.base_url,
                              "--model", "scripted-model", "--project", str(screened_project)],
